@@ -1,0 +1,66 @@
+/*
+ * config.h - the configuration file (`igdd -f FILE`), a contract:
+ * key names are documented in docs/CONFIG.md and must not change.
+ *
+ * Syntax: one `key = value` per line; `#` starts a comment; blank lines
+ * ignored; keys that may repeat (acl) keep their order. Unknown keys and
+ * bad values are errors naming file:line.
+ */
+#ifndef IGDD_CONFIG_H
+#define IGDD_CONFIG_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/limits.h"
+
+enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
+
+struct config {
+	enum config_backend backend;            /* backend = sim|nft (default sim) */
+	char lan_interface[IF_NAMESIZE];        /* lan_interface = NAME (required) */
+	char wan_interface[IF_NAMESIZE];        /* wan_interface = NAME (required for nft) */
+	bool have_external_ip;
+	struct in_addr external_ip;             /* external_ip = A.B.C.D (sim: WAN address; default 203.0.113.1) */
+	uint16_t http_port;                     /* http_port = N (0 = any free port; default 0) */
+	bool have_uuid;
+	char uuid[37];                          /* uuid = 8-4-4-4-12 hex (default: generated once, kept in state_dir) */
+	char friendly_name[IGDD_FRIENDLY_NAME_MAX]; /* friendly_name = text (default "igdd Internet Gateway") */
+	unsigned notify_interval;               /* notify_interval = seconds, 30..86400 (default 900) */
+	char state_dir[PATH_MAX];               /* state_dir = PATH (default /var/lib/igdd) */
+
+	/* Port-mapping policy (WANIPConnection:2 section 1.2, IGD:2 security). */
+	bool secure_mode;                       /* secure_mode = yes|no (default yes: own address only) */
+	unsigned max_mappings;                  /* max_mappings = N (default 131070) */
+	unsigned max_mappings_per_client;       /* max_mappings_per_client = N (default 4096) */
+	size_t nacl;
+	char acl[IGDD_CONF_MAX_ACL][IGDD_CONF_MAX_ACL_LEN]; /* acl = allow|deny EXT INT_ADDR[/PREFIX] INT (repeatable, normalised) */
+
+	/* HTTP limits. */
+	unsigned http_max_connections;          /* http_max_connections = N (default 128) */
+	unsigned http_max_per_ip;               /* http_max_per_ip = N (default 16) */
+	unsigned http_timeout;                  /* http_timeout = seconds (default 10) */
+};
+
+void config_defaults(struct config *c);
+
+/*
+ * Parse FILE into *ret (defaults first). On error returns -EINVAL (or
+ * -errno for I/O) and writes "FILE:LINE: message" into err.
+ */
+int config_load(const char *path, struct config *ret, char *err, size_t errsz);
+
+/* Same, from a string in memory (name is used in messages). */
+int config_parse(const char *name, const char *text, size_t len, struct config *ret,
+		 char *err, size_t errsz);
+
+/* Print the configuration back, normalised: every key, one per line,
+ * in a fixed order, defaults included (`igdd -n`). */
+void config_print(const struct config *c, FILE *out);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * loop.c - epoll, timer heap, signalfd.
+ */
+#include "loop/loop.h"
+
+#include "core/clock.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define LOOP_MAX_FDS 4096
+#define LOOP_MAX_SIGNALS 8
+
+struct loop_fd {
+	int fd;
+	loop_fd_fn cb;
+	void *arg;
+};
+
+struct loop_timer {
+	uint64_t when;
+	int64_t id;
+	loop_timer_fn cb;
+	void *arg;
+};
+
+struct loop_sig {
+	int signo;
+	loop_signal_fn cb;
+	void *arg;
+};
+
+struct loop {
+	int epfd;
+	int sigfd;
+	sigset_t sigmask;
+	int stop;
+	struct loop_fd *fds[LOOP_MAX_FDS];   /* indexed by fd */
+	struct loop_timer *heap;
+	size_t nheap, capheap;
+	int64_t next_id;
+	struct loop_sig sigs[LOOP_MAX_SIGNALS];
+	size_t nsigs;
+	loop_prepare_fn prepare;
+	void *prepare_arg;
+};
+
+struct loop *loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		free(l);
+		return NULL;
+	}
+	l->sigfd = -1;
+	sigemptyset(&l->sigmask);
+	l->next_id = 1;
+	return l;
+}
+
+void loop_free(struct loop *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < LOOP_MAX_FDS; i++)
+		free(l->fds[i]);
+	if (l->sigfd >= 0)
+		close(l->sigfd);
+	close(l->epfd);
+	free(l->heap);
+	free(l);
+}
+
+int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_fn cb, void *arg)
+{
+	struct epoll_event ev = { .events = events };
+	struct loop_fd *f;
+
+	if (fd < 0 || fd >= LOOP_MAX_FDS || l->fds[fd])
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = fd;
+	f->cb = cb;
+	f->arg = arg;
+	ev.data.fd = fd;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int r = -errno;
+		free(f);
+		return r;
+	}
+	l->fds[fd] = f;
+	return 0;
+}
+
+int loop_fd_mod(struct loop *l, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+
+	if (fd < 0 || fd >= LOOP_MAX_FDS || !l->fds[fd])
+		return -EINVAL;
+	ev.data.fd = fd;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void loop_fd_del(struct loop *l, int fd)
+{
+	if (fd < 0 || fd >= LOOP_MAX_FDS || !l->fds[fd])
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	free(l->fds[fd]);
+	l->fds[fd] = NULL;
+}
+
+static void heap_swap(struct loop *l, size_t a, size_t b)
+{
+	struct loop_timer t = l->heap[a];
+
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+}
+
+static void heap_up(struct loop *l, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+
+		if (l->heap[p].when <= l->heap[i].when)
+			break;
+		heap_swap(l, p, i);
+		i = p;
+	}
+}
+
+static void heap_down(struct loop *l, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+
+		if (c < l->nheap && l->heap[c].when < l->heap[m].when)
+			m = c;
+		if (c + 1 < l->nheap && l->heap[c + 1].when < l->heap[m].when)
+			m = c + 1;
+		if (m == i)
+			break;
+		heap_swap(l, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove_at(struct loop *l, size_t i)
+{
+	l->nheap--;
+	if (i == l->nheap)
+		return;
+	l->heap[i] = l->heap[l->nheap];
+	heap_down(l, i);
+	heap_up(l, i);
+}
+
+int64_t loop_timer_at(struct loop *l, uint64_t when_ms, loop_timer_fn cb, void *arg)
+{
+	if (l->nheap == l->capheap) {
+		size_t ncap = l->capheap ? l->capheap * 2 : 64;
+		struct loop_timer *nh = realloc(l->heap, ncap * sizeof(*nh));
+
+		if (!nh)
+			return -ENOMEM;
+		l->heap = nh;
+		l->capheap = ncap;
+	}
+	l->heap[l->nheap] = (struct loop_timer){ when_ms, l->next_id, cb, arg };
+	heap_up(l, l->nheap);
+	l->nheap++;
+	return l->next_id++;
+}
+
+int64_t loop_timer_in(struct loop *l, uint64_t delay_ms, loop_timer_fn cb, void *arg)
+{
+	return loop_timer_at(l, clock_monotonic_ms(NULL) + delay_ms, cb, arg);
+}
+
+void loop_timer_cancel(struct loop *l, int64_t id)
+{
+	size_t i;
+
+	/* Linear, but the heap holds a handful of timers (announce, leases,
+	 * delayed SSDP answers bounded by IGDD_SSDP_MAX_PENDING). */
+	for (i = 0; i < l->nheap; i++) {
+		if (l->heap[i].id == id) {
+			heap_remove_at(l, i);
+			return;
+		}
+	}
+}
+
+static void loop_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct signalfd_siginfo si;
+	size_t i;
+
+	(void)events;
+	(void)arg;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		for (i = 0; i < l->nsigs; i++)
+			if (l->sigs[i].signo == (int)si.ssi_signo)
+				l->sigs[i].cb(l, (int)si.ssi_signo, l->sigs[i].arg);
+	}
+}
+
+int loop_signal_add(struct loop *l, int signo, loop_signal_fn cb, void *arg)
+{
+	int fd;
+
+	if (l->nsigs >= LOOP_MAX_SIGNALS)
+		return -ENOSPC;
+	sigaddset(&l->sigmask, signo);
+	if (sigprocmask(SIG_BLOCK, &l->sigmask, NULL) < 0)
+		return -errno;
+	fd = signalfd(l->sigfd, &l->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (l->sigfd < 0) {
+		int r = loop_fd_add(l, fd, EPOLLIN, loop_on_signal, NULL);
+
+		if (r < 0) {
+			close(fd);
+			return r;
+		}
+		l->sigfd = fd;
+	}
+	l->sigs[l->nsigs++] = (struct loop_sig){ signo, cb, arg };
+	return 0;
+}
+
+void loop_set_prepare(struct loop *l, loop_prepare_fn cb, void *arg)
+{
+	l->prepare = cb;
+	l->prepare_arg = arg;
+}
+
+uint64_t loop_now_ms(const struct loop *l)
+{
+	(void)l;
+	return clock_monotonic_ms(NULL);
+}
+
+static void loop_run_timers(struct loop *l)
+{
+	uint64_t now = clock_monotonic_ms(NULL);
+	size_t budget = l->nheap;    /* timers added while running wait a turn */
+
+	while (l->nheap > 0 && budget-- > 0 && l->heap[0].when <= now) {
+		struct loop_timer t = l->heap[0];
+
+		heap_remove_at(l, 0);
+		t.cb(l, t.arg);
+	}
+}
+
+int loop_run(struct loop *l)
+{
+	struct epoll_event evs[64];
+
+	l->stop = 0;
+	while (!l->stop) {
+		int timeout = -1, n, i;
+
+		loop_run_timers(l);
+		if (l->stop)
+			break;
+		if (l->nheap > 0) {
+			uint64_t now = clock_monotonic_ms(NULL);
+			uint64_t when = l->heap[0].when;
+
+			timeout = when <= now ? 0 : (when - now > 60000 ? 60000 : (int)(when - now));
+		}
+		if (l->prepare) {
+			int t = l->prepare(l, l->prepare_arg);
+
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = t;
+		}
+		n = epoll_wait(l->epfd, evs, 64, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			struct loop_fd *f = (fd >= 0 && fd < LOOP_MAX_FDS) ? l->fds[fd] : NULL;
+
+			if (f)
+				f->cb(l, fd, evs[i].events, f->arg);
+		}
+	}
+	return 0;
+}
+
+void loop_stop(struct loop *l)
+{
+	l->stop = 1;
+}

@@ -1,0 +1,137 @@
+/*
+ * action.h - one table describes each UPnP service: its state variables
+ * and its actions with their argument schema. The same table dispatches
+ * SOAP requests (svc/action.c) and generates the SCPD documents
+ * (svc/describe.c): one source (UDA 1.1 sections 2.5 and 3).
+ *
+ * A handler reads validated IN arguments and writes OUT arguments through
+ * the accessors below; it returns 0 or a UPnP error code (401..899).
+ */
+#ifndef IGDD_ACTION_H
+#define IGDD_ACTION_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+#include "util/limits.h"
+#include "util/str.h"
+
+struct engine;
+
+enum svar_type { SVAR_STRING, SVAR_UI2, SVAR_UI4, SVAR_I4, SVAR_BOOLEAN };
+
+struct statevar {
+	const char *name;
+	enum svar_type type;
+	bool evented;
+	const char *const *allowed;     /* NULL-terminated allowedValueList, or NULL */
+	bool ranged;                    /* allowedValueRange min..max */
+	uint32_t min, max;
+	const char *default_value;      /* or NULL */
+	unsigned min_version;           /* first service version with this variable */
+};
+
+struct action_arg {
+	const char *name;
+	bool out;
+	const char *var;                /* relatedStateVariable */
+};
+
+struct action_ctx;
+typedef int (*action_fn)(struct action_ctx *ctx);
+
+struct action {
+	const char *name;
+	const struct action_arg *args;
+	unsigned nargs;
+	unsigned min_version;           /* 2 for actions new in WANIPConnection:2 */
+	action_fn fn;
+};
+
+struct service {
+	const char *type;               /* without version: "urn:schemas-upnp-org:service:WANIPConnection" */
+	unsigned version;               /* highest version implemented */
+	const char *service_id;         /* "urn:upnp-org:serviceId:WANIPConn1" */
+	const char *control_url;        /* "/ctl/IPConn" */
+	const char *event_url;          /* "/evt/IPConn" */
+	const char *scpd_url;           /* "/WANIPCn.xml" (highest version) */
+	const char *scpd_url_v1;        /* "/WANIPCn1.xml" (version 1 view) or NULL */
+	const struct statevar *vars;
+	unsigned nvars;
+	const struct action *actions;
+	unsigned nactions;
+};
+
+/* One validated argument value. */
+struct action_value {
+	bool present;
+	struct str text;                /* raw text, entity-decoded */
+	uint32_t u;                     /* ui2/ui4 (and i4 bits) */
+	bool b;                         /* boolean */
+};
+
+struct action_ctx {
+	struct engine *e;
+	const struct service *svc;
+	const struct action *act;
+	unsigned version;               /* service version named by the request */
+	struct in_addr peer;            /* the control point */
+	struct action_value in[IGDD_SOAP_MAX_ARGS];  /* indexed like act->args */
+	struct buf *out;                /* response arguments as XML elements */
+	unsigned nout;                  /* OUT arguments written so far */
+	int out_err;
+};
+
+/* IN accessors: name must be an IN argument of the action (programmer
+ * error otherwise: asserts). Absent optional text reads as empty. */
+struct str action_in_str(const struct action_ctx *ctx, const char *name);
+uint32_t action_in_u32(const struct action_ctx *ctx, const char *name);
+bool action_in_bool(const struct action_ctx *ctx, const char *name);
+
+/* OUT writers: must be called in the schema's order for the OUT
+ * arguments; the value is XML-escaped. */
+void action_out_str(struct action_ctx *ctx, const char *name, const char *value);
+void action_out_strn(struct action_ctx *ctx, const char *name, const char *value, size_t len);
+void action_out_u32(struct action_ctx *ctx, const char *name, uint32_t value);
+void action_out_bool(struct action_ctx *ctx, const char *name, bool value);
+
+/* The errorDescription for a UPnP error code ("Invalid Args", ...). */
+const char *upnp_error_text(int code);
+
+/* UPnP error codes used across the services (UDA 1.1 3.2.2, WANIPConnection:2 2.5.23). */
+enum upnp_error {
+	UPNP_E_INVALID_ACTION = 401,
+	UPNP_E_INVALID_ARGS = 402,
+	UPNP_E_ACTION_FAILED = 501,
+	UPNP_E_ARG_VALUE_INVALID = 600,
+	UPNP_E_ARG_VALUE_OUT_OF_RANGE = 601,
+	UPNP_E_OPTIONAL_ACTION_NOT_IMPLEMENTED = 602,
+	UPNP_E_OUT_OF_MEMORY = 603,
+	UPNP_E_HUMAN_INTERVENTION = 604,
+	UPNP_E_STRING_TOO_LONG = 605,
+	UPNP_E_ACTION_NOT_AUTHORIZED = 606,
+	UPNP_E_INACTIVE_CONNECTION_STATE_REQUIRED = 703,
+	UPNP_E_CONNECTION_SETUP_FAILED = 704,
+	UPNP_E_CONNECTION_SETUP_IN_PROGRESS = 705,
+	UPNP_E_CONNECTION_NOT_CONFIGURED = 706,
+	UPNP_E_DISCONNECT_IN_PROGRESS = 707,
+	UPNP_E_INVALID_LAYER2_ADDRESS = 708,
+	UPNP_E_INTERNET_ACCESS_DISABLED = 709,
+	UPNP_E_INVALID_CONNECTION_TYPE = 710,
+	UPNP_E_CONNECTION_ALREADY_TERMINATED = 711,
+	UPNP_E_SPECIFIED_ARRAY_INDEX_INVALID = 713,
+	UPNP_E_NO_SUCH_ENTRY_IN_ARRAY = 714,
+	UPNP_E_WILDCARD_NOT_PERMITTED_IN_SRC_IP = 715,
+	UPNP_E_WILDCARD_NOT_PERMITTED_IN_EXT_PORT = 716,
+	UPNP_E_CONFLICT_IN_MAPPING_ENTRY = 718,
+	UPNP_E_NO_PORT_MAPS_AVAILABLE = 728,
+	UPNP_E_CONFLICT_WITH_OTHER_MECHANISMS = 729,
+	UPNP_E_PORT_MAPPING_NOT_FOUND = 730,
+	UPNP_E_READ_ONLY = 731,
+	UPNP_E_WILDCARD_NOT_PERMITTED_IN_INT_PORT = 732,
+	UPNP_E_INCONSISTENT_PARAMETERS = 733,
+};
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * portmap.h - the port-mapping actions of WANIPConnection:2
+ * (sections 2.5.14 - 2.5.21) over the mapping table in core/mapping.h,
+ * under the security policy of core/policy.h. Registered in the
+ * WANIPConnection action table (svc/wanipconn.c).
+ */
+#ifndef IGDD_PORTMAP_H
+#define IGDD_PORTMAP_H
+
+#include <stdint.h>
+
+#include "svc/action.h"
+
+int portmap_get_generic_entry(struct action_ctx *ctx);     /* 2.5.14 */
+int portmap_get_specific_entry(struct action_ctx *ctx);    /* 2.5.15 */
+int portmap_add(struct action_ctx *ctx);                   /* 2.5.16 */
+int portmap_add_any(struct action_ctx *ctx);               /* 2.5.17 */
+int portmap_delete(struct action_ctx *ctx);                /* 2.5.18 */
+int portmap_delete_range(struct action_ctx *ctx);          /* 2.5.19 */
+int portmap_get_list(struct action_ctx *ctx);              /* 2.5.21 */
+
+struct engine;
+
+/* Remove every mapping whose lease has run out (one SystemUpdateID bump
+ * and one change event for the whole batch). */
+void portmap_expire(struct engine *e);
+/* Monotonic ms of the next lease end, or 0 when no lease is pending. */
+uint64_t portmap_next_expiry(struct engine *e);
+
+#endif

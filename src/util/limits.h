@@ -1,0 +1,45 @@
+/*
+ * limits.h - every resource a peer can grow has a hard limit, defined here
+ * (defaults) and overridable in the configuration where noted.
+ */
+#ifndef IGDD_LIMITS_H
+#define IGDD_LIMITS_H
+
+/* Mapping table */
+#define IGDD_MAX_MAPPINGS_DEFAULT        131070  /* 2 x 65535: conf max_mappings */
+#define IGDD_MAX_MAPPINGS_PER_CLIENT     4096    /* conf max_mappings_per_client */
+#define IGDD_MAX_DESC_LEN                256     /* bytes of PortMappingDescription kept */
+#define IGDD_LEASE_MAX                   604800  /* seconds (WANIPConnection:2 2.3.16) */
+
+/* HTTP (libmicrohttpd) */
+#define IGDD_HTTP_MAX_CONNECTIONS        128     /* conf http_max_connections */
+#define IGDD_HTTP_MAX_PER_IP             16      /* conf http_max_per_ip */
+#define IGDD_HTTP_TIMEOUT_S              10      /* whole request, conf http_timeout */
+#define IGDD_HTTP_MAX_BODY               16384   /* SOAP request body bytes */
+#define IGDD_HTTP_CONN_MEMORY            32768   /* per connection header memory */
+#define IGDD_HTTP_MAX_RESPONSE           (64u << 20) /* largest response (full listing) */
+#define IGDD_HTTP_MAX_HEADERS            64
+
+/* SOAP */
+#define IGDD_SOAP_MAX_ARGS               16
+#define IGDD_SOAP_MAX_ARG_LEN            1024    /* one argument's text */
+#define IGDD_SOAP_MAX_DEPTH              16
+
+/* SSDP */
+#define IGDD_SSDP_MAX_DATAGRAM           2048
+#define IGDD_SSDP_MAX_PENDING            256     /* delayed M-SEARCH answers queued */
+#define IGDD_SSDP_MAX_MX                 5       /* seconds; UDA 1.1 caps MX at 5 */
+
+/* GENA */
+#define IGDD_GENA_MAX_SUBSCRIPTIONS      128
+#define IGDD_GENA_MAX_PER_SOURCE         16
+#define IGDD_GENA_MAX_CALLBACK_LEN       512
+#define IGDD_GENA_MAX_CALLBACK_URLS      4
+
+/* Configuration */
+#define IGDD_CONF_MAX_LINE               1024
+#define IGDD_CONF_MAX_ACL                64
+#define IGDD_CONF_MAX_ACL_LEN            128
+#define IGDD_FRIENDLY_NAME_MAX           64
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * log.h - the daemon's small logging API (OpenBSD shape).
+ *
+ * log_warn() appends the errno text; log_warnx() does not. fatal() and
+ * fatalx() are for start-up and the helper only: a peer's input never ends
+ * the daemon. Peer strings are logged quoted and escaped (log_escape()).
+ */
+#ifndef IGDD_LOG_H
+#define IGDD_LOG_H
+
+#include <stddef.h>
+
+#define LOG_FMT(a, b) __attribute__((format(printf, a, b)))
+
+/* foreground: log to stderr; otherwise syslog (daemon facility). */
+void log_init(const char *ident, int foreground, int verbose);
+void log_set_verbose(int verbose);
+int log_get_verbose(void);
+
+void log_warn(const char *fmt, ...) LOG_FMT(1, 2);
+void log_warnx(const char *fmt, ...) LOG_FMT(1, 2);
+void log_info(const char *fmt, ...) LOG_FMT(1, 2);
+void log_debug(const char *fmt, ...) LOG_FMT(1, 2);
+void fatal(const char *fmt, ...) LOG_FMT(1, 2) __attribute__((noreturn));
+void fatalx(const char *fmt, ...) LOG_FMT(1, 2) __attribute__((noreturn));
+
+/*
+ * Copy at most len bytes of peer text into out (size outsz), escaping
+ * quotes, backslashes and non-printable bytes as \xNN; always
+ * NUL-terminated, truncated with "..." when it does not fit. Returns out.
+ */
+const char *log_escape(char *out, size_t outsz, const char *in, size_t len);
+
+#endif
