@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install what igdd needs to build, run and test on Debian 12.
+# Idempotent: installs only missing packages. Needs root (or sudo) when
+# something is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git
+  libmicrohttpd-dev libexpat1-dev libcmocka-dev
+  libnftables-dev libmnl-dev nftables
+  iproute2 miniupnpc python3 python3-miniupnpc curl
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

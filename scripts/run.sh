@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Build igdd and run it on the sim backend.
+#
+# As root: in a namespace lab of its own (a gateway namespace running igdd
+# and a LAN-client namespace you can run clients in), until Ctrl-C:
+#     ip netns exec igdd-lab-lan upnpc -l
+# Not root: on the loopback interface, HTTP on 127.0.0.1:5000:
+#     upnpc -u http://127.0.0.1:5000/rootDesc.xml -l
+# Extra arguments are passed to igdd (e.g. -v for debug logging).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+cmake -S . -B build >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)"
+
+tmp=$(mktemp -d /tmp/igdd-run.XXXXXX)
+GW=igdd-lab-gw
+LAN=igdd-lab-lan
+
+cleanup() {
+  if [ "$(id -u)" -eq 0 ]; then
+    ip netns del $GW 2>/dev/null || true
+    ip netns del $LAN 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+  cat >"$tmp/igdd.conf" <<CONF
+backend = sim
+lan_interface = lo
+external_ip = 203.0.113.1
+http_port = 5000
+state_dir = $tmp/state
+CONF
+  trap cleanup EXIT
+  echo "igdd on loopback; try: upnpc -u http://127.0.0.1:5000/rootDesc.xml -l"
+  build/igdd -d -f "$tmp/igdd.conf" "$@"
+  exit $?
+fi
+
+for ns in $GW $LAN; do
+  if ip netns list | grep -qw $ns; then
+    echo "namespace $ns exists (another lab running?); remove it with: ip netns del $ns" >&2
+    exit 1
+  fi
+done
+trap cleanup EXIT
+ip netns add $GW
+ip netns add $LAN
+ip -n $GW link set lo up
+ip -n $LAN link set lo up
+ip link add lan0 netns $GW type veth peer name eth0 netns $LAN
+ip -n $GW addr add 192.168.88.1/24 dev lan0
+ip -n $GW link set lan0 up
+ip -n $LAN addr add 192.168.88.2/24 dev eth0
+ip -n $LAN link set eth0 up
+ip -n $LAN route add default via 192.168.88.1
+cat >"$tmp/igdd.conf" <<CONF
+backend = sim
+lan_interface = lan0
+external_ip = 203.0.113.1
+http_port = 5000
+state_dir = $tmp/state
+friendly_name = igdd lab gateway
+CONF
+echo "igdd runs in namespace $GW (LAN 192.168.88.1/24). From another terminal try:"
+echo "    ip netns exec $LAN upnpc -l"
+echo "    ip netns exec $LAN upnpc -a 192.168.88.2 8080 8080 TCP 3600"
+ip netns exec $GW build/igdd -d -f "$tmp/igdd.conf" "$@"

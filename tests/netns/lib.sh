@@ -1,0 +1,130 @@
+# tests/netns/lib.sh - a lab of network namespaces for igdd's tests.
+#
+#   lan1 (192.168.77.2) ─┐
+#                        ├─ br-lan (192.168.77.1/24) [gateway, runs igdd] wan0 (203.0.113.1/24) ── wan (203.0.113.2)
+#   lan2 (192.168.77.3) ─┘
+#
+# Every namespace name carries this shell's PID, so parallel runs cannot
+# collide; the lab refuses to start if a name already exists and is always
+# torn down on exit. Packets stay inside these namespaces.
+
+LAB_ID=${LAB_ID:-$$}
+NS_GW=igddt-gw-$LAB_ID
+NS_LAN1=igddt-l1-$LAB_ID
+NS_LAN2=igddt-l2-$LAB_ID
+NS_WAN=igddt-wan-$LAB_ID
+GW_LAN_IP=192.168.77.1
+LAN1_IP=192.168.77.2
+LAN2_IP=192.168.77.3
+GW_WAN_IP=203.0.113.1
+WAN_IP=203.0.113.2
+PY=/usr/bin/python3
+LAB_DIR=
+IGDD_PID=
+IGDD_LOG=
+
+lab_skip() { echo "SKIP: $*"; exit 77; }
+
+lab_require() {
+  [ "$(id -u)" -eq 0 ] || lab_skip "namespace tests need root"
+  local t
+  for t in ip "$@"; do
+    command -v "$t" >/dev/null 2>&1 || lab_skip "$t is not installed"
+  done
+}
+
+lab_fail() { echo "FAIL: $*"; [ -n "$IGDD_LOG" ] && [ -f "$IGDD_LOG" ] && sed 's/^/  igdd: /' "$IGDD_LOG" | tail -40; exit 1; }
+lab_ok() { echo "ok: $*"; }
+
+lab_up() {
+  local ns
+  for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN; do
+    ip netns list | grep -qw "$ns" && { echo "namespace $ns exists already; refusing"; exit 1; }
+  done
+  LAB_DIR=$(mktemp -d /tmp/igdd-lab.XXXXXX)
+  trap lab_down EXIT
+  for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN; do
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+  done
+  ip -n $NS_GW link add br-lan type bridge
+  ip -n $NS_GW link set br-lan up
+  ip -n $NS_GW addr add $GW_LAN_IP/24 dev br-lan
+  lab_port $NS_LAN1 $LAN1_IP p1
+  lab_port $NS_LAN2 $LAN2_IP p2
+  ip link add wan0 netns $NS_GW type veth peer name eth0 netns $NS_WAN
+  ip -n $NS_GW addr add $GW_WAN_IP/24 dev wan0
+  ip -n $NS_GW link set wan0 up
+  ip -n $NS_WAN addr add $WAN_IP/24 dev eth0
+  ip -n $NS_WAN link set eth0 up
+  ip netns exec $NS_GW sysctl -qw net.ipv4.ip_forward=1
+}
+
+# lab_port NS IP NAME: a LAN host on the gateway's bridge.
+lab_port() {
+  ip link add "$3" netns $NS_GW type veth peer name eth0 netns "$1"
+  ip -n $NS_GW link set "$3" master br-lan
+  ip -n $NS_GW link set "$3" up
+  ip -n "$1" addr add "$2/24" dev eth0
+  ip -n "$1" link set eth0 up
+  ip -n "$1" route add default via $GW_LAN_IP
+}
+
+lab_down() {
+  local ns
+  igdd_stop
+  for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN; do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  [ -n "$LAB_DIR" ] && rm -rf "$LAB_DIR"
+  LAB_DIR=
+}
+
+# igdd_start IGDD CONF: start igdd in the gateway namespace and wait (at
+# most 10 s) for its start-up line.
+igdd_start() {
+  local i
+  IGDD_LOG=$LAB_DIR/igdd.log
+  ip netns exec $NS_GW "$1" -d -f "$2" >"$IGDD_LOG" 2>&1 &
+  IGDD_PID=$!
+  for i in $(seq 1 100); do
+    grep -q "started" "$IGDD_LOG" 2>/dev/null && return 0
+    kill -0 $IGDD_PID 2>/dev/null || lab_fail "igdd exited during start-up"
+    sleep 0.1
+  done
+  lab_fail "igdd did not start within 10 s"
+}
+
+# igdd_stop: SIGTERM, wait at most 5 s, then SIGKILL.
+igdd_stop() {
+  local i
+  [ -n "$IGDD_PID" ] || return 0
+  kill -TERM $IGDD_PID 2>/dev/null || true
+  for i in $(seq 1 50); do
+    kill -0 $IGDD_PID 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL $IGDD_PID 2>/dev/null || true
+  wait $IGDD_PID 2>/dev/null || true
+  IGDD_PID=
+}
+
+# lab_conf FILE [extra lines...]: a sim-backend config for the gateway.
+lab_conf() {
+  local f=$1; shift
+  {
+    echo "backend = sim"
+    echo "lan_interface = br-lan"
+    echo "wan_interface = wan0"
+    echo "external_ip = $GW_WAN_IP"
+    echo "http_port = 0"
+    echo "state_dir = $LAB_DIR/state"
+    echo "friendly_name = igdd lab"
+    local l
+    for l in "$@"; do echo "$l"; done
+  } >"$f"
+}
+
+in_lan1() { ip netns exec $NS_LAN1 "$@"; }
+in_lan2() { ip netns exec $NS_LAN2 "$@"; }
+in_wan() { ip netns exec $NS_WAN "$@"; }
