@@ -1,0 +1,162 @@
+/*
+ * test_util.c - util/: bounded buffers, string views and number parsing,
+ * log escaping.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/str.h"
+
+static void test_buf_bounded(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "1234"), 0);
+	assert_int_equal(buf_printf(&b, "%d", 567), 0);
+	assert_string_equal(b.p, "1234567");
+	assert_int_equal(buf_puts(&b, "89"), -E2BIG);
+	assert_true(b.toobig);
+	/* once over, every later append fails too: no partial output */
+	assert_int_equal(buf_puts(&b, ""), -E2BIG);
+	assert_string_equal(b.p, "1234567");
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "12345678"), 0);
+	assert_int_equal(b.len, 8);
+	buf_free(&b);
+}
+
+static void test_buf_grows(void **state)
+{
+	struct buf b;
+	size_t i, len;
+	char *p;
+
+	(void)state;
+	buf_init(&b, 1 << 20);
+	for (i = 0; i < 10000; i++)
+		assert_int_equal(buf_append(&b, "abcdefghij", 10), 0);
+	assert_int_equal(b.len, 100000);
+	p = buf_steal(&b, &len);
+	assert_int_equal(len, 100000);
+	assert_int_equal(p[len], '\0');
+	assert_null(b.p);
+	free(p);
+	buf_free(&b);
+}
+
+struct u64_row {
+	const char *in;
+	uint64_t max;
+	int ret;
+	uint64_t want;
+};
+
+static void test_str_to_u64(void **state)
+{
+	static const struct u64_row rows[] = {
+		{ "0", 65535, 0, 0 },
+		{ "65535", 65535, 0, 65535 },
+		{ "65536", 65535, -ERANGE, 0 },
+		{ "+7", 100, 0, 7 },
+		{ "007", 100, 0, 7 },
+		{ "", 100, -EINVAL, 0 },
+		{ "+", 100, -EINVAL, 0 },
+		{ "-1", 100, -EINVAL, 0 },
+		{ " 1", 100, -EINVAL, 0 },
+		{ "1 ", 100, -EINVAL, 0 },
+		{ "1a", 100, -EINVAL, 0 },
+		{ "0x10", 100, -EINVAL, 0 },
+		{ "18446744073709551615", UINT64_MAX, 0, UINT64_MAX },
+		{ "18446744073709551616", UINT64_MAX, -ERANGE, 0 },
+		{ "99999999999999999999999", UINT64_MAX, -ERANGE, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v = 12345;
+		int r = str_to_u64(str_cstr(rows[i].in), rows[i].max, &v);
+
+		assert_int_equal(r, rows[i].ret);
+		if (r == 0)
+			assert_int_equal(v, rows[i].want);
+		else
+			assert_int_equal(v, 12345);   /* untouched on failure */
+	}
+}
+
+static void test_str_to_bool(void **state)
+{
+	static const char *const yes[] = { "1", "true", "TRUE", "yes", "Yes" };
+	static const char *const no[] = { "0", "false", "False", "no", "NO" };
+	static const char *const bad[] = { "", "2", "y", "n", "on", " 1", "truex" };
+	size_t i;
+	bool b;
+
+	(void)state;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		assert_int_equal(str_to_bool(str_cstr(yes[i]), &b), 0);
+		assert_true(b);
+	}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		assert_int_equal(str_to_bool(str_cstr(no[i]), &b), 0);
+		assert_false(b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(str_to_bool(str_cstr(bad[i]), &b), -EINVAL);
+}
+
+static void test_str_views(void **state)
+{
+	char out[4];
+
+	(void)state;
+	assert_true(str_eq_cstr(str_trim(str_cstr(" \tab \t")), "ab"));
+	assert_true(str_caseeq_cstr(str_cstr("SoapAction"), "soapaction"));
+	assert_false(str_caseeq_cstr(str_cstr("SoapActio"), "soapaction"));
+	assert_true(str_casestartswith_cstr(str_cstr("Text/XML; charset"), "text/xml"));
+	assert_int_equal(str_copy(str_cstr("abc"), out, sizeof(out)), 0);
+	assert_string_equal(out, "abc");
+	assert_int_equal(str_copy(str_cstr("abcd"), out, sizeof(out)), -E2BIG);
+	assert_int_equal(strlcpy_checked(out, "abcdef", sizeof(out)), -E2BIG);
+	assert_string_equal(out, "abc");
+}
+
+static void test_log_escape(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_string_equal(log_escape(out, sizeof(out), "game", 4), "game");
+	assert_string_equal(log_escape(out, sizeof(out), "a'b\\c", 5), "a\\'b\\\\c");
+	assert_string_equal(log_escape(out, sizeof(out), "x\n\x01\xff", 4), "x\\x0a\\x01\\xff");
+	/* truncation keeps the output bounded and marked */
+	log_escape(out, 10, "0123456789abcdef", 16);
+	assert_true(strlen(out) < 10);
+	assert_non_null(strstr(out, "..."));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_bounded),
+		cmocka_unit_test(test_buf_grows),
+		cmocka_unit_test(test_str_to_u64),
+		cmocka_unit_test(test_str_to_bool),
+		cmocka_unit_test(test_str_views),
+		cmocka_unit_test(test_log_escape),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
