@@ -19,7 +19,10 @@ struct ssdp_io;
  */
 struct ssdp_io *ssdp_io_new(struct engine *e, struct loop *l, const char *ifname);
 
-/* Send ssdp:byebye for everything, close the sockets, free. NULL is a no-op. */
+/*
+ * Send ssdp:byebye for everything, cancel the timers, close the sockets,
+ * free. Call it before loop_free(l). NULL is a no-op.
+ */
 void ssdp_io_free(struct ssdp_io *s);
 
 #endif
