@@ -38,6 +38,7 @@ int engine_init(struct engine *e, const struct config *cfg, const struct clock *
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
 	e->clock = *clk;
+	e->started_ms = clock_now(&e->clock);
 	e->system_update_id = 1;
 	e->boot_id = (uint32_t)(clock_realtime_s() & 0x7fffffff);
 	e->config_id = 1;

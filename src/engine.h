@@ -48,6 +48,7 @@ struct engine {
 	struct in_addr lan_addr;       /* the LAN interface's IPv4 address */
 	struct in_addr lan_mask;
 	uint16_t http_port;            /* the port the HTTP server listens on */
+	uint64_t started_ms;           /* clock at engine_init (Uptime, 2.3.6) */
 
 	engine_change_fn on_change;
 	void *on_change_arg;

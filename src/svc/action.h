@@ -50,6 +50,14 @@ struct action {
 	action_fn fn;
 };
 
+/*
+ * QueryStateVariable (UDA 1.0 section 3.2.2; deprecated by UDA 1.1 but
+ * still sent by some control points): write the current value of var,
+ * a variable of this service, as plain text (the dispatcher escapes it).
+ * Returns 0 or a UPnP error code (404 for a variable not reported).
+ */
+typedef int (*service_query_fn)(struct engine *e, const struct statevar *var, struct buf *out);
+
 struct service {
 	const char *type;               /* without version: "urn:schemas-upnp-org:service:WANIPConnection" */
 	unsigned version;               /* highest version implemented */
@@ -62,6 +70,7 @@ struct service {
 	unsigned nvars;
 	const struct action *actions;
 	unsigned nactions;
+	service_query_fn query;         /* or NULL: QueryStateVariable gets 401 */
 };
 
 /* One validated argument value. */
@@ -104,6 +113,7 @@ const char *upnp_error_text(int code);
 enum upnp_error {
 	UPNP_E_INVALID_ACTION = 401,
 	UPNP_E_INVALID_ARGS = 402,
+	UPNP_E_INVALID_VAR = 404,       /* QueryStateVariable only (UDA 1.0 3.2.2) */
 	UPNP_E_ACTION_FAILED = 501,
 	UPNP_E_ARG_VALUE_INVALID = 600,
 	UPNP_E_ARG_VALUE_OUT_OF_RANGE = 601,
@@ -133,5 +143,21 @@ enum upnp_error {
 	UPNP_E_WILDCARD_NOT_PERMITTED_IN_INT_PORT = 732,
 	UPNP_E_INCONSISTENT_PARAMETERS = 733,
 };
+
+/* The namespace of QueryStateVariable and of UPnPError (UDA 1.1 3.2). */
+#define UPNP_CONTROL_NS "urn:schemas-upnp-org:control-1-0"
+
+/*
+ * Run one SOAP control request (UDA 1.1 section 3.2) against svc, the
+ * service at the control URL it was posted to: the SOAPACTION header
+ * (NULL when absent) must agree with the body; the body may name any
+ * version of the service up to svc->version; the arguments must fit the
+ * schema. Calls the handler and writes the whole response envelope, or
+ * a UPnPError fault, into out. Returns the HTTP status: 200, 500 (fault
+ * in out), or 400 when the body is no SOAP request at all (not
+ * well-formed, a DOCTYPE, too deep; out is left empty).
+ */
+int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
+		    struct str body, struct in_addr peer, struct buf *out);
 
 #endif

@@ -1,0 +1,757 @@
+/*
+ * config.c - the configuration file parser and printer (config.h;
+ * reference: docs/CONFIG.md).
+ *
+ * Grammar, one line at a time (at most IGDD_CONF_MAX_LINE bytes):
+ *   line    = ws* [ key ws* "=" ws* value ws* ] [ "#" comment ]
+ *   key     = [a-z0-9_]+
+ *   value   = unquoted text (no '"', no '#')
+ *           | '"' ( any byte but '"' and '\\' | "\\\"" | "\\\\" )* '"'
+ * Every value is validated strictly by the key's handler. A problem on a
+ * line is reported as "FILE:LINE: message"; problems with the file as a
+ * whole (cannot read it, a required key is missing) use line 0.
+ */
+#include "conf/config.h"
+
+#include "util/log.h"
+#include "util/str.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONFIG_MAX_FILE (1u << 20)       /* bytes: refuse anything larger */
+#define CONFIG_FRIENDLY_NAME_DEFAULT "igdd Internet Gateway"
+#define CONFIG_STATE_DIR_DEFAULT "/var/lib/igdd"
+
+struct parse;
+typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
+
+struct config_key {
+	const char *name;
+	config_set_fn set;
+	bool repeat;                /* may appear more than once (acl) */
+};
+
+/* The state of one parse: where we are, for messages. */
+struct parse {
+	const char *name;
+	unsigned line;
+	char *err;
+	size_t errsz;
+	struct config *c;
+	unsigned first_line[32];    /* per key of config_keys[]: line first seen */
+};
+
+static void perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void perr(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!p->err || p->errsz == 0)
+		return;
+	n = snprintf(p->err, p->errsz, "%s:%u: ", p->name, p->line);
+	if (n < 0 || (size_t)n >= p->errsz)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errsz - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* A value quoted for a message (admin text, but it may hold anything). */
+static const char *quote(char out[80], const char *val)
+{
+	return log_escape(out, 80, val, strlen(val));
+}
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->backend = CONFIG_BACKEND_SIM;
+	c->http_port = 0;
+	strlcpy_checked(c->friendly_name, CONFIG_FRIENDLY_NAME_DEFAULT, sizeof(c->friendly_name));
+	c->notify_interval = 900;
+	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
+	c->secure_mode = true;
+	c->max_mappings = IGDD_MAX_MAPPINGS_DEFAULT;
+	c->max_mappings_per_client = IGDD_MAX_MAPPINGS_PER_CLIENT;
+	c->http_max_connections = IGDD_HTTP_MAX_CONNECTIONS;
+	c->http_max_per_ip = IGDD_HTTP_MAX_PER_IP;
+	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
+}
+
+/* ---- value parsers (pure; 0 or -EINVAL) ---- */
+
+/* Decimal digits only (no sign, no white space), lo..hi. */
+static int parse_uint(const char *s, size_t len, unsigned lo, unsigned hi, unsigned *ret)
+{
+	uint64_t v;
+
+	if (len == 0 || s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	if (str_to_u64(str_from(s, len), hi, &v) < 0 || v < lo)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* "N" or "N-M", 0..65535, N <= M. */
+static int parse_port_range(const char *s, uint16_t *ret_lo, uint16_t *ret_hi)
+{
+	const char *dash = strchr(s, '-');
+	size_t len = strlen(s);
+	unsigned lo, hi;
+
+	if (!dash) {
+		if (parse_uint(s, len, 0, 65535, &lo) < 0)
+			return -EINVAL;
+		hi = lo;
+	} else if (parse_uint(s, (size_t)(dash - s), 0, 65535, &lo) < 0 ||
+		   parse_uint(dash + 1, len - (size_t)(dash - s) - 1, 0, 65535, &hi) < 0 ||
+		   lo > hi) {
+		return -EINVAL;
+	}
+	*ret_lo = (uint16_t)lo;
+	*ret_hi = (uint16_t)hi;
+	return 0;
+}
+
+static bool valid_ifname(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n >= IF_NAMESIZE || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '/' || ch <= ' ' || ch >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* 8-4-4-4-12 hex digits; written lower-cased into out[37]. */
+static int parse_uuid(const char *s, char out[37])
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		return -EINVAL;
+	for (i = 0; i < 36; i++) {
+		bool dash = (i == 8 || i == 13 || i == 18 || i == 23);
+
+		if (dash ? s[i] != '-' : hexval(s[i]) < 0)
+			return -EINVAL;
+	}
+	for (i = 0; i < 36; i++)
+		out[i] = (s[i] >= 'A' && s[i] <= 'F') ? (char)(s[i] - 'A' + 'a') : s[i];
+	out[36] = '\0';
+	return 0;
+}
+
+/*
+ * Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF)
+ * without control characters (C0, DEL, C1). Returns the byte length or
+ * -EINVAL.
+ */
+static int check_text(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (u[i]) {
+		uint32_t cp;
+		size_t n, k;
+
+		if (u[i] < 0x80) {
+			if (u[i] < 0x20 || u[i] == 0x7f)
+				return -EINVAL;
+			i++;
+			continue;
+		}
+		if (u[i] >= 0xc2 && u[i] <= 0xdf) {
+			n = 1; cp = u[i] & 0x1f;
+		} else if (u[i] >= 0xe0 && u[i] <= 0xef) {
+			n = 2; cp = u[i] & 0x0f;
+		} else if (u[i] >= 0xf0 && u[i] <= 0xf4) {
+			n = 3; cp = u[i] & 0x07;
+		} else {
+			return -EINVAL;
+		}
+		for (k = 1; k <= n; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return -EINVAL;
+			cp = (cp << 6) | (u[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+			return -EINVAL;
+		i += n + 1;
+	}
+	return i > INT32_MAX ? -EINVAL : (int)i;
+}
+
+/* yes|no, also 1/0, true/false, on/off (any case). */
+static int parse_bool(const char *s, bool *ret)
+{
+	struct str v = str_cstr(s);
+
+	if (str_caseeq_cstr(v, "on")) {
+		*ret = true;
+		return 0;
+	}
+	if (str_caseeq_cstr(v, "off")) {
+		*ret = false;
+		return 0;
+	}
+	return str_to_bool(v, ret);
+}
+
+/* ---- key handlers ---- */
+
+static int set_backend(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (strcmp(val, "sim") == 0) {
+		p->c->backend = CONFIG_BACKEND_SIM;
+	} else if (strcmp(val, "nft") == 0) {
+		p->c->backend = CONFIG_BACKEND_NFT;
+	} else {
+		perr(p, "invalid %s '%s' (expected sim or nft)", key, quote(q, val));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_ifname(struct parse *p, const char *key, const char *val)
+{
+	char *dst = strcmp(key, "lan_interface") == 0 ? p->c->lan_interface : p->c->wan_interface;
+	char q[80];
+
+	if (!valid_ifname(val)) {
+		perr(p, "invalid %s '%s' (1..%d characters, no '/', white space or control characters)",
+		     key, quote(q, val), IF_NAMESIZE - 1);
+		return -EINVAL;
+	}
+	strlcpy_checked(dst, val, IF_NAMESIZE);
+	return 0;
+}
+
+static int set_external_ip(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (inet_pton(AF_INET, val, &p->c->external_ip) != 1) {
+		perr(p, "invalid %s '%s' (expected an IPv4 address)", key, quote(q, val));
+		return -EINVAL;
+	}
+	p->c->have_external_ip = true;
+	return 0;
+}
+
+static int set_uuid(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (parse_uuid(val, p->c->uuid) < 0) {
+		perr(p, "invalid %s '%s' (expected 8-4-4-4-12 hexadecimal digits)", key, quote(q, val));
+		return -EINVAL;
+	}
+	p->c->have_uuid = true;
+	return 0;
+}
+
+static int set_friendly_name(struct parse *p, const char *key, const char *val)
+{
+	int n = check_text(val);
+
+	if (n <= 0 || n >= IGDD_FRIENDLY_NAME_MAX) {
+		perr(p, "invalid %s (1..%d bytes of UTF-8 text, no control characters)",
+		     key, IGDD_FRIENDLY_NAME_MAX - 1);
+		return -EINVAL;
+	}
+	strlcpy_checked(p->c->friendly_name, val, sizeof(p->c->friendly_name));
+	return 0;
+}
+
+static int set_state_dir(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (val[0] != '/' || check_text(val) < 0 ||
+	    strlcpy_checked(p->c->state_dir, val, sizeof(p->c->state_dir)) < 0) {
+		perr(p, "invalid %s '%s' (expected an absolute path)", key, quote(q, val));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_secure_mode(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (parse_bool(val, &p->c->secure_mode) < 0) {
+		perr(p, "invalid %s '%s' (expected yes or no)", key, quote(q, val));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The numeric keys: where each is stored and its range. */
+static unsigned *uint_slot(struct config *c, const char *key, unsigned *ret_lo, unsigned *ret_hi)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned lo, hi;
+	} keys[] = {
+		{ "notify_interval", offsetof(struct config, notify_interval), 30, 86400 },
+		{ "max_mappings", offsetof(struct config, max_mappings), 1, 131070 },
+		{ "max_mappings_per_client", offsetof(struct config, max_mappings_per_client), 1, 131070 },
+		{ "http_max_connections", offsetof(struct config, http_max_connections), 1, 4096 },
+		{ "http_max_per_ip", offsetof(struct config, http_max_per_ip), 1, 1024 },
+		{ "http_timeout", offsetof(struct config, http_timeout), 1, 300 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, key) == 0) {
+			*ret_lo = keys[i].lo;
+			*ret_hi = keys[i].hi;
+			return (unsigned *)(void *)((char *)c + keys[i].off);
+		}
+	}
+	return NULL;
+}
+
+static int set_uint(struct parse *p, const char *key, const char *val)
+{
+	unsigned lo = 0, hi = 0, v;
+	unsigned *slot = uint_slot(p->c, key, &lo, &hi);
+	char q[80];
+
+	if (!slot || parse_uint(val, strlen(val), lo, hi, &v) < 0) {
+		perr(p, "invalid %s '%s' (expected an integer %u..%u)", key, quote(q, val), lo, hi);
+		return -EINVAL;
+	}
+	*slot = v;
+	return 0;
+}
+
+static int set_http_port(struct parse *p, const char *key, const char *val)
+{
+	unsigned v;
+	char q[80];
+
+	if (parse_uint(val, strlen(val), 0, 65535, &v) < 0) {
+		perr(p, "invalid %s '%s' (expected an integer 0..65535)", key, quote(q, val));
+		return -EINVAL;
+	}
+	p->c->http_port = (uint16_t)v;
+	return 0;
+}
+
+/* Split val on spaces and tabs into at most max fields (copied into buf). */
+static size_t split_fields(const char *val, char *buf, size_t bufsz, char **fields, size_t max)
+{
+	size_t n = 0;
+	char *s;
+
+	if (strlcpy_checked(buf, val, bufsz) < 0)
+		return max + 1;
+	s = buf;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			*s++ = '\0';
+		if (!*s)
+			break;
+		if (n == max)
+			return max + 1;
+		fields[n++] = s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+	}
+	return n;
+}
+
+/* "ADDR[/PREFIX]", address masked to its prefix. */
+static int parse_prefix(char *s, struct in_addr *ret_addr, unsigned *ret_plen)
+{
+	char *slash = strchr(s, '/');
+	struct in_addr a;
+	unsigned plen = 32;
+
+	if (slash) {
+		*slash = '\0';
+		if (parse_uint(slash + 1, strlen(slash + 1), 0, 32, &plen) < 0)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -EINVAL;
+	if (plen < 32)
+		a.s_addr &= htonl(plen ? ~((UINT32_C(1) << (32 - plen)) - 1) : 0);
+	*ret_addr = a;
+	*ret_plen = plen;
+	return 0;
+}
+
+static void format_ports(char *out, size_t outsz, uint16_t lo, uint16_t hi)
+{
+	if (lo == hi)
+		snprintf(out, outsz, "%u", (unsigned)lo);
+	else
+		snprintf(out, outsz, "%u-%u", (unsigned)lo, (unsigned)hi);
+}
+
+/* acl = allow|deny EXT INTADDR[/PREFIX] INT, stored normalised. */
+static int set_acl(struct parse *p, const char *key, const char *val)
+{
+	char buf[IGDD_CONF_MAX_LINE + 1], ext[16], in[16], addr[INET_ADDRSTRLEN], q[80];
+	char *f[4];
+	uint16_t elo, ehi, ilo, ihi;
+	struct in_addr a;
+	unsigned plen;
+	const char *why = NULL;
+
+	if (p->c->nacl >= IGDD_CONF_MAX_ACL) {
+		perr(p, "too many %s rules (at most %d)", key, IGDD_CONF_MAX_ACL);
+		return -EINVAL;
+	}
+	if (split_fields(val, buf, sizeof(buf), f, 4) != 4)
+		why = "expected 'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS'";
+	else if (strcmp(f[0], "allow") != 0 && strcmp(f[0], "deny") != 0)
+		why = "expected allow or deny";
+	else if (parse_port_range(f[1], &elo, &ehi) < 0)
+		why = "bad external port range (N or N-M, 0..65535)";
+	else if (parse_prefix(f[2], &a, &plen) < 0)
+		why = "bad internal address (A.B.C.D or A.B.C.D/0..32)";
+	else if (parse_port_range(f[3], &ilo, &ihi) < 0)
+		why = "bad internal port range (N or N-M, 0..65535)";
+	if (why) {
+		perr(p, "invalid %s '%s': %s", key, quote(q, val), why);
+		return -EINVAL;
+	}
+	format_ports(ext, sizeof(ext), elo, ehi);
+	format_ports(in, sizeof(in), ilo, ihi);
+	inet_ntop(AF_INET, &a, addr, sizeof(addr));
+	snprintf(p->c->acl[p->c->nacl++], IGDD_CONF_MAX_ACL_LEN, "%s %s %s/%u %s",
+		 f[0], ext, addr, plen, in);
+	return 0;
+}
+
+static const struct config_key config_keys[] = {
+	{ "backend", set_backend, false },
+	{ "lan_interface", set_ifname, false },
+	{ "wan_interface", set_ifname, false },
+	{ "external_ip", set_external_ip, false },
+	{ "http_port", set_http_port, false },
+	{ "uuid", set_uuid, false },
+	{ "friendly_name", set_friendly_name, false },
+	{ "notify_interval", set_uint, false },
+	{ "state_dir", set_state_dir, false },
+	{ "secure_mode", set_secure_mode, false },
+	{ "max_mappings", set_uint, false },
+	{ "max_mappings_per_client", set_uint, false },
+	{ "acl", set_acl, true },
+	{ "http_max_connections", set_uint, false },
+	{ "http_max_per_ip", set_uint, false },
+	{ "http_timeout", set_uint, false },
+};
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+_Static_assert(CONFIG_NKEYS <= 32, "struct parse first_line[] too small");
+
+/* ---- lines ---- */
+
+static bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/*
+ * The value of a line: s (len bytes, leading white space skipped) up to
+ * a comment, unquoted and trimmed, into out (IGDD_CONF_MAX_LINE + 1).
+ */
+static int line_value(struct parse *p, const char *s, size_t len, char *out)
+{
+	size_t i = 0, o = 0;
+
+	if (len > 0 && s[0] == '"') {
+		for (i = 1; i < len && s[i] != '"'; i++) {
+			if (s[i] == '\\') {
+				if (i + 1 >= len || (s[i + 1] != '"' && s[i + 1] != '\\')) {
+					perr(p, "invalid escape in quoted value (only \\\" and \\\\)");
+					return -EINVAL;
+				}
+				i++;
+			}
+			out[o++] = s[i];
+		}
+		if (i >= len) {
+			perr(p, "unterminated quoted value");
+			return -EINVAL;
+		}
+		for (i++; i < len && is_ws(s[i]); i++)
+			;
+		if (i < len && s[i] != '#') {
+			perr(p, "unexpected text after the closing quote");
+			return -EINVAL;
+		}
+	} else {
+		for (i = 0; i < len && s[i] != '#'; i++) {
+			if (s[i] == '"') {
+				perr(p, "stray '\"' in value (quote the whole value)");
+				return -EINVAL;
+			}
+			out[o++] = s[i];
+		}
+		while (o > 0 && is_ws(out[o - 1]))
+			o--;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static const struct config_key *find_key(const char *s, size_t len, size_t *ret_index)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strlen(config_keys[i].name) == len && memcmp(config_keys[i].name, s, len) == 0) {
+			*ret_index = i;
+			return &config_keys[i];
+		}
+	}
+	return NULL;
+}
+
+/* One line (without its newline): blank, comment, or key = value. */
+static int parse_line(struct parse *p, const char *s, size_t len)
+{
+	char val[IGDD_CONF_MAX_LINE + 1], q[80], name[IGDD_CONF_MAX_LINE + 1];
+	const struct config_key *k;
+	size_t i = 0, klen, idx = 0;
+
+	if (memchr(s, '\0', len)) {
+		perr(p, "NUL byte in line");
+		return -EINVAL;
+	}
+	while (i < len && is_ws(s[i]))
+		i++;
+	if (i == len || s[i] == '#')
+		return 0;
+	for (klen = 0; i + klen < len && s[i + klen] != '=' && !is_ws(s[i + klen]) &&
+	     s[i + klen] != '#'; klen++)
+		;
+	if (klen == 0) {
+		perr(p, "missing key before '='");
+		return -EINVAL;
+	}
+	memcpy(name, s + i, klen);
+	name[klen] = '\0';
+	for (i += klen; i < len && is_ws(s[i]); i++)
+		;
+	if (i == len || s[i] != '=') {
+		perr(p, "missing '=' after '%s'", quote(q, name));
+		return -EINVAL;
+	}
+	k = find_key(name, klen, &idx);
+	if (!k) {
+		perr(p, "unknown key '%s'", quote(q, name));
+		return -EINVAL;
+	}
+	if (!k->repeat && p->first_line[idx]) {
+		perr(p, "duplicate key '%s' (first set on line %u)", k->name, p->first_line[idx]);
+		return -EINVAL;
+	}
+	for (i++; i < len && is_ws(s[i]); i++)
+		;
+	if (line_value(p, s + i, len - i, val) < 0)
+		return -EINVAL;
+	if (val[0] == '\0') {
+		perr(p, "missing value for '%s'", k->name);
+		return -EINVAL;
+	}
+	if (!p->first_line[idx])
+		p->first_line[idx] = p->line;
+	return k->set(p, k->name, val);
+}
+
+/* Whole-file checks, reported at line 0. */
+static int check_required(struct parse *p)
+{
+	struct config *c = p->c;
+
+	p->line = 0;
+	if (!c->lan_interface[0]) {
+		perr(p, "lan_interface is required");
+		return -EINVAL;
+	}
+	if (c->backend == CONFIG_BACKEND_NFT && !c->wan_interface[0]) {
+		perr(p, "wan_interface is required with backend nft");
+		return -EINVAL;
+	}
+	if (c->wan_interface[0] && strcmp(c->lan_interface, c->wan_interface) == 0) {
+		perr(p, "wan_interface must differ from lan_interface");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_parse(const char *name, const char *text, size_t len, struct config *ret,
+		 char *err, size_t errsz)
+{
+	struct parse p;
+	struct config *c;
+	size_t pos = 0;
+	int r = 0;
+
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	config_defaults(c);
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.err = err;
+	p.errsz = errsz;
+	p.c = c;
+	if (err && errsz)
+		err[0] = '\0';
+	while (pos < len && r == 0) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t llen = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		p.line++;
+		if (llen > IGDD_CONF_MAX_LINE) {
+			perr(&p, "line too long (at most %d bytes)", IGDD_CONF_MAX_LINE);
+			r = -EINVAL;
+			break;
+		}
+		r = parse_line(&p, text + pos, llen);
+		pos += llen + (nl ? 1 : 0);
+	}
+	if (r == 0)
+		r = check_required(&p);
+	if (r == 0)
+		*ret = *c;
+	free(c);
+	return r;
+}
+
+/* Read the whole file (bounded) into a new buffer. */
+static int read_file(const char *path, char **ret_text, size_t *ret_len)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t len;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	text = malloc(CONFIG_MAX_FILE + 1);
+	if (!text) {
+		r = -ENOMEM;
+		goto out;
+	}
+	len = fread(text, 1, CONFIG_MAX_FILE + 1, f);
+	if (ferror(f)) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	if (len > CONFIG_MAX_FILE) {
+		r = -EFBIG;
+		goto out;
+	}
+	*ret_text = text;
+	*ret_len = len;
+	text = NULL;
+out:
+	free(text);
+	fclose(f);
+	return r;
+}
+
+int config_load(const char *path, struct config *ret, char *err, size_t errsz)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_file(path, &text, &len);
+	if (r < 0) {
+		if (err && errsz)
+			snprintf(err, errsz, "%s:0: %s", path,
+				 r == -EFBIG ? "file too large (at most 1 MiB)" : strerror(-r));
+		return r;
+	}
+	r = config_parse(path, text, len, ret, err, errsz);
+	free(text);
+	return r;
+}
+
+/* ---- printing ---- */
+
+/* A value as written back: bare when it reads back the same, else quoted. */
+static void print_value(FILE *out, const char *key, const char *val, bool always_quote)
+{
+	size_t n = strlen(val), i;
+	bool quote_it = always_quote || n == 0 || is_ws(val[0]) || is_ws(val[n - 1]) ||
+			strpbrk(val, "\"#\\") != NULL;
+
+	fprintf(out, "%s = ", key);
+	if (!quote_it) {
+		fprintf(out, "%s\n", val);
+		return;
+	}
+	fputc('"', out);
+	for (i = 0; i < n; i++) {
+		if (val[i] == '"' || val[i] == '\\')
+			fputc('\\', out);
+		fputc(val[i], out);
+	}
+	fputs("\"\n", out);
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t i;
+
+	fprintf(out, "backend = %s\n", c->backend == CONFIG_BACKEND_NFT ? "nft" : "sim");
+	fprintf(out, "lan_interface = %s\n", c->lan_interface);
+	if (c->wan_interface[0])
+		fprintf(out, "wan_interface = %s\n", c->wan_interface);
+	if (c->have_external_ip && inet_ntop(AF_INET, &c->external_ip, addr, sizeof(addr)))
+		fprintf(out, "external_ip = %s\n", addr);
+	fprintf(out, "http_port = %u\n", (unsigned)c->http_port);
+	if (c->have_uuid)
+		fprintf(out, "uuid = %s\n", c->uuid);
+	print_value(out, "friendly_name", c->friendly_name, true);
+	fprintf(out, "notify_interval = %u\n", c->notify_interval);
+	print_value(out, "state_dir", c->state_dir, false);
+	fprintf(out, "secure_mode = %s\n", c->secure_mode ? "yes" : "no");
+	fprintf(out, "max_mappings = %u\n", c->max_mappings);
+	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
+	for (i = 0; i < c->nacl; i++)
+		fprintf(out, "acl = %s\n", c->acl[i]);
+	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);
+	fprintf(out, "http_max_per_ip = %u\n", c->http_max_per_ip);
+	fprintf(out, "http_timeout = %u\n", c->http_timeout);
+}

@@ -1,0 +1,26 @@
+/*
+ * http_io.h - the HTTP server of UDA 1.1 sections 2-4 (descriptions,
+ * SOAP control, GENA subscriptions): libmicrohttpd in external epoll
+ * mode, on the LAN address only, run by the loop. Every request is
+ * turned into a struct http_request and answered by httpd_handle()
+ * (svc/httpd.h); this file does sockets and limits, nothing else.
+ */
+#ifndef IGDD_HTTP_IO_H
+#define IGDD_HTTP_IO_H
+
+struct engine;
+struct loop;
+struct http_io;
+
+/*
+ * Listen on e->lan_addr, port e->cfg->http_port (0: any free port), with
+ * the connection limits of the configuration; store the port actually
+ * bound in e->http_port; register with l. e and l must outlive the
+ * returned object. Returns NULL (and logs why) on failure.
+ */
+struct http_io *http_io_new(struct engine *e, struct loop *l);
+
+/* Close every connection and the listening socket, free. NULL is a no-op. */
+void http_io_free(struct http_io *h);
+
+#endif

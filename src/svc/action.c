@@ -1,0 +1,519 @@
+/*
+ * action.c - the SOAP control dispatcher over the service tables of
+ * action.h (UDA 1.1 section 3.2: action invocation, responses and
+ * UPnPError faults; UDA 1.0 section 3.2.2: QueryStateVariable), and the
+ * argument accessors the handlers use. The version rules follow
+ * WANIPConnection:2 section 1.2 (a version-2 service answers version-1
+ * requests) and the error codes UDA 1.1 section 3.2.2 and
+ * WANIPConnection:2 section 2.5.23.
+ */
+#include "svc/action.h"
+
+#include "proto/soap.h"
+#include "proto/xml.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ENVELOPE_OPEN \
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n" \
+	"<s:Envelope xmlns:s=\"" SOAP_ENVELOPE_NS "\" " \
+	"s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body>"
+#define ENVELOPE_CLOSE "</s:Body></s:Envelope>\n"
+
+/* errorDescription for each code we emit (UDA 1.1 3.2.2; UDA 1.0 3.2.2
+ * for 404; WANIPConnection:2 Table 2-51 for 7xx). */
+static const struct {
+	int code;
+	const char *text;
+} error_texts[] = {
+	{ 401, "Invalid Action" },
+	{ 402, "Invalid Args" },
+	{ 404, "Invalid Var" },
+	{ 501, "Action Failed" },
+	{ 600, "Argument Value Invalid" },
+	{ 601, "Argument Value Out of Range" },
+	{ 602, "Optional Action Not Implemented" },
+	{ 603, "Out of Memory" },
+	{ 604, "Human Intervention Required" },
+	{ 605, "String Argument Too Long" },
+	{ 606, "Action not authorized" },
+	{ 703, "InactiveConnectionStateRequired" },
+	{ 704, "ConnectionSetupFailed" },
+	{ 705, "ConnectionSetupInProgress" },
+	{ 706, "ConnectionNotConfigured" },
+	{ 707, "DisconnectInProgress" },
+	{ 708, "InvalidLayer2Address" },
+	{ 709, "InternetAccessDisabled" },
+	{ 710, "InvalidConnectionType" },
+	{ 711, "ConnectionAlreadyTerminated" },
+	{ 713, "SpecifiedArrayIndexInvalid" },
+	{ 714, "NoSuchEntryInArray" },
+	{ 715, "WildCardNotPermittedInSrcIP" },
+	{ 716, "WildCardNotPermittedInExtPort" },
+	{ 718, "ConflictInMappingEntry" },
+	{ 724, "SamePortValuesRequired" },
+	{ 725, "OnlyPermanentLeasesSupported" },
+	{ 726, "RemoteHostOnlySupportsWildcard" },
+	{ 727, "ExternalPortOnlySupportsWildcard" },
+	{ 728, "NoPortMapsAvailable" },
+	{ 729, "ConflictWithOtherMechanisms" },
+	{ 730, "PortMappingNotFound" },
+	{ 731, "ReadOnly" },
+	{ 732, "WildCardNotPermittedInIntPort" },
+	{ 733, "InconsistentParameters" },
+};
+
+const char *upnp_error_text(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(error_texts) / sizeof(error_texts[0]); i++)
+		if (error_texts[i].code == code)
+			return error_texts[i].text;
+	return "Error";
+}
+
+/* ---- argument accessors (for handlers) ---- */
+
+static int arg_index(const struct action *act, const char *name, bool out)
+{
+	unsigned i;
+
+	for (i = 0; i < act->nargs; i++)
+		if (act->args[i].out == out && strcmp(act->args[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const struct action_value *in_value(const struct action_ctx *ctx, const char *name)
+{
+	static const struct action_value absent = { false, { "", 0 }, 0, false };
+	int i = arg_index(ctx->act, name, false);
+
+	assert(i >= 0 && "not an IN argument of this action");
+	return i >= 0 ? &ctx->in[i] : &absent;
+}
+
+struct str action_in_str(const struct action_ctx *ctx, const char *name)
+{
+	const struct action_value *v = in_value(ctx, name);
+
+	return v->text.p ? v->text : STR_LIT("");
+}
+
+uint32_t action_in_u32(const struct action_ctx *ctx, const char *name)
+{
+	return in_value(ctx, name)->u;
+}
+
+bool action_in_bool(const struct action_ctx *ctx, const char *name)
+{
+	return in_value(ctx, name)->b;
+}
+
+/* The name of the OUT argument due next, or NULL when all are written. */
+static const char *next_out(const struct action_ctx *ctx)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < ctx->act->nargs; i++) {
+		if (!ctx->act->args[i].out)
+			continue;
+		if (n++ == ctx->nout)
+			return ctx->act->args[i].name;
+	}
+	return NULL;
+}
+
+void action_out_strn(struct action_ctx *ctx, const char *name, const char *value, size_t len)
+{
+	const char *due = next_out(ctx);
+	int r;
+
+	if (!due || strcmp(due, name) != 0) {
+		assert(!"OUT argument written out of schema order");
+		ctx->out_err = -EINVAL;
+		return;
+	}
+	r = xml_element(ctx->out, name, value, len);
+	if (r < 0 && ctx->out_err == 0)
+		ctx->out_err = r;
+	ctx->nout++;
+}
+
+void action_out_str(struct action_ctx *ctx, const char *name, const char *value)
+{
+	action_out_strn(ctx, name, value, strlen(value));
+}
+
+void action_out_u32(struct action_ctx *ctx, const char *name, uint32_t value)
+{
+	char tmp[16];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRIu32, value);
+
+	action_out_strn(ctx, name, tmp, (size_t)n);
+}
+
+void action_out_bool(struct action_ctx *ctx, const char *name, bool value)
+{
+	action_out_strn(ctx, name, value ? "1" : "0", 1);
+}
+
+/* ---- responses ---- */
+
+static void log_peer(struct in_addr peer, const char *fmt, ...) LOG_FMT(2, 3);
+
+static void log_peer(struct in_addr peer, const char *fmt, ...)
+{
+	char addr[INET_ADDRSTRLEN], msg[256];
+	va_list ap;
+
+	if (log_get_verbose() < 1)
+		return;
+	inet_ntop(AF_INET, &peer, addr, sizeof(addr));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("%s: %s", addr, msg);
+}
+
+/* UPnPError fault (UDA 1.1 3.2.2): HTTP 500, faultcode s:Client. */
+static int write_fault(struct buf *out, int code)
+{
+	buf_reset(out);
+	buf_puts(out, ENVELOPE_OPEN);
+	buf_puts(out, "<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring>"
+		 "<detail><UPnPError xmlns=\"" UPNP_CONTROL_NS "\">");
+	buf_printf(out, "<errorCode>%d</errorCode>", code);
+	xml_element(out, "errorDescription", upnp_error_text(code), strlen(upnp_error_text(code)));
+	buf_puts(out, "</UPnPError></detail></s:Fault>" ENVELOPE_CLOSE);
+	return 500;
+}
+
+/* <u:NameResponse xmlns:u="ns">args</u:NameResponse> in an envelope. */
+static int write_response(struct buf *out, struct str ns, const char *name, const struct buf *args)
+{
+	buf_reset(out);
+	buf_puts(out, ENVELOPE_OPEN);
+	buf_printf(out, "<u:%sResponse xmlns:u=\"", name);
+	xml_escape(out, ns.p, ns.len);
+	buf_puts(out, "\">");
+	buf_append(out, args->p ? args->p : "", args->len);
+	buf_printf(out, "</u:%sResponse>" ENVELOPE_CLOSE, name);
+	if (out->toobig)
+		return write_fault(out, UPNP_E_ACTION_FAILED);
+	return 200;
+}
+
+/* ---- request checks ---- */
+
+/*
+ * "urn:schemas-upnp-org:service:WANIPConnection:2" -> base and version.
+ * The version is one or more digits after the last ':'.
+ */
+static int split_version(struct str urn, struct str *ret_base, unsigned *ret_version)
+{
+	uint64_t v;
+	size_t i;
+
+	for (i = urn.len; i > 0 && urn.p[i - 1] != ':'; i--)
+		;
+	if (i <= 1 || i == urn.len || urn.p[i] == '+')
+		return -EINVAL;
+	if (str_to_u64(str_from(urn.p + i, urn.len - i), 999, &v) < 0 || v == 0)
+		return -EINVAL;
+	*ret_base = str_from(urn.p, i - 1);
+	*ret_version = (unsigned)v;
+	return 0;
+}
+
+static const struct action *find_action(const struct service *svc, struct str name)
+{
+	unsigned i;
+
+	for (i = 0; i < svc->nactions; i++)
+		if (str_eq_cstr(name, svc->actions[i].name))
+			return &svc->actions[i];
+	return NULL;
+}
+
+static const struct statevar *find_var(const struct service *svc, struct str name)
+{
+	unsigned i;
+
+	for (i = 0; i < svc->nvars; i++)
+		if (str_eq_cstr(name, svc->vars[i].name))
+			return &svc->vars[i];
+	return NULL;
+}
+
+/* Parse text as the variable's type into v (402 when it is not one). */
+static int check_type(const struct statevar *var, struct action_value *v)
+{
+	uint64_t n;
+	struct str t = v->text;
+
+	switch (var->type) {
+	case SVAR_STRING:
+		return 0;
+	case SVAR_UI2:
+	case SVAR_UI4:
+		if (str_to_u64(t, var->type == SVAR_UI2 ? UINT16_MAX : UINT32_MAX, &n) < 0)
+			return UPNP_E_INVALID_ARGS;
+		v->u = (uint32_t)n;
+		return 0;
+	case SVAR_I4:
+		if (t.len && t.p[0] == '-') {
+			if (t.len < 2 || t.p[1] == '+' ||
+			    str_to_u64(str_from(t.p + 1, t.len - 1), (uint64_t)INT32_MAX + 1, &n) < 0)
+				return UPNP_E_INVALID_ARGS;
+			v->u = (uint32_t)(-(int64_t)n);
+		} else {
+			if (str_to_u64(t, INT32_MAX, &n) < 0)
+				return UPNP_E_INVALID_ARGS;
+			v->u = (uint32_t)n;
+		}
+		return 0;
+	case SVAR_BOOLEAN:
+		if (str_to_bool(t, &v->b) < 0)
+			return UPNP_E_INVALID_ARGS;
+		v->u = v->b;
+		return 0;
+	}
+	return UPNP_E_INVALID_ARGS;
+}
+
+/* allowedValueList (case-insensitive; canonical spelling kept) and
+ * allowedValueRange: 601 when outside. */
+static int check_allowed(const struct statevar *var, struct action_value *v)
+{
+	unsigned i;
+
+	if (var->allowed) {
+		for (i = 0; var->allowed[i]; i++) {
+			if (str_caseeq_cstr(v->text, var->allowed[i])) {
+				v->text = str_cstr(var->allowed[i]);
+				break;
+			}
+		}
+		if (!var->allowed[i])
+			return UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+	}
+	if (var->ranged) {
+		bool in = var->type == SVAR_I4
+			? (int32_t)v->u >= (int32_t)var->min && (int32_t)v->u <= (int32_t)var->max
+			: v->u >= var->min && v->u <= var->max;
+		if (!in)
+			return UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+	}
+	return 0;
+}
+
+/*
+ * Match the request's arguments to the schema (any order; each IN
+ * argument exactly once; nothing else): 402. Then types: 402. Then
+ * allowed values and ranges: 601 (the most specific error last).
+ */
+static int check_args(struct action_ctx *ctx, const struct soap_request *req)
+{
+	const struct action *act = ctx->act;
+	const struct statevar *var;
+	unsigned i, j;
+	int r;
+
+	for (i = 0; i < req->nargs; i++) {
+		for (j = 0; j < act->nargs; j++)
+			if (!act->args[j].out && str_eq_cstr(req->args[i].name, act->args[j].name))
+				break;
+		if (j == act->nargs || ctx->in[j].present)
+			return UPNP_E_INVALID_ARGS;     /* unknown or repeated */
+		ctx->in[j].present = true;
+		ctx->in[j].text = req->args[i].value;
+	}
+	for (j = 0; j < act->nargs; j++) {
+		if (act->args[j].out)
+			continue;
+		if (!ctx->in[j].present)
+			return UPNP_E_INVALID_ARGS;
+		var = find_var(ctx->svc, str_cstr(act->args[j].var));
+		assert(var && "relatedStateVariable missing from the table");
+		if (!var || check_type(var, &ctx->in[j]) != 0)
+			return UPNP_E_INVALID_ARGS;
+	}
+	for (j = 0; j < act->nargs; j++) {
+		if (act->args[j].out)
+			continue;
+		var = find_var(ctx->svc, str_cstr(act->args[j].var));
+		if ((r = check_allowed(var, &ctx->in[j])) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static unsigned count_out(const struct action *act)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < act->nargs; i++)
+		n += act->args[i].out;
+	return n;
+}
+
+/* Validate, call the handler, write the response. */
+static int run_action(struct action_ctx *ctx, const struct soap_request *req, struct buf *out)
+{
+	struct buf args;
+	int code, status;
+
+	code = check_args(ctx, req);
+	if (code) {
+		log_peer(ctx->peer, "%s: %d %s (arguments)", ctx->act->name, code,
+			 upnp_error_text(code));
+		return write_fault(out, code);
+	}
+	buf_init(&args, out->max);
+	ctx->out = &args;
+	code = ctx->act->fn(ctx);
+	if (code != 0 && (code < 400 || code > 899)) {
+		log_warnx("%s: handler returned %d, not a UPnP error code", ctx->act->name, code);
+		code = UPNP_E_ACTION_FAILED;
+	}
+	if (code == 0 && (ctx->out_err || ctx->nout != count_out(ctx->act))) {
+		log_warnx("%s: handler wrote %u of %u OUT arguments (%d)", ctx->act->name,
+			  ctx->nout, count_out(ctx->act), ctx->out_err);
+		code = UPNP_E_ACTION_FAILED;
+	}
+	if (code) {
+		log_peer(ctx->peer, "%s: %d %s", ctx->act->name, code, upnp_error_text(code));
+		status = write_fault(out, code);
+	} else {
+		status = write_response(out, req->ns, ctx->act->name, &args);
+	}
+	buf_free(&args);
+	return status;
+}
+
+/* QueryStateVariable: one argument varName; the service's hook answers. */
+static int run_query(struct engine *e, const struct service *svc, const struct soap_request *req,
+		     struct buf *out)
+{
+	const struct statevar *var;
+	struct buf val, ret;
+	int code, status;
+
+	if (!svc->query)
+		return write_fault(out, UPNP_E_INVALID_ACTION);
+	if (req->nargs != 1 || !str_eq_cstr(req->args[0].name, "varName"))
+		return write_fault(out, UPNP_E_INVALID_ARGS);
+	var = find_var(svc, req->args[0].value);
+	if (!var)
+		return write_fault(out, UPNP_E_INVALID_VAR);
+	buf_init(&val, IGDD_SOAP_MAX_ARG_LEN);
+	buf_init(&ret, out->max);
+	code = svc->query(e, var, &val);
+	if (code == 0 && val.toobig)
+		code = UPNP_E_ACTION_FAILED;
+	if (code) {
+		status = write_fault(out, code);
+	} else {
+		xml_element(&ret, "return", val.p ? val.p : "", val.len);
+		status = write_response(out, STR_LIT(UPNP_CONTROL_NS), "QueryStateVariable", &ret);
+	}
+	buf_free(&val);
+	buf_free(&ret);
+	return status;
+}
+
+/* Map a SOAP parse failure: 400 for what is no SOAP at all, else a fault. */
+static int parse_failure(enum soap_status st, struct in_addr peer, struct buf *out)
+{
+	log_peer(peer, "SOAP request refused: %s", soap_status_text(st));
+	switch (st) {
+	case SOAP_E_NOT_SOAP:
+		return write_fault(out, UPNP_E_INVALID_ACTION);
+	case SOAP_E_TOO_MANY_ARGS:
+	case SOAP_E_ARG_NESTED:
+		return write_fault(out, UPNP_E_INVALID_ARGS);
+	case SOAP_E_ARG_TOO_LONG:
+		return write_fault(out, UPNP_E_STRING_TOO_LONG);
+	case SOAP_E_NOMEM:
+		return write_fault(out, UPNP_E_OUT_OF_MEMORY);
+	default:
+		buf_reset(out);
+		return 400;
+	}
+}
+
+/*
+ * The SOAPACTION header names the same service type and action as the
+ * body; that type's base is the service's and its version is one we
+ * implement; the action exists in that version. Otherwise 401.
+ */
+static int resolve(struct action_ctx *ctx, const char *soapaction, const struct soap_request *req)
+{
+	struct str htype, haction, base;
+	unsigned version;
+
+	if (!soapaction ||
+	    soap_parse_action_header(str_cstr(soapaction), &htype, &haction) < 0 ||
+	    !str_eq(htype, req->ns) || !str_eq(haction, req->action))
+		return UPNP_E_INVALID_ACTION;
+	if (split_version(req->ns, &base, &version) < 0 || !str_eq_cstr(base, ctx->svc->type) ||
+	    version > ctx->svc->version)
+		return UPNP_E_INVALID_ACTION;
+	ctx->act = find_action(ctx->svc, req->action);
+	if (!ctx->act || ctx->act->min_version > version)
+		return UPNP_E_INVALID_ACTION;
+	assert(ctx->act->nargs <= IGDD_SOAP_MAX_ARGS);
+	ctx->version = version;
+	return 0;
+}
+
+int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
+		    struct str body, struct in_addr peer, struct buf *out)
+{
+	struct soap_request req;
+	struct action_ctx ctx;
+	enum soap_status st;
+	char act_esc[64];
+	int code, status;
+
+	st = soap_parse(body.p ? body.p : "", body.len, &req);
+	if (st != SOAP_OK)
+		return parse_failure(st, peer, out);
+
+	if (str_eq_cstr(req.ns, UPNP_CONTROL_NS) && str_eq_cstr(req.action, "QueryStateVariable")) {
+		struct str ht, ha;
+
+		if (!soapaction || soap_parse_action_header(str_cstr(soapaction), &ht, &ha) < 0 ||
+		    !str_eq(ht, req.ns) || !str_eq(ha, req.action))
+			status = write_fault(out, UPNP_E_INVALID_ACTION);
+		else
+			status = run_query(e, svc, &req, out);
+		goto out;
+	}
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.e = e;
+	ctx.svc = svc;
+	ctx.peer = peer;
+	code = resolve(&ctx, soapaction, &req);
+	if (code) {
+		log_peer(peer, "'%s': %d %s",
+			 log_escape(act_esc, sizeof(act_esc), req.action.p, req.action.len),
+			 code, upnp_error_text(code));
+		status = write_fault(out, code);
+		goto out;
+	}
+	status = run_action(&ctx, &req, out);
+out:
+	soap_request_free(&req);
+	return status;
+}

@@ -1,0 +1,236 @@
+/*
+ * httpd.c - the HTTP request router, without sockets (see httpd.h):
+ * description documents (UDA 1.1 section 2.11, retrieval with GET),
+ * SOAP control (section 3.2, POST to a control URL) and, for now, a 501
+ * for GENA (section 4) until eventing lands.
+ *
+ * Who may ask (WANIPConnection:2 section 2.3: "IGD MUST reject UPnP
+ * requests from the WAN interfaces"): only peers inside the LAN subnet
+ * (403), and only with a Host header naming our LAN address, so that a
+ * browser tricked by DNS rebinding into posting to us is refused (400).
+ * HTTP/1.0 requests may omit Host.
+ */
+#include "svc/httpd.h"
+
+#include "engine.h"
+#include "svc/action.h"
+#include "svc/describe.h"
+#include "svc/wancommon.h"
+#include "svc/wanipconn.h"
+#include "util/limits.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define XML_CONTENT_TYPE "text/xml; charset=\"utf-8\""
+#define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
+
+void http_response_init(struct http_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, IGDD_HTTP_MAX_RESPONSE);
+}
+
+void http_response_free(struct http_response *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	buf_free(&r->body);
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->hdr_name[i]);
+		free(r->hdr_value[i]);
+	}
+	r->nheaders = 0;
+}
+
+int http_response_add_header(struct http_response *r, const char *name, const char *value)
+{
+	char *n, *v;
+
+	if (r->nheaders >= HTTP_MAX_RESP_HEADERS)
+		return -E2BIG;
+	n = strdup(name);
+	v = strdup(value);
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	r->hdr_name[r->nheaders] = n;
+	r->hdr_value[r->nheaders] = v;
+	r->nheaders++;
+	return 0;
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < req->nheaders; i++)
+		if (req->headers[i].name && strcasecmp(req->headers[i].name, name) == 0)
+			return req->headers[i].value ? req->headers[i].value : "";
+	return NULL;
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	default: return "Error";
+	}
+}
+
+/* A short plain-text body naming the status (for people with curl). */
+static void http_error(struct http_response *r, int status)
+{
+	r->status = status;
+	r->content_type = TEXT_CONTENT_TYPE;
+	buf_reset(&r->body);
+	buf_printf(&r->body, "%d %s\n", status, reason(status));
+}
+
+static void method_not_allowed(struct http_response *r, const char *allow)
+{
+	http_error(r, 405);
+	http_response_add_header(r, "Allow", allow);
+}
+
+/* Host: our LAN address, optionally with our HTTP port. */
+static bool host_ok(const struct engine *e, const char *host)
+{
+	struct str h = str_trim(str_cstr(host));
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	uint64_t port;
+	size_t i;
+
+	for (i = 0; i < h.len && h.p[i] != ':'; i++)
+		;
+	if (i < h.len) {
+		if (str_to_u64(str_from(h.p + i + 1, h.len - i - 1), 65535, &port) < 0 ||
+		    port != e->http_port)
+			return false;
+		h.len = i;
+	}
+	if (str_copy(h, addr, sizeof(addr)) < 0 || inet_pton(AF_INET, addr, &a) != 1)
+		return false;
+	return a.s_addr == e->lan_addr.s_addr;
+}
+
+/* Content-Type: text/xml, parameters (charset) allowed. */
+static bool is_text_xml(const char *ct)
+{
+	struct str s;
+
+	if (!ct)
+		return false;
+	s = str_trim(str_cstr(ct));
+	if (!str_casestartswith_cstr(s, "text/xml"))
+		return false;
+	s = str_trim(str_from(s.p + 8, s.len - 8));
+	return s.len == 0 || s.p[0] == ';';
+}
+
+static void serve_document(struct engine *e, const struct http_request *req,
+			   struct http_response *resp)
+{
+	int r;
+
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		method_not_allowed(resp, "GET, HEAD");
+		return;
+	}
+	/* HEAD gets the same headers; the transport leaves the body out. */
+	buf_reset(&resp->body);
+	r = describe_document(e, req->url, &resp->body);
+	if (r < 0) {
+		log_warnx("%s: cannot build (%d)", req->url, r);
+		http_error(resp, 500);
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = XML_CONTENT_TYPE;
+}
+
+static void serve_control(struct engine *e, const struct service *svc,
+			  const struct http_request *req, struct http_response *resp)
+{
+	int status;
+
+	if (strcmp(req->method, "POST") != 0) {
+		method_not_allowed(resp, "POST");
+		return;
+	}
+	if (!is_text_xml(http_request_header(req, "Content-Type"))) {
+		http_error(resp, 415);
+		return;
+	}
+	if (req->body.len > IGDD_HTTP_MAX_BODY) {
+		http_error(resp, 413);
+		return;
+	}
+	buf_reset(&resp->body);
+	status = action_dispatch(e, svc, http_request_header(req, "SOAPAction"), req->body,
+				 req->peer, &resp->body);
+	if (status != 200 && status != 500) {
+		http_error(resp, status);
+		return;
+	}
+	resp->status = status;
+	resp->content_type = XML_CONTENT_TYPE;
+	http_response_add_header(resp, "EXT", "");      /* UDA 1.1 3.2.2 (UDA 1.0 compatibility) */
+}
+
+void httpd_handle(struct engine *e, const struct http_request *req, struct http_response *resp)
+{
+	const struct service *svcs[2] = { wanipconn_service(), wancommon_service() };
+	const char *host;
+	char peer[INET_ADDRSTRLEN];
+	unsigned i;
+
+	if (!engine_on_lan(e, req->peer)) {
+		inet_ntop(AF_INET, &req->peer, peer, sizeof(peer));
+		log_debug("%s: HTTP request from outside the LAN refused", peer);
+		http_error(resp, 403);
+		return;
+	}
+	host = http_request_header(req, "Host");
+	if (!req->method || !req->url || (host ? !host_ok(e, host) : req->http_minor != 0)) {
+		http_error(resp, 400);
+		return;
+	}
+	if (describe_is_document(req->url)) {
+		serve_document(e, req, resp);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		if (strcmp(req->url, svcs[i]->control_url) == 0) {
+			serve_control(e, svcs[i], req, resp);
+			return;
+		}
+		if (strcmp(req->url, svcs[i]->event_url) == 0) {
+			if (strcmp(req->method, "SUBSCRIBE") == 0 ||
+			    strcmp(req->method, "UNSUBSCRIBE") == 0)
+				http_error(resp, 501);   /* GENA: not yet */
+			else
+				method_not_allowed(resp, "SUBSCRIBE, UNSUBSCRIBE");
+			return;
+		}
+	}
+	http_error(resp, 404);
+}

@@ -1,0 +1,170 @@
+/*
+ * wancommon.c - WANCommonInterfaceConfig:1 (service template 1.01,
+ * sections 2.2 state variables and 2.4 actions): the six read-only
+ * actions clients use, answered from the backend's struct backend_wan.
+ * The ui4 counters wrap modulo 2^32 as the template's ui4 type demands.
+ * SetEnabledForInternet and the active-connection actions (all optional)
+ * are not offered.
+ */
+#include "svc/wancommon.h"
+
+#include "backend/backend.h"
+#include "engine.h"
+
+#include <string.h>
+
+#define N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
+
+static const char *const access_types[] = { "DSL", "POTS", "Cable", "Ethernet", NULL };
+static const char *const link_states[] = { "Up", "Down", "Initializing", "Unavailable", NULL };
+
+#define VAR(n, t, ev) { .name = n, .type = t, .evented = ev, .min_version = 1 }
+
+static const struct statevar vars[] = {
+	{ .name = "WANAccessType", .type = SVAR_STRING, .allowed = access_types,
+	  .min_version = 1 },
+	VAR("Layer1UpstreamMaxBitRate", SVAR_UI4, false),
+	VAR("Layer1DownstreamMaxBitRate", SVAR_UI4, false),
+	{ .name = "PhysicalLinkStatus", .type = SVAR_STRING, .evented = true,
+	  .allowed = link_states, .min_version = 1 },
+	VAR("EnabledForInternet", SVAR_BOOLEAN, true),
+	VAR("TotalBytesSent", SVAR_UI4, false),
+	VAR("TotalBytesReceived", SVAR_UI4, false),
+	VAR("TotalPacketsSent", SVAR_UI4, false),
+	VAR("TotalPacketsReceived", SVAR_UI4, false),
+};
+
+#define OUT(n, v) { .name = n, .out = true, .var = v }
+
+static const struct action_arg get_enabled_args[] = {
+	OUT("NewEnabledForInternet", "EnabledForInternet"),
+};
+static const struct action_arg get_link_args[] = {
+	OUT("NewWANAccessType", "WANAccessType"),
+	OUT("NewLayer1UpstreamMaxBitRate", "Layer1UpstreamMaxBitRate"),
+	OUT("NewLayer1DownstreamMaxBitRate", "Layer1DownstreamMaxBitRate"),
+	OUT("NewPhysicalLinkStatus", "PhysicalLinkStatus"),
+};
+static const struct action_arg bytes_sent_args[] = {
+	OUT("NewTotalBytesSent", "TotalBytesSent"),
+};
+static const struct action_arg bytes_received_args[] = {
+	OUT("NewTotalBytesReceived", "TotalBytesReceived"),
+};
+static const struct action_arg packets_sent_args[] = {
+	OUT("NewTotalPacketsSent", "TotalPacketsSent"),
+};
+static const struct action_arg packets_received_args[] = {
+	OUT("NewTotalPacketsReceived", "TotalPacketsReceived"),
+};
+
+static int wan_status(struct engine *e, struct backend_wan *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	return e->backend.ops->wan_status(&e->backend, ret);
+}
+
+static int get_enabled(struct action_ctx *ctx)
+{
+	action_out_bool(ctx, "NewEnabledForInternet", true);
+	return 0;
+}
+
+static int get_link(struct action_ctx *ctx)
+{
+	struct backend_wan w;
+
+	if (wan_status(ctx->e, &w) < 0)
+		return UPNP_E_ACTION_FAILED;
+	action_out_str(ctx, "NewWANAccessType", w.access_type[0] ? w.access_type : "Ethernet");
+	action_out_u32(ctx, "NewLayer1UpstreamMaxBitRate", w.up_bitrate);
+	action_out_u32(ctx, "NewLayer1DownstreamMaxBitRate", w.down_bitrate);
+	action_out_str(ctx, "NewPhysicalLinkStatus", w.link_up ? "Up" : "Down");
+	return 0;
+}
+
+enum counter { BYTES_SENT, BYTES_RECEIVED, PACKETS_SENT, PACKETS_RECEIVED };
+
+/* One counter, modulo 2^32 (ui4). */
+static int get_counter(struct action_ctx *ctx, const char *arg, enum counter c)
+{
+	struct backend_wan w;
+	uint64_t v;
+
+	if (wan_status(ctx->e, &w) < 0)
+		return UPNP_E_ACTION_FAILED;
+	switch (c) {
+	case BYTES_SENT: v = w.bytes_sent; break;
+	case BYTES_RECEIVED: v = w.bytes_received; break;
+	case PACKETS_SENT: v = w.packets_sent; break;
+	default: v = w.packets_received; break;
+	}
+	action_out_u32(ctx, arg, (uint32_t)(v & 0xffffffffu));
+	return 0;
+}
+
+static int bytes_sent(struct action_ctx *ctx)
+{
+	return get_counter(ctx, "NewTotalBytesSent", BYTES_SENT);
+}
+
+static int bytes_received(struct action_ctx *ctx)
+{
+	return get_counter(ctx, "NewTotalBytesReceived", BYTES_RECEIVED);
+}
+
+static int packets_sent(struct action_ctx *ctx)
+{
+	return get_counter(ctx, "NewTotalPacketsSent", PACKETS_SENT);
+}
+
+static int packets_received(struct action_ctx *ctx)
+{
+	return get_counter(ctx, "NewTotalPacketsReceived", PACKETS_RECEIVED);
+}
+
+#define ACT(n, a, f) { .name = n, .args = a, .nargs = N(a), .min_version = 1, .fn = f }
+
+static const struct action actions[] = {
+	ACT("GetEnabledForInternet", get_enabled_args, get_enabled),
+	ACT("GetCommonLinkProperties", get_link_args, get_link),
+	ACT("GetTotalBytesSent", bytes_sent_args, bytes_sent),
+	ACT("GetTotalBytesReceived", bytes_received_args, bytes_received),
+	ACT("GetTotalPacketsSent", packets_sent_args, packets_sent),
+	ACT("GetTotalPacketsReceived", packets_received_args, packets_received),
+};
+
+/* QueryStateVariable for the evented variables. */
+static int query(struct engine *e, const struct statevar *var, struct buf *out)
+{
+	struct backend_wan w;
+
+	if (strcmp(var->name, "EnabledForInternet") == 0)
+		return buf_puts(out, "1") < 0 ? UPNP_E_ACTION_FAILED : 0;
+	if (strcmp(var->name, "PhysicalLinkStatus") == 0) {
+		if (wan_status(e, &w) < 0)
+			return UPNP_E_ACTION_FAILED;
+		return buf_puts(out, w.link_up ? "Up" : "Down") < 0 ? UPNP_E_ACTION_FAILED : 0;
+	}
+	return UPNP_E_INVALID_VAR;
+}
+
+static const struct service wancommon = {
+	.type = WANCOMMON_TYPE,
+	.version = 1,
+	.service_id = "urn:upnp-org:serviceId:WANCommonIFC1",
+	.control_url = "/ctl/CmnIfCfg",
+	.event_url = "/evt/CmnIfCfg",
+	.scpd_url = "/WANCfg.xml",
+	.scpd_url_v1 = NULL,
+	.vars = vars,
+	.nvars = N(vars),
+	.actions = actions,
+	.nactions = N(actions),
+	.query = query,
+};
+
+const struct service *wancommon_service(void)
+{
+	return &wancommon;
+}

@@ -1,0 +1,329 @@
+/*
+ * wanipconn.c - the WANIPConnection:2 service table (WANIPConnection:2
+ * sections 2.3 state variables, 2.4 eventing, 2.5 actions, 4 service
+ * description) and the handlers of the connection and status actions
+ * (sections 2.5.1 - 2.5.13, 2.5.20). One table serves both versions:
+ * entries with min_version 2 are absent from the version-1 view.
+ *
+ * The link is modelled as always on, IP_Routed, Connected (section
+ * 3.1.1.1) until the connection state machine lands. Until then the
+ * actions that would change the connection for every client answer 606,
+ * the policy the spec recommends by default for them (sections 2.5.1.3,
+ * 2.5.4.2, 2.5.5.2, 2.5.6.3 - 2.5.8.3); RequestConnection on a Connected
+ * link succeeds and changes nothing (section 2.6.1).
+ */
+#include "svc/wanipconn.h"
+
+#include "core/mapping.h"
+#include "engine.h"
+#include "svc/portmap.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
+
+/* ---- state variables (section 2.3, Table 2-2; eventing Table 2-9) ---- */
+
+static const char *const connection_types[] = {
+	"Unconfigured", "IP_Routed", "IP_Bridged", NULL,                 /* Table 2-3 */
+};
+static const char *const connection_states[] = {
+	"Unconfigured", "Connecting", "Connected", "PendingDisconnect",  /* Table 2-4 */
+	"Disconnecting", "Disconnected", NULL,
+};
+static const char *const connection_errors[] = {
+	"ERROR_NONE", "ERROR_COMMAND_ABORTED", "ERROR_NOT_ENABLED_FOR_INTERNET", /* Table 2-5 */
+	"ERROR_USER_DISCONNECT", "ERROR_ISP_DISCONNECT", "ERROR_IDLE_DISCONNECT",
+	"ERROR_FORCED_DISCONNECT", "ERROR_NO_CARRIER", "ERROR_IP_CONFIGURATION",
+	"ERROR_UNKNOWN", NULL,
+};
+static const char *const protocols[] = { "TCP", "UDP", NULL };  /* Table 2-8 */
+
+#define VAR(n, t, ev) { .name = n, .type = t, .evented = ev, .min_version = 1 }
+
+static const struct statevar vars[] = {
+	{ .name = "ConnectionType", .type = SVAR_STRING, .allowed = connection_types,
+	  .default_value = "IP_Routed", .min_version = 1 },
+	VAR("PossibleConnectionTypes", SVAR_STRING, true),
+	{ .name = "ConnectionStatus", .type = SVAR_STRING, .evented = true,
+	  .allowed = connection_states, .min_version = 1 },
+	VAR("Uptime", SVAR_UI4, false),
+	{ .name = "LastConnectionError", .type = SVAR_STRING, .allowed = connection_errors,
+	  .min_version = 1 },
+	VAR("AutoDisconnectTime", SVAR_UI4, false),
+	VAR("IdleDisconnectTime", SVAR_UI4, false),
+	VAR("WarnDisconnectDelay", SVAR_UI4, false),
+	VAR("RSIPAvailable", SVAR_BOOLEAN, false),
+	VAR("NATEnabled", SVAR_BOOLEAN, false),
+	VAR("ExternalIPAddress", SVAR_STRING, true),
+	VAR("PortMappingNumberOfEntries", SVAR_UI2, true),
+	VAR("PortMappingEnabled", SVAR_BOOLEAN, false),
+	{ .name = "PortMappingLeaseDuration", .type = SVAR_UI4, .ranged = true,  /* Table 2-6 */
+	  .min = 0, .max = 604800, .min_version = 1 },
+	VAR("RemoteHost", SVAR_STRING, false),
+	VAR("ExternalPort", SVAR_UI2, false),
+	{ .name = "InternalPort", .type = SVAR_UI2, .ranged = true,              /* Table 2-7 */
+	  .min = 1, .max = 65535, .min_version = 1 },
+	{ .name = "PortMappingProtocol", .type = SVAR_STRING, .allowed = protocols,
+	  .min_version = 1 },
+	VAR("InternalClient", SVAR_STRING, false),
+	VAR("PortMappingDescription", SVAR_STRING, false),
+	{ .name = "SystemUpdateID", .type = SVAR_UI4, .evented = true, .min_version = 2 },
+	{ .name = "A_ARG_TYPE_Manage", .type = SVAR_BOOLEAN, .min_version = 2 },
+	{ .name = "A_ARG_TYPE_PortListing", .type = SVAR_STRING, .min_version = 2 },
+};
+
+/* ---- arguments (section 4; Table 2-11 common parameters) ---- */
+
+#define IN(n, v) { .name = n, .out = false, .var = v }
+#define OUT(n, v) { .name = n, .out = true, .var = v }
+
+static const struct action_arg set_connection_type_args[] = {
+	IN("NewConnectionType", "ConnectionType"),
+};
+static const struct action_arg get_connection_type_info_args[] = {
+	OUT("NewConnectionType", "ConnectionType"),
+	OUT("NewPossibleConnectionTypes", "PossibleConnectionTypes"),
+};
+static const struct action_arg set_auto_disconnect_args[] = {
+	IN("NewAutoDisconnectTime", "AutoDisconnectTime"),
+};
+static const struct action_arg set_idle_disconnect_args[] = {
+	IN("NewIdleDisconnectTime", "IdleDisconnectTime"),
+};
+static const struct action_arg set_warn_disconnect_args[] = {
+	IN("NewWarnDisconnectDelay", "WarnDisconnectDelay"),
+};
+static const struct action_arg get_status_info_args[] = {
+	OUT("NewConnectionStatus", "ConnectionStatus"),
+	OUT("NewLastConnectionError", "LastConnectionError"),
+	OUT("NewUptime", "Uptime"),
+};
+static const struct action_arg get_auto_disconnect_args[] = {
+	OUT("NewAutoDisconnectTime", "AutoDisconnectTime"),
+};
+static const struct action_arg get_idle_disconnect_args[] = {
+	OUT("NewIdleDisconnectTime", "IdleDisconnectTime"),
+};
+static const struct action_arg get_warn_disconnect_args[] = {
+	OUT("NewWarnDisconnectDelay", "WarnDisconnectDelay"),
+};
+static const struct action_arg get_nat_rsip_status_args[] = {
+	OUT("NewRSIPAvailable", "RSIPAvailable"),
+	OUT("NewNATEnabled", "NATEnabled"),
+};
+static const struct action_arg get_generic_entry_args[] = {
+	IN("NewPortMappingIndex", "PortMappingNumberOfEntries"),
+	OUT("NewRemoteHost", "RemoteHost"),
+	OUT("NewExternalPort", "ExternalPort"),
+	OUT("NewProtocol", "PortMappingProtocol"),
+	OUT("NewInternalPort", "InternalPort"),
+	OUT("NewInternalClient", "InternalClient"),
+	OUT("NewEnabled", "PortMappingEnabled"),
+	OUT("NewPortMappingDescription", "PortMappingDescription"),
+	OUT("NewLeaseDuration", "PortMappingLeaseDuration"),
+};
+static const struct action_arg get_specific_entry_args[] = {
+	IN("NewRemoteHost", "RemoteHost"),
+	IN("NewExternalPort", "ExternalPort"),
+	IN("NewProtocol", "PortMappingProtocol"),
+	OUT("NewInternalPort", "InternalPort"),
+	OUT("NewInternalClient", "InternalClient"),
+	OUT("NewEnabled", "PortMappingEnabled"),
+	OUT("NewPortMappingDescription", "PortMappingDescription"),
+	OUT("NewLeaseDuration", "PortMappingLeaseDuration"),
+};
+static const struct action_arg add_port_mapping_args[] = {
+	IN("NewRemoteHost", "RemoteHost"),
+	IN("NewExternalPort", "ExternalPort"),
+	IN("NewProtocol", "PortMappingProtocol"),
+	IN("NewInternalPort", "InternalPort"),
+	IN("NewInternalClient", "InternalClient"),
+	IN("NewEnabled", "PortMappingEnabled"),
+	IN("NewPortMappingDescription", "PortMappingDescription"),
+	IN("NewLeaseDuration", "PortMappingLeaseDuration"),
+};
+static const struct action_arg delete_port_mapping_args[] = {
+	IN("NewRemoteHost", "RemoteHost"),
+	IN("NewExternalPort", "ExternalPort"),
+	IN("NewProtocol", "PortMappingProtocol"),
+};
+static const struct action_arg get_external_ip_args[] = {
+	OUT("NewExternalIPAddress", "ExternalIPAddress"),
+};
+static const struct action_arg delete_range_args[] = {
+	IN("NewStartPort", "ExternalPort"),
+	IN("NewEndPort", "ExternalPort"),
+	IN("NewProtocol", "PortMappingProtocol"),
+	IN("NewManage", "A_ARG_TYPE_Manage"),
+};
+/* Section 4 spells the second argument "NewEndPoint"; Table 2-49, the
+ * text of 2.5.21 and the clients say NewEndPort. */
+static const struct action_arg get_list_args[] = {
+	IN("NewStartPort", "ExternalPort"),
+	IN("NewEndPort", "ExternalPort"),
+	IN("NewProtocol", "PortMappingProtocol"),
+	IN("NewManage", "A_ARG_TYPE_Manage"),
+	IN("NewNumberOfPorts", "PortMappingNumberOfEntries"),
+	OUT("NewPortListing", "A_ARG_TYPE_PortListing"),
+};
+static const struct action_arg add_any_port_mapping_args[] = {
+	IN("NewRemoteHost", "RemoteHost"),
+	IN("NewExternalPort", "ExternalPort"),
+	IN("NewProtocol", "PortMappingProtocol"),
+	IN("NewInternalPort", "InternalPort"),
+	IN("NewInternalClient", "InternalClient"),
+	IN("NewEnabled", "PortMappingEnabled"),
+	IN("NewPortMappingDescription", "PortMappingDescription"),
+	IN("NewLeaseDuration", "PortMappingLeaseDuration"),
+	OUT("NewReservedPort", "ExternalPort"),
+};
+
+/* ---- handlers ---- */
+
+/* 606: changing the connection affects every client (see file comment). */
+static int not_authorized(struct action_ctx *ctx)
+{
+	(void)ctx;
+	return UPNP_E_ACTION_NOT_AUTHORIZED;
+}
+
+static int request_connection(struct action_ctx *ctx)   /* 2.5.3 */
+{
+	(void)ctx;
+	return 0;       /* already Connected */
+}
+
+static int get_connection_type_info(struct action_ctx *ctx)     /* 2.5.2 */
+{
+	action_out_str(ctx, "NewConnectionType", "IP_Routed");
+	action_out_str(ctx, "NewPossibleConnectionTypes", "IP_Routed");
+	return 0;
+}
+
+static uint32_t uptime_s(const struct engine *e)
+{
+	uint64_t now = clock_now(&e->clock);
+	uint64_t s = now > e->started_ms ? (now - e->started_ms) / 1000u : 0;
+
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
+static int get_status_info(struct action_ctx *ctx)      /* 2.5.9 */
+{
+	action_out_str(ctx, "NewConnectionStatus", "Connected");
+	action_out_str(ctx, "NewLastConnectionError", "ERROR_NONE");
+	action_out_u32(ctx, "NewUptime", uptime_s(ctx->e));
+	return 0;
+}
+
+static int get_auto_disconnect_time(struct action_ctx *ctx)     /* 2.5.10 */
+{
+	action_out_u32(ctx, "NewAutoDisconnectTime", 0);
+	return 0;
+}
+
+static int get_idle_disconnect_time(struct action_ctx *ctx)     /* 2.5.11 */
+{
+	action_out_u32(ctx, "NewIdleDisconnectTime", 0);
+	return 0;
+}
+
+static int get_warn_disconnect_delay(struct action_ctx *ctx)    /* 2.5.12 */
+{
+	action_out_u32(ctx, "NewWarnDisconnectDelay", 0);
+	return 0;
+}
+
+static int get_nat_rsip_status(struct action_ctx *ctx)  /* 2.5.13 */
+{
+	action_out_bool(ctx, "NewRSIPAvailable", false);
+	action_out_bool(ctx, "NewNATEnabled", true);
+	return 0;
+}
+
+static int get_external_ip(struct action_ctx *ctx)      /* 2.5.20 */
+{
+	char ip[INET_ADDRSTRLEN];
+
+	engine_external_ip(ctx->e, ip);
+	action_out_str(ctx, "NewExternalIPAddress", ip);
+	return 0;
+}
+
+/* ---- the table ---- */
+
+#define ACT(n, a, v, f) { .name = n, .args = a, .nargs = N(a), .min_version = v, .fn = f }
+#define ACT0(n, v, f) { .name = n, .args = NULL, .nargs = 0, .min_version = v, .fn = f }
+
+static const struct action actions[] = {
+	ACT("SetConnectionType", set_connection_type_args, 1, not_authorized),
+	ACT("GetConnectionTypeInfo", get_connection_type_info_args, 1, get_connection_type_info),
+	ACT0("RequestConnection", 1, request_connection),
+	ACT0("RequestTermination", 1, not_authorized),
+	ACT0("ForceTermination", 1, not_authorized),
+	ACT("SetAutoDisconnectTime", set_auto_disconnect_args, 1, not_authorized),
+	ACT("SetIdleDisconnectTime", set_idle_disconnect_args, 1, not_authorized),
+	ACT("SetWarnDisconnectDelay", set_warn_disconnect_args, 1, not_authorized),
+	ACT("GetStatusInfo", get_status_info_args, 1, get_status_info),
+	ACT("GetAutoDisconnectTime", get_auto_disconnect_args, 1, get_auto_disconnect_time),
+	ACT("GetIdleDisconnectTime", get_idle_disconnect_args, 1, get_idle_disconnect_time),
+	ACT("GetWarnDisconnectDelay", get_warn_disconnect_args, 1, get_warn_disconnect_delay),
+	ACT("GetNATRSIPStatus", get_nat_rsip_status_args, 1, get_nat_rsip_status),
+	ACT("GetGenericPortMappingEntry", get_generic_entry_args, 1, portmap_get_generic_entry),
+	ACT("GetSpecificPortMappingEntry", get_specific_entry_args, 1, portmap_get_specific_entry),
+	ACT("AddPortMapping", add_port_mapping_args, 1, portmap_add),
+	ACT("DeletePortMapping", delete_port_mapping_args, 1, portmap_delete),
+	ACT("GetExternalIPAddress", get_external_ip_args, 1, get_external_ip),
+	ACT("DeletePortMappingRange", delete_range_args, 2, portmap_delete_range),
+	ACT("GetListOfPortMappings", get_list_args, 2, portmap_get_list),
+	ACT("AddAnyPortMapping", add_any_port_mapping_args, 2, portmap_add_any),
+};
+
+/* QueryStateVariable answers for the evented variables (Table 2-9). */
+static int query(struct engine *e, const struct statevar *var, struct buf *out)
+{
+	char ip[INET_ADDRSTRLEN];
+	size_t n;
+
+	if (strcmp(var->name, "PossibleConnectionTypes") == 0)
+		return buf_puts(out, "IP_Routed") < 0 ? UPNP_E_ACTION_FAILED : 0;
+	if (strcmp(var->name, "ConnectionStatus") == 0)
+		return buf_puts(out, "Connected") < 0 ? UPNP_E_ACTION_FAILED : 0;
+	if (strcmp(var->name, "ExternalIPAddress") == 0) {
+		engine_external_ip(e, ip);
+		return buf_puts(out, ip) < 0 ? UPNP_E_ACTION_FAILED : 0;
+	}
+	if (strcmp(var->name, "PortMappingNumberOfEntries") == 0) {
+		n = map_count(e->maps);
+		/* ui2 (section 2.3.14) although the table may hold more */
+		return buf_printf(out, "%zu", n > UINT16_MAX ? (size_t)UINT16_MAX : n) < 0
+			? UPNP_E_ACTION_FAILED : 0;
+	}
+	if (strcmp(var->name, "SystemUpdateID") == 0)
+		return buf_printf(out, "%" PRIu32, e->system_update_id) < 0
+			? UPNP_E_ACTION_FAILED : 0;
+	return UPNP_E_INVALID_VAR;
+}
+
+static const struct service wanipconn = {
+	.type = WANIPCONN_TYPE,
+	.version = 2,
+	.service_id = "urn:upnp-org:serviceId:WANIPConn1",
+	.control_url = "/ctl/IPConn",
+	.event_url = "/evt/IPConn",
+	.scpd_url = "/WANIPCn.xml",
+	.scpd_url_v1 = "/WANIPCn1.xml",
+	.vars = vars,
+	.nvars = N(vars),
+	.actions = actions,
+	.nactions = N(actions),
+	.query = query,
+};
+
+const struct service *wanipconn_service(void)
+{
+	return &wanipconn;
+}

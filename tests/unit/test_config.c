@@ -1,0 +1,467 @@
+/*
+ * test_config.c - conf/config.c: the configuration parser (good and bad
+ * rows, each error checked down to its "name:line: message"), the printer,
+ * and the golden `igdd -n` cases in tests/data/config (FILE.conf ->
+ * FILE.expected: the normalised output, or the error line).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+
+#define BASE "lan_interface = lo\n"
+
+static int parse(const char *text, struct config *c, char *err, size_t errsz)
+{
+	return config_parse("t.conf", text, strlen(text), c, err, errsz);
+}
+
+/* config_print into a string (caller frees). */
+static char *print_to_string(const struct config *c)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	config_print(c, f);
+	assert_int_equal(fclose(f), 0);
+	return out;
+}
+
+static void test_defaults(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(BASE, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.backend, CONFIG_BACKEND_SIM);
+	assert_string_equal(c.lan_interface, "lo");
+	assert_string_equal(c.wan_interface, "");
+	assert_false(c.have_external_ip);
+	assert_false(c.have_uuid);
+	assert_int_equal(c.http_port, 0);
+	assert_string_equal(c.friendly_name, "igdd Internet Gateway");
+	assert_int_equal(c.notify_interval, 900);
+	assert_string_equal(c.state_dir, "/var/lib/igdd");
+	assert_true(c.secure_mode);
+	assert_int_equal(c.max_mappings, 131070);
+	assert_int_equal(c.max_mappings_per_client, 4096);
+	assert_int_equal(c.nacl, 0);
+	assert_int_equal(c.http_max_connections, 128);
+	assert_int_equal(c.http_max_per_ip, 16);
+	assert_int_equal(c.http_timeout, 10);
+}
+
+/* Good rows: BASE + line, then the printed output must contain want. */
+struct good_row {
+	const char *line;
+	const char *want;
+};
+
+static const struct good_row good_rows[] = {
+	{ "backend = nft\nwan_interface = eth0", "backend = nft\n" },
+	{ "wan_interface = eth0.2", "wan_interface = eth0.2\n" },
+	{ "wan_interface = abcdefghijklmno", "wan_interface = abcdefghijklmno\n" },
+	{ "external_ip = 198.51.100.7", "external_ip = 198.51.100.7\n" },
+	{ "http_port = 0", "http_port = 0\n" },
+	{ "http_port = 65535", "http_port = 65535\n" },
+	{ "http_port = 00080", "http_port = 80\n" },
+	{ "uuid = 0123ABCD-4567-89ab-CDEF-0123456789AB",
+	  "uuid = 0123abcd-4567-89ab-cdef-0123456789ab\n" },
+	{ "friendly_name = My Router", "friendly_name = \"My Router\"\n" },
+	{ "friendly_name = \"  My Router  \"", "friendly_name = \"  My Router  \"\n" },
+	{ "friendly_name = \"Router #1\" # the first", "friendly_name = \"Router #1\"\n" },
+	{ "friendly_name = \"a \\\"b\\\" \\\\c\"", "friendly_name = \"a \\\"b\\\" \\\\c\"\n" },
+	{ "friendly_name = Routeur caf\xc3\xa9 \xe2\x82\xac", "friendly_name = \"Routeur caf\xc3\xa9 \xe2\x82\xac\"\n" },
+	{ "friendly_name = 123456789012345678901234567890123456789012345678901234567890123",
+	  "friendly_name = \"123456789012345678901234567890123456789012345678901234567890123\"\n" },
+	{ "notify_interval = 30", "notify_interval = 30\n" },
+	{ "notify_interval = 86400", "notify_interval = 86400\n" },
+	{ "state_dir = /tmp/igdd state", "state_dir = /tmp/igdd state\n" },
+	{ "state_dir = \"/tmp/a#b\"", "state_dir = \"/tmp/a#b\"\n" },
+	{ "secure_mode = no", "secure_mode = no\n" },
+	{ "secure_mode = OFF", "secure_mode = no\n" },
+	{ "secure_mode = 0", "secure_mode = no\n" },
+	{ "secure_mode = False", "secure_mode = no\n" },
+	{ "secure_mode = on", "secure_mode = yes\n" },
+	{ "secure_mode = 1", "secure_mode = yes\n" },
+	{ "secure_mode = true", "secure_mode = yes\n" },
+	{ "max_mappings = 1", "max_mappings = 1\n" },
+	{ "max_mappings_per_client = 131070", "max_mappings_per_client = 131070\n" },
+	{ "http_max_connections = 4096", "http_max_connections = 4096\n" },
+	{ "http_max_per_ip = 1", "http_max_per_ip = 1\n" },
+	{ "http_timeout = 300", "http_timeout = 300\n" },
+	{ "acl = allow 1024-65535 192.168.1.0/24 1024-65535",
+	  "acl = allow 1024-65535 192.168.1.0/24 1024-65535\n" },
+	{ "acl = deny 0-65535 0.0.0.0/0 0-65535", "acl = deny 0-65535 0.0.0.0/0 0-65535\n" },
+	{ "acl =\tallow   80-80\t10.1.2.3   8080 ", "acl = allow 80 10.1.2.3/32 8080\n" },
+	{ "acl = allow 22 192.168.1.77/24 22", "acl = allow 22 192.168.1.0/24 22\n" },
+	{ "acl = allow 22 192.168.1.77/0 22", "acl = allow 22 0.0.0.0/0 22\n" },
+	{ "acl = allow 22 192.168.1.77/31 22", "acl = allow 22 192.168.1.76/31 22\n" },
+	{ "  # indented comment\n\t\n  http_port=8080  # trailing", "http_port = 8080\n" },
+	{ "http_port = 8080\r", "http_port = 8080\n" },
+};
+
+static void test_good_rows(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good_rows) / sizeof(good_rows[0]); i++) {
+		char text[2048], err[256] = "";
+		struct config c;
+		char *out;
+
+		snprintf(text, sizeof(text), "%s%s\n", BASE, good_rows[i].line);
+		if (parse(text, &c, err, sizeof(err)) != 0)
+			fail_msg("row %zu: '%s': %s", i, good_rows[i].line, err);
+		out = print_to_string(&c);
+		if (!strstr(out, good_rows[i].want))
+			fail_msg("row %zu: '%s': want '%s' in:\n%s", i, good_rows[i].line,
+				 good_rows[i].want, out);
+		free(out);
+	}
+}
+
+/* Bad rows: the whole text, and the message the error must start with. */
+struct bad_row {
+	const char *text;
+	const char *err;
+};
+
+static const struct bad_row bad_rows[] = {
+	{ "", "t.conf:0: lan_interface is required" },
+	{ "# nothing\n\n", "t.conf:0: lan_interface is required" },
+	{ BASE "backend = nft\n", "t.conf:0: wan_interface is required with backend nft" },
+	{ BASE "wan_interface = lo\n", "t.conf:0: wan_interface must differ from lan_interface" },
+	{ BASE "foo = bar\n", "t.conf:2: unknown key 'foo'" },
+	{ BASE "Backend = sim\n", "t.conf:2: unknown key 'Backend'" },
+	{ BASE "http_port 80\n", "t.conf:2: missing '=' after 'http_port'" },
+	{ BASE "http_port\n", "t.conf:2: missing '=' after 'http_port'" },
+	{ BASE "= 80\n", "t.conf:2: missing key before '='" },
+	{ BASE "http_port =\n", "t.conf:2: missing value for 'http_port'" },
+	{ BASE "http_port = # none\n", "t.conf:2: missing value for 'http_port'" },
+	{ BASE "http_port = \"\"\n", "t.conf:2: missing value for 'http_port'" },
+	{ "lan_interface = lo\nlan_interface = eth0\n",
+	  "t.conf:2: duplicate key 'lan_interface' (first set on line 1)" },
+	{ BASE "\nhttp_port = 1\n# x\nhttp_port = 1\n",
+	  "t.conf:5: duplicate key 'http_port' (first set on line 3)" },
+	{ BASE "backend = Sim\n", "t.conf:2: invalid backend 'Sim' (expected sim or nft)" },
+	{ BASE "backend = miniupnpd\n", "t.conf:2: invalid backend 'miniupnpd'" },
+	{ "lan_interface = abcdefghijklmnop\n", "t.conf:1: invalid lan_interface 'abcdefghijklmnop'" },
+	{ "lan_interface = eth/0\n", "t.conf:1: invalid lan_interface 'eth/0'" },
+	{ "lan_interface = eth 0\n", "t.conf:1: invalid lan_interface 'eth 0'" },
+	{ "lan_interface = ..\n", "t.conf:1: invalid lan_interface '..'" },
+	{ BASE "wan_interface = \"a\tb\"\n", "t.conf:2: invalid wan_interface 'a\\x09b'" },
+	{ BASE "external_ip = 1.2.3\n", "t.conf:2: invalid external_ip '1.2.3' (expected an IPv4 address)" },
+	{ BASE "external_ip = 2001:db8::1\n", "t.conf:2: invalid external_ip '2001:db8::1'" },
+	{ BASE "external_ip = 1.2.3.256\n", "t.conf:2: invalid external_ip '1.2.3.256'" },
+	{ BASE "http_port = 65536\n", "t.conf:2: invalid http_port '65536' (expected an integer 0..65535)" },
+	{ BASE "http_port = -1\n", "t.conf:2: invalid http_port '-1'" },
+	{ BASE "http_port = +80\n", "t.conf:2: invalid http_port '+80'" },
+	{ BASE "http_port = 8 0\n", "t.conf:2: invalid http_port '8 0'" },
+	{ BASE "http_port = 0x50\n", "t.conf:2: invalid http_port '0x50'" },
+	{ BASE "http_port = 99999999999999999999999\n", "t.conf:2: invalid http_port '99999999999999999999999'" },
+	{ BASE "uuid = 0123abcd-4567-89ab-cdef-0123456789a\n",
+	  "t.conf:2: invalid uuid '0123abcd-4567-89ab-cdef-0123456789a' (expected 8-4-4-4-12 hexadecimal digits)" },
+	{ BASE "uuid = 0123abcd-4567-89ab-cdef-0123456789ag\n", "t.conf:2: invalid uuid" },
+	{ BASE "uuid = 0123abcd04567-89ab-cdef-0123456789ab\n", "t.conf:2: invalid uuid" },
+	{ BASE "uuid = {0123abcd-4567-89ab-cdef-0123456789ab}\n", "t.conf:2: invalid uuid" },
+	{ BASE "friendly_name = 1234567890123456789012345678901234567890123456789012345678901234\n",
+	  "t.conf:2: invalid friendly_name (1..63 bytes of UTF-8 text, no control characters)" },
+	{ BASE "friendly_name = \"a\x01" "b\"\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = \"a\x7f" "b\"\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = caf\xe9\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = \xc0\xaf\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = \xed\xa0\x80\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = \xc2\x85\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = \xe2\x82\n", "t.conf:2: invalid friendly_name" },
+	{ BASE "friendly_name = My \"Router\"\n", "t.conf:2: stray '\"' in value (quote the whole value)" },
+	{ BASE "friendly_name = \"My Router\n", "t.conf:2: unterminated quoted value" },
+	{ BASE "friendly_name = \"My\" Router\n", "t.conf:2: unexpected text after the closing quote" },
+	{ BASE "friendly_name = \"a\\nb\"\n", "t.conf:2: invalid escape in quoted value" },
+	{ BASE "notify_interval = 29\n", "t.conf:2: invalid notify_interval '29' (expected an integer 30..86400)" },
+	{ BASE "notify_interval = 86401\n", "t.conf:2: invalid notify_interval '86401'" },
+	{ BASE "state_dir = var/lib/igdd\n", "t.conf:2: invalid state_dir 'var/lib/igdd' (expected an absolute path)" },
+	{ BASE "secure_mode = maybe\n", "t.conf:2: invalid secure_mode 'maybe' (expected yes or no)" },
+	{ BASE "max_mappings = 0\n", "t.conf:2: invalid max_mappings '0' (expected an integer 1..131070)" },
+	{ BASE "max_mappings = 131071\n", "t.conf:2: invalid max_mappings '131071'" },
+	{ BASE "max_mappings_per_client = 0\n", "t.conf:2: invalid max_mappings_per_client '0' (expected an integer 1..131070)" },
+	{ BASE "http_max_connections = 4097\n", "t.conf:2: invalid http_max_connections '4097' (expected an integer 1..4096)" },
+	{ BASE "http_max_per_ip = 1025\n", "t.conf:2: invalid http_max_per_ip '1025' (expected an integer 1..1024)" },
+	{ BASE "http_timeout = 0\n", "t.conf:2: invalid http_timeout '0' (expected an integer 1..300)" },
+	{ BASE "acl = allow 1-2 10.0.0.0/8\n",
+	  "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8': expected 'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS'" },
+	{ BASE "acl = allow 1-2 10.0.0.0/8 1-2 3\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8 1-2 3': expected 'allow|deny" },
+	{ BASE "acl = permit 1-2 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'permit 1-2 10.0.0.0/8 1-2': expected allow or deny" },
+	{ BASE "acl = allow 2-1 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'allow 2-1 10.0.0.0/8 1-2': bad external port range" },
+	{ BASE "acl = allow 1-65536 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'allow 1-65536 10.0.0.0/8 1-2': bad external port range" },
+	{ BASE "acl = allow 1- 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'allow 1- 10.0.0.0/8 1-2': bad external port range" },
+	{ BASE "acl = allow -1 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'allow -1 10.0.0.0/8 1-2': bad external port range" },
+	{ BASE "acl = allow 1-2 10.0.0.0/33 1-2\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/33 1-2': bad internal address" },
+	{ BASE "acl = allow 1-2 10.0.0/8 1-2\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0/8 1-2': bad internal address" },
+	{ BASE "acl = allow 1-2 10.0.0.0/ 1-2\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/ 1-2': bad internal address" },
+	{ BASE "acl = allow 1-2 10.0.0.0/8 1-2-3\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8 1-2-3': bad internal port range" },
+	{ BASE "http_port = 1\0\n", "t.conf:2: NUL byte in line" },
+};
+
+static void test_bad_rows(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+		const char *text = bad_rows[i].text;
+		size_t len = strlen(text);
+		char err[256] = "";
+		struct config c;
+		int r;
+
+		/* the NUL row: take the bytes after the embedded NUL too */
+		if (strstr(bad_rows[i].err, "NUL byte"))
+			len += 2;
+		memset(&c, 0xa5, sizeof(c));
+		r = config_parse("t.conf", text, len, &c, err, sizeof(err));
+		if (r != -EINVAL)
+			fail_msg("row %zu: '%s': returned %d, want -EINVAL", i, text, r);
+		if (strncmp(err, bad_rows[i].err, strlen(bad_rows[i].err)) != 0)
+			fail_msg("row %zu:\n got '%s'\nwant '%s'", i, err, bad_rows[i].err);
+		/* *ret is written only on success */
+		assert_int_equal(((unsigned char *)&c)[0], 0xa5);
+	}
+}
+
+static void test_line_too_long(void **state)
+{
+	char text[IGDD_CONF_MAX_LINE + 64], err[256];
+	struct config c;
+	size_t n;
+
+	(void)state;
+	/* exactly IGDD_CONF_MAX_LINE bytes: fine (a comment) */
+	n = (size_t)snprintf(text, sizeof(text), "%s", BASE);
+	memset(text + n, '#', IGDD_CONF_MAX_LINE);
+	text[n + IGDD_CONF_MAX_LINE] = '\n';
+	assert_int_equal(config_parse("t.conf", text, n + IGDD_CONF_MAX_LINE + 1, &c, err, sizeof(err)), 0);
+	/* one more byte: refused */
+	memset(text + n, '#', IGDD_CONF_MAX_LINE + 1);
+	assert_int_equal(config_parse("t.conf", text, n + IGDD_CONF_MAX_LINE + 1, &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.conf:2: line too long (at most 1024 bytes)");
+}
+
+static void test_acl_limit_and_order(void **state)
+{
+	static char text[IGDD_CONF_MAX_ACL * 64 + 128];
+	char err[256];
+	struct config c;
+	size_t n, i;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), "%s", BASE);
+	for (i = 0; i < IGDD_CONF_MAX_ACL; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "acl = %s %zu 10.0.0.%zu %zu\n",
+				      i % 2 ? "deny" : "allow", i, i, 1000 + i);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nacl, IGDD_CONF_MAX_ACL);
+	assert_string_equal(c.acl[0], "allow 0 10.0.0.0/32 1000");
+	assert_string_equal(c.acl[1], "deny 1 10.0.0.1/32 1001");
+	assert_string_equal(c.acl[63], "deny 63 10.0.0.63/32 1063");
+	snprintf(text + n, sizeof(text) - n, "acl = allow 1 10.0.0.1 1\n");
+	assert_int_equal(parse(text, &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.conf:66: too many acl rules (at most 64)");
+}
+
+static void test_values_stored(void **state)
+{
+	const char *text =
+		"backend = nft\n"
+		"lan_interface = br-lan\n"
+		"wan_interface = eth0\n"
+		"external_ip = 203.0.113.9\n"
+		"http_port = 5000\n"
+		"uuid = 11111111-2222-3333-4444-55555555AAAA\n"
+		"secure_mode = no\n";
+	struct config c;
+	char err[256], ip[INET_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.backend, CONFIG_BACKEND_NFT);
+	assert_string_equal(c.lan_interface, "br-lan");
+	assert_string_equal(c.wan_interface, "eth0");
+	assert_true(c.have_external_ip);
+	assert_non_null(inet_ntop(AF_INET, &c.external_ip, ip, sizeof(ip)));
+	assert_string_equal(ip, "203.0.113.9");
+	assert_int_equal(c.http_port, 5000);
+	assert_true(c.have_uuid);
+	assert_string_equal(c.uuid, "11111111-2222-3333-4444-55555555aaaa");
+	assert_false(c.secure_mode);
+}
+
+static void test_load_errors(void **state)
+{
+	struct config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/igdd.conf", &c, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "/nonexistent/igdd.conf:0: No such file or directory");
+	/* a tiny error buffer is never overrun */
+	assert_int_equal(parse("foo = bar\n", &c, err, 8), -EINVAL);
+	assert_string_equal(err, "t.conf:");
+	assert_int_equal(parse("foo = bar\n", &c, NULL, 0), -EINVAL);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *p = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return NULL;
+	n = getdelim(&p, &cap, '\0', f);
+	fclose(f);
+	if (n < 0) {
+		free(p);
+		return strdup("");
+	}
+	return p;
+}
+
+/* What `igdd -n -f NAME` prints: the normalised config, or the error. */
+static char *check_output(const char *name, struct config *c, int *ret_rc)
+{
+	char err[512];
+	int r = config_load(name, c, err, sizeof(err));
+	char *out;
+
+	*ret_rc = r;
+	if (r == 0)
+		return print_to_string(c);
+	assert_true(asprintf(&out, "%s\n", err) > 0);
+	return out;
+}
+
+/* The printed form parses back to the same printed form. */
+static void check_round_trip(const char *name, const char *printed)
+{
+	struct config c;
+	char err[512];
+	char *again;
+
+	if (config_parse(name, printed, strlen(printed), &c, err, sizeof(err)) != 0)
+		fail_msg("%s: normalised output does not parse: %s", name, err);
+	again = print_to_string(&c);
+	if (strcmp(again, printed) != 0)
+		fail_msg("%s: normalised output is not stable:\n%s\n---\n%s", name, printed, again);
+	free(again);
+}
+
+static int golden_one(const char *name)
+{
+	char expected_name[512];
+	char *got, *want;
+	struct config c;
+	size_t n = strlen(name);
+	int rc, ok;
+
+	snprintf(expected_name, sizeof(expected_name), "%.*s.expected", (int)(n - 5), name);
+	want = slurp(expected_name);
+	if (!want)
+		fail_msg("%s: missing %s", name, expected_name);
+	got = check_output(name, &c, &rc);
+	ok = strcmp(got, want) == 0;
+	if (!ok)
+		print_error("%s: output differs\n--- want\n%s--- got\n%s", name, want, got);
+	else if (rc == 0)
+		check_round_trip(name, got);
+	free(got);
+	free(want);
+	return ok;
+}
+
+static void test_golden(void **state)
+{
+	const char *data = getenv("IGDD_TESTDATA");
+	char dir[4096], cwd[4096];
+	struct dirent **ents;
+	int n, i, ncases = 0, nfail = 0;
+
+	(void)state;
+	if (!data)
+		skip();
+	snprintf(dir, sizeof(dir), "%s/config", data);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	/* Messages name the file as given: run from the directory so the
+	 * golden error lines do not depend on where the tree lives. */
+	assert_int_equal(chdir(dir), 0);
+	n = scandir(".", &ents, NULL, alphasort);
+	assert_true(n >= 0);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(ents[i]->d_name);
+
+		if (len > 5 && strcmp(ents[i]->d_name + len - 5, ".conf") == 0) {
+			ncases++;
+			if (!golden_one(ents[i]->d_name))
+				nfail++;
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	assert_int_equal(chdir(cwd), 0);
+	assert_true(ncases >= 5);
+	assert_int_equal(nfail, 0);
+}
+
+/* The shipped examples parse. */
+static void test_examples(void **state)
+{
+	static const char *const files[] = { "examples/igdd.conf", "examples/igdd-sim.conf" };
+	const char *src = getenv("IGDD_SRCDIR");
+	size_t i;
+
+	(void)state;
+	if (!src)
+		skip();
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[4096], err[512];
+		struct config c;
+
+		snprintf(path, sizeof(path), "%s/%s", src, files[i]);
+		if (config_load(path, &c, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_good_rows),
+		cmocka_unit_test(test_bad_rows),
+		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_acl_limit_and_order),
+		cmocka_unit_test(test_values_stored),
+		cmocka_unit_test(test_load_errors),
+		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_examples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
