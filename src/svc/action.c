@@ -454,7 +454,7 @@ static int parse_failure(enum soap_status st, struct in_addr peer, struct buf *o
 /*
  * The SOAPACTION header names the same service type and action as the
  * body; that type's base is the service's and its version is one we
- * implement; the action exists in that version. Otherwise 401.
+ * implement; the action exists in the service (see the tolerance below). Otherwise 401.
  */
 static int resolve(struct action_ctx *ctx, const char *soapaction, const struct soap_request *req)
 {
@@ -468,8 +468,16 @@ static int resolve(struct action_ctx *ctx, const char *soapaction, const struct 
 	if (split_version(req->ns, &base, &version) < 0 || !str_eq_cstr(base, ctx->svc->type) ||
 	    version > ctx->svc->version)
 		return UPNP_E_INVALID_ACTION;
+	/*
+	 * Deliberate tolerance: an action new in version 2 is accepted when
+	 * the request names version 1. miniupnpc (upnpc, python3-miniupnpc)
+	 * always discovers through an IGD:1 search, so it finds the IGD:1
+	 * view and then calls AddAnyPortMapping, GetListOfPortMappings and
+	 * DeletePortMappingRange with the WANIPConnection:1 type it saw. The
+	 * version-1 SCPD still lists only version-1 actions.
+	 */
 	ctx->act = find_action(ctx->svc, req->action);
-	if (!ctx->act || ctx->act->min_version > version)
+	if (!ctx->act)
 		return UPNP_E_INVALID_ACTION;
 	assert(ctx->act->nargs <= IGDD_SOAP_MAX_ARGS);
 	ctx->version = version;
