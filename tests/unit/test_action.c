@@ -167,7 +167,7 @@ static const struct row rows[] = {
 	{ "no arguments", NS2, "NoArgs", "", 200, "<u:NoArgsResponse xmlns:u=\"" NS2 "\"></u:NoArgsResponse>" },
 
 	{ "unknown action", NS2, "Nope", "", 500, "<errorCode>401</errorCode><errorDescription>Invalid Action</errorDescription>" },
-	{ "v2 action, v1 namespace", NS1, "V2Only", "", 500, "<errorCode>401</errorCode>" },
+	{ "v2 action, v1 namespace (tolerated)", NS1, "V2Only", "", 200, "<u:V2OnlyResponse xmlns:u=\"urn:test:service:Test:1\">" },
 	{ "v2 action, v2 namespace", NS2, "V2Only", "", 200, "<u:V2OnlyResponse" },
 	{ "version 3", TYPE ":3", "NoArgs", "", 500, "<errorCode>401</errorCode>" },
 	{ "version 0", TYPE ":0", "NoArgs", "", 500, "<errorCode>401</errorCode>" },
