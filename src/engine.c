@@ -5,6 +5,7 @@
 
 #include "conf/config.h"
 #include "core/mapping.h"
+#include "core/policy.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -33,6 +34,7 @@ static void derive_uuid(const char *root, char out[37], unsigned n)
 int engine_init(struct engine *e, const struct config *cfg, const struct clock *clk)
 {
 	struct map_limits lim;
+	char err[256];
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -68,11 +70,22 @@ int engine_init(struct engine *e, const struct config *cfg, const struct clock *
 		e->backend.ops->shutdown(&e->backend);
 		return -ENOMEM;
 	}
+	/* The IGD:2 policy and the ACL, compiled once (core/policy.h). */
+	e->policy = policy_new(cfg, err, sizeof(err));
+	if (!e->policy) {
+		log_warnx("%s", err);
+		map_table_free(e->maps);
+		e->maps = NULL;
+		e->backend.ops->shutdown(&e->backend);
+		return -EINVAL;
+	}
 	return 0;
 }
 
 void engine_fini(struct engine *e)
 {
+	policy_free(e->policy);
+	e->policy = NULL;
 	map_table_free(e->maps);
 	e->maps = NULL;
 	if (e->backend.ops)

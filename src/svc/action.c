@@ -311,7 +311,7 @@ static int check_allowed(const struct statevar *var, struct action_value *v)
 			? (int32_t)v->u >= (int32_t)var->min && (int32_t)v->u <= (int32_t)var->max
 			: v->u >= var->min && v->u <= var->max;
 		if (!in)
-			return UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+			return var->range_error ? var->range_error : UPNP_E_ARG_VALUE_OUT_OF_RANGE;
 	}
 	return 0;
 }

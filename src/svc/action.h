@@ -29,6 +29,7 @@ struct statevar {
 	const char *const *allowed;     /* NULL-terminated allowedValueList, or NULL */
 	bool ranged;                    /* allowedValueRange min..max */
 	uint32_t min, max;
+	int range_error;                /* error for a value out of range (0: 601) */
 	const char *default_value;      /* or NULL */
 	unsigned min_version;           /* first service version with this variable */
 };

@@ -1,15 +1,784 @@
 /*
- * portmap.c - placeholder until the mapping table lands: every
- * port-mapping action answers a clean UPnP error (501 Action Failed).
+ * portmap.c - the port-mapping actions of WANIPConnection:2
+ * (sections 2.5.14 - 2.5.19 and 2.5.21; Figures 2-3 and 2-4; lease rules
+ * of 2.3.16; eventing of 2.3.23 and 2.4.4 - 2.4.6) over the table of
+ * core/mapping.h, under the policy of core/policy.h (docs/POLICY.md).
+ *
+ * The dispatcher (svc/action.c) has already checked the arguments
+ * against the schema: presence and types (402), the PortMappingProtocol
+ * allowedValueList (601, spelling canonicalised to "TCP"/"UDP"), the
+ * ranges of PortMappingLeaseDuration (0..604800) and InternalPort
+ * (1..65535) (601). What remains here is their meaning.
+ *
+ * Error codes emitted here (Table 2-51 and the per-action tables):
+ *   402 Invalid Args       NewRemoteHost / NewInternalClient not a dotted
+ *                          IPv4 address (we resolve no DNS names: the
+ *                          loop never blocks; 2.3.17 and 2.3.21 make
+ *                          names optional)
+ *   501 Action Failed      the NAT backend refused (table unchanged), or
+ *                          out of memory
+ *   601 Argument Value Out of Range   a protocol other than TCP/UDP (the
+ *                          dispatcher answers first; kept for safety)
+ *   606 Action not authorized   the policy refuses the request or the
+ *                          entry it names (2.5.14.3 ... 2.5.21.3)
+ *   713 SpecifiedArrayIndexInvalid   index >= PortMappingNumberOfEntries
+ *   714 NoSuchEntryInArray no entry with that (RemoteHost, ExternalPort,
+ *                          PortMappingProtocol)
+ *   715 WildCardNotPermittedInSrcIP  NewInternalClient is ""
+ *   716 WildCardNotPermittedInExtPort  AddPortMapping with ExternalPort 0
+ *   718 ConflictInMappingEntry  the port is mapped to another internal
+ *                          client (Figure 2-3)
+ *   728 NoPortMapsAvailable     max_mappings / max_mappings_per_client
+ *                          reached, or AddAnyPortMapping found no port
+ *   729 ConflictWithOtherMechanisms  the entry was made by NAT-PMP, PCP
+ *                          or the administrator (UPnP never changes those)
+ *   730 PortMappingNotFound     nothing the control point may see/delete
+ *                          in the range (2.5.19.2, 2.5.21.3)
+ *   732 WildCardNotPermittedInIntPort  InternalPort 0 (the dispatcher's
+ *                          range check answers 601 first today)
+ *   733 InconsistentParameters  NewStartPort > NewEndPort
+ *
+ * Every successful change reaches the backend first (apply/remove; the
+ * backend only ever holds enabled entries), then the table, then one
+ * engine_changed(ENGINE_CHG_MAPPINGS) for the whole action (2.3.23: one
+ * SystemUpdateID increment however many entries changed).
  */
 #include "svc/portmap.h"
 
-int portmap_get_generic_entry(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-int portmap_get_specific_entry(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-int portmap_add(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-int portmap_add_any(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-int portmap_delete(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-int portmap_delete_range(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-int portmap_get_list(struct action_ctx *ctx) { (void)ctx; return UPNP_E_ACTION_FAILED; }
-void portmap_expire(struct engine *e) { (void)e; }
-uint64_t portmap_next_expiry(struct engine *e) { (void)e; return 0; }
+#include "core/mapping.h"
+#include "core/policy.h"
+#include "engine.h"
+#include "proto/xml.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A PortMappingList stops before the fragment passes this many bytes: it
+ * is escaped once more inside the response (at most about 2x), which
+ * must stay below IGDD_HTTP_MAX_RESPONSE. Only very large tables with
+ * long descriptions reach it; the control point asks again from the
+ * last port listed + 1.
+ */
+#define PORTLIST_MAX_BYTES (IGDD_HTTP_MAX_RESPONSE / 8 * 3)
+/* A PortMappingList holds at most 65535 entries (2.3.25.1.1). */
+#define PORTLIST_MAX_ENTRIES 65535u
+
+#define PORTLIST_NS "urn:schemas-upnp-org:gw:WANIPConnection"
+#define PORTLIST_OPEN \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
+	"<p:PortMappingList xmlns:p=\"" PORTLIST_NS "\" " \
+	"xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" " \
+	"xsi:schemaLocation=\"" PORTLIST_NS " " \
+	"http://www.upnp.org/schemas/gw/WANIPConnection-v2.xsd\">\n"
+#define PORTLIST_CLOSE "</p:PortMappingList>\n"
+
+/* The IN arguments of AddPortMapping / AddAnyPortMapping, parsed. */
+struct add_req {
+	struct in_addr remote_host;
+	struct in_addr client;
+	uint16_t ext_port;
+	uint16_t int_port;
+	uint8_t proto;
+	bool enabled;
+	uint32_t lease_s;
+	struct str desc;
+};
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == MAP_UDP ? "UDP" : "TCP";
+}
+
+/* --------------------------------------------------------- arguments */
+
+/* "TCP" / "UDP" (the dispatcher already canonicalised the case). */
+static int parse_proto(struct str s, uint8_t *ret)
+{
+	if (str_caseeq_cstr(s, "TCP"))
+		*ret = MAP_TCP;
+	else if (str_caseeq_cstr(s, "UDP"))
+		*ret = MAP_UDP;
+	else
+		return UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+	return 0;
+}
+
+static int parse_ipv4(struct str s, struct in_addr *ret)
+{
+	char text[INET_ADDRSTRLEN];
+
+	if (str_copy(s, text, sizeof(text)) < 0 || inet_pton(AF_INET, text, ret) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * NewRemoteHost (2.3.17, Table 2-11): "" is the wildcard. Tolerated as
+ * the wildcard too: "0.0.0.0" (no host has it) and the text "undefined"
+ * (a JavaScript client bug seen in the wild: a name that resolves
+ * nowhere, so it cannot mean anything else; docs/POLICY.md). Any other
+ * text must be a dotted IPv4 address: DNS names are not resolved (402).
+ */
+static int parse_remote_host(struct str s, struct in_addr *ret)
+{
+	ret->s_addr = 0;
+	if (s.len == 0 || str_eq_cstr(s, "undefined"))
+		return 0;
+	return parse_ipv4(s, ret) < 0 ? UPNP_E_INVALID_ARGS : 0;
+}
+
+/* NewInternalClient (2.3.21): "" is a wildcard, refused (715); else a
+ * dotted IPv4 address (402 otherwise, as for NewRemoteHost). */
+static int parse_client(struct str s, struct in_addr *ret)
+{
+	if (s.len == 0)
+		return UPNP_E_WILDCARD_NOT_PERMITTED_IN_SRC_IP;
+	return parse_ipv4(s, ret) < 0 ? UPNP_E_INVALID_ARGS : 0;
+}
+
+/* The IN arguments shared by AddPortMapping and AddAnyPortMapping, in
+ * their schema order; the external port wildcard is the caller's. */
+static int parse_add(const struct action_ctx *ctx, struct add_req *ret)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((r = parse_remote_host(action_in_str(ctx, "NewRemoteHost"), &ret->remote_host)) != 0)
+		return r;
+	ret->ext_port = (uint16_t)action_in_u32(ctx, "NewExternalPort");
+	if ((r = parse_proto(action_in_str(ctx, "NewProtocol"), &ret->proto)) != 0)
+		return r;
+	ret->int_port = (uint16_t)action_in_u32(ctx, "NewInternalPort");
+	if (ret->int_port == 0)
+		return UPNP_E_WILDCARD_NOT_PERMITTED_IN_INT_PORT;
+	if ((r = parse_client(action_in_str(ctx, "NewInternalClient"), &ret->client)) != 0)
+		return r;
+	ret->enabled = action_in_bool(ctx, "NewEnabled");
+	ret->desc = action_in_str(ctx, "NewPortMappingDescription");
+	ret->lease_s = action_in_u32(ctx, "NewLeaseDuration");
+	if (ret->lease_s > IGDD_LEASE_MAX)
+		return UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+	/* 2.3.16: 0 is no longer "static" but the maximum. */
+	if (ret->lease_s == 0)
+		ret->lease_s = IGDD_LEASE_MAX;
+	return 0;
+}
+
+/* ------------------------------------------------------------ policy */
+
+static struct policy_lan lan_of(const struct engine *e)
+{
+	struct policy_lan lan = { e->lan_addr, e->lan_mask };
+
+	return lan;
+}
+
+static enum policy_verdict check(const struct action_ctx *ctx, struct in_addr client,
+				 uint16_t ext_port, uint16_t int_port, uint8_t proto)
+{
+	struct policy_lan lan = lan_of(ctx->e);
+	struct policy_subject s = { ctx->peer, client, ext_port, int_port, proto };
+
+	if (!ctx->e->policy)
+		return POLICY_DENY_RULE;        /* engine without a policy: refuse all */
+	return policy_check(ctx->e->policy, &lan, &s);
+}
+
+static enum policy_verdict check_entry(const struct action_ctx *ctx, const struct mapping *m)
+{
+	return check(ctx, m->internal_client, m->ext_port, m->int_port, m->proto);
+}
+
+/* Whether a range action (2.5.19, 2.5.21) covers m: NewManage = 0 (or
+ * ignored) limits it to the control point's own entries. */
+static bool range_covers(const struct action_ctx *ctx, const struct mapping *m, bool manage)
+{
+	if (!manage && m->internal_client.s_addr != ctx->peer.s_addr)
+		return false;
+	return check_entry(ctx, m) == POLICY_ALLOW;
+}
+
+static bool manage_of(const struct action_ctx *ctx)
+{
+	return action_in_bool(ctx, "NewManage") && ctx->e->policy &&
+	       policy_manage_allowed(ctx->e->policy);
+}
+
+/* 718 against a UPnP entry, 729 against another mechanism's. */
+static int conflict_code(const struct mapping *holder)
+{
+	return holder->origin == MAP_ORIGIN_UPNP ? UPNP_E_CONFLICT_IN_MAPPING_ENTRY
+						 : UPNP_E_CONFLICT_WITH_OTHER_MECHANISMS;
+}
+
+/* ----------------------------------------------------------- logging */
+
+/* "TCP/8080 -> 192.168.1.20:8080" or "TCP/8080 from 198.51.100.7 -> ..." */
+static void describe(char *out, size_t outsz, const struct mapping *m)
+{
+	char rh[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	if (m->remote_host.s_addr) {
+		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
+		snprintf(out, outsz, "%s/%u from %s -> %s:%u", proto_name(m->proto),
+			 (unsigned)m->ext_port, rh, ic, (unsigned)m->int_port);
+	} else {
+		snprintf(out, outsz, "%s/%u -> %s:%u", proto_name(m->proto),
+			 (unsigned)m->ext_port, ic, (unsigned)m->int_port);
+	}
+}
+
+static void log_change(const struct action_ctx *ctx, const struct mapping *m, uint32_t lease_s,
+		       const char *note, bool info)
+{
+	char peer[INET_ADDRSTRLEN], what[96], desc[96];
+
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	describe(what, sizeof(what), m);
+	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
+	if (info)
+		log_info("%s: %s %s '%s' lease %u%s", peer, ctx->act->name, what, desc,
+			 (unsigned)lease_s, note);
+	else
+		log_debug("%s: %s %s '%s' lease %u%s", peer, ctx->act->name, what, desc,
+			  (unsigned)lease_s, note);
+}
+
+static void log_removed(const struct action_ctx *ctx, const struct mapping *m, bool info)
+{
+	char peer[INET_ADDRSTRLEN], what[96];
+
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	describe(what, sizeof(what), m);
+	if (info)
+		log_info("%s: %s %s", peer, ctx->act->name, what);
+	else
+		log_debug("%s: %s %s", peer, ctx->act->name, what);
+}
+
+static int refuse(const struct action_ctx *ctx, int code, const char *why)
+{
+	char peer[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	log_debug("%s: %s refused (%d): %s", peer, ctx->act->name, code, why);
+	return code;
+}
+
+/* ----------------------------------------------------------- backend */
+
+/* The backend holds enabled entries only. */
+static int backend_add(struct engine *e, const struct mapping *m)
+{
+	return m->enabled ? e->backend.ops->apply(&e->backend, m) : 0;
+}
+
+static int backend_del(struct engine *e, const struct mapping *m)
+{
+	return m->enabled ? e->backend.ops->remove(&e->backend, m) : 0;
+}
+
+/* Move the backend from old to next (same key). */
+static int backend_replace(struct engine *e, const struct mapping *old, const struct mapping *next)
+{
+	if (next->enabled)
+		return e->backend.ops->apply(&e->backend, next);
+	return backend_del(e, old);
+}
+
+/* ------------------------------------------------------------ adding */
+
+/*
+ * Figure 2-3 / 2-4 "= = = =": overwrite internal port, enabled,
+ * description and lease. A pure refresh (only the lease changes) is no
+ * change of NAT rules: no backend call, no SystemUpdateID increment.
+ */
+static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
+{
+	struct engine *e = ctx->e;
+	struct mapping next = *m;
+	bool changed;
+
+	next.desc = map_desc_dup(a->desc);
+	if (!next.desc)
+		return UPNP_E_ACTION_FAILED;
+	next.int_port = a->int_port;
+	next.enabled = a->enabled;
+	next.lease_end_ms = map_lease_end(e->maps, a->lease_s);
+	changed = next.int_port != m->int_port || next.enabled != m->enabled ||
+		  strcmp(next.desc, m->desc) != 0;
+	if (changed && backend_replace(e, m, &next) < 0) {
+		free(next.desc);
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+	}
+	map_update(e->maps, m, next.int_port, next.enabled, next.desc, next.lease_end_ms);
+	if (changed)
+		engine_changed(e, ENGINE_CHG_MAPPINGS);
+	log_change(ctx, m, a->lease_s, changed ? " (updated)" : " (refreshed)", changed);
+	return 0;
+}
+
+/* A new entry at ext_port; the caller has ruled out conflicts. */
+static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_port)
+{
+	struct engine *e = ctx->e;
+	struct mapping tmpl, *m;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.remote_host = a->remote_host;
+	tmpl.internal_client = a->client;
+	tmpl.owner = ctx->peer;
+	tmpl.ext_port = ext_port;
+	tmpl.int_port = a->int_port;
+	tmpl.proto = a->proto;
+	tmpl.origin = MAP_ORIGIN_UPNP;
+	tmpl.enabled = a->enabled;
+	tmpl.lease_end_ms = map_lease_end(e->maps, a->lease_s);
+	switch (map_add(e->maps, &tmpl, a->desc, &m)) {
+	case MAP_OK:
+		break;
+	case MAP_FULL:
+		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "max_mappings reached");
+	case MAP_CLIENT_FULL:
+		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "max_mappings_per_client reached");
+	case MAP_EXISTS:
+	case MAP_CONFLICT:
+		return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY, "conflict");
+	case MAP_NOMEM:
+	default:
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "out of memory");
+	}
+	if (backend_add(e, m) < 0) {
+		map_remove(e->maps, m);
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+	}
+	engine_changed(e, ENGINE_CHG_MAPPINGS);
+	log_change(ctx, m, a->lease_s, "", true);
+	return 0;
+}
+
+/*
+ * Overwrite the exact entry (same key, same internal client, made by
+ * UPnP) after checking the control point may change it. The entry's own
+ * ports may differ from the request's internal port (an ACL may have
+ * changed since), so the policy looks at both.
+ */
+static int try_overwrite(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
+{
+	enum policy_verdict v = check_entry(ctx, m);
+
+	if (v != POLICY_ALLOW)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
+	return overwrite(ctx, m, a);
+}
+
+/* 2.5.16, Figure 2-3. */
+int portmap_add(struct action_ctx *ctx)
+{
+	struct add_req a;
+	struct mapping *m;
+	enum policy_verdict v;
+	int r;
+
+	if ((r = parse_add(ctx, &a)) != 0)
+		return r;
+	if (a.ext_port == 0)
+		return UPNP_E_WILDCARD_NOT_PERMITTED_IN_EXT_PORT;
+	v = check(ctx, a.client, a.ext_port, a.int_port, a.proto);
+	if (v != POLICY_ALLOW)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
+
+	m = map_find(ctx->e->maps, a.proto, a.ext_port, a.remote_host);
+	if (m) {
+		/* "= = = ≠": failure; "= = = =": overwrite. */
+		if (m->internal_client.s_addr != a.client.s_addr || m->origin != MAP_ORIGIN_UPNP)
+			return refuse(ctx, conflict_code(m), "port mapped to another client");
+		return try_overwrite(ctx, m, &a);
+	}
+	/* "= = ≠ ≠": failure. "= = ≠ =": our choice, both entries live. */
+	m = map_find_port(ctx->e->maps, a.proto, a.ext_port);
+	if (m && m->internal_client.s_addr != a.client.s_addr)
+		return refuse(ctx, conflict_code(m), "port mapped to another client");
+	return insert(ctx, &a, a.ext_port);
+}
+
+/*
+ * A free external port for a (AddAnyPortMapping), among the ports the
+ * policy allows it: the first free one at or above want, wrapping
+ * around to the lowest allowed port. 0, or 606 / 728.
+ */
+static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t want,
+		     uint16_t *ret_port)
+{
+	struct policy_range rg[POLICY_MAX_RANGES];
+	struct policy_lan lan = lan_of(ctx->e);
+	struct policy_subject s = { ctx->peer, a->client, 0, a->int_port, a->proto };
+	size_t n, i, k;
+
+	n = ctx->e->policy ? policy_ext_ranges(ctx->e->policy, &lan, &s, rg) : 0;
+	if (n == 0)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "no external port allowed");
+	/* k: the first range ending at or above want (wrap to 0). */
+	for (k = 0; k < n && rg[k].hi < want; k++)
+		;
+	if (k == n)
+		k = 0;
+	for (i = 0; i <= n; i++) {
+		const struct policy_range *r = &rg[(k + i) % n];
+		uint16_t lo = r->lo, hi = r->hi;
+
+		if (i == 0 && want > lo && want <= hi)
+			lo = want;                      /* [want, hi] first ... */
+		else if (i == n && want > r->lo && want <= r->hi)
+			hi = (uint16_t)(want - 1);      /* ... [lo, want) last */
+		else if (i == n)
+			break;
+		if (map_free_port(ctx->e->maps, a->proto, lo, lo, hi, ret_port) == 0)
+			return 0;
+	}
+	return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "no free external port");
+}
+
+/* The AddAnyPortMapping decision once the request is allowed: 0 and the
+ * port to add at (*ret_port), or overwrite done (1), or an error. */
+static int add_any_place(struct action_ctx *ctx, const struct add_req *a, uint16_t *ret_port)
+{
+	struct mapping *m = NULL, *h;
+	int r;
+
+	if (a->ext_port) {
+		m = map_find(ctx->e->maps, a->proto, a->ext_port, a->remote_host);
+		if (m && m->internal_client.s_addr == a->client.s_addr &&
+		    m->origin == MAP_ORIGIN_UPNP) {
+			r = try_overwrite(ctx, m, a);   /* "= = = =" */
+			*ret_port = a->ext_port;
+			return r ? r : 1;
+		}
+		h = map_find_port(ctx->e->maps, a->proto, a->ext_port);
+		if (!m && (!h || h->internal_client.s_addr == a->client.s_addr)) {
+			*ret_port = a->ext_port;        /* free, or "= = ≠ =" */
+			return 0;
+		}
+	}
+	/* "= = ≠ ≠", "= = = ≠" (or the wildcard): another port, searched
+	 * from the wanted one; the wildcard starts at the internal port. */
+	return pick_port(ctx, a, a->ext_port ? a->ext_port : a->int_port, ret_port);
+}
+
+/* 2.5.17, Figure 2-4. NewExternalPort 0 is supported by choosing a port
+ * (never a catch-all mapping), returned in NewReservedPort. */
+int portmap_add_any(struct action_ctx *ctx)
+{
+	struct add_req a;
+	enum policy_verdict v;
+	uint16_t port = 0;
+	int r;
+
+	if ((r = parse_add(ctx, &a)) != 0)
+		return r;
+	if (a.ext_port) {
+		v = check(ctx, a.client, a.ext_port, a.int_port, a.proto);
+		if (v != POLICY_ALLOW)
+			return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
+	}
+	r = add_any_place(ctx, &a, &port);
+	if (r == 0)
+		r = insert(ctx, &a, port);
+	else if (r == 1)
+		r = 0;
+	if (r == 0)
+		action_out_u32(ctx, "NewReservedPort", port);
+	return r;
+}
+
+/* ------------------------------------------------------------ reading */
+
+static void out_entry_tail(struct action_ctx *ctx, const struct mapping *m)
+{
+	char ic[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	action_out_u32(ctx, "NewInternalPort", m->int_port);
+	action_out_str(ctx, "NewInternalClient", ic);
+	action_out_bool(ctx, "NewEnabled", m->enabled);
+	action_out_str(ctx, "NewPortMappingDescription", m->desc);
+	action_out_u32(ctx, "NewLeaseDuration", map_lease_remaining(ctx->e->maps, m));
+}
+
+/*
+ * 2.5.14. NewPortMappingIndex counts every entry of the table (all
+ * mechanisms); an entry the control point may not see answers 606, as
+ * 2.5.14.3 says, and the control point goes on with the next index.
+ * (An empty index, a known client bug, is refused as a bad ui2 with 402
+ * by the dispatcher; should it get through it reads as 0.)
+ */
+int portmap_get_generic_entry(struct action_ctx *ctx)
+{
+	struct str idx = action_in_str(ctx, "NewPortMappingIndex");
+	uint32_t i = idx.len ? action_in_u32(ctx, "NewPortMappingIndex") : 0;
+	const struct mapping *m = map_nth(ctx->e->maps, i);
+	char rh[INET_ADDRSTRLEN] = "";
+	enum policy_verdict v;
+
+	if (!m)
+		return UPNP_E_SPECIFIED_ARRAY_INDEX_INVALID;
+	v = check_entry(ctx, m);
+	if (v != POLICY_ALLOW)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
+	if (m->remote_host.s_addr)
+		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
+	action_out_str(ctx, "NewRemoteHost", rh);
+	action_out_u32(ctx, "NewExternalPort", m->ext_port);
+	action_out_str(ctx, "NewProtocol", proto_name(m->proto));
+	out_entry_tail(ctx, m);
+	return 0;
+}
+
+/* The entry named by (NewRemoteHost, NewExternalPort, NewProtocol), or
+ * an error: 402, 601, 714. "" names only the wildcard entry (2.5.15.2). */
+static int find_named(const struct action_ctx *ctx, struct mapping **ret)
+{
+	struct in_addr rh;
+	uint8_t proto;
+	int r;
+
+	if ((r = parse_remote_host(action_in_str(ctx, "NewRemoteHost"), &rh)) != 0)
+		return r;
+	if ((r = parse_proto(action_in_str(ctx, "NewProtocol"), &proto)) != 0)
+		return r;
+	*ret = map_find(ctx->e->maps, proto, (uint16_t)action_in_u32(ctx, "NewExternalPort"), rh);
+	return *ret ? 0 : UPNP_E_NO_SUCH_ENTRY_IN_ARRAY;
+}
+
+/* 2.5.15. */
+int portmap_get_specific_entry(struct action_ctx *ctx)
+{
+	struct mapping *m;
+	enum policy_verdict v;
+	int r;
+
+	if ((r = find_named(ctx, &m)) != 0)
+		return r;
+	v = check_entry(ctx, m);
+	if (v != POLICY_ALLOW)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
+	out_entry_tail(ctx, m);
+	return 0;
+}
+
+/* ----------------------------------------------------------- deleting */
+
+/* 2.5.18. Entries made by another mechanism are not UPnP's to delete. */
+int portmap_delete(struct action_ctx *ctx)
+{
+	struct mapping *m;
+	enum policy_verdict v;
+	int r;
+
+	if ((r = find_named(ctx, &m)) != 0)
+		return r;
+	v = check_entry(ctx, m);
+	if (v != POLICY_ALLOW)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
+	if (m->origin != MAP_ORIGIN_UPNP)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "made by another mechanism");
+	if (backend_del(ctx->e, m) < 0)
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+	log_removed(ctx, m, true);
+	map_remove(ctx->e->maps, m);
+	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
+	return 0;
+}
+
+/* NewStartPort, NewEndPort, NewProtocol of the range actions. */
+static int parse_range(const struct action_ctx *ctx, uint16_t *lo, uint16_t *hi, uint8_t *proto)
+{
+	int r;
+
+	*lo = (uint16_t)action_in_u32(ctx, "NewStartPort");
+	*hi = (uint16_t)action_in_u32(ctx, "NewEndPort");
+	if ((r = parse_proto(action_in_str(ctx, "NewProtocol"), proto)) != 0)
+		return r;
+	return *lo > *hi ? UPNP_E_INCONSISTENT_PARAMETERS : 0;
+}
+
+/* The entries a range delete takes, into a malloc'd array. */
+static int collect_deletable(const struct action_ctx *ctx, uint16_t lo, uint16_t hi,
+			     uint8_t proto, struct mapping ***ret, size_t *ret_n)
+{
+	bool manage = manage_of(ctx);
+	struct mapping **v = NULL, **nv, *m;
+	size_t n = 0, cap = 0;
+
+	for (m = map_range_first(ctx->e->maps, proto, lo, hi); m;
+	     m = map_range_next(ctx->e->maps, m, hi)) {
+		if (m->origin != MAP_ORIGIN_UPNP || !range_covers(ctx, m, manage))
+			continue;               /* skipped, 2.5.19.2 */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = m;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* 2.5.19: all or nothing. Entries are withdrawn from the backend first;
+ * if one fails, those already withdrawn are applied again and the table
+ * is left as it was. */
+int portmap_delete_range(struct action_ctx *ctx)
+{
+	struct mapping **v = NULL;
+	uint16_t lo, hi;
+	uint8_t proto;
+	size_t n = 0, i;
+	char peer[INET_ADDRSTRLEN];
+	int r;
+
+	if ((r = parse_range(ctx, &lo, &hi, &proto)) != 0)
+		return r;
+	if (collect_deletable(ctx, lo, hi, proto, &v, &n) < 0)
+		return UPNP_E_ACTION_FAILED;
+	if (n == 0) {
+		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (backend_del(ctx->e, v[i]) < 0)
+			break;
+	if (i < n) {
+		while (i-- > 0)
+			if (backend_add(ctx->e, v[i]) < 0)
+				log_warnx("backend: could not restore %s/%u", proto_name(v[i]->proto),
+					  (unsigned)v[i]->ext_port);
+		r = refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		log_removed(ctx, v[i], false);
+		map_remove(ctx->e->maps, v[i]);
+	}
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed", peer, proto_name(proto),
+		 (unsigned)lo, (unsigned)hi, n);
+	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
+out:
+	free(v);
+	return r;
+}
+
+/* ------------------------------------------------------------ listing */
+
+/* One <p:PortMappingEntry> (2.3.25), values escaped. */
+static int write_entry(struct buf *b, const struct map_table *t, const struct mapping *m)
+{
+	char rh[INET_ADDRSTRLEN] = "", ic[INET_ADDRSTRLEN];
+
+	if (m->remote_host.s_addr)
+		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	buf_puts(b, "<p:PortMappingEntry>");
+	xml_element(b, "p:NewRemoteHost", rh, strlen(rh));
+	xml_element_u32(b, "p:NewExternalPort", m->ext_port);
+	xml_element(b, "p:NewProtocol", proto_name(m->proto), 3);
+	xml_element_u32(b, "p:NewInternalPort", m->int_port);
+	xml_element(b, "p:NewInternalClient", ic, strlen(ic));
+	xml_element(b, "p:NewEnabled", m->enabled ? "1" : "0", 1);
+	xml_element(b, "p:NewDescription", m->desc, strlen(m->desc));
+	xml_element_u32(b, "p:NewLeaseTime", map_lease_remaining(t, m));
+	buf_puts(b, "</p:PortMappingEntry>\n");
+	return b->toobig ? -E2BIG : 0;
+}
+
+/* The PortMappingList of the range into frag; how many entries. */
+static size_t build_listing(const struct action_ctx *ctx, uint16_t lo, uint16_t hi, uint8_t proto,
+			    uint32_t limit, struct buf *frag)
+{
+	bool manage = manage_of(ctx);
+	const struct map_table *t = ctx->e->maps;
+	const struct mapping *m;
+	struct buf entry;
+	size_t n = 0;
+
+	buf_init(&entry, 4096);
+	buf_puts(frag, PORTLIST_OPEN);
+	for (m = map_range_first(t, proto, lo, hi); m && (limit == 0 || n < limit) &&
+	     n < PORTLIST_MAX_ENTRIES; m = map_range_next(t, m, hi)) {
+		if (!range_covers(ctx, m, manage))
+			continue;               /* skipped, 2.5.21.3 */
+		buf_reset(&entry);
+		if (write_entry(&entry, t, m) < 0)
+			continue;               /* cannot happen: 4 KiB holds any entry */
+		if (frag->len + entry.len + strlen(PORTLIST_CLOSE) > PORTLIST_MAX_BYTES)
+			break;
+		buf_append(frag, entry.p, entry.len);
+		n++;
+	}
+	buf_puts(frag, PORTLIST_CLOSE);
+	buf_free(&entry);
+	return n;
+}
+
+/* 2.5.21. NewNumberOfPorts 0 = all (up to the list's own limits). */
+int portmap_get_list(struct action_ctx *ctx)
+{
+	struct buf frag;
+	uint16_t lo, hi;
+	uint8_t proto;
+	size_t n;
+	int r;
+
+	if ((r = parse_range(ctx, &lo, &hi, &proto)) != 0)
+		return r;
+	buf_init(&frag, PORTLIST_MAX_BYTES);
+	n = build_listing(ctx, lo, hi, proto, action_in_u32(ctx, "NewNumberOfPorts"), &frag);
+	if (frag.toobig)
+		r = UPNP_E_ACTION_FAILED;
+	else if (n == 0)
+		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
+	else
+		action_out_strn(ctx, "NewPortListing", frag.p, frag.len);
+	buf_free(&frag);
+	return r;
+}
+
+/* ------------------------------------------------------------- leases */
+
+static void on_expired(const struct mapping *m, void *arg)
+{
+	struct engine *e = arg;
+	char owner[INET_ADDRSTRLEN], what[96];
+
+	if (backend_del(e, m) < 0)
+		log_warnx("backend: could not remove expired %s/%u", proto_name(m->proto),
+			  (unsigned)m->ext_port);
+	inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
+	describe(what, sizeof(what), m);
+	log_info("%s: lease expired: %s", owner, what);
+}
+
+/* 2.4.6: a lease that counts down to zero deletes its entry; the whole
+ * batch is one change (one SystemUpdateID increment). */
+void portmap_expire(struct engine *e)
+{
+	if (map_expire(e->maps, clock_now(&e->clock), on_expired, e) > 0)
+		engine_changed(e, ENGINE_CHG_MAPPINGS);
+}
+
+uint64_t portmap_next_expiry(struct engine *e)
+{
+	return map_next_expiry(e->maps);
+}

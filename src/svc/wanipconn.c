@@ -64,8 +64,11 @@ static const struct statevar vars[] = {
 	  .min = 0, .max = 604800, .min_version = 1 },
 	VAR("RemoteHost", SVAR_STRING, false),
 	VAR("ExternalPort", SVAR_UI2, false),
-	{ .name = "InternalPort", .type = SVAR_UI2, .ranged = true,              /* Table 2-7 */
-	  .min = 1, .max = 65535, .min_version = 1 },
+	/* Table 2-7; 0 is the wildcard AddPortMapping and AddAnyPortMapping
+	 * refuse with the more specific 732 (2.5.16.6, 2.5.23). */
+	{ .name = "InternalPort", .type = SVAR_UI2, .ranged = true,
+	  .min = 1, .max = 65535, .range_error = UPNP_E_WILDCARD_NOT_PERMITTED_IN_INT_PORT,
+	  .min_version = 1 },
 	{ .name = "PortMappingProtocol", .type = SVAR_STRING, .allowed = protocols,
 	  .min_version = 1 },
 	VAR("InternalClient", SVAR_STRING, false),

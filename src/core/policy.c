@@ -1,0 +1,302 @@
+/*
+ * policy.c - the IGD:2 security policy and the ACL (WANIPConnection:2
+ * section 1.2; 2.5.14 - 2.5.21 "Service Requirements"; 2.3.21 for the
+ * broadcast internal client). The decision steps are in policy.h, the
+ * administrator's view in docs/POLICY.md.
+ *
+ * Rules are compiled once, at engine start (and on reload), from the
+ * config parser's normalised strings; a check is a walk over at most
+ * IGDD_CONF_MAX_ACL rules.
+ */
+#include "core/policy.h"
+
+#include "conf/config.h"
+#include "core/mapping.h"
+#include "util/str.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WELL_KNOWN_END 1024     /* ports below are "well-known" (1.2) */
+
+struct acl_rule {
+	bool allow;
+	uint16_t ext_lo, ext_hi;
+	uint32_t addr, mask;            /* host order; addr already masked */
+	uint16_t int_lo, int_hi;
+};
+
+struct policy {
+	bool secure;
+	size_t nrules;
+	struct acl_rule rules[IGDD_CONF_MAX_ACL];
+};
+
+/* Next space-separated field of *s (advanced past it). */
+static struct str next_field(struct str *s)
+{
+	struct str f;
+
+	while (s->len && (*s->p == ' ' || *s->p == '\t')) {
+		s->p++;
+		s->len--;
+	}
+	f.p = s->p;
+	f.len = 0;
+	while (f.len < s->len && f.p[f.len] != ' ' && f.p[f.len] != '\t')
+		f.len++;
+	s->p += f.len;
+	s->len -= f.len;
+	return f;
+}
+
+/* "N" or "N-M", 0..65535, N <= M. */
+static int parse_ports(struct str f, uint16_t *ret_lo, uint16_t *ret_hi)
+{
+	const char *dash = f.len ? memchr(f.p, '-', f.len) : NULL;
+	uint64_t lo, hi;
+
+	if (dash) {
+		if (str_to_u64(str_from(f.p, (size_t)(dash - f.p)), 65535, &lo) < 0 ||
+		    str_to_u64(str_from(dash + 1, f.len - (size_t)(dash - f.p) - 1), 65535, &hi) < 0)
+			return -EINVAL;
+	} else {
+		if (str_to_u64(f, 65535, &lo) < 0)
+			return -EINVAL;
+		hi = lo;
+	}
+	if (lo > hi)
+		return -EINVAL;
+	*ret_lo = (uint16_t)lo;
+	*ret_hi = (uint16_t)hi;
+	return 0;
+}
+
+/* "A.B.C.D" or "A.B.C.D/P". */
+static int parse_prefix(struct str f, uint32_t *ret_addr, uint32_t *ret_mask)
+{
+	const char *slash = f.len ? memchr(f.p, '/', f.len) : NULL;
+	char text[INET_ADDRSTRLEN];
+	struct in_addr a;
+	uint64_t plen = 32;
+	uint32_t mask;
+
+	if (slash) {
+		if (str_to_u64(str_from(slash + 1, f.len - (size_t)(slash - f.p) - 1), 32, &plen) < 0)
+			return -EINVAL;
+		f.len = (size_t)(slash - f.p);
+	}
+	if (str_copy(f, text, sizeof(text)) < 0 || inet_pton(AF_INET, text, &a) != 1)
+		return -EINVAL;
+	mask = plen ? UINT32_MAX << (32 - plen) : 0;
+	*ret_addr = ntohl(a.s_addr) & mask;
+	*ret_mask = mask;
+	return 0;
+}
+
+static int parse_rule(const char *text, struct acl_rule *ret)
+{
+	struct str s = str_cstr(text), verb, ext, addr, in;
+	struct acl_rule r;
+
+	memset(&r, 0, sizeof(r));
+	verb = next_field(&s);
+	ext = next_field(&s);
+	addr = next_field(&s);
+	in = next_field(&s);
+	if (next_field(&s).len != 0)
+		return -EINVAL;
+	if (str_eq_cstr(verb, "allow"))
+		r.allow = true;
+	else if (!str_eq_cstr(verb, "deny"))
+		return -EINVAL;
+	if (parse_ports(ext, &r.ext_lo, &r.ext_hi) < 0 ||
+	    parse_prefix(addr, &r.addr, &r.mask) < 0 ||
+	    parse_ports(in, &r.int_lo, &r.int_hi) < 0)
+		return -EINVAL;
+	*ret = r;
+	return 0;
+}
+
+struct policy *policy_new(const struct config *cfg, char *err, size_t errsz)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	size_t i;
+
+	if (!p) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	p->secure = cfg->secure_mode;
+	for (i = 0; i < cfg->nacl && i < IGDD_CONF_MAX_ACL; i++) {
+		if (parse_rule(cfg->acl[i], &p->rules[i]) < 0) {
+			snprintf(err, errsz, "acl rule %zu '%.*s': expected "
+				 "'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS'",
+				 i + 1, (int)strnlen(cfg->acl[i], IGDD_CONF_MAX_ACL_LEN), cfg->acl[i]);
+			free(p);
+			return NULL;
+		}
+	}
+	p->nrules = i;
+	return p;
+}
+
+void policy_free(struct policy *p)
+{
+	free(p);
+}
+
+bool policy_secure(const struct policy *p)
+{
+	return p->secure;
+}
+
+bool policy_manage_allowed(const struct policy *p)
+{
+	return !p->secure;
+}
+
+size_t policy_rule_count(const struct policy *p)
+{
+	return p->nrules;
+}
+
+const char *policy_verdict_str(enum policy_verdict v)
+{
+	switch (v) {
+	case POLICY_ALLOW:
+		return "allowed";
+	case POLICY_DENY_CLIENT:
+		return "internal client not a LAN host";
+	case POLICY_DENY_THIRD_PARTY:
+		return "internal client is not the control point";
+	case POLICY_DENY_RULE:
+		return "denied by acl";
+	case POLICY_DENY_PORT:
+		return "well-known port";
+	}
+	return "?";
+}
+
+/* Step 1: a host of the LAN, or 255.255.255.255 for UDP (2.3.21). */
+static bool client_ok(const struct policy_lan *lan, struct in_addr c, uint8_t proto)
+{
+	uint32_t a = ntohl(c.s_addr), mask = ntohl(lan->mask.s_addr);
+	uint32_t host = a & ~mask;
+
+	if (a == UINT32_MAX)
+		return proto == MAP_UDP;
+	if (mask == 0)
+		return false;
+	if ((a & mask) != (ntohl(lan->addr.s_addr) & mask) || c.s_addr == lan->addr.s_addr)
+		return false;
+	/* /31 and /32 have no network or broadcast address (RFC 3021). */
+	if (~mask >= 3 && (host == 0 || host == ~mask))
+		return false;
+	return true;
+}
+
+/* A rule's address part; the limited broadcast is matched only by a
+ * rule naming it (/32), never by a wider prefix such as 0.0.0.0/0. */
+static bool rule_matches_client(const struct acl_rule *r, uint32_t client)
+{
+	if (client == UINT32_MAX && r->mask != UINT32_MAX)
+		return false;
+	return (client & r->mask) == r->addr;
+}
+
+static bool rule_matches(const struct acl_rule *r, uint32_t client, uint16_t ext, uint16_t in)
+{
+	return ext >= r->ext_lo && ext <= r->ext_hi && in >= r->int_lo && in <= r->int_hi &&
+	       rule_matches_client(r, client);
+}
+
+/* Steps 1 and 2. */
+static enum policy_verdict check_client(const struct policy *p, const struct policy_lan *lan,
+					const struct policy_subject *s)
+{
+	if (!client_ok(lan, s->internal_client, s->proto))
+		return POLICY_DENY_CLIENT;
+	if (p->secure && s->internal_client.s_addr != s->peer.s_addr)
+		return POLICY_DENY_THIRD_PARTY;
+	return POLICY_ALLOW;
+}
+
+/* Step 4, the default rule. */
+static enum policy_verdict default_rule(uint32_t client, uint16_t ext, uint16_t in)
+{
+	if (client == UINT32_MAX)
+		return POLICY_DENY_CLIENT;
+	if (ext < WELL_KNOWN_END || in < WELL_KNOWN_END)
+		return POLICY_DENY_PORT;
+	return POLICY_ALLOW;
+}
+
+enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
+				 const struct policy_subject *s)
+{
+	uint32_t client = ntohl(s->internal_client.s_addr);
+	enum policy_verdict v = check_client(p, lan, s);
+	size_t i;
+
+	if (v != POLICY_ALLOW)
+		return v;
+	for (i = 0; i < p->nrules; i++)
+		if (rule_matches(&p->rules[i], client, s->ext_port, s->int_port))
+			return p->rules[i].allow ? POLICY_ALLOW : POLICY_DENY_RULE;
+	return default_rule(client, s->ext_port, s->int_port);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The verdict over external ports is constant between boundaries (1,
+ * 1024, each matching rule's lo and hi + 1): evaluate it once per
+ * segment and merge the allowed ones.
+ */
+size_t policy_ext_ranges(const struct policy *p, const struct policy_lan *lan,
+			 const struct policy_subject *s, struct policy_range *out)
+{
+	uint32_t cuts[POLICY_MAX_RANGES + 1];
+	uint32_t client = ntohl(s->internal_client.s_addr);
+	size_t ncuts = 0, nout = 0, i;
+
+	if (check_client(p, lan, s) != POLICY_ALLOW)
+		return 0;
+	cuts[ncuts++] = 1;
+	cuts[ncuts++] = WELL_KNOWN_END;
+	for (i = 0; i < p->nrules; i++) {
+		const struct acl_rule *r = &p->rules[i];
+
+		cuts[ncuts++] = r->ext_lo ? r->ext_lo : 1;
+		cuts[ncuts++] = (uint32_t)r->ext_hi + 1;
+	}
+	qsort(cuts, ncuts, sizeof(cuts[0]), cmp_u32);
+	for (i = 0; i < ncuts && cuts[i] <= 65535; i++) {
+		uint32_t lo = cuts[i], hi = 65535, j;
+
+		if (i + 1 < ncuts && cuts[i + 1] - 1 < hi)
+			hi = cuts[i + 1] - 1;
+		if (hi < lo)
+			continue;       /* a repeated boundary */
+		for (j = 0; j < p->nrules; j++)
+			if (rule_matches(&p->rules[j], client, (uint16_t)lo, s->int_port))
+				break;
+		if (j < p->nrules ? !p->rules[j].allow :
+		    default_rule(client, (uint16_t)lo, s->int_port) != POLICY_ALLOW)
+			continue;
+		if (nout && out[nout - 1].hi + 1u == lo)
+			out[nout - 1].hi = (uint16_t)hi;
+		else
+			out[nout++] = (struct policy_range){ (uint16_t)lo, (uint16_t)hi };
+	}
+	return nout;
+}

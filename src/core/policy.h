@@ -1,0 +1,95 @@
+/*
+ * policy.h - the IGD:2 security policy for port mappings
+ * (WANIPConnection:2 section 1.2 and the "Service Requirements" of
+ * 2.5.14 - 2.5.21), with the administrator's ACL (docs/POLICY.md).
+ *
+ * The decision for a control point (peer) and a mapping it asks to
+ * create, or one it asks to see, change or delete:
+ *   1. the internal client must be a host of the LAN: inside the LAN
+ *      subnet, not the gateway's own LAN address, not the subnet's
+ *      network or broadcast address (subnets up to /30). The limited
+ *      broadcast 255.255.255.255 is accepted for UDP only (2.3.21), and
+ *      only through an explicit ACL allow rule (step 4);
+ *   2. secure_mode = yes (default, the spec's recommendation for
+ *      unauthenticated control points): the internal client must be the
+ *      peer itself. secure_mode = no: any LAN host (the 3-box model);
+ *   3. the first ACL rule matching (external port, internal client,
+ *      internal port) decides, allow or deny;
+ *   4. no rule matched: both ports must be >= 1024, and the internal
+ *      client must not be 255.255.255.255.
+ * An ACL rule cannot lift steps 1 and 2.
+ *
+ * NewManage (2.5.19, 2.5.21) is honoured only when secure_mode = no: an
+ * unauthenticated control point's NewManage "SHOULD be ignored".
+ */
+#ifndef IGDD_POLICY_H
+#define IGDD_POLICY_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/limits.h"
+
+struct config;
+struct policy;
+
+/* The LAN as the engine sees it now (it may change at run time). */
+struct policy_lan {
+	struct in_addr addr;            /* the gateway's LAN address */
+	struct in_addr mask;            /* 0.0.0.0 = unknown: nothing is allowed */
+};
+
+/* A mapping asked for, or an existing one looked at. */
+struct policy_subject {
+	struct in_addr peer;            /* the control point */
+	struct in_addr internal_client;
+	uint16_t ext_port;
+	uint16_t int_port;
+	uint8_t proto;                  /* enum map_proto */
+};
+
+enum policy_verdict {
+	POLICY_ALLOW,
+	POLICY_DENY_CLIENT,             /* step 1 (or broadcast with no allow rule) */
+	POLICY_DENY_THIRD_PARTY,        /* step 2 */
+	POLICY_DENY_RULE,               /* step 3: a deny rule matched */
+	POLICY_DENY_PORT,               /* step 4: a port below 1024 */
+};
+
+struct policy_range {
+	uint16_t lo, hi;
+};
+
+/* Enough for any rule set: each rule adds at most two boundaries. */
+#define POLICY_MAX_RANGES (2 * IGDD_CONF_MAX_ACL + 2)
+
+/*
+ * Compile cfg->secure_mode and cfg->acl (the config parser's normalised
+ * "allow|deny EXT ADDR[/PREFIX] INT" strings; cfg may go away after).
+ * NULL on a bad rule or ENOMEM, with the reason in err.
+ */
+struct policy *policy_new(const struct config *cfg, char *err, size_t errsz);
+void policy_free(struct policy *p);
+
+enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
+				 const struct policy_subject *s);
+/* Short text for logs: "allowed", "internal client not a LAN host", ... */
+const char *policy_verdict_str(enum policy_verdict v);
+
+bool policy_secure(const struct policy *p);
+/* Whether NewManage = 1 widens a listing or a range delete. */
+bool policy_manage_allowed(const struct policy *p);
+
+/*
+ * The external ports (1..65535) that s may be given, whatever
+ * s->ext_port says: sorted, disjoint, not adjacent ranges written into
+ * out (room for POLICY_MAX_RANGES). Returns how many (0: none).
+ */
+size_t policy_ext_ranges(const struct policy *p, const struct policy_lan *lan,
+			 const struct policy_subject *s, struct policy_range *out);
+
+size_t policy_rule_count(const struct policy *p);
+
+#endif
