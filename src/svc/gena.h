@@ -1,0 +1,174 @@
+/*
+ * gena.h - the GENA subscription manager (UPnP Device Architecture 1.1
+ * section 4.1 subscription, renewal, cancellation; 4.2 - 4.3 event
+ * messages; WANIPConnection:2 section 2.4 which variables are evented).
+ * No sockets: net/gena_io.c delivers what this module hands out, and
+ * the HTTP layer tells it when a SUBSCRIBE response has gone out.
+ *
+ * Life of a subscription:
+ *   gena_handle(SUBSCRIBE)   -> pending: 200 with SID and TIMEOUT; no
+ *                               event may be sent yet (a client may drop
+ *                               a NOTIFY that beats the response).
+ *   gena_response_sent(sid)  -> active: the initial event (SEQ 0, every
+ *                               evented variable of the service) is
+ *                               queued. gena_response_failed(sid) drops
+ *                               the subscription instead; a pending one
+ *                               never confirmed is dropped after
+ *                               confirm_timeout_s.
+ *   gena_changed(changes)    -> one event per change per subscriber.
+ *   gena_handle(renewal)     -> new expiry; gena_handle(UNSUBSCRIBE) or
+ *                               expiry (gena_tick) -> gone.
+ *
+ * Delivery (pull): when a subscription has an event ready and none in
+ * flight, the notify hook fires; the sender then calls
+ * gena_next_delivery() while it has capacity, sends, and reports with
+ * gena_delivery_done(). One event per subscription is in flight at a
+ * time, so each subscriber receives its events in SEQ order.
+ *
+ * SEQ is assigned when an event is handed out, not when it is queued:
+ * an event dropped from a full queue therefore leaves no gap in SEQ.
+ * A queue is bounded (max_queued, the in-flight one included); when a
+ * change finds it full, every queued event not yet handed out is
+ * replaced by one event carrying the union of their variables and of the
+ * new change, with their current values. Since an event carries current
+ * values, the subscriber still ends with every changed variable right.
+ */
+#ifndef IGDD_SVC_GENA_H
+#define IGDD_SVC_GENA_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/gena.h"
+#include "util/limits.h"
+
+struct engine;
+struct service;
+struct http_request;
+struct http_response;
+struct gena;
+
+/*
+ * WANCommonInterfaceConfig's evented variables (PhysicalLinkStatus,
+ * EnabledForInternet) changed. Not part of enum engine_change (engine.h)
+ * yet; a bit far from its values so that one can be added there with
+ * this value (ENGINE_CHG_WAN_LINK) without a clash.
+ */
+#define GENA_CHG_WANCOMMON (1u << 8)
+
+struct gena_params {
+	struct gena_timeout_range timeout;      /* default 1800, 300..86400 s */
+	unsigned max_subscriptions;             /* IGDD_GENA_MAX_SUBSCRIPTIONS */
+	unsigned max_per_source;                /* IGDD_GENA_MAX_PER_SOURCE (by requester address) */
+	unsigned max_queued;                    /* events per subscription, >= 2; default 8 */
+	unsigned confirm_timeout_s;             /* pending -> dropped; default 30 */
+	bool seeded;                            /* tests: SIDs from seed, reproducible */
+	uint64_t seed;
+};
+
+void gena_params_default(struct gena_params *ret);
+
+/*
+ * e must outlive the manager; p (copied) may be NULL for the defaults.
+ * Returns NULL on ENOMEM or invalid params.
+ */
+struct gena *gena_new(struct engine *e, const struct gena_params *p);
+void gena_free(struct gena *g);            /* NULL is a no-op */
+
+/*
+ * Answer a SUBSCRIBE or UNSUBSCRIBE sent to svc's event URL (the router
+ * has checked the peer is on the LAN and the Host header). resp must
+ * come from http_response_init(). Fills:
+ *   200 + "SID: uuid:..." + "TIMEOUT: Second-N" (SUBSCRIBE, renewal)
+ *   200 (UNSUBSCRIBE)
+ *   400 / 412 / 503 / 500 with an empty body (see enum gena_status);
+ *   405 + Allow for another method.
+ * Every CALLBACK address must be inside the LAN subnet and be neither the
+ * gateway's own LAN address nor the subnet's network or broadcast
+ * address (CallStranger, CVE-2020-12695); it need not be the requester's
+ * own address (multi-homed control points). Otherwise 412.
+ */
+void gena_handle(struct gena *g, const struct service *svc, const struct http_request *req,
+		 struct http_response *resp);
+
+/*
+ * The SID that resp (filled by gena_handle) names when it is a 200 to a
+ * SUBSCRIBE (new or renewal), for the HTTP layer to keep until the
+ * response is written; false for any other response. Passing a
+ * renewal's SID on to gena_response_sent() is harmless: it is a no-op
+ * for an active subscription.
+ */
+bool gena_response_sid(const struct http_response *resp, char ret_sid[GENA_SID_SIZE]);
+
+/* The SUBSCRIBE response naming sid was written out completely: queue
+ * the initial event. Unknown or already active SIDs are ignored. */
+void gena_response_sent(struct gena *g, const char *sid);
+/* It could not be (connection closed, shutdown): drop a pending one. */
+void gena_response_failed(struct gena *g, const char *sid);
+
+/* A set of enum engine_change bits (and GENA_CHG_WANCOMMON): queue one
+ * event per affected active subscription:
+ *   ENGINE_CHG_MAPPINGS    -> PortMappingNumberOfEntries + SystemUpdateID, together
+ *   ENGINE_CHG_EXTERNAL_IP -> ExternalIPAddress
+ *   ENGINE_CHG_CONNECTION  -> ConnectionStatus
+ *   GENA_CHG_WANCOMMON     -> PhysicalLinkStatus + EnabledForInternet
+ * Bits for one service given together make one event. */
+void gena_changed(struct gena *g, unsigned changes);
+
+/* An engine_change_fn for e->on_change; arg is the struct gena. */
+void gena_on_change(struct engine *e, unsigned changes, void *arg);
+
+/* Earliest expiry (engine clock, ms) of any subscription; 0: none. */
+uint64_t gena_next_deadline(const struct gena *g);
+/* Drop expired subscriptions (and pending ones never confirmed). Returns how many. */
+unsigned gena_tick(struct gena *g);
+
+/* Subscriptions, pending ones included. */
+unsigned gena_count(const struct gena *g);
+
+/*
+ * Called (synchronously, from inside gena_* calls) when a delivery may
+ * have become ready or the next deadline may have moved. The hook must
+ * not call back into the manager; it should schedule work (a zero-delay
+ * timer) instead.
+ */
+typedef void (*gena_notify_fn)(void *arg);
+void gena_set_notify(struct gena *g, gena_notify_fn fn, void *arg);
+
+/* One event message to one subscriber: the delivery URLs in order, each
+ * with its whole request (head + body). Owned by the caller once handed
+ * out: release with gena_delivery_free(). */
+struct gena_target {
+	struct sockaddr_in addr;
+	char *req;
+	size_t len;
+};
+
+struct gena_delivery {
+	uint64_t sub_id;                /* for gena_delivery_done() */
+	uint32_t seq;
+	char sid[GENA_SID_SIZE];
+	unsigned ntargets;
+	struct gena_target t[IGDD_GENA_MAX_CALLBACK_URLS];
+};
+
+/*
+ * Hand out the next event of a subscription with none in flight (round
+ * robin across subscriptions): SEQ is assigned now. Returns 1 and fills
+ * *ret, or 0 when nothing is ready. An event whose message cannot be
+ * built (out of memory) is dropped without spending a SEQ.
+ */
+int gena_next_delivery(struct gena *g, struct gena_delivery *ret);
+void gena_delivery_free(struct gena_delivery *d);
+
+/*
+ * The sender is done with the delivery of sub_id: delivered (some URL
+ * answered with a status line) or not (every URL failed; the event is
+ * lost and the subscription kept, UDA 1.1 4.3.2). A subscription gone
+ * meanwhile is ignored.
+ */
+void gena_delivery_done(struct gena *g, uint64_t sub_id, bool delivered);
+
+#endif

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# GENA eventing (UPnP Device Architecture 1.1 section 4; WANIPConnection:2
+# section 2.4) with a real subscriber in namespaces: the initial event
+# after the SUBSCRIBE response with every evented variable, one event per
+# mapping change carrying PortMappingNumberOfEntries and SystemUpdateID
+# together, SEQ in order, renewal and cancellation, the 400/412 rules, a
+# CALLBACK on another LAN host accepted, a CALLBACK off the LAN refused
+# (CallStranger, CVE-2020-12695) and never contacted, a dead subscriber
+# that delays nobody, and no SUBSCRIBE from the WAN side.
+#
+# DRAFT: written before GENA is wired into httpd/http_io/main; it skips
+# (77) while SUBSCRIBE still answers 501.
+set -u
+IGDD=$(readlink -f "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+SUB="$HERE/gena_subscriber.py"
+lab_require upnpc
+[ -x $PY ] || lab_skip "$PY missing"
+# svc/gena.o is linked into igdd only once something calls it: until the
+# HTTP server routes SUBSCRIBE to it, skip before building the lab.
+grep -qa "is not a LAN host" "$IGDD" || lab_skip "GENA is not wired into igdd yet"
+lab_up
+lab_conf "$LAB_DIR/igdd.conf"
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
+[ -n "$port" ] || lab_fail "no http port in the start-up line"
+BASE="http://$GW_LAN_IP:$port"
+EVT_IP="$BASE/evt/IPConn"
+EVT_CMN="$BASE/evt/CmnIfCfg"
+DESC="$BASE/rootDesc.xml"
+
+# request NS METHOD URL HEADER...: the HTTP status of one raw request.
+request() {
+  local ns=$1 method=$2 url=$3; shift 3
+  local args=() h
+  for h in "$@"; do args+=(-H "$h"); done
+  ip netns exec "$ns" $PY "$SUB" request "$method" "$url" "${args[@]}" |
+    $PY -c 'import json,sys; print(json.loads(sys.stdin.readline())["status"])'
+}
+
+# wait_line FILE PATTERN: at most 10 s for a line matching PATTERN.
+wait_line() {
+  local _
+  for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+st=$(request $NS_LAN1 SUBSCRIBE "$EVT_IP" "NT: upnp:event" "CALLBACK: <http://$LAN1_IP:9/>")
+[ "$st" = 501 ] && lab_skip "GENA is not wired into the HTTP server yet (SUBSCRIBE answers 501)"
+
+# 1. Initial event: after the response, SEQ 0, every evented variable.
+in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 3 --duration 15 \
+  --timeout Second-300 >"$LAB_DIR/ip.jsonl" &
+SPID=$!
+wait_line "$LAB_DIR/ip.jsonl" '"notify"' || lab_fail "no initial event within 10 s"
+# 2. Two mapping changes: one event each, both variables together.
+in_lan1 upnpc -u "$DESC" -a $LAN1_IP 5001 5001 TCP 600 >/dev/null 2>&1 || lab_fail "upnpc -a"
+in_lan1 upnpc -u "$DESC" -d 5001 TCP >/dev/null 2>&1 || lab_fail "upnpc -d"
+wait $SPID
+$PY - "$LAB_DIR/ip.jsonl" "$GW_WAN_IP" "$GW_LAN_IP" <<'PYEOF' || lab_fail "WANIPConnection events"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+sub = [l for l in lines if l["event"] == "subscribe"][0]
+assert sub["status"] == 200, sub
+assert sub["sid"].startswith("uuid:") and sub["timeout"] == "Second-300", sub
+ev = [l for l in lines if l["event"] == "notify"]
+assert len(ev) == 3, "%d events: %r" % (len(ev), ev)
+for i, e in enumerate(ev):
+    assert e["seq"] == i, "event %d has SEQ %r" % (i, e["seq"])
+    assert e["sid"] == sub["sid"] and e["nt"] == "upnp:event" and e["nts"] == "upnp:propchange", e
+    assert e["from"] == sys.argv[3], e
+    assert e["content_type"].startswith("text/xml"), e
+first = ev[0]
+assert first["after_response"], "initial event before the SUBSCRIBE response was read"
+assert set(first["vars"]) == {"PossibleConnectionTypes", "ConnectionStatus", "ExternalIPAddress",
+                              "PortMappingNumberOfEntries", "SystemUpdateID"}, first["vars"]
+assert first["vars"]["ExternalIPAddress"] == sys.argv[2], first["vars"]
+assert first["vars"]["PortMappingNumberOfEntries"] == "0", first["vars"]
+uid = int(first["vars"]["SystemUpdateID"])
+for e, n in zip(ev[1:], ("1", "0")):
+    assert set(e["vars"]) == {"PortMappingNumberOfEntries", "SystemUpdateID"}, e["vars"]
+    assert e["vars"]["PortMappingNumberOfEntries"] == n, e["vars"]
+    assert int(e["vars"]["SystemUpdateID"]) > uid, e["vars"]
+    uid = int(e["vars"]["SystemUpdateID"])
+print("ok: initial event after the response, then one event per change with both variables")
+PYEOF
+
+# 3. WANCommonInterfaceConfig: its own initial event; renewal; cancellation.
+in_lan1 $PY "$SUB" subscribe --event-url "$EVT_CMN" --bind $LAN1_IP --count 1 --duration 10 \
+  --renew-at 0.5 --timeout Second-600 --unsubscribe >"$LAB_DIR/cmn.jsonl" ||
+  lab_fail "WANCommonInterfaceConfig SUBSCRIBE"
+$PY - "$LAB_DIR/cmn.jsonl" <<'PYEOF' || lab_fail "WANCommonInterfaceConfig events"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+ev = [l for l in lines if l["event"] == "notify"]
+assert ev and ev[0]["seq"] == 0, lines
+assert set(ev[0]["vars"]) == {"PhysicalLinkStatus", "EnabledForInternet"}, ev[0]["vars"]
+renew = [l for l in lines if l["event"] == "renew"][0]
+assert renew["status"] == 200 and renew["timeout"] == "Second-600", renew
+unsub = [l for l in lines if l["event"] == "unsubscribe"][0]
+assert unsub["status"] == 200, unsub
+print("ok: WANCommonInterfaceConfig initial event, renewal, UNSUBSCRIBE")
+PYEOF
+sid=$($PY -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    if o["event"] == "subscribe": print(o["sid"])' "$LAB_DIR/cmn.jsonl")
+[ "$(request $NS_LAN1 SUBSCRIBE "$EVT_CMN" "SID: $sid")" = 412 ] || lab_fail "renewal after UNSUBSCRIBE not 412"
+[ "$(request $NS_LAN1 UNSUBSCRIBE "$EVT_CMN" "SID: $sid")" = 412 ] || lab_fail "second UNSUBSCRIBE not 412"
+lab_ok "renewal and cancellation"
+
+# 4. The 400 / 412 rules (UDA 1.1 4.1.2 - 4.1.4).
+check() {
+  local want=$1 what=$2; shift 2
+  local got
+  got=$(request $NS_LAN1 "$@")
+  [ "$got" = "$want" ] || lab_fail "$what: $got, want $want"
+}
+CB="CALLBACK: <http://$LAN1_IP:9/>"
+check 400 "SID with NT" SUBSCRIBE "$EVT_IP" "SID: uuid:x" "NT: upnp:event"
+check 400 "SID with CALLBACK" SUBSCRIBE "$EVT_IP" "SID: uuid:x" "$CB"
+check 400 "UNSUBSCRIBE SID with NT" UNSUBSCRIBE "$EVT_IP" "SID: uuid:x" "NT: upnp:event"
+check 412 "no NT" SUBSCRIBE "$EVT_IP" "$CB"
+check 412 "wrong NT" SUBSCRIBE "$EVT_IP" "NT: upnp:propchange" "$CB"
+check 412 "no CALLBACK" SUBSCRIBE "$EVT_IP" "NT: upnp:event"
+check 412 "CALLBACK with a host name" SUBSCRIBE "$EVT_IP" "NT: upnp:event" "CALLBACK: <http://cp.lan:9/>"
+check 412 "unknown SID" SUBSCRIBE "$EVT_IP" "SID: uuid:00000000-0000-4000-8000-000000000000"
+check 412 "UNSUBSCRIBE without SID" UNSUBSCRIBE "$EVT_IP"
+lab_ok "400/412 rules"
+
+# 5. CALLBACK on another LAN host (a multi-homed control point): accepted,
+#    and the event goes there.
+in_lan2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --count 1 --duration 10 >"$LAB_DIR/other.jsonl" &
+LPID=$!
+wait_line "$LAB_DIR/other.jsonl" ready || lab_fail "listener on lan2"
+in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP \
+  --callback "http://$LAN2_IP:49000/other" --count 0 --duration 1 --unsubscribe >"$LAB_DIR/multi.jsonl" ||
+  lab_fail "SUBSCRIBE with a CALLBACK on another LAN host refused"
+wait $LPID
+grep -q '"notify"' "$LAB_DIR/other.jsonl" || lab_fail "no event at the other LAN host"
+lab_ok "CALLBACK on another LAN host"
+
+# 6. CallStranger: a CALLBACK outside the LAN is refused and never contacted.
+ip -n $NS_WAN route add 192.168.77.0/24 via $GW_WAN_IP 2>/dev/null || true
+in_wan $PY "$SUB" listen --bind $WAN_IP --port 49001 --duration 4 >"$LAB_DIR/wan.jsonl" &
+LPID=$!
+wait_line "$LAB_DIR/wan.jsonl" ready || lab_fail "listener on the WAN host"
+check 412 "CALLBACK on the WAN" SUBSCRIBE "$EVT_IP" "NT: upnp:event" "CALLBACK: <http://$WAN_IP:49001/x>"
+check 412 "CALLBACK LAN then WAN" SUBSCRIBE "$EVT_IP" "NT: upnp:event" \
+  "CALLBACK: <http://$LAN1_IP:9/><http://$WAN_IP:49001/x>"
+check 412 "CALLBACK on the gateway" SUBSCRIBE "$EVT_IP" "NT: upnp:event" "CALLBACK: <http://$GW_LAN_IP:$port/x>"
+wait $LPID
+grep -q '"notify"\|"dead_accept"' "$LAB_DIR/wan.jsonl" && lab_fail "the WAN host was contacted"
+lab_ok "CALLBACK off the LAN refused (CallStranger)"
+
+# 7. A dead subscriber (accepts, never answers) delays nobody else.
+in_lan2 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN2_IP --dead --duration 20 \
+  >"$LAB_DIR/dead.jsonl" &
+DPID=$!
+wait_line "$LAB_DIR/dead.jsonl" dead_accept || lab_fail "the dead subscriber got no initial event"
+in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 2 --duration 10 \
+  --unsubscribe >"$LAB_DIR/live.jsonl" &
+SPID=$!
+wait_line "$LAB_DIR/live.jsonl" '"notify"' || lab_fail "no initial event for the live subscriber"
+in_lan1 upnpc -u "$DESC" -a $LAN1_IP 5002 5002 UDP 600 >/dev/null 2>&1 || lab_fail "upnpc -a"
+wait $SPID
+$PY - "$LAB_DIR/live.jsonl" <<'PYEOF' || lab_fail "live subscriber behind a dead one"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if '"notify"' in l]
+assert [e["seq"] for e in ev] == [0, 1], ev
+assert ev[1]["t"] - ev[0]["t"] < 5, "the change event took %.1f s" % (ev[1]["t"] - ev[0]["t"])
+print("ok: a dead subscriber delays nobody")
+PYEOF
+kill $DPID 2>/dev/null; wait $DPID 2>/dev/null
+
+# 8. No SUBSCRIBE from the WAN side.
+if in_wan $PY "$SUB" request SUBSCRIBE "$EVT_IP" "-H" "NT: upnp:event" "-H" "CALLBACK: <http://$WAN_IP:9/>" \
+   2>/dev/null | grep -q '"status": 200'; then
+  lab_fail "SUBSCRIBE accepted from the WAN side"
+fi
+lab_ok "no SUBSCRIBE from the WAN side"
+echo "PASS: gena"

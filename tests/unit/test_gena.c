@@ -1,0 +1,1424 @@
+/*
+ * test_gena.c - GENA eventing (UPnP Device Architecture 1.1 section 4;
+ * WANIPConnection:2 section 2.4): proto/gena (header classification with
+ * every error code, TIMEOUT forms, CALLBACK lists, the exact NOTIFY text,
+ * SEQ wrap, status lines), svc/gena (SIDs, the initial event only after
+ * the response was sent, one event per change, LAN-only callbacks,
+ * limits, expiry on a fake clock, queue collapse) and net/gena_io on
+ * loopback (order, URL fallback, a dead subscriber delays nobody).
+ */
+#define _GNU_SOURCE             /* accept4 */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "core/clock.h"
+#include "engine.h"
+#include "loop/loop.h"
+#include "net/gena_io.h"
+#include "proto/gena.h"
+#include "svc/action.h"
+#include "svc/gena.h"
+#include "svc/httpd.h"
+#include "svc/wancommon.h"
+#include "svc/wanipconn.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct gena_timeout_range TR = { 1800, 300, 86400 };
+
+/* ---- classification (UDA 1.1 4.1.2 - 4.1.4) --------------------------- */
+
+#define CB1 "<http://192.168.1.20:5000/notify>"
+#define SID1 "uuid:0b6e1c7e-3a4b-4c5d-8e9f-0a1b2c3d4e5f"
+
+struct parse_case {
+	const char *name;
+	bool unsub;
+	const char *callback, *nt, *sid, *timeout;
+	enum gena_status want;
+	int http;
+	enum gena_kind kind;
+	unsigned nurls, timeout_s;
+};
+
+static const struct parse_case parse_cases[] = {
+	{ "new", false, CB1, "upnp:event", NULL, "Second-1800", GENA_OK, 200, GENA_SUBSCRIBE, 1, 1800 },
+	{ "new, no TIMEOUT", false, CB1, "upnp:event", NULL, NULL, GENA_OK, 200, GENA_SUBSCRIBE, 1, 1800 },
+	{ "new, NT in other case", false, CB1, " UPnP:Event ", NULL, NULL, GENA_OK, 200, GENA_SUBSCRIBE, 1, 1800 },
+	{ "new, four URLs", false, "<http://1.2.3.4/a><http://1.2.3.5/b> <http://1.2.3.6/c>\t<http://1.2.3.7/d>",
+	  "upnp:event", NULL, "Second-600", GENA_OK, 200, GENA_SUBSCRIBE, 4, 600 },
+	{ "NT missing", false, CB1, NULL, NULL, NULL, GENA_E_NT, 412, 0, 0, 0 },
+	{ "NT empty", false, CB1, "", NULL, NULL, GENA_E_NT, 412, 0, 0, 0 },
+	{ "NT wrong", false, CB1, "upnp:propchange", NULL, NULL, GENA_E_NT, 412, 0, 0, 0 },
+	{ "CALLBACK missing", false, NULL, "upnp:event", NULL, NULL, GENA_E_CALLBACK, 412, 0, 0, 0 },
+	{ "CALLBACK empty", false, "", "upnp:event", NULL, NULL, GENA_E_CALLBACK, 412, 0, 0, 0 },
+	{ "CALLBACK https", false, "<https://192.168.1.20/n>", "upnp:event", NULL, NULL, GENA_E_CALLBACK, 412, 0, 0, 0 },
+	{ "CALLBACK host name", false, "<http://cp.local:5000/n>", "upnp:event", NULL, NULL, GENA_E_CALLBACK, 412, 0, 0, 0 },
+	{ "CALLBACK no brackets", false, "http://192.168.1.20/n", "upnp:event", NULL, NULL, GENA_E_CALLBACK, 412, 0, 0, 0 },
+	{ "CALLBACK one bad of two", false, CB1 "<ftp://192.168.1.20/>", "upnp:event", NULL, NULL,
+	  GENA_E_CALLBACK, 412, 0, 0, 0 },
+	{ "CALLBACK five URLs", false, "<http://1.2.3.4/><http://1.2.3.4/><http://1.2.3.4/><http://1.2.3.4/><http://1.2.3.4/>",
+	  "upnp:event", NULL, NULL, GENA_E_CALLBACK, 412, 0, 0, 0 },
+	/* NT is checked before CALLBACK; both 412 anyway. */
+	{ "NT and CALLBACK missing", false, NULL, NULL, NULL, NULL, GENA_E_NT, 412, 0, 0, 0 },
+	{ "SID with NT", false, NULL, "upnp:event", SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
+	{ "SID with CALLBACK", false, CB1, NULL, SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
+	{ "SID with both", false, CB1, "upnp:event", SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
+	{ "empty SID with NT", false, NULL, "upnp:event", "", NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
+	{ "renew", false, NULL, NULL, SID1, "Second-3600", GENA_OK, 200, GENA_RENEW, 0, 3600 },
+	{ "renew, no TIMEOUT", false, NULL, NULL, SID1, NULL, GENA_OK, 200, GENA_RENEW, 0, 1800 },
+	{ "renew, empty SID", false, NULL, NULL, "", NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "renew, SID not uuid:", false, NULL, NULL, "0b6e1c7e", NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "renew, SID only uuid:", false, NULL, NULL, "uuid:", NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "renew, SID too long", false, NULL, NULL, SID1 "0", NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "renew, SID with space", false, NULL, NULL, "uuid:a b", NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "unsubscribe", true, NULL, NULL, SID1, NULL, GENA_OK, 200, GENA_UNSUBSCRIBE, 0, 0 },
+	{ "unsubscribe, no SID", true, NULL, NULL, NULL, NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "unsubscribe, empty SID", true, NULL, NULL, " ", NULL, GENA_E_SID, 412, 0, 0, 0 },
+	{ "unsubscribe, SID with NT", true, NULL, "upnp:event", SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
+	{ "unsubscribe, SID with CALLBACK", true, CB1, NULL, SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
+	{ "unsubscribe, NT and CALLBACK only", true, CB1, "upnp:event", NULL, NULL, GENA_E_SID, 412, 0, 0, 0 },
+};
+
+static void test_parse(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(parse_cases); i++) {
+		const struct parse_case *c = &parse_cases[i];
+		struct gena_headers h = { c->callback, c->nt, c->sid, c->timeout };
+		struct gena_request r;
+		enum gena_status st;
+
+		memset(&r, 0xa5, sizeof(r));
+		st = gena_parse(c->unsub, &h, &TR, &r);
+		if (st != c->want || gena_http_status(st) != c->http)
+			fail_msg("%s: status %d (HTTP %d), want %d (HTTP %d)", c->name, (int)st,
+				 gena_http_status(st), (int)c->want, c->http);
+		if (st != GENA_OK)
+			continue;
+		if (r.kind != c->kind || r.nurls != c->nurls || r.timeout_s != c->timeout_s)
+			fail_msg("%s: kind %d nurls %u timeout %u", c->name, (int)r.kind, r.nurls, r.timeout_s);
+		if (c->kind != GENA_SUBSCRIBE && strcmp(r.sid, c->sid) != 0)
+			fail_msg("%s: sid '%s'", c->name, r.sid);
+	}
+	assert_int_equal(gena_http_status(GENA_E_LIMIT), 503);
+	assert_int_equal(gena_http_status(GENA_E_INTERNAL), 500);
+}
+
+/* ---- TIMEOUT ------------------------------------------------------------ */
+
+struct timeout_case {
+	const char *in;
+	unsigned want;
+};
+
+static const struct timeout_case timeout_cases[] = {
+	{ NULL, 1800 },
+	{ "Second-1800", 1800 },
+	{ "second-3600", 3600 },
+	{ "SECOND-600", 600 },
+	{ " Second-600 ", 600 },
+	{ "Second-300", 300 },
+	{ "Second-299", 300 },
+	{ "Second-0", 300 },
+	{ "Second-86400", 86400 },
+	{ "Second-86401", 86400 },
+	{ "Second-4294967296", 86400 },
+	{ "Second-99999999999999999999999", 86400 },
+	{ "Second-infinite", 86400 },
+	{ "Second-INFINITE", 86400 },
+	{ "Second-", 1800 },
+	{ "Second-abc", 1800 },
+	{ "Second--5", 1800 },
+	{ "Second-+5", 1800 },
+	{ "Second-5x", 1800 },
+	{ "Minute-5", 1800 },
+	{ "1800", 1800 },
+	{ "", 1800 },
+};
+
+static void test_timeout(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(timeout_cases); i++) {
+		unsigned got = gena_parse_timeout(timeout_cases[i].in, &TR);
+
+		if (got != timeout_cases[i].want)
+			fail_msg("TIMEOUT '%s': %u, want %u",
+				 timeout_cases[i].in ? timeout_cases[i].in : "(none)", got,
+				 timeout_cases[i].want);
+	}
+}
+
+/* ---- CALLBACK ------------------------------------------------------------ */
+
+struct url_want {
+	const char *addr;
+	unsigned port;
+	const char *path;
+};
+
+struct callback_case {
+	const char *in;
+	int n;                          /* -EINVAL or the count */
+	struct url_want u[IGDD_GENA_MAX_CALLBACK_URLS];
+};
+
+static char long_ok[IGDD_GENA_MAX_CALLBACK_LEN + 3];      /* "<" + 512 + ">" */
+static char long_bad[IGDD_GENA_MAX_CALLBACK_LEN + 4];     /* one more */
+
+static const struct callback_case callback_cases[] = {
+	{ "<http://192.168.1.20/>", 1, { { "192.168.1.20", 80, "/" } } },
+	{ "<http://192.168.1.20>", 1, { { "192.168.1.20", 80, "/" } } },
+	{ "<http://192.168.1.20:5000>", 1, { { "192.168.1.20", 5000, "/" } } },
+	{ "<HTTP://192.168.1.20:8080/a/b?c=d&e=%20>", 1, { { "192.168.1.20", 8080, "/a/b?c=d&e=%20" } } },
+	{ "  <http://10.0.0.1:1/x> , <http://10.0.0.2:65535/y>  ", 2,
+	  { { "10.0.0.1", 1, "/x" }, { "10.0.0.2", 65535, "/y" } } },
+	{ "<http://1.1.1.1/1><http://2.2.2.2/2><http://3.3.3.3/3><http://4.4.4.4/4>", 4,
+	  { { "1.1.1.1", 80, "/1" }, { "2.2.2.2", 80, "/2" }, { "3.3.3.3", 80, "/3" }, { "4.4.4.4", 80, "/4" } } },
+	{ "<http://1.1.1.1/1><http://2.2.2.2/2><http://3.3.3.3/3><http://4.4.4.4/4><http://5.5.5.5/5>", -EINVAL, { { 0 } } },
+	{ "", -EINVAL, { { 0 } } },
+	{ " , ", -EINVAL, { { 0 } } },
+	{ "<>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20/", -EINVAL, { { 0 } } },
+	{ "http://192.168.1.20/", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20/> junk", -EINVAL, { { 0 } } },
+	{ "<https://192.168.1.20/>", -EINVAL, { { 0 } } },
+	{ "<http:/192.168.1.20/>", -EINVAL, { { 0 } } },
+	{ "<ftp://192.168.1.20/>", -EINVAL, { { 0 } } },
+	{ "<http://cp.example/>", -EINVAL, { { 0 } } },
+	{ "<http://localhost:80/>", -EINVAL, { { 0 } } },
+	{ "<http://[fe80::1]:80/>", -EINVAL, { { 0 } } },
+	{ "<http://user@192.168.1.20/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.020/>", -EINVAL, { { 0 } } },
+	{ "<http://3232235796/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20:0/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20:65536/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20:+80/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20:/>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20:80x/>", -EINVAL, { { 0 } } },
+	{ "<http:///>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20/a b>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20/a#frag>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20/a\r\nX: y>", -EINVAL, { { 0 } } },
+	{ "<http://192.168.1.20/\x80>", -EINVAL, { { 0 } } },
+	{ long_ok, 1, { { "192.168.1.20", 80, NULL } } },
+	{ long_bad, -EINVAL, { { 0 } } },
+};
+
+/* "<http://192.168.1.20/aaaa...>" with a URL of exactly url_len bytes. */
+static void make_long(char *out, size_t url_len)
+{
+	static const char head[] = "http://192.168.1.20/";
+	size_t i;
+
+	out[0] = '<';
+	memcpy(out + 1, head, sizeof(head) - 1);
+	for (i = sizeof(head) - 1; i < url_len; i++)
+		out[1 + i] = 'a';
+	out[1 + url_len] = '>';
+	out[2 + url_len] = '\0';
+}
+
+static void test_callback(void **state)
+{
+	size_t i;
+	int k;
+
+	(void)state;
+	make_long(long_ok, IGDD_GENA_MAX_CALLBACK_LEN);
+	make_long(long_bad, IGDD_GENA_MAX_CALLBACK_LEN + 1);
+	for (i = 0; i < N(callback_cases); i++) {
+		const struct callback_case *c = &callback_cases[i];
+		struct gena_url urls[IGDD_GENA_MAX_CALLBACK_URLS];
+		char addr[INET_ADDRSTRLEN];
+		int n = gena_parse_callback(c->in, urls, IGDD_GENA_MAX_CALLBACK_URLS);
+
+		if (n != c->n)
+			fail_msg("case %zu '%.60s': %d URLs, want %d", i, c->in, n, c->n);
+		for (k = 0; k < n; k++) {
+			inet_ntop(AF_INET, &urls[k].addr, addr, sizeof(addr));
+			if (strcmp(addr, c->u[k].addr) != 0 || urls[k].port != c->u[k].port ||
+			    (c->u[k].path && strcmp(urls[k].path, c->u[k].path) != 0))
+				fail_msg("case %zu URL %d: %s:%u%s", i, k, addr, urls[k].port, urls[k].path);
+		}
+	}
+	/* The long one keeps its whole path. */
+	{
+		struct gena_url u;
+
+		assert_int_equal(gena_parse_callback(long_ok, &u, 1), 1);
+		assert_int_equal(strlen(u.path), IGDD_GENA_MAX_CALLBACK_LEN - strlen("http://192.168.1.20"));
+	}
+	assert_int_equal(gena_parse_callback(NULL, NULL, 1), -EINVAL);
+}
+
+/* ---- NOTIFY text (4.3.2), SEQ, status lines ------------------------------ */
+
+static void test_notify_text(void **state)
+{
+	struct gena_url u;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 4096);
+	assert_int_equal(gena_body_begin(&b), 0);
+	assert_int_equal(gena_body_add(&b, "SystemUpdateID", "5", 1), 0);
+	assert_int_equal(gena_body_add(&b, "PortMappingDescription", "<a&b> \"q\" 'x'", 13), 0);
+	assert_int_equal(gena_body_add(&b, "Empty", "", 0), 0);
+	assert_int_equal(gena_body_end(&b), 0);
+	assert_string_equal(b.p,
+		"<?xml version=\"1.0\"?>"
+		"<e:propertyset xmlns:e=\"urn:schemas-upnp-org:event-1-0\">"
+		"<e:property><SystemUpdateID>5</SystemUpdateID></e:property>"
+		"<e:property><PortMappingDescription>&lt;a&amp;b&gt; &quot;q&quot; &apos;x&apos;"
+		"</PortMappingDescription></e:property>"
+		"<e:property><Empty></Empty></e:property>"
+		"</e:propertyset>");
+
+	buf_reset(&b);
+	assert_int_equal(gena_parse_callback("<http://192.168.1.20:5000/cb/1?x=y>", &u, 1), 1);
+	assert_int_equal(gena_build_notify_head(&b, &u, SID1, 4294967295u, 321), 0);
+	assert_string_equal(b.p,
+		"NOTIFY /cb/1?x=y HTTP/1.1\r\n"
+		"HOST: 192.168.1.20:5000\r\n"
+		"CONTENT-TYPE: text/xml; charset=\"utf-8\"\r\n"
+		"CONTENT-LENGTH: 321\r\n"
+		"NT: upnp:event\r\n"
+		"NTS: upnp:propchange\r\n"
+		"SID: " SID1 "\r\n"
+		"SEQ: 4294967295\r\n"
+		"CONNECTION: close\r\n"
+		"\r\n");
+	buf_free(&b);
+}
+
+static void test_seq_wrap(void **state)
+{
+	(void)state;
+	assert_int_equal(gena_seq_next(0), 1);
+	assert_int_equal(gena_seq_next(1), 2);
+	assert_int_equal(gena_seq_next(4294967294u), 4294967295u);
+	assert_int_equal(gena_seq_next(4294967295u), 1);      /* never back to 0 */
+}
+
+struct status_case {
+	const char *in;
+	int want;
+};
+
+static const struct status_case status_cases[] = {
+	{ "HTTP/1.1 200 OK\r\n", 200 },
+	{ "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 200 },
+	{ "HTTP/1.0 412 Precondition Failed\r\n", 412 },
+	{ "HTTP/1.1 200\r\n", 200 },
+	{ "HTTP/1.1 200\n", 200 },
+	{ "HTTP/1.1 599 x\n", 599 },
+	{ "HTTP/1.1 200 OK", -EAGAIN },
+	{ "", -EAGAIN },
+	{ "HTTP/2 200 OK\r\n", -EINVAL },
+	{ "HTTP/1.1 2000 OK\r\n", -EINVAL },
+	{ "HTTP/1.1 099 OK\r\n", -EINVAL },
+	{ "HTTP/1.1 600 OK\r\n", -EINVAL },
+	{ "HTTP/1.1 +20 OK\r\n", -EINVAL },
+	{ "HTTP/1.1  200 OK\r\n", -EINVAL },
+	{ "ICY 200 OK\r\n", -EINVAL },
+	{ "\r\n", -EINVAL },
+};
+
+static void test_status_line(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(status_cases); i++) {
+		int got = gena_parse_status_line(status_cases[i].in, strlen(status_cases[i].in));
+
+		if (got != status_cases[i].want)
+			fail_msg("'%s': %d, want %d", status_cases[i].in, got, status_cases[i].want);
+	}
+}
+
+/* ---- the manager ---------------------------------------------------------- */
+
+#define LAN_PEER "192.168.1.20"
+#define CB_PEER "<http://192.168.1.20:5000/notify>"
+
+struct fx {
+	struct config cfg;
+	struct engine e;
+	uint64_t now;
+	struct gena *g;
+	unsigned notified;
+};
+
+static void on_notify(void *arg)
+{
+	struct fx *f = arg;
+
+	f->notified++;
+}
+
+static struct fx *fx_new(const char *lan, const char *mask, const struct gena_params *p)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct clock clk;
+	struct in_addr a, m;
+	struct gena_params gp;
+
+	assert_non_null(f);
+	config_defaults(&f->cfg);
+	memcpy(f->cfg.uuid, "2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a50", 37);
+	f->cfg.have_uuid = true;
+	f->cfg.have_external_ip = true;
+	inet_pton(AF_INET, "203.0.113.7", &f->cfg.external_ip);
+	f->now = 1000000;
+	clk.now_ms = clock_fake_ms;
+	clk.ctx = &f->now;
+	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	inet_pton(AF_INET, lan, &a);
+	inet_pton(AF_INET, mask, &m);
+	engine_set_lan(&f->e, a, m);
+	if (!p) {
+		gena_params_default(&gp);
+		gp.seeded = true;
+		gp.seed = 42;
+		p = &gp;
+	}
+	f->g = gena_new(&f->e, p);
+	assert_non_null(f->g);
+	gena_set_notify(f->g, on_notify, f);
+	f->e.on_change = gena_on_change;
+	f->e.on_change_arg = f->g;
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	gena_free(f->g);
+	engine_fini(&f->e);
+	free(f);
+}
+
+static int fx_setup(void **state)
+{
+	*state = fx_new("192.168.1.1", "255.255.255.0", NULL);
+	return 0;
+}
+
+static int fx_teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+
+struct req_in {
+	const char *method, *peer, *callback, *nt, *sid, *timeout;
+};
+
+/* One request through gena_handle; resp must be freed by the caller. */
+static int fx_request(struct fx *f, const struct service *svc, const struct req_in *in,
+		      struct http_response *resp)
+{
+	struct http_header h[4];
+	struct http_request req;
+	size_t n = 0;
+
+	memset(&req, 0, sizeof(req));
+	if (in->callback)
+		h[n++] = (struct http_header){ "Callback", in->callback };
+	if (in->nt)
+		h[n++] = (struct http_header){ "NT", in->nt };
+	if (in->sid)
+		h[n++] = (struct http_header){ "SID", in->sid };
+	if (in->timeout)
+		h[n++] = (struct http_header){ "Timeout", in->timeout };
+	req.method = in->method;
+	req.url = svc->event_url;
+	req.http_minor = 1;
+	req.headers = h;
+	req.nheaders = n;
+	inet_pton(AF_INET, in->peer ? in->peer : LAN_PEER, &req.peer);
+	http_response_init(resp);
+	gena_handle(f->g, svc, &req, resp);
+	return resp->status;
+}
+
+static const char *resp_header(const struct http_response *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->hdr_name[i], name) == 0)
+			return r->hdr_value[i];
+	return NULL;
+}
+
+/* SUBSCRIBE; the SID into sid (when 200). Returns the status. */
+static int fx_subscribe(struct fx *f, const struct service *svc, const char *peer,
+			const char *callback, const char *timeout, char sid[GENA_SID_SIZE])
+{
+	struct req_in in = { "SUBSCRIBE", peer, callback, "upnp:event", NULL, timeout };
+	struct http_response r;
+	int st = fx_request(f, svc, &in, &r);
+
+	if (st == 200) {
+		assert_true(gena_response_sid(&r, sid));
+		assert_string_equal(resp_header(&r, "SID"), sid);
+	}
+	http_response_free(&r);
+	return st;
+}
+
+static int fx_renew(struct fx *f, const struct service *svc, const char *sid, const char *timeout,
+		    char tout[32])
+{
+	struct req_in in = { "SUBSCRIBE", NULL, NULL, NULL, sid, timeout };
+	struct http_response r;
+	int st = fx_request(f, svc, &in, &r);
+
+	if (st == 200 && tout)
+		strlcpy_checked(tout, resp_header(&r, "TIMEOUT"), 32);
+	http_response_free(&r);
+	return st;
+}
+
+static int fx_unsubscribe(struct fx *f, const struct service *svc, const char *sid)
+{
+	struct req_in in = { "UNSUBSCRIBE", NULL, NULL, NULL, sid, NULL };
+	struct http_response r;
+	int st = fx_request(f, svc, &in, &r);
+
+	http_response_free(&r);
+	return st;
+}
+
+static const char *req_body(const struct gena_delivery *d, unsigned t)
+{
+	const char *p = strstr(d->t[t].req, "\r\n\r\n");
+
+	assert_non_null(p);
+	return p + 4;
+}
+
+/* "<e:property><name>value</name></e:property>" with the current value. */
+static void want_prop(struct fx *f, const struct service *svc, const char *name, struct buf *out)
+{
+	struct buf v;
+	unsigned i;
+
+	buf_init(&v, 4096);
+	for (i = 0; i < svc->nvars; i++)
+		if (strcmp(svc->vars[i].name, name) == 0)
+			break;
+	assert_true(i < svc->nvars);
+	assert_int_equal(svc->query(&f->e, &svc->vars[i], &v), 0);
+	gena_body_add(out, name, v.p ? v.p : "", v.len);
+	buf_free(&v);
+}
+
+/* The body that names exactly these variables, in this order. */
+static void want_body(struct fx *f, const struct service *svc, const char *const *names,
+		      struct buf *out)
+{
+	buf_reset(out);
+	gena_body_begin(out);
+	for (; *names; names++)
+		want_prop(f, svc, *names, out);
+	gena_body_end(out);
+}
+
+/* Take the next delivery, check SEQ and body, report it delivered. */
+static void expect_event(struct fx *f, const struct service *svc, const char *sid, uint32_t seq,
+			 const char *const *names)
+{
+	struct gena_delivery d;
+	struct buf want;
+	char head[64];
+
+	buf_init(&want, 16384);
+	want_body(f, svc, names, &want);
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);
+	assert_string_equal(d.sid, sid);
+	assert_int_equal(d.seq, seq);
+	assert_true(d.ntargets >= 1);
+	snprintf(head, sizeof(head), "\r\nSEQ: %u\r\n", (unsigned)seq);
+	assert_non_null(strstr(d.t[0].req, head));
+	assert_string_equal(req_body(&d, 0), want.p);
+	gena_delivery_done(f->g, d.sub_id, true);
+	gena_delivery_free(&d);
+	buf_free(&want);
+}
+
+static void expect_nothing(struct fx *f)
+{
+	struct gena_delivery d;
+
+	assert_int_equal(gena_next_delivery(f->g, &d), 0);
+}
+
+static const char *const ip_all[] = { "PossibleConnectionTypes", "ConnectionStatus",
+	"ExternalIPAddress", "PortMappingNumberOfEntries", "SystemUpdateID", NULL };
+static const char *const ip_mappings[] = { "PortMappingNumberOfEntries", "SystemUpdateID", NULL };
+static const char *const ip_extip[] = { "ExternalIPAddress", NULL };
+static const char *const ip_conn[] = { "ConnectionStatus", NULL };
+static const char *const ip_three[] = { "ExternalIPAddress", "PortMappingNumberOfEntries",
+	"SystemUpdateID", NULL };
+static const char *const cmn_all[] = { "PhysicalLinkStatus", "EnabledForInternet", NULL };
+
+/* The initial event goes out only after the response was written, and it
+ * carries every evented variable (and no other); SEQ 0, then 1, 2, ... */
+static void test_initial_event_after_response(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE], sid2[GENA_SID_SIZE];
+	struct gena_delivery d;
+
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, "Second-1800", sid), 200);
+	assert_int_equal(strlen(sid), 41);
+	assert_memory_equal(sid, "uuid:", 5);
+	assert_int_equal(gena_count(f->g), 1);
+	expect_nothing(f);
+	/* A change before the response is out: no event of its own. */
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	expect_nothing(f);
+	gena_response_sent(f->g, sid);
+	expect_event(f, ip, sid, 0, ip_all);
+	expect_nothing(f);
+	gena_response_sent(f->g, sid);         /* again (a renewal's response): no-op */
+	expect_nothing(f);
+	/* The whole first request, exactly. */
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);
+	assert_int_equal(d.ntargets, 1);
+	assert_int_equal(d.t[0].addr.sin_family, AF_INET);
+	assert_int_equal(ntohs(d.t[0].addr.sin_port), 5000);
+	assert_int_equal(ntohl(d.t[0].addr.sin_addr.s_addr), 0xc0a80114u);
+	{
+		char want[1024];
+
+		snprintf(want, sizeof(want),
+			"NOTIFY /notify HTTP/1.1\r\nHOST: 192.168.1.20:5000\r\n"
+			"CONTENT-TYPE: text/xml; charset=\"utf-8\"\r\nCONTENT-LENGTH: 235\r\n"
+			"NT: upnp:event\r\nNTS: upnp:propchange\r\nSID: %s\r\nSEQ: 1\r\n"
+			"CONNECTION: close\r\n\r\n"
+			"<?xml version=\"1.0\"?><e:propertyset xmlns:e=\"urn:schemas-upnp-org:event-1-0\">"
+			"<e:property><PortMappingNumberOfEntries>0</PortMappingNumberOfEntries></e:property>"
+			"<e:property><SystemUpdateID>3</SystemUpdateID></e:property></e:propertyset>", sid);
+		assert_string_equal(d.t[0].req, want);
+		assert_int_equal(d.t[0].len, strlen(want));
+		assert_int_equal(strlen(req_body(&d, 0)), 235);
+	}
+	gena_delivery_done(f->g, d.sub_id, true);
+	gena_delivery_free(&d);
+	/* A second subscriber starts at SEQ 0 too; SEQ is per subscription. */
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.21", "<http://192.168.1.21/>", NULL, sid2), 200);
+	assert_string_not_equal(sid, sid2);
+	gena_response_sent(f->g, sid2);
+	expect_event(f, ip, sid2, 0, ip_all);
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	expect_event(f, ip, sid, 2, ip_conn);
+	expect_event(f, ip, sid2, 1, ip_conn);
+	expect_nothing(f);
+}
+
+/* Each change is one event, with exactly its variables. */
+struct change_case {
+	unsigned changes;
+	const char *const *ip;          /* NULL: no event for WANIPConnection */
+	const char *const *cmn;         /* NULL: none for WANCommonInterfaceConfig */
+};
+
+static const struct change_case change_cases[] = {
+	{ ENGINE_CHG_MAPPINGS, ip_mappings, NULL },
+	{ ENGINE_CHG_EXTERNAL_IP, ip_extip, NULL },
+	{ ENGINE_CHG_CONNECTION, ip_conn, NULL },
+	{ ENGINE_CHG_MAPPINGS | ENGINE_CHG_EXTERNAL_IP, ip_three, NULL },
+	{ GENA_CHG_WANCOMMON, NULL, cmn_all },
+	{ GENA_CHG_WANCOMMON | ENGINE_CHG_CONNECTION, ip_conn, cmn_all },
+	{ 1u << 20, NULL, NULL },
+	{ 0, NULL, NULL },
+};
+
+static void test_one_event_per_change(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service(), *cmn = wancommon_service();
+	char sip[GENA_SID_SIZE], scmn[GENA_SID_SIZE];
+	uint32_t seq_ip = 1, seq_cmn = 1;
+	size_t i;
+
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, sip), 200);
+	assert_int_equal(fx_subscribe(f, cmn, LAN_PEER, CB_PEER, NULL, scmn), 200);
+	gena_response_sent(f->g, sip);
+	expect_event(f, ip, sip, 0, ip_all);
+	gena_response_sent(f->g, scmn);
+	expect_event(f, cmn, scmn, 0, cmn_all);
+	for (i = 0; i < N(change_cases); i++) {
+		const struct change_case *c = &change_cases[i];
+		unsigned before = f->notified;
+
+		engine_changed(&f->e, c->changes);
+		if (c->ip)
+			expect_event(f, ip, sip, seq_ip++, c->ip);
+		if (c->cmn)
+			expect_event(f, cmn, scmn, seq_cmn++, c->cmn);
+		expect_nothing(f);
+		if (!c->ip && !c->cmn)
+			assert_int_equal(f->notified, before);
+		else
+			assert_true(f->notified > before);
+	}
+}
+
+/* One event in flight per subscriber: the next waits for the report. */
+static void test_in_order(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE];
+	struct gena_delivery d;
+	unsigned before;
+
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, sid), 200);
+	gena_response_sent(f->g, sid);
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);
+	assert_int_equal(d.seq, 0);
+	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	expect_nothing(f);                      /* SEQ 0 still in flight */
+	before = f->notified;
+	gena_delivery_done(f->g, d.sub_id, false);      /* lost: SEQ 0 is spent */
+	gena_delivery_free(&d);
+	assert_true(f->notified > before);
+	gena_delivery_done(f->g, d.sub_id, true);       /* a second report: ignored */
+	expect_event(f, ip, sid, 1, ip_extip);
+	expect_event(f, ip, sid, 2, ip_conn);
+	expect_nothing(f);
+	assert_int_equal(gena_count(f->g), 1);  /* a lost event keeps the subscription */
+}
+
+/* A full queue collapses into one event with the union of the variables;
+ * SEQ has no gap. */
+static void test_queue_collapse(void **state)
+{
+	struct gena_params p;
+	struct fx *f;
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE];
+	struct gena_delivery d;
+
+	(void)state;
+	gena_params_default(&p);
+	p.seeded = true;
+	p.max_queued = 3;
+	f = fx_new("192.168.1.1", "255.255.255.0", &p);
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, sid), 200);
+	gena_response_sent(f->g, sid);
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);      /* SEQ 0 in flight */
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);           /* queued: 2 */
+	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);          /* queued: 3 = full */
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);             /* collapses */
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);             /* queue has room again */
+	gena_delivery_done(f->g, d.sub_id, true);
+	gena_delivery_free(&d);
+	/* The merged event holds the values of when it was merged
+	 * (SystemUpdateID 2); the change after it has its own (3). */
+	{
+		struct buf want;
+
+		buf_init(&want, 16384);
+		gena_body_begin(&want);
+		want_prop(f, ip, "ConnectionStatus", &want);
+		want_prop(f, ip, "ExternalIPAddress", &want);
+		gena_body_add(&want, "PortMappingNumberOfEntries", "0", 1);
+		gena_body_add(&want, "SystemUpdateID", "2", 1);
+		gena_body_end(&want);
+		assert_int_equal(gena_next_delivery(f->g, &d), 1);
+		assert_int_equal(d.seq, 1);
+		assert_string_equal(req_body(&d, 0), want.p);
+		gena_delivery_done(f->g, d.sub_id, true);
+		gena_delivery_free(&d);
+		buf_free(&want);
+	}
+	assert_int_equal(f->e.system_update_id, 3);
+	expect_event(f, ip, sid, 2, ip_mappings);
+	expect_nothing(f);
+	/* Without anything in flight the whole queue collapses. */
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);
+	{
+		static const char *const merged[] = { "ConnectionStatus", "ExternalIPAddress", NULL };
+
+		expect_event(f, ip, sid, 3, merged);
+	}
+	expect_nothing(f);
+	fx_free(f);
+}
+
+/* CallStranger: every delivery address must be a LAN host; the requester's
+ * own address is not required. */
+struct lan_case {
+	const char *peer;
+	const char *callback;
+	int want;
+};
+
+static const struct lan_case lan_cases[] = {
+	{ "192.168.1.20", "<http://192.168.1.20:5000/n>", 200 },
+	{ "192.168.1.20", "<http://192.168.1.30:5000/n>", 200 },        /* another LAN host */
+	{ "192.168.1.20", "<http://192.168.1.20/a><http://192.168.1.254/b>", 200 },
+	{ "192.168.1.20", "<http://10.0.0.5/n>", 412 },
+	{ "192.168.1.20", "<http://8.8.8.8/n>", 412 },
+	{ "192.168.1.20", "<http://203.0.113.7/n>", 412 },              /* our WAN address */
+	{ "192.168.1.20", "<http://127.0.0.1:5000/n>", 412 },
+	{ "192.168.1.20", "<http://192.168.1.1/n>", 412 },              /* the gateway itself */
+	{ "192.168.1.20", "<http://192.168.1.0/n>", 412 },              /* network */
+	{ "192.168.1.20", "<http://192.168.1.255/n>", 412 },            /* broadcast */
+	{ "192.168.1.20", "<http://255.255.255.255/n>", 412 },
+	{ "192.168.1.20", "<http://192.168.1.20/a><http://10.0.0.5/b>", 412 },
+	{ "192.168.1.20", "<http://10.0.0.5/b><http://192.168.1.20/a>", 412 },
+	{ "192.168.1.20", "<http://192.168.2.20/n>", 412 },
+	{ "192.168.1.20", "<http://cp.lan/n>", 412 },
+	{ "192.168.1.20", "<https://192.168.1.20/n>", 412 },
+};
+
+static void test_callback_lan_only(void **state)
+{
+	struct fx *f = *state;
+	char sid[GENA_SID_SIZE];
+	size_t i;
+
+	for (i = 0; i < N(lan_cases); i++) {
+		int st = fx_subscribe(f, wanipconn_service(), lan_cases[i].peer, lan_cases[i].callback,
+				      NULL, sid);
+
+		if (st != lan_cases[i].want)
+			fail_msg("%s: %d, want %d", lan_cases[i].callback, st, lan_cases[i].want);
+	}
+	assert_int_equal(gena_count(f->g), 3);
+}
+
+/* Header classification through the manager, unknown SIDs, other methods. */
+static void test_handle_errors(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service(), *cmn = wancommon_service();
+	char sid[GENA_SID_SIZE], tout[32];
+	struct http_response r;
+	struct req_in in;
+
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, "Second-100", sid), 200);
+	in = (struct req_in){ "SUBSCRIBE", NULL, CB_PEER, "upnp:event", sid, NULL };
+	assert_int_equal(fx_request(f, ip, &in, &r), 400);
+	assert_null(resp_header(&r, "SID"));
+	assert_int_equal(r.body.len, 0);
+	http_response_free(&r);
+	in = (struct req_in){ "SUBSCRIBE", NULL, CB_PEER, NULL, NULL, NULL };
+	assert_int_equal(fx_request(f, ip, &in, &r), 412);
+	http_response_free(&r);
+	in = (struct req_in){ "NOTIFY", NULL, NULL, NULL, sid, NULL };
+	assert_int_equal(fx_request(f, ip, &in, &r), 405);
+	assert_string_equal(resp_header(&r, "Allow"), "SUBSCRIBE, UNSUBSCRIBE");
+	http_response_free(&r);
+	/* Renewal: TIMEOUT clamped, SID of the other service or unknown: 412. */
+	assert_int_equal(fx_renew(f, ip, sid, "Second-100", tout), 200);
+	assert_string_equal(tout, "Second-300");
+	assert_int_equal(fx_renew(f, ip, sid, "Second-infinite", tout), 200);
+	assert_string_equal(tout, "Second-86400");
+	assert_int_equal(fx_renew(f, cmn, sid, NULL, NULL), 412);
+	assert_int_equal(fx_renew(f, ip, SID1, NULL, NULL), 412);
+	/* SIDs compare without regard to case (hex digits). */
+	{
+		char upper[GENA_SID_SIZE];
+		size_t i;
+
+		for (i = 0; i <= strlen(sid); i++)
+			upper[i] = (char)((sid[i] >= 'a' && sid[i] <= 'f') ? sid[i] - 32 : sid[i]);
+		assert_int_equal(fx_renew(f, ip, upper, NULL, NULL), 200);
+	}
+	assert_int_equal(fx_unsubscribe(f, cmn, sid), 412);
+	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);
+	assert_int_equal(fx_unsubscribe(f, ip, sid), 412);
+	assert_int_equal(fx_renew(f, ip, sid, NULL, NULL), 412);
+	assert_int_equal(gena_count(f->g), 0);
+}
+
+/* gena_response_sid() only for a 200 carrying a SID. */
+static void test_response_sid(void **state)
+{
+	struct http_response r;
+	char sid[GENA_SID_SIZE];
+
+	(void)state;
+	http_response_init(&r);
+	r.status = 200;
+	assert_false(gena_response_sid(&r, sid));
+	http_response_add_header(&r, "SID", SID1);
+	assert_true(gena_response_sid(&r, sid));
+	assert_string_equal(sid, SID1);
+	r.status = 412;
+	assert_false(gena_response_sid(&r, sid));
+	http_response_free(&r);
+}
+
+/* A response that never went out drops the pending subscription; so
+ * does a confirmation that never comes. */
+static void test_response_failed(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service();
+	char a[GENA_SID_SIZE], b[GENA_SID_SIZE];
+
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, a), 200);
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, b), 200);
+	gena_response_failed(f->g, a);
+	assert_int_equal(gena_count(f->g), 1);
+	gena_response_failed(f->g, SID1);       /* unknown: ignored */
+	assert_int_equal(gena_count(f->g), 1);
+	assert_int_equal(gena_next_deadline(f->g), f->now + 30000);
+	f->now += 29999;
+	assert_int_equal(gena_tick(f->g), 0);
+	f->now += 1;
+	assert_int_equal(gena_tick(f->g), 1);
+	assert_int_equal(gena_count(f->g), 0);
+	gena_response_sent(f->g, b);            /* too late: nothing happens */
+	expect_nothing(f);
+	/* An active one is not dropped by a late failure report. */
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, a), 200);
+	gena_response_sent(f->g, a);
+	gena_response_failed(f->g, a);
+	assert_int_equal(gena_count(f->g), 1);
+}
+
+/* Expiry on the engine's (fake) clock; renewal moves it. */
+static void test_expiry(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE], tout[32];
+	uint64_t t0 = f->now;
+
+	assert_int_equal(gena_next_deadline(f->g), 0);
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, "Second-300", sid), 200);
+	gena_response_sent(f->g, sid);
+	assert_int_equal(gena_next_deadline(f->g), t0 + 300000);
+	f->now = t0 + 299999;
+	assert_int_equal(gena_tick(f->g), 0);
+	assert_int_equal(fx_renew(f, ip, sid, "Second-600", tout), 200);
+	assert_string_equal(tout, "Second-600");
+	assert_int_equal(gena_next_deadline(f->g), t0 + 299999 + 600000);
+	f->now = t0 + 299999 + 599999;
+	assert_int_equal(gena_tick(f->g), 0);
+	f->now += 1;
+	/* Expired but not yet swept: already unknown. */
+	assert_int_equal(fx_renew(f, ip, sid, NULL, NULL), 412);
+	assert_int_equal(gena_tick(f->g), 1);
+	assert_int_equal(gena_count(f->g), 0);
+	assert_int_equal(gena_next_deadline(f->g), 0);
+	assert_int_equal(fx_unsubscribe(f, ip, sid), 412);
+}
+
+/* IGDD_GENA_MAX_PER_SOURCE per requester, IGDD_GENA_MAX_SUBSCRIPTIONS in all: 503. */
+static void test_limits(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE], peer[INET_ADDRSTRLEN];
+	unsigned i, total = 0;
+
+	for (i = 0; i < IGDD_GENA_MAX_PER_SOURCE; i++, total++)
+		assert_int_equal(fx_subscribe(f, ip, "192.168.1.10", "<http://192.168.1.10/>", NULL, sid), 200);
+	/* Counted by requester, whatever the callback. */
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.10", "<http://192.168.1.11/>", NULL, sid), 503);
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.11", "<http://192.168.1.10/>", NULL, sid), 200);
+	total++;
+	for (i = 0; total < IGDD_GENA_MAX_SUBSCRIPTIONS; i++, total++) {
+		snprintf(peer, sizeof(peer), "192.168.1.%u", 100 + i / IGDD_GENA_MAX_PER_SOURCE);
+		assert_int_equal(fx_subscribe(f, ip, peer, CB_PEER, NULL, sid), 200);
+	}
+	assert_int_equal(gena_count(f->g), IGDD_GENA_MAX_SUBSCRIPTIONS);
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.200", CB_PEER, NULL, sid), 503);
+	/* Room again once one is gone. */
+	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.200", CB_PEER, NULL, sid), 200);
+}
+
+/* Seeded SIDs are reproducible (tests); the unseeded ones are random. */
+static void test_sids(void **state)
+{
+	struct fx *a = fx_new("192.168.1.1", "255.255.255.0", NULL);
+	struct fx *b = fx_new("192.168.1.1", "255.255.255.0", NULL);
+	struct fx *c;
+	struct gena_params p;
+	char s1[GENA_SID_SIZE], s2[GENA_SID_SIZE], s3[GENA_SID_SIZE], s4[GENA_SID_SIZE];
+
+	(void)state;
+	assert_int_equal(fx_subscribe(a, wanipconn_service(), LAN_PEER, CB_PEER, NULL, s1), 200);
+	assert_int_equal(fx_subscribe(b, wanipconn_service(), LAN_PEER, CB_PEER, NULL, s2), 200);
+	assert_string_equal(s1, s2);
+	assert_int_equal(s1[5 + 14], '4');      /* version 4 */
+	assert_non_null(strchr("89ab", s1[5 + 19]));
+	gena_params_default(&p);
+	c = fx_new("192.168.1.1", "255.255.255.0", &p);
+	assert_int_equal(fx_subscribe(c, wanipconn_service(), LAN_PEER, CB_PEER, NULL, s3), 200);
+	assert_int_equal(fx_subscribe(c, wanipconn_service(), LAN_PEER, CB_PEER, NULL, s4), 200);
+	assert_string_not_equal(s3, s4);
+	assert_string_not_equal(s3, s1);
+	fx_free(a);
+	fx_free(b);
+	fx_free(c);
+}
+
+/* A subscription removed while its event is in flight: the late report
+ * is ignored; a delivery names every URL in order. */
+static void test_stale_report(void **state)
+{
+	struct fx *f = *state;
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE];
+	struct gena_delivery d;
+
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER,
+		"<http://192.168.1.20:1/a><http://192.168.1.21:2/b><http://192.168.1.22:3/c>", NULL, sid), 200);
+	gena_response_sent(f->g, sid);
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);
+	assert_int_equal(d.ntargets, 3);
+	assert_int_equal(ntohs(d.t[2].addr.sin_port), 3);
+	assert_non_null(strstr(d.t[1].req, "NOTIFY /b HTTP/1.1\r\nHOST: 192.168.1.21:2\r\n"));
+	assert_string_equal(req_body(&d, 0), req_body(&d, 2));
+	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);
+	gena_delivery_done(f->g, d.sub_id, true);
+	gena_delivery_free(&d);
+	gena_delivery_free(NULL);
+	expect_nothing(f);
+}
+
+/* ---- net/gena_io on loopback ------------------------------------------- */
+
+struct rec {
+	uint32_t seq;
+	char sid[GENA_SID_SIZE];
+	char path[64];
+	uint64_t at_ms;
+};
+
+struct srv {
+	struct loop *l;
+	int lfd;
+	uint16_t port;
+	bool dead;                      /* accept, read nothing, answer nothing */
+	int held[8];
+	unsigned nheld;
+	struct rec recs[16];
+	unsigned nrec;
+	unsigned open, max_open;
+	struct sconn *conns[16];        /* open ones */
+	bool (*done)(void *arg);
+	void *done_arg;
+};
+
+struct sconn {
+	struct srv *s;
+	int fd;
+	char buf[8192];
+	size_t len;
+};
+
+static void sconn_close(struct sconn *c)
+{
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		if (c->s->conns[i] == c)
+			c->s->conns[i] = NULL;
+	loop_fd_del(c->s->l, c->fd);
+	close(c->fd);
+	c->s->open--;
+	free(c);
+}
+
+/* The value of header name in the request head text, copied into out. */
+static void head_value(const char *head, const char *name, char *out, size_t outsz)
+{
+	const char *p = strstr(head, name), *e;
+
+	assert_non_null(p);
+	p += strlen(name);
+	e = strstr(p, "\r\n");
+	assert_non_null(e);
+	assert_true((size_t)(e - p) < outsz);
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+}
+
+static void sconn_on_fd(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	struct sconn *c = arg;
+	struct srv *s = c->s;
+	struct rec *r;
+	char *end, v[64];
+	ssize_t n;
+
+	(void)fd;
+	(void)events;
+	n = read(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+	if (n <= 0) {
+		sconn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	end = strstr(c->buf, "\r\n\r\n");
+	if (!end)
+		return;
+	head_value(c->buf, "\r\nCONTENT-LENGTH: ", v, sizeof(v));
+	if ((size_t)(end + 4 - c->buf) + strtoul(v, NULL, 10) > c->len)
+		return;                 /* body not complete yet */
+	assert_true(s->nrec < 16);
+	r = &s->recs[s->nrec++];
+	head_value(c->buf, "\r\nSEQ: ", v, sizeof(v));
+	r->seq = (uint32_t)strtoul(v, NULL, 10);
+	head_value(c->buf, "\r\nSID: ", r->sid, sizeof(r->sid));
+	head_value(c->buf, "NOTIFY ", r->path, sizeof(r->path));
+	r->at_ms = clock_monotonic_ms(NULL);
+	assert_int_equal(write(c->fd, ok, sizeof(ok) - 1), (ssize_t)(sizeof(ok) - 1));
+	sconn_close(c);
+	if (s->done && s->done(s->done_arg))
+		loop_stop(l);
+}
+
+static void srv_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct srv *s = arg;
+	struct sconn *c;
+	unsigned i;
+	int cfd;
+
+	(void)events;
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0)
+		return;
+	if (s->dead) {
+		assert_true(s->nheld < 8);
+		s->held[s->nheld++] = cfd;
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	assert_non_null(c);
+	c->s = s;
+	c->fd = cfd;
+	for (i = 0; i < 16 && s->conns[i]; i++)
+		;
+	assert_true(i < 16);
+	s->conns[i] = c;
+	if (++s->open > s->max_open)
+		s->max_open = s->open;
+	assert_int_equal(loop_fd_add(l, cfd, EPOLLIN, sconn_on_fd, c), 0);
+}
+
+static void srv_start(struct srv *s, struct loop *l, bool dead)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	memset(s, 0, sizeof(*s));
+	s->l = l;
+	s->dead = dead;
+	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(s->lfd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->lfd, 16), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &len), 0);
+	s->port = ntohs(a.sin_port);
+	assert_int_equal(loop_fd_add(l, s->lfd, EPOLLIN, srv_on_listen, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	unsigned i;
+
+	loop_fd_del(s->l, s->lfd);
+	close(s->lfd);
+	for (i = 0; i < s->nheld; i++)
+		close(s->held[i]);
+	for (i = 0; i < 16; i++)
+		if (s->conns[i])
+			sconn_close(s->conns[i]);
+}
+
+/* A loopback port with nobody listening (connect: ECONNREFUSED). */
+static uint16_t closed_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static bool timed_out;
+
+static void on_safety(struct loop *l, void *arg)
+{
+	(void)arg;
+	timed_out = true;
+	loop_stop(l);
+}
+
+/* Run l until something calls loop_stop(); fail after max_ms. */
+static void run_for(struct loop *l, unsigned max_ms, bool must_stop_early)
+{
+	int64_t id = loop_timer_in(l, max_ms, on_safety, NULL);
+
+	timed_out = false;
+	assert_int_equal(loop_run(l), 0);
+	loop_timer_cancel(l, id);
+	if (must_stop_early && timed_out)
+		fail_msg("nothing happened within %u ms", max_ms);
+}
+
+/* The LAN is 127.0.0.0/8 with the gateway at 127.0.0.2, so that the
+ * subscriber at 127.0.0.1 passes the LAN check; real time. */
+static struct fx *fx_loopback(unsigned confirm_timeout_s)
+{
+	struct gena_params p;
+	struct fx *f;
+
+	gena_params_default(&p);
+	p.seeded = true;
+	p.confirm_timeout_s = confirm_timeout_s;
+	f = fx_new("127.0.0.2", "255.0.0.0", &p);
+	f->e.clock.now_ms = clock_monotonic_ms;
+	f->e.clock.ctx = NULL;
+	return f;
+}
+
+static bool srv_has(void *arg)
+{
+	struct srv *s = arg;
+
+	return s->nrec >= 4;
+}
+
+/* Events reach one subscriber in SEQ order, one connection at a time. */
+static void test_io_order(void **state)
+{
+	struct fx *f = fx_loopback(30);
+	struct loop *l = loop_new();
+	struct gena_io *io;
+	struct srv s;
+	char cb[64], sid[GENA_SID_SIZE];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(l);
+	io = gena_io_new(f->g, &f->e, l, NULL);
+	assert_non_null(io);
+	srv_start(&s, l, false);
+	s.done = srv_has;
+	s.done_arg = &s;
+	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/ev>", (unsigned)s.port);
+	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", cb, NULL, sid), 200);
+	gena_response_sent(f->g, sid);
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	run_for(l, 5000, true);
+	assert_int_equal(s.nrec, 4);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(s.recs[i].seq, i);
+		assert_string_equal(s.recs[i].sid, sid);
+		assert_string_equal(s.recs[i].path, "/ev HTTP/1.1");
+	}
+	assert_int_equal(s.max_open, 1);
+	gena_io_free(io);
+	srv_stop(&s);
+	loop_free(l);
+	fx_free(f);
+}
+
+struct three {
+	struct srv *l1, *l2;
+};
+
+static bool three_done(void *arg)
+{
+	struct three *t = arg;
+
+	return t->l1->nrec >= 1 && t->l2->nrec >= 2;
+}
+
+/*
+ * URLs are tried in order until one answers: sub1 names a dead
+ * subscriber (accepts, never answers) then L1; sub2 a closed port then
+ * L2; sub3 L2. sub2 and sub3 are served long before sub1's first URL
+ * times out: a dead subscriber delays nobody else.
+ */
+static void test_io_dead_and_fallback(void **state)
+{
+	struct fx *f = fx_loopback(30);
+	struct loop *l = loop_new();
+	struct gena_io_params p;
+	struct gena_io *io;
+	struct srv dead, l1, l2;
+	struct three t = { &l1, &l2 };
+	char cb[128], s1[GENA_SID_SIZE], s2[GENA_SID_SIZE], s3[GENA_SID_SIZE];
+	uint64_t t0;
+	unsigned i;
+
+	(void)state;
+	gena_io_params_default(&p);
+	p.response_timeout_ms = 1000;
+	io = gena_io_new(f->g, &f->e, l, &p);
+	assert_non_null(io);
+	srv_start(&dead, l, true);
+	srv_start(&l1, l, false);
+	srv_start(&l2, l, false);
+	l1.done = l2.done = three_done;
+	l1.done_arg = l2.done_arg = &t;
+	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/dead><http://127.0.0.1:%u/l1>",
+		 (unsigned)dead.port, (unsigned)l1.port);
+	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", cb, NULL, s1), 200);
+	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/closed><http://127.0.0.1:%u/l2>",
+		 (unsigned)closed_port(), (unsigned)l2.port);
+	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", cb, NULL, s2), 200);
+	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/only>", (unsigned)l2.port);
+	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", cb, NULL, s3), 200);
+	t0 = clock_monotonic_ms(NULL);
+	gena_response_sent(f->g, s1);
+	gena_response_sent(f->g, s2);
+	gena_response_sent(f->g, s3);
+	run_for(l, 5000, true);
+	assert_int_equal(dead.nheld, 1);
+	assert_int_equal(l2.nrec, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(l2.recs[i].seq, 0);
+		assert_true(l2.recs[i].at_ms < t0 + 800);
+	}
+	assert_int_equal(l1.nrec, 1);
+	assert_string_equal(l1.recs[0].sid, s1);
+	assert_int_equal(l1.recs[0].seq, 0);
+	assert_true(l1.recs[0].at_ms >= t0 + 900);
+	/* Shut down with a delivery stuck on the dead subscriber. */
+	l1.done = l2.done = NULL;
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	run_for(l, 200, false);
+	assert_true(gena_io_active(io) >= 1);
+	gena_io_free(io);
+	srv_stop(&dead);
+	srv_stop(&l1);
+	srv_stop(&l2);
+	loop_free(l);
+	fx_free(f);
+}
+
+static bool count_zero(void *arg)
+{
+	return gena_count(arg) == 0;
+}
+
+struct poll_arg {
+	bool (*cond)(void *arg);
+	void *arg;
+};
+
+static void on_poll(struct loop *l, void *arg)
+{
+	struct poll_arg *p = arg;
+
+	if (p->cond(p->arg))
+		loop_stop(l);
+	else
+		loop_timer_in(l, 50, on_poll, p);
+}
+
+/* The expiry timer: a subscription never confirmed goes after confirm_timeout_s. */
+static void test_io_expiry(void **state)
+{
+	struct fx *f = fx_loopback(1);
+	struct loop *l = loop_new();
+	struct poll_arg pa;
+	struct gena_io *io;
+	char sid[GENA_SID_SIZE];
+	uint64_t t0;
+
+	(void)state;
+	io = gena_io_new(f->g, &f->e, l, NULL);
+	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", "<http://127.0.0.1:9/>",
+				      NULL, sid), 200);
+	t0 = clock_monotonic_ms(NULL);
+	pa.cond = count_zero;
+	pa.arg = f->g;
+	loop_timer_in(l, 50, on_poll, &pa);
+	run_for(l, 3000, true);
+	assert_int_equal(gena_count(f->g), 0);
+	assert_true(clock_monotonic_ms(NULL) >= t0 + 1000);
+	gena_io_free(io);
+	loop_free(l);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_callback),
+		cmocka_unit_test(test_notify_text),
+		cmocka_unit_test(test_seq_wrap),
+		cmocka_unit_test(test_status_line),
+		cmocka_unit_test_setup_teardown(test_initial_event_after_response, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_one_event_per_change, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_in_order, fx_setup, fx_teardown),
+		cmocka_unit_test(test_queue_collapse),
+		cmocka_unit_test_setup_teardown(test_callback_lan_only, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_handle_errors, fx_setup, fx_teardown),
+		cmocka_unit_test(test_response_sid),
+		cmocka_unit_test_setup_teardown(test_response_failed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_limits, fx_setup, fx_teardown),
+		cmocka_unit_test(test_sids),
+		cmocka_unit_test_setup_teardown(test_stale_report, fx_setup, fx_teardown),
+		cmocka_unit_test(test_io_order),
+		cmocka_unit_test(test_io_dead_and_fallback),
+		cmocka_unit_test(test_io_expiry),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
