@@ -1,11 +1,18 @@
 /*
- * engine.c - one igdd instance's state (see engine.h).
+ * engine.c - one igdd instance's state (see engine.h), and the glue
+ * between the WAN connection state machine (core/wanconn.h,
+ * WANIPConnection:2 2.6) and the backend's link: the machine asks for
+ * bring-up / bring-down through the backend's wan_up / wan_down, the
+ * backend reports back through engine_wan_event(), and status changes
+ * become change events (2.4.2 ConnectionStatus, 2.4.3 ExternalIPAddress).
  */
 #include "engine.h"
 
 #include "conf/config.h"
 #include "core/mapping.h"
 #include "core/policy.h"
+#include "core/wanconn.h"
+#include "svc/portmap.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -30,6 +37,203 @@ static void derive_uuid(const char *root, char out[37], unsigned n)
 	p = strchr(hex, tolower((unsigned char)out[35]));
 	out[35] = hex[((p && *p ? (unsigned)(p - hex) : 0) + n) & 15];
 }
+
+/* ---- the WAN connection ---- */
+
+/* The connection carries traffic, and has an external address (2.3.13). */
+static bool status_up(enum wanconn_status s)
+{
+	return s == WANCONN_CONNECTED || s == WANCONN_PENDING_DISCONNECT;
+}
+
+static void wan_on_status_change(struct wanconn *w, enum wanconn_status old_status,
+				 enum wanconn_status new_status, void *arg)
+{
+	struct engine *e = arg;
+	unsigned changes = ENGINE_CHG_CONNECTION;
+
+	(void)w;
+	if (status_up(old_status) != status_up(new_status))
+		changes |= ENGINE_CHG_EXTERNAL_IP;
+	log_info("WAN connection: %s -> %s", wanconn_status_str(old_status),
+		 wanconn_status_str(new_status));
+	engine_changed(e, changes);
+}
+
+/* A backend that cannot dial (no wan_up, or it failed to start) fails
+ * the attempt at once: RequestConnection then answers 704. */
+static void wan_on_bring_up(struct wanconn *w, void *arg)
+{
+	struct engine *e = arg;
+	int r = -ENOTSUP;
+
+	if (e->backend.ops->wan_up)
+		r = e->backend.ops->wan_up(&e->backend);
+	if (r < 0) {
+		log_warnx("WAN link: cannot connect: %s", strerror(-r));
+		wanconn_link_failed(w, clock_now(&e->clock), WANCONN_LASTERR_UNKNOWN);
+	}
+}
+
+/* A failed bring-down leaves the machine in Disconnecting until its
+ * disconnect timeout. No wan_down: only a connect attempt that timed
+ * out asks, and there is nothing to abort. */
+static void wan_on_bring_down(struct wanconn *w, void *arg)
+{
+	struct engine *e = arg;
+	int r;
+
+	(void)w;
+	if (!e->backend.ops->wan_down)
+		return;
+	r = e->backend.ops->wan_down(&e->backend);
+	if (r < 0)
+		log_warnx("WAN link: cannot disconnect: %s", strerror(-r));
+}
+
+static void backend_on_link(struct backend *b, enum backend_link_event ev,
+			    enum backend_link_cause cause, void *arg)
+{
+	(void)b;
+	engine_wan_event(arg, ev, cause);
+}
+
+/* PhysicalLinkStatus is evented: tell when the backend's link flips. */
+static void check_link(struct engine *e)
+{
+	struct backend_wan w;
+
+	memset(&w, 0, sizeof(w));
+	if (e->backend.ops->wan_status(&e->backend, &w) < 0 || w.link_up == e->wan_link_up)
+		return;
+	e->wan_link_up = w.link_up;
+	engine_changed(e, ENGINE_CHG_WAN_LINK);
+}
+
+/* LastConnectionError (Table 2-5) for a backend's cause. */
+static enum wanconn_lasterror cause_error(enum backend_link_cause cause)
+{
+	switch (cause) {
+	case BACKEND_CAUSE_NONE: return WANCONN_LASTERR_NONE;
+	case BACKEND_CAUSE_NO_CARRIER: return WANCONN_LASTERR_NO_CARRIER;
+	case BACKEND_CAUSE_IP_CONFIGURATION: return WANCONN_LASTERR_IP_CONFIGURATION;
+	case BACKEND_CAUSE_ISP_DISCONNECT: return WANCONN_LASTERR_ISP_DISCONNECT;
+	}
+	return WANCONN_LASTERR_UNKNOWN;
+}
+
+void engine_wan_event(struct engine *e, enum backend_link_event ev,
+		      enum backend_link_cause cause)
+{
+	uint64_t now = clock_now(&e->clock);
+	int r = -EINVAL;
+
+	if (!e->wan)
+		return;
+	switch (ev) {
+	case BACKEND_LINK_UP:
+		r = wanconn_link_up(e->wan, now);
+		break;
+	case BACKEND_LINK_FAILED:
+		r = wanconn_link_failed(e->wan, now, cause_error(cause));
+		break;
+	case BACKEND_LINK_DOWN_DONE:
+		r = wanconn_link_down_done(e->wan, now);
+		break;
+	}
+	/* A late report (after a timeout or an abort) changes nothing. */
+	if (r < 0)
+		log_debug("WAN link: event %d ignored while %s", (int)ev,
+			  wanconn_status_str(wanconn_status(e->wan)));
+	check_link(e);
+}
+
+/* The connection from cfg, Connected at once when the link is up. */
+static int wan_init(struct engine *e)
+{
+	static const struct wanconn_ops ops = {
+		.on_status_change = wan_on_status_change,
+		.on_bring_up = wan_on_bring_up,
+		.on_bring_down = wan_on_bring_down,
+	};
+	const struct config *cfg = e->cfg;
+	struct wanconn_config wc;
+	struct backend_wan w;
+
+	wanconn_config_default(&wc);
+	wc.type_read_only = cfg->connection_type_read_only;
+	wc.termination_supported = e->backend.ops->wan_down != NULL;
+	wc.auto_disconnect_s = cfg->auto_disconnect_time;
+	wc.idle_disconnect_s = cfg->idle_disconnect_time;
+	wc.warn_disconnect_s = cfg->warn_disconnect_delay;
+	if (cfg->backend == CONFIG_BACKEND_SIM && cfg->sim_ip_bridged)
+		wc.possible |= WANCONN_TYPE_BIT(WANCONN_TYPE_IP_BRIDGED);
+	e->wan = wanconn_new(&wc, &ops, e);
+	if (!e->wan) {
+		if (errno != EINVAL)
+			return -ENOMEM;
+		log_warnx("auto_disconnect_time and idle_disconnect_time need a backend that "
+			  "can bring the WAN link down (%s cannot)", e->backend.ops->name);
+		return -EINVAL;
+	}
+	memset(&w, 0, sizeof(w));
+	if (e->backend.ops->wan_status(&e->backend, &w) == 0 && w.link_up)
+		wanconn_link_up(e->wan, clock_now(&e->clock));
+	e->wan_link_up = w.link_up;
+	return 0;
+}
+
+bool engine_connection_allowed(const struct engine *e, struct in_addr peer)
+{
+	const struct config *c = e->cfg;
+	uint32_t mask;
+	size_t i;
+
+	if (c->connection_control_all)
+		return true;
+	for (i = 0; i < c->nconnection_control; i++) {
+		mask = c->connection_control[i].plen == 0 ? 0 :
+		       htonl(UINT32_MAX << (32 - c->connection_control[i].plen));
+		if ((peer.s_addr & mask) == c->connection_control[i].addr.s_addr)
+			return true;
+	}
+	return false;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+uint64_t engine_next_deadline(struct engine *e)
+{
+	uint64_t t = portmap_next_expiry(e);
+
+	if (e->wan)
+		t = earliest(t, wanconn_next_deadline(e->wan));
+	if (e->backend.ops && e->backend.ops->next_deadline)
+		t = earliest(t, e->backend.ops->next_deadline(&e->backend));
+	return t;
+}
+
+/* Backend first: a completion due at the same moment as a connection
+ * timeout wins over it. */
+void engine_tick(struct engine *e)
+{
+	uint64_t now = clock_now(&e->clock);
+
+	if (e->backend.ops && e->backend.ops->tick)
+		e->backend.ops->tick(&e->backend, now);
+	if (e->wan)
+		wanconn_tick(e->wan, now);
+	portmap_expire(e);
+}
+
+/* ---- life cycle ---- */
 
 int engine_init(struct engine *e, const struct config *cfg, const struct clock *clk)
 {
@@ -58,6 +262,9 @@ int engine_init(struct engine *e, const struct config *cfg, const struct clock *
 		log_warnx("backend nft is not available in this build");
 		return -ENOTSUP;
 	}
+	e->backend.clock = &e->clock;
+	e->backend.on_link = backend_on_link;
+	e->backend.on_link_arg = e;
 	r = e->backend.ops->init(&e->backend, cfg);
 	if (r < 0)
 		return r;
@@ -79,11 +286,22 @@ int engine_init(struct engine *e, const struct config *cfg, const struct clock *
 		e->backend.ops->shutdown(&e->backend);
 		return -EINVAL;
 	}
+	r = wan_init(e);
+	if (r < 0) {
+		policy_free(e->policy);
+		e->policy = NULL;
+		map_table_free(e->maps);
+		e->maps = NULL;
+		e->backend.ops->shutdown(&e->backend);
+		return r;
+	}
 	return 0;
 }
 
 void engine_fini(struct engine *e)
 {
+	wanconn_free(e->wan);
+	e->wan = NULL;
 	policy_free(e->policy);
 	e->policy = NULL;
 	map_table_free(e->maps);
@@ -119,6 +337,8 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN])
 	struct backend_wan w;
 
 	out[0] = '\0';
+	if (!e->wan || !status_up(wanconn_status(e->wan)))
+		return;
 	memset(&w, 0, sizeof(w));
 	if (e->backend.ops->wan_status(&e->backend, &w) == 0 && w.have_ip)
 		inet_ntop(AF_INET, &w.external_ip, out, INET_ADDRSTRLEN);

@@ -20,6 +20,7 @@
 struct config;
 struct map_table;
 struct policy;
+struct wanconn;
 struct engine;
 
 /* What changed (a bit set), for eventing (GENA, issue: eventing). */
@@ -27,6 +28,9 @@ enum engine_change {
 	ENGINE_CHG_MAPPINGS = 1u << 0,    /* SystemUpdateID + PortMappingNumberOfEntries */
 	ENGINE_CHG_EXTERNAL_IP = 1u << 1,
 	ENGINE_CHG_CONNECTION = 1u << 2,  /* ConnectionStatus */
+	/* WANCommonInterfaceConfig: PhysicalLinkStatus, EnabledForInternet
+	 * (the value svc/gena.h keeps free for it as GENA_CHG_WANCOMMON). */
+	ENGINE_CHG_WAN_LINK = 1u << 8,
 };
 
 typedef void (*engine_change_fn)(struct engine *e, unsigned changes, void *arg);
@@ -37,6 +41,8 @@ struct engine {
 	struct backend backend;
 	struct map_table *maps;
 	struct policy *policy;
+	struct wanconn *wan;           /* the WAN connection (core/wanconn.h) */
+	bool wan_link_up;              /* PhysicalLinkStatus last reported */
 
 	uint32_t system_update_id;     /* WANIPConnection:2 2.3.23 */
 	uint32_t boot_id;              /* BOOTID.UPNP.ORG */
@@ -48,7 +54,7 @@ struct engine {
 	struct in_addr lan_addr;       /* the LAN interface's IPv4 address */
 	struct in_addr lan_mask;
 	uint16_t http_port;            /* the port the HTTP server listens on */
-	uint64_t started_ms;           /* clock at engine_init (Uptime, 2.3.6) */
+	uint64_t started_ms;           /* clock at engine_init */
 
 	engine_change_fn on_change;
 	void *on_change_arg;
@@ -56,8 +62,10 @@ struct engine {
 
 /*
  * Set up e from cfg (which must outlive e): backend init, mapping table,
- * policy, device UUIDs (cfg->uuid must be set: main fills it from the
- * state file when the config has none). clk is copied. 0 or -errno.
+ * policy, WAN connection, device UUIDs (cfg->uuid must be set: main
+ * fills it from the state file when the config has none). clk is copied.
+ * The WAN link is taken as it is found: Connected when the backend
+ * reports its link up (always on, WANIPConnection:2 2.6.1). 0 or -errno.
  */
 int engine_init(struct engine *e, const struct config *cfg, const struct clock *clk);
 void engine_fini(struct engine *e);
@@ -71,7 +79,32 @@ bool engine_on_lan(const struct engine *e, struct in_addr addr);
  * calls the change hook once with the whole set. */
 void engine_changed(struct engine *e, unsigned changes);
 
-/* The external address as a string ("" when unknown: 2.3.13). */
+/* The external address as a string: "" when unknown or while the
+ * connection is not up (Connected or PendingDisconnect; 2.3.13). */
 void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN]);
+
+/*
+ * Whether peer may run the actions that change the WAN connection for
+ * every client (SetConnectionType, RequestConnection, RequestTermination,
+ * ForceTermination, Set*DisconnectTime, SetWarnDisconnectDelay,
+ * SetEnabledForInternet): the connection_control configuration. Others
+ * get 606 (WANIPConnection:2 2.5.1.3 ff.: authorization by default).
+ */
+bool engine_connection_allowed(const struct engine *e, struct in_addr peer);
+
+/*
+ * The backend's report on the WAN link (its on_link hook lands here):
+ * drives the connection state machine and the change events. May be
+ * called from inside a backend op the engine is running.
+ */
+void engine_wan_event(struct engine *e, enum backend_link_event ev,
+		      enum backend_link_cause cause);
+
+/* Monotonic ms of the next timer the engine needs run (lease expiry, the
+ * connection's timers, the backend's own), 0 when none. */
+uint64_t engine_next_deadline(struct engine *e);
+/* Run everything due now: backend completions first, then the
+ * connection timers, then lease expiry. */
+void engine_tick(struct engine *e);
 
 #endif

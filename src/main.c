@@ -9,7 +9,6 @@
 #include "loop/loop.h"
 #include "net/http_io.h"
 #include "net/ssdp_io.h"
-#include "svc/portmap.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
 
@@ -39,8 +38,8 @@ struct igdd {
 	struct loop *loop;
 	struct http_io *http;
 	struct ssdp_io *ssdp;
-	int64_t expiry_timer;           /* lease expiry timer (0: none) */
-	uint64_t expiry_when;           /* when it is due (0: no lease pending) */
+	int64_t engine_timer;           /* the engine's timer (0: none) */
+	uint64_t engine_when;           /* when it is due (0: nothing pending) */
 };
 
 static void usage(FILE *out)
@@ -246,41 +245,42 @@ static void on_signal(struct loop *l, int signo, void *arg)
 	loop_stop(l);
 }
 
-static void on_expiry(struct loop *l, void *arg)
+static void on_engine_timer(struct loop *l, void *arg)
 {
 	struct igdd *d = arg;
 
 	(void)l;
-	d->expiry_timer = 0;
-	d->expiry_when = 0;
-	portmap_expire(&d->e);
+	d->engine_timer = 0;
+	d->engine_when = 0;
+	engine_tick(&d->e);
 }
 
 /*
- * Before every wait: keep the expiry timer at the next lease end (it moves
- * whenever a request adds, renews or deletes a mapping), and bound the
- * wait by it since the loop computed its own bound before this hook ran.
+ * Before every wait: keep the engine's timer at its next deadline (lease
+ * ends, the WAN connection's timers, the backend's; they move whenever a
+ * request changes them), and bound the wait by it since the loop computed
+ * its own bound before this hook ran.
  */
 static int on_prepare(struct loop *l, void *arg)
 {
 	struct igdd *d = arg;
-	uint64_t next = portmap_next_expiry(&d->e), now;
+	uint64_t next = engine_next_deadline(&d->e), now;
 
-	if (next != d->expiry_when) {
-		if (d->expiry_timer > 0)
-			loop_timer_cancel(l, d->expiry_timer);
-		d->expiry_timer = 0;
-		d->expiry_when = next;
+	if (next != d->engine_when) {
+		if (d->engine_timer > 0)
+			loop_timer_cancel(l, d->engine_timer);
+		d->engine_timer = 0;
+		d->engine_when = next;
 		if (next) {
-			int64_t id = loop_timer_at(l, next, on_expiry, d);
+			int64_t id = loop_timer_at(l, next, on_engine_timer, d);
 
 			if (id > 0)
-				d->expiry_timer = id;
+				d->engine_timer = id;
 			else
-				log_warnx("cannot arm the lease expiry timer: %s", strerror((int)-id));
+				log_warnx("cannot arm the engine timer: %s", strerror((int)-id));
 		}
 	}
-	if (!d->expiry_timer)
+	if (!d->engine_timer)
 		return -1;
 	now = loop_now_ms(l);
 	return next <= now ? 0 : (next - now > INT_MAX ? INT_MAX : (int)(next - now));

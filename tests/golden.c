@@ -21,11 +21,15 @@
  *   <<< STATUS                 the expected status; the expected body
  *   <body>                     follows up to the next ">>>", "clock:" or EOF
  *   clock: +N                  advance the fake clock N seconds, then
- *                              portmap_expire()
+ *                              engine_tick() (leases, the WAN
+ *                              connection's timers, the sim link)
  * Bodies compare line by line (CR before LF ignored), trailing white
  * space at the end of the body ignored. The request body is taken as
  * written (lines joined with LF, trailing blank lines dropped);
  * Content-Length in the case text is ignored.
+ *
+ * config: lines for a repeatable key (acl, connection_control) add to
+ * each other; for any other key the last one wins.
  *
  * Base configuration: backend sim, lan_interface lan0, uuid
  * 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab, external_ip 203.0.113.1,
@@ -36,7 +40,6 @@
 #include "core/clock.h"
 #include "engine.h"
 #include "svc/httpd.h"
-#include "svc/portmap.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/str.h"
@@ -110,17 +113,19 @@ struct case_config {
 	char value[MAX_CONFIG_KEYS][IGDD_CONF_MAX_LINE];
 };
 
-/* Set (or, for the repeatable acl, add) one key. */
+/* Set (or, for a repeatable key, add) one key. */
 static int config_set(struct case_config *cc, struct str key, struct str value)
 {
 	unsigned i = 0;
+	bool repeat;
 
 	key = str_trim(key);
 	value = str_trim(value);
-	if (!str_eq_cstr(key, "acl"))
+	repeat = str_eq_cstr(key, "acl") || str_eq_cstr(key, "connection_control");
+	if (!repeat)
 		for (i = 0; i < cc->n && !str_eq_cstr(key, cc->key[i]); i++)
 			;
-	if (str_eq_cstr(key, "acl") || i == cc->n) {
+	if (repeat || i == cc->n) {
 		if (cc->n == MAX_CONFIG_KEYS)
 			return -E2BIG;
 		i = cc->n++;
@@ -415,7 +420,7 @@ static bool exchanges(struct engine *e, uint64_t *now, struct lines *l, bool upd
 			if (update)
 				printf("%.*s\n", (int)line.len, line.p);
 			*now += secs * 1000u;
-			portmap_expire(e);
+			engine_tick(e);
 		} else if (s.len != 0) {
 			fprintf(stderr, "%s:%u: unexpected line\n", name, l->lineno);
 			return false;

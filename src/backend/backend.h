@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct clock;
 struct config;
 struct mapping;
 struct backend;
@@ -27,6 +28,25 @@ struct backend_wan {
 	char access_type[16];                   /* WANAccessType: Ethernet, DSL, ... */
 };
 
+/* What a backend reports about the WAN link, through b->on_link. */
+enum backend_link_event {
+	BACKEND_LINK_UP,                /* a wan_up() succeeded, or the link came up by itself */
+	BACKEND_LINK_FAILED,            /* a wan_up() failed, or the up link was lost */
+	BACKEND_LINK_DOWN_DONE,         /* a wan_down() finished */
+};
+
+/* Why a link failed or was lost (the engine maps it to LastConnectionError,
+ * WANIPConnection:2 Table 2-5). */
+enum backend_link_cause {
+	BACKEND_CAUSE_NONE,             /* not known, or not a failure */
+	BACKEND_CAUSE_NO_CARRIER,
+	BACKEND_CAUSE_IP_CONFIGURATION,
+	BACKEND_CAUSE_ISP_DISCONNECT,
+};
+
+typedef void (*backend_link_fn)(struct backend *b, enum backend_link_event ev,
+				enum backend_link_cause cause, void *arg);
+
 struct backend_ops {
 	const char *name;
 	int (*init)(struct backend *b, const struct config *cfg);
@@ -37,11 +57,32 @@ struct backend_ops {
 	int (*flush)(struct backend *b);
 	void (*shutdown)(struct backend *b);
 	int (*wan_status)(struct backend *b, struct backend_wan *ret);
+
+	/*
+	 * The WAN link; all four optional. wan_up starts connecting,
+	 * wan_down disconnects (or aborts a wan_up still in progress). Each
+	 * returns 0 when started, its outcome reported later through
+	 * b->on_link (or before it returns: the engine accepts both), or
+	 * -errno when it could not start. wan_down NULL: an always-on link
+	 * that cannot be brought down (WANIPConnection:2 2.6.1 "always on").
+	 */
+	int (*wan_up)(struct backend *b);
+	int (*wan_down)(struct backend *b);
+	/* For a backend that has timers but no file descriptor (sim): its
+	 * next deadline (monotonic ms of *b->clock, 0 = none), and running
+	 * what is due at now. */
+	uint64_t (*next_deadline)(struct backend *b);
+	void (*tick)(struct backend *b, uint64_t now);
 };
 
+/* Set up by the engine before ops->init: clock and on_link live as long
+ * as the backend. */
 struct backend {
 	const struct backend_ops *ops;
 	void *priv;
+	const struct clock *clock;
+	backend_link_fn on_link;
+	void *on_link_arg;
 };
 
 extern const struct backend_ops backend_sim_ops;

@@ -4,6 +4,16 @@
  * It keeps a count of what it would have installed (so tests can check
  * that the table and its projection agree) and reports a configured WAN
  * address with plausible, monotonically growing interface counters.
+ *
+ * It also simulates the WAN link behind the connection state machine
+ * (WANIPConnection:2 2.6): the link is up at start; wan_up() completes
+ * after sim_connect_delay ms (or fails with no carrier when
+ * sim_connect_fail is set), wan_down() after sim_disconnect_delay ms. A
+ * zero delay completes synchronously, inside the call: the engine then
+ * sees the outcome before the action returns, which is what lets
+ * RequestConnection answer 704 at once. A non-zero delay is a deadline
+ * the engine polls through next_deadline / tick (no file descriptor).
+ * PhysicalLinkStatus follows the simulated link.
  */
 #include "backend/backend.h"
 
@@ -18,10 +28,19 @@
 
 #define SIM_DEFAULT_EXTERNAL_IP "203.0.113.1"
 
+/* What the simulated link is doing. */
+enum sim_pending { SIM_IDLE, SIM_CONNECTING, SIM_DISCONNECTING };
+
 struct sim {
 	struct in_addr external_ip;
 	size_t installed;
 	uint64_t started_ms;
+
+	bool link_up;
+	enum sim_pending pending;
+	uint64_t due_ms;                /* when pending completes */
+	unsigned connect_delay_ms, disconnect_delay_ms;
+	bool connect_fail;
 };
 
 static int sim_init(struct backend *b, const struct config *cfg)
@@ -35,6 +54,10 @@ static int sim_init(struct backend *b, const struct config *cfg)
 	else
 		inet_pton(AF_INET, SIM_DEFAULT_EXTERNAL_IP, &s->external_ip);
 	s->started_ms = clock_monotonic_ms(NULL);
+	s->link_up = true;
+	s->connect_delay_ms = cfg->sim_connect_delay;
+	s->disconnect_delay_ms = cfg->sim_disconnect_delay;
+	s->connect_fail = cfg->sim_connect_fail;
 	b->priv = s;
 	return 0;
 }
@@ -80,7 +103,7 @@ static int sim_wan_status(struct backend *b, struct backend_wan *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->have_ip = s->external_ip.s_addr != 0;
 	ret->external_ip = s->external_ip;
-	ret->link_up = true;
+	ret->link_up = s->link_up;
 	/* A quiet simulated link: about 2 kB/s each way, 1.2 kB packets. */
 	ret->bytes_sent = secs * 2000u;
 	ret->bytes_received = secs * 2400u;
@@ -92,6 +115,85 @@ static int sim_wan_status(struct backend *b, struct backend_wan *ret)
 	return 0;
 }
 
+/* ---- the simulated link ---- */
+
+static void report(struct backend *b, enum backend_link_event ev, enum backend_link_cause cause)
+{
+	if (b->on_link)
+		b->on_link(b, ev, cause, b->on_link_arg);
+}
+
+/* The pending operation is over: change the link, then tell the engine. */
+static void sim_complete(struct backend *b)
+{
+	struct sim *s = b->priv;
+	enum sim_pending done = s->pending;
+
+	s->pending = SIM_IDLE;
+	s->due_ms = 0;
+	switch (done) {
+	case SIM_CONNECTING:
+		s->link_up = !s->connect_fail;
+		if (s->connect_fail)
+			report(b, BACKEND_LINK_FAILED, BACKEND_CAUSE_NO_CARRIER);
+		else
+			report(b, BACKEND_LINK_UP, BACKEND_CAUSE_NONE);
+		break;
+	case SIM_DISCONNECTING:
+		s->link_up = false;
+		report(b, BACKEND_LINK_DOWN_DONE, BACKEND_CAUSE_NONE);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Start op: at once when delay_ms is 0, else at now + delay_ms. The
+ * newest request replaces one still pending (a wan_down aborts a
+ * wan_up in progress). */
+static int sim_start(struct backend *b, enum sim_pending op, unsigned delay_ms)
+{
+	struct sim *s = b->priv;
+
+	s->pending = op;
+	s->due_ms = 0;
+	if (delay_ms == 0) {
+		sim_complete(b);
+		return 0;
+	}
+	s->due_ms = clock_now(b->clock) + delay_ms;
+	return 0;
+}
+
+static int sim_wan_up(struct backend *b)
+{
+	struct sim *s = b->priv;
+
+	return sim_start(b, SIM_CONNECTING, s->connect_delay_ms);
+}
+
+static int sim_wan_down(struct backend *b)
+{
+	struct sim *s = b->priv;
+
+	return sim_start(b, SIM_DISCONNECTING, s->disconnect_delay_ms);
+}
+
+static uint64_t sim_next_deadline(struct backend *b)
+{
+	struct sim *s = b->priv;
+
+	return s->pending != SIM_IDLE ? s->due_ms : 0;
+}
+
+static void sim_tick(struct backend *b, uint64_t now)
+{
+	struct sim *s = b->priv;
+
+	if (s->pending != SIM_IDLE && s->due_ms <= now)
+		sim_complete(b);
+}
+
 const struct backend_ops backend_sim_ops = {
 	.name = "sim",
 	.init = sim_init,
@@ -100,4 +202,8 @@ const struct backend_ops backend_sim_ops = {
 	.flush = sim_flush,
 	.shutdown = sim_shutdown,
 	.wan_status = sim_wan_status,
+	.wan_up = sim_wan_up,
+	.wan_down = sim_wan_down,
+	.next_deadline = sim_next_deadline,
+	.tick = sim_tick,
 };

@@ -32,7 +32,7 @@ typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
 struct config_key {
 	const char *name;
 	config_set_fn set;
-	bool repeat;                /* may appear more than once (acl) */
+	bool repeat;                /* may appear more than once (acl, connection_control) */
 };
 
 /* The state of one parse: where we are, for messages. */
@@ -303,11 +303,33 @@ static int set_state_dir(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
-static int set_secure_mode(struct parse *p, const char *key, const char *val)
+/* The yes|no keys: where each is stored. */
+static bool *bool_slot(struct config *c, const char *key)
 {
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+		{ "secure_mode", offsetof(struct config, secure_mode) },
+		{ "connection_type_read_only", offsetof(struct config, connection_type_read_only) },
+		{ "sim_connect_fail", offsetof(struct config, sim_connect_fail) },
+		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].name, key) == 0)
+			return (bool *)(void *)((char *)c + keys[i].off);
+	}
+	return NULL;
+}
+
+static int set_bool(struct parse *p, const char *key, const char *val)
+{
+	bool *slot = bool_slot(p->c, key);
 	char q[80];
 
-	if (parse_bool(val, &p->c->secure_mode) < 0) {
+	if (!slot || parse_bool(val, slot) < 0) {
 		perr(p, "invalid %s '%s' (expected yes or no)", key, quote(q, val));
 		return -EINVAL;
 	}
@@ -328,6 +350,11 @@ static unsigned *uint_slot(struct config *c, const char *key, unsigned *ret_lo, 
 		{ "http_max_connections", offsetof(struct config, http_max_connections), 1, 4096 },
 		{ "http_max_per_ip", offsetof(struct config, http_max_per_ip), 1, 1024 },
 		{ "http_timeout", offsetof(struct config, http_timeout), 1, 300 },
+		{ "auto_disconnect_time", offsetof(struct config, auto_disconnect_time), 0, UINT32_MAX },
+		{ "idle_disconnect_time", offsetof(struct config, idle_disconnect_time), 0, UINT32_MAX },
+		{ "warn_disconnect_delay", offsetof(struct config, warn_disconnect_delay), 0, UINT32_MAX },
+		{ "sim_connect_delay", offsetof(struct config, sim_connect_delay), 0, 600000 },
+		{ "sim_disconnect_delay", offsetof(struct config, sim_disconnect_delay), 0, 600000 },
 	};
 	size_t i;
 
@@ -456,6 +483,41 @@ static int set_acl(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/*
+ * connection_control = all | ADDR[/PREFIX]: who may change the WAN
+ * connection. "all" and addresses do not mix (one would hide the other).
+ */
+static int set_connection_control(struct parse *p, const char *key, const char *val)
+{
+	char buf[INET_ADDRSTRLEN + 8], q[80];
+	struct config *c = p->c;
+	struct config_prefix *cp;
+
+	if (strcmp(val, "all") == 0) {
+		if (c->nconnection_control > 0 || c->connection_control_all) {
+			perr(p, "%s = all cannot be combined with other %s lines", key, key);
+			return -EINVAL;
+		}
+		c->connection_control_all = true;
+		return 0;
+	}
+	if (c->connection_control_all) {
+		perr(p, "%s = all cannot be combined with other %s lines", key, key);
+		return -EINVAL;
+	}
+	if (c->nconnection_control >= IGDD_CONF_MAX_CONN_CONTROL) {
+		perr(p, "too many %s lines (at most %d)", key, IGDD_CONF_MAX_CONN_CONTROL);
+		return -EINVAL;
+	}
+	cp = &c->connection_control[c->nconnection_control];
+	if (strlcpy_checked(buf, val, sizeof(buf)) < 0 || parse_prefix(buf, &cp->addr, &cp->plen) < 0) {
+		perr(p, "invalid %s '%s' (expected all or A.B.C.D[/0..32])", key, quote(q, val));
+		return -EINVAL;
+	}
+	c->nconnection_control++;
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ "backend", set_backend, false },
 	{ "lan_interface", set_ifname, false },
@@ -466,13 +528,22 @@ static const struct config_key config_keys[] = {
 	{ "friendly_name", set_friendly_name, false },
 	{ "notify_interval", set_uint, false },
 	{ "state_dir", set_state_dir, false },
-	{ "secure_mode", set_secure_mode, false },
+	{ "secure_mode", set_bool, false },
 	{ "max_mappings", set_uint, false },
 	{ "max_mappings_per_client", set_uint, false },
 	{ "acl", set_acl, true },
 	{ "http_max_connections", set_uint, false },
 	{ "http_max_per_ip", set_uint, false },
 	{ "http_timeout", set_uint, false },
+	{ "connection_control", set_connection_control, true },
+	{ "connection_type_read_only", set_bool, false },
+	{ "auto_disconnect_time", set_uint, false },
+	{ "idle_disconnect_time", set_uint, false },
+	{ "warn_disconnect_delay", set_uint, false },
+	{ "sim_connect_delay", set_uint, false },
+	{ "sim_disconnect_delay", set_uint, false },
+	{ "sim_connect_fail", set_bool, false },
+	{ "sim_ip_bridged", set_bool, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -729,6 +800,34 @@ static void print_value(FILE *out, const char *key, const char *val, bool always
 	fputs("\"\n", out);
 }
 
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+/* The WAN connection keys, after the others (docs/CONFIG.md order). */
+static void print_connection(const struct config *c, FILE *out)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t i;
+
+	if (c->connection_control_all)
+		fprintf(out, "connection_control = all\n");
+	for (i = 0; i < c->nconnection_control; i++) {
+		if (inet_ntop(AF_INET, &c->connection_control[i].addr, addr, sizeof(addr)))
+			fprintf(out, "connection_control = %s/%u\n", addr,
+				c->connection_control[i].plen);
+	}
+	fprintf(out, "connection_type_read_only = %s\n", yes_no(c->connection_type_read_only));
+	fprintf(out, "auto_disconnect_time = %u\n", c->auto_disconnect_time);
+	fprintf(out, "idle_disconnect_time = %u\n", c->idle_disconnect_time);
+	fprintf(out, "warn_disconnect_delay = %u\n", c->warn_disconnect_delay);
+	fprintf(out, "sim_connect_delay = %u\n", c->sim_connect_delay);
+	fprintf(out, "sim_disconnect_delay = %u\n", c->sim_disconnect_delay);
+	fprintf(out, "sim_connect_fail = %s\n", yes_no(c->sim_connect_fail));
+	fprintf(out, "sim_ip_bridged = %s\n", yes_no(c->sim_ip_bridged));
+}
+
 void config_print(const struct config *c, FILE *out)
 {
 	char addr[INET_ADDRSTRLEN];
@@ -746,7 +845,7 @@ void config_print(const struct config *c, FILE *out)
 	print_value(out, "friendly_name", c->friendly_name, true);
 	fprintf(out, "notify_interval = %u\n", c->notify_interval);
 	print_value(out, "state_dir", c->state_dir, false);
-	fprintf(out, "secure_mode = %s\n", c->secure_mode ? "yes" : "no");
+	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
 	for (i = 0; i < c->nacl; i++)
@@ -754,4 +853,5 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);
 	fprintf(out, "http_max_per_ip = %u\n", c->http_max_per_ip);
 	fprintf(out, "http_timeout = %u\n", c->http_timeout);
+	print_connection(c, out);
 }

@@ -3,8 +3,8 @@
  * key names are documented in docs/CONFIG.md and must not change.
  *
  * Syntax: one `key = value` per line; `#` starts a comment; blank lines
- * ignored; keys that may repeat (acl) keep their order. Unknown keys and
- * bad values are errors naming file:line.
+ * ignored; keys that may repeat (acl, connection_control) keep their
+ * order. Unknown keys and bad values are errors naming file:line.
  */
 #ifndef IGDD_CONFIG_H
 #define IGDD_CONFIG_H
@@ -20,6 +20,12 @@
 #include "util/limits.h"
 
 enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
+
+/* An IPv4 prefix, the address masked to its length. */
+struct config_prefix {
+	struct in_addr addr;
+	unsigned plen;                          /* 0..32 */
+};
 
 struct config {
 	enum config_backend backend;            /* backend = sim|nft (default sim) */
@@ -45,6 +51,22 @@ struct config {
 	unsigned http_max_connections;          /* http_max_connections = N (default 128) */
 	unsigned http_max_per_ip;               /* http_max_per_ip = N (default 16) */
 	unsigned http_timeout;                  /* http_timeout = seconds (default 10) */
+
+	/* The WAN connection (WANIPConnection:2 2.3.3 - 2.3.10, 2.5.1 - 2.5.12). */
+	bool connection_control_all;            /* connection_control = all */
+	size_t nconnection_control;
+	struct config_prefix connection_control[IGDD_CONF_MAX_CONN_CONTROL];
+	                                        /* connection_control = ADDR[/PREFIX] (repeatable; default none) */
+	bool connection_type_read_only;         /* connection_type_read_only = yes|no (default no) */
+	unsigned auto_disconnect_time;          /* auto_disconnect_time = seconds (default 0 = off) */
+	unsigned idle_disconnect_time;          /* idle_disconnect_time = seconds (default 0 = off) */
+	unsigned warn_disconnect_delay;         /* warn_disconnect_delay = seconds (default 0) */
+
+	/* The sim backend's simulated WAN link. */
+	unsigned sim_connect_delay;             /* sim_connect_delay = ms, 0..600000 (default 0) */
+	unsigned sim_disconnect_delay;          /* sim_disconnect_delay = ms, 0..600000 (default 0) */
+	bool sim_connect_fail;                  /* sim_connect_fail = yes|no (default no) */
+	bool sim_ip_bridged;                    /* sim_ip_bridged = yes|no (default no) */
 };
 
 void config_defaults(struct config *c);

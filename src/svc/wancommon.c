@@ -1,16 +1,24 @@
 /*
  * wancommon.c - WANCommonInterfaceConfig:1 (service template 1.01,
  * sections 2.2 state variables and 2.4 actions): the six read-only
- * actions clients use, answered from the backend's struct backend_wan.
- * The ui4 counters wrap modulo 2^32 as the template's ui4 type demands.
- * SetEnabledForInternet and the active-connection actions (all optional)
+ * actions clients use, answered from the backend's struct backend_wan,
+ * and the optional SetEnabledForInternet, which runs the WAN connection
+ * state machine (core/wanconn.h; WANIPConnection:2 2.6.2 cause 4) and so
+ * needs the same authorization as the connection-changing actions of
+ * WANIPConnection (connection_control; 606 otherwise).
+ * EnabledForInternet comes from the connection, PhysicalLinkStatus from
+ * the backend's link. The ui4 counters wrap modulo 2^32 as the
+ * template's ui4 type demands. The active-connection actions (optional)
  * are not offered.
  */
 #include "svc/wancommon.h"
 
 #include "backend/backend.h"
+#include "core/wanconn.h"
 #include "engine.h"
+#include "util/log.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #define N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
@@ -34,8 +42,12 @@ static const struct statevar vars[] = {
 	VAR("TotalPacketsReceived", SVAR_UI4, false),
 };
 
+#define IN(n, v) { .name = n, .out = false, .var = v }
 #define OUT(n, v) { .name = n, .out = true, .var = v }
 
+static const struct action_arg set_enabled_args[] = {
+	IN("NewEnabledForInternet", "EnabledForInternet"),
+};
 static const struct action_arg get_enabled_args[] = {
 	OUT("NewEnabledForInternet", "EnabledForInternet"),
 };
@@ -64,9 +76,41 @@ static int wan_status(struct engine *e, struct backend_wan *ret)
 	return e->backend.ops->wan_status(&e->backend, ret);
 }
 
+/*
+ * SetEnabledForInternet: 606 for a host outside connection_control;
+ * false terminates an active connection at once (no warning), and
+ * RequestConnection then answers 709 until it is true again; 501 from
+ * wanconn when the link cannot be brought down.
+ */
+static int set_enabled(struct action_ctx *ctx)
+{
+	struct engine *e = ctx->e;
+	bool want = action_in_bool(ctx, "NewEnabledForInternet");
+	bool was = wanconn_enabled_for_internet(e->wan);
+	char peer[INET_ADDRSTRLEN];
+	int r;
+
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	if (!engine_connection_allowed(e, ctx->peer)) {
+		log_debug("%s: SetEnabledForInternet refused (606): not a connection_control host",
+			  peer);
+		return UPNP_E_ACTION_NOT_AUTHORIZED;
+	}
+	r = wanconn_set_enabled_for_internet(e->wan, want, clock_now(&e->clock));
+	if (r != 0) {
+		log_debug("%s: SetEnabledForInternet %d refused (%d)", peer, want, r);
+		return r;
+	}
+	if (want != was) {
+		log_info("%s: SetEnabledForInternet %d", peer, want);
+		engine_changed(e, ENGINE_CHG_WAN_LINK);
+	}
+	return 0;
+}
+
 static int get_enabled(struct action_ctx *ctx)
 {
-	action_out_bool(ctx, "NewEnabledForInternet", true);
+	action_out_bool(ctx, "NewEnabledForInternet", wanconn_enabled_for_internet(ctx->e->wan));
 	return 0;
 }
 
@@ -126,6 +170,7 @@ static int packets_received(struct action_ctx *ctx)
 #define ACT(n, a, f) { .name = n, .args = a, .nargs = N(a), .min_version = 1, .fn = f }
 
 static const struct action actions[] = {
+	ACT("SetEnabledForInternet", set_enabled_args, set_enabled),
 	ACT("GetEnabledForInternet", get_enabled_args, get_enabled),
 	ACT("GetCommonLinkProperties", get_link_args, get_link),
 	ACT("GetTotalBytesSent", bytes_sent_args, bytes_sent),
@@ -140,7 +185,8 @@ static int query(struct engine *e, const struct statevar *var, struct buf *out)
 	struct backend_wan w;
 
 	if (strcmp(var->name, "EnabledForInternet") == 0)
-		return buf_puts(out, "1") < 0 ? UPNP_E_ACTION_FAILED : 0;
+		return buf_puts(out, wanconn_enabled_for_internet(e->wan) ? "1" : "0") < 0
+			? UPNP_E_ACTION_FAILED : 0;
 	if (strcmp(var->name, "PhysicalLinkStatus") == 0) {
 		if (wan_status(e, &w) < 0)
 			return UPNP_E_ACTION_FAILED;

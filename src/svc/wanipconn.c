@@ -5,19 +5,26 @@
  * (sections 2.5.1 - 2.5.13, 2.5.20). One table serves both versions:
  * entries with min_version 2 are absent from the version-1 view.
  *
- * The link is modelled as always on, IP_Routed, Connected (section
- * 3.1.1.1) until the connection state machine lands. Until then the
- * actions that would change the connection for every client answer 606,
- * the policy the spec recommends by default for them (sections 2.5.1.3,
- * 2.5.4.2, 2.5.5.2, 2.5.6.3 - 2.5.8.3); RequestConnection on a Connected
- * link succeeds and changes nothing (section 2.6.1).
+ * The connection actions run the WAN connection state machine
+ * (core/wanconn.h, which returns the codes of Tables 2-13 - 2-24). The
+ * ones that change the connection for every client need authorization,
+ * as the spec recommends by default (2.5.1.3, 2.5.3.2, 2.5.4.2, 2.5.5.2,
+ * 2.5.6.3 - 2.5.8.3): only the connection_control hosts may run them,
+ * everyone else gets 606. One exception: RequestConnection on a
+ * Connected link changes nothing for anyone (2.6.1: the client only
+ * states that it will use the connection), so it succeeds for every LAN
+ * client. The Get* actions and GetStatusInfo are open to the LAN
+ * (clients such as miniupnpc need GetStatusInfo).
  */
 #include "svc/wanipconn.h"
 
 #include "core/mapping.h"
+#include "core/wanconn.h"
 #include "engine.h"
 #include "svc/portmap.h"
+#include "util/log.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -186,57 +193,176 @@ static const struct action_arg add_any_port_mapping_args[] = {
 
 /* ---- handlers ---- */
 
-/* 606: changing the connection affects every client (see file comment). */
-static int not_authorized(struct action_ctx *ctx)
+static uint64_t now_ms(const struct action_ctx *ctx)
 {
-	(void)ctx;
+	return clock_now(&ctx->e->clock);
+}
+
+/* 606 unless the peer is one of the connection_control hosts. */
+static int check_authorized(const struct action_ctx *ctx)
+{
+	char peer[INET_ADDRSTRLEN];
+
+	if (engine_connection_allowed(ctx->e, ctx->peer))
+		return 0;
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	log_debug("%s: %s refused (606): not a connection_control host", peer, ctx->act->name);
 	return UPNP_E_ACTION_NOT_AUTHORIZED;
 }
 
-static int request_connection(struct action_ctx *ctx)   /* 2.5.3 */
+/* Log who changed the connection (the engine logs the transitions
+ * themselves, whatever caused them) at info; a refusal, or a request
+ * that changed nothing, at debug (a peer can repeat those at will). */
+static int log_outcome(const struct action_ctx *ctx, enum wanconn_status before, int code)
 {
-	(void)ctx;
-	return 0;       /* already Connected */
+	char peer[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	if (code != 0)
+		log_debug("%s: %s refused (%d) while %s", peer, ctx->act->name, code,
+			  wanconn_status_str(before));
+	else if (wanconn_status(ctx->e->wan) != before)
+		log_info("%s: %s", peer, ctx->act->name);
+	else
+		log_debug("%s: %s while %s", peer, ctx->act->name, wanconn_status_str(before));
+	return code;
+}
+
+/* SetConnectionType() 2.5.1: 606, then wanconn's 601 731 703. A value
+ * outside Table 2-3 never gets here: the dispatcher answers 601 for it
+ * against the argument's allowedValueList, before any handler runs. */
+static int set_connection_type(struct action_ctx *ctx)
+{
+	struct str type = action_in_str(ctx, "NewConnectionType");
+	enum wanconn_status before = wanconn_status(ctx->e->wan);
+	char peer[INET_ADDRSTRLEN];
+	int r = check_authorized(ctx);
+
+	if (r != 0)
+		return r;
+	r = wanconn_set_connection_type(ctx->e->wan, type);
+	if (r != 0)
+		return log_outcome(ctx, before, r);
+	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	log_info("%s: SetConnectionType %s", peer,
+		 wanconn_type_str(wanconn_connection_type(ctx->e->wan)));
+	return 0;
 }
 
 static int get_connection_type_info(struct action_ctx *ctx)     /* 2.5.2 */
 {
-	action_out_str(ctx, "NewConnectionType", "IP_Routed");
-	action_out_str(ctx, "NewPossibleConnectionTypes", "IP_Routed");
+	const struct wanconn *w = ctx->e->wan;
+
+	action_out_str(ctx, "NewConnectionType", wanconn_type_str(wanconn_connection_type(w)));
+	action_out_str(ctx, "NewPossibleConnectionTypes", wanconn_possible_types(w));
 	return 0;
 }
 
-static uint32_t uptime_s(const struct engine *e)
+/* 2.5.3: 606 706 710 709 705 707 704 (see the file comment for the
+ * unauthorized client on a Connected link). */
+static int request_connection(struct action_ctx *ctx)
 {
-	uint64_t now = clock_now(&e->clock);
-	uint64_t s = now > e->started_ms ? (now - e->started_ms) / 1000u : 0;
+	enum wanconn_status before = wanconn_status(ctx->e->wan);
+	int r = 0;
 
-	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+	if (before != WANCONN_CONNECTED)
+		r = check_authorized(ctx);
+	if (r != 0)
+		return r;
+	r = wanconn_request_connection(ctx->e->wan, now_ms(ctx));
+	return log_outcome(ctx, before, r);
+}
+
+static int request_termination(struct action_ctx *ctx)  /* 2.5.4: 606 706 710 711 707 */
+{
+	enum wanconn_status before = wanconn_status(ctx->e->wan);
+	int r = check_authorized(ctx);
+
+	if (r != 0)
+		return r;
+	r = wanconn_request_termination(ctx->e->wan, now_ms(ctx));
+	return log_outcome(ctx, before, r);
+}
+
+static int force_termination(struct action_ctx *ctx)    /* 2.5.5: 606 706 710 711 707 */
+{
+	enum wanconn_status before = wanconn_status(ctx->e->wan);
+	int r = check_authorized(ctx);
+
+	if (r != 0)
+		return r;
+	r = wanconn_force_termination(ctx->e->wan, now_ms(ctx));
+	return log_outcome(ctx, before, r);
+}
+
+enum disconnect_timer { TIMER_AUTO, TIMER_IDLE, TIMER_WARN };
+
+/* Set{AutoDisconnectTime,IdleDisconnectTime,WarnDisconnectDelay}()
+ * 2.5.6 - 2.5.8: 606 (Tables 2-20, 2-22, 2-24), or 501 from wanconn for
+ * a timer this link cannot honour. */
+static int set_timer(struct action_ctx *ctx, const char *arg, enum disconnect_timer t)
+{
+	struct wanconn *w = ctx->e->wan;
+	uint32_t v;
+	int r = check_authorized(ctx);
+
+	if (r != 0)
+		return r;
+	v = action_in_u32(ctx, arg);
+	switch (t) {
+	case TIMER_AUTO: r = wanconn_set_auto_disconnect_time(w, v); break;
+	case TIMER_IDLE: r = wanconn_set_idle_disconnect_time(w, v); break;
+	default: r = wanconn_set_warn_disconnect_delay(w, v); break;
+	}
+	if (r == 0) {
+		char peer[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+		log_info("%s: %s %u", peer, ctx->act->name, v);
+	}
+	return r;
+}
+
+static int set_auto_disconnect_time(struct action_ctx *ctx)     /* 2.5.6 */
+{
+	return set_timer(ctx, "NewAutoDisconnectTime", TIMER_AUTO);
+}
+
+static int set_idle_disconnect_time(struct action_ctx *ctx)     /* 2.5.7 */
+{
+	return set_timer(ctx, "NewIdleDisconnectTime", TIMER_IDLE);
+}
+
+static int set_warn_disconnect_delay(struct action_ctx *ctx)    /* 2.5.8 */
+{
+	return set_timer(ctx, "NewWarnDisconnectDelay", TIMER_WARN);
 }
 
 static int get_status_info(struct action_ctx *ctx)      /* 2.5.9 */
 {
-	action_out_str(ctx, "NewConnectionStatus", "Connected");
-	action_out_str(ctx, "NewLastConnectionError", "ERROR_NONE");
-	action_out_u32(ctx, "NewUptime", uptime_s(ctx->e));
+	const struct wanconn *w = ctx->e->wan;
+
+	action_out_str(ctx, "NewConnectionStatus", wanconn_status_str(wanconn_status(w)));
+	action_out_str(ctx, "NewLastConnectionError", wanconn_lasterror_str(wanconn_last_error(w)));
+	action_out_u32(ctx, "NewUptime", wanconn_uptime(w, now_ms(ctx)));
 	return 0;
 }
 
 static int get_auto_disconnect_time(struct action_ctx *ctx)     /* 2.5.10 */
 {
-	action_out_u32(ctx, "NewAutoDisconnectTime", 0);
+	action_out_u32(ctx, "NewAutoDisconnectTime", wanconn_auto_disconnect_time(ctx->e->wan));
 	return 0;
 }
 
 static int get_idle_disconnect_time(struct action_ctx *ctx)     /* 2.5.11 */
 {
-	action_out_u32(ctx, "NewIdleDisconnectTime", 0);
+	action_out_u32(ctx, "NewIdleDisconnectTime", wanconn_idle_disconnect_time(ctx->e->wan));
 	return 0;
 }
 
 static int get_warn_disconnect_delay(struct action_ctx *ctx)    /* 2.5.12 */
 {
-	action_out_u32(ctx, "NewWarnDisconnectDelay", 0);
+	action_out_u32(ctx, "NewWarnDisconnectDelay", wanconn_warn_disconnect_delay(ctx->e->wan));
 	return 0;
 }
 
@@ -262,14 +388,14 @@ static int get_external_ip(struct action_ctx *ctx)      /* 2.5.20 */
 #define ACT0(n, v, f) { .name = n, .args = NULL, .nargs = 0, .min_version = v, .fn = f }
 
 static const struct action actions[] = {
-	ACT("SetConnectionType", set_connection_type_args, 1, not_authorized),
+	ACT("SetConnectionType", set_connection_type_args, 1, set_connection_type),
 	ACT("GetConnectionTypeInfo", get_connection_type_info_args, 1, get_connection_type_info),
 	ACT0("RequestConnection", 1, request_connection),
-	ACT0("RequestTermination", 1, not_authorized),
-	ACT0("ForceTermination", 1, not_authorized),
-	ACT("SetAutoDisconnectTime", set_auto_disconnect_args, 1, not_authorized),
-	ACT("SetIdleDisconnectTime", set_idle_disconnect_args, 1, not_authorized),
-	ACT("SetWarnDisconnectDelay", set_warn_disconnect_args, 1, not_authorized),
+	ACT0("RequestTermination", 1, request_termination),
+	ACT0("ForceTermination", 1, force_termination),
+	ACT("SetAutoDisconnectTime", set_auto_disconnect_args, 1, set_auto_disconnect_time),
+	ACT("SetIdleDisconnectTime", set_idle_disconnect_args, 1, set_idle_disconnect_time),
+	ACT("SetWarnDisconnectDelay", set_warn_disconnect_args, 1, set_warn_disconnect_delay),
 	ACT("GetStatusInfo", get_status_info_args, 1, get_status_info),
 	ACT("GetAutoDisconnectTime", get_auto_disconnect_args, 1, get_auto_disconnect_time),
 	ACT("GetIdleDisconnectTime", get_idle_disconnect_args, 1, get_idle_disconnect_time),
@@ -292,9 +418,10 @@ static int query(struct engine *e, const struct statevar *var, struct buf *out)
 	size_t n;
 
 	if (strcmp(var->name, "PossibleConnectionTypes") == 0)
-		return buf_puts(out, "IP_Routed") < 0 ? UPNP_E_ACTION_FAILED : 0;
+		return buf_puts(out, wanconn_possible_types(e->wan)) < 0 ? UPNP_E_ACTION_FAILED : 0;
 	if (strcmp(var->name, "ConnectionStatus") == 0)
-		return buf_puts(out, "Connected") < 0 ? UPNP_E_ACTION_FAILED : 0;
+		return buf_puts(out, wanconn_status_str(wanconn_status(e->wan))) < 0
+			? UPNP_E_ACTION_FAILED : 0;
 	if (strcmp(var->name, "ExternalIPAddress") == 0) {
 		engine_external_ip(e, ip);
 		return buf_puts(out, ip) < 0 ? UPNP_E_ACTION_FAILED : 0;

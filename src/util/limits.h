@@ -40,6 +40,7 @@
 #define IGDD_CONF_MAX_LINE               1024
 #define IGDD_CONF_MAX_ACL                64
 #define IGDD_CONF_MAX_ACL_LEN            128
+#define IGDD_CONF_MAX_CONN_CONTROL       16      /* connection_control entries */
 #define IGDD_FRIENDLY_NAME_MAX           64
 
 #endif

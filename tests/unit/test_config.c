@@ -64,6 +64,16 @@ static void test_defaults(void **state)
 	assert_int_equal(c.http_max_connections, 128);
 	assert_int_equal(c.http_max_per_ip, 16);
 	assert_int_equal(c.http_timeout, 10);
+	assert_false(c.connection_control_all);
+	assert_int_equal(c.nconnection_control, 0);
+	assert_false(c.connection_type_read_only);
+	assert_int_equal(c.auto_disconnect_time, 0);
+	assert_int_equal(c.idle_disconnect_time, 0);
+	assert_int_equal(c.warn_disconnect_delay, 0);
+	assert_int_equal(c.sim_connect_delay, 0);
+	assert_int_equal(c.sim_disconnect_delay, 0);
+	assert_false(c.sim_connect_fail);
+	assert_false(c.sim_ip_bridged);
 }
 
 /* Good rows: BASE + line, then the printed output must contain want. */
@@ -114,6 +124,21 @@ static const struct good_row good_rows[] = {
 	{ "acl = allow 22 192.168.1.77/31 22", "acl = allow 22 192.168.1.76/31 22\n" },
 	{ "  # indented comment\n\t\n  http_port=8080  # trailing", "http_port = 8080\n" },
 	{ "http_port = 8080\r", "http_port = 8080\n" },
+	{ "connection_control = all", "connection_control = all\n" },
+	{ "connection_control = 192.168.1.20", "connection_control = 192.168.1.20/32\n" },
+	{ "connection_control = 192.168.1.77/24", "connection_control = 192.168.1.0/24\n" },
+	{ "connection_control = 0.0.0.0/0", "connection_control = 0.0.0.0/0\n" },
+	{ "connection_control = 10.0.0.1\nconnection_control = 10.0.0.2",
+	  "connection_control = 10.0.0.1/32\nconnection_control = 10.0.0.2/32\n" },
+	{ "connection_type_read_only = yes", "connection_type_read_only = yes\n" },
+	{ "connection_type_read_only = off", "connection_type_read_only = no\n" },
+	{ "auto_disconnect_time = 4294967295", "auto_disconnect_time = 4294967295\n" },
+	{ "idle_disconnect_time = 600", "idle_disconnect_time = 600\n" },
+	{ "warn_disconnect_delay = 0", "warn_disconnect_delay = 0\n" },
+	{ "sim_connect_delay = 600000", "sim_connect_delay = 600000\n" },
+	{ "sim_disconnect_delay = 1", "sim_disconnect_delay = 1\n" },
+	{ "sim_connect_fail = TRUE", "sim_connect_fail = yes\n" },
+	{ "sim_ip_bridged = 1", "sim_ip_bridged = yes\n" },
 };
 
 static void test_good_rows(void **state)
@@ -217,6 +242,34 @@ static const struct bad_row bad_rows[] = {
 	{ BASE "acl = allow 1-2 10.0.0.0/ 1-2\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/ 1-2': bad internal address" },
 	{ BASE "acl = allow 1-2 10.0.0.0/8 1-2-3\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8 1-2-3': bad internal port range" },
 	{ BASE "http_port = 1\0\n", "t.conf:2: NUL byte in line" },
+	{ BASE "connection_control = none\n",
+	  "t.conf:2: invalid connection_control 'none' (expected all or A.B.C.D[/0..32])" },
+	{ BASE "connection_control = ALL\n", "t.conf:2: invalid connection_control 'ALL'" },
+	{ BASE "connection_control = 10.0.0.0/33\n", "t.conf:2: invalid connection_control '10.0.0.0/33'" },
+	{ BASE "connection_control = 10.0.0.1 10.0.0.2\n",
+	  "t.conf:2: invalid connection_control '10.0.0.1 10.0.0.2'" },
+	{ BASE "connection_control = 255.255.255.255/32/32\n",
+	  "t.conf:2: invalid connection_control '255.255.255.255/32/32'" },
+	{ BASE "connection_control = all\nconnection_control = 10.0.0.1\n",
+	  "t.conf:3: connection_control = all cannot be combined with other connection_control lines" },
+	{ BASE "connection_control = 10.0.0.1\nconnection_control = all\n",
+	  "t.conf:3: connection_control = all cannot be combined with other connection_control lines" },
+	{ BASE "connection_control = all\nconnection_control = all\n",
+	  "t.conf:3: connection_control = all cannot be combined" },
+	{ BASE "connection_type_read_only = maybe\n",
+	  "t.conf:2: invalid connection_type_read_only 'maybe' (expected yes or no)" },
+	{ BASE "connection_type_read_only = yes\nconnection_type_read_only = no\n",
+	  "t.conf:3: duplicate key 'connection_type_read_only' (first set on line 2)" },
+	{ BASE "auto_disconnect_time = 4294967296\n",
+	  "t.conf:2: invalid auto_disconnect_time '4294967296' (expected an integer 0..4294967295)" },
+	{ BASE "idle_disconnect_time = -1\n", "t.conf:2: invalid idle_disconnect_time '-1'" },
+	{ BASE "warn_disconnect_delay = 5s\n", "t.conf:2: invalid warn_disconnect_delay '5s'" },
+	{ BASE "sim_connect_delay = 600001\n",
+	  "t.conf:2: invalid sim_connect_delay '600001' (expected an integer 0..600000)" },
+	{ BASE "sim_disconnect_delay = 1.5\n", "t.conf:2: invalid sim_disconnect_delay '1.5'" },
+	{ BASE "sim_connect_fail = sometimes\n",
+	  "t.conf:2: invalid sim_connect_fail 'sometimes' (expected yes or no)" },
+	{ BASE "sim_ip_bridged = 2\n", "t.conf:2: invalid sim_ip_bridged '2' (expected yes or no)" },
 };
 
 static void test_bad_rows(void **state)
@@ -283,6 +336,32 @@ static void test_acl_limit_and_order(void **state)
 	snprintf(text + n, sizeof(text) - n, "acl = allow 1 10.0.0.1 1\n");
 	assert_int_equal(parse(text, &c, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "t.conf:66: too many acl rules (at most 64)");
+}
+
+static void test_connection_control_limit(void **state)
+{
+	static char text[IGDD_CONF_MAX_CONN_CONTROL * 48 + 128];
+	char err[256], ip[INET_ADDRSTRLEN];
+	struct config c;
+	size_t n, i;
+
+	(void)state;
+	n = (size_t)snprintf(text, sizeof(text), "%s", BASE);
+	for (i = 0; i < IGDD_CONF_MAX_CONN_CONTROL; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "connection_control = 10.1.%zu.9/%zu\n", i, 16 + i);
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_false(c.connection_control_all);
+	assert_int_equal(c.nconnection_control, IGDD_CONF_MAX_CONN_CONTROL);
+	assert_non_null(inet_ntop(AF_INET, &c.connection_control[0].addr, ip, sizeof(ip)));
+	assert_string_equal(ip, "10.1.0.0");
+	assert_int_equal(c.connection_control[0].plen, 16);
+	assert_non_null(inet_ntop(AF_INET, &c.connection_control[15].addr, ip, sizeof(ip)));
+	assert_string_equal(ip, "10.1.15.8");
+	assert_int_equal(c.connection_control[15].plen, 31);
+	snprintf(text + n, sizeof(text) - n, "connection_control = 10.2.0.1\n");
+	assert_int_equal(parse(text, &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.conf:18: too many connection_control lines (at most 16)");
 }
 
 static void test_values_stored(void **state)
@@ -457,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_bad_rows),
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_acl_limit_and_order),
+		cmocka_unit_test(test_connection_control_limit),
 		cmocka_unit_test(test_values_stored),
 		cmocka_unit_test(test_load_errors),
 		cmocka_unit_test(test_golden),

@@ -1,0 +1,365 @@
+/*
+ * test_engine.c - engine.c: the WAN connection wired to the sim backend's
+ * simulated link (WANIPConnection:2 2.6), the change events it raises
+ * (2.4.2, 2.4.3, WANCommonInterfaceConfig's PhysicalLinkStatus), the
+ * deadlines and ticks that drive it, the external address while the
+ * connection is down (2.3.13) and connection_control.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/config.h"
+#include "core/wanconn.h"
+#include "engine.h"
+#include "svc/action.h"
+
+#define T0 1000000u
+#define CHG_MAX 16
+
+struct fx {
+	struct config cfg;
+	struct engine e;
+	uint64_t now;
+	unsigned chg[CHG_MAX];      /* engine_changed() sets, in order */
+	unsigned nchg;
+};
+
+static void on_change(struct engine *e, unsigned changes, void *arg)
+{
+	struct fx *f = arg;
+
+	(void)e;
+	if (f->nchg < CHG_MAX)
+		f->chg[f->nchg] = changes;
+	f->nchg++;
+}
+
+/* An engine on the sim backend with extra configuration lines. */
+static struct fx *fx_new(const char *extra)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char text[1024], err[256];
+	struct clock clk;
+
+	assert_non_null(f);
+	snprintf(text, sizeof(text),
+		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s\n", extra);
+	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	f->now = T0;
+	clk.now_ms = clock_fake_ms;
+	clk.ctx = &f->now;
+	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	f->e.on_change = on_change;
+	f->e.on_change_arg = f;
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	engine_fini(&f->e);
+	free(f);
+}
+
+static enum wanconn_status status(const struct fx *f)
+{
+	return wanconn_status(f->e.wan);
+}
+
+static const char *ext_ip(struct fx *f)
+{
+	static char ip[INET_ADDRSTRLEN];
+
+	engine_external_ip(&f->e, ip);
+	return ip;
+}
+
+static void advance(struct fx *f, uint64_t ms)
+{
+	f->now += ms;
+	engine_tick(&f->e);
+}
+
+/* --- Start-up ----------------------------------------------------------- */
+
+static void test_start_connected(void **state)
+{
+	struct fx *f = fx_new("");
+
+	(void)state;
+	assert_int_equal(status(f), WANCONN_CONNECTED);
+	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_NONE);
+	assert_true(f->e.wan_link_up);
+	assert_true(wanconn_termination_supported(f->e.wan));
+	assert_string_equal(wanconn_possible_types(f->e.wan), "IP_Routed");
+	assert_string_equal(ext_ip(f), "203.0.113.1");
+	assert_int_equal(engine_next_deadline(&f->e), 0);
+	advance(f, 90000);
+	assert_int_equal(wanconn_uptime(f->e.wan, f->now), 90);
+	assert_int_equal(f->nchg, 0);
+	fx_free(f);
+}
+
+static void test_config_applied(void **state)
+{
+	struct fx *f = fx_new("connection_type_read_only = yes\nauto_disconnect_time = 7\n"
+			      "idle_disconnect_time = 8\nwarn_disconnect_delay = 9\n"
+			      "sim_ip_bridged = yes");
+
+	(void)state;
+	assert_true(wanconn_type_read_only(f->e.wan));
+	assert_int_equal(wanconn_auto_disconnect_time(f->e.wan), 7);
+	assert_int_equal(wanconn_idle_disconnect_time(f->e.wan), 8);
+	assert_int_equal(wanconn_warn_disconnect_delay(f->e.wan), 9);
+	assert_string_equal(wanconn_possible_types(f->e.wan), "IP_Routed,IP_Bridged");
+	/* the auto timer (7 s), earlier than the idle one, is the next deadline */
+	assert_int_equal(engine_next_deadline(&f->e), T0 + 7000);
+	fx_free(f);
+}
+
+/* --- Change events -------------------------------------------------------- */
+
+/*
+ * ForceTermination with a synchronous sim: Connected -> Disconnecting
+ * (ConnectionStatus and ExternalIPAddress), the link goes down
+ * (PhysicalLinkStatus), Disconnecting -> Disconnected (ConnectionStatus
+ * only: the address was already gone).
+ */
+static void test_changes_force_termination(void **state)
+{
+	struct fx *f = fx_new("");
+
+	(void)state;
+	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
+	assert_int_equal(status(f), WANCONN_DISCONNECTED);
+	assert_int_equal(f->nchg, 3);
+	assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
+	assert_int_equal(f->chg[1], ENGINE_CHG_WAN_LINK);
+	assert_int_equal(f->chg[2], ENGINE_CHG_CONNECTION);
+	assert_false(f->e.wan_link_up);
+	assert_string_equal(ext_ip(f), "");
+	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_FORCED_DISCONNECT);
+
+	/* and back: Connecting, the link comes up (inside wan_up: the machine
+	 * queues that and tells Connected after Connecting), Connected with
+	 * an address */
+	f->nchg = 0;
+	assert_int_equal(wanconn_request_connection(f->e.wan, f->now), 0);
+	assert_int_equal(status(f), WANCONN_CONNECTED);
+	assert_int_equal(f->nchg, 3);
+	assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION);
+	assert_int_equal(f->chg[1], ENGINE_CHG_WAN_LINK);
+	assert_int_equal(f->chg[2], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
+	assert_true(f->e.wan_link_up);
+	assert_string_equal(ext_ip(f), "203.0.113.1");
+	fx_free(f);
+}
+
+/* PendingDisconnect keeps the address (2.3.5.4: packets still flow). */
+static void test_pending_keeps_address(void **state)
+{
+	struct fx *f = fx_new("warn_disconnect_delay = 5");
+
+	(void)state;
+	assert_int_equal(wanconn_request_termination(f->e.wan, f->now), 0);
+	assert_int_equal(status(f), WANCONN_PENDING_DISCONNECT);
+	assert_int_equal(f->nchg, 1);
+	assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION);
+	assert_string_equal(ext_ip(f), "203.0.113.1");
+	assert_int_equal(engine_next_deadline(&f->e), T0 + 5000);
+	advance(f, 4999);
+	assert_int_equal(status(f), WANCONN_PENDING_DISCONNECT);
+	advance(f, 1);
+	assert_int_equal(status(f), WANCONN_DISCONNECTED);
+	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_USER_DISCONNECT);
+	assert_string_equal(ext_ip(f), "");
+	fx_free(f);
+}
+
+/* --- Deadlines and ticks: the sim's delayed completions ----------------- */
+
+static void test_delayed_link(void **state)
+{
+	struct fx *f = fx_new("sim_connect_delay = 5000\nsim_disconnect_delay = 2000");
+
+	(void)state;
+	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
+	assert_int_equal(status(f), WANCONN_DISCONNECTING);
+	assert_true(f->e.wan_link_up);
+	/* the sim's completion comes before the 60 s disconnect timeout */
+	assert_int_equal(engine_next_deadline(&f->e), T0 + 2000);
+	advance(f, 1999);
+	assert_int_equal(status(f), WANCONN_DISCONNECTING);
+	advance(f, 1);
+	assert_int_equal(status(f), WANCONN_DISCONNECTED);
+	assert_false(f->e.wan_link_up);
+	assert_int_equal(engine_next_deadline(&f->e), 0);
+
+	assert_int_equal(wanconn_request_connection(f->e.wan, f->now), 0);
+	assert_int_equal(status(f), WANCONN_CONNECTING);
+	assert_int_equal(engine_next_deadline(&f->e), T0 + 2000 + 5000);
+	assert_string_equal(ext_ip(f), "");
+	advance(f, 4999);
+	assert_int_equal(status(f), WANCONN_CONNECTING);
+	advance(f, 1);
+	assert_int_equal(status(f), WANCONN_CONNECTED);
+	assert_true(f->e.wan_link_up);
+	assert_int_equal(engine_next_deadline(&f->e), 0);
+	advance(f, 3000);
+	assert_int_equal(wanconn_uptime(f->e.wan, f->now), 3);
+	fx_free(f);
+}
+
+/* A link slower than the connect timeout: the timeout wins, the attempt
+ * is aborted, and the late completion never arrives. */
+static void test_connect_timeout(void **state)
+{
+	struct fx *f = fx_new("sim_connect_delay = 90000");
+
+	(void)state;
+	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_request_connection(f->e.wan, f->now), 0);
+	assert_int_equal(engine_next_deadline(&f->e),
+			 T0 + WANCONN_CONNECT_TIMEOUT_DEFAULT_S * 1000u);
+	advance(f, WANCONN_CONNECT_TIMEOUT_DEFAULT_S * 1000u);
+	assert_int_equal(status(f), WANCONN_DISCONNECTED);
+	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_UNKNOWN);
+	assert_int_equal(engine_next_deadline(&f->e), 0);
+	advance(f, 60000);
+	assert_int_equal(status(f), WANCONN_DISCONNECTED);
+	fx_free(f);
+}
+
+/* sim_connect_fail: synchronous failure -> 704 and ERROR_NO_CARRIER. */
+static void test_connect_fail(void **state)
+{
+	struct fx *f = fx_new("sim_connect_fail = yes");
+
+	(void)state;
+	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_request_connection(f->e.wan, f->now),
+			 UPNP_E_CONNECTION_SETUP_FAILED);
+	assert_int_equal(status(f), WANCONN_DISCONNECTED);
+	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_NO_CARRIER);
+	assert_false(f->e.wan_link_up);
+	assert_string_equal(ext_ip(f), "");
+	fx_free(f);
+}
+
+/* --- Backend reports ------------------------------------------------------ */
+
+struct event_row {
+	enum backend_link_event ev;
+	enum backend_link_cause cause;
+	enum wanconn_status want_status;
+	enum wanconn_lasterror want_error;
+};
+
+/* Each row against a Connected link. */
+static const struct event_row event_rows[] = {
+	/* a late or repeated report changes nothing */
+	{ BACKEND_LINK_UP, BACKEND_CAUSE_NONE, WANCONN_CONNECTED, WANCONN_LASTERR_NONE },
+	{ BACKEND_LINK_DOWN_DONE, BACKEND_CAUSE_NONE, WANCONN_CONNECTED, WANCONN_LASTERR_NONE },
+	/* the link lost: straight to Disconnected, the cause mapped */
+	{ BACKEND_LINK_FAILED, BACKEND_CAUSE_NONE, WANCONN_DISCONNECTED,
+	  WANCONN_LASTERR_ISP_DISCONNECT },
+	{ BACKEND_LINK_FAILED, BACKEND_CAUSE_NO_CARRIER, WANCONN_DISCONNECTED,
+	  WANCONN_LASTERR_NO_CARRIER },
+	{ BACKEND_LINK_FAILED, BACKEND_CAUSE_IP_CONFIGURATION, WANCONN_DISCONNECTED,
+	  WANCONN_LASTERR_IP_CONFIGURATION },
+	{ BACKEND_LINK_FAILED, BACKEND_CAUSE_ISP_DISCONNECT, WANCONN_DISCONNECTED,
+	  WANCONN_LASTERR_ISP_DISCONNECT },
+};
+
+static void test_wan_events(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(event_rows) / sizeof(event_rows[0]); i++) {
+		const struct event_row *r = &event_rows[i];
+		struct fx *f = fx_new("");
+
+		engine_wan_event(&f->e, r->ev, r->cause);
+		if (status(f) != r->want_status || wanconn_last_error(f->e.wan) != r->want_error)
+			fail_msg("row %zu: %s / %s", i, wanconn_status_str(status(f)),
+				 wanconn_lasterror_str(wanconn_last_error(f->e.wan)));
+		if (r->want_status == WANCONN_DISCONNECTED) {
+			assert_int_equal(f->nchg, 1);
+			assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
+		} else {
+			assert_int_equal(f->nchg, 0);
+		}
+		fx_free(f);
+	}
+}
+
+/* --- connection_control --------------------------------------------------- */
+
+struct control_row {
+	const char *config;
+	const char *peer;
+	bool want;
+};
+
+static const struct control_row control_rows[] = {
+	{ "", "192.168.1.20", false },
+	{ "connection_control = all", "192.168.1.20", true },
+	{ "connection_control = all", "10.9.8.7", true },
+	{ "connection_control = 192.168.1.20", "192.168.1.20", true },
+	{ "connection_control = 192.168.1.20", "192.168.1.21", false },
+	{ "connection_control = 192.168.1.20", "192.168.1.2", false },
+	{ "connection_control = 192.168.1.40/28", "192.168.1.32", true },
+	{ "connection_control = 192.168.1.40/28", "192.168.1.47", true },
+	{ "connection_control = 192.168.1.40/28", "192.168.1.48", false },
+	{ "connection_control = 192.168.1.40/28", "192.168.1.31", false },
+	{ "connection_control = 10.0.0.1\nconnection_control = 192.168.0.0/16", "192.168.200.1", true },
+	{ "connection_control = 10.0.0.1\nconnection_control = 192.168.0.0/16", "10.0.0.1", true },
+	{ "connection_control = 10.0.0.1\nconnection_control = 192.168.0.0/16", "10.0.0.2", false },
+	{ "connection_control = 0.0.0.0/0", "172.16.5.4", true },
+	{ "connection_control = 192.168.1.21/31", "192.168.1.20", true },
+	{ "connection_control = 192.168.1.21/31", "192.168.1.22", false },
+};
+
+static void test_connection_allowed(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(control_rows) / sizeof(control_rows[0]); i++) {
+		const struct control_row *r = &control_rows[i];
+		struct fx *f = fx_new(r->config);
+		struct in_addr peer;
+
+		assert_int_equal(inet_pton(AF_INET, r->peer, &peer), 1);
+		if (engine_connection_allowed(&f->e, peer) != r->want)
+			fail_msg("row %zu: '%s' %s: want %d", i, r->config, r->peer, r->want);
+		fx_free(f);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_connected),
+		cmocka_unit_test(test_config_applied),
+		cmocka_unit_test(test_changes_force_termination),
+		cmocka_unit_test(test_pending_keeps_address),
+		cmocka_unit_test(test_delayed_link),
+		cmocka_unit_test(test_connect_timeout),
+		cmocka_unit_test(test_connect_fail),
+		cmocka_unit_test(test_wan_events),
+		cmocka_unit_test(test_connection_allowed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
