@@ -22,6 +22,7 @@ struct map_table;
 struct policy;
 struct wanconn;
 struct engine;
+struct gena;
 
 /* What changed (a bit set), for eventing (GENA, issue: eventing). */
 enum engine_change {
@@ -54,7 +55,9 @@ struct engine {
 	struct in_addr lan_addr;       /* the LAN interface's IPv4 address */
 	struct in_addr lan_mask;
 	uint16_t http_port;            /* the port the HTTP server listens on */
-	uint64_t started_ms;           /* clock at engine_init */
+	uint64_t started_ms;           /* clock at engine_init (Uptime, 2.3.6) */
+
+	struct gena *gena;              /* GENA subscriptions (svc/gena.h) or NULL */
 
 	engine_change_fn on_change;
 	void *on_change_arg;

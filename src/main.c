@@ -7,8 +7,10 @@
 #include "conf/config.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/gena_io.h"
 #include "net/http_io.h"
 #include "net/ssdp_io.h"
+#include "svc/gena.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
 
@@ -37,6 +39,8 @@ struct igdd {
 	bool engine_up;
 	struct loop *loop;
 	struct http_io *http;
+	struct gena *gena;
+	struct gena_io *gena_io;
 	struct ssdp_io *ssdp;
 	int64_t engine_timer;           /* the engine's timer (0: none) */
 	uint64_t engine_when;           /* when it is due (0: nothing pending) */
@@ -331,6 +335,15 @@ static void start(struct igdd *d)
 	d->engine_up = true;
 	setup_lan(d);
 	setup_signals(d);
+	d->gena = gena_new(&d->e, NULL);
+	if (!d->gena)
+		fatalx("cannot start eventing");
+	d->gena_io = gena_io_new(d->gena, &d->e, d->loop, NULL);
+	if (!d->gena_io)
+		fatalx("cannot start the event sender");
+	d->e.gena = d->gena;
+	d->e.on_change = gena_on_change;
+	d->e.on_change_arg = d->gena;
 	d->http = http_io_new(&d->e, d->loop);
 	if (!d->http)
 		fatalx("cannot start the HTTP server");
@@ -344,8 +357,14 @@ static void stop(struct igdd *d)
 {
 	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */
 	d->ssdp = NULL;
-	http_io_free(d->http);
+	http_io_free(d->http);          /* reports pending SUBSCRIBE responses failed */
 	d->http = NULL;
+	gena_io_free(d->gena_io);
+	d->gena_io = NULL;
+	d->e.on_change = NULL;
+	d->e.gena = NULL;
+	gena_free(d->gena);
+	d->gena = NULL;
 	if (d->engine_up)
 		engine_fini(&d->e);
 	d->engine_up = false;

@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "svc/gena.h"
 #include "svc/httpd.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -55,6 +56,7 @@ struct http_io {
 struct http_io_req {
 	struct buf body;
 	bool too_big;
+	char gena_sid[GENA_SID_SIZE];   /* a SUBSCRIBE's SID until its response is out */
 };
 
 /* Headers of one request, borrowed from MHD for the length of the call. */
@@ -228,6 +230,8 @@ static enum MHD_Result http_io_respond(struct http_io *h, struct MHD_Connection 
 		return http_io_queue_status(h, conn, 500);
 	}
 	r = http_io_make_response(h, &resp);
+	if (r && h->e->gena && strcmp(method, "SUBSCRIBE") == 0)
+		gena_response_sid(&resp, st->gena_sid);
 	http_response_free(&resp);
 	if (!r)
 		return http_io_queue_status(h, conn, 500);
@@ -284,13 +288,19 @@ static enum MHD_Result http_io_on_request(void *cls, struct MHD_Connection *conn
 static void http_io_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 				 enum MHD_RequestTerminationCode toe)
 {
+	struct http_io *h = cls;
 	struct http_io_req *st = *con_cls;
 
-	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (!st)
 		return;
+	/* UDA 1.1 4.2: the initial event only once the SUBSCRIBE response is out. */
+	if (st->gena_sid[0] && h->e->gena) {
+		if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			gena_response_sent(h->e->gena, st->gena_sid);
+		else
+			gena_response_failed(h->e->gena, st->gena_sid);
+	}
 	buf_free(&st->body);
 	free(st);
 	*con_cls = NULL;

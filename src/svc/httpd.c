@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "svc/action.h"
 #include "svc/describe.h"
+#include "svc/gena.h"
 #include "svc/wancommon.h"
 #include "svc/wanipconn.h"
 #include "util/limits.h"
@@ -224,11 +225,13 @@ void httpd_handle(struct engine *e, const struct http_request *req, struct http_
 			return;
 		}
 		if (strcmp(req->url, svcs[i]->event_url) == 0) {
-			if (strcmp(req->method, "SUBSCRIBE") == 0 ||
-			    strcmp(req->method, "UNSUBSCRIBE") == 0)
-				http_error(resp, 501);   /* GENA: not yet */
-			else
+			if (strcmp(req->method, "SUBSCRIBE") != 0 &&
+			    strcmp(req->method, "UNSUBSCRIBE") != 0)
 				method_not_allowed(resp, "SUBSCRIBE, UNSUBSCRIBE");
+			else if (!e->gena)
+				http_error(resp, 501);
+			else
+				gena_handle(e->gena, svcs[i], req, resp);
 			return;
 		}
 	}
