@@ -3,8 +3,16 @@
  * 2.4.6; see mapping.h for the contract and the invariants).
  *
  * Structures, all over the same nodes:
- *   - an AVL tree with parent pointers and subtree sizes, keyed by
- *     (proto, ext port, remote host): lookup, n-th, index, ranges;
+ *   - two AVL trees with parent pointers and subtree sizes (order-
+ *     statistic trees), each node linked into both through its own set
+ *     of links; one set of tree functions serves both, given the index:
+ *       TREE_KEY     (proto, ext port, remote host): the table's order;
+ *                    lookup, n-th, index, ranges;
+ *       TREE_CLIENT  (internal client, proto, ext port, remote host):
+ *                    one internal client's entries are a contiguous run
+ *                    in the table's order, so its n-th entry is the
+ *                    (rank of its first + n)-th node (2.5.14.3: a control
+ *                    point reads its own entries);
  *   - a binary min-heap of leased nodes by lease end, each node knowing
  *     its heap slot (removal from the middle in O(log n));
  *   - per protocol a 65536-bit bitmap of ports in use plus a 1024-bit
@@ -13,7 +21,8 @@
  *   - an open-addressing hash (linear probing, backward-shift deletion)
  *     of entry counts per internal client, for max_per_client.
  *
- * Memory per entry: the node (80 bytes on LP64), one heap slot (8), the
+ * Memory per entry: the node (112 bytes on LP64: the mapping, 2 x 32
+ * bytes of links, the heap slot number), one heap slot (8), the
  * description (its length + 1) and about 16 bytes of hash per distinct
  * client; the bitmaps are a fixed 16.3 KiB.
  */
@@ -30,12 +39,33 @@
 #define PORT_WORDS (65536 / 64)
 #define SUMMARY_WORDS (PORT_WORDS / 64)
 
+/* The orders the nodes are kept in, one AVL tree each. */
+enum tree_ix { TREE_KEY, TREE_CLIENT };
+#define NTREES 2
+
+/* Sides of a node; !side is the other one. */
+enum { LEFT = 0, RIGHT = 1 };
+
+struct map_node;
+
+/* A node's place in one tree. */
+struct tree_link {
+	struct map_node *child[2];      /* LEFT, RIGHT */
+	struct map_node *parent;
+	uint32_t size;                  /* nodes in this subtree */
+	int8_t height;
+};
+
 struct map_node {
 	struct mapping m;               /* first: a node is its mapping */
-	struct map_node *left, *right, *parent;
-	uint32_t size;                  /* nodes in this subtree */
+	struct tree_link link[NTREES];  /* by enum tree_ix */
 	uint32_t heap_idx;              /* slot in the lease heap, or NO_HEAP */
-	int8_t height;
+};
+
+/* A position in either tree: client is 0 throughout TREE_KEY. */
+struct tree_key {
+	uint32_t client;                /* host order */
+	uint64_t key;                   /* key_of() */
 };
 
 struct client_slot {
@@ -46,7 +76,7 @@ struct client_slot {
 struct map_table {
 	struct map_limits lim;
 	const struct clock *clk;
-	struct map_node *root;
+	struct map_node *root[NTREES];
 	size_t count;
 
 	struct map_node **heap;
@@ -65,6 +95,11 @@ static inline struct map_node *node_of(const struct mapping *m)
 	return (struct map_node *)(uintptr_t)m;
 }
 
+static inline struct mapping *mapping_of(struct map_node *n)
+{
+	return n ? &n->m : NULL;
+}
+
 static inline uint64_t key_of(uint8_t proto, uint16_t port, struct in_addr rh)
 {
 	return ((uint64_t)proto << 48) | ((uint64_t)port << 32) | ntohl(rh.s_addr);
@@ -75,179 +110,213 @@ static inline uint64_t node_key(const struct map_node *n)
 	return key_of(n->m.proto, n->m.ext_port, n->m.remote_host);
 }
 
+static inline struct tree_key node_tkey(const struct map_node *n, enum tree_ix ix)
+{
+	struct tree_key k = { 0, node_key(n) };
+
+	if (ix == TREE_CLIENT)
+		k.client = ntohl(n->m.internal_client.s_addr);
+	return k;
+}
+
+static inline bool tkey_less(struct tree_key a, struct tree_key b)
+{
+	return a.client < b.client || (a.client == b.client && a.key < b.key);
+}
+
 /* ---------------------------------------------------------------- AVL */
 
-static inline int height(const struct map_node *n)
+/* Every function below works on one tree, ix, through the nodes' links
+ * of that tree; the other tree is never touched. */
+
+static inline int height(const struct map_node *n, enum tree_ix ix)
 {
-	return n ? n->height : 0;
+	return n ? n->link[ix].height : 0;
 }
 
-static inline uint32_t size_of(const struct map_node *n)
+static inline uint32_t size_of(const struct map_node *n, enum tree_ix ix)
 {
-	return n ? n->size : 0;
+	return n ? n->link[ix].size : 0;
 }
 
-static void node_update(struct map_node *n)
+static void node_update(struct map_node *n, enum tree_ix ix)
 {
-	int hl = height(n->left), hr = height(n->right);
+	struct tree_link *l = &n->link[ix];
+	int hl = height(l->child[LEFT], ix), hr = height(l->child[RIGHT], ix);
 
-	n->height = (int8_t)((hl > hr ? hl : hr) + 1);
-	n->size = size_of(n->left) + size_of(n->right) + 1;
+	l->height = (int8_t)((hl > hr ? hl : hr) + 1);
+	l->size = size_of(l->child[LEFT], ix) + size_of(l->child[RIGHT], ix) + 1;
 }
 
 /* Put new where old hangs under parent (or at the root). */
-static void replace_child(struct map_table *t, struct map_node *parent, struct map_node *old,
-			  struct map_node *new)
+static void replace_child(struct map_table *t, enum tree_ix ix, struct map_node *parent,
+			  struct map_node *old, struct map_node *new)
 {
 	if (!parent)
-		t->root = new;
-	else if (parent->left == old)
-		parent->left = new;
+		t->root[ix] = new;
 	else
-		parent->right = new;
+		parent->link[ix].child[parent->link[ix].child[LEFT] == old ? LEFT : RIGHT] = new;
 	if (new)
-		new->parent = parent;
+		new->link[ix].parent = parent;
 }
 
-static struct map_node *rotate_left(struct map_table *t, struct map_node *x)
+/* Turn x down towards side dir: its child on the other side, y, takes
+ * its place (dir LEFT is the classic left rotation). Returns y. */
+static struct map_node *rotate(struct map_table *t, enum tree_ix ix, struct map_node *x, int dir)
 {
-	struct map_node *y = x->right;
+	struct tree_link *xl = &x->link[ix];
+	struct map_node *y = xl->child[!dir];
+	struct tree_link *yl = &y->link[ix];
 
-	x->right = y->left;
-	if (y->left)
-		y->left->parent = x;
-	replace_child(t, x->parent, x, y);
-	y->left = x;
-	x->parent = y;
-	node_update(x);
-	node_update(y);
-	return y;
-}
-
-static struct map_node *rotate_right(struct map_table *t, struct map_node *x)
-{
-	struct map_node *y = x->left;
-
-	x->left = y->right;
-	if (y->right)
-		y->right->parent = x;
-	replace_child(t, x->parent, x, y);
-	y->right = x;
-	x->parent = y;
-	node_update(x);
-	node_update(y);
+	xl->child[!dir] = yl->child[dir];
+	if (yl->child[dir])
+		yl->child[dir]->link[ix].parent = x;
+	replace_child(t, ix, xl->parent, x, y);
+	yl->child[dir] = x;
+	xl->parent = y;
+	node_update(x, ix);
+	node_update(y, ix);
 	return y;
 }
 
 /* Walk from n to the root fixing sizes, heights and balance: sizes change
  * all the way up, so the walk never stops early (O(log n)). */
-static void rebalance_from(struct map_table *t, struct map_node *n)
+static void rebalance_from(struct map_table *t, enum tree_ix ix, struct map_node *n)
 {
 	while (n) {
+		struct tree_link *l = &n->link[ix];
 		int bal;
 
-		node_update(n);
-		bal = height(n->left) - height(n->right);
-		if (bal > 1) {
-			if (height(n->left->left) < height(n->left->right))
-				rotate_left(t, n->left);
-			n = rotate_right(t, n);
-		} else if (bal < -1) {
-			if (height(n->right->right) < height(n->right->left))
-				rotate_right(t, n->right);
-			n = rotate_left(t, n);
+		node_update(n, ix);
+		bal = height(l->child[LEFT], ix) - height(l->child[RIGHT], ix);
+		if (bal > 1 || bal < -1) {
+			int heavy = bal > 1 ? LEFT : RIGHT;
+			struct map_node *c = l->child[heavy];
+
+			/* A child leaning the other way is straightened first. */
+			if (height(c->link[ix].child[heavy], ix) < height(c->link[ix].child[!heavy], ix))
+				rotate(t, ix, c, heavy);
+			n = rotate(t, ix, n, !heavy);
 		}
-		n = n->parent;
+		n = n->link[ix].parent;
 	}
 }
 
-/* Attach n (left/right/parent zeroed) at its place; the key is new. */
-static void tree_insert(struct map_table *t, struct map_node *n)
+/* Attach n (its links of ix zeroed) at its place; the key is new. */
+static void tree_insert(struct map_table *t, enum tree_ix ix, struct map_node *n)
 {
-	struct map_node *p = NULL, **link = &t->root;
-	uint64_t k = node_key(n);
+	struct map_node *p = NULL, **link = &t->root[ix];
+	struct tree_key k = node_tkey(n, ix);
 
 	while (*link) {
 		p = *link;
-		link = k < node_key(p) ? &p->left : &p->right;
+		link = &p->link[ix].child[tkey_less(k, node_tkey(p, ix)) ? LEFT : RIGHT];
 	}
-	n->parent = p;
-	n->size = 1;
-	n->height = 1;
+	n->link[ix].parent = p;
+	n->link[ix].size = 1;
+	n->link[ix].height = 1;
 	*link = n;
-	rebalance_from(t, p);
+	rebalance_from(t, ix, p);
 }
 
-static void tree_erase(struct map_table *t, struct map_node *n)
+static void tree_erase(struct map_table *t, enum tree_ix ix, struct map_node *n)
 {
+	struct tree_link *nl = &n->link[ix];
 	struct map_node *fix, *s;
 
-	if (!n->left || !n->right) {
-		fix = n->parent;
-		replace_child(t, n->parent, n, n->left ? n->left : n->right);
+	if (!nl->child[LEFT] || !nl->child[RIGHT]) {
+		fix = nl->parent;
+		replace_child(t, ix, nl->parent, n,
+			      nl->child[LEFT] ? nl->child[LEFT] : nl->child[RIGHT]);
 	} else {
 		/* The successor s (no left child) takes n's place. */
-		s = n->right;
-		while (s->left)
-			s = s->left;
-		if (s->parent == n) {
+		s = nl->child[RIGHT];
+		while (s->link[ix].child[LEFT])
+			s = s->link[ix].child[LEFT];
+		if (s->link[ix].parent == n) {
 			fix = s;
 		} else {
-			fix = s->parent;
-			replace_child(t, s->parent, s, s->right);
-			s->right = n->right;
-			s->right->parent = s;
+			fix = s->link[ix].parent;
+			replace_child(t, ix, fix, s, s->link[ix].child[RIGHT]);
+			s->link[ix].child[RIGHT] = nl->child[RIGHT];
+			nl->child[RIGHT]->link[ix].parent = s;
 		}
-		s->left = n->left;
-		s->left->parent = s;
-		replace_child(t, n->parent, n, s);
+		s->link[ix].child[LEFT] = nl->child[LEFT];
+		nl->child[LEFT]->link[ix].parent = s;
+		replace_child(t, ix, nl->parent, n, s);
 	}
-	rebalance_from(t, fix);
+	rebalance_from(t, ix, fix);
 }
 
-static struct map_node *tree_leftmost(struct map_node *n)
+/* The last node of n's subtree going towards side dir (LEFT: the first). */
+static struct map_node *tree_end(struct map_node *n, enum tree_ix ix, int dir)
 {
-	while (n && n->left)
-		n = n->left;
+	while (n && n->link[ix].child[dir])
+		n = n->link[ix].child[dir];
 	return n;
 }
 
-static struct map_node *tree_next(struct map_node *n)
+/* The neighbour of n on side dir: RIGHT the next node, LEFT the previous. */
+static struct map_node *tree_step(struct map_node *n, enum tree_ix ix, int dir)
 {
-	if (n->right)
-		return tree_leftmost(n->right);
-	while (n->parent && n->parent->right == n)
-		n = n->parent;
-	return n->parent;
+	if (n->link[ix].child[dir])
+		return tree_end(n->link[ix].child[dir], ix, !dir);
+	while (n->link[ix].parent && n->link[ix].parent->link[ix].child[dir] == n)
+		n = n->link[ix].parent;
+	return n->link[ix].parent;
 }
 
-static struct map_node *tree_prev(struct map_node *n)
+/* The first node whose key is >= k; *ret_rank (optional) is how many
+ * nodes come before it (the tree's size when there is none). */
+static struct map_node *tree_lower_bound(const struct map_table *t, enum tree_ix ix,
+					 struct tree_key k, size_t *ret_rank)
 {
-	if (n->left) {
-		n = n->left;
-		while (n->right)
-			n = n->right;
-		return n;
-	}
-	while (n->parent && n->parent->left == n)
-		n = n->parent;
-	return n->parent;
-}
-
-/* The first node whose key is >= k. */
-static struct map_node *tree_lower_bound(const struct map_table *t, uint64_t k)
-{
-	struct map_node *n = t->root, *best = NULL;
+	struct map_node *n = t->root[ix], *best = NULL;
+	size_t rank = 0;
 
 	while (n) {
-		if (node_key(n) >= k) {
+		if (!tkey_less(node_tkey(n, ix), k)) {
 			best = n;
-			n = n->left;
+			n = n->link[ix].child[LEFT];
 		} else {
-			n = n->right;
+			rank += size_of(n->link[ix].child[LEFT], ix) + 1;
+			n = n->link[ix].child[RIGHT];
 		}
 	}
+	if (ret_rank)
+		*ret_rank = rank;
 	return best;
+}
+
+/* The node at index (0-based, in the order of ix), NULL past the end. */
+static struct map_node *tree_nth(const struct map_table *t, enum tree_ix ix, size_t index)
+{
+	struct map_node *n = t->root[ix];
+
+	while (n) {
+		size_t ls = size_of(n->link[ix].child[LEFT], ix);
+
+		if (index < ls) {
+			n = n->link[ix].child[LEFT];
+		} else if (index == ls) {
+			return n;
+		} else {
+			index -= ls + 1;
+			n = n->link[ix].child[RIGHT];
+		}
+	}
+	return NULL;
+}
+
+/* The index of n in the order of ix. */
+static size_t tree_index(const struct map_node *n, enum tree_ix ix)
+{
+	size_t i = size_of(n->link[ix].child[LEFT], ix);
+
+	for (; n->link[ix].parent; n = n->link[ix].parent)
+		if (n->link[ix].parent->link[ix].child[RIGHT] == n)
+			i += size_of(n->link[ix].parent->link[ix].child[LEFT], ix) + 1;
+	return i;
 }
 
 /* --------------------------------------------------------- lease heap */
@@ -513,23 +582,22 @@ struct map_table *map_table_new(const struct map_limits *lim, const struct clock
 	return t;
 }
 
+/* Every node is in TREE_KEY once: free them through its links. */
 static void free_subtree(struct map_node *n)
 {
 	/* Iterative post-order through parent links: no recursion depth. */
 	while (n) {
-		if (n->left) {
-			n = n->left;
-		} else if (n->right) {
-			n = n->right;
-		} else {
-			struct map_node *p = n->parent;
+		struct tree_link *l = &n->link[TREE_KEY];
 
-			if (p) {
-				if (p->left == n)
-					p->left = NULL;
-				else
-					p->right = NULL;
-			}
+		if (l->child[LEFT]) {
+			n = l->child[LEFT];
+		} else if (l->child[RIGHT]) {
+			n = l->child[RIGHT];
+		} else {
+			struct map_node *p = l->parent;
+
+			if (p)  /* with a parent, replace_child() needs no table */
+				replace_child(NULL, TREE_KEY, p, n, NULL);
 			free(n->m.desc);
 			free(n);
 			n = p;
@@ -541,7 +609,7 @@ void map_table_free(struct map_table *t)
 {
 	if (!t)
 		return;
-	free_subtree(t->root);
+	free_subtree(t->root[TREE_KEY]);
 	free(t->heap);
 	free(t->clients);
 	free(t);
@@ -562,6 +630,28 @@ size_t map_client_count(const struct map_table *t, struct in_addr client)
 	const struct client_slot *s = client_lookup(t, client.s_addr);
 
 	return s ? s->count : 0;
+}
+
+struct mapping *map_client_nth(const struct map_table *t, struct in_addr client, size_t index)
+{
+	struct tree_key first = { ntohl(client.s_addr), 0 };
+	size_t base;
+
+	/* The client's entries are the run of TREE_CLIENT starting at the
+	 * first key >= (client, 0); the count hash says how long it is. */
+	if (index >= map_client_count(t, client))
+		return NULL;
+	tree_lower_bound(t, TREE_CLIENT, first, &base);
+	return mapping_of(tree_nth(t, TREE_CLIENT, base + index));
+}
+
+size_t map_client_index(const struct map_table *t, const struct mapping *m)
+{
+	struct tree_key first = { ntohl(m->internal_client.s_addr), 0 };
+	size_t base;
+
+	tree_lower_bound(t, TREE_CLIENT, first, &base);
+	return tree_index(node_of(m), TREE_CLIENT) - base;
 }
 
 uint64_t map_lease_end(const struct map_table *t, uint32_t lease_s)
@@ -616,14 +706,14 @@ struct mapping *map_find(const struct map_table *t, uint8_t proto, uint16_t ext_
 			 struct in_addr remote_host)
 {
 	uint64_t k = key_of(proto, ext_port, remote_host);
-	struct map_node *n = t->root;
+	struct map_node *n = t->root[TREE_KEY];
 
 	while (n) {
 		uint64_t nk = node_key(n);
 
 		if (k == nk)
 			return &n->m;
-		n = k < nk ? n->left : n->right;
+		n = n->link[TREE_KEY].child[k < nk ? LEFT : RIGHT];
 	}
 	return NULL;
 }
@@ -640,7 +730,7 @@ struct mapping *map_find_port(const struct map_table *t, uint8_t proto, uint16_t
 
 	if (!map_port_used(t, proto, ext_port))
 		return NULL;
-	n = tree_lower_bound(t, key_of(proto, ext_port, any));
+	n = tree_lower_bound(t, TREE_KEY, (struct tree_key){ 0, key_of(proto, ext_port, any) }, NULL);
 	if (!n || n->m.proto != proto || n->m.ext_port != ext_port)
 		return NULL;
 	return &n->m;
@@ -648,48 +738,24 @@ struct mapping *map_find_port(const struct map_table *t, uint8_t proto, uint16_t
 
 struct mapping *map_nth(const struct map_table *t, size_t index)
 {
-	struct map_node *n = t->root;
-
-	while (n) {
-		size_t ls = size_of(n->left);
-
-		if (index < ls) {
-			n = n->left;
-		} else if (index == ls) {
-			return &n->m;
-		} else {
-			index -= ls + 1;
-			n = n->right;
-		}
-	}
-	return NULL;
+	return mapping_of(tree_nth(t, TREE_KEY, index));
 }
 
 size_t map_index(const struct map_table *t, const struct mapping *m)
 {
-	const struct map_node *n = node_of(m);
-	size_t i = size_of(n->left);
-
 	(void)t;
-	for (; n->parent; n = n->parent)
-		if (n->parent->right == n)
-			i += size_of(n->parent->left) + 1;
-	return i;
+	return tree_index(node_of(m), TREE_KEY);
 }
 
 struct mapping *map_first(const struct map_table *t)
 {
-	struct map_node *n = tree_leftmost(t->root);
-
-	return n ? &n->m : NULL;
+	return mapping_of(tree_end(t->root[TREE_KEY], TREE_KEY, LEFT));
 }
 
 struct mapping *map_next(const struct map_table *t, const struct mapping *m)
 {
-	struct map_node *n = tree_next(node_of(m));
-
 	(void)t;
-	return n ? &n->m : NULL;
+	return mapping_of(tree_step(node_of(m), TREE_KEY, RIGHT));
 }
 
 struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16_t lo, uint16_t hi)
@@ -699,7 +765,7 @@ struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16
 
 	if (lo > hi)
 		return NULL;
-	n = tree_lower_bound(t, key_of(proto, lo, any));
+	n = tree_lower_bound(t, TREE_KEY, (struct tree_key){ 0, key_of(proto, lo, any) }, NULL);
 	if (!n || n->m.proto != proto || n->m.ext_port > hi)
 		return NULL;
 	return &n->m;
@@ -707,7 +773,7 @@ struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16
 
 struct mapping *map_range_next(const struct map_table *t, const struct mapping *m, uint16_t hi)
 {
-	struct map_node *n = tree_next(node_of(m));
+	struct map_node *n = tree_step(node_of(m), TREE_KEY, RIGHT);
 
 	(void)t;
 	if (!n || n->m.proto != m->proto || n->m.ext_port > hi)
@@ -772,7 +838,8 @@ enum map_status map_add(struct map_table *t, const struct mapping *tmpl, struct 
 		return MAP_NOMEM;
 	}
 	n->heap_idx = NO_HEAP;
-	tree_insert(t, n);
+	tree_insert(t, TREE_KEY, n);
+	tree_insert(t, TREE_CLIENT, n);
 	t->count++;
 	port_set(t, n->m.proto, n->m.ext_port);
 	client_inc(t, n->m.internal_client.s_addr);
@@ -818,8 +885,8 @@ void map_remove(struct map_table *t, struct mapping *m)
 
 	/* Does another entry (other remote host) still hold the port? Such
 	 * entries are the tree neighbours of n. */
-	p = tree_prev(n);
-	s = tree_next(n);
+	p = tree_step(n, TREE_KEY, LEFT);
+	s = tree_step(n, TREE_KEY, RIGHT);
 	shared = (p && p->m.proto == m->proto && p->m.ext_port == m->ext_port) ||
 		 (s && s->m.proto == m->proto && s->m.ext_port == m->ext_port);
 	if (!shared)
@@ -827,7 +894,8 @@ void map_remove(struct map_table *t, struct mapping *m)
 	if (n->heap_idx != NO_HEAP)
 		heap_delete(t, n);
 	client_dec(t, m->internal_client.s_addr);
-	tree_erase(t, n);
+	tree_erase(t, TREE_KEY, n);
+	tree_erase(t, TREE_CLIENT, n);
 	t->count--;
 	free(m->desc);
 	free(n);

@@ -9,8 +9,10 @@
  * Every query is O(1) or O(log n), n <= 2 x 65535 (and more with remote
  * hosts): entries sit in an AVL tree ordered by (protocol, external port,
  * remote host) that keeps subtree sizes (the n-th entry, the index of an
- * entry), a min-heap of lease ends (the next lease to expire), a bitmap
- * per protocol of external ports in use with a summary level (a free port
+ * entry) and in a second one ordered by (internal client, protocol,
+ * external port, remote host) (the n-th entry of one internal client), a
+ * min-heap of lease ends (the next lease to expire), a bitmap per
+ * protocol of external ports in use with a summary level (a free port
  * near a wanted one) and a hash of entry counts per internal client.
  *
  * Invariants the table enforces:
@@ -23,7 +25,10 @@
  *     entries before it come or go, and indexes 0..n-1 stay contiguous
  *     (2.5.14: "the array is compacted").
  *
- * Pointers to entries stay valid until the entry is removed.
+ * Pointers to entries stay valid until the entry is removed. The key
+ * (proto, ext_port, remote_host) and internal_client of a stored entry
+ * order it in the table's indexes: they never change (map_update()
+ * changes the other fields; a new key or client is a remove + add).
  */
 #ifndef IGDD_MAPPING_H
 #define IGDD_MAPPING_H
@@ -113,6 +118,17 @@ bool map_port_used(const struct map_table *t, uint8_t proto, uint16_t ext_port);
 struct mapping *map_nth(const struct map_table *t, size_t index);
 /* The index of an entry of the table. */
 size_t map_index(const struct map_table *t, const struct mapping *m);
+
+/*
+ * One internal client's view of the table (2.5.14.3: a control point
+ * reads its own entries): the entry at index (0..map_client_count()-1)
+ * among those whose internal client is client, in table order; NULL past
+ * the end. Its indexes stay contiguous as the client's entries come and
+ * go. O(log n).
+ */
+struct mapping *map_client_nth(const struct map_table *t, struct in_addr client, size_t index);
+/* The index of an entry of the table in its internal client's view. */
+size_t map_client_index(const struct map_table *t, const struct mapping *m);
 
 /* Table order: (proto, ext port, remote host as a number). */
 struct mapping *map_first(const struct map_table *t);

@@ -7,6 +7,8 @@
  * requests) and the error codes UDA 1.1 section 3.2.2 and
  * WANIPConnection:2 section 2.5.23.
  */
+#define _GNU_SOURCE             /* memmem */
+
 #include "svc/action.h"
 
 #include "proto/soap.h"
@@ -132,20 +134,55 @@ static const char *next_out(const struct action_ctx *ctx)
 	return NULL;
 }
 
-void action_out_strn(struct action_ctx *ctx, const char *name, const char *value, size_t len)
+/* Is name the next OUT argument due? (Programmer error otherwise.) */
+static bool out_due(struct action_ctx *ctx, const char *name)
 {
 	const char *due = next_out(ctx);
-	int r;
 
 	if (!due || strcmp(due, name) != 0) {
 		assert(!"OUT argument written out of schema order");
 		ctx->out_err = -EINVAL;
-		return;
+		return false;
 	}
-	r = xml_element(ctx->out, name, value, len);
+	return true;
+}
+
+static void out_done(struct action_ctx *ctx, int r)
+{
 	if (r < 0 && ctx->out_err == 0)
 		ctx->out_err = r;
 	ctx->nout++;
+}
+
+void action_out_strn(struct action_ctx *ctx, const char *name, const char *value, size_t len)
+{
+	if (out_due(ctx, name))
+		out_done(ctx, xml_element(ctx->out, name, value, len));
+}
+
+/*
+ * An XML fragment as a string argument (A_ARG_TYPE_PortListing) travels
+ * in a CDATA section: any XML parser reads back the same string as from
+ * escaped text, and miniupnpc's small parser only understands this form
+ * (it does not decode entities). A fragment containing "]]>" cannot be
+ * carried that way and is escaped instead.
+ */
+void action_out_fragment(struct action_ctx *ctx, const char *name, const char *value, size_t len)
+{
+	int r;
+
+	if (!out_due(ctx, name))
+		return;
+	if (memmem(value, len, "]]>", 3)) {
+		out_done(ctx, xml_element(ctx->out, name, value, len));
+		return;
+	}
+	r = buf_printf(ctx->out, "<%s><![CDATA[", name);
+	if (r == 0)
+		r = buf_append(ctx->out, value, len);
+	if (r == 0)
+		r = buf_printf(ctx->out, "]]></%s>", name);
+	out_done(ctx, r);
 }
 
 void action_out_str(struct action_ctx *ctx, const char *name, const char *value)

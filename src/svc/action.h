@@ -104,6 +104,8 @@ bool action_in_bool(const struct action_ctx *ctx, const char *name);
  * arguments; the value is XML-escaped. */
 void action_out_str(struct action_ctx *ctx, const char *name, const char *value);
 void action_out_strn(struct action_ctx *ctx, const char *name, const char *value, size_t len);
+/* An XML fragment (A_ARG_TYPE_PortListing), sent as CDATA. */
+void action_out_fragment(struct action_ctx *ctx, const char *name, const char *value, size_t len);
 void action_out_u32(struct action_ctx *ctx, const char *name, uint32_t value);
 void action_out_bool(struct action_ctx *ctx, const char *name, bool value);
 

@@ -21,7 +21,8 @@
  *                          dispatcher answers first; kept for safety)
  *   606 Action not authorized   the policy refuses the request or the
  *                          entry it names (2.5.14.3 ... 2.5.21.3)
- *   713 SpecifiedArrayIndexInvalid   index >= PortMappingNumberOfEntries
+ *   713 SpecifiedArrayIndexInvalid   index past the last entry the control
+ *                          point can read (its own in secure mode, 2.5.14)
  *   714 NoSuchEntryInArray no entry with that (RemoteHost, ExternalPort,
  *                          PortMappingProtocol)
  *   715 WildCardNotPermittedInSrcIP  NewInternalClient is ""
@@ -512,9 +513,17 @@ static void out_entry_tail(struct action_ctx *ctx, const struct mapping *m)
 }
 
 /*
- * 2.5.14. NewPortMappingIndex counts every entry of the table (all
- * mechanisms); an entry the control point may not see answers 606, as
- * 2.5.14.3 says, and the control point goes on with the next index.
+ * 2.5.14. Which array NewPortMappingIndex counts in (docs/POLICY.md):
+ *   - secure_mode = yes: the control point's own view, the entries (of
+ *     all mechanisms) whose InternalClient is the control point, in table
+ *     order. 2.5.14.3 recommends showing an unauthenticated control point
+ *     only those; answering 606 at other clients' indexes instead would
+ *     stop real clients (upnpc -l, miniupnpc), which enumerate 0, 1, 2...
+ *     and give up at the first error, short of their own later entries.
+ *   - secure_mode = no: every entry of the table.
+ * An entry of the view that the policy still refuses (a well-known port
+ * made by another mechanism, an ACL deny) answers 606 at its index; past
+ * the end of the view, 713.
  * (An empty index, a known client bug, is refused as a bad ui2 with 402
  * by the dispatcher; should it get through it reads as 0.)
  */
@@ -522,7 +531,9 @@ int portmap_get_generic_entry(struct action_ctx *ctx)
 {
 	struct str idx = action_in_str(ctx, "NewPortMappingIndex");
 	uint32_t i = idx.len ? action_in_u32(ctx, "NewPortMappingIndex") : 0;
-	const struct mapping *m = map_nth(ctx->e->maps, i);
+	bool own_view = ctx->e->policy && policy_secure(ctx->e->policy);
+	const struct mapping *m = own_view ? map_client_nth(ctx->e->maps, ctx->peer, i)
+					   : map_nth(ctx->e->maps, i);
 	char rh[INET_ADDRSTRLEN] = "";
 	enum policy_verdict v;
 
@@ -750,7 +761,7 @@ int portmap_get_list(struct action_ctx *ctx)
 	else if (n == 0)
 		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
 	else
-		action_out_strn(ctx, "NewPortListing", frag.p, frag.len);
+		action_out_fragment(ctx, "NewPortListing", frag.p, frag.len);
 	buf_free(&frag);
 	return r;
 }

@@ -21,6 +21,7 @@
 
 #include "conf/config.h"
 #include "core/mapping.h"
+#include "core/policy.h"
 #include "engine.h"
 #include "svc/action.h"
 #include "svc/portmap.h"
@@ -253,6 +254,39 @@ static void check_order(const struct map_table *t)
 	assert_null(map_nth(t, i));
 }
 
+/*
+ * Walk the table against the client views: each entry sits at its
+ * client index in its client's view, the entry before it there is the
+ * same client's and comes earlier in the table, and each view ends at
+ * the client's count. Together: every view is exactly its client's
+ * entries, in table order, indexed 0..count-1, and the views add up to
+ * the table.
+ */
+static void check_clients(const struct map_table *t)
+{
+	const struct mapping *m, *before;
+	size_t viewed = 0;
+
+	for (m = map_first(t); m; m = map_next(t, m)) {
+		struct in_addr c = m->internal_client;
+		size_t ci = map_client_index(t, m), n = map_client_count(t, c);
+
+		assert_true(ci < n);
+		assert_ptr_equal(map_client_nth(t, c, ci), m);
+		if (ci == 0) {
+			assert_null(map_client_nth(t, c, n));
+			viewed += n;
+			continue;
+		}
+		before = map_client_nth(t, c, ci - 1);
+		assert_non_null(before);
+		assert_int_equal(before->internal_client.s_addr, c.s_addr);
+		assert_int_equal(map_client_index(t, before), ci - 1);
+		assert_true(map_index(t, before) < map_index(t, m));
+	}
+	assert_int_equal(viewed, map_count(t));
+}
+
 static void test_index_compaction(void **state)
 {
 	struct table_env v;
@@ -284,6 +318,219 @@ static void test_index_compaction(void **state)
 		map_remove(v.t, map_nth(v.t, map_count(v.t) / 3));
 		check_order(v.t);
 	}
+	map_table_free(v.t);
+}
+
+/* map_client_nth: entries added in the order listed, then queries. */
+struct cn_entry {
+	const char *client;
+	uint8_t proto;
+	uint16_t port;
+	const char *rh;                 /* "" = wildcard */
+};
+
+struct cn_query {
+	const char *client;
+	size_t index;
+	uint8_t proto;
+	uint16_t port;                  /* 0: no entry (NULL) */
+	const char *rh;
+};
+
+struct cn_row {
+	const char *name;
+	struct cn_entry add[8];         /* up to the first NULL client */
+	struct cn_query q[10];
+};
+
+static const struct cn_row cn_rows[] = {
+	{ "empty table", { { NULL } },
+	  { { "192.168.1.20", 0, 0, 0, "" }, { NULL } } },
+	/* the report: lan1's upnpc -l stopped at lan2's entry (606) */
+	{ "the upnpc -l report",
+	  { { "192.168.1.20", MAP_TCP, 18080, "" }, { "192.168.1.30", MAP_TCP, 18081, "" },
+	    { "192.168.1.20", MAP_UDP, 19000, "" }, { NULL } },
+	  { { "192.168.1.20", 0, MAP_TCP, 18080, "" }, { "192.168.1.20", 1, MAP_UDP, 19000, "" },
+	    { "192.168.1.20", 2, 0, 0, "" }, { "192.168.1.30", 0, MAP_TCP, 18081, "" },
+	    { "192.168.1.30", 1, 0, 0, "" }, { "192.168.1.40", 0, 0, 0, "" },
+	    { "192.168.1.20", SIZE_MAX, 0, 0, "" }, { NULL } } },
+	{ "remote hosts of one port, table order",
+	  { { "192.168.1.20", MAP_TCP, 5000, "198.51.100.7" }, { "192.168.1.20", MAP_TCP, 5000, "" },
+	    { "192.168.1.20", MAP_TCP, 5000, "198.51.100.3" }, { "192.168.1.30", MAP_TCP, 4999, "" },
+	    { NULL } },
+	  { { "192.168.1.20", 0, MAP_TCP, 5000, "" }, { "192.168.1.20", 1, MAP_TCP, 5000, "198.51.100.3" },
+	    { "192.168.1.20", 2, MAP_TCP, 5000, "198.51.100.7" }, { "192.168.1.20", 3, 0, 0, "" },
+	    { "192.168.1.30", 0, MAP_TCP, 4999, "" }, { NULL } } },
+	{ "interleaved ports and protocols",
+	  { { "192.168.1.30", MAP_TCP, 1003, "" }, { "192.168.1.20", MAP_TCP, 1002, "" },
+	    { "192.168.1.40", MAP_UDP, 1000, "" }, { "192.168.1.30", MAP_TCP, 1001, "" },
+	    { "192.168.1.20", MAP_TCP, 1000, "" }, { "192.168.1.20", MAP_UDP, 1001, "" }, { NULL } },
+	  { { "192.168.1.20", 0, MAP_TCP, 1000, "" }, { "192.168.1.20", 1, MAP_TCP, 1002, "" },
+	    { "192.168.1.20", 2, MAP_UDP, 1001, "" }, { "192.168.1.20", 3, 0, 0, "" },
+	    { "192.168.1.30", 0, MAP_TCP, 1001, "" }, { "192.168.1.30", 1, MAP_TCP, 1003, "" },
+	    { "192.168.1.30", 2, 0, 0, "" }, { "192.168.1.40", 0, MAP_UDP, 1000, "" },
+	    { "192.168.1.40", 1, 0, 0, "" }, { NULL } } },
+	/* the view follows the client's address, not the table's order */
+	{ "neighbouring and extreme addresses",
+	  { { "255.255.255.255", MAP_UDP, 5000, "" }, { "192.168.1.21", MAP_TCP, 1, "" },
+	    { "192.168.1.19", MAP_TCP, 65535, "" }, { "0.0.0.0", MAP_UDP, 7, "" },
+	    { "192.168.1.20", MAP_UDP, 65535, "" }, { "10.0.0.1", MAP_TCP, 2, "" }, { NULL } },
+	  { { "255.255.255.255", 0, MAP_UDP, 5000, "" }, { "255.255.255.255", 1, 0, 0, "" },
+	    { "192.168.1.19", 0, MAP_TCP, 65535, "" }, { "192.168.1.20", 0, MAP_UDP, 65535, "" },
+	    { "192.168.1.21", 0, MAP_TCP, 1, "" }, { "0.0.0.0", 0, MAP_UDP, 7, "" },
+	    { "0.0.0.0", 1, 0, 0, "" }, { "10.0.0.1", 0, MAP_TCP, 2, "" },
+	    { "10.0.0.2", 0, 0, 0, "" }, { NULL } } },
+};
+
+static struct in_addr rh_of(const char *s)
+{
+	return *s ? ip(s) : any_host;
+}
+
+static void test_client_nth(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < N(cn_rows); i++) {
+		const struct cn_row *r = &cn_rows[i];
+		struct table_env v;
+
+		table_env_init(&v, 0, 0);
+		for (j = 0; r->add[j].client; j++)
+			assert_int_equal(add_simple(v.t, r->add[j].proto, r->add[j].port,
+						    rh_of(r->add[j].rh), ip(r->add[j].client), 0),
+					 MAP_OK);
+		check_clients(v.t);
+		for (j = 0; r->q[j].client; j++) {
+			const struct cn_query *q = &r->q[j];
+			const struct mapping *m = map_client_nth(v.t, ip(q->client), q->index);
+
+			if (!q->port) {
+				if (m)
+					fail_msg("%s: %s #%zu: got %u/%u", r->name, q->client, q->index,
+						 m->proto, m->ext_port);
+				continue;
+			}
+			if (!m || m->proto != q->proto || m->ext_port != q->port ||
+			    m->remote_host.s_addr != rh_of(q->rh).s_addr ||
+			    m->internal_client.s_addr != ip(q->client).s_addr)
+				fail_msg("%s: %s #%zu: want %u/%u", r->name, q->client, q->index,
+					 q->proto, q->port);
+			assert_int_equal(map_client_index(v.t, m), q->index);
+		}
+		map_table_free(v.t);
+	}
+}
+
+/* Many clients with interleaved entries: TCP and UDP port 1 + i for
+ * client i, and for every third client one more TCP entry from a remote
+ * host. Then whole clients and single entries go: views close up. */
+static struct in_addr many_client(uint32_t i)
+{
+	struct in_addr c = { htonl(0x0a000000u + (i * 7919u) % 6007u) };
+
+	return c;
+}
+
+static void check_many_client(const struct map_table *t, uint32_t i, bool gone, bool narrowed)
+{
+	struct in_addr c = many_client(i);
+	bool extra = i % 3 == 0 && !narrowed;
+	size_t k = 0;
+	const struct mapping *m;
+
+	if (gone) {
+		assert_int_equal(map_client_count(t, c), 0);
+		assert_null(map_client_nth(t, c, 0));
+		return;
+	}
+	m = map_client_nth(t, c, k++);
+	assert_non_null(m);
+	assert_true(m->proto == MAP_TCP && m->ext_port == 1 + i && !m->remote_host.s_addr);
+	if (extra) {
+		m = map_client_nth(t, c, k++);
+		assert_non_null(m);
+		assert_true(m->proto == MAP_TCP && m->ext_port == 1 + i && m->remote_host.s_addr);
+	}
+	m = map_client_nth(t, c, k++);
+	assert_non_null(m);
+	assert_true(m->proto == MAP_UDP && m->ext_port == 1 + i);
+	assert_null(map_client_nth(t, c, k));
+	assert_int_equal(map_client_count(t, c), k);
+}
+
+static void test_client_nth_many(void **state)
+{
+	struct table_env v;
+	uint32_t i;
+
+	(void)state;
+	table_env_init(&v, 0, 0);
+	for (i = 0; i < 6000; i++) {
+		struct in_addr c = many_client(i);
+
+		assert_int_equal(add_simple(v.t, MAP_UDP, (uint16_t)(1 + i), any_host, c, 0), MAP_OK);
+		if (i % 3 == 0)
+			assert_int_equal(add_simple(v.t, MAP_TCP, (uint16_t)(1 + i),
+						    ip("198.51.100.7"), c, 0), MAP_OK);
+		assert_int_equal(add_simple(v.t, MAP_TCP, (uint16_t)(1 + i), any_host, c, 0), MAP_OK);
+	}
+	check_clients(v.t);
+	for (i = 0; i < 6000; i++)
+		check_many_client(v.t, i, false, false);
+	/* every fourth client goes entirely; every sixth loses its remote
+	 * host entry from the middle of its view */
+	for (i = 0; i < 6000; i += 4) {
+		while (map_client_count(v.t, many_client(i)))
+			map_remove(v.t, map_client_nth(v.t, many_client(i), 0));
+	}
+	for (i = 0; i < 6000; i += 6)
+		if (i % 4)
+			map_remove(v.t, map_client_nth(v.t, many_client(i), 1));
+	check_clients(v.t);
+	for (i = 0; i < 6000; i++)
+		check_many_client(v.t, i, i % 4 == 0, i % 6 == 0);
+	map_table_free(v.t);
+}
+
+/* One client's view compacts as its entries go, from the front, the
+ * middle and the end; the other clients' views do not move. */
+static void test_client_compaction(void **state)
+{
+	struct in_addr a = ip("192.168.1.20"), b = ip("192.168.1.30");
+	struct table_env v;
+	struct mapping *m;
+	uint32_t p;
+
+	(void)state;
+	table_env_init(&v, 0, 0);
+	for (p = 0; p < 100; p++)       /* a on even ports, b on odd ones */
+		assert_int_equal(add_simple(v.t, MAP_TCP, (uint16_t)(20000 + p), any_host,
+					    p % 2 ? b : a, 0), MAP_OK);
+	assert_int_equal(map_client_nth(v.t, a, 10)->ext_port, 20020);
+	assert_int_equal(map_client_nth(v.t, b, 10)->ext_port, 20021);
+	map_remove(v.t, map_client_nth(v.t, a, 0));
+	map_remove(v.t, map_client_nth(v.t, a, 20));
+	map_remove(v.t, map_client_nth(v.t, a, map_client_count(v.t, a) - 1));
+	assert_int_equal(map_client_count(v.t, a), 47);
+	assert_int_equal(map_client_nth(v.t, a, 0)->ext_port, 20002);
+	assert_int_equal(map_client_nth(v.t, a, 19)->ext_port, 20040);
+	assert_int_equal(map_client_nth(v.t, a, 20)->ext_port, 20044);     /* 20042 went */
+	assert_int_equal(map_client_nth(v.t, a, 46)->ext_port, 20096);
+	assert_null(map_client_nth(v.t, a, 47));
+	for (p = 0; p < 50; p++)
+		assert_int_equal(map_client_nth(v.t, b, p)->ext_port, 20001 + 2 * p);
+	check_clients(v.t);
+	/* a's entries all go, from the middle out: b's view is the table */
+	while (map_client_count(v.t, a)) {
+		map_remove(v.t, map_client_nth(v.t, a, map_client_count(v.t, a) / 2));
+		check_clients(v.t);
+	}
+	assert_null(map_client_nth(v.t, a, 0));
+	for (p = 0, m = map_first(v.t); m; m = map_next(v.t, m), p++)
+		assert_ptr_equal(map_client_nth(v.t, b, p), m);
+	assert_int_equal(p, 50);
 	map_table_free(v.t);
 }
 
@@ -430,6 +677,30 @@ static void count_expired(const struct mapping *m, void *arg)
 	l->n++;
 }
 
+/* The full table with .20 on the odd TCP ports and every UDP port: a
+ * second client (static entries) takes the even TCP ports between them. */
+static void full_table_second_client(struct map_table *t)
+{
+	struct in_addr a = ip("192.168.1.20"), b = ip("192.168.1.30");
+	const struct mapping *m;
+	uint32_t p, i;
+
+	for (p = 2; p <= 65535; p += 2)
+		assert_int_equal(add_simple(t, MAP_TCP, (uint16_t)p, any_host, b, 0), MAP_OK);
+	assert_int_equal(map_count(t), 131070);
+	assert_int_equal(map_client_count(t, b), 32767);
+	assert_int_equal(map_client_nth(t, a, 1)->ext_port, 3);
+	assert_int_equal(map_client_nth(t, a, 32768)->proto, MAP_UDP);
+	assert_int_equal(map_client_nth(t, b, 32766)->ext_port, 65534);
+	assert_null(map_client_nth(t, b, 32767));
+	for (i = 0; i < 32767; i += 101) {
+		m = map_client_nth(t, b, i);
+		assert_int_equal(m->ext_port, 2 * i + 2);
+		assert_int_equal(map_index(t, m), 2 * i + 1);
+	}
+	check_clients(t);
+}
+
 /* 2 x 65535 entries: every port of both protocols. */
 static void test_full_table(void **state)
 {
@@ -462,8 +733,14 @@ static void test_full_table(void **state)
 		assert_int_equal(m->ext_port, i % 65535 + 1);
 		assert_int_equal(map_index(v.t, m), i);
 		assert_ptr_equal(map_find(v.t, m->proto, m->ext_port, any_host), m);
+		/* one client holds everything: its view is the table */
+		assert_ptr_equal(map_client_nth(v.t, ip("192.168.1.20"), i), m);
+		assert_int_equal(map_client_index(v.t, m), i);
 	}
 	assert_null(map_nth(v.t, 131070));
+	assert_null(map_client_nth(v.t, ip("192.168.1.20"), 131070));
+	assert_null(map_client_nth(v.t, ip("192.168.1.30"), 0));
+	check_clients(v.t);
 	/* delete every other TCP port: indexes compact, ports free up */
 	for (p = 2; p <= 65535; p += 2)
 		map_remove(v.t, map_find(v.t, MAP_TCP, (uint16_t)p, any_host));
@@ -472,11 +749,18 @@ static void test_full_table(void **state)
 	assert_int_equal(map_nth(v.t, 32768)->proto, MAP_UDP);
 	assert_int_equal(map_free_port(v.t, MAP_TCP, 40001, 1024, 65535, &port), 0);
 	assert_int_equal(port, 40002);
-	/* and the rest all expire, in lease order */
+	full_table_second_client(v.t);
+	/* .20's entries all expire, in lease order; .30's stay */
 	memset(&log, 0, sizeof(log));
 	assert_int_equal(map_expire(v.t, UINT64_MAX - 1, count_expired, &log), 131070 - 32767);
-	assert_int_equal(map_count(v.t), 0);
+	assert_int_equal(map_count(v.t), 32767);
 	assert_int_equal(map_client_count(v.t, ip("192.168.1.20")), 0);
+	assert_null(map_client_nth(v.t, ip("192.168.1.20"), 0));
+	assert_ptr_equal(map_client_nth(v.t, ip("192.168.1.30"), 0), map_first(v.t));
+	check_clients(v.t);
+	while (map_count(v.t))
+		map_remove(v.t, map_client_nth(v.t, ip("192.168.1.30"), map_count(v.t) - 1));
+	assert_int_equal(map_client_count(v.t, ip("192.168.1.30")), 0);
 	assert_null(map_first(v.t));
 	assert_int_equal(map_free_port(v.t, MAP_UDP, 7, 1, 65535, &port), 0);
 	assert_int_equal(port, 7);
@@ -577,8 +861,42 @@ static int desc_setup(void **state)
 	return 0;
 }
 
+/* The model's client views: client ci's entries in table order (proto,
+ * port, remote host index: the remote hosts grow with the index). */
+static void check_model_views(const struct map_table *t, uint8_t present[2][65][4],
+			      uint8_t holder[2][65])
+{
+	uint8_t ci, proto, rhi;
+	uint16_t port;
+
+	for (ci = 0; ci < 4; ci++) {
+		struct in_addr c = { htonl(0xc0a80114u + ci) };
+		size_t k = 0;
+
+		for (proto = 0; proto < 2; proto++)
+			for (port = 1; port <= 64; port++)
+				for (rhi = 0; rhi < 4; rhi++) {
+					const struct mapping *m;
+
+					if (!present[proto][port][rhi] || holder[proto][port] != ci + 1)
+						continue;
+					m = map_client_nth(t, c, k);
+					assert_non_null(m);
+					assert_int_equal(map_client_index(t, m), k);
+					k++;
+					assert_true(m->proto == proto && m->ext_port == port);
+					assert_int_equal(m->remote_host.s_addr,
+							 rhi ? htonl(0xc6336400u + rhi) : 0);
+					assert_int_equal(m->internal_client.s_addr, c.s_addr);
+				}
+		assert_int_equal(map_client_count(t, c), k);
+		assert_null(map_client_nth(t, c, k));
+	}
+}
+
 /* Random operations against a plain model: keys (proto, port 1..64,
- * remote host 0..3); every port's entries share one client. */
+ * remote host 0..3), four clients; every port's entries share one
+ * client. Checks the table order and each client's view. */
 static void test_random_model(void **state)
 {
 	static uint8_t present[2][65][4];
@@ -601,7 +919,7 @@ static void test_random_model(void **state)
 		proto = (seed >> 8) & 1;
 		port = (uint16_t)(1 + ((seed >> 9) % 64));
 		rhi = (seed >> 16) & 3;
-		ci = (seed >> 18) & 1;
+		ci = (seed >> 18) & 3;
 		rh.s_addr = rhi ? htonl(0xc6336400u + rhi) : 0;
 		c.s_addr = htonl(0xc0a80114u + ci);
 		if ((seed >> 20) % 3 == 0 && present[proto][port][rhi]) {
@@ -624,10 +942,16 @@ static void test_random_model(void **state)
 				holder[proto][port] = (uint8_t)(ci + 1);
 			}
 		}
-		if (i % 5000 == 0)
+		if (i % 500 == 0)
+			check_model_views(v.t, present, holder);
+		if (i % 5000 == 0) {
 			check_order(v.t);
+			check_clients(v.t);
+		}
 	}
 	check_order(v.t);
+	check_clients(v.t);
+	check_model_views(v.t, present, holder);
 	map_table_free(v.t);
 }
 
@@ -1098,19 +1422,19 @@ static void test_get_and_delete(void **state)
 			     "192.168.1.20", "a<b", 100), 0);
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.30", "198.51.100.7", 8080, "UDP", 9090,
 			     "192.168.1.30", "b", 100), 0);
-	/* index 0 is .20's, index 1 is .30's */
+	/* secure mode: each reads its own entry at index 0, then 713 */
 	assert_int_equal(call(v, "192.168.1.20", "GetGenericPortMappingEntry",
 			      "NewPortMappingIndex", "0", NULL), 0);
 	assert_string_equal(out_arg(v, "NewRemoteHost", b, sizeof(b)), "");
 	assert_string_equal(out_arg(v, "NewProtocol", b, sizeof(b)), "TCP");
 	assert_string_equal(out_arg(v, "NewPortMappingDescription", b, sizeof(b)), "a&lt;b");
 	assert_int_equal(call(v, "192.168.1.20", "GetGenericPortMappingEntry",
-			      "NewPortMappingIndex", "1", NULL), 606);
+			      "NewPortMappingIndex", "1", NULL), 713);
 	assert_int_equal(call(v, "192.168.1.30", "GetGenericPortMappingEntry",
-			      "NewPortMappingIndex", "1", NULL), 0);
+			      "NewPortMappingIndex", "0", NULL), 0);
 	assert_string_equal(out_arg(v, "NewRemoteHost", b, sizeof(b)), "198.51.100.7");
 	assert_int_equal(call(v, "192.168.1.30", "GetGenericPortMappingEntry",
-			      "NewPortMappingIndex", "2", NULL), 713);
+			      "NewPortMappingIndex", "1", NULL), 713);
 	/* "" names only the wildcard entry */
 	assert_int_equal(call(v, "192.168.1.30", "GetSpecificPortMappingEntry", "NewRemoteHost", "",
 			      "NewExternalPort", "8080", "NewProtocol", "UDP", NULL), 714);
@@ -1128,6 +1452,109 @@ static void test_get_and_delete(void **state)
 	assert_int_equal(call(v, "192.168.1.30", "GetGenericPortMappingEntry",
 			      "NewPortMappingIndex", "0", NULL), 0);
 	assert_int_equal(v->installed, 1);
+	env_free(v);
+}
+
+/*
+ * GetGenericPortMappingEntry's array (2.5.14, docs/POLICY.md). The table,
+ * in order: TCP/80 static for .20 (a well-known port: the policy refuses
+ * it), TCP/18080 .20, TCP/18081 .30, TCP/18082 NAT-PMP for .20, UDP/19000
+ * .20 (the report: .20's upnpc -l stopped at .30's TCP/18081).
+ */
+struct gg_row {
+	const char *peer;
+	unsigned index;
+	int code;
+	unsigned port;                  /* of the entry answered (code 0) */
+};
+
+static const struct gg_row gg_secure_rows[] = {
+	{ ".20", 0, 606, 0 },           /* own, but refused by the policy */
+	{ ".20", 1, 0, 18080 }, { ".20", 2, 0, 18082 }, { ".20", 3, 0, 19000 },
+	{ ".20", 4, 713, 0 },
+	{ ".30", 0, 0, 18081 }, { ".30", 1, 713, 0 },
+	{ ".40", 0, 713, 0 },           /* no entries of its own */
+};
+
+/* The same after the ACL changes to deny .20 ports 18000-18099. */
+static const struct gg_row gg_acl_rows[] = {
+	{ ".20", 0, 606, 0 }, { ".20", 1, 606, 0 }, { ".20", 2, 606, 0 },
+	{ ".20", 3, 0, 19000 }, { ".20", 4, 713, 0 },
+	{ ".30", 0, 0, 18081 }, { ".30", 1, 713, 0 },
+};
+
+/* secure_mode = no: one array for everybody, the whole table. */
+static const struct gg_row gg_open_rows[] = {
+	{ ".20", 0, 606, 0 }, { ".20", 1, 0, 18080 }, { ".20", 2, 0, 18081 },
+	{ ".20", 3, 0, 18082 }, { ".20", 4, 0, 19000 }, { ".20", 5, 713, 0 },
+	{ ".40", 2, 0, 18081 }, { ".40", 5, 713, 0 },
+};
+
+static void add_other(struct env *v, uint8_t origin, unsigned port, const char *client)
+{
+	struct mapping m;
+
+	memset(&m, 0, sizeof(m));
+	m.proto = MAP_TCP;
+	m.ext_port = (uint16_t)port;
+	m.int_port = (uint16_t)port;
+	m.internal_client = ip(client);
+	m.origin = origin;
+	m.enabled = true;
+	assert_int_equal(map_add(v->e.maps, &m, STR_LIT("other"), NULL), MAP_OK);
+}
+
+static struct env *gg_env(bool secure)
+{
+	struct env *v = env_new(secure, NULL);
+
+	add_other(v, MAP_ORIGIN_STATIC, 80, "192.168.1.20");
+	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 18080, "TCP", 18080,
+			     "192.168.1.20", "a", 3600), 0);
+	assert_int_equal(add(v, "AddPortMapping", "192.168.1.30", "", 18081, "TCP", 18081,
+			     "192.168.1.30", "b", 3600), 0);
+	add_other(v, MAP_ORIGIN_NATPMP, 18082, "192.168.1.20");
+	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 19000, "UDP", 19000,
+			     "192.168.1.20", "c", 3600), 0);
+	return v;
+}
+
+static void run_gg_rows(struct env *v, const struct gg_row *rows, size_t n, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char pb[32];
+		int code = call(v, lan_ip(rows[i].peer, pb), "GetGenericPortMappingEntry",
+				"NewPortMappingIndex", num(rows[i].index), NULL);
+
+		if (code != rows[i].code)
+			fail_msg("%s: %s index %u: %d, want %d", what, rows[i].peer, rows[i].index,
+				 code, rows[i].code);
+		if (code == 0 && out_u(v, "NewExternalPort") != rows[i].port)
+			fail_msg("%s: %s index %u: port %u, want %u", what, rows[i].peer,
+				 rows[i].index, out_u(v, "NewExternalPort"), rows[i].port);
+	}
+}
+
+static void test_get_generic_views(void **state)
+{
+	struct env *v = gg_env(true);
+	char err[128];
+
+	(void)state;
+	run_gg_rows(v, gg_secure_rows, N(gg_secure_rows), "secure");
+	/* an ACL change refuses own entries that were shown: 606 in place */
+	strlcpy_checked(v->cfg.acl[v->cfg.nacl++], "deny 18000-18099 192.168.1.20 0-65535",
+			IGDD_CONF_MAX_ACL_LEN);
+	policy_free(v->e.policy);
+	v->e.policy = policy_new(&v->cfg, err, sizeof(err));
+	assert_non_null(v->e.policy);
+	run_gg_rows(v, gg_acl_rows, N(gg_acl_rows), "secure, acl");
+	env_free(v);
+
+	v = gg_env(false);
+	run_gg_rows(v, gg_open_rows, N(gg_open_rows), "secure_mode = no");
 	env_free(v);
 }
 
@@ -1196,7 +1623,7 @@ static size_t count_entries(struct env *v)
 	const char *p = v->out.p;
 	size_t n = 0;
 
-	while ((p = strstr(p, "&lt;p:PortMappingEntry&gt;")) != NULL) {
+	while ((p = strstr(p, "<p:PortMappingEntry>")) != NULL) {
 		n++;
 		p++;
 	}
@@ -1213,11 +1640,13 @@ static void test_get_list(void **state)
 	assert_int_equal(get_list(v, "192.168.1.20", 2010, 2019, "1", 0), 730);
 	assert_int_equal(get_list(v, "192.168.1.20", 0, 65535, "1", 0), 0);
 	assert_int_equal(count_entries(v), 10);
+	/* the fragment travels as CDATA (svc/action.c: action_out_fragment) */
+	assert_non_null(strstr(v->out.p, "<NewPortListing><![CDATA[<?xml"));
 	assert_int_equal(get_list(v, "192.168.1.20", 0, 65535, "0", 3), 0);
 	assert_int_equal(count_entries(v), 3);
-	assert_non_null(strstr(v->out.p, "&lt;p:NewExternalPort&gt;2002&lt;/p:NewExternalPort&gt;"));
-	assert_null(strstr(v->out.p, "&gt;2003&lt;"));
-	assert_non_null(strstr(v->out.p, "xmlns:p=&quot;urn:schemas-upnp-org:gw:WANIPConnection&quot;"));
+	assert_non_null(strstr(v->out.p, "<p:NewExternalPort>2002</p:NewExternalPort>"));
+	assert_null(strstr(v->out.p, ">2003<"));
+	assert_non_null(strstr(v->out.p, "xmlns:p=\"urn:schemas-upnp-org:gw:WANIPConnection\""));
 	env_free(v);
 
 	v = range_env(false);
@@ -1346,6 +1775,9 @@ int main(void)
 		cmocka_unit_test(test_lease_arithmetic),
 		cmocka_unit_test(test_expiry_order),
 		cmocka_unit_test(test_index_compaction),
+		cmocka_unit_test(test_client_nth),
+		cmocka_unit_test(test_client_nth_many),
+		cmocka_unit_test(test_client_compaction),
 		cmocka_unit_test(test_range_queries),
 		cmocka_unit_test(test_free_port),
 		cmocka_unit_test(test_port_used_by_remote_hosts),
@@ -1360,6 +1792,7 @@ int main(void)
 		cmocka_unit_test(test_refresh_and_update),
 		cmocka_unit_test(test_backend_failure),
 		cmocka_unit_test(test_get_and_delete),
+		cmocka_unit_test(test_get_generic_views),
 		cmocka_unit_test(test_delete_range),
 		cmocka_unit_test(test_get_list),
 		cmocka_unit_test(test_limits_728),
