@@ -7,9 +7,9 @@
 # CALLBACK on another LAN host accepted, a CALLBACK off the LAN refused
 # (CallStranger, CVE-2020-12695) and never contacted, a dead subscriber
 # that delays nobody, and no SUBSCRIBE from the WAN side.
-#
-# DRAFT: written before GENA is wired into httpd/http_io/main; it skips
-# (77) while SUBSCRIBE still answers 501.
+# Also: an event when a lease expires (SystemUpdateID +1 exactly each
+# time), and ConnectionStatus / ExternalIPAddress events when the
+# connection is terminated and requested again.
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -17,11 +17,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SUB="$HERE/gena_subscriber.py"
 lab_require upnpc
 [ -x $PY ] || lab_skip "$PY missing"
-# svc/gena.o is linked into igdd only once something calls it: until the
-# HTTP server routes SUBSCRIBE to it, skip before building the lab.
-grep -qa "is not a LAN host" "$IGDD" || lab_skip "GENA is not wired into igdd yet"
 lab_up
-lab_conf "$LAB_DIR/igdd.conf"
+lab_conf "$LAB_DIR/igdd.conf" "connection_control = $LAN1_IP"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
 [ -n "$port" ] || lab_fail "no http port in the start-up line"
@@ -46,17 +43,39 @@ wait_line() {
   return 1
 }
 
-st=$(request $NS_LAN1 SUBSCRIBE "$EVT_IP" "NT: upnp:event" "CALLBACK: <http://$LAN1_IP:9/>")
-[ "$st" = 501 ] && lab_skip "GENA is not wired into the HTTP server yet (SUBSCRIBE answers 501)"
+# soap ACTION: a WANIPConnection:2 action without arguments, from lan1.
+soap() {
+  in_lan1 $PY - "$BASE/ctl/IPConn" "$1" <<'PYEOF'
+import sys, urllib.request
+url, action = sys.argv[1], sys.argv[2]
+ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
+body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
+req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
+                                         "SOAPAction": '"%s#%s"' % (ns, action)})
+with urllib.request.urlopen(req, timeout=5) as r:
+    assert r.status == 200, r.status
+PYEOF
+}
 
 # 1. Initial event: after the response, SEQ 0, every evented variable.
-in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 3 --duration 15 \
+in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 9 --duration 30 \
   --timeout Second-300 >"$LAB_DIR/ip.jsonl" &
 SPID=$!
 wait_line "$LAB_DIR/ip.jsonl" '"notify"' || lab_fail "no initial event within 10 s"
-# 2. Two mapping changes: one event each, both variables together.
+# 2. Mapping changes: add, delete, and an add whose 2 s lease runs out:
+# one event each, both variables together, SystemUpdateID +1 each time.
 in_lan1 upnpc -u "$DESC" -a $LAN1_IP 5001 5001 TCP 600 >/dev/null 2>&1 || lab_fail "upnpc -a"
+wait_line "$LAB_DIR/ip.jsonl" '"seq": 1' || lab_fail "no event after an add"
 in_lan1 upnpc -u "$DESC" -d 5001 TCP >/dev/null 2>&1 || lab_fail "upnpc -d"
+wait_line "$LAB_DIR/ip.jsonl" '"seq": 2' || lab_fail "no event after a delete"
+in_lan1 upnpc -u "$DESC" -a $LAN1_IP 5002 5002 UDP 2 >/dev/null 2>&1 || lab_fail "upnpc -a (2 s lease)"
+wait_line "$LAB_DIR/ip.jsonl" '"seq": 4' || lab_fail "no event after the lease ran out"
+# 3. The connection: ForceTermination (Disconnecting, Disconnected; the
+# external address becomes empty), then RequestConnection (Connected).
+soap ForceTermination || lab_fail "ForceTermination"
+soap RequestConnection || lab_fail "RequestConnection"
 wait $SPID
 $PY - "$LAB_DIR/ip.jsonl" "$GW_WAN_IP" "$GW_LAN_IP" <<'PYEOF' || lab_fail "WANIPConnection events"
 import json, sys
@@ -65,7 +84,7 @@ sub = [l for l in lines if l["event"] == "subscribe"][0]
 assert sub["status"] == 200, sub
 assert sub["sid"].startswith("uuid:") and sub["timeout"] == "Second-300", sub
 ev = [l for l in lines if l["event"] == "notify"]
-assert len(ev) == 3, "%d events: %r" % (len(ev), ev)
+assert len(ev) >= 6, "%d events: %r" % (len(ev), ev)
 for i, e in enumerate(ev):
     assert e["seq"] == i, "event %d has SEQ %r" % (i, e["seq"])
     assert e["sid"] == sub["sid"] and e["nt"] == "upnp:event" and e["nts"] == "upnp:propchange", e
@@ -76,17 +95,27 @@ assert first["after_response"], "initial event before the SUBSCRIBE response was
 assert set(first["vars"]) == {"PossibleConnectionTypes", "ConnectionStatus", "ExternalIPAddress",
                               "PortMappingNumberOfEntries", "SystemUpdateID"}, first["vars"]
 assert first["vars"]["ExternalIPAddress"] == sys.argv[2], first["vars"]
+assert first["vars"]["ConnectionStatus"] == "Connected", first["vars"]
 assert first["vars"]["PortMappingNumberOfEntries"] == "0", first["vars"]
 uid = int(first["vars"]["SystemUpdateID"])
-for e, n in zip(ev[1:], ("1", "0")):
+# add, delete, add (2 s lease), expiry
+for e, n in zip(ev[1:5], ("1", "0", "1", "0")):
     assert set(e["vars"]) == {"PortMappingNumberOfEntries", "SystemUpdateID"}, e["vars"]
     assert e["vars"]["PortMappingNumberOfEntries"] == n, e["vars"]
-    assert int(e["vars"]["SystemUpdateID"]) > uid, e["vars"]
-    uid = int(e["vars"]["SystemUpdateID"])
-print("ok: initial event after the response, then one event per change with both variables")
+    assert int(e["vars"]["SystemUpdateID"]) == uid + 1, (uid, e["vars"])
+    uid += 1
+# Later events carry ConnectionStatus through every state of the diagram
+# (and ExternalIPAddress when it empties and comes back).
+status = [e["vars"]["ConnectionStatus"] for e in ev[5:] if "ConnectionStatus" in e["vars"]]
+addrs = [e["vars"]["ExternalIPAddress"] for e in ev[5:] if "ExternalIPAddress" in e["vars"]]
+assert status == ["Disconnecting", "Disconnected", "Connecting", "Connected"], status
+assert "" in addrs and addrs[-1] == sys.argv[2], addrs
+print("ok: initial event after the response; one event per add, delete and expiry with both")
+print("    variables and SystemUpdateID +1 each; ConnectionStatus %s; ExternalIPAddress %s"
+      % (" -> ".join(status), " -> ".join(repr(a) for a in addrs)))
 PYEOF
 
-# 3. WANCommonInterfaceConfig: its own initial event; renewal; cancellation.
+# 4. WANCommonInterfaceConfig: its own initial event; renewal; cancellation.
 in_lan1 $PY "$SUB" subscribe --event-url "$EVT_CMN" --bind $LAN1_IP --count 1 --duration 10 \
   --renew-at 0.5 --timeout Second-600 --unsubscribe >"$LAB_DIR/cmn.jsonl" ||
   lab_fail "WANCommonInterfaceConfig SUBSCRIBE"
@@ -110,7 +139,7 @@ for l in open(sys.argv[1]):
 [ "$(request $NS_LAN1 UNSUBSCRIBE "$EVT_CMN" "SID: $sid")" = 412 ] || lab_fail "second UNSUBSCRIBE not 412"
 lab_ok "renewal and cancellation"
 
-# 4. The 400 / 412 rules (UDA 1.1 4.1.2 - 4.1.4).
+# 5. The 400 / 412 rules (UDA 1.1 4.1.2 - 4.1.4).
 check() {
   local want=$1 what=$2; shift 2
   local got
@@ -129,7 +158,7 @@ check 412 "unknown SID" SUBSCRIBE "$EVT_IP" "SID: uuid:00000000-0000-4000-8000-0
 check 412 "UNSUBSCRIBE without SID" UNSUBSCRIBE "$EVT_IP"
 lab_ok "400/412 rules"
 
-# 5. CALLBACK on another LAN host (a multi-homed control point): accepted,
+# 6. CALLBACK on another LAN host (a multi-homed control point): accepted,
 #    and the event goes there.
 in_lan2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --count 1 --duration 10 >"$LAB_DIR/other.jsonl" &
 LPID=$!
@@ -141,7 +170,7 @@ wait $LPID
 grep -q '"notify"' "$LAB_DIR/other.jsonl" || lab_fail "no event at the other LAN host"
 lab_ok "CALLBACK on another LAN host"
 
-# 6. CallStranger: a CALLBACK outside the LAN is refused and never contacted.
+# 7. CallStranger: a CALLBACK outside the LAN is refused and never contacted.
 ip -n $NS_WAN route add 192.168.77.0/24 via $GW_WAN_IP 2>/dev/null || true
 in_wan $PY "$SUB" listen --bind $WAN_IP --port 49001 --duration 4 >"$LAB_DIR/wan.jsonl" &
 LPID=$!
@@ -154,7 +183,7 @@ wait $LPID
 grep -q '"notify"\|"dead_accept"' "$LAB_DIR/wan.jsonl" && lab_fail "the WAN host was contacted"
 lab_ok "CALLBACK off the LAN refused (CallStranger)"
 
-# 7. A dead subscriber (accepts, never answers) delays nobody else.
+# 8. A dead subscriber (accepts, never answers) delays nobody else.
 in_lan2 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN2_IP --dead --duration 20 \
   >"$LAB_DIR/dead.jsonl" &
 DPID=$!
@@ -174,7 +203,7 @@ print("ok: a dead subscriber delays nobody")
 PYEOF
 kill $DPID 2>/dev/null; wait $DPID 2>/dev/null
 
-# 8. No SUBSCRIBE from the WAN side.
+# 9. No SUBSCRIBE from the WAN side.
 if in_wan $PY "$SUB" request SUBSCRIBE "$EVT_IP" "-H" "NT: upnp:event" "-H" "CALLBACK: <http://$WAN_IP:9/>" \
    2>/dev/null | grep -q '"status": 200'; then
   lab_fail "SUBSCRIBE accepted from the WAN side"
