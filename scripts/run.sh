@@ -3,9 +3,9 @@
 #
 # As root: in a namespace lab of its own (a gateway namespace running igdd
 # and a LAN-client namespace you can run clients in), until Ctrl-C:
-#     ip netns exec igdd-lab-lan upnpc -l
+#     ip netns exec igdd-lab-lan upnpc -i -l
 # Not root: on the loopback interface, HTTP on 127.0.0.1:5000:
-#     upnpc -u http://127.0.0.1:5000/rootDesc.xml -l
+#     upnpc -i -u http://127.0.0.1:5000/rootDesc.xml -l
 # Extra arguments are passed to igdd (e.g. -v for debug logging).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ http_port = 5000
 state_dir = $tmp/state
 CONF
   trap cleanup EXIT
-  echo "igdd on loopback; try: upnpc -u http://127.0.0.1:5000/rootDesc.xml -l"
+  echo "igdd on loopback; try: upnpc -i -u http://127.0.0.1:5000/rootDesc.xml -l"
   build/igdd -d -f "$tmp/igdd.conf" "$@"
   exit $?
 fi
@@ -65,6 +65,6 @@ state_dir = $tmp/state
 friendly_name = igdd lab gateway
 CONF
 echo "igdd runs in namespace $GW (LAN 192.168.88.1/24). From another terminal try:"
-echo "    ip netns exec $LAN upnpc -l"
-echo "    ip netns exec $LAN upnpc -a 192.168.88.2 8080 8080 TCP 3600"
+echo "    ip netns exec $LAN upnpc -i -l      (-i: 203.0.113.1 is a documentation address)"
+echo "    ip netns exec $LAN upnpc -i -a 192.168.88.2 8080 8080 TCP 3600"
 ip netns exec $GW build/igdd -d -f "$tmp/igdd.conf" "$@"

@@ -191,7 +191,14 @@ static bool client_ok(const struct policy_lan *lan, struct in_addr c, uint8_t pr
 		return proto == MAP_UDP;
 	if (mask == 0)
 		return false;
-	if ((a & mask) != (ntohl(lan->addr.s_addr) & mask) || c.s_addr == lan->addr.s_addr)
+	if ((a & mask) != (ntohl(lan->addr.s_addr) & mask))
+		return false;
+	/*
+	 * Never the gateway itself — except on a loopback "LAN" (the sim
+	 * backend on lo, for developers), where every control point has the
+	 * gateway's address and nothing is forwarded anyway.
+	 */
+	if (c.s_addr == lan->addr.s_addr && (ntohl(lan->addr.s_addr) >> 24) != 127)
 		return false;
 	/* /31 and /32 have no network or broadcast address (RFC 3021). */
 	if (~mask >= 3 && (host == 0 || host == ~mask))

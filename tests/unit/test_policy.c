@@ -81,6 +81,10 @@ static const struct check_row check_rows[] = {
 	{ "own, int 80", true, acl_none, LAN, "192.168.1.20", "192.168.1.20", 8080, 80, MAP_TCP, POLICY_DENY_PORT },
 	{ "other client", true, acl_none, LAN, "192.168.1.20", "192.168.1.30", 8080, 8080, MAP_TCP, POLICY_DENY_THIRD_PARTY },
 	{ "gateway itself", true, acl_none, LAN, "192.168.1.1", "192.168.1.1", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT },
+	/* a loopback LAN (the sim backend on lo): the gateway's address is every client's */
+	{ "loopback LAN, own", true, acl_none, "127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1", 8080, 8080, MAP_TCP, POLICY_ALLOW },
+	{ "loopback LAN, well-known", true, acl_none, "127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1", 80, 80, MAP_TCP, POLICY_DENY_PORT },
+	{ "loopback LAN, 3-box", true, acl_none, "127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.2", 8080, 8080, MAP_TCP, POLICY_DENY_THIRD_PARTY },
 	{ "network address", true, acl_none, LAN, "192.168.1.0", "192.168.1.0", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT },
 	{ "subnet broadcast", true, acl_none, LAN, "192.168.1.255", "192.168.1.255", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT },
 	{ "outside the LAN", true, acl_none, LAN, "10.0.0.5", "10.0.0.5", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT },
