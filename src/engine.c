@@ -237,6 +237,12 @@ void engine_tick(struct engine *e)
 
 int engine_init(struct engine *e, const struct config *cfg, const struct clock *clk)
 {
+	return engine_init_with_helper(e, cfg, clk, NULL);
+}
+
+int engine_init_with_helper(struct engine *e, const struct config *cfg, const struct clock *clk,
+			    struct priv *helper)
+{
 	struct map_limits lim;
 	char err[256];
 	int r;
@@ -258,10 +264,13 @@ int engine_init(struct engine *e, const struct config *cfg, const struct clock *
 	case CONFIG_BACKEND_SIM:
 		e->backend.ops = &backend_sim_ops;
 		break;
+	case CONFIG_BACKEND_NFT:
+		e->backend.ops = &backend_nft_ops;
+		break;
 	default:
-		log_warnx("backend nft is not available in this build");
 		return -ENOTSUP;
 	}
+	e->backend.helper = helper;
 	e->backend.clock = &e->clock;
 	e->backend.on_link = backend_on_link;
 	e->backend.on_link_arg = e;

@@ -71,6 +71,10 @@ struct engine {
  * reports its link up (always on, WANIPConnection:2 2.6.1). 0 or -errno.
  */
 int engine_init(struct engine *e, const struct config *cfg, const struct clock *clk);
+/* The same with the privileged helper priv_start() started (backend
+ * nft needs it; it must outlive the engine). */
+int engine_init_with_helper(struct engine *e, const struct config *cfg, const struct clock *clk,
+			    struct priv *helper);
 void engine_fini(struct engine *e);
 
 void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask);

@@ -9,7 +9,9 @@
 #include "loop/loop.h"
 #include "net/gena_io.h"
 #include "net/http_io.h"
+#include "net/ifwatch.h"
 #include "net/ssdp_io.h"
+#include "priv/priv.h"
 #include "svc/gena.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +47,11 @@ struct igdd {
 	struct ssdp_io *ssdp;
 	int64_t engine_timer;           /* the engine's timer (0: none) */
 	uint64_t engine_when;           /* when it is due (0: nothing pending) */
+	bool foreground;                /* -d */
+	struct priv *helper;            /* backend nft: the privileged helper */
+	bool helper_lost;               /* it exited under us: exit 1 */
+	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
+	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
 };
 
 static void usage(FILE *out)
@@ -320,6 +328,66 @@ static void setup_signals(struct igdd *d)
 	}
 }
 
+/* ---- backend nft: the privileged helper and the WAN interface ---- */
+
+/* Either process dying ends the other (docs/ARCHITECTURE.md rule 3). */
+static void on_helper(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct igdd *d = arg;
+
+	(void)fd;
+	(void)events;
+	if (priv_on_readable(d->helper) < 0) {
+		log_warnx("the privileged helper exited: shutting down");
+		d->helper_lost = true;
+		loop_stop(l);
+	}
+}
+
+/* The WAN address or link changed (net/ifwatch.h): event what clients see. */
+static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
+{
+	struct igdd *d = arg;
+	struct backend_wan st;
+	char ip[INET_ADDRSTRLEN];
+
+	(void)w;
+	memset(&st, 0, sizeof(st));
+	if ((events & IFWATCH_LINK) && d->e.backend.ops->wan_status(&d->e.backend, &st) == 0 &&
+	    st.link_up != d->e.wan_link_up)
+		engine_wan_event(&d->e, st.link_up ? BACKEND_LINK_UP : BACKEND_LINK_FAILED,
+				 st.link_up ? BACKEND_CAUSE_NONE : BACKEND_CAUSE_NO_CARRIER);
+	engine_external_ip(&d->e, ip);
+	if (strcmp(ip, d->wan_ip) != 0) {
+		log_info("external address: '%s' -> '%s'", d->wan_ip, ip);
+		memcpy(d->wan_ip, ip, sizeof(ip));
+		engine_changed(&d->e, ENGINE_CHG_EXTERNAL_IP);
+	}
+}
+
+/* Before the engine: the helper is forked before anything reads the network. */
+static void start_helper(struct igdd *d)
+{
+	int r = priv_start(&d->cfg, d->foreground, &d->helper);
+
+	if (r < 0)
+		fatalx("backend nft: cannot start the privileged helper: %s", strerror(-r));
+	r = loop_fd_add(d->loop, priv_fd(d->helper), EPOLLIN, on_helper, d);
+	if (r < 0)
+		fatalx("backend nft: %s", strerror(-r));
+}
+
+/* After the sockets are open, before the loop reads them. */
+static void start_unprivileged(struct igdd *d)
+{
+	if (priv_drop_engine(d->helper) < 0)
+		fatalx("cannot drop privileges");
+	d->wanwatch = ifwatch_new(d->loop, d->cfg.wan_interface, on_wan_change, d);
+	if (!d->wanwatch)
+		log_warn("cannot follow %s over rtnetlink", d->cfg.wan_interface);
+	engine_external_ip(&d->e, d->wan_ip);
+}
+
 /* In dependency order: HTTP before SSDP, whose LOCATION needs the port. */
 static void start(struct igdd *d)
 {
@@ -329,7 +397,9 @@ static void start(struct igdd *d)
 	d->loop = loop_new();
 	if (!d->loop)
 		fatal("cannot create the event loop");
-	r = engine_init(&d->e, &d->cfg, &clk);
+	if (d->cfg.backend == CONFIG_BACKEND_NFT)
+		start_helper(d);
+	r = engine_init_with_helper(&d->e, &d->cfg, &clk, d->helper);
 	if (r < 0)
 		fatalx("cannot start the engine: %s", strerror(-r));
 	d->engine_up = true;
@@ -350,6 +420,8 @@ static void start(struct igdd *d)
 	d->ssdp = ssdp_io_new(&d->e, d->loop, d->cfg.lan_interface);
 	if (!d->ssdp)
 		fatalx("cannot start SSDP on %s", d->cfg.lan_interface);
+	if (d->helper)
+		start_unprivileged(d);
 	loop_set_prepare(d->loop, on_prepare, d);
 }
 
@@ -365,9 +437,15 @@ static void stop(struct igdd *d)
 	d->e.gena = NULL;
 	gena_free(d->gena);
 	d->gena = NULL;
+	ifwatch_free(d->wanwatch);
+	d->wanwatch = NULL;
 	if (d->engine_up)
 		engine_fini(&d->e);
 	d->engine_up = false;
+	if (d->helper)
+		loop_fd_del(d->loop, priv_fd(d->helper));
+	priv_stop(d->helper);           /* the helper deletes table ip igdd */
+	d->helper = NULL;
 	loop_free(d->loop);
 	d->loop = NULL;
 }
@@ -454,6 +532,7 @@ int main(int argc, char **argv)
 	if (config_load(o.conf, &d->cfg, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	setup_uuid(&d->cfg);
+	d->foreground = o.foreground;
 	if (!o.foreground)
 		ready_fd = background_begin();
 	start(d);
@@ -464,6 +543,8 @@ int main(int argc, char **argv)
 	if (r < 0)
 		log_warnx("event loop: %s", strerror(-r));
 	stop(d);
+	if (d->helper_lost)
+		r = -EPIPE;
 	log_info("igdd stopped");
 	free(d);
 	return r < 0 ? 1 : 0;

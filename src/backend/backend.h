@@ -16,6 +16,7 @@ struct clock;
 struct config;
 struct mapping;
 struct backend;
+struct priv;
 
 /* What the backend knows of the WAN side. */
 struct backend_wan {
@@ -83,8 +84,10 @@ struct backend {
 	const struct clock *clock;
 	backend_link_fn on_link;
 	void *on_link_arg;
+	struct priv *helper;            /* nft: the privileged helper (priv/priv.h), borrowed */
 };
 
 extern const struct backend_ops backend_sim_ops;
+extern const struct backend_ops backend_nft_ops;        /* backend/nft.c */
 
 #endif

@@ -25,6 +25,7 @@
 #define CONFIG_MAX_FILE (1u << 20)       /* bytes: refuse anything larger */
 #define CONFIG_FRIENDLY_NAME_DEFAULT "igdd Internet Gateway"
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/igdd"
+#define CONFIG_USER_DEFAULT "igdd"
 
 struct parse;
 typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
@@ -82,6 +83,7 @@ void config_defaults(struct config *c)
 	c->http_max_connections = IGDD_HTTP_MAX_CONNECTIONS;
 	c->http_max_per_ip = IGDD_HTTP_MAX_PER_IP;
 	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
+	strlcpy_checked(c->user, CONFIG_USER_DEFAULT, sizeof(c->user));
 }
 
 /* ---- value parsers (pure; 0 or -EINVAL) ---- */
@@ -303,6 +305,29 @@ static int set_state_dir(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/* A user name as useradd takes it: [a-z_][a-z0-9_-]*, at most 32 bytes. */
+static int set_user(struct parse *p, const char *key, const char *val)
+{
+	size_t n = strlen(val), i;
+	char q[80];
+
+	for (i = 0; i < n && n < CONFIG_USER_MAX; i++) {
+		char ch = val[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || ch == '_' ||
+		      (i > 0 && ((ch >= '0' && ch <= '9') || ch == '-'))))
+			break;
+	}
+	if (n == 0 || n >= CONFIG_USER_MAX || i < n) {
+		perr(p, "invalid %s '%s' (expected a user name: a-z, 0-9, '_', '-', at most %d bytes)",
+		     key, quote(q, val), CONFIG_USER_MAX - 1);
+		return -EINVAL;
+	}
+	strlcpy_checked(p->c->user, val, sizeof(p->c->user));
+	p->c->have_user = true;
+	return 0;
+}
+
 /* The yes|no keys: where each is stored. */
 static bool *bool_slot(struct config *c, const char *key)
 {
@@ -314,6 +339,7 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "connection_type_read_only", offsetof(struct config, connection_type_read_only) },
 		{ "sim_connect_fail", offsetof(struct config, sim_connect_fail) },
 		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
+		{ "nft_hairpin", offsetof(struct config, nft_hairpin) },
 	};
 	size_t i;
 
@@ -544,6 +570,8 @@ static const struct config_key config_keys[] = {
 	{ "sim_disconnect_delay", set_uint, false },
 	{ "sim_connect_fail", set_bool, false },
 	{ "sim_ip_bridged", set_bool, false },
+	{ "user", set_user, false },
+	{ "nft_hairpin", set_bool, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -854,4 +882,6 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "http_max_per_ip = %u\n", c->http_max_per_ip);
 	fprintf(out, "http_timeout = %u\n", c->http_timeout);
 	print_connection(c, out);
+	fprintf(out, "user = %s\n", c->user);
+	fprintf(out, "nft_hairpin = %s\n", yes_no(c->nft_hairpin));
 }

@@ -21,6 +21,8 @@
 
 enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 
+#define CONFIG_USER_MAX 33                      /* a user name: 1..32 bytes */
+
 /* An IPv4 prefix, the address masked to its length. */
 struct config_prefix {
 	struct in_addr addr;
@@ -67,6 +69,11 @@ struct config {
 	unsigned sim_disconnect_delay;          /* sim_disconnect_delay = ms, 0..600000 (default 0) */
 	bool sim_connect_fail;                  /* sim_connect_fail = yes|no (default no) */
 	bool sim_ip_bridged;                    /* sim_ip_bridged = yes|no (default no) */
+
+	/* The nft backend and its privileged helper (docs/NFT.md). */
+	bool have_user;
+	char user[CONFIG_USER_MAX];             /* user = NAME (default igdd; nobody when igdd does not exist) */
+	bool nft_hairpin;                       /* nft_hairpin = yes|no (default no) */
 };
 
 void config_defaults(struct config *c);

@@ -1,0 +1,258 @@
+/*
+ * nft.c - the real NAT backend: the engine's side of the privileged
+ * helper (priv/priv.h) that applies mappings to nftables table ip igdd
+ * (backend/nft_rules.h, docs/NFT.md).
+ *
+ * apply/remove/flush are one request each, answered before they return
+ * (bounded by PRIV_TIMEOUT_MS: a timeout is a failure, and the action
+ * answers 501). Only enabled mappings are installed: applying a disabled
+ * one removes its key. Applying an existing key replaces it.
+ *
+ * wan_status reads the WAN interface directly, without privilege: its
+ * IPv4 address (external_ip in the configuration overrides it; a
+ * private or CGNAT address is reported as it is, with one warning), the
+ * counters in /sys/class/net/WAN/statistics and the link state from
+ * operstate (WANCommonInterfaceConfig:1; WANIPConnection:2 2.3.13).
+ */
+#include "backend/nft.h"
+
+#include "backend/nft_rules.h"
+#include "conf/config.h"
+#include "core/mapping.h"
+#include "priv/priv.h"
+#include "util/ifaddr.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct nft_backend {
+	struct priv *helper;            /* borrowed from main */
+	char wan_if[IF_NAMESIZE];
+	bool have_override;
+	struct in_addr override;
+	uint32_t warned;                /* the private address last warned about */
+};
+
+bool backend_nft_addr_private(struct in_addr a, const char **ret_kind)
+{
+	uint32_t h = ntohl(a.s_addr);
+	const char *kind = NULL;
+
+	if ((h >> 24) == 10 || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8)
+		kind = "a private (RFC 1918) address";
+	else if ((h >> 22) == (0x64400000u >> 22))
+		kind = "a shared (CGNAT, RFC 6598) address";
+	if (kind && ret_kind)
+		*ret_kind = kind;
+	return kind != NULL;
+}
+
+static void to_elem(const struct mapping *m, struct nft_elem *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote_host = m->remote_host;
+	ret->internal = m->internal_client;
+	ret->ext_port = m->ext_port;
+	ret->int_port = m->int_port;
+	ret->proto = m->proto == MAP_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+}
+
+static int nft_init(struct backend *b, const struct config *cfg)
+{
+	struct nft_backend *n;
+
+	if (!b->helper) {
+		log_warnx("backend nft: the privileged helper is not running");
+		return -EINVAL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->helper = b->helper;
+	memcpy(n->wan_if, cfg->wan_interface, sizeof(n->wan_if));
+	n->have_override = cfg->have_external_ip;
+	n->override = cfg->external_ip;
+	b->priv = n;
+	return 0;
+}
+
+/* One request; failures logged once here. */
+static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
+{
+	struct nft_backend *nb = b->priv;
+	int r = priv_call(nb->helper, op, v, n, NULL);
+
+	if (r < 0)
+		log_warnx("backend nft: %s of %zu mapping%s failed: %s",
+			  op == PRIV_OP_APPLY ? "apply" : op == PRIV_OP_REMOVE ? "removal" : "flush",
+			  n, n == 1 ? "" : "s", strerror(-r));
+	return r;
+}
+
+static int nft_apply(struct backend *b, const struct mapping *m)
+{
+	struct nft_elem e;
+
+	to_elem(m, &e);
+	return call(b, m->enabled ? PRIV_OP_APPLY : PRIV_OP_REMOVE, &e, 1);
+}
+
+static int nft_remove(struct backend *b, const struct mapping *m)
+{
+	struct nft_elem e;
+
+	to_elem(m, &e);
+	return call(b, PRIV_OP_REMOVE, &e, 1);
+}
+
+static int nft_flush(struct backend *b)
+{
+	return call(b, PRIV_OP_FLUSH, NULL, 0);
+}
+
+static void nft_shutdown(struct backend *b)
+{
+	free(b->priv);
+	b->priv = NULL;
+}
+
+/* Requests of op for the mappings of v that want (enabled or not). */
+static int many(struct backend *b, enum priv_op op, const struct mapping *v, size_t n,
+		bool enabled_only, bool disabled_only)
+{
+	struct nft_elem e[PRIV_BATCH_MAX];
+	size_t i, k = 0;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		if ((enabled_only && !v[i].enabled) || (disabled_only && v[i].enabled))
+			continue;
+		to_elem(&v[i], &e[k++]);
+		if (k == PRIV_BATCH_MAX) {
+			r = call(b, op, e, k);
+			k = 0;
+		}
+	}
+	if (r == 0 && k > 0)
+		r = call(b, op, e, k);
+	return r;
+}
+
+int backend_nft_apply_many(struct backend *b, const struct mapping *v, size_t n)
+{
+	int r = many(b, PRIV_OP_APPLY, v, n, true, false);
+
+	return r < 0 ? r : many(b, PRIV_OP_REMOVE, v, n, false, true);
+}
+
+int backend_nft_remove_many(struct backend *b, const struct mapping *v, size_t n)
+{
+	return many(b, PRIV_OP_REMOVE, v, n, false, false);
+}
+
+/* ---- the WAN side ---- */
+
+/* A small /sys file of ifname ("statistics/rx_bytes", "operstate"): its
+ * first line, NUL-terminated. */
+static int read_sys(const char *ifname, const char *file, char *out, size_t outsz)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, out, outsz - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	return 0;
+}
+
+static uint64_t read_counter(const char *ifname, const char *file)
+{
+	char text[32];
+	uint64_t v = 0;
+
+	if (read_sys(ifname, file, text, sizeof(text)) == 0)
+		(void)str_to_u64(str_cstr(text), UINT64_MAX, &v);
+	return v;
+}
+
+/* operstate "up"; "unknown" (ppp, tun) counts when there is a carrier. */
+static bool link_up(const char *ifname)
+{
+	char state[32], carrier[8];
+
+	if (read_sys(ifname, "operstate", state, sizeof(state)) < 0)
+		return false;
+	if (strcmp(state, "up") == 0)
+		return true;
+	return strcmp(state, "unknown") == 0 &&
+	       read_sys(ifname, "carrier", carrier, sizeof(carrier)) == 0 &&
+	       strcmp(carrier, "1") == 0;
+}
+
+static void external_ip(struct nft_backend *nb, struct backend_wan *ret)
+{
+	struct ifaddr_ipv4 a;
+	const char *kind = NULL;
+	char text[INET_ADDRSTRLEN];
+
+	if (nb->have_override) {
+		ret->have_ip = true;
+		ret->external_ip = nb->override;
+	} else if (ifaddr_lookup_ipv4(nb->wan_if, &a) == 0) {
+		ret->have_ip = true;
+		ret->external_ip = a.addr;
+	}
+	if (!ret->have_ip || !backend_nft_addr_private(ret->external_ip, &kind) ||
+	    nb->warned == ret->external_ip.s_addr)
+		return;
+	nb->warned = ret->external_ip.s_addr;
+	inet_ntop(AF_INET, &ret->external_ip, text, sizeof(text));
+	log_warnx("external address %s on %s is %s: mappings work only behind it, not from the Internet",
+		  text, nb->wan_if, kind);
+}
+
+static int nft_wan_status(struct backend *b, struct backend_wan *ret)
+{
+	struct nft_backend *nb = b->priv;
+	uint64_t mbps = read_counter(nb->wan_if, "speed");
+
+	memset(ret, 0, sizeof(*ret));
+	external_ip(nb, ret);
+	ret->link_up = link_up(nb->wan_if);
+	ret->bytes_sent = read_counter(nb->wan_if, "statistics/tx_bytes");
+	ret->bytes_received = read_counter(nb->wan_if, "statistics/rx_bytes");
+	ret->packets_sent = read_counter(nb->wan_if, "statistics/tx_packets");
+	ret->packets_received = read_counter(nb->wan_if, "statistics/rx_packets");
+	if (mbps > UINT32_MAX / 1000000u)
+		mbps = UINT32_MAX / 1000000u;
+	ret->up_bitrate = ret->down_bitrate = (uint32_t)(mbps * 1000000u);
+	memcpy(ret->access_type, "Ethernet", sizeof("Ethernet"));
+	return 0;
+}
+
+/* wan_up / wan_down stay NULL: an always-on link (WANIPConnection:2
+ * 2.6.1) until an admin command to bring it up or down is configured. */
+const struct backend_ops backend_nft_ops = {
+	.name = "nft",
+	.init = nft_init,
+	.apply = nft_apply,
+	.remove = nft_remove,
+	.flush = nft_flush,
+	.shutdown = nft_shutdown,
+	.wan_status = nft_wan_status,
+};

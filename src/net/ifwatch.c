@@ -1,0 +1,155 @@
+/*
+ * ifwatch.c - rtnetlink notifications for one interface (see ifwatch.h).
+ *
+ * The interface is matched by index for address messages and by name
+ * for link messages, and the index is looked up again on every link
+ * message: a PPP interface gets a new index each time it is created.
+ */
+#include "net/ifwatch.h"
+
+#include "loop/loop.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#define IFWATCH_BUF 16384
+
+struct ifwatch {
+	struct loop *loop;
+	struct mnl_socket *nl;
+	char ifname[IF_NAMESIZE];
+	unsigned ifindex;               /* 0: not there now */
+	ifwatch_fn cb;
+	void *arg;
+	unsigned events;                /* gathered while parsing */
+	char buf[IFWATCH_BUF];
+};
+
+static int link_attr(const struct nlattr *a, void *data)
+{
+	const char **name = data;
+
+	if (mnl_attr_get_type(a) == IFLA_IFNAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		*name = mnl_attr_get_str(a);
+	return MNL_CB_OK;
+}
+
+static int msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ifwatch *w = data;
+	const char *name = NULL;
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWADDR:
+	case RTM_DELADDR: {
+		const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*ifa)) && ifa->ifa_family == AF_INET &&
+		    w->ifindex != 0 && ifa->ifa_index == w->ifindex)
+			w->events |= IFWATCH_ADDR;
+		break;
+	}
+	case RTM_NEWLINK:
+	case RTM_DELLINK: {
+		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+			break;
+		mnl_attr_parse(nlh, sizeof(*ifi), link_attr, &name);
+		if ((name && strcmp(name, w->ifname) == 0) ||
+		    (w->ifindex != 0 && (unsigned)ifi->ifi_index == w->ifindex)) {
+			w->events |= IFWATCH_LINK | IFWATCH_ADDR;
+			w->ifindex = nlh->nlmsg_type == RTM_DELLINK ? 0 : if_nametoindex(w->ifname);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+unsigned ifwatch_parse(struct ifwatch *w, const void *buf, size_t len)
+{
+	w->events = 0;
+	(void)mnl_cb_run(buf, len, 0, 0, msg_cb, w);
+	return w->events;
+}
+
+static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct ifwatch *w = arg;
+	unsigned seen = 0;
+	ssize_t n;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	for (;;) {
+		n = mnl_socket_recvfrom(w->nl, w->buf, sizeof(w->buf));
+		if (n < 0) {
+			if (errno == ENOBUFS) {         /* notifications lost: re-read all */
+				seen |= IFWATCH_ADDR | IFWATCH_LINK;
+				w->ifindex = if_nametoindex(w->ifname);
+				continue;
+			}
+			break;                          /* EAGAIN: all read */
+		}
+		seen |= ifwatch_parse(w, w->buf, (size_t)n);
+	}
+	if (seen && w->cb)
+		w->cb(w, seen, w->arg);
+}
+
+struct ifwatch *ifwatch_new(struct loop *l, const char *ifname, ifwatch_fn cb, void *arg)
+{
+	struct ifwatch *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return NULL;
+	if (strlen(ifname) >= sizeof(w->ifname)) {
+		free(w);
+		errno = EINVAL;
+		return NULL;
+	}
+	memcpy(w->ifname, ifname, strlen(ifname) + 1);
+	w->ifindex = if_nametoindex(ifname);
+	w->cb = cb;
+	w->arg = arg;
+	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_IPV4_IFADDR | RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	r = loop_fd_add(l, mnl_socket_get_fd(w->nl), EPOLLIN, on_readable, w);
+	if (r < 0) {
+		errno = -r;
+		goto fail;
+	}
+	w->loop = l;
+	return w;
+fail:
+	r = errno;
+	if (w->nl)
+		mnl_socket_close(w->nl);
+	free(w);
+	errno = r;
+	return NULL;
+}
+
+void ifwatch_free(struct ifwatch *w)
+{
+	if (!w)
+		return;
+	if (w->loop)
+		loop_fd_del(w->loop, mnl_socket_get_fd(w->nl));
+	mnl_socket_close(w->nl);
+	free(w);
+}

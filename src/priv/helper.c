@@ -1,0 +1,415 @@
+/*
+ * helper.c - the privileged helper process (see helper.h).
+ *
+ * It trusts nothing the engine sends: a request must have exactly the
+ * size of struct priv_req and pass priv_msg_check() (internal address
+ * inside the LAN prefix it learnt at start, ports 1..65535, TCP or UDP,
+ * at most PRIV_BATCH_MAX entries); the copy refuses more than
+ * max_mappings. The socketpair itself is the sender check: nobody but
+ * the engine holds its other end.
+ *
+ * Everything it runs is built by backend/nft_rules.c from numbers. A
+ * change is one transaction; if the kernel refuses it (an element we
+ * think exists is gone, the table was deleted), the whole table is
+ * rebuilt from the copy in one transaction, which also applies the
+ * change; only if that fails too is the request refused.
+ */
+#include "priv/helper.h"
+
+#include "core/clock.h"
+#include "priv/nft_state.h"
+#include "priv/nft_verify.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/capability.h>
+#include <nftables/libnftables.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HELPER_CMD_MAX (64u << 20)      /* a full table of 131070 mappings is ~25 MB */
+
+struct helper {
+	const struct priv_helper_conf *c;
+	int fd;
+	int sigfd;
+	struct nft_ctx *nft;
+	struct nft_state *st;
+	struct nft_verify *ver;
+	struct buf cmd;
+	struct in_addr hairpin[HELPER_MAX_HAIRPIN];
+	size_t nhairpin;
+	bool verify_failing;            /* warned that verification does not work */
+	uint64_t verify_ms;             /* how long the last read-back took */
+	union {
+		struct priv_req req;
+		char raw[sizeof(struct priv_req) + 1];
+	} in;
+};
+
+/* ---- running nft ---- */
+
+/* Run text as one transaction. 0 or -EIO (the error is logged at debug
+ * level: the caller decides whether it matters). */
+static int run(struct helper *h, const char *text)
+{
+	const char *err;
+	char line[256];
+	size_t n;
+
+	if (nft_run_cmd_from_buffer(h->nft, text) == 0)
+		return 0;
+	err = nft_ctx_get_error_buffer(h->nft);
+	if (!err)
+		err = "";
+	n = strcspn(err, "\n");
+	log_debug("helper: nft: %s", log_escape(line, sizeof(line), err, n));
+	return -EIO;
+}
+
+/* The addresses hairpinned traffic is sent to: the WAN interface's IPv4
+ * addresses and the configured external_ip. */
+static size_t hairpin_addrs(const struct helper *h, struct in_addr *out)
+{
+	struct ifaddrs *list = NULL, *ifa;
+	size_t n = 0, i;
+
+	if (h->c->have_external_ip)
+		out[n++] = h->c->external_ip;
+	if (getifaddrs(&list) < 0)
+		return n;
+	for (ifa = list; ifa && n < HELPER_MAX_HAIRPIN; ifa = ifa->ifa_next) {
+		const struct sockaddr_in *a = (const void *)ifa->ifa_addr;
+
+		if (!a || a->sin_family != AF_INET || strcmp(ifa->ifa_name, h->c->table.wan_if) != 0)
+			continue;
+		for (i = 0; i < n && out[i].s_addr != a->sin_addr.s_addr; i++)
+			;
+		if (i == n)
+			out[n++] = a->sin_addr;
+	}
+	freeifaddrs(list);
+	return n;
+}
+
+/* Rebuild the whole table from the copy in one transaction. */
+static int rebuild(struct helper *h)
+{
+	int r;
+
+	buf_reset(&h->cmd);
+	r = nft_rules_table(&h->cmd, &h->c->table);
+	if (r == 0)
+		r = nft_state_dump(h->st, &h->cmd);
+	if (r == 0 && h->c->table.hairpin) {
+		h->nhairpin = hairpin_addrs(h, h->hairpin);
+		r = nft_rules_hairpin(&h->cmd, h->hairpin, h->nhairpin);
+	}
+	if (r == 0)
+		r = run(h, h->cmd.p);
+	return r;
+}
+
+/* Hairpin: follow the WAN address (checked with the table). */
+static void hairpin_refresh(struct helper *h)
+{
+	struct in_addr now[HELPER_MAX_HAIRPIN];
+	size_t n;
+
+	if (!h->c->table.hairpin)
+		return;
+	n = hairpin_addrs(h, now);
+	if (n == h->nhairpin && memcmp(now, h->hairpin, n * sizeof(now[0])) == 0)
+		return;
+	buf_reset(&h->cmd);
+	if (nft_rules_hairpin(&h->cmd, now, n) == 0 && run(h, h->cmd.p) == 0) {
+		memcpy(h->hairpin, now, n * sizeof(now[0]));
+		h->nhairpin = n;
+		log_info("helper: hairpin addresses updated (%zu)", n);
+	}
+}
+
+/* ---- verifying ---- */
+
+static unsigned verified_sets(const struct helper *h)
+{
+	unsigned sets = (1u << NFT_SET_HAIRPIN) - 1;
+
+	return h->c->table.hairpin ? sets | 1u << NFT_SET_HAIRPIN : sets;
+}
+
+/*
+ * Does the kernel still hold what the copy says? When not (the ruleset
+ * was flushed, a firewall reload, someone edited our table), rebuild it
+ * and say so.
+ */
+static void check(struct helper *h)
+{
+	size_t want[NFT_NSETS], got[NFT_NSETS];
+	uint64_t t0 = clock_monotonic_ms(NULL);
+	unsigned rules = 0;
+	int r, s;
+	const char *what = NULL;
+
+	nft_state_counts(h->st, want);
+	want[NFT_SET_HAIRPIN] = h->nhairpin;
+	r = nft_verify_read(h->ver, verified_sets(h), &rules, got);
+	h->verify_ms = clock_monotonic_ms(NULL) - t0;
+	if (r == -ENOENT) {
+		what = "table ip " NFT_TABLE_NAME " or one of its sets is gone";
+	} else if (r < 0) {
+		if (!h->verify_failing)
+			log_warnx("helper: cannot read table ip %s back: %s", NFT_TABLE_NAME, strerror(-r));
+		h->verify_failing = true;
+		return;
+	} else if (rules != nft_rules_count(&h->c->table)) {
+		what = "its rules changed";
+	} else {
+		for (s = 0; s < NFT_NSETS && !what; s++)
+			if ((verified_sets(h) & 1u << s) && got[s] != want[s])
+				what = "its elements changed";
+	}
+	h->verify_failing = false;
+	if (!what) {
+		hairpin_refresh(h);
+		return;
+	}
+	r = rebuild(h);
+	if (r == 0)
+		log_warnx("helper: %s (flushed or edited behind our back): recreated the table with %zu mappings",
+			  what, nft_state_count(h->st));
+	else
+		log_warnx("helper: %s, and recreating the table failed", what);
+}
+
+/* ---- requests ---- */
+
+static int handle(struct helper *h, const struct priv_req *rq)
+{
+	struct nft_elem v[PRIV_BATCH_MAX];
+	size_t i;
+	int r;
+
+	if (rq->op == PRIV_OP_FLUSH) {
+		nft_state_clear(h->st);
+		return rebuild(h);
+	}
+	for (i = 0; i < rq->count; i++)
+		priv_entry_to_elem(&rq->e[i], &v[i]);
+	buf_reset(&h->cmd);
+	r = nft_state_change(h->st, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, v, rq->count,
+			     &h->cmd);
+	if (r < 0)
+		return r;
+	if (h->cmd.len == 0 || run(h, h->cmd.p) == 0) {
+		nft_state_commit(h->st);
+		return 0;
+	}
+	/* Refused: the kernel is not what the copy says. Rebuild with the
+	 * change; failing that, without it. */
+	if (rebuild(h) == 0) {
+		nft_state_commit(h->st);
+		log_warnx("helper: table ip %s differed from our copy: recreated it with %zu mappings",
+			  NFT_TABLE_NAME, nft_state_count(h->st));
+		return 0;
+	}
+	nft_state_rollback(h->st);
+	if (rebuild(h) < 0)
+		log_warnx("helper: cannot recreate table ip %s", NFT_TABLE_NAME);
+	return -EIO;
+}
+
+static int reply(struct helper *h, uint32_t seq, int status)
+{
+	struct priv_reply rp;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.version = PRIV_MSG_VERSION;
+	rp.seq = seq;
+	rp.status = status;
+	rp.count = h->st ? (uint32_t)nft_state_count(h->st) : 0;
+	if (send(h->fd, &rp, sizeof(rp), MSG_NOSIGNAL) != (ssize_t)sizeof(rp))
+		return -errno;
+	return 0;
+}
+
+/* One request from the engine. 0 to go on, -EPIPE when it is gone. */
+static int receive(struct helper *h)
+{
+	const char *why = "?";
+	ssize_t n;
+	int status;
+
+	n = recv(h->fd, h->in.raw, sizeof(h->in.raw), MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -EPIPE;
+	if (n == 0)
+		return -EPIPE;
+	if (priv_msg_check(&h->in.req, (size_t)n, &h->c->policy, &why) < 0) {
+		log_warnx("helper: refused a request from the engine: %s", why);
+		status = -EINVAL;
+	} else {
+		status = handle(h, &h->in.req);
+		if (status < 0)
+			log_debug("helper: request %u failed: %s", h->in.req.seq, strerror(-status));
+	}
+	return reply(h, (size_t)n >= 8 ? h->in.req.seq : 0, status) < 0 ? -EPIPE : 0;
+}
+
+/* ---- start-up and the loop ---- */
+
+/* Close every descriptor but 0-2 and keep (the helper must not hold the
+ * engine's sockets, nor the daemonising pipe). */
+static void close_others(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fd;
+
+	if (!d) {
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != keep)
+				close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		fd = (int)strtol(de->d_name, NULL, 10);
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd > 2 && fd != keep &&
+		    fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
+}
+
+static void detach(const struct priv_helper_conf *c)
+{
+	int null;
+
+	if (c->foreground)
+		return;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	log_init("igdd", 0, log_get_verbose());
+}
+
+/* SIGTERM through a signalfd; SIGINT and SIGHUP belong to the engine. */
+static int signals(void)
+{
+	sigset_t set;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
+{
+	const char *why = "?";
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	h->c = c;
+	h->fd = fd;
+	buf_init(&h->cmd, HELPER_CMD_MAX);
+	h->sigfd = signals();
+	if (h->sigfd < 0)
+		return h->sigfd;
+	r = caps_drop(c->switch_user ? &c->user : NULL, CAPS_BIT(CAP_NET_ADMIN), &why);
+	if (r < 0) {
+		log_warnx("helper: cannot keep CAP_NET_ADMIN alone: %s: %s", why, strerror(-r));
+		return r;
+	}
+	h->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	h->st = nft_state_new(c->max_mappings);
+	h->ver = nft_verify_new();
+	if (!h->nft || !h->st || !h->ver)
+		return -ENOMEM;
+	nft_ctx_buffer_output(h->nft);
+	nft_ctx_buffer_error(h->nft);
+	r = rebuild(h);
+	if (r < 0)
+		log_warnx("helper: cannot create table ip %s: %s", NFT_TABLE_NAME,
+			  nft_ctx_get_error_buffer(h->nft));
+	return r;
+}
+
+/* The next check: check_interval_ms from now, or later when reading a
+ * big table back takes long, so verifying stays under 1% of a CPU. */
+static uint64_t next_check(const struct helper *h, uint64_t now)
+{
+	uint64_t wait = h->verify_ms * 100;
+
+	return now + (wait > h->c->check_interval_ms ? wait : h->c->check_interval_ms);
+}
+
+static void loop(struct helper *h)
+{
+	uint64_t next = clock_monotonic_ms(NULL) + h->c->check_interval_ms, now;
+	struct pollfd p[2];
+
+	for (;;) {
+		now = clock_monotonic_ms(NULL);
+		if (now >= next) {
+			check(h);
+			now = clock_monotonic_ms(NULL);
+			next = next_check(h, now);
+		}
+		p[0].fd = h->fd;
+		p[0].events = POLLIN;
+		p[1].fd = h->sigfd;
+		p[1].events = POLLIN;
+		if (poll(p, 2, (int)(next - now)) < 0 && errno != EINTR)
+			return;
+		if (p[1].revents & POLLIN) {
+			log_info("helper: SIGTERM");
+			return;
+		}
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && receive(h) < 0)
+			return;
+	}
+}
+
+void priv_helper_run(const struct priv_helper_conf *c, int fd)
+{
+	struct helper h;
+	int r;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != c->parent)
+		_exit(1);
+	close_others(fd);
+	detach(c);
+	r = setup(&h, c, fd);
+	if (reply(&h, 0, r) < 0 || r < 0)
+		_exit(1);
+	log_debug("helper: ready, holding CAP_NET_ADMIN only");
+	loop(&h);
+	buf_reset(&h.cmd);
+	nft_rules_delete_table(&h.cmd);
+	if (run(&h, h.cmd.p) == 0)
+		log_info("helper: table ip %s deleted", NFT_TABLE_NAME);
+	else
+		log_warnx("helper: could not delete table ip %s", NFT_TABLE_NAME);
+	_exit(0);
+}

@@ -1,0 +1,45 @@
+/*
+ * helper.h - the privileged helper process (docs/ARCHITECTURE.md rule 3),
+ * forked by priv_start(): it holds CAP_NET_ADMIN and nothing else, reads
+ * fixed-size requests from the engine's socketpair, re-checks them
+ * against its own copy of the static policy and applies them to table
+ * ip igdd with libnftables, one transaction per request. It keeps its
+ * own copy of every element (priv/nft_state.h), checks every few seconds
+ * that the kernel still holds them (priv/nft_verify.h) and rebuilds the
+ * table when the ruleset was flushed or edited behind its back. When the
+ * engine goes away (socket EOF, or SIGTERM) it deletes the table and
+ * exits.
+ */
+#ifndef IGDD_HELPER_H
+#define IGDD_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "backend/nft_rules.h"
+#include "priv/caps.h"
+#include "priv/priv_msg.h"
+
+#define HELPER_MAX_HAIRPIN 8            /* external addresses hairpin answers on */
+
+struct priv_helper_conf {
+	struct nft_table_conf table;
+	struct priv_policy policy;
+	size_t max_mappings;
+	bool have_external_ip;          /* config external_ip: also a hairpin address */
+	struct in_addr external_ip;
+	bool switch_user;               /* started as root: become user */
+	struct caps_user user;
+	bool foreground;                /* keep logging to stderr (else syslog) */
+	unsigned check_interval_ms;     /* how often the kernel's table is verified */
+	int parent;                     /* the engine's pid (PR_SET_PDEATHSIG race) */
+};
+
+/*
+ * Run the helper on socket fd (the child's end of the socketpair) until
+ * the engine goes away; never returns. It first reports its start-up
+ * (capabilities dropped, table installed) as a reply with seq 0.
+ */
+void priv_helper_run(const struct priv_helper_conf *c, int fd) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * priv.c - starting the privileged helper, and the engine's end of the
+ * channel to it (see priv.h).
+ *
+ * The engine waits for each reply (a socketpair round trip takes
+ * microseconds, one nft transaction well under a millisecond per
+ * element); the wait is bounded by PRIV_TIMEOUT_MS and a timeout is a
+ * failure. Replies carry the request's sequence number, so one that
+ * arrives after its request timed out is recognised and dropped.
+ */
+#include "priv/priv.h"
+
+#include "backend/nft_rules.h"
+#include "conf/config.h"
+#include "core/clock.h"
+#include "priv/caps.h"
+#include "priv/helper.h"
+#include "util/ifaddr.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct priv {
+	int fd;
+	pid_t pid;
+	uint32_t seq;
+	bool switch_user;
+	struct caps_user user;
+	char user_name[64];
+	struct priv_req req;
+};
+
+int priv_fd(const struct priv *p)
+{
+	return p->fd;
+}
+
+pid_t priv_pid(const struct priv *p)
+{
+	return p->pid;
+}
+
+/* ---- start-up ---- */
+
+/* The LAN prefix of ifname (its first IPv4 address and netmask). */
+static int lan_prefix(const char *ifname, struct priv_policy *ret)
+{
+	struct ifaddr_ipv4 lan;
+	uint32_t m;
+	unsigned plen = 0;
+	int r = ifaddr_lookup_ipv4(ifname, &lan);
+
+	if (r < 0) {
+		log_warnx("lan_interface '%s': %s", ifname,
+			  r == -EADDRNOTAVAIL ? "no IPv4 address" : strerror(-r));
+		return r;
+	}
+	for (m = ntohl(lan.mask.s_addr); m & 0x80000000u; m <<= 1)
+		plen++;
+	if (m != 0 || plen == 0) {
+		log_warnx("lan_interface '%s': netmask is not a prefix", ifname);
+		return -EINVAL;
+	}
+	ret->lan_plen = plen;
+	ret->lan_net.s_addr = lan.addr.s_addr & lan.mask.s_addr;
+	return 0;
+}
+
+/* Whom to become: cfg->user (the default falls back to "nobody"), when
+ * started as root. */
+static int resolve_user(struct priv *p, const struct config *cfg)
+{
+	const char *name = cfg->user;
+	int r;
+
+	if (geteuid() != 0) {
+		log_info("not started as root: staying uid %ld (user '%s' not used)",
+			 (long)geteuid(), cfg->user);
+		return 0;
+	}
+	r = caps_lookup_user(name, &p->user);
+	if (r == -ENOENT && !cfg->have_user) {
+		name = PRIV_FALLBACK_USER;
+		r = caps_lookup_user(name, &p->user);
+		if (r == 0)
+			log_warnx("user '%s' does not exist: running as '%s' (see docs/NFT.md)",
+				  cfg->user, name);
+	}
+	if (r < 0) {
+		log_warnx("user '%s': %s", name, r == -ENOENT ? "no such user" : strerror(-r));
+		return r;
+	}
+	if (p->user.uid == 0) {
+		log_warnx("user '%s' is root: choose an unprivileged user", name);
+		return -EINVAL;
+	}
+	p->switch_user = true;
+	snprintf(p->user_name, sizeof(p->user_name), "%s", name);
+	return 0;
+}
+
+static int helper_conf(const struct priv *p, const struct config *cfg, bool foreground,
+		       struct priv_helper_conf *hc)
+{
+	int r;
+
+	memset(hc, 0, sizeof(*hc));
+	if (!nft_ifname_ok(cfg->wan_interface)) {
+		log_warnx("wan_interface '%s': nft rules take only letters, digits, '.', '_' and '-'",
+			  cfg->wan_interface);
+		return -EINVAL;
+	}
+	r = lan_prefix(cfg->lan_interface, &hc->policy);
+	if (r < 0)
+		return r;
+	memcpy(hc->table.wan_if, cfg->wan_interface, sizeof(hc->table.wan_if));
+	hc->table.hairpin = cfg->nft_hairpin;
+	hc->table.lan_net = hc->policy.lan_net;
+	hc->table.lan_plen = hc->policy.lan_plen;
+	hc->max_mappings = cfg->max_mappings;
+	hc->have_external_ip = cfg->have_external_ip;
+	hc->external_ip = cfg->external_ip;
+	hc->switch_user = p->switch_user;
+	hc->user = p->user;
+	hc->foreground = foreground;
+	hc->check_interval_ms = PRIV_CHECK_INTERVAL_MS;
+	hc->parent = (int)getpid();
+	return 0;
+}
+
+/* ---- replies ---- */
+
+/* The reply to seq, waiting until deadline (monotonic ms). */
+static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count)
+{
+	struct priv_reply rp[2];
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	uint64_t now;
+	ssize_t n;
+
+	for (;;) {
+		now = clock_monotonic_ms(NULL);
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(p->fd, rp, sizeof(rp), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return -EPIPE;
+		if (n != (ssize_t)sizeof(rp[0]) || rp[0].version != PRIV_MSG_VERSION) {
+			log_warnx("helper: malformed reply (%zd bytes)", n);
+			continue;
+		}
+		if (rp[0].seq != seq) {
+			log_warnx("helper: late reply to request %u (status %d) dropped",
+				  rp[0].seq, (int)rp[0].status);
+			continue;
+		}
+		if (ret_count)
+			*ret_count = rp[0].count;
+		return rp[0].status;
+	}
+}
+
+static void reap(pid_t pid, unsigned wait_ms)
+{
+	unsigned waited = 0;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		if (waited >= wait_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return;
+		}
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+}
+
+int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
+{
+	struct priv_helper_conf hc;
+	struct priv *p = calloc(1, sizeof(*p));
+	int sv[2], r;
+
+	if (!p)
+		return -ENOMEM;
+	p->fd = -1;
+	if ((r = resolve_user(p, cfg)) < 0 || (r = helper_conf(p, cfg, foreground, &hc)) < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = -errno;
+		log_warn("socketpair");
+		goto fail;
+	}
+	p->pid = fork();
+	if (p->pid < 0) {
+		r = -errno;
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		goto fail;
+	}
+	if (p->pid == 0) {
+		close(sv[0]);
+		priv_helper_run(&hc, sv[1]);
+	}
+	close(sv[1]);
+	p->fd = sv[0];
+	r = wait_reply(p, 0, clock_monotonic_ms(NULL) + PRIV_START_TIMEOUT_MS, NULL);
+	if (r < 0) {
+		log_warnx("the privileged helper did not start: %s", strerror(-r));
+		goto fail;
+	}
+	log_info("privileged helper %ld is up (CAP_NET_ADMIN only)", (long)p->pid);
+	*ret = p;
+	return 0;
+fail:
+	priv_stop(p);
+	return r;
+}
+
+int priv_drop_engine(const struct priv *p)
+{
+	const char *why = "?";
+	int r;
+
+	r = caps_drop(p->switch_user ? &p->user : NULL, 0, &why);
+	if (r < 0) {
+		log_warnx("cannot drop privileges: %s: %s", why, strerror(-r));
+		return r;
+	}
+	if (p->switch_user)
+		log_info("running as user '%s' with no capabilities", p->user_name);
+	else
+		log_info("running as uid %ld with no capabilities", (long)getuid());
+	return 0;
+}
+
+/* ---- requests ---- */
+
+int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+	      size_t *ret_count)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
+	uint64_t deadline = clock_monotonic_ms(NULL) + PRIV_TIMEOUT_MS;
+	size_t i;
+
+	if (n > PRIV_BATCH_MAX)
+		return -EINVAL;
+	memset(&p->req, 0, sizeof(p->req));
+	p->req.version = PRIV_MSG_VERSION;
+	if (++p->seq == 0)
+		p->seq = 1;                     /* 0 is the start-up report */
+	p->req.seq = p->seq;
+	p->req.op = (uint16_t)op;
+	p->req.count = (uint16_t)n;
+	for (i = 0; i < n; i++)
+		priv_entry_from_elem(&v[i], &p->req.e[i]);
+	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
+		return -ETIMEDOUT;
+	if (send(p->fd, &p->req, sizeof(p->req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(p->req))
+		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
+	return wait_reply(p, p->seq, deadline, ret_count);
+}
+
+int priv_on_readable(struct priv *p)
+{
+	struct priv_reply rp[2];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->fd, rp, sizeof(rp), MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
+		if (n == 0)
+			return -EPIPE;
+		log_warnx("helper: late reply to request %u dropped",
+			  n >= 8 ? rp[0].seq : 0);
+	}
+}
+
+void priv_stop(struct priv *p)
+{
+	if (!p)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->pid > 0)
+		reap(p->pid, 3000);
+	free(p);
+}

@@ -1,0 +1,80 @@
+/*
+ * priv.h - privilege separation for the nft backend
+ * (docs/ARCHITECTURE.md rule 3; docs/NFT.md for admins).
+ *
+ * Two processes:
+ *   - the engine (everything that reads the network) ends up as an
+ *     unprivileged user (config `user`, default "igdd", "nobody" when
+ *     that does not exist) with no capabilities at all;
+ *   - the helper (priv/helper.h), forked by priv_start() before the
+ *     engine reads any network input, keeps CAP_NET_ADMIN and nothing
+ *     else, and is the only process that changes nftables.
+ * They talk over a SOCK_SEQPACKET socketpair in fixed-size messages
+ * (priv/priv_msg.h). If either dies the other exits: the helper on EOF
+ * (or SIGTERM from PR_SET_PDEATHSIG), deleting table ip igdd; the engine
+ * when priv_on_readable() reports EOF.
+ *
+ * Not started as root (systemd User= with AmbientCapabilities=
+ * CAP_NET_ADMIN): no user is switched; the helper keeps CAP_NET_ADMIN
+ * from what it was given and the engine drops it.
+ */
+#ifndef IGDD_PRIV_H
+#define IGDD_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "priv/priv_msg.h"
+
+struct config;
+struct nft_elem;
+struct priv;
+
+#define PRIV_TIMEOUT_MS 5000            /* longest wait for one reply */
+#define PRIV_START_TIMEOUT_MS 10000     /* for the helper's start-up report */
+#define PRIV_CHECK_INTERVAL_MS 3000     /* the helper verifies the kernel's table */
+#define PRIV_DEFAULT_USER "igdd"
+#define PRIV_FALLBACK_USER "nobody"
+
+/*
+ * Fork the helper for cfg (backend nft): it drops to CAP_NET_ADMIN,
+ * installs an empty table ip igdd (replacing a stale one) and reports.
+ * The LAN prefix it enforces is lan_interface's, read now. foreground:
+ * the helper keeps logging to stderr, else to syslog. Call before the
+ * engine reads the network, and before any signal is routed through a
+ * signalfd. *ret is the engine's end. 0 or -errno (logged).
+ */
+int priv_start(const struct config *cfg, bool foreground, struct priv **ret);
+
+/*
+ * The engine gives up privilege for good: when running as root it
+ * becomes the user priv_start() chose (cfg->user); it keeps no
+ * capability. Call once its privileged
+ * resources are open (sockets bound) and before it reads any input.
+ * 0 or -errno (logged).
+ */
+int priv_drop_engine(const struct priv *p);
+
+int priv_fd(const struct priv *p);
+pid_t priv_pid(const struct priv *p);
+
+/*
+ * One request (op, n <= PRIV_BATCH_MAX mappings) and its reply, waiting
+ * at most PRIV_TIMEOUT_MS. The helper's status (0 or -errno: -EINVAL
+ * refused by its policy, -ENOSPC its limit, -EIO nft failed),
+ * -ETIMEDOUT, or -EPIPE when the helper is gone. ret_count (optional):
+ * the mappings installed after it.
+ */
+int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+	      size_t *ret_count);
+
+/* The socket became readable outside priv_call(): drop late replies.
+ * -EPIPE when the helper has gone (the engine should exit), else 0. */
+int priv_on_readable(struct priv *p);
+
+/* Close the channel: the helper deletes table ip igdd and exits; wait
+ * for it (at most 3 s, then SIGKILL). NULL is a no-op. */
+void priv_stop(struct priv *p);
+
+#endif

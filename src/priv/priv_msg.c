@@ -1,0 +1,100 @@
+/*
+ * priv_msg.c - checking a request the way the helper sees it (see
+ * priv_msg.h): exact size, version, operation, count, and every entry
+ * against the static policy. Pure.
+ */
+#include "priv/priv_msg.h"
+
+#include "backend/nft_rules.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct priv_entry) == 16, "priv_entry must stay 16 bytes");
+_Static_assert(sizeof(struct priv_reply) == 16, "priv_reply must stay 16 bytes");
+
+bool priv_remote_ok(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
+}
+
+static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+{
+	uint32_t mask = pol->lan_plen == 0 ? 0 : UINT32_MAX << (32 - pol->lan_plen);
+	uint32_t h = ntohl(a.s_addr);
+
+	if ((h & mask) != ntohl(pol->lan_net.s_addr))
+		return false;
+	/* Not the prefix's network or broadcast address (when it has them). */
+	if (pol->lan_plen <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
+		return false;
+	return true;
+}
+
+static const char *entry_problem(const struct priv_entry *pe, const struct priv_policy *pol)
+{
+	struct in_addr a;
+
+	if (pe->proto != IPPROTO_TCP && pe->proto != IPPROTO_UDP)
+		return "protocol is neither TCP nor UDP";
+	if (pe->ext_port == 0 || pe->int_port == 0)
+		return "port 0";
+	if (pe->pad[0] || pe->pad[1] || pe->pad[2])
+		return "entry padding not zero";
+	a.s_addr = pe->internal;
+	if (!in_lan(a, pol))
+		return "internal address outside the LAN prefix";
+	a.s_addr = pe->remote_host;
+	if (pe->remote_host != 0 && !priv_remote_ok(a))
+		return "remote host is not a unicast address";
+	return NULL;
+}
+
+int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
+		   const char **ret_why)
+{
+	const struct priv_req *rq = msg;
+	const char *why = NULL;
+	size_t i;
+
+	if (len != sizeof(struct priv_req))
+		why = "wrong message size";
+	else if (rq->version != PRIV_MSG_VERSION)
+		why = "wrong version";
+	else if (rq->pad != 0)
+		why = "header padding not zero";
+	else if (rq->op == PRIV_OP_FLUSH)
+		why = rq->count == 0 ? NULL : "flush with entries";
+	else if (rq->op != PRIV_OP_APPLY && rq->op != PRIV_OP_REMOVE)
+		why = "unknown operation";
+	else if (rq->count == 0 || rq->count > PRIV_BATCH_MAX)
+		why = "entry count out of range";
+	for (i = 0; !why && rq->op != PRIV_OP_FLUSH && i < rq->count; i++)
+		why = entry_problem(&rq->e[i], pol);
+	if (why && ret_why)
+		*ret_why = why;
+	return why ? -EINVAL : 0;
+}
+
+void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote_host.s_addr = pe->remote_host;
+	ret->internal.s_addr = pe->internal;
+	ret->ext_port = pe->ext_port;
+	ret->int_port = pe->int_port;
+	ret->proto = pe->proto;
+}
+
+void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote_host = e->remote_host.s_addr;
+	ret->internal = e->internal.s_addr;
+	ret->ext_port = e->ext_port;
+	ret->int_port = e->int_port;
+	ret->proto = e->proto;
+}

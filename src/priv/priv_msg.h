@@ -1,0 +1,78 @@
+/*
+ * priv_msg.h - the messages between the engine and the privileged
+ * helper (docs/ARCHITECTURE.md rule 3), over a SOCK_SEQPACKET
+ * socketpair: one request, one reply, each of one fixed size.
+ *
+ * A request carries only numbers: an operation, a sequence number and up
+ * to PRIV_BATCH_MAX mappings (protocol, ports, addresses). The helper
+ * accepts a request only when it has exactly sizeof(struct priv_req)
+ * bytes and passes priv_msg_check(): the helper's own copy of the static
+ * policy, so a compromised engine can ask for no more than a correct one
+ * could. The reply echoes the sequence number, so a late reply to a
+ * request the engine gave up on is recognised and dropped.
+ */
+#ifndef IGDD_PRIV_MSG_H
+#define IGDD_PRIV_MSG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nft_elem;
+
+#define PRIV_MSG_VERSION 1
+#define PRIV_BATCH_MAX 256      /* mappings in one request: one nft transaction */
+
+enum priv_op {
+	PRIV_OP_APPLY = 1,      /* add or replace count mappings */
+	PRIV_OP_REMOVE = 2,     /* remove count mappings (by key; unknown keys are no error) */
+	PRIV_OP_FLUSH = 3,      /* remove every mapping (count 0) */
+};
+
+/* One mapping. Addresses in network byte order, ports in host order. */
+struct priv_entry {
+	uint32_t remote_host;   /* 0 = any remote host */
+	uint32_t internal;
+	uint16_t ext_port;
+	uint16_t int_port;
+	uint8_t proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t pad[3];         /* zero */
+};
+
+struct priv_req {
+	uint32_t version;       /* PRIV_MSG_VERSION */
+	uint32_t seq;
+	uint16_t op;            /* enum priv_op */
+	uint16_t count;         /* entries used in e[] */
+	uint32_t pad;           /* zero */
+	struct priv_entry e[PRIV_BATCH_MAX];
+};
+
+struct priv_reply {
+	uint32_t version;
+	uint32_t seq;           /* the request's; 0 = the helper's start-up report */
+	int32_t status;         /* 0 or -errno */
+	uint32_t count;         /* mappings installed after the request */
+};
+
+/* What the helper enforces whatever the engine asks. */
+struct priv_policy {
+	struct in_addr lan_net;         /* internal addresses must be in this prefix */
+	unsigned lan_plen;              /* 1..32 */
+};
+
+/*
+ * Check a request as received (len bytes at msg). 0, or -EINVAL with
+ * *ret_why (optional) set to a static text naming the first problem.
+ */
+int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
+		   const char **ret_why);
+
+/* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or 240/4. */
+bool priv_remote_ok(struct in_addr a);
+
+void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret);
+void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret);
+
+#endif

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# The nft backend with real packets (docs/NFT.md): mappings made with
+# upnpc carry TCP and UDP from the WAN host to a LAN service; a narrowed
+# mapping admits only its remote host; deleted and expired mappings close
+# the port; outbound traffic from a mapped internal port leaves as the
+# external port; `nft flush ruleset` is repaired; the engine holds no
+# capability and the helper only CAP_NET_ADMIN; the WAN address is
+# followed; hairpin; either process dying ends the other; SIGTERM removes
+# the table. Last, 10,000 mappings through the helper (tests/nft_bulk).
+set -u
+IGDD=$(readlink -f "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+BULK=${IGDD_NFT_BULK:-$(dirname "$IGDD")/tests/nft_bulk}
+lab_require upnpc nft
+[ -x $PY ] || lab_skip "$PY missing"
+lab_up
+WAN2_IP=203.0.113.3
+ip -n $NS_WAN addr add $WAN2_IP/24 dev eth0
+BG=()
+nft_cleanup() {
+  local p
+  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+  lab_down
+}
+trap nft_cleanup EXIT
+
+PEER="$PY $HERE/nft_peer.py"
+URL=http://$GW_LAN_IP:5000/rootDesc.xml
+in_gw() { ip netns exec $NS_GW "$@"; }
+upnpc1() { in_lan1 timeout 20 upnpc -i -u $URL "$@" 2>&1; }
+upnpc2() { in_lan2 timeout 20 upnpc -i -u $URL "$@" 2>&1; }
+expect() { # expect WHAT PATTERN OUTPUT
+  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
+  lab_ok "$1"
+}
+# spawn NAME NS CMD...: CMD in namespace NS in the background (ip netns
+# exec execs it: $! is CMD's own PID, killed at exit), its output in
+# $LAB_DIR/NAME.out; waits (5 s at most) for it to print "ready".
+spawn() {
+  local name=$1 ns=$2 i; shift 2
+  ip netns exec "$ns" "$@" >"$LAB_DIR/$name.out" 2>&1 &
+  BG+=($!)
+  for i in $(seq 1 50); do grep -q ready "$LAB_DIR/$name.out" && return 0; sleep 0.1; done
+  lab_fail "$name did not start"
+}
+field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+helper_pid() { cat /proc/$IGDD_PID/task/*/children 2>/dev/null | awk '{ print $1 }'; }
+table_gone() { ! in_gw nft list table ip igdd >/dev/null 2>&1; }
+# gone PID: exited (a zombie waiting for a reaper counts).
+gone() {
+  local i
+  for i in $(seq 1 30); do
+    [ -e /proc/$1 ] || return 0
+    grep -q '^State:.*Z' /proc/$1/status 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+nft_conf() {
+  # igdd_start truncates the log in the background job: a "started" left
+  # from the previous run must not satisfy its wait.
+  rm -f "$LAB_DIR/igdd.log"
+  mkdir -p "$LAB_DIR/state"
+  chown nobody "$LAB_DIR/state"
+  {
+    echo "backend = nft"
+    echo "lan_interface = br-lan"
+    echo "wan_interface = wan0"
+    echo "http_port = 5000"
+    echo "state_dir = $LAB_DIR/state"
+    echo "friendly_name = igdd nft lab"
+    echo "user = nobody"
+    local l
+    for l in "$@"; do echo "$l"; done
+  } >"$LAB_DIR/igdd.conf"
+}
+
+# ---- the LAN services and the WAN observers ----
+spawn tcp8080 $NS_LAN1 $PEER serve tcp 8080 "tcp hello from lan1"
+spawn udp9000 $NS_LAN1 $PEER serve udp 9000 "udp hello from lan1"
+spawn tcp8081 $NS_LAN1 $PEER serve tcp 8081 "narrowed service"
+spawn obs_udp $NS_WAN $PEER observe udp 7000
+spawn obs_tcp $NS_WAN $PEER observe tcp 7001
+
+# ---- run 1: the backend ----
+nft_conf
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+HPID=$(helper_pid)
+[ -n "$HPID" ] || lab_fail "no helper process"
+expect "the helper is up" "privileged helper $HPID is up" "$(cat "$IGDD_LOG")"
+
+# Privilege separation, as the kernel reports it.
+[ "$(field $IGDD_PID CapEff)" = 0000000000000000 ] || lab_fail "engine CapEff $(field $IGDD_PID CapEff)"
+[ "$(field $IGDD_PID CapPrm)" = 0000000000000000 ] || lab_fail "engine CapPrm $(field $IGDD_PID CapPrm)"
+[ "$(field $IGDD_PID CapBnd)" = 0000000000000000 ] || lab_fail "engine CapBnd $(field $IGDD_PID CapBnd)"
+[ "$(field $IGDD_PID Uid)" = "$(id -u nobody)" ] || lab_fail "engine uid $(field $IGDD_PID Uid)"
+lab_ok "the network-facing engine runs as nobody with no capabilities (CapEff/CapPrm/CapBnd 0)"
+[ "$(field $HPID CapEff)" = 0000000000001000 ] || lab_fail "helper CapEff $(field $HPID CapEff)"
+[ "$(field $HPID CapPrm)" = 0000000000001000 ] || lab_fail "helper CapPrm $(field $HPID CapPrm)"
+[ "$(field $HPID CapBnd)" = 0000000000001000 ] || lab_fail "helper CapBnd $(field $HPID CapBnd)"
+lab_ok "the helper holds cap_net_admin only (CapEff/CapPrm/CapBnd 0x1000)"
+
+out=$(in_gw nft list table ip igdd)
+[ "$(echo "$out" | grep -cE '^\s+(iifname|oifname|ip saddr) ')" -eq 6 ] || { echo "$out"; lab_fail "table ip igdd: 6 rules"; }
+lab_ok "table ip igdd installed with its 6 rules"
+
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18080)
+expect "no mapping yet: 18080 closed" "FAIL" "$out"
+
+out=$(upnpc1 -e 'x"; delete table ip igdd; "' -a $LAN1_IP 8080 18080 TCP 3600)
+expect "upnpc -a TCP 18080" "external $GW_WAN_IP:18080 TCP is redirected to internal $LAN1_IP:8080" "$out"
+out=$(upnpc1 -a $LAN1_IP 9000 19000 UDP 3600)
+expect "upnpc -a UDP 19000" "external $GW_WAN_IP:19000 UDP is redirected to internal $LAN1_IP:9000" "$out"
+out=$(in_gw nft list ruleset)
+expect "the mapping is an element of dnat_any" "tcp \. 18080 : $LAN1_IP \. 8080" "$out"
+echo "$out" | grep -q "delete table" && lab_fail "a description reached nft"
+lab_ok "the description never reached nft"
+
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18080)
+expect "TCP from the WAN host reaches the LAN service" "^tcp hello from lan1$" "$out"
+out=$(in_wan $PEER get udp $GW_WAN_IP 19000)
+expect "UDP from the WAN host reaches the LAN service" "^udp hello from lan1$" "$out"
+
+# A mapping narrowed to one remote host.
+out=$(upnpc1 -a $LAN1_IP 8081 18081 TCP 3600 $WAN2_IP)
+expect "upnpc -a narrowed to $WAN2_IP" "external $GW_WAN_IP:18081 TCP is redirected to internal $LAN1_IP:8081" "$out"
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18081 $WAN2_IP)
+expect "the narrowed mapping admits $WAN2_IP" "^narrowed service$" "$out"
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18081 $WAN_IP)
+expect "the narrowed mapping refuses $WAN_IP" "FAIL" "$out"
+
+# Outbound: the internal port leaves as the external port (section 1.2).
+out=$(upnpc1 -a $LAN1_IP 9500 19500 UDP 3600)
+expect "upnpc -a UDP 19500" "redirected to internal $LAN1_IP:9500" "$out"
+out=$(upnpc1 -a $LAN1_IP 8500 18500 TCP 3600)
+expect "upnpc -a TCP 18500" "redirected to internal $LAN1_IP:8500" "$out"
+in_lan1 $PEER send udp $WAN_IP 7000 9500 >/dev/null
+in_lan1 $PEER send tcp $WAN_IP 7001 8500 >/dev/null
+in_lan1 $PEER send udp $WAN_IP 7000 9600 >/dev/null
+sleep 0.5
+expect "UDP from internal port 9500 leaves as $GW_WAN_IP:19500" "^$GW_WAN_IP:19500$" "$(cat "$LAB_DIR/obs_udp.out")"
+expect "TCP from internal port 8500 leaves as $GW_WAN_IP:18500" "^$GW_WAN_IP:18500$" "$(cat "$LAB_DIR/obs_tcp.out")"
+expect "an unmapped port is not rewritten" "^$LAN1_IP:9600$" "$(cat "$LAB_DIR/obs_udp.out")"
+
+# Delete and lease expiry close the port again.
+out=$(upnpc1 -d 18080 TCP)
+expect "upnpc -d 18080" "UPNP_DeletePortMapping\(\) returned : 0" "$out"
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18080)
+expect "after delete: 18080 closed" "FAIL" "$out"
+out=$(upnpc1 -a $LAN1_IP 8080 18082 TCP 2)
+expect "upnpc -a with a 2 s lease" "redirected to internal $LAN1_IP:8080 \(duration=2\)" "$out"
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18082)
+expect "the leased mapping works" "^tcp hello from lan1$" "$out"
+sleep 3.5
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18082)
+expect "after lease expiry: 18082 closed" "FAIL" "$out"
+in_gw nft list map ip igdd dnat_any | grep -q "18082" && lab_fail "the expired element is still in dnat_any"
+lab_ok "the expired element left dnat_any"
+
+# The ruleset flushed behind our back is repaired within seconds.
+in_gw nft flush ruleset
+t0=$(date +%s%N)
+for i in $(seq 1 100); do
+  in_gw nft list map ip igdd dnat_any 2>/dev/null | grep -q "udp \. 19000" && break
+  sleep 0.1
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+in_gw nft list map ip igdd dnat_any 2>/dev/null | grep -q "udp \. 19000" || lab_fail "not repaired in 10 s"
+expect "the repair is logged" "recreated the table with 4 mappings" "$(cat "$IGDD_LOG")"
+out=$(in_wan $PEER get udp $GW_WAN_IP 19000)
+expect "nft flush ruleset repaired in $ms ms: UDP 19000 works again" "^udp hello from lan1$" "$out"
+
+# The WAN address is followed (rtnetlink).
+in_gw ip addr del $GW_WAN_IP/24 dev wan0
+in_gw ip addr add 203.0.113.9/24 dev wan0
+sleep 0.5
+expect "the address change is seen" "external address: '.*' -> '203.0.113.9'" "$(cat "$IGDD_LOG")"
+out=$(upnpc1 -s)
+expect "ExternalIPAddress follows wan0" "ExternalIPAddress = 203.0.113.9" "$out"
+in_gw ip addr del 203.0.113.9/24 dev wan0
+in_gw ip addr add $GW_WAN_IP/24 dev wan0
+
+# SIGTERM: the table goes with igdd.
+kill -TERM $IGDD_PID
+wait $IGDD_PID 2>/dev/null
+IGDD_PID=
+table_gone || lab_fail "table ip igdd left after SIGTERM"
+gone "$HPID" || lab_fail "the helper outlived igdd"
+lab_ok "SIGTERM: igdd and its helper exit, table ip igdd deleted"
+
+# ---- run 2: hairpin; the helper killed ends the engine ----
+nft_conf "nft_hairpin = yes"
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+out=$(upnpc1 -a $LAN1_IP 8080 18080 TCP 3600)
+expect "upnpc -a (hairpin run)" "redirected to internal $LAN1_IP:8080" "$out"
+sleep 0.2
+out=$(in_lan2 $PEER get tcp $GW_WAN_IP 18080)
+expect "hairpin: lan2 reaches lan1 through the external address" "^tcp hello from lan1$" "$out"
+out=$(in_wan $PEER get tcp $GW_WAN_IP 18080)
+expect "hairpin run: the WAN host still gets in" "^tcp hello from lan1$" "$out"
+HPID=$(helper_pid)
+kill -KILL "$HPID"
+for i in $(seq 1 30); do kill -0 $IGDD_PID 2>/dev/null || break; sleep 0.1; done
+kill -0 $IGDD_PID 2>/dev/null && lab_fail "igdd still runs after its helper was killed"
+wait $IGDD_PID; rc=$?
+IGDD_PID=
+[ $rc -ne 0 ] || lab_fail "igdd exited 0 after losing its helper"
+expect "the engine exits when the helper dies" "the privileged helper exited" "$(cat "$IGDD_LOG")"
+
+# ---- run 3: the engine killed; the helper removes the table (and the
+# stale table of run 2 was replaced at start) ----
+nft_conf
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+HPID=$(helper_pid)
+in_gw nft list set ip igdd hairpin_addr >/dev/null 2>&1 && lab_fail "run 2's stale table survived a restart"
+kill -KILL $IGDD_PID
+wait $IGDD_PID 2>/dev/null
+IGDD_PID=
+for i in $(seq 1 30); do table_gone && break; sleep 0.1; done
+table_gone || lab_fail "table ip igdd left after the engine was killed"
+gone "$HPID" || lab_fail "the helper outlived a killed engine"
+lab_ok "engine killed: the helper deletes the table and exits"
+
+# ---- 10,000 mappings through the helper ----
+if [ ! -x "$BULK" ]; then
+  echo "SKIP (part): $BULK not built"
+else
+  mkfifo "$LAB_DIR/bulk.in"
+  ip netns exec $NS_GW "$BULK" "$LAB_DIR/igdd.conf" 10000 <"$LAB_DIR/bulk.in" >"$LAB_DIR/bulk.out" 2>&1 &
+  BG+=($!)
+  BPID=$!
+  exec 7>"$LAB_DIR/bulk.in"
+  for i in $(seq 1 450); do grep -q '^ready' "$LAB_DIR/bulk.out" && break; sleep 0.1; done
+  grep -q '^ready' "$LAB_DIR/bulk.out" || { cat "$LAB_DIR/bulk.out"; lab_fail "nft_bulk did not finish in 45 s"; }
+  sed 's/^/  bulk: /' "$LAB_DIR/bulk.out"
+  in_gw nft list ruleset >"$LAB_DIR/ruleset.txt"
+  rules=$(grep -cE '^\s+(iifname|oifname|ip saddr) ' "$LAB_DIR/ruleset.txt")
+  elems=$($PY - "$LAB_DIR/ruleset.txt" <<'PYEOF'
+import re, sys
+text = open(sys.argv[1]).read()
+n = 0
+for name in ("dnat_rh", "dnat_any"):
+    m = re.search(r"map %s \{.*?elements = \{(.*?)\}" % name, text, re.S)
+    n += m.group(1).count(":") if m else 0
+print(n)
+PYEOF
+)
+  echo "  ruleset after 10,000 mappings: $(wc -l <"$LAB_DIR/ruleset.txt") lines, $rules rules, $elems dnat map elements"
+  { sed -n '1,6p' "$LAB_DIR/ruleset.txt"; echo "		... ($elems dnat elements, as many allow and snat)"
+    sed -n '/chain prerouting/,$p' "$LAB_DIR/ruleset.txt"; } | sed 's/^/  | /'
+  [ "$rules" -eq 6 ] || lab_fail "expected 6 rules, saw $rules"
+  [ "$elems" -eq 10000 ] || lab_fail "expected 10000 dnat elements, saw $elems"
+  grep -q "single: 10000 mappings" "$LAB_DIR/bulk.out" || lab_fail "nft_bulk: single phase"
+  lab_ok "10,000 mappings: $rules rules, $elems map elements"
+  exec 7>&-
+  wait $BPID
+  table_gone || lab_fail "nft_bulk left table ip igdd"
+fi
+echo "PASS: nft"

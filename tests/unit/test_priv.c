@@ -1,0 +1,420 @@
+/*
+ * test_priv.c - privilege separation (priv/): the helper's message
+ * checks (exact size, version, operation, count, policy), the
+ * capability drop (CapEff read back from /proc/self/status), and, when
+ * run as root, the whole helper in a network namespace of its own:
+ * start-up, capabilities of both processes, apply / replace / remove,
+ * refusals, its limit, repair after `flush ruleset`, table deleted on
+ * a clean stop and when the engine dies.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <nftables/libnftables.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "priv/caps.h"
+#include "priv/nft_verify.h"
+#include "priv/priv.h"
+#include "priv/priv_msg.h"
+
+/* ---- message checks ---- */
+
+static struct priv_policy lan(void)
+{
+	struct priv_policy p;
+
+	memset(&p, 0, sizeof(p));
+	inet_pton(AF_INET, "192.168.77.0", &p.lan_net);
+	p.lan_plen = 24;
+	return p;
+}
+
+static void good_req(struct priv_req *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->version = PRIV_MSG_VERSION;
+	rq->seq = 7;
+	rq->op = PRIV_OP_APPLY;
+	rq->count = 1;
+	inet_pton(AF_INET, "192.168.77.2", &rq->e[0].internal);
+	rq->e[0].ext_port = 18080;
+	rq->e[0].int_port = 8080;
+	rq->e[0].proto = IPPROTO_TCP;
+}
+
+struct check_row {
+	const char *what;
+	void (*spoil)(struct priv_req *rq);
+	const char *why;                /* NULL: accepted */
+};
+
+static void ok(struct priv_req *rq) { (void)rq; }
+static void version(struct priv_req *rq) { rq->version = 2; }
+static void pad(struct priv_req *rq) { rq->pad = 1; }
+static void op0(struct priv_req *rq) { rq->op = 0; }
+static void op9(struct priv_req *rq) { rq->op = 9; }
+static void count0(struct priv_req *rq) { rq->count = 0; }
+static void count_big(struct priv_req *rq) { rq->count = PRIV_BATCH_MAX + 1; }
+static void flush_ok(struct priv_req *rq) { rq->op = PRIV_OP_FLUSH; rq->count = 0; }
+static void flush_entries(struct priv_req *rq) { rq->op = PRIV_OP_FLUSH; }
+static void remove_ok(struct priv_req *rq) { rq->op = PRIV_OP_REMOVE; }
+static void icmp(struct priv_req *rq) { rq->e[0].proto = IPPROTO_ICMP; }
+static void udp(struct priv_req *rq) { rq->e[0].proto = IPPROTO_UDP; }
+static void ext0(struct priv_req *rq) { rq->e[0].ext_port = 0; }
+static void int0(struct priv_req *rq) { rq->e[0].int_port = 0; }
+static void epad(struct priv_req *rq) { rq->e[0].pad[2] = 1; }
+static void outside(struct priv_req *rq) { inet_pton(AF_INET, "192.168.78.2", &rq->e[0].internal); }
+static void netaddr(struct priv_req *rq) { inet_pton(AF_INET, "192.168.77.0", &rq->e[0].internal); }
+static void bcast(struct priv_req *rq) { inet_pton(AF_INET, "192.168.77.255", &rq->e[0].internal); }
+static void rh_ok(struct priv_req *rq) { inet_pton(AF_INET, "203.0.113.3", &rq->e[0].remote_host); }
+static void rh_mcast(struct priv_req *rq) { inet_pton(AF_INET, "224.0.0.1", &rq->e[0].remote_host); }
+static void rh_loop(struct priv_req *rq) { inet_pton(AF_INET, "127.0.0.1", &rq->e[0].remote_host); }
+static void rh_bcast(struct priv_req *rq) { inet_pton(AF_INET, "255.255.255.255", &rq->e[0].remote_host); }
+static void second_bad(struct priv_req *rq)
+{
+	rq->count = 2;
+	rq->e[1] = rq->e[0];
+	rq->e[1].int_port = 0;
+}
+
+static const struct check_row check_rows[] = {
+	{ "good", ok, NULL },
+	{ "version", version, "wrong version" },
+	{ "header padding", pad, "header padding not zero" },
+	{ "op 0", op0, "unknown operation" },
+	{ "op 9", op9, "unknown operation" },
+	{ "count 0", count0, "entry count out of range" },
+	{ "count too big", count_big, "entry count out of range" },
+	{ "flush", flush_ok, NULL },
+	{ "flush with entries", flush_entries, "flush with entries" },
+	{ "remove", remove_ok, NULL },
+	{ "icmp", icmp, "protocol is neither TCP nor UDP" },
+	{ "udp", udp, NULL },
+	{ "external port 0", ext0, "port 0" },
+	{ "internal port 0", int0, "port 0" },
+	{ "entry padding", epad, "entry padding not zero" },
+	{ "outside the LAN", outside, "internal address outside the LAN prefix" },
+	{ "network address", netaddr, "internal address outside the LAN prefix" },
+	{ "broadcast address", bcast, "internal address outside the LAN prefix" },
+	{ "remote host", rh_ok, NULL },
+	{ "multicast remote host", rh_mcast, "remote host is not a unicast address" },
+	{ "loopback remote host", rh_loop, "remote host is not a unicast address" },
+	{ "broadcast remote host", rh_bcast, "remote host is not a unicast address" },
+	{ "second entry bad", second_bad, "port 0" },
+};
+
+static void test_msg_check(void **state)
+{
+	struct priv_policy pol = lan();
+	static struct priv_req rq;
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(check_rows) / sizeof(check_rows[0]); i++) {
+		good_req(&rq);
+		check_rows[i].spoil(&rq);
+		why = NULL;
+		if (priv_msg_check(&rq, sizeof(rq), &pol, &why) == 0) {
+			if (check_rows[i].why)
+				fail_msg("%s: accepted", check_rows[i].what);
+		} else if (!check_rows[i].why || !why || strcmp(why, check_rows[i].why) != 0) {
+			fail_msg("%s: refused (%s)", check_rows[i].what, why ? why : "?");
+		}
+	}
+	good_req(&rq);
+	assert_int_equal(priv_msg_check(&rq, sizeof(rq) - 1, &pol, &why), -EINVAL);
+	assert_string_equal(why, "wrong message size");
+	assert_int_equal(priv_msg_check(&rq, sizeof(rq) + 1, &pol, &why), -EINVAL);
+	assert_int_equal(priv_msg_check(&rq, 0, &pol, NULL), -EINVAL);
+}
+
+/* ---- capabilities (in children: the test process keeps its own) ---- */
+
+/* Run fn in a child; its exit status. */
+static int in_child(int (*fn)(void))
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+
+#define CHECK(cond) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+			return 1; \
+		} \
+	} while (0)
+
+static int drop_all(void)
+{
+	uint64_t eff = 1, prm = 1, bnd = 0;
+
+	CHECK(caps_drop(NULL, 0, NULL) == 0);
+	CHECK(caps_proc_status(0, "CapEff", &eff) == 0 && eff == 0);
+	CHECK(caps_proc_status(0, "CapPrm", &prm) == 0 && prm == 0);
+	CHECK(caps_proc_status(0, "CapAmb", &eff) == 0 && eff == 0);
+	if (geteuid() == 0)
+		CHECK(caps_proc_status(0, "CapBnd", &bnd) == 0 && bnd == 0);
+	return 0;
+}
+
+static int drop_to_nobody(void)
+{
+	struct caps_user u;
+	uint64_t eff = 0, bnd = 0;
+
+	CHECK(caps_lookup_user("nobody", &u) == 0);
+	CHECK(caps_drop(&u, CAPS_BIT(CAP_NET_ADMIN), NULL) == 0);
+	CHECK(getuid() == u.uid && geteuid() == u.uid && getgid() == u.gid);
+	CHECK(caps_proc_status(0, "CapEff", &eff) == 0 && eff == CAPS_BIT(CAP_NET_ADMIN));
+	CHECK(caps_proc_status(0, "CapBnd", &bnd) == 0 && bnd == CAPS_BIT(CAP_NET_ADMIN));
+	/* Root's other powers are gone: no way back. */
+	CHECK(setuid(0) < 0);
+	return 0;
+}
+
+static void test_caps(void **state)
+{
+	struct caps_user u;
+
+	(void)state;
+	assert_int_equal(caps_lookup_user("no-such-user-igdd-test", &u), -ENOENT);
+	assert_int_equal(in_child(drop_all), 0);
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(in_child(drop_to_nobody), 0);
+}
+
+/* ---- the helper, end to end, in a network namespace of its own ---- */
+
+static const char conf_text[] =
+	"backend = nft\n"
+	"lan_interface = lo\n"
+	"wan_interface = wan0\n"
+	"max_mappings = 4\n"
+	"user = nobody\n";
+
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	r = fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -1 : 0;
+	ifr.ifr_flags |= IFF_UP;
+	if (r == 0)
+		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static struct nft_elem el(const char *in, unsigned ext, unsigned port)
+{
+	struct nft_elem e;
+
+	memset(&e, 0, sizeof(e));
+	inet_pton(AF_INET, in, &e.internal);
+	e.ext_port = (uint16_t)ext;
+	e.int_port = (uint16_t)port;
+	e.proto = IPPROTO_TCP;
+	return e;
+}
+
+/* The kernel's counts: -ENOENT when our table is gone. */
+static int counts(size_t c[NFT_NSETS], unsigned *rules)
+{
+	struct nft_verify *v = nft_verify_new();
+	int r = v ? nft_verify_read(v, (1u << NFT_SET_HAIRPIN) - 1, rules, c) : -errno;
+
+	nft_verify_free(v);
+	return r;
+}
+
+static int nft(const char *cmd)
+{
+	struct nft_ctx *c = nft_ctx_new(NFT_CTX_DEFAULT);
+	int r = nft_run_cmd_from_buffer(c, cmd);
+
+	nft_ctx_free(c);
+	return r;
+}
+
+/* Wait (at most ms) until the table holds n dnat_any elements. */
+static bool wait_table(size_t n, unsigned ms)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	size_t c[NFT_NSETS];
+	unsigned rules, waited;
+
+	for (waited = 0; waited <= ms; waited += 50) {
+		if (counts(c, &rules) == 0 && rules == 6 && c[NFT_SET_DNAT_ANY] == n)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static bool wait_gone(unsigned ms)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	size_t c[NFT_NSETS];
+	unsigned rules, waited;
+
+	for (waited = 0; waited <= ms; waited += 50) {
+		if (counts(c, &rules) == -ENOENT)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* A raw message of the wrong size is refused, and the helper goes on. */
+static int raw_garbage(struct priv *p)
+{
+	struct priv_reply rp;
+	char junk[10] = "junk";
+
+	CHECK(send(priv_fd(p), junk, sizeof(junk), 0) == (ssize_t)sizeof(junk));
+	CHECK(recv(priv_fd(p), &rp, sizeof(rp), 0) == (ssize_t)sizeof(rp));
+	CHECK(rp.status == -EINVAL && rp.seq == 0);
+	return 0;
+}
+
+static int helper_changes(struct priv *p)
+{
+	struct nft_elem v[4];
+	size_t c[NFT_NSETS], n = 0;
+	unsigned rules = 0;
+
+	v[0] = el("127.0.0.5", 18080, 8080);
+	CHECK(priv_call(p, PRIV_OP_APPLY, v, 1, &n) == 0 && n == 1);
+	CHECK(counts(c, &rules) == 0 && rules == 6);
+	CHECK(c[NFT_SET_DNAT_ANY] == 1 && c[NFT_SET_ALLOW_ANY] == 1 && c[NFT_SET_SNAT_ANY] == 1);
+	v[0].int_port = 8081;                                   /* replace */
+	CHECK(priv_call(p, PRIV_OP_APPLY, v, 1, &n) == 0 && n == 1);
+	v[1] = el("10.0.0.5", 18081, 8080);                     /* outside the LAN (127/8) */
+	CHECK(priv_call(p, PRIV_OP_APPLY, &v[1], 1, NULL) == -EINVAL);
+	CHECK(raw_garbage(p) == 0);
+	v[1] = el("127.0.0.6", 1, 1);
+	v[2] = el("127.0.0.6", 2, 2);
+	v[3] = el("127.0.0.6", 3, 3);
+	CHECK(priv_call(p, PRIV_OP_APPLY, &v[1], 3, &n) == 0 && n == 4);
+	v[1].ext_port = 4;                                      /* a fifth: over max_mappings */
+	CHECK(priv_call(p, PRIV_OP_APPLY, &v[1], 1, NULL) == -ENOSPC);
+	CHECK(priv_call(p, PRIV_OP_REMOVE, &v[2], 2, &n) == 0 && n == 2);
+	CHECK(counts(c, &rules) == 0 && c[NFT_SET_DNAT_ANY] == 2 && c[NFT_SET_ALLOW_ANY] == 2);
+	/* Flushed behind its back: the next change rebuilds the table... */
+	CHECK(nft("flush ruleset") == 0);
+	CHECK(priv_call(p, PRIV_OP_REMOVE, &v[0], 1, &n) == 0 && n == 1);
+	CHECK(wait_table(1, 0));
+	/* ...and so does the periodic check. */
+	CHECK(nft("flush ruleset") == 0);
+	CHECK(wait_table(1, PRIV_CHECK_INTERVAL_MS + 2000));
+	CHECK(priv_call(p, PRIV_OP_FLUSH, NULL, 0, &n) == 0 && n == 0);
+	CHECK(wait_table(0, 0));
+	return 0;
+}
+
+static int helper_caps(struct priv *p)
+{
+	uint64_t eff = 0, bnd = 0;
+
+	CHECK(caps_proc_status(priv_pid(p), "CapEff", &eff) == 0 && eff == CAPS_BIT(CAP_NET_ADMIN));
+	CHECK(caps_proc_status(priv_pid(p), "CapPrm", &eff) == 0 && eff == CAPS_BIT(CAP_NET_ADMIN));
+	CHECK(caps_proc_status(priv_pid(p), "CapBnd", &bnd) == 0 && bnd == CAPS_BIT(CAP_NET_ADMIN));
+	return 0;
+}
+
+/* The engine dies without a word: the helper deletes the table. */
+static int engine_dies(const struct config *cfg)
+{
+	struct priv *p = NULL;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0)
+		_exit(priv_start(cfg, true, &p) == 0 ? 0 : 1);   /* exit without priv_stop */
+	CHECK(waitpid(pid, NULL, 0) == pid);
+	CHECK(wait_gone(3000));
+	return 0;
+}
+
+static int helper_e2e(void)
+{
+	struct config cfg;
+	struct priv *p = NULL;
+	struct nft_elem v = el("127.0.0.5", 18080, 8080);
+	uint64_t eff = 1;
+	char err[256];
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return 77;
+	CHECK(lo_up() == 0);
+	CHECK(config_parse("t.conf", conf_text, sizeof(conf_text) - 1, &cfg, err, sizeof(err)) == 0);
+	CHECK(priv_start(&cfg, true, &p) == 0);
+	CHECK(wait_table(0, 0));
+	CHECK(helper_caps(p) == 0);
+	CHECK(helper_changes(p) == 0);
+	priv_stop(p);                                   /* a clean stop deletes the table */
+	CHECK(wait_gone(0));
+	CHECK(engine_dies(&cfg) == 0);
+	/* The engine without privilege still gets its changes made. */
+	CHECK(priv_start(&cfg, true, &p) == 0);
+	CHECK(priv_drop_engine(p) == 0);
+	CHECK(caps_proc_status(0, "CapEff", &eff) == 0 && eff == 0);
+	CHECK(getuid() != 0);
+	CHECK(priv_call(p, PRIV_OP_APPLY, &v, 1, NULL) == 0);
+	priv_stop(p);
+	return 0;
+}
+
+static void test_helper(void **state)
+{
+	int r;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	r = in_child(helper_e2e);
+	if (r == 77)
+		skip();
+	assert_int_equal(r, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_msg_check),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_helper),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
