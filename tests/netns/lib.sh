@@ -85,7 +85,10 @@ lab_down() {
 igdd_start() {
   local i
   IGDD_LOG=$LAB_DIR/igdd.log
-  ip netns exec $NS_GW "$1" -d -f "$2" >"$IGDD_LOG" 2>&1 &
+  # Empty the log before the background job opens it, so a second start
+  # in one test never sees the previous run's start-up line.
+  : >"$IGDD_LOG"
+  ip netns exec $NS_GW "$1" -d -f "$2" >>"$IGDD_LOG" 2>&1 &
   IGDD_PID=$!
   for i in $(seq 1 100); do
     grep -q "started" "$IGDD_LOG" 2>/dev/null && return 0
