@@ -10,6 +10,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct clock;
@@ -58,6 +59,14 @@ struct backend_ops {
 	int (*flush)(struct backend *b);
 	void (*shutdown)(struct backend *b);
 	int (*wan_status)(struct backend *b, struct backend_wan *ret);
+	/*
+	 * Optional bulk forms (NULL: one apply/remove per mapping), for range
+	 * deletes, expiry batches and start-up restore: n mappings in as few
+	 * transactions as the backend can. 0, or -errno with part of the work
+	 * possibly done (the caller restores what it needs).
+	 */
+	int (*apply_many)(struct backend *b, const struct mapping *v, size_t n);
+	int (*remove_many)(struct backend *b, const struct mapping *v, size_t n);
 
 	/*
 	 * The WAN link; all four optional. wan_up starts connecting,

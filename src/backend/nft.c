@@ -255,4 +255,6 @@ const struct backend_ops backend_nft_ops = {
 	.flush = nft_flush,
 	.shutdown = nft_shutdown,
 	.wan_status = nft_wan_status,
+	.apply_many = backend_nft_apply_many,
+	.remove_many = backend_nft_remove_many,
 };

@@ -293,6 +293,60 @@ static int backend_replace(struct engine *e, const struct mapping *old, const st
 	return backend_del(e, old);
 }
 
+/*
+ * The backend's bulk form over the enabled ones of v (copied into one
+ * array; the backend never reads descriptions), when it has one.
+ * Returns 1 when there is no bulk form, else 0 or -errno.
+ */
+static int backend_bulk(struct engine *e, struct mapping *const *v, size_t n, bool add)
+{
+	int (*many)(struct backend *, const struct mapping *, size_t) =
+		add ? e->backend.ops->apply_many : e->backend.ops->remove_many;
+	struct mapping *copy;
+	size_t i, k = 0;
+	int r;
+
+	if (!many)
+		return 1;
+	copy = calloc(n ? n : 1, sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!v[i]->enabled)
+			continue;
+		copy[k] = *v[i];
+		copy[k++].desc = NULL;
+	}
+	r = k ? many(&e->backend, copy, k) : 0;
+	free(copy);
+	return r;
+}
+
+/*
+ * Withdraw all of v from the backend, or none: on a failure what was
+ * withdrawn is applied again (2.5.19.2 "atomic").
+ */
+static int backend_del_all(struct engine *e, struct mapping *const *v, size_t n)
+{
+	size_t i;
+	int r = backend_bulk(e, v, n, false);
+
+	if (r < 0 && backend_bulk(e, v, n, true) < 0)
+		log_warnx("backend: could not restore a range after a failed delete");
+	if (r <= 0)
+		return r;
+	for (i = 0; i < n; i++)
+		if (backend_del(e, v[i]) < 0)
+			break;
+	if (i == n)
+		return 0;
+	while (i-- > 0)
+		if (backend_add(e, v[i]) < 0)
+			log_warnx("backend: could not restore %s/%u", proto_name(v[i]->proto),
+				  (unsigned)v[i]->ext_port);
+	return -EIO;
+}
+
 /* ------------------------------------------------------------ adding */
 
 /*
@@ -667,14 +721,7 @@ int portmap_delete_range(struct action_ctx *ctx)
 		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		if (backend_del(ctx->e, v[i]) < 0)
-			break;
-	if (i < n) {
-		while (i-- > 0)
-			if (backend_add(ctx->e, v[i]) < 0)
-				log_warnx("backend: could not restore %s/%u", proto_name(v[i]->proto),
-					  (unsigned)v[i]->ext_port);
+	if (backend_del_all(ctx->e, v, n) < 0) {
 		r = refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
 		goto out;
 	}
@@ -768,24 +815,58 @@ int portmap_get_list(struct action_ctx *ctx)
 
 /* ------------------------------------------------------------- leases */
 
+/* The entries one expiry run removed, for one bulk backend call. */
+struct expired {
+	struct engine *e;
+	struct mapping *v;
+	size_t n, cap;
+};
+
 static void on_expired(const struct mapping *m, void *arg)
 {
-	struct engine *e = arg;
+	struct expired *x = arg;
 	char owner[INET_ADDRSTRLEN], what[96];
 
-	if (backend_del(e, m) < 0)
-		log_warnx("backend: could not remove expired %s/%u", proto_name(m->proto),
-			  (unsigned)m->ext_port);
 	inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
 	describe(what, sizeof(what), m);
 	log_info("%s: lease expired: %s", owner, what);
+	if (!m->enabled)
+		return;
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct mapping *nv = realloc(x->v, cap * sizeof(*nv));
+
+		if (!nv) {                      /* out of memory: this one alone */
+			if (backend_del(x->e, m) < 0)
+				log_warnx("backend: could not remove expired %s", what);
+			return;
+		}
+		x->v = nv;
+		x->cap = cap;
+	}
+	x->v[x->n] = *m;
+	x->v[x->n++].desc = NULL;       /* freed with the entry; never read */
 }
 
 /* 2.4.6: a lease that counts down to zero deletes its entry; the whole
- * batch is one change (one SystemUpdateID increment). */
+ * batch is one change (one SystemUpdateID increment) and, where the
+ * backend can, one backend transaction. */
 void portmap_expire(struct engine *e)
 {
-	if (map_expire(e->maps, clock_now(&e->clock), on_expired, e) > 0)
+	struct expired x = { .e = e };
+	size_t i, removed;
+	int r = -ENOTSUP;
+
+	removed = map_expire(e->maps, clock_now(&e->clock), on_expired, &x);
+	if (x.n && e->backend.ops->remove_many)
+		r = e->backend.ops->remove_many(&e->backend, x.v, x.n);
+	if (r < 0)
+		for (i = 0; i < x.n; i++)
+			if (backend_del(e, &x.v[i]) < 0)
+				log_warnx("backend: could not remove expired %s/%u",
+					  proto_name(x.v[i].proto), (unsigned)x.v[i].ext_port);
+	free(x.v);
+	if (removed > 0)
 		engine_changed(e, ENGINE_CHG_MAPPINGS);
 }
 
