@@ -78,15 +78,17 @@ struct backend_ops {
 	 */
 	int (*wan_up)(struct backend *b);
 	int (*wan_down)(struct backend *b);
-	/* For a backend that has timers but no file descriptor (sim): its
-	 * next deadline (monotonic ms of *b->clock, 0 = none), and running
-	 * what is due at now. */
+	/* For a backend that has timers but no file descriptor (sim), or
+	 * reports already received but not yet delivered (nft: a WAN
+	 * command's end): its next deadline (monotonic ms of *b->clock,
+	 * 0 = none), and running what is due at now. */
 	uint64_t (*next_deadline)(struct backend *b);
 	void (*tick)(struct backend *b, uint64_t now);
 };
 
 /* Set up by the engine before ops->init: clock and on_link live as long
- * as the backend. */
+ * as the backend. init may point ops at a variant of the same backend
+ * (nft: with wan_up / wan_down only when their commands are configured). */
 struct backend {
 	const struct backend_ops *ops;
 	void *priv;

@@ -13,11 +13,23 @@
  * private or CGNAT address is reported as it is, with one warning), the
  * counters in /sys/class/net/WAN/statistics and the link state from
  * operstate (WANCommonInterfaceConfig:1; WANIPConnection:2 2.3.13).
+ *
+ * wan_up / wan_down (WANIPConnection:2 2.6.1, 2.6.2) exist only when the
+ * admin configured wan_up_command (and wan_down_command): the helper
+ * runs it (priv_wan_start) and reports its end as an event, which tick
+ * turns into b->on_link. An up command that succeeded is not yet a
+ * connection: the link must be up too, now or later (the rtnetlink
+ * watch in main.c reports it). A failed one fails the attempt
+ * (LastConnectionError ERROR_UNKNOWN). A down command ends the
+ * disconnect whatever its exit status (a failure is logged). Events of
+ * a request replaced by a newer one are dropped. Without wan_down_command
+ * the link is always on: termination answers 501.
  */
 #include "backend/nft.h"
 
 #include "backend/nft_rules.h"
 #include "conf/config.h"
+#include "core/clock.h"
 #include "core/mapping.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
@@ -38,7 +50,10 @@ struct nft_backend {
 	bool have_override;
 	struct in_addr override;
 	uint32_t warned;                /* the private address last warned about */
+	uint32_t wan_seq;               /* the WAN command request in flight (0: none) */
 };
+
+static const struct backend_ops nft_ops_up, nft_ops_up_down;
 
 bool backend_nft_addr_private(struct in_addr a, const char **ret_kind)
 {
@@ -80,6 +95,11 @@ static int nft_init(struct backend *b, const struct config *cfg)
 	n->have_override = cfg->have_external_ip;
 	n->override = cfg->external_ip;
 	b->priv = n;
+	/* The variant with the WAN operations the configuration allows. */
+	if (cfg->wan_down_command[0])
+		b->ops = &nft_ops_up_down;
+	else if (cfg->wan_up_command[0])
+		b->ops = &nft_ops_up;
 	return 0;
 }
 
@@ -245,16 +265,96 @@ static int nft_wan_status(struct backend *b, struct backend_wan *ret)
 	return 0;
 }
 
-/* wan_up / wan_down stay NULL: an always-on link (WANIPConnection:2
- * 2.6.1) until an admin command to bring it up or down is configured. */
-const struct backend_ops backend_nft_ops = {
-	.name = "nft",
-	.init = nft_init,
-	.apply = nft_apply,
-	.remove = nft_remove,
-	.flush = nft_flush,
-	.shutdown = nft_shutdown,
-	.wan_status = nft_wan_status,
-	.apply_many = backend_nft_apply_many,
-	.remove_many = backend_nft_remove_many,
+/* ---- the admin's WAN commands ---- */
+
+static int wan_start(struct backend *b, enum priv_op op)
+{
+	struct nft_backend *nb = b->priv;
+	uint32_t seq = 0;
+	int r = priv_wan_start(nb->helper, op, &seq);
+
+	if (r < 0) {
+		log_warnx("backend nft: cannot run %s: %s",
+			  op == PRIV_OP_WAN_UP ? "wan_up_command" : "wan_down_command", strerror(-r));
+		return r;
+	}
+	nb->wan_seq = seq;
+	return 0;
+}
+
+static int nft_wan_up(struct backend *b)
+{
+	return wan_start(b, PRIV_OP_WAN_UP);
+}
+
+static int nft_wan_down(struct backend *b)
+{
+	return wan_start(b, PRIV_OP_WAN_DOWN);
+}
+
+/* An event is waiting in the channel's queue: due now. */
+static uint64_t nft_next_deadline(struct backend *b)
+{
+	struct nft_backend *nb = b->priv;
+	uint64_t now;
+
+	if (!priv_event_pending(nb->helper))
+		return 0;
+	now = clock_now(b->clock);
+	return now ? now : 1;
+}
+
+static void report(struct backend *b, enum backend_link_event ev, enum backend_link_cause cause)
+{
+	if (b->on_link)
+		b->on_link(b, ev, cause, b->on_link_arg);
+}
+
+/* The commands that ended, as link events (see the top of this file). */
+static void nft_tick(struct backend *b, uint64_t now)
+{
+	struct nft_backend *nb = b->priv;
+	struct priv_wan_done d;
+
+	(void)now;
+	while (priv_event_take(nb->helper, &d) == 0) {
+		if (d.seq != nb->wan_seq) {
+			log_debug("backend nft: end of replaced WAN request %u ignored", d.seq);
+			continue;
+		}
+		nb->wan_seq = 0;
+		if (d.op == PRIV_OP_WAN_DOWN)
+			report(b, BACKEND_LINK_DOWN_DONE, BACKEND_CAUSE_NONE);
+		else if (d.status < 0)
+			report(b, BACKEND_LINK_FAILED, BACKEND_CAUSE_NONE);
+		else if (link_up(nb->wan_if))
+			report(b, BACKEND_LINK_UP, BACKEND_CAUSE_NONE);
+		else
+			log_info("backend nft: wan_up_command done; waiting for %s to come up",
+				 nb->wan_if);
+	}
+}
+
+/* wan_up / wan_down NULL: an always-on link (WANIPConnection:2 2.6.1),
+ * the variant without admin commands. */
+#define NFT_OPS_COMMON \
+	.name = "nft", \
+	.init = nft_init, \
+	.apply = nft_apply, \
+	.remove = nft_remove, \
+	.flush = nft_flush, \
+	.shutdown = nft_shutdown, \
+	.wan_status = nft_wan_status, \
+	.apply_many = backend_nft_apply_many, \
+	.remove_many = backend_nft_remove_many, \
+	.next_deadline = nft_next_deadline, \
+	.tick = nft_tick
+
+const struct backend_ops backend_nft_ops = { NFT_OPS_COMMON };
+
+/* wan_up_command alone: connecting, but no termination (501). */
+static const struct backend_ops nft_ops_up = { NFT_OPS_COMMON, .wan_up = nft_wan_up };
+
+static const struct backend_ops nft_ops_up_down = {
+	NFT_OPS_COMMON, .wan_up = nft_wan_up, .wan_down = nft_wan_down,
 };

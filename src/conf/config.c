@@ -544,6 +544,54 @@ static int set_connection_control(struct parse *p, const char *key, const char *
 	return 0;
 }
 
+/*
+ * wan_up_command / wan_down_command = /PATH [ARG...]: words split on
+ * spaces and tabs (no shell, no quoting), printable ASCII without '"',
+ * '\\' or '#', the program an absolute path; stored with single spaces.
+ */
+static int set_wan_command(struct parse *p, const char *key, const char *val)
+{
+	char buf[IGDD_CONF_MAX_LINE + 1], q[80];
+	char *dst = strcmp(key, "wan_up_command") == 0 ? p->c->wan_up_command :
+		    p->c->wan_down_command;
+	char *f[CONFIG_WAN_COMMAND_ARGS];
+	size_t n, i, len = 0;
+	const char *why = NULL;
+
+	for (i = 0; val[i] && !why; i++) {
+		unsigned char ch = (unsigned char)val[i];
+
+		if (ch != ' ' && ch != '\t' && (ch < 0x21 || ch > 0x7e || strchr("\"\\#", ch)))
+			why = "only printable ASCII, no '\"', '\\' or '#'";
+	}
+	n = why ? 0 : split_fields(val, buf, sizeof(buf), f, CONFIG_WAN_COMMAND_ARGS);
+	if (!why && n > CONFIG_WAN_COMMAND_ARGS)
+		why = "too many words (at most 16)";
+	else if (!why && n == 0)
+		why = "no program";
+	else if (!why && f[0][0] != '/')
+		why = "the program must be an absolute path";
+	for (i = 0; !why && i < n; i++) {
+		size_t w = strlen(f[i]);
+
+		if (len + w + (i > 0) >= CONFIG_WAN_COMMAND_MAX) {
+			why = "too long (at most 255 bytes)";
+			break;
+		}
+		if (i > 0)
+			dst[len++] = ' ';
+		memcpy(dst + len, f[i], w);
+		len += w;
+	}
+	if (why) {
+		dst[0] = '\0';
+		perr(p, "invalid %s '%s': %s", key, quote(q, val), why);
+		return -EINVAL;
+	}
+	dst[len] = '\0';
+	return 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ "backend", set_backend, false },
 	{ "lan_interface", set_ifname, false },
@@ -572,6 +620,8 @@ static const struct config_key config_keys[] = {
 	{ "sim_ip_bridged", set_bool, false },
 	{ "user", set_user, false },
 	{ "nft_hairpin", set_bool, false },
+	{ "wan_up_command", set_wan_command, false },
+	{ "wan_down_command", set_wan_command, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -709,6 +759,16 @@ static int check_required(struct parse *p)
 	}
 	if (c->wan_interface[0] && strcmp(c->lan_interface, c->wan_interface) == 0) {
 		perr(p, "wan_interface must differ from lan_interface");
+		return -EINVAL;
+	}
+	if ((c->wan_up_command[0] || c->wan_down_command[0]) && c->backend != CONFIG_BACKEND_NFT) {
+		perr(p, "wan_up_command and wan_down_command need backend nft "
+		     "(sim simulates the link: sim_connect_delay, sim_connect_fail)");
+		return -EINVAL;
+	}
+	if (c->wan_down_command[0] && !c->wan_up_command[0]) {
+		perr(p, "wan_down_command needs wan_up_command (a link taken down could not "
+		     "be brought up again)");
 		return -EINVAL;
 	}
 	return 0;
@@ -884,4 +944,8 @@ void config_print(const struct config *c, FILE *out)
 	print_connection(c, out);
 	fprintf(out, "user = %s\n", c->user);
 	fprintf(out, "nft_hairpin = %s\n", yes_no(c->nft_hairpin));
+	if (c->wan_up_command[0])
+		fprintf(out, "wan_up_command = %s\n", c->wan_up_command);
+	if (c->wan_down_command[0])
+		fprintf(out, "wan_down_command = %s\n", c->wan_down_command);
 }

@@ -22,6 +22,8 @@
 enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 
 #define CONFIG_USER_MAX 33                      /* a user name: 1..32 bytes */
+#define CONFIG_WAN_COMMAND_MAX 256              /* a WAN command line: 1..255 bytes */
+#define CONFIG_WAN_COMMAND_ARGS 16              /* its words: the program and 15 arguments */
 
 /* An IPv4 prefix, the address masked to its length. */
 struct config_prefix {
@@ -74,6 +76,11 @@ struct config {
 	bool have_user;
 	char user[CONFIG_USER_MAX];             /* user = NAME (default igdd; nobody when igdd does not exist) */
 	bool nft_hairpin;                       /* nft_hairpin = yes|no (default no) */
+	/* wan_up_command = /PATH [ARG...]; wan_down_command likewise (default
+	 * none; nft only; down needs up): words split on spaces, no shell,
+	 * stored with single spaces. Run by the helper (docs/NFT.md). */
+	char wan_up_command[CONFIG_WAN_COMMAND_MAX];
+	char wan_down_command[CONFIG_WAN_COMMAND_MAX];
 };
 
 void config_defaults(struct config *c);

@@ -147,6 +147,26 @@ out:
 	return r;
 }
 
+int caps_pass_on_exec(uint64_t caps)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	unsigned cap;
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &hdr, d) < 0)
+		return -errno;
+	d[0].inheritable = (uint32_t)caps;
+	d[1].inheritable = (uint32_t)(caps >> 32);
+	if (syscall(SYS_capset, &hdr, d) < 0)
+		return -errno;
+	for (cap = 0; cap < 64; cap++)
+		if ((caps & CAPS_BIT(cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			return -errno;
+	return 0;
+}
+
 int caps_proc_status(pid_t pid, const char *field, uint64_t *ret)
 {
 	char path[64], line[256];

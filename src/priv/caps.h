@@ -34,6 +34,14 @@ int caps_lookup_user(const char *name, struct caps_user *ret);
  */
 int caps_drop(const struct caps_user *u, uint64_t keep, const char **ret_why);
 
+/*
+ * Let the next execve() keep caps (a subset of the permitted set): put
+ * them in the inheritable and ambient sets. For a program the helper
+ * runs for the admin (wan_up_command): it runs with those capabilities
+ * only, whatever its user. 0 or -errno.
+ */
+int caps_pass_on_exec(uint64_t caps);
+
 /* The effective and permitted sets as the kernel reports them. */
 int caps_get(uint64_t *ret_eff, uint64_t *ret_prm);
 

@@ -36,9 +36,23 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define HELPER_CMD_MAX (64u << 20)      /* a full table of 131070 mappings is ~25 MB */
+#define HELPER_CMD_STOP_MS 5000         /* a stopped WAN command gets SIGKILL after this */
+
+/* The WAN command running (at most one), and the request waiting for it. */
+struct helper_wan {
+	pid_t pid;                      /* 0: none runs */
+	uint32_t seq;                   /* the request that started it */
+	uint16_t op;
+	uint64_t deadline;              /* SIGKILL then (0: sent already) */
+	int end;                        /* 0, or why it was stopped: -ECANCELED, -ETIMEDOUT */
+	bool waiting;                   /* a newer request waits: next_seq, next_op */
+	uint32_t next_seq;
+	uint16_t next_op;
+};
 
 struct helper {
 	const struct priv_helper_conf *c;
@@ -52,6 +66,7 @@ struct helper {
 	size_t nhairpin;
 	bool verify_failing;            /* warned that verification does not work */
 	uint64_t verify_ms;             /* how long the last read-back took */
+	struct helper_wan wan;
 	union {
 		struct priv_req req;
 		char raw[sizeof(struct priv_req) + 1];
@@ -230,7 +245,8 @@ static int handle(struct helper *h, const struct priv_req *rq)
 	return -EIO;
 }
 
-static int reply(struct helper *h, uint32_t seq, int status)
+static int send_msg(struct helper *h, uint32_t seq, int status, enum priv_event event,
+		    uint16_t op)
 {
 	struct priv_reply rp;
 
@@ -239,9 +255,165 @@ static int reply(struct helper *h, uint32_t seq, int status)
 	rp.seq = seq;
 	rp.status = status;
 	rp.count = h->st ? (uint32_t)nft_state_count(h->st) : 0;
+	rp.event = (uint16_t)event;
+	rp.op = op;
 	if (send(h->fd, &rp, sizeof(rp), MSG_NOSIGNAL) != (ssize_t)sizeof(rp))
 		return -errno;
 	return 0;
+}
+
+static int reply(struct helper *h, uint32_t seq, int status)
+{
+	return send_msg(h, seq, status, PRIV_EVENT_NONE, 0);
+}
+
+/* ---- the admin's WAN commands ---- */
+
+static const char *wan_key(uint16_t op)
+{
+	return op == PRIV_OP_WAN_UP ? "wan_up_command" : "wan_down_command";
+}
+
+static void close_others(int keep);
+
+/* The child: the configured line split on spaces, run without a shell,
+ * with CAP_NET_ADMIN as its only capability. Never returns. */
+static void wan_exec(const char *line)
+{
+	char buf[CONFIG_WAN_COMMAND_MAX], path[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+	char *argv[CONFIG_WAN_COMMAND_ARGS + 1], *envp[] = { path, NULL }, *s = buf;
+	sigset_t none;
+	size_t n = 0;
+	int null;
+
+	memcpy(buf, line, sizeof(buf));
+	buf[sizeof(buf) - 1] = '\0';
+	while (*s && n < CONFIG_WAN_COMMAND_ARGS) {
+		argv[n++] = s;
+		s += strcspn(s, " ");
+		if (*s)
+			*s++ = '\0';
+	}
+	argv[n] = NULL;
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	null = open("/dev/null", O_RDONLY);
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+		_exit(126);
+	close_others(-1);
+	if (caps_pass_on_exec(CAPS_BIT(CAP_NET_ADMIN)) < 0)
+		_exit(126);
+	execve(argv[0], argv, envp);
+	_exit(127);
+}
+
+/* Start the command of op. 0 or -errno (-ENOTSUP: not configured). */
+static int wan_spawn(struct helper *h, uint32_t seq, uint16_t op)
+{
+	const char *line = op == PRIV_OP_WAN_UP ? h->c->wan_up_command : h->c->wan_down_command;
+	pid_t pid;
+
+	if (!line[0])
+		return -ENOTSUP;
+	pid = fork();
+	if (pid < 0) {
+		log_warn("helper: %s: fork", wan_key(op));
+		return -errno;
+	}
+	if (pid == 0)
+		wan_exec(line);
+	setpgid(pid, pid);              /* also here: no race with a kill(-pid) */
+	h->wan.pid = pid;
+	h->wan.seq = seq;
+	h->wan.op = op;
+	h->wan.end = 0;
+	h->wan.deadline = clock_monotonic_ms(NULL) + PRIV_WAN_CMD_TIMEOUT_MS;
+	log_info("helper: %s started (pid %ld)", wan_key(op), (long)pid);
+	return 0;
+}
+
+/* PRIV_OP_WAN_UP / DOWN: the status of the reply. A command still
+ * running is stopped (SIGTERM to its group) and this one waits for it;
+ * a request that was waiting already is answered ECANCELED. */
+static int wan_request(struct helper *h, const struct priv_req *rq)
+{
+	const char *line = rq->op == PRIV_OP_WAN_UP ? h->c->wan_up_command :
+			   h->c->wan_down_command;
+
+	if (!line[0])
+		return -ENOTSUP;
+	if (h->wan.pid <= 0)
+		return wan_spawn(h, rq->seq, rq->op);
+	if (h->wan.waiting && send_msg(h, h->wan.next_seq, -ECANCELED, PRIV_EVENT_WAN_DONE,
+				       h->wan.next_op) < 0)
+		return -EPIPE;
+	h->wan.waiting = true;
+	h->wan.next_seq = rq->seq;
+	h->wan.next_op = rq->op;
+	if (h->wan.end == 0) {
+		kill(-h->wan.pid, SIGTERM);
+		h->wan.end = -ECANCELED;
+		h->wan.deadline = clock_monotonic_ms(NULL) + HELPER_CMD_STOP_MS;
+	}
+	return 0;
+}
+
+/* How the command ended, logged. */
+static int wan_status(const struct helper *h, int ws)
+{
+	const char *key = wan_key(h->wan.op);
+
+	if (h->wan.end == -ETIMEDOUT)
+		log_warnx("helper: %s killed after %u s", key, PRIV_WAN_CMD_TIMEOUT_MS / 1000);
+	else if (h->wan.end < 0)
+		log_info("helper: %s stopped for a newer request", key);
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		log_info("helper: %s done", key);
+	else if (WIFEXITED(ws))
+		log_warnx("helper: %s failed: exit status %d%s", key, WEXITSTATUS(ws),
+			  WEXITSTATUS(ws) == 127 ? " (cannot execute it)" : "");
+	else
+		log_warnx("helper: %s failed: killed by signal %d", key,
+			  WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+	if (h->wan.end < 0)
+		return h->wan.end;
+	return WIFEXITED(ws) && WEXITSTATUS(ws) == 0 ? 0 : -EIO;
+}
+
+/* SIGCHLD: report the command that ended, start the one waiting. 0, or
+ * -EPIPE when the engine is gone. */
+static int wan_reap(struct helper *h)
+{
+	int ws = 0, r;
+
+	if (h->wan.pid <= 0 || waitpid(h->wan.pid, &ws, WNOHANG) != h->wan.pid)
+		return 0;
+	h->wan.pid = 0;
+	if (send_msg(h, h->wan.seq, wan_status(h, ws), PRIV_EVENT_WAN_DONE, h->wan.op) < 0)
+		return -EPIPE;
+	if (!h->wan.waiting)
+		return 0;
+	h->wan.waiting = false;
+	r = wan_spawn(h, h->wan.next_seq, h->wan.next_op);
+	if (r < 0 && send_msg(h, h->wan.next_seq, r, PRIV_EVENT_WAN_DONE, h->wan.next_op) < 0)
+		return -EPIPE;
+	return 0;
+}
+
+/* Past its deadline: SIGKILL to the command's process group. */
+static void wan_timeout(struct helper *h, uint64_t now)
+{
+	if (h->wan.pid <= 0 || h->wan.deadline == 0 || now < h->wan.deadline)
+		return;
+	kill(-h->wan.pid, SIGKILL);
+	kill(h->wan.pid, SIGKILL);
+	if (h->wan.end == 0)
+		h->wan.end = -ETIMEDOUT;
+	h->wan.deadline = 0;
 }
 
 /* One request from the engine. 0 to go on, -EPIPE when it is gone. */
@@ -260,7 +432,10 @@ static int receive(struct helper *h)
 		log_warnx("helper: refused a request from the engine: %s", why);
 		status = -EINVAL;
 	} else {
-		status = handle(h, &h->in.req);
+		if (h->in.req.op == PRIV_OP_WAN_UP || h->in.req.op == PRIV_OP_WAN_DOWN)
+			status = wan_request(h, &h->in.req);
+		else
+			status = handle(h, &h->in.req);
 		if (status < 0)
 			log_debug("helper: request %u failed: %s", h->in.req.seq, strerror(-status));
 	}
@@ -309,7 +484,8 @@ static void detach(const struct priv_helper_conf *c)
 	log_init("igdd", 0, log_get_verbose());
 }
 
-/* SIGTERM through a signalfd; SIGINT and SIGHUP belong to the engine. */
+/* SIGTERM and SIGCHLD (a WAN command ended) through a signalfd; SIGINT
+ * and SIGHUP belong to the engine. */
 static int signals(void)
 {
 	sigset_t set;
@@ -319,6 +495,7 @@ static int signals(void)
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
 		return -errno;
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -364,10 +541,27 @@ static uint64_t next_check(const struct helper *h, uint64_t now)
 	return now + (wait > h->c->check_interval_ms ? wait : h->c->check_interval_ms);
 }
 
+/* The signals that arrived: -EINTR for SIGTERM, -EPIPE when the engine
+ * is gone, else 0. */
+static int on_signals(struct helper *h)
+{
+	struct signalfd_siginfo si;
+	int r = 0;
+
+	while (r == 0 && read(h->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM)
+			r = -EINTR;
+		else if (si.ssi_signo == SIGCHLD)
+			r = wan_reap(h);
+	}
+	return r;
+}
+
 static void loop(struct helper *h)
 {
-	uint64_t next = clock_monotonic_ms(NULL) + h->c->check_interval_ms, now;
+	uint64_t next = clock_monotonic_ms(NULL) + h->c->check_interval_ms, now, wake;
 	struct pollfd p[2];
+	int r;
 
 	for (;;) {
 		now = clock_monotonic_ms(NULL);
@@ -376,14 +570,18 @@ static void loop(struct helper *h)
 			now = clock_monotonic_ms(NULL);
 			next = next_check(h, now);
 		}
+		wan_timeout(h, now);
+		wake = h->wan.pid > 0 && h->wan.deadline && h->wan.deadline < next ?
+		       h->wan.deadline : next;
 		p[0].fd = h->fd;
 		p[0].events = POLLIN;
 		p[1].fd = h->sigfd;
 		p[1].events = POLLIN;
-		if (poll(p, 2, (int)(next - now)) < 0 && errno != EINTR)
+		if (poll(p, 2, wake > now ? (int)(wake - now) : 0) < 0 && errno != EINTR)
 			return;
-		if (p[1].revents & POLLIN) {
-			log_info("helper: SIGTERM");
+		if ((p[1].revents & POLLIN) && (r = on_signals(h)) < 0) {
+			if (r == -EINTR)
+				log_info("helper: SIGTERM");
 			return;
 		}
 		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && receive(h) < 0)

@@ -9,6 +9,15 @@
  * table when the ruleset was flushed or edited behind its back. When the
  * engine goes away (socket EOF, or SIGTERM) it deletes the table and
  * exits.
+ *
+ * It also runs the admin's wan_up_command / wan_down_command when the
+ * engine asks (PRIV_OP_WAN_UP / PRIV_OP_WAN_DOWN): the command line is
+ * the one copied here at start, never text from the engine; one at a
+ * time (a newer request stops the running command and waits for it),
+ * with an empty environment but PATH, stdin from /dev/null, its own
+ * process group, CAP_NET_ADMIN as its only capability, and killed after
+ * PRIV_WAN_CMD_TIMEOUT_MS. Its end is reported as a PRIV_EVENT_WAN_DONE
+ * message; the loop never waits for it (SIGCHLD through the signalfd).
  */
 #ifndef IGDD_HELPER_H
 #define IGDD_HELPER_H
@@ -17,6 +26,7 @@
 #include <stddef.h>
 
 #include "backend/nft_rules.h"
+#include "conf/config.h"
 #include "priv/caps.h"
 #include "priv/priv_msg.h"
 
@@ -33,6 +43,8 @@ struct priv_helper_conf {
 	bool foreground;                /* keep logging to stderr (else syslog) */
 	unsigned check_interval_ms;     /* how often the kernel's table is verified */
 	int parent;                     /* the engine's pid (PR_SET_PDEATHSIG race) */
+	char wan_up_command[CONFIG_WAN_COMMAND_MAX];    /* "" = not configured */
+	char wan_down_command[CONFIG_WAN_COMMAND_MAX];
 };
 
 /*

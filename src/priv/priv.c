@@ -7,6 +7,11 @@
  * element); the wait is bounded by PRIV_TIMEOUT_MS and a timeout is a
  * failure. Replies carry the request's sequence number, so one that
  * arrives after its request timed out is recognised and dropped.
+ *
+ * Events (a WAN command ended) can arrive at any time, also while a
+ * reply is awaited: they are queued here and the nft backend takes them
+ * from its tick, so they reach the WAN state machine from the loop and
+ * never from inside another request.
  */
 #include "priv/priv.h"
 
@@ -31,10 +36,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PRIV_EVENT_QUEUE 8      /* events kept; more drop the oldest */
+
 struct priv {
 	int fd;
 	pid_t pid;
 	uint32_t seq;
+	struct priv_wan_done ev[PRIV_EVENT_QUEUE];
+	size_t nev;
 	bool switch_user;
 	struct caps_user user;
 	char user_name[64];
@@ -136,10 +145,46 @@ static int helper_conf(const struct priv *p, const struct config *cfg, bool fore
 	hc->foreground = foreground;
 	hc->check_interval_ms = PRIV_CHECK_INTERVAL_MS;
 	hc->parent = (int)getpid();
+	memcpy(hc->wan_up_command, cfg->wan_up_command, sizeof(hc->wan_up_command));
+	memcpy(hc->wan_down_command, cfg->wan_down_command, sizeof(hc->wan_down_command));
 	return 0;
 }
 
 /* ---- replies ---- */
+
+/* An event from the helper: queued for priv_event_take(). */
+static void keep_event(struct priv *p, const struct priv_reply *rp)
+{
+	if (rp->event != PRIV_EVENT_WAN_DONE ||
+	    (rp->op != PRIV_OP_WAN_UP && rp->op != PRIV_OP_WAN_DOWN)) {
+		log_warnx("helper: unknown event %u dropped", (unsigned)rp->event);
+		return;
+	}
+	if (p->nev == PRIV_EVENT_QUEUE) {
+		log_warnx("helper: event queue full: event of request %u dropped", p->ev[0].seq);
+		memmove(&p->ev[0], &p->ev[1], sizeof(p->ev[0]) * (PRIV_EVENT_QUEUE - 1));
+		p->nev--;
+	}
+	p->ev[p->nev].seq = rp->seq;
+	p->ev[p->nev].op = (enum priv_op)rp->op;
+	p->ev[p->nev].status = rp->status;
+	p->nev++;
+}
+
+bool priv_event_pending(const struct priv *p)
+{
+	return p->nev > 0;
+}
+
+int priv_event_take(struct priv *p, struct priv_wan_done *ret)
+{
+	if (p->nev == 0)
+		return -EAGAIN;
+	*ret = p->ev[0];
+	memmove(&p->ev[0], &p->ev[1], sizeof(p->ev[0]) * (p->nev - 1));
+	p->nev--;
+	return 0;
+}
 
 /* The reply to seq, waiting until deadline (monotonic ms). */
 static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count)
@@ -162,6 +207,10 @@ static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *r
 			return -EPIPE;
 		if (n != (ssize_t)sizeof(rp[0]) || rp[0].version != PRIV_MSG_VERSION) {
 			log_warnx("helper: malformed reply (%zd bytes)", n);
+			continue;
+		}
+		if (rp[0].event != PRIV_EVENT_NONE) {
+			keep_event(p, &rp[0]);
 			continue;
 		}
 		if (rp[0].seq != seq) {
@@ -253,8 +302,10 @@ int priv_drop_engine(const struct priv *p)
 
 /* ---- requests ---- */
 
-int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
-	      size_t *ret_count)
+/* Send one request and wait for its reply; *ret_seq (optional): its
+ * sequence number. */
+static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+		   size_t *ret_count, uint32_t *ret_seq)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
 	uint64_t deadline = clock_monotonic_ms(NULL) + PRIV_TIMEOUT_MS;
@@ -276,7 +327,28 @@ int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t 
 	if (send(p->fd, &p->req, sizeof(p->req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)sizeof(p->req))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
+	if (ret_seq)
+		*ret_seq = p->seq;
 	return wait_reply(p, p->seq, deadline, ret_count);
+}
+
+int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+	      size_t *ret_count)
+{
+	return request(p, op, v, n, ret_count, NULL);
+}
+
+int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
+{
+	uint32_t seq = 0;
+	int r;
+
+	if (op != PRIV_OP_WAN_UP && op != PRIV_OP_WAN_DOWN)
+		return -EINVAL;
+	r = request(p, op, NULL, 0, NULL, &seq);
+	if (r == 0)
+		*ret_seq = seq;
+	return r;
 }
 
 int priv_on_readable(struct priv *p)
@@ -290,6 +362,11 @@ int priv_on_readable(struct priv *p)
 			return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
 		if (n == 0)
 			return -EPIPE;
+		if (n == (ssize_t)sizeof(rp[0]) && rp[0].version == PRIV_MSG_VERSION &&
+		    rp[0].event != PRIV_EVENT_NONE) {
+			keep_event(p, &rp[0]);
+			continue;
+		}
 		log_warnx("helper: late reply to request %u dropped",
 			  n >= 8 ? rp[0].seq : 0);
 	}

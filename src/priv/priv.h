@@ -69,8 +69,31 @@ pid_t priv_pid(const struct priv *p);
 int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
 	      size_t *ret_count);
 
-/* The socket became readable outside priv_call(): drop late replies.
- * -EPIPE when the helper has gone (the engine should exit), else 0. */
+/*
+ * Start wan_up_command (op PRIV_OP_WAN_UP) or wan_down_command
+ * (PRIV_OP_WAN_DOWN) in the helper, which runs the command of its own
+ * configuration. 0 once it started (or waits for the one still running,
+ * which it stops), with *ret_seq the request's sequence number, which
+ * the command's PRIV_EVENT_WAN_DONE carries; -ENOTSUP when that command
+ * is not configured; else as priv_call().
+ */
+int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq);
+
+/* An event the helper sent (priv_msg.h), kept until taken. */
+struct priv_wan_done {
+	uint32_t seq;                   /* the request that started the command */
+	enum priv_op op;                /* PRIV_OP_WAN_UP or PRIV_OP_WAN_DOWN */
+	int status;                     /* enum priv_event PRIV_EVENT_WAN_DONE */
+};
+
+/* Events received (by priv_call() or priv_on_readable()) and not yet
+ * taken; the oldest first. priv_event_take: 0, or -EAGAIN when none. */
+bool priv_event_pending(const struct priv *p);
+int priv_event_take(struct priv *p, struct priv_wan_done *ret);
+
+/* The socket became readable outside priv_call(): keep events, drop
+ * late replies. -EPIPE when the helper has gone (the engine should
+ * exit), else 0. */
 int priv_on_readable(struct priv *p);
 
 /* Close the channel: the helper deletes table ip igdd and exits; wait

@@ -12,7 +12,7 @@
 #include <string.h>
 
 _Static_assert(sizeof(struct priv_entry) == 16, "priv_entry must stay 16 bytes");
-_Static_assert(sizeof(struct priv_reply) == 16, "priv_reply must stay 16 bytes");
+_Static_assert(sizeof(struct priv_reply) == 20, "priv_reply must stay 20 bytes");
 
 bool priv_remote_ok(struct in_addr a)
 {
@@ -68,11 +68,14 @@ int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
 		why = "header padding not zero";
 	else if (rq->op == PRIV_OP_FLUSH)
 		why = rq->count == 0 ? NULL : "flush with entries";
+	else if (rq->op == PRIV_OP_WAN_UP || rq->op == PRIV_OP_WAN_DOWN)
+		why = rq->count == 0 ? NULL : "WAN command with entries";
 	else if (rq->op != PRIV_OP_APPLY && rq->op != PRIV_OP_REMOVE)
 		why = "unknown operation";
 	else if (rq->count == 0 || rq->count > PRIV_BATCH_MAX)
 		why = "entry count out of range";
-	for (i = 0; !why && rq->op != PRIV_OP_FLUSH && i < rq->count; i++)
+	for (i = 0; !why && (rq->op == PRIV_OP_APPLY || rq->op == PRIV_OP_REMOVE) &&
+		    i < rq->count; i++)
 		why = entry_problem(&rq->e[i], pol);
 	if (why && ret_why)
 		*ret_why = why;

@@ -10,6 +10,13 @@
  * policy, so a compromised engine can ask for no more than a correct one
  * could. The reply echoes the sequence number, so a late reply to a
  * request the engine gave up on is recognised and dropped.
+ *
+ * PRIV_OP_WAN_UP / PRIV_OP_WAN_DOWN carry no data at all: the helper runs
+ * the command of its own copy of the configuration (wan_up_command,
+ * wan_down_command), never anything from the message. The reply says
+ * whether the command started; when it ends the helper sends one more
+ * message, unasked: an event (PRIV_EVENT_WAN_DONE) with the starting
+ * request's sequence number and the outcome.
  */
 #ifndef IGDD_PRIV_MSG_H
 #define IGDD_PRIV_MSG_H
@@ -28,7 +35,21 @@ enum priv_op {
 	PRIV_OP_APPLY = 1,      /* add or replace count mappings */
 	PRIV_OP_REMOVE = 2,     /* remove count mappings (by key; unknown keys are no error) */
 	PRIV_OP_FLUSH = 3,      /* remove every mapping (count 0) */
+	PRIV_OP_WAN_UP = 4,     /* run wan_up_command (count 0) */
+	PRIV_OP_WAN_DOWN = 5,   /* run wan_down_command (count 0) */
 };
+
+/* What a message from the helper is. */
+enum priv_event {
+	PRIV_EVENT_NONE = 0,    /* the reply to request seq */
+	PRIV_EVENT_WAN_DONE = 1,/* the command request seq started has ended: status 0
+	                         * (exit 0), -EIO (other exit, or a signal), -ETIMEDOUT
+	                         * (killed after PRIV_WAN_CMD_TIMEOUT_MS), -ECANCELED
+	                         * (replaced by a newer request), or the -errno of
+	                         * starting it */
+};
+
+#define PRIV_WAN_CMD_TIMEOUT_MS 60000   /* a WAN command is killed after this */
 
 /* One mapping. Addresses in network byte order, ports in host order. */
 struct priv_entry {
@@ -54,6 +75,8 @@ struct priv_reply {
 	uint32_t seq;           /* the request's; 0 = the helper's start-up report */
 	int32_t status;         /* 0 or -errno */
 	uint32_t count;         /* mappings installed after the request */
+	uint16_t event;         /* enum priv_event */
+	uint16_t op;            /* an event: the op of request seq */
 };
 
 /* What the helper enforces whatever the engine asks. */

@@ -22,6 +22,9 @@
 #include "conf/config.h"
 
 #define BASE "lan_interface = lo\n"
+#define NFT "backend = nft\nwan_interface = eth0\n"
+#define LONG128 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static int parse(const char *text, struct config *c, char *err, size_t errsz)
 {
@@ -139,6 +142,13 @@ static const struct good_row good_rows[] = {
 	{ "sim_disconnect_delay = 1", "sim_disconnect_delay = 1\n" },
 	{ "sim_connect_fail = TRUE", "sim_connect_fail = yes\n" },
 	{ "sim_ip_bridged = 1", "sim_ip_bridged = yes\n" },
+	{ NFT "wan_up_command = /sbin/ifup wan", "wan_up_command = /sbin/ifup wan\n" },
+	{ NFT "wan_up_command = \t/usr/local/bin/wan-up  \t-v  eth1 ",
+	  "wan_up_command = /usr/local/bin/wan-up -v eth1\n" },
+	{ NFT "wan_up_command = /bin/true\nwan_down_command = /sbin/ifdown wan",
+	  "wan_up_command = /bin/true\nwan_down_command = /sbin/ifdown wan\n" },
+	{ NFT "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
+	  "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n" },
 };
 
 static void test_good_rows(void **state)
@@ -270,6 +280,25 @@ static const struct bad_row bad_rows[] = {
 	{ BASE "sim_connect_fail = sometimes\n",
 	  "t.conf:2: invalid sim_connect_fail 'sometimes' (expected yes or no)" },
 	{ BASE "sim_ip_bridged = 2\n", "t.conf:2: invalid sim_ip_bridged '2' (expected yes or no)" },
+	{ BASE NFT "wan_up_command = ifup wan\n",
+	  "t.conf:4: invalid wan_up_command 'ifup wan': the program must be an absolute path" },
+	{ BASE NFT "wan_down_command = \"/sbin/ifdown \\\"wan\\\"\"\n",
+	  "t.conf:4: invalid wan_down_command '/sbin/ifdown \"wan\"': only printable ASCII" },
+	{ BASE NFT "wan_up_command = \"/sbin/ifup #1\"\n",
+	  "t.conf:4: invalid wan_up_command '/sbin/ifup #1': only printable ASCII" },
+	{ BASE NFT "wan_up_command = /sbin/ifup w\xc3\xa9\n", "t.conf:4: invalid wan_up_command" },
+	{ BASE NFT "wan_up_command = \"  \"\n", "t.conf:4: invalid wan_up_command '  ': no program" },
+	{ BASE NFT "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\n",
+	  "t.conf:4: invalid wan_up_command '/a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17': "
+	  "too many words (at most 16)" },
+	{ BASE NFT "wan_up_command = /" LONG128 LONG128 "\n",
+	  "t.conf:4: invalid wan_up_command '/" },
+	{ BASE NFT "wan_up_command = /bin/true\nwan_up_command = /bin/false\n",
+	  "t.conf:5: duplicate key 'wan_up_command' (first set on line 4)" },
+	{ BASE "wan_up_command = /sbin/ifup wan\n",
+	  "t.conf:0: wan_up_command and wan_down_command need backend nft" },
+	{ BASE NFT "wan_down_command = /sbin/ifdown wan\n",
+	  "t.conf:0: wan_down_command needs wan_up_command" },
 };
 
 static void test_bad_rows(void **state)

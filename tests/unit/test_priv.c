@@ -76,6 +76,10 @@ static void count_big(struct priv_req *rq) { rq->count = PRIV_BATCH_MAX + 1; }
 static void flush_ok(struct priv_req *rq) { rq->op = PRIV_OP_FLUSH; rq->count = 0; }
 static void flush_entries(struct priv_req *rq) { rq->op = PRIV_OP_FLUSH; }
 static void remove_ok(struct priv_req *rq) { rq->op = PRIV_OP_REMOVE; }
+static void wan_up(struct priv_req *rq) { memset(rq->e, 0, sizeof(rq->e)); rq->op = PRIV_OP_WAN_UP; rq->count = 0; }
+static void wan_down(struct priv_req *rq) { wan_up(rq); rq->op = PRIV_OP_WAN_DOWN; }
+static void wan_entries(struct priv_req *rq) { rq->op = PRIV_OP_WAN_DOWN; }
+static void op6(struct priv_req *rq) { rq->op = 6; rq->count = 0; }
 static void icmp(struct priv_req *rq) { rq->e[0].proto = IPPROTO_ICMP; }
 static void udp(struct priv_req *rq) { rq->e[0].proto = IPPROTO_UDP; }
 static void ext0(struct priv_req *rq) { rq->e[0].ext_port = 0; }
@@ -106,6 +110,10 @@ static const struct check_row check_rows[] = {
 	{ "flush", flush_ok, NULL },
 	{ "flush with entries", flush_entries, "flush with entries" },
 	{ "remove", remove_ok, NULL },
+	{ "wan up", wan_up, NULL },
+	{ "wan down", wan_down, NULL },
+	{ "wan command with entries", wan_entries, "WAN command with entries" },
+	{ "op 6", op6, "unknown operation" },
 	{ "icmp", icmp, "protocol is neither TCP nor UDP" },
 	{ "udp", udp, NULL },
 	{ "external port 0", ext0, "port 0" },
@@ -366,6 +374,52 @@ static int engine_dies(const struct config *cfg)
 	return 0;
 }
 
+/* The next event, polling the channel for at most ms. */
+static int wan_event(struct priv *p, unsigned ms, struct priv_wan_done *ret)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	unsigned waited;
+
+	for (waited = 0; waited <= ms; waited += 20) {
+		CHECK(priv_on_readable(p) == 0);
+		if (priv_event_take(p, ret) == 0)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* The admin's WAN commands: run by the helper, their end an event with
+ * the starting request's sequence number; a newer request replaces a
+ * running command; not configured: -ENOTSUP. */
+static int helper_wan(void)
+{
+	static const char text[] = "backend = nft\nlan_interface = lo\nwan_interface = wan0\n"
+				   "user = nobody\nwan_up_command = /bin/sleep 30\n"
+				   "wan_down_command = /bin/false\n";
+	struct config cfg;
+	struct priv *p = NULL;
+	struct priv_wan_done d;
+	uint32_t s1 = 0, s2 = 0;
+	char err[256];
+
+	CHECK(config_parse("t.conf", text, sizeof(text) - 1, &cfg, err, sizeof(err)) == 0);
+	CHECK(priv_start(&cfg, true, &p) == 0);
+	CHECK(priv_wan_start(p, PRIV_OP_WAN_UP, &s1) == 0);
+	CHECK(priv_wan_start(p, PRIV_OP_WAN_DOWN, &s2) == 0 && s2 != s1);
+	CHECK(wan_event(p, 3000, &d) == 0);
+	CHECK(d.seq == s1 && d.op == PRIV_OP_WAN_UP && d.status == -ECANCELED);
+	CHECK(wan_event(p, 3000, &d) == 0);
+	CHECK(d.seq == s2 && d.op == PRIV_OP_WAN_DOWN && d.status == -EIO);
+	priv_stop(p);
+	cfg.wan_down_command[0] = '\0';
+	cfg.wan_up_command[0] = '\0';
+	CHECK(priv_start(&cfg, true, &p) == 0);
+	CHECK(priv_wan_start(p, PRIV_OP_WAN_UP, &s1) == -ENOTSUP);
+	priv_stop(p);
+	return 0;
+}
+
 static int helper_e2e(void)
 {
 	struct config cfg;
@@ -385,6 +439,7 @@ static int helper_e2e(void)
 	priv_stop(p);                                   /* a clean stop deletes the table */
 	CHECK(wait_gone(0));
 	CHECK(engine_dies(&cfg) == 0);
+	CHECK(helper_wan() == 0);
 	/* The engine without privilege still gets its changes made. */
 	CHECK(priv_start(&cfg, true, &p) == 0);
 	CHECK(priv_drop_engine(p) == 0);
