@@ -9,6 +9,7 @@
 #include "engine.h"
 
 #include "conf/config.h"
+#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "core/wanconn.h"
@@ -20,6 +21,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -217,7 +219,7 @@ uint64_t engine_next_deadline(struct engine *e)
 		t = earliest(t, wanconn_next_deadline(e->wan));
 	if (e->backend.ops && e->backend.ops->next_deadline)
 		t = earliest(t, e->backend.ops->next_deadline(&e->backend));
-	return t;
+	return earliest(t, leasefile_next_deadline(e->leases));
 }
 
 /* Backend first: a completion due at the same moment as a connection
@@ -231,6 +233,90 @@ void engine_tick(struct engine *e)
 	if (e->wan)
 		wanconn_tick(e->wan, now);
 	portmap_expire(e);
+	leasefile_tick(e->leases, e->maps);
+}
+
+/* One lease read back: the policy of now, then the table, then the
+ * backend (enabled entries only, as portmap.c keeps it). */
+static int lease_restore(const struct mapping *m, uint32_t remaining_s, void *arg)
+{
+	struct engine *e = arg;
+	struct policy_lan lan = { e->lan_addr, e->lan_mask };
+	struct policy_subject s = { m->owner, m->internal_client, m->ext_port, m->int_port,
+				    m->proto };
+	struct mapping tmpl = *m, *added;
+
+	if (m->origin == MAP_ORIGIN_UPNP &&
+	    (!e->policy || policy_check(e->policy, &lan, &s) != POLICY_ALLOW))
+		return LEASEFILE_DROP;
+	tmpl.lease_end_ms = map_lease_end(e->maps, remaining_s);
+	if (map_add(e->maps, &tmpl, str_cstr(m->desc), &added) != MAP_OK)
+		return LEASEFILE_DROP;
+	return LEASEFILE_KEEP;          /* the backend gets them all at once: leases_apply() */
+}
+
+/*
+ * The restored entries (the whole table: nothing else exists yet) reach
+ * the backend in one bulk operation where it has one; otherwise, or if
+ * that fails, one by one, and an entry the backend refuses is dropped
+ * from the table and from the lease file.
+ */
+static void leases_apply(struct engine *e)
+{
+	size_t n = map_count(e->maps), k = 0;
+	struct mapping *v, *m, *next;
+
+	if (n == 0)
+		return;
+	v = calloc(n, sizeof(*v));
+	for (m = map_first(e->maps); v && m; m = map_next(e->maps, m)) {
+		if (!m->enabled)
+			continue;
+		v[k] = *m;
+		v[k++].desc = NULL;
+	}
+	if (v && (k == 0 || (e->backend.ops->apply_many &&
+			     e->backend.ops->apply_many(&e->backend, v, k) == 0))) {
+		free(v);
+		return;
+	}
+	free(v);
+	for (m = map_first(e->maps); m; m = next) {
+		next = map_next(e->maps, m);
+		if (!m->enabled || e->backend.ops->apply(&e->backend, m) == 0)
+			continue;
+		log_warnx("backend refused a restored lease (%s/%u): dropped",
+			  m->proto == MAP_TCP ? "TCP" : "UDP", (unsigned)m->ext_port);
+		leasefile_record_delete(e->leases, m);
+		map_remove(e->maps, m);
+	}
+	leasefile_commit(e->leases);
+}
+
+int engine_leases_start(struct engine *e, const char *dir)
+{
+	char err[512];
+	int r;
+
+	e->leases = leasefile_open(dir, &e->clock, NULL, err, sizeof(err));
+	if (!e->leases) {
+		log_warnx("%s; leases will not survive a restart", err);
+		return -EIO;
+	}
+	r = leasefile_load(e->leases, lease_restore, e, NULL);
+	if (r < 0) {
+		log_warnx("%s: leases will not survive a restart", dir);
+		leasefile_close(e->leases);
+		e->leases = NULL;
+		return r;
+	}
+	leases_apply(e);
+	return 0;
+}
+
+int engine_commit(struct engine *e)
+{
+	return leasefile_commit(e->leases);
 }
 
 /* ---- life cycle ---- */
@@ -309,6 +395,8 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 
 void engine_fini(struct engine *e)
 {
+	leasefile_close(e->leases);
+	e->leases = NULL;
 	wanconn_free(e->wan);
 	e->wan = NULL;
 	policy_free(e->policy);

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 
 struct config;
+struct leasefile;
 struct map_table;
 struct policy;
 struct wanconn;
@@ -43,6 +44,7 @@ struct engine {
 	struct map_table *maps;
 	struct policy *policy;
 	struct wanconn *wan;           /* the WAN connection (core/wanconn.h) */
+	struct leasefile *leases;      /* lease persistence (core/leasefile.h); NULL: off */
 	bool wan_link_up;              /* PhysicalLinkStatus last reported */
 
 	uint32_t system_update_id;     /* WANIPConnection:2 2.3.23 */
@@ -76,6 +78,18 @@ int engine_init(struct engine *e, const struct config *cfg, const struct clock *
 int engine_init_with_helper(struct engine *e, const struct config *cfg, const struct clock *clk,
 			    struct priv *helper);
 void engine_fini(struct engine *e);
+
+/*
+ * Keep leases across restarts in dir (core/leasefile.h): open its lease
+ * files, restore the unexpired leases into the table and the backend
+ * (those the policy or the table now refuse are dropped). After
+ * engine_set_lan(), before the first request. 0, or -errno: then leases
+ * are not kept this run (logged).
+ */
+int engine_leases_start(struct engine *e, const char *dir);
+/* Make the changes of the action just run durable; before its response.
+ * 0 (also when leases are not kept), or -errno: answer 501. */
+int engine_commit(struct engine *e);
 
 void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask);
 

@@ -11,6 +11,8 @@
 
 #include "svc/action.h"
 
+#include "engine.h"
+
 #include "proto/soap.h"
 #include "proto/xml.h"
 #include "util/log.h"
@@ -418,6 +420,11 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 	buf_init(&args, out->max);
 	ctx->out = &args;
 	code = ctx->act->fn(ctx);
+	/* What the action changed is on disk before anyone hears of it. */
+	if (ctx->e && engine_commit(ctx->e) < 0 && code == 0) {
+		log_warnx("%s: changes not saved: answering 501", ctx->act->name);
+		code = UPNP_E_ACTION_FAILED;
+	}
 	if (code != 0 && (code < 400 || code > 899)) {
 		log_warnx("%s: handler returned %d, not a UPnP error code", ctx->act->name, code);
 		code = UPNP_E_ACTION_FAILED;

@@ -46,6 +46,7 @@
  */
 #include "svc/portmap.h"
 
+#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
@@ -373,6 +374,7 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add
 		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
 	}
 	map_update(e->maps, m, next.int_port, next.enabled, next.desc, next.lease_end_ms);
+	leasefile_record_put(e->leases, m);     /* a refresh too: the new expiry */
 	if (changed)
 		engine_changed(e, ENGINE_CHG_MAPPINGS);
 	log_change(ctx, m, a->lease_s, changed ? " (updated)" : " (refreshed)", changed);
@@ -413,6 +415,7 @@ static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_
 		map_remove(e->maps, m);
 		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
 	}
+	leasefile_record_put(e->leases, m);
 	engine_changed(e, ENGINE_CHG_MAPPINGS);
 	log_change(ctx, m, a->lease_s, "", true);
 	return 0;
@@ -656,6 +659,7 @@ int portmap_delete(struct action_ctx *ctx)
 	if (backend_del(ctx->e, m) < 0)
 		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
 	log_removed(ctx, m, true);
+	leasefile_record_delete(ctx->e->leases, m);
 	map_remove(ctx->e->maps, m);
 	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
 	return 0;
@@ -727,6 +731,7 @@ int portmap_delete_range(struct action_ctx *ctx)
 	}
 	for (i = 0; i < n; i++) {
 		log_removed(ctx, v[i], false);
+		leasefile_record_delete(ctx->e->leases, v[i]);
 		map_remove(ctx->e->maps, v[i]);
 	}
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));

@@ -120,7 +120,7 @@ lab_conf() {
     echo "lan_interface = br-lan"
     echo "wan_interface = wan0"
     echo "external_ip = $GW_WAN_IP"
-    echo "http_port = 0"
+    echo "http_port = ${LAB_HTTP_PORT:-0}"
     echo "state_dir = $LAB_DIR/state"
     echo "friendly_name = igdd lab"
     local l
