@@ -404,7 +404,8 @@ static void start(struct igdd *d)
 		fatalx("cannot start the engine: %s", strerror(-r));
 	d->engine_up = true;
 	setup_lan(d);
-	engine_leases_start(&d->e, d->cfg.state_dir);
+	if (d->cfg.persist_leases)
+		engine_leases_start(&d->e, d->cfg.state_dir);
 	setup_signals(d);
 	d->gena = gena_new(&d->e, NULL);
 	if (!d->gena)

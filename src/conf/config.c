@@ -43,7 +43,7 @@ struct parse {
 	char *err;
 	size_t errsz;
 	struct config *c;
-	unsigned first_line[32];    /* per key of config_keys[]: line first seen */
+	unsigned first_line[48];    /* per key of config_keys[]: line first seen */
 };
 
 static void perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -340,6 +340,7 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "sim_connect_fail", offsetof(struct config, sim_connect_fail) },
 		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
 		{ "nft_hairpin", offsetof(struct config, nft_hairpin) },
+		{ "persist_leases", offsetof(struct config, persist_leases) },
 	};
 	size_t i;
 
@@ -602,6 +603,7 @@ static const struct config_key config_keys[] = {
 	{ "friendly_name", set_friendly_name, false },
 	{ "notify_interval", set_uint, false },
 	{ "state_dir", set_state_dir, false },
+	{ "persist_leases", set_bool, false },
 	{ "secure_mode", set_bool, false },
 	{ "max_mappings", set_uint, false },
 	{ "max_mappings_per_client", set_uint, false },
@@ -625,7 +627,7 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-_Static_assert(CONFIG_NKEYS <= 32, "struct parse first_line[] too small");
+_Static_assert(CONFIG_NKEYS <= 48, "struct parse first_line[] too small");
 
 /* ---- lines ---- */
 
@@ -743,6 +745,17 @@ static int parse_line(struct parse *p, const char *s, size_t len)
 	return k->set(p, k->name, val);
 }
 
+/* Was key set anywhere in the file? */
+static bool key_seen(const struct parse *p, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if (strcmp(config_keys[i].name, key) == 0)
+			return p->first_line[i] != 0;
+	return false;
+}
+
 /* Whole-file checks, reported at line 0. */
 static int check_required(struct parse *p)
 {
@@ -757,6 +770,10 @@ static int check_required(struct parse *p)
 		perr(p, "wan_interface is required with backend nft");
 		return -EINVAL;
 	}
+	/* persist_leases follows the backend unless set: the sim backend keeps
+	 * mappings in memory only, a real gateway keeps them across restarts. */
+	if (!key_seen(p, "persist_leases"))
+		c->persist_leases = c->backend == CONFIG_BACKEND_NFT;
 	if (c->wan_interface[0] && strcmp(c->lan_interface, c->wan_interface) == 0) {
 		perr(p, "wan_interface must differ from lan_interface");
 		return -EINVAL;
@@ -933,6 +950,7 @@ void config_print(const struct config *c, FILE *out)
 	print_value(out, "friendly_name", c->friendly_name, true);
 	fprintf(out, "notify_interval = %u\n", c->notify_interval);
 	print_value(out, "state_dir", c->state_dir, false);
+	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
 	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);

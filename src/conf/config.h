@@ -43,6 +43,8 @@ struct config {
 	char friendly_name[IGDD_FRIENDLY_NAME_MAX]; /* friendly_name = text (default "igdd Internet Gateway") */
 	unsigned notify_interval;               /* notify_interval = seconds, 30..86400 (default 900) */
 	char state_dir[PATH_MAX];               /* state_dir = PATH (default /var/lib/igdd) */
+	bool persist_leases;                    /* persist_leases = yes|no (default: yes with nft,
+	                                         * no with sim, which keeps mappings in memory only) */
 
 	/* Port-mapping policy (WANIPConnection:2 section 1.2, IGD:2 security). */
 	bool secure_mode;                       /* secure_mode = yes|no (default yes: own address only) */

@@ -12,7 +12,7 @@ LAB_HTTP_PORT=5000
 . "$HERE/lib.sh"
 lab_require upnpc
 lab_up
-lab_conf "$LAB_DIR/igdd.conf"
+lab_conf "$LAB_DIR/igdd.conf" "persist_leases = yes"
 STATE=$LAB_DIR/state
 JOURNAL=$STATE/leases.journal
 
