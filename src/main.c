@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -522,6 +523,12 @@ int main(int argc, char **argv)
 	char err[512];
 	int r, ready_fd = -1;
 
+	/*
+	 * A fixed mmap threshold: glibc would otherwise raise it to the size
+	 * of the largest buffer freed (a full GetListOfPortMappings answer is
+	 * tens of MB) and keep such buffers in the heap for ever after.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	r = parse_args(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? 0 : 1;

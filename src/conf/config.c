@@ -14,6 +14,7 @@
 #include "conf/config.h"
 
 #include "util/log.h"
+#include "util/buf.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -835,31 +836,31 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 static int read_file(const char *path, char **ret_text, size_t *ret_len)
 {
 	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t len;
+	struct buf b;
+	char chunk[4096];
+	size_t n;
 	int r = 0;
 
 	if (!f)
 		return -errno;
-	text = malloc(CONFIG_MAX_FILE + 1);
-	if (!text) {
-		r = -ENOMEM;
-		goto out;
+	/* Grown as read, up to the limit: a small file costs a small buffer. */
+	buf_init(&b, CONFIG_MAX_FILE);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		r = buf_append(&b, chunk, n);
+		if (r < 0) {
+			r = r == -E2BIG ? -EFBIG : r;
+			goto out;
+		}
 	}
-	len = fread(text, 1, CONFIG_MAX_FILE + 1, f);
 	if (ferror(f)) {
 		r = errno ? -errno : -EIO;
 		goto out;
 	}
-	if (len > CONFIG_MAX_FILE) {
-		r = -EFBIG;
-		goto out;
-	}
-	*ret_text = text;
-	*ret_len = len;
-	text = NULL;
+	*ret_text = buf_steal(&b, ret_len);
+	if (!*ret_text)
+		r = -ENOMEM;
 out:
-	free(text);
+	buf_free(&b);
 	fclose(f);
 	return r;
 }

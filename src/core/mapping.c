@@ -481,7 +481,10 @@ static int first_free(const struct map_table *t, uint8_t proto, unsigned from, u
 
 static inline size_t client_home(const struct map_table *t, uint32_t addr)
 {
-	return (size_t)((addr * UINT32_C(2654435761)) & (t->clients_cap - 1));
+	/* Fibonacci hashing, taking the product's high bits: the low bits of
+	 * a network-order address are its first octets, the same for every
+	 * host of a LAN. */
+	return (size_t)(((uint64_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (t->clients_cap - 1);
 }
 
 static struct client_slot *client_lookup(const struct map_table *t, uint32_t addr)
