@@ -9,7 +9,7 @@ PKGS=(
   libmicrohttpd-dev libexpat1-dev libcmocka-dev
   libnftables-dev libmnl-dev nftables
   iproute2 miniupnpc python3 python3-miniupnpc curl
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev cppcheck clang-tidy
 )
 
 missing=()

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Build igdd and run the whole test suite (unit, golden, namespace tests),
-# then the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Static checks first (banned functions, cppcheck, clang-tidy), then build
+# igdd and run the whole test suite (unit, golden, fuzz corpus replay,
+# namespace tests), then the same suite again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then every fuzz target for a bounded time.
 # Namespace tests need root; without it they are reported as skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== static analysis"
+./scripts/static-analysis.sh -j"$jobs"
 
 echo "== build (warnings are errors) and test"
 cmake -S . -B build -DIGDD_WERROR=ON >/dev/null
@@ -19,3 +24,6 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure
+
+echo "== fuzz: every target for a bounded time (tests/fuzz/README.md)"
+./scripts/fuzz.sh -t "${IGDD_FUZZ_SECONDS:-25}" -j"$jobs"

@@ -294,6 +294,16 @@ static int set_friendly_name(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/* Bytes print_value() needs for val quoted: quotes, and \ before " and \. */
+static size_t quoted_len(const char *val)
+{
+	size_t n = 2;
+
+	for (; *val; val++)
+		n += (*val == '"' || *val == '\\') ? 2 : 1;
+	return n;
+}
+
 static int set_state_dir(struct parse *p, const char *key, const char *val)
 {
 	char q[80];
@@ -301,6 +311,11 @@ static int set_state_dir(struct parse *p, const char *key, const char *val)
 	if (val[0] != '/' || check_text(val) < 0 ||
 	    strlcpy_checked(p->c->state_dir, val, sizeof(p->c->state_dir)) < 0) {
 		perr(p, "invalid %s '%s' (expected an absolute path)", key, quote(q, val));
+		return -EINVAL;
+	}
+	/* `igdd -n` must print it back as a line this parser reads. */
+	if (strlen(key) + 3 + quoted_len(val) > IGDD_CONF_MAX_LINE) {
+		perr(p, "%s too long to be printed back on one line", key);
 		return -EINVAL;
 	}
 	return 0;
@@ -940,9 +955,10 @@ void config_print(const struct config *c, FILE *out)
 	size_t i;
 
 	fprintf(out, "backend = %s\n", c->backend == CONFIG_BACKEND_NFT ? "nft" : "sim");
-	fprintf(out, "lan_interface = %s\n", c->lan_interface);
+	/* Quoted when needed: a name may hold a quote, '#' or a backslash. */
+	print_value(out, "lan_interface", c->lan_interface, false);
 	if (c->wan_interface[0])
-		fprintf(out, "wan_interface = %s\n", c->wan_interface);
+		print_value(out, "wan_interface", c->wan_interface, false);
 	if (c->have_external_ip && inet_ntop(AF_INET, &c->external_ip, addr, sizeof(addr)))
 		fprintf(out, "external_ip = %s\n", addr);
 	fprintf(out, "http_port = %u\n", (unsigned)c->http_port);

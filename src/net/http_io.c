@@ -11,9 +11,15 @@
  * address, an idle timeout, per-connection header memory (MHD options),
  * the body (IGDD_HTTP_MAX_BODY: 413 when Content-Length says so before
  * any byte is read; a chunked body that grows past it closes the
- * connection), header count (IGDD_HTTP_MAX_HEADERS: 431). Peers outside
+ * connection), header count (IGDD_HTTP_MAX_HEADERS: 431), and the time
+ * to receive one request (http_timeout): MHD's timeout only measures
+ * idleness, which a client sending a byte now and then (slow loris)
+ * never reaches, so each connection receiving a request sits in a FIFO
+ * by deadline and is shut down when its deadline passes. Peers outside
  * the LAN subnet are refused at accept time; methods other than the five
- * UPnP uses get 405 without reaching the handler.
+ * UPnP uses get 405 and a body framed twice (Content-Length twice, or
+ * with Transfer-Encoding) 400, without reaching the handler.
+ * docs/LIMITS.md lists every limit with the test that reaches it.
  */
 #include "net/http_io.h"
 
@@ -25,6 +31,7 @@
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -35,11 +42,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 
 #define HTTP_IO_MAX_WAIT_MS 60000       /* re-run MHD at least this often */
 #define HTTP_IO_BACKLOG 128u
+#define HTTP_IO_WARN_INTERVAL_MS 60000  /* peer-triggered warnings: a few per minute */
+#define HTTP_IO_WARN_BURST 5
+
+/*
+ * One connection (MHD's socket context). While it is receiving a
+ * request (from accept, or from the end of the previous response on a
+ * kept-alive connection, until the request is complete) it is queued
+ * from http_io.recv_head; deadlines are all now + http_timeout, so the
+ * queue is in deadline order and the head is the next to expire.
+ */
+struct http_io_conn {
+	struct http_io_conn *prev, *next;
+	bool queued;
+	int fd;
+	struct in_addr peer;
+	uint64_t deadline_ms;
+};
 
 struct http_io {
 	struct engine *e;
@@ -50,6 +76,10 @@ struct http_io {
 	uint64_t timer_when;
 	bool running;                   /* start-up done: MHD messages drop to debug */
 	char server[160];               /* SERVER: OS/version UPnP/1.1 igdd/version */
+	struct http_io_conn *recv_head, *recv_tail;  /* receiving, by deadline */
+	unsigned nconns;                /* open connections */
+	bool rerun;                     /* run MHD again at once (see http_io_arm) */
+	struct ratelimit warn_slow, warn_big;
 };
 
 /* One request (MHD's con_cls): its body so far. */
@@ -87,6 +117,115 @@ static void http_io_mhd_log(void *cls, const char *fmt, va_list ap)
 		log_debug("http: %s", msg);
 	else
 		log_warnx("http: %s", msg);
+}
+
+/* " (N similar not logged)" after a rate-limited warning, or "". */
+static const char *http_io_more(char out[48], unsigned suppressed)
+{
+	out[0] = '\0';
+	if (suppressed)
+		snprintf(out, 48, " (%u similar not logged)", suppressed);
+	return out;
+}
+
+/* ---- the request time limit ---- */
+
+static void conn_unqueue(struct http_io *h, struct http_io_conn *c)
+{
+	if (!c || !c->queued)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->recv_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		h->recv_tail = c->prev;
+	c->prev = c->next = NULL;
+	c->queued = false;
+}
+
+/* A request starts arriving on c: it has http_timeout seconds. */
+static void conn_receiving(struct http_io *h, struct http_io_conn *c)
+{
+	if (!c)
+		return;
+	conn_unqueue(h, c);
+	c->deadline_ms = loop_now_ms(h->l) + (uint64_t)h->e->cfg->http_timeout * 1000u;
+	c->prev = h->recv_tail;
+	if (h->recv_tail)
+		h->recv_tail->next = c;
+	else
+		h->recv_head = c;
+	h->recv_tail = c;
+	c->queued = true;
+}
+
+static struct http_io_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void http_io_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+				  enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_io *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct http_io_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		/* A slot freed at the connection limit: see http_io_arm(). */
+		if (h->nconns-- >= h->e->cfg->http_max_connections)
+			h->rerun = true;
+		conn_unqueue(h, c);
+		free(c);
+		*socket_context = NULL;
+		return;
+	}
+	h->nconns++;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return;         /* MHD's idle timeout still applies */
+	c->fd = -1;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci)
+		c->fd = ci->connect_fd;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+		c->peer = ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr;
+	*socket_context = c;
+	conn_receiving(h, c);
+}
+
+/*
+ * Shut down every connection whose request is not in by its deadline.
+ * MHD sees the end of the stream on its next run and closes it.
+ */
+static void http_io_expire(struct http_io *h)
+{
+	uint64_t now = loop_now_ms(h->l);
+	char peer[INET_ADDRSTRLEN];
+	struct http_io_conn *c;
+	unsigned n = 0, suppressed;
+	char more[48];
+
+	while ((c = h->recv_head) != NULL && c->deadline_ms <= now) {
+		conn_unqueue(h, c);
+		if (c->fd >= 0)
+			shutdown(c->fd, SHUT_RDWR);
+		n++;
+		if (ratelimit_ok(&h->warn_slow, now, &suppressed)) {
+			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+			log_warnx("%s: HTTP request not complete after %u s, connection closed%s",
+				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
+		}
+	}
+	if (n)
+		log_debug("http: %u slow connection(s) closed", n);
 }
 
 static enum MHD_Result http_io_on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
@@ -136,6 +275,7 @@ static enum MHD_Result http_io_queue_status(struct http_io *h, struct MHD_Connec
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
+	conn_unqueue(h, conn_of(conn));         /* the request is over */
 	r = MHD_create_response_from_buffer(0, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
@@ -202,6 +342,7 @@ static enum MHD_Result http_io_respond(struct http_io *h, struct MHD_Connection 
 	enum MHD_Result ret;
 	unsigned status;
 
+	conn_unqueue(h, conn_of(conn));         /* the request is in */
 	memset(&req, 0, sizeof(req));
 	memset(&hs, 0, sizeof(hs));
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, http_io_collect_header, &hs);
@@ -222,10 +363,14 @@ static enum MHD_Result http_io_respond(struct http_io *h, struct MHD_Connection 
 	httpd_handle(h->e, &req, &resp);
 	status = resp.status >= 100 && resp.status <= 599 ? (unsigned)resp.status : 500;
 	if (resp.body.toobig) {
-		char peer[INET_ADDRSTRLEN];
+		char peer[INET_ADDRSTRLEN], more[48];
+		unsigned suppressed;
 
-		inet_ntop(AF_INET, &req.peer, peer, sizeof(peer));
-		log_warnx("%s: %s: response larger than its limit, answering 500", peer, method);
+		if (ratelimit_ok(&h->warn_big, loop_now_ms(h->l), &suppressed)) {
+			inet_ntop(AF_INET, &req.peer, peer, sizeof(peer));
+			log_warnx("%s: %s: response larger than its limit, answering 500%s", peer,
+				  method, http_io_more(more, suppressed));
+		}
 		http_response_free(&resp);
 		return http_io_queue_status(h, conn, 500);
 	}
@@ -240,15 +385,45 @@ static enum MHD_Result http_io_respond(struct http_io *h, struct MHD_Connection 
 	return ret;
 }
 
+/* Content-Length and Transfer-Encoding headers of a request. */
+struct http_io_framing {
+	unsigned content_length, transfer_encoding;
+};
+
+static enum MHD_Result http_io_count_framing(void *cls, enum MHD_ValueKind kind,
+					     const char *key, const char *value)
+{
+	struct http_io_framing *f = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->content_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->transfer_encoding++;
+	return MHD_YES;
+}
+
 /* First call for a request: headers are in, no body byte read yet. */
 static enum MHD_Result http_io_begin(struct http_io *h, struct MHD_Connection *conn,
 				     const char *method, void **con_cls)
 {
+	struct http_io_framing fr = { 0, 0 };
 	const char *cl;
 	struct http_io_req *st;
 
 	if (!http_io_method_ok(method))
 		return http_io_queue_status(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED);
+	/*
+	 * A body framed twice (two Content-Length, or Content-Length with
+	 * Transfer-Encoding) is how requests are smuggled past a proxy that
+	 * reads the other framing: refused, and the connection closed
+	 * (RFC 9112 sections 6.1 and 6.3).
+	 */
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, http_io_count_framing, &fr);
+	if (fr.content_length > 1 || fr.transfer_encoding > 1 ||
+	    (fr.content_length && fr.transfer_encoding))
+		return http_io_queue_status(h, conn, MHD_HTTP_BAD_REQUEST);
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		uint64_t n;
@@ -291,7 +466,9 @@ static void http_io_on_completed(void *cls, struct MHD_Connection *conn, void **
 	struct http_io *h = cls;
 	struct http_io_req *st = *con_cls;
 
-	(void)conn;
+	/* A kept-alive connection waits for its next request: the clock
+	 * restarts (a closing one is unqueued again when it is closed). */
+	conn_receiving(h, conn_of(conn));
 	if (!st)
 		return;
 	/* UDA 1.1 4.2: the initial event only once the SUBSCRIBE response is out. */
@@ -314,6 +491,7 @@ static void http_io_on_timer(struct loop *l, void *arg)
 
 	(void)l;
 	h->timer = 0;
+	http_io_expire(h);
 	MHD_run(h->mhd);
 	http_io_arm(h);
 }
@@ -329,7 +507,14 @@ static void http_io_on_epoll(struct loop *l, int fd, uint32_t events, void *arg)
 	http_io_arm(h);
 }
 
-/* Keep one timer at the time MHD wants to run next (timeouts, pending data). */
+/*
+ * Keep one timer at the time MHD wants to run next (timeouts, pending
+ * data) or the first request deadline, whichever comes first. At the
+ * connection limit MHD takes its listening socket out of its epoll set,
+ * and puts it back only at the start of a run: when a slot frees there,
+ * run it again at once, or a connection waiting in the backlog would
+ * wait for the next timeout.
+ */
 static void http_io_arm(struct http_io *h)
 {
 	MHD_UNSIGNED_LONG_LONG t;
@@ -338,7 +523,13 @@ static void http_io_arm(struct http_io *h)
 
 	if (MHD_get_timeout(h->mhd, &t) != MHD_YES || t > HTTP_IO_MAX_WAIT_MS)
 		t = HTTP_IO_MAX_WAIT_MS;
+	if (h->rerun) {
+		h->rerun = false;
+		t = 0;
+	}
 	when = loop_now_ms(h->l) + t;
+	if (h->recv_head && h->recv_head->deadline_ms < when)
+		when = h->recv_head->deadline_ms;
 	if (h->timer > 0 && h->timer_when <= when)
 		return;         /* an earlier run is due anyway; it re-arms */
 	if (h->timer > 0)
@@ -385,6 +576,7 @@ static struct MHD_Daemon *http_io_start(struct http_io *h)
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IGDD_HTTP_CONN_MEMORY,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog,
 		MHD_OPTION_NOTIFY_COMPLETED, http_io_on_completed, h,
+		MHD_OPTION_NOTIFY_CONNECTION, http_io_on_connection, h,
 		MHD_OPTION_END);
 }
 
@@ -403,6 +595,8 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 	h->e = e;
 	h->l = l;
 	h->epfd = -1;
+	h->warn_slow = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
+	h->warn_big = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	http_io_server_string(h->server, sizeof(h->server));
 	inet_ntop(AF_INET, &e->lan_addr, addr, sizeof(addr));
 	h->mhd = http_io_start(h);

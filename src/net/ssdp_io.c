@@ -82,7 +82,7 @@ struct ssdp_io {
 	uint64_t tokens_ms;
 	uint64_t rng;
 	struct buf out;
-	struct ssdp_ratelog log_full, log_tokens, log_send, log_recv;
+	struct ssdp_ratelog log_full, log_tokens, log_send, log_recv, log_refuse;
 };
 
 /* ---- helpers -------------------------------------------------------- */
@@ -177,8 +177,13 @@ static void ssdp_send(struct ssdp_io *s, const struct sockaddr_in *to, const str
 	char peer[INET_ADDRSTRLEN + 8];
 
 	if (to->sin_addr.s_addr != htonl(SSDP_MCAST_ADDR_HOST) && !peer_ok(s, to->sin_addr)) {
-		peer_format(to, peer, sizeof(peer));
-		log_warnx("%s: SSDP: refusing to send outside the LAN", peer);
+		/* Answers queued before the LAN address changed can all land
+		 * here at once. */
+		if (ratelog_ok(s, &s->log_refuse, &suppressed)) {
+			peer_format(to, peer, sizeof(peer));
+			log_warnx("%s: SSDP: refusing to send outside the LAN (%u more not logged)",
+				  peer, suppressed);
+		}
 		return;
 	}
 	memset(&msg, 0, sizeof(msg));

@@ -295,6 +295,8 @@ static void wan_exec(const char *line)
 			*s++ = '\0';
 	}
 	argv[n] = NULL;
+	if (n == 0)                     /* the parser never lets this through */
+		_exit(127);
 	setpgid(0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

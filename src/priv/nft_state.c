@@ -307,6 +307,7 @@ static void unlink_map(struct nft_state *st, struct st_map *m)
 	if (--g->n == 0) {
 		gdrop(st, g);
 	} else if (m->e.ext_port == g->min_ext) {
+		/* g->n > 0 members remain. NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		g->min_ext = g->members->e.ext_port;
 		for (o = g->members; o; o = o->gnext)
 			if (o->e.ext_port < g->min_ext)

@@ -60,7 +60,7 @@ static bool next_line(struct str *rest, struct str *ret_line)
 	nl = memchr(rest->p, '\n', rest->len);
 	n = nl ? (size_t)(nl - rest->p) : rest->len;
 	*ret_line = str_from(rest->p, n);
-	if (n && rest->p[n - 1] == '\r')
+	if (ret_line->len && ret_line->p[ret_line->len - 1] == '\r')
 		ret_line->len--;
 	if (nl)
 		n++;

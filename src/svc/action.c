@@ -440,6 +440,7 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 	} else {
 		status = write_response(out, req->ns, ctx->act->name, &args);
 	}
+	ctx->out = NULL;        /* args dies here */
 	buf_free(&args);
 	return status;
 }

@@ -369,7 +369,7 @@ static int sid_generate(struct gena *g, char out[GENA_SID_SIZE])
 {
 	unsigned char b[16];
 	size_t i;
-	int r = 0;
+	int r;
 
 	if (g->p.seeded) {
 		for (i = 0; i < sizeof(b); i += 8) {

@@ -26,7 +26,7 @@
 static const char *const access_types[] = { "DSL", "POTS", "Cable", "Ethernet", NULL };
 static const char *const link_states[] = { "Up", "Down", "Initializing", "Unavailable", NULL };
 
-#define VAR(n, t, ev) { .name = n, .type = t, .evented = ev, .min_version = 1 }
+#define VAR(n, t, ev) { .name = (n), .type = (t), .evented = (ev), .min_version = 1 }
 
 static const struct statevar vars[] = {
 	{ .name = "WANAccessType", .type = SVAR_STRING, .allowed = access_types,
@@ -42,8 +42,8 @@ static const struct statevar vars[] = {
 	VAR("TotalPacketsReceived", SVAR_UI4, false),
 };
 
-#define IN(n, v) { .name = n, .out = false, .var = v }
-#define OUT(n, v) { .name = n, .out = true, .var = v }
+#define IN(n, v) { .name = (n), .out = false, .var = (v) }
+#define OUT(n, v) { .name = (n), .out = true, .var = (v) }
 
 static const struct action_arg set_enabled_args[] = {
 	IN("NewEnabledForInternet", "EnabledForInternet"),
@@ -167,7 +167,7 @@ static int packets_received(struct action_ctx *ctx)
 	return get_counter(ctx, "NewTotalPacketsReceived", PACKETS_RECEIVED);
 }
 
-#define ACT(n, a, f) { .name = n, .args = a, .nargs = N(a), .min_version = 1, .fn = f }
+#define ACT(n, a, f) { .name = (n), .args = (a), .nargs = N(a), .min_version = 1, .fn = (f) }
 
 static const struct action actions[] = {
 	ACT("SetEnabledForInternet", set_enabled_args, set_enabled),

@@ -48,7 +48,7 @@ static const char *const connection_errors[] = {
 };
 static const char *const protocols[] = { "TCP", "UDP", NULL };  /* Table 2-8 */
 
-#define VAR(n, t, ev) { .name = n, .type = t, .evented = ev, .min_version = 1 }
+#define VAR(n, t, ev) { .name = (n), .type = (t), .evented = (ev), .min_version = 1 }
 
 static const struct statevar vars[] = {
 	{ .name = "ConnectionType", .type = SVAR_STRING, .allowed = connection_types,
@@ -87,8 +87,8 @@ static const struct statevar vars[] = {
 
 /* ---- arguments (section 4; Table 2-11 common parameters) ---- */
 
-#define IN(n, v) { .name = n, .out = false, .var = v }
-#define OUT(n, v) { .name = n, .out = true, .var = v }
+#define IN(n, v) { .name = (n), .out = false, .var = (v) }
+#define OUT(n, v) { .name = (n), .out = true, .var = (v) }
 
 static const struct action_arg set_connection_type_args[] = {
 	IN("NewConnectionType", "ConnectionType"),
@@ -384,8 +384,8 @@ static int get_external_ip(struct action_ctx *ctx)      /* 2.5.20 */
 
 /* ---- the table ---- */
 
-#define ACT(n, a, v, f) { .name = n, .args = a, .nargs = N(a), .min_version = v, .fn = f }
-#define ACT0(n, v, f) { .name = n, .args = NULL, .nargs = 0, .min_version = v, .fn = f }
+#define ACT(n, a, v, f) { .name = (n), .args = (a), .nargs = N(a), .min_version = (v), .fn = (f) }
+#define ACT0(n, v, f) { .name = (n), .args = NULL, .nargs = 0, .min_version = (v), .fn = (f) }
 
 static const struct action actions[] = {
 	ACT("SetConnectionType", set_connection_type_args, 1, set_connection_type),

@@ -24,6 +24,8 @@ void log_init(const char *ident, int foreground, int verbose)
 void log_set_verbose(int verbose) { log_verbose = verbose; }
 int log_get_verbose(void) { return log_verbose; }
 
+static void vlog(int pri, const char *fmt, va_list ap, int with_errno) __attribute__((format(printf, 2, 0)));
+
 static void vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
 	char msg[1024];

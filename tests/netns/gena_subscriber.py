@@ -34,6 +34,7 @@ Exit status: 0, or 1 when SUBSCRIBE did not answer 200 (subscribe mode).
 import argparse
 import http.client
 import json
+import select
 import socket
 import sys
 import threading
@@ -117,7 +118,7 @@ def handle_notify(conn, peer, status):
         "content_type": h.get("CONTENT-TYPE"),
         "vars": parse_propertyset(body),
         "t": now,
-        "after_response": STATE["response_at"] is not None and now >= STATE["response_at"],
+        "after_response": response_arrived(),
     })
     reason = {200: "OK", 412: "Precondition Failed"}.get(status, "Status")
     conn.sendall(("HTTP/1.1 %d %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -151,6 +152,28 @@ def listen(bind, port, dead, status):
     return sock, sock.getsockname()[1]
 
 
+def response_arrived():
+    """Had the SUBSCRIBE response reached us when this NOTIFY came? Either
+    it was read already, or its bytes wait in our socket (the gateway
+    writes the response before it connects for the NOTIFY). Timestamps
+    from two threads would race; the socket's state does not."""
+    if STATE["response_at"] is not None:
+        return True
+    sock = STATE.get("resp_sock")
+    if sock is not None:
+        try:
+            if select.select([sock], [], [], 0)[0]:
+                return True
+        except (OSError, ValueError):
+            pass
+    # Read by the other thread in the instant between the two checks.
+    for _ in range(20):
+        if STATE["response_at"] is not None:
+            return True
+        time.sleep(0.001)
+    return False
+
+
 def gena_request(url, method, headers, mark_response=False):
     """(status, {header: value}) of one request to url. mark_response:
     note the moment the response was read (before anything else runs)."""
@@ -160,10 +183,12 @@ def gena_request(url, method, headers, mark_response=False):
     for name, value in headers:
         conn.putheader(name, value)
     conn.endheaders()
+    if mark_response:
+        STATE["resp_sock"] = conn.sock
     resp = conn.getresponse()
-    resp.read()
     if mark_response:
         STATE["response_at"] = time.monotonic()
+    resp.read()
     hdrs = {k.upper(): v for k, v in resp.getheaders()}
     conn.close()
     return resp.status, hdrs

@@ -1348,6 +1348,44 @@ static void test_io_dead_and_fallback(void **state)
 	fx_free(f);
 }
 
+/*
+ * The sender's connection bound (gena_io_params.max_conns, by default
+ * IGDD_GENA_MAX_SUBSCRIPTIONS): with max_conns 2 and four subscribers
+ * behind a dead server, two NOTIFY connections are open, never more; the
+ * other two deliveries wait for a free slot.
+ */
+static void test_io_max_conns(void **state)
+{
+	struct fx *f = fx_loopback(30);
+	struct loop *l = loop_new();
+	struct gena_io_params p;
+	struct gena_io *io;
+	struct srv dead;
+	char cb[128], sid[GENA_SID_SIZE];
+	unsigned i;
+
+	(void)state;
+	gena_io_params_default(&p);
+	assert_int_equal(p.max_conns, IGDD_GENA_MAX_SUBSCRIPTIONS);
+	p.max_conns = 2;
+	p.response_timeout_ms = 5000;
+	io = gena_io_new(f->g, &f->e, l, &p);
+	assert_non_null(io);
+	srv_start(&dead, l, true);
+	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/dead>", (unsigned)dead.port);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", cb, NULL, sid), 200);
+		gena_response_sent(f->g, sid);
+	}
+	run_for(l, 500, false);
+	assert_int_equal(gena_io_active(io), 2);
+	assert_int_equal(dead.nheld, 2);
+	gena_io_free(io);
+	srv_stop(&dead);
+	loop_free(l);
+	fx_free(f);
+}
+
 static bool count_zero(void *arg)
 {
 	return gena_count(arg) == 0;
@@ -1417,6 +1455,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_report, fx_setup, fx_teardown),
 		cmocka_unit_test(test_io_order),
 		cmocka_unit_test(test_io_dead_and_fallback),
+		cmocka_unit_test(test_io_max_conns),
 		cmocka_unit_test(test_io_expiry),
 	};
 

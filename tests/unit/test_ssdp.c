@@ -729,6 +729,64 @@ static void test_io_loopback(void **state)
 	close(notes.fd);
 }
 
+/*
+ * IGDD_SSDP_MAX_PENDING: 40 multicast searches for ssdp:all (MX 1) ask
+ * for 40 x 9 delayed answers; 256 wait at most, the rest are dropped, so
+ * exactly 256 arrive (all within MX). The answer rate limit allows 512
+ * back to back and is not what stops them.
+ */
+static void test_io_pending_limit(void **state)
+{
+	static struct capture in;
+	struct config cfg;
+	struct engine e;
+	struct in_addr a, m;
+	struct ssdp_io *s;
+	struct loop *l;
+	unsigned i;
+
+	(void)state;
+	if (port_1900_busy()) {
+		fprintf(stderr, "UDP port 1900 in use on this host: pending-limit test skipped\n");
+		skip();
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.notify_interval = 900;
+	memset(&e, 0, sizeof(e));
+	e.cfg = &cfg;
+	memcpy(e.uuid_root, U_ROOT, 37);
+	memcpy(e.uuid_wandev, U_WAN, 37);
+	memcpy(e.uuid_wanconn, U_WANCONN, 37);
+	e.boot_id = (uint32_t)getpid();
+	e.config_id = 1;
+	e.http_port = 5000;
+	inet_pton(AF_INET, "127.0.0.1", &a);
+	inet_pton(AF_INET, "255.255.255.252", &m);
+	engine_set_lan(&e, a, m);
+	memset(&in, 0, sizeof(in));
+	in.fd = udp_socket("127.0.0.2", 0, false);
+	assert_true(in.fd >= 0);
+	l = loop_new();
+	assert_non_null(l);
+	s = ssdp_io_new(&e, l, "lo");
+	if (!s) {
+		loop_free(l);
+		close(in.fd);
+		skip();
+	}
+	assert_int_equal(loop_fd_add(l, in.fd, EPOLLIN, capture_on_readable, &in), 0);
+	for (i = 0; i < 40; i++)
+		send_to(in.fd, SSDP_MCAST_ADDR, MS(MAN_OK "MX: 1\r\nST: ssdp:all\r\n"));
+	assert_true(loop_timer_in(l, 1500, stop_loop, NULL) > 0);
+	assert_int_equal(loop_run(l), 0);
+	capture_read(&in);
+	assert_int_equal(in.n, IGDD_SSDP_MAX_PENDING);
+
+	ssdp_io_free(s);
+	loop_free(l);
+	close(in.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_max_age),
 		cmocka_unit_test(test_server_string),
 		cmocka_unit_test(test_io_loopback),
+		cmocka_unit_test(test_io_pending_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

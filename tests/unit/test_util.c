@@ -1,6 +1,6 @@
 /*
  * test_util.c - util/: bounded buffers, string views and number parsing,
- * log escaping.
+ * log escaping, the log rate limit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 #include "util/str.h"
 
 static void test_buf_bounded(void **state)
@@ -147,6 +148,45 @@ static void test_log_escape(void **state)
 	assert_non_null(strstr(out, "..."));
 }
 
+/* Peer-triggered log lines: at most burst per interval; the next line
+ * written carries the count of those left out. */
+static void test_ratelimit(void **state)
+{
+	static const struct {
+		uint64_t now_ms;
+		bool ok;
+		unsigned suppressed;    /* when ok */
+	} rows[] = {
+		{ 1000, true, 0 },      /* first window opens at 1000 */
+		{ 1001, true, 0 },
+		{ 1002, true, 0 },      /* burst of 3 used */
+		{ 1003, false, 0 },
+		{ 5000, false, 0 },
+		{ 10999, false, 0 },    /* still the first 10 s window */
+		{ 11000, true, 3 },     /* new window: says 3 were left out */
+		{ 11001, true, 0 },
+		{ 50000, true, 0 },
+		{ 40000, true, 0 },     /* the clock going back opens a window */
+	};
+	struct ratelimit rl = RATELIMIT_INIT(10000, 3);
+	unsigned sup, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		sup = 12345;
+		assert_int_equal(ratelimit_ok(&rl, rows[i].now_ms, &sup), rows[i].ok);
+		if (rows[i].ok)
+			assert_int_equal(sup, rows[i].suppressed);
+		else
+			assert_int_equal(sup, 12345);   /* untouched */
+	}
+	/* A flood: one line per window at burst 1, whatever the rate. */
+	rl = RATELIMIT_INIT(1000, 1);
+	for (i = 0, sup = 0; i < 100000; i++)
+		sup += ratelimit_ok(&rl, 7000 + i / 10, &(unsigned){ 0 });
+	assert_int_equal(sup, 10);     /* 10 s of flood */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_str_to_bool),
 		cmocka_unit_test(test_str_views),
 		cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_ratelimit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""make-seeds.py - (re)generate the fuzz seed corpora from the test data.
+
+    tests/fuzz/make-seeds.py        (from anywhere; writes tests/fuzz/corpus/)
+
+Every golden case (tests/data/*.case) becomes seeds for fuzz_http (the
+case's exchanges, at most 8 per seed) and fuzz_soap (each POST: its
+SOAPAction and body); every configuration (tests/data/config/*.conf,
+examples/*.conf) a seed for fuzz_config; SSDP and GENA requests written
+out below are the seeds of fuzz_ssdp and fuzz_gena. The input formats
+are described at the top of each fuzz_*.c.
+
+Generated files are named gen-*; this script replaces them and leaves
+every other file alone (hand-written seeds, kept crash inputs named
+crash-*, corpus entries merged in from long runs). The output is
+deterministic: run it again after changing tests/data and commit.
+"""
+import hashlib
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+CORPUS = os.path.join(HERE, "corpus")
+
+# fuzz_env.c's peer selectors.
+PEERS = {"192.168.1.20": 0, "192.168.1.30": 1, "192.168.1.1": 2,
+         "192.168.1.255": 3, "10.0.0.5": 4}
+MAX_HTTP_REQUESTS = 8
+
+
+def peer_selector(addr):
+    return PEERS.get(addr.strip(), 0 if addr.strip().startswith("192.168.1.") else 4)
+
+
+def parse_case(text):
+    """[(peer, request_bytes)] of one golden case, in order."""
+    out, cur, peer = [], None, None
+    for line in text.split(b"\n"):
+        if line.startswith(b">>>"):
+            if cur is not None:
+                out.append((peer, cur))
+            peer, cur = line[3:].decode("ascii", "replace"), []
+        elif line.startswith(b"<<<") or line.startswith(b"clock:"):
+            if cur is not None:
+                out.append((peer, cur))
+            cur = None
+        elif cur is not None:
+            cur.append(line.rstrip(b"\r"))
+    if cur is not None:
+        out.append((peer, cur))
+    result = []
+    for peer, lines in out:
+        while lines and not lines[-1]:
+            lines.pop()
+        result.append((peer, b"\r\n".join(lines[:1] + [l for l in lines[1:]])))
+    return result
+
+
+def split_request(req):
+    head, _, body = req.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    headers = {}
+    for l in lines[1:]:
+        if b":" in l:
+            k, v = l.split(b":", 1)
+            headers[k.strip().lower()] = v.strip()
+    return lines[0], headers, body.replace(b"\r\n", b"\n")
+
+
+class Writer:
+    def __init__(self, target):
+        self.dir = os.path.join(CORPUS, target)
+        os.makedirs(self.dir, exist_ok=True)
+        for name in os.listdir(self.dir):
+            if name.startswith("gen-"):
+                os.unlink(os.path.join(self.dir, name))
+        self.seen = set()
+
+    def add(self, tag, data):
+        digest = hashlib.sha1(data).hexdigest()[:12]
+        if digest in self.seen:
+            return
+        self.seen.add(digest)
+        tag = re.sub(r"[^A-Za-z0-9_.-]", "_", tag)
+        with open(os.path.join(self.dir, "gen-%s-%s" % (tag, digest)), "wb") as f:
+            f.write(data)
+
+    def count(self):
+        return len(self.seen)
+
+
+def cases():
+    d = os.path.join(ROOT, "tests", "data")
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".case"):
+            with open(os.path.join(d, name), "rb") as f:
+                yield name[:-5], f.read()
+
+
+def http_and_soap():
+    http, soap = Writer("http"), Writer("soap")
+    for name, text in cases():
+        reqs = parse_case(text)
+        for i in range(0, len(reqs), MAX_HTTP_REQUESTS):
+            chunk = reqs[i:i + MAX_HTTP_REQUESTS]
+            parts = [bytes([peer_selector(p)]) + r for p, r in chunk]
+            http.add("%s-%d" % (name, i // MAX_HTTP_REQUESTS), b"\x00" + b"\n>>>\n".join(parts))
+        for j, (peer, req) in enumerate(reqs):
+            line, headers, body = split_request(req)
+            if not line.startswith(b"POST /ctl/"):
+                continue
+            ctl = peer_selector(peer) | (8 if b"/ctl/CmnIfCfg" in line else 0)
+            soap.add("%s-%d" % (name, j),
+                     bytes([ctl]) + headers.get(b"soapaction", b"") + b"\n" + body)
+    return http, soap
+
+
+def configs():
+    w = Writer("config")
+    for sub in (os.path.join("tests", "data", "config"), "examples"):
+        d = os.path.join(ROOT, sub)
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".conf"):
+                with open(os.path.join(d, name), "rb") as f:
+                    w.add(name[:-5], f.read())
+    return w
+
+
+MS = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"
+SSDP_SEEDS = [
+    (b"\x01", MS + b'MAN: "ssdp:discover"\r\nMX: 2\r\nST: ssdp:all\r\n\r\n'),
+    (b"\x01", MS + b'MAN: "ssdp:discover"\r\nMX: 1\r\nST: upnp:rootdevice\r\n\r\n'),
+    (b"\x01", MS + b'MAN: "ssdp:discover"\r\nMX: 3\r\n'
+              b"ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nUSER-AGENT: x\r\n\r\n"),
+    (b"\x00", MS + b'MAN: "ssdp:discover"\r\n'
+              b"ST: urn:schemas-upnp-org:service:WANIPConnection:2\r\n\r\n"),
+    (b"\x01", MS + b'MAN: "ssdp:discover"\r\nMX: 5\r\n'
+              b"ST: uuid:2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a50\r\n\r\n"),
+    (b"\x03", b"M-SEARCH * HTTP/1.1\nman: ssdp:discover\nmx: 99\n"
+              b"st: urn:schemas-upnp-org:device:WANConnectionDevice:2\n\n"),
+    (b"\x00", b"NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n\r\n"),
+]
+
+GENA_SEEDS = [
+    # control byte, header lines (joined with CRLF), NOTIFY answer
+    [(0x00, b"CALLBACK: <http://192.168.1.20:5000/notify>\r\nNT: upnp:event\r\nTIMEOUT: Second-1800",
+      b"HTTP/1.1 200 OK\r\n"),
+     (0x00, b"SID: @0\r\nTIMEOUT: Second-300", b""),
+     (0x01, b"SID: @0", b"HTTP/1.0 412 Precondition Failed\r\n")],
+    [(0x02, b"CALLBACK: <http://192.168.1.30/a><http://192.168.1.31:80/b>\r\nNT: upnp:event\r\n"
+            b"TIMEOUT: Second-infinite", b"HTTP/1.1 200\r\n"),
+     (0x40, b"SID: @0\r\nNT: upnp:event", b"")],
+    [(0x00, b"CALLBACK: <http://192.168.1.1/>\r\nNT: upnp:event", b""),
+     (0x04, b"CALLBACK: <http://10.0.0.5/>\r\nNT: upnp:event", b"garbage"),
+     (0x00, b"CALLBACK: http://192.168.1.20/\r\nNT: upnp:propchange", b""),
+     (0x01, b"", b"")],
+    [(0x20, b"CALLBACK: <http://192.168.1.20:1/x>,<http://192.168.1.21:65535/y>\r\nNT: upnp:event\r\n"
+            b"TIMEOUT: Second-99999999999999999999", b"HTTP/1.1 500 x\r\n"),
+     (0x80, b"SID: uuid:00000000-0000-4000-8000-000000000000\r\nTIMEOUT: second-0", b"")],
+]
+
+
+def ssdp():
+    w = Writer("ssdp")
+    for i, (ctl, dgram) in enumerate(SSDP_SEEDS):
+        w.add("msearch-%d" % i, ctl + dgram)
+    return w
+
+
+def gena():
+    w = Writer("gena")
+    for i, reqs in enumerate(GENA_SEEDS):
+        parts = [bytes([ctl]) + head + b"\r\n\r\n" + answer for ctl, head, answer in reqs]
+        w.add("subscribe-%d" % i, b"\n>>>\n".join(parts))
+    for name, text in cases():
+        for j, (peer, req) in enumerate(parse_case(text)):
+            line, headers, _ = split_request(req)
+            if b"SUBSCRIBE" not in line.split(b" ")[0]:
+                continue
+            ctl = (1 if line.startswith(b"UNSUBSCRIBE") else 0) | (peer_selector(peer) << 2)
+            head = b"\r\n".join(k.upper() + b": " + v for k, v in headers.items()
+                                if k in (b"callback", b"nt", b"sid", b"timeout"))
+            w.add("%s-%d" % (name, j), bytes([ctl]) + head + b"\r\n\r\n")
+    return w
+
+
+def main():
+    writers = list(http_and_soap()) + [configs(), ssdp(), gena()]
+    for w in writers:
+        print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

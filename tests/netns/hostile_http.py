@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+"""hostile_http.py - hostile HTTP clients for tests/netns/test_limits.sh.
+
+Run inside a LAN namespace of the lab (tests/netns/lib.sh) against igdd's
+HTTP server; every check prints "ok: ..." or raises (exit status 1).
+Every loop is bounded in count and in time; every socket is closed.
+
+  hostile_http.py conn-limits GW PORT --per-ip N --total M --src A B C D
+      N connections from A are held, the next is refused; with M held in
+      all (from A, B, C) one more (from D) is refused; once released, D
+      is served.
+  hostile_http.py slowloris GW PORT --attack-src A [A2 ...] --body-src B
+          --good-src G --conns N --per-ip P --timeout T --duration S
+      N connections per attacking address A, each sending one header byte
+      per second, and two from B sending their body that way; meanwhile a
+      well-behaved client at G asks for the description and for the
+      external address in a loop. Checks every answer of the good client,
+      that the attackers' connections are cut once T seconds have passed
+      (not later than T + 2 s), that connections past the per-address
+      limit are refused; prints the good client's latency (p50, p99, max).
+  hostile_http.py malformed GW PORT
+      The wire-level malformed requests (truncated and oversized headers,
+      bad Content-Length, framing, methods, versions): each gets its
+      defined status or a closed connection, the daemon keeps answering,
+      and the mapping table (GetListOfPortMappings) is unchanged after
+      each.
+  hostile_http.py refused GW PORT
+      (from outside the LAN) the connection is closed without an answer.
+  hostile_http.py keepalive GW PORT --timeout T
+      One kept-alive connection asks every T*2/3 seconds, four times: the
+      request time limit counts from the end of the previous answer, so a
+      client that is not slow is never cut, however long it stays.
+  hostile_http.py gena-limits GW PORT --per-source N --src A B --callback URL
+      N subscriptions from A are accepted, the next gets 503; B still
+      subscribes; all are cancelled again.
+"""
+import argparse
+import re
+import select
+import socket
+import sys
+import threading
+import time
+
+WANIP = "urn:schemas-upnp-org:service:WANIPConnection:2"
+
+
+def soap_body(action, args):
+    inner = "".join("<%s>%s</%s>" % (k, v, k) for k, v in args)
+    return ('<?xml version="1.0"?>\n'
+            '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+            's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+            '<u:%s xmlns:u="%s">%s</u:%s></s:Body></s:Envelope>'
+            % (action, WANIP, inner, action)).encode()
+
+
+def soap_request(host, action, args):
+    body = soap_body(action, args)
+    head = ("POST /ctl/IPConn HTTP/1.1\r\nHost: %s\r\n"
+            'Content-Type: text/xml; charset="utf-8"\r\n'
+            'SOAPAction: "%s#%s"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n'
+            % (host, WANIP, action, len(body))).encode()
+    return head + body
+
+
+def connect(gw, port, src=None, timeout=5.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    if src:
+        s.bind((src, 0))
+    s.connect((gw, port))
+    return s
+
+
+def exchange(gw, port, data, src=None, timeout=5.0, half_close=True):
+    """Send data, read until the server closes (at most timeout s).
+    Returns (status or None, raw answer, seconds)."""
+    t0 = time.monotonic()
+    s = connect(gw, port, src, timeout)
+    out = b""
+    try:
+        try:
+            s.sendall(data)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass                        # the server may close before reading it all
+        deadline = t0 + timeout
+        while time.monotonic() < deadline:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+            if b"\r\n\r\n" in out and not half_close and complete(out):
+                break
+    finally:
+        s.close()
+    m = re.match(rb"HTTP/1\.[01] (\d{3}) ", out)
+    return (int(m.group(1)) if m else None), out, time.monotonic() - t0
+
+
+def complete(raw):
+    head, _, body = raw.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length: *(\d+)", head)
+    return m is not None and len(body) >= int(m.group(1))
+
+
+def get(gw, port, path, src=None, timeout=5.0):
+    host = "%s:%d" % (gw, port)
+    req = ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (path, host)).encode()
+    return exchange(gw, port, req, src, timeout, half_close=False)
+
+
+def soap(gw, port, action, args, src=None, timeout=5.0):
+    return exchange(gw, port, soap_request("%s:%d" % (gw, port), action, args), src, timeout,
+                    half_close=False)
+
+
+def listing(gw, port):
+    """The TCP mapping table as GetListOfPortMappings shows it (lease
+    times dropped: they count down)."""
+    st, raw, _ = soap(gw, port, "GetListOfPortMappings",
+                      [("NewStartPort", 0), ("NewEndPort", 65535), ("NewProtocol", "TCP"),
+                       ("NewManage", 1), ("NewNumberOfPorts", 0)])
+    if st not in (200, 500):
+        raise SystemExit("listing: status %r" % st)
+    body = raw.partition(b"\r\n\r\n")[2]
+    return re.sub(rb"<p:NewLeaseTime>\d+</p:NewLeaseTime>|&lt;p:NewLeaseTime&gt;\d+&lt;/p:NewLeaseTime&gt;",
+                  b"", body)
+
+
+def ok(msg):
+    print("ok: " + msg, flush=True)
+
+
+def fail(msg):
+    raise SystemExit("FAIL: " + msg)
+
+
+# ---- connection limits ----------------------------------------------------
+
+def refused_among(socks, wait=0.3):
+    """The sockets of socks that the server has closed (EOF or reset)
+    within wait seconds, without our having sent anything. Quick: every
+    connection held open counts against http_timeout."""
+    time.sleep(wait)
+    readable, _, _ = select.select(socks, [], [], 0)
+    out = []
+    for s in readable:
+        try:
+            if s.recv(1) == b"":
+                out.append(s)
+        except OSError:
+            out.append(s)
+    return out
+
+
+def conn_limits(a):
+    """Everything held here is idle, and the server cuts idle connections
+    after http_timeout: the whole check runs well within it."""
+    held = []
+    srcs = a.src
+    try:
+        # Per address: per_ip held, the next refused.
+        batch = [connect(a.gw, a.port, srcs[0]) for _ in range(a.per_ip + 2)]
+        refused = refused_among(batch)
+        kept = [s for s in batch if s not in refused]
+        for s in refused:
+            s.close()
+        held += kept
+        if len(kept) != a.per_ip:
+            fail("%d connections from %s held, expected http_max_per_ip = %d"
+                 % (len(kept), srcs[0], a.per_ip))
+        st, _, _ = get(a.gw, a.port, "/rootDesc.xml", srcs[1])
+        if st != 200:
+            fail("another address is not served while %s is at its limit (%r)" % (srcs[0], st))
+
+        # In total: fill up to total from the other addresses, then one more.
+        i = 1
+        while len(held) < a.total and i < len(srcs) - 1:
+            n = min(a.per_ip, a.total - len(held))
+            held += [connect(a.gw, a.port, srcs[i]) for _ in range(n)]
+            i += 1
+        if len(held) != a.total or refused_among(held):
+            fail("could not hold http_max_connections = %d connections" % a.total)
+        # At the limit libmicrohttpd stops accepting: connection total + 1
+        # waits in the listen backlog, unanswered, until a slot frees.
+        extra = connect(a.gw, a.port, srcs[-1])
+        extra.sendall(("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
+                       % (a.gw, a.port)).encode())
+        extra.settimeout(0.5)
+        try:
+            early = extra.recv(1)
+        except socket.timeout:
+            early = None
+        if early is not None:
+            extra.close()
+            fail("connection %d (from %s) was answered (%r) while %d were held"
+                 % (a.total + 1, srcs[-1], early, a.total))
+    finally:
+        for s in held:
+            s.close()
+    ok("http_max_per_ip: %d connections from %s held, %d refused; another address served"
+       % (a.per_ip, srcs[0], len(refused)))
+    t0 = time.monotonic()
+    extra.settimeout(3.0)
+    answer = b""
+    try:
+        while not answer.endswith(b"</root>\n") and len(answer) < 1 << 20:
+            d = extra.recv(65536)
+            if not d:
+                break
+            answer += d
+    except OSError:
+        pass
+    extra.close()
+    if not answer.startswith(b"HTTP/1.1 200 "):
+        fail("the waiting connection was not served once the others left (%r)" % answer[:60])
+    if time.monotonic() - t0 > 1.5:
+        fail("the waiting connection was served only %.1f s after a slot freed"
+             % (time.monotonic() - t0))
+    ok("http_max_connections: %d held; connection %d waited unanswered, and was served "
+       "%.1f s after they were released" % (a.total, a.total + 1, time.monotonic() - t0))
+
+
+# ---- slow loris -----------------------------------------------------------
+
+class Attacker(threading.Thread):
+    """Keeps n connections from src trickling one byte per second until
+    stop; records for each how long the server let it live."""
+
+    def __init__(self, gw, port, src, n, stop, body=False):
+        super().__init__(daemon=True)
+        self.gw, self.port, self.src, self.n, self.stop, self.body = gw, port, src, n, stop, body
+        self.lifetimes, self.refused, self.errors = [], 0, []
+
+    def payload(self):
+        if self.body:        # complete headers at once, then the body slowly
+            head = ("POST /ctl/IPConn HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: text/xml\r\n"
+                    "Content-Length: 10000\r\n\r\n" % (self.gw, self.port)).encode()
+            return head, b"x" * 10000
+        return b"", ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n" % (self.gw, self.port)
+                     + "X-Slow: " + "a" * 10000).encode()
+
+    def run(self):
+        conns = []              # [socket, start, next byte index, next send time]
+        head, trickle = self.payload()
+        deadline = time.monotonic() + 120
+        try:
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                while len(conns) < self.n:
+                    try:
+                        s = connect(self.gw, self.port, self.src, 2.0)
+                        s.setblocking(False)
+                        if head:
+                            s.send(head)
+                        now = time.monotonic()
+                        conns.append([s, now, 0, now])
+                    except OSError as e:
+                        self.errors.append(str(e))
+                        break
+                # Look for closed connections every 0.1 s (a refusal shows
+                # at once), send each its next byte once a second.
+                for c in list(conns):
+                    s, start, i, due = c
+                    closed = False
+                    try:
+                        d = s.recv(4096)
+                        closed = d == b"" or d.startswith(b"HTTP/")
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed = True
+                    now = time.monotonic()
+                    if not closed and now >= due:
+                        try:
+                            s.send(trickle[i:i + 1])
+                            c[2], c[3] = i + 1, due + 1.0
+                        except BlockingIOError:
+                            pass
+                        except OSError:
+                            closed = True
+                    if closed:
+                        life = now - start
+                        if life < 0.5:
+                            self.refused += 1      # over the per-address limit
+                        else:
+                            self.lifetimes.append(life)
+                        s.close()
+                        conns.remove(c)
+                self.stop.wait(0.1)
+        finally:
+            for c in conns:
+                c[0].close()
+
+
+def percentile(values, p):
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = min(len(v) - 1, max(0, int(round(p / 100.0 * len(v) + 0.5)) - 1))
+    return v[k]
+
+
+def slowloris(a):
+    stop = threading.Event()
+    attackers = [Attacker(a.gw, a.port, src, a.conns, stop) for src in a.attack_src]
+    attackers.append(Attacker(a.gw, a.port, a.body_src, 2, stop, body=True))
+    for t in attackers:
+        t.start()
+    time.sleep(1.5)             # let them take their slots
+    lat, n = [], 0
+    end = time.monotonic() + a.duration
+    host = "%s:%d" % (a.gw, a.port)
+    try:
+        while time.monotonic() < end and n < 100000:
+            n += 1
+            t0 = time.monotonic()
+            if n % 2:
+                st, raw, _ = get(a.gw, a.port, "/rootDesc.xml", a.good_src)
+                good = st == 200 and b"urn:schemas-upnp-org:device:InternetGatewayDevice:2" in raw
+            else:
+                st, raw, _ = soap(a.gw, a.port, "GetExternalIPAddress", [], a.good_src)
+                good = st == 200 and b"<NewExternalIPAddress>" in raw
+            lat.append(time.monotonic() - t0)
+            if not good:
+                fail("well-behaved client, request %d: status %r (%r)" % (n, st, raw[:200]))
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for t in attackers:
+            t.join(10)
+    ok("well-behaved client: %d requests, all answered correctly, latency p50 %.1f ms, "
+       "p99 %.1f ms, max %.1f ms" % (len(lat), 1000 * percentile(lat, 50),
+                                     1000 * percentile(lat, 99), 1000 * max(lat)))
+    lifetimes = [x for t in attackers for x in t.lifetimes]
+    refused = sum(t.refused for t in attackers)
+    if not lifetimes:
+        fail("no slow connection was ever cut off")
+    late = [x for x in lifetimes if x > a.timeout + 1.5]
+    early = [x for x in lifetimes if x < a.timeout - 0.5]
+    if late or early:
+        fail("slow connections cut after %s s, expected %d s" %
+             (sorted(set(round(x, 1) for x in late + early)), a.timeout))
+    ok("slow loris: %d slow connections cut after %.1f-%.1f s (http_timeout %d s), "
+       "%d refused at the per-address limit"
+       % (len(lifetimes), min(lifetimes), max(lifetimes), a.timeout, refused))
+    if refused == 0 and a.conns > a.per_ip:
+        fail("no connection past http_max_per_ip was refused")
+    print("slowloris-figures: requests=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f cut=%d refused=%d"
+          % (len(lat), 1000 * percentile(lat, 50), 1000 * percentile(lat, 99),
+             1000 * max(lat), len(lifetimes), refused), flush=True)
+
+
+# ---- malformed requests on the wire ----------------------------------------
+
+def malformed(a):
+    host = ("%s:%d" % (a.gw, a.port)).encode()
+    H = b"Host: " + host + b"\r\n"
+    CT = b'Content-Type: text/xml; charset="utf-8"\r\n'
+    SA = b'SOAPAction: "' + WANIP.encode() + b'#AddPortMapping"\r\n'
+    add = soap_body("AddPortMapping", [
+        ("NewRemoteHost", ""), ("NewExternalPort", 7100), ("NewProtocol", "TCP"),
+        ("NewInternalPort", 7100), ("NewInternalClient", a.client), ("NewEnabled", 1),
+        ("NewPortMappingDescription", "hostile"), ("NewLeaseDuration", 3600)])
+    post = b"POST /ctl/IPConn HTTP/1.1\r\n" + H + CT + SA
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(add[i:i + 1000]), add[i:i + 1000])
+                      for i in range(0, len(add), 1000))
+    # (name, request bytes, expected status or None for "closed without an answer")
+    table = [
+        ("request line cut short", b"GE", None),
+        ("headers cut short", b"GET /rootDesc.xml HTTP/1.1\r\nHost: 19", None),
+        ("headers without the empty line", b"GET /rootDesc.xml HTTP/1.1\r\n" + H, None),
+        ("body shorter than Content-Length", post + b"Content-Length: %d\r\n\r\n" % (len(add) + 10) + add, None),
+        ("chunked body cut short", post + b"Transfer-Encoding: chunked\r\n\r\n" + chunks[:50], None),
+        ("a header of 40000 bytes", b"GET /rootDesc.xml HTTP/1.1\r\n" + H + b"X-Big: " + b"a" * 40000 + b"\r\n\r\n", 431),
+        ("headers of 40000 bytes in all", b"GET /rootDesc.xml HTTP/1.1\r\n" + H + b"".join(b"X-%d: %s\r\n" % (i, b"b" * 90) for i in range(400)) + b"\r\n", 431),
+        ("65 headers (IGDD_HTTP_MAX_HEADERS 64)", b"GET /rootDesc.xml HTTP/1.1\r\n" + H + b"".join(b"X-%d: y\r\n" % i for i in range(64)) + b"\r\n", 431),
+        ("a URL of 40000 bytes", b"GET /" + b"u" * 40000 + b" HTTP/1.1\r\n" + H + b"\r\n", 414),
+        ("Content-Length not a number", post + b"Content-Length: abc\r\n\r\n" + add, 400),
+        ("Content-Length negative", post + b"Content-Length: -1\r\n\r\n" + add, 400),
+        ("Content-Length 16385 (IGDD_HTTP_MAX_BODY 16384)", post + b"Content-Length: 16385\r\n\r\n", 413),
+        ("Content-Length of 30 digits", post + b"Content-Length: 999999999999999999999999999999\r\n\r\n", 413),
+        ("Content-Length twice", post + b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (len(add), len(add)) + add, 400),
+        ("Content-Length and chunked", post + b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n" % len(add) + chunks + b"0\r\n\r\n", 400),
+        ("chunked body over 16384 bytes", post + b"Transfer-Encoding: chunked\r\n\r\n" + (b"1000\r\n" + b"z" * 4096 + b"\r\n") * 5 + b"0\r\n\r\n", None),
+        ("chunk size not hex", post + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + add + b"\r\n0\r\n\r\n", 400),
+        ("method FOO", b"FOO /rootDesc.xml HTTP/1.1\r\n" + H + b"\r\n", 405),
+        ("method DELETE", b"DELETE /rootDesc.xml HTTP/1.1\r\n" + H + b"\r\n", 405),
+        ("HTTP/2.0", b"GET /rootDesc.xml HTTP/2.0\r\n" + H + b"\r\n", 505),
+        ("HTTP/1.1 without Host", b"GET /rootDesc.xml HTTP/1.1\r\n\r\n", 400),
+        ("Host a name (DNS rebinding)", b"GET /rootDesc.xml HTTP/1.1\r\nHost: evil.example\r\n\r\n", 400),
+        ("header line without a colon", b"GET /rootDesc.xml HTTP/1.1\r\n" + H + b"garbage\r\n\r\n", 400),
+        ("AddPortMapping whose body is 16384 bytes of junk", post + b"Content-Length: 16384\r\n\r\n" + b"j" * 16384, 400),
+    ]
+    # Two mappings to see in every listing; TCP/7100 is what the hostile
+    # requests would add.
+    for port in (7001, 7002):
+        st, raw, _ = soap(a.gw, a.port, "AddPortMapping", [
+            ("NewRemoteHost", ""), ("NewExternalPort", port), ("NewProtocol", "TCP"),
+            ("NewInternalPort", port), ("NewInternalClient", a.client), ("NewEnabled", 1),
+            ("NewPortMappingDescription", "kept %d" % port), ("NewLeaseDuration", 3600)])
+        if st != 200:
+            fail("set-up: AddPortMapping TCP/%d: %r" % (port, st))
+    before = listing(a.gw, a.port)
+    if b"kept 7001" not in before or b"kept 7002" not in before or b"7100" in before:
+        fail("set-up: unexpected listing %r" % before[:300])
+    for name, req, want in table:
+        st, raw, secs = exchange(a.gw, a.port, req, timeout=5.0)
+        if st != want:
+            fail("%s: got %r after %.1f s, expected %r (%r)" % (name, st, secs, want, raw[:120]))
+        if secs > 4.0:
+            fail("%s: the answer took %.1f s" % (name, secs))
+        after = listing(a.gw, a.port)
+        if after != before:
+            fail("%s: the mapping table changed" % name)
+        ok("%s -> %s, table unchanged" % (name, want if want else "closed without an answer"))
+    # The daemon still does real work: add, see, delete.
+    st, raw, _ = exchange(a.gw, a.port, post + b"Content-Length: %d\r\n\r\n" % len(add) + add,
+                          half_close=False)
+    if st != 200 or b"7100" not in listing(a.gw, a.port):
+        fail("a valid AddPortMapping after the malformed ones failed (%r)" % st)
+    st, _, _ = soap(a.gw, a.port, "DeletePortMapping",
+                    [("NewRemoteHost", ""), ("NewExternalPort", 7100), ("NewProtocol", "TCP")])
+    if st != 200 or listing(a.gw, a.port) != before:
+        fail("deleting TCP/7100 failed (%r)" % st)
+    for port in (7001, 7002):
+        soap(a.gw, a.port, "DeletePortMapping",
+             [("NewRemoteHost", ""), ("NewExternalPort", port), ("NewProtocol", "TCP")])
+    ok("a valid add and delete still work; %d malformed requests in all" % len(table))
+
+
+def gena_limits(a):
+    def subscribe(src):
+        req = ("SUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nCALLBACK: <%s>\r\n"
+               "NT: upnp:event\r\nTIMEOUT: Second-300\r\nConnection: close\r\n\r\n"
+               % (a.gw, a.port, a.callback)).encode()
+        st, raw, _ = exchange(a.gw, a.port, req, src, half_close=False)
+        m = re.search(rb"(?im)^SID: *(\S+)", raw)
+        return st, (m.group(1).decode() if m else None)
+
+    sids = []
+    try:
+        for i in range(a.per_source):
+            st, sid = subscribe(a.src[0])
+            if st != 200 or not sid:
+                fail("SUBSCRIBE %d from %s: %r" % (i + 1, a.src[0], st))
+            sids.append((a.src[0], sid))
+        st, _ = subscribe(a.src[0])
+        if st != 503:
+            fail("SUBSCRIBE %d from %s: %r, expected 503" % (a.per_source + 1, a.src[0], st))
+        st, sid = subscribe(a.src[1])
+        if st != 200:
+            fail("SUBSCRIBE from %s while %s is at its limit: %r" % (a.src[1], a.src[0], st))
+        sids.append((a.src[1], sid))
+    finally:
+        for src, sid in sids:
+            req = ("UNSUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nSID: %s\r\n"
+                   "Connection: close\r\n\r\n" % (a.gw, a.port, sid)).encode()
+            exchange(a.gw, a.port, req, src, half_close=False)
+    ok("GENA: %d subscriptions from %s, the next 503; another address subscribes"
+       % (a.per_source, a.src[0]))
+
+
+def keepalive(a):
+    s = connect(a.gw, a.port)
+    gap = a.timeout * 2.0 / 3.0
+    req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
+    try:
+        for i in range(4):
+            if i:
+                time.sleep(gap)
+            s.sendall(req)
+            answer, t0 = b"", time.monotonic()
+            while not complete(answer) and time.monotonic() - t0 < 3.0:
+                d = s.recv(65536)
+                if not d:
+                    fail("kept-alive connection closed before request %d (%.1f s in)"
+                         % (i + 1, i * gap))
+                answer += d
+            if not answer.startswith(b"HTTP/1.1 200 "):
+                fail("kept-alive request %d: %r" % (i + 1, answer[:60]))
+    finally:
+        s.close()
+    ok("a kept-alive connection asking every %.1f s was served for %.1f s (http_timeout %d s)"
+       % (gap, 3 * gap, a.timeout))
+
+
+def refused(a):
+    st, raw, secs = get(a.gw, a.port, "/rootDesc.xml", timeout=3.0)
+    if st is not None or raw:
+        fail("a peer outside the LAN got an answer: %r" % raw[:80])
+    ok("a peer outside the LAN: connection closed without an answer (%.1f s)" % secs)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("conn-limits")
+    c.add_argument("gw")
+    c.add_argument("port", type=int)
+    c.add_argument("--per-ip", type=int, required=True)
+    c.add_argument("--total", type=int, required=True)
+    c.add_argument("--src", nargs="+", required=True)
+    s = sub.add_parser("slowloris")
+    s.add_argument("gw")
+    s.add_argument("port", type=int)
+    s.add_argument("--attack-src", nargs="+", required=True)
+    s.add_argument("--body-src", required=True)
+    s.add_argument("--good-src", required=True)
+    s.add_argument("--conns", type=int, required=True)
+    s.add_argument("--per-ip", type=int, required=True)
+    s.add_argument("--timeout", type=int, required=True)
+    s.add_argument("--duration", type=float, required=True)
+    m = sub.add_parser("malformed")
+    m.add_argument("gw")
+    m.add_argument("port", type=int)
+    m.add_argument("--client", required=True)
+    k = sub.add_parser("keepalive")
+    k.add_argument("gw")
+    k.add_argument("port", type=int)
+    k.add_argument("--timeout", type=int, required=True)
+    g = sub.add_parser("gena-limits")
+    g.add_argument("gw")
+    g.add_argument("port", type=int)
+    g.add_argument("--per-source", type=int, required=True)
+    g.add_argument("--src", nargs=2, required=True)
+    g.add_argument("--callback", required=True)
+    r = sub.add_parser("refused")
+    r.add_argument("gw")
+    r.add_argument("port", type=int)
+    a = p.parse_args()
+    {"conn-limits": conn_limits, "slowloris": slowloris, "malformed": malformed,
+     "refused": refused, "gena-limits": gena_limits, "keepalive": keepalive}[a.cmd](a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Hostile load against the HTTP server (ARCHITECTURE rule 4), in the
+# namespace lab with the sim backend: connections in total and per source
+# address, a slow-loris attacker (many connections sending a header byte
+# per second, and slow bodies) while a well-behaved client keeps being
+# answered, the request time limit, wire-level malformed requests
+# (truncated and oversized headers, bad Content-Length, double framing)
+# each with its defined answer and the mapping table unchanged, a peer
+# outside the LAN, GENA subscriptions per source, and the rate limit on
+# the warnings all this causes.
+# The small limits below are configuration; the defaults live in
+# src/util/limits.h. Correctness is asserted, not timing: the well-behaved
+# client's latency is printed (slowloris-figures:) for the record.
+set -u
+IGDD=$(readlink -f "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+lab_require
+[ -x "$PY" ] || lab_skip "$PY missing"
+HOSTILE="$HERE/hostile_http.py"
+
+PER_IP=4
+TOTAL=12
+TIMEOUT=3
+lab_up
+# Extra source addresses for lan1: the per-address limit counts addresses.
+SRC=(192.168.77.4 192.168.77.5 192.168.77.6 192.168.77.7)
+for a in "${SRC[@]}"; do ip -n "$NS_LAN1" addr add "$a/24" dev eth0; done
+# The WAN host may route to the LAN address (to be refused there).
+ip -n "$NS_WAN" route add 192.168.77.0/24 via "$GW_WAN_IP"
+lab_conf "$LAB_DIR/igdd.conf" "http_max_per_ip = $PER_IP" "http_max_connections = $TOTAL" \
+  "http_timeout = $TIMEOUT"
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
+[ -n "$port" ] || lab_fail "no http port in the start-up line"
+
+hostile() { # hostile NS-RUNNER ARGS...: bounded in time, output kept
+  local run=$1; shift
+  $run timeout 90 "$PY" "$HOSTILE" "$@" 2>&1 | tee -a "$LAB_DIR/hostile.out"
+  return "${PIPESTATUS[0]}"
+}
+alive() {
+  kill -0 "$IGDD_PID" 2>/dev/null || lab_fail "igdd died: $1"
+}
+
+hostile in_lan1 conn-limits "$GW_LAN_IP" "$port" --per-ip $PER_IP --total $TOTAL \
+  --src "${SRC[@]}" || lab_fail "connection limits"
+alive "connection limits"
+
+hostile in_lan1 slowloris "$GW_LAN_IP" "$port" --attack-src "${SRC[0]}" "${SRC[1]}" \
+  --body-src "${SRC[2]}" --good-src "$LAN1_IP" --conns 10 --per-ip $PER_IP \
+  --timeout $TIMEOUT --duration 8 || lab_fail "slow loris"
+alive "slow loris"
+
+hostile in_lan1 keepalive "$GW_LAN_IP" "$port" --timeout $TIMEOUT || lab_fail "kept-alive client"
+alive "kept-alive client"
+
+hostile in_lan1 malformed "$GW_LAN_IP" "$port" --client "$LAN1_IP" || lab_fail "malformed requests"
+alive "malformed requests"
+
+hostile in_wan refused "$GW_LAN_IP" "$port" || lab_fail "a peer outside the LAN"
+alive "a peer outside the LAN"
+
+# Subscriptions per source at the default (IGDD_GENA_MAX_PER_SOURCE 16);
+# the CALLBACK is a LAN host where nothing listens (deliveries fail fast).
+hostile in_lan1 gena-limits "$GW_LAN_IP" "$port" --per-source 16 --src "$LAN1_IP" "${SRC[3]}" \
+  --callback "http://$LAN1_IP:49999/events" || lab_fail "GENA limits"
+alive "GENA limits"
+
+# Dozens of connections were cut; the warning about them is rate-limited
+# (a few per minute, the rest counted in the next one).
+n=$(grep -c "HTTP request not complete" "$IGDD_LOG" || true)
+[ "$n" -ge 1 ] || lab_fail "no warning about the slow connections"
+[ "$n" -le 6 ] || lab_fail "$n warnings about slow connections: not rate-limited"
+lab_ok "slow-connection warnings rate-limited: $n lines"
+igdd_stop
+grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$IGDD_LOG" && lab_fail "sanitizer report in the log"
+echo "PASS: limits"

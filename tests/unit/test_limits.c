@@ -1,0 +1,294 @@
+/*
+ * test_limits.c - limits of src/util/limits.h that no other unit test
+ * reaches at their real value (ARCHITECTURE rule 4), through the whole
+ * SOAP dispatcher on the sim backend:
+ *   - IGDD_MAX_MAPPINGS_PER_CLIENT (the default 4096): the next mapping
+ *     of that client gets 728 NoPortMapsAvailable, another client does not;
+ *   - IGDD_HTTP_MAX_RESPONSE: a GetListOfPortMappings over a table of
+ *     entries with the longest, most escaped descriptions
+ *     (IGDD_MAX_DESC_LEN) stops at its fragment limit, stays far below
+ *     the response limit, and a client that asks again from the last
+ *     port listed gets every entry exactly once;
+ *   - IGDD_CONF_MAX_ACL_LEN: the longest rule is kept whole.
+ * tests/netns/test_limits.sh tests the HTTP limits on the wire;
+ * docs/LIMITS.md says where each limit is enforced and tested.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <expat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/config.h"
+#include "core/clock.h"
+#include "core/mapping.h"
+#include "engine.h"
+#include "svc/action.h"
+#include "svc/wanipconn.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+#define BASE "backend = sim\nlan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n" \
+	     "external_ip = 203.0.113.1\nhttp_port = 5000\n"
+#define V2 "urn:schemas-upnp-org:service:WANIPConnection:2"
+
+struct env {
+	struct config cfg;
+	struct engine e;
+	uint64_t now_ms;
+};
+
+static void env_init(struct env *v, const char *extra)
+{
+	char text[4096], err[256];
+	struct in_addr lan, mask;
+	struct clock clk;
+
+	snprintf(text, sizeof(text), "%s%s", BASE, extra);
+	if (config_parse("t.conf", text, strlen(text), &v->cfg, err, sizeof(err)) < 0)
+		fail_msg("config: %s", err);
+	v->now_ms = 1000000;
+	clk.now_ms = clock_fake_ms;
+	clk.ctx = &v->now_ms;
+	assert_int_equal(engine_init(&v->e, &v->cfg, &clk), 0);
+	inet_pton(AF_INET, "192.168.1.1", &lan);
+	inet_pton(AF_INET, "255.255.255.0", &mask);
+	engine_set_lan(&v->e, lan, mask);
+}
+
+static struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+/* One action from peer; the HTTP status, and the UPnP error code (or 0) in *ret_code. */
+static int call(struct env *v, const char *peer, const char *action, const char *args,
+		struct buf *out, int *ret_code)
+{
+	char sa[160];
+	const char *c;
+	struct buf body;
+	int status;
+
+	buf_init(&body, 1u << 16);
+	buf_printf(&body, "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/"
+		   "soap/envelope/\"><s:Body><u:%s xmlns:u=\"" V2 "\">%s</u:%s></s:Body>"
+		   "</s:Envelope>", action, args, action);
+	snprintf(sa, sizeof(sa), "\"" V2 "#%s\"", action);
+	buf_reset(out);
+	status = action_dispatch(&v->e, wanipconn_service(), sa, str_from(body.p, body.len),
+				 ip(peer), out);
+	buf_free(&body);
+	c = out->p ? strstr(out->p, "<errorCode>") : NULL;
+	*ret_code = c ? (int)strtol(c + 11, NULL, 10) : 0;
+	return status;
+}
+
+static int add(struct env *v, const char *peer, const char *client, unsigned port, struct buf *out,
+	       int *ret_code)
+{
+	char args[1024];
+
+	snprintf(args, sizeof(args),
+		 "<NewRemoteHost></NewRemoteHost><NewExternalPort>%u</NewExternalPort>"
+		 "<NewProtocol>TCP</NewProtocol><NewInternalPort>%u</NewInternalPort>"
+		 "<NewInternalClient>%s</NewInternalClient><NewEnabled>1</NewEnabled>"
+		 "<NewPortMappingDescription>limit</NewPortMappingDescription>"
+		 "<NewLeaseDuration>3600</NewLeaseDuration>", port, port, client);
+	return call(v, peer, "AddPortMapping", args, out, ret_code);
+}
+
+/* max_mappings_per_client at its default: 4096 mappings, then 728. */
+static void test_per_client_default(void **state)
+{
+	static struct env v;
+	struct buf out;
+	unsigned i;
+	int code;
+
+	(void)state;
+	env_init(&v, "");
+	assert_int_equal(v.cfg.max_mappings_per_client, IGDD_MAX_MAPPINGS_PER_CLIENT);
+	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
+	for (i = 0; i < IGDD_MAX_MAPPINGS_PER_CLIENT; i++)
+		if (add(&v, "192.168.1.20", "192.168.1.20", 10000 + i, &out, &code) != 200)
+			fail_msg("mapping %u refused (%d)", i, code);
+	assert_int_equal(map_client_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 9000, &out, &code), 500);
+	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
+	/* AddAnyPortMapping too (2.5.18: 728 when nothing can be added). */
+	assert_int_equal(call(&v, "192.168.1.20", "AddAnyPortMapping",
+			      "<NewRemoteHost></NewRemoteHost><NewExternalPort>9000</NewExternalPort>"
+			      "<NewProtocol>TCP</NewProtocol><NewInternalPort>9000</NewInternalPort>"
+			      "<NewInternalClient>192.168.1.20</NewInternalClient><NewEnabled>1"
+			      "</NewEnabled><NewPortMappingDescription>x</NewPortMappingDescription>"
+			      "<NewLeaseDuration>60</NewLeaseDuration>", &out, &code), 500);
+	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
+	/* Refreshing one it has is no new entry; another client is not affected. */
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 10000, &out, &code), 200);
+	assert_int_equal(add(&v, "192.168.1.30", "192.168.1.30", 9000, &out, &code), 200);
+	assert_int_equal(map_count(v.e.maps), IGDD_MAX_MAPPINGS_PER_CLIENT + 1);
+	buf_free(&out);
+	engine_fini(&v.e);
+}
+
+struct list_count {
+	unsigned entries, last_port, port;
+	bool in_port;
+};
+
+static void XMLCALL list_start(void *ud, const XML_Char *name, const XML_Char **atts)
+{
+	struct list_count *lc = ud;
+
+	(void)atts;
+	if (strcmp(name, "p:PortMappingEntry") == 0)
+		lc->entries++;
+	lc->in_port = strcmp(name, "p:NewExternalPort") == 0;
+	lc->port = 0;
+}
+
+static void XMLCALL list_end(void *ud, const XML_Char *name)
+{
+	struct list_count *lc = ud;
+
+	if (lc->in_port)
+		lc->last_port = lc->port;
+	lc->in_port = false;
+	(void)name;
+}
+
+static void XMLCALL list_text(void *ud, const XML_Char *s, int len)
+{
+	struct list_count *lc = ud;
+	int i;
+
+	for (i = 0; lc->in_port && i < len; i++)
+		lc->port = lc->port * 10 + (unsigned)(s[i] - '0');
+}
+
+/* The PortMappingList of a response: the CDATA section of NewPortListing. */
+static struct str fragment_of(const struct buf *out)
+{
+	const char *a = strstr(out->p, "<NewPortListing><![CDATA["), *b;
+
+	assert_non_null(a);
+	a += strlen("<NewPortListing><![CDATA[");
+	b = strstr(a, "]]></NewPortListing>");
+	assert_non_null(b);
+	return str_from(a, (size_t)(b - a));
+}
+
+/* Entries in a fragment (well-formed XML), and the last external port listed. */
+static unsigned count_entries(struct str frag, unsigned *ret_last_port)
+{
+	XML_Parser xp = XML_ParserCreate(NULL);
+	struct list_count lc;
+
+	memset(&lc, 0, sizeof(lc));
+	XML_SetUserData(xp, &lc);
+	XML_SetElementHandler(xp, list_start, list_end);
+	XML_SetCharacterDataHandler(xp, list_text);
+	if (XML_Parse(xp, frag.p, (int)frag.len, XML_TRUE) != XML_STATUS_OK)
+		fail_msg("the PortMappingList is not well-formed XML");
+	XML_ParserFree(xp);
+	*ret_last_port = lc.last_port;
+	return lc.entries;
+}
+
+/*
+ * The response limit: 20000 entries whose descriptions are 256 '"' (each
+ * written as &quot;, the longest escape) make a list of ~38 MB; the
+ * fragment stops below IGDD_HTTP_MAX_RESPONSE / 8 * 3 and the response
+ * stays below IGDD_HTTP_MAX_RESPONSE. Asking again from the last port
+ * listed + 1 (the paging WANIPConnection:2 2.5.21 leaves to the client)
+ * yields every entry exactly once.
+ */
+static void test_listing_response_limit(void **state)
+{
+	static struct env v;
+	enum { N = 20000, FIRST = 20000 };
+	char desc[IGDD_MAX_DESC_LEN + 1], args[512];
+	struct mapping tmpl;
+	struct buf out;
+	unsigned i, start = 0, pages = 0, total = 0, last, n;
+	int code;
+
+	(void)state;
+	env_init(&v, "secure_mode = no\nmax_mappings_per_client = 131070\n");
+	memset(desc, '"', IGDD_MAX_DESC_LEN);
+	desc[IGDD_MAX_DESC_LEN] = '\0';
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.internal_client = ip("192.168.1.20");
+	tmpl.owner = tmpl.internal_client;
+	tmpl.proto = MAP_TCP;
+	tmpl.enabled = true;
+	tmpl.lease_end_ms = map_lease_end(v.e.maps, 3600);
+	for (i = 0; i < N; i++) {
+		tmpl.ext_port = tmpl.int_port = (uint16_t)(FIRST + i);
+		assert_int_equal(map_add(v.e.maps, &tmpl, str_from(desc, strlen(desc)), NULL), MAP_OK);
+	}
+	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
+	while (start <= 65535 && pages < 10) {
+		snprintf(args, sizeof(args),
+			 "<NewStartPort>%u</NewStartPort><NewEndPort>65535</NewEndPort>"
+			 "<NewProtocol>TCP</NewProtocol><NewManage>1</NewManage>"
+			 "<NewNumberOfPorts>0</NewNumberOfPorts>", start);
+		if (call(&v, "192.168.1.20", "GetListOfPortMappings", args, &out, &code) != 200)
+			break;          /* 730 once nothing is left */
+		pages++;
+		assert_false(out.toobig);
+		assert_true(out.len < IGDD_HTTP_MAX_RESPONSE);
+		assert_true(fragment_of(&out).len <= IGDD_HTTP_MAX_RESPONSE / 8 * 3);
+		n = count_entries(fragment_of(&out), &last);
+		assert_true(n > 0);
+		if (pages == 1)
+			assert_true(n < N);     /* the first page was cut */
+		assert_int_equal(last, (start > FIRST ? start : FIRST) + n - 1);
+		total += n;
+		start = last + 1;
+	}
+	assert_int_equal(code, UPNP_E_PORT_MAPPING_NOT_FOUND);     /* nothing left: 730 */
+	assert_true(pages >= 2);
+	assert_int_equal(total, N);
+	buf_free(&out);
+	engine_fini(&v.e);
+}
+
+/* IGDD_CONF_MAX_ACL_LEN: the longest rule there can be (widest ranges,
+ * a /32 of the longest dotted quad) is stored and prints back whole. The
+ * rule count is test_config's test_acl_limit_and_order. */
+static void test_acl_len(void **state)
+{
+	static struct config c;
+	const char *longest = "allow 10000-65535 255.255.255.255/32 10000-65535";
+	char text[256], err[256];
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text), "lan_interface = lan0\nacl = %s\n", longest);
+	assert_int_equal(config_parse("t.conf", text, (size_t)n, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.nacl, 1);
+	assert_string_equal(c.acl[0], longest);
+	assert_true(strlen(longest) < IGDD_CONF_MAX_ACL_LEN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_per_client_default),
+		cmocka_unit_test(test_listing_response_limit),
+		cmocka_unit_test(test_acl_len),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
