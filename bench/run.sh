@@ -37,6 +37,9 @@ fi
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build-bench}
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIGDD_TESTS=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target igdd loadgen >/dev/null
+# A binary just written is still dirty in the page cache, and smaps counts
+# those pages as the daemon's Private_Dirty until they are written back.
+sync
 IGDD_BIN=${IGDD:-$BUILD/igdd}
 [ -x "$IGDD_BIN" ] || { echo "bench: no igdd at $IGDD_BIN" >&2; exit 1; }
 

@@ -211,12 +211,51 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * The idle timer (WANIPConnection:2 2.3.9) restarts on traffic: while it
+ * runs, the WAN interface's packet counters are read every
+ * ENGINE_TRAFFIC_CHECK_MS (sooner for a shorter IdleDisconnectTime) and
+ * just before the idle deadline, and any growth is activity.
+ */
+#define ENGINE_TRAFFIC_CHECK_MS 5000u
+
+static bool traffic_sampling(const struct engine *e)
+{
+	return e->wan && e->backend.ops && e->backend.ops->wan_packets &&
+	       wanconn_idle_disconnect_time(e->wan) > 0 &&
+	       wanconn_status(e->wan) == WANCONN_CONNECTED;
+}
+
+static void traffic_sample(struct engine *e, uint64_t now)
+{
+	uint64_t packets = 0, every = ENGINE_TRAFFIC_CHECK_MS;
+	uint64_t idle_ms = (uint64_t)wanconn_idle_disconnect_time(e->wan) * 1000u;
+	uint64_t due = wanconn_next_deadline(e->wan);
+
+	if (!traffic_sampling(e)) {
+		e->traffic_check_ms = 0;
+		return;
+	}
+	if (e->traffic_check_ms != 0 && now < e->traffic_check_ms && (due == 0 || now < due))
+		return;
+	if (e->backend.ops->wan_packets(&e->backend, &packets) == 0) {
+		if (e->traffic_check_ms != 0 && packets != e->traffic_packets)
+			wanconn_activity(e->wan, now);
+		e->traffic_packets = packets;
+	}
+	if (idle_ms / 4 < every)
+		every = idle_ms / 4 > 1000u ? idle_ms / 4 : 1000u;
+	e->traffic_check_ms = now + every;
+}
+
 uint64_t engine_next_deadline(struct engine *e)
 {
 	uint64_t t = portmap_next_expiry(e);
 
 	if (e->wan)
 		t = earliest(t, wanconn_next_deadline(e->wan));
+	if (traffic_sampling(e))
+		t = earliest(t, e->traffic_check_ms ? e->traffic_check_ms : 1);
 	if (e->backend.ops && e->backend.ops->next_deadline)
 		t = earliest(t, e->backend.ops->next_deadline(&e->backend));
 	return earliest(t, leasefile_next_deadline(e->leases));
@@ -230,8 +269,10 @@ void engine_tick(struct engine *e)
 
 	if (e->backend.ops && e->backend.ops->tick)
 		e->backend.ops->tick(&e->backend, now);
-	if (e->wan)
+	if (e->wan) {
+		traffic_sample(e, now);
 		wanconn_tick(e->wan, now);
+	}
 	portmap_expire(e);
 	leasefile_tick(e->leases, e->maps);
 }

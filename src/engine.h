@@ -16,6 +16,7 @@
 
 #include "backend/backend.h"
 #include "core/clock.h"
+#include "util/ratelimit.h"
 
 struct config;
 struct leasefile;
@@ -60,6 +61,12 @@ struct engine {
 	uint64_t started_ms;           /* clock at engine_init (Uptime, 2.3.6) */
 
 	struct gena *gena;              /* GENA subscriptions (svc/gena.h) or NULL */
+
+	struct ratelimit log_maps;     /* info lines about mapping changes */
+
+	/* WAN traffic sampling for the idle timer (backend wan_packets). */
+	uint64_t traffic_check_ms;     /* next sample (0: not sampling) */
+	uint64_t traffic_packets;      /* the last sample */
 
 	engine_change_fn on_change;
 	void *on_change_arg;

@@ -84,6 +84,10 @@ struct backend_ops {
 	 * 0 = none), and running what is due at now. */
 	uint64_t (*next_deadline)(struct backend *b);
 	void (*tick)(struct backend *b, uint64_t now);
+	/* Optional: packets through the WAN interface so far, both ways
+	 * (real traffic: the idle timer of WANIPConnection:2 2.3.9 restarts
+	 * when it grows). NULL: the backend sees no traffic. 0 or -errno. */
+	int (*wan_packets)(struct backend *b, uint64_t *ret);
 };
 
 /* Set up by the engine before ops->init: clock and on_link live as long

@@ -246,6 +246,15 @@ static void external_ip(struct nft_backend *nb, struct backend_wan *ret)
 		  text, nb->wan_if, kind);
 }
 
+static int nft_wan_packets(struct backend *b, uint64_t *ret)
+{
+	struct nft_backend *nb = b->priv;
+
+	*ret = read_counter(nb->wan_if, "statistics/rx_packets") +
+	       read_counter(nb->wan_if, "statistics/tx_packets");
+	return 0;
+}
+
 static int nft_wan_status(struct backend *b, struct backend_wan *ret)
 {
 	struct nft_backend *nb = b->priv;
@@ -345,6 +354,7 @@ static void nft_tick(struct backend *b, uint64_t now)
 	.flush = nft_flush, \
 	.shutdown = nft_shutdown, \
 	.wan_status = nft_wan_status, \
+	.wan_packets = nft_wan_packets, \
 	.apply_many = backend_nft_apply_many, \
 	.remove_many = backend_nft_remove_many, \
 	.next_deadline = nft_next_deadline, \

@@ -14,12 +14,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define LOOP_MAX_FDS 4096
+#define LOOP_MAX_FDS 65536         /* fds above are refused */
+#define LOOP_MIN_FDS 64
 #define LOOP_MAX_SIGNALS 8
 
 struct loop_fd {
-	int fd;
-	loop_fd_fn cb;
+	loop_fd_fn cb;                  /* NULL: slot free */
 	void *arg;
 };
 
@@ -41,7 +41,8 @@ struct loop {
 	int sigfd;
 	sigset_t sigmask;
 	int stop;
-	struct loop_fd *fds[LOOP_MAX_FDS];   /* indexed by fd */
+	struct loop_fd *fds;            /* indexed by fd, grown on demand */
+	size_t nfds;
 	struct loop_timer *heap;
 	size_t nheap, capheap;
 	int64_t next_id;
@@ -50,6 +51,14 @@ struct loop {
 	loop_prepare_fn prepare;
 	void *prepare_arg;
 };
+
+/* The slot of fd, or NULL when fd is not in the loop. */
+static struct loop_fd *loop_fd_get(struct loop *l, int fd)
+{
+	if (fd < 0 || (size_t)fd >= l->nfds || !l->fds[fd].cb)
+		return NULL;
+	return &l->fds[fd];
+}
 
 struct loop *loop_new(void)
 {
@@ -70,12 +79,9 @@ struct loop *loop_new(void)
 
 void loop_free(struct loop *l)
 {
-	size_t i;
-
 	if (!l)
 		return;
-	for (i = 0; i < LOOP_MAX_FDS; i++)
-		free(l->fds[i]);
+	free(l->fds);
 	if (l->sigfd >= 0)
 		close(l->sigfd);
 	close(l->epfd);
@@ -86,23 +92,27 @@ void loop_free(struct loop *l)
 int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_fn cb, void *arg)
 {
 	struct epoll_event ev = { .events = events };
-	struct loop_fd *f;
 
-	if (fd < 0 || fd >= LOOP_MAX_FDS || l->fds[fd])
+	if (fd < 0 || fd >= LOOP_MAX_FDS || !cb || loop_fd_get(l, fd))
 		return -EINVAL;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	f->fd = fd;
-	f->cb = cb;
-	f->arg = arg;
-	ev.data.fd = fd;
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int r = -errno;
-		free(f);
-		return r;
+	if ((size_t)fd >= l->nfds) {
+		size_t n = l->nfds ? l->nfds : LOOP_MIN_FDS;
+		struct loop_fd *grown;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		grown = realloc(l->fds, n * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + l->nfds, 0, (n - l->nfds) * sizeof(*grown));
+		l->fds = grown;
+		l->nfds = n;
 	}
-	l->fds[fd] = f;
+	ev.data.fd = fd;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	l->fds[fd].cb = cb;
+	l->fds[fd].arg = arg;
 	return 0;
 }
 
@@ -110,7 +120,7 @@ int loop_fd_mod(struct loop *l, int fd, uint32_t events)
 {
 	struct epoll_event ev = { .events = events };
 
-	if (fd < 0 || fd >= LOOP_MAX_FDS || !l->fds[fd])
+	if (!loop_fd_get(l, fd))
 		return -EINVAL;
 	ev.data.fd = fd;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
@@ -120,11 +130,13 @@ int loop_fd_mod(struct loop *l, int fd, uint32_t events)
 
 void loop_fd_del(struct loop *l, int fd)
 {
-	if (fd < 0 || fd >= LOOP_MAX_FDS || !l->fds[fd])
+	struct loop_fd *f = loop_fd_get(l, fd);
+
+	if (!f)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
-	free(l->fds[fd]);
-	l->fds[fd] = NULL;
+	f->cb = NULL;
+	f->arg = NULL;
 }
 
 static void heap_swap(struct loop *l, size_t a, size_t b)
@@ -304,8 +316,9 @@ int loop_run(struct loop *l)
 		}
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
-			struct loop_fd *f = (fd >= 0 && fd < LOOP_MAX_FDS) ? l->fds[fd] : NULL;
+			struct loop_fd *f = loop_fd_get(l, fd);
 
+			/* f may move if the callback adds an fd: not used after. */
 			if (f)
 				f->cb(l, fd, evs[i].events, f->arg);
 		}

@@ -76,7 +76,7 @@ struct ssdp_io {
 	char server[SSDP_SERVER_MAX];
 	enum ssdp_phase phase;
 	int64_t announce_timer;
-	struct ssdp_pending *pending;     /* IGDD_SSDP_MAX_PENDING slots */
+	struct ssdp_pending *pending[IGDD_SSDP_MAX_PENDING];  /* allocated on first use */
 	size_t npending;
 	unsigned tokens;
 	uint64_t tokens_ms;
@@ -332,8 +332,12 @@ static void ssdp_queue(struct ssdp_io *s, const struct sockaddr_in *to,
 	size_t i;
 
 	for (i = 0; s->npending < IGDD_SSDP_MAX_PENDING && i < IGDD_SSDP_MAX_PENDING; i++) {
-		if (s->pending[i].timer == 0) {
-			p = &s->pending[i];
+		if (!s->pending[i])
+			s->pending[i] = calloc(1, sizeof(*s->pending[i]));
+		if (!s->pending[i])
+			break;
+		if (s->pending[i]->timer == 0) {
+			p = s->pending[i];
 			break;
 		}
 	}
@@ -561,11 +565,6 @@ struct ssdp_io *ssdp_io_new(struct engine *e, struct loop *l, const char *ifname
 	s->l = l;
 	s->fd = -1;
 	buf_init(&s->out, IGDD_SSDP_MAX_DATAGRAM);
-	s->pending = calloc(IGDD_SSDP_MAX_PENDING, sizeof(*s->pending));
-	if (!s->pending) {
-		log_warnx("SSDP: out of memory");
-		goto fail;
-	}
 	s->ifindex = if_nametoindex(ifname);
 	if (s->ifindex == 0) {
 		log_warn("SSDP: interface %s", ifname);
@@ -609,7 +608,6 @@ fail:
 	if (s->fd >= 0)
 		close(s->fd);
 	buf_free(&s->out);
-	free(s->pending);
 	free(s);
 	return NULL;
 }
@@ -623,12 +621,13 @@ void ssdp_io_free(struct ssdp_io *s)
 	if (s->announce_timer > 0)
 		loop_timer_cancel(s->l, s->announce_timer);
 	for (i = 0; i < IGDD_SSDP_MAX_PENDING; i++)
-		if (s->pending[i].timer > 0)
-			loop_timer_cancel(s->l, s->pending[i].timer);
+		if (s->pending[i] && s->pending[i]->timer > 0)
+			loop_timer_cancel(s->l, s->pending[i]->timer);
 	ssdp_announce(s, SSDP_NTS_BYEBYE);     /* 1.2.3 */
 	loop_fd_del(s->l, s->fd);
 	close(s->fd);
 	buf_free(&s->out);
-	free(s->pending);
+	for (i = 0; i < IGDD_SSDP_MAX_PENDING; i++)
+		free(s->pending[i]);
 	free(s);
 }

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
+#include "priv/nftlib.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -28,7 +29,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/capability.h>
-#include <nftables/libnftables.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -83,9 +83,9 @@ static int run(struct helper *h, const char *text)
 	char line[256];
 	size_t n;
 
-	if (nft_run_cmd_from_buffer(h->nft, text) == 0)
+	if (nftlib_run_cmd_from_buffer(h->nft, text) == 0)
 		return 0;
-	err = nft_ctx_get_error_buffer(h->nft);
+	err = nftlib_ctx_get_error_buffer(h->nft);
 	if (!err)
 		err = "";
 	n = strcspn(err, "\n");
@@ -520,17 +520,22 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 		log_warnx("helper: cannot keep CAP_NET_ADMIN alone: %s: %s", why, strerror(-r));
 		return r;
 	}
-	h->nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	r = nftlib_load(&why);
+	if (r < 0) {
+		log_warnx("helper: %s", why);
+		return r;
+	}
+	h->nft = nftlib_ctx_new(NFT_CTX_DEFAULT);
 	h->st = nft_state_new(c->max_mappings);
 	h->ver = nft_verify_new();
 	if (!h->nft || !h->st || !h->ver)
 		return -ENOMEM;
-	nft_ctx_buffer_output(h->nft);
-	nft_ctx_buffer_error(h->nft);
+	nftlib_ctx_buffer_output(h->nft);
+	nftlib_ctx_buffer_error(h->nft);
 	r = rebuild(h);
 	if (r < 0)
 		log_warnx("helper: cannot create table ip %s: %s", NFT_TABLE_NAME,
-			  nft_ctx_get_error_buffer(h->nft));
+			  nftlib_ctx_get_error_buffer(h->nft));
 	return r;
 }
 

@@ -126,6 +126,66 @@ static void test_config_applied(void **state)
 	fx_free(f);
 }
 
+/* --- The idle timer sees WAN traffic --------------------------------------- */
+
+static uint64_t fake_packets;
+
+static int fake_wan_packets(struct backend *b, uint64_t *ret)
+{
+	(void)b;
+	*ret = fake_packets;
+	return 0;
+}
+
+/*
+ * IdleDisconnectTime 8 s on a backend that counts packets: traffic every
+ * 2 s keeps the connection up well past 8 s; once it stops, the
+ * connection goes down 8 s after the last sample that saw it grow
+ * (at the latest: samples are at most 2 s apart here, a quarter of it).
+ */
+static void test_idle_sees_traffic(void **state)
+{
+	struct fx *f = fx_new("idle_disconnect_time = 8");
+	struct backend_ops ops = *f->e.backend.ops;
+	uint64_t quiet_from;
+	int i;
+
+	(void)state;
+	ops.wan_packets = fake_wan_packets;
+	f->e.backend.ops = &ops;
+	fake_packets = 100;
+	advance(f, 0);                  /* the first sample: a baseline */
+	for (i = 0; i < 15; i++) {      /* 30 s of traffic */
+		fake_packets += 7;
+		advance(f, 2000);
+		assert_int_equal(status(f), WANCONN_CONNECTED);
+	}
+	quiet_from = f->now;
+	for (i = 0; i < 100 && status(f) == WANCONN_CONNECTED; i++) {
+		uint64_t next = engine_next_deadline(&f->e);
+
+		assert_true(next > f->now);
+		advance(f, next - f->now);
+	}
+	assert_int_not_equal(status(f), WANCONN_CONNECTED);
+	assert_true(f->now >= quiet_from + 6000 && f->now <= quiet_from + 8000);
+	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_IDLE_DISCONNECT);
+	f->e.backend.ops = &backend_sim_ops;   /* not the copy on this stack */
+	fx_free(f);
+}
+
+/* Without wan_packets (the sim backend) the idle timer runs from connect. */
+static void test_idle_without_counters(void **state)
+{
+	struct fx *f = fx_new("idle_disconnect_time = 8");
+
+	(void)state;
+	assert_int_equal(engine_next_deadline(&f->e), T0 + 8000);
+	advance(f, 8000);
+	assert_int_not_equal(status(f), WANCONN_CONNECTED);
+	fx_free(f);
+}
+
 /* --- Change events -------------------------------------------------------- */
 
 /*
@@ -359,6 +419,8 @@ int main(void)
 		cmocka_unit_test(test_connect_fail),
 		cmocka_unit_test(test_wan_events),
 		cmocka_unit_test(test_connection_allowed),
+		cmocka_unit_test(test_idle_sees_traffic),
+		cmocka_unit_test(test_idle_without_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,9 @@
  *     (IGDD_MAX_DESC_LEN) stops at its fragment limit, stays far below
  *     the response limit, and a client that asks again from the last
  *     port listed gets every entry exactly once;
- *   - IGDD_CONF_MAX_ACL_LEN: the longest rule is kept whole.
+ *   - IGDD_CONF_MAX_ACL_LEN: the longest rule is kept whole;
+ *   - the info lines about mapping changes a LAN host can cause: at most
+ *     50 per 10 s, the next one says how many went to debug level.
  * tests/netns/test_limits.sh tests the HTTP limits on the wire;
  * docs/LIMITS.md says where each limit is enforced and tested.
  */
@@ -22,12 +24,14 @@
 #include <arpa/inet.h>
 #include <expat.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
+#include "util/log.h"
 #include "engine.h"
 #include "svc/action.h"
 #include "svc/wanipconn.h"
@@ -137,6 +141,50 @@ static void test_per_client_default(void **state)
 	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 10000, &out, &code), 200);
 	assert_int_equal(add(&v, "192.168.1.30", "192.168.1.30", 9000, &out, &code), 200);
 	assert_int_equal(map_count(v.e.maps), IGDD_MAX_MAPPINGS_PER_CLIENT + 1);
+	buf_free(&out);
+	engine_fini(&v.e);
+}
+
+/* 200 adds in a burst log 50 lines at info; 10 s later, one more line says so. */
+static void test_change_log_rate(void **state)
+{
+	static struct env v;
+	char path[] = "/tmp/igdd-test-log.XXXXXX", line[512];
+	unsigned i, lines = 0, noted = 0;
+	int fd, saved, code;
+	struct buf out;
+	FILE *f;
+
+	(void)state;
+	env_init(&v, "");
+	buf_init(&out, 1u << 16);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	log_init("test", 1, 0);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 20000 + i, &out, &code), 200);
+	v.now_ms += 10000;
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 30000, &out, &code), 200);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "AddPortMapping TCP/"))
+			lines++;
+		if (strstr(line, "TCP/30000") && strstr(line, "(150 more at debug level)"))
+			noted++;
+	}
+	fclose(f);
+	unlink(path);
+	assert_int_equal(lines, 51);
+	assert_int_equal(noted, 1);
 	buf_free(&out);
 	engine_fini(&v.e);
 }
@@ -288,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_per_client_default),
 		cmocka_unit_test(test_listing_response_limit),
 		cmocka_unit_test(test_acl_len),
+		cmocka_unit_test(test_change_log_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
