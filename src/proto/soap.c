@@ -198,6 +198,25 @@ static void finish(struct soap_parser *sp, struct soap_request *ret)
 	memset(&sp->store, 0, sizeof(sp->store));
 }
 
+/*
+ * One expat parser for every request, reset between documents: creating
+ * one (hash tables, namespace bindings) cost more than parsing a typical
+ * control request. XML_ParserReset() keeps the namespace mode and clears
+ * the handlers, which are set again for each document.
+ */
+static XML_Parser soap_xp;
+
+static XML_Parser parser_get(void)
+{
+	if (soap_xp && !XML_ParserReset(soap_xp, NULL)) {
+		XML_ParserFree(soap_xp);
+		soap_xp = NULL;
+	}
+	if (!soap_xp)
+		soap_xp = XML_ParserCreateNS(NULL, NS_SEP);
+	return soap_xp;
+}
+
 enum soap_status soap_parse(const char *body, size_t len, struct soap_request *ret)
 {
 	struct soap_parser sp;
@@ -209,9 +228,11 @@ enum soap_status soap_parse(const char *body, size_t len, struct soap_request *r
 	/* Every stored byte comes from the body, at most doubled by expat's
 	 * conversion of a Latin-1 or UTF-16 body to UTF-8. */
 	buf_init(&sp.store, 2 * len + 16);
-	sp.xp = XML_ParserCreateNS(NULL, NS_SEP);
-	if (!sp.xp)
+	sp.xp = parser_get();
+	if (!sp.xp) {
+		buf_free(&sp.store);
 		return SOAP_E_NOMEM;
+	}
 	XML_SetUserData(sp.xp, &sp);
 	XML_SetElementHandler(sp.xp, on_start, on_end);
 	XML_SetCharacterDataHandler(sp.xp, on_text);
@@ -224,7 +245,6 @@ enum soap_status soap_parse(const char *body, size_t len, struct soap_request *r
 		sp.status = SOAP_E_SYNTAX;
 	if (sp.status == SOAP_OK && (!sp.envelope || !sp.body || !sp.action))
 		sp.status = SOAP_E_NOT_SOAP;
-	XML_ParserFree(sp.xp);
 	if (sp.status == SOAP_OK)
 		finish(&sp, ret);
 	buf_free(&sp.store);
