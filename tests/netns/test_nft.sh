@@ -70,6 +70,7 @@ nft_conf() {
     echo "wan_interface = wan0"
     echo "http_port = 5000"
     echo "state_dir = $LAB_DIR/state"
+    echo "control_socket = $LAB_DIR/igdd.sock"
     echo "friendly_name = igdd nft lab"
     echo "user = nobody"
     local l
