@@ -258,7 +258,10 @@ int main(int argc, char **argv)
 				fprintf(stderr, "igddctl: -s and -f: one of them, once\n");
 				return EXIT_USAGE;
 			}
-			*(a[1] == 's' ? &sock : &conf) = argv[++i];
+			if (a[1] == 's')
+				sock = argv[++i];
+			else
+				conf = argv[++i];
 		} else {
 			fprintf(stderr, "igddctl: unknown option '%s'\n", a);
 			usage(stderr);

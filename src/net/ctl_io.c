@@ -296,14 +296,15 @@ static void on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 
 /* ------------------------------------------------------------- the socket */
 
-/* The directory of path, created 0755 when missing (one level). */
+/* The directory of path (shorter than sun_path), created 0755 when
+ * missing (one level). */
 static int make_dir(const char *path)
 {
 	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct stat st;
 	char *dir;
 
-	memcpy(tmp, path, sizeof(tmp));
+	memcpy(tmp, path, strlen(path) + 1);
 	dir = dirname(tmp);
 	if (stat(dir, &st) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;

@@ -231,7 +231,7 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, const char **re
 {
 	const char *w[CTL_MAX_WORDS];
 	struct opts o;
-	int n, r;
+	int n, r = 0;
 
 	memset(ret, 0, offsetof(struct ctl_req, text));
 	ret->desc = "";
