@@ -505,6 +505,7 @@ class Igdd(Daemon):
             f.write("\n".join([
                 "backend = %s" % backend, "lan_interface = lan0", "wan_interface = wan0",
                 "external_ip = %s" % WAN_GW, "http_port = %d" % HTTP_PORT, "state_dir = %s" % state,
+                "control_socket = %s" % os.path.join(lab.work, self.name + ".sock"),
                 "uuid = 6c0ffee0-0000-4000-8000-00000000000%d" % (2 if backend == "sim" else 3),
                 "friendly_name = igdd bench", "max_mappings = 131070",
                 "max_mappings_per_client = 131070",

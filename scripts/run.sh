@@ -32,6 +32,7 @@ lan_interface = lo
 external_ip = 203.0.113.1
 http_port = 5000
 state_dir = $tmp/state
+control_socket = $tmp/igdd.sock
 CONF
   trap cleanup EXIT
   echo "igdd on loopback; try: upnpc -i -u http://127.0.0.1:5000/rootDesc.xml -l"
@@ -62,6 +63,7 @@ lan_interface = lan0
 external_ip = 203.0.113.1
 http_port = 5000
 state_dir = $tmp/state
+control_socket = $tmp/igdd.sock
 friendly_name = igdd lab gateway
 CONF
 echo "igdd runs in namespace $GW (LAN 192.168.88.1/24). From another terminal try:"

@@ -7,6 +7,7 @@
 #include "conf/config.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/ctl_io.h"
 #include "net/gena_io.h"
 #include "net/http_io.h"
 #include "net/ifwatch.h"
@@ -46,6 +47,7 @@ struct igdd {
 	struct gena *gena;
 	struct gena_io *gena_io;
 	struct ssdp_io *ssdp;
+	struct ctl_io *ctl;             /* the control socket (igddctl) or NULL */
 	int64_t engine_timer;           /* the engine's timer (0: none) */
 	uint64_t engine_when;           /* when it is due (0: nothing pending) */
 	bool foreground;                /* -d */
@@ -423,6 +425,11 @@ static void start(struct igdd *d)
 	d->ssdp = ssdp_io_new(&d->e, d->loop, d->cfg.lan_interface);
 	if (!d->ssdp)
 		fatalx("cannot start SSDP on %s", d->cfg.lan_interface);
+	if (d->cfg.control_socket[0]) {
+		d->ctl = ctl_io_new(&d->e, d->loop, d->cfg.control_socket);
+		if (!d->ctl)
+			fatalx("cannot open the control socket %s", d->cfg.control_socket);
+	}
 	if (d->helper)
 		start_unprivileged(d);
 	loop_set_prepare(d->loop, on_prepare, d);
@@ -430,6 +437,8 @@ static void start(struct igdd *d)
 
 static void stop(struct igdd *d)
 {
+	ctl_io_free(d->ctl);
+	d->ctl = NULL;
 	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */
 	d->ssdp = NULL;
 	http_io_free(d->http);          /* reports pending SUBSCRIBE responses failed */

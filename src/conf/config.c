@@ -26,6 +26,7 @@
 #define CONFIG_MAX_FILE (1u << 20)       /* bytes: refuse anything larger */
 #define CONFIG_FRIENDLY_NAME_DEFAULT "igdd Internet Gateway"
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/igdd"
+#define CONFIG_CONTROL_SOCKET_DEFAULT "/run/igdd/igdd.sock"
 #define CONFIG_USER_DEFAULT "igdd"
 
 struct parse;
@@ -78,6 +79,7 @@ void config_defaults(struct config *c)
 	strlcpy_checked(c->friendly_name, CONFIG_FRIENDLY_NAME_DEFAULT, sizeof(c->friendly_name));
 	c->notify_interval = 900;
 	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
+	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
 	c->secure_mode = true;
 	c->max_mappings = IGDD_MAX_MAPPINGS_DEFAULT;
 	c->max_mappings_per_client = IGDD_MAX_MAPPINGS_PER_CLIENT;
@@ -318,6 +320,22 @@ static int set_state_dir(struct parse *p, const char *key, const char *val)
 		perr(p, "%s too long to be printed back on one line", key);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The control socket: an absolute path that fits sun_path, or "" (off). */
+static int set_control_socket(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (val[0] && (val[0] != '/' || val[strlen(val) - 1] == '/' || check_text(val) < 0 ||
+		       strlcpy_checked(p->c->control_socket, val, sizeof(p->c->control_socket)) < 0)) {
+		perr(p, "invalid %s '%s' (expected an absolute path of at most %d bytes, or \"\")",
+		     key, quote(q, val), CONFIG_CONTROL_SOCKET_MAX - 1);
+		return -EINVAL;
+	}
+	if (!val[0])
+		p->c->control_socket[0] = '\0';
 	return 0;
 }
 
@@ -620,6 +638,7 @@ static const struct config_key config_keys[] = {
 	{ "notify_interval", set_uint, false },
 	{ "state_dir", set_state_dir, false },
 	{ "persist_leases", set_bool, false },
+	{ "control_socket", set_control_socket, false },
 	{ "secure_mode", set_bool, false },
 	{ "max_mappings", set_uint, false },
 	{ "max_mappings_per_client", set_uint, false },
@@ -752,7 +771,7 @@ static int parse_line(struct parse *p, const char *s, size_t len)
 		;
 	if (line_value(p, s + i, len - i, val) < 0)
 		return -EINVAL;
-	if (val[0] == '\0') {
+	if (val[0] == '\0' && k->set != set_control_socket) {
 		perr(p, "missing value for '%s'", k->name);
 		return -EINVAL;
 	}
@@ -968,6 +987,7 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "notify_interval = %u\n", c->notify_interval);
 	print_value(out, "state_dir", c->state_dir, false);
 	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
+	print_value(out, "control_socket", c->control_socket, false);
 	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);

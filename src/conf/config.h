@@ -24,6 +24,7 @@ enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 #define CONFIG_USER_MAX 33                      /* a user name: 1..32 bytes */
 #define CONFIG_WAN_COMMAND_MAX 256              /* a WAN command line: 1..255 bytes */
 #define CONFIG_WAN_COMMAND_ARGS 16              /* its words: the program and 15 arguments */
+#define CONFIG_CONTROL_SOCKET_MAX 108           /* sun_path: a path of at most 107 bytes */
 
 /* An IPv4 prefix, the address masked to its length. */
 struct config_prefix {
@@ -45,6 +46,8 @@ struct config {
 	char state_dir[PATH_MAX];               /* state_dir = PATH (default /var/lib/igdd) */
 	bool persist_leases;                    /* persist_leases = yes|no (default: yes with nft,
 	                                         * no with sim, which keeps mappings in memory only) */
+	char control_socket[CONFIG_CONTROL_SOCKET_MAX]; /* control_socket = PATH | "" (off)
+	                                         * (default /run/igdd/igdd.sock; docs/CLI.md) */
 
 	/* Port-mapping policy (WANIPConnection:2 section 1.2, IGD:2 security). */
 	bool secure_mode;                       /* secure_mode = yes|no (default yes: own address only) */

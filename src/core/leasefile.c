@@ -16,7 +16,7 @@
  *                                              are one committed action
  *     end <n>                                  snapshot: last line, n leases
  * proto TCP|UDP; addresses dotted quads (remote host 0.0.0.0: wildcard);
- * enabled 0|1; origin upnp|natpmp|pcp; <expiry> and <time> wall-clock
+ * enabled 0|1; origin upnp|natpmp|pcp|static; <expiry> and <time> wall-clock
  * seconds since the epoch; <desc> the description with '%' and every byte
  * outside 0x21..0x7e written %XX, so no byte of it can end a token or a
  * line (an empty description leaves the line ending in a space).
@@ -228,7 +228,8 @@ static bool persisted(const struct mapping *m)
 {
 	return m->lease_end_ms != 0 && (m->origin == MAP_ORIGIN_UPNP ||
 					m->origin == MAP_ORIGIN_NATPMP ||
-					m->origin == MAP_ORIGIN_PCP);
+					m->origin == MAP_ORIGIN_PCP ||
+					m->origin == MAP_ORIGIN_STATIC);
 }
 
 /* ----------------------------------------------------------- writing */
@@ -243,6 +244,7 @@ static const char *origin_tok(uint8_t origin)
 	switch (origin) {
 	case MAP_ORIGIN_NATPMP: return "natpmp";
 	case MAP_ORIGIN_PCP: return "pcp";
+	case MAP_ORIGIN_STATIC: return "static";
 	default: return "upnp";
 	}
 }
@@ -905,6 +907,8 @@ static bool parse_origin(struct str s, uint8_t *ret)
 		*ret = MAP_ORIGIN_NATPMP;
 	else if (str_eq_cstr(s, "pcp"))
 		*ret = MAP_ORIGIN_PCP;
+	else if (str_eq_cstr(s, "static"))
+		*ret = MAP_ORIGIN_STATIC;
 	else
 		return false;
 	return true;

@@ -16,8 +16,9 @@
  * at the top of leasefile.c.
  *
  * What is kept: entries with a lease (lease_end_ms != 0) made by UPnP,
- * NAT-PMP or PCP. Static entries come from the configuration and are not
- * written (records for them are ignored).
+ * NAT-PMP, PCP or the admin (igddctl add --lease: origin static).
+ * Permanent entries (no lease) are not written (records for them are
+ * ignored).
  *
  * The guarantee: a change whose leasefile_commit() returned 0 is on disk;
  * after any crash the table restored is the one of the last commit (or

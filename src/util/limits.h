@@ -36,6 +36,12 @@
 #define IGDD_GENA_MAX_CALLBACK_LEN       512
 #define IGDD_GENA_MAX_CALLBACK_URLS      4
 
+/* Control socket (igddctl, docs/CLI.md) */
+#define IGDD_CTL_MAX_CLIENTS             4       /* connections at once; more are refused */
+#define IGDD_CTL_MAX_LINE                1024    /* one request line, without its newline */
+#define IGDD_CTL_TIMEOUT_S               10      /* a connection's whole life */
+#define IGDD_CTL_MAX_OUT                 65536   /* answer bytes buffered at once */
+
 /* Configuration */
 #define IGDD_CONF_MAX_LINE               1024
 #define IGDD_CONF_MAX_ACL                64

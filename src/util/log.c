@@ -12,6 +12,7 @@
 
 static int log_foreground = 1;
 static int log_verbose;
+static int log_quiet;           /* LOG_LEVEL_WARN: no info lines */
 
 void log_init(const char *ident, int foreground, int verbose)
 {
@@ -23,6 +24,17 @@ void log_init(const char *ident, int foreground, int verbose)
 
 void log_set_verbose(int verbose) { log_verbose = verbose; }
 int log_get_verbose(void) { return log_verbose; }
+
+void log_set_level(enum log_level level)
+{
+	log_verbose = level == LOG_LEVEL_DEBUG;
+	log_quiet = level == LOG_LEVEL_WARN;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_verbose ? LOG_LEVEL_DEBUG : log_quiet ? LOG_LEVEL_WARN : LOG_LEVEL_INFO;
+}
 
 static void vlog(int pri, const char *fmt, va_list ap, int with_errno) __attribute__((format(printf, 2, 0)));
 
@@ -52,7 +64,11 @@ static void vlog(int pri, const char *fmt, va_list ap, int with_errno)
 
 void log_warn(const char *fmt, ...) { LOG_BODY(LOG_WARNING, 1); }
 void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_WARNING, 0); }
-void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO, 0); }
+void log_info(const char *fmt, ...)
+{
+	if (!log_quiet)
+		LOG_BODY(LOG_INFO, 0);
+}
 
 void log_debug(const char *fmt, ...)
 {

@@ -16,6 +16,11 @@
 void log_init(const char *ident, int foreground, int verbose);
 void log_set_verbose(int verbose);
 int log_get_verbose(void);
+/* What is logged: LOG_LEVEL_WARN (warnings and worse), LOG_LEVEL_INFO (the
+ * default) or LOG_LEVEL_DEBUG (the same as verbose). */
+enum log_level { LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
 
 void log_warn(const char *fmt, ...) LOG_FMT(1, 2);
 void log_warnx(const char *fmt, ...) LOG_FMT(1, 2);

@@ -122,6 +122,7 @@ lab_conf() {
     echo "external_ip = $GW_WAN_IP"
     echo "http_port = ${LAB_HTTP_PORT:-0}"
     echo "state_dir = $LAB_DIR/state"
+    echo "control_socket = $LAB_DIR/igdd.sock"
     echo "friendly_name = igdd lab"
     local l
     for l in "$@"; do echo "$l"; done

@@ -6,7 +6,8 @@
 # external port; `nft flush ruleset` is repaired; the engine holds no
 # capability and the helper only CAP_NET_ADMIN; the WAN address is
 # followed; hairpin; either process dying ends the other; SIGTERM removes
-# the table. Last, 10,000 mappings through the helper (tests/nft_bulk).
+# the table; an admin mapping made with igddctl carries packets too.
+# Last, 10,000 mappings through the helper (tests/nft_bulk).
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -70,6 +71,7 @@ nft_conf() {
     echo "wan_interface = wan0"
     echo "http_port = 5000"
     echo "state_dir = $LAB_DIR/state"
+    echo "control_socket = $LAB_DIR/igdd.sock"
     echo "friendly_name = igdd nft lab"
     echo "user = nobody"
     local l
@@ -158,6 +160,21 @@ out=$(in_wan $PEER get tcp $GW_WAN_IP 18082)
 expect "after lease expiry: 18082 closed" "FAIL" "$out"
 in_gw nft list map ip igdd dnat_any | grep -q "18082" && lab_fail "the expired element is still in dnat_any"
 lab_ok "the expired element left dnat_any"
+
+# igddctl: an admin mapping goes through the helper like a UPnP one.
+CTL=$(dirname "$IGDD")/igddctl
+if [ -x "$CTL" ]; then
+  out=$(timeout 20 "$CTL" -s "$LAB_DIR/igdd.sock" add TCP 18090 $LAN1_IP 8080 --desc admin 2>&1)
+  expect "igddctl add (engine as nobody, helper applies)" "added TCP/18090" "$out"
+  expect "the admin mapping is an element of dnat_any" "tcp \. 18090 : $LAN1_IP \. 8080" \
+    "$(in_gw nft list ruleset)"
+  out=$(in_wan $PEER get tcp $GW_WAN_IP 18090)
+  expect "TCP from the WAN host reaches the LAN service through it" "^tcp hello from lan1$" "$out"
+  out=$(timeout 20 "$CTL" -s "$LAB_DIR/igdd.sock" del TCP 18090 2>&1)
+  expect "igddctl del" "deleted TCP/18090" "$out"
+  out=$(in_wan $PEER get tcp $GW_WAN_IP 18090)
+  expect "after igddctl del: 18090 closed" "FAIL" "$out"
+fi
 
 # The ruleset flushed behind our back is repaired within seconds.
 in_gw nft flush ruleset

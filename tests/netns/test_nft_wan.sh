@@ -67,6 +67,7 @@ nft_wan_conf() {
     echo "wan_interface = wan0"
     echo "http_port = 5000"
     echo "state_dir = $LAB_DIR/state"
+    echo "control_socket = $LAB_DIR/igdd.sock"
     echo "user = nobody"
     echo "connection_control = all"
     local l

@@ -554,11 +554,13 @@ static void test_expiry(void **state)
 	}
 }
 
-/* Entries that are not kept: static ones and leaseless ones. */
+/* Entries that are not kept: leaseless ones, the admin's too. The
+ * admin's leased ones (igddctl add --lease) are kept as origin static. */
 static void test_not_persisted(void **state)
 {
 	struct env *v = *state;
-	struct row st = { MAP_TCP, 22, "", NULL, 0, true, MAP_ORIGIN_STATIC, NULL, 3600, "static" };
+	struct row st = { MAP_TCP, 22, "", NULL, 0, true, MAP_ORIGIN_STATIC, NULL, 0, "static" };
+	struct row stl = { MAP_TCP, 25, "", NULL, 0, true, MAP_ORIGIN_STATIC, NULL, 90, "admin" };
 	struct row nolease = { MAP_TCP, 23, "", NULL, 0, true, MAP_ORIGIN_UPNP, NULL, 0, "x" };
 	struct row ok = { MAP_TCP, 24, "", NULL, 0, true, MAP_ORIGIN_UPNP, NULL, 60, "y" };
 
@@ -570,11 +572,13 @@ static void test_not_persisted(void **state)
 	put(v, &st);
 	put(v, &nolease);
 	put(v, &ok);
+	put(v, &stl);
 	assert_int_equal(leasefile_commit(v->lf), 0);
 	restart(v, 0);
 	assert_false(present(v, MAP_TCP, 22, ""));
 	assert_false(present(v, MAP_TCP, 23, ""));
 	expect_row(v, &ok, 60);
+	expect_row(v, &stl, 90);
 }
 
 /* The wall clock is behind the files (no RTC, before NTP): leases keep
@@ -783,8 +787,8 @@ static const struct corrupt_row corrupt_rows[] = {
 	  "=m TCP 1 0.0.0.0 192.168.1.20 1 1 upnp 192.168.1.20 1800000000 a b", { 1 }, 1 },
 	{ "journal: valid CRC, %00 in description", "leases.journal", 1, 1,
 	  "=m TCP 1 0.0.0.0 192.168.1.20 1 1 upnp 192.168.1.20 1800000000 a%00", { 1 }, 1 },
-	{ "journal: valid CRC, origin static", "leases.journal", 1, 1,
-	  "=m TCP 1 0.0.0.0 192.168.1.20 1 1 static 192.168.1.20 1800000000 a", { 1 }, 1 },
+	{ "journal: valid CRC, unknown origin", "leases.journal", 1, 1,
+	  "=m TCP 1 0.0.0.0 192.168.1.20 1 1 admin 192.168.1.20 1800000000 a", { 1 }, 1 },
 	{ "journal: valid CRC, enabled 2", "leases.journal", 1, 1,
 	  "=m TCP 1 0.0.0.0 192.168.1.20 1 2 upnp 192.168.1.20 1800000000 a", { 1 }, 1 },
 	{ "journal: overlong line", "leases.journal", 3, 2, "#", { 0 }, 2 },

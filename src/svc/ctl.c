@@ -1,0 +1,623 @@
+/*
+ * ctl.c - the control socket's commands (see ctl.h, docs/CLI.md) over
+ * the engine: status, the listing, admin mappings (origin
+ * MAP_ORIGIN_STATIC), flush, the WAN connection and the log level.
+ *
+ * An admin mapping bypasses the UPnP policy (core/policy.c: ports,
+ * ACL, secure mode) but not what the backend needs: the internal client
+ * must be a host of the LAN prefix and a remote host must be unicast,
+ * as the privileged helper checks again for nft (priv/priv_msg.c).
+ */
+#include "svc/ctl.h"
+
+#include "conf/config.h"
+#include "core/leasefile.h"
+#include "core/mapping.h"
+#include "core/wanconn.h"
+#include "engine.h"
+#include "priv/priv_msg.h"
+#include "proto/ctl.h"
+#include "svc/action.h"
+#include "svc/gena.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ctl_session_init(struct ctl_session *s, struct engine *e, uid_t uid)
+{
+	memset(s, 0, sizeof(*s));
+	s->e = e;
+	s->uid = uid;
+}
+
+void ctl_error(struct buf *out, int code, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	buf_printf(out, "error %d %s\n", code, text);
+}
+
+static void ok(struct buf *out)
+{
+	buf_puts(out, "ok\n");
+}
+
+static const char *origin_name(uint8_t origin)
+{
+	switch (origin) {
+	case MAP_ORIGIN_NATPMP: return "natpmp";
+	case MAP_ORIGIN_PCP: return "pcp";
+	case MAP_ORIGIN_STATIC: return "static";
+	default: return "upnp";
+	}
+}
+
+/* "TCP/8080 -> 192.168.1.20:80" with " from HOST" when it has one. */
+static void describe(char *out, size_t outsz, const struct mapping *m)
+{
+	char rh[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	if (m->remote_host.s_addr) {
+		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
+		snprintf(out, outsz, "%s/%u from %s -> %s:%u", ctl_proto_name(m->proto),
+			 (unsigned)m->ext_port, rh, ic, (unsigned)m->int_port);
+	} else {
+		snprintf(out, outsz, "%s/%u -> %s:%u", ctl_proto_name(m->proto),
+			 (unsigned)m->ext_port, ic, (unsigned)m->int_port);
+	}
+}
+
+/* ---------------------------------------------------------------- status */
+
+static unsigned mask_len(struct in_addr mask)
+{
+	uint32_t m = ntohl(mask.s_addr);
+	unsigned n = 0;
+
+	while (n < 32 && (m & (1u << (31 - n))))
+		n++;
+	return n;
+}
+
+struct status {
+	char lan[INET_ADDRSTRLEN];
+	char ext[INET_ADDRSTRLEN];
+	const char *conn;
+	const char *last_error;
+	uint32_t conn_uptime;
+	uint64_t uptime;
+	size_t total, by_origin[4];
+};
+
+static void status_collect(struct engine *e, struct status *st)
+{
+	const struct mapping *m;
+	uint64_t now = clock_now(&e->clock);
+
+	memset(st, 0, sizeof(*st));
+	inet_ntop(AF_INET, &e->lan_addr, st->lan, sizeof(st->lan));
+	engine_external_ip(e, st->ext);
+	st->conn = e->wan ? wanconn_status_str(wanconn_status(e->wan)) : "Unconfigured";
+	st->last_error = e->wan ? wanconn_lasterror_str(wanconn_last_error(e->wan)) : "ERROR_NONE";
+	st->conn_uptime = e->wan ? wanconn_uptime(e->wan, now) : 0;
+	st->uptime = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
+	st->total = map_count(e->maps);
+	for (m = map_first(e->maps); m; m = map_next(e->maps, m))
+		st->by_origin[m->origin & 3]++;
+}
+
+static void do_status(struct ctl_session *s, bool json, struct buf *out)
+{
+	struct engine *e = s->e;
+	const char *lan_if = e->cfg ? e->cfg->lan_interface : "";
+	unsigned subs = e->gena ? gena_count(e->gena) : 0;
+	const char *level = ctl_log_level_name((enum ctl_log_level)log_get_level());
+	struct status st;
+
+	status_collect(e, &st);
+	if (json) {
+		buf_printf(out, "{\"version\":\"%s\",\"uptime\":%llu,\"backend\":\"%s\","
+			   "\"lan_interface\":", IGDD_VERSION, (unsigned long long)st.uptime,
+			   e->backend.ops ? e->backend.ops->name : "none");
+		ctl_escape_json(out, lan_if, strlen(lan_if));
+		buf_printf(out, ",\"lan_address\":\"%s/%u\",\"external_ip\":\"%s\","
+			   "\"connection_status\":\"%s\",\"connection_uptime\":%u,"
+			   "\"last_connection_error\":\"%s\",\"mappings\":%zu,"
+			   "\"mappings_upnp\":%zu,\"mappings_natpmp\":%zu,\"mappings_pcp\":%zu,"
+			   "\"mappings_static\":%zu,\"system_update_id\":%u,\"boot_id\":%u,"
+			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\"}\n",
+			   st.lan, mask_len(e->lan_mask), st.ext, st.conn, st.conn_uptime,
+			   st.last_error, st.total, st.by_origin[MAP_ORIGIN_UPNP],
+			   st.by_origin[MAP_ORIGIN_NATPMP], st.by_origin[MAP_ORIGIN_PCP],
+			   st.by_origin[MAP_ORIGIN_STATIC], e->system_update_id, e->boot_id,
+			   e->config_id, subs, level);
+		ok(out);
+		return;
+	}
+	buf_printf(out, "version: %s\n", IGDD_VERSION);
+	buf_printf(out, "uptime: %llu\n", (unsigned long long)st.uptime);
+	buf_printf(out, "backend: %s\n", e->backend.ops ? e->backend.ops->name : "none");
+	buf_puts(out, "lan_interface: ");
+	ctl_escape_text(out, lan_if, strlen(lan_if));
+	buf_printf(out, "\nlan_address: %s/%u\n", st.lan, mask_len(e->lan_mask));
+	buf_printf(out, "external_ip: %s\n", st.ext[0] ? st.ext : "-");
+	buf_printf(out, "connection_status: %s\n", st.conn);
+	buf_printf(out, "connection_uptime: %u\n", st.conn_uptime);
+	buf_printf(out, "last_connection_error: %s\n", st.last_error);
+	buf_printf(out, "mappings: %zu\n", st.total);
+	buf_printf(out, "mappings_upnp: %zu\n", st.by_origin[MAP_ORIGIN_UPNP]);
+	buf_printf(out, "mappings_natpmp: %zu\n", st.by_origin[MAP_ORIGIN_NATPMP]);
+	buf_printf(out, "mappings_pcp: %zu\n", st.by_origin[MAP_ORIGIN_PCP]);
+	buf_printf(out, "mappings_static: %zu\n", st.by_origin[MAP_ORIGIN_STATIC]);
+	buf_printf(out, "system_update_id: %u\n", e->system_update_id);
+	buf_printf(out, "boot_id: %u\n", e->boot_id);
+	buf_printf(out, "config_id: %u\n", e->config_id);
+	buf_printf(out, "gena_subscribers: %u\n", subs);
+	buf_printf(out, "log_level: %s\n", level);
+	ok(out);
+}
+
+/* --------------------------------------------------------------- listing */
+
+static void list_entry(struct ctl_session *s, const struct mapping *m, struct buf *out)
+{
+	char rh[INET_ADDRSTRLEN] = "", ic[INET_ADDRSTRLEN], owner[INET_ADDRSTRLEN];
+	uint32_t lease = map_lease_remaining(s->e->maps, m);
+
+	if (m->remote_host.s_addr)
+		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	if (m->origin == MAP_ORIGIN_STATIC && m->owner.s_addr == 0)
+		snprintf(owner, sizeof(owner), "admin");
+	else
+		inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
+	if (s->json) {
+		buf_printf(out, "%s{\"protocol\":\"%s\",\"external_port\":%u,\"remote_host\":\"%s\","
+			   "\"internal_client\":\"%s\",\"internal_port\":%u,\"enabled\":%s,"
+			   "\"lease_remaining\":%u,\"description\":",
+			   s->any ? "," : "", ctl_proto_name(m->proto), (unsigned)m->ext_port, rh,
+			   ic, (unsigned)m->int_port, m->enabled ? "true" : "false", lease);
+		ctl_escape_json(out, m->desc, strlen(m->desc));
+		buf_printf(out, ",\"owner\":\"%s\",\"origin\":\"%s\"}\n", owner,
+			   origin_name(m->origin));
+	} else {
+		char lease_text[16], client[32];
+
+		snprintf(lease_text, sizeof(lease_text), lease ? "%u" : "-", lease);
+		snprintf(client, sizeof(client), "%s:%u", ic, (unsigned)m->int_port);
+		buf_printf(out, "%-5s %5u  %-15s  %-21s  %-3s  %7s  %-6s  %-15s  \"",
+			   ctl_proto_name(m->proto), (unsigned)m->ext_port, rh[0] ? rh : "*",
+			   client, m->enabled ? "yes" : "no", lease_text, origin_name(m->origin),
+			   owner);
+		ctl_escape_text(out, m->desc, strlen(m->desc));
+		buf_puts(out, "\"\n");
+	}
+	s->any = true;
+	s->count++;
+	s->proto = m->proto;
+	s->port = m->ext_port;
+	s->rh = m->remote_host;
+}
+
+/* The first entry after the key (proto, port, rh) in table order. */
+static struct mapping *entry_after(const struct map_table *t, uint8_t proto, uint16_t port,
+				   struct in_addr rh)
+{
+	struct mapping *m = map_range_first(t, proto, port, 65535);
+
+	while (m && m->ext_port == port && ntohl(m->remote_host.s_addr) <= ntohl(rh.s_addr))
+		m = map_range_next(t, m, 65535);
+	if (!m && proto == MAP_TCP)
+		m = map_range_first(t, MAP_UDP, 1, 65535);
+	return m;
+}
+
+int ctl_more(struct ctl_session *s, struct buf *out)
+{
+	const struct map_table *t = s->e->maps;
+	struct mapping *m;
+
+	if (!s->listing)
+		return 0;
+	m = s->any ? entry_after(t, s->proto, s->port, s->rh) : map_first(t);
+	for (; m && out->len < IGDD_CTL_MAX_OUT / 2; m = map_next(t, m))
+		list_entry(s, m, out);
+	if (m)
+		return 1;
+	if (s->json)
+		buf_puts(out, "]}\n");
+	s->listing = false;
+	ok(out);
+	return 0;
+}
+
+static int do_list(struct ctl_session *s, bool json, struct buf *out)
+{
+	s->listing = true;
+	s->json = json;
+	s->any = false;
+	s->count = 0;
+	if (json)
+		buf_puts(out, "{\"mappings\":[\n");
+	else
+		buf_printf(out, "%-5s %5s  %-15s  %-21s  %-3s  %7s  %-6s  %-15s  %s\n", "PROTO",
+			   "EXT", "REMOTE", "INTERNAL", "ON", "LEASE", "ORIGIN", "OWNER",
+			   "DESCRIPTION");
+	return ctl_more(s, out);
+}
+
+/* --------------------------------------------------------------- changes */
+
+static int backend_apply(struct engine *e, const struct mapping *m)
+{
+	return m->enabled ? e->backend.ops->apply(&e->backend, m) : 0;
+}
+
+static int backend_remove(struct engine *e, const struct mapping *m)
+{
+	return m->enabled ? e->backend.ops->remove(&e->backend, m) : 0;
+}
+
+/* The end of a command that changed the table: durable, then evented. */
+static void changed(struct ctl_session *s, struct buf *out, const char *done)
+{
+	int r = engine_commit(s->e);
+
+	engine_changed(s->e, ENGINE_CHG_MAPPINGS);
+	if (r < 0) {
+		ctl_error(out, CTL_E_FAILED, "%s, but the lease file was not written: %s", done,
+			  strerror(-r));
+		return;
+	}
+	buf_printf(out, "%s\n", done);
+	ok(out);
+}
+
+/* A host of the LAN prefix, not its network or broadcast address. */
+static bool lan_host(const struct engine *e, struct in_addr a)
+{
+	uint32_t mask = ntohl(e->lan_mask.s_addr), h = ntohl(a.s_addr);
+
+	if (!engine_on_lan(e, a))
+		return false;
+	if (mask_len(e->lan_mask) <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
+		return false;
+	return true;
+}
+
+static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+{
+	struct engine *e = s->e;
+	struct mapping tmpl, *m;
+	char what[96], desc[96], done[160];
+	struct str d = str_from(r->desc, r->desc_len);
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.remote_host = r->remote_host;
+	tmpl.internal_client = r->client;
+	tmpl.ext_port = r->ext_port;
+	tmpl.int_port = r->int_port;
+	tmpl.proto = r->proto;
+	tmpl.origin = MAP_ORIGIN_STATIC;
+	tmpl.enabled = true;
+	tmpl.lease_end_ms = map_lease_end(e->maps, r->lease_s);
+	describe(what, sizeof(what), &tmpl);
+	if (!lan_host(e, r->client)) {
+		char lan[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &e->lan_addr, lan, sizeof(lan));
+		ctl_error(out, CTL_E_INVALID, "%s: the internal client is not a host of the LAN "
+			  "(%s/%u)", what, lan, mask_len(e->lan_mask));
+		return;
+	}
+	if (r->remote_host.s_addr && !priv_remote_ok(r->remote_host)) {
+		ctl_error(out, CTL_E_INVALID, "%s: the remote host is not a unicast address", what);
+		return;
+	}
+	m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	if (m && (m->origin != MAP_ORIGIN_STATIC ||
+		  m->internal_client.s_addr != r->client.s_addr)) {
+		describe(what, sizeof(what), m);
+		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
+			  ctl_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  what);
+		return;
+	}
+	if (m) {
+		/* The admin's own entry again: replace it. */
+		struct mapping next = *m;
+
+		next.desc = map_desc_dup(d);
+		if (!next.desc) {
+			ctl_error(out, CTL_E_FAILED, "out of memory");
+			return;
+		}
+		next.int_port = r->int_port;
+		next.enabled = true;
+		next.lease_end_ms = tmpl.lease_end_ms;
+		if (e->backend.ops->apply(&e->backend, &next) < 0) {
+			free(next.desc);
+			ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+			return;
+		}
+		map_update(e->maps, m, next.int_port, true, next.desc, next.lease_end_ms);
+		leasefile_record_put(e->leases, m);
+		log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
+		log_info("igddctl (uid %ld): replaced %s '%s' lease %u", (long)s->uid, what, desc,
+			 (unsigned)r->lease_s);
+		snprintf(done, sizeof(done), "replaced %s", what);
+		changed(s, out, done);
+		return;
+	}
+	m = map_find_port(e->maps, r->proto, r->ext_port);
+	if (m && m->internal_client.s_addr != r->client.s_addr) {
+		describe(what, sizeof(what), m);
+		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
+			  ctl_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  what);
+		return;
+	}
+	switch (map_add(e->maps, &tmpl, d, &m)) {
+	case MAP_OK:
+		break;
+	case MAP_FULL:
+		ctl_error(out, CTL_E_UNAVAILABLE, "the table is full (max_mappings)");
+		return;
+	case MAP_CLIENT_FULL:
+		ctl_error(out, CTL_E_UNAVAILABLE, "the internal client has max_mappings_per_client");
+		return;
+	case MAP_EXISTS:
+	case MAP_CONFLICT:
+		ctl_error(out, CTL_E_CONFLICT, "%s: conflict", what);
+		return;
+	default:
+		ctl_error(out, CTL_E_FAILED, "out of memory");
+		return;
+	}
+	if (backend_apply(e, m) < 0) {
+		map_remove(e->maps, m);
+		ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+		return;
+	}
+	leasefile_record_put(e->leases, m);
+	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
+	log_info("igddctl (uid %ld): added %s '%s' lease %u", (long)s->uid, what, desc,
+		 (unsigned)r->lease_s);
+	snprintf(done, sizeof(done), "added %s", what);
+	changed(s, out, done);
+}
+
+static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+{
+	struct engine *e = s->e;
+	struct mapping *m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	char what[96], done[160];
+
+	if (!m) {
+		char rh[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &r->remote_host, rh, sizeof(rh));
+		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", ctl_proto_name(r->proto),
+			  (unsigned)r->ext_port, r->remote_host.s_addr ? " from " : "",
+			  r->remote_host.s_addr ? rh : "");
+		return;
+	}
+	describe(what, sizeof(what), m);
+	if (backend_remove(e, m) < 0) {
+		ctl_error(out, CTL_E_FAILED, "%s: the backend failed to remove it", what);
+		return;
+	}
+	log_info("igddctl (uid %ld): deleted %s (%s)", (long)s->uid, what, origin_name(m->origin));
+	leasefile_record_delete(e->leases, m);
+	map_remove(e->maps, m);
+	snprintf(done, sizeof(done), "deleted %s", what);
+	changed(s, out, done);
+}
+
+/* The entries flush takes, into a malloc'd array. */
+static int collect(const struct ctl_req *r, const struct map_table *t, struct mapping ***ret,
+		   size_t *ret_n)
+{
+	size_t n = r->have_client ? map_client_count(t, r->client) : map_count(t), i = 0;
+	struct mapping **v = calloc(n ? n : 1, sizeof(*v)), *m;
+
+	if (!v)
+		return -ENOMEM;
+	if (r->have_client) {
+		for (i = 0; i < n; i++)
+			v[i] = map_client_nth(t, r->client, i);
+	} else {
+		for (m = map_first(t); m && i < n; m = map_next(t, m))
+			v[i++] = m;
+	}
+	*ret = v;
+	*ret_n = i;
+	return 0;
+}
+
+/* Withdraw v from the backend: one bulk call where the backend has it,
+ * else (or when it fails) one by one. How many could not be removed;
+ * those are marked in keep[]. */
+static size_t backend_remove_all(struct engine *e, struct mapping **v, size_t n, bool *keep)
+{
+	struct mapping *copy = NULL;
+	size_t i, k = 0, failed = 0;
+
+	if (e->backend.ops->remove_many && (copy = calloc(n ? n : 1, sizeof(*copy)))) {
+		for (i = 0; i < n; i++) {
+			if (!v[i]->enabled)
+				continue;
+			copy[k] = *v[i];
+			copy[k++].desc = NULL;
+		}
+		if (k == 0 || e->backend.ops->remove_many(&e->backend, copy, k) == 0) {
+			free(copy);
+			return 0;
+		}
+		free(copy);
+	}
+	for (i = 0; i < n; i++) {
+		if (backend_remove(e, v[i]) < 0) {
+			keep[i] = true;
+			failed++;
+		}
+	}
+	return failed;
+}
+
+static void do_flush(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+{
+	struct engine *e = s->e;
+	struct mapping **v = NULL;
+	size_t n = 0, i, failed;
+	bool *keep;
+	char who[INET_ADDRSTRLEN + 8] = "", done[96];
+
+	if (r->have_client) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &r->client, a, sizeof(a));
+		snprintf(who, sizeof(who), " of %s", a);
+	}
+	if (collect(r, e->maps, &v, &n) < 0) {
+		ctl_error(out, CTL_E_FAILED, "out of memory");
+		return;
+	}
+	if (n == 0) {
+		free(v);
+		buf_printf(out, "removed 0 mappings%s\n", who);
+		ok(out);
+		return;
+	}
+	keep = calloc(n, sizeof(*keep));
+	if (!keep) {
+		free(v);
+		ctl_error(out, CTL_E_FAILED, "out of memory");
+		return;
+	}
+	failed = backend_remove_all(e, v, n, keep);
+	for (i = 0; i < n; i++) {
+		if (keep[i])
+			continue;
+		leasefile_record_delete(e->leases, v[i]);
+		map_remove(e->maps, v[i]);
+	}
+	free(keep);
+	free(v);
+	log_info("igddctl (uid %ld): flushed %zu mappings%s", (long)s->uid, n - failed, who);
+	snprintf(done, sizeof(done), "removed %zu mappings%s", n - failed, who);
+	if (failed) {
+		int c = engine_commit(e);
+
+		(void)c;
+		if (n - failed)
+			engine_changed(e, ENGINE_CHG_MAPPINGS);
+		ctl_error(out, CTL_E_FAILED, "%s; the backend failed to remove %zu (kept)", done,
+			  failed);
+		return;
+	}
+	changed(s, out, done);
+}
+
+/* ------------------------------------------------------- the connection */
+
+static const char *upnp_error_name(int code)
+{
+	switch (code) {
+	case UPNP_E_ACTION_FAILED: return "ActionFailed";
+	case UPNP_E_INACTIVE_CONNECTION_STATE_REQUIRED: return "InactiveConnectionStateRequired";
+	case UPNP_E_CONNECTION_SETUP_FAILED: return "ConnectionSetupFailed";
+	case UPNP_E_CONNECTION_SETUP_IN_PROGRESS: return "ConnectionSetupInProgress";
+	case UPNP_E_CONNECTION_NOT_CONFIGURED: return "ConnectionNotConfigured";
+	case UPNP_E_DISCONNECT_IN_PROGRESS: return "DisconnectInProgress";
+	case UPNP_E_INTERNET_ACCESS_DISABLED: return "InternetAccessDisabled";
+	case UPNP_E_INVALID_CONNECTION_TYPE: return "InvalidConnectionType";
+	case UPNP_E_CONNECTION_ALREADY_TERMINATED: return "ConnectionAlreadyTerminated";
+	default: return "error";
+	}
+}
+
+static void do_connection(struct ctl_session *s, bool up, struct buf *out)
+{
+	struct engine *e = s->e;
+	uint64_t now = clock_now(&e->clock);
+	int code;
+
+	if (!e->wan) {
+		ctl_error(out, CTL_E_CONFLICT, "no WAN connection");
+		return;
+	}
+	code = up ? wanconn_request_connection(e->wan, now) : wanconn_force_termination(e->wan, now);
+	log_info("igddctl (uid %ld): %s: %s%s", (long)s->uid, up ? "connect" : "disconnect",
+		 code ? upnp_error_name(code) : "done, now ",
+		 code ? "" : wanconn_status_str(wanconn_status(e->wan)));
+	if (code) {
+		ctl_error(out, code == UPNP_E_ACTION_FAILED ? CTL_E_FAILED : CTL_E_CONFLICT,
+			  "%s refused: UPnP %d %s (connection_status %s)",
+			  up ? "RequestConnection" : "ForceTermination", code,
+			  upnp_error_name(code), wanconn_status_str(wanconn_status(e->wan)));
+		return;
+	}
+	buf_printf(out, "connection_status: %s\n", wanconn_status_str(wanconn_status(e->wan)));
+	ok(out);
+}
+
+/* --------------------------------------------------------------- dispatch */
+
+int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *out)
+{
+	struct ctl_req *r = malloc(sizeof(*r));
+	const char *err = NULL;
+	int code, more = 0;
+
+	s->listing = false;
+	if (!r) {
+		ctl_error(out, CTL_E_FAILED, "out of memory");
+		return 0;
+	}
+	code = ctl_parse(line, len, r, &err);
+	if (code) {
+		ctl_error(out, code, "%s", err);
+		free(r);
+		return 0;
+	}
+	switch (r->cmd) {
+	case CTL_STATUS:
+		do_status(s, r->json, out);
+		break;
+	case CTL_LIST:
+		more = do_list(s, r->json, out);
+		break;
+	case CTL_ADD:
+		do_add(s, r, out);
+		break;
+	case CTL_DEL:
+		do_del(s, r, out);
+		break;
+	case CTL_FLUSH:
+		do_flush(s, r, out);
+		break;
+	case CTL_CONNECT:
+	case CTL_DISCONNECT:
+		do_connection(s, r->cmd == CTL_CONNECT, out);
+		break;
+	case CTL_LOG_LEVEL:
+		log_set_level((enum log_level)r->level);
+		log_warnx("igddctl (uid %ld): log level %s", (long)s->uid,
+			  ctl_log_level_name(r->level));
+		ok(out);
+		break;
+	}
+	free(r);
+	return more;
+}

@@ -1,0 +1,54 @@
+/*
+ * ctl.h - the commands of the control socket (igddctl, docs/CLI.md) run
+ * against the engine, no sockets involved: net/ctl_io.c feeds it lines
+ * and sends what it answers; the unit tests call it directly.
+ *
+ * Changes take the same path as UPnP's (svc/portmap.c): backend first,
+ * then the table, the lease file and one engine_changed() per command,
+ * so SystemUpdateID grows by exactly one per command that changed the
+ * table and subscribers get one event.
+ */
+#ifndef IGDD_SVC_CTL_H
+#define IGDD_SVC_CTL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+
+struct engine;
+
+/* One connection's state: who it is, and a listing being written. */
+struct ctl_session {
+	struct engine *e;
+	uid_t uid;                      /* the peer, for the log */
+	bool listing;                   /* a `list` answer is not complete yet */
+	bool json;
+	bool any;                       /* an entry of the listing was written */
+	uint8_t proto;                  /* the key of the last entry written */
+	uint16_t port;
+	struct in_addr rh;
+	size_t count;
+};
+
+void ctl_session_init(struct ctl_session *s, struct engine *e, uid_t uid);
+
+/*
+ * Run one request line (len bytes, without its newline) and append its
+ * answer to out: data lines, then the status line. Returns 1 when the
+ * answer is not complete (a long listing): call ctl_more() once out has
+ * been sent, until it returns 0. Otherwise 0.
+ */
+int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *out);
+/* Append the next part of a listing (about IGDD_CTL_MAX_OUT / 2 bytes
+ * at most); 1 while more is to come, 0 once the status line is out. */
+int ctl_more(struct ctl_session *s, struct buf *out);
+
+/* An "error CODE TEXT" status line. */
+void ctl_error(struct buf *out, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

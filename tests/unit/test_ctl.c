@@ -1,0 +1,847 @@
+/*
+ * test_ctl.c - the control socket: the request parser and the quoting
+ * of proto/ctl.c, the commands of svc/ctl.c on the sim backend (admin
+ * mappings, conflicts with UPnP entries, SystemUpdateID exactly +1 per
+ * change, one change event, the lease file, listings in parts, the WAN
+ * connection) and net/ctl_io.c over a real Unix socket (answers, the
+ * line limit, the connection limit, a stale socket file).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "core/leasefile.h"
+#include "core/mapping.h"
+#include "core/wanconn.h"
+#include "engine.h"
+#include "loop/loop.h"
+#include "net/ctl_io.h"
+#include "proto/ctl.h"
+#include "svc/ctl.h"
+#include "util/log.h"
+
+#define T0 1000000u
+
+struct fx {
+	struct config cfg;
+	struct engine e;
+	uint64_t now;
+	unsigned nchg;
+	unsigned last_chg;
+	struct ctl_session s;
+	struct buf out;
+};
+
+static void on_change(struct engine *e, unsigned changes, void *arg)
+{
+	struct fx *f = arg;
+
+	(void)e;
+	f->nchg++;
+	f->last_chg = changes;
+}
+
+static struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static struct fx *fx_new(const char *extra)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char text[1024], err[256];
+	struct clock clk;
+
+	assert_non_null(f);
+	snprintf(text, sizeof(text),
+		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s\n", extra);
+	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	f->now = T0;
+	clk.now_ms = clock_fake_ms;
+	clk.ctx = &f->now;
+	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	engine_set_lan(&f->e, ip("192.168.1.1"), ip("255.255.255.0"));
+	f->e.on_change = on_change;
+	f->e.on_change_arg = f;
+	ctl_session_init(&f->s, &f->e, 0);
+	buf_init(&f->out, IGDD_CTL_MAX_OUT);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	buf_free(&f->out);
+	engine_fini(&f->e);
+	free(f);
+}
+
+/* Run a command; its whole answer (all parts of a listing). */
+static const char *run(struct fx *f, const char *line)
+{
+	static char copy[1 << 20];
+	size_t n = 0;
+	int more;
+
+	buf_reset(&f->out);
+	more = ctl_handle(&f->s, line, strlen(line), &f->out);
+	for (;;) {
+		assert_false(f->out.toobig);
+		assert_true(n + f->out.len < sizeof(copy));
+		memcpy(copy + n, f->out.p, f->out.len);
+		n += f->out.len;
+		buf_reset(&f->out);
+		if (!more)
+			break;
+		more = ctl_more(&f->s, &f->out);
+	}
+	copy[n] = '\0';
+	return copy;
+}
+
+/* The status line of an answer. */
+static const char *last_line(const char *answer)
+{
+	static char line[512];
+	size_t n = strlen(answer);
+	const char *p;
+
+	assert_true(n > 0 && answer[n - 1] == '\n');
+	for (p = answer + n - 1; p > answer && p[-1] != '\n'; p--)
+		;
+	snprintf(line, sizeof(line), "%.*s", (int)(answer + n - 1 - p), p);
+	return line;
+}
+
+#define assert_ok(a) assert_string_equal(last_line(a), "ok")
+#define assert_code(a, code) assert_memory_equal(last_line(a), "error " #code " ", 10)
+
+/* ------------------------------------------------------------- parser */
+
+static void test_parse_table(void **state)
+{
+	static const struct {
+		const char *line;
+		int code;
+	} rows[] = {
+		{ "status", 0 },
+		{ "status --json", 0 },
+		{ "  list\t--json  ", 0 },
+		{ "list", 0 },
+		{ "add TCP 80 192.168.1.2 8080", 0 },
+		{ "add udp 1 192.168.1.2 65535 --lease 604800 --remote 8.8.8.8 --desc \"a \\\"b\\\" \\\\ c\"", 0 },
+		{ "add TCP 80 --desc x 192.168.1.2 8080", 0 },
+		{ "del TCP 80", 0 },
+		{ "del UDP 80 --remote 1.2.3.4", 0 },
+		{ "flush", 0 },
+		{ "flush --client 192.168.1.9", 0 },
+		{ "connect", 0 },
+		{ "disconnect", 0 },
+		{ "log-level debug", 0 },
+		{ "log-level warn", 0 },
+		{ "", 400 },
+		{ "   ", 400 },
+		{ "reload", 400 },
+		{ "STATUS", 400 },
+		{ "status extra", 400 },
+		{ "status --lease 1", 400 },
+		{ "list --json --json", 400 },
+		{ "add TCP 80 192.168.1.2", 400 },
+		{ "add SCTP 80 192.168.1.2 80", 400 },
+		{ "add TCP 0 192.168.1.2 80", 400 },
+		{ "add TCP 65536 192.168.1.2 80", 400 },
+		{ "add TCP -1 192.168.1.2 80", 400 },
+		{ "add TCP +80 192.168.1.2 80", 400 },
+		{ "add TCP 80 192.168.1 80", 400 },
+		{ "add TCP 80 host.lan 80", 400 },
+		{ "add TCP 80 192.168.1.2 0", 400 },
+		{ "add TCP 80 192.168.1.2 80 --lease 604801", 400 },
+		{ "add TCP 80 192.168.1.2 80 --lease", 400 },
+		{ "add TCP 80 192.168.1.2 80 --lease 1 --lease 2", 400 },
+		{ "add TCP 80 192.168.1.2 80 --remote ::1", 400 },
+		{ "add TCP 80 192.168.1.2 80 --desc \"open", 400 },
+		{ "add TCP 80 192.168.1.2 80 --desc \"a\"b", 400 },
+		{ "add TCP 80 192.168.1.2 80 --desc a\"b", 400 },
+		{ "add TCP 80 192.168.1.2 80 --desc \"a\\nb\"", 400 },
+		{ "add TCP 80 192.168.1.2 80 --bogus 1", 400 },
+		{ "del TCP", 400 },
+		{ "del TCP 80 --lease 5", 400 },
+		{ "flush --client", 400 },
+		{ "flush --client x", 400 },
+		{ "flush 192.168.1.2", 400 },
+		{ "log-level", 400 },
+		{ "log-level verbose", 400 },
+		{ "connect now", 400 },
+		{ "status\x01", 400 },
+		{ "status\x7f", 400 },
+		{ "a b c d e f g h i j k l m n o p q", 400 },
+	};
+	struct ctl_req *r = malloc(sizeof(*r));
+	const char *err;
+	size_t i;
+
+	(void)state;
+	assert_non_null(r);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		err = NULL;
+		int code = ctl_parse(rows[i].line, strlen(rows[i].line), r, &err);
+
+		if (code != rows[i].code)
+			fail_msg("'%s': %d, wanted %d (%s)", rows[i].line, code, rows[i].code,
+				 err ? err : "");
+		if (code)
+			assert_non_null(err);
+	}
+	free(r);
+}
+
+static void test_parse_values(void **state)
+{
+	struct ctl_req *r = malloc(sizeof(*r));
+	const char *line = "add udp 1 192.168.1.2 65535 --remote 8.8.8.8 --lease 600 "
+			   "--desc \"a \\\"b\\\" \\\\ c\"";
+	const char *err;
+	char big[IGDD_CTL_MAX_LINE + 2];
+
+	(void)state;
+	assert_int_equal(ctl_parse(line, strlen(line), r, &err), 0);
+	assert_int_equal(r->cmd, CTL_ADD);
+	assert_int_equal(r->proto, MAP_UDP);
+	assert_int_equal(r->ext_port, 1);
+	assert_int_equal(r->int_port, 65535);
+	assert_int_equal(r->client.s_addr, ip("192.168.1.2").s_addr);
+	assert_int_equal(r->remote_host.s_addr, ip("8.8.8.8").s_addr);
+	assert_int_equal(r->lease_s, 600);
+	assert_string_equal(r->desc, "a \"b\" \\ c");
+	assert_int_equal(r->desc_len, 9);
+
+	assert_int_equal(ctl_parse("list --json", 11, r, &err), 0);
+	assert_true(r->json);
+	assert_int_equal(ctl_parse("flush --client 10.0.0.1", 23, r, &err), 0);
+	assert_true(r->have_client);
+	assert_int_equal(ctl_parse("log-level info", 14, r, &err), 0);
+	assert_int_equal(r->level, CTL_LOG_INFO);
+
+	/* The line limit: IGDD_CTL_MAX_LINE is fine, one more is 413. */
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "status", 6);
+	assert_int_equal(ctl_parse(big, IGDD_CTL_MAX_LINE, r, &err), 0);
+	assert_int_equal(ctl_parse(big, IGDD_CTL_MAX_LINE + 1, r, &err), CTL_E_TOO_LONG);
+	free(r);
+}
+
+/* What the client quotes, the daemon splits back into the same words. */
+static void test_quote_round_trip(void **state)
+{
+	static const char *words[] = { "add", "", "a b", "\"", "\\", "x\"y\\z", "tab\there",
+				       "caf\xc3\xa9", "--desc", "\"quoted\"" };
+	const char *got[CTL_MAX_WORDS], *err = NULL;
+	char text[IGDD_CTL_MAX_LINE + 1];
+	struct buf b;
+	size_t i;
+	int n;
+
+	(void)state;
+	buf_init(&b, IGDD_CTL_MAX_LINE);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (i)
+			buf_puts(&b, " ");
+		assert_int_equal(ctl_quote(&b, words[i]), 0);
+	}
+	n = ctl_split(b.p, b.len, text, got, CTL_MAX_WORDS, &err);
+	assert_int_equal(n, (int)(sizeof(words) / sizeof(words[0])));
+	for (i = 0; i < (size_t)n; i++)
+		assert_string_equal(got[i], words[i]);
+	buf_reset(&b);
+	assert_int_equal(ctl_quote(&b, "new\nline"), -EINVAL);
+	buf_free(&b);
+}
+
+static void test_escape(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf_init(&b, 1024);
+	ctl_escape_json(&b, "a\"\\\n\x01 caf\xc3\xa9 \xff \xed\xa0\x80 \xc0\xaf", 20);
+	assert_string_equal(b.p, "\"a\\\"\\\\\\u000a\\u0001 caf\xc3\xa9 \\ufffd "
+			    "\\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"");
+	buf_reset(&b);
+	ctl_escape_text(&b, "ok \"x\"\\\n\xc3\xa9", 10);
+	assert_string_equal(b.p, "ok \\x22x\\x22\\x5c\\x0a\\xc3\\xa9");
+	buf_free(&b);
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+/* A UPnP entry, as svc/portmap.c would make it. */
+static void upnp_add(struct fx *f, uint16_t port, const char *client)
+{
+	struct mapping tmpl, *m;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.internal_client = ip(client);
+	tmpl.owner = ip(client);
+	tmpl.ext_port = port;
+	tmpl.int_port = port;
+	tmpl.proto = MAP_TCP;
+	tmpl.origin = MAP_ORIGIN_UPNP;
+	tmpl.enabled = true;
+	tmpl.lease_end_ms = map_lease_end(f->e.maps, 3600);
+	assert_int_equal(map_add(f->e.maps, &tmpl, STR_LIT("upnp"), &m), MAP_OK);
+	assert_int_equal(f->e.backend.ops->apply(&f->e.backend, m), 0);
+}
+
+static void test_add_del(void **state)
+{
+	struct fx *f = fx_new("");
+	const char *a;
+	struct mapping *m;
+	uint32_t id = f->e.system_update_id;
+
+	(void)state;
+	a = run(f, "add TCP 8080 192.168.1.20 80 --desc \"web server\"");
+	assert_ok(a);
+	assert_non_null(strstr(a, "added TCP/8080 -> 192.168.1.20:80"));
+	assert_int_equal(f->e.system_update_id, id + 1);
+	assert_int_equal(f->nchg, 1);
+	assert_true(f->last_chg & ENGINE_CHG_MAPPINGS);
+	m = map_find(f->e.maps, MAP_TCP, 8080, ip("0.0.0.0"));
+	assert_non_null(m);
+	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
+	assert_int_equal(m->lease_end_ms, 0);          /* permanent */
+	assert_int_equal(m->owner.s_addr, 0);
+	assert_string_equal(m->desc, "web server");
+
+	/* Admin bypasses the UPnP policy (well-known port, other client)... */
+	assert_ok(run(f, "add UDP 53 192.168.1.30 53 --lease 60 --remote 8.8.4.4"));
+	assert_int_equal(f->e.system_update_id, id + 2);
+	m = map_find(f->e.maps, MAP_UDP, 53, ip("8.8.4.4"));
+	assert_non_null(m);
+	assert_int_equal(map_lease_remaining(f->e.maps, m), 60);
+	/* ...but not the LAN. */
+	assert_code(run(f, "add TCP 81 10.0.0.1 80"), 422);
+	assert_code(run(f, "add TCP 81 192.168.1.0 80"), 422);
+	assert_code(run(f, "add TCP 81 192.168.1.255 80"), 422);
+	assert_code(run(f, "add TCP 81 192.168.1.2 80 --remote 127.0.0.1"), 422);
+	assert_code(run(f, "add TCP 81 192.168.1.2 80 --remote 224.0.0.1"), 422);
+	/* Another client on the same port. */
+	assert_code(run(f, "add TCP 8080 192.168.1.21 80"), 409);
+	assert_code(run(f, "add TCP 8080 192.168.1.21 80 --remote 1.2.3.4"), 409);
+	assert_int_equal(f->e.system_update_id, id + 2);
+	assert_int_equal(f->nchg, 2);
+
+	/* The admin's own entry again: replaced, +1. */
+	assert_ok(run(f, "add TCP 8080 192.168.1.20 81 --lease 100"));
+	m = map_find(f->e.maps, MAP_TCP, 8080, ip("0.0.0.0"));
+	assert_int_equal(m->int_port, 81);
+	assert_int_equal(map_lease_remaining(f->e.maps, m), 100);
+	assert_int_equal(f->e.system_update_id, id + 3);
+
+	assert_code(run(f, "del TCP 8081"), 404);
+	assert_code(run(f, "del UDP 53"), 404);        /* the wildcard entry: none */
+	assert_ok(run(f, "del UDP 53 --remote 8.8.4.4"));
+	assert_ok(run(f, "del TCP 8080"));
+	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(f->e.system_update_id, id + 5);
+	assert_int_equal(f->nchg, 5);
+	fx_free(f);
+}
+
+static void test_upnp_entries(void **state)
+{
+	struct fx *f = fx_new("");
+	uint32_t id;
+
+	(void)state;
+	upnp_add(f, 5000, "192.168.1.40");
+	id = f->e.system_update_id;
+	/* An admin add never overwrites a UPnP entry: 409, delete first. */
+	assert_code(run(f, "add TCP 5000 192.168.1.40 5000"), 409);
+	assert_code(run(f, "add TCP 5000 192.168.1.41 5000"), 409);
+	assert_int_equal(f->e.system_update_id, id);
+	/* del takes anyone's. */
+	assert_ok(run(f, "del tcp 5000"));
+	assert_int_equal(f->e.system_update_id, id + 1);
+	fx_free(f);
+}
+
+static void test_flush(void **state)
+{
+	struct fx *f = fx_new("");
+	const char *a;
+	uint32_t id;
+
+	(void)state;
+	upnp_add(f, 5000, "192.168.1.40");
+	upnp_add(f, 5001, "192.168.1.40");
+	upnp_add(f, 5002, "192.168.1.41");
+	assert_ok(run(f, "add UDP 6000 192.168.1.41 6000"));
+	id = f->e.system_update_id;
+	f->nchg = 0;
+	a = run(f, "flush --client 192.168.1.40");
+	assert_ok(a);
+	assert_non_null(strstr(a, "removed 2 mappings of 192.168.1.40"));
+	assert_int_equal(map_count(f->e.maps), 2);
+	assert_int_equal(f->e.system_update_id, id + 1);
+	assert_int_equal(f->nchg, 1);
+	a = run(f, "flush --client 192.168.1.40");
+	assert_ok(a);
+	assert_non_null(strstr(a, "removed 0 mappings"));
+	assert_int_equal(f->e.system_update_id, id + 1);       /* nothing changed */
+	assert_ok(run(f, "flush"));
+	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(f->e.system_update_id, id + 2);
+	assert_int_equal(f->nchg, 2);
+	fx_free(f);
+}
+
+static void test_list(void **state)
+{
+	struct fx *f = fx_new("");
+	const char *a;
+
+	(void)state;
+	a = run(f, "list");
+	assert_ok(a);
+	assert_int_equal(strncmp(a, "PROTO", 5), 0);
+	upnp_add(f, 5000, "192.168.1.40");
+	assert_ok(run(f, "add UDP 6000 192.168.1.41 60 --desc \"caf\xc3\xa9 \\\"x\\\"\""));
+	a = run(f, "list");
+	assert_non_null(strstr(a, "TCP    5000  *                192.168.1.40:5000      yes     3600  upnp    192.168.1.40     \"upnp\""));
+	assert_non_null(strstr(a, "UDP    6000  *                192.168.1.41:60        yes        -  static  admin            \"caf\\xc3\\xa9 \\x22x\\x22\""));
+	a = run(f, "list --json");
+	assert_ok(a);
+	assert_non_null(strstr(a, "{\"mappings\":[\n{\"protocol\":\"TCP\",\"external_port\":5000,"
+			       "\"remote_host\":\"\",\"internal_client\":\"192.168.1.40\","
+			       "\"internal_port\":5000,\"enabled\":true,\"lease_remaining\":3600,"
+			       "\"description\":\"upnp\",\"owner\":\"192.168.1.40\",\"origin\":\"upnp\"}\n"
+			       ",{\"protocol\":\"UDP\""));
+	assert_non_null(strstr(a, "\"description\":\"caf\xc3\xa9 \\\"x\\\"\",\"owner\":\"admin\","
+			       "\"origin\":\"static\"}\n]}\nok\n"));
+	fx_free(f);
+}
+
+/* A listing larger than one part comes in several, each entry once, in
+ * table order, even when the table changes between parts. */
+static void test_list_parts(void **state)
+{
+	struct fx *f = fx_new("");
+	char line[300], *all = malloc(4u << 20), *p, *nl;
+	size_t n = 0;
+	unsigned i, parts = 0, rows = 0, last = 0;
+	int more;
+
+	(void)state;
+	assert_non_null(all);
+	for (i = 0; i < 3000; i++) {
+		snprintf(line, sizeof(line), "add %s %u 192.168.1.%u %u --desc %0200u",
+			 i % 2 ? "UDP" : "TCP", 1000 + i / 2, 2 + i % 200, 1 + i, i);
+		assert_ok(run(f, line));
+	}
+	buf_reset(&f->out);
+	more = ctl_handle(&f->s, "list", 4, &f->out);
+	assert_int_equal(more, 1);
+	for (;;) {
+		parts++;
+		assert_false(f->out.toobig);
+		assert_true(f->out.len <= IGDD_CTL_MAX_OUT);
+		memcpy(all + n, f->out.p, f->out.len);
+		n += f->out.len;
+		if (!more)
+			break;
+		if (parts == 1) {
+			/* Between parts: one entry still to come goes, one already
+			 * listed goes, the session's own key survives either. */
+			struct ctl_session keep = f->s;
+			struct buf saved = f->out;
+
+			buf_init(&f->out, IGDD_CTL_MAX_OUT);
+			assert_ok(run(f, "del UDP 2499"));
+			assert_ok(run(f, "del TCP 1000"));
+			buf_free(&f->out);
+			f->out = saved;
+			f->s = keep;
+		}
+		buf_reset(&f->out);
+		more = ctl_more(&f->s, &f->out);
+	}
+	all[n] = '\0';
+	assert_true(parts > 3);
+	for (p = all; (nl = strchr(p, '\n')); p = nl + 1) {
+		unsigned key;
+
+		if (strncmp(p, "TCP", 3) != 0 && strncmp(p, "UDP", 3) != 0)
+			continue;
+		key = (p[0] == 'U' ? 100000u : 0u) + (unsigned)strtoul(p + 5, NULL, 10);
+		assert_true(key > last);
+		last = key;
+		rows++;
+	}
+	/* TCP 1000 was listed before it went; UDP 2499 went before its turn. */
+	assert_int_equal(rows, 2999);
+	assert_null(strstr(all, "UDP    2499"));
+	assert_string_equal(last_line(all), "ok");
+	free(all);
+	fx_free(f);
+}
+
+/* Admin entries with a lease are kept across a restart; permanent ones
+ * are not written. */
+static void test_persist(void **state)
+{
+	char dir[] = "/tmp/igdd-test-ctl.XXXXXX", cmd[64];
+	struct fx *f = fx_new("");
+	struct mapping *m;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(engine_leases_start(&f->e, dir), 0);
+	assert_ok(run(f, "add TCP 7000 192.168.1.50 7000 --lease 3600 --desc kept"));
+	assert_ok(run(f, "add TCP 7001 192.168.1.50 7001"));
+	assert_ok(run(f, "add TCP 7002 192.168.1.50 7002 --lease 3600"));
+	assert_ok(run(f, "del TCP 7002"));
+	fx_free(f);
+
+	f = fx_new("");
+	assert_int_equal(engine_leases_start(&f->e, dir), 0);
+	assert_int_equal(map_count(f->e.maps), 1);
+	m = map_find(f->e.maps, MAP_TCP, 7000, ip("0.0.0.0"));
+	assert_non_null(m);
+	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
+	assert_string_equal(m->desc, "kept");
+	fx_free(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_connection(void **state)
+{
+	struct fx *f = fx_new("");
+	const char *a;
+	uint32_t id = f->e.system_update_id;
+
+	(void)state;
+	assert_int_equal(wanconn_status(f->e.wan), WANCONN_CONNECTED);
+	a = run(f, "disconnect");
+	assert_ok(a);
+	assert_non_null(strstr(a, "connection_status: Disconnected"));
+	assert_code(run(f, "disconnect"), 409);
+	a = run(f, "connect");
+	assert_ok(a);
+	assert_non_null(strstr(a, "connection_status: Connected"));
+	assert_int_equal(f->e.system_update_id, id);
+	fx_free(f);
+}
+
+static void test_status(void **state)
+{
+	struct fx *f = fx_new("");
+	const char *a;
+
+	(void)state;
+	upnp_add(f, 5000, "192.168.1.40");
+	assert_ok(run(f, "add UDP 6000 192.168.1.41 60"));
+	f->now += 5000;
+	a = run(f, "status");
+	assert_ok(a);
+	assert_non_null(strstr(a, "version: " IGDD_VERSION "\nuptime: 5\nbackend: sim\n"
+			       "lan_interface: lan0\nlan_address: 192.168.1.1/24\n"
+			       "external_ip: 203.0.113.1\nconnection_status: Connected\n"
+			       "connection_uptime: 5\n"));
+	assert_non_null(strstr(a, "mappings: 2\nmappings_upnp: 1\nmappings_natpmp: 0\n"
+			       "mappings_pcp: 0\nmappings_static: 1\nsystem_update_id: 2\n"));
+	assert_non_null(strstr(a, "gena_subscribers: 0\n"));
+	a = run(f, "status --json");
+	assert_ok(a);
+	assert_non_null(strstr(a, "\"mappings_static\":1,\"system_update_id\":2,"));
+	assert_ok(run(f, "log-level warn"));
+	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
+	assert_non_null(strstr(run(f, "status"), "log_level: warn\n"));
+	assert_ok(run(f, "log-level info"));
+	assert_int_equal(log_get_level(), LOG_LEVEL_INFO);
+	assert_code(run(f, "status please"), 400);
+	fx_free(f);
+}
+
+/* ------------------------------------------------------ the socket I/O */
+
+struct client {
+	int fd;
+	char in[1 << 20];
+	size_t len;
+	bool eof;
+};
+
+static void on_client(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+	ssize_t n = recv(fd, c->in + c->len, sizeof(c->in) - 1 - c->len, 0);
+
+	(void)events;
+	if (n > 0) {
+		c->len += (size_t)n;
+		c->in[c->len] = '\0';
+		return;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return;
+	c->eof = true;
+	loop_fd_del(l, fd);
+	loop_stop(l);
+}
+
+static void on_stop(struct loop *l, void *arg)
+{
+	(void)arg;
+	loop_stop(l);
+}
+
+static int client_connect(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Send req, half-close, run the loop until the daemon closes (at most
+ * max_ms); the answer. */
+static void ask(struct loop *l, struct client *c, const char *path, const char *req, size_t len,
+		unsigned max_ms)
+{
+	int64_t t;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = client_connect(path);
+	if (len)
+		assert_int_equal(send(c->fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
+	shutdown(c->fd, SHUT_WR);
+	assert_int_equal(loop_fd_add(l, c->fd, EPOLLIN, on_client, c), 0);
+	t = loop_timer_in(l, max_ms, on_stop, NULL);
+	assert_int_equal(loop_run(l), 0);
+	loop_timer_cancel(l, t);
+	if (!c->eof)
+		loop_fd_del(l, c->fd);
+	close(c->fd);
+}
+
+struct io_fx {
+	struct fx *f;
+	struct loop *l;
+	struct ctl_io *io;
+	char dir[40];
+	char path[64];
+};
+
+static void io_up(struct io_fx *x)
+{
+	x->f = fx_new("");
+	x->l = loop_new();
+	assert_non_null(x->l);
+	snprintf(x->dir, sizeof(x->dir), "/tmp/igdd-test-ctl.XXXXXX");
+	assert_non_null(mkdtemp(x->dir));
+	snprintf(x->path, sizeof(x->path), "%s/run/igdd.sock", x->dir);
+	x->io = ctl_io_new(&x->f->e, x->l, x->path);
+	assert_non_null(x->io);
+}
+
+static void io_down(struct io_fx *x)
+{
+	char cmd[128];
+
+	ctl_io_free(x->io);
+	loop_free(x->l);
+	fx_free(x->f);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", x->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_io_answers(void **state)
+{
+	struct io_fx x;
+	struct client *c = malloc(sizeof(*c));
+	struct stat st;
+	char big[IGDD_CTL_MAX_LINE + 64];
+
+	(void)state;
+	assert_non_null(c);
+	io_up(&x);
+	assert_int_equal(stat(x.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0660);
+
+	ask(x.l, c, x.path, "status\n", 7, 2000);
+	assert_true(c->eof);
+	assert_non_null(strstr(c->in, "backend: sim\n"));
+	assert_ok(c->in);
+
+	/* Two requests on one connection, CRLF and a last line without
+	 * newline: answered in order. */
+	ask(x.l, c, x.path, "add TCP 80 192.168.1.9 80\r\nlist --json\nstatus", 45, 2000);
+	assert_non_null(strstr(c->in, "added TCP/80 -> 192.168.1.9:80\nok\n{\"mappings\":[\n"));
+	assert_non_null(strstr(c->in, "]}\nok\nversion: "));
+	assert_ok(c->in);
+
+	/* The line limit: a longer line gets 413 and the connection ends. */
+	memset(big, 'x', sizeof(big));
+	ask(x.l, c, x.path, big, sizeof(big), 2000);
+	assert_true(c->eof);
+	assert_string_equal(c->in, "error 413 request line longer than 1024 bytes\n");
+	/* Exactly the limit is served. */
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "status", 6);
+	big[IGDD_CTL_MAX_LINE] = '\n';
+	ask(x.l, c, x.path, big, IGDD_CTL_MAX_LINE + 1, 2000);
+	assert_ok(c->in);
+
+	/* A big listing through the socket: every entry, then ok. */
+	{
+		unsigned i, rows = 0;
+		char line[192];
+		const char *p;
+
+		for (i = 0; i < 600; i++) {
+			snprintf(line, sizeof(line), "add UDP %u 192.168.1.10 %u --desc %090u",
+				 2000 + i, 2000 + i, i);
+			assert_ok(run(x.f, line));
+		}
+		ask(x.l, c, x.path, "list\n", 5, 5000);
+		for (p = c->in; (p = strstr(p, "\nUDP ")); p++)
+			rows++;
+		assert_int_equal(rows, 600);
+		assert_ok(c->in);
+	}
+	assert_int_equal(ctl_io_clients(x.io), 0);
+	io_down(&x);
+	free(c);
+}
+
+/* IGDD_CTL_MAX_CLIENTS idle connections: the next is refused with 503;
+ * the idle ones reach their deadline (408) and the slots free. */
+static void test_io_limits(void **state)
+{
+	struct io_fx x;
+	struct client *c = malloc(sizeof(*c));
+	int idle[IGDD_CTL_MAX_CLIENTS], i;
+	int64_t t;
+	char got[128];
+	ssize_t n;
+
+	(void)state;
+	assert_non_null(c);
+	io_up(&x);
+	ctl_io_set_timeout_ms(x.io, 300);
+	for (i = 0; i < IGDD_CTL_MAX_CLIENTS; i++)
+		idle[i] = client_connect(x.path);
+	t = loop_timer_in(x.l, 50, on_stop, NULL);
+	assert_int_equal(loop_run(x.l), 0);
+	(void)t;
+	assert_int_equal(ctl_io_clients(x.io), IGDD_CTL_MAX_CLIENTS);
+	ask(x.l, c, x.path, "status\n", 7, 100);
+	assert_string_equal(c->in, "error 503 too many control connections\n");
+	/* The deadline ends the idle ones. */
+	t = loop_timer_in(x.l, 500, on_stop, NULL);
+	assert_int_equal(loop_run(x.l), 0);
+	assert_int_equal(ctl_io_clients(x.io), 0);
+	for (i = 0; i < IGDD_CTL_MAX_CLIENTS; i++) {
+		n = recv(idle[i], got, sizeof(got) - 1, 0);
+		assert_true(n > 0);
+		got[n] = '\0';
+		assert_string_equal(got, "error 408 deadline of 300 ms reached\n");
+		close(idle[i]);
+	}
+	ask(x.l, c, x.path, "status\n", 7, 2000);
+	assert_ok(c->in);
+	io_down(&x);
+	free(c);
+}
+
+/* A live socket is never taken over; a stale one is replaced; anything
+ * else at the path is left alone. */
+static void test_io_stale(void **state)
+{
+	struct io_fx x;
+	struct sockaddr_un a;
+	struct ctl_io *second;
+	char other[100];
+	int fd;
+
+	(void)state;
+	io_up(&x);
+	errno = 0;
+	second = ctl_io_new(&x.f->e, x.l, x.path);
+	assert_null(second);
+	assert_int_equal(errno, EADDRINUSE);
+
+	/* A socket file nobody listens on. */
+	snprintf(other, sizeof(other), "%s/stale.sock", x.dir);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", other);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+	second = ctl_io_new(&x.f->e, x.l, other);
+	assert_non_null(second);
+	ctl_io_free(second);
+	assert_int_equal(access(other, F_OK), -1);     /* removed at the end */
+
+	/* A regular file. */
+	fd = open(other, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	errno = 0;
+	assert_null(ctl_io_new(&x.f->e, x.l, other));
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(access(other, F_OK), 0);
+	assert_null(ctl_io_new(&x.f->e, x.l, "relative.sock"));
+	io_down(&x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_table),
+		cmocka_unit_test(test_parse_values),
+		cmocka_unit_test(test_quote_round_trip),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_add_del),
+		cmocka_unit_test(test_upnp_entries),
+		cmocka_unit_test(test_flush),
+		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_list_parts),
+		cmocka_unit_test(test_persist),
+		cmocka_unit_test(test_connection),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_io_answers),
+		cmocka_unit_test(test_io_limits),
+		cmocka_unit_test(test_io_stale),
+	};
+
+	log_set_verbose(0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
