@@ -279,7 +279,7 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 			return PM_NONCE;
 		}
 		/* A renewal: same external port (RFC 6886 3.3, RFC 6887 11.3). */
-		if (r->nonce && m->origin == MAP_ORIGIN_PCP)
+		if (r->nonce)           /* a mapping without one takes it */
 			memcpy(m->nonce, r->nonce, PCP_NONCE_LEN);
 		map_update(e->maps, m, m->int_port, m->enabled, NULL,
 			   map_lease_end(e->maps, res->lifetime));
