@@ -4,6 +4,7 @@
     pcp_client.py SERVER CLIENT_IP map NONCE PROTO IPORT EPORT LIFETIME [prefer]
     pcp_client.py SERVER CLIENT_IP announce
     pcp_client.py SERVER CLIENT_IP flood COUNT
+    pcp_client.py SERVER CLIENT_IP big LENGTH
     pcp_client.py listen SECONDS
 
 map/announce print "result=N lifetime=L port=P addr=A epoch=E" (port and
@@ -11,7 +12,8 @@ addr for MAP only) or "timeout"; CLIENT_IP is what goes in the header
 (a wrong one gets ADDRESS_MISMATCH). flood sends COUNT ANNOUNCE requests
 at once and prints how many were answered. listen waits on UDP 5350 for
 the unsolicited NAT-PMP and PCP announcements to 224.0.0.1 and prints
-one line per kind seen. Every wait is bounded.
+one line per kind seen. big sends an ANNOUNCE padded to LENGTH bytes.
+Every wait is bounded.
 """
 import socket
 import struct
@@ -119,6 +121,10 @@ def main(argv):
         return cmd_map(server, client, argv[4:])
     if cmd == "announce":
         return show(exchange(server, header(0, 0, client)), False)
+    if cmd == "big":
+        msg = header(0, 0, client)
+        msg += b"\0" * (int(argv[4]) - len(msg))
+        return show(exchange(server, msg), False)
     if cmd == "flood":
         return cmd_flood(server, client, int(argv[4]))
     print("unknown command", file=sys.stderr)

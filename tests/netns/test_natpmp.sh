@@ -95,6 +95,15 @@ expect "PCP header address not the source: ADDRESS_MISMATCH" "result=12 " "$out"
 out=$(pcp1 $LAN1_IP map 7 6 22 22 600)
 expect "PCP well-known port: NOT_AUTHORIZED" "result=2 " "$out"
 
+# Message size: over 1100 bytes MALFORMED_REQUEST (1100 copied back); over
+# the receive buffer (2048) dropped and logged.
+out=$(pcp1 $LAN1_IP big 1104)
+expect "PCP 1104 bytes: MALFORMED_REQUEST" "result=3 .*len=1100" "$out"
+out=$(pcp1 $LAN1_IP big 3000)
+expect "3000 bytes: no answer" "timeout" "$out"
+grep -q "datagram longer than 2048 bytes dropped" "$IGDD_LOG" || lab_fail "no log line for the long datagram"
+lab_ok "long datagram logged"
+
 # The rate limit: a burst from one host is cut, then it is answered again.
 out=$(in_lan2 $PCPC $GW_LAN_IP $LAN2_IP flood 200)
 n=$(echo "$out" | sed -n 's/answered=//p')
