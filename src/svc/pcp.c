@@ -175,16 +175,24 @@ static bool nonce_ok(const struct mapping *m, const uint8_t *nonce)
 	return memcmp(m->nonce, nonce, PCP_NONCE_LEN) == 0;
 }
 
+/* Additions and deletions at info level (the audit trail), renewals at
+ * debug level, as svc/portmap.c does for UPnP. */
 static void log_map(struct engine *e, const struct pm_req *r, const struct mapping *m,
 		    const char *what)
 {
 	char peer[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+	unsigned lease = map_lease_remaining(e->maps, m);
 
 	inet_ntop(AF_INET, &r->peer, peer, sizeof(peer));
 	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
-	log_info("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin), what,
-		 proto_name(m->proto), (unsigned)m->ext_port, ic, (unsigned)m->int_port,
-		 (unsigned)map_lease_remaining(e->maps, m));
+	if (strcmp(what, "renewed") == 0)
+		log_debug("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
+			  what, proto_name(m->proto), (unsigned)m->ext_port, ic,
+			  (unsigned)m->int_port, lease);
+	else
+		log_info("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
+			 what, proto_name(m->proto), (unsigned)m->ext_port, ic,
+			 (unsigned)m->int_port, lease);
 }
 
 static void log_refused(const struct pm_req *r, const char *why)

@@ -5,6 +5,7 @@
     pcp_client.py SERVER CLIENT_IP announce
     pcp_client.py SERVER CLIENT_IP flood COUNT
     pcp_client.py SERVER CLIENT_IP big LENGTH
+    pcp_client.py SERVER CLIENT_IP natpmp-ext
     pcp_client.py listen SECONDS
 
 map/announce print "result=N lifetime=L port=P addr=A epoch=E" (port and
@@ -12,7 +13,8 @@ addr for MAP only) or "timeout"; CLIENT_IP is what goes in the header
 (a wrong one gets ADDRESS_MISMATCH). flood sends COUNT ANNOUNCE requests
 at once and prints how many were answered. listen waits on UDP 5350 for
 the unsolicited NAT-PMP and PCP announcements to 224.0.0.1 and prints
-one line per kind seen. big sends an ANNOUNCE padded to LENGTH bytes.
+one line per kind seen. big sends an ANNOUNCE padded to LENGTH bytes. natpmp-ext asks
+the NAT-PMP external address and prints "natpmp result=N addr=A".
 Every wait is bounded.
 """
 import socket
@@ -125,6 +127,14 @@ def main(argv):
         msg = header(0, 0, client)
         msg += b"\0" * (int(argv[4]) - len(msg))
         return show(exchange(server, msg), False)
+    if cmd == "natpmp-ext":
+        data = exchange(server, b"\0\0")
+        if data is None or len(data) != 12:
+            print("timeout")
+            return 2
+        print("natpmp result=%d addr=%s" % (struct.unpack("!H", data[2:4])[0],
+                                            socket.inet_ntoa(data[8:12])))
+        return 0
     if cmd == "flood":
         return cmd_flood(server, client, int(argv[4]))
     print("unknown command", file=sys.stderr)

@@ -20,7 +20,8 @@ natpmp_cleanup() {
   lab_down
 }
 trap natpmp_cleanup EXIT
-lab_conf "$LAB_DIR/igdd.conf"
+LAB_HTTP_PORT=5000
+lab_conf "$LAB_DIR/igdd.conf" "connection_control = $LAN1_IP"
 PCPC="$PY $HERE/pcp_client.py"
 
 expect() { # expect WHAT PATTERN OUTPUT
@@ -132,6 +133,42 @@ expect "no answer to a WAN host sending to the LAN address" "timeout" "$out"
 out=$(in_wan timeout 20 natpmpc -g $GW_LAN_IP 2>&1)
 echo "$out" | grep -q "Public IP address" && lab_fail "NAT-PMP answered a WAN host"
 lab_ok "natpmpc from the WAN gets nothing"
+
+# The WAN connection goes down: no external address (NAT-PMP result 3, PCP
+# NETWORK_FAILURE). When it comes back, a new epoch is announced.
+soap() {
+  in_lan1 $PY - "http://$GW_LAN_IP:5000/ctl/IPConn" "$1" <<'PYEOF'
+import sys, urllib.request
+url, action = sys.argv[1], sys.argv[2]
+ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
+body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
+req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
+                                         "SOAPAction": '"%s#%s"' % (ns, action)})
+with urllib.request.urlopen(req, timeout=5) as r:
+    assert r.status == 200, r.status
+PYEOF
+}
+sleep 2       # the epoch has counted past 1 by now
+soap ForceTermination || lab_fail "ForceTermination"
+out=$(pcp1 $LAN1_IP natpmp-ext)
+expect "WAN down: NAT-PMP external address result 3" "natpmp result=3 addr=0.0.0.0" "$out"
+out=$(pcp1 $LAN1_IP map 7 6 9400 0 600)
+expect "WAN down: PCP NETWORK_FAILURE" "result=7 lifetime=30" "$out"
+in_lan1 $PCPC listen 10 >"$LAB_DIR/listen2.out" 2>&1 &
+LISTEN_PID=$!
+for i in $(seq 1 50); do
+  grep -q listening "$LAB_DIR/listen2.out" 2>/dev/null && break
+  sleep 0.1
+done
+soap RequestConnection || lab_fail "RequestConnection"
+wait $LISTEN_PID
+out=$(cat "$LAB_DIR/listen2.out")
+expect "WAN back: NAT-PMP announcement of a new epoch" "natpmp from=$GW_LAN_IP result=0 epoch=[01] addr=$GW_WAN_IP" "$out"
+expect "WAN back: PCP ANNOUNCE of a new epoch" "pcp-announce from=$GW_LAN_IP result=0 epoch=[01]" "$out"
+out=$(pcp1 $LAN1_IP map 7 6 9400 0 600)
+expect "WAN back: PCP MAP works again" "result=0 lifetime=600" "$out"
 
 # ---- the nft backend: real NAT rules through the privileged helper ----
 if ! command -v nft >/dev/null 2>&1; then
