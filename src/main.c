@@ -11,6 +11,7 @@
 #include "net/gena_io.h"
 #include "net/http_io.h"
 #include "net/ifwatch.h"
+#include "net/pcp_io.h"
 #include "net/ssdp_io.h"
 #include "priv/priv.h"
 #include "svc/gena.h"
@@ -48,6 +49,7 @@ struct igdd {
 	struct gena_io *gena_io;
 	struct ssdp_io *ssdp;
 	struct ctl_io *ctl;             /* the control socket (igddctl) or NULL */
+	struct pcp_io *pcp;             /* NAT-PMP / PCP; NULL when both are off */
 	int64_t engine_timer;           /* the engine's timer (0: none) */
 	uint64_t engine_when;           /* when it is due (0: nothing pending) */
 	bool foreground;                /* -d */
@@ -430,6 +432,11 @@ static void start(struct igdd *d)
 		if (!d->ctl)
 			fatalx("cannot open the control socket %s", d->cfg.control_socket);
 	}
+	if (d->cfg.enable_natpmp || d->cfg.enable_pcp) {
+		d->pcp = pcp_io_new(&d->e, d->loop, d->cfg.lan_interface);
+		if (!d->pcp)
+			fatalx("cannot start NAT-PMP/PCP on %s", d->cfg.lan_interface);
+	}
 	if (d->helper)
 		start_unprivileged(d);
 	loop_set_prepare(d->loop, on_prepare, d);
@@ -437,6 +444,8 @@ static void start(struct igdd *d)
 
 static void stop(struct igdd *d)
 {
+	pcp_io_free(d->pcp);            /* before the change hook it wraps goes */
+	d->pcp = NULL;
 	ctl_io_free(d->ctl);
 	d->ctl = NULL;
 	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */

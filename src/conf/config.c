@@ -81,6 +81,10 @@ void config_defaults(struct config *c)
 	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
 	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
 	c->secure_mode = true;
+	c->enable_natpmp = true;
+	c->enable_pcp = true;
+	c->pcp_min_lifetime = IGDD_PCP_MIN_LIFETIME_DEFAULT;
+	c->pcp_max_lifetime = IGDD_PCP_MAX_LIFETIME_DEFAULT;
 	c->max_mappings = IGDD_MAX_MAPPINGS_DEFAULT;
 	c->max_mappings_per_client = IGDD_MAX_MAPPINGS_PER_CLIENT;
 	c->http_max_connections = IGDD_HTTP_MAX_CONNECTIONS;
@@ -375,6 +379,8 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
 		{ "nft_hairpin", offsetof(struct config, nft_hairpin) },
 		{ "persist_leases", offsetof(struct config, persist_leases) },
+		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
+		{ "enable_pcp", offsetof(struct config, enable_pcp) },
 	};
 	size_t i;
 
@@ -416,6 +422,8 @@ static unsigned *uint_slot(struct config *c, const char *key, unsigned *ret_lo, 
 		{ "warn_disconnect_delay", offsetof(struct config, warn_disconnect_delay), 0, UINT32_MAX },
 		{ "sim_connect_delay", offsetof(struct config, sim_connect_delay), 0, 600000 },
 		{ "sim_disconnect_delay", offsetof(struct config, sim_disconnect_delay), 0, 600000 },
+		{ "pcp_min_lifetime", offsetof(struct config, pcp_min_lifetime), 1, IGDD_LEASE_MAX },
+		{ "pcp_max_lifetime", offsetof(struct config, pcp_max_lifetime), 1, IGDD_LEASE_MAX },
 	};
 	size_t i;
 
@@ -643,6 +651,10 @@ static const struct config_key config_keys[] = {
 	{ "max_mappings", set_uint, false },
 	{ "max_mappings_per_client", set_uint, false },
 	{ "acl", set_acl, true },
+	{ "enable_natpmp", set_bool, false },
+	{ "enable_pcp", set_bool, false },
+	{ "pcp_min_lifetime", set_uint, false },
+	{ "pcp_max_lifetime", set_uint, false },
 	{ "http_max_connections", set_uint, false },
 	{ "http_max_per_ip", set_uint, false },
 	{ "http_timeout", set_uint, false },
@@ -809,6 +821,10 @@ static int check_required(struct parse *p)
 	 * mappings in memory only, a real gateway keeps them across restarts. */
 	if (!key_seen(p, "persist_leases"))
 		c->persist_leases = c->backend == CONFIG_BACKEND_NFT;
+	if (c->pcp_min_lifetime > c->pcp_max_lifetime) {
+		perr(p, "pcp_min_lifetime must not exceed pcp_max_lifetime");
+		return -EINVAL;
+	}
 	if (c->wan_interface[0] && strcmp(c->lan_interface, c->wan_interface) == 0) {
 		perr(p, "wan_interface must differ from lan_interface");
 		return -EINVAL;
@@ -993,6 +1009,10 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
 	for (i = 0; i < c->nacl; i++)
 		fprintf(out, "acl = %s\n", c->acl[i]);
+	fprintf(out, "enable_natpmp = %s\n", yes_no(c->enable_natpmp));
+	fprintf(out, "enable_pcp = %s\n", yes_no(c->enable_pcp));
+	fprintf(out, "pcp_min_lifetime = %u\n", c->pcp_min_lifetime);
+	fprintf(out, "pcp_max_lifetime = %u\n", c->pcp_max_lifetime);
 	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);
 	fprintf(out, "http_max_per_ip = %u\n", c->http_max_per_ip);
 	fprintf(out, "http_timeout = %u\n", c->http_timeout);

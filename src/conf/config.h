@@ -56,6 +56,12 @@ struct config {
 	size_t nacl;
 	char acl[IGDD_CONF_MAX_ACL][IGDD_CONF_MAX_ACL_LEN]; /* acl = allow|deny EXT INT_ADDR[/PREFIX] INT (repeatable, normalised) */
 
+	/* NAT-PMP (RFC 6886) and PCP (RFC 6887) on UDP 5351 (docs/PCP.md). */
+	bool enable_natpmp;                     /* enable_natpmp = yes|no (default yes) */
+	bool enable_pcp;                        /* enable_pcp = yes|no (default yes) */
+	unsigned pcp_min_lifetime;              /* pcp_min_lifetime = seconds (default 120) */
+	unsigned pcp_max_lifetime;              /* pcp_max_lifetime = seconds (default 86400) */
+
 	/* HTTP limits. */
 	unsigned http_max_connections;          /* http_max_connections = N (default 128) */
 	unsigned http_max_per_ip;               /* http_max_per_ip = N (default 16) */

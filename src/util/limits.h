@@ -42,6 +42,15 @@
 #define IGDD_CTL_TIMEOUT_S               10      /* a connection's whole life */
 #define IGDD_CTL_MAX_OUT                 65536   /* answer bytes buffered at once */
 
+/* NAT-PMP / PCP (UDP 5351) */
+#define IGDD_PCP_MIN_LIFETIME_DEFAULT    120     /* conf pcp_min_lifetime (RFC 6887 15) */
+#define IGDD_PCP_MAX_LIFETIME_DEFAULT    86400   /* conf pcp_max_lifetime */
+#define IGDD_PCP_MAX_DATAGRAM            2048    /* longer datagrams are dropped unanswered */
+#define IGDD_PCP_RATE_SOURCES            64      /* sources tracked by the rate limit */
+#define IGDD_PCP_RATE_BURST              32      /* requests a source may send at once, */
+#define IGDD_PCP_RATE_PER_S              16      /* then this many per second */
+#define IGDD_PCP_ANNOUNCE_COUNT          10      /* RFC 6886 3.2.1 */
+
 /* Configuration */
 #define IGDD_CONF_MAX_LINE               1024
 #define IGDD_CONF_MAX_ACL                64

@@ -186,8 +186,93 @@ def gena():
     return w
 
 
+# NAT-PMP (RFC 6886) and PCP (RFC 6887) datagrams; fuzz_pcp_drive.h's
+# records: ctl (peer, clock step, WAN toggle, new epoch), length, data.
+def be16(v):
+    return bytes([(v >> 8) & 255, v & 255])
+
+
+def be32(v):
+    return bytes([(v >> 24) & 255, (v >> 16) & 255, (v >> 8) & 255, v & 255])
+
+
+def natpmp_map(op, iport, eport, life):
+    return bytes([0, op, 0, 0]) + be16(iport) + be16(eport) + be32(life)
+
+
+def v4mapped(a):
+    return bytes(10) + b"\xff\xff" + bytes(int(x) for x in a.split("."))
+
+
+PEER_ADDR = ["192.168.1.20", "192.168.1.30", "192.168.1.1", "192.168.1.255", "10.0.0.5"]
+
+
+def pcp_opt(code, data):
+    pad = (4 - len(data) % 4) % 4
+    return bytes([code, 0]) + be16(len(data)) + data + bytes(pad)
+
+
+def pcp_map(peer, nonce, proto, iport, eport, life, opts=b"", ext="0.0.0.0"):
+    return (bytes([2, 1, 0, 0]) + be32(life) + v4mapped(PEER_ADDR[peer]) +
+            bytes([nonce]) * 12 + bytes([proto, 0, 0, 0]) + be16(iport) + be16(eport) +
+            v4mapped(ext) + opts)
+
+
+def pcp_announce(peer):
+    return bytes([2, 0, 0, 0]) + be32(0) + v4mapped(PEER_ADDR[peer])
+
+
+def records(recs, config=0):
+    return bytes([config]) + b"".join(bytes([ctl]) + be16(len(d)) + d for ctl, d in recs)
+
+
+NATPMP_SEEDS = [
+    [(0, b"\0\0")],
+    [(0, natpmp_map(2, 8080, 8080, 7200)), (1, natpmp_map(2, 8080, 8080, 7200)),
+     (0x08, natpmp_map(2, 8080, 0, 7200)), (0, natpmp_map(2, 8080, 0, 0))],
+    [(0, natpmp_map(1, 5000, 0, 60)), (0, natpmp_map(1, 5001, 0, 60)),
+     (0, natpmp_map(1, 0, 0, 0)), (0x20, b"\0\0")],
+    [(0x40, b"\0\0"), (0, natpmp_map(2, 6000, 6000, 600)), (0xc0, b"\0\0")],
+    [(2, natpmp_map(2, 80, 80, 600)), (3, natpmp_map(1, 9999, 9999, 600)),
+     (4, b"\0\0"), (0, b"\0\x07"), (0, b"\0\x81")],
+]
+
+PCP_SEEDS = [
+    [(0, pcp_announce(0))],
+    [(0, pcp_map(0, 1, 6, 8080, 8080, 3600)), (0x08, pcp_map(0, 1, 6, 8080, 0, 3600)),
+     (0, pcp_map(0, 2, 6, 8080, 0, 3600)), (0, pcp_map(0, 1, 6, 8080, 0, 0))],
+    [(0, pcp_map(0, 1, 17, 5000, 0, 600, pcp_opt(2, b""))),
+     (1, pcp_map(1, 3, 17, 5000, 5000, 600, pcp_opt(2, b""))),
+     (0, pcp_map(0, 1, 0, 0, 0, 0))],
+    [(0, pcp_map(0, 1, 6, 7000, 7000, 600, pcp_opt(1, v4mapped("192.168.1.50")))),
+     (0, pcp_map(0, 1, 6, 7000, 7000, 600, pcp_opt(3, bytes([0, 128]) + be16(0) +
+                                                    v4mapped("198.51.100.9")))),
+     (0, pcp_map(0, 1, 6, 7000, 7000, 600, pcp_opt(3, bytes(20)) + pcp_opt(200, b"xyz"))),
+     (0, pcp_map(0, 1, 6, 7000, 7000, 600, pcp_opt(42, b"")))],
+    [(1, pcp_announce(0)), (0, bytes([1, 0]) + bytes(22)), (0, bytes([2, 2]) + bytes(78)),
+     (0, bytes([2, 1]) + bytes(23)), (0x40, pcp_map(0, 1, 6, 7000, 0, 600)),
+     (0, b"\0\0"), (0x80, pcp_map(0, 1, 132, 7000, 0, 600))],
+]
+
+
+def natpmp():
+    w = Writer("natpmp")
+    for i, recs in enumerate(NATPMP_SEEDS):
+        for config in (0, 1, 2):
+            w.add("seq-%d-%d" % (i, config), records(recs, config))
+    return w
+
+
+def pcp():
+    w = Writer("pcp")
+    for i, recs in enumerate(PCP_SEEDS):
+        for config in (0, 1, 2):
+            w.add("seq-%d-%d" % (i, config), records(recs, config))
+    return w
+
+
 def main():
-    writers = list(http_and_soap()) + [configs(), ssdp(), gena()]
+    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0

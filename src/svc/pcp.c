@@ -1,0 +1,614 @@
+/*
+ * pcp.c - NAT-PMP (RFC 6886 sections 3.2 - 3.6) and PCP (RFC 6887
+ * sections 8.3, 9, 11, 13, 14, 15) over the engine's mapping table.
+ *
+ * Both protocols create the same kind of entry (RFC 6887 Appendix A:
+ * NAT-PMP and PCP share their mapping state): for the requesting host
+ * only (the source address; PCP THIRD_PARTY only with secure_mode = no),
+ * external address and port any, origin MAP_ORIGIN_NATPMP or
+ * MAP_ORIGIN_PCP, description "NAT-PMP a.b.c.d:port" / "PCP ...", so a
+ * UPnP listing shows them and UPnP cannot change or delete them (729 /
+ * 606, svc/portmap.c). A mapping is identified by (internal client,
+ * protocol, internal port); asking again renews it and keeps its
+ * external port; for PCP the nonce must match (11.3; a mapping made by
+ * NAT-PMP or restored from the lease file has none and takes the first
+ * one offered).
+ *
+ * Every change takes the path of the UPnP actions: the policy first
+ * (secure mode, ACL, well-known ports), the table, the backend, the lease
+ * file (engine_commit() before the answer), then one
+ * engine_changed(ENGINE_CHG_MAPPINGS): SystemUpdateID and the GENA
+ * event. A renewal changes only the lease end, as a UPnP refresh does:
+ * no event.
+ *
+ * Result codes returned (NAT-PMP / PCP):
+ *   0 / SUCCESS
+ *   1 / UNSUPP_VERSION       another version (PCP: answered with version 2)
+ *   2 / NOT_AUTHORIZED       the policy refuses (client, ports, ACL);
+ *                            THIRD_PARTY in secure mode; a PCP nonce that
+ *                            does not match the mapping's; "all ports"
+ *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
+ *   4 / NO_RESOURCES         the table is full, no free external port,
+ *                            the backend refused
+ *   5 / UNSUPP_OPCODE        any other opcode (PCP: PEER too)
+ *   - / MALFORMED_REQUEST, UNSUPP_OPTION, MALFORMED_OPTION: the parser
+ *                            (proto/pcp.c); UNSUPP_OPTION also for FILTER
+ *                            options other than "no filter" (prefix 0)
+ *   - / UNSUPP_PROTOCOL      a protocol other than TCP/UDP (or all of
+ *                            them, lifetime > 0)
+ *   - / USER_EX_QUOTA        max_mappings_per_client reached
+ *   - / CANNOT_PROVIDE_EXTERNAL  PREFER_FAILURE and the suggested port
+ *                            or address cannot be had
+ *   - / ADDRESS_MISMATCH     the header's client address is not the source
+ */
+#include "svc/pcp.h"
+
+#include "conf/config.h"
+#include "core/leasefile.h"
+#include "core/mapping.h"
+#include "core/policy.h"
+#include "engine.h"
+#include "proto/natpmp.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#define IPPROTO_NUM_TCP 6
+#define IPPROTO_NUM_UDP 17
+
+/* What the shared mapping logic decided; each protocol has its codes. */
+enum pm_status {
+	PM_OK,
+	PM_NOT_AUTHORIZED,
+	PM_NONCE,               /* PCP: nonce mismatch (NOT_AUTHORIZED) */
+	PM_NO_EXTERNAL,         /* NETWORK_FAILURE */
+	PM_NO_RESOURCES,
+	PM_CLIENT_FULL,         /* PCP USER_EX_QUOTA */
+	PM_CANNOT_PROVIDE,      /* PCP PREFER_FAILURE */
+};
+
+struct pm_req {
+	struct in_addr peer;            /* the source address */
+	struct in_addr client;          /* the internal client */
+	uint8_t proto;                  /* enum map_proto */
+	uint16_t int_port;
+	uint16_t ext_port;              /* suggested; 0 none */
+	uint32_t lifetime;              /* requested */
+	uint8_t origin;                 /* MAP_ORIGIN_NATPMP or MAP_ORIGIN_PCP */
+	const uint8_t *nonce;           /* PCP only */
+	bool prefer_failure;
+};
+
+struct pm_result {
+	uint16_t ext_port;
+	uint32_t lifetime;              /* granted */
+};
+
+static const uint8_t zero_nonce[PCP_NONCE_LEN];
+
+void pcp_svc_init(struct pcp_svc *s, struct engine *e)
+{
+	s->e = e;
+	s->epoch_start_ms = clock_now(&e->clock);
+}
+
+void pcp_svc_reset_epoch(struct pcp_svc *s)
+{
+	s->epoch_start_ms = clock_now(&s->e->clock);
+}
+
+uint32_t pcp_svc_epoch(const struct pcp_svc *s)
+{
+	uint64_t now = clock_now(&s->e->clock);
+
+	return now <= s->epoch_start_ms ? 0 : (uint32_t)((now - s->epoch_start_ms) / 1000u);
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == MAP_UDP ? "UDP" : "TCP";
+}
+
+static const char *origin_name(uint8_t origin)
+{
+	return origin == MAP_ORIGIN_PCP ? "PCP" : "NAT-PMP";
+}
+
+/* The external address, or false when there is none (WAN not up). */
+static bool external_addr(struct engine *e, struct in_addr *ret)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	engine_external_ip(e, ip);
+	ret->s_addr = 0;
+	return ip[0] && inet_pton(AF_INET, ip, ret) == 1 && ret->s_addr != 0;
+}
+
+static uint32_t clamp_lifetime(const struct engine *e, uint32_t lifetime)
+{
+	if (lifetime < e->cfg->pcp_min_lifetime)
+		return e->cfg->pcp_min_lifetime;
+	if (lifetime > e->cfg->pcp_max_lifetime)
+		return e->cfg->pcp_max_lifetime;
+	return lifetime;
+}
+
+/* Steps 1 and 2 of the policy: the client is a LAN host the peer may
+ * speak for (the ports are looked at where a mapping is made). */
+static bool client_allowed(const struct engine *e, const struct pm_req *r)
+{
+	struct policy_lan lan = { e->lan_addr, e->lan_mask };
+	struct policy_subject s = { r->peer, r->client, 1024, 1024, r->proto };
+	enum policy_verdict v;
+
+	if (!e->policy)
+		return false;
+	v = policy_check(e->policy, &lan, &s);
+	return v != POLICY_DENY_CLIENT && v != POLICY_DENY_THIRD_PARTY;
+}
+
+/* The client's NAT-PMP / PCP entry for (proto, internal port): its own
+ * entries only (at most max_mappings_per_client). */
+static struct mapping *find_own(struct engine *e, struct in_addr client, uint8_t proto,
+				uint16_t int_port)
+{
+	size_t i, n = map_client_count(e->maps, client);
+	struct mapping *m;
+
+	for (i = 0; i < n; i++) {
+		m = map_client_nth(e->maps, client, i);
+		if (m && m->proto == proto && m->int_port == int_port &&
+		    m->remote_host.s_addr == 0 &&
+		    (m->origin == MAP_ORIGIN_NATPMP || m->origin == MAP_ORIGIN_PCP))
+			return m;
+	}
+	return NULL;
+}
+
+static bool nonce_ok(const struct mapping *m, const uint8_t *nonce)
+{
+	if (!nonce || memcmp(m->nonce, zero_nonce, PCP_NONCE_LEN) == 0)
+		return true;
+	return memcmp(m->nonce, nonce, PCP_NONCE_LEN) == 0;
+}
+
+/* Additions and deletions at info level (the audit trail), renewals at
+ * debug level, as svc/portmap.c does for UPnP. */
+static void log_map(struct engine *e, const struct pm_req *r, const struct mapping *m,
+		    const char *what)
+{
+	char peer[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+	unsigned lease = map_lease_remaining(e->maps, m);
+
+	inet_ntop(AF_INET, &r->peer, peer, sizeof(peer));
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	if (strcmp(what, "renewed") == 0)
+		log_debug("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
+			  what, proto_name(m->proto), (unsigned)m->ext_port, ic,
+			  (unsigned)m->int_port, lease);
+	else
+		log_info("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
+			 what, proto_name(m->proto), (unsigned)m->ext_port, ic,
+			 (unsigned)m->int_port, lease);
+}
+
+static void log_refused(const struct pm_req *r, const char *why)
+{
+	char peer[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &r->peer, peer, sizeof(peer));
+	log_debug("%s: %s %s/%u refused: %s", peer, origin_name(r->origin),
+		  proto_name(r->proto), (unsigned)r->int_port, why);
+}
+
+/* Whether port is in one of the n ranges. */
+static bool in_ranges(const struct policy_range *rg, size_t n, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (port >= rg[i].lo && port <= rg[i].hi)
+			return true;
+	return false;
+}
+
+/*
+ * The external port for a new mapping: the suggested one (or, with none,
+ * the internal port) when the policy allows it and no entry holds it,
+ * else (unless PREFER_FAILURE) the first free allowed port above it,
+ * wrapping around (the search of AddAnyPortMapping).
+ */
+static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t *ret)
+{
+	struct policy_range rg[POLICY_MAX_RANGES];
+	struct policy_lan lan = { e->lan_addr, e->lan_mask };
+	struct policy_subject s = { r->peer, r->client, 0, r->int_port, r->proto };
+	uint16_t want = r->ext_port ? r->ext_port : r->int_port;
+	size_t n, i, k;
+
+	n = e->policy ? policy_ext_ranges(e->policy, &lan, &s, rg) : 0;
+	if (n == 0)
+		return PM_NOT_AUTHORIZED;
+	if (in_ranges(rg, n, want) && !map_port_used(e->maps, r->proto, want)) {
+		*ret = want;
+		return PM_OK;
+	}
+	if (r->prefer_failure)
+		return PM_CANNOT_PROVIDE;
+	for (k = 0; k < n && rg[k].hi < want; k++)
+		;
+	if (k == n)
+		k = 0;
+	for (i = 0; i <= n; i++) {
+		const struct policy_range *g = &rg[(k + i) % n];
+		uint16_t lo = g->lo, hi = g->hi;
+
+		if (i == 0 && want > lo && want <= hi)
+			lo = want;
+		else if (i == n && want > g->lo && want <= g->hi)
+			hi = (uint16_t)(want - 1);
+		else if (i == n)
+			break;
+		if (map_free_port(e->maps, r->proto, lo, lo, hi, ret) == 0)
+			return PM_OK;
+	}
+	return PM_NO_RESOURCES;
+}
+
+static void commit(struct engine *e)
+{
+	if (engine_commit(e) < 0)
+		log_warnx("NAT-PMP/PCP: lease file: change not saved");
+}
+
+/* Create or renew (lifetime > 0). */
+static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm_result *res)
+{
+	struct mapping tmpl, *m;
+	struct in_addr ext;
+	char desc[64], ic[INET_ADDRSTRLEN];
+	enum pm_status st;
+	uint16_t port = 0;
+
+	if (!client_allowed(e, r)) {
+		log_refused(r, "internal client not allowed");
+		return PM_NOT_AUTHORIZED;
+	}
+	if (!external_addr(e, &ext))
+		return PM_NO_EXTERNAL;
+	res->lifetime = clamp_lifetime(e, r->lifetime);
+	m = find_own(e, r->client, r->proto, r->int_port);
+	if (m) {
+		if (!nonce_ok(m, r->nonce)) {
+			log_refused(r, "nonce does not match the mapping's");
+			return PM_NONCE;
+		}
+		/* A renewal: same external port (RFC 6886 3.3, RFC 6887 11.3). */
+		if (r->nonce)           /* a mapping without one takes it */
+			memcpy(m->nonce, r->nonce, PCP_NONCE_LEN);
+		map_update(e->maps, m, m->int_port, m->enabled, NULL,
+			   map_lease_end(e->maps, res->lifetime));
+		leasefile_record_put(e->leases, m);
+		commit(e);
+		res->ext_port = m->ext_port;
+		log_map(e, r, m, "renewed");
+		return PM_OK;
+	}
+	st = pick_port(e, r, &port);
+	if (st != PM_OK) {
+		log_refused(r, st == PM_NOT_AUTHORIZED ? "policy" : "no external port");
+		return st;
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.internal_client = r->client;
+	tmpl.owner = r->peer;
+	tmpl.ext_port = port;
+	tmpl.int_port = r->int_port;
+	tmpl.proto = r->proto;
+	tmpl.origin = r->origin;
+	tmpl.enabled = true;
+	tmpl.lease_end_ms = map_lease_end(e->maps, res->lifetime);
+	if (r->nonce)
+		memcpy(tmpl.nonce, r->nonce, PCP_NONCE_LEN);
+	inet_ntop(AF_INET, &r->client, ic, sizeof(ic));
+	snprintf(desc, sizeof(desc), "%s %s:%u", origin_name(r->origin), ic,
+		 (unsigned)r->int_port);
+	switch (map_add(e->maps, &tmpl, str_cstr(desc), &m)) {
+	case MAP_OK:
+		break;
+	case MAP_CLIENT_FULL:
+		log_refused(r, "max_mappings_per_client reached");
+		return PM_CLIENT_FULL;
+	default:
+		log_refused(r, "table full or out of memory");
+		return PM_NO_RESOURCES;
+	}
+	if (e->backend.ops->apply(&e->backend, m) < 0) {
+		map_remove(e->maps, m);
+		log_refused(r, "backend failed");
+		return PM_NO_RESOURCES;
+	}
+	leasefile_record_put(e->leases, m);
+	commit(e);
+	engine_changed(e, ENGINE_CHG_MAPPINGS);
+	res->ext_port = port;
+	log_map(e, r, m, "added");
+	return PM_OK;
+}
+
+/* Remove one entry everywhere; false when the backend refused. */
+static bool remove_entry(struct engine *e, const struct pm_req *r, struct mapping *m)
+{
+	if (m->enabled && e->backend.ops->remove(&e->backend, m) < 0) {
+		log_refused(r, "backend failed to remove");
+		return false;
+	}
+	log_map(e, r, m, "deleted");
+	leasefile_record_delete(e->leases, m);
+	map_remove(e->maps, m);
+	return true;
+}
+
+/*
+ * Delete (lifetime 0): the one mapping of (proto, internal port), or
+ * with internal port 0 every NAT-PMP / PCP mapping of the client for
+ * proto (all_protos: both; RFC 6886 3.4, RFC 6887 15). PCP deletes only
+ * what its nonce names (or a mapping without one). Deleting what does
+ * not exist succeeds. *ret_port: the deleted mapping's external port.
+ */
+static enum pm_status pm_delete(struct engine *e, const struct pm_req *r, bool all_protos,
+				uint16_t *ret_port)
+{
+	struct mapping *m;
+	size_t i, removed = 0;
+	bool failed = false;
+
+	*ret_port = 0;
+	if (!client_allowed(e, r)) {
+		log_refused(r, "internal client not allowed");
+		return PM_NOT_AUTHORIZED;
+	}
+	if (r->int_port) {
+		m = find_own(e, r->client, r->proto, r->int_port);
+		if (!m)
+			return PM_OK;
+		if (!nonce_ok(m, r->nonce)) {
+			log_refused(r, "nonce does not match the mapping's");
+			return PM_NONCE;
+		}
+		*ret_port = m->ext_port;
+		if (!remove_entry(e, r, m))
+			return PM_NO_RESOURCES;
+		commit(e);
+		engine_changed(e, ENGINE_CHG_MAPPINGS);
+		return PM_OK;
+	}
+	for (i = 0; i < map_client_count(e->maps, r->client);) {
+		m = map_client_nth(e->maps, r->client, i);
+		if (!m || (m->origin != MAP_ORIGIN_NATPMP && m->origin != MAP_ORIGIN_PCP) ||
+		    (!all_protos && m->proto != r->proto) || !nonce_ok(m, r->nonce) ||
+		    m->remote_host.s_addr != 0) {
+			i++;
+			continue;
+		}
+		if (!remove_entry(e, r, m)) {
+			failed = true;
+			i++;
+			continue;
+		}
+		removed++;                      /* the next entry moved to index i */
+	}
+	if (removed) {
+		commit(e);
+		engine_changed(e, ENGINE_CHG_MAPPINGS);
+	}
+	return failed ? PM_NO_RESOURCES : PM_OK;
+}
+
+/* ---------------------------------------------------------- NAT-PMP */
+
+static uint8_t natpmp_code(enum pm_status st)
+{
+	switch (st) {
+	case PM_OK: return NATPMP_SUCCESS;
+	case PM_NOT_AUTHORIZED:
+	case PM_NONCE:
+	case PM_CANNOT_PROVIDE: return NATPMP_NOT_AUTHORIZED;
+	case PM_NO_EXTERNAL: return NATPMP_NETWORK_FAILURE;
+	case PM_NO_RESOURCES:
+	case PM_CLIENT_FULL: return NATPMP_OUT_OF_RESOURCES;
+	}
+	return NATPMP_OUT_OF_RESOURCES;
+}
+
+static size_t natpmp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p,
+			    size_t len, uint8_t *out)
+{
+	struct engine *e = s->e;
+	struct natpmp_request q;
+	struct pm_req r;
+	struct pm_result res = { 0, 0 };
+	struct in_addr ext;
+	enum pm_status st;
+	uint32_t epoch = pcp_svc_epoch(s);
+	uint16_t port;
+
+	switch (natpmp_parse(p, len, &q)) {
+	case NATPMP_PARSE_DROP:
+		return 0;
+	case NATPMP_PARSE_BAD_VERSION:
+		return natpmp_build_error(out, q.opcode, NATPMP_UNSUPP_VERSION, epoch);
+	case NATPMP_PARSE_BAD_OPCODE:
+		return natpmp_build_error(out, q.opcode, NATPMP_UNSUPP_OPCODE, epoch);
+	case NATPMP_PARSE_OK:
+		break;
+	}
+	if (q.opcode == NATPMP_OP_EXTERNAL) {
+		if (!external_addr(e, &ext))
+			return natpmp_build_external(out, NATPMP_NETWORK_FAILURE, epoch, ext);
+		return natpmp_build_external(out, NATPMP_SUCCESS, epoch, ext);
+	}
+	memset(&r, 0, sizeof(r));
+	r.peer = src;
+	r.client = src;
+	r.proto = q.opcode == NATPMP_OP_MAP_UDP ? MAP_UDP : MAP_TCP;
+	r.int_port = q.int_port;
+	r.ext_port = q.ext_port;
+	r.lifetime = q.lifetime;
+	r.origin = MAP_ORIGIN_NATPMP;
+	if (q.lifetime == 0) {
+		st = pm_delete(e, &r, false, &port);
+		/* 3.4: a deletion answers external port 0, lifetime 0. */
+		return natpmp_build_map(out, q.opcode, natpmp_code(st), epoch, q.int_port, 0, 0);
+	}
+	if (q.int_port == 0) {
+		log_refused(&r, "internal port 0 with a lifetime");
+		st = PM_NOT_AUTHORIZED;
+	} else {
+		st = pm_map(e, &r, &res);
+	}
+	if (st != PM_OK)
+		return natpmp_build_map(out, q.opcode, natpmp_code(st), epoch, q.int_port,
+					q.ext_port, 0);
+	return natpmp_build_map(out, q.opcode, NATPMP_SUCCESS, epoch, q.int_port, res.ext_port,
+				res.lifetime);
+}
+
+/* -------------------------------------------------------------- PCP */
+
+static size_t pcp_error(struct pcp_svc *s, const uint8_t *p, size_t len, uint8_t result,
+			uint8_t *out)
+{
+	uint32_t lt = pcp_result_is_long(result) ? PCP_ERROR_LIFETIME_LONG
+						 : PCP_ERROR_LIFETIME_SHORT;
+
+	return pcp_build_error(out, p, len, result, lt, pcp_svc_epoch(s));
+}
+
+static uint8_t pcp_code(enum pm_status st)
+{
+	switch (st) {
+	case PM_OK: return PCP_SUCCESS;
+	case PM_NOT_AUTHORIZED:
+	case PM_NONCE: return PCP_NOT_AUTHORIZED;
+	case PM_NO_EXTERNAL: return PCP_NETWORK_FAILURE;
+	case PM_NO_RESOURCES: return PCP_NO_RESOURCES;
+	case PM_CLIENT_FULL: return PCP_USER_EX_QUOTA;
+	case PM_CANNOT_PROVIDE: return PCP_CANNOT_PROVIDE_EXTERNAL;
+	}
+	return PCP_NO_RESOURCES;
+}
+
+/* An answer to a parsed MAP with result rc (errors keep the request's
+ * suggestions, 7.2). */
+static size_t pcp_map_answer(struct pcp_svc *s, const struct pcp_request *q, uint8_t rc,
+			     uint32_t lifetime, uint16_t port, const uint8_t ip[16], uint8_t *out)
+{
+	if (rc != PCP_SUCCESS)
+		lifetime = pcp_result_is_long(rc) ? PCP_ERROR_LIFETIME_LONG
+						  : PCP_ERROR_LIFETIME_SHORT;
+	return pcp_build_response(out, q, rc, lifetime, pcp_svc_epoch(s), port, ip);
+}
+
+static size_t pcp_map(struct pcp_svc *s, struct in_addr src, const struct pcp_request *q,
+		      uint8_t *out)
+{
+	struct engine *e = s->e;
+	struct pm_req r;
+	struct pm_result res = { 0, 0 };
+	struct in_addr ext;
+	uint8_t ext_ip[16];
+	enum pm_status st;
+	uint16_t port;
+
+	memset(&r, 0, sizeof(r));
+	r.peer = src;
+	r.client = src;
+	r.int_port = q->int_port;
+	r.ext_port = q->ext_port;
+	r.lifetime = q->lifetime;
+	r.origin = MAP_ORIGIN_PCP;
+	r.nonce = q->nonce;
+	r.prefer_failure = q->prefer_failure;
+	/* 13.3: we keep no filters; only "no filter" (prefix 0) is honoured. */
+	if (q->nfilters > 1 || (q->nfilters == 1 && q->filter.prefix_len != 0))
+		return pcp_map_answer(s, q, PCP_UNSUPP_OPTION, 0, q->ext_port, q->ext_ip, out);
+	/* 13.1: THIRD_PARTY only where any LAN host may be named. */
+	if (q->third_party) {
+		if (!pcp_addr_is_v4(q->third_party_ip) || !e->policy || policy_secure(e->policy))
+			return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port,
+					      q->ext_ip, out);
+		r.client = pcp_addr_v4(q->third_party_ip);
+	}
+	switch (q->protocol) {
+	case IPPROTO_NUM_TCP: r.proto = MAP_TCP; break;
+	case IPPROTO_NUM_UDP: r.proto = MAP_UDP; break;
+	default:
+		/* Protocol 0 only to delete all (a mapping of every protocol
+		 * is not offered). */
+		if (q->protocol == 0 && q->lifetime == 0)
+			break;
+		return pcp_map_answer(s, q, PCP_UNSUPP_PROTOCOL, 0, q->ext_port, q->ext_ip, out);
+	}
+	if (q->lifetime == 0) {
+		st = pm_delete(e, &r, q->protocol == 0, &port);
+		return pcp_map_answer(s, q, pcp_code(st), 0, q->ext_port, q->ext_ip, out);
+	}
+	if (q->int_port == 0)   /* "all ports": not offered */
+		return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip, out);
+	/* 11.3: a suggested address we do not have, with PREFER_FAILURE. */
+	if (!external_addr(e, &ext))
+		return pcp_map_answer(s, q, PCP_NETWORK_FAILURE, 0, q->ext_port, q->ext_ip, out);
+	if (q->prefer_failure && !pcp_addr_is_any(q->ext_ip) &&
+	    (!pcp_addr_is_v4(q->ext_ip) || pcp_addr_v4(q->ext_ip).s_addr != ext.s_addr))
+		return pcp_map_answer(s, q, PCP_CANNOT_PROVIDE_EXTERNAL, 0, q->ext_port,
+				      q->ext_ip, out);
+	st = pm_map(e, &r, &res);
+	if (st != PM_OK)
+		return pcp_map_answer(s, q, pcp_code(st), 0, q->ext_port, q->ext_ip, out);
+	pcp_addr_from_v4(ext_ip, ext);
+	return pcp_map_answer(s, q, PCP_SUCCESS, res.lifetime, res.ext_port, ext_ip, out);
+}
+
+static size_t pcp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
+			 uint8_t *out)
+{
+	struct pcp_request q;
+	int rc = pcp_parse(p, len, &q);
+
+	if (rc == PCP_PARSE_DROP)
+		return 0;
+	if (rc != PCP_SUCCESS)
+		return pcp_error(s, p, len, (uint8_t)rc, out);
+	/* 8.3: the address the client put in the header must be the one
+	 * the request came from (no NAT between client and server). */
+	if (!pcp_addr_is_v4(q.client_ip) || pcp_addr_v4(q.client_ip).s_addr != src.s_addr)
+		return pcp_error(s, p, len, PCP_ADDRESS_MISMATCH, out);
+	if (q.opcode == PCP_OP_ANNOUNCE)
+		return pcp_build_response(out, &q, PCP_SUCCESS, 0, pcp_svc_epoch(s), 0, NULL);
+	return pcp_map(s, src, &q, out);
+}
+
+size_t pcp_svc_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
+		      uint8_t *out)
+{
+	const struct config *c = s->e->cfg;
+
+	if (len < 2 || (p[1] & 0x80))
+		return 0;               /* a response (or nothing): never answered */
+	if (p[0] == NATPMP_VERSION) {
+		if (c->enable_natpmp)
+			return natpmp_handle(s, src, p, len, out);
+		/* RFC 6887 9: a PCP server without NAT-PMP says which
+		 * version it speaks. */
+		return c->enable_pcp ? pcp_error(s, p, len, PCP_UNSUPP_VERSION, out) : 0;
+	}
+	if (c->enable_pcp)
+		return pcp_handle(s, src, p, len, out);
+	/* NAT-PMP only (RFC 6886 3.5): result 1 for any other version. */
+	return c->enable_natpmp ? natpmp_build_error(out, p[1], NATPMP_UNSUPP_VERSION,
+						     pcp_svc_epoch(s)) : 0;
+}

@@ -1,0 +1,145 @@
+#!/usr/bin/python3
+"""pcp_client.py - a small PCP (RFC 6887) client for the namespace tests.
+
+    pcp_client.py SERVER CLIENT_IP map NONCE PROTO IPORT EPORT LIFETIME [prefer]
+    pcp_client.py SERVER CLIENT_IP announce
+    pcp_client.py SERVER CLIENT_IP flood COUNT
+    pcp_client.py SERVER CLIENT_IP big LENGTH
+    pcp_client.py SERVER CLIENT_IP natpmp-ext
+    pcp_client.py listen SECONDS
+
+map/announce print "result=N lifetime=L port=P addr=A epoch=E" (port and
+addr for MAP only) or "timeout"; CLIENT_IP is what goes in the header
+(a wrong one gets ADDRESS_MISMATCH). flood sends COUNT ANNOUNCE requests
+at once and prints how many were answered. listen waits on UDP 5350 for
+the unsolicited NAT-PMP and PCP announcements to 224.0.0.1 and prints
+one line per kind seen. big sends an ANNOUNCE padded to LENGTH bytes. natpmp-ext asks
+the NAT-PMP external address and prints "natpmp result=N addr=A".
+Every wait is bounded.
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def v4mapped(a):
+    return b"\0" * 10 + b"\xff\xff" + socket.inet_aton(a)
+
+
+def header(op, life, client):
+    return struct.pack("!BBHI", 2, op, 0, life) + v4mapped(client)
+
+
+def exchange(server, msg, timeout=2.0, tries=2):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        for _ in range(tries):
+            s.sendto(msg, (server, 5351))
+            try:
+                data, _ = s.recvfrom(2048)
+                return data
+            except socket.timeout:
+                continue
+        return None
+    finally:
+        s.close()
+
+
+def show(data, is_map):
+    if data is None:
+        print("timeout")
+        return 2
+    ver, op, _, result, life, epoch = struct.unpack("!BBBBII", data[:12])
+    line = "version=%d opcode=%d result=%d lifetime=%d epoch=%d len=%d" % (
+        ver, op, result, life, epoch, len(data))
+    if is_map and len(data) >= 60:
+        port = struct.unpack("!H", data[42:44])[0]
+        line += " port=%d addr=%s" % (port, socket.inet_ntoa(data[56:60]))
+    print(line)
+    return 0
+
+
+def cmd_map(server, client, args):
+    nonce, proto, iport, eport, life = int(args[0]), int(args[1]), int(args[2]), int(args[3]), int(args[4])
+    msg = header(1, life, client) + bytes([nonce]) * 12 + struct.pack("!B3xHH", proto, iport, eport) + v4mapped("0.0.0.0")
+    if len(args) > 5 and args[5] == "prefer":
+        msg += struct.pack("!BBH", 2, 0, 0)
+    return show(exchange(server, msg), True)
+
+
+def cmd_flood(server, client, count):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    msg = header(0, 0, client)
+    for _ in range(count):
+        s.sendto(msg, (server, 5351))
+    got, end = 0, time.monotonic() + 2.0
+    while time.monotonic() < end:
+        try:
+            s.recvfrom(2048)
+            got += 1
+        except socket.timeout:
+            break
+    print("answered=%d" % got)
+    return 0
+
+
+def cmd_listen(seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", 5350))
+    try:
+        mreq = socket.inet_aton("224.0.0.1") + socket.inet_aton("0.0.0.0")
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+    except OSError:
+        pass                    # all-hosts is joined already
+    print("listening", flush=True)
+    seen, end = set(), time.monotonic() + seconds
+    while len(seen) < 2 and time.monotonic() < end:
+        s.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        if len(data) == 12 and data[0] == 0 and data[1] == 128 and "natpmp" not in seen:
+            seen.add("natpmp")
+            print("natpmp from=%s result=%d epoch=%d addr=%s" % (
+                peer[0], struct.unpack("!H", data[2:4])[0], struct.unpack("!I", data[4:8])[0],
+                socket.inet_ntoa(data[8:12])), flush=True)
+        elif len(data) == 24 and data[0] == 2 and data[1] == 128 and "pcp" not in seen:
+            seen.add("pcp")
+            print("pcp-announce from=%s result=%d epoch=%d" % (
+                peer[0], data[3], struct.unpack("!I", data[8:12])[0]), flush=True)
+    return 0 if len(seen) == 2 else 1
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "listen":
+        return cmd_listen(float(argv[2]))
+    server, client, cmd = argv[1], argv[2], argv[3]
+    if cmd == "map":
+        return cmd_map(server, client, argv[4:])
+    if cmd == "announce":
+        return show(exchange(server, header(0, 0, client)), False)
+    if cmd == "big":
+        msg = header(0, 0, client)
+        msg += b"\0" * (int(argv[4]) - len(msg))
+        return show(exchange(server, msg), False)
+    if cmd == "natpmp-ext":
+        data = exchange(server, b"\0\0")
+        if data is None or len(data) != 12:
+            print("timeout")
+            return 2
+        print("natpmp result=%d addr=%s" % (struct.unpack("!H", data[2:4])[0],
+                                            socket.inet_ntoa(data[8:12])))
+        return 0
+    if cmd == "flood":
+        return cmd_flood(server, client, int(argv[4]))
+    print("unknown command", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

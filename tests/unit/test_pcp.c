@@ -1,0 +1,622 @@
+/*
+ * test_pcp.c - PCP (RFC 6887): the parser and builders of proto/pcp.c
+ * (7.1 - 7.4, 8.3, 9, 11.1, 13) and the MAP / ANNOUNCE semantics of
+ * svc/pcp.c on the sim backend: every result code it answers with,
+ * renewal with the same nonce keeping the port and refusal with another
+ * (11.3), delete and delete all (15), THIRD_PARTY (13.1), PREFER_FAILURE
+ * (13.2), FILTER (13.3), ADDRESS_MISMATCH, error lifetimes, epoch.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/config.h"
+#include "core/mapping.h"
+#include "core/wanconn.h"
+#include "engine.h"
+#include "proto/pcp.h"
+#include "svc/pcp.h"
+
+#define T0 1000000u
+
+struct fx {
+	struct config cfg;
+	struct engine e;
+	struct pcp_svc svc;
+	struct backend_ops ops;
+	uint64_t now;
+	unsigned nchg;
+	int applied, removed;
+	bool fail_apply;
+	uint8_t out[PCP_SVC_OUT_MAX];
+	size_t outlen;
+};
+
+static struct fx *cur;
+
+static void on_change(struct engine *e, unsigned changes, void *arg)
+{
+	struct fx *f = arg;
+
+	(void)e;
+	if (changes & ENGINE_CHG_MAPPINGS)
+		f->nchg++;
+}
+
+static int count_apply(struct backend *b, const struct mapping *m)
+{
+	if (cur->fail_apply)
+		return -EIO;
+	cur->applied++;
+	return backend_sim_ops.apply(b, m);
+}
+
+static int count_remove(struct backend *b, const struct mapping *m)
+{
+	cur->removed++;
+	return backend_sim_ops.remove(b, m);
+}
+
+static struct fx *fx_new(const char *extra)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char text[1024], err[256];
+	struct clock clk;
+
+	assert_non_null(f);
+	snprintf(text, sizeof(text),
+		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
+		 "external_ip = 203.0.113.1\n%s\n", extra);
+	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	f->now = T0;
+	clk.now_ms = clock_fake_ms;
+	clk.ctx = &f->now;
+	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	f->ops = *f->e.backend.ops;
+	f->ops.apply = count_apply;
+	f->ops.remove = count_remove;
+	f->ops.apply_many = NULL;
+	f->ops.remove_many = NULL;
+	f->e.backend.ops = &f->ops;
+	f->e.on_change = on_change;
+	f->e.on_change_arg = f;
+	engine_set_lan(&f->e, (struct in_addr){ htonl(0xc0a80101) },
+		       (struct in_addr){ htonl(0xffffff00) });
+	pcp_svc_init(&f->svc, &f->e);
+	cur = f;
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	f->e.backend.ops = &backend_sim_ops;
+	engine_fini(&f->e);
+	free(f);
+	cur = NULL;
+}
+
+static struct in_addr ip(const char *s)
+{
+	struct in_addr a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static size_t send_raw(struct fx *f, const char *src, const uint8_t *p, size_t len)
+{
+	f->outlen = pcp_svc_handle(&f->svc, ip(src), p, len, f->out);
+	return f->outlen;
+}
+
+/* A PCP request under construction. */
+struct req {
+	uint8_t b[PCP_MAX_MSG + 16];
+	size_t len;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void v4(uint8_t out[16], const char *s)
+{
+	pcp_addr_from_v4(out, ip(s));
+}
+
+static void mk_header(struct req *r, uint8_t op, uint32_t life, const char *client)
+{
+	memset(r, 0, sizeof(*r));
+	r->b[0] = 2;
+	r->b[1] = op;
+	put32(r->b + 4, life);
+	v4(r->b + 8, client);
+	r->len = PCP_HEADER_LEN;
+}
+
+static void mk_map(struct req *r, const char *client, uint8_t nonce, uint8_t proto,
+		   uint16_t iport, uint16_t eport, uint32_t life)
+{
+	uint8_t *m;
+
+	mk_header(r, PCP_OP_MAP, life, client);
+	m = r->b + PCP_HEADER_LEN;
+	memset(m, nonce, PCP_NONCE_LEN);
+	m[12] = proto;
+	put16(m + 16, iport);
+	put16(m + 18, eport);
+	r->len += PCP_MAP_LEN;
+}
+
+static void add_opt(struct req *r, uint8_t code, const uint8_t *data, uint16_t len)
+{
+	r->b[r->len] = code;
+	put16(r->b + r->len + 2, len);
+	if (len)
+		memcpy(r->b + r->len + 4, data, len);
+	r->len += 4 + (((size_t)len + 3) & ~(size_t)3);
+}
+
+/* Send r from src; returns the result code (the answer is in f->out). */
+static unsigned send_req(struct fx *f, const char *src, const struct req *r)
+{
+	assert_true(send_raw(f, src, r->b, r->len) >= PCP_HEADER_LEN);
+	assert_int_equal(f->out[0], 2);
+	assert_int_equal(f->out[1], (r->b[1] & 0x7f) | 0x80);
+	return f->out[3];
+}
+
+static uint32_t out_life(const struct fx *f)
+{
+	return get32(f->out + 4);
+}
+
+static uint16_t out_eport(const struct fx *f)
+{
+	return get16(f->out + PCP_HEADER_LEN + 18);
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+static void test_parse_header(void **state)
+{
+	struct pcp_request q;
+	struct req r;
+
+	(void)state;
+	mk_header(&r, PCP_OP_ANNOUNCE, 0, "192.168.1.20");
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_SUCCESS);
+	assert_int_equal(q.opcode, PCP_OP_ANNOUNCE);
+	assert_true(pcp_addr_is_v4(q.client_ip));
+	assert_int_equal(pcp_parse(r.b, 1, &q), PCP_PARSE_DROP);
+	assert_int_equal(pcp_parse(r.b, 20, &q), PCP_MALFORMED_REQUEST);       /* short */
+	assert_int_equal(pcp_parse(r.b, 26, &q), PCP_MALFORMED_REQUEST);       /* not 4n */
+	assert_int_equal(pcp_parse(r.b, 1104, &q), PCP_MALFORMED_REQUEST);     /* > 1100 */
+	r.b[1] = 0x80;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_PARSE_DROP);           /* R bit */
+	r.b[1] = 0;
+	r.b[0] = 0;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_PARSE_NATPMP);
+	r.b[0] = 1;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_UNSUPP_VERSION);
+	r.b[0] = 3;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_UNSUPP_VERSION);
+	r.b[0] = 2;
+	r.b[1] = PCP_OP_PEER;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_UNSUPP_OPCODE);
+	r.b[1] = 99;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_UNSUPP_OPCODE);
+	r.b[1] = PCP_OP_MAP;                    /* MAP without its 36 bytes */
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_REQUEST);
+}
+
+static void test_parse_map_options(void **state)
+{
+	uint8_t tp[16], filter[20] = { 0 };
+	struct pcp_request q;
+	struct req r, base;
+
+	(void)state;
+	v4(tp, "192.168.1.50");
+	mk_map(&base, "192.168.1.20", 7, 6, 8080, 8081, 3600);
+	r = base;
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_SUCCESS);
+	assert_int_equal(q.protocol, 6);
+	assert_int_equal(q.int_port, 8080);
+	assert_int_equal(q.ext_port, 8081);
+	assert_int_equal(q.lifetime, 3600);
+	assert_int_equal(q.nonce[11], 7);
+	assert_true(pcp_addr_is_any(q.ext_ip));
+	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	filter[1] = 128;
+	v4(filter + 4, "198.51.100.9");
+	add_opt(&r, PCP_OPT_FILTER, filter, 20);
+	add_opt(&r, 200, tp, 3);                /* optional to process: ignored */
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_SUCCESS);
+	assert_true(q.third_party);
+	assert_true(q.prefer_failure);
+	assert_int_equal(q.nfilters, 1);
+	assert_int_equal(q.filter.prefix_len, 128);
+	/* Repeated, wrong length, wrong opcode, past the end. */
+	r = base;
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
+	r = base;
+	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 8);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
+	r = base;
+	filter[1] = 64;                         /* an IPv4-mapped prefix < 96 */
+	add_opt(&r, PCP_OPT_FILTER, filter, 20);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
+	r = base;
+	filter[1] = 129;
+	add_opt(&r, PCP_OPT_FILTER, filter, 20);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
+	mk_header(&r, PCP_OP_ANNOUNCE, 0, "192.168.1.20");
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
+	r = base;
+	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
+	put16(r.b + base.len + 2, 40);          /* longer than what follows */
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
+	r = base;
+	add_opt(&r, 42, NULL, 0);               /* mandatory, unknown */
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_UNSUPP_OPTION);
+	assert_int_equal(q.unsupp_option, 42);
+	/* Protocol 0 needs internal port 0 (11.1). */
+	mk_map(&r, "192.168.1.20", 1, 0, 80, 0, 0);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_REQUEST);
+}
+
+static void test_build(void **state)
+{
+	uint8_t out[PCP_MAX_MSG], ext[16];
+	struct pcp_request q;
+	struct req r;
+	size_t n;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 9, 17, 5000, 0, 600);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_SUCCESS);
+	v4(ext, "203.0.113.1");
+	n = pcp_build_response(out, &q, PCP_SUCCESS, 600, 77, 5001, ext);
+	assert_int_equal(n, PCP_HEADER_LEN + PCP_MAP_LEN + 4);
+	assert_int_equal(out[1], 0x81);
+	assert_int_equal(out[3], 0);
+	assert_int_equal(get32(out + 4), 600);
+	assert_int_equal(get32(out + 8), 77);
+	assert_memory_equal(out + 12, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
+	assert_memory_equal(out + 24, r.b + 24, 12);            /* nonce */
+	assert_int_equal(get16(out + 24 + 18), 5001);
+	assert_memory_equal(out + 24 + 20, ext, 16);
+	assert_int_equal(out[60], PCP_OPT_PREFER_FAILURE);
+	/* Errors copy the request, at most 1100 bytes, multiple of 4. */
+	n = pcp_build_error(out, r.b, r.len, PCP_NOT_AUTHORIZED, 1800, 5);
+	assert_int_equal(n, r.len);
+	assert_int_equal(out[0], 2);
+	assert_int_equal(out[1], 0x81);
+	assert_int_equal(out[3], PCP_NOT_AUTHORIZED);
+	assert_memory_equal(out + 24, r.b + 24, r.len - 24);
+	memset(r.b, 0, sizeof(r.b));
+	r.b[0] = 2;
+	assert_int_equal(pcp_build_error(out, r.b, 1103, PCP_MALFORMED_REQUEST, 1, 1), 1100);
+	assert_int_equal(pcp_build_error(out, r.b, 3, PCP_MALFORMED_REQUEST, 1, 1), 24);
+	assert_int_equal(pcp_build_announce(out, 9), 24);
+	assert_int_equal(out[1], 0x80);
+	assert_true(pcp_result_is_long(PCP_NOT_AUTHORIZED));
+	assert_false(pcp_result_is_long(PCP_NETWORK_FAILURE));
+	assert_string_equal(pcp_result_str(PCP_ADDRESS_MISMATCH), "ADDRESS_MISMATCH");
+	assert_string_equal(pcp_result_str(200), "unknown");
+}
+
+/* ---- semantics --------------------------------------------------------- */
+
+static void test_announce_and_mismatch(void **state)
+{
+	struct fx *f = fx_new("");
+	struct req r;
+
+	(void)state;
+	f->now += 5000;
+	mk_header(&r, PCP_OP_ANNOUNCE, 0, "192.168.1.20");
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(f->outlen, 24);
+	assert_int_equal(get32(f->out + 8), 5);         /* epoch */
+	assert_int_equal(out_life(f), 0);
+	/* The header's address is not the source. */
+	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_ADDRESS_MISMATCH);
+	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_LONG);
+	mk_map(&r, "192.168.1.20", 1, 6, 8000, 8000, 600);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_ADDRESS_MISMATCH);
+	assert_int_equal(map_count(f->e.maps), 0);
+	/* An IPv6 client address cannot be ours either. */
+	memset(r.b + 8, 0x20, 16);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_ADDRESS_MISMATCH);
+	/* The parser's codes reach the client. */
+	r.b[0] = 1;
+	assert_int_equal(send_raw(f, "192.168.1.20", r.b, r.len), r.len);
+	assert_int_equal(f->out[0], 2);
+	assert_int_equal(f->out[3], PCP_UNSUPP_VERSION);
+	mk_header(&r, PCP_OP_PEER, 600, "192.168.1.20");
+	r.len += PCP_PEER_LEN;
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_UNSUPP_OPCODE);
+	r.len = 1104;
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_MALFORMED_REQUEST);
+	assert_int_equal(f->outlen, 1100);
+	mk_map(&r, "192.168.1.20", 1, 6, 8000, 8000, 600);
+	add_opt(&r, 5, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_UNSUPP_OPTION);
+	mk_map(&r, "192.168.1.20", 1, 6, 8000, 8000, 600);
+	add_opt(&r, PCP_OPT_THIRD_PARTY, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_MALFORMED_OPTION);
+	fx_free(f);
+}
+
+static void test_map_renew_delete(void **state)
+{
+	struct fx *f = fx_new("");
+	struct mapping *m;
+	uint8_t ext[16];
+	struct req r;
+
+	(void)state;
+	v4(ext, "203.0.113.1");
+	mk_map(&r, "192.168.1.20", 1, 6, 8080, 9090, 3600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(f->outlen, PCP_HEADER_LEN + PCP_MAP_LEN);
+	assert_int_equal(out_eport(f), 9090);
+	assert_int_equal(out_life(f), 3600);
+	assert_memory_equal(f->out + 24, r.b + 24, 12);
+	assert_memory_equal(f->out + 24 + 20, ext, 16);
+	assert_int_equal(f->nchg, 1);
+	m = map_find(f->e.maps, MAP_TCP, 9090, (struct in_addr){ 0 });
+	assert_non_null(m);
+	assert_int_equal(m->origin, MAP_ORIGIN_PCP);
+	assert_string_equal(m->desc, "PCP 192.168.1.20:8080");
+	/* Renewal, same nonce: same port, no event. */
+	f->now += 100000;
+	mk_map(&r, "192.168.1.20", 1, 6, 8080, 0, 10);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(out_eport(f), 9090);
+	assert_int_equal(out_life(f), 120);
+	assert_int_equal(f->nchg, 1);
+	/* Another nonce: NOT_AUTHORIZED, for renewals and deletes (11.3). */
+	mk_map(&r, "192.168.1.20", 2, 6, 8080, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	mk_map(&r, "192.168.1.20", 2, 6, 8080, 0, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	assert_int_equal(map_count(f->e.maps), 1);
+	/* Delete with the nonce. */
+	mk_map(&r, "192.168.1.20", 1, 6, 8080, 0, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(out_life(f), 0);
+	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(f->nchg, 2);
+	assert_int_equal(f->removed, 1);
+	/* UDP, and a protocol we do not map. */
+	mk_map(&r, "192.168.1.20", 1, 17, 5353, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(out_eport(f), 5353);
+	mk_map(&r, "192.168.1.20", 1, 132, 5353, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_UNSUPP_PROTOCOL);
+	mk_map(&r, "192.168.1.20", 1, 0, 0, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_UNSUPP_PROTOCOL);
+	/* "All ports" is not offered. */
+	mk_map(&r, "192.168.1.20", 1, 6, 0, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	fx_free(f);
+}
+
+static void test_delete_all(void **state)
+{
+	struct fx *f = fx_new("");
+	struct req r;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 1, 6, 6001, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	mk_map(&r, "192.168.1.20", 1, 17, 6002, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	mk_map(&r, "192.168.1.20", 3, 17, 6003, 0, 600);       /* another nonce */
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(f->nchg, 3);
+	/* Protocol 0, port 0, lifetime 0: every mapping of that nonce. */
+	mk_map(&r, "192.168.1.20", 1, 0, 0, 0, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(f->nchg, 4);
+	assert_non_null(map_find(f->e.maps, MAP_UDP, 6003, (struct in_addr){ 0 }));
+	fx_free(f);
+}
+
+static void test_prefer_failure_and_conflict(void **state)
+{
+	struct fx *f = fx_new("");
+	uint8_t other[16];
+	struct req r;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 1, 6, 7000, 7000, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	/* Held by another client: another port, or CANNOT_PROVIDE_EXTERNAL. */
+	mk_map(&r, "192.168.1.30", 1, 6, 7000, 7000, 600);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), 0);
+	assert_int_equal(out_eport(f), 7001);
+	mk_map(&r, "192.168.1.30", 2, 6, 7005, 7000, 600);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_CANNOT_PROVIDE_EXTERNAL);
+	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_SHORT);
+	/* An external address we do not have, with PREFER_FAILURE. */
+	mk_map(&r, "192.168.1.30", 2, 6, 7005, 7005, 600);
+	v4(other, "198.51.100.1");
+	memcpy(r.b + 24 + 20, other, 16);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_CANNOT_PROVIDE_EXTERNAL);
+	/* Without it: our address, and the option's echo. */
+	mk_map(&r, "192.168.1.30", 2, 6, 7005, 7005, 600);
+	memcpy(r.b + 24 + 20, other, 16);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), 0);
+	assert_int_equal(out_eport(f), 7005);
+	assert_memory_equal(f->out + 24 + 32, "\xcb\x00\x71\x01", 4);
+	mk_map(&r, "192.168.1.30", 2, 6, 7006, 7006, 600);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), 0);
+	assert_int_equal(f->outlen, PCP_HEADER_LEN + PCP_MAP_LEN + 4);
+	fx_free(f);
+}
+
+static void test_filter(void **state)
+{
+	struct fx *f = fx_new("");
+	uint8_t filter[20] = { 0 };
+	struct req r;
+
+	(void)state;
+	/* A real filter cannot be kept: UNSUPP_OPTION (13.3 is mandatory). */
+	mk_map(&r, "192.168.1.20", 1, 6, 7000, 7000, 600);
+	filter[1] = 128;
+	v4(filter + 4, "198.51.100.9");
+	add_opt(&r, PCP_OPT_FILTER, filter, 20);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_UNSUPP_OPTION);
+	assert_int_equal(map_count(f->e.maps), 0);
+	/* Prefix 0 ("no filter") is what we do anyway. */
+	mk_map(&r, "192.168.1.20", 1, 6, 7000, 7000, 600);
+	memset(filter, 0, sizeof(filter));
+	add_opt(&r, PCP_OPT_FILTER, filter, 20);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(f->outlen, PCP_HEADER_LEN + PCP_MAP_LEN + 24);
+	fx_free(f);
+}
+
+static void test_third_party(void **state)
+{
+	struct fx *f = fx_new("");
+	uint8_t tp[16];
+	struct req r;
+
+	(void)state;
+	v4(tp, "192.168.1.50");
+	mk_map(&r, "192.168.1.20", 1, 6, 7000, 7000, 600);
+	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	assert_int_equal(map_count(f->e.maps), 0);
+	fx_free(f);
+
+	f = fx_new("secure_mode = no");
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_non_null(map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 }));
+	assert_int_equal(map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 })
+				 ->internal_client.s_addr, ip("192.168.1.50").s_addr);
+	assert_int_equal(f->outlen, PCP_HEADER_LEN + PCP_MAP_LEN + 20);
+	/* Not a LAN host. */
+	v4(tp, "10.9.9.9");
+	mk_map(&r, "192.168.1.20", 1, 6, 7001, 7001, 600);
+	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	fx_free(f);
+}
+
+static void test_failures(void **state)
+{
+	struct fx *f = fx_new("max_mappings = 2\nmax_mappings_per_client = 1\n"
+			      "acl = deny 1024-65535 192.168.1.66 0-65535");
+	struct req r;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 1, 6, 7000, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	mk_map(&r, "192.168.1.20", 1, 6, 7001, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_USER_EX_QUOTA);
+	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_SHORT);
+	mk_map(&r, "192.168.1.30", 1, 6, 7001, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), 0);
+	mk_map(&r, "192.168.1.40", 1, 6, 7002, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.40", &r), PCP_NO_RESOURCES);
+	/* Policy: a well-known port, an ACL deny. */
+	mk_map(&r, "192.168.1.40", 1, 6, 22, 22, 600);
+	assert_int_equal(send_req(f, "192.168.1.40", &r), PCP_NOT_AUTHORIZED);
+	mk_map(&r, "192.168.1.66", 1, 6, 7003, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.66", &r), PCP_NOT_AUTHORIZED);
+	/* The WAN down: NETWORK_FAILURE (short lifetime error). */
+	assert_int_equal(wanconn_request_termination(f->e.wan, f->now), 0);
+	mk_map(&r, "192.168.1.30", 1, 6, 7001, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_NETWORK_FAILURE);
+	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_SHORT);
+	fx_free(f);
+}
+
+static void test_backend_failure_and_natpmp_shared(void **state)
+{
+	struct fx *f = fx_new("");
+	static const uint8_t natpmp_map[12] = { 0, 2, 0, 0, 0x1b, 0x58, 0x1b, 0x58,
+						0, 0, 0x02, 0x58 };
+	struct req r;
+
+	(void)state;
+	f->fail_apply = true;
+	mk_map(&r, "192.168.1.20", 1, 6, 7000, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NO_RESOURCES);
+	assert_int_equal(map_count(f->e.maps), 0);
+	f->fail_apply = false;
+	/* A NAT-PMP mapping (no nonce) is renewed by PCP (RFC 6887 Appendix A)
+	 * and takes the PCP nonce. */
+	assert_int_equal(send_raw(f, "192.168.1.20", natpmp_map, 12), 16);
+	assert_int_equal(get16(f->out + 2), 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(out_eport(f), 7000);
+	assert_int_equal(map_count(f->e.maps), 1);
+	mk_map(&r, "192.168.1.20", 9, 6, 7000, 0, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_header),
+		cmocka_unit_test(test_parse_map_options),
+		cmocka_unit_test(test_build),
+		cmocka_unit_test(test_announce_and_mismatch),
+		cmocka_unit_test(test_map_renew_delete),
+		cmocka_unit_test(test_delete_all),
+		cmocka_unit_test(test_prefer_failure_and_conflict),
+		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_third_party),
+		cmocka_unit_test(test_failures),
+		cmocka_unit_test(test_backend_failure_and_natpmp_shared),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
