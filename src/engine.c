@@ -248,6 +248,30 @@ static void traffic_sample(struct engine *e, uint64_t now)
 	e->traffic_check_ms = now + every;
 }
 
+/*
+ * A LAN host can change mappings as fast as it can send: the info lines
+ * about changes (UPnP, NAT-PMP, PCP, expiry) are rate-limited to
+ * ENGINE_LOG_BURST per ENGINE_LOG_INTERVAL_MS over all hosts; past that
+ * they go to debug level, and the next info line says how many it left
+ * out.
+ */
+#define ENGINE_LOG_INTERVAL_MS 10000u
+#define ENGINE_LOG_BURST 50u
+
+bool engine_log_change_ok(struct engine *e, char more[48])
+{
+	unsigned suppressed = 0;
+
+	more[0] = '\0';
+	if (e->log_maps.burst == 0)
+		e->log_maps = RATELIMIT_INIT(ENGINE_LOG_INTERVAL_MS, ENGINE_LOG_BURST);
+	if (!ratelimit_ok(&e->log_maps, clock_now(&e->clock), &suppressed))
+		return false;
+	if (suppressed)
+		snprintf(more, 48, " (%u more at debug level)", suppressed);
+	return true;
+}
+
 uint64_t engine_next_deadline(struct engine *e)
 {
 	uint64_t t = portmap_next_expiry(e);

@@ -130,6 +130,11 @@ void engine_wan_event(struct engine *e, enum backend_link_event ev,
 
 /* Monotonic ms of the next timer the engine needs run (lease expiry, the
  * connection's timers, the backend's own), 0 when none. */
+/* May an info line about a mapping change be written now (a shared rate
+ * limit)? *more gets " (N more at debug level)" or "". Otherwise log it
+ * at debug level. */
+bool engine_log_change_ok(struct engine *e, char more[48]);
+
 uint64_t engine_next_deadline(struct engine *e);
 /* Run everything due now: backend completions first, then the
  * connection timers, then lease expiry. */

@@ -180,19 +180,19 @@ static bool nonce_ok(const struct mapping *m, const uint8_t *nonce)
 static void log_map(struct engine *e, const struct pm_req *r, const struct mapping *m,
 		    const char *what)
 {
-	char peer[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+	char peer[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN], more[48];
 	unsigned lease = map_lease_remaining(e->maps, m);
 
 	inet_ntop(AF_INET, &r->peer, peer, sizeof(peer));
 	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
-	if (strcmp(what, "renewed") == 0)
+	if (strcmp(what, "renewed") == 0 || !engine_log_change_ok(e, more))
 		log_debug("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
 			  what, proto_name(m->proto), (unsigned)m->ext_port, ic,
 			  (unsigned)m->int_port, lease);
 	else
-		log_info("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
+		log_info("%s: %s %s %s/%u -> %s:%u lease %u%s", peer, origin_name(r->origin),
 			 what, proto_name(m->proto), (unsigned)m->ext_port, ic,
-			 (unsigned)m->int_port, lease);
+			 (unsigned)m->int_port, lease, more);
 }
 
 static void log_refused(const struct pm_req *r, const char *why)

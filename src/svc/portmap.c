@@ -236,30 +236,6 @@ static void describe(char *out, size_t outsz, const struct mapping *m)
 	}
 }
 
-/*
- * A LAN host can change mappings as fast as it can send: the info lines
- * about changes are rate-limited (PORTMAP_LOG_BURST per
- * PORTMAP_LOG_INTERVAL_MS over all hosts); past that they are written at
- * debug level, and the next info line says how many it left out. *more
- * gets that note, or "".
- */
-#define PORTMAP_LOG_INTERVAL_MS 10000u
-#define PORTMAP_LOG_BURST 50u
-
-static bool log_info_ok(struct engine *e, char more[48])
-{
-	unsigned suppressed = 0;
-
-	more[0] = '\0';
-	if (e->log_maps.burst == 0)
-		e->log_maps = RATELIMIT_INIT(PORTMAP_LOG_INTERVAL_MS, PORTMAP_LOG_BURST);
-	if (!ratelimit_ok(&e->log_maps, clock_now(&e->clock), &suppressed))
-		return false;
-	if (suppressed)
-		snprintf(more, 48, " (%u more at debug level)", suppressed);
-	return true;
-}
-
 static void log_change(const struct action_ctx *ctx, const struct mapping *m, uint32_t lease_s,
 		       const char *note, bool info)
 {
@@ -268,7 +244,7 @@ static void log_change(const struct action_ctx *ctx, const struct mapping *m, ui
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
 	describe(what, sizeof(what), m);
 	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
-	if (info && log_info_ok(ctx->e, more))
+	if (info && engine_log_change_ok(ctx->e, more))
 		log_info("%s: %s %s '%s' lease %u%s%s", peer, ctx->act->name, what, desc,
 			 (unsigned)lease_s, note, more);
 	else
@@ -282,7 +258,7 @@ static void log_removed(const struct action_ctx *ctx, const struct mapping *m, b
 
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
 	describe(what, sizeof(what), m);
-	if (info && log_info_ok(ctx->e, more))
+	if (info && engine_log_change_ok(ctx->e, more))
 		log_info("%s: %s %s%s", peer, ctx->act->name, what, more);
 	else
 		log_debug("%s: %s %s", peer, ctx->act->name, what);
@@ -759,7 +735,7 @@ int portmap_delete_range(struct action_ctx *ctx)
 		map_remove(ctx->e->maps, v[i]);
 	}
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
-	if (log_info_ok(ctx->e, more))
+	if (engine_log_change_ok(ctx->e, more))
 		log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed%s", peer,
 			 proto_name(proto), (unsigned)lo, (unsigned)hi, n, more);
 	else
@@ -862,7 +838,7 @@ static void on_expired(const struct mapping *m, void *arg)
 
 	inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
 	describe(what, sizeof(what), m);
-	if (log_info_ok(x->e, more))
+	if (engine_log_change_ok(x->e, more))
 		log_info("%s: lease expired: %s%s", owner, what, more);
 	else
 		log_debug("%s: lease expired: %s", owner, what);
