@@ -794,6 +794,7 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			return;
 		}
 		len = sizeof(sin);
+		memset(&sin, 0, sizeof(sin));
 		cfd = accept4(fd, (struct sockaddr *)&sin, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -812,7 +813,7 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			}
 			return;
 		}
-		if (sin.sin_family != AF_INET || len < (socklen_t)sizeof(sin)) {
+		if (len < (socklen_t)sizeof(sin) || sin.sin_family != AF_INET) {
 			close(cfd);
 			continue;
 		}
@@ -912,11 +913,15 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 
 void http_io_free(struct http_io *h)
 {
+	struct http_conn *c, *next;
+
 	if (!h)
 		return;
 	h->freeing = true;
-	while (h->conns)
-		conn_close(h->conns);   /* pending SUBSCRIBE responses reported failed */
+	for (c = h->conns; c; c = next) {
+		next = c->next;
+		conn_close(c);  /* pending SUBSCRIBE responses reported failed */
+	}
 	if (h->spare) {
 		buf_free(&h->spare->body);
 		buf_free(&h->spare->out);
