@@ -440,6 +440,8 @@ static int conn_error(struct http_conn *c, unsigned status)
 	free(c->out_body);
 	c->out_body = NULL;
 	c->out_body_len = 0;
+	if (c->gena_sid[0] && c->h->e->gena)
+		gena_response_failed(c->h->e->gena, c->gena_sid);  /* that answer is not sent */
 	c->gena_sid[0] = '\0';
 	c->close_after = true;
 	c->error = true;
