@@ -4,7 +4,8 @@
 # and with a chunked SOAP body, both answered 200 with the external
 # address; then http_wire.py: response fields, pipelining, HTTP/1.0
 # keep-alive, Expect, chunked bodies, absolute-form, an unknown transfer
-# coding, and a large response read slowly (partial writes).
+# coding, and a response of several MB held up by a reader with a small
+# receive buffer (partial writes, EPOLLOUT).
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
