@@ -32,8 +32,8 @@
  *
  * Time (ARCHITECTURE rule 4): a request must arrive within http_timeout
  * from its first byte (slow loris), a connection may be idle (after
- * accept or between requests) for http_timeout, a response that the
- * peer does not take is abandoned after http_timeout, and a closing
+ * accept or between requests) for http_timeout, a response of which the
+ * peer takes nothing for http_timeout is abandoned, and a closing
  * connection lingers at most HTTP_IO_LINGER_MS. Every deadline is now
  * plus one of two constants, so two FIFO lists in deadline order and one
  * loop timer at the earliest head do.
@@ -103,6 +103,7 @@ struct http_conn {
 	char *out_body;                         /* the handler's body, sent after out */
 	size_t out_body_len;
 	size_t out_sent;                        /* bytes of out + out_body sent */
+	size_t out_mark;                        /* out_sent when the write deadline was set */
 	bool close_after;                       /* close once the response is out */
 	bool error;                             /* the response is an error: linger */
 	size_t drained;                         /* bytes thrown away while lingering */
@@ -131,7 +132,7 @@ struct http_io {
 	struct http_conn *spare;                /* one closed connection kept for the next */
 	char date[40];                          /* Date field value, for date_sec */
 	int64_t date_sec;
-	struct ratelimit warn_slow, warn_big;
+	struct ratelimit warn_slow, warn_stuck, warn_big;
 };
 
 static const char http_io_allow[] = "GET, HEAD, POST, SUBSCRIBE, UNSUBSCRIBE";
@@ -327,9 +328,11 @@ static int conn_flush(struct http_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if (c->events != EPOLLOUT) {
+				/* The deadline runs while the peer takes nothing. */
+				if (c->events != EPOLLOUT || c->out_sent != c->out_mark) {
 					conn_events(c, EPOLLOUT);
-					dl_push(c, Q_TIMEOUT);  /* once per response */
+					dl_push(c, Q_TIMEOUT);
+					c->out_mark = c->out_sent;
 				}
 				return 0;
 			}
@@ -365,13 +368,13 @@ static int conn_sent(struct http_conn *c)
 	return 0;
 }
 
-/* Start sending the response in c->out / c->out_body. 0 or -1 (c done). */
+/* Start sending the response in c->out / c->out_body. 0, or -1 (c gone or still writing). */
 static int conn_send(struct http_conn *c)
 {
 	int r;
 
 	c->state = C_WRITE;
-	c->out_sent = 0;
+	c->out_sent = c->out_mark = 0;
 	dl_remove(c);
 	r = conn_flush(c);
 	if (r <= 0)
@@ -559,7 +562,7 @@ static int conn_body(struct http_conn *c, size_t *ret_end)
 	return 0;
 }
 
-/* Serve what the input buffer holds, in order. 0, or -1 when c is gone. */
+/* Serve what the input buffer holds, in order. 0, or -1 when c is gone or still writing. */
 static int conn_process(struct http_conn *c)
 {
 	size_t end = 0;
@@ -683,7 +686,7 @@ static void conn_expire(struct http_conn *c)
 		}
 		break;
 	case C_WRITE:
-		if (ratelimit_ok(&h->warn_slow, loop_now_ms(h->l), &suppressed)) {
+		if (ratelimit_ok(&h->warn_stuck, loop_now_ms(h->l), &suppressed)) {
 			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
 			log_warnx("%s: HTTP response not taken in %u s, connection closed%s",
 				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
@@ -743,7 +746,7 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	buf_reset(&c->body);
 	buf_reset(&c->out);
 	c->out_body = NULL;
-	c->out_body_len = c->out_sent = 0;
+	c->out_body_len = c->out_sent = c->out_mark = 0;
 	c->close_after = c->error = false;
 	c->drained = 0;
 	c->gena_sid[0] = '\0';
@@ -895,6 +898,7 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 			       HTTP_IO_LINGER_MS : h->q_delay[Q_TIMEOUT];
 	h->date_sec = -1;
 	h->warn_slow = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
+	h->warn_stuck = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_big = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	http_io_server_string(h->server, sizeof(h->server));
 	inet_ntop(AF_INET, &e->lan_addr, addr, sizeof(addr));
