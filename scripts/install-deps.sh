@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config git
-  libmicrohttpd-dev libexpat1-dev libcmocka-dev
+  libexpat1-dev libcmocka-dev
   libnftables-dev libmnl-dev nftables
   iproute2 miniupnpc python3 python3-miniupnpc curl natpmpc
   clang libclang-rt-14-dev cppcheck clang-tidy

@@ -1,31 +1,55 @@
 /*
- * http_io.c - libmicrohttpd glue (http_io.h): the HTTP server of UDA 1.1
- * sections 2 (description), 3 (control) and 4 (eventing).
+ * http_io.c - the HTTP/1.1 server (http_io.h) of UDA 1.1 sections 2
+ * (description), 3 (control) and 4 (eventing), in the daemon's loop.
+ * Requests are parsed by proto/http.c (RFC 9112) and answered by
+ * httpd_handle(); this file does sockets, limits and time, nothing else.
  *
- * MHD runs in external epoll mode: its epoll fd sits in our loop, and
- * MHD_run() is called when it is readable or when the timeout MHD asks
- * for (MHD_get_timeout) runs out, through one loop timer re-armed after
- * every run. No thread is ever started.
+ * One non-blocking listening socket on the LAN address; accept4() in a
+ * bounded batch per readiness. Peers outside the LAN subnet are closed
+ * at once, so are connections past http_max_per_ip from one address; at
+ * http_max_connections the listening socket leaves the epoll set and
+ * further connections wait in the listen backlog, to be accepted as soon
+ * as a slot frees.
  *
- * Limits (ARCHITECTURE rule 4): connections in total and per source
- * address, an idle timeout, per-connection header memory (MHD options),
- * the body (IGDD_HTTP_MAX_BODY: 413 when Content-Length says so before
- * any byte is read; a chunked body that grows past it closes the
- * connection), header count (IGDD_HTTP_MAX_HEADERS: 431), and the time
- * to receive one request (http_timeout): MHD's timeout only measures
- * idleness, which a client sending a byte now and then (slow loris)
- * never reaches, so each connection receiving a request sits in a FIFO
- * by deadline and is shut down when its deadline passes. Peers outside
- * the LAN subnet are refused at accept time; methods other than the five
- * UPnP uses get 405 and a body framed twice (Content-Length twice, or
- * with Transfer-Encoding) 400, without reaching the handler.
- * docs/LIMITS.md lists every limit with the test that reaches it.
+ * Each connection is a small state machine:
+ *
+ *   idle ──first byte──► head ──head parsed──► body ──complete──► write
+ *     ▲                                                             │
+ *     └───────────── kept alive (RFC 9112 9.3) ◄────────────────────┤
+ *                                                       closing ──► linger ──► closed
+ *
+ * Its input buffer holds IGDD_HTTP_MAX_HEAD bytes and some room for the
+ * body passing through into its struct buf (IGDD_HTTP_MAX_BODY). The
+ * response (status line and fields in one buffer, the body as the
+ * handler built it) goes out with one sendmsg() when the socket takes it,
+ * the rest on EPOLLOUT. Pipelined requests wait in the input buffer and
+ * are served in order once the previous response is out. An error from
+ * the parser (400, 413, 414, 417, 431, 501, 505) or a method other than
+ * the five UPnP uses (405) is answered with a short text and
+ * "Connection: close"; the connection is then shut down for writing and
+ * its input drained for a short while, so that the peer reads the whole
+ * answer instead of a reset.
+ *
+ * Time (ARCHITECTURE rule 4): a request must arrive within http_timeout
+ * from its first byte (slow loris), a connection may be idle (after
+ * accept or between requests) for http_timeout, a response of which the
+ * peer takes nothing for http_timeout is abandoned, and a closing
+ * connection lingers at most HTTP_IO_LINGER_MS. Every deadline is now
+ * plus one of two constants, so two FIFO lists in deadline order and one
+ * loop timer at the earliest head do.
+ *
+ * GENA (UDA 1.1 4.1.1): a SUBSCRIBE's initial event is queued only once
+ * its response has been written completely (gena_response_sent()); a
+ * connection that dies first reports it failed.
  */
+#define _GNU_SOURCE             /* accept4 */
+
 #include "net/http_io.h"
 
 #include "conf/config.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "proto/http.h"
 #include "svc/gena.h"
 #include "svc/httpd.h"
 #include "util/buf.h"
@@ -36,88 +60,88 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
 
-#define HTTP_IO_MAX_WAIT_MS 60000       /* re-run MHD at least this often */
 #define HTTP_IO_BACKLOG 128u
+#define HTTP_IO_ACCEPT_BATCH 32         /* accept4() calls per readiness */
+#define HTTP_IO_IN_SIZE (IGDD_HTTP_MAX_HEAD + 2048)
+#define HTTP_IO_OUT_HEAD_MAX 4096       /* status line and header fields */
+#define HTTP_IO_LINGER_MS 2000u         /* a closing connection drains input this long */
+#define HTTP_IO_LINGER_BYTES (256u << 10)
+#define HTTP_IO_PAUSE_MS 1000u          /* out of descriptors: accept again after */
 #define HTTP_IO_WARN_INTERVAL_MS 60000  /* peer-triggered warnings: a few per minute */
 #define HTTP_IO_WARN_BURST 5
 
-/*
- * One connection (MHD's socket context). While it is receiving a
- * request (from accept, or from the end of the previous response on a
- * kept-alive connection, until the request is complete) it is queued
- * from http_io.recv_head; deadlines are all now + http_timeout, so the
- * queue is in deadline order and the head is the next to expire.
- */
-struct http_io_conn {
-	struct http_io_conn *prev, *next;
-	bool queued;
-	int fd;
-	struct in_addr peer;
+enum conn_state { C_IDLE, C_HEAD, C_BODY, C_WRITE, C_LINGER };
+
+enum { Q_TIMEOUT, Q_LINGER, Q_COUNT, Q_NONE = -1 };
+
+struct http_conn {
+	struct http_io *h;
+	struct http_conn *prev, *next;          /* every connection */
+	struct http_conn *qprev, *qnext;        /* the deadline list it is on */
+	int q;                                  /* Q_TIMEOUT, Q_LINGER or Q_NONE */
 	uint64_t deadline_ms;
+	int fd;
+	uint32_t events;                        /* epoll interest */
+	struct in_addr peer;
+	enum conn_state state;
+	struct http_parser ps;
+	size_t in_len;                          /* bytes in in[] */
+	size_t head_len;                        /* in[0..head_len): the parsed head */
+	struct buf body;                        /* decoded request body */
+	struct buf out;                         /* status line, fields (and an error's text) */
+	char *out_body;                         /* the handler's body, sent after out */
+	size_t out_body_len;
+	size_t out_sent;                        /* bytes of out + out_body sent */
+	size_t out_mark;                        /* out_sent when the write deadline was set */
+	bool close_after;                       /* close once the response is out */
+	bool error;                             /* the response is an error: linger */
+	size_t drained;                         /* bytes thrown away while lingering */
+	char gena_sid[GENA_SID_SIZE];           /* a SUBSCRIBE's SID until its response is out */
+	char in[HTTP_IO_IN_SIZE];
+};
+
+struct http_list {
+	struct http_conn *head, *tail;
 };
 
 struct http_io {
 	struct engine *e;
 	struct loop *l;
-	struct MHD_Daemon *mhd;
-	int epfd;                       /* MHD's epoll fd, in our loop */
-	int64_t timer;                  /* MHD timeout timer (0: none) */
+	int fd;                                 /* listening socket */
+	bool listening;                         /* in the epoll set for EPOLLIN */
+	bool freeing;
+	int64_t timer;                          /* deadline timer (0: none) */
 	uint64_t timer_when;
-	bool running;                   /* start-up done: MHD messages drop to debug */
-	char server[160];               /* SERVER: OS/version UPnP/1.1 igdd/version */
-	struct http_io_conn *recv_head, *recv_tail;  /* receiving, by deadline */
-	unsigned nconns;                /* open connections */
-	bool rerun;                     /* run MHD again at once (see http_io_arm) */
-	struct ratelimit warn_slow, warn_big;
+	int64_t pause_timer;
+	char server[160];                       /* SERVER: OS/version UPnP/1.1 igdd/version */
+	struct http_conn *conns;
+	unsigned nconns;
+	struct http_list q[Q_COUNT];
+	uint64_t q_delay[Q_COUNT];
+	struct http_conn *spare;                /* one closed connection kept for the next */
+	char date[40];                          /* Date field value, for date_sec */
+	int64_t date_sec;
+	struct ratelimit warn_slow, warn_stuck, warn_big;
 };
 
-/* One request (MHD's con_cls): its body so far. */
-struct http_io_req {
-	struct buf body;
-	bool too_big;
-	char gena_sid[GENA_SID_SIZE];   /* a SUBSCRIBE's SID until its response is out */
-};
-
-/* Headers of one request, borrowed from MHD for the length of the call. */
-struct http_io_headers {
-	struct http_header h[IGDD_HTTP_MAX_HEADERS];
-	size_t n;
-	bool too_many;
-};
+static const char http_io_allow[] = "GET, HEAD, POST, SUBSCRIBE, UNSUBSCRIBE";
 
 static const char *const http_io_methods[] = {
 	"GET", "HEAD", "POST", "SUBSCRIBE", "UNSUBSCRIBE",
 };
 
-static void http_io_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void http_io_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	struct http_io *h = cls;
-	char msg[256];
-	size_t n;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = strlen(msg);
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	/* Once running, what MHD says is mostly about what a peer did. */
-	if (h->running)
-		log_debug("http: %s", msg);
-	else
-		log_warnx("http: %s", msg);
-}
+static int conn_process(struct http_conn *c);
 
 /* " (N similar not logged)" after a rate-limited warning, or "". */
 static const char *http_io_more(char out[48], unsigned suppressed)
@@ -126,122 +150,6 @@ static const char *http_io_more(char out[48], unsigned suppressed)
 	if (suppressed)
 		snprintf(out, 48, " (%u similar not logged)", suppressed);
 	return out;
-}
-
-/* ---- the request time limit ---- */
-
-static void conn_unqueue(struct http_io *h, struct http_io_conn *c)
-{
-	if (!c || !c->queued)
-		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		h->recv_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		h->recv_tail = c->prev;
-	c->prev = c->next = NULL;
-	c->queued = false;
-}
-
-/* A request starts arriving on c: it has http_timeout seconds. */
-static void conn_receiving(struct http_io *h, struct http_io_conn *c)
-{
-	if (!c)
-		return;
-	conn_unqueue(h, c);
-	c->deadline_ms = loop_now_ms(h->l) + (uint64_t)h->e->cfg->http_timeout * 1000u;
-	c->prev = h->recv_tail;
-	if (h->recv_tail)
-		h->recv_tail->next = c;
-	else
-		h->recv_head = c;
-	h->recv_tail = c;
-	c->queued = true;
-}
-
-static struct http_io_conn *conn_of(struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-	return ci ? ci->socket_context : NULL;
-}
-
-static void http_io_on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-				  enum MHD_ConnectionNotificationCode toe)
-{
-	struct http_io *h = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct http_io_conn *c = *socket_context;
-
-	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		/* A slot freed at the connection limit: see http_io_arm(). */
-		if (h->nconns-- >= h->e->cfg->http_max_connections)
-			h->rerun = true;
-		conn_unqueue(h, c);
-		free(c);
-		*socket_context = NULL;
-		return;
-	}
-	h->nconns++;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return;         /* MHD's idle timeout still applies */
-	c->fd = -1;
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci)
-		c->fd = ci->connect_fd;
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-		c->peer = ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr;
-	*socket_context = c;
-	conn_receiving(h, c);
-}
-
-/*
- * Shut down every connection whose request is not in by its deadline.
- * MHD sees the end of the stream on its next run and closes it.
- */
-static void http_io_expire(struct http_io *h)
-{
-	uint64_t now = loop_now_ms(h->l);
-	char peer[INET_ADDRSTRLEN];
-	struct http_io_conn *c;
-	unsigned n = 0, suppressed;
-	char more[48];
-
-	while ((c = h->recv_head) != NULL && c->deadline_ms <= now) {
-		conn_unqueue(h, c);
-		if (c->fd >= 0)
-			shutdown(c->fd, SHUT_RDWR);
-		n++;
-		if (ratelimit_ok(&h->warn_slow, now, &suppressed)) {
-			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
-			log_warnx("%s: HTTP request not complete after %u s, connection closed%s",
-				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
-		}
-	}
-	if (n)
-		log_debug("http: %u slow connection(s) closed", n);
-}
-
-static enum MHD_Result http_io_on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
-{
-	struct http_io *h = cls;
-	const struct sockaddr_in *sin = (const void *)sa;
-	char peer[INET_ADDRSTRLEN];
-
-	if (sa->sa_family != AF_INET || len < (socklen_t)sizeof(*sin))
-		return MHD_NO;
-	if (!engine_on_lan(h->e, sin->sin_addr)) {
-		inet_ntop(AF_INET, &sin->sin_addr, peer, sizeof(peer));
-		log_debug("%s: HTTP connection refused: not on the LAN", peer);
-		return MHD_NO;
-	}
-	return MHD_YES;
 }
 
 static bool http_io_method_ok(const char *method)
@@ -254,110 +162,322 @@ static bool http_io_method_ok(const char *method)
 	return false;
 }
 
+/* ---- deadlines ---- */
+
+static void http_io_on_timer(struct loop *l, void *arg);
+
+static void http_io_arm(struct http_io *h)
+{
+	uint64_t when = UINT64_MAX;
+	int64_t id;
+	int i;
+
+	for (i = 0; i < Q_COUNT; i++)
+		if (h->q[i].head && h->q[i].head->deadline_ms < when)
+			when = h->q[i].head->deadline_ms;
+	if (when == UINT64_MAX)
+		return;                 /* a pending timer finds nothing; fine */
+	if (h->timer > 0 && h->timer_when <= when)
+		return;
+	if (h->timer > 0)
+		loop_timer_cancel(h->l, h->timer);
+	h->timer = 0;
+	id = loop_timer_at(h->l, when, http_io_on_timer, h);
+	if (id < 0) {
+		log_warnx("http: cannot arm the timer: %s", strerror((int)-id));
+		return;
+	}
+	h->timer = id;
+	h->timer_when = when;
+}
+
+static void dl_remove(struct http_conn *c)
+{
+	struct http_list *q;
+
+	if (c->q == Q_NONE)
+		return;
+	q = &c->h->q[c->q];
+	if (c->qprev)
+		c->qprev->qnext = c->qnext;
+	else
+		q->head = c->qnext;
+	if (c->qnext)
+		c->qnext->qprev = c->qprev;
+	else
+		q->tail = c->qprev;
+	c->qprev = c->qnext = NULL;
+	c->q = Q_NONE;
+}
+
+/* c's deadline is now + the list's delay: it goes to the tail. */
+static void dl_push(struct http_conn *c, int qi)
+{
+	struct http_io *h = c->h;
+	struct http_list *q = &h->q[qi];
+
+	dl_remove(c);
+	c->deadline_ms = loop_now_ms(h->l) + h->q_delay[qi];
+	c->q = qi;
+	c->qprev = q->tail;
+	if (q->tail)
+		q->tail->qnext = c;
+	else
+		q->head = c;
+	q->tail = c;
+	if (!h->timer || c->deadline_ms < h->timer_when)
+		http_io_arm(h);
+}
+
+/* ---- connections ---- */
+
+static void conn_events(struct http_conn *c, uint32_t events)
+{
+	if (c->events == events)
+		return;
+	if (loop_fd_mod(c->h->l, c->fd, events) == 0)
+		c->events = events;
+}
+
+static void listen_set(struct http_io *h, bool on)
+{
+	if (h->listening == on || h->fd < 0)
+		return;
+	if (loop_fd_mod(h->l, h->fd, on ? EPOLLIN : 0) == 0)
+		h->listening = on;
+}
+
+static void conn_close(struct http_conn *c)
+{
+	struct http_io *h = c->h;
+
+	if (c->gena_sid[0] && h->e->gena)
+		gena_response_failed(h->e->gena, c->gena_sid);
+	c->gena_sid[0] = '\0';
+	dl_remove(c);
+	loop_fd_del(h->l, c->fd);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c->out_body);
+	c->out_body = NULL;
+	h->nconns--;
+	if (!h->spare && !h->freeing) {
+		h->spare = c;           /* its buffers too, for the next connection */
+	} else {
+		buf_free(&c->body);
+		buf_free(&c->out);
+		free(c);
+	}
+	/* A slot is free: the backlog is served on the next loop turn. */
+	if (!h->freeing && !h->pause_timer && h->nconns < h->e->cfg->http_max_connections)
+		listen_set(h, true);
+}
+
+/* The response is out and the connection ends: close, or drain first. */
+static void conn_finish(struct http_conn *c)
+{
+	if (!c->error && c->in_len == 0) {
+		conn_close(c);  /* the request was read whole: nothing to reset */
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->state = C_LINGER;
+	c->drained = 0;
+	conn_events(c, EPOLLIN);
+	dl_push(c, Q_LINGER);
+}
+
 /*
- * MHD 0.9.75 refuses an empty value, which UDA needs for "EXT:" (3.2.2):
- * one space is sent instead, an empty field value once optional white
- * space is trimmed (RFC 7230 section 3.2).
+ * Send what is left of the response. 1: all of it is out; 0: the socket
+ * is full (EPOLLOUT armed, the write deadline running); -1: c is closed.
  */
-static void http_io_add_header(struct MHD_Response *r, const char *name, const char *value)
+static int conn_flush(struct http_conn *c)
 {
-	if (!value || !value[0])
-		value = " ";
-	if (MHD_add_response_header(r, name, value) != MHD_YES)
-		log_debug("http: cannot add header '%s'", name);
-}
+	size_t total = c->out.len + c->out_body_len;
 
-/* A short plain answer made here (405, 413, 431, 500). */
-static enum MHD_Result http_io_queue_status(struct http_io *h, struct MHD_Connection *conn,
-					    unsigned status)
-{
-	static const char body[] = "";
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	while (c->out_sent < total) {
+		struct iovec iov[2];
+		struct msghdr msg;
+		size_t niov = 0;
+		ssize_t n;
 
-	conn_unqueue(h, conn_of(conn));         /* the request is over */
-	r = MHD_create_response_from_buffer(0, (void *)body, MHD_RESPMEM_PERSISTENT);
-	if (!r)
-		return MHD_NO;
-	http_io_add_header(r, MHD_HTTP_HEADER_SERVER, h->server);
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		http_io_add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST, SUBSCRIBE, UNSUBSCRIBE");
-	if (status != MHD_HTTP_METHOD_NOT_ALLOWED)
-		http_io_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result http_io_collect_header(void *cls, enum MHD_ValueKind kind,
-					      const char *key, const char *value)
-{
-	struct http_io_headers *hs = cls;
-
-	(void)kind;
-	if (hs->n == IGDD_HTTP_MAX_HEADERS) {
-		hs->too_many = true;
-		return MHD_NO;
+		if (c->out_sent < c->out.len) {
+			iov[niov].iov_base = c->out.p + c->out_sent;
+			iov[niov].iov_len = c->out.len - c->out_sent;
+			niov++;
+			if (c->out_body_len) {
+				iov[niov].iov_base = c->out_body;
+				iov[niov].iov_len = c->out_body_len;
+				niov++;
+			}
+		} else {
+			iov[niov].iov_base = c->out_body + (c->out_sent - c->out.len);
+			iov[niov].iov_len = total - c->out_sent;
+			niov++;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = niov;
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* The deadline runs while the peer takes nothing. */
+				if (c->events != EPOLLOUT || c->out_sent != c->out_mark) {
+					conn_events(c, EPOLLOUT);
+					dl_push(c, Q_TIMEOUT);
+					c->out_mark = c->out_sent;
+				}
+				return 0;
+			}
+			log_debug("http: send: %s", strerror(errno));
+			conn_close(c);
+			return -1;
+		}
+		c->out_sent += (size_t)n;
 	}
-	hs->h[hs->n].name = key;
-	hs->h[hs->n].value = value ? value : "";
-	hs->n++;
-	return MHD_YES;
+	return 1;
 }
 
-/* The handler's answer as an MHD response (the body is handed over). */
-static struct MHD_Response *http_io_make_response(struct http_io *h, struct http_response *resp)
+/* The whole response is out. 0: go on with the next request; -1: c is done. */
+static int conn_sent(struct http_conn *c)
 {
-	struct MHD_Response *r;
-	size_t len = 0, i;
-	char *body;
+	struct http_io *h = c->h;
 
-	body = buf_steal(&resp->body, &len);
-	if (!body)
-		return NULL;
-	/* MHD frees body with free() once the response is sent. */
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return NULL;
+	/* UDA 1.1 4.1.1: the initial event only once the SUBSCRIBE response is out. */
+	if (c->gena_sid[0] && h->e->gena)
+		gena_response_sent(h->e->gena, c->gena_sid);
+	c->gena_sid[0] = '\0';
+	free(c->out_body);
+	c->out_body = NULL;
+	c->out_body_len = 0;
+	c->out_sent = 0;
+	if (c->close_after) {
+		conn_finish(c);
+		return -1;
 	}
-	http_io_add_header(r, MHD_HTTP_HEADER_SERVER, h->server);
-	if (resp->content_type)
-		http_io_add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
-	for (i = 0; i < resp->nheaders && i < HTTP_MAX_RESP_HEADERS; i++)
-		http_io_add_header(r, resp->hdr_name[i], resp->hdr_value[i]);
-	return r;
+	c->state = C_IDLE;
+	conn_events(c, EPOLLIN);
+	dl_push(c, Q_TIMEOUT);          /* idle until the next request */
+	return 0;
 }
 
-/* The request is complete: build it, ask httpd_handle(), queue the answer. */
-static enum MHD_Result http_io_respond(struct http_io *h, struct MHD_Connection *conn,
-				       struct http_io_req *st, const char *url,
-				       const char *method, const char *version)
+/* Start sending the response in c->out / c->out_body. 0, or -1 (c gone or still writing). */
+static int conn_send(struct http_conn *c)
 {
-	const union MHD_ConnectionInfo *ci;
-	struct http_io_headers hs;
+	int r;
+
+	c->state = C_WRITE;
+	c->out_sent = c->out_mark = 0;
+	dl_remove(c);
+	r = conn_flush(c);
+	if (r <= 0)
+		return -1;
+	return conn_sent(c);
+}
+
+static const char *http_io_date(struct http_io *h)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != h->date_sec) {
+		h->date_sec = ts.tv_sec;
+		if (!gmtime_r(&ts.tv_sec, &tm) ||
+		    strftime(h->date, sizeof(h->date), "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+			h->date[0] = '\0';
+	}
+	return h->date;
+}
+
+/* Status line and fields into c->out; false when they do not fit. */
+static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
+		      const struct http_response *resp, const char *allow, size_t body_len)
+{
+	struct http_io *h = c->h;
+	struct buf *b = &c->out;
+	const char *date = http_io_date(h);
+	size_t i;
+
+	buf_reset(b);
+	buf_printf(b, "HTTP/1.1 %u %s\r\n", status, http_reason(status));
+	if (date[0])
+		buf_printf(b, "Date: %s\r\n", date);
+	if (c->close_after)
+		buf_puts(b, "Connection: close\r\n");
+	else if (c->ps.head.minor == 0)
+		buf_puts(b, "Connection: keep-alive\r\n");
+	buf_printf(b, "Server: %s\r\n", h->server);
+	if (ctype)
+		buf_printf(b, "Content-Type: %s\r\n", ctype);
+	if (allow)
+		buf_printf(b, "Allow: %s\r\n", allow);
+	for (i = 0; resp && i < resp->nheaders && i < HTTP_MAX_RESP_HEADERS; i++) {
+		/* An empty value (UDA 1.1 3.2.2 "EXT:") is sent as such. */
+		if (resp->hdr_value[i][0])
+			buf_printf(b, "%s: %s\r\n", resp->hdr_name[i], resp->hdr_value[i]);
+		else
+			buf_printf(b, "%s:\r\n", resp->hdr_name[i]);
+	}
+	buf_printf(b, "Content-Length: %zu\r\n\r\n", body_len);
+	return !b->toobig;
+}
+
+/* Answer status with a short text and close; -1 (c is done). */
+static int conn_error(struct http_conn *c, unsigned status)
+{
+	char peer[INET_ADDRSTRLEN], text[64];
+	bool head = c->ps.head.method && strcmp(c->ps.head.method, "HEAD") == 0 &&
+		    c->state == C_BODY;
+	int n;
+
+	inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+	log_debug("%s: HTTP request refused: %u", peer, status);
+	free(c->out_body);
+	c->out_body = NULL;
+	c->out_body_len = 0;
+	if (c->gena_sid[0] && c->h->e->gena)
+		gena_response_failed(c->h->e->gena, c->gena_sid);  /* that answer is not sent */
+	c->gena_sid[0] = '\0';
+	c->close_after = true;
+	c->error = true;
+	n = snprintf(text, sizeof(text), "%u %s\n", status, http_reason(status));
+	if (!conn_head(c, status, "text/plain; charset=utf-8", NULL,
+		       status == 405 ? http_io_allow : NULL, (size_t)n)) {
+		conn_close(c);
+		return -1;
+	}
+	if (!head)
+		buf_append(&c->out, text, (size_t)n);
+	return conn_send(c);
+}
+
+/* The request is complete: ask httpd_handle(), queue the answer. */
+static int conn_respond(struct http_conn *c)
+{
+	struct http_io *h = c->h;
+	const struct http_head *hd = &c->ps.head;
 	struct http_request req;
 	struct http_response resp;
-	struct MHD_Response *r;
-	enum MHD_Result ret;
+	bool head = strcmp(hd->method, "HEAD") == 0;
 	unsigned status;
+	size_t len = 0;
 
-	conn_unqueue(h, conn_of(conn));         /* the request is in */
 	memset(&req, 0, sizeof(req));
-	memset(&hs, 0, sizeof(hs));
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, http_io_collect_header, &hs);
-	if (hs.too_many)
-		return http_io_queue_status(h, conn, 431);
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
-		return MHD_NO;
-	req.peer = ((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr;
-	req.method = method;
-	req.url = url;
-	req.http_minor = strcmp(version, MHD_HTTP_VERSION_1_0) == 0 ? 0 : 1;
-	req.headers = hs.h;
-	req.nheaders = hs.n;
-	req.body = str_from(st->body.p ? st->body.p : "", st->body.len);
+	req.method = hd->method;
+	req.url = hd->path;
+	req.http_minor = hd->minor;
+	req.headers = hd->fields;
+	req.nheaders = hd->nfields;
+	req.body = str_from(c->body.p ? c->body.p : "", c->body.len);
+	req.peer = c->peer;
 
 	http_response_init(&resp);
 	httpd_handle(h->e, &req, &resp);
@@ -369,179 +489,356 @@ static enum MHD_Result http_io_respond(struct http_io *h, struct MHD_Connection 
 		if (ratelimit_ok(&h->warn_big, loop_now_ms(h->l), &suppressed)) {
 			inet_ntop(AF_INET, &req.peer, peer, sizeof(peer));
 			log_warnx("%s: %s: response larger than its limit, answering 500%s", peer,
-				  method, http_io_more(more, suppressed));
+				  hd->method, http_io_more(more, suppressed));
 		}
 		http_response_free(&resp);
-		return http_io_queue_status(h, conn, 500);
+		return conn_error(c, 500);
 	}
-	r = http_io_make_response(h, &resp);
-	if (r && h->e->gena && strcmp(method, "SUBSCRIBE") == 0)
-		gena_response_sid(&resp, st->gena_sid);
+	c->close_after = !hd->keep_alive;
+	c->error = false;
+	c->gena_sid[0] = '\0';
+	if (h->e->gena && strcmp(hd->method, "SUBSCRIBE") == 0 &&
+	    !gena_response_sid(&resp, c->gena_sid))
+		c->gena_sid[0] = '\0';
+	c->out_body = buf_steal(&resp.body, &len);
+	if (!c->out_body || !conn_head(c, status, resp.content_type, &resp, NULL, len)) {
+		http_response_free(&resp);
+		return conn_error(c, 500);
+	}
 	http_response_free(&resp);
-	if (!r)
-		return http_io_queue_status(h, conn, 500);
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	c->out_body_len = head ? 0 : len;       /* HEAD: the fields of GET, no body */
+	return 0;
 }
 
-/* Content-Length and Transfer-Encoding headers of a request. */
-struct http_io_framing {
-	unsigned content_length, transfer_encoding;
-};
-
-static enum MHD_Result http_io_count_framing(void *cls, enum MHD_ValueKind kind,
-					     const char *key, const char *value)
+/* Headers in: method allowed, 100 Continue when asked. 0 or -1. */
+static int conn_head_done(struct http_conn *c)
 {
-	struct http_io_framing *f = cls;
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	ssize_t n;
 
-	(void)kind;
-	(void)value;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-		f->content_length++;
-	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-		f->transfer_encoding++;
-	return MHD_YES;
-}
-
-/* First call for a request: headers are in, no body byte read yet. */
-static enum MHD_Result http_io_begin(struct http_io *h, struct MHD_Connection *conn,
-				     const char *method, void **con_cls)
-{
-	struct http_io_framing fr = { 0, 0 };
-	const char *cl;
-	struct http_io_req *st;
-
-	if (!http_io_method_ok(method))
-		return http_io_queue_status(h, conn, MHD_HTTP_METHOD_NOT_ALLOWED);
-	/*
-	 * A body framed twice (two Content-Length, or Content-Length with
-	 * Transfer-Encoding) is how requests are smuggled past a proxy that
-	 * reads the other framing: refused, and the connection closed
-	 * (RFC 9112 sections 6.1 and 6.3).
-	 */
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, http_io_count_framing, &fr);
-	if (fr.content_length > 1 || fr.transfer_encoding > 1 ||
-	    (fr.content_length && fr.transfer_encoding))
-		return http_io_queue_status(h, conn, MHD_HTTP_BAD_REQUEST);
-	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl) {
-		uint64_t n;
-
-		/* MHD has checked the syntax; only the size matters here. */
-		if (str_to_u64(str_cstr(cl), UINT64_MAX, &n) == 0 && n > IGDD_HTTP_MAX_BODY)
-			return http_io_queue_status(h, conn, MHD_HTTP_CONTENT_TOO_LARGE);
+	if (!http_io_method_ok(c->ps.head.method))
+		return conn_error(c, 405);
+	c->state = C_BODY;
+	buf_reset(&c->body);
+	/* RFC 9110 10.1.1: not when the body is on its way already. */
+	if (c->ps.head.expect_continue && c->in_len == c->head_len) {
+		n = send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(cont) - 1) {
+			log_debug("http: cannot send 100 Continue");
+			conn_close(c);
+			return -1;
+		}
 	}
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return MHD_NO;
-	buf_init(&st->body, IGDD_HTTP_MAX_BODY);
-	*con_cls = st;
-	return MHD_YES;         /* MHD answers "Expect: 100-continue" now */
+	return 0;
 }
 
-static enum MHD_Result http_io_on_request(void *cls, struct MHD_Connection *conn,
-					  const char *url, const char *method,
-					  const char *version, const char *upload_data,
-					  size_t *upload_data_size, void **con_cls)
+/*
+ * Body bytes after the head go into c->body; the rest moves down to
+ * head_len. 1: the request is complete (*ret_end: its last byte + 1),
+ * 0: more input needed, -1: c is done.
+ */
+static int conn_body(struct http_conn *c, size_t *ret_end)
 {
-	struct http_io *h = cls;
-	struct http_io_req *st = *con_cls;
+	size_t off = c->head_len, used;
+	struct str data;
+	int r;
 
-	if (!st)
-		return http_io_begin(h, conn, method, con_cls);
-	if (*upload_data_size > 0) {
-		if (!st->too_big && buf_append(&st->body, upload_data, *upload_data_size) < 0)
-			st->too_big = true;
-		*upload_data_size = 0;
-		/* A chunked body past the limit: stop reading, close. */
-		return st->too_big ? MHD_NO : MHD_YES;
+	for (;;) {
+		r = http_parse_body(&c->ps, c->in + off, c->in_len - off, &used, &data);
+		if (r < 0)
+			return conn_error(c, (unsigned)-r);
+		if (data.len && buf_append(&c->body, data.p, data.len) < 0)
+			return conn_error(c, c->body.toobig ? 413 : 500);
+		off += used;
+		if (r == 1) {
+			*ret_end = off;
+			return 1;
+		}
+		if (used == 0 || off == c->in_len)
+			break;
 	}
-	return http_io_respond(h, conn, st, url, method, version);
+	memmove(c->in + c->head_len, c->in + off, c->in_len - off);
+	c->in_len = c->head_len + (c->in_len - off);
+	return 0;
 }
 
-static void http_io_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-				 enum MHD_RequestTerminationCode toe)
+/* Serve what the input buffer holds, in order. 0, or -1 when c is gone or still writing. */
+static int conn_process(struct http_conn *c)
 {
-	struct http_io *h = cls;
-	struct http_io_req *st = *con_cls;
+	size_t end = 0;
+	int r;
 
-	/* A kept-alive connection waits for its next request: the clock
-	 * restarts (a closing one is unqueued again when it is closed). */
-	conn_receiving(h, conn_of(conn));
-	if (!st)
+	for (;;) {
+		switch (c->state) {
+		case C_IDLE:
+			if (c->in_len == 0)
+				return 0;
+			c->state = C_HEAD;
+			dl_push(c, Q_TIMEOUT);  /* the request has http_timeout from here */
+			http_parser_reset(&c->ps);
+			/* fall through */
+		case C_HEAD:
+			r = http_parse_head(&c->ps, c->in, c->in_len);
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				return conn_error(c, (unsigned)-r);
+			c->head_len = (size_t)r;
+			if (conn_head_done(c) < 0)
+				return -1;
+			/* fall through */
+		case C_BODY:
+			r = conn_body(c, &end);
+			if (r <= 0)
+				return r;
+			r = conn_respond(c);
+			if (r < 0)
+				return -1;
+			/* The next request (pipelined) moves to the front. */
+			memmove(c->in, c->in + end, c->in_len - end);
+			c->in_len -= end;
+			c->head_len = 0;
+			if (conn_send(c) < 0)
+				return -1;
+			break;
+		default:
+			return 0;
+		}
+	}
+}
+
+static void conn_read(struct http_conn *c)
+{
+	char peer[INET_ADDRSTRLEN];
+	ssize_t n;
+
+	do {
+		n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
-	/* UDA 1.1 4.2: the initial event only once the SUBSCRIBE response is out. */
-	if (st->gena_sid[0] && h->e->gena) {
-		if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-			gena_response_sent(h->e->gena, st->gena_sid);
-		else
-			gena_response_failed(h->e->gena, st->gena_sid);
+	if (n <= 0) {
+		if (c->state != C_IDLE || c->in_len) {
+			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+			log_debug("%s: HTTP connection closed in the middle of a request", peer);
+		}
+		conn_close(c);
+		return;
 	}
-	buf_free(&st->body);
-	free(st);
-	*con_cls = NULL;
+	c->in_len += (size_t)n;
+	conn_process(c);
 }
 
-static void http_io_arm(struct http_io *h);
-
-static void http_io_on_timer(struct loop *l, void *arg)
+/* Lingering: throw input away until the peer closes or time runs out. */
+static void conn_drain(struct http_conn *c)
 {
-	struct http_io *h = arg;
+	ssize_t n;
 
-	(void)l;
-	h->timer = 0;
-	http_io_expire(h);
-	MHD_run(h->mhd);
-	http_io_arm(h);
+	n = recv(c->fd, c->in, sizeof(c->in), 0);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->drained += (size_t)n;
+	if (c->drained > HTTP_IO_LINGER_BYTES)
+		conn_close(c);
 }
 
-static void http_io_on_epoll(struct loop *l, int fd, uint32_t events, void *arg)
+static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	struct http_io *h = arg;
+	struct http_conn *c = arg;
 
 	(void)l;
 	(void)fd;
 	(void)events;
-	MHD_run(h->mhd);
+	switch (c->state) {
+	case C_IDLE:
+	case C_HEAD:
+	case C_BODY:
+		conn_read(c);
+		break;
+	case C_WRITE:
+		if (conn_flush(c) == 1 && conn_sent(c) == 0)
+			conn_process(c);
+		break;
+	case C_LINGER:
+		conn_drain(c);
+		break;
+	}
+}
+
+/* A deadline passed. */
+static void conn_expire(struct http_conn *c)
+{
+	struct http_io *h = c->h;
+	char peer[INET_ADDRSTRLEN], more[48];
+	unsigned suppressed;
+
+	switch (c->state) {
+	case C_HEAD:
+	case C_BODY:
+		if (ratelimit_ok(&h->warn_slow, loop_now_ms(h->l), &suppressed)) {
+			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+			log_warnx("%s: HTTP request not complete after %u s, connection closed%s",
+				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
+		}
+		break;
+	case C_WRITE:
+		if (ratelimit_ok(&h->warn_stuck, loop_now_ms(h->l), &suppressed)) {
+			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+			log_warnx("%s: HTTP response not taken in %u s, connection closed%s",
+				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
+		}
+		break;
+	default:
+		break;          /* idle or lingering: nothing to say */
+	}
+	conn_close(c);
+}
+
+static void http_io_on_timer(struct loop *l, void *arg)
+{
+	struct http_io *h = arg;
+	uint64_t now = loop_now_ms(l);
+	struct http_conn *c;
+	unsigned n = 0;
+	int i;
+
+	h->timer = 0;
+	for (i = 0; i < Q_COUNT; i++) {
+		while ((c = h->q[i].head) != NULL && c->deadline_ms <= now) {
+			conn_expire(c);
+			n++;
+		}
+	}
+	if (n)
+		log_debug("http: %u connection(s) past their deadline closed", n);
 	http_io_arm(h);
 }
 
-/*
- * Keep one timer at the time MHD wants to run next (timeouts, pending
- * data) or the first request deadline, whichever comes first. At the
- * connection limit MHD takes its listening socket out of its epoll set,
- * and puts it back only at the start of a run: when a slot frees there,
- * run it again at once, or a connection waiting in the backlog would
- * wait for the next timeout.
- */
-static void http_io_arm(struct http_io *h)
+static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer)
 {
-	MHD_UNSIGNED_LONG_LONG t;
-	uint64_t when;
-	int64_t id;
+	struct http_conn *c = h->spare;
 
-	if (MHD_get_timeout(h->mhd, &t) != MHD_YES || t > HTTP_IO_MAX_WAIT_MS)
-		t = HTTP_IO_MAX_WAIT_MS;
-	if (h->rerun) {
-		h->rerun = false;
-		t = 0;
+	if (c) {
+		h->spare = NULL;
+	} else {
+		c = malloc(sizeof(*c));
+		if (!c)
+			return NULL;
+		buf_init(&c->body, IGDD_HTTP_MAX_BODY);
+		buf_init(&c->out, HTTP_IO_OUT_HEAD_MAX);
 	}
-	when = loop_now_ms(h->l) + t;
-	if (h->recv_head && h->recv_head->deadline_ms < when)
-		when = h->recv_head->deadline_ms;
-	if (h->timer > 0 && h->timer_when <= when)
-		return;         /* an earlier run is due anyway; it re-arms */
-	if (h->timer > 0)
-		loop_timer_cancel(h->l, h->timer);
-	h->timer = 0;
-	id = loop_timer_at(h->l, when, http_io_on_timer, h);
-	if (id < 0) {
-		log_warnx("http: cannot arm the timer: %s", strerror((int)-id));
-		return;
+	c->h = h;
+	c->prev = NULL;
+	c->next = h->conns;
+	c->qprev = c->qnext = NULL;
+	c->q = Q_NONE;
+	c->deadline_ms = 0;
+	c->fd = fd;
+	c->events = EPOLLIN;
+	c->peer = peer;
+	c->state = C_IDLE;
+	http_parser_init(&c->ps, IGDD_HTTP_MAX_HEAD, IGDD_HTTP_MAX_BODY);
+	c->in_len = c->head_len = 0;
+	buf_reset(&c->body);
+	buf_reset(&c->out);
+	c->out_body = NULL;
+	c->out_body_len = c->out_sent = c->out_mark = 0;
+	c->close_after = c->error = false;
+	c->drained = 0;
+	c->gena_sid[0] = '\0';
+	if (loop_fd_add(h->l, fd, EPOLLIN, conn_on_event, c) < 0) {
+		h->spare = c;
+		return NULL;
 	}
-	h->timer = id;
-	h->timer_when = when;
+	if (h->conns)
+		h->conns->prev = c;
+	h->conns = c;
+	h->nconns++;
+	dl_push(c, Q_TIMEOUT);          /* idle from accept */
+	return c;
+}
+
+static void http_io_on_pause_end(struct loop *l, void *arg)
+{
+	struct http_io *h = arg;
+
+	(void)l;
+	h->pause_timer = 0;
+	if (h->nconns < h->e->cfg->http_max_connections)
+		listen_set(h, true);
+}
+
+static unsigned http_io_count_peer(const struct http_io *h, struct in_addr a)
+{
+	const struct http_conn *c;
+	unsigned n = 0;
+
+	for (c = h->conns; c; c = c->next)
+		if (c->peer.s_addr == a.s_addr)
+			n++;
+	return n;
+}
+
+static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct http_io *h = arg;
+	const struct config *cfg = h->e->cfg;
+	char peer[INET_ADDRSTRLEN];
+	struct sockaddr_in sin;
+	socklen_t len;
+	int i, cfd;
+
+	(void)events;
+	for (i = 0; i < HTTP_IO_ACCEPT_BATCH; i++) {
+		if (h->nconns >= cfg->http_max_connections) {
+			listen_set(h, false);   /* the rest waits in the backlog */
+			return;
+		}
+		len = sizeof(sin);
+		memset(&sin, 0, sizeof(sin));
+		cfd = accept4(fd, (struct sockaddr *)&sin, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/* Out of descriptors or memory: do not spin on the backlog. */
+			log_warnx("http: accept: %s", strerror(errno));
+			listen_set(h, false);
+			if (!h->pause_timer) {
+				int64_t id = loop_timer_in(l, HTTP_IO_PAUSE_MS, http_io_on_pause_end, h);
+
+				h->pause_timer = id > 0 ? id : 0;
+				if (id <= 0)
+					listen_set(h, true);
+			}
+			return;
+		}
+		if (len < (socklen_t)sizeof(sin) || sin.sin_family != AF_INET) {
+			close(cfd);
+			continue;
+		}
+		inet_ntop(AF_INET, &sin.sin_addr, peer, sizeof(peer));
+		if (!engine_on_lan(h->e, sin.sin_addr)) {
+			log_debug("%s: HTTP connection refused: not on the LAN", peer);
+			close(cfd);
+			continue;
+		}
+		if (http_io_count_peer(h, sin.sin_addr) >= cfg->http_max_per_ip) {
+			log_debug("%s: HTTP connection refused: %u connections from it already",
+				  peer, cfg->http_max_per_ip);
+			close(cfd);
+			continue;
+		}
+		if (!conn_new(h, cfd, sin.sin_addr)) {
+			log_debug("%s: HTTP connection dropped: out of memory", peer);
+			close(cfd);
+		}
+	}
 }
 
 static void http_io_server_string(char *out, size_t outsz)
@@ -555,34 +852,36 @@ static void http_io_server_string(char *out, size_t outsz)
 	snprintf(out, outsz, "%s/%s UPnP/1.1 igdd/%s", u.sysname, u.release, IGDD_VERSION);
 }
 
-static struct MHD_Daemon *http_io_start(struct http_io *h)
+static int http_io_listen(struct http_io *h)
 {
 	const struct config *cfg = h->e->cfg;
-	struct sockaddr_in sin;
 	unsigned backlog = cfg->http_max_connections > HTTP_IO_BACKLOG ?
 			   cfg->http_max_connections : HTTP_IO_BACKLOG;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int one = 1;
 
+	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (h->fd < 0)
+		return -errno;
+	if (setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		return -errno;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr = h->e->lan_addr;
 	sin.sin_port = htons(cfg->http_port);
-	return MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, cfg->http_port,
-		http_io_on_accept, h, http_io_on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, http_io_mhd_log, h,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->http_max_connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg->http_max_per_ip,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->http_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)IGDD_HTTP_CONN_MEMORY,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, backlog,
-		MHD_OPTION_NOTIFY_COMPLETED, http_io_on_completed, h,
-		MHD_OPTION_NOTIFY_CONNECTION, http_io_on_connection, h,
-		MHD_OPTION_END);
+	if (bind(h->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		return -errno;
+	if (listen(h->fd, (int)backlog) < 0)
+		return -errno;
+	if (getsockname(h->fd, (struct sockaddr *)&sin, &len) < 0)
+		return -errno;
+	h->e->http_port = ntohs(sin.sin_port);
+	return loop_fd_add(h->l, h->fd, EPOLLIN, http_io_on_listen, h);
 }
 
 struct http_io *http_io_new(struct engine *e, struct loop *l)
 {
-	const union MHD_DaemonInfo *info;
 	char addr[INET_ADDRSTRLEN];
 	struct http_io *h;
 	int r;
@@ -594,52 +893,53 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 	}
 	h->e = e;
 	h->l = l;
-	h->epfd = -1;
+	h->q_delay[Q_TIMEOUT] = (uint64_t)e->cfg->http_timeout * 1000u;
+	h->q_delay[Q_LINGER] = HTTP_IO_LINGER_MS < h->q_delay[Q_TIMEOUT] ?
+			       HTTP_IO_LINGER_MS : h->q_delay[Q_TIMEOUT];
+	h->date_sec = -1;
 	h->warn_slow = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
+	h->warn_stuck = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_big = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	http_io_server_string(h->server, sizeof(h->server));
 	inet_ntop(AF_INET, &e->lan_addr, addr, sizeof(addr));
-	h->mhd = http_io_start(h);
-	if (!h->mhd) {
-		log_warnx("http: cannot listen on %s port %u", addr, (unsigned)e->cfg->http_port);
-		goto fail;
-	}
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info || info->epoll_fd < 0) {
-		log_warnx("http: libmicrohttpd has no epoll fd");
-		goto fail;
-	}
-	h->epfd = info->epoll_fd;
-	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	if (!info || info->port == 0) {
-		log_warnx("http: cannot learn the bound port");
-		goto fail;
-	}
-	e->http_port = info->port;
-	r = loop_fd_add(l, h->epfd, EPOLLIN, http_io_on_epoll, h);
+	r = http_io_listen(h);
 	if (r < 0) {
-		log_warnx("http: cannot add the epoll fd to the loop: %s", strerror(-r));
-		h->epfd = -1;
-		goto fail;
+		log_warnx("http: cannot listen on %s port %u: %s", addr,
+			  (unsigned)e->cfg->http_port, strerror(-r));
+		if (h->fd >= 0)
+			close(h->fd);
+		h->fd = -1;
+		free(h);
+		return NULL;
 	}
-	http_io_arm(h);
-	h->running = true;
+	h->listening = true;
 	log_debug("http: listening on %s:%u", addr, (unsigned)e->http_port);
 	return h;
-fail:
-	http_io_free(h);
-	return NULL;
 }
 
 void http_io_free(struct http_io *h)
 {
+	struct http_conn *c, *next;
+
 	if (!h)
 		return;
+	h->freeing = true;
+	for (c = h->conns; c; c = next) {
+		next = c->next;
+		conn_close(c);  /* pending SUBSCRIBE responses reported failed */
+	}
+	if (h->spare) {
+		buf_free(&h->spare->body);
+		buf_free(&h->spare->out);
+		free(h->spare);
+	}
 	if (h->timer > 0)
 		loop_timer_cancel(h->l, h->timer);
-	if (h->epfd >= 0)
-		loop_fd_del(h->l, h->epfd);
-	if (h->mhd)
-		MHD_stop_daemon(h->mhd);
+	if (h->pause_timer > 0)
+		loop_timer_cancel(h->l, h->pause_timer);
+	if (h->fd >= 0) {
+		loop_fd_del(h->l, h->fd);
+		close(h->fd);
+	}
 	free(h);
 }

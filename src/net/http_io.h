@@ -1,7 +1,7 @@
 /*
- * http_io.h - the HTTP server of UDA 1.1 sections 2-4 (descriptions,
- * SOAP control, GENA subscriptions): libmicrohttpd in external epoll
- * mode, on the LAN address only, run by the loop. Every request is
+ * http_io.h - the HTTP/1.1 server of UDA 1.1 sections 2-4 (descriptions,
+ * SOAP control, GENA subscriptions): igdd's own, on the LAN address only,
+ * run by the loop, requests parsed by proto/http.c. Every request is
  * turned into a struct http_request and answered by httpd_handle()
  * (svc/httpd.h); this file does sockets and limits, nothing else.
  */

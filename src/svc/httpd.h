@@ -1,8 +1,8 @@
 /*
  * httpd.h - what the HTTP server answers, without sockets: description
  * documents (UDA 1.1 section 2), SOAP control (section 3), and GENA
- * (section 4). net/http_io.c turns libmicrohttpd requests into
- * struct http_request and sends struct http_response back; the golden
+ * (section 4). net/http_io.c turns each request parsed by proto/http.c
+ * into struct http_request and sends struct http_response back; the golden
  * tests call httpd_handle() directly.
  */
 #ifndef IGDD_HTTPD_H
@@ -11,15 +11,11 @@
 #include <netinet/in.h>
 #include <stddef.h>
 
+#include "proto/http.h"
 #include "util/buf.h"
 #include "util/str.h"
 
 struct engine;
-
-struct http_header {
-	const char *name;
-	const char *value;
-};
 
 struct http_request {
 	const char *method;             /* "GET", "POST", "SUBSCRIBE", ... */

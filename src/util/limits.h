@@ -11,14 +11,20 @@
 #define IGDD_MAX_DESC_LEN                256     /* bytes of PortMappingDescription kept */
 #define IGDD_LEASE_MAX                   604800  /* seconds (WANIPConnection:2 2.3.16) */
 
-/* HTTP (libmicrohttpd) */
+/*
+ * HTTP (net/http_io.c, proto/http.c). A connection holds one input
+ * buffer of IGDD_HTTP_MAX_HEAD bytes plus a little room for the body as
+ * it passes through, the decoded body (up to IGDD_HTTP_MAX_BODY) and its
+ * response; http_timeout bounds the time to receive a request (from its
+ * first byte), an idle kept-alive connection and a stuck write.
+ */
 #define IGDD_HTTP_MAX_CONNECTIONS        128     /* conf http_max_connections */
 #define IGDD_HTTP_MAX_PER_IP             16      /* conf http_max_per_ip */
 #define IGDD_HTTP_TIMEOUT_S              10      /* whole request, conf http_timeout */
-#define IGDD_HTTP_MAX_BODY               16384   /* SOAP request body bytes */
-#define IGDD_HTTP_CONN_MEMORY            32768   /* per connection header memory */
+#define IGDD_HTTP_MAX_BODY               16384   /* request body bytes (Content-Length or decoded chunks): 413 */
+#define IGDD_HTTP_MAX_HEAD               8192    /* request line + header fields: 414 / 431 */
 #define IGDD_HTTP_MAX_RESPONSE           (64u << 20) /* largest response (full listing) */
-#define IGDD_HTTP_MAX_HEADERS            64
+#define IGDD_HTTP_MAX_HEADERS            64      /* header fields in a request: 431 */
 
 /* SOAP */
 #define IGDD_SOAP_MAX_ARGS               16

@@ -58,6 +58,19 @@ def parse_case(text):
     return result
 
 
+def on_the_wire(req):
+    """A case's request as a client sends it: the head ends with an empty
+    line, and Content-Length is the body's length (the cases' bodies
+    travel with CRLF line ends here, and GETs have no empty line)."""
+    head, sep, body = req.partition(b"\r\n\r\n")
+    if not sep:
+        return head + b"\r\n\r\n"
+    lines = [l for l in head.split(b"\r\n") if not l.lower().startswith(b"content-length:")]
+    if body:
+        lines.append(b"Content-Length: %d" % len(body))
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
 def split_request(req):
     head, _, body = req.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
@@ -105,7 +118,7 @@ def http_and_soap():
         reqs = parse_case(text)
         for i in range(0, len(reqs), MAX_HTTP_REQUESTS):
             chunk = reqs[i:i + MAX_HTTP_REQUESTS]
-            parts = [bytes([peer_selector(p)]) + r for p, r in chunk]
+            parts = [bytes([peer_selector(p)]) + on_the_wire(r) for p, r in chunk]
             http.add("%s-%d" % (name, i // MAX_HTTP_REQUESTS), b"\x00" + b"\n>>>\n".join(parts))
         for j, (peer, req) in enumerate(reqs):
             line, headers, body = split_request(req)

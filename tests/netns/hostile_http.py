@@ -30,6 +30,12 @@ Every loop is bounded in count and in time; every socket is closed.
       One kept-alive connection asks every T*2/3 seconds, four times: the
       request time limit counts from the end of the previous answer, so a
       client that is not slow is never cut, however long it stays.
+  hostile_http.py stuck-reader GW PORT --client C --timeout T
+      A listing of several MB (more than a socket's send buffer) asked
+      for through a 4 KiB receive buffer and then not read: the server
+      abandons the response once the peer has taken nothing for T seconds;
+      what it had queued arrives, then the end of the stream, short of
+      Content-Length. The mappings are removed again.
   hostile_http.py gena-limits GW PORT --per-source N --src A B --callback URL
       N subscriptions from A are accepted, the next gets 503; B still
       subscribes; all are cancelled again.
@@ -188,7 +194,7 @@ def conn_limits(a):
             i += 1
         if len(held) != a.total or refused_among(held):
             fail("could not hold http_max_connections = %d connections" % a.total)
-        # At the limit libmicrohttpd stops accepting: connection total + 1
+        # At the limit igdd stops accepting: connection total + 1
         # waits in the listen backlog, unanswered, until a slot frees.
         extra = connect(a.gw, a.port, srcs[-1])
         extra.sendall(("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
@@ -388,7 +394,7 @@ def malformed(a):
         ("Content-Length of 30 digits", post + b"Content-Length: 999999999999999999999999999999\r\n\r\n", 413),
         ("Content-Length twice", post + b"Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (len(add), len(add)) + add, 400),
         ("Content-Length and chunked", post + b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n" % len(add) + chunks + b"0\r\n\r\n", 400),
-        ("chunked body over 16384 bytes", post + b"Transfer-Encoding: chunked\r\n\r\n" + (b"1000\r\n" + b"z" * 4096 + b"\r\n") * 5 + b"0\r\n\r\n", None),
+        ("chunked body over 16384 bytes", post + b"Transfer-Encoding: chunked\r\n\r\n" + (b"1000\r\n" + b"z" * 4096 + b"\r\n") * 5 + b"0\r\n\r\n", 413),
         ("chunk size not hex", post + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + add + b"\r\n0\r\n\r\n", 400),
         ("method FOO", b"FOO /rootDesc.xml HTTP/1.1\r\n" + H + b"\r\n", 405),
         ("method DELETE", b"DELETE /rootDesc.xml HTTP/1.1\r\n" + H + b"\r\n", 405),
@@ -433,6 +439,65 @@ def malformed(a):
         soap(a.gw, a.port, "DeletePortMapping",
              [("NewRemoteHost", ""), ("NewExternalPort", port), ("NewProtocol", "TCP")])
     ok("a valid add and delete still work; %d malformed requests in all" % len(table))
+
+
+def stuck_reader(a):
+    host = ("%s:%d" % (a.gw, a.port)).encode()
+    n = 4000
+    s = connect(a.gw, a.port)
+    try:
+        for i in range(n):
+            body = soap_body("AddPortMapping", [
+                ("NewRemoteHost", ""), ("NewExternalPort", 30000 + i), ("NewProtocol", "TCP"),
+                ("NewInternalPort", 30000 + i), ("NewInternalClient", a.client),
+                ("NewEnabled", 1), ("NewPortMappingDescription", '"' * 250),
+                ("NewLeaseDuration", 3600)])
+            s.sendall(b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
+                      b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
+                      b'#AddPortMapping"\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+            answer, t0 = b"", time.monotonic()
+            while not complete(answer) and time.monotonic() - t0 < 10:
+                d = s.recv(65536)
+                if not d:
+                    fail("set-up: connection closed at mapping %d" % i)
+                answer += d
+            if not answer.startswith(b"HTTP/1.1 200 "):
+                fail("set-up: AddPortMapping %d: %r" % (i, answer[:60]))
+    finally:
+        s.close()
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5.0)
+    s.connect((a.gw, a.port))
+    try:
+        s.sendall(soap_request(host.decode(), "GetListOfPortMappings", [
+            ("NewStartPort", 0), ("NewEndPort", 65535), ("NewProtocol", "TCP"),
+            ("NewManage", 1), ("NewNumberOfPorts", 0)]).replace(b"Connection: close\r\n", b""))
+        time.sleep(a.timeout + 2.0)     # take nothing: the server gives up
+        raw, t0 = b"", time.monotonic()
+        while time.monotonic() - t0 < 30:
+            try:
+                d = s.recv(1 << 20)
+            except OSError:
+                break
+            if not d:
+                break
+            raw += d
+    finally:
+        s.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    m = re.search(rb"(?im)^content-length: *(\d+)", head)
+    if not raw.startswith(b"HTTP/1.1 200 ") or not m:
+        fail("stuck reader: %r" % raw[:80])
+    if len(body) >= int(m.group(1)):
+        fail("stuck reader: the whole %d-byte answer arrived: never abandoned" % len(body))
+    st, _, _ = soap(a.gw, a.port, "DeletePortMappingRange", [
+        ("NewStartPort", 30000), ("NewEndPort", 30000 + n), ("NewProtocol", "TCP"),
+        ("NewManage", 1)])
+    if st != 200:
+        fail("DeletePortMappingRange: %r" % st)
+    ok("a reader that takes nothing: its %s-byte answer abandoned after %d s (%d bytes had "
+       "been queued)" % (m.group(1).decode(), a.timeout, len(body)))
 
 
 def gena_limits(a):
@@ -531,12 +596,18 @@ def main():
     g.add_argument("--per-source", type=int, required=True)
     g.add_argument("--src", nargs=2, required=True)
     g.add_argument("--callback", required=True)
+    sr = sub.add_parser("stuck-reader")
+    sr.add_argument("gw")
+    sr.add_argument("port", type=int)
+    sr.add_argument("--client", required=True)
+    sr.add_argument("--timeout", type=int, required=True)
     r = sub.add_parser("refused")
     r.add_argument("gw")
     r.add_argument("port", type=int)
     a = p.parse_args()
     {"conn-limits": conn_limits, "slowloris": slowloris, "malformed": malformed,
-     "refused": refused, "gena-limits": gena_limits, "keepalive": keepalive}[a.cmd](a)
+     "refused": refused, "gena-limits": gena_limits, "keepalive": keepalive,
+     "stuck-reader": stuck_reader}[a.cmd](a)
     return 0
 
 

@@ -6,8 +6,9 @@
 # answered, the request time limit, wire-level malformed requests
 # (truncated and oversized headers, bad Content-Length, double framing)
 # each with its defined answer and the mapping table unchanged, a peer
-# outside the LAN, GENA subscriptions per source, and the rate limit on
-# the warnings all this causes.
+# outside the LAN, GENA subscriptions per source, a reader that takes
+# nothing of a large answer, and the rate limit on the warnings all this
+# causes.
 # The small limits below are configuration; the defaults live in
 # src/util/limits.h. Correctness is asserted, not timing: the well-behaved
 # client's latency is printed (slowloris-figures:) for the record.
@@ -66,6 +67,13 @@ alive "a peer outside the LAN"
 hostile in_lan1 gena-limits "$GW_LAN_IP" "$port" --per-source 16 --src "$LAN1_IP" "${SRC[3]}" \
   --callback "http://$LAN1_IP:49999/events" || lab_fail "GENA limits"
 alive "GENA limits"
+
+# A reader that takes nothing of a large answer: abandoned after
+# http_timeout, with one (rate-limited) warning.
+hostile in_lan1 stuck-reader "$GW_LAN_IP" "$port" --client "$LAN1_IP" --timeout $TIMEOUT ||
+  lab_fail "stuck reader"
+alive "stuck reader"
+grep -q "HTTP response not taken in $TIMEOUT s" "$IGDD_LOG" || lab_fail "no warning about the stuck reader"
 
 # Dozens of connections were cut; the warning about them is rate-limited
 # (a few per minute, the rest counted in the next one).
