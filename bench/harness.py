@@ -508,7 +508,7 @@ class Igdd(Daemon):
                 "control_socket = %s" % os.path.join(lab.work, self.name + ".sock"),
                 "uuid = 6c0ffee0-0000-4000-8000-00000000000%d" % (2 if backend == "sim" else 3),
                 "friendly_name = igdd bench", "max_mappings = 131070",
-                "max_mappings_per_client = 131070",
+                "max_mappings_per_client = 131070", "enable_natpmp = no", "enable_pcp = no",
                 "acl = allow 1-65535 192.168.77.0/24 1-65535", ""]))
 
     def command(self):
