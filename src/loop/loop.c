@@ -139,6 +139,16 @@ void loop_fd_del(struct loop *l, int fd)
 	f->arg = NULL;
 }
 
+void loop_fd_forget(struct loop *l, int fd)
+{
+	struct loop_fd *f = loop_fd_get(l, fd);
+
+	if (!f)
+		return;
+	f->cb = NULL;
+	f->arg = NULL;
+}
+
 static void heap_swap(struct loop *l, size_t a, size_t b)
 {
 	struct loop_timer t = l->heap[a];

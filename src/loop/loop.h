@@ -21,6 +21,10 @@ void loop_free(struct loop *l);
 int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_fn cb, void *arg);
 int loop_fd_mod(struct loop *l, int fd, uint32_t events);
 void loop_fd_del(struct loop *l, int fd);
+/* The same for an fd about to be closed (and not shared with another
+ * process or descriptor): close() takes it out of the epoll set, so no
+ * system call is made here. */
+void loop_fd_forget(struct loop *l, int fd);
 
 /*
  * Run cb once at monotonic time when_ms. Returns a timer id (> 0) or

@@ -93,6 +93,7 @@ struct http_conn {
 	uint64_t deadline_ms;
 	int fd;
 	uint32_t events;                        /* epoll interest */
+	bool registered;                        /* in the loop (after the first read) */
 	struct in_addr peer;
 	enum conn_state state;
 	struct http_parser ps;
@@ -130,6 +131,7 @@ struct http_io {
 	struct http_list q[Q_COUNT];
 	uint64_t q_delay[Q_COUNT];
 	struct http_conn *spare;                /* one closed connection kept for the next */
+	struct http_conn *probe;                /* read at accept; NULL once it closed */
 	char date[40];                          /* Date field value, for date_sec */
 	int64_t date_sec;
 	struct ratelimit warn_slow, warn_stuck, warn_big;
@@ -233,6 +235,10 @@ static void dl_push(struct http_conn *c, int qi)
 
 static void conn_events(struct http_conn *c, uint32_t events)
 {
+	if (!c->registered) {
+		c->events = events;     /* registered with these after the first read */
+		return;
+	}
 	if (c->events == events)
 		return;
 	if (loop_fd_mod(c->h->l, c->fd, events) == 0)
@@ -255,7 +261,11 @@ static void conn_close(struct http_conn *c)
 		gena_response_failed(h->e->gena, c->gena_sid);
 	c->gena_sid[0] = '\0';
 	dl_remove(c);
-	loop_fd_del(h->l, c->fd);
+	if (h->probe == c)
+		h->probe = NULL;
+	if (c->registered)
+		loop_fd_forget(h->l, c->fd);    /* close() leaves the epoll set */
+	c->registered = false;
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -323,7 +333,10 @@ static int conn_flush(struct http_conn *c)
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;
 		msg.msg_iovlen = niov;
-		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		/* Closing after this answer: hold its last segment until
+		 * close() / shutdown(), which then leaves with the FIN. */
+		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT |
+			    (c->close_after ? MSG_MORE : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -739,6 +752,7 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	c->deadline_ms = 0;
 	c->fd = fd;
 	c->events = EPOLLIN;
+	c->registered = false;
 	c->peer = peer;
 	c->state = C_IDLE;
 	http_parser_init(&c->ps, IGDD_HTTP_MAX_HEAD, IGDD_HTTP_MAX_BODY);
@@ -750,10 +764,6 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	c->close_after = c->error = false;
 	c->drained = 0;
 	c->gena_sid[0] = '\0';
-	if (loop_fd_add(h->l, fd, EPOLLIN, conn_on_event, c) < 0) {
-		h->spare = c;
-		return NULL;
-	}
 	if (h->conns)
 		h->conns->prev = c;
 	h->conns = c;
@@ -788,6 +798,7 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 	struct http_io *h = arg;
 	const struct config *cfg = h->e->cfg;
 	char peer[INET_ADDRSTRLEN];
+	struct http_conn *c;
 	struct sockaddr_in sin;
 	socklen_t len;
 	int i, cfd;
@@ -834,9 +845,30 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			close(cfd);
 			continue;
 		}
-		if (!conn_new(h, cfd, sin.sin_addr)) {
+		c = conn_new(h, cfd, sin.sin_addr);
+		if (!c) {
 			log_debug("%s: HTTP connection dropped: out of memory", peer);
 			close(cfd);
+			continue;
+		}
+		/*
+		 * A client sends its request right after the handshake, so it
+		 * is often here already: read at once, and join the loop only
+		 * if the connection outlives that (a whole request answered
+		 * with Connection: close then costs no epoll_ctl and no wait).
+		 * TCP_DEFER_ACCEPT would make that certain, but it keeps idle
+		 * connections from the per-address limit.
+		 */
+		h->probe = c;
+		conn_read(c);
+		if (h->probe == c) {
+			h->probe = NULL;
+			if (loop_fd_add(l, c->fd, c->events, conn_on_event, c) < 0) {
+				log_debug("%s: HTTP connection dropped: cannot watch it", peer);
+				conn_close(c);
+			} else {
+				c->registered = true;
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@
 #include <expat.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* expat joins "namespace-URI" NS_SEP "local-name"; '|' cannot occur in a
  * local name, so the last one found is the separator. */
@@ -205,6 +206,7 @@ static void finish(struct soap_parser *sp, struct soap_request *ret)
  * the handlers, which are set again for each document.
  */
 static XML_Parser soap_xp;
+static unsigned long soap_salt;  /* expat's hash salt, drawn once per process */
 
 static XML_Parser parser_get(void)
 {
@@ -212,8 +214,16 @@ static XML_Parser parser_get(void)
 		XML_ParserFree(soap_xp);
 		soap_xp = NULL;
 	}
-	if (!soap_xp)
+	if (!soap_xp) {
 		soap_xp = XML_ParserCreateNS(NULL, NS_SEP);
+		if (soap_xp && soap_salt == 0 &&
+		    getrandom(&soap_salt, sizeof(soap_salt), 0) != (ssize_t)sizeof(soap_salt))
+			soap_salt = 0;
+	}
+	/* A reset parser would otherwise draw a new salt (one getrandom()
+	 * per request); 0 leaves that to expat. */
+	if (soap_xp && soap_salt)
+		XML_SetHashSalt(soap_xp, soap_salt);
 	return soap_xp;
 }
 
