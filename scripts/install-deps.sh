@@ -9,6 +9,7 @@ PKGS=(
   libexpat1-dev libcmocka-dev
   libnftables-dev libmnl-dev nftables
   iproute2 miniupnpc python3 python3-miniupnpc curl natpmpc
+  golang-go golang-github-huin-goupnp-dev
   clang libclang-rt-14-dev cppcheck clang-tidy
 )
 
