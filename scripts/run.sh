@@ -69,4 +69,6 @@ CONF
 echo "igdd runs in namespace $GW (LAN 192.168.88.1/24). From another terminal try:"
 echo "    ip netns exec $LAN upnpc -i -l      (-i: 203.0.113.1 is a documentation address)"
 echo "    ip netns exec $LAN upnpc -i -a 192.168.88.2 8080 8080 TCP 3600"
+echo "    ip netns exec $LAN natpmpc -g 192.168.88.1 -a 9000 9000 tcp 3600"
+echo "    build/igddctl -s $tmp/igdd.sock list      (the admin's view)"
 ip netns exec $GW build/igdd -d -f "$tmp/igdd.conf" "$@"
