@@ -248,6 +248,22 @@ static void traffic_sample(struct engine *e, uint64_t now)
 	e->traffic_check_ms = now + every;
 }
 
+int engine_reload(struct engine *e, char *err, size_t errsz)
+{
+	struct map_limits lim;
+	struct policy *p = policy_new(e->cfg, err, errsz);
+
+	if (!p)
+		return -EINVAL;
+	policy_free(e->policy);
+	e->policy = p;
+	memset(&lim, 0, sizeof(lim));
+	lim.max_mappings = e->cfg->max_mappings;
+	lim.max_per_client = e->cfg->max_mappings_per_client;
+	map_set_limits(e->maps, &lim);
+	return portmap_enforce_policy(e);
+}
+
 /*
  * A LAN host can change mappings as fast as it can send: the info lines
  * about changes (UPnP, NAT-PMP, PCP, expiry) are rate-limited to

@@ -64,6 +64,11 @@ struct engine {
 
 	struct ratelimit log_maps;     /* info lines about mapping changes */
 
+	/* Reload the configuration file (set by main; igddctl reload): the
+	 * number of mappings removed, or -1 with msg set. NULL: no reload. */
+	int (*reload)(void *arg, char *msg, size_t msgsz);
+	void *reload_arg;
+
 	/* WAN traffic sampling for the idle timer (backend wan_packets). */
 	uint64_t traffic_check_ms;     /* next sample (0: not sampling) */
 	uint64_t traffic_packets;      /* the last sample */
@@ -130,6 +135,15 @@ void engine_wan_event(struct engine *e, enum backend_link_event ev,
 
 /* Monotonic ms of the next timer the engine needs run (lease expiry, the
  * connection's timers, the backend's own), 0 when none. */
+/*
+ * The caller changed the reloadable keys of *e->cfg in place (SIGHUP,
+ * igddctl reload: the policy, ACL, max_mappings_per_client): compile the
+ * new policy, set the table's per-client limit, and remove the mappings
+ * the new policy refuses (not the admin's), with one change event. The
+ * number removed, or -errno with err set (the old policy stays).
+ */
+int engine_reload(struct engine *e, char *err, size_t errsz);
+
 /* May an info line about a mapping change be written now (a shared rate
  * limit)? *more gets " (N more at debug level)" or "". Otherwise log it
  * at debug level. */

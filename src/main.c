@@ -57,6 +57,7 @@ struct igdd {
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
+	char conf_path[PATH_MAX];       /* -f, absolute: read again on SIGHUP */
 };
 
 static void usage(FILE *out)
@@ -251,11 +252,141 @@ static void setup_uuid(struct config *cfg)
 
 /* ---- start-up and shutdown ---- */
 
+/* ---- reload (SIGHUP) ---- */
+
+/*
+ * The keys a reload applies: the port-mapping policy and what is read
+ * per request. Everything else (interfaces, ports, the backend, the
+ * device's identity, the HTTP time limit whose deadline lists assume one
+ * constant) takes effect at the next start.
+ */
+static void copy_reloadable(struct config *to, const struct config *from)
+{
+	to->secure_mode = from->secure_mode;
+	to->nacl = from->nacl;
+	memcpy(to->acl, from->acl, sizeof(to->acl));
+	to->max_mappings_per_client = from->max_mappings_per_client;
+	to->pcp_min_lifetime = from->pcp_min_lifetime;
+	to->pcp_max_lifetime = from->pcp_max_lifetime;
+	to->http_max_connections = from->http_max_connections;
+	to->http_max_per_ip = from->http_max_per_ip;
+	to->connection_control_all = from->connection_control_all;
+	to->nconnection_control = from->nconnection_control;
+	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
+}
+
+/* c printed (config_print) into a malloc'd string, or NULL. */
+static char *config_text(const struct config *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	config_print(c, f);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* Log each key of next whose printed line is not in now's print-out. */
+static unsigned log_restart_keys(const struct config *now, const struct config *next)
+{
+	char *a = config_text(now), *b = config_text(next), *line, *save = NULL;
+	unsigned n = 0;
+
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return 0;
+	}
+	for (line = strtok_r(b, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *hit = strstr(a, line);
+		size_t len = strlen(line);
+
+		if (line[0] == '#' || (hit && (hit == a || hit[-1] == '\n') &&
+				       (hit[len] == '\n' || hit[len] == '\0')))
+			continue;
+		log_warnx("reload: %.*s: takes effect at the next start",
+			  (int)strcspn(line, " ="), line);
+		n++;
+	}
+	free(a);
+	free(b);
+	return n;
+}
+
+/* Read the configuration file again and apply what can change at run
+ * time. The number of mappings removed, or -1 with msg set. */
+static int reload(struct igdd *d, char *msg, size_t msgsz)
+{
+	struct config *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
+	char err[256];
+	int r = -1;
+
+	snprintf(msg, msgsz, "out of memory");
+	if (!fresh || !old) {
+		log_warnx("reload: out of memory");
+		goto out;
+	}
+	if (config_load(d->conf_path, fresh, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s; the running configuration stays", err);
+		snprintf(msg, msgsz, "%s; the running configuration stays", err);
+		goto out;
+	}
+	if (!fresh->have_uuid) {        /* generated once and kept in state_dir */
+		memcpy(fresh->uuid, d->cfg.uuid, sizeof(fresh->uuid));
+		fresh->have_uuid = d->cfg.have_uuid;
+	}
+	*old = d->cfg;
+	/* What is not reloadable keeps its running value; say which changed. */
+	{
+		struct config *probe = malloc(sizeof(*probe));
+
+		if (probe) {
+			*probe = *fresh;
+			copy_reloadable(probe, &d->cfg);
+			log_restart_keys(&d->cfg, probe);
+			free(probe);
+		}
+	}
+	copy_reloadable(&d->cfg, fresh);
+	r = engine_reload(&d->e, err, sizeof(err));
+	if (r < 0 && r != -EIO) {
+		d->cfg = *old;
+		log_warnx("reload: %s; the running configuration stays", err);
+		snprintf(msg, msgsz, "%s; the running configuration stays", err);
+		r = -1;
+		goto out;
+	}
+	if (r < 0)
+		r = 0;          /* the backend kept them: logged */
+	log_info("configuration reloaded from %s: %d mapping(s) the new policy refuses removed",
+		 d->conf_path, r);
+	msg[0] = '\0';
+out:
+	free(fresh);
+	free(old);
+	return r;
+}
+
+static int reload_hook(void *arg, char *msg, size_t msgsz)
+{
+	return reload(arg, msg, msgsz);
+}
+
 static void on_signal(struct loop *l, int signo, void *arg)
 {
-	(void)arg;
+	struct igdd *d = arg;
+
 	if (signo == SIGHUP) {
-		log_warnx("SIGHUP: reload not supported yet; restart igdd to apply a changed configuration");
+		char msg[256];
+
+		log_info("SIGHUP: reloading the configuration");
+		reload(d, msg, sizeof(msg));
 		return;
 	}
 	log_info("%s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -421,6 +552,8 @@ static void start(struct igdd *d)
 	d->e.gena = d->gena;
 	d->e.on_change = gena_on_change;
 	d->e.on_change_arg = d->gena;
+	d->e.reload = reload_hook;
+	d->e.reload_arg = d;
 	d->http = http_io_new(&d->e, d->loop);
 	if (!d->http)
 		fatalx("cannot start the HTTP server");
@@ -558,6 +691,9 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	if (config_load(o.conf, &d->cfg, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	/* The daemon changes directory when it detaches: keep the path absolute. */
+	if (!realpath(o.conf, d->conf_path))
+		snprintf(d->conf_path, sizeof(d->conf_path), "%s", o.conf);
 	setup_uuid(&d->cfg);
 	d->foreground = o.foreground;
 	if (!o.foreground)

@@ -54,6 +54,7 @@ static void usage(FILE *out)
 		"  connect                     RequestConnection on the WAN connection\n"
 		"  disconnect                  ForceTermination of the WAN connection\n"
 		"  log-level debug|info|warn   change what igdd logs\n"
+		"  reload                      read the configuration file again (as SIGHUP)\n"
 		"\n"
 		"Exit status: 0 ok, 1 error (igdd not running, refused, ...), 2 usage.\n"
 		"Only root and igdd's own user may use the socket.\n");

@@ -282,8 +282,12 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, const char **re
 		if (r == 0)
 			return parse_level(ret, &o, ret_err);
 		return r;
+	} else if (strcmp(w[0], "reload") == 0) {
+		ret->cmd = CTL_RELOAD;
+		r = take_opts(w, (size_t)n, "", &o, ret_err);
 	} else {
-		SYNTAX("unknown command (status, list, add, del, flush, connect, disconnect, log-level)");
+		SYNTAX("unknown command (status, list, add, del, flush, connect, disconnect, log-level,"
+		       " reload)");
 	}
 	if (r != 0)
 		return r;

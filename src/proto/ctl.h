@@ -44,6 +44,7 @@ enum ctl_cmd {
 	CTL_CONNECT,
 	CTL_DISCONNECT,
 	CTL_LOG_LEVEL,
+	CTL_RELOAD,
 };
 
 enum ctl_log_level { CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG };

@@ -572,6 +572,27 @@ static void do_connection(struct ctl_session *s, bool up, struct buf *out)
 	ok(out);
 }
 
+/* reload: what SIGHUP does (main.c), with its outcome in the answer. */
+static void do_reload(struct ctl_session *s, struct buf *out)
+{
+	struct engine *e = s->e;
+	char msg[256] = "";
+	int n;
+
+	if (!e->reload) {
+		ctl_error(out, CTL_E_UNAVAILABLE, "this daemon cannot reload its configuration");
+		return;
+	}
+	log_info("igddctl (uid %ld): reload", (long)s->uid);
+	n = e->reload(e->reload_arg, msg, sizeof(msg));
+	if (n < 0) {
+		ctl_error(out, CTL_E_INVALID, "%s", msg[0] ? msg : "reload failed");
+		return;
+	}
+	buf_printf(out, "removed: %d\n", n);
+	ok(out);
+}
+
 /* --------------------------------------------------------------- dispatch */
 
 int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *out)
@@ -610,6 +631,9 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 	case CTL_CONNECT:
 	case CTL_DISCONNECT:
 		do_connection(s, r->cmd == CTL_CONNECT, out);
+		break;
+	case CTL_RELOAD:
+		do_reload(s, out);
 		break;
 	case CTL_LOG_LEVEL:
 		log_set_level((enum log_level)r->level);

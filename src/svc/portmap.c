@@ -55,6 +55,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,6 +746,56 @@ int portmap_delete_range(struct action_ctx *ctx)
 out:
 	free(v);
 	return r;
+}
+
+/* ------------------------------------------------------------ reload */
+
+int portmap_enforce_policy(struct engine *e)
+{
+	struct policy_lan lan = lan_of(e);
+	struct mapping **v = NULL, **grown, *m;
+	size_t n = 0, cap = 0, i;
+	char what[96], owner[INET_ADDRSTRLEN];
+
+	for (m = map_first(e->maps); m; m = map_next(e->maps, m)) {
+		struct policy_subject sub = { m->owner, m->internal_client, m->ext_port,
+					      m->int_port, m->proto };
+
+		if (m->origin == MAP_ORIGIN_STATIC)
+			continue;       /* the admin's own: no client policy applies */
+		if (e->policy && policy_check(e->policy, &lan, &sub) == POLICY_ALLOW)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(v, cap * sizeof(*v));
+			if (!grown) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = grown;
+		}
+		v[n++] = m;
+	}
+	if (n == 0) {
+		free(v);
+		return 0;
+	}
+	if (backend_del_all(e, v, n) < 0) {
+		log_warnx("reload: the backend could not remove %zu mappings the new policy refuses;"
+			  " they stay until they expire or are deleted", n);
+		free(v);
+		return -EIO;
+	}
+	for (i = 0; i < n; i++) {
+		inet_ntop(AF_INET, &v[i]->owner, owner, sizeof(owner));
+		describe(what, sizeof(what), v[i]);
+		log_info("reload: %s's %s is no longer allowed: removed", owner, what);
+		leasefile_record_delete(e->leases, v[i]);
+		map_remove(e->maps, v[i]);
+	}
+	free(v);
+	engine_changed(e, ENGINE_CHG_MAPPINGS);
+	return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
 /* ------------------------------------------------------------ listing */
