@@ -6,31 +6,9 @@
  */
 #include "proto/natpmp.h"
 
+#include "util/be.h"
+
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 enum natpmp_parse_status natpmp_parse(const uint8_t *p, size_t len, struct natpmp_request *req)
 {
@@ -51,9 +29,9 @@ enum natpmp_parse_status natpmp_parse(const uint8_t *p, size_t len, struct natpm
 		if (len != NATPMP_REQ_MAP_LEN)
 			return NATPMP_PARSE_DROP;
 		/* Bytes 2-3 are reserved: sent as 0, ignored on receipt. */
-		req->int_port = get16(p + 4);
-		req->ext_port = get16(p + 6);
-		req->lifetime = get32(p + 8);
+		req->int_port = be16_get(p + 4);
+		req->ext_port = be16_get(p + 6);
+		req->lifetime = be32_get(p + 8);
 		return NATPMP_PARSE_OK;
 	default:
 		return NATPMP_PARSE_BAD_OPCODE;
@@ -64,8 +42,8 @@ static void header(uint8_t *out, uint8_t opcode, uint8_t result, uint32_t epoch)
 {
 	out[0] = NATPMP_VERSION;
 	out[1] = (uint8_t)(opcode | NATPMP_OP_RESPONSE);
-	put16(out + 2, result);
-	put32(out + 4, epoch);
+	be16_put(out + 2, result);
+	be32_put(out + 4, epoch);
 }
 
 size_t natpmp_build_external(uint8_t *out, uint8_t result, uint32_t epoch, struct in_addr ext)
@@ -79,9 +57,9 @@ size_t natpmp_build_map(uint8_t *out, uint8_t opcode, uint8_t result, uint32_t e
 			uint16_t int_port, uint16_t ext_port, uint32_t lifetime)
 {
 	header(out, opcode, result, epoch);
-	put16(out + 8, int_port);
-	put16(out + 10, ext_port);
-	put32(out + 12, lifetime);
+	be16_put(out + 8, int_port);
+	be16_put(out + 10, ext_port);
+	be32_put(out + 12, lifetime);
 	return NATPMP_RESP_MAP_LEN;
 }
 

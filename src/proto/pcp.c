@@ -7,33 +7,11 @@
  */
 #include "proto/pcp.h"
 
+#include "util/be.h"
+
 #include <string.h>
 
 static const uint8_t v4_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 bool pcp_addr_is_v4(const uint8_t a[16])
 {
@@ -72,7 +50,7 @@ static int parse_options(const uint8_t *p, size_t len, size_t off, struct pcp_re
 		if (len - off < 4)
 			return PCP_MALFORMED_OPTION;
 		code = p[off];
-		olen = get16(p + off + 2);
+		olen = be16_get(p + off + 2);
 		padded = (olen + 3) & ~(size_t)3;
 		off += 4;
 		if (padded > len - off)
@@ -97,7 +75,7 @@ static int parse_options(const uint8_t *p, size_t len, size_t off, struct pcp_re
 				return PCP_MALFORMED_OPTION;
 			if (req->nfilters++ == 0) {
 				req->filter.prefix_len = p[off + 1];
-				req->filter.port = get16(p + off + 2);
+				req->filter.port = be16_get(p + off + 2);
 				memcpy(req->filter.addr, p + off + 4, 16);
 			}
 			break;
@@ -129,7 +107,7 @@ int pcp_parse(const uint8_t *p, size_t len, struct pcp_request *req)
 		return PCP_UNSUPP_VERSION;
 	if (len > PCP_MAX_MSG || len % 4 != 0 || len < PCP_HEADER_LEN)
 		return PCP_MALFORMED_REQUEST;
-	req->lifetime = get32(p + 4);
+	req->lifetime = be32_get(p + 4);
 	memcpy(req->client_ip, p + 8, 16);
 	switch (p[1]) {
 	case PCP_OP_ANNOUNCE:
@@ -148,8 +126,8 @@ int pcp_parse(const uint8_t *p, size_t len, struct pcp_request *req)
 
 		memcpy(req->nonce, m, PCP_NONCE_LEN);
 		req->protocol = m[12];
-		req->int_port = get16(m + 16);
-		req->ext_port = get16(m + 18);
+		req->int_port = be16_get(m + 16);
+		req->ext_port = be16_get(m + 18);
 		memcpy(req->ext_ip, m + 20, 16);
 	}
 	{
@@ -171,15 +149,15 @@ void pcp_build_header(uint8_t *out, uint8_t opcode, uint8_t result, uint32_t lif
 	out[0] = PCP_VERSION;
 	out[1] = (uint8_t)(opcode | PCP_R_BIT);
 	out[3] = result;
-	put32(out + 4, lifetime);
-	put32(out + 8, epoch);
+	be32_put(out + 4, lifetime);
+	be32_put(out + 8, epoch);
 }
 
 static size_t put_option(uint8_t *out, uint8_t code, const uint8_t *data, uint16_t len)
 {
 	out[0] = code;
 	out[1] = 0;
-	put16(out + 2, len);
+	be16_put(out + 2, len);
 	if (len)
 		memcpy(out + 4, data, len);
 	return 4 + (((size_t)len + 3) & ~(size_t)3);
@@ -197,8 +175,8 @@ size_t pcp_build_response(uint8_t *out, const struct pcp_request *req, uint8_t r
 	memset(out + n, 0, PCP_MAP_LEN);
 	memcpy(out + n, req->nonce, PCP_NONCE_LEN);
 	out[n + 12] = req->protocol;
-	put16(out + n + 16, req->int_port);
-	put16(out + n + 18, ext_port);
+	be16_put(out + n + 16, req->int_port);
+	be16_put(out + n + 18, ext_port);
 	memcpy(out + n + 20, ext_ip, 16);
 	n += PCP_MAP_LEN;
 	if (req->third_party)
@@ -210,7 +188,7 @@ size_t pcp_build_response(uint8_t *out, const struct pcp_request *req, uint8_t r
 
 		f[0] = 0;
 		f[1] = req->filter.prefix_len;
-		put16(f + 2, req->filter.port);
+		be16_put(f + 2, req->filter.port);
 		memcpy(f + 4, req->filter.addr, 16);
 		n += put_option(out + n, PCP_OPT_FILTER, f, sizeof(f));
 	}

@@ -26,108 +26,7 @@
 #include "proto/natpmp.h"
 #include "svc/pcp.h"
 
-#define T0 1000000u
-
-struct fx {
-	struct config cfg;
-	struct engine e;
-	struct pcp_svc svc;
-	struct backend_ops ops;
-	uint64_t now;
-	unsigned nchg;
-	int applied, removed;
-	bool fail_apply;
-	uint8_t out[PCP_SVC_OUT_MAX];
-	size_t outlen;
-};
-
-static struct fx *cur;
-
-static void on_change(struct engine *e, unsigned changes, void *arg)
-{
-	struct fx *f = arg;
-
-	(void)e;
-	if (changes & ENGINE_CHG_MAPPINGS)
-		f->nchg++;
-}
-
-static int count_apply(struct backend *b, const struct mapping *m)
-{
-	if (cur->fail_apply)
-		return -EIO;
-	cur->applied++;
-	return backend_sim_ops.apply(b, m);
-}
-
-static int count_remove(struct backend *b, const struct mapping *m)
-{
-	cur->removed++;
-	return backend_sim_ops.remove(b, m);
-}
-
-static struct fx *fx_new(const char *extra)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	char text[1024], err[256];
-	struct clock clk;
-
-	assert_non_null(f);
-	snprintf(text, sizeof(text),
-		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
-		 "external_ip = 203.0.113.1\n%s\n", extra);
-	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	f->now = T0;
-	clk.now_ms = clock_fake_ms;
-	clk.ctx = &f->now;
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
-	f->ops = *f->e.backend.ops;
-	f->ops.apply = count_apply;
-	f->ops.remove = count_remove;
-	f->ops.apply_many = NULL;
-	f->ops.remove_many = NULL;
-	f->e.backend.ops = &f->ops;
-	f->e.on_change = on_change;
-	f->e.on_change_arg = f;
-	engine_set_lan(&f->e, (struct in_addr){ htonl(0xc0a80101) },
-		       (struct in_addr){ htonl(0xffffff00) });
-	pcp_svc_init(&f->svc, &f->e);
-	cur = f;
-	return f;
-}
-
-static void fx_free(struct fx *f)
-{
-	f->e.backend.ops = &backend_sim_ops;
-	engine_fini(&f->e);
-	free(f);
-	cur = NULL;
-}
-
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static size_t send_raw(struct fx *f, const char *src, const uint8_t *p, size_t len)
-{
-	f->outlen = pcp_svc_handle(&f->svc, ip(src), p, len, f->out);
-	return f->outlen;
-}
+#include "pcp_fixture.h"
 
 /* A map request; asserts a 16-byte answer and returns its result code. */
 static unsigned map_req(struct fx *f, const char *src, uint8_t op, uint16_t iport,
@@ -140,18 +39,18 @@ static unsigned map_req(struct fx *f, const char *src, uint8_t op, uint16_t ipor
 	assert_int_equal(send_raw(f, src, q, sizeof(q)), NATPMP_RESP_MAP_LEN);
 	assert_int_equal(f->out[0], 0);
 	assert_int_equal(f->out[1], 128 + op);
-	assert_int_equal(get16(f->out + 8), iport);
-	return get16(f->out + 2);
+	assert_int_equal(be16_get(f->out + 8), iport);
+	return be16_get(f->out + 2);
 }
 
 static uint16_t out_eport(const struct fx *f)
 {
-	return get16(f->out + 10);
+	return be16_get(f->out + 10);
 }
 
 static uint32_t out_life(const struct fx *f)
 {
-	return get32(f->out + 12);
+	return be32_get(f->out + 12);
 }
 
 /* ---- parser ------------------------------------------------------------ */
@@ -212,17 +111,17 @@ static void test_external_address(void **state)
 	(void)state;
 	f->now += 42000;
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 2), 12);
-	assert_int_equal(get16(f->out + 2), NATPMP_SUCCESS);
-	assert_int_equal(get32(f->out + 4), 42);        /* seconds since start of epoch */
+	assert_int_equal(be16_get(f->out + 2), NATPMP_SUCCESS);
+	assert_int_equal(be32_get(f->out + 4), 42);        /* seconds since start of epoch */
 	assert_memory_equal(f->out + 8, "\xcb\x00\x71\x01", 4);
 	pcp_svc_reset_epoch(&f->svc);
 	f->now += 3000;
 	send_raw(f, "192.168.1.20", q, 2);
-	assert_int_equal(get32(f->out + 4), 3);
+	assert_int_equal(be32_get(f->out + 4), 3);
 	/* The WAN goes down: network failure, address 0 (3.2). */
 	assert_int_equal(wanconn_request_termination(f->e.wan, f->now), 0);
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 2), 12);
-	assert_int_equal(get16(f->out + 2), NATPMP_NETWORK_FAILURE);
+	assert_int_equal(be16_get(f->out + 2), NATPMP_NETWORK_FAILURE);
 	assert_memory_equal(f->out + 8, "\0\0\0\0", 4);
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 5000, 5000, 3600), NATPMP_NETWORK_FAILURE);
 	assert_int_equal(map_count(f->e.maps), 0);
@@ -389,7 +288,7 @@ static void test_versions_opcodes(void **state)
 	q[1] = 7;
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 12), 8);
 	assert_int_equal(f->out[1], 128 + 7);
-	assert_int_equal(get16(f->out + 2), NATPMP_UNSUPP_OPCODE);
+	assert_int_equal(be16_get(f->out + 2), NATPMP_UNSUPP_OPCODE);
 	q[1] = 128;                                     /* a response: ignored */
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 12), 0);
 	fx_free(f);
@@ -401,7 +300,7 @@ static void test_versions_opcodes(void **state)
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 12), 8);
 	assert_int_equal(f->out[0], 0);
 	assert_int_equal(f->out[1], 129);
-	assert_int_equal(get16(f->out + 2), NATPMP_UNSUPP_VERSION);
+	assert_int_equal(be16_get(f->out + 2), NATPMP_UNSUPP_VERSION);
 	fx_free(f);
 
 	/* NAT-PMP off, PCP on: a NAT-PMP request gets UNSUPP_VERSION (RFC 6887 9). */

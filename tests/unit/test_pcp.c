@@ -25,128 +25,13 @@
 #include "proto/pcp.h"
 #include "svc/pcp.h"
 
-#define T0 1000000u
-
-struct fx {
-	struct config cfg;
-	struct engine e;
-	struct pcp_svc svc;
-	struct backend_ops ops;
-	uint64_t now;
-	unsigned nchg;
-	int applied, removed;
-	bool fail_apply;
-	uint8_t out[PCP_SVC_OUT_MAX];
-	size_t outlen;
-};
-
-static struct fx *cur;
-
-static void on_change(struct engine *e, unsigned changes, void *arg)
-{
-	struct fx *f = arg;
-
-	(void)e;
-	if (changes & ENGINE_CHG_MAPPINGS)
-		f->nchg++;
-}
-
-static int count_apply(struct backend *b, const struct mapping *m)
-{
-	if (cur->fail_apply)
-		return -EIO;
-	cur->applied++;
-	return backend_sim_ops.apply(b, m);
-}
-
-static int count_remove(struct backend *b, const struct mapping *m)
-{
-	cur->removed++;
-	return backend_sim_ops.remove(b, m);
-}
-
-static struct fx *fx_new(const char *extra)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	char text[1024], err[256];
-	struct clock clk;
-
-	assert_non_null(f);
-	snprintf(text, sizeof(text),
-		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
-		 "external_ip = 203.0.113.1\n%s\n", extra);
-	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	f->now = T0;
-	clk.now_ms = clock_fake_ms;
-	clk.ctx = &f->now;
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
-	f->ops = *f->e.backend.ops;
-	f->ops.apply = count_apply;
-	f->ops.remove = count_remove;
-	f->ops.apply_many = NULL;
-	f->ops.remove_many = NULL;
-	f->e.backend.ops = &f->ops;
-	f->e.on_change = on_change;
-	f->e.on_change_arg = f;
-	engine_set_lan(&f->e, (struct in_addr){ htonl(0xc0a80101) },
-		       (struct in_addr){ htonl(0xffffff00) });
-	pcp_svc_init(&f->svc, &f->e);
-	cur = f;
-	return f;
-}
-
-static void fx_free(struct fx *f)
-{
-	f->e.backend.ops = &backend_sim_ops;
-	engine_fini(&f->e);
-	free(f);
-	cur = NULL;
-}
-
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
-
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static size_t send_raw(struct fx *f, const char *src, const uint8_t *p, size_t len)
-{
-	f->outlen = pcp_svc_handle(&f->svc, ip(src), p, len, f->out);
-	return f->outlen;
-}
+#include "pcp_fixture.h"
 
 /* A PCP request under construction. */
 struct req {
 	uint8_t b[PCP_MAX_MSG + 16];
 	size_t len;
 };
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static void v4(uint8_t out[16], const char *s)
 {
@@ -158,7 +43,7 @@ static void mk_header(struct req *r, uint8_t op, uint32_t life, const char *clie
 	memset(r, 0, sizeof(*r));
 	r->b[0] = 2;
 	r->b[1] = op;
-	put32(r->b + 4, life);
+	be32_put(r->b + 4, life);
 	v4(r->b + 8, client);
 	r->len = PCP_HEADER_LEN;
 }
@@ -172,15 +57,15 @@ static void mk_map(struct req *r, const char *client, uint8_t nonce, uint8_t pro
 	m = r->b + PCP_HEADER_LEN;
 	memset(m, nonce, PCP_NONCE_LEN);
 	m[12] = proto;
-	put16(m + 16, iport);
-	put16(m + 18, eport);
+	be16_put(m + 16, iport);
+	be16_put(m + 18, eport);
 	r->len += PCP_MAP_LEN;
 }
 
 static void add_opt(struct req *r, uint8_t code, const uint8_t *data, uint16_t len)
 {
 	r->b[r->len] = code;
-	put16(r->b + r->len + 2, len);
+	be16_put(r->b + r->len + 2, len);
 	if (len)
 		memcpy(r->b + r->len + 4, data, len);
 	r->len += 4 + (((size_t)len + 3) & ~(size_t)3);
@@ -197,12 +82,12 @@ static unsigned send_req(struct fx *f, const char *src, const struct req *r)
 
 static uint32_t out_life(const struct fx *f)
 {
-	return get32(f->out + 4);
+	return be32_get(f->out + 4);
 }
 
 static uint16_t out_eport(const struct fx *f)
 {
-	return get16(f->out + PCP_HEADER_LEN + 18);
+	return be16_get(f->out + PCP_HEADER_LEN + 18);
 }
 
 /* ---- parser ------------------------------------------------------------ */
@@ -288,7 +173,7 @@ static void test_parse_map_options(void **state)
 	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
 	r = base;
 	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
-	put16(r.b + base.len + 2, 40);          /* longer than what follows */
+	be16_put(r.b + base.len + 2, 40);          /* longer than what follows */
 	assert_int_equal(pcp_parse(r.b, r.len, &q), PCP_MALFORMED_OPTION);
 	r = base;
 	add_opt(&r, 42, NULL, 0);               /* mandatory, unknown */
@@ -315,11 +200,11 @@ static void test_build(void **state)
 	assert_int_equal(n, PCP_HEADER_LEN + PCP_MAP_LEN + 4);
 	assert_int_equal(out[1], 0x81);
 	assert_int_equal(out[3], 0);
-	assert_int_equal(get32(out + 4), 600);
-	assert_int_equal(get32(out + 8), 77);
+	assert_int_equal(be32_get(out + 4), 600);
+	assert_int_equal(be32_get(out + 8), 77);
 	assert_memory_equal(out + 12, "\0\0\0\0\0\0\0\0\0\0\0\0", 12);
 	assert_memory_equal(out + 24, r.b + 24, 12);            /* nonce */
-	assert_int_equal(get16(out + 24 + 18), 5001);
+	assert_int_equal(be16_get(out + 24 + 18), 5001);
 	assert_memory_equal(out + 24 + 20, ext, 16);
 	assert_int_equal(out[60], PCP_OPT_PREFER_FAILURE);
 	/* Errors copy the request, at most 1100 bytes, multiple of 4. */
@@ -353,7 +238,7 @@ static void test_announce_and_mismatch(void **state)
 	mk_header(&r, PCP_OP_ANNOUNCE, 0, "192.168.1.20");
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
 	assert_int_equal(f->outlen, 24);
-	assert_int_equal(get32(f->out + 8), 5);         /* epoch */
+	assert_int_equal(be32_get(f->out + 8), 5);         /* epoch */
 	assert_int_equal(out_life(f), 0);
 	/* The header's address is not the source. */
 	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_ADDRESS_MISMATCH);
@@ -593,7 +478,7 @@ static void test_backend_failure_and_natpmp_shared(void **state)
 	/* A NAT-PMP mapping (no nonce) is renewed by PCP (RFC 6887 Appendix A)
 	 * and takes the PCP nonce. */
 	assert_int_equal(send_raw(f, "192.168.1.20", natpmp_map, 12), 16);
-	assert_int_equal(get16(f->out + 2), 0);
+	assert_int_equal(be16_get(f->out + 2), 0);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
 	assert_int_equal(out_eport(f), 7000);
 	assert_int_equal(map_count(f->e.maps), 1);
