@@ -248,6 +248,38 @@ static void traffic_sample(struct engine *e, uint64_t now)
 	e->traffic_check_ms = now + every;
 }
 
+int engine_free_port(struct engine *e, struct in_addr peer, struct in_addr client,
+		     uint16_t int_port, uint8_t proto, uint16_t want, uint16_t *ret)
+{
+	struct policy_range rg[POLICY_MAX_RANGES];
+	struct policy_lan lan = { e->lan_addr, e->lan_mask };
+	struct policy_subject s = { peer, client, 0, int_port, proto };
+	size_t n, i, k;
+
+	n = e->policy ? policy_ext_ranges(e->policy, &lan, &s, rg) : 0;
+	if (n == 0)
+		return -EACCES;
+	/* k: the first range ending at or above want (wrap to 0). */
+	for (k = 0; k < n && rg[k].hi < want; k++)
+		;
+	if (k == n)
+		k = 0;
+	for (i = 0; i <= n; i++) {
+		const struct policy_range *r = &rg[(k + i) % n];
+		uint16_t lo = r->lo, hi = r->hi;
+
+		if (i == 0 && want > lo && want <= hi)
+			lo = want;                      /* [want, hi] first ... */
+		else if (i == n && want > r->lo && want <= r->hi)
+			hi = (uint16_t)(want - 1);      /* ... [lo, want) last */
+		else if (i == n)
+			break;
+		if (map_free_port(e->maps, proto, lo, lo, hi, ret) == 0)
+			return 0;
+	}
+	return -ENOSPC;
+}
+
 int engine_reload(struct engine *e, char *err, size_t errsz)
 {
 	struct map_limits lim;

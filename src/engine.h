@@ -136,6 +136,16 @@ void engine_wan_event(struct engine *e, enum backend_link_event ev,
 /* Monotonic ms of the next timer the engine needs run (lease expiry, the
  * connection's timers, the backend's own), 0 when none. */
 /*
+ * A free external port for a new mapping of client's int_port (proto)
+ * asked by peer, among the ports the policy allows it: the first free
+ * one at or above want, wrapping around to the lowest allowed port (the
+ * search of AddAnyPortMapping, NAT-PMP and PCP). 0 and *ret, -EACCES
+ * when the policy allows no port, -ENOSPC when none is free.
+ */
+int engine_free_port(struct engine *e, struct in_addr peer, struct in_addr client,
+		     uint16_t int_port, uint8_t proto, uint16_t want, uint16_t *ret);
+
+/*
  * The caller changed the reloadable keys of *e->cfg in place (SIGHUP,
  * igddctl reload: the policy, ACL, max_mappings_per_client): compile the
  * new policy, set the table's per-client limit, and remove the mappings

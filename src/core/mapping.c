@@ -32,6 +32,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -928,4 +929,24 @@ size_t map_expire(struct map_table *t, uint64_t now_ms, map_each_fn fn, void *ar
 uint64_t map_next_expiry(const struct map_table *t)
 {
 	return t->heap_len ? t->heap[0]->m.lease_end_ms : 0;
+}
+
+const char *map_proto_name(uint8_t proto)
+{
+	return proto == MAP_UDP ? "UDP" : "TCP";
+}
+
+void map_describe(char *out, size_t outsz, const struct mapping *m)
+{
+	char rh[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
+	if (m->remote_host.s_addr) {
+		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
+		snprintf(out, outsz, "%s/%u from %s -> %s:%u", map_proto_name(m->proto),
+			 (unsigned)m->ext_port, rh, ic, (unsigned)m->int_port);
+	} else {
+		snprintf(out, outsz, "%s/%u -> %s:%u", map_proto_name(m->proto),
+			 (unsigned)m->ext_port, ic, (unsigned)m->int_port);
+	}
 }

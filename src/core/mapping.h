@@ -78,6 +78,12 @@ enum map_status {
 struct map_table;
 
 /* lim is copied; clk must outlive the table. NULL on ENOMEM. */
+/* "TCP" or "UDP". */
+const char *map_proto_name(uint8_t proto);
+/* For log lines and answers: "TCP/8080 -> 192.168.1.20:80", with
+ * " from HOST" after the port when the mapping has a remote host. */
+void map_describe(char *out, size_t outsz, const struct mapping *m);
+
 struct map_table *map_table_new(const struct map_limits *lim, const struct clock *clk);
 /* Frees every entry (no callbacks). NULL is a no-op. */
 void map_table_free(struct map_table *t);

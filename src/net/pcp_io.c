@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/udp.h"
 #include "proto/natpmp.h"
 #include "proto/pcp.h"
 #include "svc/pcp.h"
@@ -194,38 +195,24 @@ static bool peer_ok(const struct pcp_io *p, struct in_addr a)
 	return true;
 }
 
-static unsigned pktinfo_ifindex(struct msghdr *msg)
+static void on_datagram(struct pcp_io *p, const struct udp_dgram *d, const uint8_t *data,
+			size_t len)
 {
-	struct cmsghdr *cm;
-	struct in_pktinfo pi;
-
-	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(pi))) {
-			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-			return (unsigned)pi.ipi_ifindex;
-		}
-	}
-	return 0;
-}
-
-static void on_datagram(struct pcp_io *p, struct msghdr *msg, const uint8_t *data, size_t len)
-{
-	const struct sockaddr_in *from = msg->msg_name;
+	const struct sockaddr_in *from = &d->from;
 	uint8_t out[PCP_SVC_OUT_MAX];
 	char peer[INET_ADDRSTRLEN];
 	unsigned suppressed;
 	size_t n;
 
-	if (msg->msg_namelen < sizeof(*from) || from->sin_family != AF_INET ||
-	    from->sin_port == 0)
+	if (!d->from_ok || from->sin_port == 0)
 		return;
 	inet_ntop(AF_INET, &from->sin_addr, peer, sizeof(peer));
-	if (pktinfo_ifindex(msg) != p->ifindex || !peer_ok(p, from->sin_addr)) {
+	if (!d->have_pktinfo || (unsigned)d->pi.ipi_ifindex != p->ifindex ||
+	    !peer_ok(p, from->sin_addr)) {
 		log_debug("%s: NAT-PMP/PCP: ignored, not from the LAN", peer);
 		return;
 	}
-	if (msg->msg_flags & MSG_TRUNC) {
+	if (d->truncated) {
 		if (ratelimit_ok(&p->log_big, loop_now_ms(p->l), &suppressed))
 			log_warnx("%s: NAT-PMP/PCP: datagram longer than %d bytes dropped "
 				  "(%u more not logged)", peer, IGDD_PCP_MAX_DATAGRAM, suppressed);
@@ -252,34 +239,18 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	for (i = 0; i < PCP_RX_BUDGET; i++) {
 		uint8_t data[IGDD_PCP_MAX_DATAGRAM];
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + 64];
-		} ctl;
-		struct sockaddr_in from;
-		struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-		struct msghdr msg;
-		ssize_t n;
+		struct udp_dgram d;
+		ssize_t n = udp_recv(fd, data, sizeof(data), &d);
 
-		memset(&msg, 0, sizeof(msg));
-		memset(&from, 0, sizeof(from));
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		n = recvmsg(fd, &msg, MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    ratelimit_ok(&p->log_io, loop_now_ms(p->l), &suppressed))
+			if (n != -EAGAIN && ratelimit_ok(&p->log_io, loop_now_ms(p->l), &suppressed)) {
+				errno = (int)-n;
 				log_warn("NAT-PMP/PCP: receive (%u more failures not logged)",
 					 suppressed);
+			}
 			return;
 		}
-		on_datagram(p, &msg, data, (size_t)n);
+		on_datagram(p, &d, data, (size_t)n);
 	}
 }
 

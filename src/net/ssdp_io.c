@@ -19,6 +19,7 @@
 #include "conf/config.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/udp.h"
 #include "proto/ssdp.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -388,34 +389,20 @@ static void ssdp_on_search(struct ssdp_io *s, const struct sockaddr_in *from, bo
 
 /* ---- receiving ------------------------------------------------------ */
 
-/* Where the datagram was sent and on which interface (IP_PKTINFO). */
-static bool ssdp_pktinfo(struct msghdr *msg, struct in_pktinfo *ret)
+static void ssdp_on_datagram(struct ssdp_io *s, const struct udp_dgram *d, const char *data,
+			     size_t len)
 {
-	struct cmsghdr *cm;
-
-	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(*ret))) {
-			memcpy(ret, CMSG_DATA(cm), sizeof(*ret));
-			return true;
-		}
-	}
-	return false;
-}
-
-static void ssdp_on_datagram(struct ssdp_io *s, struct msghdr *msg, const char *data, size_t len)
-{
-	const struct sockaddr_in *from = msg->msg_name;
+	const struct sockaddr_in *from = &d->from;
+	const struct in_pktinfo pi = d->pi;
 	struct ssdp_msearch m;
-	struct in_pktinfo pi;
 	enum ssdp_parse_status st;
 	bool multicast;
 	char peer[INET_ADDRSTRLEN + 8];
 
-	if (msg->msg_namelen < sizeof(*from) || from->sin_family != AF_INET)
+	if (!d->from_ok)
 		return;
 	peer_format(from, peer, sizeof(peer));
-	if (!ssdp_pktinfo(msg, &pi))
+	if (!d->have_pktinfo)
 		return;
 	/* A control point on the gateway itself searching our LAN address
 	 * arrives through lo, from that same address. */
@@ -436,7 +423,7 @@ static void ssdp_on_datagram(struct ssdp_io *s, struct msghdr *msg, const char *
 		log_debug("%s: SSDP: ignored, source outside the LAN", peer);
 		return;
 	}
-	if (msg->msg_flags & MSG_TRUNC) {
+	if (d->truncated) {
 		log_debug("%s: SSDP: ignored, datagram too long", peer);
 		return;
 	}
@@ -455,33 +442,17 @@ static void ssdp_on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 
 	for (i = 0; i < SSDP_RX_BUDGET; i++) {
 		char data[IGDD_SSDP_MAX_DATAGRAM];
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + 64];
-		} ctl;
-		struct sockaddr_in from;
-		struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
-		struct msghdr msg;
-		ssize_t n;
+		struct udp_dgram d;
+		ssize_t n = udp_recv(fd, data, sizeof(data), &d);
 
-		memset(&msg, 0, sizeof(msg));
-		memset(&from, 0, sizeof(from));
-		msg.msg_name = &from;
-		msg.msg_namelen = sizeof(from);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
-		n = recvmsg(fd, &msg, MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    ratelog_ok(s, &s->log_recv, &suppressed))
+			if (n != -EAGAIN && ratelog_ok(s, &s->log_recv, &suppressed)) {
+				errno = (int)-n;
 				log_warn("SSDP: receive (%u more failures not logged)", suppressed);
+			}
 			return;
 		}
-		ssdp_on_datagram(s, &msg, data, (size_t)n);
+		ssdp_on_datagram(s, &d, data, (size_t)n);
 	}
 }
 

@@ -405,11 +405,6 @@ int ctl_escape_json(struct buf *b, const char *s, size_t len)
 	return b->toobig ? -E2BIG : 0;
 }
 
-const char *ctl_proto_name(uint8_t proto)
-{
-	return proto == MAP_UDP ? "UDP" : "TCP";
-}
-
 const char *ctl_log_level_name(enum ctl_log_level l)
 {
 	switch (l) {

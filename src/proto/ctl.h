@@ -94,7 +94,6 @@ int ctl_escape_text(struct buf *b, const char *s, size_t len);
  * UTF-8 become U+FFFD. */
 int ctl_escape_json(struct buf *b, const char *s, size_t len);
 
-const char *ctl_proto_name(uint8_t proto);
 const char *ctl_log_level_name(enum ctl_log_level l);
 
 #endif

@@ -61,22 +61,6 @@ static const char *origin_name(uint8_t origin)
 	}
 }
 
-/* "TCP/8080 -> 192.168.1.20:80" with " from HOST" when it has one. */
-static void describe(char *out, size_t outsz, const struct mapping *m)
-{
-	char rh[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
-	if (m->remote_host.s_addr) {
-		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
-		snprintf(out, outsz, "%s/%u from %s -> %s:%u", ctl_proto_name(m->proto),
-			 (unsigned)m->ext_port, rh, ic, (unsigned)m->int_port);
-	} else {
-		snprintf(out, outsz, "%s/%u -> %s:%u", ctl_proto_name(m->proto),
-			 (unsigned)m->ext_port, ic, (unsigned)m->int_port);
-	}
-}
-
 /* ---------------------------------------------------------------- status */
 
 static unsigned mask_len(struct in_addr mask)
@@ -185,7 +169,7 @@ static void list_entry(struct ctl_session *s, const struct mapping *m, struct bu
 		buf_printf(out, "%s{\"protocol\":\"%s\",\"external_port\":%u,\"remote_host\":\"%s\","
 			   "\"internal_client\":\"%s\",\"internal_port\":%u,\"enabled\":%s,"
 			   "\"lease_remaining\":%u,\"description\":",
-			   s->any ? "," : "", ctl_proto_name(m->proto), (unsigned)m->ext_port, rh,
+			   s->any ? "," : "", map_proto_name(m->proto), (unsigned)m->ext_port, rh,
 			   ic, (unsigned)m->int_port, m->enabled ? "true" : "false", lease);
 		ctl_escape_json(out, m->desc, strlen(m->desc));
 		buf_printf(out, ",\"owner\":\"%s\",\"origin\":\"%s\"}\n", owner,
@@ -196,7 +180,7 @@ static void list_entry(struct ctl_session *s, const struct mapping *m, struct bu
 		snprintf(lease_text, sizeof(lease_text), lease ? "%u" : "-", lease);
 		snprintf(client, sizeof(client), "%s:%u", ic, (unsigned)m->int_port);
 		buf_printf(out, "%-5s %5u  %-15s  %-21s  %-3s  %7s  %-6s  %-15s  \"",
-			   ctl_proto_name(m->proto), (unsigned)m->ext_port, rh[0] ? rh : "*",
+			   map_proto_name(m->proto), (unsigned)m->ext_port, rh[0] ? rh : "*",
 			   client, m->enabled ? "yes" : "no", lease_text, origin_name(m->origin),
 			   owner);
 		ctl_escape_text(out, m->desc, strlen(m->desc));
@@ -311,7 +295,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	tmpl.origin = MAP_ORIGIN_STATIC;
 	tmpl.enabled = true;
 	tmpl.lease_end_ms = map_lease_end(e->maps, r->lease_s);
-	describe(what, sizeof(what), &tmpl);
+	map_describe(what, sizeof(what), &tmpl);
 	if (!lan_host(e, r->client)) {
 		char lan[INET_ADDRSTRLEN];
 
@@ -327,9 +311,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
 	if (m && (m->origin != MAP_ORIGIN_STATIC ||
 		  m->internal_client.s_addr != r->client.s_addr)) {
-		describe(what, sizeof(what), m);
+		map_describe(what, sizeof(what), m);
 		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  ctl_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  map_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
 			  what);
 		return;
 	}
@@ -361,9 +345,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	}
 	m = map_find_port(e->maps, r->proto, r->ext_port);
 	if (m && m->internal_client.s_addr != r->client.s_addr) {
-		describe(what, sizeof(what), m);
+		map_describe(what, sizeof(what), m);
 		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  ctl_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  map_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
 			  what);
 		return;
 	}
@@ -407,12 +391,12 @@ static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		char rh[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &r->remote_host, rh, sizeof(rh));
-		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", ctl_proto_name(r->proto),
+		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", map_proto_name(r->proto),
 			  (unsigned)r->ext_port, r->remote_host.s_addr ? " from " : "",
 			  r->remote_host.s_addr ? rh : "");
 		return;
 	}
-	describe(what, sizeof(what), m);
+	map_describe(what, sizeof(what), m);
 	if (backend_remove(e, m) < 0) {
 		ctl_error(out, CTL_E_FAILED, "%s: the backend failed to remove it", what);
 		return;

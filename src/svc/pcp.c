@@ -53,6 +53,7 @@
 #include "util/str.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -105,11 +106,6 @@ uint32_t pcp_svc_epoch(const struct pcp_svc *s)
 	uint64_t now = clock_now(&s->e->clock);
 
 	return now <= s->epoch_start_ms ? 0 : (uint32_t)((now - s->epoch_start_ms) / 1000u);
-}
-
-static const char *proto_name(uint8_t proto)
-{
-	return proto == MAP_UDP ? "UDP" : "TCP";
 }
 
 static const char *origin_name(uint8_t origin)
@@ -187,11 +183,11 @@ static void log_map(struct engine *e, const struct pm_req *r, const struct mappi
 	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
 	if (strcmp(what, "renewed") == 0 || !engine_log_change_ok(e, more))
 		log_debug("%s: %s %s %s/%u -> %s:%u lease %u", peer, origin_name(r->origin),
-			  what, proto_name(m->proto), (unsigned)m->ext_port, ic,
+			  what, map_proto_name(m->proto), (unsigned)m->ext_port, ic,
 			  (unsigned)m->int_port, lease);
 	else
 		log_info("%s: %s %s %s/%u -> %s:%u lease %u%s", peer, origin_name(r->origin),
-			 what, proto_name(m->proto), (unsigned)m->ext_port, ic,
+			 what, map_proto_name(m->proto), (unsigned)m->ext_port, ic,
 			 (unsigned)m->int_port, lease, more);
 }
 
@@ -201,61 +197,26 @@ static void log_refused(const struct pm_req *r, const char *why)
 
 	inet_ntop(AF_INET, &r->peer, peer, sizeof(peer));
 	log_debug("%s: %s %s/%u refused: %s", peer, origin_name(r->origin),
-		  proto_name(r->proto), (unsigned)r->int_port, why);
+		  map_proto_name(r->proto), (unsigned)r->int_port, why);
 }
 
 /* Whether port is in one of the n ranges. */
-static bool in_ranges(const struct policy_range *rg, size_t n, uint16_t port)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (port >= rg[i].lo && port <= rg[i].hi)
-			return true;
-	return false;
-}
-
 /*
  * The external port for a new mapping: the suggested one (or, with none,
  * the internal port) when the policy allows it and no entry holds it,
  * else (unless PREFER_FAILURE) the first free allowed port above it,
- * wrapping around (the search of AddAnyPortMapping).
+ * wrapping around (engine_free_port(), the search of AddAnyPortMapping).
  */
 static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t *ret)
 {
-	struct policy_range rg[POLICY_MAX_RANGES];
-	struct policy_lan lan = { e->lan_addr, e->lan_mask };
-	struct policy_subject s = { r->peer, r->client, 0, r->int_port, r->proto };
 	uint16_t want = r->ext_port ? r->ext_port : r->int_port;
-	size_t n, i, k;
+	int st = engine_free_port(e, r->peer, r->client, r->int_port, r->proto, want, ret);
 
-	n = e->policy ? policy_ext_ranges(e->policy, &lan, &s, rg) : 0;
-	if (n == 0)
+	if (st == -EACCES)
 		return PM_NOT_AUTHORIZED;
-	if (in_ranges(rg, n, want) && !map_port_used(e->maps, r->proto, want)) {
-		*ret = want;
-		return PM_OK;
-	}
-	if (r->prefer_failure)
+	if (r->prefer_failure && (st < 0 || *ret != want))
 		return PM_CANNOT_PROVIDE;
-	for (k = 0; k < n && rg[k].hi < want; k++)
-		;
-	if (k == n)
-		k = 0;
-	for (i = 0; i <= n; i++) {
-		const struct policy_range *g = &rg[(k + i) % n];
-		uint16_t lo = g->lo, hi = g->hi;
-
-		if (i == 0 && want > lo && want <= hi)
-			lo = want;
-		else if (i == n && want > g->lo && want <= g->hi)
-			hi = (uint16_t)(want - 1);
-		else if (i == n)
-			break;
-		if (map_free_port(e->maps, r->proto, lo, lo, hi, ret) == 0)
-			return PM_OK;
-	}
-	return PM_NO_RESOURCES;
+	return st < 0 ? PM_NO_RESOURCES : PM_OK;
 }
 
 static void commit(struct engine *e)

@@ -92,11 +92,6 @@ struct add_req {
 	struct str desc;
 };
 
-static const char *proto_name(uint8_t proto)
-{
-	return proto == MAP_UDP ? "UDP" : "TCP";
-}
-
 /* --------------------------------------------------------- arguments */
 
 /* "TCP" / "UDP" (the dispatcher already canonicalised the case). */
@@ -221,29 +216,13 @@ static int conflict_code(const struct mapping *holder)
 
 /* ----------------------------------------------------------- logging */
 
-/* "TCP/8080 -> 192.168.1.20:8080" or "TCP/8080 from 198.51.100.7 -> ..." */
-static void describe(char *out, size_t outsz, const struct mapping *m)
-{
-	char rh[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &m->internal_client, ic, sizeof(ic));
-	if (m->remote_host.s_addr) {
-		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
-		snprintf(out, outsz, "%s/%u from %s -> %s:%u", proto_name(m->proto),
-			 (unsigned)m->ext_port, rh, ic, (unsigned)m->int_port);
-	} else {
-		snprintf(out, outsz, "%s/%u -> %s:%u", proto_name(m->proto),
-			 (unsigned)m->ext_port, ic, (unsigned)m->int_port);
-	}
-}
-
 static void log_change(const struct action_ctx *ctx, const struct mapping *m, uint32_t lease_s,
 		       const char *note, bool info)
 {
 	char peer[INET_ADDRSTRLEN], what[96], desc[96], more[48];
 
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
-	describe(what, sizeof(what), m);
+	map_describe(what, sizeof(what), m);
 	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
 	if (info && engine_log_change_ok(ctx->e, more))
 		log_info("%s: %s %s '%s' lease %u%s%s", peer, ctx->act->name, what, desc,
@@ -258,7 +237,7 @@ static void log_removed(const struct action_ctx *ctx, const struct mapping *m, b
 	char peer[INET_ADDRSTRLEN], what[96], more[48];
 
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
-	describe(what, sizeof(what), m);
+	map_describe(what, sizeof(what), m);
 	if (info && engine_log_change_ok(ctx->e, more))
 		log_info("%s: %s %s%s", peer, ctx->act->name, what, more);
 	else
@@ -344,7 +323,7 @@ static int backend_del_all(struct engine *e, struct mapping *const *v, size_t n)
 		return 0;
 	while (i-- > 0)
 		if (backend_add(e, v[i]) < 0)
-			log_warnx("backend: could not restore %s/%u", proto_name(v[i]->proto),
+			log_warnx("backend: could not restore %s/%u", map_proto_name(v[i]->proto),
 				  (unsigned)v[i]->ext_port);
 	return -EIO;
 }
@@ -469,39 +448,19 @@ int portmap_add(struct action_ctx *ctx)
 
 /*
  * A free external port for a (AddAnyPortMapping), among the ports the
- * policy allows it: the first free one at or above want, wrapping
- * around to the lowest allowed port. 0, or 606 / 728.
+ * policy allows it (engine_free_port()). 0, or 606 / 728.
  */
 static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t want,
 		     uint16_t *ret_port)
 {
-	struct policy_range rg[POLICY_MAX_RANGES];
-	struct policy_lan lan = lan_of(ctx->e);
-	struct policy_subject s = { ctx->peer, a->client, 0, a->int_port, a->proto };
-	size_t n, i, k;
+	int r = engine_free_port(ctx->e, ctx->peer, a->client, a->int_port, a->proto, want,
+				 ret_port);
 
-	n = ctx->e->policy ? policy_ext_ranges(ctx->e->policy, &lan, &s, rg) : 0;
-	if (n == 0)
+	if (r == -EACCES)
 		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "no external port allowed");
-	/* k: the first range ending at or above want (wrap to 0). */
-	for (k = 0; k < n && rg[k].hi < want; k++)
-		;
-	if (k == n)
-		k = 0;
-	for (i = 0; i <= n; i++) {
-		const struct policy_range *r = &rg[(k + i) % n];
-		uint16_t lo = r->lo, hi = r->hi;
-
-		if (i == 0 && want > lo && want <= hi)
-			lo = want;                      /* [want, hi] first ... */
-		else if (i == n && want > r->lo && want <= r->hi)
-			hi = (uint16_t)(want - 1);      /* ... [lo, want) last */
-		else if (i == n)
-			break;
-		if (map_free_port(ctx->e->maps, a->proto, lo, lo, hi, ret_port) == 0)
-			return 0;
-	}
-	return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "no free external port");
+	if (r < 0)
+		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "no free external port");
+	return 0;
 }
 
 /* The AddAnyPortMapping decision once the request is allowed: 0 and the
@@ -604,7 +563,7 @@ int portmap_get_generic_entry(struct action_ctx *ctx)
 		inet_ntop(AF_INET, &m->remote_host, rh, sizeof(rh));
 	action_out_str(ctx, "NewRemoteHost", rh);
 	action_out_u32(ctx, "NewExternalPort", m->ext_port);
-	action_out_str(ctx, "NewProtocol", proto_name(m->proto));
+	action_out_str(ctx, "NewProtocol", map_proto_name(m->proto));
 	out_entry_tail(ctx, m);
 	return 0;
 }
@@ -738,10 +697,10 @@ int portmap_delete_range(struct action_ctx *ctx)
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
 	if (engine_log_change_ok(ctx->e, more))
 		log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed%s", peer,
-			 proto_name(proto), (unsigned)lo, (unsigned)hi, n, more);
+			 map_proto_name(proto), (unsigned)lo, (unsigned)hi, n, more);
 	else
 		log_debug("%s: DeletePortMappingRange %s/%u-%u: %zu removed", peer,
-			  proto_name(proto), (unsigned)lo, (unsigned)hi, n);
+			  map_proto_name(proto), (unsigned)lo, (unsigned)hi, n);
 	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
 out:
 	free(v);
@@ -788,7 +747,7 @@ int portmap_enforce_policy(struct engine *e)
 	}
 	for (i = 0; i < n; i++) {
 		inet_ntop(AF_INET, &v[i]->owner, owner, sizeof(owner));
-		describe(what, sizeof(what), v[i]);
+		map_describe(what, sizeof(what), v[i]);
 		log_info("reload: %s's %s is no longer allowed: removed", owner, what);
 		leasefile_record_delete(e->leases, v[i]);
 		map_remove(e->maps, v[i]);
@@ -811,7 +770,7 @@ static int write_entry(struct buf *b, const struct map_table *t, const struct ma
 	buf_puts(b, "<p:PortMappingEntry>");
 	xml_element(b, "p:NewRemoteHost", rh, strlen(rh));
 	xml_element_u32(b, "p:NewExternalPort", m->ext_port);
-	xml_element(b, "p:NewProtocol", proto_name(m->proto), 3);
+	xml_element(b, "p:NewProtocol", map_proto_name(m->proto), 3);
 	xml_element_u32(b, "p:NewInternalPort", m->int_port);
 	xml_element(b, "p:NewInternalClient", ic, strlen(ic));
 	xml_element(b, "p:NewEnabled", m->enabled ? "1" : "0", 1);
@@ -888,7 +847,7 @@ static void on_expired(const struct mapping *m, void *arg)
 	char owner[INET_ADDRSTRLEN], what[96], more[48];
 
 	inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
-	describe(what, sizeof(what), m);
+	map_describe(what, sizeof(what), m);
 	if (engine_log_change_ok(x->e, more))
 		log_info("%s: lease expired: %s%s", owner, what, more);
 	else
@@ -927,7 +886,7 @@ void portmap_expire(struct engine *e)
 		for (i = 0; i < x.n; i++)
 			if (backend_del(e, &x.v[i]) < 0)
 				log_warnx("backend: could not remove expired %s/%u",
-					  proto_name(x.v[i].proto), (unsigned)x.v[i].ext_port);
+					  map_proto_name(x.v[i].proto), (unsigned)x.v[i].ext_port);
 	free(x.v);
 	if (removed > 0)
 		engine_changed(e, ENGINE_CHG_MAPPINGS);
