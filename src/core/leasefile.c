@@ -1162,7 +1162,8 @@ static void file_header(struct lf_load *c, struct lf_file *f)
 	const char *why;
 	bool torn;
 
-	f->body = (struct lf_lines){ f->p, f->p + f->len, 0 };
+	/* An absent file has no bytes: no pointer arithmetic on NULL. */
+	f->body = (struct lf_lines){ f->p, f->p ? f->p + f->len : NULL, 0 };
 	if (!f->p || !next_line(&f->body, &line, &torn))
 		return;
 	why = torn ? "incomplete header" : check_line(line, &body);

@@ -50,6 +50,7 @@
 #include "engine.h"
 #include "loop/loop.h"
 #include "proto/http.h"
+#include "proto/ssdp.h"
 #include "svc/gena.h"
 #include "svc/httpd.h"
 #include "util/buf.h"
@@ -67,7 +68,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -873,17 +873,6 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 	}
 }
 
-static void http_io_server_string(char *out, size_t outsz)
-{
-	struct utsname u;
-
-	if (uname(&u) < 0) {
-		snprintf(out, outsz, "Linux/unknown UPnP/1.1 igdd/%s", IGDD_VERSION);
-		return;
-	}
-	snprintf(out, outsz, "%s/%s UPnP/1.1 igdd/%s", u.sysname, u.release, IGDD_VERSION);
-}
-
 static int http_io_listen(struct http_io *h)
 {
 	const struct config *cfg = h->e->cfg;
@@ -932,7 +921,7 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 	h->warn_slow = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_stuck = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_big = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
-	http_io_server_string(h->server, sizeof(h->server));
+	ssdp_server_string(e->cfg->server_os, IGDD_VERSION, h->server, sizeof(h->server));
 	inet_ntop(AF_INET, &e->lan_addr, addr, sizeof(addr));
 	r = http_io_listen(h);
 	if (r < 0) {
