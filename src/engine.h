@@ -126,6 +126,15 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN]);
 bool engine_connection_allowed(const struct engine *e, struct in_addr peer);
 
 /*
+ * Whether the policy of now (secure_mode, acl, the LAN) still allows m
+ * as its owner made it: what a lease restored at start and a reload
+ * check for every entry made by UPnP, NAT-PMP or PCP. Admin (static)
+ * entries are not subject to it: true.
+ */
+struct mapping;
+bool engine_policy_allows(const struct engine *e, const struct mapping *m);
+
+/*
  * The backend's report on the WAN link (its on_link hook lands here):
  * drives the connection state machine and the change events. May be
  * called from inside a backend op the engine is running.

@@ -711,18 +711,12 @@ out:
 
 int portmap_enforce_policy(struct engine *e)
 {
-	struct policy_lan lan = lan_of(e);
 	struct mapping **v = NULL, **grown, *m;
 	size_t n = 0, cap = 0, i;
 	char what[96], owner[INET_ADDRSTRLEN];
 
 	for (m = map_first(e->maps); m; m = map_next(e->maps, m)) {
-		struct policy_subject sub = { m->owner, m->internal_client, m->ext_port,
-					      m->int_port, m->proto };
-
-		if (m->origin == MAP_ORIGIN_STATIC)
-			continue;       /* the admin's own: no client policy applies */
-		if (e->policy && policy_check(e->policy, &lan, &sub) == POLICY_ALLOW)
+		if (engine_policy_allows(e, m))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
