@@ -14,7 +14,8 @@
  *   402 Invalid Args       NewRemoteHost / NewInternalClient not a dotted
  *                          IPv4 address (we resolve no DNS names: the
  *                          loop never blocks; 2.3.17 and 2.3.21 make
- *                          names optional)
+ *                          names optional); a NewRemoteHost no remote
+ *                          host can have (remote_host_ok())
  *   501 Action Failed      the NAT backend refused (table unchanged), or
  *                          out of memory
  *   601 Argument Value Out of Range   a protocol other than TCP/UDP (the
@@ -50,6 +51,7 @@
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "priv/priv_msg.h"
 #include "proto/xml.h"
 #include "util/log.h"
 
@@ -91,6 +93,8 @@ struct add_req {
 	uint32_t lease_s;
 	struct str desc;
 };
+
+static int refuse(const struct action_ctx *ctx, int code, const char *why);
 
 /* --------------------------------------------------------- arguments */
 
@@ -139,6 +143,26 @@ static int parse_client(struct str s, struct in_addr *ret)
 	return parse_ipv4(s, ret) < 0 ? UPNP_E_INVALID_ARGS : 0;
 }
 
+/*
+ * A NewRemoteHost a mapping can be made for: the wildcard, or an address
+ * a packet from the WAN can come from. Not 0/8, 127/8, multicast,
+ * 240/4 or the limited broadcast (priv_remote_ok(): the privileged
+ * helper refuses them too, so they never reach it), nor the gateway's
+ * own LAN or external address (its own packets never pass the NAT).
+ */
+static bool remote_host_ok(struct engine *e, struct in_addr rh)
+{
+	char ext[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (rh.s_addr == 0)
+		return true;
+	if (!priv_remote_ok(rh) || rh.s_addr == e->lan_addr.s_addr)
+		return false;
+	engine_external_ip(e, ext);
+	return !ext[0] || inet_pton(AF_INET, ext, &a) != 1 || a.s_addr != rh.s_addr;
+}
+
 /* The IN arguments shared by AddPortMapping and AddAnyPortMapping, in
  * their schema order; the external port wildcard is the caller's. */
 static int parse_add(const struct action_ctx *ctx, struct add_req *ret)
@@ -148,6 +172,8 @@ static int parse_add(const struct action_ctx *ctx, struct add_req *ret)
 	memset(ret, 0, sizeof(*ret));
 	if ((r = parse_remote_host(action_in_str(ctx, "NewRemoteHost"), &ret->remote_host)) != 0)
 		return r;
+	if (!remote_host_ok(ctx->e, ret->remote_host))
+		return refuse(ctx, UPNP_E_INVALID_ARGS, "NewRemoteHost no remote host can have");
 	ret->ext_port = (uint16_t)action_in_u32(ctx, "NewExternalPort");
 	if ((r = parse_proto(action_in_str(ctx, "NewProtocol"), &ret->proto)) != 0)
 		return r;
