@@ -4,6 +4,8 @@
  * SOAP dispatcher on the sim backend:
  *   - IGDD_MAX_MAPPINGS_PER_CLIENT (the default 4096): the next mapping
  *     of that client gets 728 NoPortMapsAvailable, another client does not;
+ *     with secure_mode = no it bounds what one control point makes over
+ *     all the internal clients it maps to;
  *   - IGDD_HTTP_MAX_RESPONSE: a GetListOfPortMappings over a table of
  *     entries with the longest, most escaped descriptions
  *     (IGDD_MAX_DESC_LEN) stops at its fragment limit, stays far below
@@ -146,6 +148,47 @@ static void test_per_client_default(void **state)
 }
 
 /* 200 adds in a burst log 50 lines at info; 10 s later, one more line says so. */
+/*
+ * secure_mode = no: a control point may map ports to any LAN host, and
+ * the limit counts what it made, whatever the internal clients: 4096 in
+ * all over four clients, then 728 for a fifth client too. NAT-PMP and
+ * the other control points are not held back by it.
+ */
+static void test_per_client_open_mode(void **state)
+{
+	static const char *const clients[] = {
+		"192.168.1.30", "192.168.1.31", "192.168.1.32", "192.168.1.33",
+	};
+	static struct env v;
+	struct buf out;
+	unsigned i;
+	int code;
+
+	(void)state;
+	env_init(&v, "secure_mode = no\n");
+	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
+	for (i = 0; i < IGDD_MAX_MAPPINGS_PER_CLIENT; i++)
+		if (add(&v, "192.168.1.20", clients[i % 4], 10000 + i, &out, &code) != 200)
+			fail_msg("mapping %u refused (%d)", i, code);
+	assert_int_equal(map_owner_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(map_client_count(v.e.maps, ip("192.168.1.30")),
+			 IGDD_MAX_MAPPINGS_PER_CLIENT / 4);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.40", 9000, &out, &code), 500);
+	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 9001, &out, &code), 500);
+	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
+	/* Another control point maps to the same clients as before. */
+	assert_int_equal(add(&v, "192.168.1.21", "192.168.1.30", 9002, &out, &code), 200);
+	/* A deletion gives the owner one back. */
+	assert_int_equal(call(&v, "192.168.1.20", "DeletePortMapping",
+			      "<NewRemoteHost></NewRemoteHost><NewExternalPort>10000</NewExternalPort>"
+			      "<NewProtocol>TCP</NewProtocol>", &out, &code), 200);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.40", 9000, &out, &code), 200);
+	assert_int_equal(map_owner_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	buf_free(&out);
+	engine_fini(&v.e);
+}
+
 static void test_change_log_rate(void **state)
 {
 	static struct env v;
@@ -334,6 +377,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_per_client_default),
+		cmocka_unit_test(test_per_client_open_mode),
 		cmocka_unit_test(test_listing_response_limit),
 		cmocka_unit_test(test_acl_len),
 		cmocka_unit_test(test_change_log_rate),
