@@ -676,8 +676,10 @@ int main(int argc, char **argv)
 
 	/*
 	 * A fixed mmap threshold: glibc would otherwise raise it to the size
-	 * of the largest buffer freed (a full GetListOfPortMappings answer is
-	 * tens of MB) and keep such buffers in the heap for ever after.
+	 * of the largest buffer freed and keep such buffers in the heap for
+	 * ever after (answers are at most IGDD_HTTP_MAX_RESPONSE, long ones
+	 * written in parts, but lease snapshots and the mapping table's
+	 * arrays grow larger).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	r = parse_args(argc, argv, &o);

@@ -796,6 +796,20 @@ struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16
 	return &n->m;
 }
 
+struct mapping *map_range_after(const struct map_table *t, uint8_t proto, uint16_t port,
+			       struct in_addr rh, uint16_t hi)
+{
+	uint64_t k = key_of(proto, port, rh);
+	struct map_node *n;
+
+	if ((k & UINT64_C(0xffffffffffff)) == UINT64_C(0xffffffffffff))
+		return NULL;            /* port 65535, remote host 255.255.255.255: nothing after */
+	n = tree_lower_bound(t, TREE_KEY, (struct tree_key){ 0, k + 1 }, NULL);
+	if (!n || n->m.proto != proto || n->m.ext_port > hi)
+		return NULL;
+	return &n->m;
+}
+
 struct mapping *map_range_next(const struct map_table *t, const struct mapping *m, uint16_t hi)
 {
 	struct map_node *n = tree_step(node_of(m), TREE_KEY, RIGHT);

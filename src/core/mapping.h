@@ -149,6 +149,12 @@ struct mapping *map_next(const struct map_table *t, const struct mapping *m);
  * O(log n) for the first, O(1) amortised for each next. */
 struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16_t lo, uint16_t hi);
 struct mapping *map_range_next(const struct map_table *t, const struct mapping *m, uint16_t hi);
+/* The first entry of proto after the key (port, rh) with ext port <= hi,
+ * whether or not that key is in the table (a listing written in parts
+ * resumes after the last key it wrote, the table having changed
+ * meanwhile). O(log n). */
+struct mapping *map_range_after(const struct map_table *t, uint8_t proto, uint16_t port,
+				struct in_addr rh, uint16_t hi);
 
 /*
  * A free external port (no entry of proto holds it, whatever the remote

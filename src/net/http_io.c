@@ -62,6 +62,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,10 +102,17 @@ struct http_conn {
 	size_t head_len;                        /* in[0..head_len): the parsed head */
 	struct buf body;                        /* decoded request body */
 	struct buf out;                         /* status line, fields (and an error's text) */
-	char *out_body;                         /* the handler's body, sent after out */
+	char *out_body;                         /* the handler's body (or part), sent after out */
 	size_t out_body_len;
-	size_t out_sent;                        /* bytes of out + out_body sent */
-	size_t out_mark;                        /* out_sent when the write deadline was set */
+	struct buf_stream more;                 /* the rest of a body written in parts */
+	bool chunked;                           /* those parts go as chunks (RFC 9112 7.1) */
+	char chunk_head[20];                    /* "<hex size>\r\n" before out_body */
+	size_t chunk_head_len;
+	const char *chunk_tail;                 /* "\r\n" after it, then the last chunk */
+	size_t chunk_tail_len;
+	size_t out_sent;                        /* bytes of the segments above sent */
+	uint64_t sent_total;                    /* bytes of the whole response sent */
+	uint64_t out_mark;                      /* sent_total when the write deadline was set */
 	bool close_after;                       /* close once the response is out */
 	bool error;                             /* the response is an error: linger */
 	size_t drained;                         /* bytes thrown away while lingering */
@@ -275,6 +283,7 @@ static void conn_close(struct http_conn *c)
 		c->next->prev = c->prev;
 	free(c->out_body);
 	c->out_body = NULL;
+	buf_stream_release(&c->more);
 	h->nconns--;
 	if (!h->spare && !h->freeing) {
 		h->spare = c;           /* its buffers too, for the next connection */
@@ -302,33 +311,95 @@ static void conn_finish(struct http_conn *c)
 	dl_push(c, Q_LINGER);
 }
 
+/* The chunk framing around the part in out_body (none without chunks). */
+static void conn_frame(struct http_conn *c, bool last)
+{
+	static const char tail[] = "\r\n", last_tail[] = "\r\n0\r\n\r\n";
+
+	c->chunk_head_len = 0;
+	c->chunk_tail = NULL;
+	c->chunk_tail_len = 0;
+	if (!c->chunked)
+		return;
+	if (c->out_body_len) {
+		c->chunk_head_len = (size_t)snprintf(c->chunk_head, sizeof(c->chunk_head),
+						     "%zx\r\n", c->out_body_len);
+		c->chunk_tail = last ? last_tail : tail;
+		c->chunk_tail_len = last ? sizeof(last_tail) - 1 : sizeof(tail) - 1;
+	} else if (last) {
+		c->chunk_tail = last_tail + 2;  /* "0\r\n\r\n" */
+		c->chunk_tail_len = sizeof(last_tail) - 3;
+	}
+}
+
 /*
- * Send what is left of the response. 1: all of it is out; 0: the socket
- * is full (EPOLLOUT armed, the write deadline running); -1: c is closed.
+ * The next part of a body written in parts into out_body (the head has
+ * gone): at most IGDD_HTTP_MAX_RESPONSE bytes in memory for it,
+ * whatever the whole. 0, or -1 when the producer failed (c is closed:
+ * the peer sees the answer cut short).
+ */
+static int conn_next_part(struct http_conn *c)
+{
+	struct buf part;
+	char peer[INET_ADDRSTRLEN];
+	int r;
+
+	buf_reset(&c->out);
+	free(c->out_body);
+	c->out_body = NULL;
+	c->out_body_len = 0;
+	c->out_sent = 0;
+	buf_init(&part, IGDD_HTTP_MAX_RESPONSE);
+	r = buf_stream_fill(&c->more, &part, IGDD_HTTP_STREAM_PART);
+	if (r >= 0 && part.len && !(c->out_body = buf_steal(&part, &c->out_body_len)))
+		r = -ENOMEM;
+	buf_free(&part);
+	if (r < 0) {
+		inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+		log_debug("%s: HTTP response cut short: %s", peer, strerror(-r));
+		conn_close(c);
+		return -1;
+	}
+	conn_frame(c, r == 0);
+	return 0;
+}
+
+/*
+ * Send what is left of the response: the head, then the body (each part
+ * of a long one in its chunk framing). 1: all of it is out; 0: the
+ * socket is full (EPOLLOUT armed, the write deadline running); -1: c is
+ * closed.
  */
 static int conn_flush(struct http_conn *c)
 {
-	size_t total = c->out.len + c->out_body_len;
-
-	while (c->out_sent < total) {
-		struct iovec iov[2];
+	for (;;) {
+		struct { const char *p; size_t len; } seg[4] = {
+			{ c->out.p, c->out.len },
+			{ c->chunk_head, c->chunk_head_len },
+			{ c->out_body, c->out_body_len },
+			{ c->chunk_tail, c->chunk_tail_len },
+		};
+		struct iovec iov[4];
 		struct msghdr msg;
-		size_t niov = 0;
+		size_t niov = 0, skip = c->out_sent, i;
 		ssize_t n;
 
-		if (c->out_sent < c->out.len) {
-			iov[niov].iov_base = c->out.p + c->out_sent;
-			iov[niov].iov_len = c->out.len - c->out_sent;
-			niov++;
-			if (c->out_body_len) {
-				iov[niov].iov_base = c->out_body;
-				iov[niov].iov_len = c->out_body_len;
-				niov++;
+		for (i = 0; i < 4; i++) {
+			if (skip >= seg[i].len) {
+				skip -= seg[i].len;
+				continue;
 			}
-		} else {
-			iov[niov].iov_base = c->out_body + (c->out_sent - c->out.len);
-			iov[niov].iov_len = total - c->out_sent;
+			iov[niov].iov_base = (char *)(uintptr_t)(seg[i].p + skip);
+			iov[niov].iov_len = seg[i].len - skip;
 			niov++;
+			skip = 0;
+		}
+		if (niov == 0) {                /* all of this part is out */
+			if (!c->more.fill)
+				return 1;
+			if (conn_next_part(c) < 0)
+				return -1;
+			continue;
 		}
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;
@@ -336,16 +407,16 @@ static int conn_flush(struct http_conn *c)
 		/* Closing after this answer: hold its last segment until
 		 * close() / shutdown(), which then leaves with the FIN. */
 		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT |
-			    (c->close_after ? MSG_MORE : 0));
+			    (c->close_after && !c->more.fill ? MSG_MORE : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* The deadline runs while the peer takes nothing. */
-				if (c->events != EPOLLOUT || c->out_sent != c->out_mark) {
+				if (c->events != EPOLLOUT || c->sent_total != c->out_mark) {
 					conn_events(c, EPOLLOUT);
 					dl_push(c, Q_TIMEOUT);
-					c->out_mark = c->out_sent;
+					c->out_mark = c->sent_total;
 				}
 				return 0;
 			}
@@ -354,8 +425,8 @@ static int conn_flush(struct http_conn *c)
 			return -1;
 		}
 		c->out_sent += (size_t)n;
+		c->sent_total += (uint64_t)n;
 	}
-	return 1;
 }
 
 /* The whole response is out. 0: go on with the next request; -1: c is done. */
@@ -371,6 +442,8 @@ static int conn_sent(struct http_conn *c)
 	c->out_body = NULL;
 	c->out_body_len = 0;
 	c->out_sent = 0;
+	c->chunked = false;
+	conn_frame(c, false);
 	if (c->close_after) {
 		conn_finish(c);
 		return -1;
@@ -387,7 +460,8 @@ static int conn_send(struct http_conn *c)
 	int r;
 
 	c->state = C_WRITE;
-	c->out_sent = c->out_mark = 0;
+	c->out_sent = 0;
+	c->sent_total = c->out_mark = 0;
 	dl_remove(c);
 	r = conn_flush(c);
 	if (r <= 0)
@@ -410,9 +484,17 @@ static const char *http_io_date(struct http_io *h)
 	return h->date;
 }
 
+/* How the end of a body is known (RFC 9112 6.3). */
+enum body_framing {
+	FRAME_LENGTH,                   /* Content-Length: the body is whole in memory */
+	FRAME_CHUNKED,                  /* written in parts, HTTP/1.1 */
+	FRAME_CLOSE,                    /* written in parts, HTTP/1.0: the close ends it */
+};
+
 /* Status line and fields into c->out; false when they do not fit. */
 static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
-		      const struct http_response *resp, const char *allow, size_t body_len)
+		      const struct http_response *resp, const char *allow, size_t body_len,
+		      enum body_framing framing)
 {
 	struct http_io *h = c->h;
 	struct buf *b = &c->out;
@@ -439,7 +521,11 @@ static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
 		else
 			buf_printf(b, "%s:\r\n", resp->hdr_name[i]);
 	}
-	buf_printf(b, "Content-Length: %zu\r\n\r\n", body_len);
+	if (framing == FRAME_LENGTH)
+		buf_printf(b, "Content-Length: %zu\r\n", body_len);
+	else if (framing == FRAME_CHUNKED)
+		buf_puts(b, "Transfer-Encoding: chunked\r\n");
+	buf_puts(b, "\r\n");
 	return !b->toobig;
 }
 
@@ -456,6 +542,9 @@ static int conn_error(struct http_conn *c, unsigned status)
 	free(c->out_body);
 	c->out_body = NULL;
 	c->out_body_len = 0;
+	buf_stream_release(&c->more);
+	c->chunked = false;
+	conn_frame(c, false);
 	if (c->gena_sid[0] && c->h->e->gena)
 		gena_response_failed(c->h->e->gena, c->gena_sid);  /* that answer is not sent */
 	c->gena_sid[0] = '\0';
@@ -463,7 +552,7 @@ static int conn_error(struct http_conn *c, unsigned status)
 	c->error = true;
 	n = snprintf(text, sizeof(text), "%u %s\n", status, http_reason(status));
 	if (!conn_head(c, status, "text/plain; charset=utf-8", NULL,
-		       status == 405 ? http_io_allow : NULL, (size_t)n)) {
+		       status == 405 ? http_io_allow : NULL, (size_t)n, FRAME_LENGTH)) {
 		conn_close(c);
 		return -1;
 	}
@@ -480,8 +569,10 @@ static int conn_respond(struct http_conn *c)
 	struct http_request req;
 	struct http_response resp;
 	bool head = strcmp(hd->method, "HEAD") == 0;
+	enum body_framing framing;
 	unsigned status;
 	size_t len = 0;
+	int parts;
 
 	memset(&req, 0, sizeof(req));
 	req.method = hd->method;
@@ -495,7 +586,11 @@ static int conn_respond(struct http_conn *c)
 	http_response_init(&resp);
 	httpd_handle(h->e, &req, &resp);
 	status = resp.status >= 100 && resp.status <= 599 ? (unsigned)resp.status : 500;
-	if (resp.body.toobig) {
+	/* A long body: its first part now, the rest as the peer takes it. */
+	parts = buf_stream_fill(&resp.stream, &resp.body, IGDD_HTTP_STREAM_PART);
+	if (head && parts > 0)
+		buf_stream_release(&resp.stream);
+	if (resp.body.toobig || parts < 0) {
 		char peer[INET_ADDRSTRLEN], more[48];
 		unsigned suppressed;
 
@@ -513,13 +608,23 @@ static int conn_respond(struct http_conn *c)
 	if (h->e->gena && strcmp(hd->method, "SUBSCRIBE") == 0 &&
 	    !gena_response_sid(&resp, c->gena_sid))
 		c->gena_sid[0] = '\0';
+	framing = FRAME_LENGTH;
+	if (resp.stream.fill) {
+		c->more = resp.stream;
+		memset(&resp.stream, 0, sizeof(resp.stream));
+		c->chunked = hd->minor >= 1;
+		framing = c->chunked ? FRAME_CHUNKED : FRAME_CLOSE;
+		if (!c->chunked)
+			c->close_after = true;  /* HTTP/1.0: the close ends the body */
+	}
 	c->out_body = buf_steal(&resp.body, &len);
-	if (!c->out_body || !conn_head(c, status, resp.content_type, &resp, NULL, len)) {
+	if (!c->out_body || !conn_head(c, status, resp.content_type, &resp, NULL, len, framing)) {
 		http_response_free(&resp);
 		return conn_error(c, 500);
 	}
 	http_response_free(&resp);
 	c->out_body_len = head ? 0 : len;       /* HEAD: the fields of GET, no body */
+	conn_frame(c, false);
 	return 0;
 }
 
@@ -760,7 +865,11 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	buf_reset(&c->body);
 	buf_reset(&c->out);
 	c->out_body = NULL;
-	c->out_body_len = c->out_sent = c->out_mark = 0;
+	c->out_body_len = c->out_sent = 0;
+	c->sent_total = c->out_mark = 0;
+	memset(&c->more, 0, sizeof(c->more));
+	c->chunked = false;
+	conn_frame(c, false);
 	c->close_after = c->error = false;
 	c->drained = 0;
 	c->gena_sid[0] = '\0';

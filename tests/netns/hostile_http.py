@@ -34,8 +34,8 @@ Every loop is bounded in count and in time; every socket is closed.
       A listing of several MB (more than a socket's send buffer) asked
       for through a 4 KiB receive buffer and then not read: the server
       abandons the response once the peer has taken nothing for T seconds;
-      what it had queued arrives, then the end of the stream, short of
-      Content-Length. The mappings are removed again.
+      what it had queued arrives, then the end of the stream, without the
+      last chunk. The mappings are removed again.
   hostile_http.py gena-limits GW PORT --per-source N --src A B --callback URL
       N subscriptions from A are accepted, the next gets 503; B still
       subscribes; all are cancelled again.
@@ -486,18 +486,20 @@ def stuck_reader(a):
     finally:
         s.close()
     head, _, body = raw.partition(b"\r\n\r\n")
-    m = re.search(rb"(?im)^content-length: *(\d+)", head)
-    if not raw.startswith(b"HTTP/1.1 200 ") or not m:
-        fail("stuck reader: %r" % raw[:80])
-    if len(body) >= int(m.group(1)):
+    # Written in parts as the peer takes them: chunked, and the last
+    # chunk (0 CRLF CRLF) never comes for a reader that takes nothing.
+    if not raw.startswith(b"HTTP/1.1 200 ") or \
+            not re.search(rb"(?im)^transfer-encoding: *chunked", head):
+        fail("stuck reader: %r" % raw[:200])
+    if body.endswith(b"\r\n0\r\n\r\n"):
         fail("stuck reader: the whole %d-byte answer arrived: never abandoned" % len(body))
     st, _, _ = soap(a.gw, a.port, "DeletePortMappingRange", [
         ("NewStartPort", 30000), ("NewEndPort", 30000 + n), ("NewProtocol", "TCP"),
         ("NewManage", 1)])
     if st != 200:
         fail("DeletePortMappingRange: %r" % st)
-    ok("a reader that takes nothing: its %s-byte answer abandoned after %d s (%d bytes had "
-       "been queued)" % (m.group(1).decode(), a.timeout, len(body)))
+    ok("a reader that takes nothing: its answer of several MB abandoned after %d s (%d bytes "
+       "had been queued)" % (a.timeout, len(body)))
 
 
 def gena_limits(a):

@@ -1140,6 +1140,7 @@ static int call(struct env *v, const char *peer, const char *action, ...)
 	size_t n = 0, k;
 	unsigned j;
 	va_list ap;
+	int r;
 
 	va_start(ap, action);
 	while ((names[n] = va_arg(ap, const char *)) != NULL)
@@ -1172,7 +1173,14 @@ static int call(struct env *v, const char *peer, const char *action, ...)
 	}
 	buf_reset(&v->out);
 	ctx.out = &v->out;
-	return ctx.act->fn(&ctx);
+	r = ctx.act->fn(&ctx);
+	/* An argument written in parts (a listing): all of it, as the dispatcher ends it. */
+	if (r == 0 && ctx.stream.fill) {
+		assert_true(buf_stream_fill(&ctx.stream, &v->out, SIZE_MAX) == 0);
+		buf_printf(&v->out, "]]></%s>", ctx.stream_name);
+	}
+	buf_stream_release(&ctx.stream);
+	return r;
 }
 
 /* The text of an OUT argument in the last response. */
