@@ -96,7 +96,9 @@ struct http_conn {
 	uint32_t events;                        /* epoll interest */
 	bool registered;                        /* in the loop (after the first read) */
 	struct in_addr peer;
-	enum conn_state state;
+	enum conn_state state;                  /* set by conn_state() */
+	uint64_t born_ms;                       /* accepted at */
+	unsigned nreq;                          /* requests answered */
 	struct http_parser ps;
 	size_t in_len;                          /* bytes in in[] */
 	size_t head_len;                        /* in[0..head_len): the parsed head */
@@ -136,6 +138,7 @@ struct http_io {
 	char server[160];                       /* SERVER: OS/version UPnP/1.1 igdd/version */
 	struct http_conn *conns;
 	unsigned nconns;
+	unsigned nidle;                         /* connections in C_IDLE: a new host may take one */
 	struct http_list q[Q_COUNT];
 	uint64_t q_delay[Q_COUNT];
 	struct http_conn *spare;                /* one closed connection kept for the next */
@@ -261,6 +264,28 @@ static void listen_set(struct http_io *h, bool on)
 		h->listening = on;
 }
 
+/* Whether a connection could be accepted now: a free slot, or an idle
+ * connection a new host could take (http_io_on_listen()). */
+static bool http_io_can_accept(const struct http_io *h)
+{
+	return h->nconns < h->e->cfg->http_max_connections || h->nidle > 0;
+}
+
+/* Every state change goes through here: the idle count follows. */
+static void conn_state(struct http_conn *c, enum conn_state st)
+{
+	struct http_io *h = c->h;
+
+	if (c->state == C_IDLE && st != C_IDLE)
+		h->nidle--;
+	else if (c->state != C_IDLE && st == C_IDLE)
+		h->nidle++;
+	c->state = st;
+	/* At the limit, an idle connection is a slot a new host may take. */
+	if (st == C_IDLE && !h->listening && !h->freeing && !h->pause_timer)
+		listen_set(h, true);
+}
+
 static void conn_close(struct http_conn *c)
 {
 	struct http_io *h = c->h;
@@ -274,6 +299,9 @@ static void conn_close(struct http_conn *c)
 	if (c->registered)
 		loop_fd_forget(h->l, c->fd);    /* close() leaves the epoll set */
 	c->registered = false;
+	if (c->state == C_IDLE)
+		h->nidle--;
+	c->state = C_LINGER;            /* counted nowhere any more */
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -293,7 +321,7 @@ static void conn_close(struct http_conn *c)
 		free(c);
 	}
 	/* A slot is free: the backlog is served on the next loop turn. */
-	if (!h->freeing && !h->pause_timer && h->nconns < h->e->cfg->http_max_connections)
+	if (!h->freeing && !h->pause_timer && http_io_can_accept(h))
 		listen_set(h, true);
 }
 
@@ -305,7 +333,7 @@ static void conn_finish(struct http_conn *c)
 		return;
 	}
 	shutdown(c->fd, SHUT_WR);
-	c->state = C_LINGER;
+	conn_state(c, C_LINGER);
 	c->drained = 0;
 	conn_events(c, EPOLLIN);
 	dl_push(c, Q_LINGER);
@@ -448,7 +476,7 @@ static int conn_sent(struct http_conn *c)
 		conn_finish(c);
 		return -1;
 	}
-	c->state = C_IDLE;
+	conn_state(c, C_IDLE);
 	conn_events(c, EPOLLIN);
 	dl_push(c, Q_TIMEOUT);          /* idle until the next request */
 	return 0;
@@ -459,7 +487,7 @@ static int conn_send(struct http_conn *c)
 {
 	int r;
 
-	c->state = C_WRITE;
+	conn_state(c, C_WRITE);
 	c->out_sent = 0;
 	c->sent_total = c->out_mark = 0;
 	dl_remove(c);
@@ -602,7 +630,13 @@ static int conn_respond(struct http_conn *c)
 		http_response_free(&resp);
 		return conn_error(c, 500);
 	}
-	c->close_after = !hd->keep_alive;
+	/* Fair shares: a kept-alive connection serves IGDD_HTTP_MAX_REQUESTS
+	 * requests, and none that starts after http_max_lifetime; then the
+	 * client connects again, in turn with everyone else. */
+	c->nreq++;
+	c->close_after = !hd->keep_alive || c->nreq >= IGDD_HTTP_MAX_REQUESTS ||
+			 loop_now_ms(h->l) - c->born_ms >=
+			 (uint64_t)h->e->cfg->http_max_lifetime * 1000u;
 	c->error = false;
 	c->gena_sid[0] = '\0';
 	if (h->e->gena && strcmp(hd->method, "SUBSCRIBE") == 0 &&
@@ -636,7 +670,7 @@ static int conn_head_done(struct http_conn *c)
 
 	if (!http_io_method_ok(c->ps.head.method))
 		return conn_error(c, 405);
-	c->state = C_BODY;
+	conn_state(c, C_BODY);
 	buf_reset(&c->body);
 	/* RFC 9110 10.1.1: not when the body is on its way already. */
 	if (c->ps.head.expect_continue && c->in_len == c->head_len) {
@@ -691,7 +725,7 @@ static int conn_process(struct http_conn *c)
 		case C_IDLE:
 			if (c->in_len == 0)
 				return 0;
-			c->state = C_HEAD;
+			conn_state(c, C_HEAD);
 			dl_push(c, Q_TIMEOUT);  /* the request has http_timeout from here */
 			http_parser_reset(&c->ps);
 			/* fall through */
@@ -859,7 +893,9 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	c->events = EPOLLIN;
 	c->registered = false;
 	c->peer = peer;
-	c->state = C_IDLE;
+	c->state = C_LINGER;            /* not idle yet: conn_state() below counts it */
+	c->born_ms = loop_now_ms(h->l);
+	c->nreq = 0;
 	http_parser_init(&c->ps, IGDD_HTTP_MAX_HEAD, IGDD_HTTP_MAX_BODY);
 	c->in_len = c->head_len = 0;
 	buf_reset(&c->body);
@@ -877,6 +913,7 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 		h->conns->prev = c;
 	h->conns = c;
 	h->nconns++;
+	conn_state(c, C_IDLE);
 	dl_push(c, Q_TIMEOUT);          /* idle from accept */
 	return c;
 }
@@ -902,6 +939,79 @@ static unsigned http_io_count_peer(const struct http_io *h, struct in_addr a)
 	return n;
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Connections from a, in the sorted array v of every connection's peer. */
+static unsigned count_sorted(const uint32_t *v, size_t n, uint32_t a)
+{
+	size_t lo = 0, hi = n, first;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < n && v[lo] == a)
+		lo++;
+	return (unsigned)(lo - first);
+}
+
+/*
+ * Every slot is taken and a host holding held connections wants one:
+ * close the idle connection (between kept-alive requests, or not yet
+ * used) of the host holding the most connections, the one idle longest
+ * among its, provided that host holds more than the newcomer. So hosts
+ * that keep many connections open give way to hosts with few, and no
+ * number of addresses holding connections shuts another host out. 0, or
+ * -EBUSY (nothing to take: the newcomer is refused).
+ */
+static int http_io_make_room(struct http_io *h, unsigned held)
+{
+	struct http_conn *c, *victim = NULL;
+	unsigned best = held, n;
+	uint32_t *v;
+	size_t k = 0;
+
+	if (h->nidle == 0)
+		return -EBUSY;
+	v = malloc(h->nconns * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (c = h->conns; c; c = c->next)
+		v[k++] = c->peer.s_addr;
+	qsort(v, k, sizeof(*v), cmp_addr);
+	for (c = h->conns; c; c = c->next) {
+		if (c->state != C_IDLE)
+			continue;
+		n = count_sorted(v, k, c->peer.s_addr);
+		if (n > best || (victim && n == best && c->deadline_ms < victim->deadline_ms)) {
+			best = n;
+			victim = c;
+		}
+	}
+	free(v);
+	if (!victim)
+		return -EBUSY;
+	if (log_get_verbose() >= 1) {
+		char addr[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &victim->peer, addr, sizeof(addr));
+		log_debug("%s: idle HTTP connection closed: every slot taken, and it holds %u",
+			  addr, best);
+	}
+	conn_close(victim);
+	return 0;
+}
+
 static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct http_io *h = arg;
@@ -910,11 +1020,12 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 	struct http_conn *c;
 	struct sockaddr_in sin;
 	socklen_t len;
+	unsigned held;
 	int i, cfd;
 
 	(void)events;
 	for (i = 0; i < HTTP_IO_ACCEPT_BATCH; i++) {
-		if (h->nconns >= cfg->http_max_connections) {
+		if (!http_io_can_accept(h)) {
 			listen_set(h, false);   /* the rest waits in the backlog */
 			return;
 		}
@@ -948,9 +1059,16 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			close(cfd);
 			continue;
 		}
-		if (http_io_count_peer(h, sin.sin_addr) >= cfg->http_max_per_ip) {
+		held = http_io_count_peer(h, sin.sin_addr);
+		if (held >= cfg->http_max_per_ip) {
 			log_debug("%s: HTTP connection refused: %u connections from it already",
 				  peer, cfg->http_max_per_ip);
+			close(cfd);
+			continue;
+		}
+		if (h->nconns >= cfg->http_max_connections && http_io_make_room(h, held) < 0) {
+			log_debug("%s: HTTP connection refused: every slot busy or held by hosts "
+				  "with no more connections than it", peer);
 			close(cfd);
 			continue;
 		}

@@ -26,7 +26,7 @@
 #define IGDD_HTTP_MAX_PER_IP             8       /* conf http_max_per_ip: well under the total */
 #define IGDD_HTTP_TIMEOUT_S              10      /* whole request, conf http_timeout */
 #define IGDD_HTTP_MAX_LIFETIME_S         60      /* a connection's last request starts before, conf http_max_lifetime */
-#define IGDD_HTTP_MAX_REQUESTS           100     /* requests served on one connection */
+#define IGDD_HTTP_MAX_REQUESTS           1000    /* requests served on one connection */
 #define IGDD_HTTP_MAX_BODY               16384   /* request body bytes (Content-Length or decoded chunks): 413 */
 #define IGDD_HTTP_MAX_HEAD               8192    /* request line + header fields: 414 / 431 */
 #define IGDD_HTTP_MAX_RESPONSE           (128u << 10) /* a response held whole, or one part of a long one */

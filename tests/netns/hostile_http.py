@@ -6,9 +6,20 @@ HTTP server; every check prints "ok: ..." or raises (exit status 1).
 Every loop is bounded in count and in time; every socket is closed.
 
   hostile_http.py conn-limits GW PORT --per-ip N --total M --src A B C D
-      N connections from A are held, the next is refused; with M held in
-      all (from A, B, C) one more (from D) is refused; once released, D
-      is served.
+      N connections from A are held, the next is refused; with M idle
+      ones held in all (from A, B, C), D (holding none) takes the slot of
+      one of A's and is served at once; with M busy ones (a request
+      begun) held, D's connection waits unanswered in the backlog until
+      they are released, then is served.
+  hostile_http.py fair-share GW PORT --attack-src A1 A2 ... --good-src G
+          --per-ip N --gap S --duration D
+      N kept-alive connections from each attacking address ask every S
+      seconds (more than http_max_connections in all); meanwhile G
+      connects every half second and must be served every time; some
+      attacker connections are closed at http_max_lifetime.
+  hostile_http.py max-requests GW PORT --limit N
+      One kept-alive connection: answer N says Connection: close, the
+      connection ends; answers 1..N-1 keep it.
   hostile_http.py slowloris GW PORT --attack-src A [A2 ...] --body-src B
           --good-src G --conns N --per-ip P --timeout T --duration S
       N connections per attacking address A, each sending one header byte
@@ -140,6 +151,41 @@ def listing(gw, port):
                   b"", body)
 
 
+def bulk_add(gw, port, entries, src=None, timeout=10.0):
+    """AddPortMapping for each (remote host, port, client, description)
+    on kept-alive connections (a new one when the server ends one, as it
+    does after http_max_lifetime or IGDD_HTTP_MAX_REQUESTS); every answer
+    must be 200."""
+    host = ("%s:%d" % (gw, port)).encode()
+    s = None
+    try:
+        for i, (rh, p, client, desc) in enumerate(entries):
+            body = soap_body("AddPortMapping", [
+                ("NewRemoteHost", rh), ("NewExternalPort", p), ("NewProtocol", "TCP"),
+                ("NewInternalPort", p), ("NewInternalClient", client),
+                ("NewEnabled", 1), ("NewPortMappingDescription", desc),
+                ("NewLeaseDuration", 3600)])
+            if s is None:
+                s = connect(gw, port, src)
+            s.sendall(b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
+                      b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
+                      b'#AddPortMapping"\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+            answer, t0 = b"", time.monotonic()
+            while not complete(answer) and time.monotonic() - t0 < timeout:
+                d = s.recv(65536)
+                if not d:
+                    fail("set-up: connection closed at mapping %d" % i)
+                answer += d
+            if not answer.startswith(b"HTTP/1.1 200 "):
+                fail("set-up: AddPortMapping %d: %r" % (i, answer[:300]))
+            if re.search(rb"(?im)^connection: *close", answer.partition(b"\r\n\r\n")[0]):
+                s.close()
+                s = None
+    finally:
+        if s is not None:
+            s.close()
+
+
 def ok(msg):
     print("ok: " + msg, flush=True)
 
@@ -194,8 +240,28 @@ def conn_limits(a):
             i += 1
         if len(held) != a.total or refused_among(held):
             fail("could not hold http_max_connections = %d connections" % a.total)
-        # At the limit igdd stops accepting: connection total + 1
-        # waits in the listen backlog, unanswered, until a slot frees.
+        # Every slot is held by an idle connection: a host with none
+        # takes the slot of the longest idle connection of a host
+        # holding the most, and is served at once.
+        st, _, _ = get(a.gw, a.port, "/rootDesc.xml", srcs[-1])
+        if st != 200:
+            fail("a new host was not served while idle connections held every slot (%r)" % st)
+        closed = refused_among(held)
+        if len(closed) != 1 or closed[0].getsockname()[0] != srcs[0]:
+            fail("%d held connections closed for the new host, expected one of %s's"
+                 % (len(closed), srcs[0]))
+        held.remove(closed[0])
+        closed[0].close()
+        held.append(connect(a.gw, a.port, srcs[0]))     # back to the limit
+        time.sleep(0.2)
+        # Busy connections (a request begun) are not taken: the next
+        # connection waits in the listen backlog, unanswered, until a
+        # slot frees.
+        for s in held:
+            s.sendall(b"GET /rootDesc.xml HTTP/1.1\r\n")
+        time.sleep(0.2)
+        if refused_among(held, 0.1):
+            fail("a busy connection was closed")
         extra = connect(a.gw, a.port, srcs[-1])
         extra.sendall(("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
                        % (a.gw, a.port)).encode())
@@ -206,13 +272,15 @@ def conn_limits(a):
             early = None
         if early is not None:
             extra.close()
-            fail("connection %d (from %s) was answered (%r) while %d were held"
+            fail("connection %d (from %s) was answered (%r) while %d busy ones were held"
                  % (a.total + 1, srcs[-1], early, a.total))
     finally:
         for s in held:
             s.close()
     ok("http_max_per_ip: %d connections from %s held, %d refused; another address served"
        % (a.per_ip, srcs[0], len(refused)))
+    ok("at http_max_connections = %d: a new host took the slot of an idle connection of "
+       "the host holding the most" % a.total)
     t0 = time.monotonic()
     extra.settimeout(3.0)
     answer = b""
@@ -230,8 +298,126 @@ def conn_limits(a):
     if time.monotonic() - t0 > 1.5:
         fail("the waiting connection was served only %.1f s after a slot freed"
              % (time.monotonic() - t0))
-    ok("http_max_connections: %d held; connection %d waited unanswered, and was served "
-       "%.1f s after they were released" % (a.total, a.total + 1, time.monotonic() - t0))
+    ok("http_max_connections: %d busy connections held; connection %d waited unanswered, and "
+       "was served %.1f s after they were released" % (a.total, a.total + 1,
+                                                      time.monotonic() - t0))
+
+
+# ---- fair shares of the connection slots -----------------------------------
+
+class KeepAsking(threading.Thread):
+    """n kept-alive connections from src, each asking for the description
+    every gap seconds until stop; a connection the server closes is
+    opened again. Counts the answers and the closes announced with
+    Connection: close (the connection's lifetime or request count)."""
+
+    def __init__(self, gw, port, src, n, gap, stop):
+        super().__init__(daemon=True)
+        self.gw, self.port, self.src, self.n, self.gap, self.stop = gw, port, src, n, gap, stop
+        self.answers, self.announced, self.cut, self.errors = 0, 0, 0, []
+
+    def run(self):
+        req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (self.gw, self.port)).encode()
+        conns = []
+        deadline = time.monotonic() + 120
+        try:
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                while len(conns) < self.n:
+                    try:
+                        conns.append(connect(self.gw, self.port, self.src, 2.0))
+                    except OSError as e:
+                        self.errors.append(str(e))
+                        break
+                for s in list(conns):
+                    try:
+                        s.sendall(req)
+                        answer, t0 = b"", time.monotonic()
+                        while not complete(answer) and time.monotonic() - t0 < 5:
+                            d = s.recv(65536)
+                            if not d:
+                                break
+                            answer += d
+                    except OSError:
+                        answer = b""
+                    if answer.startswith(b"HTTP/1.1 200 ") and complete(answer):
+                        self.answers += 1
+                        if re.search(rb"(?im)^connection: *close", answer):
+                            self.announced += 1
+                            s.close()
+                            conns.remove(s)
+                    else:
+                        self.cut += 1           # closed for another host, or refused
+                        s.close()
+                        conns.remove(s)
+                self.stop.wait(self.gap)
+        finally:
+            for s in conns:
+                s.close()
+
+
+def fair_share(a):
+    """Attackers at every address of --attack-src keep --per-ip kept-alive
+    connections each, asking every --gap seconds, more than
+    http_max_connections in all; a host at --good-src connects now and
+    then and must be served every time. Connections past
+    http_max_lifetime are closed with Connection: close."""
+    stop = threading.Event()
+    attackers = [KeepAsking(a.gw, a.port, src, a.per_ip, a.gap, stop) for src in a.attack_src]
+    for t in attackers:
+        t.start()
+    time.sleep(2.0)             # let them take every slot
+    served, tries = 0, 0
+    end = time.monotonic() + a.duration
+    try:
+        while time.monotonic() < end and tries < 1000:
+            tries += 1
+            st, raw, _ = get(a.gw, a.port, "/rootDesc.xml", a.good_src, timeout=10.0)
+            if st != 200:
+                fail("the host at %s was not served (try %d: %r) while %d addresses held "
+                     "their connections" % (a.good_src, tries, raw[:80], len(a.attack_src)))
+            served += 1
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in attackers:
+            t.join(10)
+    answers = sum(t.answers for t in attackers)
+    announced = sum(t.announced for t in attackers)
+    cut = sum(t.cut for t in attackers)
+    if answers == 0:
+        fail("the attackers were never served: the test proves nothing")
+    if announced == 0:
+        fail("no kept-alive connection was ever closed at http_max_lifetime")
+    ok("fair shares: %d addresses x %d kept-alive connections asking every %.1f s (%d answers); "
+       "another host served %d times out of %d; %d connections closed at their lifetime, "
+       "%d taken for other hosts or refused"
+       % (len(a.attack_src), a.per_ip, a.gap, answers, served, tries, announced, cut))
+
+
+def max_requests(a):
+    """One kept-alive connection: the answer to request --limit says
+    Connection: close and the connection ends; the ones before do not."""
+    s = connect(a.gw, a.port)
+    req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
+    try:
+        for i in range(1, a.limit + 1):
+            s.sendall(req)
+            answer, t0 = b"", time.monotonic()
+            while not complete(answer) and time.monotonic() - t0 < 5:
+                d = s.recv(65536)
+                if not d:
+                    fail("connection closed before answer %d" % i)
+                answer += d
+            closing = re.search(rb"(?im)^connection: *close", answer) is not None
+            if closing != (i == a.limit):
+                fail("answer %d %s Connection: close" % (i, "says" if closing else "lacks"))
+        s.settimeout(3.0)
+        if s.recv(1) != b"":
+            fail("the connection stayed open after answer %d" % a.limit)
+    finally:
+        s.close()
+    ok("a kept-alive connection served %d requests, the last answered with Connection: close"
+       % a.limit)
 
 
 # ---- slow loris -----------------------------------------------------------
@@ -444,27 +630,7 @@ def malformed(a):
 def stuck_reader(a):
     host = ("%s:%d" % (a.gw, a.port)).encode()
     n = 4000
-    s = connect(a.gw, a.port)
-    try:
-        for i in range(n):
-            body = soap_body("AddPortMapping", [
-                ("NewRemoteHost", ""), ("NewExternalPort", 30000 + i), ("NewProtocol", "TCP"),
-                ("NewInternalPort", 30000 + i), ("NewInternalClient", a.client),
-                ("NewEnabled", 1), ("NewPortMappingDescription", '"' * 250),
-                ("NewLeaseDuration", 3600)])
-            s.sendall(b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
-                      b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
-                      b'#AddPortMapping"\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
-            answer, t0 = b"", time.monotonic()
-            while not complete(answer) and time.monotonic() - t0 < 10:
-                d = s.recv(65536)
-                if not d:
-                    fail("set-up: connection closed at mapping %d" % i)
-                answer += d
-            if not answer.startswith(b"HTTP/1.1 200 "):
-                fail("set-up: AddPortMapping %d: %r" % (i, answer[:60]))
-    finally:
-        s.close()
+    bulk_add(a.gw, a.port, [("", 30000 + i, a.client, '"' * 250) for i in range(n)])
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(5.0)
@@ -603,13 +769,26 @@ def main():
     sr.add_argument("port", type=int)
     sr.add_argument("--client", required=True)
     sr.add_argument("--timeout", type=int, required=True)
+    f = sub.add_parser("fair-share")
+    f.add_argument("gw")
+    f.add_argument("port", type=int)
+    f.add_argument("--attack-src", nargs="+", required=True)
+    f.add_argument("--good-src", required=True)
+    f.add_argument("--per-ip", type=int, required=True)
+    f.add_argument("--gap", type=float, required=True)
+    f.add_argument("--duration", type=float, required=True)
+    q = sub.add_parser("max-requests")
+    q.add_argument("gw")
+    q.add_argument("port", type=int)
+    q.add_argument("--limit", type=int, required=True)
     r = sub.add_parser("refused")
     r.add_argument("gw")
     r.add_argument("port", type=int)
     a = p.parse_args()
     {"conn-limits": conn_limits, "slowloris": slowloris, "malformed": malformed,
      "refused": refused, "gena-limits": gena_limits, "keepalive": keepalive,
-     "stuck-reader": stuck_reader}[a.cmd](a)
+     "stuck-reader": stuck_reader, "fair-share": fair_share,
+     "max-requests": max_requests}[a.cmd](a)
     return 0
 
 

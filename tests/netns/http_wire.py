@@ -303,9 +303,12 @@ def check_slow_reader(a):
                 ("NewLeaseDuration", 3600)])
             c.s.sendall(soap_head(host, "AddPortMapping", "Content-Length: %d\r\n" % len(body))
                         + body)
-            st, _, _ = c.response(timeout=20.0)
+            st, fields, _ = c.response(timeout=20.0)
             if st != 200:
                 fail("AddPortMapping %d: %r" % (i, st))
+            if fields.get("connection") == "close":   # its lifetime or request count
+                c.close()
+                c = Conn(a.gw, a.port)
     finally:
         c.close()
     c = Conn(a.gw, a.port, rcvbuf=4096, timeout=20.0)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Hostile load against the HTTP server (ARCHITECTURE rule 4), in the
 # namespace lab with the sim backend: connections in total and per source
-# address, a slow-loris attacker (many connections sending a header byte
+# address, idle connections giving way to a new host, eight addresses
+# keeping kept-alive connections busy while a ninth is still served,
+# the lifetime and request count of a connection, a slow-loris attacker (many connections sending a header byte
 # per second, and slow bodies) while a well-behaved client keeps being
 # answered, the request time limit, wire-level malformed requests
 # (truncated and oversized headers, bad Content-Length, double framing)
@@ -26,11 +28,17 @@ TIMEOUT=3
 lab_up
 # Extra source addresses for lan1: the per-address limit counts addresses.
 SRC=(192.168.77.4 192.168.77.5 192.168.77.6 192.168.77.7)
-for a in "${SRC[@]}"; do ip -n "$NS_LAN1" addr add "$a/24" dev eth0; done
+# Eight more for the hosts that try to keep every connection slot, and
+# one for the host that must still get one.
+HOG=(192.168.77.20 192.168.77.21 192.168.77.22 192.168.77.23 192.168.77.24 192.168.77.25
+     192.168.77.26 192.168.77.27)
+FAIR=192.168.77.30
+for a in "${SRC[@]}" "${HOG[@]}" $FAIR; do ip -n "$NS_LAN1" addr add "$a/24" dev eth0; done
 # The WAN host may route to the LAN address (to be refused there).
 ip -n "$NS_WAN" route add 192.168.77.0/24 via "$GW_WAN_IP"
+LIFETIME=8
 lab_conf "$LAB_DIR/igdd.conf" "http_max_per_ip = $PER_IP" "http_max_connections = $TOTAL" \
-  "http_timeout = $TIMEOUT"
+  "http_timeout = $TIMEOUT" "http_max_lifetime = $LIFETIME"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
 [ -n "$port" ] || lab_fail "no http port in the start-up line"
@@ -47,6 +55,16 @@ alive() {
 hostile in_lan1 conn-limits "$GW_LAN_IP" "$port" --per-ip $PER_IP --total $TOTAL \
   --src "${SRC[@]}" || lab_fail "connection limits"
 alive "connection limits"
+
+# Eight addresses keep their connections alive, asking every second,
+# more than all the slots: a ninth host is still served every time, and
+# the hogs' connections end at http_max_lifetime.
+hostile in_lan1 fair-share "$GW_LAN_IP" "$port" --attack-src "${HOG[@]}" --good-src $FAIR \
+  --per-ip $PER_IP --gap 1 --duration $((LIFETIME + 4)) || lab_fail "fair shares"
+alive "fair shares"
+
+hostile in_lan1 max-requests "$GW_LAN_IP" "$port" --limit 1000 || lab_fail "requests per connection"
+alive "requests per connection"
 
 hostile in_lan1 slowloris "$GW_LAN_IP" "$port" --attack-src "${SRC[0]}" "${SRC[1]}" \
   --body-src "${SRC[2]}" --good-src "$LAN1_IP" --conns 10 --per-ip $PER_IP \
