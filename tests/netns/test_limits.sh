@@ -36,7 +36,9 @@ FAIR=192.168.77.30
 for a in "${SRC[@]}" "${HOG[@]}" $FAIR; do ip -n "$NS_LAN1" addr add "$a/24" dev eth0; done
 # The WAN host may route to the LAN address (to be refused there).
 ip -n "$NS_WAN" route add 192.168.77.0/24 via "$GW_WAN_IP"
-LIFETIME=8
+# Long enough that no connection here reaches it (the last part of the
+# test runs again with a short one).
+LIFETIME=600
 lab_conf "$LAB_DIR/igdd.conf" "http_max_per_ip = $PER_IP" "http_max_connections = $TOTAL" \
   "http_timeout = $TIMEOUT" "http_max_lifetime = $LIFETIME"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
@@ -57,10 +59,9 @@ hostile in_lan1 conn-limits "$GW_LAN_IP" "$port" --per-ip $PER_IP --total $TOTAL
 alive "connection limits"
 
 # Eight addresses keep their connections alive, asking every second,
-# more than all the slots: a ninth host is still served every time, and
-# the hogs' connections end at http_max_lifetime.
+# more than all the slots: a ninth host is still served every time.
 hostile in_lan1 fair-share "$GW_LAN_IP" "$port" --attack-src "${HOG[@]}" --good-src $FAIR \
-  --per-ip $PER_IP --gap 1 --duration $((LIFETIME + 4)) || lab_fail "fair shares"
+  --per-ip $PER_IP --gap 1 --duration 8 || lab_fail "fair shares"
 alive "fair shares"
 
 hostile in_lan1 max-requests "$GW_LAN_IP" "$port" --limit 1000 || lab_fail "requests per connection"
@@ -99,6 +100,16 @@ n=$(grep -c "HTTP request not complete" "$IGDD_LOG" || true)
 [ "$n" -ge 1 ] || lab_fail "no warning about the slow connections"
 [ "$n" -le 6 ] || lab_fail "$n warnings about slow connections: not rate-limited"
 lab_ok "slow-connection warnings rate-limited: $n lines"
+igdd_stop
+grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$IGDD_LOG" && lab_fail "sanitizer report in the log"
+
+# A connection's lifetime: kept alive and asking every second, it is
+# ended once it has lived http_max_lifetime.
+lab_conf "$LAB_DIR/igdd.conf" "http_max_lifetime = 3"
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
+hostile in_lan1 lifetime "$GW_LAN_IP" "$port" --gap 1 --max-requests 30 || lab_fail "lifetime"
+alive "lifetime"
 igdd_stop
 grep -q "AddressSanitizer\|LeakSanitizer\|runtime error" "$IGDD_LOG" && lab_fail "sanitizer report in the log"
 echo "PASS: limits"
