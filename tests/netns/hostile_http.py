@@ -365,7 +365,9 @@ def fair_share(a):
     safety bound, far below http_max_lifetime: the new host must get a
     slot from the attackers, not from their connections' end)."""
     stop = threading.Event()
-    attackers = [KeepAsking(a.gw, a.port, src, a.per_ip, a.gap, stop) for src in a.attack_src]
+    # One thread per connection: each keeps asking whatever the others wait for.
+    attackers = [KeepAsking(a.gw, a.port, src, 1, a.gap, stop)
+                 for src in a.attack_src for _ in range(a.per_ip)]
     for t in attackers:
         t.start()
     time.sleep(2.0)             # let them take every slot
