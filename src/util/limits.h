@@ -45,7 +45,7 @@
 
 /* GENA */
 #define IGDD_GENA_MAX_SUBSCRIPTIONS      128
-#define IGDD_GENA_MAX_PER_SOURCE         16
+#define IGDD_GENA_MAX_PER_SOURCE         8       /* per subscriber address: well under the total */
 #define IGDD_GENA_MAX_CALLBACK_LEN       512
 #define IGDD_GENA_MAX_CALLBACK_URLS      4
 

@@ -49,9 +49,12 @@ Every loop is bounded in count and in time; every socket is closed.
       abandons the response once the peer has taken nothing for T seconds;
       what it had queued arrives, then the end of the stream, without the
       last chunk. The mappings are removed again.
-  hostile_http.py gena-limits GW PORT --per-source N --src A B --callback URL
-      N subscriptions from A are accepted, the next gets 503; B still
-      subscribes; all are cancelled again.
+  hostile_http.py gena-limits GW PORT --per-source N --total M --src A B ... Z
+          --cb-port P
+      N subscriptions from A (CALLBACK its own address, port P) are
+      accepted with TIMEOUT Second-1800 for Second-infinite, the next gets
+      503; B with a CALLBACK at A gets 412; B ... Y fill all M slots; Z
+      still subscribes, A's oldest giving way; all are cancelled again.
 """
 import argparse
 import re
@@ -703,35 +706,63 @@ def stuck_reader(a):
 
 
 def gena_limits(a):
-    def subscribe(src):
-        req = ("SUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nCALLBACK: <%s>\r\n"
-               "NT: upnp:event\r\nTIMEOUT: Second-300\r\nConnection: close\r\n\r\n"
-               % (a.gw, a.port, a.callback)).encode()
+    """GENA subscriptions: --per-source from the first address (TIMEOUT
+    Second-infinite granted 1800 s), the next 503; a CALLBACK at another
+    host 412; the other addresses fill every slot; one more address
+    then still subscribes, taking the first address's oldest."""
+    def subscribe(src, cb_host=None, timeout="Second-infinite"):
+        req = ("SUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nCALLBACK: <http://%s:%d/events>\r\n"
+               "NT: upnp:event\r\nTIMEOUT: %s\r\nConnection: close\r\n\r\n"
+               % (a.gw, a.port, cb_host or src, a.cb_port, timeout)).encode()
         st, raw, _ = exchange(a.gw, a.port, req, src, half_close=False)
         m = re.search(rb"(?im)^SID: *(\S+)", raw)
-        return st, (m.group(1).decode() if m else None)
+        t = re.search(rb"(?im)^TIMEOUT: *(\S+)", raw)
+        return st, (m.group(1).decode() if m else None), (t.group(1).decode() if t else None)
+
+    def request(src, method, sid):
+        req = ("%s /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nSID: %s\r\n"
+               "Connection: close\r\n\r\n" % (method, a.gw, a.port, sid)).encode()
+        return exchange(a.gw, a.port, req, src, half_close=False)[0]
 
     sids = []
+    first = a.src[0]
     try:
         for i in range(a.per_source):
-            st, sid = subscribe(a.src[0])
+            st, sid, t = subscribe(first)
             if st != 200 or not sid:
-                fail("SUBSCRIBE %d from %s: %r" % (i + 1, a.src[0], st))
-            sids.append((a.src[0], sid))
-        st, _ = subscribe(a.src[0])
+                fail("SUBSCRIBE %d from %s: %r" % (i + 1, first, st))
+            if t != "Second-1800":
+                fail("Second-infinite granted %r, expected Second-1800" % t)
+            sids.append((first, sid))
+        st, _, _ = subscribe(first)
         if st != 503:
-            fail("SUBSCRIBE %d from %s: %r, expected 503" % (a.per_source + 1, a.src[0], st))
-        st, sid = subscribe(a.src[1])
+            fail("SUBSCRIBE %d from %s: %r, expected 503" % (a.per_source + 1, first, st))
+        st, _, _ = subscribe(a.src[1], cb_host=first)
+        if st != 412:
+            fail("SUBSCRIBE from %s with a CALLBACK at %s: %r, expected 412" % (a.src[1], first, st))
+        ok("GENA: %d subscriptions from %s (Second-infinite granted 1800 s), the next 503; a "
+           "CALLBACK at another host 412" % (a.per_source, first))
+        for src in a.src[1:-1]:
+            for i in range(a.per_source):
+                st, sid, _ = subscribe(src)
+                if st != 200:
+                    fail("SUBSCRIBE %d from %s: %r" % (i + 1, src, st))
+                sids.append((src, sid))
+        if len(sids) != a.total:
+            fail("%d subscriptions held, expected %d" % (len(sids), a.total))
+        st, sid, _ = subscribe(a.src[-1])
         if st != 200:
-            fail("SUBSCRIBE from %s while %s is at its limit: %r" % (a.src[1], a.src[0], st))
-        sids.append((a.src[1], sid))
+            fail("every slot held: a new address refused (%r)" % st)
+        sids.append((a.src[-1], sid))
+        if request(first, "SUBSCRIBE", sids[0][1]) != 412:
+            fail("the oldest subscription of %s was not the one given up" % first)
+        if request(first, "SUBSCRIBE", sids[1][1]) != 200:
+            fail("%s's second subscription cannot be renewed" % first)
     finally:
         for src, sid in sids:
-            req = ("UNSUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nSID: %s\r\n"
-                   "Connection: close\r\n\r\n" % (a.gw, a.port, sid)).encode()
-            exchange(a.gw, a.port, req, src, half_close=False)
-    ok("GENA: %d subscriptions from %s, the next 503; another address subscribes"
-       % (a.per_source, a.src[0]))
+            request(src, "UNSUBSCRIBE", sid)
+    ok("GENA: %d addresses held all %d slots; one more address subscribed, %s's oldest gave way"
+       % (len(a.src) - 1, a.total, first))
 
 
 def keepalive(a):
@@ -796,8 +827,9 @@ def main():
     g.add_argument("gw")
     g.add_argument("port", type=int)
     g.add_argument("--per-source", type=int, required=True)
-    g.add_argument("--src", nargs=2, required=True)
-    g.add_argument("--callback", required=True)
+    g.add_argument("--total", type=int, required=True)
+    g.add_argument("--src", nargs="+", required=True)
+    g.add_argument("--cb-port", type=int, required=True)
     sr = sub.add_parser("stuck-reader")
     sr.add_argument("gw")
     sr.add_argument("port", type=int)

@@ -2,15 +2,16 @@
 # Hostile load against the HTTP server (ARCHITECTURE rule 4), in the
 # namespace lab with the sim backend: connections in total and per source
 # address, idle connections giving way to a new host, eight addresses
-# keeping kept-alive connections busy while a ninth is still served,
-# the lifetime and request count of a connection, a slow-loris attacker (many connections sending a header byte
-# per second, and slow bodies) while a well-behaved client keeps being
-# answered, the request time limit, wire-level malformed requests
-# (truncated and oversized headers, bad Content-Length, double framing)
-# each with its defined answer and the mapping table unchanged, a peer
-# outside the LAN, GENA subscriptions per source, a reader that takes
-# nothing of a large answer, and the rate limit on the warnings all this
-# causes.
+# keeping kept-alive connections busy while a ninth is still served, the
+# request count and lifetime of a connection, a slow-loris attacker (many
+# connections sending a header byte per second, and slow bodies) while a
+# well-behaved client keeps being answered, the request time limit,
+# wire-level malformed requests (truncated and oversized headers, bad
+# Content-Length, double framing) each with its defined answer and the
+# mapping table unchanged, a peer outside the LAN, GENA subscriptions
+# (per address, their timeout, a CALLBACK at another host, every slot
+# held by many addresses), a reader that takes nothing of a large answer,
+# and the rate limit on the warnings all this causes.
 # The small limits below are configuration; the defaults live in
 # src/util/limits.h. Correctness is asserted, not timing: the well-behaved
 # client's latency is printed (slowloris-figures:) for the record.
@@ -33,7 +34,8 @@ SRC=(192.168.77.4 192.168.77.5 192.168.77.6 192.168.77.7)
 HOG=(192.168.77.20 192.168.77.21 192.168.77.22 192.168.77.23 192.168.77.24 192.168.77.25
      192.168.77.26 192.168.77.27)
 FAIR=192.168.77.30
-for a in "${SRC[@]}" "${HOG[@]}" $FAIR; do ip -n "$NS_LAN1" addr add "$a/24" dev eth0; done
+MORE=(192.168.77.31 192.168.77.32 192.168.77.33)
+for a in "${SRC[@]}" "${HOG[@]}" $FAIR "${MORE[@]}"; do ip -n "$NS_LAN1" addr add "$a/24" dev eth0; done
 # The WAN host may route to the LAN address (to be refused there).
 ip -n "$NS_WAN" route add 192.168.77.0/24 via "$GW_WAN_IP"
 # Long enough that no connection here reaches it (the last part of the
@@ -81,10 +83,13 @@ alive "malformed requests"
 hostile in_wan refused "$GW_LAN_IP" "$port" || lab_fail "a peer outside the LAN"
 alive "a peer outside the LAN"
 
-# Subscriptions per source at the default (IGDD_GENA_MAX_PER_SOURCE 16);
-# the CALLBACK is a LAN host where nothing listens (deliveries fail fast).
-hostile in_lan1 gena-limits "$GW_LAN_IP" "$port" --per-source 16 --src "$LAN1_IP" "${SRC[3]}" \
-  --callback "http://$LAN1_IP:49999/events" || lab_fail "GENA limits"
+# Subscriptions at the defaults (IGDD_GENA_MAX_PER_SOURCE 8,
+# IGDD_GENA_MAX_SUBSCRIPTIONS 128): 16 addresses fill every slot, a 17th
+# still gets one. Each CALLBACK is its subscriber's own address, where
+# nothing listens (deliveries fail fast).
+hostile in_lan1 gena-limits "$GW_LAN_IP" "$port" --per-source 8 --total 128 \
+  --src "$LAN1_IP" "${SRC[@]}" "${HOG[@]}" $FAIR "${MORE[@]}" --cb-port 49999 ||
+  lab_fail "GENA limits"
 alive "GENA limits"
 
 # A reader that takes nothing of a large answer: abandoned after
