@@ -1456,6 +1456,19 @@ out:
 
 /* ------------------------------------------------------------ set-up */
 
+bool leasefile_file_name(const char *name)
+{
+	static const char *const names[] = {
+		LF_SNAP, LF_SNAP_TMP, LF_JOURNAL, LF_JOURNAL_TMP, LF_JOURNAL_PREV,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 void leasefile_set_sync(struct leasefile *lf, bool sync)
 {
 	if (lf)

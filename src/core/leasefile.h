@@ -132,6 +132,10 @@ int leasefile_compact(struct leasefile *lf, const struct map_table *t);
  * never turns it off). Snapshots are synced regardless. */
 void leasefile_set_sync(struct leasefile *lf, bool sync);
 
+/* Whether name is one of the files the lease files keep in a state
+ * directory (leases.snap, leases.journal and their temporary forms). */
+bool leasefile_file_name(const char *name);
+
 /* Close the files and drop the lock; uncommitted records are lost. NULL
  * is a no-op. */
 void leasefile_close(struct leasefile *lf);
