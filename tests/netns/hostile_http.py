@@ -156,39 +156,50 @@ def listing(gw, port):
                   b"", body)
 
 
-def bulk_add(gw, port, entries, src=None, timeout=10.0):
-    """AddPortMapping for each (remote host, port, client, description)
-    on kept-alive connections (a new one when the server ends one, as it
-    does after http_max_lifetime or IGDD_HTTP_MAX_REQUESTS); every answer
-    must be 200."""
+def soap_many(gw, port, action, arg_lists, src=None, timeout=10.0):
+    """Yield the raw answer to action with each argument list, sent one
+    after the other on kept-alive connections (a new one when the server
+    ends one, as it does after http_max_lifetime or
+    IGDD_HTTP_MAX_REQUESTS)."""
     host = ("%s:%d" % (gw, port)).encode()
     s = None
     try:
-        for i, (rh, p, client, desc) in enumerate(entries):
-            body = soap_body("AddPortMapping", [
-                ("NewRemoteHost", rh), ("NewExternalPort", p), ("NewProtocol", "TCP"),
-                ("NewInternalPort", p), ("NewInternalClient", client),
-                ("NewEnabled", 1), ("NewPortMappingDescription", desc),
-                ("NewLeaseDuration", 3600)])
+        for i, args in enumerate(arg_lists):
+            body = soap_body(action, args)
             if s is None:
                 s = connect(gw, port, src)
             s.sendall(b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
                       b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
-                      b'#AddPortMapping"\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+                      b"#" + action.encode() + b'"\r\nContent-Length: %d\r\n\r\n' % len(body) +
+                      body)
             answer, t0 = b"", time.monotonic()
             while not complete(answer) and time.monotonic() - t0 < timeout:
                 d = s.recv(65536)
                 if not d:
-                    fail("set-up: connection closed at mapping %d" % i)
+                    fail("%s %d: connection closed" % (action, i))
                 answer += d
-            if not answer.startswith(b"HTTP/1.1 200 "):
-                fail("set-up: AddPortMapping %d: %r" % (i, answer[:300]))
+            yield answer
             if re.search(rb"(?im)^connection: *close", answer.partition(b"\r\n\r\n")[0]):
                 s.close()
                 s = None
     finally:
         if s is not None:
             s.close()
+
+
+def add_args(rh, p, client, desc, lease=3600):
+    return [("NewRemoteHost", rh), ("NewExternalPort", p), ("NewProtocol", "TCP"),
+            ("NewInternalPort", p), ("NewInternalClient", client), ("NewEnabled", 1),
+            ("NewPortMappingDescription", desc), ("NewLeaseDuration", lease)]
+
+
+def bulk_add(gw, port, entries, src=None, timeout=10.0):
+    """AddPortMapping for each (remote host, port, client, description);
+    every answer must be 200."""
+    args = (add_args(*e) for e in entries)
+    for i, answer in enumerate(soap_many(gw, port, "AddPortMapping", args, src, timeout)):
+        if not answer.startswith(b"HTTP/1.1 200 "):
+            fail("set-up: AddPortMapping %d: %r" % (i, answer[:300]))
 
 
 def ok(msg):
