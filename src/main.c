@@ -305,6 +305,7 @@ static void copy_reloadable(struct config *to, const struct config *from)
 	to->pcp_max_lifetime = from->pcp_max_lifetime;
 	to->http_max_connections = from->http_max_connections;
 	to->http_max_per_ip = from->http_max_per_ip;
+	to->http_max_lifetime = from->http_max_lifetime;
 	to->connection_control_all = from->connection_control_all;
 	to->nconnection_control = from->nconnection_control;
 	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
