@@ -21,6 +21,7 @@
 struct config;
 struct leasefile;
 struct map_table;
+struct mapping;
 struct policy;
 struct wanconn;
 struct engine;
@@ -131,7 +132,6 @@ bool engine_connection_allowed(const struct engine *e, struct in_addr peer);
  * check for every entry made by UPnP, NAT-PMP or PCP. Admin (static)
  * entries are not subject to it: true.
  */
-struct mapping;
 bool engine_policy_allows(const struct engine *e, const struct mapping *m);
 
 /*

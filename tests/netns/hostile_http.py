@@ -156,6 +156,20 @@ def listing(gw, port):
                   b"", body)
 
 
+def ask(s, req, what, timeout=5.0):
+    """Send req on the kept-alive socket s and read its whole answer:
+    (answer, whether it says Connection: close)."""
+    s.sendall(req)
+    answer, t0 = b"", time.monotonic()
+    while not complete(answer) and time.monotonic() - t0 < timeout:
+        d = s.recv(65536)
+        if not d:
+            fail("connection closed before %s" % what)
+        answer += d
+    return answer, re.search(rb"(?im)^connection: *close",
+                             answer.partition(b"\r\n\r\n")[0]) is not None
+
+
 def soap_many(gw, port, action, arg_lists, src=None, timeout=10.0):
     """Yield the raw answer to action with each argument list, sent one
     after the other on kept-alive connections (a new one when the server
@@ -168,18 +182,13 @@ def soap_many(gw, port, action, arg_lists, src=None, timeout=10.0):
             body = soap_body(action, args)
             if s is None:
                 s = connect(gw, port, src)
-            s.sendall(b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
-                      b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
-                      b"#" + action.encode() + b'"\r\nContent-Length: %d\r\n\r\n' % len(body) +
-                      body)
-            answer, t0 = b"", time.monotonic()
-            while not complete(answer) and time.monotonic() - t0 < timeout:
-                d = s.recv(65536)
-                if not d:
-                    fail("%s %d: connection closed" % (action, i))
-                answer += d
+            answer, closing = ask(s, b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
+                                  b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
+                                  b"#" + action.encode() +
+                                  b'"\r\nContent-Length: %d\r\n\r\n' % len(body) + body,
+                                  "the answer to %s %d" % (action, i), timeout)
             yield answer
-            if re.search(rb"(?im)^connection: *close", answer.partition(b"\r\n\r\n")[0]):
+            if closing:
                 s.close()
                 s = None
     finally:
@@ -420,14 +429,7 @@ def lifetime(a):
     t0 = time.monotonic()
     try:
         for i in range(1, a.max_requests + 1):
-            s.sendall(req)
-            answer, t1 = b"", time.monotonic()
-            while not complete(answer) and time.monotonic() - t1 < 5:
-                d = s.recv(65536)
-                if not d:
-                    fail("connection closed before answer %d" % i)
-                answer += d
-            if re.search(rb"(?im)^connection: *close", answer):
+            if ask(s, req, "answer %d" % i)[1]:
                 break
             time.sleep(a.gap)
         else:
@@ -449,14 +451,7 @@ def max_requests(a):
     req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
     try:
         for i in range(1, a.limit + 1):
-            s.sendall(req)
-            answer, t0 = b"", time.monotonic()
-            while not complete(answer) and time.monotonic() - t0 < 5:
-                d = s.recv(65536)
-                if not d:
-                    fail("connection closed before answer %d" % i)
-                answer += d
-            closing = re.search(rb"(?im)^connection: *close", answer) is not None
+            closing = ask(s, req, "answer %d" % i)[1]
             if closing != (i == a.limit):
                 fail("answer %d %s Connection: close" % (i, "says" if closing else "lacks"))
         s.settimeout(3.0)
