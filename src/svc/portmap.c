@@ -194,15 +194,23 @@ static struct policy_lan lan_of(const struct engine *e)
 	return lan;
 }
 
+/* The policy's decision for peer about a mapping of client. */
+static enum policy_verdict decide(const struct engine *e, struct in_addr peer,
+				  struct in_addr client, uint16_t ext_port, uint16_t int_port,
+				  uint8_t proto)
+{
+	struct policy_lan lan = lan_of(e);
+	struct policy_subject s = { peer, client, ext_port, int_port, proto };
+
+	if (!e->policy)
+		return POLICY_DENY_RULE;        /* engine without a policy: refuse all */
+	return policy_check(e->policy, &lan, &s);
+}
+
 static enum policy_verdict check(const struct action_ctx *ctx, struct in_addr client,
 				 uint16_t ext_port, uint16_t int_port, uint8_t proto)
 {
-	struct policy_lan lan = lan_of(ctx->e);
-	struct policy_subject s = { ctx->peer, client, ext_port, int_port, proto };
-
-	if (!ctx->e->policy)
-		return POLICY_DENY_RULE;        /* engine without a policy: refuse all */
-	return policy_check(ctx->e->policy, &lan, &s);
+	return decide(ctx->e, ctx->peer, client, ext_port, int_port, proto);
 }
 
 static enum policy_verdict check_entry(const struct action_ctx *ctx, const struct mapping *m)
@@ -212,15 +220,13 @@ static enum policy_verdict check_entry(const struct action_ctx *ctx, const struc
 
 /* Whether a range action (2.5.19, 2.5.21) of peer covers m: NewManage =
  * 0 (or ignored) limits it to the control point's own entries. */
-static bool covers(struct engine *e, struct in_addr peer, const struct mapping *m, bool manage)
+static bool covers(const struct engine *e, struct in_addr peer, const struct mapping *m,
+		   bool manage)
 {
-	struct policy_lan lan = lan_of(e);
-	struct policy_subject sub = { peer, m->internal_client, m->ext_port, m->int_port,
-				      m->proto };
-
 	if (!manage && m->internal_client.s_addr != peer.s_addr)
 		return false;
-	return e->policy && policy_check(e->policy, &lan, &sub) == POLICY_ALLOW;
+	return decide(e, peer, m->internal_client, m->ext_port, m->int_port, m->proto) ==
+	       POLICY_ALLOW;
 }
 
 static bool range_covers(const struct action_ctx *ctx, const struct mapping *m, bool manage)
