@@ -349,18 +349,26 @@ void engine_tick(struct engine *e)
 	leasefile_tick(e->leases, e->maps);
 }
 
-/* One lease read back: the policy of now, then the table, then the
- * backend (enabled entries only, as portmap.c keeps it). */
-static int lease_restore(const struct mapping *m, uint32_t remaining_s, void *arg)
+bool engine_policy_allows(const struct engine *e, const struct mapping *m)
 {
-	struct engine *e = arg;
 	struct policy_lan lan = { e->lan_addr, e->lan_mask };
 	struct policy_subject s = { m->owner, m->internal_client, m->ext_port, m->int_port,
 				    m->proto };
+
+	if (m->origin == MAP_ORIGIN_STATIC)
+		return true;            /* the admin's own: no client policy applies */
+	return e->policy && policy_check(e->policy, &lan, &s) == POLICY_ALLOW;
+}
+
+/* One lease read back: the policy of now (for UPnP, NAT-PMP and PCP
+ * alike), then the table, then the backend (enabled entries only, as
+ * portmap.c keeps it). */
+static int lease_restore(const struct mapping *m, uint32_t remaining_s, void *arg)
+{
+	struct engine *e = arg;
 	struct mapping tmpl = *m, *added;
 
-	if (m->origin == MAP_ORIGIN_UPNP &&
-	    (!e->policy || policy_check(e->policy, &lan, &s) != POLICY_ALLOW))
+	if (!engine_policy_allows(e, m))
 		return LEASEFILE_DROP;
 	tmpl.lease_end_ms = map_lease_end(e->maps, remaining_s);
 	if (map_add(e->maps, &tmpl, str_cstr(m->desc), &added) != MAP_OK)

@@ -21,6 +21,7 @@
 struct config;
 struct leasefile;
 struct map_table;
+struct mapping;
 struct policy;
 struct wanconn;
 struct engine;
@@ -124,6 +125,14 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN]);
  * get 606 (WANIPConnection:2 2.5.1.3 ff.: authorization by default).
  */
 bool engine_connection_allowed(const struct engine *e, struct in_addr peer);
+
+/*
+ * Whether the policy of now (secure_mode, acl, the LAN) still allows m
+ * as its owner made it: what a lease restored at start and a reload
+ * check for every entry made by UPnP, NAT-PMP or PCP. Admin (static)
+ * entries are not subject to it: true.
+ */
+bool engine_policy_allows(const struct engine *e, const struct mapping *m);
 
 /*
  * The backend's report on the WAN link (its on_link hook lands here):

@@ -5,6 +5,7 @@
  * order, the loop, and a clean shutdown (ssdp:byebye) on SIGTERM/SIGINT.
  */
 #include "conf/config.h"
+#include "core/leasefile.h"
 #include "engine.h"
 #include "loop/loop.h"
 #include "net/ctl_io.h"
@@ -17,6 +18,7 @@
 #include "svc/gena.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
+#include "util/statedir.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -57,6 +59,8 @@ struct igdd {
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
+	uid_t state_uid;                /* who writes state_dir: the engine's user */
+	gid_t state_gid;
 	char conf_path[PATH_MAX];       /* -f, absolute: read again on SIGHUP */
 };
 
@@ -195,8 +199,9 @@ static int uuid_read(const char *path, char out[37])
 	return uuid_parse(text, (size_t)n, out) ? 0 : -EINVAL;
 }
 
-/* Write uuid to dir/uuid atomically: temporary file, fsync, rename. */
-static int uuid_write(const char *dir, const char *uuid)
+/* Write uuid to dir/uuid atomically: temporary file, fsync, rename; the
+ * file is state_dir's writer's (uid, gid). */
+static int uuid_write(const char *dir, const char *uuid, uid_t uid, gid_t gid)
 {
 	char tmp[PATH_MAX], path[PATH_MAX], line[40];
 	size_t len = (size_t)snprintf(line, sizeof(line), "%s\n", uuid);
@@ -211,7 +216,8 @@ static int uuid_write(const char *dir, const char *uuid)
 	if (fd < 0)
 		return -errno;
 	errno = 0;
-	if (fchmod(fd, 0644) < 0 || write(fd, line, len) != (ssize_t)len || fsync(fd) < 0)
+	if (fchmod(fd, 0644) < 0 || (geteuid() == 0 && uid != 0 && fchown(fd, uid, gid) < 0) ||
+	    write(fd, line, len) != (ssize_t)len || fsync(fd) < 0)
 		r = errno ? -errno : -EIO;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
@@ -222,9 +228,38 @@ static int uuid_write(const char *dir, const char *uuid)
 	return r;
 }
 
-/* cfg->uuid: from the configuration, else the state file, else a new one. */
-static void setup_uuid(struct config *cfg)
+/* Whether name (in state_dir) is one of igdd's files. */
+static bool state_file(const char *name)
 {
+	return strcmp(name, "uuid") == 0 || strncmp(name, ".uuid.", 6) == 0 ||
+	       leasefile_file_name(name);
+}
+
+/*
+ * state_dir, before anything is written to it: it belongs to the user
+ * that will write it (the engine's, once it gives up root) and no other
+ * user can write it, or igdd does not start (util/statedir.h). Not
+ * needed when the UUID is configured and leases are not kept.
+ */
+static void setup_state_dir(struct igdd *d)
+{
+	char err[PATH_MAX + 256];
+
+	if (!priv_engine_user(d->helper, &d->state_uid, &d->state_gid)) {
+		d->state_uid = geteuid();
+		d->state_gid = getegid();
+	}
+	if (d->cfg.have_uuid && !d->cfg.persist_leases)
+		return;
+	if (statedir_prepare(d->cfg.state_dir, d->state_uid, d->state_gid, state_file, err,
+			     sizeof(err)) < 0)
+		fatalx("%s", err);
+}
+
+/* cfg->uuid: from the configuration, else the state file, else a new one. */
+static void setup_uuid(struct igdd *d)
+{
+	struct config *cfg = &d->cfg;
 	char path[PATH_MAX];
 	int r;
 
@@ -242,7 +277,7 @@ static void setup_uuid(struct config *cfg)
 	r = uuid_generate(cfg->uuid);
 	if (r < 0)
 		fatalx("cannot generate a UUID: /dev/urandom: %s", strerror(-r));
-	r = uuid_write(cfg->state_dir, cfg->uuid);
+	r = uuid_write(cfg->state_dir, cfg->uuid, d->state_uid, d->state_gid);
 	if (r < 0)
 		log_warnx("%s: cannot save the UUID (%s): it will change at the next start",
 			  path, strerror(-r));
@@ -270,6 +305,7 @@ static void copy_reloadable(struct config *to, const struct config *from)
 	to->pcp_max_lifetime = from->pcp_max_lifetime;
 	to->http_max_connections = from->http_max_connections;
 	to->http_max_per_ip = from->http_max_per_ip;
+	to->http_max_lifetime = from->http_max_lifetime;
 	to->connection_control_all = from->connection_control_all;
 	to->nconnection_control = from->nconnection_control;
 	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
@@ -535,13 +571,13 @@ static void start(struct igdd *d)
 		fatal("cannot create the event loop");
 	if (d->cfg.backend == CONFIG_BACKEND_NFT)
 		start_helper(d);
+	setup_state_dir(d);
+	setup_uuid(d);
 	r = engine_init_with_helper(&d->e, &d->cfg, &clk, d->helper);
 	if (r < 0)
 		fatalx("cannot start the engine: %s", strerror(-r));
 	d->engine_up = true;
 	setup_lan(d);
-	if (d->cfg.persist_leases)
-		engine_leases_start(&d->e, d->cfg.state_dir);
 	setup_signals(d);
 	d->gena = gena_new(&d->e, NULL);
 	if (!d->gena)
@@ -572,6 +608,10 @@ static void start(struct igdd *d)
 	}
 	if (d->helper)
 		start_unprivileged(d);
+	/* As the user that will write them (compaction included), before
+	 * the loop reads the first request. */
+	if (d->cfg.persist_leases)
+		engine_leases_start(&d->e, d->cfg.state_dir);
 	loop_set_prepare(d->loop, on_prepare, d);
 }
 
@@ -676,8 +716,10 @@ int main(int argc, char **argv)
 
 	/*
 	 * A fixed mmap threshold: glibc would otherwise raise it to the size
-	 * of the largest buffer freed (a full GetListOfPortMappings answer is
-	 * tens of MB) and keep such buffers in the heap for ever after.
+	 * of the largest buffer freed and keep such buffers in the heap for
+	 * ever after (answers are at most IGDD_HTTP_MAX_RESPONSE, long ones
+	 * written in parts, but lease snapshots and the mapping table's
+	 * arrays grow larger).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	r = parse_args(argc, argv, &o);
@@ -694,7 +736,6 @@ int main(int argc, char **argv)
 	/* The daemon changes directory when it detaches: keep the path absolute. */
 	if (!realpath(o.conf, d->conf_path))
 		snprintf(d->conf_path, sizeof(d->conf_path), "%s", o.conf);
-	setup_uuid(&d->cfg);
 	d->foreground = o.foreground;
 	if (!o.foreground)
 		ready_fd = background_begin();

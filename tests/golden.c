@@ -48,6 +48,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,24 @@ static void read_expected(struct lines *l, struct buf *out)
 	}
 }
 
+/* A body written in parts (a listing, buf_stream): all of it into
+ * resp->body, as the client reads it. 0 or -errno. */
+static int drain_body(struct http_response *resp)
+{
+	struct buf whole;
+	int r;
+
+	if (!resp->stream.fill)
+		return 0;
+	buf_init(&whole, 1u << 26);
+	r = buf_append(&whole, resp->body.p ? resp->body.p : "", resp->body.len);
+	if (r == 0)
+		r = buf_stream_fill(&resp->stream, &whole, SIZE_MAX);
+	buf_free(&resp->body);
+	resp->body = whole;
+	return r;
+}
+
 /* Run one exchange; 0 pass, 1 fail, -1 malformed case. */
 static int run_exchange(struct engine *e, struct lines *l, struct str head, bool update,
 			const char *name)
@@ -349,6 +368,11 @@ static int run_exchange(struct engine *e, struct lines *l, struct str head, bool
 	}
 	read_expected(l, &want);
 	httpd_handle(e, &rt.req, &resp);
+	if (drain_body(&resp) < 0) {
+		fprintf(stderr, "%s: the body written in parts failed\n", where);
+		rc = 1;
+		goto out;
+	}
 	if (update) {
 		printf("%.*s\n", (int)head.len, head.p);
 		printf("%.*s", (int)(status_line.p - (l->text + start)), l->text + start);

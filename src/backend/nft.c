@@ -34,6 +34,7 @@
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -51,6 +52,7 @@ struct nft_backend {
 	struct in_addr override;
 	uint32_t warned;                /* the private address last warned about */
 	uint32_t wan_seq;               /* the WAN command request in flight (0: none) */
+	struct ratelimit warn_call;     /* failed requests: a client can cause them */
 };
 
 static const struct backend_ops nft_ops_up, nft_ops_up_down;
@@ -94,6 +96,7 @@ static int nft_init(struct backend *b, const struct config *cfg)
 	memcpy(n->wan_if, cfg->wan_interface, sizeof(n->wan_if));
 	n->have_override = cfg->have_external_ip;
 	n->override = cfg->external_ip;
+	n->warn_call = RATELIMIT_INIT(60000, 5);
 	b->priv = n;
 	/* The variant with the WAN operations the configuration allows. */
 	if (cfg->wan_down_command[0])
@@ -103,16 +106,25 @@ static int nft_init(struct backend *b, const struct config *cfg)
 	return 0;
 }
 
-/* One request; failures logged once here. */
+/* One request; failures logged here, at most a few a minute (a client
+ * that repeats a request the helper refuses must not flood the log). */
 static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
 {
 	struct nft_backend *nb = b->priv;
 	int r = priv_call(nb->helper, op, v, n, NULL);
+	const char *what = op == PRIV_OP_APPLY ? "apply" : op == PRIV_OP_REMOVE ? "removal" : "flush";
+	unsigned suppressed;
+	char more[48] = "";
 
-	if (r < 0)
-		log_warnx("backend nft: %s of %zu mapping%s failed: %s",
-			  op == PRIV_OP_APPLY ? "apply" : op == PRIV_OP_REMOVE ? "removal" : "flush",
-			  n, n == 1 ? "" : "s", strerror(-r));
+	if (r < 0 && ratelimit_ok(&nb->warn_call, clock_now(b->clock), &suppressed)) {
+		if (suppressed)
+			snprintf(more, sizeof(more), " (%u similar not logged)", suppressed);
+		log_warnx("backend nft: %s of %zu mapping%s failed: %s%s", what, n,
+			  n == 1 ? "" : "s", strerror(-r), more);
+	}
+	else if (r < 0)
+		log_debug("backend nft: %s of %zu mapping%s failed: %s", what, n,
+			  n == 1 ? "" : "s", strerror(-r));
 	return r;
 }
 

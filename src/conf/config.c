@@ -13,6 +13,7 @@
  */
 #include "conf/config.h"
 
+#include "proto/ssdp.h"
 #include "util/log.h"
 #include "util/buf.h"
 #include "util/str.h"
@@ -77,6 +78,7 @@ void config_defaults(struct config *c)
 	c->backend = CONFIG_BACKEND_SIM;
 	c->http_port = 0;
 	strlcpy_checked(c->friendly_name, CONFIG_FRIENDLY_NAME_DEFAULT, sizeof(c->friendly_name));
+	strlcpy_checked(c->server_os, SSDP_SERVER_OS_DEFAULT, sizeof(c->server_os));
 	c->notify_interval = 900;
 	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
 	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
@@ -90,6 +92,7 @@ void config_defaults(struct config *c)
 	c->http_max_connections = IGDD_HTTP_MAX_CONNECTIONS;
 	c->http_max_per_ip = IGDD_HTTP_MAX_PER_IP;
 	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
+	c->http_max_lifetime = IGDD_HTTP_MAX_LIFETIME_S;
 	strlcpy_checked(c->user, CONFIG_USER_DEFAULT, sizeof(c->user));
 }
 
@@ -300,6 +303,35 @@ static int set_friendly_name(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/*
+ * server_os: the first token of SERVER (UDA 1.1 1.2.2 "OS/version"), a
+ * product token with an optional "/version" (RFC 9110 tchar), 1..64
+ * bytes.
+ */
+static int set_server_os(struct parse *p, const char *key, const char *val)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	size_t len = strlen(val), i, slash = 0;
+	char q[80];
+
+	for (i = 0; i < len; i++) {
+		char ch = val[i];
+
+		if (ch == '/' && i > 0 && i + 1 < len && slash++ == 0)
+			continue;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || (ch && strchr(tchar, ch))))
+			break;
+	}
+	if (len == 0 || len >= CONFIG_SERVER_OS_MAX || i < len) {
+		perr(p, "invalid %s '%s' (expected NAME or NAME/VERSION: 1..%d letters, digits or "
+		     "%s)", key, quote(q, val), CONFIG_SERVER_OS_MAX - 1, tchar);
+		return -EINVAL;
+	}
+	strlcpy_checked(p->c->server_os, val, sizeof(p->c->server_os));
+	return 0;
+}
+
 /* Bytes print_value() needs for val quoted: quotes, and \ before " and \. */
 static size_t quoted_len(const char *val)
 {
@@ -417,6 +449,7 @@ static unsigned *uint_slot(struct config *c, const char *key, unsigned *ret_lo, 
 		{ "http_max_connections", offsetof(struct config, http_max_connections), 1, 4096 },
 		{ "http_max_per_ip", offsetof(struct config, http_max_per_ip), 1, 1024 },
 		{ "http_timeout", offsetof(struct config, http_timeout), 1, 300 },
+		{ "http_max_lifetime", offsetof(struct config, http_max_lifetime), 1, 86400 },
 		{ "auto_disconnect_time", offsetof(struct config, auto_disconnect_time), 0, UINT32_MAX },
 		{ "idle_disconnect_time", offsetof(struct config, idle_disconnect_time), 0, UINT32_MAX },
 		{ "warn_disconnect_delay", offsetof(struct config, warn_disconnect_delay), 0, UINT32_MAX },
@@ -643,6 +676,7 @@ static const struct config_key config_keys[] = {
 	{ "http_port", set_http_port, false },
 	{ "uuid", set_uuid, false },
 	{ "friendly_name", set_friendly_name, false },
+	{ "server_os", set_server_os, false },
 	{ "notify_interval", set_uint, false },
 	{ "state_dir", set_state_dir, false },
 	{ "persist_leases", set_bool, false },
@@ -658,6 +692,7 @@ static const struct config_key config_keys[] = {
 	{ "http_max_connections", set_uint, false },
 	{ "http_max_per_ip", set_uint, false },
 	{ "http_timeout", set_uint, false },
+	{ "http_max_lifetime", set_uint, false },
 	{ "connection_control", set_connection_control, true },
 	{ "connection_type_read_only", set_bool, false },
 	{ "auto_disconnect_time", set_uint, false },
@@ -1000,6 +1035,7 @@ void config_print(const struct config *c, FILE *out)
 	if (c->have_uuid)
 		fprintf(out, "uuid = %s\n", c->uuid);
 	print_value(out, "friendly_name", c->friendly_name, true);
+	print_value(out, "server_os", c->server_os, false);
 	fprintf(out, "notify_interval = %u\n", c->notify_interval);
 	print_value(out, "state_dir", c->state_dir, false);
 	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
@@ -1016,6 +1052,7 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);
 	fprintf(out, "http_max_per_ip = %u\n", c->http_max_per_ip);
 	fprintf(out, "http_timeout = %u\n", c->http_timeout);
+	fprintf(out, "http_max_lifetime = %u\n", c->http_max_lifetime);
 	print_connection(c, out);
 	fprintf(out, "user = %s\n", c->user);
 	fprintf(out, "nft_hairpin = %s\n", yes_no(c->nft_hairpin));

@@ -25,6 +25,7 @@ enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 #define CONFIG_WAN_COMMAND_MAX 256              /* a WAN command line: 1..255 bytes */
 #define CONFIG_WAN_COMMAND_ARGS 16              /* its words: the program and 15 arguments */
 #define CONFIG_CONTROL_SOCKET_MAX 108           /* sun_path: a path of at most 107 bytes */
+#define CONFIG_SERVER_OS_MAX 65                 /* server_os: 1..64 bytes */
 
 /* An IPv4 prefix, the address masked to its length. */
 struct config_prefix {
@@ -42,6 +43,8 @@ struct config {
 	bool have_uuid;
 	char uuid[37];                          /* uuid = 8-4-4-4-12 hex (default: generated once, kept in state_dir) */
 	char friendly_name[IGDD_FRIENDLY_NAME_MAX]; /* friendly_name = text (default "igdd Internet Gateway") */
+	char server_os[CONFIG_SERVER_OS_MAX];   /* server_os = NAME[/VERSION], the OS token of the
+	                                         * SERVER header (default "Linux", no release) */
 	unsigned notify_interval;               /* notify_interval = seconds, 30..86400 (default 900) */
 	char state_dir[PATH_MAX];               /* state_dir = PATH (default /var/lib/igdd) */
 	bool persist_leases;                    /* persist_leases = yes|no (default: yes with nft,
@@ -64,8 +67,10 @@ struct config {
 
 	/* HTTP limits. */
 	unsigned http_max_connections;          /* http_max_connections = N (default 128) */
-	unsigned http_max_per_ip;               /* http_max_per_ip = N (default 16) */
+	unsigned http_max_per_ip;               /* http_max_per_ip = N (default 8) */
 	unsigned http_timeout;                  /* http_timeout = seconds (default 10) */
+	unsigned http_max_lifetime;             /* http_max_lifetime = seconds a kept-alive connection
+	                                         * may serve requests (default 60) */
 
 	/* The WAN connection (WANIPConnection:2 2.3.3 - 2.3.10, 2.5.1 - 2.5.12). */
 	bool connection_control_all;            /* connection_control = all */

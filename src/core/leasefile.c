@@ -1102,13 +1102,14 @@ struct lf_file {
 	const char *kind;               /* "snapshot" or "journal" */
 	char *p;                        /* NULL when absent or empty */
 	size_t len;
+	bool mapped;                    /* p is a mapping of the file (not the caller's memory) */
 	bool usable;                    /* its header was read */
 	uint64_t gen, time;
 	struct lf_lines body;           /* the lines after the header */
 };
 
 struct lf_load {
-	struct leasefile *lf;
+	const char *dir;                /* for messages */
 	struct lf_map map;
 	struct leasefile_stats st;
 	uint64_t newest;                /* the latest <time> read */
@@ -1120,7 +1121,7 @@ static void bad_line(struct lf_load *c, const char *file, size_t lineno, const c
 {
 	c->st.bad++;
 	if (c->nbad++ < LF_LOG_BAD)
-		log_warnx("%s/%s:%zu: %s; skipped", c->lf->dir, file, lineno, why);
+		log_warnx("%s/%s:%zu: %s; skipped", c->dir, file, lineno, why);
 }
 
 static int file_map(const struct leasefile *lf, struct lf_file *f)
@@ -1142,6 +1143,7 @@ static int file_map(const struct leasefile *lf, struct lf_file *f)
 		} else {
 			f->p = p;
 			f->len = (size_t)st.st_size;
+			f->mapped = true;
 		}
 	}
 	close(fd);
@@ -1150,9 +1152,10 @@ static int file_map(const struct leasefile *lf, struct lf_file *f)
 
 static void file_unmap(struct lf_file *f)
 {
-	if (f->p)
+	if (f->p && f->mapped)
 		munmap(f->p, f->len);
 	f->p = NULL;
+	f->mapped = false;
 }
 
 /* "igdd-leases 1 <kind> <gen> <time>": the file is usable. */
@@ -1162,7 +1165,8 @@ static void file_header(struct lf_load *c, struct lf_file *f)
 	const char *why;
 	bool torn;
 
-	f->body = (struct lf_lines){ f->p, f->p + f->len, 0 };
+	/* An absent file has no bytes: no pointer arithmetic on NULL. */
+	f->body = (struct lf_lines){ f->p, f->p ? f->p + f->len : NULL, 0 };
 	if (!f->p || !next_line(&f->body, &line, &torn))
 		return;
 	why = torn ? "incomplete header" : check_line(line, &body);
@@ -1177,7 +1181,7 @@ static void file_header(struct lf_load *c, struct lf_file *f)
 	}
 	if (why) {
 		c->st.bad++;
-		log_warnx("%s/%s: %s; file ignored", c->lf->dir, f->name, why);
+		log_warnx("%s/%s: %s; file ignored", c->dir, f->name, why);
 		return;
 	}
 	f->usable = true;
@@ -1214,7 +1218,7 @@ static void replay_snapshot(struct lf_load *c, struct lf_file *f)
 	}
 	if (!ended) {
 		c->st.bad++;
-		log_warnx("%s/%s: no end line: the snapshot is incomplete", c->lf->dir, f->name);
+		log_warnx("%s/%s: no end line: the snapshot is incomplete", c->dir, f->name);
 	}
 }
 
@@ -1295,12 +1299,12 @@ static void replay(struct lf_load *c, struct lf_file *f)
 		if (!j[i]->usable)
 			continue;
 		if (j[i]->gen < s) {
-			log_debug("%s/%s: older than the snapshot: stale", c->lf->dir, j[i]->name);
+			log_debug("%s/%s: older than the snapshot: stale", c->dir, j[i]->name);
 			continue;
 		}
 		if (first && j[i]->gen != s)
 			log_warnx("%s/%s: generation %llu has no snapshot (found %llu): restoring "
-				  "what the journals hold", c->lf->dir, j[i]->name,
+				  "what the journals hold", c->dir, j[i]->name,
 				  (unsigned long long)j[i]->gen, (unsigned long long)s);
 		first = false;
 		replay_journal(c, j[i]);
@@ -1395,35 +1399,72 @@ static void log_loaded(const struct lf_load *c)
 	const struct leasefile_stats *s = &c->st;
 
 	if (c->nbad > LF_LOG_BAD)
-		log_warnx("%s: %zu more bad lines in the lease files skipped", c->lf->dir,
+		log_warnx("%s: %zu more bad lines in the lease files skipped", c->dir,
 			  c->nbad - LF_LOG_BAD);
 	log_info("%zu leases restored from %s (%zu expired, %zu refused, %zu bad lines, "
-		 "%zu uncommitted)", s->restored, c->lf->dir, s->expired, s->dropped, s->bad,
+		 "%zu uncommitted)", s->restored, c->dir, s->expired, s->dropped, s->bad,
 		 s->uncommitted);
+}
+
+#define LF_FILES_INIT { \
+	{ .name = LF_SNAP, .kind = "snapshot" }, \
+	{ .name = LF_JOURNAL_PREV, .kind = "journal" }, \
+	{ .name = LF_JOURNAL, .kind = "journal" }, \
+}
+
+/* The headers and records of the three files (f: snapshot, prev,
+ * journal; any may be empty) into c's map. 0 or -ENOMEM. */
+static int read_files(struct lf_load *c, struct lf_file f[3])
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		file_header(c, &f[i]);
+	replay(c, f);
+	return c->err;
+}
+
+int leasefile_parse(const char *name, const struct leasefile_texts *t, uint64_t now_s,
+		    leasefile_restore_fn fn, void *arg, struct leasefile_stats *ret_stats)
+{
+	struct lf_file f[3] = LF_FILES_INIT;
+	struct lf_load c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.dir = name;
+	f[0].p = (char *)(uintptr_t)t->snap;
+	f[0].len = t->snap ? t->snap_len : 0;
+	f[1].p = (char *)(uintptr_t)t->prev;
+	f[1].len = t->prev ? t->prev_len : 0;
+	f[2].p = (char *)(uintptr_t)t->journal;
+	f[2].len = t->journal ? t->journal_len : 0;
+	r = read_files(&c, f);
+	if (r == 0) {
+		/* As leasefile_load(): time never runs behind the files' last write. */
+		c.st.clock_behind = c.newest > now_s;
+		r = restore_all(&c, c.newest > now_s ? c.newest : now_s, fn, arg);
+	}
+	lmap_free(&c.map);
+	if (ret_stats)
+		*ret_stats = c.st;
+	return r < 0 ? r : (int)c.st.restored;
 }
 
 int leasefile_load(struct leasefile *lf, leasefile_restore_fn fn, void *arg,
 		   struct leasefile_stats *ret_stats)
 {
-	struct lf_file f[3] = {
-		{ .name = LF_SNAP, .kind = "snapshot" },
-		{ .name = LF_JOURNAL_PREV, .kind = "journal" },
-		{ .name = LF_JOURNAL, .kind = "journal" },
-	};
+	struct lf_file f[3] = LF_FILES_INIT;
 	struct lf_load c;
 	uint64_t now_s, gen;
 	int r = 0, i;
 
 	memset(&c, 0, sizeof(c));
-	c.lf = lf;
+	c.dir = lf->dir;
 	for (i = 0; i < 3 && r == 0; i++)
 		r = file_map(lf, &f[i]);
-	if (r == 0) {
-		for (i = 0; i < 3; i++)
-			file_header(&c, &f[i]);
-		replay(&c, f);
-		r = c.err;
-	}
+	if (r == 0)
+		r = read_files(&c, f);
 	gen = max_gen(f, 3);
 	for (i = 0; i < 3; i++)
 		file_unmap(&f[i]);
@@ -1454,6 +1495,19 @@ out:
 }
 
 /* ------------------------------------------------------------ set-up */
+
+bool leasefile_file_name(const char *name)
+{
+	static const char *const names[] = {
+		LF_SNAP, LF_SNAP_TMP, LF_JOURNAL, LF_JOURNAL_TMP, LF_JOURNAL_PREV,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
 
 void leasefile_set_sync(struct leasefile *lf, bool sync)
 {

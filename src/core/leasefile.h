@@ -91,6 +91,23 @@ struct leasefile *leasefile_open(const char *dir, const struct clock *mono,
 int leasefile_load(struct leasefile *lf, leasefile_restore_fn fn, void *arg,
 		   struct leasefile_stats *ret_stats);
 
+/* The contents of the three lease files, held in memory (NULL: absent). */
+struct leasefile_texts {
+	const char *snap, *prev, *journal;
+	size_t snap_len, prev_len, journal_len;
+};
+
+/*
+ * What leasefile_load() reads, from contents in memory and writing
+ * nothing (the fuzzer, tests): the headers, the snapshot and the
+ * journals in generation order, then fn for each lease unexpired at
+ * now_s (wall-clock seconds; never behind the files' own latest time).
+ * name is used in messages. Returns the number fn kept or a negative
+ * errno (-ENOMEM, or fn's); *ret_stats (optional) in every case.
+ */
+int leasefile_parse(const char *name, const struct leasefile_texts *t, uint64_t now_s,
+		    leasefile_restore_fn fn, void *arg, struct leasefile_stats *ret_stats);
+
 /*
  * Record that m (an entry of the table, after map_add / map_update) now
  * is as it is, or that it is about to go (before map_remove; only its key
@@ -131,6 +148,10 @@ int leasefile_compact(struct leasefile *lf, const struct map_table *t);
 /* Commits without fdatasync (benchmarks and tests only: the daemon
  * never turns it off). Snapshots are synced regardless. */
 void leasefile_set_sync(struct leasefile *lf, bool sync);
+
+/* Whether name is one of the files the lease files keep in a state
+ * directory (leases.snap, leases.journal and their temporary forms). */
+bool leasefile_file_name(const char *name);
 
 /* Close the files and drop the lock; uncommitted records are lost. NULL
  * is a no-op. */

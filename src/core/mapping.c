@@ -18,8 +18,9 @@
  *   - per protocol a 65536-bit bitmap of ports in use plus a 1024-bit
  *     summary of its full 64-bit words: a free port is found by looking
  *     at one word, then at most 16 summary words, then one word;
- *   - an open-addressing hash (linear probing, backward-shift deletion)
- *     of entry counts per internal client, for max_per_client.
+ *   - two open-addressing hashes (linear probing, backward-shift
+ *     deletion) of entry counts, per internal client and per owner (the
+ *     control point that made the entry), for max_per_client.
  *
  * Memory per entry: the node (112 bytes on LP64: the mapping, 2 x 32
  * bytes of links, the heap slot number), one heap slot (8), the
@@ -74,6 +75,13 @@ struct client_slot {
 	uint32_t count;                 /* 0 = empty slot */
 };
 
+/* An open-addressing hash (linear probing) of entry counts per address. */
+struct addr_counts {
+	struct client_slot *v;
+	size_t cap;                     /* power of two, or 0 */
+	size_t len;                     /* addresses with a count */
+};
+
 struct map_table {
 	struct map_limits lim;
 	const struct clock *clk;
@@ -86,9 +94,8 @@ struct map_table {
 	uint64_t used[MAP_NPROTO][PORT_WORDS];
 	uint64_t full[MAP_NPROTO][SUMMARY_WORDS];
 
-	struct client_slot *clients;
-	size_t clients_cap;             /* power of two, or 0 */
-	size_t clients_len;
+	struct addr_counts clients;     /* entries per internal client */
+	struct addr_counts owners;      /* entries per owner (the control point; not 0.0.0.0) */
 };
 
 static inline struct map_node *node_of(const struct mapping *m)
@@ -478,99 +485,106 @@ static int first_free(const struct map_table *t, uint8_t proto, unsigned from, u
 	return -1;
 }
 
-/* ------------------------------------------------------ client counts */
+/* ------------------------------------------------------ address counts */
 
-static inline size_t client_home(const struct map_table *t, uint32_t addr)
+static inline size_t counts_home(const struct addr_counts *c, uint32_t addr)
 {
 	/* Fibonacci hashing, taking the product's high bits: the low bits of
 	 * a network-order address are its first octets, the same for every
 	 * host of a LAN. */
-	return (size_t)(((uint64_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (t->clients_cap - 1);
+	return (size_t)(((uint64_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (c->cap - 1);
 }
 
-static struct client_slot *client_lookup(const struct map_table *t, uint32_t addr)
+static struct client_slot *counts_lookup(const struct addr_counts *c, uint32_t addr)
 {
 	size_t i;
 
-	if (!t->clients_cap)
+	if (!c->cap)
 		return NULL;
-	for (i = client_home(t, addr); t->clients[i].count; i = (i + 1) & (t->clients_cap - 1))
-		if (t->clients[i].addr == addr)
-			return &t->clients[i];
+	for (i = counts_home(c, addr); c->v[i].count; i = (i + 1) & (c->cap - 1))
+		if (c->v[i].addr == addr)
+			return &c->v[i];
 	return NULL;
 }
 
-static int client_grow(struct map_table *t)
+static int counts_grow(struct addr_counts *c)
 {
-	struct client_slot *old = t->clients;
-	size_t oldcap = t->clients_cap, i;
+	struct client_slot *old = c->v;
+	size_t oldcap = c->cap, i;
 	size_t ncap = oldcap ? oldcap * 2 : 16;
 
-	t->clients = calloc(ncap, sizeof(*t->clients));
-	if (!t->clients) {
-		t->clients = old;
+	c->v = calloc(ncap, sizeof(*c->v));
+	if (!c->v) {
+		c->v = old;
 		return -ENOMEM;
 	}
-	t->clients_cap = ncap;
+	c->cap = ncap;
 	for (i = 0; i < oldcap; i++) {
 		size_t j;
 
 		if (!old[i].count)
 			continue;
-		for (j = client_home(t, old[i].addr); t->clients[j].count; j = (j + 1) & (ncap - 1))
+		for (j = counts_home(c, old[i].addr); c->v[j].count; j = (j + 1) & (ncap - 1))
 			;
-		t->clients[j] = old[i];
+		c->v[j] = old[i];
 	}
 	free(old);
 	return 0;
 }
 
-/* Make sure a new client fits, before anything changes. */
-static int client_reserve(struct map_table *t, uint32_t addr)
+/* Make sure a new address fits, before anything changes. */
+static int counts_reserve(struct addr_counts *c, uint32_t addr)
 {
-	if (client_lookup(t, addr))
+	if (counts_lookup(c, addr))
 		return 0;
-	if ((t->clients_len + 1) * 2 > t->clients_cap)
-		return client_grow(t);
+	if ((c->len + 1) * 2 > c->cap)
+		return counts_grow(c);
 	return 0;
 }
 
-static void client_inc(struct map_table *t, uint32_t addr)
+static void counts_inc(struct addr_counts *c, uint32_t addr)
 {
-	struct client_slot *s = client_lookup(t, addr);
+	struct client_slot *s = counts_lookup(c, addr);
 	size_t i;
 
 	if (s) {
 		s->count++;
 		return;
 	}
-	for (i = client_home(t, addr); t->clients[i].count; i = (i + 1) & (t->clients_cap - 1))
+	for (i = counts_home(c, addr); c->v[i].count; i = (i + 1) & (c->cap - 1))
 		;
-	t->clients[i].addr = addr;
-	t->clients[i].count = 1;
-	t->clients_len++;
+	c->v[i].addr = addr;
+	c->v[i].count = 1;
+	c->len++;
 }
 
-static void client_dec(struct map_table *t, uint32_t addr)
+static void counts_dec(struct addr_counts *c, uint32_t addr)
 {
-	struct client_slot *s = client_lookup(t, addr);
-	size_t mask = t->clients_cap - 1, i, j;
+	struct client_slot *s = counts_lookup(c, addr);
+	size_t mask = c->cap - 1, i, j;
 
 	if (!s || --s->count)
 		return;
 	/* Backward-shift deletion keeps every probe chain unbroken. */
-	t->clients_len--;
-	i = (size_t)(s - t->clients);
-	for (j = (i + 1) & mask; t->clients[j].count; j = (j + 1) & mask) {
-		size_t k = client_home(t, t->clients[j].addr);
+	c->len--;
+	i = (size_t)(s - c->v);
+	for (j = (i + 1) & mask; c->v[j].count; j = (j + 1) & mask) {
+		size_t k = counts_home(c, c->v[j].addr);
 
 		if (((j - k) & mask) >= ((j - i) & mask)) {
-			t->clients[i] = t->clients[j];
+			c->v[i] = c->v[j];
 			i = j;
 		}
 	}
-	t->clients[i].count = 0;
-	t->clients[i].addr = 0;
+	c->v[i].count = 0;
+	c->v[i].addr = 0;
+}
+
+static size_t counts_get(const struct addr_counts *c, struct in_addr a)
+{
+	const struct client_slot *s = counts_lookup(c, a.s_addr);
+
+	return s ? s->count : 0;
 }
 
 /* --------------------------------------------------------------- API */
@@ -618,7 +632,8 @@ void map_table_free(struct map_table *t)
 		return;
 	free_subtree(t->root[TREE_KEY]);
 	free(t->heap);
-	free(t->clients);
+	free(t->clients.v);
+	free(t->owners.v);
 	free(t);
 }
 
@@ -634,9 +649,12 @@ size_t map_count(const struct map_table *t)
 
 size_t map_client_count(const struct map_table *t, struct in_addr client)
 {
-	const struct client_slot *s = client_lookup(t, client.s_addr);
+	return counts_get(&t->clients, client);
+}
 
-	return s ? s->count : 0;
+size_t map_owner_count(const struct map_table *t, struct in_addr owner)
+{
+	return counts_get(&t->owners, owner);
 }
 
 struct mapping *map_client_nth(const struct map_table *t, struct in_addr client, size_t index)
@@ -778,6 +796,20 @@ struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16
 	return &n->m;
 }
 
+struct mapping *map_range_after(const struct map_table *t, uint8_t proto, uint16_t port,
+			       struct in_addr rh, uint16_t hi)
+{
+	uint64_t k = key_of(proto, port, rh);
+	struct map_node *n;
+
+	if ((k & UINT64_C(0xffffffffffff)) == UINT64_C(0xffffffffffff))
+		return NULL;            /* port 65535, remote host 255.255.255.255: nothing after */
+	n = tree_lower_bound(t, TREE_KEY, (struct tree_key){ 0, k + 1 }, NULL);
+	if (!n || n->m.proto != proto || n->m.ext_port > hi)
+		return NULL;
+	return &n->m;
+}
+
 struct mapping *map_range_next(const struct map_table *t, const struct mapping *m, uint16_t hi)
 {
 	struct map_node *n = tree_step(node_of(m), TREE_KEY, RIGHT);
@@ -806,12 +838,17 @@ int map_free_port(const struct map_table *t, uint8_t proto, uint16_t want, uint1
 	return 0;
 }
 
-/* Whether one more entry for client fits the limits. */
-static enum map_status limits_check(const struct map_table *t, struct in_addr client)
+/* Whether one more entry for client, made by owner, fits the limits:
+ * max_per_client bounds both what one internal client holds and what
+ * one control point made (for every client it may map to). */
+static enum map_status limits_check(const struct map_table *t, struct in_addr client,
+				    struct in_addr owner)
 {
 	if (t->lim.max_mappings && t->count >= t->lim.max_mappings)
 		return MAP_FULL;
-	if (t->lim.max_per_client && map_client_count(t, client) >= t->lim.max_per_client)
+	if (t->lim.max_per_client && (map_client_count(t, client) >= t->lim.max_per_client ||
+				      (owner.s_addr && map_owner_count(t, owner) >=
+						       t->lim.max_per_client)))
 		return MAP_CLIENT_FULL;
 	return MAP_OK;
 }
@@ -828,12 +865,13 @@ enum map_status map_add(struct map_table *t, const struct mapping *tmpl, struct 
 	holder = map_find_port(t, tmpl->proto, tmpl->ext_port);
 	if (holder && holder->internal_client.s_addr != tmpl->internal_client.s_addr)
 		return MAP_CONFLICT;
-	st = limits_check(t, tmpl->internal_client);
+	st = limits_check(t, tmpl->internal_client, tmpl->owner);
 	if (st != MAP_OK)
 		return st;
 	/* Reserve everything that can fail before touching the table. */
 	if ((tmpl->lease_end_ms && heap_reserve(t) < 0) ||
-	    client_reserve(t, tmpl->internal_client.s_addr) < 0)
+	    counts_reserve(&t->clients, tmpl->internal_client.s_addr) < 0 ||
+	    (tmpl->owner.s_addr && counts_reserve(&t->owners, tmpl->owner.s_addr) < 0))
 		return MAP_NOMEM;
 	n = calloc(1, sizeof(*n));
 	if (!n)
@@ -849,7 +887,9 @@ enum map_status map_add(struct map_table *t, const struct mapping *tmpl, struct 
 	tree_insert(t, TREE_CLIENT, n);
 	t->count++;
 	port_set(t, n->m.proto, n->m.ext_port);
-	client_inc(t, n->m.internal_client.s_addr);
+	counts_inc(&t->clients, n->m.internal_client.s_addr);
+	if (n->m.owner.s_addr)
+		counts_inc(&t->owners, n->m.owner.s_addr);
 	if (n->m.lease_end_ms)
 		heap_push(t, n);
 	if (ret)
@@ -900,7 +940,9 @@ void map_remove(struct map_table *t, struct mapping *m)
 		port_clear(t, m->proto, m->ext_port);
 	if (n->heap_idx != NO_HEAP)
 		heap_delete(t, n);
-	client_dec(t, m->internal_client.s_addr);
+	counts_dec(&t->clients, m->internal_client.s_addr);
+	if (m->owner.s_addr)
+		counts_dec(&t->owners, m->owner.s_addr);
 	tree_erase(t, TREE_KEY, n);
 	tree_erase(t, TREE_CLIENT, n);
 	t->count--;

@@ -62,7 +62,7 @@ struct mapping {
 
 struct map_limits {
 	unsigned max_mappings;          /* 0 = no limit of our own */
-	unsigned max_per_client;        /* per internal client; 0 = no limit */
+	unsigned max_per_client;        /* per internal client and per owner; 0 = no limit */
 };
 
 /* What map_add() decided; each front end maps it to its own codes. */
@@ -71,7 +71,7 @@ enum map_status {
 	MAP_EXISTS,         /* (proto, ext port, remote host) already present */
 	MAP_CONFLICT,       /* the external port is held by another internal client */
 	MAP_FULL,           /* max_mappings reached */
-	MAP_CLIENT_FULL,    /* max_per_client reached for this internal client */
+	MAP_CLIENT_FULL,    /* max_per_client reached for this internal client or owner */
 	MAP_NOMEM,
 };
 
@@ -93,6 +93,9 @@ void map_set_limits(struct map_table *t, const struct map_limits *lim);
 size_t map_count(const struct map_table *t);
 /* Entries whose internal client is client. O(1). */
 size_t map_client_count(const struct map_table *t, struct in_addr client);
+/* Entries made by the control point owner (admin entries have owner
+ * 0.0.0.0 and are not counted). O(1). */
+size_t map_owner_count(const struct map_table *t, struct in_addr owner);
 
 /* --- leases (ms on the table's clock) --- */
 
@@ -146,6 +149,12 @@ struct mapping *map_next(const struct map_table *t, const struct mapping *m);
  * O(log n) for the first, O(1) amortised for each next. */
 struct mapping *map_range_first(const struct map_table *t, uint8_t proto, uint16_t lo, uint16_t hi);
 struct mapping *map_range_next(const struct map_table *t, const struct mapping *m, uint16_t hi);
+/* The first entry of proto after the key (port, rh) with ext port <= hi,
+ * whether or not that key is in the table (a listing written in parts
+ * resumes after the last key it wrote, the table having changed
+ * meanwhile). O(log n). */
+struct mapping *map_range_after(const struct map_table *t, uint8_t proto, uint16_t port,
+				struct in_addr rh, uint16_t hi);
 
 /*
  * A free external port (no entry of proto holds it, whatever the remote

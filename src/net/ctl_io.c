@@ -343,6 +343,23 @@ static int clear_stale(const struct sockaddr_un *addr)
 	return 0;
 }
 
+/*
+ * bind() creating the socket file with mode 0660 from the start: the
+ * umask decides a new socket file's mode, so no chmod() of the path is
+ * needed afterwards (one would follow a symlink put there meanwhile).
+ * The loop is single-threaded, so the umask is changed for no one else.
+ */
+static int bind_0660(int fd, const struct sockaddr_un *addr)
+{
+	mode_t old = umask(0117);
+	int r = bind(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	int err = errno;
+
+	umask(old);
+	errno = err;
+	return r;
+}
+
 struct ctl_io *ctl_io_new(struct engine *e, struct loop *l, const char *path)
 {
 	struct sockaddr_un addr;
@@ -376,8 +393,7 @@ struct ctl_io *ctl_io_new(struct engine *e, struct loop *l, const char *path)
 		r = clear_stale(&addr);
 	if (r == 0) {
 		io->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (io->fd < 0 || bind(io->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-		    chmod(path, 0660) < 0 || listen(io->fd, 16) < 0)
+		if (io->fd < 0 || bind_0660(io->fd, &addr) < 0 || listen(io->fd, 16) < 0)
 			r = -errno;
 		else
 			r = loop_fd_add(l, io->fd, EPOLLIN, on_listen, io);

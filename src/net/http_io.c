@@ -50,6 +50,7 @@
 #include "engine.h"
 #include "loop/loop.h"
 #include "proto/http.h"
+#include "proto/ssdp.h"
 #include "svc/gena.h"
 #include "svc/httpd.h"
 #include "util/buf.h"
@@ -61,13 +62,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -95,16 +96,25 @@ struct http_conn {
 	uint32_t events;                        /* epoll interest */
 	bool registered;                        /* in the loop (after the first read) */
 	struct in_addr peer;
-	enum conn_state state;
+	enum conn_state state;                  /* set by conn_state() */
+	uint64_t born_ms;                       /* accepted at */
+	unsigned nreq;                          /* requests answered */
 	struct http_parser ps;
 	size_t in_len;                          /* bytes in in[] */
 	size_t head_len;                        /* in[0..head_len): the parsed head */
 	struct buf body;                        /* decoded request body */
 	struct buf out;                         /* status line, fields (and an error's text) */
-	char *out_body;                         /* the handler's body, sent after out */
+	char *out_body;                         /* the handler's body (or part), sent after out */
 	size_t out_body_len;
-	size_t out_sent;                        /* bytes of out + out_body sent */
-	size_t out_mark;                        /* out_sent when the write deadline was set */
+	struct buf_stream more;                 /* the rest of a body written in parts */
+	bool chunked;                           /* those parts go as chunks (RFC 9112 7.1) */
+	char chunk_head[20];                    /* "<hex size>\r\n" before out_body */
+	size_t chunk_head_len;
+	const char *chunk_tail;                 /* "\r\n" after it, then the last chunk */
+	size_t chunk_tail_len;
+	size_t out_sent;                        /* bytes of the segments above sent */
+	uint64_t sent_total;                    /* bytes of the whole response sent */
+	uint64_t out_mark;                      /* sent_total when the write deadline was set */
 	bool close_after;                       /* close once the response is out */
 	bool error;                             /* the response is an error: linger */
 	size_t drained;                         /* bytes thrown away while lingering */
@@ -128,6 +138,7 @@ struct http_io {
 	char server[160];                       /* SERVER: OS/version UPnP/1.1 igdd/version */
 	struct http_conn *conns;
 	unsigned nconns;
+	unsigned nidle;                         /* connections in C_IDLE: a new host may take one */
 	struct http_list q[Q_COUNT];
 	uint64_t q_delay[Q_COUNT];
 	struct http_conn *spare;                /* one closed connection kept for the next */
@@ -253,6 +264,28 @@ static void listen_set(struct http_io *h, bool on)
 		h->listening = on;
 }
 
+/* Whether a connection could be accepted now: a free slot, or an idle
+ * connection a new host could take (http_io_on_listen()). */
+static bool http_io_can_accept(const struct http_io *h)
+{
+	return h->nconns < h->e->cfg->http_max_connections || h->nidle > 0;
+}
+
+/* Every state change goes through here: the idle count follows. */
+static void conn_state(struct http_conn *c, enum conn_state st)
+{
+	struct http_io *h = c->h;
+
+	if (c->state == C_IDLE && st != C_IDLE)
+		h->nidle--;
+	else if (c->state != C_IDLE && st == C_IDLE)
+		h->nidle++;
+	c->state = st;
+	/* At the limit, an idle connection is a slot a new host may take. */
+	if (st == C_IDLE && !h->listening && !h->freeing && !h->pause_timer)
+		listen_set(h, true);
+}
+
 static void conn_close(struct http_conn *c)
 {
 	struct http_io *h = c->h;
@@ -266,6 +299,9 @@ static void conn_close(struct http_conn *c)
 	if (c->registered)
 		loop_fd_forget(h->l, c->fd);    /* close() leaves the epoll set */
 	c->registered = false;
+	if (c->state == C_IDLE)
+		h->nidle--;
+	c->state = C_LINGER;            /* counted nowhere any more */
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -275,6 +311,7 @@ static void conn_close(struct http_conn *c)
 		c->next->prev = c->prev;
 	free(c->out_body);
 	c->out_body = NULL;
+	buf_stream_release(&c->more);
 	h->nconns--;
 	if (!h->spare && !h->freeing) {
 		h->spare = c;           /* its buffers too, for the next connection */
@@ -284,7 +321,7 @@ static void conn_close(struct http_conn *c)
 		free(c);
 	}
 	/* A slot is free: the backlog is served on the next loop turn. */
-	if (!h->freeing && !h->pause_timer && h->nconns < h->e->cfg->http_max_connections)
+	if (!h->freeing && !h->pause_timer && http_io_can_accept(h))
 		listen_set(h, true);
 }
 
@@ -296,39 +333,101 @@ static void conn_finish(struct http_conn *c)
 		return;
 	}
 	shutdown(c->fd, SHUT_WR);
-	c->state = C_LINGER;
+	conn_state(c, C_LINGER);
 	c->drained = 0;
 	conn_events(c, EPOLLIN);
 	dl_push(c, Q_LINGER);
 }
 
+/* The chunk framing around the part in out_body (none without chunks). */
+static void conn_frame(struct http_conn *c, bool last)
+{
+	static const char tail[] = "\r\n", last_tail[] = "\r\n0\r\n\r\n";
+
+	c->chunk_head_len = 0;
+	c->chunk_tail = NULL;
+	c->chunk_tail_len = 0;
+	if (!c->chunked)
+		return;
+	if (c->out_body_len) {
+		c->chunk_head_len = (size_t)snprintf(c->chunk_head, sizeof(c->chunk_head),
+						     "%zx\r\n", c->out_body_len);
+		c->chunk_tail = last ? last_tail : tail;
+		c->chunk_tail_len = last ? sizeof(last_tail) - 1 : sizeof(tail) - 1;
+	} else if (last) {
+		c->chunk_tail = last_tail + 2;  /* "0\r\n\r\n" */
+		c->chunk_tail_len = sizeof(last_tail) - 3;
+	}
+}
+
 /*
- * Send what is left of the response. 1: all of it is out; 0: the socket
- * is full (EPOLLOUT armed, the write deadline running); -1: c is closed.
+ * The next part of a body written in parts into out_body (the head has
+ * gone): at most IGDD_HTTP_MAX_RESPONSE bytes in memory for it,
+ * whatever the whole. 0, or -1 when the producer failed (c is closed:
+ * the peer sees the answer cut short).
+ */
+static int conn_next_part(struct http_conn *c)
+{
+	struct buf part;
+	char peer[INET_ADDRSTRLEN];
+	int r;
+
+	buf_reset(&c->out);
+	free(c->out_body);
+	c->out_body = NULL;
+	c->out_body_len = 0;
+	c->out_sent = 0;
+	buf_init(&part, IGDD_HTTP_MAX_RESPONSE);
+	r = buf_stream_fill(&c->more, &part, IGDD_HTTP_STREAM_PART);
+	if (r >= 0 && part.len && !(c->out_body = buf_steal(&part, &c->out_body_len)))
+		r = -ENOMEM;
+	buf_free(&part);
+	if (r < 0) {
+		inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+		log_debug("%s: HTTP response cut short: %s", peer, strerror(-r));
+		conn_close(c);
+		return -1;
+	}
+	conn_frame(c, r == 0);
+	return 0;
+}
+
+/*
+ * Send what is left of the response: the head, then the body (each part
+ * of a long one in its chunk framing). 1: all of it is out; 0: the
+ * socket is full (EPOLLOUT armed, the write deadline running); -1: c is
+ * closed.
  */
 static int conn_flush(struct http_conn *c)
 {
-	size_t total = c->out.len + c->out_body_len;
-
-	while (c->out_sent < total) {
-		struct iovec iov[2];
+	for (;;) {
+		struct { const char *p; size_t len; } seg[4] = {
+			{ c->out.p, c->out.len },
+			{ c->chunk_head, c->chunk_head_len },
+			{ c->out_body, c->out_body_len },
+			{ c->chunk_tail, c->chunk_tail_len },
+		};
+		struct iovec iov[4];
 		struct msghdr msg;
-		size_t niov = 0;
+		size_t niov = 0, skip = c->out_sent, i;
 		ssize_t n;
 
-		if (c->out_sent < c->out.len) {
-			iov[niov].iov_base = c->out.p + c->out_sent;
-			iov[niov].iov_len = c->out.len - c->out_sent;
-			niov++;
-			if (c->out_body_len) {
-				iov[niov].iov_base = c->out_body;
-				iov[niov].iov_len = c->out_body_len;
-				niov++;
+		for (i = 0; i < 4; i++) {
+			if (skip >= seg[i].len) {
+				skip -= seg[i].len;
+				continue;
 			}
-		} else {
-			iov[niov].iov_base = c->out_body + (c->out_sent - c->out.len);
-			iov[niov].iov_len = total - c->out_sent;
+			iov[niov].iov_base = (char *)(uintptr_t)(seg[i].p + skip);
+			iov[niov].iov_len = seg[i].len - skip;
 			niov++;
+			skip = 0;
+		}
+		if (niov == 0) {                /* all of this part is out */
+			if (!c->more.fill)
+				return 1;
+			if (conn_next_part(c) < 0)
+				return -1;
+			continue;
 		}
 		memset(&msg, 0, sizeof(msg));
 		msg.msg_iov = iov;
@@ -336,16 +435,16 @@ static int conn_flush(struct http_conn *c)
 		/* Closing after this answer: hold its last segment until
 		 * close() / shutdown(), which then leaves with the FIN. */
 		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT |
-			    (c->close_after ? MSG_MORE : 0));
+			    (c->close_after && !c->more.fill ? MSG_MORE : 0));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				/* The deadline runs while the peer takes nothing. */
-				if (c->events != EPOLLOUT || c->out_sent != c->out_mark) {
+				if (c->events != EPOLLOUT || c->sent_total != c->out_mark) {
 					conn_events(c, EPOLLOUT);
 					dl_push(c, Q_TIMEOUT);
-					c->out_mark = c->out_sent;
+					c->out_mark = c->sent_total;
 				}
 				return 0;
 			}
@@ -354,8 +453,8 @@ static int conn_flush(struct http_conn *c)
 			return -1;
 		}
 		c->out_sent += (size_t)n;
+		c->sent_total += (uint64_t)n;
 	}
-	return 1;
 }
 
 /* The whole response is out. 0: go on with the next request; -1: c is done. */
@@ -371,11 +470,13 @@ static int conn_sent(struct http_conn *c)
 	c->out_body = NULL;
 	c->out_body_len = 0;
 	c->out_sent = 0;
+	c->chunked = false;
+	conn_frame(c, false);
 	if (c->close_after) {
 		conn_finish(c);
 		return -1;
 	}
-	c->state = C_IDLE;
+	conn_state(c, C_IDLE);
 	conn_events(c, EPOLLIN);
 	dl_push(c, Q_TIMEOUT);          /* idle until the next request */
 	return 0;
@@ -386,8 +487,9 @@ static int conn_send(struct http_conn *c)
 {
 	int r;
 
-	c->state = C_WRITE;
-	c->out_sent = c->out_mark = 0;
+	conn_state(c, C_WRITE);
+	c->out_sent = 0;
+	c->sent_total = c->out_mark = 0;
 	dl_remove(c);
 	r = conn_flush(c);
 	if (r <= 0)
@@ -410,9 +512,17 @@ static const char *http_io_date(struct http_io *h)
 	return h->date;
 }
 
+/* How the end of a body is known (RFC 9112 6.3). */
+enum body_framing {
+	FRAME_LENGTH,                   /* Content-Length: the body is whole in memory */
+	FRAME_CHUNKED,                  /* written in parts, HTTP/1.1 */
+	FRAME_CLOSE,                    /* written in parts, HTTP/1.0: the close ends it */
+};
+
 /* Status line and fields into c->out; false when they do not fit. */
 static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
-		      const struct http_response *resp, const char *allow, size_t body_len)
+		      const struct http_response *resp, const char *allow, size_t body_len,
+		      enum body_framing framing)
 {
 	struct http_io *h = c->h;
 	struct buf *b = &c->out;
@@ -439,7 +549,11 @@ static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
 		else
 			buf_printf(b, "%s:\r\n", resp->hdr_name[i]);
 	}
-	buf_printf(b, "Content-Length: %zu\r\n\r\n", body_len);
+	if (framing == FRAME_LENGTH)
+		buf_printf(b, "Content-Length: %zu\r\n", body_len);
+	else if (framing == FRAME_CHUNKED)
+		buf_puts(b, "Transfer-Encoding: chunked\r\n");
+	buf_puts(b, "\r\n");
 	return !b->toobig;
 }
 
@@ -456,6 +570,9 @@ static int conn_error(struct http_conn *c, unsigned status)
 	free(c->out_body);
 	c->out_body = NULL;
 	c->out_body_len = 0;
+	buf_stream_release(&c->more);
+	c->chunked = false;
+	conn_frame(c, false);
 	if (c->gena_sid[0] && c->h->e->gena)
 		gena_response_failed(c->h->e->gena, c->gena_sid);  /* that answer is not sent */
 	c->gena_sid[0] = '\0';
@@ -463,7 +580,7 @@ static int conn_error(struct http_conn *c, unsigned status)
 	c->error = true;
 	n = snprintf(text, sizeof(text), "%u %s\n", status, http_reason(status));
 	if (!conn_head(c, status, "text/plain; charset=utf-8", NULL,
-		       status == 405 ? http_io_allow : NULL, (size_t)n)) {
+		       status == 405 ? http_io_allow : NULL, (size_t)n, FRAME_LENGTH)) {
 		conn_close(c);
 		return -1;
 	}
@@ -480,8 +597,10 @@ static int conn_respond(struct http_conn *c)
 	struct http_request req;
 	struct http_response resp;
 	bool head = strcmp(hd->method, "HEAD") == 0;
+	enum body_framing framing;
 	unsigned status;
 	size_t len = 0;
+	int parts;
 
 	memset(&req, 0, sizeof(req));
 	req.method = hd->method;
@@ -495,7 +614,11 @@ static int conn_respond(struct http_conn *c)
 	http_response_init(&resp);
 	httpd_handle(h->e, &req, &resp);
 	status = resp.status >= 100 && resp.status <= 599 ? (unsigned)resp.status : 500;
-	if (resp.body.toobig) {
+	/* A long body: its first part now, the rest as the peer takes it. */
+	parts = buf_stream_fill(&resp.stream, &resp.body, IGDD_HTTP_STREAM_PART);
+	if (head && parts > 0)
+		buf_stream_release(&resp.stream);
+	if (resp.body.toobig || parts < 0) {
 		char peer[INET_ADDRSTRLEN], more[48];
 		unsigned suppressed;
 
@@ -507,19 +630,35 @@ static int conn_respond(struct http_conn *c)
 		http_response_free(&resp);
 		return conn_error(c, 500);
 	}
-	c->close_after = !hd->keep_alive;
+	/* Fair shares: a kept-alive connection serves IGDD_HTTP_MAX_REQUESTS
+	 * requests, and none that starts after http_max_lifetime; then the
+	 * client connects again, in turn with everyone else. */
+	c->nreq++;
+	c->close_after = !hd->keep_alive || c->nreq >= IGDD_HTTP_MAX_REQUESTS ||
+			 loop_now_ms(h->l) - c->born_ms >=
+			 (uint64_t)h->e->cfg->http_max_lifetime * 1000u;
 	c->error = false;
 	c->gena_sid[0] = '\0';
 	if (h->e->gena && strcmp(hd->method, "SUBSCRIBE") == 0 &&
 	    !gena_response_sid(&resp, c->gena_sid))
 		c->gena_sid[0] = '\0';
+	framing = FRAME_LENGTH;
+	if (resp.stream.fill) {
+		c->more = resp.stream;
+		memset(&resp.stream, 0, sizeof(resp.stream));
+		c->chunked = hd->minor >= 1;
+		framing = c->chunked ? FRAME_CHUNKED : FRAME_CLOSE;
+		if (!c->chunked)
+			c->close_after = true;  /* HTTP/1.0: the close ends the body */
+	}
 	c->out_body = buf_steal(&resp.body, &len);
-	if (!c->out_body || !conn_head(c, status, resp.content_type, &resp, NULL, len)) {
+	if (!c->out_body || !conn_head(c, status, resp.content_type, &resp, NULL, len, framing)) {
 		http_response_free(&resp);
 		return conn_error(c, 500);
 	}
 	http_response_free(&resp);
 	c->out_body_len = head ? 0 : len;       /* HEAD: the fields of GET, no body */
+	conn_frame(c, false);
 	return 0;
 }
 
@@ -531,7 +670,7 @@ static int conn_head_done(struct http_conn *c)
 
 	if (!http_io_method_ok(c->ps.head.method))
 		return conn_error(c, 405);
-	c->state = C_BODY;
+	conn_state(c, C_BODY);
 	buf_reset(&c->body);
 	/* RFC 9110 10.1.1: not when the body is on its way already. */
 	if (c->ps.head.expect_continue && c->in_len == c->head_len) {
@@ -586,7 +725,7 @@ static int conn_process(struct http_conn *c)
 		case C_IDLE:
 			if (c->in_len == 0)
 				return 0;
-			c->state = C_HEAD;
+			conn_state(c, C_HEAD);
 			dl_push(c, Q_TIMEOUT);  /* the request has http_timeout from here */
 			http_parser_reset(&c->ps);
 			/* fall through */
@@ -754,13 +893,19 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	c->events = EPOLLIN;
 	c->registered = false;
 	c->peer = peer;
-	c->state = C_IDLE;
+	c->state = C_LINGER;            /* not idle yet: conn_state() below counts it */
+	c->born_ms = loop_now_ms(h->l);
+	c->nreq = 0;
 	http_parser_init(&c->ps, IGDD_HTTP_MAX_HEAD, IGDD_HTTP_MAX_BODY);
 	c->in_len = c->head_len = 0;
 	buf_reset(&c->body);
 	buf_reset(&c->out);
 	c->out_body = NULL;
-	c->out_body_len = c->out_sent = c->out_mark = 0;
+	c->out_body_len = c->out_sent = 0;
+	c->sent_total = c->out_mark = 0;
+	memset(&c->more, 0, sizeof(c->more));
+	c->chunked = false;
+	conn_frame(c, false);
 	c->close_after = c->error = false;
 	c->drained = 0;
 	c->gena_sid[0] = '\0';
@@ -768,6 +913,7 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 		h->conns->prev = c;
 	h->conns = c;
 	h->nconns++;
+	conn_state(c, C_IDLE);
 	dl_push(c, Q_TIMEOUT);          /* idle from accept */
 	return c;
 }
@@ -793,6 +939,79 @@ static unsigned http_io_count_peer(const struct http_io *h, struct in_addr a)
 	return n;
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Connections from a, in the sorted array v of every connection's peer. */
+static unsigned count_sorted(const uint32_t *v, size_t n, uint32_t a)
+{
+	size_t lo = 0, hi = n, first;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	first = lo;
+	while (lo < n && v[lo] == a)
+		lo++;
+	return (unsigned)(lo - first);
+}
+
+/*
+ * Every slot is taken and a host holding held connections wants one:
+ * close the idle connection (between kept-alive requests, or not yet
+ * used) of the host holding the most connections, the one idle longest
+ * among its, provided that host holds more than the newcomer. So hosts
+ * that keep many connections open give way to hosts with few, and no
+ * number of addresses holding connections shuts another host out. 0, or
+ * -EBUSY (nothing to take: the newcomer is refused).
+ */
+static int http_io_make_room(struct http_io *h, unsigned held)
+{
+	struct http_conn *c, *victim = NULL;
+	unsigned best = held, n;
+	uint32_t *v;
+	size_t k = 0;
+
+	if (h->nidle == 0)
+		return -EBUSY;
+	v = malloc(h->nconns * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (c = h->conns; c; c = c->next)
+		v[k++] = c->peer.s_addr;
+	qsort(v, k, sizeof(*v), cmp_addr);
+	for (c = h->conns; c; c = c->next) {
+		if (c->state != C_IDLE)
+			continue;
+		n = count_sorted(v, k, c->peer.s_addr);
+		if (n > best || (victim && n == best && c->deadline_ms < victim->deadline_ms)) {
+			best = n;
+			victim = c;
+		}
+	}
+	free(v);
+	if (!victim)
+		return -EBUSY;
+	if (log_get_verbose() >= 1) {
+		char addr[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &victim->peer, addr, sizeof(addr));
+		log_debug("%s: idle HTTP connection closed: every slot taken, and it holds %u",
+			  addr, best);
+	}
+	conn_close(victim);
+	return 0;
+}
+
 static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct http_io *h = arg;
@@ -801,11 +1020,12 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 	struct http_conn *c;
 	struct sockaddr_in sin;
 	socklen_t len;
+	unsigned held;
 	int i, cfd;
 
 	(void)events;
 	for (i = 0; i < HTTP_IO_ACCEPT_BATCH; i++) {
-		if (h->nconns >= cfg->http_max_connections) {
+		if (!http_io_can_accept(h)) {
 			listen_set(h, false);   /* the rest waits in the backlog */
 			return;
 		}
@@ -839,9 +1059,16 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			close(cfd);
 			continue;
 		}
-		if (http_io_count_peer(h, sin.sin_addr) >= cfg->http_max_per_ip) {
+		held = http_io_count_peer(h, sin.sin_addr);
+		if (held >= cfg->http_max_per_ip) {
 			log_debug("%s: HTTP connection refused: %u connections from it already",
 				  peer, cfg->http_max_per_ip);
+			close(cfd);
+			continue;
+		}
+		if (h->nconns >= cfg->http_max_connections && http_io_make_room(h, held) < 0) {
+			log_debug("%s: HTTP connection refused: every slot busy or held by hosts "
+				  "with no more connections than it", peer);
 			close(cfd);
 			continue;
 		}
@@ -871,17 +1098,6 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			}
 		}
 	}
-}
-
-static void http_io_server_string(char *out, size_t outsz)
-{
-	struct utsname u;
-
-	if (uname(&u) < 0) {
-		snprintf(out, outsz, "Linux/unknown UPnP/1.1 igdd/%s", IGDD_VERSION);
-		return;
-	}
-	snprintf(out, outsz, "%s/%s UPnP/1.1 igdd/%s", u.sysname, u.release, IGDD_VERSION);
 }
 
 static int http_io_listen(struct http_io *h)
@@ -932,7 +1148,7 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 	h->warn_slow = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_stuck = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_big = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
-	http_io_server_string(h->server, sizeof(h->server));
+	ssdp_server_string(e->cfg->server_os, IGDD_VERSION, h->server, sizeof(h->server));
 	inet_ntop(AF_INET, &e->lan_addr, addr, sizeof(addr));
 	r = http_io_listen(h);
 	if (r < 0) {

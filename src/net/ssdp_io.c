@@ -36,7 +36,6 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -524,7 +523,6 @@ fail:
 struct ssdp_io *ssdp_io_new(struct engine *e, struct loop *l, const char *ifname)
 {
 	struct ssdp_io *s;
-	struct utsname u;
 	int r;
 
 	s = calloc(1, sizeof(*s));
@@ -546,9 +544,7 @@ struct ssdp_io *ssdp_io_new(struct engine *e, struct loop *l, const char *ifname
 		log_warnx("SSDP: interface %s has no IPv4 address", ifname);
 		goto fail;
 	}
-	if (uname(&u) < 0)
-		u.release[0] = '\0';     /* SERVER then says Linux/unknown */
-	ssdp_server_string(u.release, IGDD_VERSION, s->server, sizeof(s->server));
+	ssdp_server_string(e->cfg->server_os, IGDD_VERSION, s->server, sizeof(s->server));
 	ssdp_seed(s);
 	s->tokens = SSDP_ANSWER_BURST;
 	s->tokens_ms = loop_now_ms(l);

@@ -382,3 +382,12 @@ void priv_stop(struct priv *p)
 		reap(p->pid, 3000);
 	free(p);
 }
+
+bool priv_engine_user(const struct priv *p, uid_t *ret_uid, gid_t *ret_gid)
+{
+	if (!p || !p->switch_user)
+		return false;
+	*ret_uid = p->user.uid;
+	*ret_gid = p->user.gid;
+	return true;
+}

@@ -56,6 +56,12 @@ int priv_start(const struct config *cfg, bool foreground, struct priv **ret);
  */
 int priv_drop_engine(const struct priv *p);
 
+/*
+ * The user the engine becomes in priv_drop_engine(): true and its ids
+ * when started as root (a user switch), false when it keeps its uid.
+ */
+bool priv_engine_user(const struct priv *p, uid_t *ret_uid, gid_t *ret_gid);
+
 int priv_fd(const struct priv *p);
 pid_t priv_pid(const struct priv *p);
 

@@ -22,10 +22,16 @@
 #include "util/limits.h"
 #include "util/str.h"
 
-/* TIMEOUT clamp defaults (seconds). UDA 1.1 4.1.2 recommends >= 1800. */
+/*
+ * TIMEOUT clamp defaults (seconds). UDA 1.1 4.1.2: the subscriber asks
+ * (SHOULD be >= 1800 s), the publisher decides and answers what it
+ * granted. A subscription lives at most GENA_TIMEOUT_MAX without a
+ * renewal ("Second-infinite" gets it too), so slots left by a
+ * subscriber that went away come back within half an hour.
+ */
 #define GENA_TIMEOUT_DEFAULT     1800
 #define GENA_TIMEOUT_MIN         300
-#define GENA_TIMEOUT_MAX         86400
+#define GENA_TIMEOUT_MAX         1800
 
 /* "uuid:" + 36 characters + NUL. Longer SIDs are never ours (412). */
 #define GENA_SID_SIZE            42

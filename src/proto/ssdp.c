@@ -367,18 +367,20 @@ static bool is_tchar(char c)
 	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-static int put_token(struct buf *b, const char *s)
+/* s with what a product token may not hold replaced by '_'; keep_slash
+ * keeps '/' (the OS token is "name" or "name/version"). */
+static int put_token(struct buf *b, const char *s, const char *empty, bool keep_slash)
 {
 	int r = 0;
 
 	if (*s == '\0')
-		return buf_puts(b, "unknown");
+		return buf_puts(b, empty);
 	for (; *s && r == 0; s++)
-		r = buf_append(b, is_tchar(*s) ? s : "_", 1);
+		r = buf_append(b, is_tchar(*s) || (keep_slash && *s == '/') ? s : "_", 1);
 	return r;
 }
 
-int ssdp_server_string(const char *os_release, const char *version, char *out, size_t outsz)
+int ssdp_server_string(const char *os, const char *version, char *out, size_t outsz)
 {
 	struct buf b;
 	int r;
@@ -386,13 +388,11 @@ int ssdp_server_string(const char *os_release, const char *version, char *out, s
 	if (outsz == 0)
 		return -E2BIG;
 	buf_init(&b, outsz - 1);
-	r = buf_puts(&b, "Linux/");
-	if (r == 0)
-		r = put_token(&b, os_release);
+	r = put_token(&b, os, SSDP_SERVER_OS_DEFAULT, true);
 	if (r == 0)
 		r = buf_puts(&b, " UPnP/1.1 igdd/");
 	if (r == 0)
-		r = put_token(&b, version);
+		r = put_token(&b, version, "unknown", false);
 	out[0] = '\0';
 	if (b.p)
 		memcpy(out, b.p, b.len + 1);

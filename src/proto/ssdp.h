@@ -145,12 +145,17 @@ size_t ssdp_announce_set(const struct ssdp_device *d,
 unsigned ssdp_max_age(unsigned notify_interval);
 
 /*
- * SERVER header value "Linux/<os_release> UPnP/1.1 igdd/<version>" into
- * out. Characters of os_release or version that are not allowed in a
- * product token are replaced by '_'; an empty os_release becomes
- * "unknown". -E2BIG if it does not fit (out is then truncated).
+ * SERVER header value "<os> UPnP/1.1 igdd/<version>" (UDA 1.1 1.2.2,
+ * "OS/version UPnP/1.1 product/version") into out; the HTTP server's
+ * Server field is the same. os is the configuration's server_os: a
+ * product token, "name" or "name/version" (default "Linux": the kernel
+ * release is nobody's business on the LAN). Characters not allowed in a
+ * token are replaced by '_' ('/' is kept in os); an empty os becomes
+ * SSDP_SERVER_OS_DEFAULT, an empty version "unknown". -E2BIG if it does
+ * not fit (out is then truncated).
  */
-int ssdp_server_string(const char *os_release, const char *version, char *out, size_t outsz);
+#define SSDP_SERVER_OS_DEFAULT "Linux"
+int ssdp_server_string(const char *os, const char *version, char *out, size_t outsz);
 
 /*
  * The search response for answer a (UDA 1.1 1.3.3), DATE from now (wall

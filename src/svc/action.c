@@ -22,7 +22,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ENVELOPE_OPEN \
@@ -187,6 +189,19 @@ void action_out_fragment(struct action_ctx *ctx, const char *name, const char *v
 	out_done(ctx, r);
 }
 
+void action_out_stream(struct action_ctx *ctx, const char *name, struct buf_stream *s)
+{
+	if (ctx->stream_name || !out_due(ctx, name)) {
+		buf_stream_release(s);
+		ctx->out_err = -EINVAL;
+		return;
+	}
+	ctx->stream = *s;
+	memset(s, 0, sizeof(*s));
+	ctx->stream_name = name;
+	out_done(ctx, buf_printf(ctx->out, "<%s><![CDATA[", name));
+}
+
 void action_out_str(struct action_ctx *ctx, const char *name, const char *value)
 {
 	action_out_strn(ctx, name, value, strlen(value));
@@ -236,8 +251,10 @@ static int write_fault(struct buf *out, int code)
 	return 500;
 }
 
-/* <u:NameResponse xmlns:u="ns">args</u:NameResponse> in an envelope. */
-static int write_response(struct buf *out, struct str ns, const char *name, const struct buf *args)
+/* <u:NameResponse xmlns:u="ns">args</u:NameResponse> in an envelope;
+ * with tail, what follows args goes there instead of into out. */
+static int write_response(struct buf *out, struct str ns, const char *name, const struct buf *args,
+			  struct buf *tail)
 {
 	buf_reset(out);
 	buf_puts(out, ENVELOPE_OPEN);
@@ -245,10 +262,91 @@ static int write_response(struct buf *out, struct str ns, const char *name, cons
 	xml_escape(out, ns.p, ns.len);
 	buf_puts(out, "\">");
 	buf_append(out, args->p ? args->p : "", args->len);
-	buf_printf(out, "</u:%sResponse>" ENVELOPE_CLOSE, name);
-	if (out->toobig)
+	buf_printf(tail ? tail : out, "</u:%sResponse>" ENVELOPE_CLOSE, name);
+	if (out->toobig || (tail && tail->toobig))
 		return write_fault(out, UPNP_E_ACTION_FAILED);
 	return 200;
+}
+
+/* ---- an argument written in parts (action_out_stream) ---- */
+
+#define STREAM_TAIL_MAX 256
+
+/* The handler's stream, then the end of the argument and the envelope. */
+struct out_stream {
+	struct buf_stream inner;
+	char tail[STREAM_TAIL_MAX];
+	size_t tail_len;
+	char last[2];                   /* the last bytes written: "]]>" across parts */
+	size_t nlast;
+};
+
+static bool holds_cdata_end(struct out_stream *w, const char *p, size_t n)
+{
+	char edge[4];
+	size_t k = n < 2 ? n : 2;
+
+	memcpy(edge, w->last, w->nlast);
+	memcpy(edge + w->nlast, p, k);
+	if (memmem(edge, w->nlast + k, "]]>", 3) || memmem(p, n, "]]>", 3))
+		return true;
+	if (n >= 2) {                   /* keep the last two bytes written */
+		memcpy(w->last, p + n - 2, 2);
+		w->nlast = 2;
+	} else if (n == 1 && w->nlast == 2) {
+		w->last[0] = w->last[1];
+		w->last[1] = p[0];
+	} else if (n == 1) {
+		w->last[w->nlast++] = p[0];
+	}
+	return false;
+}
+
+static int out_stream_fill(void *state, struct buf *out, size_t want)
+{
+	struct out_stream *w = state;
+	size_t start = out->len;
+	int r = w->inner.fill(w->inner.state, out, want);
+
+	if (r < 0)
+		return r;
+	if (holds_cdata_end(w, out->p + start, out->len - start))
+		return -EINVAL;         /* the handler broke its contract: cut the answer */
+	if (r == 0 && buf_append(out, w->tail, w->tail_len) < 0)
+		return -E2BIG;
+	return r;
+}
+
+static void out_stream_release(void *state)
+{
+	struct out_stream *w = state;
+
+	buf_stream_release(&w->inner);
+	free(w);
+}
+
+/* The wrapper around ctx->stream, with tail after it; 0 or -ENOMEM. */
+static int out_stream_wrap(struct action_ctx *ctx, const struct buf *tail,
+			   struct buf_stream *ret)
+{
+	struct out_stream *w = calloc(1, sizeof(*w));
+	int n;
+
+	if (!w)
+		return -ENOMEM;
+	n = snprintf(w->tail, sizeof(w->tail), "]]></%s>%s", ctx->stream_name,
+		     tail->p ? tail->p : "");
+	if (n < 0 || (size_t)n >= sizeof(w->tail)) {
+		free(w);
+		return -E2BIG;
+	}
+	w->tail_len = (size_t)n;
+	w->inner = ctx->stream;
+	memset(&ctx->stream, 0, sizeof(ctx->stream));
+	ret->fill = out_stream_fill;
+	ret->release = out_stream_release;
+	ret->state = w;
+	return 0;
 }
 
 /* ---- request checks ---- */
@@ -405,10 +503,12 @@ static unsigned count_out(const struct action *act)
 	return n;
 }
 
-/* Validate, call the handler, write the response. */
-static int run_action(struct action_ctx *ctx, const struct soap_request *req, struct buf *out)
+/* Validate, call the handler, write the response (and, for an argument
+ * written in parts, the stream of the rest into *ret_stream). */
+static int run_action(struct action_ctx *ctx, const struct soap_request *req, struct buf *out,
+		      struct buf_stream *ret_stream)
 {
-	struct buf args;
+	struct buf args, tail;
 	int code, status;
 
 	code = check_args(ctx, req);
@@ -434,14 +534,21 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 			  ctx->nout, count_out(ctx->act), ctx->out_err);
 		code = UPNP_E_ACTION_FAILED;
 	}
+	buf_init(&tail, STREAM_TAIL_MAX);
 	if (code) {
 		log_peer(ctx->peer, "%s: %d %s", ctx->act->name, code, upnp_error_text(code));
 		status = write_fault(out, code);
+	} else if (!ctx->stream_name) {
+		status = write_response(out, req->ns, ctx->act->name, &args, NULL);
 	} else {
-		status = write_response(out, req->ns, ctx->act->name, &args);
+		status = write_response(out, req->ns, ctx->act->name, &args, &tail);
+		if (status == 200 && out_stream_wrap(ctx, &tail, ret_stream) < 0)
+			status = write_fault(out, UPNP_E_ACTION_FAILED);
 	}
+	buf_stream_release(&ctx->stream);       /* not handed on: an error came first */
 	ctx->out = NULL;        /* args dies here */
 	buf_free(&args);
+	buf_free(&tail);
 	return status;
 }
 
@@ -469,7 +576,8 @@ static int run_query(struct engine *e, const struct service *svc, const struct s
 		status = write_fault(out, code);
 	} else {
 		xml_element(&ret, "return", val.p ? val.p : "", val.len);
-		status = write_response(out, STR_LIT(UPNP_CONTROL_NS), "QueryStateVariable", &ret);
+		status = write_response(out, STR_LIT(UPNP_CONTROL_NS), "QueryStateVariable", &ret,
+					NULL);
 	}
 	buf_free(&val);
 	buf_free(&ret);
@@ -532,6 +640,18 @@ static int resolve(struct action_ctx *ctx, const char *soapaction, const struct 
 int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
 		    struct str body, struct in_addr peer, struct buf *out)
 {
+	struct buf_stream rest = { NULL, NULL, NULL };
+	int status = action_dispatch_stream(e, svc, soapaction, body, peer, out, &rest);
+
+	if (rest.fill && buf_stream_fill(&rest, out, SIZE_MAX) < 0)
+		status = write_fault(out, UPNP_E_ACTION_FAILED);
+	return status;
+}
+
+int action_dispatch_stream(struct engine *e, const struct service *svc, const char *soapaction,
+			   struct str body, struct in_addr peer, struct buf *out,
+			   struct buf_stream *ret_stream)
+{
 	struct soap_request req;
 	struct action_ctx ctx;
 	enum soap_status st;
@@ -565,7 +685,7 @@ int action_dispatch(struct engine *e, const struct service *svc, const char *soa
 		status = write_fault(out, code);
 		goto out;
 	}
-	status = run_action(&ctx, &req, out);
+	status = run_action(&ctx, &req, out, ret_stream);
 out:
 	soap_request_free(&req);
 	return status;

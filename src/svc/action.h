@@ -92,6 +92,8 @@ struct action_ctx {
 	struct buf *out;                /* response arguments as XML elements */
 	unsigned nout;                  /* OUT arguments written so far */
 	int out_err;
+	struct buf_stream stream;       /* the last OUT argument, written in parts */
+	const char *stream_name;        /* its name, when there is one */
 };
 
 /* IN accessors: name must be an IN argument of the action (programmer
@@ -106,6 +108,14 @@ void action_out_str(struct action_ctx *ctx, const char *name, const char *value)
 void action_out_strn(struct action_ctx *ctx, const char *name, const char *value, size_t len);
 /* An XML fragment (A_ARG_TYPE_PortListing), sent as CDATA. */
 void action_out_fragment(struct action_ctx *ctx, const char *name, const char *value, size_t len);
+/*
+ * The same as a body written in parts (buf_stream, util/buf.h) as the
+ * peer takes them, for a fragment too long to hold whole (a listing of
+ * the table): it must be the action's last OUT argument, and its parts
+ * must be XML text that never holds "]]>" (values escaped, '>' too),
+ * since it travels as CDATA. Takes *s (emptied); released on an error.
+ */
+void action_out_stream(struct action_ctx *ctx, const char *name, struct buf_stream *s);
 void action_out_u32(struct action_ctx *ctx, const char *name, uint32_t value);
 void action_out_bool(struct action_ctx *ctx, const char *name, bool value);
 
@@ -162,5 +172,16 @@ enum upnp_error {
  */
 int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
 		    struct str body, struct in_addr peer, struct buf *out);
+/*
+ * The same, for an HTTP server that writes a long answer in parts: when
+ * the action streamed its last argument (action_out_stream()), out holds
+ * the response up to there and *ret_stream (the caller's from then on)
+ * writes the rest, end of the envelope included; otherwise
+ * *ret_stream is left empty. (action_dispatch() writes it all into out,
+ * answering 501 if out's maximum is too small.)
+ */
+int action_dispatch_stream(struct engine *e, const struct service *svc, const char *soapaction,
+			   struct str body, struct in_addr peer, struct buf *out,
+			   struct buf_stream *ret_stream);
 
 #endif

@@ -197,10 +197,8 @@ static void list_entry(struct ctl_session *s, const struct mapping *m, struct bu
 static struct mapping *entry_after(const struct map_table *t, uint8_t proto, uint16_t port,
 				   struct in_addr rh)
 {
-	struct mapping *m = map_range_first(t, proto, port, 65535);
+	struct mapping *m = map_range_after(t, proto, port, rh, 65535);
 
-	while (m && m->ext_port == port && ntohl(m->remote_host.s_addr) <= ntohl(rh.s_addr))
-		m = map_range_next(t, m, 65535);
 	if (!m && proto == MAP_TCP)
 		m = map_range_first(t, MAP_UDP, 1, 65535);
 	return m;

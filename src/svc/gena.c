@@ -394,10 +394,13 @@ static int sid_generate(struct gena *g, char out[GENA_SID_SIZE])
 /* ---- SUBSCRIBE / UNSUBSCRIBE (UDA 1.1 4.1.2 - 4.1.4) ------------------- */
 
 /*
- * CallStranger (CVE-2020-12695): a delivery address must be a host of
- * the LAN subnet: not outside it, not the gateway itself (its own
- * services are no subscriber), not the network or broadcast address of
- * a subnet that has them (prefix /30 and shorter).
+ * CallStranger (CVE-2020-12695): a delivery address must be the
+ * subscriber's own (subscribe_new()), so that no one can point a
+ * stream of NOTIFYs with a path of its choosing at another host; and
+ * that address must be a host of the LAN subnet: not outside it, not
+ * the gateway itself (its own services are no subscriber), not the
+ * network or broadcast address of a subnet that has them (prefix /30
+ * and shorter).
  */
 static bool callback_allowed(const struct engine *e, struct in_addr a)
 {
@@ -447,10 +450,46 @@ static void refuse_callback(struct gena *g, const char *peer, struct in_addr a)
 	inet_ntop(AF_INET, &a, addr, sizeof(addr));
 	if (g->last_warn_ms == 0 || now - g->last_warn_ms >= GENA_WARN_INTERVAL_MS) {
 		g->last_warn_ms = now;
-		log_warnx("%s: SUBSCRIBE refused: CALLBACK address %s is not a LAN host", peer, addr);
+		log_warnx("%s: SUBSCRIBE refused: CALLBACK address %s is not the subscriber's own",
+			  peer, addr);
 	} else {
-		log_debug("%s: SUBSCRIBE refused: CALLBACK address %s is not a LAN host", peer, addr);
+		log_debug("%s: SUBSCRIBE refused: CALLBACK address %s is not the subscriber's own",
+			  peer, addr);
 	}
+}
+
+/*
+ * Every slot is taken and peer, holding held subscriptions, wants one:
+ * drop the oldest subscription of the address holding the most, if it
+ * holds more than peer. So addresses that take many slots give way to
+ * those with few, and no number of addresses can shut one out. The
+ * subscriber dropped learns it at its next renewal (412) and may
+ * subscribe again (UDA 1.1 4.1.2). true when a slot was freed.
+ */
+static bool make_room(struct gena *g, struct in_addr peer, unsigned held)
+{
+	unsigned i, n, best = held;
+	int victim = -1;
+
+	for (i = 0; i < g->nsubs; i++) {
+		n = count_source(g, g->subs[i]->source);
+		if (n > best || (victim >= 0 && n == best && g->subs[i]->id < g->subs[victim]->id)) {
+			best = n;
+			victim = (int)i;
+		}
+	}
+	if (victim < 0)
+		return false;
+	if (log_get_verbose() >= 1) {
+		char vs[INET_ADDRSTRLEN], ps[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &g->subs[victim]->source, vs, sizeof(vs));
+		inet_ntop(AF_INET, &peer, ps, sizeof(ps));
+		log_debug("%s: gena: %s dropped (its address holds %u) for %s", vs,
+			  g->subs[victim]->sid, best, ps);
+	}
+	sub_remove(g, (unsigned)victim);
+	return true;
 }
 
 static enum gena_status subscribe_new(struct gena *g, const struct service *svc,
@@ -460,16 +499,18 @@ static enum gena_status subscribe_new(struct gena *g, const struct service *svc,
 	char ps[INET_ADDRSTRLEN];
 	struct gena_sub *s;
 	uint64_t now = now_ms(g);
-	unsigned i;
+	unsigned i, held;
 
 	inet_ntop(AF_INET, &peer, ps, sizeof(ps));
 	for (i = 0; i < r->nurls; i++) {
-		if (!callback_allowed(g->e, r->urls[i].addr)) {
+		if (r->urls[i].addr.s_addr != peer.s_addr || !callback_allowed(g->e, peer)) {
 			refuse_callback(g, ps, r->urls[i].addr);
 			return GENA_E_CALLBACK;
 		}
 	}
-	if (g->nsubs >= g->p.max_subscriptions || count_source(g, peer) >= g->p.max_per_source) {
+	held = count_source(g, peer);
+	if (held >= g->p.max_per_source ||
+	    (g->nsubs >= g->p.max_subscriptions && !make_room(g, peer, held))) {
 		log_debug("%s: SUBSCRIBE %s refused: subscription limit", ps, svc->event_url);
 		return GENA_E_LIMIT;
 	}

@@ -59,7 +59,7 @@ struct gena;
 #define GENA_CHG_WANCOMMON (1u << 8)
 
 struct gena_params {
-	struct gena_timeout_range timeout;      /* default 1800, 300..86400 s */
+	struct gena_timeout_range timeout;      /* default 1800, 300..1800 s */
 	unsigned max_subscriptions;             /* IGDD_GENA_MAX_SUBSCRIPTIONS */
 	unsigned max_per_source;                /* IGDD_GENA_MAX_PER_SOURCE (by requester address) */
 	unsigned max_queued;                    /* events per subscription, >= 2; default 8 */
@@ -85,10 +85,14 @@ void gena_free(struct gena *g);            /* NULL is a no-op */
  *   200 (UNSUBSCRIBE)
  *   400 / 412 / 503 / 500 with an empty body (see enum gena_status);
  *   405 + Allow for another method.
- * Every CALLBACK address must be inside the LAN subnet and be neither the
- * gateway's own LAN address nor the subnet's network or broadcast
- * address (CallStranger, CVE-2020-12695); it need not be the requester's
- * own address (multi-homed control points). Otherwise 412.
+ * Every CALLBACK address must be the requester's own address, a host of
+ * the LAN subnet (not the gateway's own LAN address, not the subnet's
+ * network or broadcast address): CallStranger, CVE-2020-12695, and no
+ * NOTIFYs to a host that did not ask for them. Otherwise 412. TIMEOUT is
+ * granted within p.timeout (at most GENA_TIMEOUT_MAX, 1800 s). At most
+ * max_per_source subscriptions per requester (503); when all
+ * max_subscriptions are taken, the oldest of the address holding the
+ * most gives way to a requester holding fewer (503 if none does).
  */
 void gena_handle(struct gena *g, const struct service *svc, const struct http_request *req,
 		 struct http_response *resp);

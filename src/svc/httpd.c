@@ -44,6 +44,7 @@ void http_response_free(struct http_response *r)
 	if (!r)
 		return;
 	buf_free(&r->body);
+	buf_stream_release(&r->stream);
 	for (i = 0; i < r->nheaders; i++) {
 		free(r->hdr_name[i]);
 		free(r->hdr_value[i]);
@@ -101,6 +102,7 @@ static void http_error(struct http_response *r, int status)
 {
 	r->status = status;
 	r->content_type = TEXT_CONTENT_TYPE;
+	buf_stream_release(&r->stream);
 	buf_reset(&r->body);
 	buf_printf(&r->body, "%d %s\n", status, reason(status));
 }
@@ -186,8 +188,8 @@ static void serve_control(struct engine *e, const struct service *svc,
 		return;
 	}
 	buf_reset(&resp->body);
-	status = action_dispatch(e, svc, http_request_header(req, "SOAPAction"), req->body,
-				 req->peer, &resp->body);
+	status = action_dispatch_stream(e, svc, http_request_header(req, "SOAPAction"), req->body,
+					req->peer, &resp->body, &resp->stream);
 	if (status != 200 && status != 500) {
 		http_error(resp, status);
 		return;

@@ -32,7 +32,9 @@ struct http_request {
 struct http_response {
 	int status;
 	const char *content_type;       /* static string or NULL */
-	struct buf body;
+	struct buf body;                /* the body, or its start when stream follows */
+	struct buf_stream stream;       /* the rest of a long body, written in parts
+	                                 * (a listing); fill NULL: body is all of it */
 	size_t nheaders;                /* extra headers, owned strings */
 	char *hdr_name[HTTP_MAX_RESP_HEADERS];
 	char *hdr_value[HTTP_MAX_RESP_HEADERS];

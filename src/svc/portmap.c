@@ -14,7 +14,8 @@
  *   402 Invalid Args       NewRemoteHost / NewInternalClient not a dotted
  *                          IPv4 address (we resolve no DNS names: the
  *                          loop never blocks; 2.3.17 and 2.3.21 make
- *                          names optional)
+ *                          names optional); a NewRemoteHost no remote
+ *                          host can have (remote_host_ok())
  *   501 Action Failed      the NAT backend refused (table unchanged), or
  *                          out of memory
  *   601 Argument Value Out of Range   a protocol other than TCP/UDP (the
@@ -50,6 +51,7 @@
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "priv/priv_msg.h"
 #include "proto/xml.h"
 #include "util/log.h"
 
@@ -60,14 +62,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * A PortMappingList stops before the fragment passes this many bytes: it
- * is escaped once more inside the response (at most about 2x), which
- * must stay below IGDD_HTTP_MAX_RESPONSE. Only very large tables with
- * long descriptions reach it; the control point asks again from the
- * last port listed + 1.
- */
-#define PORTLIST_MAX_BYTES (IGDD_HTTP_MAX_RESPONSE / 8 * 3)
 /* A PortMappingList holds at most 65535 entries (2.3.25.1.1). */
 #define PORTLIST_MAX_ENTRIES 65535u
 
@@ -91,6 +85,8 @@ struct add_req {
 	uint32_t lease_s;
 	struct str desc;
 };
+
+static int refuse(const struct action_ctx *ctx, int code, const char *why);
 
 /* --------------------------------------------------------- arguments */
 
@@ -139,6 +135,26 @@ static int parse_client(struct str s, struct in_addr *ret)
 	return parse_ipv4(s, ret) < 0 ? UPNP_E_INVALID_ARGS : 0;
 }
 
+/*
+ * A NewRemoteHost a mapping can be made for: the wildcard, or an address
+ * a packet from the WAN can come from. Not 0/8, 127/8, multicast,
+ * 240/4 or the limited broadcast (priv_remote_ok(): the privileged
+ * helper refuses them too, so they never reach it), nor the gateway's
+ * own LAN or external address (its own packets never pass the NAT).
+ */
+static bool remote_host_ok(struct engine *e, struct in_addr rh)
+{
+	char ext[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (rh.s_addr == 0)
+		return true;
+	if (!priv_remote_ok(rh) || rh.s_addr == e->lan_addr.s_addr)
+		return false;
+	engine_external_ip(e, ext);
+	return !ext[0] || inet_pton(AF_INET, ext, &a) != 1 || a.s_addr != rh.s_addr;
+}
+
 /* The IN arguments shared by AddPortMapping and AddAnyPortMapping, in
  * their schema order; the external port wildcard is the caller's. */
 static int parse_add(const struct action_ctx *ctx, struct add_req *ret)
@@ -148,6 +164,8 @@ static int parse_add(const struct action_ctx *ctx, struct add_req *ret)
 	memset(ret, 0, sizeof(*ret));
 	if ((r = parse_remote_host(action_in_str(ctx, "NewRemoteHost"), &ret->remote_host)) != 0)
 		return r;
+	if (!remote_host_ok(ctx->e, ret->remote_host))
+		return refuse(ctx, UPNP_E_INVALID_ARGS, "NewRemoteHost no remote host can have");
 	ret->ext_port = (uint16_t)action_in_u32(ctx, "NewExternalPort");
 	if ((r = parse_proto(action_in_str(ctx, "NewProtocol"), &ret->proto)) != 0)
 		return r;
@@ -176,15 +194,23 @@ static struct policy_lan lan_of(const struct engine *e)
 	return lan;
 }
 
+/* The policy's decision for peer about a mapping of client. */
+static enum policy_verdict decide(const struct engine *e, struct in_addr peer,
+				  struct in_addr client, uint16_t ext_port, uint16_t int_port,
+				  uint8_t proto)
+{
+	struct policy_lan lan = lan_of(e);
+	struct policy_subject s = { peer, client, ext_port, int_port, proto };
+
+	if (!e->policy)
+		return POLICY_DENY_RULE;        /* engine without a policy: refuse all */
+	return policy_check(e->policy, &lan, &s);
+}
+
 static enum policy_verdict check(const struct action_ctx *ctx, struct in_addr client,
 				 uint16_t ext_port, uint16_t int_port, uint8_t proto)
 {
-	struct policy_lan lan = lan_of(ctx->e);
-	struct policy_subject s = { ctx->peer, client, ext_port, int_port, proto };
-
-	if (!ctx->e->policy)
-		return POLICY_DENY_RULE;        /* engine without a policy: refuse all */
-	return policy_check(ctx->e->policy, &lan, &s);
+	return decide(ctx->e, ctx->peer, client, ext_port, int_port, proto);
 }
 
 static enum policy_verdict check_entry(const struct action_ctx *ctx, const struct mapping *m)
@@ -192,13 +218,20 @@ static enum policy_verdict check_entry(const struct action_ctx *ctx, const struc
 	return check(ctx, m->internal_client, m->ext_port, m->int_port, m->proto);
 }
 
-/* Whether a range action (2.5.19, 2.5.21) covers m: NewManage = 0 (or
- * ignored) limits it to the control point's own entries. */
+/* Whether a range action (2.5.19, 2.5.21) of peer covers m: NewManage =
+ * 0 (or ignored) limits it to the control point's own entries. */
+static bool covers(const struct engine *e, struct in_addr peer, const struct mapping *m,
+		   bool manage)
+{
+	if (!manage && m->internal_client.s_addr != peer.s_addr)
+		return false;
+	return decide(e, peer, m->internal_client, m->ext_port, m->int_port, m->proto) ==
+	       POLICY_ALLOW;
+}
+
 static bool range_covers(const struct action_ctx *ctx, const struct mapping *m, bool manage)
 {
-	if (!manage && m->internal_client.s_addr != ctx->peer.s_addr)
-		return false;
-	return check_entry(ctx, m) == POLICY_ALLOW;
+	return covers(ctx->e, ctx->peer, m, manage);
 }
 
 static bool manage_of(const struct action_ctx *ctx)
@@ -711,18 +744,12 @@ out:
 
 int portmap_enforce_policy(struct engine *e)
 {
-	struct policy_lan lan = lan_of(e);
 	struct mapping **v = NULL, **grown, *m;
 	size_t n = 0, cap = 0, i;
 	char what[96], owner[INET_ADDRSTRLEN];
 
 	for (m = map_first(e->maps); m; m = map_next(e->maps, m)) {
-		struct policy_subject sub = { m->owner, m->internal_client, m->ext_port,
-					      m->int_port, m->proto };
-
-		if (m->origin == MAP_ORIGIN_STATIC)
-			continue;       /* the admin's own: no client policy applies */
-		if (e->policy && policy_check(e->policy, &lan, &sub) == POLICY_ALLOW)
+		if (engine_policy_allows(e, m))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -780,56 +807,82 @@ static int write_entry(struct buf *b, const struct map_table *t, const struct ma
 	return b->toobig ? -E2BIG : 0;
 }
 
-/* The PortMappingList of the range into frag; how many entries. */
-static size_t build_listing(const struct action_ctx *ctx, uint16_t lo, uint16_t hi, uint8_t proto,
-			    uint32_t limit, struct buf *frag)
-{
-	bool manage = manage_of(ctx);
-	const struct map_table *t = ctx->e->maps;
-	const struct mapping *m;
-	struct buf entry;
-	size_t n = 0;
+/*
+ * The PortMappingList of a GetListOfPortMappings, written in parts as
+ * the control point takes them (buf_stream): only the part being sent
+ * is in memory, whatever the table holds. Each part resumes after the
+ * last key it wrote, so entries added or removed meanwhile are seen or
+ * not, but none is written twice.
+ */
+struct listing {
+	struct engine *e;
+	struct in_addr peer;
+	bool manage;
+	uint8_t proto;
+	uint16_t lo, hi;
+	uint32_t limit;                 /* NewNumberOfPorts: 0 = all */
+	uint32_t n;                     /* entries written */
+	bool started;                   /* the list's opening is written */
+	uint16_t port;                  /* the last key written */
+	struct in_addr rh;
+};
 
-	buf_init(&entry, 4096);
-	buf_puts(frag, PORTLIST_OPEN);
-	for (m = map_range_first(t, proto, lo, hi); m && (limit == 0 || n < limit) &&
-	     n < PORTLIST_MAX_ENTRIES; m = map_range_next(t, m, hi)) {
-		if (!range_covers(ctx, m, manage))
-			continue;               /* skipped, 2.5.21.3 */
-		buf_reset(&entry);
-		if (write_entry(&entry, t, m) < 0)
-			continue;               /* cannot happen: 4 KiB holds any entry */
-		if (frag->len + entry.len + strlen(PORTLIST_CLOSE) > PORTLIST_MAX_BYTES)
-			break;
-		buf_append(frag, entry.p, entry.len);
-		n++;
+static int listing_fill(void *state, struct buf *out, size_t want)
+{
+	struct listing *l = state;
+	const struct map_table *t = l->e->maps;
+	const struct mapping *m;
+
+	if (!l->started) {
+		buf_puts(out, PORTLIST_OPEN);
+		l->started = true;
+		m = map_range_first(t, l->proto, l->lo, l->hi);
+	} else {
+		m = map_range_after(t, l->proto, l->port, l->rh, l->hi);
 	}
-	buf_puts(frag, PORTLIST_CLOSE);
-	buf_free(&entry);
-	return n;
+	for (; m && (l->limit == 0 || l->n < l->limit) && l->n < PORTLIST_MAX_ENTRIES;
+	     m = map_range_next(t, m, l->hi)) {
+		if (out->len >= want)
+			return 1;
+		if (!covers(l->e, l->peer, m, l->manage))
+			continue;               /* skipped, 2.5.21.3 */
+		if (write_entry(out, t, m) < 0)
+			return -E2BIG;
+		l->n++;
+		l->port = m->ext_port;
+		l->rh = m->remote_host;
+	}
+	buf_puts(out, PORTLIST_CLOSE);
+	return out->toobig ? -E2BIG : 0;
 }
 
-/* 2.5.21. NewNumberOfPorts 0 = all (up to the list's own limits). */
+/* 2.5.21. NewNumberOfPorts 0 = all (up to the list's own limit). */
 int portmap_get_list(struct action_ctx *ctx)
 {
-	struct buf frag;
+	struct buf_stream s = { listing_fill, free, NULL };
+	struct listing *l;
+	const struct mapping *m;
 	uint16_t lo, hi;
 	uint8_t proto;
-	size_t n;
+	bool manage = manage_of(ctx);
 	int r;
 
 	if ((r = parse_range(ctx, &lo, &hi, &proto)) != 0)
 		return r;
-	buf_init(&frag, PORTLIST_MAX_BYTES);
-	n = build_listing(ctx, lo, hi, proto, action_in_u32(ctx, "NewNumberOfPorts"), &frag);
-	if (frag.toobig)
-		r = UPNP_E_ACTION_FAILED;
-	else if (n == 0)
-		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
-	else
-		action_out_fragment(ctx, "NewPortListing", frag.p, frag.len);
-	buf_free(&frag);
-	return r;
+	for (m = map_range_first(ctx->e->maps, proto, lo, hi); m;
+	     m = map_range_next(ctx->e->maps, m, hi))
+		if (range_covers(ctx, m, manage))
+			break;
+	if (!m)
+		return UPNP_E_PORT_MAPPING_NOT_FOUND;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return UPNP_E_ACTION_FAILED;
+	*l = (struct listing){ .e = ctx->e, .peer = ctx->peer, .manage = manage, .proto = proto,
+			       .lo = lo, .hi = hi, .limit = action_in_u32(ctx, "NewNumberOfPorts") };
+	s.state = l;
+	action_out_stream(ctx, "NewPortListing", &s);
+	return 0;
 }
 
 /* ------------------------------------------------------------- leases */

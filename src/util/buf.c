@@ -119,3 +119,33 @@ char *buf_steal(struct buf *b, size_t *ret_len)
 	b->len = b->cap = 0;
 	return p;
 }
+
+void buf_stream_release(struct buf_stream *s)
+{
+	if (s->release && s->state)
+		s->release(s->state);
+	s->fill = NULL;
+	s->release = NULL;
+	s->state = NULL;
+}
+
+int buf_stream_fill(struct buf_stream *s, struct buf *out, size_t want)
+{
+	int r = 0;
+
+	while (s->fill) {
+		size_t before = out->len;
+
+		r = s->fill(s->state, out, want);
+		if (r <= 0)
+			break;
+		if (out->len >= want)
+			return 1;
+		if (out->len == before) {       /* no progress: a broken producer */
+			r = -EIO;
+			break;
+		}
+	}
+	buf_stream_release(s);
+	return r;
+}

@@ -15,15 +15,22 @@
  * HTTP (net/http_io.c, proto/http.c). A connection holds one input
  * buffer of IGDD_HTTP_MAX_HEAD bytes plus a little room for the body as
  * it passes through, the decoded body (up to IGDD_HTTP_MAX_BODY) and its
- * response; http_timeout bounds the time to receive a request (from its
- * first byte), an idle kept-alive connection and a stuck write.
+ * response: at most IGDD_HTTP_MAX_RESPONSE bytes, a longer body (a
+ * listing of the whole table) being written in parts of about
+ * IGDD_HTTP_STREAM_PART as the peer takes them. http_timeout bounds the
+ * time to receive a request (from its first byte), an idle kept-alive
+ * connection and a stuck write; http_max_lifetime and
+ * IGDD_HTTP_MAX_REQUESTS a kept-alive connection's life.
  */
 #define IGDD_HTTP_MAX_CONNECTIONS        128     /* conf http_max_connections */
-#define IGDD_HTTP_MAX_PER_IP             16      /* conf http_max_per_ip */
+#define IGDD_HTTP_MAX_PER_IP             8       /* conf http_max_per_ip: well under the total */
 #define IGDD_HTTP_TIMEOUT_S              10      /* whole request, conf http_timeout */
+#define IGDD_HTTP_MAX_LIFETIME_S         60      /* a connection's last request starts before, conf http_max_lifetime */
+#define IGDD_HTTP_MAX_REQUESTS           1000    /* requests served on one connection */
 #define IGDD_HTTP_MAX_BODY               16384   /* request body bytes (Content-Length or decoded chunks): 413 */
 #define IGDD_HTTP_MAX_HEAD               8192    /* request line + header fields: 414 / 431 */
-#define IGDD_HTTP_MAX_RESPONSE           (64u << 20) /* largest response (full listing) */
+#define IGDD_HTTP_MAX_RESPONSE           (128u << 10) /* a response held whole, or one part of a long one */
+#define IGDD_HTTP_STREAM_PART            (64u << 10)  /* a long body (a listing) is written in parts of this */
 #define IGDD_HTTP_MAX_HEADERS            64      /* header fields in a request: 431 */
 
 /* SOAP */
@@ -38,7 +45,7 @@
 
 /* GENA */
 #define IGDD_GENA_MAX_SUBSCRIPTIONS      128
-#define IGDD_GENA_MAX_PER_SOURCE         16
+#define IGDD_GENA_MAX_PER_SOURCE         8       /* per subscriber address: well under the total */
 #define IGDD_GENA_MAX_CALLBACK_LEN       512
 #define IGDD_GENA_MAX_CALLBACK_URLS      4
 

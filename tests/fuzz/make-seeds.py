@@ -6,9 +6,10 @@
 Every golden case (tests/data/*.case) becomes seeds for fuzz_http (the
 case's exchanges, at most 8 per seed) and fuzz_soap (each POST: its
 SOAPAction and body); every configuration (tests/data/config/*.conf,
-examples/*.conf) a seed for fuzz_config; SSDP and GENA requests written
-out below are the seeds of fuzz_ssdp and fuzz_gena. The input formats
-are described at the top of each fuzz_*.c.
+examples/*.conf) a seed for fuzz_config; SSDP and GENA requests, NAT-PMP
+and PCP sequences and lease files written out below are the seeds of
+fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp and fuzz_leasefile. The input
+formats are described at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
 every other file alone (hand-written seeds, kept crash inputs named
@@ -19,6 +20,7 @@ import hashlib
 import os
 import re
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -284,8 +286,80 @@ def pcp():
     return w
 
 
+# ---- lease files (fuzz_leasefile.c; format at the top of core/leasefile.c) ----
+
+def lf_line(body):
+    """One record line: the CRC-32 of the body in 8 hex digits, a space, the body."""
+    return b"%08x %s\n" % (zlib.crc32(body) & 0xffffffff, body)
+
+
+def lf_put(proto, port, rh="0.0.0.0", client="192.168.1.20", int_port=None, enabled=1,
+           origin="upnp", owner=None, expiry=1700003600, desc=b"web"):
+    return lf_line(b"m %s %d %s %s %d %d %s %s %d %s" % (
+        proto.encode(), port, rh.encode(), client.encode(), int_port or port, enabled,
+        origin.encode(), (owner or client).encode(), expiry, desc))
+
+
+def lf_snapshot(gen, puts, time=1700000000, end=True):
+    out = lf_line(b"igdd-leases 1 snapshot %d %d" % (gen, time)) + b"".join(puts)
+    return out + (lf_line(b"end %d" % len(puts)) if end else b"")
+
+
+def lf_journal(gen, groups, time=1700000100, tail=b""):
+    out = lf_line(b"igdd-leases 1 journal %d %d" % (gen, time))
+    for g in groups:
+        out += b"".join(g) + lf_line(b"c %d %d" % (len(g), time))
+    return out + tail
+
+
+def lf_del(proto, port, rh="0.0.0.0"):
+    return lf_line(b"d %s %d %s" % (proto.encode(), port, rh.encode()))
+
+
+def leasefile():
+    w = Writer("leasefile")
+    snap = lf_snapshot(3, [lf_put("TCP", 8080), lf_put("UDP", 9000, origin="natpmp"),
+                           lf_put("TCP", 3001, rh="198.51.100.7", int_port=13001),
+                           lf_put("TCP", 5000, origin="static", owner="0.0.0.0",
+                                  desc=b"50%25%20off%3B%20a+b"),
+                           lf_put("UDP", 5351, origin="pcp", enabled=0, desc=b""),
+                           lf_put("TCP", 7000, expiry=1699999000)])
+    journal = lf_journal(3, [[lf_put("TCP", 8081, desc=b"new")], [lf_del("TCP", 8080)],
+                             [lf_put("UDP", 9000, origin="natpmp", expiry=1700090000),
+                              lf_del("TCP", 3001, "198.51.100.7")]])
+    prev = lf_journal(2, [[lf_put("TCP", 6000)]])
+    stale = lf_journal(1, [[lf_put("TCP", 6001)]])
+    files = [
+        ("snapshot", [snap]),
+        ("snapshot-journal", [snap, b"", journal]),
+        ("three", [snap, lf_journal(3, [[lf_put("TCP", 6002)]]), lf_journal(4, [[lf_del("UDP", 9000)]])]),
+        ("stale-journal", [snap, stale, journal]),
+        ("journal-only", [b"", prev, journal]),
+        ("uncommitted", [snap, b"", journal + lf_put("TCP", 8090) + b"0badc0de m TCP 8091"]),
+        ("bad-crc", [snap.replace(b" m TCP 8080 ", b" m TCP 8089 "), b"", journal]),
+        ("no-end", [lf_snapshot(3, [lf_put("TCP", 8080)], end=False), b"", journal]),
+        ("bad-count", [snap, b"", lf_journal(3, []) + lf_put("TCP", 1) + lf_line(b"c 5 1700000200")]),
+        ("bad-header", [lf_line(b"igdd-leases 2 snapshot 3 1700000000") + lf_put("TCP", 1),
+                        b"", journal]),
+        ("clock-ahead", [lf_snapshot(3, [lf_put("TCP", 8080)], time=1900000000), b"", b""]),
+        ("long-desc", [lf_snapshot(3, [lf_put("TCP", 1, desc=b"%22" * 256),
+                                       lf_put("TCP", 2, desc=b"x" * 257),
+                                       lf_put("TCP", 3, desc=b"%00")]), b"", b""]),
+        ("odd-records", [lf_snapshot(3, [lf_put("ICMP", 1), lf_put("TCP", 0), lf_put("TCP", 70000),
+                                         lf_put("TCP", 4, rh="1.2.3"), lf_put("TCP", 5, origin="x"),
+                                         lf_put("TCP", 6, enabled=2),
+                                         lf_line(b"m TCP 7 0.0.0.0 1.1.1.1 7 1 upnp 1.1.1.1 +5 d"),
+                                         lf_del("TCP", 8)]), b"", b""]),
+    ]
+    for name, parts in files:
+        data = b">>>\n".join(parts)       # each file keeps its own line ends
+        for control in (0, 1, 2, 3, 4, 8, 12):
+            w.add("%s-%d" % (name, control), bytes([control]) + data)
+    return w
+
+
 def main():
-    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp()]
+    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0

@@ -6,9 +6,22 @@ HTTP server; every check prints "ok: ..." or raises (exit status 1).
 Every loop is bounded in count and in time; every socket is closed.
 
   hostile_http.py conn-limits GW PORT --per-ip N --total M --src A B C D
-      N connections from A are held, the next is refused; with M held in
-      all (from A, B, C) one more (from D) is refused; once released, D
-      is served.
+      N connections from A are held, the next is refused; with M idle
+      ones held in all (from A, B, C), D (holding none) takes the slot of
+      one of A's and is served at once; with M busy ones (a request
+      begun) held, D's connection waits unanswered in the backlog until
+      they are released, then is served.
+  hostile_http.py fair-share GW PORT --attack-src A1 A2 ... --good-src G
+          --per-ip N --gap S --duration D
+      N kept-alive connections from each attacking address ask every S
+      seconds (more than http_max_connections in all); meanwhile G
+      connects every half second and must be served every time.
+  hostile_http.py lifetime GW PORT --gap S --max-requests N
+      One kept-alive connection asking every S seconds is ended, with
+      Connection: close, once it has lived http_max_lifetime.
+  hostile_http.py max-requests GW PORT --limit N
+      One kept-alive connection: answer N says Connection: close, the
+      connection ends; answers 1..N-1 keep it.
   hostile_http.py slowloris GW PORT --attack-src A [A2 ...] --body-src B
           --good-src G --conns N --per-ip P --timeout T --duration S
       N connections per attacking address A, each sending one header byte
@@ -34,11 +47,14 @@ Every loop is bounded in count and in time; every socket is closed.
       A listing of several MB (more than a socket's send buffer) asked
       for through a 4 KiB receive buffer and then not read: the server
       abandons the response once the peer has taken nothing for T seconds;
-      what it had queued arrives, then the end of the stream, short of
-      Content-Length. The mappings are removed again.
-  hostile_http.py gena-limits GW PORT --per-source N --src A B --callback URL
-      N subscriptions from A are accepted, the next gets 503; B still
-      subscribes; all are cancelled again.
+      what it had queued arrives, then the end of the stream, without the
+      last chunk. The mappings are removed again.
+  hostile_http.py gena-limits GW PORT --per-source N --total M --src A B ... Z
+          --cb-port P
+      N subscriptions from A (CALLBACK its own address, port P) are
+      accepted with TIMEOUT Second-1800 for Second-infinite, the next gets
+      503; B with a CALLBACK at A gets 412; B ... Y fill all M slots; Z
+      still subscribes, A's oldest giving way; all are cancelled again.
 """
 import argparse
 import re
@@ -140,6 +156,61 @@ def listing(gw, port):
                   b"", body)
 
 
+def ask(s, req, what, timeout=5.0):
+    """Send req on the kept-alive socket s and read its whole answer:
+    (answer, whether it says Connection: close)."""
+    s.sendall(req)
+    answer, t0 = b"", time.monotonic()
+    while not complete(answer) and time.monotonic() - t0 < timeout:
+        d = s.recv(65536)
+        if not d:
+            fail("connection closed before %s" % what)
+        answer += d
+    return answer, re.search(rb"(?im)^connection: *close",
+                             answer.partition(b"\r\n\r\n")[0]) is not None
+
+
+def soap_many(gw, port, action, arg_lists, src=None, timeout=10.0):
+    """Yield the raw answer to action with each argument list, sent one
+    after the other on kept-alive connections (a new one when the server
+    ends one, as it does after http_max_lifetime or
+    IGDD_HTTP_MAX_REQUESTS)."""
+    host = ("%s:%d" % (gw, port)).encode()
+    s = None
+    try:
+        for i, args in enumerate(arg_lists):
+            body = soap_body(action, args)
+            if s is None:
+                s = connect(gw, port, src)
+            answer, closing = ask(s, b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
+                                  b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
+                                  b"#" + action.encode() +
+                                  b'"\r\nContent-Length: %d\r\n\r\n' % len(body) + body,
+                                  "the answer to %s %d" % (action, i), timeout)
+            yield answer
+            if closing:
+                s.close()
+                s = None
+    finally:
+        if s is not None:
+            s.close()
+
+
+def add_args(rh, p, client, desc, lease=3600):
+    return [("NewRemoteHost", rh), ("NewExternalPort", p), ("NewProtocol", "TCP"),
+            ("NewInternalPort", p), ("NewInternalClient", client), ("NewEnabled", 1),
+            ("NewPortMappingDescription", desc), ("NewLeaseDuration", lease)]
+
+
+def bulk_add(gw, port, entries, src=None, timeout=10.0):
+    """AddPortMapping for each (remote host, port, client, description);
+    every answer must be 200."""
+    args = (add_args(*e) for e in entries)
+    for i, answer in enumerate(soap_many(gw, port, "AddPortMapping", args, src, timeout)):
+        if not answer.startswith(b"HTTP/1.1 200 "):
+            fail("set-up: AddPortMapping %d: %r" % (i, answer[:300]))
+
+
 def ok(msg):
     print("ok: " + msg, flush=True)
 
@@ -194,8 +265,28 @@ def conn_limits(a):
             i += 1
         if len(held) != a.total or refused_among(held):
             fail("could not hold http_max_connections = %d connections" % a.total)
-        # At the limit igdd stops accepting: connection total + 1
-        # waits in the listen backlog, unanswered, until a slot frees.
+        # Every slot is held by an idle connection: a host with none
+        # takes the slot of the longest idle connection of a host
+        # holding the most, and is served at once.
+        st, _, _ = get(a.gw, a.port, "/rootDesc.xml", srcs[-1])
+        if st != 200:
+            fail("a new host was not served while idle connections held every slot (%r)" % st)
+        closed = refused_among(held)
+        if len(closed) != 1 or closed[0].getsockname()[0] != srcs[0]:
+            fail("%d held connections closed for the new host, expected one of %s's"
+                 % (len(closed), srcs[0]))
+        held.remove(closed[0])
+        closed[0].close()
+        held.append(connect(a.gw, a.port, srcs[0]))     # back to the limit
+        time.sleep(0.2)
+        # Busy connections (a request begun) are not taken: the next
+        # connection waits in the listen backlog, unanswered, until a
+        # slot frees.
+        for s in held:
+            s.sendall(b"GET /rootDesc.xml HTTP/1.1\r\n")
+        time.sleep(0.2)
+        if refused_among(held, 0.1):
+            fail("a busy connection was closed")
         extra = connect(a.gw, a.port, srcs[-1])
         extra.sendall(("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n"
                        % (a.gw, a.port)).encode())
@@ -206,13 +297,15 @@ def conn_limits(a):
             early = None
         if early is not None:
             extra.close()
-            fail("connection %d (from %s) was answered (%r) while %d were held"
+            fail("connection %d (from %s) was answered (%r) while %d busy ones were held"
                  % (a.total + 1, srcs[-1], early, a.total))
     finally:
         for s in held:
             s.close()
     ok("http_max_per_ip: %d connections from %s held, %d refused; another address served"
        % (a.per_ip, srcs[0], len(refused)))
+    ok("at http_max_connections = %d: a new host took the slot of an idle connection of "
+       "the host holding the most" % a.total)
     t0 = time.monotonic()
     extra.settimeout(3.0)
     answer = b""
@@ -230,8 +323,144 @@ def conn_limits(a):
     if time.monotonic() - t0 > 1.5:
         fail("the waiting connection was served only %.1f s after a slot freed"
              % (time.monotonic() - t0))
-    ok("http_max_connections: %d held; connection %d waited unanswered, and was served "
-       "%.1f s after they were released" % (a.total, a.total + 1, time.monotonic() - t0))
+    ok("http_max_connections: %d busy connections held; connection %d waited unanswered, and "
+       "was served %.1f s after they were released" % (a.total, a.total + 1,
+                                                      time.monotonic() - t0))
+
+
+# ---- fair shares of the connection slots -----------------------------------
+
+class KeepAsking(threading.Thread):
+    """n kept-alive connections from src, each asking for the description
+    every gap seconds until stop; a connection the server closes is
+    opened again. Counts the answers and the closes announced with
+    Connection: close (the connection's lifetime or request count)."""
+
+    def __init__(self, gw, port, src, n, gap, stop):
+        super().__init__(daemon=True)
+        self.gw, self.port, self.src, self.n, self.gap, self.stop = gw, port, src, n, gap, stop
+        self.answers, self.announced, self.cut, self.errors = 0, 0, 0, []
+
+    def run(self):
+        req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (self.gw, self.port)).encode()
+        conns = []
+        deadline = time.monotonic() + 120
+        try:
+            while not self.stop.is_set() and time.monotonic() < deadline:
+                while len(conns) < self.n:
+                    try:
+                        conns.append(connect(self.gw, self.port, self.src, 2.0))
+                    except OSError as e:
+                        self.errors.append(str(e))
+                        break
+                for s in list(conns):
+                    try:
+                        s.sendall(req)
+                        answer, t0 = b"", time.monotonic()
+                        while not complete(answer) and time.monotonic() - t0 < 5:
+                            d = s.recv(65536)
+                            if not d:
+                                break
+                            answer += d
+                    except OSError:
+                        answer = b""
+                    if answer.startswith(b"HTTP/1.1 200 ") and complete(answer):
+                        self.answers += 1
+                        if re.search(rb"(?im)^connection: *close", answer):
+                            self.announced += 1
+                            s.close()
+                            conns.remove(s)
+                    else:
+                        self.cut += 1           # closed for another host, or refused
+                        s.close()
+                        conns.remove(s)
+                self.stop.wait(self.gap)
+        finally:
+            for s in conns:
+                s.close()
+
+
+def fair_share(a):
+    """Attackers at every address of --attack-src keep --per-ip kept-alive
+    connections each, asking every --gap seconds, more than
+    http_max_connections in all; a host at --good-src connects now and
+    then and must be served every time (the wait for each answer is a
+    safety bound, far below http_max_lifetime: the new host must get a
+    slot from the attackers, not from their connections' end)."""
+    stop = threading.Event()
+    # One thread per connection: each keeps asking whatever the others wait for.
+    attackers = [KeepAsking(a.gw, a.port, src, 1, a.gap, stop)
+                 for src in a.attack_src for _ in range(a.per_ip)]
+    for t in attackers:
+        t.start()
+    time.sleep(2.0)             # let them take every slot
+    served, tries = 0, 0
+    end = time.monotonic() + a.duration
+    try:
+        while time.monotonic() < end and tries < 1000:
+            tries += 1
+            st, raw, _ = get(a.gw, a.port, "/rootDesc.xml", a.good_src, timeout=10.0)
+            if st != 200:
+                fail("the host at %s was not served (try %d: %r) while %d addresses held "
+                     "their connections" % (a.good_src, tries, raw[:80], len(a.attack_src)))
+            served += 1
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in attackers:
+            t.join(10)
+    answers = sum(t.answers for t in attackers)
+    announced = sum(t.announced for t in attackers)
+    cut = sum(t.cut for t in attackers)
+    if answers == 0:
+        fail("the attackers were never served: the test proves nothing")
+    ok("fair shares: %d addresses x %d kept-alive connections asking every %.1f s (%d answers); "
+       "another host served %d times out of %d; %d attacker connections taken for other hosts "
+       "or refused, %d closed at their lifetime"
+       % (len(a.attack_src), a.per_ip, a.gap, answers, served, tries, cut, announced))
+
+
+def lifetime(a):
+    """One kept-alive connection asking every --gap seconds: once it is
+    older than http_max_lifetime, the answer says Connection: close and
+    the connection ends (at most --max-requests asked, a safety bound)."""
+    s = connect(a.gw, a.port)
+    req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
+    t0 = time.monotonic()
+    try:
+        for i in range(1, a.max_requests + 1):
+            if ask(s, req, "answer %d" % i)[1]:
+                break
+            time.sleep(a.gap)
+        else:
+            fail("%d requests over %.0f s and the connection was never ended"
+                 % (a.max_requests, time.monotonic() - t0))
+        s.settimeout(3.0)
+        if s.recv(1) != b"":
+            fail("the connection stayed open after Connection: close")
+    finally:
+        s.close()
+    ok("a kept-alive connection asking every %.1f s was ended with its answer %d, %.1f s after "
+       "it opened" % (a.gap, i, time.monotonic() - t0))
+
+
+def max_requests(a):
+    """One kept-alive connection: the answer to request --limit says
+    Connection: close and the connection ends; the ones before do not."""
+    s = connect(a.gw, a.port)
+    req = ("GET /rootDesc.xml HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
+    try:
+        for i in range(1, a.limit + 1):
+            closing = ask(s, req, "answer %d" % i)[1]
+            if closing != (i == a.limit):
+                fail("answer %d %s Connection: close" % (i, "says" if closing else "lacks"))
+        s.settimeout(3.0)
+        if s.recv(1) != b"":
+            fail("the connection stayed open after answer %d" % a.limit)
+    finally:
+        s.close()
+    ok("a kept-alive connection served %d requests, the last answered with Connection: close"
+       % a.limit)
 
 
 # ---- slow loris -----------------------------------------------------------
@@ -444,27 +673,7 @@ def malformed(a):
 def stuck_reader(a):
     host = ("%s:%d" % (a.gw, a.port)).encode()
     n = 4000
-    s = connect(a.gw, a.port)
-    try:
-        for i in range(n):
-            body = soap_body("AddPortMapping", [
-                ("NewRemoteHost", ""), ("NewExternalPort", 30000 + i), ("NewProtocol", "TCP"),
-                ("NewInternalPort", 30000 + i), ("NewInternalClient", a.client),
-                ("NewEnabled", 1), ("NewPortMappingDescription", '"' * 250),
-                ("NewLeaseDuration", 3600)])
-            s.sendall(b"POST /ctl/IPConn HTTP/1.1\r\nHost: " + host + b"\r\n"
-                      b'Content-Type: text/xml\r\nSOAPAction: "' + WANIP.encode() +
-                      b'#AddPortMapping"\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
-            answer, t0 = b"", time.monotonic()
-            while not complete(answer) and time.monotonic() - t0 < 10:
-                d = s.recv(65536)
-                if not d:
-                    fail("set-up: connection closed at mapping %d" % i)
-                answer += d
-            if not answer.startswith(b"HTTP/1.1 200 "):
-                fail("set-up: AddPortMapping %d: %r" % (i, answer[:60]))
-    finally:
-        s.close()
+    bulk_add(a.gw, a.port, [("", 30000 + i, a.client, '"' * 250) for i in range(n)])
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(5.0)
@@ -486,50 +695,80 @@ def stuck_reader(a):
     finally:
         s.close()
     head, _, body = raw.partition(b"\r\n\r\n")
-    m = re.search(rb"(?im)^content-length: *(\d+)", head)
-    if not raw.startswith(b"HTTP/1.1 200 ") or not m:
-        fail("stuck reader: %r" % raw[:80])
-    if len(body) >= int(m.group(1)):
+    # Written in parts as the peer takes them: chunked, and the last
+    # chunk (0 CRLF CRLF) never comes for a reader that takes nothing.
+    if not raw.startswith(b"HTTP/1.1 200 ") or \
+            not re.search(rb"(?im)^transfer-encoding: *chunked", head):
+        fail("stuck reader: %r" % raw[:200])
+    if body.endswith(b"\r\n0\r\n\r\n"):
         fail("stuck reader: the whole %d-byte answer arrived: never abandoned" % len(body))
     st, _, _ = soap(a.gw, a.port, "DeletePortMappingRange", [
         ("NewStartPort", 30000), ("NewEndPort", 30000 + n), ("NewProtocol", "TCP"),
         ("NewManage", 1)])
     if st != 200:
         fail("DeletePortMappingRange: %r" % st)
-    ok("a reader that takes nothing: its %s-byte answer abandoned after %d s (%d bytes had "
-       "been queued)" % (m.group(1).decode(), a.timeout, len(body)))
+    ok("a reader that takes nothing: its answer of several MB abandoned after %d s (%d bytes "
+       "had been queued)" % (a.timeout, len(body)))
 
 
 def gena_limits(a):
-    def subscribe(src):
-        req = ("SUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nCALLBACK: <%s>\r\n"
-               "NT: upnp:event\r\nTIMEOUT: Second-300\r\nConnection: close\r\n\r\n"
-               % (a.gw, a.port, a.callback)).encode()
+    """GENA subscriptions: --per-source from the first address (TIMEOUT
+    Second-infinite granted 1800 s), the next 503; a CALLBACK at another
+    host 412; the other addresses fill every slot; one more address
+    then still subscribes, taking the first address's oldest."""
+    def subscribe(src, cb_host=None, timeout="Second-infinite"):
+        req = ("SUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nCALLBACK: <http://%s:%d/events>\r\n"
+               "NT: upnp:event\r\nTIMEOUT: %s\r\nConnection: close\r\n\r\n"
+               % (a.gw, a.port, cb_host or src, a.cb_port, timeout)).encode()
         st, raw, _ = exchange(a.gw, a.port, req, src, half_close=False)
         m = re.search(rb"(?im)^SID: *(\S+)", raw)
-        return st, (m.group(1).decode() if m else None)
+        t = re.search(rb"(?im)^TIMEOUT: *(\S+)", raw)
+        return st, (m.group(1).decode() if m else None), (t.group(1).decode() if t else None)
+
+    def request(src, method, sid):
+        req = ("%s /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nSID: %s\r\n"
+               "Connection: close\r\n\r\n" % (method, a.gw, a.port, sid)).encode()
+        return exchange(a.gw, a.port, req, src, half_close=False)[0]
 
     sids = []
+    first = a.src[0]
     try:
         for i in range(a.per_source):
-            st, sid = subscribe(a.src[0])
+            st, sid, t = subscribe(first)
             if st != 200 or not sid:
-                fail("SUBSCRIBE %d from %s: %r" % (i + 1, a.src[0], st))
-            sids.append((a.src[0], sid))
-        st, _ = subscribe(a.src[0])
+                fail("SUBSCRIBE %d from %s: %r" % (i + 1, first, st))
+            if t != "Second-1800":
+                fail("Second-infinite granted %r, expected Second-1800" % t)
+            sids.append((first, sid))
+        st, _, _ = subscribe(first)
         if st != 503:
-            fail("SUBSCRIBE %d from %s: %r, expected 503" % (a.per_source + 1, a.src[0], st))
-        st, sid = subscribe(a.src[1])
+            fail("SUBSCRIBE %d from %s: %r, expected 503" % (a.per_source + 1, first, st))
+        st, _, _ = subscribe(a.src[1], cb_host=first)
+        if st != 412:
+            fail("SUBSCRIBE from %s with a CALLBACK at %s: %r, expected 412" % (a.src[1], first, st))
+        ok("GENA: %d subscriptions from %s (Second-infinite granted 1800 s), the next 503; a "
+           "CALLBACK at another host 412" % (a.per_source, first))
+        for src in a.src[1:-1]:
+            for i in range(a.per_source):
+                st, sid, _ = subscribe(src)
+                if st != 200:
+                    fail("SUBSCRIBE %d from %s: %r" % (i + 1, src, st))
+                sids.append((src, sid))
+        if len(sids) != a.total:
+            fail("%d subscriptions held, expected %d" % (len(sids), a.total))
+        st, sid, _ = subscribe(a.src[-1])
         if st != 200:
-            fail("SUBSCRIBE from %s while %s is at its limit: %r" % (a.src[1], a.src[0], st))
-        sids.append((a.src[1], sid))
+            fail("every slot held: a new address refused (%r)" % st)
+        sids.append((a.src[-1], sid))
+        if request(first, "SUBSCRIBE", sids[0][1]) != 412:
+            fail("the oldest subscription of %s was not the one given up" % first)
+        if request(first, "SUBSCRIBE", sids[1][1]) != 200:
+            fail("%s's second subscription cannot be renewed" % first)
     finally:
         for src, sid in sids:
-            req = ("UNSUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s:%d\r\nSID: %s\r\n"
-                   "Connection: close\r\n\r\n" % (a.gw, a.port, sid)).encode()
-            exchange(a.gw, a.port, req, src, half_close=False)
-    ok("GENA: %d subscriptions from %s, the next 503; another address subscribes"
-       % (a.per_source, a.src[0]))
+            request(src, "UNSUBSCRIBE", sid)
+    ok("GENA: %d addresses held all %d slots; one more address subscribed, %s's oldest gave way"
+       % (len(a.src) - 1, a.total, first))
 
 
 def keepalive(a):
@@ -594,20 +833,39 @@ def main():
     g.add_argument("gw")
     g.add_argument("port", type=int)
     g.add_argument("--per-source", type=int, required=True)
-    g.add_argument("--src", nargs=2, required=True)
-    g.add_argument("--callback", required=True)
+    g.add_argument("--total", type=int, required=True)
+    g.add_argument("--src", nargs="+", required=True)
+    g.add_argument("--cb-port", type=int, required=True)
     sr = sub.add_parser("stuck-reader")
     sr.add_argument("gw")
     sr.add_argument("port", type=int)
     sr.add_argument("--client", required=True)
     sr.add_argument("--timeout", type=int, required=True)
+    f = sub.add_parser("fair-share")
+    f.add_argument("gw")
+    f.add_argument("port", type=int)
+    f.add_argument("--attack-src", nargs="+", required=True)
+    f.add_argument("--good-src", required=True)
+    f.add_argument("--per-ip", type=int, required=True)
+    f.add_argument("--gap", type=float, required=True)
+    f.add_argument("--duration", type=float, required=True)
+    lt = sub.add_parser("lifetime")
+    lt.add_argument("gw")
+    lt.add_argument("port", type=int)
+    lt.add_argument("--gap", type=float, required=True)
+    lt.add_argument("--max-requests", type=int, required=True)
+    q = sub.add_parser("max-requests")
+    q.add_argument("gw")
+    q.add_argument("port", type=int)
+    q.add_argument("--limit", type=int, required=True)
     r = sub.add_parser("refused")
     r.add_argument("gw")
     r.add_argument("port", type=int)
     a = p.parse_args()
     {"conn-limits": conn_limits, "slowloris": slowloris, "malformed": malformed,
      "refused": refused, "gena-limits": gena_limits, "keepalive": keepalive,
-     "stuck-reader": stuck_reader}[a.cmd](a)
+     "stuck-reader": stuck_reader, "fair-share": fair_share,
+     "max-requests": max_requests, "lifetime": lifetime}[a.cmd](a)
     return 0
 
 

@@ -42,6 +42,9 @@ lab_up() {
     ip netns list | grep -qw "$ns" && { echo "namespace $ns exists already; refusing"; exit 1; }
   done
   LAB_DIR=$(mktemp -d /tmp/igdd-lab.XXXXXX)
+  # Searchable (not readable) by others: igdd started as root reaches its
+  # state_dir in here as the unprivileged user it switches to.
+  chmod 0711 "$LAB_DIR"
   trap lab_down EXIT
   for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN; do
     ip netns add "$ns"

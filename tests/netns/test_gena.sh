@@ -4,8 +4,9 @@
 # after the SUBSCRIBE response with every evented variable, one event per
 # mapping change carrying PortMappingNumberOfEntries and SystemUpdateID
 # together, SEQ in order, renewal and cancellation, the 400/412 rules, a
-# CALLBACK on another LAN host accepted, a CALLBACK off the LAN refused
-# (CallStranger, CVE-2020-12695) and never contacted, a dead subscriber
+# CALLBACK on another LAN host refused and that host never contacted, a
+# CALLBACK off the LAN refused (CallStranger, CVE-2020-12695) and never
+# contacted, a dead subscriber
 # that delays nobody, and no SUBSCRIBE from the WAN side.
 # Also: an event when a lease expires (SystemUpdateID +1 exactly each
 # time), and ConnectionStatus / ExternalIPAddress events when the
@@ -158,17 +159,31 @@ check 412 "unknown SID" SUBSCRIBE "$EVT_IP" "SID: uuid:00000000-0000-4000-8000-0
 check 412 "UNSUBSCRIBE without SID" UNSUBSCRIBE "$EVT_IP"
 lab_ok "400/412 rules"
 
-# 6. CALLBACK on another LAN host (a multi-homed control point): accepted,
-#    and the event goes there.
-in_lan2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --count 1 --duration 10 >"$LAB_DIR/other.jsonl" &
+# 6. A CALLBACK on another LAN host is refused (412), alone or after the
+#    subscriber's own: no NOTIFYs, with a path of the subscriber's
+#    choosing, reach a host that did not ask for them. A mapping change
+#    then reaches the subscriber that used its own address, and the
+#    other host has heard nothing.
+in_lan2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --duration 15 >"$LAB_DIR/other.jsonl" &
 LPID=$!
 wait_line "$LAB_DIR/other.jsonl" ready || lab_fail "listener on lan2"
-in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP \
-  --callback "http://$LAN2_IP:49000/other" --count 0 --duration 1 --unsubscribe >"$LAB_DIR/multi.jsonl" ||
-  lab_fail "SUBSCRIBE with a CALLBACK on another LAN host refused"
-wait $LPID
-grep -q '"notify"' "$LAB_DIR/other.jsonl" || lab_fail "no event at the other LAN host"
-lab_ok "CALLBACK on another LAN host"
+check 412 "CALLBACK on another LAN host" SUBSCRIBE "$EVT_IP" "NT: upnp:event" \
+  "CALLBACK: <http://$LAN2_IP:49000/other>"
+check 412 "CALLBACK own, then another LAN host" SUBSCRIBE "$EVT_IP" "NT: upnp:event" \
+  "CALLBACK: <http://$LAN1_IP:9/><http://$LAN2_IP:49000/other>"
+in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 2 --duration 10 \
+  --unsubscribe >"$LAB_DIR/own.jsonl" &
+OPID=$!
+wait_line "$LAB_DIR/own.jsonl" '"notify"' || lab_fail "no initial event at the subscriber's own address"
+in_lan1 timeout 20 upnpc -i -u "$DESC" -a $LAN1_IP 7300 7300 TCP 600 >/dev/null 2>&1 ||
+  lab_fail "upnpc -a for the event"
+wait $OPID
+[ "$(grep -c '"notify"' "$LAB_DIR/own.jsonl")" -ge 2 ] ||
+  lab_fail "the subscriber at its own address missed the change event"
+kill $LPID 2>/dev/null; wait $LPID 2>/dev/null
+grep -q '"notify"\|"dead_accept"' "$LAB_DIR/other.jsonl" && lab_fail "the other LAN host was contacted"
+in_lan1 timeout 20 upnpc -i -u "$DESC" -d 7300 TCP >/dev/null 2>&1
+lab_ok "CALLBACK on another LAN host refused; the subscriber's own address evented"
 
 # 7. CallStranger: a CALLBACK outside the LAN is refused and never contacted.
 ip -n $NS_WAN route add 192.168.77.0/24 via $GW_WAN_IP 2>/dev/null || true

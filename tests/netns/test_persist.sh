@@ -4,13 +4,17 @@
 # started again on the same state_dir, with the lease they had left; a
 # delete stays done; a mapping whose lease ran out while igdd was down
 # does not come back; a damaged journal (a bad record in the middle, a
-# torn last line) is skipped line by line and never stops igdd.
+# torn last line) is skipped line by line and never stops igdd; a
+# NAT-PMP lease meets the policy of the restart as a UPnP lease does (an
+# acl that now denies its client drops it).
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_HTTP_PORT=5000
 . "$HERE/lib.sh"
-lab_require upnpc
+lab_require upnpc natpmpc
+CTL=$(dirname "$IGDD")/igddctl
+[ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
 lab_up
 lab_conf "$LAB_DIR/igdd.conf" "persist_leases = yes"
 STATE=$LAB_DIR/state
@@ -115,4 +119,21 @@ igdd_stop
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 out=$(upnpc1 -l)
 expect "after SIGTERM and a restart" "TCP +17002->$LAN1_IP:7002" "$out"
+
+# --- NAT-PMP and PCP leases meet the policy of the restart too ---
+out=$(in_lan2 timeout 20 natpmpc -g $GW_LAN_IP -a 29100 9100 tcp 3600 2>&1)
+expect "natpmpc from lan2: TCP 29100" "Mapped public port 29100 protocol TCP to local port 9100" "$out"
+out=$(in_lan1 timeout 20 natpmpc -g $GW_LAN_IP -a 29101 9101 udp 3600 2>&1)
+expect "natpmpc from lan1: UDP 29101" "Mapped public port 29101 protocol UDP" "$out"
+igdd_stop
+# The administrator now keeps lan2 away from port mapping altogether.
+lab_conf "$LAB_DIR/igdd.conf" "persist_leases = yes" "acl = deny 0-65535 $LAN2_IP 0-65535"
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+out=$("$CTL" -s "$LAB_DIR/igdd.sock" list 2>&1)
+absent "lan2's NAT-PMP lease is not restored under the new acl" "29100" "$out"
+expect "lan1's NAT-PMP lease is restored" "UDP +29101 .*natpmp" "$out"
+expect "lan1's UPnP leases are restored" "TCP +17002 " "$out"
+grep -q "leases restored from .*, [1-9][0-9]* refused" "$IGDD_LOG" ||
+  lab_fail "the refused lease is not counted in the restore line"
+lab_ok "$(grep -o '[0-9]* leases restored from.*' "$IGDD_LOG" | tail -1)"
 echo "PASS: persist"

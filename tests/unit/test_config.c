@@ -65,8 +65,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_mappings_per_client, 4096);
 	assert_int_equal(c.nacl, 0);
 	assert_int_equal(c.http_max_connections, 128);
-	assert_int_equal(c.http_max_per_ip, 16);
+	assert_int_equal(c.http_max_per_ip, 8);
 	assert_int_equal(c.http_timeout, 10);
+	assert_int_equal(c.http_max_lifetime, 60);
+	assert_string_equal(c.server_os, "Linux");
 	assert_false(c.connection_control_all);
 	assert_int_equal(c.nconnection_control, 0);
 	assert_false(c.connection_type_read_only);
@@ -121,6 +123,14 @@ static const struct good_row good_rows[] = {
 	{ "http_max_connections = 4096", "http_max_connections = 4096\n" },
 	{ "http_max_per_ip = 1", "http_max_per_ip = 1\n" },
 	{ "http_timeout = 300", "http_timeout = 300\n" },
+	{ "http_max_lifetime = 1", "http_max_lifetime = 1\n" },
+	{ "http_max_lifetime = 86400", "http_max_lifetime = 86400\n" },
+	{ "server_os = OpenWrt/23.05.2", "server_os = OpenWrt/23.05.2\n" },
+	{ "server_os = \"Debian\"", "server_os = Debian\n" },
+	{ "server_os = a#b", "server_os = a\n" },
+	{ "server_os = \"a#b/1\"", "server_os = \"a#b/1\"\n" },
+	{ "server_os = 1234567890123456789012345678901234567890123456789012345678901234",
+	  "server_os = 1234567890123456789012345678901234567890123456789012345678901234\n" },
 	{ "acl = allow 1024-65535 192.168.1.0/24 1024-65535",
 	  "acl = allow 1024-65535 192.168.1.0/24 1024-65535\n" },
 	{ "acl = deny 0-65535 0.0.0.0/0 0-65535", "acl = deny 0-65535 0.0.0.0/0 0-65535\n" },
@@ -237,6 +247,15 @@ static const struct bad_row bad_rows[] = {
 	{ BASE "friendly_name = \"My Router\n", "t.conf:2: unterminated quoted value" },
 	{ BASE "friendly_name = \"My\" Router\n", "t.conf:2: unexpected text after the closing quote" },
 	{ BASE "friendly_name = \"a\\nb\"\n", "t.conf:2: invalid escape in quoted value" },
+	{ BASE "http_max_lifetime = 0\n",
+	  "t.conf:2: invalid http_max_lifetime '0' (expected an integer 1..86400)" },
+	{ BASE "server_os = Linux 6.1\n", "t.conf:2: invalid server_os 'Linux 6.1' (expected NAME" },
+	{ BASE "server_os = /6.1\n", "t.conf:2: invalid server_os '/6.1' (expected NAME" },
+	{ BASE "server_os = Linux/\n", "t.conf:2: invalid server_os 'Linux/' (expected NAME" },
+	{ BASE "server_os = a/b/c\n", "t.conf:2: invalid server_os 'a/b/c' (expected NAME" },
+	{ BASE "server_os = \"a(b)\"\n", "t.conf:2: invalid server_os 'a(b)' (expected NAME" },
+	{ BASE "server_os = 12345678901234567890123456789012345678901234567890123456789012345\n",
+	  "t.conf:2: invalid server_os '" },
 	{ BASE "notify_interval = 29\n", "t.conf:2: invalid notify_interval '29' (expected an integer 30..86400)" },
 	{ BASE "notify_interval = 86401\n", "t.conf:2: invalid notify_interval '86401'" },
 	{ BASE "state_dir = var/lib/igdd\n", "t.conf:2: invalid state_dir 'var/lib/igdd' (expected an absolute path)" },

@@ -41,7 +41,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const struct gena_timeout_range TR = { 1800, 300, 86400 };
+static const struct gena_timeout_range TR = { 1800, 300, GENA_TIMEOUT_MAX };
 
 /* ---- classification (UDA 1.1 4.1.2 - 4.1.4) --------------------------- */
 
@@ -82,7 +82,8 @@ static const struct parse_case parse_cases[] = {
 	{ "SID with CALLBACK", false, CB1, NULL, SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
 	{ "SID with both", false, CB1, "upnp:event", SID1, NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
 	{ "empty SID with NT", false, NULL, "upnp:event", "", NULL, GENA_E_INCOMPATIBLE, 400, 0, 0, 0 },
-	{ "renew", false, NULL, NULL, SID1, "Second-3600", GENA_OK, 200, GENA_RENEW, 0, 3600 },
+	{ "renew", false, NULL, NULL, SID1, "Second-1200", GENA_OK, 200, GENA_RENEW, 0, 1200 },
+	{ "renew, more than granted", false, NULL, NULL, SID1, "Second-3600", GENA_OK, 200, GENA_RENEW, 0, 1800 },
 	{ "renew, no TIMEOUT", false, NULL, NULL, SID1, NULL, GENA_OK, 200, GENA_RENEW, 0, 1800 },
 	{ "renew, empty SID", false, NULL, NULL, "", NULL, GENA_E_SID, 412, 0, 0, 0 },
 	{ "renew, SID not uuid:", false, NULL, NULL, "0b6e1c7e", NULL, GENA_E_SID, 412, 0, 0, 0 },
@@ -134,18 +135,19 @@ struct timeout_case {
 static const struct timeout_case timeout_cases[] = {
 	{ NULL, 1800 },
 	{ "Second-1800", 1800 },
-	{ "second-3600", 3600 },
+	{ "second-1200", 1200 },
+	{ "second-3600", 1800 },
 	{ "SECOND-600", 600 },
 	{ " Second-600 ", 600 },
 	{ "Second-300", 300 },
 	{ "Second-299", 300 },
 	{ "Second-0", 300 },
-	{ "Second-86400", 86400 },
-	{ "Second-86401", 86400 },
-	{ "Second-4294967296", 86400 },
-	{ "Second-99999999999999999999999", 86400 },
-	{ "Second-infinite", 86400 },
-	{ "Second-INFINITE", 86400 },
+	{ "Second-86400", 1800 },
+	{ "Second-86401", 1800 },
+	{ "Second-4294967296", 1800 },
+	{ "Second-99999999999999999999999", 1800 },
+	{ "Second-infinite", 1800 },
+	{ "Second-INFINITE", 1800 },
 	{ "Second-", 1800 },
 	{ "Second-abc", 1800 },
 	{ "Second--5", 1800 },
@@ -781,8 +783,8 @@ static void test_queue_collapse(void **state)
 	fx_free(f);
 }
 
-/* CallStranger: every delivery address must be a LAN host; the requester's
- * own address is not required. */
+/* CallStranger: every delivery address must be the requester's own, a
+ * LAN host (not another LAN host: no NOTIFYs to a host that did not ask). */
 struct lan_case {
 	const char *peer;
 	const char *callback;
@@ -791,8 +793,11 @@ struct lan_case {
 
 static const struct lan_case lan_cases[] = {
 	{ "192.168.1.20", "<http://192.168.1.20:5000/n>", 200 },
-	{ "192.168.1.20", "<http://192.168.1.30:5000/n>", 200 },        /* another LAN host */
-	{ "192.168.1.20", "<http://192.168.1.20/a><http://192.168.1.254/b>", 200 },
+	{ "192.168.1.20", "<http://192.168.1.30:5000/n>", 412 },        /* another LAN host */
+	{ "192.168.1.20", "<http://192.168.1.20/a><http://192.168.1.254/b>", 412 },
+	{ "192.168.1.20", "<http://192.168.1.20/a><http://192.168.1.20:49152/b>", 200 },
+	{ "192.168.1.30", "<http://192.168.1.30/a>", 200 },
+	{ "192.168.1.255", "<http://192.168.1.255/a>", 412 },           /* its own, but broadcast */
 	{ "192.168.1.20", "<http://10.0.0.5/n>", 412 },
 	{ "192.168.1.20", "<http://8.8.8.8/n>", 412 },
 	{ "192.168.1.20", "<http://203.0.113.7/n>", 412 },              /* our WAN address */
@@ -850,7 +855,9 @@ static void test_handle_errors(void **state)
 	assert_int_equal(fx_renew(f, ip, sid, "Second-100", tout), 200);
 	assert_string_equal(tout, "Second-300");
 	assert_int_equal(fx_renew(f, ip, sid, "Second-infinite", tout), 200);
-	assert_string_equal(tout, "Second-86400");
+	assert_string_equal(tout, "Second-1800");
+	assert_int_equal(fx_renew(f, ip, sid, "Second-86400", tout), 200);
+	assert_string_equal(tout, "Second-1800");
 	assert_int_equal(fx_renew(f, cmn, sid, NULL, NULL), 412);
 	assert_int_equal(fx_renew(f, ip, SID1, NULL, NULL), 412);
 	/* SIDs compare without regard to case (hex digits). */
@@ -944,29 +951,79 @@ static void test_expiry(void **state)
 	assert_int_equal(fx_unsubscribe(f, ip, sid), 412);
 }
 
-/* IGDD_GENA_MAX_PER_SOURCE per requester, IGDD_GENA_MAX_SUBSCRIPTIONS in all: 503. */
+/* A subscription from peer whose callback is peer's own address. */
+static int fx_subscribe_own(struct fx *f, const char *peer, char sid[GENA_SID_SIZE])
+{
+	char cb[64];
+
+	snprintf(cb, sizeof(cb), "<http://%s:5000/n>", peer);
+	return fx_subscribe(f, wanipconn_service(), peer, cb, NULL, sid);
+}
+
+/*
+ * IGDD_GENA_MAX_PER_SOURCE per requester (503 past it); at
+ * IGDD_GENA_MAX_SUBSCRIPTIONS in all, a requester holding fewer takes
+ * the oldest subscription of the address holding the most; 503 when
+ * every address holds as few as it.
+ */
 static void test_limits(void **state)
 {
 	struct fx *f = *state;
 	const struct service *ip = wanipconn_service();
-	char sid[GENA_SID_SIZE], peer[INET_ADDRSTRLEN];
+	char sid[GENA_SID_SIZE], first[GENA_SID_SIZE], peer[INET_ADDRSTRLEN];
 	unsigned i, total = 0;
 
-	for (i = 0; i < IGDD_GENA_MAX_PER_SOURCE; i++, total++)
-		assert_int_equal(fx_subscribe(f, ip, "192.168.1.10", "<http://192.168.1.10/>", NULL, sid), 200);
-	/* Counted by requester, whatever the callback. */
-	assert_int_equal(fx_subscribe(f, ip, "192.168.1.10", "<http://192.168.1.11/>", NULL, sid), 503);
-	assert_int_equal(fx_subscribe(f, ip, "192.168.1.11", "<http://192.168.1.10/>", NULL, sid), 200);
+	for (i = 0; i < IGDD_GENA_MAX_PER_SOURCE; i++, total++) {
+		assert_int_equal(fx_subscribe_own(f, "192.168.1.10", sid), 200);
+		if (i == 0)
+			memcpy(first, sid, sizeof(first));
+	}
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.10", sid), 503);
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.11", sid), 200);
 	total++;
+	/* The rest filled by addresses holding IGDD_GENA_MAX_PER_SOURCE - 1 each. */
 	for (i = 0; total < IGDD_GENA_MAX_SUBSCRIPTIONS; i++, total++) {
-		snprintf(peer, sizeof(peer), "192.168.1.%u", 100 + i / IGDD_GENA_MAX_PER_SOURCE);
-		assert_int_equal(fx_subscribe(f, ip, peer, CB_PEER, NULL, sid), 200);
+		snprintf(peer, sizeof(peer), "192.168.1.%u", 100 + i / (IGDD_GENA_MAX_PER_SOURCE - 1));
+		assert_int_equal(fx_subscribe_own(f, peer, sid), 200);
 	}
 	assert_int_equal(gena_count(f->g), IGDD_GENA_MAX_SUBSCRIPTIONS);
-	assert_int_equal(fx_subscribe(f, ip, "192.168.1.200", CB_PEER, NULL, sid), 503);
-	/* Room again once one is gone. */
-	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);
-	assert_int_equal(fx_subscribe(f, ip, "192.168.1.200", CB_PEER, NULL, sid), 200);
+	/* Full: .200 (none) takes .10's oldest (.10 holds the most). */
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.200", sid), 200);
+	assert_int_equal(gena_count(f->g), IGDD_GENA_MAX_SUBSCRIPTIONS);
+	assert_int_equal(fx_renew(f, ip, first, NULL, NULL), 412);
+	/* .11 (one) takes the oldest of an address holding seven. */
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.11", sid), 200);
+	assert_int_equal(gena_count(f->g), IGDD_GENA_MAX_SUBSCRIPTIONS);
+}
+
+/* When every address holds as few as the requester, nothing gives way: 503. */
+static void test_limits_full(void **state)
+{
+	struct gena_params p;
+	struct fx *f;
+	char a1[GENA_SID_SIZE], sid[GENA_SID_SIZE];
+
+	(void)state;
+	gena_params_default(&p);
+	p.seeded = true;
+	p.max_subscriptions = 4;
+	p.max_per_source = 3;
+	f = fx_new("192.168.1.1", "255.255.255.0", &p);
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.10", a1), 200);
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.10", sid), 200);
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.11", sid), 200);
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.12", sid), 200);
+	/* .10 holds two, the others one: .10 cannot take theirs. */
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.10", sid), 503);
+	/* .13 holds none: .10's oldest goes. */
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.13", sid), 200);
+	assert_int_equal(fx_renew(f, wanipconn_service(), a1, NULL, NULL), 412);
+	/* Now all four hold one: a fifth address with none takes the oldest. */
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.14", sid), 200);
+	assert_int_equal(gena_count(f->g), 4);
+	/* .14 (one) cannot take another: nobody holds more. */
+	assert_int_equal(fx_subscribe_own(f, "192.168.1.14", sid), 503);
+	fx_free(f);
 }
 
 /* Seeded SIDs are reproducible (tests); the unseeded ones are random. */
@@ -1005,12 +1062,12 @@ static void test_stale_report(void **state)
 	struct gena_delivery d;
 
 	assert_int_equal(fx_subscribe(f, ip, LAN_PEER,
-		"<http://192.168.1.20:1/a><http://192.168.1.21:2/b><http://192.168.1.22:3/c>", NULL, sid), 200);
+		"<http://192.168.1.20:1/a><http://192.168.1.20:2/b><http://192.168.1.20:3/c>", NULL, sid), 200);
 	gena_response_sent(f->g, sid);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.ntargets, 3);
 	assert_int_equal(ntohs(d.t[2].addr.sin_port), 3);
-	assert_non_null(strstr(d.t[1].req, "NOTIFY /b HTTP/1.1\r\nHOST: 192.168.1.21:2\r\n"));
+	assert_non_null(strstr(d.t[1].req, "NOTIFY /b HTTP/1.1\r\nHOST: 192.168.1.20:2\r\n"));
 	assert_string_equal(req_body(&d, 0), req_body(&d, 2));
 	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);
 	gena_delivery_done(f->g, d.sub_id, true);
@@ -1450,6 +1507,7 @@ int main(void)
 		cmocka_unit_test(test_response_sid),
 		cmocka_unit_test_setup_teardown(test_response_failed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, fx_setup, fx_teardown),
+		cmocka_unit_test(test_limits_full),
 		cmocka_unit_test_setup_teardown(test_limits, fx_setup, fx_teardown),
 		cmocka_unit_test(test_sids),
 		cmocka_unit_test_setup_teardown(test_stale_report, fx_setup, fx_teardown),

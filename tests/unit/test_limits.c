@@ -4,11 +4,13 @@
  * SOAP dispatcher on the sim backend:
  *   - IGDD_MAX_MAPPINGS_PER_CLIENT (the default 4096): the next mapping
  *     of that client gets 728 NoPortMapsAvailable, another client does not;
+ *     with secure_mode = no it bounds what one control point makes over
+ *     all the internal clients it maps to;
  *   - IGDD_HTTP_MAX_RESPONSE: a GetListOfPortMappings over a table of
  *     entries with the longest, most escaped descriptions
- *     (IGDD_MAX_DESC_LEN) stops at its fragment limit, stays far below
- *     the response limit, and a client that asks again from the last
- *     port listed gets every entry exactly once;
+ *     (IGDD_MAX_DESC_LEN), ~38 MB, is written in parts of
+ *     IGDD_HTTP_STREAM_PART that each stay within the limit, every entry
+ *     once, the table changing between parts;
  *   - IGDD_CONF_MAX_ACL_LEN: the longest rule is kept whole;
  *   - the info lines about mapping changes a LAN host can cause: at most
  *     50 per 10 s, the next one says how many went to debug level.
@@ -146,6 +148,47 @@ static void test_per_client_default(void **state)
 }
 
 /* 200 adds in a burst log 50 lines at info; 10 s later, one more line says so. */
+/*
+ * secure_mode = no: a control point may map ports to any LAN host, and
+ * the limit counts what it made, whatever the internal clients: 4096 in
+ * all over four clients, then 728 for a fifth client too. NAT-PMP and
+ * the other control points are not held back by it.
+ */
+static void test_per_client_open_mode(void **state)
+{
+	static const char *const clients[] = {
+		"192.168.1.30", "192.168.1.31", "192.168.1.32", "192.168.1.33",
+	};
+	static struct env v;
+	struct buf out;
+	unsigned i;
+	int code;
+
+	(void)state;
+	env_init(&v, "secure_mode = no\n");
+	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
+	for (i = 0; i < IGDD_MAX_MAPPINGS_PER_CLIENT; i++)
+		if (add(&v, "192.168.1.20", clients[i % 4], 10000 + i, &out, &code) != 200)
+			fail_msg("mapping %u refused (%d)", i, code);
+	assert_int_equal(map_owner_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(map_client_count(v.e.maps, ip("192.168.1.30")),
+			 IGDD_MAX_MAPPINGS_PER_CLIENT / 4);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.40", 9000, &out, &code), 500);
+	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 9001, &out, &code), 500);
+	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
+	/* Another control point maps to the same clients as before. */
+	assert_int_equal(add(&v, "192.168.1.21", "192.168.1.30", 9002, &out, &code), 200);
+	/* A deletion gives the owner one back. */
+	assert_int_equal(call(&v, "192.168.1.20", "DeletePortMapping",
+			      "<NewRemoteHost></NewRemoteHost><NewExternalPort>10000</NewExternalPort>"
+			      "<NewProtocol>TCP</NewProtocol>", &out, &code), 200);
+	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.40", 9000, &out, &code), 200);
+	assert_int_equal(map_owner_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	buf_free(&out);
+	engine_fini(&v.e);
+}
+
 static void test_change_log_rate(void **state)
 {
 	static struct env v;
@@ -254,22 +297,26 @@ static unsigned count_entries(struct str frag, unsigned *ret_last_port)
 }
 
 /*
- * The response limit: 20000 entries whose descriptions are 256 '"' (each
- * written as &quot;, the longest escape) make a list of ~38 MB; the
- * fragment stops below IGDD_HTTP_MAX_RESPONSE / 8 * 3 and the response
- * stays below IGDD_HTTP_MAX_RESPONSE. Asking again from the last port
- * listed + 1 (the paging WANIPConnection:2 2.5.21 leaves to the client)
- * yields every entry exactly once.
+ * The memory of a listing: 20000 entries whose descriptions are 256 '"'
+ * (each written as &quot;, the longest escape) make a PortMappingList of
+ * ~38 MB. The response is written in parts: what the dispatcher builds
+ * at once and every part stay within IGDD_HTTP_MAX_RESPONSE, and the
+ * parts together are the whole list, well-formed, every entry once, in
+ * order. Entries added and removed between parts: one removed ahead of
+ * the cursor is not written, one added ahead is, one added behind is
+ * not, and nothing is written twice.
  */
-static void test_listing_response_limit(void **state)
+static void test_listing_in_parts(void **state)
 {
 	static struct env v;
 	enum { N = 20000, FIRST = 20000 };
 	char desc[IGDD_MAX_DESC_LEN + 1], args[512];
+	struct buf_stream rest = { NULL, NULL, NULL };
 	struct mapping tmpl;
-	struct buf out;
-	unsigned i, start = 0, pages = 0, total = 0, last, n;
-	int code;
+	struct buf out, part, whole;
+	unsigned i, parts = 0, last, n;
+	size_t biggest = 0;
+	int r;
 
 	(void)state;
 	env_init(&v, "secure_mode = no\nmax_mappings_per_client = 131070\n");
@@ -286,28 +333,84 @@ static void test_listing_response_limit(void **state)
 		assert_int_equal(map_add(v.e.maps, &tmpl, str_from(desc, strlen(desc)), NULL), MAP_OK);
 	}
 	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
-	while (start <= 65535 && pages < 10) {
-		snprintf(args, sizeof(args),
-			 "<NewStartPort>%u</NewStartPort><NewEndPort>65535</NewEndPort>"
-			 "<NewProtocol>TCP</NewProtocol><NewManage>1</NewManage>"
-			 "<NewNumberOfPorts>0</NewNumberOfPorts>", start);
-		if (call(&v, "192.168.1.20", "GetListOfPortMappings", args, &out, &code) != 200)
-			break;          /* 730 once nothing is left */
-		pages++;
-		assert_false(out.toobig);
-		assert_true(out.len < IGDD_HTTP_MAX_RESPONSE);
-		assert_true(fragment_of(&out).len <= IGDD_HTTP_MAX_RESPONSE / 8 * 3);
-		n = count_entries(fragment_of(&out), &last);
-		assert_true(n > 0);
-		if (pages == 1)
-			assert_true(n < N);     /* the first page was cut */
-		assert_int_equal(last, (start > FIRST ? start : FIRST) + n - 1);
-		total += n;
-		start = last + 1;
-	}
-	assert_int_equal(code, UPNP_E_PORT_MAPPING_NOT_FOUND);     /* nothing left: 730 */
-	assert_true(pages >= 2);
-	assert_int_equal(total, N);
+	buf_init(&part, IGDD_HTTP_MAX_RESPONSE);
+	buf_init(&whole, 1u << 26);
+	snprintf(args, sizeof(args),
+		 "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/"
+		 "envelope/\"><s:Body><u:GetListOfPortMappings xmlns:u=\"" V2 "\">"
+		 "<NewStartPort>0</NewStartPort><NewEndPort>65535</NewEndPort>"
+		 "<NewProtocol>TCP</NewProtocol><NewManage>1</NewManage>"
+		 "<NewNumberOfPorts>0</NewNumberOfPorts></u:GetListOfPortMappings></s:Body>"
+		 "</s:Envelope>");
+	assert_int_equal(action_dispatch_stream(&v.e, wanipconn_service(),
+						"\"" V2 "#GetListOfPortMappings\"",
+						str_cstr(args), ip("192.168.1.20"), &out, &rest), 200);
+	assert_non_null(rest.fill);
+	assert_true(out.len < 1024);            /* the envelope's start only */
+	buf_append(&whole, out.p, out.len);
+	do {
+		buf_reset(&part);
+		r = buf_stream_fill(&rest, &part, IGDD_HTTP_STREAM_PART);
+		assert_true(r >= 0);
+		assert_false(part.toobig);
+		if (part.len > biggest)
+			biggest = part.len;
+		buf_append(&whole, part.p, part.len);
+		if (++parts == 3) {
+			/* Between parts: the table changes around the cursor. */
+			map_remove(v.e.maps, map_find(v.e.maps, MAP_TCP, FIRST + N - 1,
+						      (struct in_addr){ 0 }));
+			tmpl.ext_port = tmpl.int_port = FIRST + N + 5;          /* ahead */
+			assert_int_equal(map_add(v.e.maps, &tmpl, STR_LIT("ahead"), NULL), MAP_OK);
+			tmpl.ext_port = tmpl.int_port = FIRST - 5;              /* behind */
+			assert_int_equal(map_add(v.e.maps, &tmpl, STR_LIT("behind"), NULL), MAP_OK);
+		}
+	} while (r == 1);
+	assert_false(whole.toobig);
+	assert_true(parts > 500);               /* ~38 MB in parts of 64 KiB */
+	assert_true(biggest <= IGDD_HTTP_STREAM_PART + 4096);
+	assert_non_null(strstr(whole.p, "</u:GetListOfPortMappingsResponse></s:Body></s:Envelope>"));
+	n = count_entries(fragment_of(&whole), &last);
+	assert_int_equal(n, N);                 /* N - 1 removed ahead, + 1 added ahead */
+	assert_int_equal(last, FIRST + N + 5);
+	assert_null(strstr(whole.p, "behind"));
+	assert_non_null(strstr(whole.p, "ahead"));
+	buf_free(&whole);
+	buf_free(&part);
+	buf_free(&out);
+	engine_fini(&v.e);
+}
+
+/*
+ * Without a stream to hand back (action_dispatch(): tests, fuzzers) the
+ * whole list goes into the caller's buffer, or, when it does not fit
+ * there, the answer is 501 instead of a list cut short.
+ */
+static void test_listing_whole(void **state)
+{
+	static struct env v;
+	struct buf out;
+	unsigned i, last;
+	int code;
+
+	(void)state;
+	env_init(&v, "");
+	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 30000 + i, &out, &code), 200);
+	assert_int_equal(call(&v, "192.168.1.20", "GetListOfPortMappings",
+			      "<NewStartPort>0</NewStartPort><NewEndPort>65535</NewEndPort>"
+			      "<NewProtocol>TCP</NewProtocol><NewManage>0</NewManage>"
+			      "<NewNumberOfPorts>0</NewNumberOfPorts>", &out, &code), 200);
+	assert_int_equal(count_entries(fragment_of(&out), &last), 200);
+	assert_int_equal(last, 30199);
+	buf_free(&out);
+	buf_init(&out, 4096);
+	assert_int_equal(call(&v, "192.168.1.20", "GetListOfPortMappings",
+			      "<NewStartPort>0</NewStartPort><NewEndPort>65535</NewEndPort>"
+			      "<NewProtocol>TCP</NewProtocol><NewManage>0</NewManage>"
+			      "<NewNumberOfPorts>0</NewNumberOfPorts>", &out, &code), 500);
+	assert_int_equal(code, UPNP_E_ACTION_FAILED);
 	buf_free(&out);
 	engine_fini(&v.e);
 }
@@ -334,7 +437,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_per_client_default),
-		cmocka_unit_test(test_listing_response_limit),
+		cmocka_unit_test(test_per_client_open_mode),
+		cmocka_unit_test(test_listing_in_parts),
+		cmocka_unit_test(test_listing_whole),
 		cmocka_unit_test(test_acl_len),
 		cmocka_unit_test(test_change_log_rate),
 	};

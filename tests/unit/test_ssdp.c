@@ -487,11 +487,13 @@ struct server_case {
 static void test_server_string(void **state)
 {
 	static const struct server_case cases[] = {
-		{ "6.1.0-18-amd64", "0.1.0", SSDP_SERVER_MAX, 0, SERVER },
-		{ "", "0.1.0", SSDP_SERVER_MAX, 0, "Linux/unknown UPnP/1.1 igdd/0.1.0" },
-		{ "5.4 #1 SMP/x\r\n", "1", SSDP_SERVER_MAX, 0, "Linux/5.4_#1_SMP_x__ UPnP/1.1 igdd/1" },
-		{ "6.1", "0.1.0", 32, 0, "Linux/6.1 UPnP/1.1 igdd/0.1.0" },
-		{ "6.1", "0.1.0", 29, -E2BIG, "Linux/6.1 UPnP/1.1 igdd/0.1." },
+		{ "Linux/6.1.0-18-amd64", "0.1.0", SSDP_SERVER_MAX, 0, SERVER },
+		{ "Linux", "0.1.0", SSDP_SERVER_MAX, 0, "Linux UPnP/1.1 igdd/0.1.0" },
+		{ "", "0.1.0", SSDP_SERVER_MAX, 0, "Linux UPnP/1.1 igdd/0.1.0" },
+		{ "OpenWrt/23.05", "", SSDP_SERVER_MAX, 0, "OpenWrt/23.05 UPnP/1.1 igdd/unknown" },
+		{ "5.4 #1 SMP/x\r\n", "1/2", SSDP_SERVER_MAX, 0, "5.4_#1_SMP/x__ UPnP/1.1 igdd/1_2" },
+		{ "Linux/6.1", "0.1.0", 32, 0, "Linux/6.1 UPnP/1.1 igdd/0.1.0" },
+		{ "Linux/6.1", "0.1.0", 29, -E2BIG, "Linux/6.1 UPnP/1.1 igdd/0.1." },
 	};
 	size_t i;
 
