@@ -10,7 +10,7 @@ PKGS=(
   libnftables-dev libmnl-dev nftables
   iproute2 miniupnpc python3 python3-miniupnpc curl natpmpc
   golang-go golang-github-huin-goupnp-dev
-  python3-gi gir1.2-gupnp-1.6 python3-libtorrent
+  python3-gi gir1.2-gupnp-1.6 gir1.2-gupnpigd-1.0 python3-libtorrent
   clang libclang-rt-14-dev cppcheck clang-tidy
 )
 
