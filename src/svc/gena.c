@@ -620,9 +620,8 @@ void gena_response_sent(struct gena *g, const char *sid)
 
 void gena_response_taken(struct gena *g, const char *sid)
 {
-	int i = sub_find(g, sid, NULL);
-
 	struct gena_sub *s;
+	int i = sub_find(g, sid, NULL);
 
 	if (i < 0 || !g->subs[i]->active || g->subs[i]->hold_ms == 0)
 		return;

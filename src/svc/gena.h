@@ -65,24 +65,28 @@ struct gena;
 /*
  * The hold. A response written out is not yet a response read: GUPnP
  * 1.6 (gupnp-igd, libnice, GStreamer's webrtcbin) drops a NOTIFY that it
- * handles before its SUBSCRIBE callback has stored the SID (answering
- * 200), and then resubscribes at the SEQ gap of the next event, where
- * the same race repeats. One main loop serves its HTTP client and its
- * NOTIFY server, and a NOTIFY arriving with the response is often served
- * first: measured in the namespace lab, 20 of 50 fresh subscriptions got
- * their initial event with no hold.
+ * handles before its SUBSCRIBE callback has stored the SID (it answers
+ * 200), and at the SEQ gap of the next event it unsubscribes and
+ * subscribes again, where the same race repeats. One main loop serves
+ * its HTTP client and its NOTIFY server; when the response and a NOTIFY
+ * sent right behind it are both waiting at its next poll, the NOTIFY is
+ * served first. Measured in the namespace lab with no hold: 3 to 47 of
+ * 50 fresh subscriptions got their initial event, depending on the
+ * machine's load (1 of 20 with four busy loops on two cores), and none
+ * when GUPnP's loop was blocked for 0.2 s after its SUBSCRIBE.
  *
  * So the initial event waits until the subscriber has taken the response
- * in — its next request or its close on that connection
+ * in: its next request or its close on that connection
  * (gena_response_taken(), from net/http_io.c; GUPnP closes the
- * connection from the very callback that stores the SID) — or
- * initial_hold_ms, for a subscriber that does neither or whose
- * connection igdd closes itself (Connection: close). Measured: with the
- * close alone (hold 5 s) 50 of 50; with the time alone, 1 ms 47/50, 5 ms
- * 50/50 on an idle machine and 39/40 with two busy loops, 20 ms and
- * 50 ms 40/40 with four (tests/netns/test_gupnp.sh measures with
- * --measure). Only that subscription waits: the hold never delays another
- * subscriber's events; its own changes queue behind its initial event.
+ * connection from the very callback that stores the SID, 1 ms after the
+ * response when idle, at most 78 ms with eight busy loops on two cores),
+ * or initial_hold_ms for a subscriber that does neither. The time alone
+ * would not do: any time fails once GUPnP is held up longer (50 ms:
+ * 0 of 10 with GUPnP blocked for 0.2 s); with the subscriber's move, 50
+ * of 50 both idle and with GUPnP blocked for 0.2 s, 10 of 10 at 0.8 s,
+ * and every change event after them arrived. Only that subscription
+ * waits: the hold never delays another subscriber's events; its own
+ * changes queue behind its initial event.
  */
 #define GENA_INITIAL_HOLD_MS 1000
 
