@@ -149,10 +149,11 @@ lab_npm() {
   if [ ! -d "$dir/node_modules" ] || ! cmp -s "$src/package-lock.json" "$dir/package-lock.json"; then
     rm -rf "$dir/node_modules" "$dir/package-lock.json"
     cp "$src/package.json" "$src/package-lock.json" "$dir/"
-    if ! (cd "$dir" && timeout 600 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+    if ! (cd "$dir" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+          --fetch-retries=2 --fetch-timeout=60000) \
         >"$dir/npm-ci.log" 2>&1; then
       rm -rf "$dir/node_modules" "$dir/package-lock.json"
-      lab_skip "npm ci could not install the npm clients (registry unreachable?): $(tail -3 "$dir/npm-ci.log" | tr '\n' ' ')"
+      lab_skip "npm ci could not install the npm clients (registry unreachable?): $(grep -m2 -E 'npm (ERR!|error) (code|errno|request|network)' "$dir/npm-ci.log" | tr '\n' ' ') (log: $dir/npm-ci.log)"
     fi
   fi
   cp "$(dirname "${BASH_SOURCE[0]}")"/npm_*.mjs "$dir/"
