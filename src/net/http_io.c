@@ -41,9 +41,8 @@
  * GENA (UDA 1.1 4.1.1): a SUBSCRIBE's initial event is queued only once
  * its response has been written completely (gena_response_sent()); a
  * connection that dies first reports it failed. The event is then held
- * until the peer has read the response: its next request on the
- * connection or its close (gena_response_taken(); a connection closed
- * after the response lingers to see the peer's close), or a time
+ * until the peer has read the response: its next request on a
+ * connection kept open or its close (gena_response_taken()), or a time
  * (svc/gena.h, GENA_INITIAL_HOLD_MS).
  */
 #define _GNU_SOURCE             /* accept4 */
@@ -305,11 +304,10 @@ static void conn_close(struct http_conn *c)
 		listen_set(h, true);
 }
 
-/* The response is out and the connection ends: close, or drain first
- * (after an error, and after a SUBSCRIBE response, to see the peer close). */
+/* The response is out and the connection ends: close, or drain first. */
 static void conn_finish(struct http_conn *c)
 {
-	if (!c->error && c->in_len == 0 && !c->gena_out) {
+	if (!c->error && c->in_len == 0) {
 		conn_close(c);  /* the request was read whole: nothing to reset */
 		return;
 	}
@@ -382,12 +380,12 @@ static int conn_sent(struct http_conn *c)
 	struct http_io *h = c->h;
 
 	/* UDA 1.1 4.1.1: the initial event only once the SUBSCRIBE response
-	 * is out; it is held until the peer's next move on the connection,
-	 * its next request or its close (conn_gena_taken(); a connection
-	 * that ends lingers to see it), or for a while (svc/gena.h). */
+	 * is out; it is held until the peer's next move on a connection kept
+	 * open, its next request or its close (conn_gena_taken()), or for a
+	 * while (svc/gena.h): that alone when this answer closes it. */
 	if (c->gena_sid[0] && h->e->gena) {
 		gena_response_sent(h->e->gena, c->gena_sid);
-		c->gena_out = c->in_len == 0;
+		c->gena_out = !c->close_after && c->in_len == 0;
 	}
 	if (!c->gena_out)
 		c->gena_sid[0] = '\0';

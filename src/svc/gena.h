@@ -80,7 +80,8 @@ struct gena;
  * (gena_response_taken(), from net/http_io.c; GUPnP closes the
  * connection from the very callback that stores the SID, 1 ms after the
  * response when idle, at most 78 ms with eight busy loops on two cores),
- * or initial_hold_ms for a subscriber that does neither. The time alone
+ * or initial_hold_ms for a subscriber that does neither, and when igdd
+ * closes the connection itself (Connection: close). The time alone
  * would not do: any time fails once GUPnP is held up longer (50 ms:
  * 0 of 10 with GUPnP blocked for 0.2 s); with the subscriber's move, 50
  * of 50 both idle and with GUPnP blocked for 0.2 s, 10 of 10 at 0.8 s,
