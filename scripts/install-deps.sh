@@ -10,6 +10,7 @@ PKGS=(
   libnftables-dev libmnl-dev nftables
   iproute2 miniupnpc python3 python3-miniupnpc curl natpmpc
   golang-go golang-github-huin-goupnp-dev
+  python3-gi gir1.2-gupnp-1.6 gir1.2-gupnpigd-1.0 python3-libtorrent
   clang libclang-rt-14-dev cppcheck clang-tidy
 )
 
@@ -17,6 +18,13 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm run the npm clients of the namespace tests (tests/npm).
+# Debian's only where there is no node at all: one installed otherwise
+# (another packaging of it, a newer version) is left alone.
+if ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=

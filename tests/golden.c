@@ -23,6 +23,12 @@
  *   clock: +N                  advance the fake clock N seconds, then
  *                              engine_tick() (leases, the WAN
  *                              connection's timers, the sim link)
+ *   natpmp: PEER PROTO INTERNAL SUGGESTED LIFETIME -> RESULT EXTERNAL LIFETIME
+ *                              a NAT-PMP mapping request (RFC 6886 3.3;
+ *                              PROTO TCP or UDP, LIFETIME 0 deletes) from
+ *                              PEER through svc/pcp.c, and the answer's
+ *                              result code, mapped port and lifetime
+ *                              (the epoch is not compared)
  * Bodies compare line by line (CR before LF ignored), trailing white
  * space at the end of the body ignored. The request body is taken as
  * written (lines joined with LF, trailing blank lines dropped);
@@ -40,6 +46,8 @@
 #include "core/clock.h"
 #include "engine.h"
 #include "svc/httpd.h"
+#include "svc/pcp.h"
+#include "util/be.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/str.h"
@@ -103,7 +111,8 @@ static bool next_line(struct lines *l, struct str *ret)
 
 static bool is_exchange_end(struct str s)
 {
-	return str_startswith_cstr(s, ">>>") || str_startswith_cstr(s, "clock:");
+	return str_startswith_cstr(s, ">>>") || str_startswith_cstr(s, "clock:") ||
+	       str_startswith_cstr(s, "natpmp:");
 }
 
 /* ---- configuration ---- */
@@ -395,6 +404,76 @@ out:
 	return rc;
 }
 
+/* The next white-space separated word of *s. */
+static struct str next_word(struct str *s)
+{
+	size_t i = 0, j;
+
+	while (i < s->len && (s->p[i] == ' ' || s->p[i] == '\t'))
+		i++;
+	j = i;
+	while (j < s->len && s->p[j] != ' ' && s->p[j] != '\t')
+		j++;
+	*s = str_from(s->p + j, s->len - j);
+	return str_from(s->p - (j - i), j - i);
+}
+
+/* "natpmp: PEER PROTO INTERNAL SUGGESTED LIFETIME -> RESULT EXTERNAL
+ * LIFETIME": 0 pass, 1 fail, -1 malformed. */
+static int run_natpmp(struct engine *e, struct str line, bool update, const char *name,
+		      unsigned lineno)
+{
+	struct str s = str_from(line.p + 7, line.len - 7), w[9];
+	uint8_t req[12], out[PCP_SVC_OUT_MAX];
+	uint64_t v[6];
+	struct pcp_svc ps;
+	struct in_addr peer;
+	char text[INET_ADDRSTRLEN];
+	size_t n, i;
+	bool tcp;
+
+	for (i = 0; i < 9; i++)
+		w[i] = next_word(&s);
+	tcp = str_eq_cstr(w[1], "TCP");
+	if (str_copy(w[0], text, sizeof(text)) < 0 || inet_pton(AF_INET, text, &peer) != 1 ||
+	    (!tcp && !str_eq_cstr(w[1], "UDP")) || !str_eq_cstr(w[5], "->") ||
+	    str_trim(s).len != 0) {
+		fprintf(stderr, "%s:%u: bad natpmp: line\n", name, lineno);
+		return -1;
+	}
+	for (i = 0; i < 6; i++) {
+		if (str_to_u64(w[i < 3 ? i + 2 : i + 3], i == 2 || i == 5 ? UINT32_MAX : UINT16_MAX,
+			       &v[i]) < 0) {
+			fprintf(stderr, "%s:%u: bad natpmp: number\n", name, lineno);
+			return -1;
+		}
+	}
+	req[0] = 0;
+	req[1] = tcp ? 2 : 1;
+	be16_put(req + 2, 0);
+	be16_put(req + 4, (uint16_t)v[0]);
+	be16_put(req + 6, (uint16_t)v[1]);
+	be32_put(req + 8, (uint32_t)v[2]);
+	pcp_svc_init(&ps, e);
+	n = pcp_svc_handle(&ps, peer, req, sizeof(req), out);
+	if (update)
+		printf("natpmp: %.*s %.*s %u %u %u -> %u %u %u\n", (int)w[0].len, w[0].p,
+		       (int)w[1].len, w[1].p, (unsigned)v[0], (unsigned)v[1], (unsigned)v[2],
+		       n == 16 ? be16_get(out + 2) : 65535u, n == 16 ? be16_get(out + 10) : 0u,
+		       n == 16 ? (unsigned)be32_get(out + 12) : 0u);
+	if (n != 16 || out[1] != 128 + req[1]) {
+		fprintf(stderr, "%s:%u: no NAT-PMP mapping answer\n", name, lineno);
+		return 1;
+	}
+	if (be16_get(out + 2) != v[3] || be16_get(out + 10) != v[4] || be32_get(out + 12) != v[5]) {
+		fprintf(stderr, "%s:%u: natpmp: got %u %u %u\n", name, lineno,
+			(unsigned)be16_get(out + 2), (unsigned)be16_get(out + 10),
+			(unsigned)be32_get(out + 12));
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- one case file ---- */
 
 static char *read_file(const char *path, size_t *ret_len)
@@ -445,6 +524,12 @@ static bool exchanges(struct engine *e, uint64_t *now, struct lines *l, bool upd
 				printf("%.*s\n", (int)line.len, line.p);
 			*now += secs * 1000u;
 			engine_tick(e);
+		} else if (str_startswith_cstr(s, "natpmp:")) {
+			r = run_natpmp(e, s, update, name, l->lineno);
+			if (r != 0)
+				ok = false;
+			if (r < 0)
+				break;
 		} else if (s.len != 0) {
 			fprintf(stderr, "%s:%u: unexpected line\n", name, l->lineno);
 			return false;

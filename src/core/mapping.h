@@ -55,6 +55,7 @@ struct mapping {
 	uint8_t proto;                  /* enum map_proto */
 	uint8_t origin;                 /* enum map_origin */
 	bool enabled;
+	bool upnp_joined;               /* NAT-PMP/PCP entry its owner asked UPnP for too (docs/POLICY.md) */
 	uint8_t nonce[12];              /* PCP MAP nonce (RFC 6887 11.1); zero: none/unknown */
 	uint64_t lease_end_ms;          /* monotonic; 0 = static (out of band only) */
 	char *desc;                     /* owned, NUL-terminated, <= IGDD_MAX_DESC_LEN */

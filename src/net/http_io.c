@@ -40,7 +40,10 @@
  *
  * GENA (UDA 1.1 4.1.1): a SUBSCRIBE's initial event is queued only once
  * its response has been written completely (gena_response_sent()); a
- * connection that dies first reports it failed.
+ * connection that dies first reports it failed. The event is then held
+ * until the peer has read the response: its next request on a
+ * connection kept open or its close (gena_response_taken()), or a time
+ * (svc/gena.h, GENA_INITIAL_HOLD_MS).
  */
 #define _GNU_SOURCE             /* accept4 */
 
@@ -118,7 +121,8 @@ struct http_conn {
 	bool close_after;                       /* close once the response is out */
 	bool error;                             /* the response is an error: linger */
 	size_t drained;                         /* bytes thrown away while lingering */
-	char gena_sid[GENA_SID_SIZE];           /* a SUBSCRIBE's SID until its response is out */
+	char gena_sid[GENA_SID_SIZE];           /* a SUBSCRIBE's SID until its response is out, */
+	bool gena_out;                          /* and then until the peer's next move */
 	char in[HTTP_IO_IN_SIZE];
 };
 
@@ -286,11 +290,23 @@ static void conn_state(struct http_conn *c, enum conn_state st)
 		listen_set(h, true);
 }
 
+/* The peer moved after a SUBSCRIBE response (a new request, its close):
+ * it has read the response, the initial event may go. */
+static void conn_gena_taken(struct http_conn *c)
+{
+	if (c->gena_out && c->h->e->gena)
+		gena_response_taken(c->h->e->gena, c->gena_sid);
+	c->gena_out = false;
+	c->gena_sid[0] = '\0';
+}
+
 static void conn_close(struct http_conn *c)
 {
 	struct http_io *h = c->h;
 
-	if (c->gena_sid[0] && h->e->gena)
+	if (c->gena_out)
+		conn_gena_taken(c);
+	else if (c->gena_sid[0] && h->e->gena)
 		gena_response_failed(h->e->gena, c->gena_sid);
 	c->gena_sid[0] = '\0';
 	dl_remove(c);
@@ -462,10 +478,16 @@ static int conn_sent(struct http_conn *c)
 {
 	struct http_io *h = c->h;
 
-	/* UDA 1.1 4.1.1: the initial event only once the SUBSCRIBE response is out. */
-	if (c->gena_sid[0] && h->e->gena)
+	/* UDA 1.1 4.1.1: the initial event only once the SUBSCRIBE response
+	 * is out; it is held until the peer's next move on a connection kept
+	 * open, its next request or its close (conn_gena_taken()), or for a
+	 * while (svc/gena.h): that alone when this answer closes it. */
+	if (c->gena_sid[0] && h->e->gena) {
 		gena_response_sent(h->e->gena, c->gena_sid);
-	c->gena_sid[0] = '\0';
+		c->gena_out = !c->close_after && c->in_len == 0;
+	}
+	if (!c->gena_out)
+		c->gena_sid[0] = '\0';
 	free(c->out_body);
 	c->out_body = NULL;
 	c->out_body_len = 0;
@@ -769,6 +791,8 @@ static void conn_read(struct http_conn *c)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
+	if (c->gena_out)
+		conn_gena_taken(c);
 	if (n <= 0) {
 		if (c->state != C_IDLE || c->in_len) {
 			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
@@ -789,6 +813,8 @@ static void conn_drain(struct http_conn *c)
 	n = recv(c->fd, c->in, sizeof(c->in), 0);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
+	if (c->gena_out)
+		conn_gena_taken(c);
 	if (n <= 0) {
 		conn_close(c);
 		return;
@@ -909,6 +935,7 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	c->close_after = c->error = false;
 	c->drained = 0;
 	c->gena_sid[0] = '\0';
+	c->gena_out = false;
 	if (h->conns)
 		h->conns->prev = c;
 	h->conns = c;

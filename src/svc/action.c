@@ -481,11 +481,17 @@ static int check_args(struct action_ctx *ctx, const struct soap_request *req)
 			return UPNP_E_INVALID_ARGS;
 		var = find_var(ctx->svc, str_cstr(act->args[j].var));
 		assert(var && "relatedStateVariable missing from the table");
-		if (!var || check_type(var, &ctx->in[j]) != 0)
+		if (!var)
+			return UPNP_E_INVALID_ARGS;
+		if (ctx->in[j].text.len == 0 && act->args[j].empty != ARG_EMPTY_CHECKED)
+			continue;       /* ARG_EMPTY_ZERO: u = 0 already */
+		if (check_type(var, &ctx->in[j]) != 0)
 			return UPNP_E_INVALID_ARGS;
 	}
 	for (j = 0; j < act->nargs; j++) {
 		if (act->args[j].out)
+			continue;
+		if (ctx->in[j].text.len == 0 && act->args[j].empty == ARG_EMPTY_HANDLER)
 			continue;
 		var = find_var(ctx->svc, str_cstr(act->args[j].var));
 		if ((r = check_allowed(var, &ctx->in[j])) != 0)

@@ -34,10 +34,23 @@ struct statevar {
 	unsigned min_version;           /* first service version with this variable */
 };
 
+/*
+ * What an empty value of an IN argument means. By default it is checked
+ * like any other value: not a number (402), not in the allowedValueList
+ * (601). The other two are tolerances for forms real clients send
+ * (docs/POLICY.md, "Known client bugs"), each on one argument only.
+ */
+enum arg_empty {
+	ARG_EMPTY_CHECKED = 0,
+	ARG_EMPTY_ZERO,                 /* a number: "" reads as 0 */
+	ARG_EMPTY_HANDLER,              /* passes the checks; the handler gives "" its meaning */
+};
+
 struct action_arg {
 	const char *name;
 	bool out;
 	const char *var;                /* relatedStateVariable */
+	enum arg_empty empty;           /* IN arguments only */
 };
 
 struct action_ctx;

@@ -54,6 +54,7 @@ struct gena_sub {
 	uint64_t deadline_ms;           /* expires_ms, or earlier while pending */
 	bool active;                    /* the SUBSCRIBE response went out */
 	bool in_flight;                 /* q[qhead] is with the sender */
+	uint64_t hold_ms;               /* the initial event waits until then (0: no hold) */
 	uint32_t next_seq;
 	unsigned qhead, qlen, qcap;
 	struct gena_event *q;           /* ring of qcap (p.max_queued) */
@@ -96,6 +97,7 @@ void gena_params_default(struct gena_params *ret)
 	ret->max_per_source = IGDD_GENA_MAX_PER_SOURCE;
 	ret->max_queued = 8;
 	ret->confirm_timeout_s = 30;
+	ret->initial_hold_ms = GENA_INITIAL_HOLD_MS;
 }
 
 struct gena *gena_new(struct engine *e, const struct gena_params *p)
@@ -641,7 +643,11 @@ void gena_response_sent(struct gena *g, const char *sid)
 	s = g->subs[i];
 	s->active = true;
 	s->deadline_ms = s->expires_ms;
-	/* The initial event: every evented variable, SEQ 0 (UDA 1.1 4.2). */
+	/* The initial event: every evented variable, SEQ 0 (UDA 1.1 4.2).
+	 * It waits until the subscriber has taken the response in (see
+	 * gena.h): until gena_response_taken() or initial_hold_ms. */
+	if (g->p.initial_hold_ms)
+		s->hold_ms = now_ms(g) + g->p.initial_hold_ms;
 	mask = mask_all(s->svc);
 	body = body_build(g, s->svc, mask);
 	if (body) {
@@ -650,6 +656,20 @@ void gena_response_sent(struct gena *g, const char *sid)
 	} else {
 		log_warnx("gena: %s: cannot build the initial event", s->sid);
 	}
+	notify(g);
+}
+
+void gena_response_taken(struct gena *g, const char *sid)
+{
+	struct gena_sub *s;
+	int i = sub_find(g, sid, NULL);
+
+	if (i < 0 || !g->subs[i]->active || g->subs[i]->hold_ms == 0)
+		return;
+	s = g->subs[i];
+	log_debug("gena: %s: response taken in after %llu ms: initial event released", s->sid,
+		  (unsigned long long)(now_ms(g) + g->p.initial_hold_ms - s->hold_ms));
+	s->hold_ms = 0;
 	notify(g);
 }
 
@@ -734,18 +754,26 @@ uint64_t gena_next_deadline(const struct gena *g)
 	uint64_t next = 0;
 	unsigned i;
 
-	for (i = 0; i < g->nsubs; i++)
-		if (next == 0 || g->subs[i]->deadline_ms < next)
-			next = g->subs[i]->deadline_ms;
+	for (i = 0; i < g->nsubs; i++) {
+		const struct gena_sub *s = g->subs[i];
+		uint64_t d = s->hold_ms && s->hold_ms < s->deadline_ms ? s->hold_ms : s->deadline_ms;
+
+		if (next == 0 || d < next)
+			next = d;
+	}
 	return next;
 }
 
 unsigned gena_tick(struct gena *g)
 {
 	uint64_t now = now_ms(g);
-	unsigned i = 0, n = 0;
+	unsigned i = 0, n = 0, released = 0;
 
 	while (i < g->nsubs) {
+		if (g->subs[i]->hold_ms && g->subs[i]->hold_ms <= now) {
+			g->subs[i]->hold_ms = 0;
+			released++;
+		}
 		if (g->subs[i]->deadline_ms <= now) {
 			log_debug("gena: %s: %s", g->subs[i]->sid,
 				  g->subs[i]->active ? "expired" : "never confirmed; dropped");
@@ -755,6 +783,8 @@ unsigned gena_tick(struct gena *g)
 			i++;
 		}
 	}
+	if (released)
+		notify(g);
 	return n;
 }
 
@@ -833,6 +863,7 @@ static int sub_deliver(struct gena_sub *s, struct gena_delivery *ret)
 
 int gena_next_delivery(struct gena *g, struct gena_delivery *ret)
 {
+	uint64_t now = now_ms(g);
 	unsigned k, idx;
 
 	for (k = 0; k < g->nsubs; k++) {
@@ -842,6 +873,9 @@ int gena_next_delivery(struct gena *g, struct gena_delivery *ret)
 		s = g->subs[idx];
 		if (!s->active || s->in_flight || s->qlen == 0)
 			continue;
+		if (s->hold_ms > now)
+			continue;       /* the initial event waits (gena_response_sent) */
+		s->hold_ms = 0;
 		g->cursor = (idx + 1) % g->nsubs;
 		if (sub_deliver(s, ret) > 0)
 			return 1;

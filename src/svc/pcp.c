@@ -8,11 +8,12 @@
  * external address and port any, origin MAP_ORIGIN_NATPMP or
  * MAP_ORIGIN_PCP, description "NAT-PMP a.b.c.d:port" / "PCP ...", so a
  * UPnP listing shows them and UPnP cannot change or delete them (729 /
- * 606, svc/portmap.c). A mapping is identified by (internal client,
- * protocol, internal port); asking again renews it and keeps its
- * external port; for PCP the nonce must match (11.3; a mapping made by
- * NAT-PMP or restored from the lease file has none and takes the first
- * one offered).
+ * 606, svc/portmap.c), unless their owner asks UPnP for the same
+ * mapping (upnp_joined: a renewal then keeps the later lease end). A
+ * mapping is identified by (internal client, protocol, internal port);
+ * asking again renews it and keeps its external port; for PCP the nonce
+ * must match (11.3; a mapping made by NAT-PMP or restored from the lease
+ * file has none and takes the first one offered).
  *
  * Every change takes the path of the UPnP actions: the policy first
  * (secure mode, ACL, well-known ports), the table, the backend, the lease
@@ -233,6 +234,7 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 	char desc[64], ic[INET_ADDRSTRLEN];
 	enum pm_status st;
 	uint16_t port = 0;
+	uint64_t end;
 
 	if (!client_allowed(e, r)) {
 		log_refused(r, "internal client not allowed");
@@ -247,11 +249,15 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 			log_refused(r, "nonce does not match the mapping's");
 			return PM_NONCE;
 		}
-		/* A renewal: same external port (RFC 6886 3.3, RFC 6887 11.3). */
+		/* A renewal: same external port (RFC 6886 3.3, RFC 6887 11.3).
+		 * An entry its owner also asked UPnP for keeps the later of
+		 * the two ends (svc/portmap.c join()). */
 		if (r->nonce)           /* a mapping without one takes it */
 			memcpy(m->nonce, r->nonce, PCP_NONCE_LEN);
-		map_update(e->maps, m, m->int_port, m->enabled, NULL,
-			   map_lease_end(e->maps, res->lifetime));
+		end = map_lease_end(e->maps, res->lifetime);
+		if (m->upnp_joined && m->lease_end_ms > end)
+			end = m->lease_end_ms;
+		map_update(e->maps, m, m->int_port, m->enabled, NULL, end);
 		leasefile_record_put(e->leases, m);
 		commit(e);
 		res->ext_port = m->ext_port;

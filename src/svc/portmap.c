@@ -8,7 +8,12 @@
  * against the schema: presence and types (402), the PortMappingProtocol
  * allowedValueList (601, spelling canonicalised to "TCP"/"UDP"), the
  * ranges of PortMappingLeaseDuration (0..604800) and InternalPort
- * (1..65535) (601). What remains here is their meaning.
+ * (1..65535) (601). What remains here is their meaning. Two empty
+ * values pass it, each tolerated in one action for a real client
+ * (svc/wanipconn.c, docs/POLICY.md "Known client bugs"): an empty
+ * NewPortMappingIndex reads as 0; an empty NewProtocol in
+ * DeletePortMapping deletes the control point's entries at that port of
+ * both protocols (delete_both()).
  *
  * Error codes emitted here (Table 2-51 and the per-action tables):
  *   402 Invalid Args       NewRemoteHost / NewInternalClient not a dotted
@@ -33,7 +38,9 @@
  *   728 NoPortMapsAvailable     max_mappings / max_mappings_per_client
  *                          reached, or AddAnyPortMapping found no port
  *   729 ConflictWithOtherMechanisms  the entry was made by NAT-PMP, PCP
- *                          or the administrator (UPnP never changes those)
+ *                          or the administrator (UPnP never changes those,
+ *                          but for one case: its owner asks UPnP for the
+ *                          same mapping, join(); docs/POLICY.md)
  *   730 PortMappingNotFound     nothing the control point may see/delete
  *                          in the range (2.5.19.2, 2.5.21.3)
  *   732 WildCardNotPermittedInIntPort  InternalPort 0 (the dispatcher's
@@ -265,16 +272,17 @@ static void log_change(const struct action_ctx *ctx, const struct mapping *m, ui
 			  (unsigned)lease_s, note);
 }
 
-static void log_removed(const struct action_ctx *ctx, const struct mapping *m, bool info)
+static void log_removed(const struct action_ctx *ctx, const struct mapping *m, const char *note,
+			bool info)
 {
 	char peer[INET_ADDRSTRLEN], what[96], more[48];
 
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
 	map_describe(what, sizeof(what), m);
 	if (info && engine_log_change_ok(ctx->e, more))
-		log_info("%s: %s %s%s", peer, ctx->act->name, what, more);
+		log_info("%s: %s %s%s%s", peer, ctx->act->name, what, note, more);
 	else
-		log_debug("%s: %s %s", peer, ctx->act->name, what);
+		log_debug("%s: %s %s%s", peer, ctx->act->name, what, note);
 }
 
 static int refuse(const struct action_ctx *ctx, int code, const char *why)
@@ -449,6 +457,51 @@ static int try_overwrite(struct action_ctx *ctx, struct mapping *m, const struct
 	return overwrite(ctx, m, a);
 }
 
+/*
+ * The control point asks UPnP for exactly the mapping it holds through
+ * NAT-PMP or PCP (libtorrent maps its port with both at once): same key
+ * (protocol, external port, and the wildcard remote host these entries
+ * have), made by this control point for the same internal client and
+ * internal port, enabled. Anything else on such an entry stays 729.
+ */
+static bool joins(const struct action_ctx *ctx, const struct mapping *m, const struct add_req *a)
+{
+	return (m->origin == MAP_ORIGIN_NATPMP || m->origin == MAP_ORIGIN_PCP) &&
+	       m->owner.s_addr == ctx->peer.s_addr &&
+	       m->internal_client.s_addr == a->client.s_addr && m->int_port == a->int_port &&
+	       m->enabled && a->enabled;
+}
+
+/*
+ * Answer such a request with the one entry (docs/POLICY.md, "One
+ * mapping asked for both ways"): it stays NAT-PMP's / PCP's (their
+ * renewals and deletes work as before), takes the UPnP description and
+ * the later of the two lease ends, and this control point may delete it
+ * through UPnP too (upnp_joined). No NAT rule changes; the description
+ * does, once: one SystemUpdateID increment.
+ */
+static int join(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
+{
+	struct engine *e = ctx->e;
+	uint64_t end = map_lease_end(e->maps, a->lease_s);
+	char *desc = map_desc_dup(a->desc);
+	bool changed;
+
+	if (!desc)
+		return UPNP_E_ACTION_FAILED;
+	changed = !m->upnp_joined || strcmp(desc, m->desc) != 0;
+	if (m->lease_end_ms > end)
+		end = m->lease_end_ms;
+	m->upnp_joined = true;
+	map_update(e->maps, m, m->int_port, m->enabled, desc, end);
+	leasefile_record_put(e->leases, m);
+	if (changed)
+		engine_changed(e, ENGINE_CHG_MAPPINGS);
+	log_change(ctx, m, map_lease_remaining(e->maps, m),
+		   changed ? " (joined the NAT-PMP/PCP mapping)" : " (refreshed)", changed);
+	return 0;
+}
+
 /* 2.5.16, Figure 2-3. */
 int portmap_add(struct action_ctx *ctx)
 {
@@ -467,6 +520,8 @@ int portmap_add(struct action_ctx *ctx)
 
 	m = map_find(ctx->e->maps, a.proto, a.ext_port, a.remote_host);
 	if (m) {
+		if (joins(ctx, m, &a))
+			return join(ctx, m, &a);
 		/* "= = = ≠": failure; "= = = =": overwrite. */
 		if (m->internal_client.s_addr != a.client.s_addr || m->origin != MAP_ORIGIN_UPNP)
 			return refuse(ctx, conflict_code(m), "port mapped to another client");
@@ -506,8 +561,9 @@ static int add_any_place(struct action_ctx *ctx, const struct add_req *a, uint16
 	if (a->ext_port) {
 		m = map_find(ctx->e->maps, a->proto, a->ext_port, a->remote_host);
 		if (m && m->internal_client.s_addr == a->client.s_addr &&
-		    m->origin == MAP_ORIGIN_UPNP) {
-			r = try_overwrite(ctx, m, a);   /* "= = = =" */
+		    (m->origin == MAP_ORIGIN_UPNP || joins(ctx, m, a))) {
+			/* "= = = =" */
+			r = m->origin == MAP_ORIGIN_UPNP ? try_overwrite(ctx, m, a) : join(ctx, m, a);
 			*ret_port = a->ext_port;
 			return r ? r : 1;
 		}
@@ -574,13 +630,12 @@ static void out_entry_tail(struct action_ctx *ctx, const struct mapping *m)
  * An entry of the view that the policy still refuses (a well-known port
  * made by another mechanism, an ACL deny) answers 606 at its index; past
  * the end of the view, 713.
- * (An empty index, a known client bug, is refused as a bad ui2 with 402
- * by the dispatcher; should it get through it reads as 0.)
+ * An empty index (the nat-api family's index 0) reads as 0: the
+ * dispatcher lets it through as 0 (ARG_EMPTY_ZERO).
  */
 int portmap_get_generic_entry(struct action_ctx *ctx)
 {
-	struct str idx = action_in_str(ctx, "NewPortMappingIndex");
-	uint32_t i = idx.len ? action_in_u32(ctx, "NewPortMappingIndex") : 0;
+	uint32_t i = action_in_u32(ctx, "NewPortMappingIndex");
 	bool own_view = ctx->e->policy && policy_secure(ctx->e->policy);
 	const struct mapping *m = own_view ? map_client_nth(ctx->e->maps, ctx->peer, i)
 					   : map_nth(ctx->e->maps, i);
@@ -635,27 +690,85 @@ int portmap_get_specific_entry(struct action_ctx *ctx)
 
 /* ----------------------------------------------------------- deleting */
 
-/* 2.5.18. Entries made by another mechanism are not UPnP's to delete. */
+/* Whether UPnP may delete m: its own entries, and a NAT-PMP/PCP entry
+ * that this control point also asked UPnP for (join()). */
+static bool upnp_deletable(const struct action_ctx *ctx, const struct mapping *m)
+{
+	return m->origin == MAP_ORIGIN_UPNP ||
+	       (m->upnp_joined && m->owner.s_addr == ctx->peer.s_addr);
+}
+
+/*
+ * Remove the n entries of v (all or none: 2.5.19.2 "atomic"), log each
+ * (at info level when info, with note), one change event. 0 or 501.
+ */
+static int remove_all(struct action_ctx *ctx, struct mapping *const *v, size_t n,
+		      const char *note, bool info)
+{
+	size_t i;
+
+	if (backend_del_all(ctx->e, v, n) < 0)
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+	for (i = 0; i < n; i++) {
+		log_removed(ctx, v[i], note, info);
+		leasefile_record_delete(ctx->e->leases, v[i]);
+		map_remove(ctx->e->maps, v[i]);
+	}
+	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
+	return 0;
+}
+
+/*
+ * DeletePortMapping with an empty NewProtocol (libp2p's nat-port-mapper
+ * sends it, and ignores the error): the control point's own entries at
+ * (NewRemoteHost, NewExternalPort), TCP and UDP, each one that a delete
+ * naming its protocol would remove. 714 when the control point has no
+ * entry there, 606 when it has some but may delete none of them.
+ */
+static int delete_both(struct action_ctx *ctx)
+{
+	uint16_t port = (uint16_t)action_in_u32(ctx, "NewExternalPort");
+	struct mapping *v[MAP_NPROTO], *m;
+	struct in_addr rh;
+	size_t n = 0, own = 0;
+	uint8_t proto;
+	int r;
+
+	if ((r = parse_remote_host(action_in_str(ctx, "NewRemoteHost"), &rh)) != 0)
+		return r;
+	for (proto = 0; proto < MAP_NPROTO; proto++) {
+		m = map_find(ctx->e->maps, proto, port, rh);
+		if (!m || m->internal_client.s_addr != ctx->peer.s_addr)
+			continue;
+		own++;
+		if (check_entry(ctx, m) == POLICY_ALLOW && upnp_deletable(ctx, m))
+			v[n++] = m;
+	}
+	if (own == 0)
+		return UPNP_E_NO_SUCH_ENTRY_IN_ARRAY;
+	if (n == 0)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "protocol empty: nothing deletable");
+	return remove_all(ctx, v, n, " (NewProtocol empty: TCP and UDP)", true);
+}
+
+/* 2.5.18. Entries made by another mechanism are not UPnP's to delete
+ * (unless joined, above); an empty NewProtocol is delete_both(). */
 int portmap_delete(struct action_ctx *ctx)
 {
 	struct mapping *m;
 	enum policy_verdict v;
 	int r;
 
+	if (action_in_str(ctx, "NewProtocol").len == 0)
+		return delete_both(ctx);
 	if ((r = find_named(ctx, &m)) != 0)
 		return r;
 	v = check_entry(ctx, m);
 	if (v != POLICY_ALLOW)
 		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
-	if (m->origin != MAP_ORIGIN_UPNP)
+	if (!upnp_deletable(ctx, m))
 		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "made by another mechanism");
-	if (backend_del(ctx->e, m) < 0)
-		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
-	log_removed(ctx, m, true);
-	leasefile_record_delete(ctx->e->leases, m);
-	map_remove(ctx->e->maps, m);
-	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
-	return 0;
+	return remove_all(ctx, &m, 1, "", true);
 }
 
 /* NewStartPort, NewEndPort, NewProtocol of the range actions. */
@@ -680,7 +793,7 @@ static int collect_deletable(const struct action_ctx *ctx, uint16_t lo, uint16_t
 
 	for (m = map_range_first(ctx->e->maps, proto, lo, hi); m;
 	     m = map_range_next(ctx->e->maps, m, hi)) {
-		if (m->origin != MAP_ORIGIN_UPNP || !range_covers(ctx, m, manage))
+		if (!upnp_deletable(ctx, m) || !range_covers(ctx, m, manage))
 			continue;               /* skipped, 2.5.19.2 */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -706,7 +819,7 @@ int portmap_delete_range(struct action_ctx *ctx)
 	struct mapping **v = NULL;
 	uint16_t lo, hi;
 	uint8_t proto;
-	size_t n = 0, i;
+	size_t n = 0;
 	char peer[INET_ADDRSTRLEN], more[48];
 	int r;
 
@@ -718,15 +831,9 @@ int portmap_delete_range(struct action_ctx *ctx)
 		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
 		goto out;
 	}
-	if (backend_del_all(ctx->e, v, n) < 0) {
-		r = refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+	r = remove_all(ctx, v, n, "", false);
+	if (r != 0)
 		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		log_removed(ctx, v[i], false);
-		leasefile_record_delete(ctx->e->leases, v[i]);
-		map_remove(ctx->e->maps, v[i]);
-	}
 	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
 	if (engine_log_change_ok(ctx->e, more))
 		log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed%s", peer,
@@ -734,7 +841,6 @@ int portmap_delete_range(struct action_ctx *ctx)
 	else
 		log_debug("%s: DeletePortMappingRange %s/%u-%u: %zu removed", peer,
 			  map_proto_name(proto), (unsigned)lo, (unsigned)hi, n);
-	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
 out:
 	free(v);
 	return r;

@@ -89,6 +89,8 @@ static const struct statevar vars[] = {
 
 #define IN(n, v) { .name = (n), .out = false, .var = (v) }
 #define OUT(n, v) { .name = (n), .out = true, .var = (v) }
+/* An IN argument whose empty value a real client sends (enum arg_empty). */
+#define IN_EMPTY(n, v, e) { .name = (n), .out = false, .var = (v), .empty = (e) }
 
 static const struct action_arg set_connection_type_args[] = {
 	IN("NewConnectionType", "ConnectionType"),
@@ -124,8 +126,9 @@ static const struct action_arg get_nat_rsip_status_args[] = {
 	OUT("NewRSIPAvailable", "RSIPAvailable"),
 	OUT("NewNATEnabled", "NATEnabled"),
 };
+/* The nat-api family sends index 0 as an empty element. */
 static const struct action_arg get_generic_entry_args[] = {
-	IN("NewPortMappingIndex", "PortMappingNumberOfEntries"),
+	IN_EMPTY("NewPortMappingIndex", "PortMappingNumberOfEntries", ARG_EMPTY_ZERO),
 	OUT("NewRemoteHost", "RemoteHost"),
 	OUT("NewExternalPort", "ExternalPort"),
 	OUT("NewProtocol", "PortMappingProtocol"),
@@ -155,10 +158,12 @@ static const struct action_arg add_port_mapping_args[] = {
 	IN("NewPortMappingDescription", "PortMappingDescription"),
 	IN("NewLeaseDuration", "PortMappingLeaseDuration"),
 };
+/* libp2p's nat-port-mapper deletes with an empty protocol: both
+ * (portmap_delete()). */
 static const struct action_arg delete_port_mapping_args[] = {
 	IN("NewRemoteHost", "RemoteHost"),
 	IN("NewExternalPort", "ExternalPort"),
-	IN("NewProtocol", "PortMappingProtocol"),
+	IN_EMPTY("NewProtocol", "PortMappingProtocol", ARG_EMPTY_HANDLER),
 };
 static const struct action_arg get_external_ip_args[] = {
 	OUT("NewExternalIPAddress", "ExternalIPAddress"),

@@ -135,3 +135,30 @@ lab_conf() {
 in_lan1() { ip netns exec $NS_LAN1 "$@"; }
 in_lan2() { ip netns exec $NS_LAN2 "$@"; }
 in_wan() { ip netns exec $NS_WAN "$@"; }
+
+# lab_npm IGDD: the npm clients of tests/npm, installed by npm ci from the
+# registry exactly as package-lock.json pins them, in a directory beside
+# the igdd binary (again only when the lock file changed); the node
+# scripts of this directory are copied there so that their imports
+# resolve. Sets NPM_DIR. Skips (exit 77) without node and npm, or when
+# npm ci fails (the registry unreachable, say), with npm's reason.
+lab_npm() {
+  local src dir
+  src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../npm" && pwd)
+  dir=$(dirname "$1")/npm-clients
+  command -v node >/dev/null 2>&1 || lab_skip "node is not installed (scripts/install-deps.sh installs Debian's when there is none)"
+  command -v npm >/dev/null 2>&1 || lab_skip "npm is not installed"
+  mkdir -p "$dir"
+  if [ ! -d "$dir/node_modules" ] || ! cmp -s "$src/package-lock.json" "$dir/package-lock.json"; then
+    rm -rf "$dir/node_modules" "$dir/package-lock.json"
+    cp "$src/package.json" "$src/package-lock.json" "$dir/"
+    if ! (cd "$dir" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+          --fetch-retries=2 --fetch-timeout=60000) \
+        >"$dir/npm-ci.log" 2>&1; then
+      rm -rf "$dir/node_modules" "$dir/package-lock.json"
+      lab_skip "npm ci could not install the npm clients (registry unreachable?): $(grep -m2 -E 'npm (ERR!|error) (code|errno|request|network)' "$dir/npm-ci.log" | tr '\n' ' ') (log: $dir/npm-ci.log)"
+    fi
+  fi
+  cp "$(dirname "${BASH_SOURCE[0]}")"/npm_*.mjs "$dir/"
+  NPM_DIR=$dir
+}

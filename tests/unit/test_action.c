@@ -52,6 +52,15 @@ static const struct action_arg echo_args[] = {
 	{ "OutText", true, "Text" },
 };
 
+/* The tolerances of enum arg_empty, one per argument. */
+static const struct action_arg tolerant_args[] = {
+	{ "NewPort", false, "Port", ARG_EMPTY_ZERO },
+	{ "NewProto", false, "Proto", ARG_EMPTY_HANDLER },
+	{ "NewLease", false, "Lease", ARG_EMPTY_CHECKED },
+	{ "OutPort", true, "Port", ARG_EMPTY_CHECKED },
+	{ "OutText", true, "Text", ARG_EMPTY_CHECKED },
+};
+
 static const struct action_arg lazy_args[] = {
 	{ "OutPort", true, "Port" },
 };
@@ -70,6 +79,18 @@ static int echo(struct action_ctx *ctx)
 	action_out_str(ctx, "OutOffset", off);
 	action_out_bool(ctx, "OutFlag", action_in_bool(ctx, "NewFlag"));
 	action_out_strn(ctx, "OutText", text.p, text.len);
+	return 0;
+}
+
+/* OutText: "[protocol as received]". */
+static int tolerant(struct action_ctx *ctx)
+{
+	struct str proto = action_in_str(ctx, "NewProto");
+	char text[16];
+
+	action_out_u32(ctx, "OutPort", action_in_u32(ctx, "NewPort"));
+	snprintf(text, sizeof(text), "[%.*s]", (int)proto.len, proto.p);
+	action_out_str(ctx, "OutText", text);
 	return 0;
 }
 
@@ -97,6 +118,7 @@ static const struct action actions[] = {
 	{ "V2Only", NULL, 0, 2, ok },
 	{ "Fails", NULL, 0, 1, fails },
 	{ "Lazy", lazy_args, 1, 1, lazy },
+	{ "Tolerant", tolerant_args, 5, 1, tolerant },
 };
 
 static int query(struct engine *e, const struct statevar *var, struct buf *out)
@@ -110,7 +132,7 @@ static int query(struct engine *e, const struct statevar *var, struct buf *out)
 static const struct service svc = {
 	.type = TYPE, .version = 2, .service_id = "urn:test:serviceId:T1",
 	.control_url = "/ctl/T", .event_url = "/evt/T", .scpd_url = "/T.xml",
-	.vars = vars, .nvars = 7, .actions = actions, .nactions = 5, .query = query,
+	.vars = vars, .nvars = 7, .actions = actions, .nactions = 6, .query = query,
 };
 
 #define ENV_OPEN "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
@@ -235,6 +257,24 @@ static const struct row rows[] = {
 	{ "above signed range", NS2, "Echo",
 	  "<NewProto>TCP</NewProto><NewPort>1</NewPort><NewLease>1</NewLease><NewOffset>101</NewOffset>"
 	  "<NewFlag>1</NewFlag><NewText/>", 500, "<errorCode>601</errorCode>" },
+
+	{ "empty number read as 0 (ARG_EMPTY_ZERO)", NS2, "Tolerant",
+	  "<NewPort></NewPort><NewProto>udp</NewProto><NewLease>1</NewLease>", 200,
+	  "<OutPort>0</OutPort><OutText>[UDP]</OutText>" },
+	{ "empty allowed-list value to the handler (ARG_EMPTY_HANDLER)", NS2, "Tolerant",
+	  "<NewPort>7</NewPort><NewProto/><NewLease>1</NewLease>", 200,
+	  "<OutPort>7</OutPort><OutText>[]</OutText>" },
+	{ "tolerances are per argument: an empty ui4 elsewhere", NS2, "Tolerant",
+	  "<NewPort>7</NewPort><NewProto>TCP</NewProto><NewLease/>", 500, "<errorCode>402</errorCode>" },
+	{ "a space is not empty (ARG_EMPTY_ZERO)", NS2, "Tolerant",
+	  "<NewPort> </NewPort><NewProto>TCP</NewProto><NewLease>1</NewLease>", 500,
+	  "<errorCode>402</errorCode>" },
+	{ "a bad number still 402 (ARG_EMPTY_ZERO)", NS2, "Tolerant",
+	  "<NewPort>x</NewPort><NewProto>TCP</NewProto><NewLease>1</NewLease>", 500,
+	  "<errorCode>402</errorCode>" },
+	{ "another value still 601 (ARG_EMPTY_HANDLER)", NS2, "Tolerant",
+	  "<NewPort>7</NewPort><NewProto>ICMP</NewProto><NewLease>1</NewLease>", 500,
+	  "<errorCode>601</errorCode>" },
 
 	{ "handler error", NS2, "Fails", "", 500,
 	  "<errorCode>714</errorCode><errorDescription>NoSuchEntryInArray</errorDescription>" },

@@ -30,6 +30,7 @@
 #include "engine.h"
 #include "loop/loop.h"
 #include "net/gena_io.h"
+#include "net/http_io.h"
 #include "proto/gena.h"
 #include "svc/action.h"
 #include "svc/gena.h"
@@ -407,6 +408,7 @@ static struct fx *fx_new(const char *lan, const char *mask, const struct gena_pa
 		gena_params_default(&gp);
 		gp.seeded = true;
 		gp.seed = 42;
+		gp.initial_hold_ms = 0;         /* test_initial_hold() has it */
 		p = &gp;
 	}
 	f->g = gena_new(&f->e, p);
@@ -647,6 +649,88 @@ static void test_initial_event_after_response(void **state)
 	expect_nothing(f);
 }
 
+/*
+ * The initial event waits until the subscriber has taken the response
+ * in (gena_response_taken(): its next request or its close on that
+ * connection) or initial_hold_ms has passed (gena_tick()), whichever
+ * comes first. Meanwhile every other subscriber's events go as usual,
+ * and this subscriber's changes queue behind its initial event.
+ */
+static void test_initial_hold(void **state)
+{
+	struct gena_params p;
+	struct fx *f;
+	const struct service *ip = wanipconn_service();
+	char a[GENA_SID_SIZE], b[GENA_SID_SIZE], c[GENA_SID_SIZE];
+	struct gena_delivery d;
+	struct buf want0;
+	unsigned n;
+
+	(void)state;
+	buf_init(&want0, 16384);
+	gena_params_default(&p);
+	assert_int_equal(p.initial_hold_ms, GENA_INITIAL_HOLD_MS);
+	p.seeded = true;
+	p.initial_hold_ms = 50;
+	f = fx_new("192.168.1.1", "255.255.255.0", &p);
+	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, a), 200);
+	gena_response_taken(f->g, a);           /* before the response: no-op */
+	gena_response_sent(f->g, a);
+	expect_nothing(f);
+	assert_int_equal(gena_next_deadline(f->g), f->now + 50);
+	n = f->notified;
+	gena_response_taken(f->g, a);
+	assert_true(f->notified > n);           /* the sender is told */
+	expect_event(f, ip, a, 0, ip_all);
+	gena_response_taken(f->g, a);           /* again: no-op */
+	expect_nothing(f);
+
+	/* b is held; a's changes are not. */
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.21", "<http://192.168.1.21/>", NULL, b),
+			 200);
+	gena_response_sent(f->g, b);
+	want_body(f, ip, ip_all, &want0);       /* the values of its response */
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	expect_event(f, ip, a, 1, ip_mappings);
+	expect_nothing(f);
+	f->now += 49;
+	assert_int_equal(gena_tick(f->g), 0);
+	expect_nothing(f);
+	assert_int_equal(gena_next_deadline(f->g), f->now + 1);
+	f->now += 1;
+	n = f->notified;
+	assert_int_equal(gena_tick(f->g), 0);   /* a release removes nothing */
+	assert_true(f->notified > n);
+	/* b: the initial event first (with the values of its response), then
+	 * the change that came while it waited. */
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);
+	assert_string_equal(d.sid, b);
+	assert_int_equal(d.seq, 0);
+	assert_string_equal(req_body(&d, 0), want0.p);
+	gena_delivery_done(f->g, d.sub_id, true);
+	gena_delivery_free(&d);
+	expect_event(f, ip, b, 1, ip_mappings);
+	expect_nothing(f);
+
+	/* Past the hold, without gena_tick(): the hand-out itself lets it go. */
+	assert_int_equal(fx_subscribe(f, ip, "192.168.1.22", "<http://192.168.1.22/>", NULL, c),
+			 200);
+	gena_response_sent(f->g, c);
+	expect_nothing(f);
+	f->now += 50;
+	expect_event(f, ip, c, 0, ip_all);
+	/* A renewal's response names an active subscription: nothing held. */
+	assert_int_equal(fx_renew(f, ip, c, NULL, NULL), 200);
+	gena_response_sent(f->g, c);
+	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	expect_event(f, ip, a, 2, ip_conn);
+	expect_event(f, ip, b, 2, ip_conn);
+	expect_event(f, ip, c, 1, ip_conn);
+	expect_nothing(f);
+	buf_free(&want0);
+	fx_free(f);
+}
+
 /* Each change is one event, with exactly its variables. */
 struct change_case {
 	unsigned changes;
@@ -737,6 +821,7 @@ static void test_queue_collapse(void **state)
 	gena_params_default(&p);
 	p.seeded = true;
 	p.max_queued = 3;
+	p.initial_hold_ms = 0;
 	f = fx_new("192.168.1.1", "255.255.255.0", &p);
 	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, sid), 200);
 	gena_response_sent(f->g, sid);
@@ -1097,7 +1182,7 @@ struct srv {
 	unsigned open, max_open;
 	struct sconn *conns[16];        /* open ones */
 	bool (*done)(void *arg);
-	void *done_arg;
+	void *done_arg, *done_arg2;
 };
 
 struct sconn {
@@ -1271,8 +1356,9 @@ static void run_for(struct loop *l, unsigned max_ms, bool must_stop_early)
 }
 
 /* The LAN is 127.0.0.0/8 with the gateway at 127.0.0.2, so that the
- * subscriber at 127.0.0.1 passes the LAN check; real time. */
-static struct fx *fx_loopback(unsigned confirm_timeout_s)
+ * subscriber at 127.0.0.1 passes the LAN check; real time. hold_ms: the
+ * initial event's hold (0 for the tests that time the sender itself). */
+static struct fx *fx_loopback(unsigned confirm_timeout_s, unsigned hold_ms)
 {
 	struct gena_params p;
 	struct fx *f;
@@ -1280,6 +1366,7 @@ static struct fx *fx_loopback(unsigned confirm_timeout_s)
 	gena_params_default(&p);
 	p.seeded = true;
 	p.confirm_timeout_s = confirm_timeout_s;
+	p.initial_hold_ms = hold_ms;
 	f = fx_new("127.0.0.2", "255.0.0.0", &p);
 	f->e.clock.now_ms = clock_monotonic_ms;
 	f->e.clock.ctx = NULL;
@@ -1293,10 +1380,12 @@ static bool srv_has(void *arg)
 	return s->nrec >= 4;
 }
 
-/* Events reach one subscriber in SEQ order, one connection at a time. */
+/* Events reach one subscriber in SEQ order, one connection at a time;
+ * the initial event's hold (nobody calls gena_response_taken() here)
+ * ends by the sender's timer, and the changes wait behind it. */
 static void test_io_order(void **state)
 {
-	struct fx *f = fx_loopback(30);
+	struct fx *f = fx_loopback(30, GENA_INITIAL_HOLD_MS);
 	struct loop *l = loop_new();
 	struct gena_io *io;
 	struct srv s;
@@ -1349,7 +1438,7 @@ static bool three_done(void *arg)
  */
 static void test_io_dead_and_fallback(void **state)
 {
-	struct fx *f = fx_loopback(30);
+	struct fx *f = fx_loopback(30, 0);
 	struct loop *l = loop_new();
 	struct gena_io_params p;
 	struct gena_io *io;
@@ -1413,7 +1502,7 @@ static void test_io_dead_and_fallback(void **state)
  */
 static void test_io_max_conns(void **state)
 {
-	struct fx *f = fx_loopback(30);
+	struct fx *f = fx_loopback(30, 0);
 	struct loop *l = loop_new();
 	struct gena_io_params p;
 	struct gena_io *io;
@@ -1466,7 +1555,7 @@ static void on_poll(struct loop *l, void *arg)
 /* The expiry timer: a subscription never confirmed goes after confirm_timeout_s. */
 static void test_io_expiry(void **state)
 {
-	struct fx *f = fx_loopback(1);
+	struct fx *f = fx_loopback(1, 0);
 	struct loop *l = loop_new();
 	struct poll_arg pa;
 	struct gena_io *io;
@@ -1489,6 +1578,130 @@ static void test_io_expiry(void **state)
 	fx_free(f);
 }
 
+/* ---- net/http_io.c: the hold ends when the subscriber moves ----------- */
+
+struct client {
+	char buf[2048];
+	size_t len;
+};
+
+static void client_on_fd(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct client *c = arg;
+	ssize_t n = read(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len);
+
+	(void)events;
+	if (n > 0) {
+		c->len += (size_t)n;
+		c->buf[c->len] = '\0';
+	}
+	if (n <= 0 || strstr(c->buf, "\r\n\r\n"))
+		loop_stop(l);
+}
+
+static bool srv_has_n(void *arg)
+{
+	struct srv *s = arg;
+
+	return s->nrec >= (unsigned)(uintptr_t)s->done_arg2;
+}
+
+/*
+ * A SUBSCRIBE through igdd's HTTP server: the initial event waits for the
+ * subscriber's next move on a connection kept open: its close (round 0),
+ * its next request (round 1). The hold time here is far beyond the test,
+ * so only the move can release it; meanwhile no NOTIFY is sent. Round 2:
+ * igdd's own close after a "Connection: close" answer is no move of the
+ * subscriber's: the event still waits (for the hold time alone).
+ */
+static void test_io_hold_until_taken(void **state)
+{
+	static const char *const second[] = { NULL, "GET /rootDesc.xml HTTP/1.1\r\n", NULL };
+	static const char *const conn[] = { "", "", "Connection: close\r\n" };
+	struct gena_params p;
+	struct fx *f;
+	struct loop *l = loop_new();
+	struct http_io *h;
+	struct gena_io *io;
+	struct srv s;
+	struct sockaddr_in a;
+	char req[512], host[32], sid[GENA_SID_SIZE];
+	unsigned round;
+
+	(void)state;
+	assert_non_null(l);
+	gena_params_default(&p);
+	p.seeded = true;
+	p.initial_hold_ms = 600000;
+	f = fx_new("127.0.0.2", "255.0.0.0", &p);
+	f->e.clock.now_ms = clock_monotonic_ms;
+	f->e.clock.ctx = NULL;
+	f->e.gena = f->g;
+	f->cfg.http_port = 0;
+	h = http_io_new(&f->e, l);
+	assert_non_null(h);
+	io = gena_io_new(f->g, &f->e, l, NULL);
+	assert_non_null(io);
+	srv_start(&s, l, false);
+	s.done = srv_has_n;
+	s.done_arg = &s;
+	snprintf(host, sizeof(host), "127.0.0.2:%u", (unsigned)f->e.http_port);
+	for (round = 0; round < 3; round++) {
+		struct client c = { .len = 0 };
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		const char *p1;
+
+		assert_true(fd >= 0);
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_port = htons(f->e.http_port);
+		inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
+		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		snprintf(req, sizeof(req),
+			 "SUBSCRIBE /evt/IPConn HTTP/1.1\r\nHost: %s\r\n"
+			 "Callback: <http://127.0.0.1:%u/r%u>\r\nNT: upnp:event\r\n"
+			 "Timeout: Second-1800\r\n%s\r\n", host, (unsigned)s.port, round,
+			 conn[round]);
+		assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+		assert_int_equal(loop_fd_add(l, fd, EPOLLIN, client_on_fd, &c), 0);
+		run_for(l, 10000, true);                /* the response */
+		loop_fd_del(l, fd);
+		assert_memory_equal(c.buf, "HTTP/1.1 200 OK\r\n", 17);
+		assert_true(!strstr(c.buf, "Connection: close") == !conn[round][0]);
+		p1 = strstr(c.buf, "\r\nSID: ");
+		assert_non_null(p1);
+		memcpy(sid, p1 + 7, 41);
+		sid[41] = '\0';
+		s.done_arg2 = (void *)(uintptr_t)(round + 1);
+		run_for(l, 300, false);                 /* held: nothing comes */
+		assert_int_equal(s.nrec, round);
+		if (second[round]) {
+			snprintf(req, sizeof(req), "%sHost: %s\r\n\r\n", second[round], host);
+			assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+		} else {
+			close(fd);
+			fd = -1;
+		}
+		if (conn[round][0]) {
+			run_for(l, 300, false);         /* still held */
+			assert_int_equal(s.nrec, round);
+			break;
+		}
+		run_for(l, 10000, true);                /* the initial event */
+		assert_int_equal(s.nrec, round + 1);
+		assert_int_equal(s.recs[round].seq, 0);
+		assert_string_equal(s.recs[round].sid, sid);
+		if (fd >= 0)
+			close(fd);
+	}
+	gena_io_free(io);
+	http_io_free(h);
+	srv_stop(&s);
+	loop_free(l);
+	f->e.gena = NULL;
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1499,6 +1712,7 @@ int main(void)
 		cmocka_unit_test(test_seq_wrap),
 		cmocka_unit_test(test_status_line),
 		cmocka_unit_test_setup_teardown(test_initial_event_after_response, fx_setup, fx_teardown),
+		cmocka_unit_test(test_initial_hold),
 		cmocka_unit_test_setup_teardown(test_one_event_per_change, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_in_order, fx_setup, fx_teardown),
 		cmocka_unit_test(test_queue_collapse),
@@ -1515,6 +1729,7 @@ int main(void)
 		cmocka_unit_test(test_io_dead_and_fallback),
 		cmocka_unit_test(test_io_max_conns),
 		cmocka_unit_test(test_io_expiry),
+		cmocka_unit_test(test_io_hold_until_taken),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
