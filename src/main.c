@@ -12,11 +12,12 @@
 #include "net/gena_io.h"
 #include "net/http_io.h"
 #include "net/ifwatch.h"
+#include "net/lanwatch.h"
+#include "net/neigh.h"
 #include "net/pcp_io.h"
 #include "net/ssdp_io.h"
 #include "priv/priv.h"
 #include "svc/gena.h"
-#include "util/ifaddr.h"
 #include "util/log.h"
 #include "util/statedir.h"
 
@@ -58,6 +59,7 @@ struct igdd {
 	struct priv *helper;            /* backend nft: the privileged helper */
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
+	struct lanwatch *lanwatch;      /* the LANs' (and the WAN's IPv6) addresses */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
 	uid_t state_uid;                /* who writes state_dir: the engine's user */
 	gid_t state_gid;
@@ -470,20 +472,73 @@ static int on_prepare(struct loop *l, void *arg)
 	return next <= now ? 0 : (next - now > INT_MAX ? INT_MAX : (int)(next - now));
 }
 
-/* The LAN interface's address and subnet into the engine (fatal if none). */
-static void setup_lan(struct igdd *d)
+/* A LAN's addresses, for the log. */
+static void log_lan(const struct lan *l, const char *what)
 {
-	struct ifaddr_ipv4 lan;
+	char line[512], a[IPADDR_STRLEN];
+	size_t i, n = 0;
+
+	line[0] = '\0';
+	for (i = 0; i < l->naddrs && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s/%u",
+				      ipaddr_ntop(&l->addrs[i].a, a, sizeof(a)),
+				      (unsigned)l->addrs[i].plen);
+	log_info("LAN %s %s:%s", l->name, what, l->naddrs ? line : " no address");
+}
+
+/*
+ * The LANs' addresses changed (net/lanwatch.h): the mapping table is
+ * checked again when an IPv4 subnet moved, then HTTP listens on the new
+ * addresses, SSDP and NAT-PMP/PCP announce again on those LANs.
+ */
+static void on_lan_change(struct lanwatch *w, uint32_t lans, bool wan6, void *arg)
+{
+	struct igdd *d = arg;
+	size_t i;
 	int r;
 
-	r = ifaddr_lookup_ipv4(d->cfg.lan_interface, &lan);
-	if (r == -ENODEV)
-		fatalx("lan_interface '%s': no such interface", d->cfg.lan_interface);
-	if (r == -EADDRNOTAVAIL)
-		fatalx("lan_interface '%s': no IPv4 address", d->cfg.lan_interface);
-	if (r < 0)
-		fatalx("lan_interface '%s': %s", d->cfg.lan_interface, strerror(-r));
-	engine_set_lan(&d->e, lan.addr, lan.mask);
+	(void)w;
+	(void)wan6;
+	for (i = 0; i < d->e.nlans; i++) {
+		if (!(lans & (1u << i)))
+			continue;
+		log_lan(&d->e.lans[i], "addresses now");
+		r = engine_lan_changed(&d->e, (unsigned)i);
+		if (r > 0)
+			log_info("LAN %s renumbered: %d mapping(s) no longer on a LAN removed",
+				 d->e.lans[i].name, r);
+	}
+	if (!lans)
+		return;
+	if (d->http)
+		http_io_sync(d->http);
+	ssdp_io_lans_changed(d->ssdp, lans);
+	pcp_io_lans_changed(d->pcp, lans);
+}
+
+/* The LANs' addresses into the engine, then followed (fatal when a LAN
+ * interface does not exist). */
+static void setup_lans(struct igdd *d)
+{
+	size_t i;
+
+	d->lanwatch = lanwatch_new(&d->e, d->loop, d->cfg.wan_interface, on_lan_change, d);
+	if (!d->lanwatch)
+		fatal("cannot follow the LAN interfaces over rtnetlink");
+	for (i = 0; i < d->e.nlans; i++) {
+		const struct lan *l = &d->e.lans[i];
+
+		if (l->ifindex == 0)
+			fatalx("lan_interface '%s': no such interface", l->name);
+		if (l->naddrs == 0)
+			log_warnx("lan_interface '%s': no address yet: served once it has one",
+				  l->name);
+		else
+			log_lan(l, "addresses");
+		engine_lan_changed(&d->e, (unsigned)i);
+	}
+	d->e.same_host = neigh_same_host;
+	d->e.same_host_arg = NULL;
 }
 
 static void setup_signals(struct igdd *d)
@@ -577,7 +632,7 @@ static void start(struct igdd *d)
 	if (r < 0)
 		fatalx("cannot start the engine: %s", strerror(-r));
 	d->engine_up = true;
-	setup_lan(d);
+	setup_lans(d);
 	setup_signals(d);
 	d->gena = gena_new(&d->e, NULL);
 	if (!d->gena)
@@ -593,18 +648,18 @@ static void start(struct igdd *d)
 	d->http = http_io_new(&d->e, d->loop);
 	if (!d->http)
 		fatalx("cannot start the HTTP server");
-	d->ssdp = ssdp_io_new(&d->e, d->loop, d->cfg.lan_interface);
+	d->ssdp = ssdp_io_new(&d->e, d->loop);
 	if (!d->ssdp)
-		fatalx("cannot start SSDP on %s", d->cfg.lan_interface);
+		fatalx("cannot start SSDP");
 	if (d->cfg.control_socket[0]) {
 		d->ctl = ctl_io_new(&d->e, d->loop, d->cfg.control_socket);
 		if (!d->ctl)
 			fatalx("cannot open the control socket %s", d->cfg.control_socket);
 	}
 	if (d->cfg.enable_natpmp || d->cfg.enable_pcp) {
-		d->pcp = pcp_io_new(&d->e, d->loop, d->cfg.lan_interface);
+		d->pcp = pcp_io_new(&d->e, d->loop);
 		if (!d->pcp)
-			fatalx("cannot start NAT-PMP/PCP on %s", d->cfg.lan_interface);
+			fatalx("cannot start NAT-PMP/PCP");
 	}
 	if (d->helper)
 		start_unprivileged(d);
@@ -633,6 +688,8 @@ static void stop(struct igdd *d)
 	d->gena = NULL;
 	ifwatch_free(d->wanwatch);
 	d->wanwatch = NULL;
+	lanwatch_free(d->lanwatch);
+	d->lanwatch = NULL;
 	if (d->engine_up)
 		engine_fini(&d->e);
 	d->engine_up = false;
@@ -699,12 +756,17 @@ static void background_done(int fd, bool verbose)
 
 static void log_started(const struct igdd *d)
 {
-	char lan[INET_ADDRSTRLEN];
+	char lan[INET_ADDRSTRLEN], names[IGDD_CONF_MAX_LANS * (IF_NAMESIZE + 1)];
+	size_t i, n = 0;
 
-	inet_ntop(AF_INET, &d->e.lan_addr, lan, sizeof(lan));
+	names[0] = '\0';
+	for (i = 0; i < d->e.nlans; i++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? "," : "",
+				      d->e.lans[i].name);
+	inet_ntop(AF_INET, &d->e.lans[0].addr, lan, sizeof(lan));
 	log_info("igdd %s started: backend %s, LAN %s %s, http port %u, uuid %s",
 		 IGDD_VERSION, d->cfg.backend == CONFIG_BACKEND_NFT ? "nft" : "sim",
-		 d->cfg.lan_interface, lan, (unsigned)d->e.http_port, d->e.uuid_root);
+		 names, lan, (unsigned)d->e.http_port, d->e.uuid_root);
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
+#include "priv/priv.h"
 #include "priv/nftlib.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -56,6 +57,7 @@ struct helper_wan {
 
 struct helper {
 	const struct priv_helper_conf *c;
+	struct priv_policy policy;      /* the LAN prefixes (c->policy at start) */
 	int fd;
 	int sigfd;
 	struct nft_ctx *nft;
@@ -418,6 +420,20 @@ static void wan_timeout(struct helper *h, uint64_t now)
 	h->wan.deadline = 0;
 }
 
+/* A LAN renumbered since: the kernel's prefixes of now (never the
+ * engine's word for them). true when they changed. */
+static bool lans_moved(struct helper *h)
+{
+	struct priv_policy now;
+
+	if (priv_read_lans((const char (*)[IF_NAMESIZE])h->c->lan_if, h->c->nlan_if, &now) < 0 ||
+	    (now.nlan == h->policy.nlan &&
+	     memcmp(now.lan, h->policy.lan, now.nlan * sizeof(now.lan[0])) == 0))
+		return false;
+	h->policy = now;
+	return true;
+}
+
 /* One request from the engine. 0 to go on, -EPIPE when it is gone. */
 static int receive(struct helper *h)
 {
@@ -430,7 +446,9 @@ static int receive(struct helper *h)
 		return errno == EINTR || errno == EAGAIN ? 0 : -EPIPE;
 	if (n == 0)
 		return -EPIPE;
-	if (priv_msg_check(&h->in.req, (size_t)n, &h->c->policy, &why) < 0) {
+	if (priv_msg_check(&h->in.req, (size_t)n, &h->policy, &why) < 0 && lans_moved(h))
+		log_info("helper: LAN prefixes read again (%u)", h->policy.nlan);
+	if (priv_msg_check(&h->in.req, (size_t)n, &h->policy, &why) < 0) {
 		log_warnx("helper: refused a request from the engine: %s", why);
 		status = -EINVAL;
 	} else {
@@ -510,6 +528,7 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 
 	memset(h, 0, sizeof(*h));
 	h->c = c;
+	h->policy = c->policy;
 	h->fd = fd;
 	buf_init(&h->cmd, HELPER_CMD_MAX);
 	h->sigfd = signals();

@@ -34,7 +34,9 @@
 
 struct priv_helper_conf {
 	struct nft_table_conf table;
-	struct priv_policy policy;
+	struct priv_policy policy;      /* at start; read again when a LAN is renumbered */
+	char lan_if[IGDD_CONF_MAX_LANS][IF_NAMESIZE];   /* lan_interface, for that */
+	size_t nlan_if;
 	size_t max_mappings;
 	bool have_external_ip;          /* config external_ip: also a hairpin address */
 	struct in_addr external_ip;

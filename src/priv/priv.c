@@ -63,27 +63,35 @@ pid_t priv_pid(const struct priv *p)
 /* ---- start-up ---- */
 
 /* The LAN prefix of ifname (its first IPv4 address and netmask). */
-static int lan_prefix(const char *ifname, struct priv_policy *ret)
+static int lan_prefix(const char *ifname, struct priv_lan_net *ret)
 {
 	struct ifaddr_ipv4 lan;
 	uint32_t m;
 	unsigned plen = 0;
 	int r = ifaddr_lookup_ipv4(ifname, &lan);
 
-	if (r < 0) {
-		log_warnx("lan_interface '%s': %s", ifname,
-			  r == -EADDRNOTAVAIL ? "no IPv4 address" : strerror(-r));
+	if (r < 0)
 		return r;
-	}
 	for (m = ntohl(lan.mask.s_addr); m & 0x80000000u; m <<= 1)
 		plen++;
-	if (m != 0 || plen == 0) {
-		log_warnx("lan_interface '%s': netmask is not a prefix", ifname);
+	if (m != 0 || plen == 0)
 		return -EINVAL;
-	}
-	ret->lan_plen = plen;
-	ret->lan_net.s_addr = lan.addr.s_addr & lan.mask.s_addr;
+	ret->plen = plen;
+	ret->net.s_addr = lan.addr.s_addr & lan.mask.s_addr;
 	return 0;
+}
+
+int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *ret)
+{
+	struct priv_policy pol;
+	size_t i;
+
+	memset(&pol, 0, sizeof(pol));
+	for (i = 0; i < n && i < IGDD_CONF_MAX_LANS; i++)
+		if (lan_prefix(names[i], &pol.lan[pol.nlan]) == 0)
+			pol.nlan++;
+	*ret = pol;
+	return pol.nlan ? 0 : -EADDRNOTAVAIL;
 }
 
 /* Whom to become: cfg->user (the default falls back to "nobody"), when
@@ -130,13 +138,18 @@ static int helper_conf(const struct priv *p, const struct config *cfg, bool fore
 			  cfg->wan_interface);
 		return -EINVAL;
 	}
-	r = lan_prefix(cfg->lan_interface, &hc->policy);
-	if (r < 0)
+	memcpy(hc->lan_if, cfg->lan_interface, sizeof(hc->lan_if));
+	hc->nlan_if = cfg->nlans;
+	r = priv_read_lans(hc->lan_if, hc->nlan_if, &hc->policy);
+	if (r < 0) {
+		log_warnx("lan_interface: no LAN has an IPv4 address with a netmask that is a prefix");
 		return r;
+	}
 	memcpy(hc->table.wan_if, cfg->wan_interface, sizeof(hc->table.wan_if));
 	hc->table.hairpin = cfg->nft_hairpin;
-	hc->table.lan_net = hc->policy.lan_net;
-	hc->table.lan_plen = hc->policy.lan_plen;
+	/* Hairpin masquerading covers the first LAN's prefix (docs/NFT.md). */
+	hc->table.lan_net = hc->policy.lan[0].net;
+	hc->table.lan_plen = hc->policy.lan[0].plen;
 	hc->max_mappings = cfg->max_mappings;
 	hc->have_external_ip = cfg->have_external_ip;
 	hc->external_ip = cfg->external_ip;

@@ -21,17 +21,27 @@ bool priv_remote_ok(struct in_addr a)
 	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
 }
 
-static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+static bool in_net(struct in_addr a, const struct priv_lan_net *n)
 {
-	uint32_t mask = pol->lan_plen == 0 ? 0 : UINT32_MAX << (32 - pol->lan_plen);
+	uint32_t mask = n->plen == 0 ? 0 : UINT32_MAX << (32 - n->plen);
 	uint32_t h = ntohl(a.s_addr);
 
-	if ((h & mask) != ntohl(pol->lan_net.s_addr))
+	if (n->plen == 0 || (h & mask) != ntohl(n->net.s_addr))
 		return false;
 	/* Not the prefix's network or broadcast address (when it has them). */
-	if (pol->lan_plen <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
+	if (n->plen <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
 		return false;
 	return true;
+}
+
+static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+{
+	unsigned i;
+
+	for (i = 0; i < pol->nlan && i < IGDD_CONF_MAX_LANS; i++)
+		if (in_net(a, &pol->lan[i]))
+			return true;
+	return false;
 }
 
 static const char *entry_problem(const struct priv_entry *pe, const struct priv_policy *pol)

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/limits.h"
+
 struct nft_elem;
 
 #define PRIV_MSG_VERSION 1
@@ -79,10 +81,18 @@ struct priv_reply {
 	uint16_t op;            /* an event: the op of request seq */
 };
 
-/* What the helper enforces whatever the engine asks. */
+/* One LAN's IPv4 prefix. */
+struct priv_lan_net {
+	struct in_addr net;             /* masked */
+	unsigned plen;                  /* 1..32 */
+};
+
+/* What the helper enforces whatever the engine asks: internal addresses
+ * must be hosts of one of these prefixes (each lan_interface's, read from
+ * the kernel by the helper itself). */
 struct priv_policy {
-	struct in_addr lan_net;         /* internal addresses must be in this prefix */
-	unsigned lan_plen;              /* 1..32 */
+	struct priv_lan_net lan[IGDD_CONF_MAX_LANS];
+	unsigned nlan;
 };
 
 /*

@@ -567,6 +567,7 @@ static void test_status(void **state)
 	assert_ok(a);
 	assert_non_null(strstr(a, "version: " IGDD_VERSION "\nuptime: 5\nbackend: sim\n"
 			       "lan_interface: lan0\nlan_address: 192.168.1.1/24\n"
+			       "lan lan0: 192.168.1.1/24\n"
 			       "external_ip: 203.0.113.1\nconnection_status: Connected\n"
 			       "connection_uptime: 5\n"));
 	assert_non_null(strstr(a, "mappings: 2\nmappings_upnp: 1\nmappings_natpmp: 0\n"
@@ -575,6 +576,7 @@ static void test_status(void **state)
 	a = run(f, "status --json");
 	assert_ok(a);
 	assert_non_null(strstr(a, "\"mappings_static\":1,\"system_update_id\":2,"));
+	assert_non_null(strstr(a, ",\"lans\":[{\"name\":\"lan0\",\"addresses\":[\"192.168.1.1/24\"]}]}\n"));
 	assert_ok(run(f, "log-level warn"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
 	assert_non_null(strstr(run(f, "status"), "log_level: warn\n"));

@@ -212,7 +212,21 @@ static const struct callback_case callback_cases[] = {
 	{ "<ftp://192.168.1.20/>", -EINVAL, { { 0 } } },
 	{ "<http://cp.example/>", -EINVAL, { { 0 } } },
 	{ "<http://localhost:80/>", -EINVAL, { { 0 } } },
-	{ "<http://[fe80::1]:80/>", -EINVAL, { { 0 } } },
+	/* IPv6 literals in brackets (UDA 1.1 Annex A); no zone, no bare literal. */
+	{ "<http://[fe80::1]:80/>", 1, { { "fe80::1", 80, "/" } } },
+	{ "<http://[2001:db8:1::20]:49152/ServiceProxy0>", 1,
+	  { { "2001:db8:1::20", 49152, "/ServiceProxy0" } } },
+	{ "<http://[FD00::20]/a>", 1, { { "fd00::20", 80, "/a" } } },
+	{ "<http://[::ffff:192.168.1.20]:5000/a>", 1, { { "192.168.1.20", 5000, "/a" } } },
+	{ "<http://[fe80::1%25eth0]:80/>", -EINVAL, { { 0 } } },
+	{ "<http://[fe80::1%eth0]:80/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1]x/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1/>", -EINVAL, { { 0 } } },
+	{ "<http://2001:db8::1/>", -EINVAL, { { 0 } } },
+	{ "<http://[192.168.1.20]/>", -EINVAL, { { 0 } } },
+	{ "<http://[]/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1]:/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1]:0/>", -EINVAL, { { 0 } } },
 	{ "<http://user@192.168.1.20/>", -EINVAL, { { 0 } } },
 	{ "<http://192.168.1/>", -EINVAL, { { 0 } } },
 	{ "<http://192.168.1.020/>", -EINVAL, { { 0 } } },
@@ -256,13 +270,13 @@ static void test_callback(void **state)
 	for (i = 0; i < N(callback_cases); i++) {
 		const struct callback_case *c = &callback_cases[i];
 		struct gena_url urls[IGDD_GENA_MAX_CALLBACK_URLS];
-		char addr[INET_ADDRSTRLEN];
+		char addr[IPADDR_STRLEN];
 		int n = gena_parse_callback(c->in, urls, IGDD_GENA_MAX_CALLBACK_URLS);
 
 		if (n != c->n)
 			fail_msg("case %zu '%.60s': %d URLs, want %d", i, c->in, n, c->n);
 		for (k = 0; k < n; k++) {
-			inet_ntop(AF_INET, &urls[k].addr, addr, sizeof(addr));
+			ipaddr_ntop(&urls[k].addr, addr, sizeof(addr));
 			if (strcmp(addr, c->u[k].addr) != 0 || urls[k].port != c->u[k].port ||
 			    (c->u[k].path && strcmp(urls[k].path, c->u[k].path) != 0))
 				fail_msg("case %zu URL %d: %s:%u%s", i, k, addr, urls[k].port, urls[k].path);
@@ -464,7 +478,10 @@ static int fx_request(struct fx *f, const struct service *svc, const struct req_
 	req.http_minor = 1;
 	req.headers = h;
 	req.nheaders = n;
-	inet_pton(AF_INET, in->peer ? in->peer : LAN_PEER, &req.peer);
+	assert_int_equal(ipaddr_parse(str_cstr(in->peer ? in->peer : LAN_PEER), &req.peer), 0);
+	if (ipaddr_is_linklocal(&req.peer))
+		req.peer.scope = f->e.lans[0].ifindex;
+	req.lan = 0;
 	http_response_init(resp);
 	gena_handle(f->g, svc, &req, resp);
 	return resp->status;
@@ -618,9 +635,9 @@ static void test_initial_event_after_response(void **state)
 	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.ntargets, 1);
-	assert_int_equal(d.t[0].addr.sin_family, AF_INET);
-	assert_int_equal(ntohs(d.t[0].addr.sin_port), 5000);
-	assert_int_equal(ntohl(d.t[0].addr.sin_addr.s_addr), 0xc0a80114u);
+	assert_int_equal(d.t[0].addr.family, AF_INET);
+	assert_int_equal(d.t[0].port, 5000);
+	assert_int_equal(ntohl(d.t[0].addr.u.v4.s_addr), 0xc0a80114u);
 	{
 		char want[1024];
 
@@ -1151,7 +1168,7 @@ static void test_stale_report(void **state)
 	gena_response_sent(f->g, sid);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.ntargets, 3);
-	assert_int_equal(ntohs(d.t[2].addr.sin_port), 3);
+	assert_int_equal(d.t[2].port, 3);
 	assert_non_null(strstr(d.t[1].req, "NOTIFY /b HTTP/1.1\r\nHOST: 192.168.1.20:2\r\n"));
 	assert_string_equal(req_body(&d, 0), req_body(&d, 2));
 	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);

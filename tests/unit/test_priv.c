@@ -42,8 +42,11 @@ static struct priv_policy lan(void)
 	struct priv_policy p;
 
 	memset(&p, 0, sizeof(p));
-	inet_pton(AF_INET, "192.168.77.0", &p.lan_net);
-	p.lan_plen = 24;
+	inet_pton(AF_INET, "192.168.77.0", &p.lan[0].net);
+	p.lan[0].plen = 24;
+	inet_pton(AF_INET, "192.168.88.0", &p.lan[1].net);     /* a second LAN */
+	p.lan[1].plen = 24;
+	p.nlan = 2;
 	return p;
 }
 
@@ -88,6 +91,8 @@ static void epad(struct priv_req *rq) { rq->e[0].pad[2] = 1; }
 static void outside(struct priv_req *rq) { inet_pton(AF_INET, "192.168.78.2", &rq->e[0].internal); }
 static void netaddr(struct priv_req *rq) { inet_pton(AF_INET, "192.168.77.0", &rq->e[0].internal); }
 static void bcast(struct priv_req *rq) { inet_pton(AF_INET, "192.168.77.255", &rq->e[0].internal); }
+static void lan2(struct priv_req *rq) { inet_pton(AF_INET, "192.168.88.5", &rq->e[0].internal); }
+static void lan2_bcast(struct priv_req *rq) { inet_pton(AF_INET, "192.168.88.255", &rq->e[0].internal); }
 static void rh_ok(struct priv_req *rq) { inet_pton(AF_INET, "203.0.113.3", &rq->e[0].remote_host); }
 static void rh_mcast(struct priv_req *rq) { inet_pton(AF_INET, "224.0.0.1", &rq->e[0].remote_host); }
 static void rh_loop(struct priv_req *rq) { inet_pton(AF_INET, "127.0.0.1", &rq->e[0].remote_host); }
@@ -122,12 +127,30 @@ static const struct check_row check_rows[] = {
 	{ "outside the LAN", outside, "internal address outside the LAN prefix" },
 	{ "network address", netaddr, "internal address outside the LAN prefix" },
 	{ "broadcast address", bcast, "internal address outside the LAN prefix" },
+	{ "second LAN", lan2, NULL },
+	{ "second LAN's broadcast", lan2_bcast, "internal address outside the LAN prefix" },
 	{ "remote host", rh_ok, NULL },
 	{ "multicast remote host", rh_mcast, "remote host is not a unicast address" },
 	{ "loopback remote host", rh_loop, "remote host is not a unicast address" },
 	{ "broadcast remote host", rh_bcast, "remote host is not a unicast address" },
 	{ "second entry bad", second_bad, "port 0" },
 };
+
+/* The helper reads the LANs' prefixes itself: lo's 127.0.0.0/8; a
+ * missing interface is left out, none at all is an error. */
+static void test_read_lans(void **state)
+{
+	static const char names[3][IF_NAMESIZE] = { "igdd-none0", "lo", "igdd-none1" };
+	struct priv_policy pol;
+
+	(void)state;
+	assert_int_equal(priv_read_lans(names, 3, &pol), 0);
+	assert_int_equal(pol.nlan, 1);
+	assert_int_equal(pol.lan[0].plen, 8);
+	assert_int_equal(ntohl(pol.lan[0].net.s_addr), 0x7f000000u);
+	assert_int_equal(priv_read_lans(names, 1, &pol), -EADDRNOTAVAIL);
+	assert_int_equal(pol.nlan, 0);
+}
 
 static void test_msg_check(void **state)
 {
@@ -467,6 +490,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msg_check),
+		cmocka_unit_test(test_read_lans),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_helper),
 	};

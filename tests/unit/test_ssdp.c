@@ -48,7 +48,12 @@ static void test_device(struct ssdp_device *d)
 	d->uuid[SSDP_DEV_ROOT] = U_ROOT;
 	d->uuid[SSDP_DEV_WAN] = U_WAN;
 	d->uuid[SSDP_DEV_WANCONN] = U_WANCONN;
-	inet_pton(AF_INET, "192.168.1.1", &d->addr);
+	{
+		struct in_addr a;
+
+		inet_pton(AF_INET, "192.168.1.1", &a);
+		d->addr = ipaddr_from_v4(a);
+	}
 	d->http_port = 5000;
 	d->boot_id = 1700000000;
 	d->config_id = 1;
@@ -658,6 +663,8 @@ static void test_io_loopback(void **state)
 	e.http_port = 5000;
 	inet_pton(AF_INET, "127.0.0.1", &a);
 	inet_pton(AF_INET, "255.255.255.252", &m);
+	lan_init(&e.lans[0], 0, "lo");
+	lan_set_ifindex(&e.lans[0], if_nametoindex("lo"));
 	engine_set_lan(&e, a, m);
 
 	memset(&in, 0, sizeof(in));
@@ -671,7 +678,7 @@ static void test_io_loopback(void **state)
 	assert_true(in.fd >= 0 && out.fd >= 0);
 	l = loop_new();
 	assert_non_null(l);
-	s = ssdp_io_new(&e, l, "lo");
+	s = ssdp_io_new(&e, l);
 	if (!s) {
 		loop_free(l);
 		close(in.fd);
@@ -764,13 +771,15 @@ static void test_io_pending_limit(void **state)
 	e.http_port = 5000;
 	inet_pton(AF_INET, "127.0.0.1", &a);
 	inet_pton(AF_INET, "255.255.255.252", &m);
+	lan_init(&e.lans[0], 0, "lo");
+	lan_set_ifindex(&e.lans[0], if_nametoindex("lo"));
 	engine_set_lan(&e, a, m);
 	memset(&in, 0, sizeof(in));
 	in.fd = udp_socket("127.0.0.2", 0, false);
 	assert_true(in.fd >= 0);
 	l = loop_new();
 	assert_non_null(l);
-	s = ssdp_io_new(&e, l, "lo");
+	s = ssdp_io_new(&e, l);
 	if (!s) {
 		loop_free(l);
 		close(in.fd);
