@@ -1270,7 +1270,7 @@ int http_io_sync(struct http_io *h)
 
 	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++) {
 		if (h->ls[i].fd >= 0 && !listener_wanted(h, &h->ls[i])) {
-			log_debug("http: no longer listening on %s",
+			log_info("http: no longer listening on %s",
 				  ipaddr_ntop(&h->ls[i].addr, addr, sizeof(addr)));
 			listener_close(&h->ls[i]);
 		}
@@ -1300,7 +1300,7 @@ int http_io_sync(struct http_io *h)
 			}
 			e->http_port = (uint16_t)r;
 			opened++;
-			log_debug("http: listening on %s (%s) port %d", addr, e->lans[i].name, r);
+			log_info("http: listening on %s (%s) port %d", addr, e->lans[i].name, r);
 		}
 	}
 	return failed && !opened && !http_io_listeners(h) ? -EADDRNOTAVAIL : opened;

@@ -273,8 +273,10 @@ static void on_datagram(struct pcp_io *p, int fd, int lan, const struct udp_dgra
 	n = pcp_svc_handle(&p->svc, &d->from, (unsigned)lan, data, len, out);
 	if (n == 0)
 		return;
-	r = udp_send(fd, &d->from, d->from_port,
-		     ipaddr_is_linklocal(&d->from) ? d->ifindex : 0, &d->dst, out, n);
+	/* From the address it was sent to (a link-local one needs its
+	 * interface: the one the request came in on). */
+	r = udp_send(fd, &d->from, d->from_port, ipaddr_is_v6(&d->from) ? d->ifindex : 0, &d->dst,
+		     out, n);
 	if (r < 0)
 		log_io_error(p, r, "send");
 }
