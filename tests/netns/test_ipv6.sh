@@ -55,7 +55,7 @@ ip -n $NS_LAN2 addr add $L2_6/64 dev eth0 nodad
 ip -n $NS_GW addr add 2001:db8:ffff::1/64 dev wan0 nodad
 ip -n $NS_WAN addr add 2001:db8:ffff::2/64 dev eth0 nodad
 ip -n $NS_WAN route add 2001:db8:1::/64 via 2001:db8:ffff::1
-PROBE="$PY $HERE/ssdp6_probe.py"
+PROBE="$PY $HERE/ssdp_raw.py"
 PCPC="$PY $HERE/pcp_client.py"
 SUB="$HERE/gena_subscriber.py"
 IGD1=urn:schemas-upnp-org:device:InternetGatewayDevice:1
