@@ -11,6 +11,7 @@ PKGS=(
   iproute2 miniupnpc python3 python3-miniupnpc curl natpmpc
   golang-go golang-github-huin-goupnp-dev
   clang libclang-rt-14-dev cppcheck clang-tidy
+  mandoc groff-base
 )
 
 missing=()

@@ -14,7 +14,7 @@ echo "== static analysis"
 ./scripts/static-analysis.sh -j"$jobs"
 
 echo "== build (warnings are errors) and test"
-cmake -S . -B build -DIGDD_WERROR=ON >/dev/null
+cmake -S . -B build -DIGDD_WERROR=ON -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure
 
