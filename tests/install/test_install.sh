@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install.tree: `cmake --install` into a DESTDIR gives exactly the tree
-# docs/INSTALL.md lists (with prefix /usr: the paths Debian 12 expects);
+# docs/PACKAGING.md lists (with prefix /usr: the paths Debian 12 expects);
 # the installed unit names installed programs and man pages; the man
 # pages render without a warning (mandoc -Tlint, groff -ww); and the
 # installed configuration is the unconfigured one the package ships:
@@ -29,7 +29,6 @@ $mandir/man8/igdd.8
 $mandir/man8/igddctl.8
 $docdir/CLI.md
 $docdir/CONFIG.md
-$docdir/INSTALL.md
 $docdir/LIMITS.md
 $docdir/NFT.md
 $docdir/PCP.md
