@@ -758,6 +758,7 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	if (config_load(o.conf, &d->cfg, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
+		free(d);
 		return IGDD_EXIT_CONFIG;
 	}
 
