@@ -164,7 +164,9 @@ if [ $boot -eq 1 ]; then
   ip -n "$wanns" addr add 203.0.113.1/24 dev eth0
   ip -n "$wanns" link set eth0 up
   ip -n "$gwns" route add default via 203.0.113.1
-  systemd-nspawn -q -D "$root" --register=no --keep-unit -b --network-namespace-path=/run/netns/"$gwns" \
+  # CAP_NET_ADMIN: nspawn keeps it only with a private network of its own.
+  systemd-nspawn -q -D "$root" --register=no --keep-unit -b --capability=CAP_NET_ADMIN \
+    --network-namespace-path=/run/netns/"$gwns" \
     >"$work/console.log" 2>&1 </dev/null &
   nspawn_pid=$!
   for _ in $(seq 60); do
@@ -202,7 +204,7 @@ if [ $boot -eq 1 ]; then
   active=
   for _ in $(seq 60); do
     active=$(in_ct systemctl is-active igdd 2>/dev/null || true)
-    [ "$active" = active ] && in_ct journalctl -u igdd --no-pager -o cat | grep -q ' started: ' && break
+    [ "$active" = active ] && in_ct journalctl -u igdd --no-pager -o cat | grep -q ' started: backend ' && break
     sleep 1
   done
   in_ct journalctl -b -u igdd --no-pager -o cat | tail -n +2 | tee "$work/journal2.log"
