@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Debian package as an admin meets it (docs/PACKAGING.md):
 #   1. build it (dpkg-buildpackage -us -uc -b, from a copy of this tree)
-#      and run lintian: no error, no warning;
+#      and run lintian: no error, no warning; its files are those of
+#      `cmake --install` with prefix /usr (plus Debian's copyright and
+#      changelog);
 #   2. install the .deb with apt into a clean Debian 12 root made with
 #      debootstrap (cached as a tarball; every run unpacks a fresh copy),
 #      check the user, the files, the conffile, the enabled unit,
@@ -25,7 +27,7 @@ boot=1
 [ "${1:-}" = --no-boot ] && boot=0
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "package-test: run as root" >&2; exit 1; }
-  exec sudo "$0" "$@"
+  exec sudo "$PWD/scripts/package-test.sh" "$@"   # $0 may be relative to another directory
 fi
 
 need=()
@@ -87,6 +89,20 @@ lintian --fail-on error,warning "$work"/src/igdd_"$version"_*.changes >"$work/li
   { cat "$work/lintian.log"; fail "lintian reports errors or warnings"; }
 cat "$work/lintian.log"
 echo "lintian: no error, no warning"
+
+# The same files as the README's `cmake --install` with prefix /usr; the
+# package adds Debian's copyright and changelog and gzips the man pages.
+step "the package's files against cmake --install (prefix /usr)"
+{ cmake -S "$work/src/igdd-$version" -B "$work/cmake" -DCMAKE_INSTALL_PREFIX=/usr -DIGDD_TESTS=OFF &&
+  cmake --build "$work/cmake" -j2 --target igdd igddctl &&
+  DESTDIR="$work/cmake-root" cmake --install "$work/cmake"; } >"$work/cmake.log" 2>&1 ||
+  { tail -20 "$work/cmake.log"; fail "cmake --install"; }
+(cd "$work/cmake-root" && find . ! -type d | sed 's|^\.||' | sort) >"$work/tree-cmake"
+dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6 }' |
+  sed 's|^\.||; s|^\(/usr/share/man/.*\)\.gz$|\1|' |
+  grep -Evx '/usr/share/doc/igdd/(copyright|changelog\.gz)' | sort >"$work/tree-deb"
+diff -u "$work/tree-cmake" "$work/tree-deb" || fail "the package's files differ from cmake --install's (-cmake +deb)"
+echo "the package holds the $(wc -l <"$work/tree-deb") files cmake --install gives, plus copyright and changelog.gz"
 
 # ---- 2. a clean Debian 12 root, the package installed with apt
 cache=/var/cache/igdd-package-test
@@ -200,6 +216,7 @@ if [ $boot -eq 1 ]; then
   step "lan_interface set: systemctl start igdd"
   in_ct sed -i "s/^#lan_interface = .*/lan_interface = $lanif/" /etc/igdd/igdd.conf
   in_ct igdd -n -f /etc/igdd/igdd.conf | head -3
+  seen=$(wc -l <"$work/journal1.log")     # the unit's journal so far: the skipped start
   in_ct systemctl start igdd
   active=
   for _ in $(seq 60); do
@@ -207,7 +224,7 @@ if [ $boot -eq 1 ]; then
     [ "$active" = active ] && in_ct journalctl -u igdd --no-pager -o cat | grep -q ' started: backend ' && break
     sleep 1
   done
-  in_ct journalctl -b -u igdd --no-pager -o cat | tail -n +2 | tee "$work/journal2.log"
+  in_ct journalctl -b -u igdd --no-pager -o cat | tail -n +$((seen + 1)) | tee "$work/journal2.log"
   [ "$active" = active ] || fail "igdd is $active"
   grep -q 'using igpw[0-9]*, the interface of the IPv4 default route' "$work/journal2.log" ||
     fail "no line about the WAN interface taken from the default route"

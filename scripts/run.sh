@@ -17,7 +17,7 @@ if [ "${1:-}" = --loopback ]; then
   shift
 elif [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null; then
-    exec sudo "$0" "$@"
+    exec sudo "$PWD/scripts/run.sh" "$@"      # $0 may be relative to another directory
   fi
   echo "run.sh: not root and no sudo: running igdd on the loopback interface" >&2
   loopback=1

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ] && [ -z "${IGDD_NO_SUDO:-}" ]; then
   if command -v sudo >/dev/null; then
-    exec sudo "$0" "$@"
+    exec sudo "$PWD/scripts/test.sh" "$@"     # $0 may be relative to another directory
   fi
   echo "test.sh: not root and no sudo: namespace tests will be skipped" >&2
 fi

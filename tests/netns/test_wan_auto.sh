@@ -3,7 +3,8 @@
 # started the way a container or a systemd service with
 # NetworkNamespacePath= runs it: `nsenter --net`, so /sys lists another
 # namespace's interfaces and only igdd's own namespace (rtnetlink) knows
-# the WAN. igdd takes the interface of the IPv4 default route, reports it
+# the WAN; and as the systemd unit runs it: as its user with
+# CAP_NET_ADMIN alone. igdd takes the interface of the IPv4 default route, reports it
 # Connected with its address, counters and speed; the route going away
 # changes nothing; the route moving to another interface stops igdd with
 # status 75, and the next start takes the new one; no default route at
@@ -12,7 +13,7 @@ set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-lab_require upnpc nft curl nsenter
+lab_require upnpc nft curl nsenter setpriv
 lab_up
 WAN1_GW_IP=198.51.100.1
 WAN1_IP=198.51.100.2
@@ -30,6 +31,9 @@ ip -n $NS_WAN addr add $WAN1_IP/24 dev eth1
 ip -n $NS_WAN link set eth1 up
 ip -n $NS_GW route add default via $WAN_IP
 
+# As the systemd unit starts it (packaging/igdd.service.in): as the user
+# of the configuration, CAP_NET_ADMIN its only capability (ambient).
+chmod 711 "$LAB_DIR"
 mkdir -p "$LAB_DIR/state"
 chown nobody "$LAB_DIR/state"
 cat >"$LAB_DIR/igdd.conf" <<EOF
@@ -37,10 +41,13 @@ backend = nft
 lan_interface = br-lan
 http_port = 5000
 state_dir = $LAB_DIR/state
-control_socket = $LAB_DIR/igdd.sock
+control_socket = $LAB_DIR/state/igdd.sock
 user = nobody
 EOF
+chmod 644 "$LAB_DIR/igdd.conf"
 export LAB_NSENTER=1
+export LAB_IGDD_WRAP="setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all,+net_admin
+  --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin --no-new-privs"
 # The point of starting it this way: /sys does not show the gateway's WAN.
 nsenter --net=/run/netns/$NS_GW test -e /sys/class/net/wan0 ||
   lab_ok "with nsenter --net, /sys/class/net has no wan0"
@@ -49,6 +56,8 @@ nsenter --net=/run/netns/$NS_GW test -e /sys/class/net/wan0 ||
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 expect "wan0 taken from the default route" \
   "wan_interface not set: using wan0, the interface of the IPv4 default route" "$(cat "$IGDD_LOG")"
+expect "started as its user: the engine says so, the helper keeps CAP_NET_ADMIN" \
+  "running as user 'nobody' with no capabilities" "$(cat "$IGDD_LOG")"
 # Some traffic on wan0 to count (the port is closed: a SYN in, a RST out).
 in_wan curl -s -m 5 -o /dev/null http://$GW_WAN_IP:9/ || true
 out=$(status)
