@@ -131,7 +131,7 @@ static uint32_t link_speed(const char *ifname)
 	memset(words, 0, sizeof(words));
 	s->cmd = ETHTOOL_GLINKSETTINGS;
 	s->link_mode_masks_nwords = nwords;
-	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0 || s->link_mode_masks_nwords != nwords)
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0)
 		goto out;
 	if (s->speed != (uint32_t)SPEED_UNKNOWN)
 		speed = s->speed;
