@@ -12,6 +12,7 @@ PKGS=(
   golang-go golang-github-huin-goupnp-dev
   python3-gi gir1.2-gupnp-1.6 gir1.2-gupnpigd-1.0 python3-libtorrent
   clang libclang-rt-14-dev cppcheck clang-tidy
+  mandoc groff-base
 )
 
 missing=()

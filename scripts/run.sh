@@ -4,11 +4,24 @@
 # As root: in a namespace lab of its own (a gateway namespace running igdd
 # and a LAN-client namespace you can run clients in), until Ctrl-C:
 #     ip netns exec igdd-lab-lan upnpc -i -l
-# Not root: on the loopback interface, HTTP on 127.0.0.1:5000:
+# Run as a user, the script starts itself again with sudo. With --loopback,
+# or as a user without sudo: on the loopback interface, HTTP on
+# 127.0.0.1:5000:
 #     upnpc -i -u http://127.0.0.1:5000/rootDesc.xml -l
-# Extra arguments are passed to igdd (e.g. -v for debug logging).
+# Other arguments are passed to igdd (e.g. -v for debug logging).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+loopback=0
+if [ "${1:-}" = --loopback ]; then
+  loopback=1
+  shift
+elif [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then
+    exec sudo "$PWD/scripts/run.sh" "$@"      # $0 may be relative to another directory
+  fi
+  echo "run.sh: not root and no sudo: running igdd on the loopback interface" >&2
+  loopback=1
+fi
 ./scripts/install-deps.sh
 cmake -S . -B build >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)"
@@ -18,14 +31,14 @@ GW=igdd-lab-gw
 LAN=igdd-lab-lan
 
 cleanup() {
-  if [ "$(id -u)" -eq 0 ]; then
+  if [ $loopback -eq 0 ]; then
     ip netns del $GW 2>/dev/null || true
     ip netns del $LAN 2>/dev/null || true
   fi
   rm -rf "$tmp"
 }
 
-if [ "$(id -u)" -ne 0 ]; then
+if [ $loopback -eq 1 ]; then
   cat >"$tmp/igdd.conf" <<CONF
 backend = sim
 lan_interface = lo

@@ -181,6 +181,10 @@ static int wan_init(struct engine *e)
 	memset(&w, 0, sizeof(w));
 	if (e->backend.ops->wan_status(&e->backend, &w) == 0 && w.link_up)
 		wanconn_link_up(e->wan, clock_now(&e->clock));
+	else            /* say why clients see no external address */
+		log_info("WAN connection: Disconnected: the WAN link%s%s is down; "
+			 "no external address until it comes up", cfg->wan_interface[0] ? " " : "",
+			 cfg->wan_interface);
 	e->wan_link_up = w.link_up;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include "net/ssdp_io.h"
 #include "priv/priv.h"
 #include "svc/gena.h"
+#include "util/ifaddr.h"
 #include "util/log.h"
 #include "util/statedir.h"
 
@@ -39,7 +40,18 @@ struct options {
 	bool foreground;
 	bool verbose;
 	bool check;
+	bool configured;                /* -c */
 };
+
+/*
+ * Exit statuses beyond 0 and 1, for the service manager (the systemd
+ * unit in packaging/ names them): the configuration file does not load,
+ * so starting again cannot help (sysexits.h EX_CONFIG); and the IPv4
+ * default route moved to another interface while wan_interface is unset,
+ * so starting again picks up the new one (EX_TEMPFAIL).
+ */
+#define IGDD_EXIT_CONFIG 78
+#define IGDD_EXIT_WAN_MOVED 75
 
 /* Everything one running daemon owns. */
 struct igdd {
@@ -60,6 +72,8 @@ struct igdd {
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
 	struct lanwatch *lanwatch;      /* the LANs' (and the WAN's IPv6) addresses */
+	bool wan_auto;                  /* wan_interface unset: the default route's */
+	bool wan_moved;                 /* ... and the default route moved: exit 75 */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
 	uid_t state_uid;                /* who writes state_dir: the engine's user */
 	gid_t state_gid;
@@ -69,10 +83,11 @@ struct igdd {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: igdd [-d] [-v] [-n] -f FILE\n"
+		"usage: igdd [-d] [-v] [-n | -c] -f FILE\n"
 		"       igdd -h | -V\n"
-		"  -f FILE  configuration file (see docs/CONFIG.md)\n"
+		"  -f FILE  configuration file (igdd.conf(5))\n"
 		"  -n       check the configuration, print it normalised, exit\n"
+		"  -c       exit 1 with one line if FILE does not name the LAN interface yet\n"
 		"  -d       stay in the foreground, log to stderr\n"
 		"  -v       log debug messages too\n"
 		"  -h       this help\n"
@@ -85,8 +100,9 @@ static int parse_args(int argc, char **argv, struct options *ret)
 	struct options o = { 0 };
 	int ch;
 
-	while ((ch = getopt(argc, argv, "df:hnvV")) != -1) {
+	while ((ch = getopt(argc, argv, "cdf:hnvV")) != -1) {
 		switch (ch) {
+		case 'c': o.configured = true; break;
 		case 'd': o.foreground = true; break;
 		case 'f': o.conf = optarg; break;
 		case 'n': o.check = true; break;
@@ -96,7 +112,7 @@ static int parse_args(int argc, char **argv, struct options *ret)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind != argc || !o.conf) {
+	if (optind != argc || !o.conf || (o.check && o.configured)) {
 		usage(stderr);
 		return -1;
 	}
@@ -122,6 +138,31 @@ static int check_config(const char *path)
 		config_print(c, stdout);
 	free(c);
 	return r < 0 || fflush(stdout) != 0 ? 1 : 0;
+}
+
+/*
+ * igdd -c, the service's start condition: 1 and one line naming the key
+ * while the file does not name the LAN interface (as the package installs
+ * it), so that the service is skipped rather than failing at every boot;
+ * 0 otherwise, also when the file has an error, which the start reports.
+ */
+static int check_configured(const char *path)
+{
+	struct config *c = malloc(sizeof(*c));
+	char err[512];
+	int r;
+
+	if (!c) {
+		fprintf(stderr, "igdd: out of memory\n");
+		return 0;
+	}
+	r = config_load(path, c, err, sizeof(err));
+	free(c);
+	if (r != -ENODATA)
+		return 0;
+	fprintf(stderr, "igdd: not started: %s does not name the LAN interface yet; "
+		"set lan_interface = NAME there (igdd.conf(5)), then: systemctl start igdd\n", path);
+	return 1;
 }
 
 /* ---- the device UUID, generated once and kept in <state_dir>/uuid ---- */
@@ -291,28 +332,6 @@ static void setup_uuid(struct igdd *d)
 
 /* ---- reload (SIGHUP) ---- */
 
-/*
- * The keys a reload applies: the port-mapping policy and what is read
- * per request. Everything else (interfaces, ports, the backend, the
- * device's identity, the HTTP time limit whose deadline lists assume one
- * constant) takes effect at the next start.
- */
-static void copy_reloadable(struct config *to, const struct config *from)
-{
-	to->secure_mode = from->secure_mode;
-	to->nacl = from->nacl;
-	memcpy(to->acl, from->acl, sizeof(to->acl));
-	to->max_mappings_per_client = from->max_mappings_per_client;
-	to->pcp_min_lifetime = from->pcp_min_lifetime;
-	to->pcp_max_lifetime = from->pcp_max_lifetime;
-	to->http_max_connections = from->http_max_connections;
-	to->http_max_per_ip = from->http_max_per_ip;
-	to->http_max_lifetime = from->http_max_lifetime;
-	to->connection_control_all = from->connection_control_all;
-	to->nconnection_control = from->nconnection_control;
-	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
-}
-
 /* c printed (config_print) into a malloc'd string, or NULL. */
 static char *config_text(const struct config *c)
 {
@@ -375,6 +394,8 @@ static int reload(struct igdd *d, char *msg, size_t msgsz)
 		snprintf(msg, msgsz, "%s; the running configuration stays", err);
 		goto out;
 	}
+	if (d->wan_auto && !fresh->wan_interface[0])    /* still the default route's */
+		memcpy(fresh->wan_interface, d->cfg.wan_interface, sizeof(fresh->wan_interface));
 	if (!fresh->have_uuid) {        /* generated once and kept in state_dir */
 		memcpy(fresh->uuid, d->cfg.uuid, sizeof(fresh->uuid));
 		fresh->have_uuid = d->cfg.have_uuid;
@@ -386,12 +407,12 @@ static int reload(struct igdd *d, char *msg, size_t msgsz)
 
 		if (probe) {
 			*probe = *fresh;
-			copy_reloadable(probe, &d->cfg);
+			config_copy_reloadable(probe, &d->cfg);
 			log_restart_keys(&d->cfg, probe);
 			free(probe);
 		}
 	}
-	copy_reloadable(&d->cfg, fresh);
+	config_copy_reloadable(&d->cfg, fresh);
 	r = engine_reload(&d->e, err, sizeof(err));
 	if (r < 0 && r != -EIO) {
 		d->cfg = *old;
@@ -571,6 +592,48 @@ static void on_helper(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+/*
+ * wan_interface unset with backend nft: the WAN is the interface of the
+ * IPv4 default route (the way out of a gateway, so taking it cannot
+ * expose the LAN side). Found once here, before the helper builds its
+ * nft table on it; followed over rtnetlink afterwards (wan_route_moved()).
+ */
+static void setup_wan_auto(struct igdd *d)
+{
+	int r = ifaddr_default_route(d->cfg.wan_interface);
+
+	if (r < 0)
+		fatalx("wan_interface is not set and there is no IPv4 default route to take it "
+		       "from (%s): set wan_interface in %s", r == -ENOENT ? "none in /proc/net/route" :
+		       strerror(-r), d->conf_path);
+	if (config_lan_index(&d->cfg, d->cfg.wan_interface, strlen(d->cfg.wan_interface)) >= 0)
+		fatalx("wan_interface is not set and the IPv4 default route leaves through "
+		       "lan_interface %s: set wan_interface", d->cfg.wan_interface);
+	d->wan_auto = true;
+	log_info("wan_interface not set: using %s, the interface of the IPv4 default route",
+		 d->cfg.wan_interface);
+}
+
+/*
+ * The default route changed. Gone (a PPP link dropping): nothing to do,
+ * it comes back on the same interface. On another interface: the nft
+ * table and the addresses igdd reports are built on the old one, so stop
+ * with IGDD_EXIT_WAN_MOVED and let the service manager start igdd again
+ * (the leases persist across). True when stopping.
+ */
+static bool wan_route_moved(struct igdd *d)
+{
+	char now[IF_NAMESIZE];
+
+	if (ifaddr_default_route(now) < 0 || strcmp(now, d->cfg.wan_interface) == 0)
+		return false;
+	log_warnx("the IPv4 default route moved from %s to %s (wan_interface is not set): "
+		  "stopping, to be started again on %s", d->cfg.wan_interface, now, now);
+	d->wan_moved = true;
+	loop_stop(d->loop);
+	return true;
+}
+
 /* The WAN address or link changed (net/ifwatch.h): event what clients see. */
 static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 {
@@ -579,6 +642,8 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 	char ip[INET_ADDRSTRLEN];
 
 	(void)w;
+	if ((events & IFWATCH_ROUTE) && d->wan_auto && wan_route_moved(d))
+		return;
 	memset(&st, 0, sizeof(st));
 	if ((events & IFWATCH_LINK) && d->e.backend.ops->wan_status(&d->e.backend, &st) == 0 &&
 	    st.link_up != d->e.wan_link_up)
@@ -789,15 +854,23 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 1;
 	if (o.check)
 		return check_config(o.conf);
+	if (o.configured)
+		return check_configured(o.conf);
 	log_init("igdd", 1, o.verbose);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		fatalx("out of memory");
-	if (config_load(o.conf, &d->cfg, err, sizeof(err)) < 0)
-		fatalx("%s", err);
+	if (config_load(o.conf, &d->cfg, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		free(d);
+		return IGDD_EXIT_CONFIG;
+	}
+
 	/* The daemon changes directory when it detaches: keep the path absolute. */
 	if (!realpath(o.conf, d->conf_path))
 		snprintf(d->conf_path, sizeof(d->conf_path), "%s", o.conf);
+	if (d->cfg.backend == CONFIG_BACKEND_NFT && !d->cfg.wan_interface[0])
+		setup_wan_auto(d);
 	d->foreground = o.foreground;
 	if (!o.foreground)
 		ready_fd = background_begin();
@@ -812,6 +885,10 @@ int main(int argc, char **argv)
 	if (d->helper_lost)
 		r = -EPIPE;
 	log_info("igdd stopped");
+	if (d->wan_moved)
+		r = IGDD_EXIT_WAN_MOVED;
+	else
+		r = r < 0 ? 1 : 0;
 	free(d);
-	return r < 0 ? 1 : 0;
+	return r;
 }

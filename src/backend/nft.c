@@ -8,11 +8,13 @@
  * answers 501). Only enabled mappings are installed: applying a disabled
  * one removes its key. Applying an existing key replaces it.
  *
- * wan_status reads the WAN interface directly, without privilege: its
- * IPv4 address (external_ip in the configuration overrides it; a
- * private or CGNAT address is reported as it is, with one warning), the
- * counters in /sys/class/net/WAN/statistics and the link state from
- * operstate (WANCommonInterfaceConfig:1; WANIPConnection:2 2.3.13).
+ * wan_status reads the WAN interface directly, without privilege, in
+ * igdd's own network namespace: its IPv4 address (external_ip in the
+ * configuration overrides it; a private or CGNAT address is reported as
+ * it is, with one warning), and its counters, operational state and
+ * speed over rtnetlink and ethtool (util/iflink.h; never /sys/class/net,
+ * which in a container may show another namespace's interfaces)
+ * (WANCommonInterfaceConfig:1; WANIPConnection:2 2.3.13).
  *
  * wan_up / wan_down (WANIPConnection:2 2.6.1, 2.6.2) exist only when the
  * admin configured wan_up_command (and wan_down_command): the helper
@@ -33,13 +35,13 @@
 #include "core/mapping.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
+#include "util/iflink.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@ struct nft_backend {
 	uint32_t warned;                /* the private address last warned about */
 	uint32_t wan_seq;               /* the WAN command request in flight (0: none) */
 	struct ratelimit warn_call;     /* failed requests: a client can cause them */
+	int link_err;                   /* the last iflink_read() error (0: none) */
 };
 
 static const struct backend_ops nft_ops_up, nft_ops_up_down;
@@ -191,49 +194,26 @@ int backend_nft_remove_many(struct backend *b, const struct mapping *v, size_t n
 
 /* ---- the WAN side ---- */
 
-/* A small /sys file of ifname ("statistics/rx_bytes", "operstate"): its
- * first line, NUL-terminated. */
-static int read_sys(const char *ifname, const char *file, char *out, size_t outsz)
+/*
+ * The WAN interface's link and counters in igdd's own network namespace
+ * (util/iflink.h: not /sys/class/net, which in a container may list
+ * another namespace's interfaces); true when it is up. A failure to read
+ * it is logged when it starts and when it ends, not at every request.
+ */
+static bool wan_link(struct nft_backend *nb, struct iflink *ret)
 {
-	char path[128];
-	ssize_t n;
-	int fd;
+	int r = iflink_read(nb->wan_if, ret);
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", ifname, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, out, outsz - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	out[n] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	return 0;
-}
-
-static uint64_t read_counter(const char *ifname, const char *file)
-{
-	char text[32];
-	uint64_t v = 0;
-
-	if (read_sys(ifname, file, text, sizeof(text)) == 0)
-		(void)str_to_u64(str_cstr(text), UINT64_MAX, &v);
-	return v;
-}
-
-/* operstate "up"; "unknown" (ppp, tun) counts when there is a carrier. */
-static bool link_up(const char *ifname)
-{
-	char state[32], carrier[8];
-
-	if (read_sys(ifname, "operstate", state, sizeof(state)) < 0)
-		return false;
-	if (strcmp(state, "up") == 0)
-		return true;
-	return strcmp(state, "unknown") == 0 &&
-	       read_sys(ifname, "carrier", carrier, sizeof(carrier)) == 0 &&
-	       strcmp(carrier, "1") == 0;
+	if (r < 0 && r != nb->link_err)
+		log_warnx("backend nft: WAN interface %s: %s: reported as down",
+			  nb->wan_if, r == -ENODEV ? "no such interface in igdd's network namespace" :
+			  strerror(-r));
+	else if (r == 0 && nb->link_err != 0)
+		log_info("backend nft: WAN interface %s is back", nb->wan_if);
+	nb->link_err = r;
+	if (r < 0)
+		memset(ret, 0, sizeof(*ret));
+	return ret->up;
 }
 
 static void external_ip(struct nft_backend *nb, struct backend_wan *ret)
@@ -260,25 +240,28 @@ static void external_ip(struct nft_backend *nb, struct backend_wan *ret)
 
 static int nft_wan_packets(struct backend *b, uint64_t *ret)
 {
-	struct nft_backend *nb = b->priv;
+	struct iflink l;
 
-	*ret = read_counter(nb->wan_if, "statistics/rx_packets") +
-	       read_counter(nb->wan_if, "statistics/tx_packets");
+	wan_link(b->priv, &l);
+	*ret = l.rx_packets + l.tx_packets;
 	return 0;
 }
 
 static int nft_wan_status(struct backend *b, struct backend_wan *ret)
 {
 	struct nft_backend *nb = b->priv;
-	uint64_t mbps = read_counter(nb->wan_if, "speed");
+	struct iflink l;
+	uint64_t mbps;
 
 	memset(ret, 0, sizeof(*ret));
 	external_ip(nb, ret);
-	ret->link_up = link_up(nb->wan_if);
-	ret->bytes_sent = read_counter(nb->wan_if, "statistics/tx_bytes");
-	ret->bytes_received = read_counter(nb->wan_if, "statistics/rx_bytes");
-	ret->packets_sent = read_counter(nb->wan_if, "statistics/tx_packets");
-	ret->packets_received = read_counter(nb->wan_if, "statistics/rx_packets");
+	wan_link(nb, &l);
+	ret->link_up = l.up;
+	ret->bytes_sent = l.tx_bytes;
+	ret->bytes_received = l.rx_bytes;
+	ret->packets_sent = l.tx_packets;
+	ret->packets_received = l.rx_packets;
+	mbps = l.speed_mbps;
 	if (mbps > UINT32_MAX / 1000000u)
 		mbps = UINT32_MAX / 1000000u;
 	ret->up_bitrate = ret->down_bitrate = (uint32_t)(mbps * 1000000u);
@@ -336,6 +319,7 @@ static void nft_tick(struct backend *b, uint64_t now)
 {
 	struct nft_backend *nb = b->priv;
 	struct priv_wan_done d;
+	struct iflink l;
 
 	(void)now;
 	while (priv_event_take(nb->helper, &d) == 0) {
@@ -348,7 +332,7 @@ static void nft_tick(struct backend *b, uint64_t now)
 			report(b, BACKEND_LINK_DOWN_DONE, BACKEND_CAUSE_NONE);
 		else if (d.status < 0)
 			report(b, BACKEND_LINK_FAILED, BACKEND_CAUSE_NONE);
-		else if (link_up(nb->wan_if))
+		else if (wan_link(nb, &l))
 			report(b, BACKEND_LINK_UP, BACKEND_CAUSE_NONE);
 		else
 			log_info("backend nft: wan_up_command done; waiting for %s to come up",

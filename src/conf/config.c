@@ -38,6 +38,7 @@ struct config_key {
 	config_set_fn set;
 	bool repeat;                /* may appear more than once (lan_interface, acl,
 	                             * connection_control) */
+	bool reload;                /* a reload applies it (config_copy_reloadable()) */
 };
 
 /* The state of one parse: where we are, for messages. */
@@ -723,44 +724,51 @@ static int set_wan_command(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/*
+ * Every key the parser knows: the documentation tests read this table
+ * (config_key_name()), so a key added here without its entry in
+ * docs/CONFIG.md and man/igdd.conf.5 fails them. The last column says
+ * whether a reload applies the key: it must agree with
+ * config_copy_reloadable() (tests/unit/test_docs.c checks both).
+ */
 static const struct config_key config_keys[] = {
-	{ "backend", set_backend, false },
-	{ "lan_interface", set_ifname, true },
-	{ "wan_interface", set_ifname, false },
-	{ "external_ip", set_external_ip, false },
-	{ "http_port", set_http_port, false },
-	{ "uuid", set_uuid, false },
-	{ "friendly_name", set_friendly_name, false },
-	{ "server_os", set_server_os, false },
-	{ "notify_interval", set_uint, false },
-	{ "state_dir", set_state_dir, false },
-	{ "persist_leases", set_bool, false },
-	{ "control_socket", set_control_socket, false },
-	{ "secure_mode", set_bool, false },
-	{ "max_mappings", set_uint, false },
-	{ "max_mappings_per_client", set_uint, false },
-	{ "acl", set_acl, true },
-	{ "enable_natpmp", set_bool, false },
-	{ "enable_pcp", set_bool, false },
-	{ "pcp_min_lifetime", set_uint, false },
-	{ "pcp_max_lifetime", set_uint, false },
-	{ "http_max_connections", set_uint, false },
-	{ "http_max_per_ip", set_uint, false },
-	{ "http_timeout", set_uint, false },
-	{ "http_max_lifetime", set_uint, false },
-	{ "connection_control", set_connection_control, true },
-	{ "connection_type_read_only", set_bool, false },
-	{ "auto_disconnect_time", set_uint, false },
-	{ "idle_disconnect_time", set_uint, false },
-	{ "warn_disconnect_delay", set_uint, false },
-	{ "sim_connect_delay", set_uint, false },
-	{ "sim_disconnect_delay", set_uint, false },
-	{ "sim_connect_fail", set_bool, false },
-	{ "sim_ip_bridged", set_bool, false },
-	{ "user", set_user, false },
-	{ "nft_hairpin", set_bool, false },
-	{ "wan_up_command", set_wan_command, false },
-	{ "wan_down_command", set_wan_command, false },
+	{ "backend", set_backend, false, false },
+	{ "lan_interface", set_ifname, true, false },
+	{ "wan_interface", set_ifname, false, false },
+	{ "external_ip", set_external_ip, false, false },
+	{ "http_port", set_http_port, false, false },
+	{ "uuid", set_uuid, false, false },
+	{ "friendly_name", set_friendly_name, false, false },
+	{ "server_os", set_server_os, false, false },
+	{ "notify_interval", set_uint, false, false },
+	{ "state_dir", set_state_dir, false, false },
+	{ "persist_leases", set_bool, false, false },
+	{ "control_socket", set_control_socket, false, false },
+	{ "secure_mode", set_bool, false, true },
+	{ "max_mappings", set_uint, false, false },
+	{ "max_mappings_per_client", set_uint, false, true },
+	{ "acl", set_acl, true, true },
+	{ "enable_natpmp", set_bool, false, false },
+	{ "enable_pcp", set_bool, false, false },
+	{ "pcp_min_lifetime", set_uint, false, true },
+	{ "pcp_max_lifetime", set_uint, false, true },
+	{ "http_max_connections", set_uint, false, true },
+	{ "http_max_per_ip", set_uint, false, true },
+	{ "http_timeout", set_uint, false, false },
+	{ "http_max_lifetime", set_uint, false, true },
+	{ "connection_control", set_connection_control, true, true },
+	{ "connection_type_read_only", set_bool, false, false },
+	{ "auto_disconnect_time", set_uint, false, false },
+	{ "idle_disconnect_time", set_uint, false, false },
+	{ "warn_disconnect_delay", set_uint, false, false },
+	{ "sim_connect_delay", set_uint, false, false },
+	{ "sim_disconnect_delay", set_uint, false, false },
+	{ "sim_connect_fail", set_bool, false, false },
+	{ "sim_ip_bridged", set_bool, false, false },
+	{ "user", set_user, false, false },
+	{ "nft_hairpin", set_bool, false, false },
+	{ "wan_up_command", set_wan_command, false, false },
+	{ "wan_down_command", set_wan_command, false, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -903,11 +911,7 @@ static int check_required(struct parse *p)
 	p->line = 0;
 	if (c->nlans == 0) {
 		perr(p, "lan_interface is required");
-		return -EINVAL;
-	}
-	if (c->backend == CONFIG_BACKEND_NFT && !c->wan_interface[0]) {
-		perr(p, "wan_interface is required with backend nft");
-		return -EINVAL;
+		return -ENODATA;
 	}
 	/* persist_leases follows the backend unless set: the sim backend keeps
 	 * mappings in memory only, a real gateway keeps them across restarts. */
@@ -933,6 +937,37 @@ static int check_required(struct parse *p)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+const char *config_key_name(size_t i)
+{
+	return i < CONFIG_NKEYS ? config_keys[i].name : NULL;
+}
+
+int config_key_reloadable(const char *name)
+{
+	size_t i;
+
+	if (!find_key(name, strlen(name), &i))
+		return -ENOENT;
+	return config_keys[i].reload;
+}
+
+/* The keys whose `reload` is true in config_keys[], and nothing else. */
+void config_copy_reloadable(struct config *to, const struct config *from)
+{
+	to->secure_mode = from->secure_mode;
+	to->nacl = from->nacl;
+	memcpy(to->acl, from->acl, sizeof(to->acl));
+	to->max_mappings_per_client = from->max_mappings_per_client;
+	to->pcp_min_lifetime = from->pcp_min_lifetime;
+	to->pcp_max_lifetime = from->pcp_max_lifetime;
+	to->http_max_connections = from->http_max_connections;
+	to->http_max_per_ip = from->http_max_per_ip;
+	to->http_max_lifetime = from->http_max_lifetime;
+	to->connection_control_all = from->connection_control_all;
+	to->nconnection_control = from->nconnection_control;
+	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
 }
 
 int config_parse(const char *name, const char *text, size_t len, struct config *ret,

@@ -39,7 +39,8 @@ struct config {
 	char lan_interface[IGDD_CONF_MAX_LANS][IF_NAMESIZE];
 	                                        /* lan_interface = NAME (required; repeatable, at
 	                                         * most IGDD_CONF_MAX_LANS: every LAN igdd serves) */
-	char wan_interface[IF_NAMESIZE];        /* wan_interface = NAME (required for nft) */
+	char wan_interface[IF_NAMESIZE];        /* wan_interface = NAME (nft; default: the
+	                                         * interface of the IPv4 default route) */
 	bool have_external_ip;
 	struct in_addr external_ip;             /* external_ip = A.B.C.D (sim: WAN address; default 203.0.113.1) */
 	uint16_t http_port;                     /* http_port = N (0 = any free port; default 0) */
@@ -110,13 +111,24 @@ int config_lan_index(const struct config *c, const char *name, size_t len);
 
 /*
  * Parse FILE into *ret (defaults first). On error returns -EINVAL (or
- * -errno for I/O) and writes "FILE:LINE: message" into err.
+ * -errno for I/O) and writes "FILE:LINE: message" into err; -ENODATA
+ * when the file is valid but does not name the LAN interface yet (the
+ * state a package installs it in: igdd -c).
  */
 int config_load(const char *path, struct config *ret, char *err, size_t errsz);
 
 /* Same, from a string in memory (name is used in messages). */
 int config_parse(const char *name, const char *text, size_t len, struct config *ret,
 		 char *err, size_t errsz);
+
+/* The parser's keys, for the documentation checks: the name of key i,
+ * or NULL past the last. */
+const char *config_key_name(size_t i);
+/* 1 when a reload applies key name, 0 when it waits for the next start,
+ * -ENOENT for an unknown key. */
+int config_key_reloadable(const char *name);
+/* Copy the keys a reload applies from `from` into `to` (main.c, SIGHUP). */
+void config_copy_reloadable(struct config *to, const struct config *from);
 
 /* Print the configuration back, normalised: every key, one per line,
  * in a fixed order, defaults included (`igdd -n`). */

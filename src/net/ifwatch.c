@@ -71,6 +71,15 @@ static int msg_cb(const struct nlmsghdr *nlh, void *data)
 		}
 		break;
 	}
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE: {
+		const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*rtm)) && rtm->rtm_family == AF_INET &&
+		    rtm->rtm_dst_len == 0 && rtm->rtm_table == RT_TABLE_MAIN)
+			w->events |= IFWATCH_ROUTE;
+		break;
+	}
 	default:
 		break;
 	}
@@ -97,7 +106,7 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 		n = mnl_socket_recvfrom(w->nl, w->buf, sizeof(w->buf));
 		if (n < 0) {
 			if (errno == ENOBUFS) {         /* notifications lost: re-read all */
-				seen |= IFWATCH_ADDR | IFWATCH_LINK;
+				seen |= IFWATCH_ADDR | IFWATCH_LINK | IFWATCH_ROUTE;
 				w->ifindex = if_nametoindex(w->ifname);
 				continue;
 			}
@@ -126,7 +135,8 @@ struct ifwatch *ifwatch_new(struct loop *l, const char *ifname, ifwatch_fn cb, v
 	w->cb = cb;
 	w->arg = arg;
 	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_IPV4_IFADDR | RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE,
+					    MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
 	r = loop_fd_add(l, mnl_socket_get_fd(w->nl), EPOLLIN, on_readable, w);
 	if (r < 0) {

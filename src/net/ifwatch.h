@@ -1,8 +1,9 @@
 /*
  * ifwatch.h - following one interface (the WAN side) at run time over
- * rtnetlink (libmnl; groups RTMGRP_IPV4_IFADDR and RTMGRP_LINK): its IPv4
- * addresses coming and going (a DHCP renewal, a PPP reconnect) and its
- * link changing. A non-blocking socket in the loop; the callback says
+ * rtnetlink (libmnl; groups RTMGRP_IPV4_IFADDR, RTMGRP_LINK and
+ * RTMGRP_IPV4_ROUTE): its IPv4 addresses coming and going (a DHCP
+ * renewal, a PPP reconnect), its link changing, and the IPv4 default
+ * route changing (igdd follows it when wan_interface is not set). A non-blocking socket in the loop; the callback says
  * only what kind of thing changed, the caller reads the new state
  * (WANIPConnection:2 2.3.13 ExternalIPAddress is evented).
  */
@@ -17,6 +18,7 @@ struct ifwatch;
 enum ifwatch_event {
 	IFWATCH_ADDR = 1u << 0,         /* an IPv4 address of the interface */
 	IFWATCH_LINK = 1u << 1,         /* the link (flags, operstate, created, deleted) */
+	IFWATCH_ROUTE = 1u << 2,        /* an IPv4 default route of the main table (any interface) */
 };
 
 /* events: a set of enum ifwatch_event; both after lost notifications. */

@@ -17,6 +17,8 @@
 
 #include "util/buf.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -100,9 +102,11 @@ static bool gkey_eq(const struct gkey *a, const struct gkey *b)
 
 static size_t ghash(const struct gkey *k, size_t nb)
 {
-	uint64_t h = (uint64_t)k->internal * UINT64_C(0x9E3779B97F4A7C15);
+	/* Addresses in host order: the same buckets, so the same dump order,
+	 * on every CPU (scripts/cross-test.sh). */
+	uint64_t h = (uint64_t)ntohl(k->internal) * UINT64_C(0x9E3779B97F4A7C15);
 
-	h ^= (uint64_t)k->rh * UINT64_C(0xC2B2AE3D27D4EB4F);
+	h ^= (uint64_t)ntohl(k->rh) * UINT64_C(0xC2B2AE3D27D4EB4F);
 	h ^= (((uint64_t)k->int_port << 8) | k->proto) * UINT64_C(0x165667B19E3779F9);
 	h ^= h >> 29;
 	return (size_t)(h & (nb - 1));

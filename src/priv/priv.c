@@ -102,8 +102,14 @@ static int resolve_user(struct priv *p, const struct config *cfg)
 	int r;
 
 	if (geteuid() != 0) {
-		log_info("not started as root: staying uid %ld (user '%s' not used)",
-			 (long)geteuid(), cfg->user);
+		struct caps_user u;
+
+		/* Started as `user` already (the unit's User=): nothing to switch. */
+		if (caps_lookup_user(name, &u) == 0 && u.uid == geteuid())
+			snprintf(p->user_name, sizeof(p->user_name), "%s", name);
+		else
+			log_info("not started as root: staying uid %ld (user '%s' not used)",
+				 (long)geteuid(), name);
 		return 0;
 	}
 	r = caps_lookup_user(name, &p->user);
@@ -306,7 +312,7 @@ int priv_drop_engine(const struct priv *p)
 		log_warnx("cannot drop privileges: %s: %s", why, strerror(-r));
 		return r;
 	}
-	if (p->switch_user)
+	if (p->user_name[0])
 		log_info("running as user '%s' with no capabilities", p->user_name);
 	else
 		log_info("running as uid %ld with no capabilities", (long)getuid());

@@ -1,13 +1,21 @@
 /*
- * ifaddr.c - an interface's IPv4 address, netmask and index (ifaddr.h).
+ * ifaddr.c - an interface's IPv4 address, netmask and index, and the
+ * interface of the IPv4 default route (ifaddr.h).
  */
 #include "util/ifaddr.h"
 
+#include "util/str.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 int ifaddr_lookup_ipv4(const char *ifname, struct ifaddr_ipv4 *ret)
 {
@@ -40,4 +48,108 @@ int ifaddr_lookup_ipv4(const char *ifname, struct ifaddr_ipv4 *ret)
 	}
 	freeifaddrs(list);
 	return r;
+}
+
+/* Field i (0-based) of a line of /proc/net/route, split on tabs and spaces. */
+static struct str route_field(struct str line, unsigned i)
+{
+	size_t pos = 0, start;
+
+	for (;;) {
+		while (pos < line.len && (line.p[pos] == '\t' || line.p[pos] == ' '))
+			pos++;
+		start = pos;
+		while (pos < line.len && line.p[pos] != '\t' && line.p[pos] != ' ')
+			pos++;
+		if (i-- == 0 || start == pos)
+			return str_from(line.p + start, pos - start);
+	}
+}
+
+/* A field of hexadecimal digits (Destination, Flags, Mask): -EINVAL if not. */
+static int route_hex(struct str f, uint64_t *ret)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (f.len == 0 || f.len > 8)
+		return -EINVAL;
+	for (i = 0; i < f.len; i++) {
+		char ch = f.p[i];
+		unsigned d;
+
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'A' && ch <= 'F')
+			d = (unsigned)(ch - 'A' + 10);
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else
+			return -EINVAL;
+		v = v * 16 + d;
+	}
+	*ret = v;
+	return 0;
+}
+
+/*
+ * Columns: Iface Destination Gateway Flags RefCnt Use Metric Mask ...
+ * Destination and Mask are the raw 32-bit values in hexadecimal, so
+ * their byte order follows the CPU's; 0 (the default route) reads the
+ * same on every one.
+ */
+int ifaddr_parse_default_route(const char *text, size_t len, char out[IF_NAMESIZE])
+{
+	uint64_t best = UINT64_MAX;
+	size_t pos = 0;
+	bool first = true;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		struct str line = str_from(text + pos, nl ? (size_t)(nl - text - pos) : len - pos);
+		struct str name = route_field(line, 0);
+		uint64_t dst, flags, mask, metric;
+
+		pos += line.len + 1;
+		if (first) {                    /* the header line */
+			first = false;
+			continue;
+		}
+		if (route_hex(route_field(line, 1), &dst) < 0 ||
+		    route_hex(route_field(line, 3), &flags) < 0 ||
+		    str_to_u64(route_field(line, 6), UINT32_MAX, &metric) < 0 ||
+		    route_hex(route_field(line, 7), &mask) < 0 ||
+		    name.len == 0 || name.len >= IF_NAMESIZE)
+			continue;
+		if (dst != 0 || mask != 0 || !(flags & RTF_UP) || metric >= best)
+			continue;
+		best = metric;
+		memcpy(out, name.p, name.len);
+		out[name.len] = '\0';
+	}
+	return best == UINT64_MAX ? -ENOENT : 0;
+}
+
+int ifaddr_default_route(char out[IF_NAMESIZE])
+{
+	char text[16384];
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/proc/net/route", O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* The routes of a gateway fit; a longer table is read in part. */
+	while (len < sizeof(text)) {
+		n = read(fd, text + len, sizeof(text) - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	return r < 0 ? r : ifaddr_parse_default_route(text, len, out);
 }

@@ -6,7 +6,9 @@
 #ifndef IGDD_IFADDR_H
 #define IGDD_IFADDR_H
 
+#include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 
 struct ifaddr_ipv4 {
 	struct in_addr addr;
@@ -20,5 +22,16 @@ struct ifaddr_ipv4 {
  * address, or another -errno. *ret is written only on success.
  */
 int ifaddr_lookup_ipv4(const char *ifname, struct ifaddr_ipv4 *ret);
+
+/*
+ * The interface of the IPv4 default route, from the text of
+ * /proc/net/route (len bytes): the route to 0.0.0.0/0 that is up, with
+ * the lowest metric (the first of equals). Returns 0 with the name in
+ * out, or -ENOENT when there is none. Pure: for tests.
+ */
+int ifaddr_parse_default_route(const char *text, size_t len, char out[IF_NAMESIZE]);
+
+/* The same from this network namespace's /proc/net/route. */
+int ifaddr_default_route(char out[IF_NAMESIZE]);
 
 #endif

@@ -28,7 +28,7 @@ static int run_file(const char *path)
 	uint8_t *data;
 	size_t n;
 
-	if (!f || fstat(fileno(f), &st) < 0 || st.st_size > REPLAY_MAX_INPUT) {
+	if (!f || fstat(fileno(f), &st) < 0 || st.st_size > (off_t)REPLAY_MAX_INPUT) {
 		fprintf(stderr, "%s: %s\n", path, f ? "cannot read (too large?)" : strerror(errno));
 		if (f)
 			fclose(f);

@@ -84,14 +84,22 @@ lab_down() {
 }
 
 # igdd_start IGDD CONF: start igdd in the gateway namespace and wait (at
-# most 10 s) for its start-up line.
+# most 10 s) for its start-up line. It enters the namespace with `ip netns
+# exec`, which mounts a /sys of that namespace for it; with LAB_NSENTER=1
+# with `nsenter --net` instead, as a container or a service started into
+# a namespace (systemd's NetworkNamespacePath=) runs it: /sys then lists
+# another namespace's interfaces. LAB_IGDD_WRAP: words put before igdd
+# (e.g. setpriv, to start it as the systemd unit does).
 igdd_start() {
   local i
   IGDD_LOG=$LAB_DIR/igdd.log
   # Empty the log before the background job opens it, so a second start
   # in one test never sees the previous run's start-up line.
   : >"$IGDD_LOG"
-  ip netns exec $NS_GW "$1" -d -f "$2" >>"$IGDD_LOG" 2>&1 &
+  local enter=(ip netns exec $NS_GW)
+  [ "${LAB_NSENTER:-0}" = 1 ] && enter=(nsenter --net=/run/netns/$NS_GW)
+  # shellcheck disable=SC2086  # LAB_IGDD_WRAP is words
+  "${enter[@]}" ${LAB_IGDD_WRAP:-} "$1" -d -f "$2" >>"$IGDD_LOG" 2>&1 &
   IGDD_PID=$!
   for i in $(seq 1 100); do
     grep -q "started" "$IGDD_LOG" 2>/dev/null && return 0

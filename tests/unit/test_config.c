@@ -206,7 +206,6 @@ struct bad_row {
 static const struct bad_row bad_rows[] = {
 	{ "", "t.conf:0: lan_interface is required" },
 	{ "# nothing\n\n", "t.conf:0: lan_interface is required" },
-	{ BASE "backend = nft\n", "t.conf:0: wan_interface is required with backend nft" },
 	{ BASE "wan_interface = lo\n", "t.conf:0: wan_interface must differ from lan_interface" },
 	{ BASE "pcp_min_lifetime = 600\npcp_max_lifetime = 599\n",
 	  "t.conf:0: pcp_min_lifetime must not exceed pcp_max_lifetime" },
@@ -375,8 +374,9 @@ static void test_bad_rows(void **state)
 			len += 2;
 		memset(&c, 0xa5, sizeof(c));
 		r = config_parse("t.conf", text, len, &c, err, sizeof(err));
-		if (r != -EINVAL)
-			fail_msg("row %zu: '%s': returned %d, want -EINVAL", i, text, r);
+		/* -ENODATA: valid but the LAN interface not named yet (igdd -c) */
+		if (r != (strstr(bad_rows[i].err, "lan_interface is required") ? -ENODATA : -EINVAL))
+			fail_msg("row %zu: '%s': returned %d", i, text, r);
 		if (strncmp(err, bad_rows[i].err, strlen(bad_rows[i].err)) != 0)
 			fail_msg("row %zu:\n got '%s'\nwant '%s'", i, err, bad_rows[i].err);
 		/* *ret is written only on success */

@@ -52,6 +52,41 @@ static size_t link_msg(uint16_t type, int idx, const char *name)
 	return nlh->nlmsg_len;
 }
 
+/* A route message: family, destination prefix length, table. */
+static size_t route_msg(uint16_t type, int family, unsigned dst_len, unsigned table)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+
+	nlh->nlmsg_type = type;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)dst_len;
+	rtm->rtm_table = (uint8_t)table;
+	mnl_attr_put_u32(nlh, RTA_OIF, 7);
+	return nlh->nlmsg_len;
+}
+
+/* Only IPv4 default routes of the main table count, on any interface. */
+static void test_route(void **state)
+{
+	struct loop *l = loop_new();
+	struct ifwatch *w;
+
+	(void)state;
+	w = ifwatch_new(l, "lo", NULL, NULL);
+	assert_non_null(w);
+	assert_int_equal(ifwatch_parse(w, buf, route_msg(RTM_NEWROUTE, AF_INET, 0, RT_TABLE_MAIN)),
+			 IFWATCH_ROUTE);
+	assert_int_equal(ifwatch_parse(w, buf, route_msg(RTM_DELROUTE, AF_INET, 0, RT_TABLE_MAIN)),
+			 IFWATCH_ROUTE);
+	assert_int_equal(ifwatch_parse(w, buf, route_msg(RTM_NEWROUTE, AF_INET, 24, RT_TABLE_MAIN)), 0);
+	assert_int_equal(ifwatch_parse(w, buf, route_msg(RTM_NEWROUTE, AF_INET6, 0, RT_TABLE_MAIN)), 0);
+	assert_int_equal(ifwatch_parse(w, buf, route_msg(RTM_NEWROUTE, AF_INET, 0, RT_TABLE_LOCAL)), 0);
+	ifwatch_free(w);
+	loop_free(l);
+}
+
 static void test_parse(void **state)
 {
 	struct loop *l = loop_new();
@@ -104,6 +139,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_missing_interface),
+		cmocka_unit_test(test_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

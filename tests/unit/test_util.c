@@ -1,6 +1,6 @@
 /*
  * test_util.c - util/: bounded buffers, string views and number parsing,
- * log escaping, the log rate limit.
+ * log escaping, the log rate limit, the default route in /proc/net/route.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +9,12 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/ifaddr.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
 #include "util/str.h"
@@ -187,6 +189,55 @@ static void test_ratelimit(void **state)
 	assert_int_equal(sup, 10);     /* 10 s of flood */
 }
 
+/* The interface of the IPv4 default route: up, lowest metric, first of equals. */
+static void test_default_route(void **state)
+{
+	static const char hdr[] = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\t"
+				  "Mask\t\tMTU\tWindow\tIRTT\n";
+	static const struct {
+		const char *rows;
+		const char *want;               /* NULL: -ENOENT */
+	} rows[] = {
+		{ "", NULL },
+		{ "eth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n", NULL },
+		{ "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n", "eth0" },
+		/* lower metric wins; a route that is not up does not count */
+		{ "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+		  "ppp0\t00000000\t00000000\t0001\t0\t0\t10\t00000000\t0\t0\t0\n"
+		  "wlan0\t00000000\t0101A8C0\t0002\t0\t0\t1\t00000000\t0\t0\t0\n", "ppp0" },
+		{ "eth1\t00000000\t0101A8C0\t0003\t0\t0\t5\t00000000\t0\t0\t0\n"
+		  "eth2\t00000000\t0101A8C0\t0003\t0\t0\t5\t00000000\t0\t0\t0\n", "eth1" },
+		/* a default route with a mask is no default route; junk is skipped */
+		{ "eth3\t00000000\t0101A8C0\t0003\t0\t0\t0\t000000FF\t0\t0\t0\n"
+		  "eth4\tzz\n"
+		  "a-name-much-too-long\t00000000\t0\t0003\t0\t0\t0\t00000000\n", NULL },
+		/* no newline at the end */
+		{ "br0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0", "br0" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char text[1024], out[IF_NAMESIZE] = "";
+		int n = snprintf(text, sizeof(text), "%s%s", hdr, rows[i].rows);
+		int r = ifaddr_parse_default_route(text, (size_t)n, out);
+
+		if (rows[i].want) {
+			assert_int_equal(r, 0);
+			assert_string_equal(out, rows[i].want);
+		} else {
+			assert_int_equal(r, -ENOENT);
+		}
+	}
+	/* The header alone and nothing at all. */
+	{
+		char out[IF_NAMESIZE];
+
+		assert_int_equal(ifaddr_parse_default_route(hdr, strlen(hdr), out), -ENOENT);
+		assert_int_equal(ifaddr_parse_default_route("", 0, out), -ENOENT);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_str_views),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_default_route),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,281 @@
+/*
+ * test_docs.c - the configuration keys and their documentation never
+ * drift apart. The key list comes from the parser's own table
+ * (config_key_name()), so a key added to src/conf/config.c fails here
+ * until docs/CONFIG.md has its row and man/igdd.conf.5 its entry with
+ * the four lines Type:, Range:, Default: and Reload:, and until this
+ * file has a sample value for it. The Reload: line must agree with the
+ * parser's table, and the table with config_copy_reloadable(), which
+ * the SIGHUP path uses.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/config.h"
+
+/* The whole of IGDD_SRCDIR/rel, NUL-terminated (the test fails if not). */
+static char *slurp(const char *rel)
+{
+	const char *dir = getenv("IGDD_SRCDIR");
+	char path[4096];
+	FILE *f;
+	char *text;
+	long n;
+
+	assert_non_null(dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "re");
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	text = malloc((size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+static size_t nkeys(void)
+{
+	size_t n = 0;
+
+	while (config_key_name(n))
+		n++;
+	return n;
+}
+
+/* Every key has a row "| `key` |" in the table of docs/CONFIG.md. */
+static void test_config_md(void **state)
+{
+	char *md = slurp("docs/CONFIG.md");
+	size_t i, n = nkeys();
+
+	(void)state;
+	assert_true(n >= 30);
+	for (i = 0; i < n; i++) {
+		char row[128];
+
+		snprintf(row, sizeof(row), "\n| `%s` |", config_key_name(i));
+		if (!strstr(md, row))
+			fail_msg("docs/CONFIG.md: no table row for key '%s'", config_key_name(i));
+	}
+	free(md);
+}
+
+/* The entry of key in the man page: from ".It Cm key" to the next ".It Cm"
+ * or ".El" (NULL if none). */
+static char *man_entry(const char *man, const char *key)
+{
+	char head[128];
+	const char *s, *e, *e2;
+	char *out;
+
+	snprintf(head, sizeof(head), "\n.It Cm %s\n", key);
+	s = strstr(man, head);
+	if (!s)
+		return NULL;
+	s += strlen(head);
+	e = strstr(s, "\n.It Cm ");
+	e2 = strstr(s, "\n.El\n");
+	if (!e || (e2 && e2 < e))
+		e = e2;
+	assert_non_null(e);
+	out = strndup(s, (size_t)(e - s));
+	assert_non_null(out);
+	return out;
+}
+
+/* Every key has an entry in igdd.conf(5) with its type, range, default,
+ * and whether a reload applies it, as the parser's table says. */
+static void test_man_page(void **state)
+{
+	static const char *const fields[] = { "\nType:", "\nRange:", "\nDefault:", "\nReload:" };
+	char *man = slurp("man/igdd.conf.5");
+	size_t i, f, n = nkeys();
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		const char *key = config_key_name(i);
+		char *entry = man_entry(man, key), *body, *reload;
+		int want = config_key_reloadable(key);
+
+		if (!entry)
+			fail_msg("man/igdd.conf.5: no '.It Cm %s' entry", key);
+		body = malloc(strlen(entry) + 2);
+		assert_non_null(body);
+		snprintf(body, strlen(entry) + 2, "\n%s", entry);
+		for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+			if (!strstr(body, fields[f]))
+				fail_msg("man/igdd.conf.5: key '%s' has no line '%s'", key, fields[f] + 1);
+		}
+		reload = strstr(body, "\nReload:");
+		assert_true(want == 0 || want == 1);
+		if (strncmp(reload, want ? "\nReload: applied" : "\nReload: next start",
+			    want ? 16 : 19) != 0)
+			fail_msg("man/igdd.conf.5: key '%s': the parser says a reload %s it",
+				 key, want ? "applies" : "does not apply");
+		free(body);
+		free(entry);
+	}
+	/* ... and no entry for a key the parser does not know. */
+	{
+		const char *s = strstr(man, "\n.Sh KEYS\n"), *end;
+
+		assert_non_null(s);
+		end = strstr(s, "\n.El\n");
+		assert_non_null(end);
+		while ((s = strstr(s, "\n.It Cm ")) && s < end) {
+			char name[64];
+			size_t len;
+
+			s += 8;
+			len = strcspn(s, " \n");
+			assert_true(len < sizeof(name));
+			memcpy(name, s, len);
+			name[len] = '\0';
+			if (config_key_reloadable(name) == -ENOENT)
+				fail_msg("man/igdd.conf.5: entry for '%s', which is not a key", name);
+		}
+	}
+	free(man);
+}
+
+/* A value other than the default for every key (lines replacing that
+ * key's line of the base), to see what a reload does with it. */
+static const struct {
+	const char *key;
+	const char *lines;
+} samples[] = {
+	{ "backend", "backend = sim\n" },
+	{ "lan_interface", "lan_interface = lan1\n" },
+	{ "wan_interface", "wan_interface = wan1\n" },
+	{ "external_ip", "external_ip = 192.0.2.1\n" },
+	{ "http_port", "http_port = 5000\n" },
+	{ "uuid", "uuid = 00000000-0000-4000-8000-000000000001\n" },
+	{ "friendly_name", "friendly_name = Test\n" },
+	{ "server_os", "server_os = OpenWrt/23.05\n" },
+	{ "notify_interval", "notify_interval = 60\n" },
+	{ "state_dir", "state_dir = /srv/igdd\n" },
+	{ "persist_leases", "persist_leases = no\n" },
+	{ "control_socket", "control_socket = \"\"\n" },
+	{ "secure_mode", "secure_mode = no\n" },
+	{ "max_mappings", "max_mappings = 100\n" },
+	{ "max_mappings_per_client", "max_mappings_per_client = 10\n" },
+	{ "acl", "acl = allow 1-2 10.0.0.0/8 1-2\n" },
+	{ "enable_natpmp", "enable_natpmp = no\n" },
+	{ "enable_pcp", "enable_pcp = no\n" },
+	{ "pcp_min_lifetime", "pcp_min_lifetime = 300\n" },
+	{ "pcp_max_lifetime", "pcp_max_lifetime = 3600\n" },
+	{ "http_max_connections", "http_max_connections = 5\n" },
+	{ "http_max_per_ip", "http_max_per_ip = 2\n" },
+	{ "http_timeout", "http_timeout = 30\n" },
+	{ "http_max_lifetime", "http_max_lifetime = 120\n" },
+	{ "connection_control", "connection_control = all\n" },
+	{ "connection_type_read_only", "connection_type_read_only = yes\n" },
+	{ "auto_disconnect_time", "auto_disconnect_time = 60\n" },
+	{ "idle_disconnect_time", "idle_disconnect_time = 60\n" },
+	{ "warn_disconnect_delay", "warn_disconnect_delay = 5\n" },
+	{ "sim_connect_delay", "sim_connect_delay = 10\n" },
+	{ "sim_disconnect_delay", "sim_disconnect_delay = 10\n" },
+	{ "sim_connect_fail", "sim_connect_fail = yes\n" },
+	{ "sim_ip_bridged", "sim_ip_bridged = yes\n" },
+	{ "user", "user = nobody\n" },
+	{ "nft_hairpin", "nft_hairpin = yes\n" },
+	{ "wan_up_command", "wan_up_command = /bin/true\n" },
+	{ "wan_down_command", "wan_up_command = /bin/true\nwan_down_command = /bin/false\n" },
+};
+
+static const char base_text[] = "backend = nft\nlan_interface = lan0\nwan_interface = wan0\n";
+
+static char *printed(const struct config *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	config_print(c, f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+static void parse_or_fail(const char *text, struct config *c)
+{
+	char err[256];
+
+	if (config_parse("t.conf", text, strlen(text), c, err, sizeof(err)) < 0)
+		fail_msg("%s\n%s", err, text);
+}
+
+/* A reload applies exactly the keys the table marks (config_copy_reloadable). */
+static void test_reloadable(void **state)
+{
+	static struct config base, fresh, probe;
+	size_t i, j, n = nkeys();
+	char *base_print;
+
+	(void)state;
+	parse_or_fail(base_text, &base);
+	base_print = printed(&base);
+	for (i = 0; i < n; i++) {
+		const char *key = config_key_name(i);
+		char text[1024], *fresh_print, *probe_print;
+		size_t klen = strlen(key);
+		const char *line;
+		int len = 0;
+
+		for (j = 0; j < sizeof(samples) / sizeof(samples[0]); j++)
+			if (strcmp(samples[j].key, key) == 0)
+				break;
+		if (j == sizeof(samples) / sizeof(samples[0]))
+			fail_msg("tests/unit/test_docs.c: add a sample value for key '%s'", key);
+		/* the base without the key's own line, then the sample */
+		for (line = base_text; *line; line = strchr(line, '\n') + 1) {
+			size_t l = (size_t)(strchr(line, '\n') - line) + 1;
+
+			if (!(strncmp(line, key, klen) == 0 && line[klen] == ' '))
+				len += snprintf(text + len, sizeof(text) - (size_t)len, "%.*s", (int)l, line);
+		}
+		snprintf(text + len, sizeof(text) - (size_t)len, "%s", samples[j].lines);
+		parse_or_fail(text, &fresh);
+		fresh_print = printed(&fresh);
+		if (strcmp(fresh_print, base_print) == 0)
+			fail_msg("sample of '%s' is its default: choose another", key);
+		probe = base;
+		config_copy_reloadable(&probe, &fresh);
+		probe_print = printed(&probe);
+		if (config_key_reloadable(key) == 1 && strcmp(probe_print, fresh_print) != 0)
+			fail_msg("'%s' is marked reloadable but config_copy_reloadable() "
+				 "does not copy it", key);
+		if (config_key_reloadable(key) == 0 && strcmp(probe_print, base_print) != 0)
+			fail_msg("'%s' is not marked reloadable but config_copy_reloadable() "
+				 "copies it", key);
+		free(fresh_print);
+		free(probe_print);
+	}
+	free(base_print);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_md),
+		cmocka_unit_test(test_man_page),
+		cmocka_unit_test(test_reloadable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
