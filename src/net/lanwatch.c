@@ -243,10 +243,11 @@ uint32_t lanwatch_resync(struct lanwatch *w, bool *ret_wan6)
 	struct lan before[IGDD_CONF_MAX_LANS];
 	struct lan_wan6 wan_before = e->wan6;
 	uint32_t changed = 0;
-	size_t i, n = e->nlans < IGDD_CONF_MAX_LANS ? e->nlans : IGDD_CONF_MAX_LANS;
+	size_t i;
 	int r;
 
-	for (i = 0; i < n; i++) {
+	memset(before, 0, sizeof(before));
+	for (i = 0; i < e->nlans; i++) {
 		before[i] = e->lans[i];
 		lan_set_ifindex(&e->lans[i], if_nametoindex(e->lans[i].name));
 		lan_clear(&e->lans[i]);
@@ -256,7 +257,7 @@ uint32_t lanwatch_resync(struct lanwatch *w, bool *ret_wan6)
 	r = dump_addrs(w, &st);
 	if (r < 0)
 		log_warnx("rtnetlink: cannot read the interfaces' addresses: %s", strerror(-r));
-	for (i = 0; i < n; i++)
+	for (i = 0; i < e->nlans; i++)
 		if (before[i].ifindex != e->lans[i].ifindex ||
 		    !lan_addrs_equal(before[i].addrs, before[i].naddrs, e->lans[i].addrs,
 				     e->lans[i].naddrs))
