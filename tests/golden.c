@@ -578,36 +578,31 @@ static bool exchanges(struct engine *e, uint64_t *now, struct lines *l, bool upd
 	return ok;
 }
 
-static void lan_add(struct lan *l, const char *text, unsigned plen)
+static void lan_add(struct lan *l, const char *text)
 {
 	struct lan_addr_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.add = true;
-	ev.ifindex = l->ifindex;
-	if (ipaddr_parse(str_cstr(text), &ev.addr.a) < 0)
+	if (lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev) < 0)
 		abort();
-	ev.addr.a.scope = ipaddr_is_linklocal(&ev.addr.a) ? l->ifindex : 0;
-	ev.addr.plen = (uint8_t)plen;
 	lan_apply(l, &ev);
 }
 
 /* The LANs of the header comment. */
 static void set_lans(struct engine *e)
 {
-	static const char *const v4[2] = { "192.168.1.1", "192.168.2.1" };
-	static const char *const v6[2] = { "2001:db8:1::1", "2001:db8:2::1" };
+	static const char *const v4[2] = { "192.168.1.1/24", "192.168.2.1/24" };
+	static const char *const v6[2] = { "2001:db8:1::1/64", "2001:db8:2::1/64" };
 	size_t i;
 
 	for (i = 0; i < e->nlans && i < 2; i++) {
 		struct lan *l = &e->lans[i];
 
 		lan_set_ifindex(l, 2 + (unsigned)i);
-		lan_add(l, v4[i], 24);
-		lan_add(l, v6[i], 64);
+		lan_add(l, v4[i]);
+		lan_add(l, v6[i]);
 		if (i == 0)
-			lan_add(l, "fd00:1::1", 64);
-		lan_add(l, "fe80::1", 64);
+			lan_add(l, "fd00:1::1/64");
+		lan_add(l, "fe80::1/64");
 		engine_lan_changed(e, (unsigned)i);
 	}
 }

@@ -8,6 +8,7 @@
 #include "util/str.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 void lan_init(struct lan *l, unsigned index, const char *name)
@@ -16,6 +17,30 @@ void lan_init(struct lan *l, unsigned index, const char *name)
 	l->index = index;
 	if (name)
 		strlcpy_checked(l->name, name, sizeof(l->name));
+}
+
+int lan_event_parse(struct str text, unsigned ifindex, bool add, uint32_t flags,
+		    struct lan_addr_event *ret)
+{
+	const char *slash = text.len ? memchr(text.p, '/', text.len) : NULL;
+	struct lan_addr_event ev;
+	uint64_t plen;
+
+	memset(&ev, 0, sizeof(ev));
+	if (ipaddr_parse(slash ? str_from(text.p, (size_t)(slash - text.p)) : text, &ev.addr.a) < 0)
+		return -EINVAL;
+	plen = ev.addr.a.family == AF_INET ? 32 : 128;
+	if (slash && str_to_u64(str_from(slash + 1, text.len - (size_t)(slash - text.p) - 1), plen,
+				&plen) < 0)
+		return -EINVAL;
+	ev.add = add;
+	ev.ifindex = ifindex;
+	ev.addr.plen = (uint8_t)plen;
+	ev.addr.flags = flags;
+	if (ipaddr_is_linklocal(&ev.addr.a))
+		ev.addr.a.scope = ifindex;
+	*ret = ev;
+	return 0;
 }
 
 static void forget_addrs(struct lan *l)

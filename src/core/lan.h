@@ -39,6 +39,7 @@
 
 #include "util/ipaddr.h"
 #include "util/limits.h"
+#include "util/str.h"
 
 /* Address flags (the kernel's IFA_F_* values, linux/if_addr.h). */
 #define LAN_F_SECONDARY   0x01u
@@ -76,6 +77,14 @@ struct lan_addr_event {
 };
 
 void lan_init(struct lan *l, unsigned index, const char *name);
+/*
+ * "ADDR/PLEN" (IPv4 or IPv6; no "/PLEN": the whole address) as an event
+ * for interface ifindex, a link-local address with it as scope: what an
+ * RTM_NEWADDR (add) or RTM_DELADDR says, for tools and tests. 0 or
+ * -EINVAL.
+ */
+int lan_event_parse(struct str text, unsigned ifindex, bool add, uint32_t flags,
+		    struct lan_addr_event *ret);
 /* The interface's index changed (created again, deleted: 0): its
  * addresses are forgotten. true when anything changed. */
 bool lan_set_ifindex(struct lan *l, unsigned ifindex);

@@ -13,6 +13,7 @@
 #include "core/lan.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/rtnl.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -23,13 +24,10 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 
 #define LANWATCH_BUF 32768
-#define LANWATCH_DUMP_TIMEOUT_S 2       /* the kernel answers at once; never wait longer */
+#define LANWATCH_DUMP_TIMEOUT_MS 2000   /* the kernel answers at once; never wait longer */
 
 struct lanwatch {
 	struct engine *e;
@@ -192,48 +190,14 @@ uint32_t lanwatch_parse(struct lanwatch *w, const void *buf, size_t len, bool *r
 /* One RTM_GETADDR dump applied through msg_cb. 0 or -errno. */
 static int dump_addrs(struct lanwatch *w, struct parse_state *st)
 {
-	struct timeval tv = { LANWATCH_DUMP_TIMEOUT_S, 0 };
-	struct mnl_socket *nl;
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(w->buf);
 	struct rtgenmsg *rt;
-	unsigned seq = (unsigned)time(NULL), portid;
-	ssize_t n;
-	int r = 0;
 
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	nlh = mnl_nlmsg_put_header(w->buf);
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq;
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtgen_family = AF_UNSPEC;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (;;) {
-		n = mnl_socket_recvfrom(nl, w->buf, sizeof(w->buf));
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		n = mnl_cb_run(w->buf, (size_t)n, seq, portid, msg_cb, st);
-		if (n <= MNL_CB_STOP) {
-			r = n < 0 ? -errno : 0;
-			break;
-		}
-	}
-out:
-	mnl_socket_close(nl);
-	return r;
+	return rtnl_request(nlh, w->buf, sizeof(w->buf), LANWATCH_DUMP_TIMEOUT_MS, msg_cb, st);
 }
 
 uint32_t lanwatch_resync(struct lanwatch *w, bool *ret_wan6)
@@ -316,36 +280,24 @@ struct lanwatch *lanwatch_new(struct engine *e, struct loop *l, const char *wan_
 	w->arg = arg;
 	if (wan_ifname && strlen(wan_ifname) < sizeof(w->wan))
 		memcpy(w->wan, wan_ifname, strlen(wan_ifname) + 1);
-	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-				      MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
 	/* Subscribed first, then read: nothing that changes in between is missed. */
-	lanwatch_resync(w, NULL);
-	if (l) {
-		r = loop_fd_add(l, mnl_socket_get_fd(w->nl), EPOLLIN, on_readable, w);
-		if (r < 0) {
-			errno = -r;
-			goto fail;
-		}
-		w->loop = l;
+	w->nl = rtnl_watch_open(l, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+				on_readable, w);
+	if (!w->nl) {
+		r = errno;
+		free(w);
+		errno = r;
+		return NULL;
 	}
+	w->loop = l;
+	lanwatch_resync(w, NULL);
 	return w;
-fail:
-	r = errno;
-	if (w->nl)
-		mnl_socket_close(w->nl);
-	free(w);
-	errno = r;
-	return NULL;
 }
 
 void lanwatch_free(struct lanwatch *w)
 {
 	if (!w)
 		return;
-	if (w->loop)
-		loop_fd_del(w->loop, mnl_socket_get_fd(w->nl));
-	mnl_socket_close(w->nl);
+	rtnl_watch_close(w->loop, w->nl);
 	free(w);
 }

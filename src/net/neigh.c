@@ -5,14 +5,14 @@
  */
 #include "net/neigh.h"
 
+#include "net/rtnl.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 
 #define NEIGH_TIMEOUT_MS 200    /* the kernel answers from its table at once */
 
@@ -68,52 +68,25 @@ static int neigh_cb(const struct nlmsghdr *nlh, void *data)
 int neigh_lladdr(unsigned ifindex, const struct ipaddr *a, uint8_t out[NEIGH_LLADDR_MAX])
 {
 	char buf[1024];
-	struct timeval tv = { 0, NEIGH_TIMEOUT_MS * 1000 };
 	struct neigh_answer ans = { out, 0 };
-	struct mnl_socket *nl;
 	struct nlmsghdr *nlh;
 	struct ndmsg *nd;
-	unsigned seq = (unsigned)time(NULL), portid;
-	ssize_t n;
-	int r = 0;
+	int r;
 
 	if (a->family != AF_INET && a->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETNEIGH;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = seq;
 	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
 	nd->ndm_family = (uint8_t)a->family;
 	nd->ndm_ifindex = (int)ifindex;
 	mnl_attr_put(nlh, NDA_DST, a->family == AF_INET ? 4 : 16, &a->u);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		r = -errno;
-		goto out;
-	}
-	n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (n < 0) {
-		r = -errno;
-		goto out;
-	}
+	r = rtnl_request(nlh, buf, sizeof(buf), NEIGH_TIMEOUT_MS, neigh_cb, &ans);
 	/* No entry: the kernel answers with an error (ENOENT). */
-	if (mnl_cb_run(buf, (size_t)n, seq, portid, neigh_cb, &ans) < 0) {
-		r = errno == ENOENT ? 0 : -errno;
-		goto out;
-	}
-	r = ans.len;
-out:
-	mnl_socket_close(nl);
-	return r;
+	if (r == -ENOENT)
+		return 0;
+	return r < 0 ? r : ans.len;
 }
 
 bool neigh_same_host(void *arg, unsigned ifindex, const struct ipaddr *a, const struct ipaddr *b)

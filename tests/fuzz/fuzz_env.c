@@ -70,16 +70,12 @@ struct ipaddr fuzz_peer(unsigned selector)
 	return a;
 }
 
-static void lan_add(struct lan *l, const char *text, unsigned plen)
+static void lan_add(struct lan *l, const char *text)
 {
 	struct lan_addr_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.add = true;
-	ev.ifindex = l->ifindex;
-	if (ipaddr_parse(str_cstr(text), &ev.addr.a) < 0)
+	if (lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev) < 0)
 		abort();
-	ev.addr.plen = (uint8_t)plen;
 	lan_apply(l, &ev);
 }
 
@@ -112,10 +108,10 @@ int fuzz_env_init(struct fuzz_env *env, enum fuzz_config which, bool with_gena)
 		return -1;
 	/* The golden tests' LAN 0 (tests/golden.c). */
 	lan_set_ifindex(&env->e.lans[0], FUZZ_LAN_IFINDEX);
-	lan_add(&env->e.lans[0], "192.168.1.1", 24);
-	lan_add(&env->e.lans[0], "2001:db8:1::1", 64);
-	lan_add(&env->e.lans[0], "fd00:1::1", 64);
-	lan_add(&env->e.lans[0], "fe80::1", 64);
+	lan_add(&env->e.lans[0], "192.168.1.1/24");
+	lan_add(&env->e.lans[0], "2001:db8:1::1/64");
+	lan_add(&env->e.lans[0], "fd00:1::1/64");
+	lan_add(&env->e.lans[0], "fe80::1/64");
 	engine_lan_changed(&env->e, 0);
 	env->e.http_port = 5000;
 	if (with_gena) {

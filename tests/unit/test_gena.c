@@ -972,15 +972,11 @@ static bool stub_same_host(void *arg, unsigned ifindex, const struct ipaddr *a,
 	return stub_mac(a) && stub_mac(a) == stub_mac(b);
 }
 
-static void lan6_add(struct lan *l, const char *text, unsigned plen)
+static void lan6_add(struct lan *l, const char *text)
 {
 	struct lan_addr_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.add = true;
-	ev.ifindex = l->ifindex;
-	assert_int_equal(ipaddr_parse(str_cstr(text), &ev.addr.a), 0);
-	ev.addr.plen = (uint8_t)plen;
+	assert_int_equal(lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev), 0);
 	assert_true(lan_apply(l, &ev));
 }
 
@@ -991,10 +987,10 @@ static struct fx *fx_new6(void)
 	struct lan *l = &f->e.lans[0];
 
 	lan_set_ifindex(l, IFX6);
-	lan6_add(l, "192.168.1.1", 24);
-	lan6_add(l, "2001:db8:1::1", 64);
-	lan6_add(l, "fd00:1::1", 64);
-	lan6_add(l, "fe80::1", 64);
+	lan6_add(l, "192.168.1.1/24");
+	lan6_add(l, "2001:db8:1::1/64");
+	lan6_add(l, "fd00:1::1/64");
+	lan6_add(l, "fe80::1/64");
 	f->e.same_host = stub_same_host;
 	return f;
 }

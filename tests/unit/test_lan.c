@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,9 +40,31 @@ static bool apply(struct lan *l, bool add, const char *text, unsigned plen, uint
 	ev.add = add;
 	ev.ifindex = IFX;
 	ev.addr.a = addr(text);
-	ev.addr.plen = (uint8_t)plen;
+	ev.addr.plen = (uint8_t)plen;   /* out of range on purpose in some rows */
 	ev.addr.flags = flags;
 	return lan_apply(l, &ev);
+}
+
+/* lan_event_parse(): "ADDR/PLEN" as rtnetlink would report it. */
+static void test_event_parse(void **state)
+{
+	struct lan_addr_event ev;
+
+	(void)state;
+	assert_int_equal(lan_event_parse(str_cstr("192.168.1.1/24"), IFX, true, 0, &ev), 0);
+	assert_true(ev.add && ev.ifindex == IFX && ev.addr.plen == 24 && ipaddr_is_v4(&ev.addr.a));
+	assert_int_equal(lan_event_parse(str_cstr("fe80::1/64"), IFX, false, LAN_F_TENTATIVE, &ev), 0);
+	assert_true(!ev.add && ev.addr.a.scope == IFX && ev.addr.flags == LAN_F_TENTATIVE);
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8::1"), IFX, true, 0, &ev), 0);
+	assert_int_equal(ev.addr.plen, 128);
+	assert_int_equal(ev.addr.a.scope, 0);
+	assert_int_equal(lan_event_parse(str_cstr("10.0.0.1"), IFX, true, 0, &ev), 0);
+	assert_int_equal(ev.addr.plen, 32);
+	assert_int_equal(lan_event_parse(str_cstr("10.0.0.1/33"), IFX, true, 0, &ev), -EINVAL);
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8::1/129"), IFX, true, 0, &ev), -EINVAL);
+	assert_int_equal(lan_event_parse(str_cstr("10.0.0.1/"), IFX, true, 0, &ev), -EINVAL);
+	assert_int_equal(lan_event_parse(str_cstr("lan0/24"), IFX, true, 0, &ev), -EINVAL);
+	assert_int_equal(lan_event_parse(str_cstr(""), IFX, true, 0, &ev), -EINVAL);
 }
 
 /* lan0: 192.168.1.1/24, 2001:db8:1::1/64, fd00:1::1/64, fe80::1/64. */
@@ -285,6 +308,7 @@ static void test_location(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_event_parse),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_equal),

@@ -40,12 +40,10 @@ static struct ipaddr addr(const char *s)
 static void add_addr(struct lan *l, const char *text, unsigned plen)
 {
 	struct lan_addr_event ev;
+	char cidr[64];
 
-	memset(&ev, 0, sizeof(ev));
-	ev.add = true;
-	ev.ifindex = l->ifindex;
-	ev.addr.a = addr(text);
-	ev.addr.plen = (uint8_t)plen;
+	snprintf(cidr, sizeof(cidr), "%s/%u", text, plen);
+	assert_int_equal(lan_event_parse(str_cstr(cidr), l->ifindex, true, 0, &ev), 0);
 	assert_true(lan_apply(l, &ev));
 }
 
@@ -80,16 +78,7 @@ static void make_lans(struct lan lans[2], const char *v4, const char *mask)
 	lan_set_ifindex(&lans[1], IFX_GUEST);
 	add_addr(&lans[1], "192.168.2.1", 24);
 	add_addr(&lans[1], "2001:db8:2::1", 64);
-	{
-		struct lan_addr_event ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.add = true;
-		ev.ifindex = IFX_GUEST;
-		ev.addr.a = addr("fe80::1");
-		ev.addr.plen = 64;
-		assert_true(lan_apply(&lans[1], &ev));
-	}
+	add_addr(&lans[1], "fe80::1", 64);         /* its own link: scope IFX_GUEST */
 }
 
 static struct policy *make(bool secure, const char *const *acl, char *err, size_t errsz)
