@@ -19,7 +19,7 @@ JOURNAL=$STATE/leases.journal
 # upnpc counts the documentation-range external address as reserved, so
 # every call carries -i (see test_discovery.sh).
 # A fixed HTTP port, so that clients skip discovery (-u) across restarts.
-upnpc1() { in_lan1 timeout 30 upnpc -i -u "http://$GW_LAN_IP:$LAB_HTTP_PORT/rootDesc.xml" "$@" 2>&1; }
+upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "http://$GW_LAN_IP:$LAB_HTTP_PORT/rootDesc.xml" "$@" 2>&1; }
 expect() { # expect WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"
@@ -72,7 +72,7 @@ out=$(upnpc1 -e "short" -a $LAN1_IP 9000 19000 UDP 4)
 expect "add UDP 19000 with a 4 s lease" "is redirected" "$out"
 igdd_crash                          # right after the last answer
 lab_ok "igdd killed with SIGKILL"
-sleep 6                             # UDP 19000's lease runs out while down
+sleep 6                             # UDP 19000's lease runs out while down (at least 6 s: a lower bound)
 
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 grep -q "leases restored from" "$IGDD_LOG" || lab_fail "no restore line in the log"
