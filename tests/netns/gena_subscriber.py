@@ -201,12 +201,14 @@ def gena_request(url, method, headers, mark_response=False):
     note the moment the response arrived, before reading it."""
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=SAFETY)
+    conn.connect()
+    if mark_response:
+        STATE["resp_sock"] = conn.sock  # known before the request can be answered
     conn.putrequest(method, u.path or "/", skip_accept_encoding=True)
     for name, value in headers:
         conn.putheader(name, value)
     conn.endheaders()
     if mark_response:
-        STATE["resp_sock"] = conn.sock
         select.select([conn.sock], [], [], SAFETY)
         STATE["response_at"] = time.monotonic()
     resp = conn.getresponse()
