@@ -10,7 +10,7 @@
 #   sudo bench/nft_bulk.sh [N...]          (default: 1000 10000)
 #
 # Runs nft_bulk -t in a network namespace of its own (named
-# igddb-nft-<PID>, deleted at the end) with dummy LAN and WAN interfaces,
+# igddb-nft-<PID>, deleted at the end) with a LAN bridge and a WAN veth,
 # built in BENCH_BUILD_DIR (default build-bench, RelWithDebInfo; a build
 # directory of its own, so that it never races a build of build/). On
 # demand only: not part of scripts/test.sh.
@@ -41,12 +41,13 @@ trap cleanup EXIT
 ip netns list | grep -qw "$NS" && { echo "namespace $NS exists already; refusing" >&2; exit 1; }
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip -n "$NS" link add br-lan type dummy
+ip -n "$NS" link add br-lan type bridge
 ip -n "$NS" addr add 192.168.77.1/24 dev br-lan
 ip -n "$NS" link set br-lan up
-ip -n "$NS" link add wan0 type dummy
+ip -n "$NS" link add wan0 type veth peer name wan0-peer
 ip -n "$NS" addr add 203.0.113.1/24 dev wan0
 ip -n "$NS" link set wan0 up
+ip -n "$NS" link set wan0-peer up
 mkdir -p "$WORK/state"
 chown nobody "$WORK/state"
 printf '%s\n' "backend = nft" "lan_interface = br-lan" "wan_interface = wan0" \
