@@ -15,8 +15,11 @@
 # Each target starts from its committed seeds (tests/fuzz/corpus/TARGET)
 # plus what WORKDIR already holds; new corpus entries go to WORKDIR only.
 # Exit 0 when every target ran clean, 1 when one crashed, failed a check,
-# leaked or timed out (its input is in WORKDIR/TARGET/). When clang's
-# libFuzzer runtime is missing it says so and exits 0 (nothing run).
+# leaked or hung (its input is in WORKDIR/TARGET/). A hang is an input
+# that runs longer than the tests' safety timeout (tests/netns/lib.sh,
+# "Time": IGDD_TEST_TIMEOUT_BASE s times IGDD_TEST_TIMEOUT_SCALE), never a
+# measure of speed. When clang's libFuzzer runtime is missing it says so
+# and exits 0 (nothing run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +37,12 @@ done
 shift $((OPTIND - 1))
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(ssdp soap http gena config ctl natpmp pcp leasefile)
+
+# The safety timeout, from the one place that defines it.
+base=$(sed -n 's/^IGDD_TEST_TIMEOUT_BASE=\([0-9]*\)$/\1/p' tests/netns/lib.sh)
+scale=${IGDD_TEST_TIMEOUT_SCALE:-1}
+case $base$scale in *[!0-9]*|'') echo "fuzz: no IGDD_TEST_TIMEOUT_BASE in tests/netns/lib.sh, or a bad IGDD_TEST_TIMEOUT_SCALE" >&2; exit 2 ;; esac
+hang=$((base * scale))
 
 # clang and its libFuzzer runtime (Debian: libclang-rt-14-dev).
 probe=$(mktemp -d /tmp/igdd-fuzz-probe.XXXXXX)
@@ -63,7 +72,7 @@ run_target() {
   mkdir -p "$d/corpus"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+  build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="$secs" -timeout="$hang" -rss_limit_mb=2048 \
     -dict=tests/fuzz/"$t".dict -close_fd_mask=2 -print_final_stats=1 \
     -artifact_prefix="$d/" "$d/corpus" tests/fuzz/corpus/"$t" >"$d/log" 2>&1 || rc=$?
   echo $rc >"$d/status"

@@ -6,9 +6,12 @@ Every line on stdout is one JSON object with an "event" key:
   ready        the NOTIFY listener is up ("callback": its URL)
   subscribe    SUBSCRIBE answered: status, sid, timeout, t (monotonic s)
   notify       a NOTIFY arrived: seq, sid, nt, nts, vars {name: value},
-               path, from, t, and after_response (it came after the
-               SUBSCRIBE response had been read completely)
+               path, from, t (read), accepted (its connection accepted;
+               monotonic s), and after_response (the SUBSCRIBE response
+               had arrived when it came)
   dead_accept  "dead" mode: a connection was accepted and is left hanging
+               (conn: its number, t)
+  dead_closed  "dead" mode: the gateway closed connection conn (t)
   renew        SUBSCRIBE with SID answered: status, timeout
   unsubscribe  UNSUBSCRIBE answered: status
   response     "request" mode: status and headers of one raw request
@@ -23,13 +26,16 @@ Usage:
       that listener (or the given --callback URLs, in order), record
       NOTIFYs until --count have arrived or --duration seconds passed;
       optionally renew at --renew-at seconds and UNSUBSCRIBE at the end.
-      --dead: accept connections but never read or answer them.
+      --dead: accept connections, take what is sent, never answer.
   gena_subscriber.py listen --bind IP [--port N] [--duration S] [--dead]
       Only listen and record (a target for someone else's CALLBACK).
   gena_subscriber.py request METHOD URL [-H 'Name: value' ...]
       One raw request; prints its status and headers.
 
 Exit status: 0, or 1 when SUBSCRIBE did not answer 200 (subscribe mode).
+Every socket wait is the safety timeout (labtime.SAFETY); --duration is
+how long to wait for --count NOTIFYs (give the safety timeout, $LAB_T,
+when they are expected; a short one only to see that none comes).
 """
 import argparse
 import http.client
@@ -41,6 +47,8 @@ import threading
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+
+from labtime import SAFETY
 
 EVENT_NS = "urn:schemas-upnp-org:event-1-0"
 OUT_LOCK = threading.Lock()
@@ -73,7 +81,7 @@ def parse_propertyset(body):
 
 def read_request(conn):
     """(request line, {HEADER: value}, body) of one HTTP request, or None."""
-    conn.settimeout(10)
+    conn.settimeout(SAFETY)
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(4096)
@@ -97,7 +105,7 @@ def read_request(conn):
     return lines[0], headers, body[:length]
 
 
-def handle_notify(conn, peer, status):
+def handle_notify(conn, peer, status, accepted):
     req = read_request(conn)
     if req is None:
         conn.close()
@@ -118,6 +126,7 @@ def handle_notify(conn, peer, status):
         "content_type": h.get("CONTENT-TYPE"),
         "vars": parse_propertyset(body),
         "t": now,
+        "accepted": accepted,
         "after_response": response_arrived(),
     })
     reason = {200: "OK", 412: "Precondition Failed"}.get(status, "Status")
@@ -129,6 +138,18 @@ def handle_notify(conn, peer, status):
         NOTIFIED.notify_all()
 
 
+def hold(conn, n):
+    """Take what the gateway sends on conn, never answer; note when it
+    gives up (closes)."""
+    conn.settimeout(None)
+    try:
+        while conn.recv(65536):
+            pass
+    except OSError:
+        pass
+    emit({"event": "dead_closed", "conn": n, "t": time.monotonic()})
+
+
 def serve(sock, dead, status):
     held = []
     while True:
@@ -136,11 +157,14 @@ def serve(sock, dead, status):
             conn, peer = sock.accept()
         except OSError:
             return
+        accepted = time.monotonic()
         if dead:
-            held.append(conn)       # never read, never answered, never closed
-            emit({"event": "dead_accept", "from": peer[0], "t": time.monotonic()})
+            held.append(conn)       # never answered, never closed by us
+            emit({"event": "dead_accept", "conn": len(held), "from": peer[0], "t": accepted})
+            threading.Thread(target=hold, args=(conn, len(held)), daemon=True).start()
             continue
-        threading.Thread(target=handle_notify, args=(conn, peer, status), daemon=True).start()
+        threading.Thread(target=handle_notify, args=(conn, peer, status, accepted),
+                         daemon=True).start()
 
 
 def url_host(addr):
@@ -159,9 +183,12 @@ def listen(bind, port, dead, status):
 
 def response_arrived():
     """Had the SUBSCRIBE response reached us when this NOTIFY came? Either
-    it was read already, or its bytes wait in our socket (the gateway
-    writes the response before it connects for the NOTIFY). Timestamps
-    from two threads would race; the socket's state does not."""
+    its bytes wait in our socket (the gateway writes the response before
+    it connects for the NOTIFY), or they had come already: the main
+    thread sets response_at when the socket turns readable, before it
+    reads a byte, so at every instant one of the two holds once the
+    response is here, whatever the threads' timing: response_at, then the
+    socket, then response_at again (set meanwhile: the bytes may be gone)."""
     if STATE["response_at"] is not None:
         return True
     sock = STATE.get("resp_sock")
@@ -171,28 +198,25 @@ def response_arrived():
                 return True
         except (OSError, ValueError):
             pass
-    # Read by the other thread in the instant between the two checks.
-    for _ in range(20):
-        if STATE["response_at"] is not None:
-            return True
-        time.sleep(0.001)
-    return False
+    return STATE["response_at"] is not None
 
 
 def gena_request(url, method, headers, mark_response=False):
     """(status, {header: value}) of one request to url. mark_response:
-    note the moment the response was read (before anything else runs)."""
+    note the moment the response arrived, before reading it."""
     u = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=10)
+    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=SAFETY)
+    conn.connect()
+    if mark_response:
+        STATE["resp_sock"] = conn.sock  # known before the request can be answered
     conn.putrequest(method, u.path or "/", skip_accept_encoding=True)
     for name, value in headers:
         conn.putheader(name, value)
     conn.endheaders()
     if mark_response:
-        STATE["resp_sock"] = conn.sock
-    resp = conn.getresponse()
-    if mark_response:
+        select.select([conn.sock], [], [], SAFETY)
         STATE["response_at"] = time.monotonic()
+    resp = conn.getresponse()
     resp.read()
     hdrs = {k.upper(): v for k, v in resp.getheaders()}
     conn.close()

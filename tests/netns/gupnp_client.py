@@ -20,10 +20,11 @@ link would: the response, and a NOTIFY sent right behind it, then wait
 together for GUPnP's next poll, where GUPnP serves the NOTIFY first. It
 makes the race of svc/gena.h happen every time instead of now and then.
 
-Waits end when the awaited event arrives; WAIT seconds is only the
-safety limit (test mode: the run stops at the first failed round) or the
-time granted before a round counts as a miss (--measure: every round
-runs; the figures in svc/gena.h were taken so, --wait 3).
+Waits end when the awaited event arrives; WAIT seconds (by default the
+tests' safety timeout, labtime.SAFETY) is only their bound (test mode:
+the run stops at the first failed round), or, with --measure, the time
+granted before a round counts as a miss (every round runs; the figures
+in svc/gena.h were taken so, --wait 3: a measurement, never a test).
 """
 import argparse
 import json
@@ -36,6 +37,8 @@ gi.require_version("GUPnP", "1.6")
 gi.require_version("GSSDP", "1.6")
 gi.require_version("Soup", "3.0")
 from gi.repository import GLib, GObject, GSSDP, GUPnP, Soup  # noqa: E402,F401
+
+from labtime import SAFETY  # noqa: E402
 
 SVC = "urn:schemas-upnp-org:service:WANIPConnection:2"
 
@@ -120,8 +123,8 @@ def main():
     ap.add_argument("--client", required=True, help="this host's address (NewInternalClient)")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--port", type=int, default=40000, help="first external port")
-    ap.add_argument("--wait", type=float, default=60.0,
-                    help="safety limit for each awaited event (s)")
+    ap.add_argument("--wait", type=float, default=SAFETY,
+                    help="bound of each wait for an awaited event (s; the safety timeout)")
     ap.add_argument("--stall", type=float, default=0.0,
                     help="block GUPnP's main loop this long once a SUBSCRIBE is written (s)")
     ap.add_argument("--stall-every", type=int, default=1,
@@ -131,7 +134,7 @@ def main():
     a = ap.parse_args()
 
     c = Client(a.iface)
-    if not c.wait(lambda: c.proxy is not None, 30):
+    if not c.wait(lambda: c.proxy is not None, SAFETY):
         print(json.dumps({"error": "no WANIPConnection:2 found by GUPnP"}), flush=True)
         return 2
     failed = 0

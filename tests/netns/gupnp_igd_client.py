@@ -8,8 +8,8 @@ GUPnPIgd.SimpleIgd finds the gateway (GUPnP, SSDP), subscribes to its
 events and maps PORT for TCP and UDP; one JSON line per signal. Once
 both are mapped it prints {"mapped": true}, waits until RELEASE_FILE
 exists, removes both and keeps its loop running until RELEASE_FILE.done
-exists (so that the removals go out), then exits. Every wait has a
-safety limit.
+exists (so that the removals go out), then exits. Every wait is for a
+condition, bounded by the safety timeout (labtime.SAFETY).
 """
 import json
 import os
@@ -20,6 +20,8 @@ import gi
 
 gi.require_version("GUPnPIgd", "1.0")
 from gi.repository import GLib, GUPnPIgd  # noqa: E402
+
+from labtime import SAFETY  # noqa: E402
 
 
 def main():
@@ -49,11 +51,11 @@ def main():
     igd.connect("error-mapping-port", on_error)
     for proto in ("TCP", "UDP"):
         igd.add_port(proto, port, host, port, 600, "igdd-test gupnp-igd")
-    out({"mapped": run(lambda: mapped >= {"TCP", "UDP"}, 60)})
-    run(lambda: os.path.exists(release), 120)
+    out({"mapped": run(lambda: mapped >= {"TCP", "UDP"}, SAFETY)})
+    run(lambda: os.path.exists(release), SAFETY)
     for proto in ("TCP", "UDP"):
         igd.remove_port(proto, port)
-    run(lambda: os.path.exists(release + ".done"), 60)
+    run(lambda: os.path.exists(release + ".done"), SAFETY)
     out({"removed": True})
     return 0
 

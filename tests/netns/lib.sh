@@ -7,6 +7,44 @@
 # Every namespace name carries this shell's PID, so parallel runs cannot
 # collide; the lab refuses to start if a name already exists and is always
 # torn down on exit. Packets stay inside these namespaces.
+#
+# Time: the rule for every test (unit, golden, netns, fuzz, scripts)
+# ------------------------------------------------------------------
+# Tests never assert durations: a correct operation that is slow (a
+# sanitizer build, a loaded 2-core machine, a CI runner) must pass.
+#  - Wait for the condition itself (a log line, a file, an answer, a
+#    process gone) with lab_until / lab_wait_line, never `sleep N` then
+#    check, never a loop of a fixed count that then fails.
+#  - Every such wait is bounded by ONE safety timeout, far above any
+#    plausible duration: IGDD_TEST_TIMEOUT_BASE seconds (below) times
+#    IGDD_TEST_TIMEOUT_SCALE (environment, default 1; scripts/test.sh
+#    sets 4 for the ASan + UBSan pass). It is exported to every helper as
+#    IGDD_TEST_TIMEOUT (seconds): the Python helpers read it through
+#    tests/netns/labtime.py, the C unit tests through tests/unit/harness.h
+#    (tests/CMakeLists.txt takes the base from this file), clients get it
+#    as their timeout (timeout $LAB_T upnpc ..., curl -m $LAB_T). Reaching
+#    it is a failure: something never happened.
+#  - No `timeout N` around work that grows with load (a build, a whole
+#    helper script): our helpers bound each of their own waits; CTest's
+#    TIMEOUT is only a backstop against a hang.
+#  - Behaviour that is about time (lease expiry, MX delay, idle and
+#    request time limits) is checked by order and cause (the expiry
+#    event comes, the element leaves the map, the log line appears), or
+#    with a fake clock in a unit test. A lower bound is fine ("not
+#    before the lease ends": slowness cannot break it), an upper bound
+#    is not; where an upper bound matters, derive it from the time
+#    actually measured (e.g. a lease left >= lease - elapsed).
+#  - A check that something does NOT happen waits a fixed, short time:
+#    slowness can only make it pass, never fail.
+#  - Size the work for the build where it matters (lab_sanitized), and
+#    keep throughput figures for bench/, never in a test.
+IGDD_TEST_TIMEOUT_BASE=60
+IGDD_TEST_TIMEOUT_SCALE=${IGDD_TEST_TIMEOUT_SCALE:-1}
+case $IGDD_TEST_TIMEOUT_SCALE in
+  ''|*[!0-9]*|0) echo "IGDD_TEST_TIMEOUT_SCALE must be a positive integer" >&2; exit 2 ;;
+esac
+LAB_T=$((IGDD_TEST_TIMEOUT_BASE * IGDD_TEST_TIMEOUT_SCALE))
+export IGDD_TEST_TIMEOUT=$LAB_T IGDD_TEST_TIMEOUT_SCALE
 
 LAB_ID=${LAB_ID:-$$}
 NS_GW=igddt-gw-$LAB_ID
@@ -22,6 +60,7 @@ PY=/usr/bin/python3
 LAB_DIR=
 IGDD_PID=
 IGDD_LOG=
+LAB_TEARDOWN=
 
 lab_skip() { echo "SKIP: $*"; exit 77; }
 
@@ -75,6 +114,7 @@ lab_port() {
 
 lab_down() {
   local ns
+  LAB_TEARDOWN=1
   igdd_stop
   for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN; do
     ip netns del "$ns" 2>/dev/null || true
@@ -83,15 +123,53 @@ lab_down() {
   LAB_DIR=
 }
 
-# igdd_start IGDD CONF: start igdd in the gateway namespace and wait (at
-# most 10 s) for its start-up line. It enters the namespace with `ip netns
+# lab_until CMD...: run CMD until it succeeds (0), at most the safety
+# timeout ($LAB_T s); 1 when it never did. Polls every 0.1 s, then every
+# 0.5 s after the first 2 s.
+lab_until() {
+  local end=$((SECONDS + LAB_T)) n=0
+  while :; do
+    "$@" && return 0
+    [ $SECONDS -lt $end ] || return 1
+    n=$((n + 1))
+    if [ $n -le 20 ]; then sleep 0.1; else sleep 0.5; fi
+  done
+}
+
+# lab_wait_line FILE PATTERN: FILE has a line matching PATTERN (grep -E)
+# within the safety timeout.
+lab_wait_line() { lab_until grep -Eq -- "$2" "$1" 2>/dev/null; }
+
+# lab_wait_progress FILE PATTERN: like lab_wait_line, for long work that
+# writes as it goes: the safety timeout runs from FILE's last change, so
+# only work that stops moving fails.
+lab_wait_progress() {
+  local end=$((SECONDS + LAB_T)) size=-1 now
+  while ! grep -Eq -- "$2" "$1" 2>/dev/null; do
+    now=$(stat -c %s "$1" 2>/dev/null || echo 0)
+    [ "$now" = "$size" ] || { size=$now; end=$((SECONDS + LAB_T)); }
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.2
+  done
+}
+
+# lab_now_ms: the monotonic clock in ms (for lower bounds and for upper
+# bounds derived from measured time; never for a fixed limit).
+lab_now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+
+# lab_sanitized BINARY: built with AddressSanitizer (to size work, never
+# to relax a check).
+lab_sanitized() { grep -qa __asan_init "$1"; }
+
+# igdd_start IGDD CONF: start igdd in the gateway namespace and wait for
+# its start-up line. It enters the namespace with `ip netns
 # exec`, which mounts a /sys of that namespace for it; with LAB_NSENTER=1
 # with `nsenter --net` instead, as a container or a service started into
 # a namespace (systemd's NetworkNamespacePath=) runs it: /sys then lists
 # another namespace's interfaces. LAB_IGDD_WRAP: words put before igdd
 # (e.g. setpriv, to start it as the systemd unit does).
 igdd_start() {
-  local i
+  local end=$((SECONDS + LAB_T))
   IGDD_LOG=$LAB_DIR/igdd.log
   # Empty the log before the background job opens it, so a second start
   # in one test never sees the previous run's start-up line.
@@ -101,26 +179,29 @@ igdd_start() {
   # shellcheck disable=SC2086  # LAB_IGDD_WRAP is words
   "${enter[@]}" ${LAB_IGDD_WRAP:-} "$1" -d -f "$2" >>"$IGDD_LOG" 2>&1 &
   IGDD_PID=$!
-  for i in $(seq 1 100); do
-    grep -q "started" "$IGDD_LOG" 2>/dev/null && return 0
+  until grep -q "started" "$IGDD_LOG" 2>/dev/null; do
     kill -0 $IGDD_PID 2>/dev/null || lab_fail "igdd exited during start-up"
+    [ $SECONDS -lt $end ] || lab_fail "igdd did not start within the safety timeout ($LAB_T s)"
     sleep 0.1
   done
-  lab_fail "igdd did not start within 10 s"
 }
 
-# igdd_stop: SIGTERM, wait at most 5 s, then SIGKILL.
+# igdd_stop: SIGTERM and wait for igdd to exit (a sanitizer build checks
+# for leaks on the way out). Past the safety timeout: SIGKILL, and a
+# failure unless the lab is being torn down anyway.
 igdd_stop() {
-  local i
-  [ -n "$IGDD_PID" ] || return 0
-  kill -TERM $IGDD_PID 2>/dev/null || true
-  for i in $(seq 1 50); do
-    kill -0 $IGDD_PID 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL $IGDD_PID 2>/dev/null || true
-  wait $IGDD_PID 2>/dev/null || true
+  local end=$((SECONDS + LAB_T)) pid=$IGDD_PID
+  [ -n "$pid" ] || return 0
+  kill -TERM $pid 2>/dev/null || true
+  while kill -0 $pid 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.1; done
   IGDD_PID=
+  if kill -0 $pid 2>/dev/null; then
+    kill -KILL $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    [ -n "$LAB_TEARDOWN" ] || lab_fail "igdd did not exit within $LAB_T s of SIGTERM"
+    return 1
+  fi
+  wait $pid 2>/dev/null || true
 }
 
 # lab_conf FILE [extra lines...]: a sim-backend config for the gateway.
@@ -149,7 +230,10 @@ in_wan() { ip netns exec $NS_WAN "$@"; }
 # the igdd binary (again only when the lock file changed); the node
 # scripts of this directory are copied there so that their imports
 # resolve. Sets NPM_DIR. Skips (exit 77) without node and npm, or when
-# npm ci fails (the registry unreachable, say), with npm's reason.
+# npm ci fails (the registry unreachable, say), with npm's reason. npm
+# bounds each fetch itself (--fetch-timeout, two retries); the whole
+# install is only held to 4 safety timeouts, a backstop for a registry
+# that trickles (well under CTest's 15), never a measure of this machine.
 lab_npm() {
   local src dir
   src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../npm" && pwd)
@@ -160,7 +244,7 @@ lab_npm() {
   if [ ! -d "$dir/node_modules" ] || ! cmp -s "$src/package-lock.json" "$dir/package-lock.json"; then
     rm -rf "$dir/node_modules" "$dir/package-lock.json"
     cp "$src/package.json" "$src/package-lock.json" "$dir/"
-    if ! (cd "$dir" && timeout 240 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+    if ! (cd "$dir" && timeout $((4 * LAB_T)) npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
           --fetch-retries=2 --fetch-timeout=60000) \
         >"$dir/npm-ci.log" 2>&1; then
       rm -rf "$dir/node_modules" "$dir/package-lock.json"

@@ -2,7 +2,7 @@
 """libtorrent (Debian's python3-libtorrent 2.0, the engine of qBittorrent
 and Deluge) mapping its listen port with NAT-PMP/PCP and UPnP at once.
 
-  libtorrent_client.py map --listen IP:PORT --wait S --hold-file F
+  libtorrent_client.py map --listen IP:PORT [--wait S] --hold-file F
 
 starts a session listening on IP:PORT with UPnP and NAT-PMP on, and
 prints one JSON line per port-mapping alert:
@@ -12,10 +12,11 @@ prints one JSON line per port-mapping alert:
 
 until it has seen a portmap alert from both transports for both
 protocols (then {"mapped": true}) or an error, or WAIT seconds passed
-(the safety limit). It then waits until the file F exists (the test
-looks at the gateway meanwhile), ends the session (libtorrent removes
-its mappings) and prints {"closed": true}. With --log, libtorrent's
-own port-mapping log lines too.
+(by default the tests' safety timeout, labtime.SAFETY: reaching it is a
+failure). It then waits until the file F exists (the test looks at the
+gateway meanwhile; again at most WAIT seconds), ends the session
+(libtorrent removes its mappings) and prints {"closed": true}. With
+--log, libtorrent's own port-mapping log lines too.
 """
 import argparse
 import json
@@ -24,6 +25,8 @@ import sys
 import time
 
 import libtorrent as lt
+
+from labtime import SAFETY
 
 
 def transport_name(t):
@@ -42,7 +45,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["map"])
     ap.add_argument("--listen", required=True)
-    ap.add_argument("--wait", type=float, default=60.0)
+    ap.add_argument("--wait", type=float, default=SAFETY)
     ap.add_argument("--hold-file", required=True)
     ap.add_argument("--log", action="store_true")
     a = ap.parse_args()
@@ -77,7 +80,8 @@ def main():
             elif a.log and isinstance(al, lt.portmap_log_alert):
                 out({"alert": "log", "message": al.message()})
     out({"mapped": want <= seen and not errors})
-    while not os.path.exists(a.hold_file) and time.monotonic() < end + a.wait:
+    end = time.monotonic() + a.wait
+    while not os.path.exists(a.hold_file) and time.monotonic() < end:
         time.sleep(0.1)
     # Ending the session removes the mappings (libtorrent's close path).
     del s

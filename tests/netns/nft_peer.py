@@ -2,18 +2,21 @@
 """Endpoints for tests/netns/test_nft.sh: LAN services, WAN clients and
 WAN observers, each with bounded timeouts (standard library only).
 
-  serve tcp|udp PORT TEXT       answer every connection/datagram with TEXT (for at most 300 s)
+  serve tcp|udp PORT TEXT       answer every connection/datagram with TEXT
   get tcp|udp HOST PORT [SRC [SPORT]]
-                                print what the service answers; exit 1 when nothing comes in 2 s
-  observe tcp|udp PORT          print "ADDR:PORT" of every peer (for at most 300 s)
+                                print what the service answers; "FAIL: ..." and exit 1
+                                when the connection is refused or nothing comes within
+                                the safety timeout (labtime.SAFETY)
+  observe tcp|udp PORT          print "ADDR:PORT" of every peer
   send tcp|udp HOST PORT SPORT  send "hello" from local port SPORT
-Servers print "ready" once they listen.
+Servers print "ready" once they listen; the test kills them when it ends
+(they stop by themselves after labtime.LIFETIME).
 """
 import socket
 import sys
 import time
 
-LIFETIME = 300
+from labtime import LIFETIME, SAFETY
 
 
 def sock(kind):
@@ -50,7 +53,7 @@ def serve(kind, port, text):
 
 def get(kind, host, port, src=None, sport=0):
     s = sock(kind)
-    s.settimeout(2)
+    s.settimeout(SAFETY)
     if src or sport:
         s.bind((src or "0.0.0.0", sport))
     try:
@@ -89,7 +92,7 @@ def observe(kind, port):
 
 def send(kind, host, port, sport):
     s = sock(kind)
-    s.settimeout(2)
+    s.settimeout(SAFETY)
     s.bind(("0.0.0.0", sport))
     try:
         if kind == "tcp":

@@ -7,14 +7,17 @@
 // (AddAnyPortMapping), prints one JSON line per step, waits until
 // RELEASE_FILE exists (the test looks at the gateway meanwhile), then
 // unmaps the port (DeletePortMapping with NewProtocol empty, once per
-// mapping) and stops. Every step has a safety limit; nothing is timed.
+// mapping) and stops. Every step is bounded by the tests' safety timeout
+// (IGDD_TEST_TIMEOUT seconds, exported by tests/netns/lib.sh); nothing
+// is timed.
 import { existsSync } from 'node:fs'
 import { upnpNat } from '@achingbrain/nat-port-mapper'
 
 const [host, portText, release] = process.argv.slice(2)
 const port = Number(portText)
 const out = (o) => console.log(JSON.stringify(o))
-const limit = () => AbortSignal.timeout(60000)
+const SAFETY_MS = 1000 * (Number(process.env.IGDD_TEST_TIMEOUT) || 60)
+const limit = () => AbortSignal.timeout(SAFETY_MS)
 
 const client = upnpNat({ autoRefresh: false, description: 'igdd-test libp2p' })
 let gateway
@@ -27,7 +30,7 @@ for (const protocol of ['TCP', 'UDP']) {
   const m = await gateway.map(port, host, { protocol, signal: limit() })
   out({ mapped: m })
 }
-for (let i = 0; i < 1200 && !existsSync(release); i++) {
+for (const end = Date.now() + SAFETY_MS; Date.now() < end && !existsSync(release);) {
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
 await gateway.unmap(port, { signal: limit() })

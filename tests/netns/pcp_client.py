@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """pcp_client.py - a small PCP (RFC 6887) client for the namespace tests.
 
-    pcp_client.py SERVER CLIENT_IP map NONCE PROTO IPORT EPORT LIFETIME [prefer]
-    pcp_client.py SERVER CLIENT_IP announce
+    pcp_client.py [-w SECONDS] SERVER CLIENT_IP map NONCE PROTO IPORT EPORT LIFETIME [prefer]
+    pcp_client.py [-w SECONDS] SERVER CLIENT_IP announce
     pcp_client.py SERVER CLIENT_IP flood COUNT
-    pcp_client.py SERVER CLIENT_IP big LENGTH
-    pcp_client.py SERVER CLIENT_IP natpmp-ext
+    pcp_client.py [-w SECONDS] SERVER CLIENT_IP big LENGTH
+    pcp_client.py [-w SECONDS] SERVER CLIENT_IP natpmp-ext
+    pcp_client.py [-w SECONDS] SERVER CLIENT_IP natpmp-ext6
     pcp_client.py listen SECONDS
     pcp_client.py listen6 SECONDS
 
@@ -17,10 +18,16 @@ address). listen6 waits on [::]:5350 for the PCP ANNOUNCE to ff02::1.
 
 map/announce print "result=N lifetime=L port=P addr=A epoch=E" (port and
 addr for MAP only) or "timeout"; CLIENT_IP is what goes in the header
-(a wrong one gets ADDRESS_MISMATCH). flood sends COUNT ANNOUNCE requests
-at once and prints how many were answered. listen waits on UDP 5350 for
+(a wrong one gets ADDRESS_MISMATCH). A request is sent again, as a
+client does, until it is answered or the wait runs out: -w SECONDS, by
+default the safety timeout (labtime.SAFETY); a check that expects no
+answer gives a short -w (slowness can only make it pass). flood sends
+COUNT ANNOUNCE requests at once, then a NAT-PMP request until that is
+answered (the server reads its socket in order, so by then it has
+handled the flood), and prints "answered=N seconds=S": N flood answers
+in S seconds from the first request sent. listen waits on UDP 5350 for
 the unsolicited NAT-PMP and PCP announcements to 224.0.0.1 and prints
-one line per kind seen. big sends an ANNOUNCE padded to LENGTH bytes. natpmp-ext asks
+one line per kind seen, for at most SECONDS. big sends an ANNOUNCE padded to LENGTH bytes. natpmp-ext asks
 the NAT-PMP external address and prints "natpmp result=N addr=A".
 Every wait is bounded.
 """
@@ -28,6 +35,8 @@ import socket
 import struct
 import sys
 import time
+
+from labtime import SAFETY
 
 
 def v4mapped(a):
@@ -52,18 +61,32 @@ def server_socket(server, client):
     return s, ai
 
 
-def exchange(server, msg, timeout=2.0, tries=2, client=None):
+WAIT = SAFETY
+
+
+def exchange(server, msg, wait=None, client=None):
+    """The answer to msg, sent again after 0.5, 1, 2 ... s (at most 4 s
+    apart) until one comes, for at most wait seconds (default WAIT)."""
     s, dest = server_socket(server, client)
-    s.settimeout(timeout)
+    end = time.monotonic() + (WAIT if wait is None else wait)
+    gap = 0.5
     try:
-        for _ in range(tries):
+        while True:
             s.sendto(msg, dest)
-            try:
-                data, _ = s.recvfrom(2048)
-                return data
-            except socket.timeout:
-                continue
-        return None
+            resend = min(end, time.monotonic() + gap)
+            gap = min(gap * 2, 4.0)
+            while True:
+                left = resend - time.monotonic()
+                if left <= 0:
+                    break
+                s.settimeout(left)
+                try:
+                    data, _ = s.recvfrom(2048)
+                    return data
+                except socket.timeout:
+                    break
+            if time.monotonic() >= end:
+                return None
     finally:
         s.close()
 
@@ -96,18 +119,30 @@ def cmd_map(server, client, args):
 
 def cmd_flood(server, client, count):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(1.0)
     msg = header(0, 0, client)
+    t0 = time.monotonic()
     for _ in range(count):
         s.sendto(msg, (server, 5351))
-    got, end = 0, time.monotonic() + 2.0
-    while time.monotonic() < end:
+    # The marker: a NAT-PMP external address request (its answer is told
+    # apart by version 0), sent until the rate limit lets one through.
+    got, end, resend = 0, t0 + SAFETY, 0.0
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            print("timeout")
+            return 2
+        if now >= resend:
+            s.sendto(b"\0\0", (server, 5351))
+            resend = now + 0.5
+        s.settimeout(max(0.01, min(resend, end) - now))
         try:
-            s.recvfrom(2048)
-            got += 1
+            data, _ = s.recvfrom(2048)
         except socket.timeout:
+            continue
+        if data[:1] == b"\0":
             break
-    print("answered=%d" % got)
+        got += 1
+    print("answered=%d seconds=%.3f" % (got, time.monotonic() - t0))
     return 0
 
 
@@ -160,6 +195,10 @@ def cmd_listen6(seconds):
 
 
 def main(argv):
+    global WAIT
+    if len(argv) >= 3 and argv[1] == "-w":
+        WAIT = float(argv[2])
+        argv = argv[:1] + argv[3:]
     if len(argv) >= 3 and argv[1] == "listen":
         return cmd_listen(float(argv[2]))
     if len(argv) >= 3 and argv[1] == "listen6":

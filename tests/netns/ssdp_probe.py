@@ -1,12 +1,21 @@
 #!/usr/bin/python3
 """SSDP and description checks for igdd, run from a LAN namespace.
 
-  ssdp_probe.py listen SECONDS        print NOTIFY messages (one JSON per line)
+  ssdp_probe.py listen [--until NTS NT]... [--max SECONDS]
+                                      print NOTIFY messages (one JSON per line)
+                                      until one of each NTS/NT pair given has
+                                      come (and what arrived with it), or
+                                      SECONDS (default: the safety timeout)
   ssdp_probe.py search GATEWAY_IP     every M-SEARCH form, unicast search,
                                       description and SCPD documents
 
-Only the SSDP multicast group and the gateway are ever addressed.
+Only the SSDP multicast group and the gateway are ever addressed. No
+check depends on how fast the answers come: the searches wait until every
+expected answer is in (at most the safety timeout, labtime.SAFETY), and
+at least as long as the searches' MX, so that an answer that should not
+come has the time to.
 """
+import argparse
 import json
 import select
 import socket
@@ -15,6 +24,8 @@ import sys
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
+
+from labtime import SAFETY
 
 GROUP = ("239.255.255.250", 1900)
 UPNP = "urn:schemas-upnp-org:"
@@ -40,28 +51,37 @@ def parse_http(data):
     return lines[0], hdrs
 
 
-def listen(seconds):
+def listen(until, seconds):
+    """until: [(nts, nt)] still awaited; once none is left, what is
+    already queued is read too (a burst arrives together), then stop."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("", 1900))
     mreq = struct.pack("4s4s", socket.inet_aton(GROUP[0]), socket.inet_aton("0.0.0.0"))
     s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
     print(json.dumps({"ready": True}), flush=True)
+    awaited = set(until)
     end = time.monotonic() + seconds
     while True:
         left = end - time.monotonic()
+        if until and not awaited:
+            left = min(left, 0.2)       # the rest of the burst, already on its way
         if left <= 0:
             break
         r, _, _ = select.select([s], [], [], left)
         if not r:
+            if until and not awaited:
+                break
             continue
         data, addr = s.recvfrom(4096)
         start, h = parse_http(data)
         if start.startswith("NOTIFY"):
+            awaited.discard((h.get("NTS"), h.get("NT")))
             print(json.dumps({"from": addr[0], "nt": h.get("NT"), "nts": h.get("NTS"),
                               "usn": h.get("USN"), "location": h.get("LOCATION"),
                               "bootid": h.get("BOOTID.UPNP.ORG"),
                               "cache": h.get("CACHE-CONTROL")}), flush=True)
+    return 0 if not awaited else 1
 
 
 def msearch(st, mx="1", dest=GROUP, man='"ssdp:discover"'):
@@ -78,14 +98,19 @@ def msearch(st, mx="1", dest=GROUP, man='"ssdp:discover"'):
     return s
 
 
-def collect(socks, seconds):
+def collect(socks, want, at_least):
+    """The answers on each socket: until each socket s has want[s]
+    (absent: 0) and at least at_least seconds have passed (the window in
+    which an unwanted answer would come), at most SAFETY seconds."""
     out = {s: [] for s in socks}
-    end = time.monotonic() + seconds
+    t0 = time.monotonic()
     while True:
-        left = end - time.monotonic()
-        if left <= 0:
+        now = time.monotonic()
+        done = all(len(out[s]) >= want.get(s, 0) for s in socks)
+        if now - t0 >= SAFETY or (done and now - t0 >= at_least):
             break
-        r, _, _ = select.select(list(socks), [], [], left)
+        wait = (t0 + at_least - now) if done else (t0 + SAFETY - now)
+        r, _, _ = select.select(list(socks), [], [], max(0.0, wait))
         for s in r:
             data, addr = s.recvfrom(4096)
             out[s].append(parse_http(data))
@@ -93,7 +118,7 @@ def collect(socks, seconds):
 
 
 def fetch(url):
-    with urllib.request.urlopen(url, timeout=5) as r:
+    with urllib.request.urlopen(url, timeout=SAFETY) as r:
         return r.status, r.headers.get("Content-Type", ""), r.read()
 
 
@@ -120,10 +145,13 @@ def search(gw):
     no_mx = msearch(SVC + "WANIPConnection:2", mx=None)
     bad_man = msearch(SVC + "WANIPConnection:2", man='"ssdp:nothing"')
     big_mx = msearch(DEV + "InternetGatewayDevice:2", mx="120")
-    t0 = time.monotonic()
     unicast = msearch(DEV + "InternetGatewayDevice:2", mx=None, dest=(gw, 1900))
-    # MX 120 is capped at 5 s: wait that long for its answer.
-    got = collect(list(socks) + [no_mx, bad_man, big_mx, unicast], 5.5)
+    want = {s: forms[st] for s, st in socks.items()}
+    want.update({big_mx: 1, unicast: 1})
+    # MX 120 is capped at 5 s: its answer may take that long; the others'
+    # (MX 1) come within 1 s. Wait for all of them, and at least MX 1's
+    # window, in which an answer that should not come would.
+    got = collect(list(socks) + [no_mx, bad_man, big_mx, unicast], want, 1.5)
 
     uni = got[unicast]
     check(len(uni) == 1, "unicast M-SEARCH without MX answered once (got %d)" % len(uni))
@@ -153,7 +181,7 @@ def search(gw):
 
     # A fresh uuid: search (answers at once on unicast).
     u = msearch(uuid_root, mx=None, dest=(gw, 1900))
-    a = collect([u], 1.0)[u]
+    a = collect([u], {u: 1}, 0.5)[u]
     check(len(a) == 1 and a[0][1]["USN"] == uuid_root, "uuid:<root> search answered")
 
     check_descriptions(root[0]["LOCATION"])
@@ -185,8 +213,11 @@ def check_descriptions(loc):
 
 def main():
     if sys.argv[1] == "listen":
-        listen(float(sys.argv[2]))
-        return 0
+        p = argparse.ArgumentParser(prog="ssdp_probe.py listen")
+        p.add_argument("--until", nargs=2, action="append", default=[], metavar=("NTS", "NT"))
+        p.add_argument("--max", type=float, default=SAFETY)
+        a = p.parse_args(sys.argv[2:])
+        return listen([tuple(u) for u in a.until], a.max)
     search(sys.argv[2])
     print("%d checks failed" % len(failures))
     return 1 if failures else 0

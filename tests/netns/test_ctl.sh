@@ -22,18 +22,25 @@ port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
 [ -n "$port" ] || lab_fail "no http port in the start-up line"
 DESC="http://$GW_LAN_IP:$port/rootDesc.xml"
 
-ctl() { timeout 20 "$CTL" -s "$SOCK" "$@" 2>&1; }
-upnpc1() { in_lan1 timeout 30 upnpc -i -u "$DESC" "$@" 2>&1; }
+ctl() { timeout $LAB_T "$CTL" -s "$SOCK" "$@" 2>&1; }
+upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "$DESC" "$@" 2>&1; }
 expect() { # expect WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"
 }
 sid() { ctl status | sed -n 's/^system_update_id: //p'; }
-# wait_line FILE PATTERN: at most 10 s for a line matching PATTERN.
-wait_line() {
-  local _
-  for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
+wait_line() { lab_wait_line "$@"; }
+subscribers_1() { [ "$(ctl status | sed -n 's/^gena_subscribers: //p')" = 1 ]; }
+# lease_in WHAT OUTPUT PATTERN LEASE T0: OUTPUT has a line matching
+# PATTERN whose 6th field, the lease left, is LEASE less at most the
+# seconds since T0 (lab_now_ms before the mapping was made).
+lease_in() {
+  local l el
+  l=$(echo "$2" | awk -v p="$3" '$0 ~ p { print $6; exit }')
+  el=$(( ($(lab_now_ms) - $5 + 999) / 1000 ))
+  [ -n "$l" ] && [ "$l" -le "$4" ] && [ "$l" -ge $(($4 - el - 1)) ] ||
+    { echo "$2" | sed 's/^/  | /'; lab_fail "$1: lease '$l', expected $4 less at most $el s"; }
+  lab_ok "$1"
 }
 
 [ "$(stat -c %a "$SOCK")" = 660 ] || lab_fail "socket mode $(stat -c %a "$SOCK"), not 660"
@@ -50,17 +57,15 @@ expect "-f CONFIG finds the socket" "mappings: 0" "$out"
 
 # A subscriber counts the events of the changes below.
 in_lan1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:$port/evt/IPConn" --bind $LAN1_IP \
-  --count 6 --duration 40 --timeout Second-300 >"$LAB_DIR/ev.jsonl" &
+  --count 6 --duration $LAB_T --timeout Second-300 >"$LAB_DIR/ev.jsonl" &
 SPID=$!
-wait_line "$LAB_DIR/ev.jsonl" '"notify"' || lab_fail "no initial event within 10 s"
-for _ in $(seq 1 50); do
-  [ "$(ctl status | sed -n 's/^gena_subscribers: //p')" = 1 ] && break
-  sleep 0.1
-done
+wait_line "$LAB_DIR/ev.jsonl" '"notify"' || lab_fail "no initial event"
+lab_until subscribers_1
 expect "status counts the GENA subscriber" "gena_subscribers: 1" "$(ctl status)"
 
 # 1. An admin mapping, seen by upnpc -L from the LAN host it points at.
 s0=$(sid)
+t_admin=$(lab_now_ms)
 out=$(ctl add TCP 18500 $LAN1_IP 8500 --desc "admin web" --lease 3600); rc=$?
 [ $rc -eq 0 ] || lab_fail "igddctl add exit $rc: $out"
 expect "igddctl add" "added TCP/18500 -> $LAN1_IP:8500" "$out"
@@ -80,14 +85,19 @@ out=$(ctl add TCP 18500 $LAN2_IP 80); rc=$?
 [ $rc -eq 1 ] || lab_fail "conflicting add: exit $rc"
 expect "a port held by another client is refused (409)" "error 409" "$out"
 
-# 2. A UPnP mapping, seen by igddctl list and list --json.
+# 2. A UPnP mapping, seen by igddctl list and list --json. The lease
+# left is the lease less at most the seconds that passed (measured).
+t_upnp=$(lab_now_ms)
 out=$(upnpc1 -e "from upnpc" -a $LAN1_IP 9100 19100 UDP 1200)
 expect "upnpc -a" "external $GW_WAN_IP:19100 UDP is redirected" "$out"
 out=$(ctl list)
 expect "igddctl list shows the UPnP mapping" \
-  "^UDP +19100 +\* +$LAN1_IP:9100 +yes +1[12][0-9][0-9] +upnp +$LAN1_IP +\"from upnpc\"" "$out"
+  "^UDP +19100 +\* +$LAN1_IP:9100 +yes +[0-9]+ +upnp +$LAN1_IP +\"from upnpc\"" "$out"
+lease_in "its lease" "$out" "^UDP +19100 " 1200 $t_upnp
 expect "igddctl list shows the admin mapping" \
-  "^TCP +18500 +\* +$LAN1_IP:8500 +yes +3[56][0-9][0-9] +static +admin +\"admin web\"" "$out"
+  "^TCP +18500 +\* +$LAN1_IP:8500 +yes +[0-9]+ +static +admin +\"admin web\"" "$out"
+lease_in "its lease" "$out" "^TCP +18500 " 3600 $t_admin
+el=$(( ($(lab_now_ms) - t_upnp + 999) / 1000 ))
 ctl list --json | $PY -c '
 import json, sys
 doc = json.load(sys.stdin)
@@ -95,12 +105,13 @@ m = {(e["protocol"], e["external_port"]): e for e in doc["mappings"]}
 assert len(m) == 3, m
 u = m[("UDP", 19100)]
 assert u["origin"] == "upnp" and u["internal_client"] == sys.argv[1] and u["internal_port"] == 9100, u
-assert u["description"] == "from upnpc" and 1100 < u["lease_remaining"] <= 1200 and u["enabled"], u
+el = int(sys.argv[2])
+assert u["description"] == "from upnpc" and 1200 - el - 1 <= u["lease_remaining"] <= 1200 and u["enabled"], u
 a = m[("TCP", 18500)]
 assert a["origin"] == "static" and a["owner"] == "admin" and a["description"] == "admin web", a
 p = m[("UDP", 18501)]
 assert p["lease_remaining"] == 0 and p["remote_host"] == "", p
-' "$LAN1_IP" || lab_fail "igddctl list --json"
+' "$LAN1_IP" "$el" || lab_fail "igddctl list --json"
 lab_ok "igddctl list --json parses, three mappings with their fields"
 ctl --json status | $PY -c '
 import json, sys
@@ -204,7 +215,7 @@ expect "a new igdd replaces the stale socket" "connection_status: Connected" "$(
 grep -q "replaced a stale socket file" "$IGDD_LOG" || lab_fail "no log line for the stale socket"
 lab_ok "stale socket replaced (logged)"
 # A second igdd on the same socket refuses to start.
-out=$(ip netns exec $NS_GW timeout 10 "$IGDD" -d -f "$LAB_DIR/igdd.conf" 2>&1); rc=$?
+out=$(ip netns exec $NS_GW timeout $LAB_T "$IGDD" -d -f "$LAB_DIR/igdd.conf" 2>&1); rc=$?
 [ $rc -eq 1 ] || lab_fail "a second igdd: exit $rc"
 expect "a second igdd refuses the socket in use" "another process answers on it" "$out"
 echo "all igddctl tests passed"

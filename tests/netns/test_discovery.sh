@@ -12,10 +12,16 @@ $PY -c 'import miniupnpc' 2>/dev/null || lab_skip "python3-miniupnpc missing"
 lab_up
 lab_conf "$LAB_DIR/igdd.conf"
 
-# 1. Announcements: listen on the LAN before igdd starts.
-in_lan1 $PY "$HERE/ssdp_probe.py" listen 3 >"$LAB_DIR/start.jsonl" &
+# 1. Announcements: listen on the LAN before igdd starts, until the
+# alive of each NT checked below has come.
+URN=urn:schemas-upnp-org
+in_lan1 $PY "$HERE/ssdp_probe.py" listen --until ssdp:alive upnp:rootdevice \
+  --until ssdp:alive $URN:device:InternetGatewayDevice:2 \
+  --until ssdp:alive $URN:service:WANIPConnection:2 \
+  --until ssdp:alive $URN:service:WANCommonInterfaceConfig:1 \
+  --until ssdp:alive $URN:device:InternetGatewayDevice:1 >"$LAB_DIR/start.jsonl" &
 LPID=$!
-for i in $(seq 1 50); do grep -q ready "$LAB_DIR/start.jsonl" 2>/dev/null && break; sleep 0.1; done
+lab_wait_line "$LAB_DIR/start.jsonl" ready || lab_fail "the SSDP listener did not start"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 wait $LPID
 $PY - "$LAB_DIR/start.jsonl" <<'PYEOF' || lab_fail "start-up announcements"
@@ -47,7 +53,14 @@ in_lan1 $PY "$HERE/ssdp_probe.py" search $GW_LAN_IP || lab_fail "SSDP/descriptio
 # 3. upnpc -l: discovery, external address, status. The lab's external
 # address is a documentation address (203.0.113.0/24), which miniupnpc
 # counts as reserved and so "not connected": -i makes it carry on.
-out=$(in_lan1 timeout 30 upnpc -i -l 2>&1)
+# upnpc waits 2 s for each of its searches and has no option to wait
+# longer: on a slow machine it may miss the answers (which ssdp_probe.py
+# counted above), so it is asked again until it finds the gateway.
+upnpc_l() {
+  out=$(in_lan1 timeout $LAB_T upnpc -i -l 2>&1)
+  echo "$out" | grep -Eq "(Found valid IGD|Found a \(not connected\?\) IGD)"
+}
+lab_until upnpc_l
 echo "$out" | sed 's/^/  upnpc: /'
 echo "$out" | grep -q "ExternalIPAddress = $GW_WAN_IP" || lab_fail "upnpc -l: external address"
 echo "$out" | grep -q "Status : Connected" || lab_fail "upnpc -l: status Connected"
@@ -57,10 +70,15 @@ lab_ok "upnpc -l"
 
 # 4. python3-miniupnpc.
 in_lan1 $PY - "$GW_WAN_IP" <<'PYEOF' || lab_fail "python3-miniupnpc"
-import sys, miniupnpc
+import os, sys, time, miniupnpc
+# discover() waits 1 s for each search; on a slow machine it may miss
+# the answers: it is called again until it finds the gateway.
 u = miniupnpc.UPnP()
 u.discoverdelay = 1000
+end = time.monotonic() + float(os.environ["IGDD_TEST_TIMEOUT"])
 n = u.discover()
+while n < 1 and time.monotonic() < end:
+    n = u.discover()
 assert n >= 1, "discover() found %d devices" % n
 u.selectigd()
 ip = u.externalipaddress()
@@ -98,9 +116,9 @@ done
 lab_ok "no HTTP answer on the WAN side"
 
 # 6. Clean shutdown sends byebye.
-in_lan1 $PY "$HERE/ssdp_probe.py" listen 2 >"$LAB_DIR/stop.jsonl" &
+in_lan1 $PY "$HERE/ssdp_probe.py" listen --until ssdp:byebye upnp:rootdevice >"$LAB_DIR/stop.jsonl" &
 LPID=$!
-for i in $(seq 1 50); do grep -q ready "$LAB_DIR/stop.jsonl" 2>/dev/null && break; sleep 0.1; done
+lab_wait_line "$LAB_DIR/stop.jsonl" ready || lab_fail "the SSDP listener did not start"
 igdd_stop
 wait $LPID
 grep -q '"ssdp:byebye"' "$LAB_DIR/stop.jsonl" || lab_fail "no byebye on shutdown"

@@ -20,17 +20,16 @@ $PY -c 'import gi; gi.require_version("GUPnPIgd", "1.0"); from gi.repository imp
 lab_up
 lab_conf "$LAB_DIR/igdd.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
-ctl() { timeout 20 "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
+ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
+mappings() { ctl status | sed -n 's/^mappings: //p'; }
 
 OUT=$LAB_DIR/igd.jsonl
 REL=$LAB_DIR/release
-in_lan1 timeout 300 $PY "$HERE/gupnp_igd_client.py" $LAN1_IP 7100 "$REL" >"$OUT" 2>"$LAB_DIR/igd.err" &
+# (Every wait in the client is bounded by the safety timeout.)
+in_lan1 $PY "$HERE/gupnp_igd_client.py" $LAN1_IP 7100 "$REL" >"$OUT" 2>"$LAB_DIR/igd.err" &
 GPID=$!
-for _ in $(seq 1 1200); do
-  grep -q '"mapped": ' "$OUT" && break
-  kill -0 $GPID 2>/dev/null || break
-  sleep 0.1
-done
+said_or_gone() { grep -q '"mapped": ' "$OUT" || ! kill -0 $GPID 2>/dev/null; }
+lab_until said_or_gone
 grep -q '"mapped": true' "$OUT" || { sed 's/^/  gupnp-igd: /' "$OUT" "$LAB_DIR/igd.err"; touch "$REL" "$REL.done"; lab_fail "gupnp-igd did not map TCP and UDP"; }
 list=$(ctl list)
 for p in TCP UDP; do
@@ -39,11 +38,9 @@ for p in TCP UDP; do
 done
 lab_ok "gupnp-igd mapped TCP and UDP 7100"
 touch "$REL"
-for _ in $(seq 1 600); do
-  [ "$(ctl status | sed -n 's/^mappings: //p')" = 0 ] && break
-  sleep 0.1
-done
+table_empty() { [ "$(mappings)" = 0 ]; }
+lab_until table_empty
 touch "$REL.done"
 wait $GPID || { sed 's/^/  gupnp-igd: /' "$OUT" "$LAB_DIR/igd.err"; lab_fail "gupnp-igd client exit"; }
-[ "$(ctl status | sed -n 's/^mappings: //p')" = 0 ] || { ctl list | sed 's/^/  | /'; lab_fail "mappings left after remove_port"; }
+table_empty || { ctl list | sed 's/^/  | /'; lab_fail "mappings left after remove_port"; }
 lab_ok "gupnp-igd removed both: the table is empty"

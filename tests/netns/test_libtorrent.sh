@@ -21,17 +21,15 @@ $PY -c 'import libtorrent' 2>/dev/null || lab_skip "python3-libtorrent missing"
 lab_up
 lab_conf "$LAB_DIR/igdd.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
-ctl() { timeout 20 "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
+ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 
 OUT=$LAB_DIR/lt.jsonl
-in_lan1 timeout 300 $PY "$HERE/libtorrent_client.py" map --listen $LAN1_IP:6881 --wait 120 \
+# (Every wait in the client is bounded by the safety timeout.)
+in_lan1 $PY "$HERE/libtorrent_client.py" map --listen $LAN1_IP:6881 --wait $LAB_T \
   --hold-file "$LAB_DIR/release" --log >"$OUT" 2>"$LAB_DIR/lt.err" &
 LTPID=$!
-for _ in $(seq 1 1200); do
-  grep -q '"mapped"' "$OUT" && break
-  kill -0 $LTPID 2>/dev/null || break
-  sleep 0.1
-done
+said_or_gone() { grep -q '"mapped"' "$OUT" || ! kill -0 $LTPID 2>/dev/null; }
+lab_until said_or_gone
 show() { grep -v '"log"' "$OUT" | sed 's/^/  libtorrent: /'; grep '"log"' "$OUT" | tail -8 | cut -c1-200 | sed 's/^/  libtorrent log: /'; }
 grep -q '"mapped": true' "$OUT" || { show; touch "$LAB_DIR/release"; lab_fail "libtorrent did not map with both mechanisms"; }
 if grep -q '"portmap_error"' "$OUT"; then show; touch "$LAB_DIR/release"; lab_fail "libtorrent reported a port-mapping error"; fi
@@ -50,10 +48,8 @@ grep -q 'joined the NAT-PMP/PCP mapping' "$IGDD_LOG" || lab_fail "no join in the
 touch "$LAB_DIR/release"
 wait $LTPID || { show; lab_fail "libtorrent client exit"; }
 grep -q '"closed": true' "$OUT" || lab_fail "session not closed"
-for _ in $(seq 1 300); do
-  [ "$(ctl list | grep -c ' 6881 ')" = 0 ] && break
-  sleep 0.1
-done
+port_closed() { [ "$(ctl list | grep -c ' 6881 ')" = 0 ]; }
+lab_until port_closed
 list=$(ctl list)
 if echo "$list" | grep -q ' 6881 '; then echo "$list" | sed 's/^/  | /'; lab_fail "the port is still mapped after the session ended"; fi
 lab_ok "session ended: the port is closed"

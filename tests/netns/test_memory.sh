@@ -35,7 +35,9 @@ igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
 [ -n "$port" ] || lab_fail "no http port in the start-up line"
 status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$IGDD_PID/status"; }
-in_lan1_py() { in_lan1 timeout 600 $PY -c "import sys; sys.path.insert(0, '$HERE'); $1"; }
+# in_lan1_py CODE: Python in lan1 with hostile_http.py importable (each
+# of its waits is bounded by the safety timeout).
+in_lan1_py() { in_lan1 $PY -c "import sys; sys.path.insert(0, '$HERE'); $1"; }
 
 # ---- 4,096 mappings per address; the per-client limit per control point ----
 for i in 0 1 2; do
@@ -60,7 +62,8 @@ print('ok: ${SRC[0]} made $PER_CLIENT: one more, for other internal clients, 728
 sync
 base=$(status_kb VmRSS)
 in_lan1_py "
-import socket, time, hostile_http as h
+import select, socket, hostile_http as h
+from labtime import SAFETY, until
 req = h.soap_request('$GW_LAN_IP:$port', 'GetListOfPortMappings', [
     ('NewStartPort', 0), ('NewEndPort', 65535), ('NewProtocol', 'TCP'), ('NewManage', 1),
     ('NewNumberOfPorts', 0)]).replace(b'Connection: close\r\n', b'')
@@ -74,7 +77,15 @@ for src in ('${SRC[0]}', '${SRC[1]}', '${SRC[2]}'):
         s.sendall(req)
         held.append(s)
 open('$LAB_DIR/held', 'w').write('%d\n' % len(held))
-time.sleep(4)                   # the daemon writes what the sockets take, then waits
+# The daemon has made each answer's first part and written what the
+# socket takes (its first bytes are here), then waits for the reader.
+waiting = set(held)
+def all_started():
+    ready, _, _ = select.select(list(waiting), [], [], 0.1)
+    waiting.difference_update(ready)
+    return not waiting
+if not until(all_started):
+    raise SystemExit('%d of %d listings not begun in %.0f s' % (len(waiting), len(held), SAFETY))
 for s in held:
     s.close()
 " || lab_fail "the unread listing connections"
@@ -89,11 +100,11 @@ kill -0 "$IGDD_PID" 2>/dev/null || lab_fail "igdd died"
 # ---- a client that reads gets all of it ----
 in_lan1_py "
 import re, hostile_http as h
-st, raw, _ = h.exchange('$GW_LAN_IP', $port, h.soap_request('$GW_LAN_IP:$port', 'GetListOfPortMappings', [
+r = h.exchange('$GW_LAN_IP', $port, h.soap_request('$GW_LAN_IP:$port', 'GetListOfPortMappings', [
     ('NewStartPort', 0), ('NewEndPort', 65535), ('NewProtocol', 'TCP'), ('NewManage', 1),
-    ('NewNumberOfPorts', 0)]), timeout=120.0, half_close=False)
-head, _, body = raw.partition(b'\r\n\r\n')
-if st != 200 or not re.search(rb'(?im)^transfer-encoding: *chunked', head):
+    ('NewNumberOfPorts', 0)]), half_close=False)
+head, _, body = r.raw.partition(b'\r\n\r\n')
+if r.status != 200 or not r.closed or not re.search(rb'(?im)^transfer-encoding: *chunked', head):
     raise SystemExit('listing: %r' % head[:300])
 ports = re.findall(rb'<p:NewExternalPort>(\d+)</p:NewExternalPort>', body)
 if len(ports) != 3 * $PER_CLIENT or len(set(ports)) != len(ports):
@@ -101,7 +112,7 @@ if len(ports) != 3 * $PER_CLIENT or len(set(ports)) != len(ports):
 print('ok: a reader gets all %d entries of the %d-byte listing' % (len(ports), len(body)))
 " || lab_fail "reading the whole listing"
 # upnpc -L asks for 1000 entries (about 2 MB here: several parts).
-out=$(in_lan1 timeout 120 upnpc -i -u "http://$GW_LAN_IP:$port/rootDesc.xml" -L 2>&1)
+out=$(in_lan1 timeout $LAB_T upnpc -i -u "http://$GW_LAN_IP:$port/rootDesc.xml" -L 2>&1)
 n=$(echo "$out" | grep -c "^ *[0-9]* *TCP *1[0-9][0-9][0-9][0-9]->")
 [ "$n" -eq 1000 ] && echo "$out" | grep -q " TCP 10999->" ||
   { echo "$out" | tail -5 | sed 's/^/  | /'; lab_fail "upnpc -L: $n entries"; }

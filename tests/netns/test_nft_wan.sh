@@ -24,20 +24,16 @@ expect() { # expect WHAT PATTERN OUTPUT
 }
 # soap ACTION: the response body (HTTP errors included).
 soap() {
-  in_lan1 curl -s -m 20 -H 'Content-Type: text/xml; charset="utf-8"' \
+  in_lan1 curl -s -m $LAB_T -H 'Content-Type: text/xml; charset="utf-8"' \
     -H "SOAPAction: \"$ST#$1\"" --data-binary \
     "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\"><s:Body><u:$1 xmlns:u=\"$ST\"></u:$1></s:Body></s:Envelope>" \
     "$URL"
 }
 status() { soap GetStatusInfo; }
-# wait_status STATE: GetStatusInfo reports STATE within 10 s.
+# wait_status STATE: GetStatusInfo comes to report STATE.
+status_is() { out=$(status); echo "$out" | grep -q "<NewConnectionStatus>$1<"; }
 wait_status() {
-  local i out
-  for i in $(seq 1 50); do
-    out=$(status)
-    echo "$out" | grep -q "<NewConnectionStatus>$1<" && return 0
-    sleep 0.2
-  done
+  lab_until status_is "$1" && return 0
   echo "$out" | sed 's/^/  | /'
   return 1
 }
@@ -115,7 +111,8 @@ wait_status Disconnected || lab_fail "run 2: not Disconnected after a failing up
 out=$(status)
 expect "a failing wan_up_command: Disconnected, LastConnectionError ERROR_UNKNOWN" \
   "<NewLastConnectionError>ERROR_UNKNOWN<" "$out"
-expect "its exit status is logged" "wan_up_command failed: exit status 3" "$(cat "$IGDD_LOG")"
+lab_wait_line "$IGDD_LOG" "wan_up_command failed: exit status 3" || lab_fail "its exit status is not logged"
+lab_ok "its exit status is logged"
 wan0_up && lab_fail "run 2: wan0 up after a failing up command"
 in_gw ip link set wan0 up
 igdd_stop

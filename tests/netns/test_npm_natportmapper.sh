@@ -17,17 +17,15 @@ lab_npm "$IGDD"
 lab_up
 lab_conf "$LAB_DIR/igdd.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
-ctl() { timeout 20 "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
+ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 
 OUT=$LAB_DIR/pm.jsonl
-in_lan1 timeout 300 node "$NPM_DIR/npm_natportmapper.mjs" $LAN1_IP 4001 "$LAB_DIR/release" \
+# (Every step in the script is bounded by the safety timeout.)
+in_lan1 node "$NPM_DIR/npm_natportmapper.mjs" $LAN1_IP 4001 "$LAB_DIR/release" \
   >"$OUT" 2>&1 &
 NPID=$!
-for _ in $(seq 1 1200); do
-  [ "$(grep -c '"mapped"' "$OUT")" -ge 2 ] && break
-  kill -0 $NPID 2>/dev/null || break
-  sleep 0.1
-done
+said_or_gone() { [ "$(grep -c '"mapped"' "$OUT")" -ge 2 ] || ! kill -0 $NPID 2>/dev/null; }
+lab_until said_or_gone
 [ "$(grep -c '"mapped"' "$OUT")" = 2 ] || { sed 's/^/  node: /' "$OUT"; touch "$LAB_DIR/release"; lab_fail "nat-port-mapper did not map TCP and UDP"; }
 list=$(ctl list)
 for p in TCP UDP; do

@@ -23,7 +23,7 @@ JOURNAL=$STATE/leases.journal
 # upnpc counts the documentation-range external address as reserved, so
 # every call carries -i (see test_discovery.sh).
 # A fixed HTTP port, so that clients skip discovery (-u) across restarts.
-upnpc1() { in_lan1 timeout 30 upnpc -i -u "http://$GW_LAN_IP:$LAB_HTTP_PORT/rootDesc.xml" "$@" 2>&1; }
+upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "http://$GW_LAN_IP:$LAB_HTTP_PORT/rootDesc.xml" "$@" 2>&1; }
 expect() { # expect WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"
@@ -76,7 +76,7 @@ out=$(upnpc1 -e "short" -a $LAN1_IP 9000 19000 UDP 4)
 expect "add UDP 19000 with a 4 s lease" "is redirected" "$out"
 igdd_crash                          # right after the last answer
 lab_ok "igdd killed with SIGKILL"
-sleep 6                             # UDP 19000's lease runs out while down
+sleep 6                             # UDP 19000's lease runs out while down (at least 6 s: a lower bound)
 
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 grep -q "leases restored from" "$IGDD_LOG" || lab_fail "no restore line in the log"
@@ -121,15 +121,15 @@ out=$(upnpc1 -l)
 expect "after SIGTERM and a restart" "TCP +17002->$LAN1_IP:7002" "$out"
 
 # --- NAT-PMP and PCP leases meet the policy of the restart too ---
-out=$(in_lan2 timeout 20 natpmpc -g $GW_LAN_IP -a 29100 9100 tcp 3600 2>&1)
+out=$(in_lan2 timeout $LAB_T natpmpc -g $GW_LAN_IP -a 29100 9100 tcp 3600 2>&1)
 expect "natpmpc from lan2: TCP 29100" "Mapped public port 29100 protocol TCP to local port 9100" "$out"
-out=$(in_lan1 timeout 20 natpmpc -g $GW_LAN_IP -a 29101 9101 udp 3600 2>&1)
+out=$(in_lan1 timeout $LAB_T natpmpc -g $GW_LAN_IP -a 29101 9101 udp 3600 2>&1)
 expect "natpmpc from lan1: UDP 29101" "Mapped public port 29101 protocol UDP" "$out"
 igdd_stop
 # The administrator now keeps lan2 away from port mapping altogether.
 lab_conf "$LAB_DIR/igdd.conf" "persist_leases = yes" "acl = deny 0-65535 $LAN2_IP 0-65535"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
-out=$("$CTL" -s "$LAB_DIR/igdd.sock" list 2>&1)
+out=$(timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" list 2>&1)
 absent "lan2's NAT-PMP lease is not restored under the new acl" "29100" "$out"
 expect "lan1's NAT-PMP lease is restored" "UDP +29101 .*natpmp" "$out"
 expect "lan1's UPnP leases are restored" "TCP +17002 " "$out"

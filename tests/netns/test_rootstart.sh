@@ -50,14 +50,15 @@ expect_owner() { # expect_owner PATH...
 # refused WHAT PATTERN: igdd does not start, and says PATTERN.
 refused() {
   local out rc
-  out=$(ip netns exec $NS_GW timeout 20 "$IGDD" -d -f "$LAB_DIR/igdd.conf" 2>&1)
+  out=$(ip netns exec $NS_GW timeout $LAB_T "$IGDD" -d -f "$LAB_DIR/igdd.conf" 2>&1)
   rc=$?
   [ $rc -ne 0 ] && [ $rc -ne 124 ] || { echo "$out" | sed 's/^/  | /'; lab_fail "$1: started (exit $rc)"; }
   echo "$out" | grep -q "$2" || { echo "$out" | sed 's/^/  | /'; lab_fail "$1: no '$2'"; }
   lab_ok "$1: refused ($(echo "$out" | grep -o "state_dir .*" | head -1))"
 }
-# in_lan1_py CODE...: Python in lan1 with hostile_http.py importable.
-in_lan1_py() { in_lan1 timeout 300 $PY -c "import sys; sys.path.insert(0, '$HERE'); $1"; }
+# in_lan1_py CODE...: Python in lan1 with hostile_http.py importable
+# (each of its waits is bounded by the safety timeout).
+in_lan1_py() { in_lan1 $PY -c "import sys; sys.path.insert(0, '$HERE'); $1"; }
 
 # ---- a new state_dir, as root with user = nobody ----
 conf
@@ -72,12 +73,11 @@ import hostile_http as h
 e = [('', 20000 + i % 40, '$LAN1_IP', 'refresh %04d ' % i + 'x' * 200) for i in range(8000)]
 h.bulk_add('$GW_LAN_IP', 5000, e)
 " || lab_fail "8,000 updates"
-# Compaction runs in steps from the loop: wait (at most 30 s) until the
-# journal is back under its bound, max(1 MiB, 2 x snapshot).
-for i in $(seq 1 300); do
-  [ "$(stat -c %s "$JOURNAL")" -le $((1 << 20)) ] && break
-  sleep 0.1
-done
+# Compaction runs in steps from the loop: wait (at most the safety
+# timeout) until the journal is back under its bound, max(1 MiB, 2 x
+# snapshot).
+journal_bounded() { [ "$(stat -c %s "$JOURNAL")" -le $((1 << 20)) ]; }
+lab_until journal_bounded
 size=$(stat -c %s "$JOURNAL")
 grep -q "compaction failed" "$IGDD_LOG" && lab_fail "compaction failed: $(grep "compaction failed" "$IGDD_LOG" | head -1)"
 [ "$size" -le $((1 << 20)) ] || lab_fail "the journal holds $size bytes after 8,000 updates"

@@ -22,7 +22,7 @@ expect() { # expect WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"
 }
-status() { in_lan1 timeout 30 upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml -s 2>&1; }
+status() { in_lan1 timeout $LAB_T upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml -s 2>&1; }
 # A second way out: wan1 to the WAN host's eth1.
 ip link add wan1 netns $NS_GW type veth peer name eth1 netns $NS_WAN
 ip -n $NS_GW addr add $WAN1_GW_IP/24 dev wan1
@@ -66,7 +66,7 @@ expect "ExternalIPAddress is wan0's" "^ExternalIPAddress = $GW_WAN_IP\$" "$out"
 expect "packets received on wan0 counted" "^Packets: Sent: +[0-9]+[[:space:]]+Recv: +[1-9]" "$out"
 # veth reports 10 Gb/s over ethtool: the 32-bit bit rate saturates.
 expect "the link speed read over ethtool" "MaxBitRateDown : 4294000000 bps" "$out"
-out=$(in_lan1 timeout 30 upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml -a $LAN1_IP 8080 18080 TCP 600 2>&1)
+out=$(in_lan1 timeout $LAB_T upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml -a $LAN1_IP 8080 18080 TCP 600 2>&1)
 expect "a mapping on the taken WAN" "is redirected to internal $LAN1_IP:8080" "$out"
 expect "its rule is in table ip igdd" "18080" "$(in_gw nft list table ip igdd)"
 
@@ -78,12 +78,10 @@ lab_ok "igdd keeps running while there is no default route"
 
 # ---- the route moving to another interface: exit 75, to be started again ----
 in_gw ip route add default via $WAN1_IP
-rc=
-for _ in $(seq 1 100); do
-  kill -0 $IGDD_PID 2>/dev/null || { wait $IGDD_PID; rc=$?; break; }
-  sleep 0.1
-done
-[ -n "$rc" ] || lab_fail "igdd still runs 10 s after the default route moved to wan1"
+gone() { ! kill -0 $IGDD_PID 2>/dev/null; }
+lab_until gone || lab_fail "igdd still runs $LAB_T s after the default route moved to wan1"
+rc=0
+wait $IGDD_PID || rc=$?
 IGDD_PID=
 expect "the move is logged" "default route moved from wan0 to wan1" "$(cat "$IGDD_LOG")"
 [ "$rc" -eq 75 ] || lab_fail "exit status $rc after the route moved, want 75"
@@ -99,7 +97,7 @@ igdd_stop
 
 # ---- no default route and no wan_interface: one clear error ----
 in_gw ip route del default
-out=$(timeout 30 nsenter --net=/run/netns/$NS_GW "$IGDD" -d -f "$LAB_DIR/igdd.conf" 2>&1)
+out=$(timeout $LAB_T nsenter --net=/run/netns/$NS_GW "$IGDD" -d -f "$LAB_DIR/igdd.conf" 2>&1)
 rc=$?
 [ "$rc" -ne 0 ] || lab_fail "igdd started without a default route and without wan_interface"
 expect "no default route: the error names the key" \

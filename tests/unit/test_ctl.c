@@ -6,6 +6,7 @@
  * connection) and net/ctl_io.c over a real Unix socket (answers, the
  * line limit, the connection limit, a stale socket file).
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@
 #include "core/mapping.h"
 #include "core/wanconn.h"
 #include "engine.h"
+#include "harness.h"
 #include "loop/loop.h"
 #include "net/ctl_io.h"
 #include "proto/ctl.h"
@@ -613,12 +616,6 @@ static void on_client(struct loop *l, int fd, uint32_t events, void *arg)
 	loop_stop(l);
 }
 
-static void on_stop(struct loop *l, void *arg)
-{
-	(void)arg;
-	loop_stop(l);
-}
-
 static int client_connect(const char *path)
 {
 	struct sockaddr_un a;
@@ -632,25 +629,69 @@ static int client_connect(const char *path)
 	return fd;
 }
 
-/* Send req, half-close, run the loop until the daemon closes (at most
- * max_ms); the answer. */
-static void ask(struct loop *l, struct client *c, const char *path, const char *req, size_t len,
-		unsigned max_ms)
+static bool client_done(void *arg)
 {
-	int64_t t;
+	return ((struct client *)arg)->eof;
+}
 
+/* Send req, half-close, run the loop until the daemon closes; the
+ * answer. */
+static void ask(struct loop *l, struct client *c, const char *path, const char *req, size_t len)
+{
 	memset(c, 0, sizeof(*c));
 	c->fd = client_connect(path);
 	if (len)
 		assert_int_equal(send(c->fd, req, len, MSG_NOSIGNAL), (ssize_t)len);
 	shutdown(c->fd, SHUT_WR);
 	assert_int_equal(loop_fd_add(l, c->fd, EPOLLIN, on_client, c), 0);
-	t = loop_timer_in(l, max_ms, on_stop, NULL);
-	assert_int_equal(loop_run(l), 0);
-	loop_timer_cancel(l, t);
-	if (!c->eof)
-		loop_fd_del(l, c->fd);
+	if (!test_loop_until(l, client_done, c))
+		fail_msg("no end of the answer to '%.20s' (have '%.200s')", req, c->in);
 	close(c->fd);
+}
+
+struct clients_arg {
+	struct ctl_io *io;
+	unsigned n;
+};
+
+static bool clients_are(void *arg)
+{
+	struct clients_arg *a = arg;
+
+	return ctl_io_clients(a->io) == a->n;
+}
+
+struct answered_arg {
+	struct ctl_io *io;
+	const int *fd;
+	int n;
+};
+
+/* Every one of the n client sockets has something to read (an answer or
+ * the end), and the daemon holds no connection. */
+static bool all_answered(void *arg)
+{
+	struct answered_arg *a = arg;
+	struct pollfd p;
+	int i;
+
+	for (i = 0; i < a->n; i++) {
+		p.fd = a->fd[i];
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, 0) != 1)
+			return false;
+	}
+	return ctl_io_clients(a->io) == 0;
+}
+
+/* Run the loop until ctl_io has n connections open. */
+static void wait_clients(struct loop *l, struct ctl_io *io, unsigned n)
+{
+	struct clients_arg a = { io, n };
+
+	if (!test_loop_until(l, clients_are, &a))
+		fail_msg("%u control connections open, waited for %u", ctl_io_clients(io), n);
 }
 
 struct io_fx {
@@ -698,28 +739,28 @@ static void test_io_answers(void **state)
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0660);
 
-	ask(x.l, c, x.path, "status\n", 7, 2000);
+	ask(x.l, c, x.path, "status\n", 7);
 	assert_true(c->eof);
 	assert_non_null(strstr(c->in, "backend: sim\n"));
 	assert_ok(c->in);
 
 	/* Two requests on one connection, CRLF and a last line without
 	 * newline: answered in order. */
-	ask(x.l, c, x.path, "add TCP 80 192.168.1.9 80\r\nlist --json\nstatus", 45, 2000);
+	ask(x.l, c, x.path, "add TCP 80 192.168.1.9 80\r\nlist --json\nstatus", 45);
 	assert_non_null(strstr(c->in, "added TCP/80 -> 192.168.1.9:80\nok\n{\"mappings\":[\n"));
 	assert_non_null(strstr(c->in, "]}\nok\nversion: "));
 	assert_ok(c->in);
 
 	/* The line limit: a longer line gets 413 and the connection ends. */
 	memset(big, 'x', sizeof(big));
-	ask(x.l, c, x.path, big, sizeof(big), 2000);
+	ask(x.l, c, x.path, big, sizeof(big));
 	assert_true(c->eof);
 	assert_string_equal(c->in, "error 413 request line longer than 1024 bytes\n");
 	/* Exactly the limit is served. */
 	memset(big, ' ', sizeof(big));
 	memcpy(big, "status", 6);
 	big[IGDD_CTL_MAX_LINE] = '\n';
-	ask(x.l, c, x.path, big, IGDD_CTL_MAX_LINE + 1, 2000);
+	ask(x.l, c, x.path, big, IGDD_CTL_MAX_LINE + 1);
 	assert_ok(c->in);
 
 	/* A big listing through the socket: every entry, then ok. */
@@ -733,7 +774,7 @@ static void test_io_answers(void **state)
 				 2000 + i, 2000 + i, i);
 			assert_ok(run(x.f, line));
 		}
-		ask(x.l, c, x.path, "list\n", 5, 5000);
+		ask(x.l, c, x.path, "list\n", 5);
 		for (p = c->in; (p = strstr(p, "\nUDP ")); p++)
 			rows++;
 		assert_int_equal(rows, 600);
@@ -744,33 +785,44 @@ static void test_io_answers(void **state)
 	free(c);
 }
 
-/* IGDD_CTL_MAX_CLIENTS idle connections: the next is refused with 503;
- * the idle ones reach their deadline (408) and the slots free. */
+/* IGDD_CTL_MAX_CLIENTS idle connections: the next is refused with 503.
+ * Then with a deadline of 300 ms: idle ones reach it (408, never
+ * sooner) and the slots free. (Two rounds, so that the first does not
+ * race the deadline however slow this machine is.) */
 static void test_io_limits(void **state)
 {
 	struct io_fx x;
 	struct client *c = malloc(sizeof(*c));
 	int idle[IGDD_CTL_MAX_CLIENTS], i;
-	int64_t t;
+	uint64_t t0;
 	char got[128];
 	ssize_t n;
 
 	(void)state;
 	assert_non_null(c);
 	io_up(&x);
-	ctl_io_set_timeout_ms(x.io, 300);
+	ctl_io_set_timeout_ms(x.io, (unsigned)test_timeout_ms());
 	for (i = 0; i < IGDD_CTL_MAX_CLIENTS; i++)
 		idle[i] = client_connect(x.path);
-	t = loop_timer_in(x.l, 50, on_stop, NULL);
-	assert_int_equal(loop_run(x.l), 0);
-	(void)t;
-	assert_int_equal(ctl_io_clients(x.io), IGDD_CTL_MAX_CLIENTS);
-	ask(x.l, c, x.path, "status\n", 7, 100);
+	wait_clients(x.l, x.io, IGDD_CTL_MAX_CLIENTS);
+	ask(x.l, c, x.path, "status\n", 7);
 	assert_string_equal(c->in, "error 503 too many control connections\n");
+	for (i = 0; i < IGDD_CTL_MAX_CLIENTS; i++)
+		close(idle[i]);
+	wait_clients(x.l, x.io, 0);
+
 	/* The deadline ends the idle ones. */
-	t = loop_timer_in(x.l, 500, on_stop, NULL);
-	assert_int_equal(loop_run(x.l), 0);
-	assert_int_equal(ctl_io_clients(x.io), 0);
+	ctl_io_set_timeout_ms(x.io, 300);
+	t0 = clock_monotonic_ms(NULL);
+	for (i = 0; i < IGDD_CTL_MAX_CLIENTS; i++)
+		idle[i] = client_connect(x.path);
+	{
+		struct answered_arg a = { x.io, idle, IGDD_CTL_MAX_CLIENTS };
+
+		if (!test_loop_until(x.l, all_answered, &a))
+			fail_msg("the idle connections did not reach their deadline");
+	}
+	assert_true(clock_monotonic_ms(NULL) - t0 >= 300);
 	for (i = 0; i < IGDD_CTL_MAX_CLIENTS; i++) {
 		n = recv(idle[i], got, sizeof(got) - 1, 0);
 		assert_true(n > 0);
@@ -778,7 +830,7 @@ static void test_io_limits(void **state)
 		assert_string_equal(got, "error 408 deadline of 300 ms reached\n");
 		close(idle[i]);
 	}
-	ask(x.l, c, x.path, "status\n", 7, 2000);
+	ask(x.l, c, x.path, "status\n", 7);
 	assert_ok(c->in);
 	io_down(&x);
 	free(c);

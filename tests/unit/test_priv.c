@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "harness.h"
 #include "priv/caps.h"
 #include "priv/nft_verify.h"
 #include "priv/priv.h"
@@ -284,22 +285,6 @@ static const char conf_text[] =
 	"max_mappings = 4\n"
 	"user = nobody\n";
 
-static int lo_up(void)
-{
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
-
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	r = fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ? -1 : 0;
-	ifr.ifr_flags |= IFF_UP;
-	if (r == 0)
-		r = ioctl(fd, SIOCSIFFLAGS, &ifr);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 static struct nft_elem el(const char *in, unsigned ext, unsigned port)
 {
 	struct nft_elem e;
@@ -331,33 +316,33 @@ static int nft(const char *cmd)
 	return r;
 }
 
-/* Wait (at most ms) until the table holds n dnat_any elements. */
-static bool wait_table(size_t n, unsigned ms)
+/* The table holds *(size_t *)arg dnat_any elements and its 6 rules. */
+static bool table_holds(void *arg)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	size_t c[NFT_NSETS];
-	unsigned rules, waited;
+	unsigned rules;
 
-	for (waited = 0; waited <= ms; waited += 50) {
-		if (counts(c, &rules) == 0 && rules == 6 && c[NFT_SET_DNAT_ANY] == n)
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return false;
+	return counts(c, &rules) == 0 && rules == 6 && c[NFT_SET_DNAT_ANY] == *(size_t *)arg;
 }
 
-static bool wait_gone(unsigned ms)
+static bool table_gone(void *arg)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	size_t c[NFT_NSETS];
-	unsigned rules, waited;
+	unsigned rules;
 
-	for (waited = 0; waited <= ms; waited += 50) {
-		if (counts(c, &rules) == -ENOENT)
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return false;
+	(void)arg;
+	return counts(c, &rules) == -ENOENT;
+}
+
+/* Now, or (wait) until the helper gets there, at most the safety timeout. */
+static bool wait_table(size_t n, bool wait)
+{
+	return wait ? test_poll_until(table_holds, &n) : table_holds(&n);
+}
+
+static bool wait_gone(bool wait)
+{
+	return wait ? test_poll_until(table_gone, NULL) : table_gone(NULL);
 }
 
 /* A raw message of the wrong size is refused, and the helper goes on. */
@@ -398,12 +383,12 @@ static int helper_changes(struct priv *p)
 	/* Flushed behind its back: the next change rebuilds the table... */
 	CHECK(nft("flush ruleset") == 0);
 	CHECK(priv_call(p, PRIV_OP_REMOVE, &v[0], 1, &n) == 0 && n == 1);
-	CHECK(wait_table(1, 0));
-	/* ...and so does the periodic check. */
+	CHECK(wait_table(1, false));
+	/* ...and so does the periodic check (every PRIV_CHECK_INTERVAL_MS). */
 	CHECK(nft("flush ruleset") == 0);
-	CHECK(wait_table(1, PRIV_CHECK_INTERVAL_MS + 2000));
+	CHECK(wait_table(1, true));
 	CHECK(priv_call(p, PRIV_OP_FLUSH, NULL, 0, &n) == 0 && n == 0);
-	CHECK(wait_table(0, 0));
+	CHECK(wait_table(0, false));
 	return 0;
 }
 
@@ -427,17 +412,17 @@ static int engine_dies(const struct config *cfg)
 	if (pid == 0)
 		_exit(priv_start(cfg, true, &p) == 0 ? 0 : 1);   /* exit without priv_stop */
 	CHECK(waitpid(pid, NULL, 0) == pid);
-	CHECK(wait_gone(3000));
+	CHECK(wait_gone(true));
 	return 0;
 }
 
-/* The next event, polling the channel for at most ms. */
-static int wan_event(struct priv *p, unsigned ms, struct priv_wan_done *ret)
+/* The next event, polling the channel (at most the safety timeout). */
+static int wan_event(struct priv *p, struct priv_wan_done *ret)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	unsigned waited;
+	uint64_t end = clock_monotonic_ms(NULL) + test_timeout_ms();
 
-	for (waited = 0; waited <= ms; waited += 20) {
+	while (clock_monotonic_ms(NULL) < end) {
 		CHECK(priv_on_readable(p) == 0);
 		if (priv_event_take(p, ret) == 0)
 			return 0;
@@ -464,9 +449,9 @@ static int helper_wan(void)
 	CHECK(priv_start(&cfg, true, &p) == 0);
 	CHECK(priv_wan_start(p, PRIV_OP_WAN_UP, &s1) == 0);
 	CHECK(priv_wan_start(p, PRIV_OP_WAN_DOWN, &s2) == 0 && s2 != s1);
-	CHECK(wan_event(p, 3000, &d) == 0);
+	CHECK(wan_event(p, &d) == 0);
 	CHECK(d.seq == s1 && d.op == PRIV_OP_WAN_UP && d.status == -ECANCELED);
-	CHECK(wan_event(p, 3000, &d) == 0);
+	CHECK(wan_event(p, &d) == 0);
 	CHECK(d.seq == s2 && d.op == PRIV_OP_WAN_DOWN && d.status == -EIO);
 	priv_stop(p);
 	cfg.wan_down_command[0] = '\0';
@@ -500,18 +485,17 @@ static int helper_e2e(void)
 	uint64_t eff = 1;
 	char err[256];
 
-	if (unshare(CLONE_NEWNET) < 0)
+	if (test_own_netns() < 0)
 		return 77;
 	if (!nfnetlink_available())
 		return 77;
-	CHECK(lo_up() == 0);
 	CHECK(config_parse("t.conf", conf_text, sizeof(conf_text) - 1, &cfg, err, sizeof(err)) == 0);
 	CHECK(priv_start(&cfg, true, &p) == 0);
-	CHECK(wait_table(0, 0));
+	CHECK(wait_table(0, false));
 	CHECK(helper_caps(p) == 0);
 	CHECK(helper_changes(p) == 0);
 	priv_stop(p);                                   /* a clean stop deletes the table */
-	CHECK(wait_gone(0));
+	CHECK(wait_gone(false));
 	CHECK(engine_dies(&cfg) == 0);
 	CHECK(helper_wan() == 0);
 	/* The engine without privilege still gets its changes made. */
