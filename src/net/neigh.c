@@ -5,7 +5,7 @@
  */
 #include "net/neigh.h"
 
-#include "net/rtnl.h"
+#include "util/rtnl.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>

@@ -1,9 +1,11 @@
 /*
  * rtnl.h - the two kinds of rtnetlink socket igdd uses (rtnetlink(7),
  * through libmnl): a watch (non-blocking, subscribed to multicast groups,
- * read by the loop: net/ifwatch.c, net/lanwatch.c) and a request (one
- * question to the kernel, which answers at once from its own tables, the
- * wait bounded all the same: an address dump, a neighbour entry).
+ * read by the loop: net/ifwatch.c, net/lanwatch.c), here, and a request
+ * (one question to the kernel, which answers at once from its own tables,
+ * the wait bounded all the same: an address dump, a neighbour entry, one
+ * link), util/rtnl.h's rtnl_request(), below the loop so that util/iflink
+ * uses it too.
  */
 #ifndef IGDD_RTNL_H
 #define IGDD_RTNL_H
@@ -12,6 +14,7 @@
 #include <stddef.h>
 
 #include "loop/loop.h"
+#include "util/rtnl.h"
 
 /*
  * A non-blocking NETLINK_ROUTE socket subscribed to groups (RTMGRP_*),
@@ -21,15 +24,5 @@
 struct mnl_socket *rtnl_watch_open(struct loop *l, unsigned groups, loop_fd_fn cb, void *arg);
 /* Leave l (the loop it was registered with, or NULL) and close. NULL is a no-op. */
 void rtnl_watch_close(struct loop *l, struct mnl_socket *nl);
-
-/*
- * Send the request nlh on a socket of its own and run cb(data) over the
- * answers, in buf (bufsz bytes): for a dump (NLM_F_DUMP) until the
- * kernel's NLMSG_DONE, otherwise the one answer. Each wait is at most
- * timeout_ms. 0, or -errno (the kernel's error for the request included,
- * e.g. -ENOENT for an entry it does not have).
- */
-int rtnl_request(struct nlmsghdr *nlh, char *buf, size_t bufsz, unsigned timeout_ms,
-		 mnl_cb_t cb, void *data);
 
 #endif
