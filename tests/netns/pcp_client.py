@@ -6,7 +6,6 @@
     pcp_client.py SERVER CLIENT_IP flood COUNT
     pcp_client.py [-w SECONDS] SERVER CLIENT_IP big LENGTH
     pcp_client.py [-w SECONDS] SERVER CLIENT_IP natpmp-ext
-    pcp_client.py [-w SECONDS] SERVER CLIENT_IP natpmp-ext6
     pcp_client.py listen SECONDS
     pcp_client.py listen6 SECONDS
 
@@ -14,7 +13,8 @@ IPv6 (RFC 6887 over IPv6): SERVER may be an IPv6 address ("fe80::1%eth0"
 for the router's link-local address); an IPv6 CLIENT_IP is both the
 header's client address and the source the request is sent from (a
 client asks its default router's link-local address from its global
-address). listen6 waits on [::]:5350 for the PCP ANNOUNCE to ff02::1.
+address). listen6 waits on [::]:5350 for the PCP ANNOUNCE to ff02::1, at most
+SECONDS (the test gives the safety timeout).
 
 map/announce print "result=N lifetime=L port=P addr=A epoch=E" (port and
 addr for MAP only) or "timeout"; CLIENT_IP is what goes in the header
@@ -208,9 +208,6 @@ def main(argv):
         return cmd_map(server, client, argv[4:])
     if cmd == "announce":
         return show(exchange(server, header(0, 0, client), client=client), False)
-    if cmd == "natpmp-ext6":
-        data = exchange(server, b"\0\0", client=client)
-        return show(data, False)
     if cmd == "big":
         msg = header(0, 0, client)
         msg += b"\0" * (int(argv[4]) - len(msg))

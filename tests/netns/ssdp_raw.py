@@ -3,17 +3,24 @@
 IPv6) for the namespace tests, from a LAN host: one search, or the
 NOTIFYs heard. Python stdlib only; every wait is bounded.
 
-  ssdp_raw.py search DEST IFACE ST [--src ADDR] [--wait S]
-      One M-SEARCH for ST to DEST port 1900 (a group: 239.255.255.250,
-      ff02::c, ff05::c, ff0e::c, sent out of IFACE; or a unicast address)
-      from ADDR (any when absent); one JSON line per answer:
+  ssdp_raw.py search DEST IFACE ST [--src ADDR] [--want N] [--wait S]
+      One M-SEARCH (MX 1) for ST to DEST port 1900 (a group:
+      239.255.255.250, ff02::c, ff05::c, ff0e::c, sent out of IFACE; or a
+      unicast address) from ADDR (any when absent); one JSON line per
+      answer:
         {"from": addr, "location": ..., "st": ..., "usn": ..., "status": line}
-      then {"answers": N}.
-  ssdp_raw.py listen IFACE SECONDS [--ipv4]
+      then {"answers": N}. It waits until N answers (--want, default 0)
+      have come, at most the safety timeout (labtime.SAFETY), and at
+      least S seconds (--wait, default 1.5: the MX window, in which an
+      answer that should not come would): a check that no answer comes
+      gives no --want, and slowness can only make it pass.
+  ssdp_raw.py listen IFACE [--ipv4] [--max S]
       Join ff02::c and ff05::c (or 239.255.255.250 with --ipv4) on IFACE
       and print one JSON line per NOTIFY:
         {"from": addr, "nts": ..., "nt": ..., "location": ..., "host": ...}
-      (the first line is {"ready": true}).
+      (the first line is {"ready": true}) until killed: the test waits for
+      the lines it needs (lab_wait_line) and then kills it. It stops by
+      itself after S seconds (default labtime.LIFETIME).
 
 Only the SSDP groups and the address given are ever addressed.
 """
@@ -24,6 +31,8 @@ import socket
 import struct
 import sys
 import time
+
+from labtime import LIFETIME, SAFETY
 
 GROUPS = ("ff02::c", "ff05::c")
 
@@ -59,11 +68,15 @@ def exchange(s, a, dest, host):
     msg = ("M-SEARCH * HTTP/1.1\r\nHOST: %s\r\nST: %s\r\nMAN: \"ssdp:discover\"\r\n"
            "MX: 1\r\n\r\n" % (host, a.st)).encode()
     s.sendto(msg, dest)
-    n, end = 0, time.monotonic() + a.wait
+    t0 = time.monotonic()
+    n = 0
     while True:
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([s], [], [], left)[0]:
+        now = time.monotonic()
+        if now - t0 >= SAFETY or (n >= a.want and now - t0 >= a.wait):
             break
+        left = (t0 + a.wait - now) if n >= a.want else (t0 + SAFETY - now)
+        if not select.select([s], [], [], max(0.0, left))[0]:
+            continue
         data, peer = s.recvfrom(4096)
         status, h = parse_http(data)
         emit({"from": peer[0], "status": status, "location": h.get("LOCATION"),
@@ -102,7 +115,7 @@ def cmd_listen(a):
             mreq = socket.inet_pton(socket.AF_INET6, g) + struct.pack("@I", ifindex)
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
     emit({"ready": True})
-    end = time.monotonic() + a.seconds
+    end = time.monotonic() + a.max
     while True:
         left = end - time.monotonic()
         if left <= 0 or not select.select([s], [], [], left)[0]:
@@ -123,10 +136,11 @@ def main():
     s.add_argument("iface")
     s.add_argument("st")
     s.add_argument("--src")
-    s.add_argument("--wait", type=float, default=2.0)
+    s.add_argument("--want", type=int, default=0)
+    s.add_argument("--wait", type=float, default=1.5)
     li = sub.add_parser("listen")
     li.add_argument("iface")
-    li.add_argument("seconds", type=float)
+    li.add_argument("--max", type=float, default=LIFETIME)
     li.add_argument("--ipv4", action="store_true")
     a = p.parse_args()
     return cmd_search(a) if a.cmd == "search" else cmd_listen(a)

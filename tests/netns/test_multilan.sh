@@ -65,14 +65,28 @@ refute() { # refute WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"
 }
-wait_for() { # wait_for WHAT COMMAND...: at most 10 s
-  local what=$1 i; shift
-  for i in $(seq 1 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  lab_fail "$what"
+# expect_line WHAT FILE PATTERN: a line of FILE (written as things
+# arrive) matches PATTERN (grep -E) within the safety timeout.
+expect_line() {
+  lab_wait_line "$2" "$3" || { sed 's/^/  | /' "$2"; lab_fail "$1"; }
+  lab_ok "$1"
+}
+# wait_for WHAT COMMAND...: COMMAND succeeds within the safety timeout.
+wait_for() {
+  local what=$1; shift
+  lab_until "$@" >/dev/null 2>&1 || lab_fail "$what"
 }
 # map NS URL CLIENT EXT [INT]: upnpc -a through the description at URL.
 map() {
-  ip netns exec "$1" timeout 20 upnpc -i -u "$2" -a "$3" "${5:-$4}" "$4" TCP 600 2>&1
+  ip netns exec "$1" timeout $LAB_T upnpc -i -u "$2" -a "$3" "${5:-$4}" "$4" TCP 600 2>&1
+}
+# upnpc_s NS DESC: upnpc -i -s from NS found the gateway at DESC (run it
+# with lab_until: upnpc waits 2 s for each search and cannot be told to
+# wait longer; on a slow machine it may miss the answers); its output in
+# $upnpc_out.
+upnpc_s() {
+  upnpc_out=$(ip netns exec "$1" timeout $LAB_T upnpc -i -s 2>&1)
+  echo "$upnpc_out" | grep -q "desc: $2"
 }
 
 LAB_HTTP_PORT=5000
@@ -90,40 +104,44 @@ out=$(in_guest $RAW search 239.255.255.250 eth0 $IGD1 --wait 1.5)
 expect "no SSDP on br-guest while it has no address" '"answers": 0' "$out"
 
 # 2. br-guest's address appears: followed without a restart.
-in_guest $RAW listen eth0 10 --ipv4 >"$LAB_DIR/guest-notify.jsonl" 2>&1 &
-BG+=($!)
-in_guest $PCPC listen 10 >"$LAB_DIR/guest-announce.out" 2>&1 &
+in_guest $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify.jsonl" 2>&1 &
+NPID=$!
+BG+=($NPID)
+in_guest $PCPC listen $LAB_T >"$LAB_DIR/guest-announce.out" 2>&1 &
 APID=$!
 BG+=($APID)
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/guest-notify.jsonl"
 wait_for "NAT-PMP/PCP listener" grep -q listening "$LAB_DIR/guest-announce.out"
 ip -n $NS_GW addr add $GUEST_GW/24 dev br-guest
 ip -n $NS_GUEST route add default via $GUEST_GW
-wait_for "br-guest's address followed" grep -q "LAN br-guest addresses now:.* $GUEST_GW/24" "$IGDD_LOG"
-lab_ok "rtnetlink: br-guest's new address followed"
-wait_for "http on br-guest" grep -q "http: listening on $GUEST_GW (br-guest) port 5000" "$IGDD_LOG"
-lab_ok "HTTP listens on br-guest's address (the same port)"
+expect_line "rtnetlink: br-guest's new address followed" "$IGDD_LOG" "LAN br-guest addresses now:.* $GUEST_GW/24"
+expect_line "HTTP listens on br-guest's address (the same port)" "$IGDD_LOG" \
+  "http: listening on $GUEST_GW \(br-guest\) port 5000"
 wait $APID
 out=$(cat "$LAB_DIR/guest-announce.out")
 expect "NAT-PMP announcement on br-guest from its new address" "natpmp from=$GUEST_GW result=0" "$out"
 expect "PCP ANNOUNCE on br-guest" "pcp-announce from=$GUEST_GW result=0" "$out"
-wait_for "ssdp:alive on br-guest" grep -q "ssdp:alive" "$LAB_DIR/guest-notify.jsonl"
+expect_line "ssdp:alive on br-guest with LOCATION br-guest's address" "$LAB_DIR/guest-notify.jsonl" \
+  "\"from\": \"$GUEST_GW\".*\"location\": \"http://$GUEST_GW:5000/rootDesc.*\"nts\": \"ssdp:alive\""
+kill $NPID 2>/dev/null
+wait $NPID 2>/dev/null
 out=$(cat "$LAB_DIR/guest-notify.jsonl")
-expect "ssdp:alive on br-guest with LOCATION br-guest's address" "\"from\": \"$GUEST_GW\".*\"location\": \"http://$GUEST_GW:5000/rootDesc" "$out"
 refute "no announcement of the home LAN's address on br-guest" "$GW_LAN_IP" "$out"
 
 # 3. Discovery: each LAN with its own LOCATION.
-out=$(in_lan1 timeout 30 upnpc -i -s 2>&1)
-expect "lan1 discovers the gateway at the home LAN's address" "desc: http://$GW_LAN_IP:5000/rootDesc1.xml" "$out"
-out=$(in_guest timeout 30 upnpc -i -s 2>&1)
+lab_until upnpc_s $NS_LAN1 "http://$GW_LAN_IP:5000/rootDesc1.xml"
+expect "lan1 discovers the gateway at the home LAN's address" "desc: http://$GW_LAN_IP:5000/rootDesc1.xml" "$upnpc_out"
+lab_until upnpc_s $NS_GUEST "http://$GUEST_GW:5000/rootDesc1.xml"
+out=$upnpc_out
 expect "guest discovers the gateway at br-guest's address" "desc: http://$GUEST_GW:5000/rootDesc1.xml" "$out"
 expect "guest: its local address" "Local LAN ip address : $GUEST_IP" "$out"
 refute "guest never sees the home LAN's LOCATION" "desc: http://$GW_LAN_IP" "$out"
 out=$(in_guest $RAW search $GW_LAN_IP eth0 ssdp:all --wait 1.5)
 expect "guest's unicast M-SEARCH to the home LAN's address: no answer" '"answers": 0' "$out"
+# (no answer expected: short fixed waits, slowness can only make them pass)
 out=$(in_guest curl -s --max-time 5 "$HOME_URL" 2>&1)
 refute "guest's HTTP request to the home LAN's listener: nothing answered" "HTTP/|<root" "$out"
-out=$(in_guest $PCPC $GW_LAN_IP $GUEST_IP natpmp-ext)
+out=$(in_guest $PCPC -w 3 $GW_LAN_IP $GUEST_IP natpmp-ext)
 expect "guest's NAT-PMP request to the home LAN's address: no answer" "^timeout" "$out"
 out=$(in_guest $PCPC $GUEST_GW $GUEST_IP natpmp-ext)
 expect "guest's NAT-PMP request on its own LAN answered" "natpmp result=0 addr=$GW_WAN_IP" "$out"
@@ -145,7 +163,7 @@ out=$(map $NS_LAN1 $HOME_URL $LAN1_IP 80)
 refute "acl 'allow 80 ... on br-lan': lan1 maps port 80" "failed" "$out"
 out=$(map $NS_GUEST $GUEST_URL $GUEST_IP 80)
 expect "  ... not for guest (well-known port): 606" "failed with code 606" "$out"
-out=$(in_guest timeout 20 natpmpc -g $GUEST_GW -a 31000 31000 tcp 600 2>&1)
+out=$(in_guest timeout $LAB_T natpmpc -g $GUEST_GW -a 31000 31000 tcp 600 2>&1)
 expect "guest: NAT-PMP mapping on its LAN" "Mapped public port 31000 protocol TCP" "$out"
 # The 3-box model stays inside a LAN.
 sed -i 's/^secure_mode = .*//' "$LAB_DIR/igdd.conf"
@@ -161,11 +179,11 @@ expect "secure_mode = no: lan1 maps for the guest: 606" "failed with code 606" "
 
 # 5. Events per LAN.
 in_lan1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:5000/evt/IPConn" --bind $LAN1_IP \
-  --count 2 --duration 30 >"$LAB_DIR/home-sub.jsonl" &
+  --count 2 --duration $LAB_T >"$LAB_DIR/home-sub.jsonl" &
 H=$!
 BG+=($H)
 in_guest $PY "$SUB" subscribe --event-url "http://$GUEST_GW:5000/evt/IPConn" --bind $GUEST_IP \
-  --count 2 --duration 30 >"$LAB_DIR/guest-sub.jsonl" &
+  --count 2 --duration $LAB_T >"$LAB_DIR/guest-sub.jsonl" &
 G=$!
 BG+=($G)
 wait_for "home initial event" grep -q '"seq": 0' "$LAB_DIR/home-sub.jsonl"
@@ -184,9 +202,10 @@ expect "guest naming a home LAN host as CALLBACK: 412" '"status": 412' "$out"
 # 6. br-guest renumbered: 192.168.88.0/24 -> 192.168.99.0/24.
 NEW_GW=192.168.99.1
 NEW_IP=192.168.99.2
-in_guest $RAW listen eth0 10 --ipv4 >"$LAB_DIR/guest-notify2.jsonl" 2>&1 &
-BG+=($!)
-in_guest $PCPC listen 10 >"$LAB_DIR/guest-announce2.out" 2>&1 &
+in_guest $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify2.jsonl" 2>&1 &
+NPID=$!
+BG+=($NPID)
+in_guest $PCPC listen $LAB_T >"$LAB_DIR/guest-announce2.out" 2>&1 &
 APID=$!
 BG+=($APID)
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/guest-notify2.jsonl"
@@ -200,18 +219,20 @@ renumbered() { # renumbered OLD NEW: the last word about br-guest has NEW and no
   grep "LAN br-guest addresses now:" "$IGDD_LOG" | tail -1 | grep " $2/24" | grep -vq " $1/24"
 }
 wait_for "the renumbering followed" renumbered $GUEST_GW $NEW_GW
-grep -q "LAN br-guest renumbered: 3 mapping(s) no longer on a LAN removed" "$IGDD_LOG" ||
+lab_wait_line "$IGDD_LOG" "LAN br-guest renumbered: 3 mapping\(s\) no longer on a LAN removed" ||
   lab_fail "the old subnet's mappings (30001, 30004, NAT-PMP 31000) were not removed"
 lab_ok "renumbered: the old subnet's 3 mappings removed"
 wait $APID
 expect "NAT-PMP announcement from the new address" "natpmp from=$NEW_GW result=0" "$(cat "$LAB_DIR/guest-announce2.out")"
-wait_for "ssdp:alive at the new address" grep -q "\"location\": \"http://$NEW_GW:5000/" "$LAB_DIR/guest-notify2.jsonl"
-expect "renumbered: ssdp:byebye, then ssdp:alive with the new LOCATION" '"nts": "ssdp:byebye"' "$(cat "$LAB_DIR/guest-notify2.jsonl")"
-out=$(in_guest timeout 30 upnpc -i -s 2>&1)
-expect "guest discovers the gateway at the new address" "desc: http://$NEW_GW:5000/rootDesc1.xml" "$out"
+expect_line "renumbered: ssdp:byebye" "$LAB_DIR/guest-notify2.jsonl" '"nts": "ssdp:byebye"'
+expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/guest-notify2.jsonl" \
+  "\"location\": \"http://$NEW_GW:5000/.*\"nts\": \"ssdp:alive\""
+kill $NPID 2>/dev/null
+lab_until upnpc_s $NS_GUEST "http://$NEW_GW:5000/rootDesc1.xml"
+expect "guest discovers the gateway at the new address" "desc: http://$NEW_GW:5000/rootDesc1.xml" "$upnpc_out"
 out=$(map $NS_GUEST http://$NEW_GW:5000/rootDesc.xml $NEW_IP 30007)
 refute "guest maps on the new subnet" "failed" "$out"
-out=$(in_lan1 timeout 30 upnpc -i -u $HOME_URL -l 2>&1)
+out=$(in_lan1 timeout $LAB_T upnpc -i -u $HOME_URL -l 2>&1)
 expect "the home LAN's mappings stay" "TCP 30000->$LAN1_IP:30000" "$out"
 kill -0 $IGDD_PID 2>/dev/null || lab_fail "igdd died"
 
@@ -252,7 +273,7 @@ ip -n $NS_GUEST route replace default via 192.168.66.1
 wait_for "the renumbering followed (nft)" renumbered $NEW_GW 192.168.66.1
 out=$(map $NS_GUEST http://192.168.66.1:5000/rootDesc.xml 192.168.66.2 18081 8080)
 refute "nft: after the renumbering the helper takes the new subnet" "failed" "$out"
-grep -q "helper: LAN prefixes read again" "$IGDD_LOG" || lab_fail "the helper did not read the LANs again"
+lab_wait_line "$IGDD_LOG" "helper: LAN prefixes read again" || lab_fail "the helper did not read the LANs again"
 out=$(in_wan $PY "$HERE/nft_peer.py" get tcp $GW_WAN_IP 18081 2>&1)
 expect "nft: WAN -> the renumbered guest host" "hello from the guest LAN" "$out"
 lab_ok "several LANs"
