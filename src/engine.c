@@ -11,8 +11,11 @@
 #include "conf/config.h"
 #include "core/leasefile.h"
 #include "core/mapping.h"
+#include "core/pin_policy.h"
+#include "core/pinhole.h"
 #include "core/policy.h"
 #include "core/wanconn.h"
+#include "svc/pinholes.h"
 #include "svc/portmap.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -23,6 +26,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+/* The key of the pinholes' UniqueIDs (core/pinhole.h): from the kernel's
+ * random source; the clock and the address of e when it has none. */
+static uint64_t engine_random64(const struct engine *e)
+{
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = clock_now(&e->clock) ^ (uint64_t)(uintptr_t)e ^ ((uint64_t)e->boot_id << 32);
+	return v;
+}
 
 /*
  * The embedded devices get UUIDs derived from the root's: the last group
@@ -289,20 +304,47 @@ int engine_free_port(struct engine *e, unsigned lan_index, const struct ipaddr *
 	return -ENOSPC;
 }
 
+static void pin_limits_from(const struct config *cfg, struct pin_limits *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->max_pinholes = cfg->max_pinholes;
+	ret->max_per_client = cfg->max_pinholes_per_client;
+}
+
 int engine_reload(struct engine *e, char *err, size_t errsz)
 {
 	struct map_limits lim;
+	struct pin_limits plim;
 	struct policy *p = policy_new(e->cfg, err, errsz);
+	struct pin_policy *pp;
+	int n, m;
 
 	if (!p)
 		return -EINVAL;
+	pp = pin_policy_new(e->cfg, err, errsz);
+	if (!pp) {
+		policy_free(p);
+		return -EINVAL;
+	}
 	policy_free(e->policy);
 	e->policy = p;
+	pin_policy_free(e->pin_policy);
+	e->pin_policy = pp;
 	memset(&lim, 0, sizeof(lim));
 	lim.max_mappings = e->cfg->max_mappings;
 	lim.max_per_client = e->cfg->max_mappings_per_client;
 	map_set_limits(e->maps, &lim);
-	return portmap_enforce_policy(e, "reload");
+	pin_limits_from(e->cfg, &plim);
+	pin_set_limits(e->pins, &plim);
+	n = portmap_enforce_policy(e, "reload");
+	m = pinholes_enforce_policy(e, "closed (reload)");
+	if (e->pin_firewall_was != pinholes_firewall_enabled(e) ||
+	    e->pin_allowed_was != pinholes_allowed(e)) {
+		e->pin_firewall_was = pinholes_firewall_enabled(e);
+		e->pin_allowed_was = pinholes_allowed(e);
+		engine_changed(e, ENGINE_CHG_FIREWALL);
+	}
+	return n < 0 ? n : n + m;
 }
 
 /*
@@ -331,7 +373,7 @@ bool engine_log_change_ok(struct engine *e, char more[48])
 
 uint64_t engine_next_deadline(struct engine *e)
 {
-	uint64_t t = portmap_next_expiry(e);
+	uint64_t t = earliest(portmap_next_expiry(e), pinholes_next_expiry(e));
 
 	if (e->wan)
 		t = earliest(t, wanconn_next_deadline(e->wan));
@@ -355,6 +397,7 @@ void engine_tick(struct engine *e)
 		wanconn_tick(e->wan, now);
 	}
 	portmap_expire(e);
+	pinholes_expire(e);
 	leasefile_tick(e->leases, e->maps);
 }
 
@@ -467,6 +510,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 			    struct priv *helper)
 {
 	struct map_limits lim;
+	struct pin_limits plim;
 	char err[256];
 	size_t i;
 	int r;
@@ -522,8 +566,31 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 		e->backend.ops->shutdown(&e->backend);
 		return -EINVAL;
 	}
+	/* IPv6 pinholes: their table and policy (core/pinhole.h, pin_policy.h). */
+	pin_limits_from(cfg, &plim);
+	e->pins = pin_table_new(&plim, &e->clock, engine_random64(e));
+	e->pin_policy = e->pins ? pin_policy_new(cfg, err, sizeof(err)) : NULL;
+	if (!e->pin_policy) {
+		if (e->pins)
+			log_warnx("%s", err);
+		r = e->pins ? -EINVAL : -ENOMEM;
+		pin_table_free(e->pins);
+		e->pins = NULL;
+		policy_free(e->policy);
+		e->policy = NULL;
+		map_table_free(e->maps);
+		e->maps = NULL;
+		e->backend.ops->shutdown(&e->backend);
+		return r;
+	}
+	e->pin_firewall_was = pinholes_firewall_enabled(e);
+	e->pin_allowed_was = pinholes_allowed(e);
 	r = wan_init(e);
 	if (r < 0) {
+		pin_policy_free(e->pin_policy);
+		e->pin_policy = NULL;
+		pin_table_free(e->pins);
+		e->pins = NULL;
 		policy_free(e->policy);
 		e->policy = NULL;
 		map_table_free(e->maps);
@@ -542,6 +609,10 @@ void engine_fini(struct engine *e)
 	e->wan = NULL;
 	policy_free(e->policy);
 	e->policy = NULL;
+	pin_policy_free(e->pin_policy);
+	e->pin_policy = NULL;
+	pin_table_free(e->pins);
+	e->pins = NULL;
 	map_table_free(e->maps);
 	e->maps = NULL;
 	if (e->backend.ops)

@@ -25,6 +25,8 @@ struct config;
 struct leasefile;
 struct map_table;
 struct mapping;
+struct pin_table;
+struct pin_policy;
 struct wanconn;
 struct engine;
 struct gena;
@@ -34,6 +36,12 @@ enum engine_change {
 	ENGINE_CHG_MAPPINGS = 1u << 0,    /* SystemUpdateID + PortMappingNumberOfEntries */
 	ENGINE_CHG_EXTERNAL_IP = 1u << 1,
 	ENGINE_CHG_CONNECTION = 1u << 2,  /* ConnectionStatus */
+	/* An IPv6 pinhole opened, renewed, closed (no variable of
+	 * WANIPv6FirewallControl:1 shows the pinholes: nothing is evented). */
+	ENGINE_CHG_PINHOLES = 1u << 3,
+	/* WANIPv6FirewallControl:1 FirewallEnabled, InboundPinholeAllowed
+	 * (2.5 [5.4]; a reload changed ipv6_firewall or pinholes). */
+	ENGINE_CHG_FIREWALL = 1u << 4,
 	/* WANCommonInterfaceConfig: PhysicalLinkStatus, EnabledForInternet
 	 * (the value svc/gena.h keeps free for it as GENA_CHG_WANCOMMON). */
 	ENGINE_CHG_WAN_LINK = 1u << 8,
@@ -55,6 +63,9 @@ struct engine {
 	struct backend backend;
 	struct map_table *maps;
 	struct policy *policy;
+	struct pin_table *pins;        /* IPv6 pinholes (core/pinhole.h), the mappings' sibling */
+	struct pin_policy *pin_policy; /* who may open them (core/pin_policy.h) */
+	bool pin_firewall_was, pin_allowed_was; /* FirewallEnabled, InboundPinholeAllowed last evented */
 	struct wanconn *wan;           /* the WAN connection (core/wanconn.h) */
 	struct leasefile *leases;      /* lease persistence (core/leasefile.h); NULL: off */
 	bool wan_link_up;              /* PhysicalLinkStatus last reported */

@@ -32,13 +32,16 @@
  *                              PEER through svc/pcp.c, and the answer's
  *                              result code, mapped port and lifetime
  *                              (the epoch is not compared)
+ *   traffic: UID N             N inbound packets through the pinhole with
+ *                              UniqueID UID, as if the WAN had sent them
+ *                              (the sim backend's counter)
  * Bodies compare line by line (CR before LF ignored), trailing white
  * space at the end of the body ignored. The request body is taken as
  * written (lines joined with LF, trailing blank lines dropped);
  * Content-Length in the case text is ignored.
  *
  * config: lines for a repeatable key (lan_interface, acl,
- * connection_control) add to each other; for any other key the last one
+ * connection_control, pinhole_acl) add to each other; for any other key the last one
  * wins.
  *
  * Base configuration: backend sim, lan_interface lan0, uuid
@@ -47,10 +50,12 @@
  * 2001:db8:1::1/64, fd00:1::1/64, fe80::1/64 (interface index 2); a
  * second lan_interface (config: lan_interface = guest0) is LAN 1,
  * 192.168.2.1/24, 2001:db8:2::1/64, fe80::1/64 (index 3); fake clock
- * starting at 1000000 ms.
+ * starting at 1000000 ms. Pinhole UniqueIDs come from a fixed key (1),
+ * so they are the same at every run.
  */
 #include "conf/config.h"
 #include "core/clock.h"
+#include "core/pinhole.h"
 #include "engine.h"
 #include "svc/httpd.h"
 #include "svc/pcp.h"
@@ -119,7 +124,7 @@ static bool next_line(struct lines *l, struct str *ret)
 static bool is_exchange_end(struct str s)
 {
 	return str_startswith_cstr(s, ">>>") || str_startswith_cstr(s, "clock:") ||
-	       str_startswith_cstr(s, "natpmp:");
+	       str_startswith_cstr(s, "natpmp:") || str_startswith_cstr(s, "traffic:");
 }
 
 /* ---- configuration ---- */
@@ -139,7 +144,7 @@ static int config_set(struct case_config *cc, struct str key, struct str value)
 	key = str_trim(key);
 	value = str_trim(value);
 	repeat = str_eq_cstr(key, "acl") || str_eq_cstr(key, "connection_control") ||
-		 str_eq_cstr(key, "lan_interface");
+		 str_eq_cstr(key, "lan_interface") || str_eq_cstr(key, "pinhole_acl");
 	if (!repeat)
 		for (i = 0; i < cc->n && !str_eq_cstr(key, cc->key[i]); i++)
 			;
@@ -564,6 +569,22 @@ static bool exchanges(struct engine *e, uint64_t *now, struct lines *l, bool upd
 				printf("%.*s\n", (int)line.len, line.p);
 			*now += secs * 1000u;
 			engine_tick(e);
+		} else if (str_startswith_cstr(s, "traffic:")) {
+			struct str rest = str_from(s.p + 8, s.len - 8), w1, w2;
+			uint64_t uid, n;
+			struct pinhole *p;
+
+			w1 = next_word(&rest);
+			w2 = next_word(&rest);
+			if (str_to_u64(w1, UINT16_MAX, &uid) < 0 || str_to_u64(w2, UINT32_MAX, &n) < 0 ||
+			    !(p = pin_find(e->pins, (uint16_t)uid)) ||
+			    backend_sim_pin_traffic(&e->backend, p, n) < 0) {
+				fprintf(stderr, "%s:%u: bad traffic: line (no such pinhole?)\n", name,
+					l->lineno);
+				return false;
+			}
+			if (update)
+				printf("%.*s\n", (int)line.len, line.p);
 		} else if (str_startswith_cstr(s, "natpmp:")) {
 			r = run_natpmp(e, s, update, name, l->lineno);
 			if (r != 0)
@@ -641,6 +662,7 @@ static bool run_case(const char *dir, const char *name, bool update)
 		goto out;
 	}
 	set_lans(&e);
+	pin_reseed(e.pins, 1);
 	e.http_port = cfg.http_port;
 	ok = exchanges(&e, &now, &l, update, name);
 	engine_fini(&e);

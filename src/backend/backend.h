@@ -16,6 +16,7 @@
 struct clock;
 struct config;
 struct mapping;
+struct pinhole;
 struct backend;
 struct priv;
 
@@ -88,6 +89,21 @@ struct backend_ops {
 	 * (real traffic: the idle timer of WANIPConnection:2 2.3.9 restarts
 	 * when it grows). NULL: the backend sees no traffic. 0 or -errno. */
 	int (*wan_packets)(struct backend *b, uint64_t *ret);
+
+	/*
+	 * IPv6 pinholes (core/pinhole.h; WANIPv6FirewallControl:1, PCP MAP
+	 * in firewall mode). pin_apply NULL: the backend cannot open
+	 * pinholes (InboundPinholeAllowed reads false). pin_apply installs p
+	 * (an existing identical one stays, with its counter); pin_remove
+	 * takes it out; pin_packets reads the inbound packets its rule has
+	 * let through since it was installed; pin_outbound_timeout the
+	 * seconds the firewall keeps the state of an outbound flow of proto
+	 * (IANA number). 0 or -errno.
+	 */
+	int (*pin_apply)(struct backend *b, const struct pinhole *p);
+	int (*pin_remove)(struct backend *b, const struct pinhole *p);
+	int (*pin_packets)(struct backend *b, const struct pinhole *p, uint64_t *ret);
+	int (*pin_outbound_timeout)(struct backend *b, uint8_t proto, uint32_t *ret);
 };
 
 /* Set up by the engine before ops->init: clock and on_link live as long
@@ -104,5 +120,11 @@ struct backend {
 
 extern const struct backend_ops backend_sim_ops;
 extern const struct backend_ops backend_nft_ops;        /* backend/nft.c */
+
+/* The sim backend only: n inbound packets through pinhole p, as if the
+ * WAN had sent them (tests). -ENOENT when p is not installed. */
+int backend_sim_pin_traffic(struct backend *b, const struct pinhole *p, uint64_t n);
+/* The sim backend only: how many pinholes it holds. */
+size_t backend_sim_pin_count(const struct backend *b);
 
 #endif

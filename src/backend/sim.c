@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,16 @@ struct sim {
 	uint64_t due_ms;                /* when pending completes */
 	unsigned connect_delay_ms, disconnect_delay_ms;
 	bool connect_fail;
+
+	/* Installed pinholes: the same key as nft's sets (the tuple), and
+	 * each one's counter of inbound packets. */
+	struct sim_pin {
+		struct in6_addr remote, internal;
+		uint16_t remote_port, int_port;
+		uint8_t proto;
+		uint64_t packets;
+	} *pins;
+	size_t npins, cappins;
 };
 
 static int sim_init(struct backend *b, const struct config *cfg)
@@ -86,11 +97,116 @@ static int sim_flush(struct backend *b)
 	struct sim *s = b->priv;
 
 	s->installed = 0;
+	s->npins = 0;
 	return 0;
+}
+
+static bool pin_same(const struct sim_pin *x, const struct pinhole *p)
+{
+	return x->proto == p->proto && x->int_port == p->int_port &&
+	       x->remote_port == p->remote_port && IN6_ARE_ADDR_EQUAL(&x->internal, &p->internal) &&
+	       IN6_ARE_ADDR_EQUAL(&x->remote, &p->remote);
+}
+
+static struct sim_pin *pin_lookup(const struct sim *s, const struct pinhole *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->npins; i++)
+		if (pin_same(&s->pins[i], p))
+			return &s->pins[i];
+	return NULL;
+}
+
+static int sim_pin_apply(struct backend *b, const struct pinhole *p)
+{
+	struct sim *s = b->priv;
+	struct sim_pin *v;
+
+	if (!pin_proto_name(p->proto) || p->int_port == 0 ||
+	    !in6_is_unicast_global(&p->internal))
+		return -EINVAL;         /* what the helper refuses too */
+	if (pin_lookup(s, p))
+		return 0;
+	if (s->npins == s->cappins) {
+		size_t cap = s->cappins ? s->cappins * 2 : 16;
+
+		v = realloc(s->pins, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->pins = v;
+		s->cappins = cap;
+	}
+	v = &s->pins[s->npins++];
+	memset(v, 0, sizeof(*v));
+	v->remote = p->remote;
+	v->internal = p->internal;
+	v->remote_port = p->remote_port;
+	v->int_port = p->int_port;
+	v->proto = p->proto;
+	return 0;
+}
+
+static int sim_pin_remove(struct backend *b, const struct pinhole *p)
+{
+	struct sim *s = b->priv;
+	struct sim_pin *x = pin_lookup(s, p);
+
+	if (!x)
+		return 0;
+	*x = s->pins[--s->npins];
+	return 0;
+}
+
+static int sim_pin_packets(struct backend *b, const struct pinhole *p, uint64_t *ret)
+{
+	struct sim_pin *x = pin_lookup(b->priv, p);
+
+	if (!x)
+		return -ENOENT;
+	*ret = x->packets;
+	return 0;
+}
+
+/* Linux's defaults (nf_conntrack_tcp_timeout_established,
+ * nf_conntrack_udp_timeout_stream, nf_conntrack_udplite_timeout_stream). */
+static int sim_pin_outbound_timeout(struct backend *b, uint8_t proto, uint32_t *ret)
+{
+	(void)b;
+	switch (proto) {
+	case PIN_PROTO_TCP: *ret = 432000; return 0;
+	case PIN_PROTO_UDP: *ret = 120; return 0;
+	case PIN_PROTO_UDPLITE: *ret = 120; return 0;
+	default: return -EPROTONOSUPPORT;
+	}
+}
+
+int backend_sim_pin_traffic(struct backend *b, const struct pinhole *p, uint64_t n)
+{
+	struct sim_pin *x;
+
+	if (b->ops != &backend_sim_ops)
+		return -ENOTSUP;
+	x = pin_lookup(b->priv, p);
+	if (!x)
+		return -ENOENT;
+	x->packets += n;
+	return 0;
+}
+
+size_t backend_sim_pin_count(const struct backend *b)
+{
+	const struct sim *s = b->priv;
+
+	return b->ops == &backend_sim_ops && s ? s->npins : 0;
 }
 
 static void sim_shutdown(struct backend *b)
 {
+	struct sim *s = b->priv;
+
+	if (s)
+		free(s->pins);
 	free(b->priv);
 	b->priv = NULL;
 }
@@ -206,4 +322,8 @@ const struct backend_ops backend_sim_ops = {
 	.wan_down = sim_wan_down,
 	.next_deadline = sim_next_deadline,
 	.tick = sim_tick,
+	.pin_apply = sim_pin_apply,
+	.pin_remove = sim_pin_remove,
+	.pin_packets = sim_pin_packets,
+	.pin_outbound_timeout = sim_pin_outbound_timeout,
 };

@@ -48,8 +48,9 @@ struct parse {
 	char *err;
 	size_t errsz;
 	struct config *c;
-	unsigned first_line[48];    /* per key of config_keys[]: line first seen */
+	unsigned first_line[64];    /* per key of config_keys[]: line first seen */
 	unsigned acl_line[IGDD_CONF_MAX_ACL];   /* where each acl rule was written */
+	unsigned pinhole_acl_line[IGDD_CONF_MAX_ACL];   /* and each pinhole_acl rule */
 };
 
 static void perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -97,6 +98,10 @@ void config_defaults(struct config *c)
 	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
 	c->http_max_lifetime = IGDD_HTTP_MAX_LIFETIME_S;
 	strlcpy_checked(c->user, CONFIG_USER_DEFAULT, sizeof(c->user));
+	c->ipv6_firewall = true;
+	c->pinholes = true;
+	c->max_pinholes = IGDD_MAX_PINHOLES_DEFAULT;
+	c->max_pinholes_per_client = IGDD_MAX_PINHOLES_PER_CLIENT;
 }
 
 /* ---- value parsers (pure; 0 or -EINVAL) ---- */
@@ -439,6 +444,8 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "persist_leases", offsetof(struct config, persist_leases) },
 		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
 		{ "enable_pcp", offsetof(struct config, enable_pcp) },
+		{ "ipv6_firewall", offsetof(struct config, ipv6_firewall) },
+		{ "pinholes", offsetof(struct config, pinholes) },
 	};
 	size_t i;
 
@@ -483,6 +490,9 @@ static unsigned *uint_slot(struct config *c, const char *key, unsigned *ret_lo, 
 		{ "sim_disconnect_delay", offsetof(struct config, sim_disconnect_delay), 0, 600000 },
 		{ "pcp_min_lifetime", offsetof(struct config, pcp_min_lifetime), 1, IGDD_LEASE_MAX },
 		{ "pcp_max_lifetime", offsetof(struct config, pcp_max_lifetime), 1, IGDD_LEASE_MAX },
+		{ "max_pinholes", offsetof(struct config, max_pinholes), 0, IGDD_MAX_PINHOLES },
+		{ "max_pinholes_per_client", offsetof(struct config, max_pinholes_per_client), 1,
+		  IGDD_MAX_PINHOLES },
 	};
 	size_t i;
 
@@ -642,6 +652,80 @@ static int check_acl_lans(struct parse *p)
 }
 
 /*
+ * pinhole_acl = allow|deny ADDR6[/PREFIX] PORTS [on LAN_INTERFACE]: who
+ * may be the internal client of an IPv6 pinhole (docs/POLICY.md), stored
+ * normalised (the address masked to its prefix, as inet_ntop writes it).
+ */
+static int set_pinhole_acl(struct parse *p, const char *key, const char *val)
+{
+	char buf[IGDD_CONF_MAX_LINE + 1], ports[16], addr[INET6_ADDRSTRLEN], q[80];
+	char *f[5], *slash;
+	struct in6_addr a;
+	unsigned plen = 128, i;
+	uint16_t lo, hi;
+	const char *why = NULL;
+	size_t n;
+
+	if (p->c->npinhole_acl >= IGDD_CONF_MAX_ACL) {
+		perr(p, "too many %s rules (at most %d)", key, IGDD_CONF_MAX_ACL);
+		return -EINVAL;
+	}
+	n = split_fields(val, buf, sizeof(buf), f, 5);
+	if (n != 3 && n != 5) {
+		why = "expected 'allow|deny ADDR6[/PREFIX] PORTS [on LAN_INTERFACE]'";
+	} else if (strcmp(f[0], "allow") != 0 && strcmp(f[0], "deny") != 0) {
+		why = "expected allow or deny";
+	} else {
+		slash = strchr(f[1], '/');
+		if (slash) {
+			*slash = '\0';
+			if (parse_uint(slash + 1, strlen(slash + 1), 0, 128, &plen) < 0)
+				why = "bad prefix length (0..128)";
+		}
+		if (!why && inet_pton(AF_INET6, f[1], &a) != 1)
+			why = "bad internal address (an IPv6 address, optionally /0..128)";
+		else if (!why && parse_port_range(f[2], &lo, &hi) < 0)
+			why = "bad internal port range (N or N-M, 0..65535)";
+		else if (!why && n == 5 && strcmp(f[3], "on") != 0)
+			why = "expected 'on LAN_INTERFACE' after the ports";
+		else if (!why && n == 5 && !valid_ifname(f[4]))
+			why = "bad interface name after 'on'";
+	}
+	if (why) {
+		perr(p, "invalid %s '%s': %s", key, quote(q, val), why);
+		return -EINVAL;
+	}
+	for (i = plen; i < 128; i++)
+		a.s6_addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	inet_ntop(AF_INET6, &a, addr, sizeof(addr));
+	format_ports(ports, sizeof(ports), lo, hi);
+	p->pinhole_acl_line[p->c->npinhole_acl] = p->line;
+	snprintf(p->c->pinhole_acl[p->c->npinhole_acl++], IGDD_CONF_MAX_ACL_LEN, "%s %s/%u %s%s%s",
+		 f[0], addr, plen, ports, n == 5 ? " on " : "", n == 5 ? f[4] : "");
+	return 0;
+}
+
+/* Every LAN a pinhole_acl rule names is a lan_interface. */
+static int check_pinhole_acl_lans(struct parse *p)
+{
+	const struct config *c = p->c;
+	char q[80];
+	size_t i;
+
+	for (i = 0; i < c->npinhole_acl; i++) {
+		const char *on = strstr(c->pinhole_acl[i], " on ");
+
+		if (!on || config_lan_index(c, on + 4, strlen(on + 4)) >= 0)
+			continue;
+		p->line = p->pinhole_acl_line[i];
+		perr(p, "invalid pinhole_acl '%s': '%s' is not a lan_interface",
+		     quote(q, c->pinhole_acl[i]), on + 4);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * connection_control = all | ADDR[/PREFIX]: who may change the WAN
  * connection. "all" and addresses do not mix (one would hide the other).
  */
@@ -769,10 +853,15 @@ static const struct config_key config_keys[] = {
 	{ "nft_hairpin", set_bool, false, false },
 	{ "wan_up_command", set_wan_command, false, false },
 	{ "wan_down_command", set_wan_command, false, false },
+	{ "ipv6_firewall", set_bool, false, true },
+	{ "pinholes", set_bool, false, true },
+	{ "max_pinholes", set_uint, false, true },
+	{ "max_pinholes_per_client", set_uint, false, true },
+	{ "pinhole_acl", set_pinhole_acl, true, true },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-_Static_assert(CONFIG_NKEYS <= 48, "struct parse first_line[] too small");
+_Static_assert(CONFIG_NKEYS <= 64, "struct parse first_line[] too small");
 
 /* ---- lines ---- */
 
@@ -906,7 +995,7 @@ static int check_required(struct parse *p)
 {
 	struct config *c = p->c;
 
-	if (check_acl_lans(p) < 0)
+	if (check_acl_lans(p) < 0 || check_pinhole_acl_lans(p) < 0)
 		return -EINVAL;
 	p->line = 0;
 	if (c->nlans == 0) {
@@ -968,6 +1057,12 @@ void config_copy_reloadable(struct config *to, const struct config *from)
 	to->connection_control_all = from->connection_control_all;
 	to->nconnection_control = from->nconnection_control;
 	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
+	to->ipv6_firewall = from->ipv6_firewall;
+	to->pinholes = from->pinholes;
+	to->max_pinholes = from->max_pinholes;
+	to->max_pinholes_per_client = from->max_pinholes_per_client;
+	to->npinhole_acl = from->npinhole_acl;
+	memcpy(to->pinhole_acl, from->pinhole_acl, sizeof(to->pinhole_acl));
 }
 
 int config_parse(const char *name, const char *text, size_t len, struct config *ret,
@@ -1154,4 +1249,10 @@ void config_print(const struct config *c, FILE *out)
 		fprintf(out, "wan_up_command = %s\n", c->wan_up_command);
 	if (c->wan_down_command[0])
 		fprintf(out, "wan_down_command = %s\n", c->wan_down_command);
+	fprintf(out, "ipv6_firewall = %s\n", yes_no(c->ipv6_firewall));
+	fprintf(out, "pinholes = %s\n", yes_no(c->pinholes));
+	fprintf(out, "max_pinholes = %u\n", c->max_pinholes);
+	fprintf(out, "max_pinholes_per_client = %u\n", c->max_pinholes_per_client);
+	for (i = 0; i < c->npinhole_acl; i++)
+		print_value(out, "pinhole_acl", c->pinhole_acl[i], false);
 }

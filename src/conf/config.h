@@ -102,6 +102,17 @@ struct config {
 	 * stored with single spaces. Run by the helper (docs/NFT.md). */
 	char wan_up_command[CONFIG_WAN_COMMAND_MAX];
 	char wan_down_command[CONFIG_WAN_COMMAND_MAX];
+
+	/* IPv6 pinholes (WANIPv6FirewallControl:1, PCP MAP in firewall mode;
+	 * docs/POLICY.md "IPv6 pinholes"). */
+	bool ipv6_firewall;                     /* ipv6_firewall = yes|no: FirewallEnabled (default yes) */
+	bool pinholes;                          /* pinholes = yes|no: InboundPinholeAllowed (default yes) */
+	unsigned max_pinholes;                  /* max_pinholes = N, 0..16384 (default 1024) */
+	unsigned max_pinholes_per_client;       /* max_pinholes_per_client = N (default 64) */
+	size_t npinhole_acl;
+	char pinhole_acl[IGDD_CONF_MAX_ACL][IGDD_CONF_MAX_ACL_LEN];
+	                                        /* pinhole_acl = allow|deny ADDR6[/PREFIX] PORTS
+	                                         * [on LAN_INTERFACE] (repeatable, normalised) */
 };
 
 void config_defaults(struct config *c);

@@ -41,6 +41,7 @@ static const struct ssdp_type ssdp_types[] = {
 	{ "device",  "WANConnectionDevice",      2, SSDP_DEV_WANCONN, true },
 	{ "service", "WANCommonInterfaceConfig", 1, SSDP_DEV_WAN,     false },
 	{ "service", "WANIPConnection",          2, SSDP_DEV_WANCONN, true },
+	{ "service", "WANIPv6FirewallControl",   1, SSDP_DEV_WANCONN, false },
 };
 
 #define SSDP_NTYPES (sizeof(ssdp_types) / sizeof(ssdp_types[0]))

@@ -6,8 +6,8 @@
  * advertisements (1.2.2, 1.2.3).
  *
  * The device tree is IGD:2 (InternetGatewayDevice:2 > WANDevice:2 >
- * WANConnectionDevice:2, services WANCommonInterfaceConfig:1 and
- * WANIPConnection:2). The same device is also described as IGD:1 at
+ * WANConnectionDevice:2, services WANCommonInterfaceConfig:1,
+ * WANIPConnection:2 and WANIPv6FirewallControl:1). The same device is also described as IGD:1 at
  * SSDP_DESC_PATH_V1 for clients that only understand version 1; searches
  * for the version 1 types (and the version 1 advertisements) point there.
  *
@@ -49,8 +49,8 @@
 #define SSDP_NT_MAX              64    /* longest ST/NT we send, plus NUL */
 #define SSDP_USN_MAX             128   /* "uuid:" UUID "::" NT, plus NUL */
 #define SSDP_SERVER_MAX          128
-#define SSDP_MAX_ANSWERS         9     /* ssdp:all */
-#define SSDP_ANNOUNCE_COUNT      13    /* 9 for the v2 view + 4 for the v1 view */
+#define SSDP_MAX_ANSWERS         10    /* ssdp:all */
+#define SSDP_ANNOUNCE_COUNT      14    /* 10 for the v2 view + 4 for the v1 view */
 
 /* Why a datagram is not answered (or SSDP_PARSE_OK when it is). */
 enum ssdp_parse_status {
@@ -144,7 +144,7 @@ size_t ssdp_answers(const struct ssdp_device *d, struct str st,
 
 /*
  * The advertisement set (UDA 1.1 1.2.2), written to out (room for
- * SSDP_ANNOUNCE_COUNT): the 9 of ssdp:all (v2 view), then the version 1
+ * SSDP_ANNOUNCE_COUNT): the 10 of ssdp:all (v2 view), then the version 1
  * forms of IGD, WANDevice, WANConnectionDevice and WANIPConnection (v1
  * view) so that passive IGD:1 listeners find the v1 description.
  * Returns SSDP_ANNOUNCE_COUNT.

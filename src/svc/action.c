@@ -86,6 +86,16 @@ const char *upnp_error_text(int code)
 	return "Error";
 }
 
+const char *service_error_text(const struct service *svc, int code)
+{
+	unsigned i;
+
+	for (i = 0; svc && i < svc->nerrors; i++)
+		if (svc->errors[i].code == code)
+			return svc->errors[i].text;
+	return upnp_error_text(code);
+}
+
 /* ---- argument accessors (for handlers) ---- */
 
 static int arg_index(const struct action *act, const char *name, bool out)
@@ -239,14 +249,16 @@ static void log_peer(const struct ipaddr *peer, const char *fmt, ...)
 }
 
 /* UPnPError fault (UDA 1.1 3.2.2): HTTP 500, faultcode s:Client. */
-static int write_fault(struct buf *out, int code)
+static int write_fault(struct buf *out, const struct service *svc, int code)
 {
+	const char *text = service_error_text(svc, code);
+
 	buf_reset(out);
 	buf_puts(out, ENVELOPE_OPEN);
 	buf_puts(out, "<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError</faultstring>"
 		 "<detail><UPnPError xmlns=\"" UPNP_CONTROL_NS "\">");
 	buf_printf(out, "<errorCode>%d</errorCode>", code);
-	xml_element(out, "errorDescription", upnp_error_text(code), strlen(upnp_error_text(code)));
+	xml_element(out, "errorDescription", text, strlen(text));
 	buf_puts(out, "</UPnPError></detail></s:Fault>" ENVELOPE_CLOSE);
 	return 500;
 }
@@ -264,7 +276,7 @@ static int write_response(struct buf *out, struct str ns, const char *name, cons
 	buf_append(out, args->p ? args->p : "", args->len);
 	buf_printf(tail ? tail : out, "</u:%sResponse>" ENVELOPE_CLOSE, name);
 	if (out->toobig || (tail && tail->toobig))
-		return write_fault(out, UPNP_E_ACTION_FAILED);
+		return write_fault(out, NULL, UPNP_E_ACTION_FAILED);
 	return 200;
 }
 
@@ -520,8 +532,8 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 	code = check_args(ctx, req);
 	if (code) {
 		log_peer(&ctx->peer, "%s: %d %s (arguments)", ctx->act->name, code,
-			 upnp_error_text(code));
-		return write_fault(out, code);
+			 service_error_text(ctx->svc, code));
+		return write_fault(out, ctx->svc, code);
 	}
 	buf_init(&args, out->max);
 	ctx->out = &args;
@@ -542,14 +554,15 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 	}
 	buf_init(&tail, STREAM_TAIL_MAX);
 	if (code) {
-		log_peer(&ctx->peer, "%s: %d %s", ctx->act->name, code, upnp_error_text(code));
-		status = write_fault(out, code);
+		log_peer(&ctx->peer, "%s: %d %s", ctx->act->name, code,
+			 service_error_text(ctx->svc, code));
+		status = write_fault(out, ctx->svc, code);
 	} else if (!ctx->stream_name) {
 		status = write_response(out, req->ns, ctx->act->name, &args, NULL);
 	} else {
 		status = write_response(out, req->ns, ctx->act->name, &args, &tail);
 		if (status == 200 && out_stream_wrap(ctx, &tail, ret_stream) < 0)
-			status = write_fault(out, UPNP_E_ACTION_FAILED);
+			status = write_fault(out, ctx->svc, UPNP_E_ACTION_FAILED);
 	}
 	buf_stream_release(&ctx->stream);       /* not handed on: an error came first */
 	ctx->out = NULL;        /* args dies here */
@@ -567,19 +580,19 @@ static int run_query(struct engine *e, const struct service *svc, const struct s
 	int code, status;
 
 	if (!svc->query)
-		return write_fault(out, UPNP_E_INVALID_ACTION);
+		return write_fault(out, svc, UPNP_E_INVALID_ACTION);
 	if (req->nargs != 1 || !str_eq_cstr(req->args[0].name, "varName"))
-		return write_fault(out, UPNP_E_INVALID_ARGS);
+		return write_fault(out, svc, UPNP_E_INVALID_ARGS);
 	var = find_var(svc, req->args[0].value);
 	if (!var)
-		return write_fault(out, UPNP_E_INVALID_VAR);
+		return write_fault(out, svc, UPNP_E_INVALID_VAR);
 	buf_init(&val, IGDD_SOAP_MAX_ARG_LEN);
 	buf_init(&ret, out->max);
 	code = svc->query(e, var, &val);
 	if (code == 0 && val.toobig)
 		code = UPNP_E_ACTION_FAILED;
 	if (code) {
-		status = write_fault(out, code);
+		status = write_fault(out, svc, code);
 	} else {
 		xml_element(&ret, "return", val.p ? val.p : "", val.len);
 		status = write_response(out, STR_LIT(UPNP_CONTROL_NS), "QueryStateVariable", &ret,
@@ -593,17 +606,19 @@ static int run_query(struct engine *e, const struct service *svc, const struct s
 /* Map a SOAP parse failure: 400 for what is no SOAP at all, else a fault. */
 static int parse_failure(enum soap_status st, const struct ipaddr *peer, struct buf *out)
 {
+	const struct service *svc = NULL;       /* the generic texts (4xx, 6xx) */
+
 	log_peer(peer, "SOAP request refused: %s", soap_status_text(st));
 	switch (st) {
 	case SOAP_E_NOT_SOAP:
-		return write_fault(out, UPNP_E_INVALID_ACTION);
+		return write_fault(out, svc, UPNP_E_INVALID_ACTION);
 	case SOAP_E_TOO_MANY_ARGS:
 	case SOAP_E_ARG_NESTED:
-		return write_fault(out, UPNP_E_INVALID_ARGS);
+		return write_fault(out, svc, UPNP_E_INVALID_ARGS);
 	case SOAP_E_ARG_TOO_LONG:
-		return write_fault(out, UPNP_E_STRING_TOO_LONG);
+		return write_fault(out, svc, UPNP_E_STRING_TOO_LONG);
 	case SOAP_E_NOMEM:
-		return write_fault(out, UPNP_E_OUT_OF_MEMORY);
+		return write_fault(out, svc, UPNP_E_OUT_OF_MEMORY);
 	default:
 		buf_reset(out);
 		return 400;
@@ -650,7 +665,7 @@ int action_dispatch(struct engine *e, const struct service *svc, const char *soa
 	int status = action_dispatch_stream(e, svc, soapaction, body, peer, lan, out, &rest);
 
 	if (rest.fill && buf_stream_fill(&rest, out, SIZE_MAX) < 0)
-		status = write_fault(out, UPNP_E_ACTION_FAILED);
+		status = write_fault(out, svc, UPNP_E_ACTION_FAILED);
 	return status;
 }
 
@@ -673,7 +688,7 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 
 		if (!soapaction || soap_parse_action_header(str_cstr(soapaction), &ht, &ha) < 0 ||
 		    !str_eq(ht, req.ns) || !str_eq(ha, req.action))
-			status = write_fault(out, UPNP_E_INVALID_ACTION);
+			status = write_fault(out, svc, UPNP_E_INVALID_ACTION);
 		else
 			status = run_query(e, svc, &req, out);
 		goto out;
@@ -688,8 +703,8 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 	if (code) {
 		log_peer(peer, "'%s': %d %s",
 			 log_escape(act_esc, sizeof(act_esc), req.action.p, req.action.len),
-			 code, upnp_error_text(code));
-		status = write_fault(out, code);
+			 code, service_error_text(svc, code));
+		status = write_fault(out, svc, code);
 		goto out;
 	}
 	status = run_action(&ctx, &req, out, ret_stream);

@@ -73,6 +73,13 @@ struct action {
  */
 typedef int (*service_query_fn)(struct engine *e, const struct statevar *var, struct buf *out);
 
+/* An errorDescription a service gives a code its own meaning for
+ * (WANIPv6FirewallControl:1 reuses 701-709 with other names). */
+struct service_error {
+	int code;
+	const char *text;
+};
+
 struct service {
 	const char *type;               /* without version: "urn:schemas-upnp-org:service:WANIPConnection" */
 	unsigned version;               /* highest version implemented */
@@ -86,6 +93,8 @@ struct service {
 	const struct action *actions;
 	unsigned nactions;
 	service_query_fn query;         /* or NULL: QueryStateVariable gets 401 */
+	const struct service_error *errors;     /* or NULL: upnp_error_text() alone */
+	unsigned nerrors;
 };
 
 /* One validated argument value. */
@@ -136,6 +145,8 @@ void action_out_bool(struct action_ctx *ctx, const char *name, bool value);
 
 /* The errorDescription for a UPnP error code ("Invalid Args", ...). */
 const char *upnp_error_text(int code);
+/* The same in svc's own table first (svc may be NULL). */
+const char *service_error_text(const struct service *svc, int code);
 
 /* UPnP error codes used across the services (UDA 1.1 3.2.2, WANIPConnection:2 2.5.23). */
 enum upnp_error {

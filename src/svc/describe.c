@@ -16,6 +16,7 @@
 #include "svc/action.h"
 #include "svc/wancommon.h"
 #include "svc/wanipconn.h"
+#include "svc/wanipv6fc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -91,6 +92,9 @@ int describe_root(const struct engine *e, unsigned v, struct buf *out)
 	device_open(out, 5, "WANConnectionDevice", v, "WAN Connection Device", e->uuid_wanconn);
 	xml_open(out, 6, "serviceList");
 	service_entry(out, 7, wanipconn_service(), v);
+	/* In both views: miniupnpc finds the gateway through an IGD:1
+	 * search and then looks for the pinhole service in what it got. */
+	service_entry(out, 7, wanipv6fc_service(), 1);
 	xml_close(out, 6, "serviceList");
 	xml_close(out, 5, "device");
 
@@ -190,6 +194,7 @@ static const struct service *service_at(unsigned i)
 	switch (i) {
 	case 0: return wanipconn_service();
 	case 1: return wancommon_service();
+	case 2: return wanipv6fc_service();
 	default: return NULL;
 	}
 }

@@ -12,6 +12,7 @@
 #include "svc/httpd.h"
 #include "svc/wancommon.h"
 #include "svc/wanipconn.h"
+#include "svc/wanipv6fc.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -86,6 +87,8 @@ static const struct gena_rule gena_rules[] = {
 	{ ENGINE_CHG_EXTERNAL_IP, WANIPCONN_TYPE, { "ExternalIPAddress", NULL } },
 	{ ENGINE_CHG_CONNECTION, WANIPCONN_TYPE, { "ConnectionStatus", NULL } },
 	{ GENA_CHG_WANCOMMON, WANCOMMON_TYPE, { "PhysicalLinkStatus", "EnabledForInternet" } },
+	/* WANIPv6FirewallControl:1 2.5 [5.4]. */
+	{ ENGINE_CHG_FIREWALL, WANIPV6FC_TYPE, { "FirewallEnabled", "InboundPinholeAllowed" } },
 };
 
 void gena_params_default(struct gena_params *ret)

@@ -20,6 +20,7 @@
 #include "svc/gena.h"
 #include "svc/wancommon.h"
 #include "svc/wanipconn.h"
+#include "svc/wanipv6fc.h"
 #include "util/limits.h"
 #include "util/log.h"
 
@@ -200,7 +201,8 @@ static void serve_control(struct engine *e, const struct service *svc,
 
 void httpd_handle(struct engine *e, const struct http_request *req, struct http_response *resp)
 {
-	const struct service *svcs[2] = { wanipconn_service(), wancommon_service() };
+	const struct service *svcs[3] = { wanipconn_service(), wancommon_service(),
+					  wanipv6fc_service() };
 	const char *host;
 	char peer[IPADDR_STRLEN];
 	unsigned i;
@@ -222,7 +224,7 @@ void httpd_handle(struct engine *e, const struct http_request *req, struct http_
 		serve_document(e, req, resp);
 		return;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		if (strcmp(req->url, svcs[i]->control_url) == 0) {
 			serve_control(e, svcs[i], req, resp);
 			return;

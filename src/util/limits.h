@@ -8,6 +8,9 @@
 /* Mapping table */
 #define IGDD_MAX_MAPPINGS_DEFAULT        131070  /* 2 x 65535: conf max_mappings */
 #define IGDD_MAX_MAPPINGS_PER_CLIENT     4096    /* conf max_mappings_per_client */
+#define IGDD_MAX_PINHOLES_DEFAULT        1024    /* conf max_pinholes (IPv6 pinholes in total) */
+#define IGDD_MAX_PINHOLES                16384   /* its highest value */
+#define IGDD_MAX_PINHOLES_PER_CLIENT     64      /* conf max_pinholes_per_client */
 #define IGDD_MAX_DESC_LEN                256     /* bytes of PortMappingDescription kept */
 #define IGDD_LEASE_MAX                   604800  /* seconds (WANIPConnection:2 2.3.16) */
 

@@ -6,8 +6,10 @@
  *
  * Input: byte 0 selects the peer (bits 0-2), the service (bit 3: the
  * WANIPConnection or the WANCommonInterfaceConfig control URL), the
- * configuration (bits 4-5) and whether a SOAPACTION header is sent at all
- * (bit 6). The first line after it is the SOAPACTION value, the rest is
+ * configuration (bits 4-5), whether a SOAPACTION header is sent at all
+ * (bit 6), and the WANIPv6FirewallControl control URL instead (bit 7:
+ * the pinholes; none survives the leases, and the sim backend holds
+ * exactly the table's). The first line after it is the SOAPACTION value, the rest is
  * the body.
  *
  * Checks: the status is 200, 500 (a UPnPError fault) or 400 (no SOAP at
@@ -17,9 +19,11 @@
 #include "fuzz_env.h"
 
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "svc/action.h"
 #include "svc/wancommon.h"
 #include "svc/wanipconn.h"
+#include "svc/wanipv6fc.h"
 #include "util/buf.h"
 #include "util/limits.h"
 
@@ -78,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_env env;
 	struct ipaddr peer;
 	char *soapaction = NULL, *body;
-	size_t len, count;
+	size_t len, count, pins;
 	uint32_t update_id;
 	struct buf out;
 	int status;
@@ -89,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	populate(&env);
 	peer = fuzz_peer(data[0] & 7);
-	svc = (data[0] & 8) ? wancommon_service() : wanipconn_service();
+	svc = (data[0] & 0x80) ? wanipv6fc_service()
+	      : (data[0] & 8) ? wancommon_service() : wanipconn_service();
 	len = size - 1;
 	nl = memchr(text, '\n', len);
 	if (nl && (size_t)(nl - text) <= SOAPACTION_MAX) {
@@ -102,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body = fuzz_strndup(text, len);
 
 	count = map_count(env.e.maps);
+	pins = pin_count(env.e.pins);
 	update_id = env.e.system_update_id;
 	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
 	status = action_dispatch(&env.e, svc, soapaction, str_from(body, len), &peer, 0, &out);
@@ -114,13 +120,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (status != 200) {
 		FUZZ_CHECK(map_count(env.e.maps) == count);
 		FUZZ_CHECK(env.e.system_update_id == update_id);
+		FUZZ_CHECK(pin_count(env.e.pins) == pins);
 	}
+	FUZZ_CHECK(pin_count(env.e.pins) <= pins + 1);
+	FUZZ_CHECK(pin_count(env.e.pins) == backend_sim_pin_count(&env.e.backend));
 	buf_free(&out);
 
 	/* Let every lease and every link timer run out. */
 	fuzz_env_advance(&env, 3601u * 1000u);
 	fuzz_env_advance(&env, 604801u * 1000u);
 	FUZZ_CHECK(map_count(env.e.maps) <= count + 2);
+	FUZZ_CHECK(pin_count(env.e.pins) == 0);
 
 	free(body);
 	free(soapaction);

@@ -133,7 +133,8 @@ def http_and_soap():
             line, headers, body = split_request(req)
             if not line.startswith(b"POST /ctl/"):
                 continue
-            ctl = peer_selector(peer) | (8 if b"/ctl/CmnIfCfg" in line else 0)
+            ctl = peer_selector(peer) | (8 if b"/ctl/CmnIfCfg" in line else 0) | \
+                (0x80 if b"/ctl/IP6FCtl" in line else 0)
             soap.add("%s-%d" % (name, j),
                      bytes([ctl]) + headers.get(b"soapaction", b"") + b"\n" + body)
     return http, soap

@@ -196,6 +196,11 @@ static const struct {
 	{ "nft_hairpin", "nft_hairpin = yes\n" },
 	{ "wan_up_command", "wan_up_command = /bin/true\n" },
 	{ "wan_down_command", "wan_up_command = /bin/true\nwan_down_command = /bin/false\n" },
+	{ "ipv6_firewall", "ipv6_firewall = no\n" },
+	{ "pinholes", "pinholes = no\n" },
+	{ "max_pinholes", "max_pinholes = 10\n" },
+	{ "max_pinholes_per_client", "max_pinholes_per_client = 3\n" },
+	{ "pinhole_acl", "pinhole_acl = allow 2001:db8:1::/64 1024-65535 on lan0\n" },
 };
 
 static const char base_text[] = "backend = nft\nlan_interface = lan0\nwan_interface = wan0\n";

@@ -44,6 +44,7 @@
 #define WANCONN   URN "device:WANConnectionDevice:"
 #define WANCIC    URN "service:WANCommonInterfaceConfig:"
 #define WANIP     URN "service:WANIPConnection:"
+#define WANIP6FC  URN "service:WANIPv6FirewallControl:"
 #define LOC2      "http://192.168.1.1:5000/rootDesc.xml"
 #define LOC1      "http://192.168.1.1:5000/rootDesc1.xml"
 #define SERVER    "Linux/6.1.0-18-amd64 UPnP/1.1 igdd/0.1.0"
@@ -289,7 +290,7 @@ static void test_answers(void **state)
 	}
 }
 
-/* The 9 of ssdp:all (1.3.3), which are also the first 9 advertisements. */
+/* The 10 of ssdp:all (1.3.3), which are also the first 10 advertisements. */
 static const struct answer_case all_v2[] = {
 	{ NULL, 0, "upnp:rootdevice", "uuid:" U_ROOT "::upnp:rootdevice", SSDP_DESC_V2 },
 	{ NULL, 0, "uuid:" U_ROOT, "uuid:" U_ROOT, SSDP_DESC_V2 },
@@ -300,6 +301,7 @@ static const struct answer_case all_v2[] = {
 	{ NULL, 0, WANCONN "2", "uuid:" U_WANCONN "::" WANCONN "2", SSDP_DESC_V2 },
 	{ NULL, 0, WANCIC "1", "uuid:" U_WAN "::" WANCIC "1", SSDP_DESC_V2 },
 	{ NULL, 0, WANIP "2", "uuid:" U_WANCONN "::" WANIP "2", SSDP_DESC_V2 },
+	{ NULL, 0, WANIP6FC "1", "uuid:" U_WANCONN "::" WANIP6FC "1", SSDP_DESC_V2 },
 };
 
 static const struct answer_case announce_v1[] = {
@@ -327,7 +329,7 @@ static void test_answers_all(void **state)
 	(void)state;
 	test_device(&d);
 	n = ssdp_answers(&d, STR_LIT("ssdp:all"), a);
-	assert_int_equal(n, 9);
+	assert_int_equal(n, 10);
 	for (i = 0; i < n; i++)
 		check_answer("ssdp:all", i, &a[i], &all_v2[i]);
 }
@@ -342,10 +344,10 @@ static void test_announce_set(void **state)
 	test_device(&d);
 	n = ssdp_announce_set(&d, a);
 	assert_int_equal(n, SSDP_ANNOUNCE_COUNT);
-	for (i = 0; i < 9; i++)
+	for (i = 0; i < 10; i++)
 		check_answer("announce", i, &a[i], &all_v2[i]);
-	for (i = 9; i < n; i++)
-		check_answer("announce", i, &a[i], &announce_v1[i - 9]);
+	for (i = 10; i < n; i++)
+		check_answer("announce", i, &a[i], &announce_v1[i - 10]);
 }
 
 /* A search parsed from a datagram receives the answers of its ST. */
@@ -533,7 +535,7 @@ static void test_notify_text(void **state)
 		"CONFIGID.UPNP.ORG: 1\r\n"
 		"\r\n");
 
-	assert_int_equal(ssdp_build_notify(&d, &a[12], SSDP_NTS_ALIVE, &b), 0);
+	assert_int_equal(ssdp_build_notify(&d, &a[13], SSDP_NTS_ALIVE, &b), 0);
 	assert_string_equal(b.p,
 		"NOTIFY * HTTP/1.1\r\n"
 		"HOST: 239.255.255.250:1900\r\n"
@@ -828,7 +830,7 @@ static void test_io_loopback(void **state)
 	/* Unicast, no MX: answered at once. */
 	t0 = clock_monotonic_ms(NULL);
 	send_to(in.fd, "127.0.0.1", MS(MAN_OK "ST: upnp:rootdevice\r\n"));
-	/* Multicast: 9 + 1 answers within MX; without MX: silence. */
+	/* Multicast: 10 + 1 answers within MX; without MX: silence. */
 	send_to(in.fd, SSDP_MCAST_ADDR, MS(MAN_OK "MX: 1\r\nST: ssdp:all\r\n"));
 	send_to(in.fd, SSDP_MCAST_ADDR, MS(MAN_OK "ST: ssdp:all\r\n"));
 	send_to(in.fd, SSDP_MCAST_ADDR, MS(MAN_OK "MX: 1\r\nST: " WANIP "1\r\n"));
@@ -848,20 +850,20 @@ static void test_io_loopback(void **state)
 
 	assert_int_equal(out.n, 0);
 	capture_keep(&in, "HTTP/1.1 200 OK\r\n", mark);
-	assert_int_equal(in.n, 11);
-	assert_int_equal(count_with(&in, 0, in.n, "HTTP/1.1 200 OK\r\n"), 11);
+	assert_int_equal(in.n, 12);
+	assert_int_equal(count_with(&in, 0, in.n, "HTTP/1.1 200 OK\r\n"), 12);
 	assert_int_equal(count_with(&in, 0, in.n, "\r\nST: upnp:rootdevice\r\n"), 2);
 	assert_int_equal(count_with(&in, 0, in.n, "\r\nLOCATION: http://127.0.0.1:5000/rootDesc1.xml\r\n"), 1);
-	assert_int_equal(count_with(&in, 0, in.n, "\r\nLOCATION: http://127.0.0.1:5000/rootDesc.xml\r\n"), 10);
+	assert_int_equal(count_with(&in, 0, in.n, "\r\nLOCATION: http://127.0.0.1:5000/rootDesc.xml\r\n"), 11);
 	assert_int_equal(count_with(&in, 0, 1, "\r\nST: upnp:rootdevice\r\n"), 1);
 
 	/* The searches we sent went to the group too; keep our NOTIFYs. */
 	capture_keep(&notes, "NOTIFY * HTTP/1.1\r\n", mark);
 	/* Twice byebye, then twice alive (the messages keep their order on lo). */
 	assert_int_equal(notes.n, 4 * SSDP_ANNOUNCE_COUNT);
-	assert_int_equal(count_with(&notes, 0, 26, "\r\nNTS: ssdp:byebye\r\n"), 26);
-	assert_int_equal(count_with(&notes, 26, 52, "\r\nNTS: ssdp:alive\r\n"), 26);
-	assert_int_equal(count_with(&notes, 26, 52, "/rootDesc1.xml\r\n"), 8);
+	assert_int_equal(count_with(&notes, 0, 28, "\r\nNTS: ssdp:byebye\r\n"), 28);
+	assert_int_equal(count_with(&notes, 28, 56, "\r\nNTS: ssdp:alive\r\n"), 28);
+	assert_int_equal(count_with(&notes, 28, 56, "/rootDesc1.xml\r\n"), 8);
 
 	/* Shutdown: byebye for everything (sent before ssdp_io_free returns;
 	 * read until they are all in, at most the safety timeout). */
