@@ -29,10 +29,12 @@
  */
 #include "backend/nft.h"
 
+#include "backend/nft_pin.h"
 #include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/iflink.h"
@@ -340,6 +342,90 @@ static void nft_tick(struct backend *b, uint64_t now)
 	}
 }
 
+/* ---- IPv6 pinholes (table ip6 igdd, backend/nft_pin.h) ---- */
+
+static void to_pin(const struct pinhole *p, struct nft_pin *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote = p->remote;
+	ret->internal = p->internal;
+	ret->remote_port = p->remote_port;
+	ret->int_port = p->int_port;
+	ret->proto = p->proto;
+}
+
+static int pin_call(struct backend *b, enum priv_op op, const struct pinhole *p, uint64_t *ret)
+{
+	struct nft_backend *nb = b->priv;
+	struct nft_pin np;
+	unsigned suppressed;
+	char more[48] = "";
+	int r;
+
+	to_pin(p, &np);
+	r = priv_pin_call(nb->helper, op, &np, ret);
+	if (r < 0 && ratelimit_ok(&nb->warn_call, clock_now(b->clock), &suppressed)) {
+		if (suppressed)
+			snprintf(more, sizeof(more), " (%u similar not logged)", suppressed);
+		log_warnx("backend nft: pinhole %u: %s failed: %s%s", p->uid,
+			  op == PRIV_OP_PIN_ADD ? "adding" : op == PRIV_OP_PIN_DEL ? "removal" :
+			  "reading its counter", strerror(-r), more);
+	}
+	return r;
+}
+
+static int nft_pin_apply(struct backend *b, const struct pinhole *p)
+{
+	return pin_call(b, PRIV_OP_PIN_ADD, p, NULL);
+}
+
+static int nft_pin_remove(struct backend *b, const struct pinhole *p)
+{
+	return pin_call(b, PRIV_OP_PIN_DEL, p, NULL);
+}
+
+static int nft_pin_packets(struct backend *b, const struct pinhole *p, uint64_t *ret)
+{
+	return pin_call(b, PRIV_OP_PIN_PACKETS, p, ret);
+}
+
+/* The conntrack timeouts of igdd's network namespace (readable without
+ * privilege): the state an outbound flow keeps. */
+static int nft_pin_outbound_timeout(struct backend *b, uint8_t proto, uint32_t *ret)
+{
+	const char *path;
+	char text[32];
+	uint64_t v;
+	FILE *f;
+	size_t n;
+
+	(void)b;
+	switch (proto) {
+	case PIN_PROTO_TCP:
+		path = "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established";
+		break;
+	case PIN_PROTO_UDP:
+		path = "/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream";
+		break;
+	case PIN_PROTO_UDPLITE:
+		path = "/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream";
+		break;
+	default:
+		return -EPROTONOSUPPORT;
+	}
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		n--;
+	if (str_to_u64(str_from(text, n), UINT32_MAX, &v) < 0)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 /* wan_up / wan_down NULL: an always-on link (WANIPConnection:2 2.6.1),
  * the variant without admin commands. */
 #define NFT_OPS_COMMON \
@@ -354,7 +440,11 @@ static void nft_tick(struct backend *b, uint64_t now)
 	.apply_many = backend_nft_apply_many, \
 	.remove_many = backend_nft_remove_many, \
 	.next_deadline = nft_next_deadline, \
-	.tick = nft_tick
+	.tick = nft_tick, \
+	.pin_apply = nft_pin_apply, \
+	.pin_remove = nft_pin_remove, \
+	.pin_packets = nft_pin_packets, \
+	.pin_outbound_timeout = nft_pin_outbound_timeout
 
 const struct backend_ops backend_nft_ops = { NFT_OPS_COMMON };
 

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
+#include "backend/nft_pin.h"
 #include "priv/priv.h"
 #include "priv/nftlib.h"
 #include "util/buf.h"
@@ -69,6 +70,9 @@ struct helper {
 	bool verify_failing;            /* warned that verification does not work */
 	uint64_t verify_ms;             /* how long the last read-back took */
 	struct helper_wan wan;
+	struct priv_pin *pins;          /* the IPv6 pinholes installed (table ip6 igdd) */
+	size_t npins;
+	uint64_t reply_value;           /* the value of the next reply (PRIV_OP_PIN_PACKETS) */
 	union {
 		struct priv_req req;
 		char raw[sizeof(struct priv_req) + 1];
@@ -120,6 +124,20 @@ static size_t hairpin_addrs(const struct helper *h, struct in_addr *out)
 	return n;
 }
 
+/* table ip6 igdd and every pinhole of the copy, appended to h->cmd. */
+static int pins_dump(struct helper *h)
+{
+	struct nft_pin p;
+	size_t i;
+	int r = nft_pin_table(&h->cmd, h->c->table.wan_if);
+
+	for (i = 0; r == 0 && i < h->npins; i++) {
+		priv_pin_to_nft(&h->pins[i], &p);
+		r = nft_pin_elem(&h->cmd, true, &p);
+	}
+	return r;
+}
+
 /* Rebuild the whole table from the copy in one transaction. */
 static int rebuild(struct helper *h)
 {
@@ -133,6 +151,8 @@ static int rebuild(struct helper *h)
 		h->nhairpin = hairpin_addrs(h, h->hairpin);
 		r = nft_rules_hairpin(&h->cmd, h->hairpin, h->nhairpin);
 	}
+	if (r == 0)
+		r = pins_dump(h);
 	if (r == 0)
 		r = run(h, h->cmd.p);
 	return r;
@@ -164,6 +184,34 @@ static unsigned verified_sets(const struct helper *h)
 	unsigned sets = (1u << NFT_SET_HAIRPIN) - 1;
 
 	return h->c->table.hairpin ? sets | 1u << NFT_SET_HAIRPIN : sets;
+}
+
+/* Count the non-overlapping occurrences of word in text. */
+static size_t count_words(const char *text, const char *word)
+{
+	size_t n = 0, len = strlen(word);
+
+	while (text && (text = strstr(text, word)) != NULL) {
+		n++;
+		text += len;
+	}
+	return n;
+}
+
+/* Does table ip6 igdd hold the copy's pinholes and its rules? NULL, or
+ * what is wrong. */
+static const char *pins_problem(struct helper *h)
+{
+	const char *out;
+
+	if (run(h, "list table " NFT_PIN_FAMILY " " NFT_TABLE_NAME) < 0)
+		return "table ip6 " NFT_TABLE_NAME " is gone";
+	out = nftlib_ctx_get_output_buffer(h->nft);
+	if (count_words(out, "meta mark set") != NFT_PIN_RULES)
+		return "the rules of table ip6 " NFT_TABLE_NAME " changed";
+	if (count_words(out, "counter packets ") != h->npins)
+		return "the pinholes of table ip6 " NFT_TABLE_NAME " changed";
+	return NULL;
 }
 
 /*
@@ -198,6 +246,8 @@ static void check(struct helper *h)
 				what = "its elements changed";
 	}
 	h->verify_failing = false;
+	if (!what)
+		what = pins_problem(h);
 	if (!what) {
 		hairpin_refresh(h);
 		return;
@@ -212,6 +262,58 @@ static void check(struct helper *h)
 
 /* ---- requests ---- */
 
+static bool pin_same(const struct priv_pin *a, const struct priv_pin *b)
+{
+	return a->proto == b->proto && a->int_port == b->int_port &&
+	       a->remote_port == b->remote_port && IN6_ARE_ADDR_EQUAL(&a->internal, &b->internal) &&
+	       IN6_ARE_ADDR_EQUAL(&a->remote, &b->remote);
+}
+
+/* PRIV_OP_PIN_*: the copy and the kernel in step; *ret_value the
+ * packets of _PACKETS. */
+static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret_value)
+{
+	struct nft_pin p;
+	size_t i;
+	int r;
+
+	priv_pin_to_nft(&rq->pin, &p);
+	for (i = 0; i < h->npins && !pin_same(&h->pins[i], &rq->pin); i++)
+		;
+	buf_reset(&h->cmd);
+	switch (rq->op) {
+	case PRIV_OP_PIN_ADD:
+		if (i < h->npins)
+			return 0;
+		if (h->npins >= IGDD_MAX_PINHOLES)
+			return -ENOSPC;
+		r = nft_pin_elem(&h->cmd, true, &p);
+		if (r == 0 && run(h, h->cmd.p) < 0 && (r = rebuild(h)) == 0)
+			r = run(h, h->cmd.p);    /* the table was gone: made again, then the element */
+		if (r < 0)
+			return r;
+		h->pins[h->npins++] = rq->pin;
+		return 0;
+	case PRIV_OP_PIN_DEL:
+		if (i == h->npins)
+			return 0;
+		h->pins[i] = h->pins[--h->npins];
+		r = nft_pin_elem(&h->cmd, false, &p);
+		if (r == 0 && run(h, h->cmd.p) < 0)
+			r = rebuild(h);         /* the copy is the truth: without it */
+		return r;
+	default:
+		if (i == h->npins)
+			return -ENOENT;
+		r = nft_pin_get(&h->cmd, &p);
+		if (r == 0)
+			r = run(h, h->cmd.p);
+		if (r == 0)
+			r = nft_pin_parse_packets(nftlib_ctx_get_output_buffer(h->nft), ret_value);
+		return r;
+	}
+}
+
 static int handle(struct helper *h, const struct priv_req *rq)
 {
 	struct nft_elem v[PRIV_BATCH_MAX];
@@ -220,6 +322,7 @@ static int handle(struct helper *h, const struct priv_req *rq)
 
 	if (rq->op == PRIV_OP_FLUSH) {
 		nft_state_clear(h->st);
+		h->npins = 0;
 		return rebuild(h);
 	}
 	for (i = 0; i < rq->count; i++)
@@ -253,6 +356,8 @@ static int send_msg(struct helper *h, uint32_t seq, int status, enum priv_event 
 	struct priv_reply rp;
 
 	memset(&rp, 0, sizeof(rp));
+	rp.value = h->reply_value;
+	h->reply_value = 0;
 	rp.version = PRIV_MSG_VERSION;
 	rp.seq = seq;
 	rp.status = status;
@@ -427,8 +532,7 @@ static bool lans_moved(struct helper *h)
 	struct priv_policy now;
 
 	if (priv_read_lans((const char (*)[IF_NAMESIZE])h->c->lan_if, h->c->nlan_if, &now) < 0 ||
-	    (now.nlan == h->policy.nlan &&
-	     memcmp(now.lan, h->policy.lan, now.nlan * sizeof(now.lan[0])) == 0))
+	    memcmp(&now, &h->policy, sizeof(now)) == 0)
 		return false;
 	h->policy = now;
 	return true;
@@ -454,6 +558,8 @@ static int receive(struct helper *h)
 	} else {
 		if (h->in.req.op == PRIV_OP_WAN_UP || h->in.req.op == PRIV_OP_WAN_DOWN)
 			status = wan_request(h, &h->in.req);
+		else if (h->in.req.op >= PRIV_OP_PIN_ADD && h->in.req.op <= PRIV_OP_PIN_PACKETS)
+			status = handle_pin(h, &h->in.req, &h->reply_value);
 		else
 			status = handle(h, &h->in.req);
 		if (status < 0)
@@ -546,8 +652,9 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 	}
 	h->nft = nftlib_ctx_new(NFT_CTX_DEFAULT);
 	h->st = nft_state_new(c->max_mappings);
+	h->pins = calloc(IGDD_MAX_PINHOLES, sizeof(*h->pins));
 	h->ver = nft_verify_new();
-	if (!h->nft || !h->st || !h->ver)
+	if (!h->nft || !h->st || !h->ver || !h->pins)
 		return -ENOMEM;
 	nftlib_ctx_buffer_output(h->nft);
 	nftlib_ctx_buffer_error(h->nft);
@@ -635,5 +742,9 @@ void priv_helper_run(const struct priv_helper_conf *c, int fd)
 		log_info("helper: table ip %s deleted", NFT_TABLE_NAME);
 	else
 		log_warnx("helper: could not delete table ip %s", NFT_TABLE_NAME);
+	buf_reset(&h.cmd);
+	nft_pin_delete_table(&h.cmd);
+	if (run(&h, h.cmd.p) < 0)
+		log_warnx("helper: could not delete table ip6 %s", NFT_TABLE_NAME);
 	_exit(0);
 }

@@ -16,6 +16,7 @@ static struct {
 	int (*buffer_output)(struct nft_ctx *);
 	int (*buffer_error)(struct nft_ctx *);
 	const char *(*get_error_buffer)(struct nft_ctx *);
+	const char *(*get_output_buffer)(struct nft_ctx *);
 	int (*run_cmd_from_buffer)(struct nft_ctx *, const char *);
 } nftlib;
 
@@ -47,6 +48,7 @@ int nftlib_load(const char **why)
 	NFTLIB_SYM(buffer_output, "nft_ctx_buffer_output");
 	NFTLIB_SYM(buffer_error, "nft_ctx_buffer_error");
 	NFTLIB_SYM(get_error_buffer, "nft_ctx_get_error_buffer");
+	NFTLIB_SYM(get_output_buffer, "nft_ctx_get_output_buffer");
 	NFTLIB_SYM(run_cmd_from_buffer, "nft_run_cmd_from_buffer");
 	return 0;
 }
@@ -75,6 +77,11 @@ int nftlib_ctx_buffer_error(struct nft_ctx *ctx)
 const char *nftlib_ctx_get_error_buffer(struct nft_ctx *ctx)
 {
 	return nftlib.get_error_buffer ? nftlib.get_error_buffer(ctx) : NULL;
+}
+
+const char *nftlib_ctx_get_output_buffer(struct nft_ctx *ctx)
+{
+	return nftlib.get_output_buffer ? nftlib.get_output_buffer(ctx) : NULL;
 }
 
 int nftlib_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf)

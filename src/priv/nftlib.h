@@ -22,6 +22,8 @@ void nftlib_ctx_free(struct nft_ctx *ctx);
 int nftlib_ctx_buffer_output(struct nft_ctx *ctx);
 int nftlib_ctx_buffer_error(struct nft_ctx *ctx);
 const char *nftlib_ctx_get_error_buffer(struct nft_ctx *ctx);
+/* What the last command printed (after nftlib_ctx_buffer_output()). */
+const char *nftlib_ctx_get_output_buffer(struct nft_ctx *ctx);
 int nftlib_run_cmd_from_buffer(struct nft_ctx *ctx, const char *buf);
 
 #endif

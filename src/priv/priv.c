@@ -15,17 +15,20 @@
  */
 #include "priv/priv.h"
 
+#include "backend/nft_pin.h"
 #include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
 #include "priv/caps.h"
 #include "priv/helper.h"
 #include "util/ifaddr.h"
+#include "util/ipaddr.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -81,6 +84,48 @@ static int lan_prefix(const char *ifname, struct priv_lan_net *ret)
 	return 0;
 }
 
+/* The LANs' global IPv6 prefixes and every IPv6 address of the gateway
+ * (pinholes: priv_msg.h). */
+static void lan_prefixes6(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *pol)
+{
+	struct ifaddrs *list = NULL, *ifa;
+	size_t i;
+
+	if (getifaddrs(&list) < 0)
+		return;
+	for (ifa = list; ifa; ifa = ifa->ifa_next) {
+		const struct sockaddr_in6 *a = (const void *)ifa->ifa_addr;
+		const struct sockaddr_in6 *m = (const void *)ifa->ifa_netmask;
+		struct priv_lan_net6 net;
+		unsigned b;
+
+		if (!a || a->sin6_family != AF_INET6)
+			continue;
+		if (pol->nown6 < PRIV_MAX_OWN6)
+			pol->own6[pol->nown6++] = a->sin6_addr;
+		else
+			pol->own6_overflow = true;
+		if (!m || !in6_is_unicast_global(&a->sin6_addr) || in6_is_ula(&a->sin6_addr))
+			continue;
+		for (i = 0; i < n && strcmp(names[i], ifa->ifa_name) != 0; i++)
+			;
+		if (i == n || pol->nlan6 >= PRIV_MAX_NET6)
+			continue;
+		memset(&net, 0, sizeof(net));
+		for (b = 0; b < 128 && (m->sin6_addr.s6_addr[b / 8] & (0x80u >> (b % 8))); b++)
+			net.net.s6_addr[b / 8] |= a->sin6_addr.s6_addr[b / 8] & (0x80u >> (b % 8));
+		net.plen = b;
+		if (b == 0)
+			continue;
+		for (i = 0; i < pol->nlan6; i++)
+			if (pol->lan6[i].plen == b && IN6_ARE_ADDR_EQUAL(&pol->lan6[i].net, &net.net))
+				break;
+		if (i == pol->nlan6)
+			pol->lan6[pol->nlan6++] = net;
+	}
+	freeifaddrs(list);
+}
+
 int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *ret)
 {
 	struct priv_policy pol;
@@ -90,6 +135,7 @@ int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_polic
 	for (i = 0; i < n && i < IGDD_CONF_MAX_LANS; i++)
 		if (lan_prefix(names[i], &pol.lan[pol.nlan]) == 0)
 			pol.nlan++;
+	lan_prefixes6(names, n < IGDD_CONF_MAX_LANS ? n : IGDD_CONF_MAX_LANS, &pol);
 	*ret = pol;
 	return pol.nlan ? 0 : -EADDRNOTAVAIL;
 }
@@ -206,7 +252,8 @@ int priv_event_take(struct priv *p, struct priv_wan_done *ret)
 }
 
 /* The reply to seq, waiting until deadline (monotonic ms). */
-static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count)
+static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count,
+		      uint64_t *ret_value)
 {
 	struct priv_reply rp[2];
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
@@ -239,6 +286,8 @@ static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *r
 		}
 		if (ret_count)
 			*ret_count = rp[0].count;
+		if (ret_value)
+			*ret_value = rp[0].value;
 		return rp[0].status;
 	}
 }
@@ -289,7 +338,7 @@ int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
 	}
 	close(sv[1]);
 	p->fd = sv[0];
-	r = wait_reply(p, 0, clock_monotonic_ms(NULL) + PRIV_START_TIMEOUT_MS, NULL);
+	r = wait_reply(p, 0, clock_monotonic_ms(NULL) + PRIV_START_TIMEOUT_MS, NULL, NULL);
 	if (r < 0) {
 		log_warnx("the privileged helper did not start: %s", strerror(-r));
 		goto fail;
@@ -324,7 +373,8 @@ int priv_drop_engine(const struct priv *p)
 /* Send one request and wait for its reply; *ret_seq (optional): its
  * sequence number. */
 static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
-		   size_t *ret_count, uint32_t *ret_seq)
+		   const struct nft_pin *pin, size_t *ret_count, uint32_t *ret_seq,
+		   uint64_t *ret_value)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
 	uint64_t deadline = clock_monotonic_ms(NULL) + PRIV_TIMEOUT_MS;
@@ -341,6 +391,8 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 	p->req.count = (uint16_t)n;
 	for (i = 0; i < n; i++)
 		priv_entry_from_elem(&v[i], &p->req.e[i]);
+	if (pin)
+		priv_pin_from_nft(pin, &p->req.pin);
 	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
 		return -ETIMEDOUT;
 	if (send(p->fd, &p->req, sizeof(p->req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
@@ -348,13 +400,20 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
 	if (ret_seq)
 		*ret_seq = p->seq;
-	return wait_reply(p, p->seq, deadline, ret_count);
+	return wait_reply(p, p->seq, deadline, ret_count, ret_value);
 }
 
 int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
 	      size_t *ret_count)
 {
-	return request(p, op, v, n, ret_count, NULL);
+	return request(p, op, v, n, NULL, ret_count, NULL, NULL);
+}
+
+int priv_pin_call(struct priv *p, enum priv_op op, const struct nft_pin *pin, uint64_t *ret_value)
+{
+	if (op != PRIV_OP_PIN_ADD && op != PRIV_OP_PIN_DEL && op != PRIV_OP_PIN_PACKETS)
+		return -EINVAL;
+	return request(p, op, NULL, 0, pin, NULL, NULL, ret_value);
 }
 
 int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
@@ -364,7 +423,7 @@ int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
 
 	if (op != PRIV_OP_WAN_UP && op != PRIV_OP_WAN_DOWN)
 		return -EINVAL;
-	r = request(p, op, NULL, 0, NULL, &seq);
+	r = request(p, op, NULL, 0, NULL, NULL, &seq, NULL);
 	if (r == 0)
 		*ret_seq = seq;
 	return r;

@@ -84,6 +84,10 @@ pid_t priv_pid(const struct priv *p);
  */
 int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
 	      size_t *ret_count);
+/* The same for one IPv6 pinhole (PRIV_OP_PIN_ADD, _DEL, _PACKETS);
+ * *ret_value (optional) gets the packet count of _PACKETS. */
+struct nft_pin;
+int priv_pin_call(struct priv *p, enum priv_op op, const struct nft_pin *pin, uint64_t *ret_value);
 
 /*
  * Start wan_up_command (op PRIV_OP_WAN_UP) or wan_down_command

@@ -5,14 +5,18 @@
  */
 #include "priv/priv_msg.h"
 
+#include "backend/nft_pin.h"
 #include "backend/nft_rules.h"
+
+#include "util/ipaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
 _Static_assert(sizeof(struct priv_entry) == 16, "priv_entry must stay 16 bytes");
-_Static_assert(sizeof(struct priv_reply) == 20, "priv_reply must stay 20 bytes");
+_Static_assert(sizeof(struct priv_reply) == 32, "priv_reply must stay 32 bytes");
+_Static_assert(sizeof(struct priv_pin) == 40, "priv_pin must stay 40 bytes");
 
 bool priv_remote_ok(struct in_addr a)
 {
@@ -63,6 +67,45 @@ static const char *entry_problem(const struct priv_entry *pe, const struct priv_
 	return NULL;
 }
 
+static bool in_lan6(const struct in6_addr *a, const struct priv_policy *pol)
+{
+	unsigned i;
+
+	for (i = 0; i < pol->nlan6 && i < PRIV_MAX_NET6; i++)
+		if (in6_prefix_match(a, &pol->lan6[i].net, pol->lan6[i].plen))
+			return true;
+	return false;
+}
+
+static bool own6(const struct in6_addr *a, const struct priv_policy *pol)
+{
+	unsigned i;
+
+	if (pol->own6_overflow)
+		return true;
+	for (i = 0; i < pol->nown6 && i < PRIV_MAX_OWN6; i++)
+		if (IN6_ARE_ADDR_EQUAL(a, &pol->own6[i]))
+			return true;
+	return false;
+}
+
+/* What no client request could obtain (core/pin_policy.h step 1). */
+static const char *pin_problem(const struct priv_pin *pp, const struct priv_policy *pol)
+{
+	struct nft_pin p;
+
+	if (pp->pad[0] || pp->pad[1] || pp->pad[2])
+		return "pinhole padding not zero";
+	priv_pin_to_nft(pp, &p);
+	if (!nft_pin_ok(&p))
+		return "pinhole protocol, port or address not valid";
+	if (in6_is_ula(&p.internal) || !in_lan6(&p.internal, pol))
+		return "pinhole internal address outside the LAN's IPv6 prefixes";
+	if (own6(&p.internal, pol))
+		return "pinhole to one of the gateway's own addresses";
+	return NULL;
+}
+
 int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
 		   const char **ret_why)
 {
@@ -80,6 +123,9 @@ int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
 		why = rq->count == 0 ? NULL : "flush with entries";
 	else if (rq->op == PRIV_OP_WAN_UP || rq->op == PRIV_OP_WAN_DOWN)
 		why = rq->count == 0 ? NULL : "WAN command with entries";
+	else if (rq->op == PRIV_OP_PIN_ADD || rq->op == PRIV_OP_PIN_DEL ||
+		 rq->op == PRIV_OP_PIN_PACKETS)
+		why = rq->count == 0 ? pin_problem(&rq->pin, pol) : "pinhole with entries";
 	else if (rq->op != PRIV_OP_APPLY && rq->op != PRIV_OP_REMOVE)
 		why = "unknown operation";
 	else if (rq->count == 0 || rq->count > PRIV_BATCH_MAX)
@@ -110,4 +156,24 @@ void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret)
 	ret->ext_port = e->ext_port;
 	ret->int_port = e->int_port;
 	ret->proto = e->proto;
+}
+
+void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote = pp->remote;
+	ret->internal = pp->internal;
+	ret->remote_port = pp->remote_port;
+	ret->int_port = pp->int_port;
+	ret->proto = pp->proto;
+}
+
+void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote = p->remote;
+	ret->internal = p->internal;
+	ret->remote_port = p->remote_port;
+	ret->int_port = p->int_port;
+	ret->proto = p->proto;
 }

@@ -39,6 +39,9 @@ enum priv_op {
 	PRIV_OP_FLUSH = 3,      /* remove every mapping (count 0) */
 	PRIV_OP_WAN_UP = 4,     /* run wan_up_command (count 0) */
 	PRIV_OP_WAN_DOWN = 5,   /* run wan_down_command (count 0) */
+	PRIV_OP_PIN_ADD = 6,    /* install the IPv6 pinhole pin (count 0) */
+	PRIV_OP_PIN_DEL = 7,    /* remove it (unknown ones are no error) */
+	PRIV_OP_PIN_PACKETS = 8,/* its packet counter, in the reply's value */
 };
 
 /* What a message from the helper is. */
@@ -63,6 +66,16 @@ struct priv_entry {
 	uint8_t pad[3];         /* zero */
 };
 
+/* One IPv6 pinhole (backend/nft_pin.h). Ports in host order. */
+struct priv_pin {
+	struct in6_addr remote;         /* :: = any remote host */
+	struct in6_addr internal;
+	uint16_t remote_port;           /* 0 = any */
+	uint16_t int_port;
+	uint8_t proto;                  /* 6, 17 or 136 */
+	uint8_t pad[3];                 /* zero */
+};
+
 struct priv_req {
 	uint32_t version;       /* PRIV_MSG_VERSION */
 	uint32_t seq;
@@ -70,6 +83,7 @@ struct priv_req {
 	uint16_t count;         /* entries used in e[] */
 	uint32_t pad;           /* zero */
 	struct priv_entry e[PRIV_BATCH_MAX];
+	struct priv_pin pin;    /* PRIV_OP_PIN_*: the pinhole */
 };
 
 struct priv_reply {
@@ -79,6 +93,8 @@ struct priv_reply {
 	uint32_t count;         /* mappings installed after the request */
 	uint16_t event;         /* enum priv_event */
 	uint16_t op;            /* an event: the op of request seq */
+	uint32_t pad;
+	uint64_t value;         /* PRIV_OP_PIN_PACKETS: the packets counted */
 };
 
 /* One LAN's IPv4 prefix. */
@@ -90,9 +106,27 @@ struct priv_lan_net {
 /* What the helper enforces whatever the engine asks: internal addresses
  * must be hosts of one of these prefixes (each lan_interface's, read from
  * the kernel by the helper itself). */
+/* One LAN's IPv6 prefix (a global address's). */
+struct priv_lan_net6 {
+	struct in6_addr net;            /* masked */
+	unsigned plen;                  /* 1..128 */
+};
+
+#define PRIV_MAX_NET6 (IGDD_CONF_MAX_LANS * 4)
+#define PRIV_MAX_OWN6 64
+
 struct priv_policy {
 	struct priv_lan_net lan[IGDD_CONF_MAX_LANS];
 	unsigned nlan;
+	/* Pinholes: the internal address must be in one of the LANs' IPv6
+	 * prefixes and none of the gateway's own IPv6 addresses (any
+	 * interface's; more than PRIV_MAX_OWN6 of them and every pinhole is
+	 * refused, rather than one to an address not on the list). */
+	struct priv_lan_net6 lan6[PRIV_MAX_NET6];
+	unsigned nlan6;
+	struct in6_addr own6[PRIV_MAX_OWN6];
+	unsigned nown6;
+	bool own6_overflow;
 };
 
 /*
@@ -106,6 +140,9 @@ int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
 bool priv_remote_ok(struct in_addr a);
 
 void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret);
+struct nft_pin;
+void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret);
+void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret);
 void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret);
 
 #endif

@@ -132,12 +132,12 @@ def check_answer(st, start, h, uuid_root):
 
 def search(gw):
     forms = {
-        "ssdp:all": 9, "upnp:rootdevice": 1,
+        "ssdp:all": 10, "upnp:rootdevice": 1,
         DEV + "InternetGatewayDevice:1": 1, DEV + "InternetGatewayDevice:2": 1,
         DEV + "WANDevice:1": 1, DEV + "WANDevice:2": 1,
         DEV + "WANConnectionDevice:1": 1, DEV + "WANConnectionDevice:2": 1,
         SVC + "WANIPConnection:1": 1, SVC + "WANIPConnection:2": 1,
-        SVC + "WANCommonInterfaceConfig:1": 1,
+        SVC + "WANCommonInterfaceConfig:1": 1, SVC + "WANIPv6FirewallControl:1": 1,
         DEV + "InternetGatewayDevice:3": 0, SVC + "WANPPPConnection:1": 0,
         SVC + "WANIPConnection:3": 0, SVC + "WANCommonInterfaceConfig:2": 0,
     }
@@ -171,10 +171,11 @@ def search(gw):
             if st not in ("ssdp:all", "upnp:rootdevice"):
                 check(h["ST"] == st, "%s: ST echoed (%s)" % (st, h.get("ST")))
                 check(h["USN"].endswith("::" + st), "%s: USN names the type" % st)
-                want = "/rootDesc1.xml" if st.endswith(":1") and "WANCommon" not in st else "/rootDesc.xml"
+                want = "/rootDesc1.xml" if st.endswith(":1") and "WANCommon" not in st and \
+                    "WANIPv6FirewallControl" not in st else "/rootDesc.xml"
                 check(h["LOCATION"].endswith(want), "%s: LOCATION %s" % (st, h["LOCATION"]))
     all_usns = [h["USN"] for _, h in got[[s for s, st in socks.items() if st == "ssdp:all"][0]]]
-    check(len(set(all_usns)) == 9, "ssdp:all: 9 distinct USNs")
+    check(len(set(all_usns)) == 10, "ssdp:all: 10 distinct USNs")
     check(len(got[no_mx]) == 0, "multicast M-SEARCH without MX ignored")
     check(len(got[bad_man]) == 0, "M-SEARCH with wrong MAN ignored")
     check(len(got[big_mx]) == 1, "MX 120 answered (capped at 5 s)")

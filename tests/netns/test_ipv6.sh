@@ -147,8 +147,8 @@ out=$(in_lan1 $PROBE search ff05::c eth0 upnp:rootdevice --src fd00:1::2 --want 
 expect "M-SEARCH on ff05::c from the ULA answered, LOCATION the GUA" "\"location\": \"$LOC6.xml\"" "$out"
 out=$(in_lan1 $PROBE search ff0e::c eth0 upnp:rootdevice --src fd00:1::2 --want 1)
 expect "M-SEARCH on ff0e::c (GUPnP's ULA and global contexts) answered" "\"location\": \"$LOC6.xml\"" "$out"
-out=$(in_lan1 $PROBE search $GW6 eth0 ssdp:all --src $L1_6 --want 9)
-expect "unicast M-SEARCH to the GUA: the 9 answers" '"answers": 9' "$out"
+out=$(in_lan1 $PROBE search $GW6 eth0 ssdp:all --src $L1_6 --want 10)
+expect "unicast M-SEARCH to the GUA: the 10 answers" '"answers": 10' "$out"
 out=$(in_wan $PROBE search 2001:db8:ffff::1 eth0 ssdp:all --src 2001:db8:ffff::2 --wait 1.5)
 expect "M-SEARCH from the WAN to the WAN address: no answer" '"answers": 0' "$out"
 out=$(in_wan $PROBE search ff02::c eth0 ssdp:all --wait 1.5)

@@ -50,6 +50,11 @@ static struct priv_policy lan(void)
 	inet_pton(AF_INET, "192.168.88.0", &p.lan[1].net);     /* a second LAN */
 	p.lan[1].plen = 24;
 	p.nlan = 2;
+	inet_pton(AF_INET6, "2001:db8:77::", &p.lan6[0].net);
+	p.lan6[0].plen = 64;
+	p.nlan6 = 1;
+	inet_pton(AF_INET6, "2001:db8:77::1", &p.own6[0]);     /* the gateway's */
+	p.nown6 = 1;
 	return p;
 }
 
@@ -86,6 +91,41 @@ static void wan_up(struct priv_req *rq) { memset(rq->e, 0, sizeof(rq->e)); rq->o
 static void wan_down(struct priv_req *rq) { wan_up(rq); rq->op = PRIV_OP_WAN_DOWN; }
 static void wan_entries(struct priv_req *rq) { rq->op = PRIV_OP_WAN_DOWN; }
 static void op6(struct priv_req *rq) { rq->op = 6; rq->count = 0; }
+static void pin_good(struct priv_req *rq)
+{
+	memset(rq->e, 0, sizeof(rq->e));
+	rq->op = PRIV_OP_PIN_ADD;
+	rq->count = 0;
+	inet_pton(AF_INET6, "2001:db8:77::20", &rq->pin.internal);
+	rq->pin.int_port = 5555;
+	rq->pin.proto = 6;
+}
+static void pin_del(struct priv_req *rq) { pin_good(rq); rq->op = PRIV_OP_PIN_DEL; }
+static void pin_packets(struct priv_req *rq) { pin_good(rq); rq->op = PRIV_OP_PIN_PACKETS; }
+static void pin_udplite_rh(struct priv_req *rq)
+{
+	pin_good(rq);
+	rq->pin.proto = 136;
+	inet_pton(AF_INET6, "2001:db8:9::1", &rq->pin.remote);
+	rq->pin.remote_port = 53;
+}
+static void pin_entries(struct priv_req *rq) { pin_good(rq); rq->count = 1; }
+static void pin_icmp(struct priv_req *rq) { pin_good(rq); rq->pin.proto = 58; }
+static void pin_port0(struct priv_req *rq) { pin_good(rq); rq->pin.int_port = 0; }
+static void pin_pad(struct priv_req *rq) { pin_good(rq); rq->pin.pad[1] = 1; }
+static void pin_outside(struct priv_req *rq)
+{
+	pin_good(rq);
+	inet_pton(AF_INET6, "2001:db8:78::20", &rq->pin.internal);
+}
+static void pin_gateway(struct priv_req *rq)
+{
+	pin_good(rq);
+	inet_pton(AF_INET6, "2001:db8:77::1", &rq->pin.internal);
+}
+static void pin_ula(struct priv_req *rq) { pin_good(rq); inet_pton(AF_INET6, "fd00::20", &rq->pin.internal); }
+static void pin_ll(struct priv_req *rq) { pin_good(rq); inet_pton(AF_INET6, "fe80::20", &rq->pin.internal); }
+static void pin_rh_mcast(struct priv_req *rq) { pin_good(rq); inet_pton(AF_INET6, "ff02::1", &rq->pin.remote); }
 static void icmp(struct priv_req *rq) { rq->e[0].proto = IPPROTO_ICMP; }
 static void udp(struct priv_req *rq) { rq->e[0].proto = IPPROTO_UDP; }
 static void ext0(struct priv_req *rq) { rq->e[0].ext_port = 0; }
@@ -121,7 +161,22 @@ static const struct check_row check_rows[] = {
 	{ "wan up", wan_up, NULL },
 	{ "wan down", wan_down, NULL },
 	{ "wan command with entries", wan_entries, "WAN command with entries" },
-	{ "op 6", op6, "unknown operation" },
+	{ "pinhole without one", op6, "pinhole protocol, port or address not valid" },
+	{ "pinhole add", pin_good, NULL },
+	{ "pinhole delete", pin_del, NULL },
+	{ "pinhole packets", pin_packets, NULL },
+	{ "pinhole UDP-Lite from a host and port", pin_udplite_rh, NULL },
+	{ "pinhole with entries", pin_entries, "pinhole with entries" },
+	{ "pinhole ICMPv6", pin_icmp, "pinhole protocol, port or address not valid" },
+	{ "pinhole port 0", pin_port0, "pinhole protocol, port or address not valid" },
+	{ "pinhole padding", pin_pad, "pinhole padding not zero" },
+	{ "pinhole outside the LAN", pin_outside,
+	  "pinhole internal address outside the LAN's IPv6 prefixes" },
+	{ "pinhole to the gateway", pin_gateway, "pinhole to one of the gateway's own addresses" },
+	{ "pinhole to a ULA", pin_ula, "pinhole internal address outside the LAN's IPv6 prefixes" },
+	{ "pinhole to a link-local address", pin_ll, "pinhole protocol, port or address not valid" },
+	{ "pinhole from a multicast remote", pin_rh_mcast,
+	  "pinhole protocol, port or address not valid" },
 	{ "icmp", icmp, "protocol is neither TCP nor UDP" },
 	{ "udp", udp, NULL },
 	{ "external port 0", ext0, "port 0" },
