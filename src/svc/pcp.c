@@ -28,8 +28,8 @@
  *   2 / NOT_AUTHORIZED       the policy refuses (client, ports, ACL);
  *                            THIRD_PARTY in secure mode; a PCP nonce that
  *                            does not match the mapping's; "all ports";
- *                            a PCP MAP from an IPv6 address (the firewall
- *                            case, IPv6 pinholes: not offered yet)
+ *                            IPv6: the pinhole policy refuses, pinholes
+ *                            off (pinholes = no, ipv6_firewall = no)
  *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
  *   4 / NO_RESOURCES         the table is full, no free external port,
  *                            the backend refused
@@ -46,15 +46,30 @@
  *
  * Over IPv6 (a request to the LAN's IPv6 address, net/pcp_io.c): PCP
  * ANNOUNCE is answered; NAT-PMP, IPv4 only (RFC 6886), gets PCP's
- * UNSUPP_VERSION as when it is off.
+ * UNSUPP_VERSION as when it is off. MAP for an IPv6 internal address is
+ * the firewall case (RFC 6887 sections 10 and 11.1: nothing translated):
+ * an IPv6 pinhole from any remote host and port to internal address and
+ * port, through the pinholes' one path (svc/pinholes.h) and policy
+ * (core/pin_policy.h; THIRD_PARTY names another internal address, which
+ * only a pinhole_acl rule allows), lifetime bounded as for mappings. The
+ * answer's assigned external address and port are the internal ones
+ * (11.3, a firewall "modifies neither the address nor the port"); a
+ * suggestion of another address or port is ignored, or gets
+ * CANNOT_PROVIDE_EXTERNAL with PREFER_FAILURE (13.2). The nonce guards
+ * renewal and deletion as for mappings (11.3); a pinhole UPnP made is not
+ * PCP's to change (NOT_AUTHORIZED). Lifetime 0 deletes (15); protocol 0
+ * with lifetime 0 deletes the client's PCP pinholes of that port.
  */
 #include "svc/pcp.h"
 
 #include "conf/config.h"
 #include "core/leasefile.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
+#include "core/pin_policy.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "svc/pinholes.h"
 #include "proto/natpmp.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -551,6 +566,111 @@ static size_t pcp_map(struct pcp_svc *s, struct in_addr src, unsigned lan,
 	return pcp_map_answer(s, q, PCP_SUCCESS, res.lifetime, res.ext_port, ext_ip, out);
 }
 
+/* ---- PCP MAP for an IPv6 address: a pinhole (firewall mode) ---- */
+
+/* Delete the PCP pinhole of this tuple (nonce checked), or with proto 0
+ * every PCP pinhole of (client, int_port) whose nonce matches. */
+static uint8_t pcp_pin_delete(struct engine *e, const struct in6_addr *client,
+			      const struct pcp_request *q)
+{
+	struct pinhole *p, *next;
+	static const struct in6_addr any;
+
+	if (q->protocol != 0) {
+		p = pin_find_tuple(e->pins, &any, 0, client, q->int_port, q->protocol);
+		if (!p)
+			return PCP_SUCCESS;     /* 15: nothing to delete is no error */
+		if (p->origin != PIN_ORIGIN_PCP || memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0)
+			return PCP_NOT_AUTHORIZED;
+		return pinholes_close(e, p, "deleted (PCP)") < 0 ? PCP_NO_RESOURCES : PCP_SUCCESS;
+	}
+	for (p = pin_first(e->pins); p; p = next) {
+		uint16_t uid = p->uid;
+
+		next = pin_next(e->pins, p);
+		if (p->origin != PIN_ORIGIN_PCP || !IN6_ARE_ADDR_EQUAL(&p->internal, client) ||
+		    (q->int_port && p->int_port != q->int_port) ||
+		    memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0)
+			continue;
+		if (pinholes_close(e, p, "deleted (PCP)") < 0)
+			return PCP_NO_RESOURCES;
+		next = pin_after(e->pins, uid);
+	}
+	return PCP_SUCCESS;
+}
+
+static size_t pcp_map6(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		       const struct pcp_request *q, uint8_t *out)
+{
+	struct engine *e = s->e;
+	struct pinhole t, *p = NULL;
+	enum policy_verdict v;
+	char peer[IPADDR_STRLEN];
+	uint8_t ip[16], rc;
+	uint32_t lifetime;
+
+	ipaddr_ntop(src, peer, sizeof(peer));
+	if (q->nfilters > 1 || (q->nfilters == 1 && q->filter.prefix_len != 0))
+		return pcp_map_answer(s, q, PCP_UNSUPP_OPTION, 0, q->ext_port, q->ext_ip, out);
+	memset(&t, 0, sizeof(t));
+	t.internal = src->u.v6;
+	if (q->third_party) {
+		if (pcp_addr_is_v4(q->third_party_ip))
+			return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip,
+					      out);
+		memcpy(t.internal.s6_addr, q->third_party_ip, 16);
+	}
+	if (!pinholes_firewall_enabled(e) || !pinholes_allowed(e)) {
+		log_debug("%s: PCP MAP for an IPv6 address refused: pinholes are off", peer);
+		return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip, out);
+	}
+	if (q->protocol != 0 && !pin_proto_name(q->protocol))
+		return pcp_map_answer(s, q, PCP_UNSUPP_PROTOCOL, 0, q->ext_port, q->ext_ip, out);
+	if (q->lifetime == 0) {
+		/* Only what the policy would let this client open. */
+		v = pinholes_check(e, lan, src, &t.internal, q->int_port ? q->int_port : 65535);
+		rc = v == POLICY_ALLOW ? pcp_pin_delete(e, &t.internal, q) : PCP_NOT_AUTHORIZED;
+		return pcp_map_answer(s, q, rc, 0, q->ext_port, q->ext_ip, out);
+	}
+	if (q->protocol == 0 || q->int_port == 0)       /* every protocol or port: not offered */
+		return pcp_map_answer(s, q, q->protocol == 0 ? PCP_UNSUPP_PROTOCOL :
+				      PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip, out);
+	/* 11.3, 13.2: a firewall gives the internal address and port. */
+	if (q->prefer_failure &&
+	    ((!pcp_addr_is_any(q->ext_ip) && memcmp(q->ext_ip, t.internal.s6_addr, 16) != 0) ||
+	     (q->ext_port != 0 && q->ext_port != q->int_port)))
+		return pcp_map_answer(s, q, PCP_CANNOT_PROVIDE_EXTERNAL, 0, q->ext_port, q->ext_ip,
+				      out);
+	t.int_port = q->int_port;
+	t.proto = q->protocol;
+	t.origin = PIN_ORIGIN_PCP;
+	t.lan = (uint8_t)lan;
+	t.owner = *src;
+	memcpy(t.nonce, q->nonce, sizeof(t.nonce));
+	p = pin_find_tuple(e->pins, &t.remote, 0, &t.internal, t.int_port, t.proto);
+	if (p && (p->origin != PIN_ORIGIN_PCP || memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0))
+		return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip, out);
+	lifetime = clamp_lifetime(e, q->lifetime);
+	switch (pinholes_open(e, &t, lifetime, &v, &p)) {
+	case PINHOLES_OK:
+		break;
+	case PINHOLES_DENIED:
+		log_debug("%s: PCP MAP for an IPv6 address refused: %s", peer,
+			  pin_policy_verdict_str(v));
+		return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip, out);
+	case PINHOLES_FULL:
+		rc = e->cfg->max_pinholes_per_client &&
+		     (pin_client_count(e->pins, &t.internal) >= e->cfg->max_pinholes_per_client ||
+		      pin_owner_count(e->pins, src) >= e->cfg->max_pinholes_per_client)
+		     ? PCP_USER_EX_QUOTA : PCP_NO_RESOURCES;
+		return pcp_map_answer(s, q, rc, 0, q->ext_port, q->ext_ip, out);
+	default:
+		return pcp_map_answer(s, q, PCP_NO_RESOURCES, 0, q->ext_port, q->ext_ip, out);
+	}
+	memcpy(ip, p->internal.s6_addr, 16);
+	return pcp_map_answer(s, q, PCP_SUCCESS, lifetime, p->int_port, ip, out);
+}
+
 /* The header's client address (8.3) is the source address. */
 static bool client_ip_matches(const uint8_t ip[16], const struct ipaddr *src)
 {
@@ -565,7 +685,6 @@ static bool client_ip_matches(const uint8_t ip[16], const struct ipaddr *src)
 static size_t pcp_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 			 const uint8_t *p, size_t len, uint8_t *out)
 {
-	char peer[IPADDR_STRLEN];
 	struct pcp_request q;
 	int rc = pcp_parse(p, len, &q);
 
@@ -579,15 +698,8 @@ static size_t pcp_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned l
 		return pcp_error(s, p, len, PCP_ADDRESS_MISMATCH, out);
 	if (q.opcode == PCP_OP_ANNOUNCE)
 		return pcp_build_response(out, &q, PCP_SUCCESS, 0, pcp_svc_epoch(s), 0, NULL);
-	if (!ipaddr_is_v4(src)) {
-		/* An IPv6 internal address is the firewall case (RFC 6887
-		 * 11.1: an inbound pinhole, no translation). Not offered yet:
-		 * the request is refused for good, as the policy would
-		 * (NOT_AUTHORIZED, a long-lifetime error, 7.4). */
-		log_debug("%s: PCP MAP for an IPv6 address refused: IPv6 pinholes not offered",
-			  ipaddr_ntop(src, peer, sizeof(peer)));
-		return pcp_map_answer(s, &q, PCP_NOT_AUTHORIZED, 0, q.ext_port, q.ext_ip, out);
-	}
+	if (!ipaddr_is_v4(src))
+		return pcp_map6(s, src, lan, &q, out);  /* the firewall case */
 	return pcp_map(s, src->u.v4, lan, &q, out);
 }
 

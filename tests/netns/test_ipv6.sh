@@ -23,7 +23,9 @@
 #     of another prefix refused (400);
 #   - PCP over IPv6: the ANNOUNCE to ff02::1:5350 at start, an ANNOUNCE
 #     request to the router's link-local address from lan1's GUA, MAP
-#     for an IPv6 address refused (NOT_AUTHORIZED: no pinholes yet),
+#     for lan1's own GUA opens a pinhole (the internal address and port
+#     answered; lifetime 0 deletes it), NOT_AUTHORIZED for a well-known
+#     port and for a ULA,
 #     ADDRESS_MISMATCH, NAT-PMP over IPv6 answered UNSUPP_VERSION;
 #   - nothing answered on the WAN side over IPv6 (SSDP, PCP, HTTP);
 #   - the LAN renumbered (a new delegated prefix 2001:db8:2::/64, the old
@@ -234,10 +236,18 @@ fi
 # 8. PCP over IPv6.
 out=$(in_lan1 $PCPC "$GW_LL%eth0" $L1_6 announce)
 expect "PCP ANNOUNCE to the router's link-local address from the GUA" "version=2 opcode=128 result=0" "$out"
+# MAP for an IPv6 address: a pinhole (firewall mode), external = internal.
 out=$(in_lan1 $PCPC "$GW_LL%eth0" $L1_6 map 7 6 5555 5555 600)
-expect "PCP MAP for an IPv6 address: NOT_AUTHORIZED (no pinholes yet)" "opcode=129 result=2 " "$out"
+expect "PCP MAP for an IPv6 address: a pinhole, the internal address and port answered" \
+  "opcode=129 result=0 lifetime=600 .*port=5555 addr=$L1_6\$" "$out"
 out=$(in_lan1 $PCPC "$GW6" $L1_6 map 7 17 5555 5555 600)
-expect "PCP MAP to the GUA: NOT_AUTHORIZED too" "opcode=129 result=2 " "$out"
+expect "PCP MAP to the GUA: UDP pinhole" "opcode=129 result=0 .*port=5555 addr=$L1_6\$" "$out"
+out=$(in_lan1 $PCPC "$GW6" $L1_6 map 7 6 80 80 600)
+expect "PCP MAP for a well-known port: NOT_AUTHORIZED" "opcode=129 result=2 " "$out"
+out=$(in_lan1 $PCPC "$GW_LL%eth0" fd00:1::2 map 7 6 5555 5555 600)
+expect "PCP MAP for the ULA (not reachable from the WAN): NOT_AUTHORIZED" "opcode=129 result=2 " "$out"
+out=$(in_lan1 $PCPC "$GW6" $L1_6 map 7 6 5555 5555 0)
+expect "PCP MAP lifetime 0 deletes the pinhole" "opcode=129 result=0 lifetime=0" "$out"
 out=$(in_lan1 $PCPC "$GW_LL%eth0" fd00:1::2 announce)
 expect "PCP from the ULA answered" "opcode=128 result=0" "$out"
 out=$(in_lan1 $PY - "$GW_LL%eth0" $L1_6 <<'PYEOF'

@@ -14,6 +14,8 @@
 #   - a pinhole for lan2's address asked by lan1: 606, nothing opened;
 #   - a UDP pinhole from the WAN host: the datagram gets through; with its
 #     lease cut to 1 s (UpdatePinhole) the lease ends (igdd's log, the element leaves the set) and it is dropped;
+#   - PCP MAP for lan1's own address (RFC 6887 firewall mode): the same
+#     table, real TCP let in, and dropped after the lifetime-0 delete;
 #   - table ip6 igdd deleted behind igdd's back: the helper makes it again
 #     with the pinholes of its copy, and the packets get through again.
 set -u
@@ -156,6 +158,19 @@ lab_ok "the lease ended: pinhole expired and the element left the set"
 # conntrack keeps the UDP flow of the same ports; a datagram from a new
 # source port is a new flow.
 blocked "UDP from the WAN dropped after the lease ended" udp 5556
+
+# PCP MAP for lan1's own IPv6 address (firewall mode): the same table.
+spawn tcp5557 $NS_LAN1 $PEER serve tcp 5557 lan1-pcp
+blocked "TCP 5557 from the WAN dropped before the PCP MAP" tcp 5557
+out=$(in_lan1 $PY $HERE/pcp_client.py "$GW6" $L1_6 map 9 6 5557 5557 600)
+expect "PCP MAP for an IPv6 address: a pinhole, external = internal" \
+  "opcode=129 result=0 lifetime=600 .*port=5557 addr=$L1_6\$" "$out"
+lab_until in_set pin6_any "$L1_6 . tcp . 5557" || lab_fail "PCP pinhole not in pin6_any"
+passes "TCP from the WAN reaches lan1 through the PCP pinhole" tcp 5557 lan1-pcp
+out=$(in_lan1 $PY $HERE/pcp_client.py "$GW6" $L1_6 map 9 6 5557 5557 0)
+expect "PCP MAP lifetime 0 deletes it" "opcode=129 result=0 lifetime=0" "$out"
+lab_until not_in_set pin6_any "$L1_6 . tcp . 5557" || lab_fail "PCP pinhole still in pin6_any"
+blocked "TCP 5557 from the WAN dropped after the PCP delete" tcp 5557
 
 # Reconcile: the table deleted behind igdd's back comes back with its pinholes.
 out=$(up6 -A empty 0 $L1_6 5555 TCP 3600)

@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "core/lan.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "core/wanconn.h"
 #include "engine.h"
 #include "proto/pcp.h"
@@ -275,8 +277,9 @@ static void test_announce_and_mismatch(void **state)
 /*
  * PCP over IPv6 (net/pcp_io.c answers on the LANs' IPv6 addresses): the
  * header's client address is the IPv6 source; ANNOUNCE answered; MAP for
- * an IPv6 address is the firewall case (pinholes), not offered yet:
- * NOT_AUTHORIZED, nothing made; NAT-PMP (IPv4 only) gets UNSUPP_VERSION.
+ * an IPv6 address is the firewall case (pinholes, test_ipv6_pinhole): on
+ * a LAN without an IPv6 prefix, NOT_AUTHORIZED, nothing made; NAT-PMP
+ * (IPv4 only) gets UNSUPP_VERSION.
  */
 static void test_ipv6(void **state)
 {
@@ -318,6 +321,112 @@ static void test_ipv6(void **state)
 	f = fx_new("enable_pcp = no");
 	assert_int_equal(send_raw(f, "2001:db8:1::20", natpmp, 2), 0);
 	assert_int_equal(send_raw(f, "192.168.1.20", natpmp, 2), 12);
+	fx_free(f);
+}
+
+/* The LAN of the fixture with an IPv6 prefix too. */
+static struct fx *fx_new6(const char *extra)
+{
+	static const char *const addrs[] = { "fe80::1/64", "2001:db8:1::1/64" };
+	struct fx *f = fx_new(extra);
+	struct lan_addr_event ev;
+	size_t i;
+
+	if (f->e.lans[0].ifindex == 0)
+		lan_set_ifindex(&f->e.lans[0], 7);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(lan_event_parse(str_cstr(addrs[i]), f->e.lans[0].ifindex, true, 0,
+						 &ev), 0);
+		lan_apply(&f->e.lans[0], &ev);
+	}
+	return f;
+}
+
+static const uint8_t *out_ext_ip(const struct fx *f)
+{
+	return f->out + PCP_HEADER_LEN + 20;
+}
+
+/*
+ * MAP for an IPv6 address in firewall mode (RFC 6887 sections 10, 11.1,
+ * 11.3, 13.2, 15): a pinhole from anywhere to the client's own address
+ * and port; the assigned external address and port are the internal
+ * ones; the nonce guards renewal and deletion; the pinhole policy
+ * (own address, port >= 1024, the LAN's global prefix), its limits and
+ * protocols (TCP, UDP, UDP-Lite) apply; pinholes = no refuses.
+ */
+static void test_ipv6_pinhole(void **state)
+{
+	struct fx *f = fx_new6("max_pinholes_per_client = 2");
+	struct in6_addr a;
+	struct req r;
+	uint8_t tp[16];
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::20", &a), 1);
+	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	assert_int_equal(out_life(f), 600);
+	assert_int_equal(out_eport(f), 8000);
+	assert_memory_equal(out_ext_ip(f), a.s6_addr, 16);
+	assert_int_equal(pin_count(f->e.pins), 1);
+	assert_int_equal(backend_sim_pin_count(&f->e.backend), 1);
+	assert_int_equal(map_count(f->e.maps), 0);
+	/* A renewal with another suggested port: the internal port again. */
+	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 9000, 1200);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	assert_int_equal(out_eport(f), 8000);
+	assert_int_equal(pin_count(f->e.pins), 1);
+	/* ... which PREFER_FAILURE turns into CANNOT_PROVIDE_EXTERNAL (13.2). */
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_CANNOT_PROVIDE_EXTERNAL);
+	/* Another nonce may neither renew nor delete it (11.3). */
+	mk_map(&r, "2001:db8:1::20", 2, 6, 8000, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_NOT_AUTHORIZED);
+	mk_map(&r, "2001:db8:1::20", 2, 6, 8000, 0, 0);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_NOT_AUTHORIZED);
+	assert_int_equal(pin_count(f->e.pins), 1);
+	/* Protocols: UDP-Lite yes, ICMPv6 no. */
+	mk_map(&r, "2001:db8:1::20", 1, 136, 8001, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	mk_map(&r, "2001:db8:1::20", 1, 58, 8001, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_UNSUPP_PROTOCOL);
+	/* The policy: a well-known port, another host (THIRD_PARTY), an
+	 * address outside the LAN's global prefix. */
+	mk_map(&r, "2001:db8:1::30", 1, 6, 80, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::30", &r), PCP_NOT_AUTHORIZED);
+	mk_map(&r, "2001:db8:1::30", 1, 6, 8000, 0, 600);
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::40", tp), 1);
+	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
+	assert_int_equal(send_req(f, "2001:db8:1::30", &r), PCP_NOT_AUTHORIZED);
+	mk_map(&r, "2001:db8:7::30", 1, 6, 8000, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:7::30", &r), PCP_NOT_AUTHORIZED);
+	/* The per-client limit: USER_EX_QUOTA. */
+	mk_map(&r, "2001:db8:1::20", 1, 17, 8002, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_USER_EX_QUOTA);
+	assert_int_equal(pin_count(f->e.pins), 2);
+	/* Lifetime 0 with the nonce deletes (15); again: nothing to delete. */
+	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 0);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	assert_int_equal(pin_count(f->e.pins), 1);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	/* Protocol 0, lifetime 0: every PCP pinhole of the client's port. */
+	mk_map(&r, "2001:db8:1::20", 1, 0, 0, 0, 0);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	assert_int_equal(pin_count(f->e.pins), 0);
+	assert_int_equal(backend_sim_pin_count(&f->e.backend), 0);
+	/* Leases: a pinhole's lifetime runs on the engine's clock. */
+	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	f->now += 601u * 1000u;
+	engine_tick(&f->e);
+	assert_int_equal(pin_count(f->e.pins), 0);
+	fx_free(f);
+
+	f = fx_new6("pinholes = no");
+	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_NOT_AUTHORIZED);
+	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_LONG);
 	fx_free(f);
 }
 
@@ -552,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_third_party),
 		cmocka_unit_test(test_ipv6),
+		cmocka_unit_test(test_ipv6_pinhole),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_backend_failure_and_natpmp_shared),
 	};
