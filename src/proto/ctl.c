@@ -285,9 +285,23 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, const char **re
 	} else if (strcmp(w[0], "reload") == 0) {
 		ret->cmd = CTL_RELOAD;
 		r = take_opts(w, (size_t)n, "", &o, ret_err);
+	} else if (strcmp(w[0], "pinholes") == 0) {
+		ret->cmd = CTL_PINHOLES;
+		r = take_opts(w, (size_t)n, "json", &o, ret_err);
+	} else if (strcmp(w[0], "pinhole-del") == 0) {
+		uint64_t uid;
+
+		ret->cmd = CTL_PINHOLE_DEL;
+		r = take_opts(w, (size_t)n, "", &o, ret_err);
+		if (r != 0)
+			return r;
+		if (o.npos != 1 || str_to_u64(str_cstr(o.pos[0]), UINT16_MAX, &uid) < 0 || uid == 0)
+			SYNTAX("pinhole-del UNIQUE-ID (1..65535)");
+		ret->uid = (uint16_t)uid;
+		return 0;
 	} else {
 		SYNTAX("unknown command (status, list, add, del, flush, connect, disconnect, log-level,"
-		       " reload)");
+		       " reload, pinholes, pinhole-del)");
 	}
 	if (r != 0)
 		return r;

@@ -45,6 +45,8 @@ enum ctl_cmd {
 	CTL_DISCONNECT,
 	CTL_LOG_LEVEL,
 	CTL_RELOAD,
+	CTL_PINHOLES,                   /* list the IPv6 pinholes */
+	CTL_PINHOLE_DEL,                /* close one, by UniqueID */
 };
 
 enum ctl_log_level { CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG };
@@ -65,6 +67,7 @@ struct ctl_req {
 	const char *desc;               /* add --desc ("" by default), NUL-terminated */
 	size_t desc_len;
 	enum ctl_log_level level;       /* log-level */
+	uint16_t uid;                   /* pinhole-del: the UniqueID */
 	char text[IGDD_CTL_MAX_LINE + 1];       /* the words, NUL-separated */
 };
 

@@ -13,12 +13,14 @@
 #include "conf/config.h"
 #include "core/leasefile.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "core/wanconn.h"
 #include "engine.h"
 #include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "svc/action.h"
 #include "svc/gena.h"
+#include "svc/pinholes.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -249,6 +251,105 @@ static struct mapping *entry_after(const struct map_table *t, uint8_t proto, uin
 	return m;
 }
 
+/* ------------------------------------------------------ IPv6 pinholes */
+
+static const char *pin_origin_name(uint8_t origin)
+{
+	switch (origin) {
+	case PIN_ORIGIN_UPNP: return "upnp";
+	case PIN_ORIGIN_PCP: return "pcp";
+	default: return "static";
+	}
+}
+
+static void pin_entry(struct ctl_session *s, const struct pinhole *p, struct buf *out)
+{
+	char rh[INET6_ADDRSTRLEN] = "*", ic[INET6_ADDRSTRLEN], owner[IPADDR_STRLEN] = "admin";
+	char rport[8] = "*";
+	uint32_t lease = pin_lease_remaining(s->e->pins, p);
+	uint64_t packets = 0;
+	const char *proto = pin_proto_name(p->proto);
+
+	if (!IN6_IS_ADDR_UNSPECIFIED(&p->remote))
+		inet_ntop(AF_INET6, &p->remote, rh, sizeof(rh));
+	inet_ntop(AF_INET6, &p->internal, ic, sizeof(ic));
+	if (p->owner.family)
+		ipaddr_ntop(&p->owner, owner, sizeof(owner));
+	if (pinholes_packets(s->e, p, &packets) < 0)
+		packets = 0;
+	if (p->remote_port)
+		snprintf(rport, sizeof(rport), "%u", p->remote_port);
+	if (s->json)
+		buf_printf(out, "%s{\"id\":%u,\"protocol\":\"%s\",\"remote_host\":\"%s\","
+			   "\"remote_port\":%u,\"internal_client\":\"%s\",\"internal_port\":%u,"
+			   "\"lease_remaining\":%u,\"packets\":%llu,\"owner\":\"%s\","
+			   "\"origin\":\"%s\"}\n", s->any ? "," : "", p->uid, proto ? proto : "?",
+			   IN6_IS_ADDR_UNSPECIFIED(&p->remote) ? "" : rh, p->remote_port, ic,
+			   p->int_port, lease, (unsigned long long)packets, owner,
+			   pin_origin_name(p->origin));
+	else
+		buf_printf(out, "%5u  %-7s  %-39s %5s  %-39s %5u  %7u  %8llu  %-6s  %s\n", p->uid,
+			   proto ? proto : "?", rh, rport, ic, p->int_port, lease,
+			   (unsigned long long)packets, pin_origin_name(p->origin), owner);
+	s->any = true;
+	s->count++;
+	s->pin_uid = p->uid;
+}
+
+static int pins_more(struct ctl_session *s, struct buf *out)
+{
+	const struct pin_table *t = s->e->pins;
+	struct pinhole *p;
+
+	p = s->any ? pin_after(t, s->pin_uid) : pin_first(t);
+	for (; p && out->len < IGDD_CTL_MAX_OUT / 2; p = pin_next(t, p))
+		pin_entry(s, p, out);
+	if (p)
+		return 1;
+	if (s->json)
+		buf_puts(out, "]}\n");
+	s->listing = false;
+	ok(out);
+	return 0;
+}
+
+static int do_pinholes(struct ctl_session *s, bool json, struct buf *out)
+{
+	s->listing = true;
+	s->pinholes = true;
+	s->json = json;
+	s->any = false;
+	s->count = 0;
+	if (json)
+		buf_puts(out, "{\"pinholes\":[\n");
+	else
+		buf_printf(out, "%5s  %-7s  %-39s %5s  %-39s %5s  %7s  %8s  %-6s  %s\n", "ID", "PROTO",
+			   "REMOTE", "RPORT", "INTERNAL", "PORT", "LEASE", "PACKETS", "ORIGIN",
+			   "OWNER");
+	return pins_more(s, out);
+}
+
+static void do_pinhole_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+{
+	struct pinhole *p = pin_find(s->e->pins, r->uid);
+	char what[64];
+
+	if (!p) {
+		ctl_error(out, CTL_E_NOT_FOUND, "no pinhole %u", r->uid);
+		return;
+	}
+	snprintf(what, sizeof(what), "deleted (igddctl uid %ld)", (long)s->uid);
+	if (pinholes_close(s->e, p, what) < 0) {
+		ctl_error(out, CTL_E_FAILED, "the backend could not close pinhole %u", r->uid);
+		return;
+	}
+	if (engine_commit(s->e) < 0) {
+		ctl_error(out, CTL_E_FAILED, "closed, but not saved");
+		return;
+	}
+	ok(out);
+}
+
 int ctl_more(struct ctl_session *s, struct buf *out)
 {
 	const struct map_table *t = s->e->maps;
@@ -256,6 +357,8 @@ int ctl_more(struct ctl_session *s, struct buf *out)
 
 	if (!s->listing)
 		return 0;
+	if (s->pinholes)
+		return pins_more(s, out);
 	m = s->any ? entry_after(t, s->proto, s->port, s->rh) : map_first(t);
 	for (; m && out->len < IGDD_CTL_MAX_OUT / 2; m = map_next(t, m))
 		list_entry(s, m, out);
@@ -271,6 +374,7 @@ int ctl_more(struct ctl_session *s, struct buf *out)
 static int do_list(struct ctl_session *s, bool json, struct buf *out)
 {
 	s->listing = true;
+	s->pinholes = false;
 	s->json = json;
 	s->any = false;
 	s->count = 0;
@@ -655,6 +759,12 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		break;
 	case CTL_RELOAD:
 		do_reload(s, out);
+		break;
+	case CTL_PINHOLES:
+		more = do_pinholes(s, r->json, out);
+		break;
+	case CTL_PINHOLE_DEL:
+		do_pinhole_del(s, r, out);
 		break;
 	case CTL_LOG_LEVEL:
 		log_set_level((enum log_level)r->level);

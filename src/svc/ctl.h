@@ -32,6 +32,8 @@ struct ctl_session {
 	uint16_t port;
 	struct in_addr rh;
 	size_t count;
+	bool pinholes;                  /* the listing is of the pinholes (resume after pin_uid) */
+	uint16_t pin_uid;
 };
 
 void ctl_session_init(struct ctl_session *s, struct engine *e, uid_t uid);

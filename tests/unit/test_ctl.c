@@ -28,7 +28,9 @@
 
 #include "conf/config.h"
 #include "core/leasefile.h"
+#include "core/lan.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "core/wanconn.h"
 #include "engine.h"
 #include "harness.h"
@@ -36,6 +38,7 @@
 #include "net/ctl_io.h"
 #include "proto/ctl.h"
 #include "svc/ctl.h"
+#include "svc/pinholes.h"
 #include "util/log.h"
 
 #define T0 1000000u
@@ -442,6 +445,63 @@ static void test_list(void **state)
 			       ",{\"protocol\":\"UDP\""));
 	assert_non_null(strstr(a, "\"description\":\"caf\xc3\xa9 \\\"x\\\"\",\"owner\":\"admin\","
 			       "\"origin\":\"static\"}\n]}\nok\n"));
+	fx_free(f);
+}
+
+/* IPv6 pinholes: `pinholes` lists them (in parts: 300 of them), the
+ * packet counter included; `pinhole-del` closes one whoever made it. */
+static void test_pinholes(void **state)
+{
+	struct fx *f = fx_new("max_pinholes = 400\nmax_pinholes_per_client = 400");
+	struct lan_addr_event ev;
+	struct pinhole t, *p, *first = NULL;
+	enum policy_verdict v;
+	const char *a;
+	char line[64], *dup;
+	unsigned i, n;
+
+	(void)state;
+	lan_set_ifindex(&f->e.lans[0], 7);
+	assert_int_equal(lan_event_parse(str_cstr("fe80::1/64"), 7, true, 0, &ev), 0);
+	lan_apply(&f->e.lans[0], &ev);
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8:1::1/64"), 7, true, 0, &ev), 0);
+	lan_apply(&f->e.lans[0], &ev);
+	pin_reseed(f->e.pins, 1);
+	a = run(f, "pinholes");
+	assert_ok(a);
+	assert_int_equal(strncmp(a, "   ID  PROTO", 12), 0);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::20", &t.internal), 1);
+	t.owner = ipaddr_from_v6(&t.internal, 0);
+	t.proto = PIN_PROTO_TCP;
+	for (i = 0; i < 300; i++) {
+		t.int_port = (uint16_t)(2000 + i);
+		assert_int_equal(pinholes_open(&f->e, &t, 600, &v, &p), PINHOLES_OK);
+		if (!first)
+			first = p;
+	}
+	assert_int_equal(backend_sim_pin_traffic(&f->e.backend, first, 5), 0);
+	a = run(f, "pinholes");
+	assert_ok(a);
+	for (n = 0, dup = strchr(a, '\n'); dup; dup = strchr(dup + 1, '\n'))
+		n++;
+	assert_int_equal(n, 1 + 300 + 1);       /* header, one line each, ok */
+	snprintf(line, sizeof(line), "%5u  TCP      *", first->uid);
+	assert_non_null(strstr(a, line));
+	assert_non_null(strstr(a, "2001:db8:1::20                           2000      600         5  upnp    2001:db8:1::20\n"));
+	a = run(f, "pinholes --json");
+	assert_ok(a);
+	snprintf(line, sizeof(line), "{\"id\":%u,\"protocol\":\"TCP\"", first->uid);
+	assert_non_null(strstr(a, line));
+	assert_non_null(strstr(a, "\"internal_port\":2000,\"lease_remaining\":600,\"packets\":5,"
+			       "\"owner\":\"2001:db8:1::20\",\"origin\":\"upnp\"}"));
+	snprintf(line, sizeof(line), "pinhole-del %u", first->uid);
+	assert_ok(run(f, line));
+	assert_int_equal(pin_count(f->e.pins), 299);
+	assert_int_equal(backend_sim_pin_count(&f->e.backend), 299);
+	assert_code(run(f, line), 404);
+	assert_code(run(f, "pinhole-del 0"), 400);
+	assert_code(run(f, "pinhole-del x"), 400);
 	fx_free(f);
 }
 
@@ -889,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_upnp_entries),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_pinholes),
 		cmocka_unit_test(test_list_parts),
 		cmocka_unit_test(test_persist),
 		cmocka_unit_test(test_connection),
