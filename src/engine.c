@@ -473,6 +473,30 @@ static void leases_apply(struct engine *e)
 	leasefile_commit(e->leases);
 }
 
+/* One pinhole read back: the pinhole policy of now, the table (its
+ * UniqueID kept), the backend; refused ones are forgotten. */
+static int pin_restore(const struct pinhole *p, uint32_t remaining_s, void *arg)
+{
+	struct engine *e = arg;
+	struct pinhole t = *p, *added;
+	const struct lan *l = engine_lan(e, p->lan);
+
+	if (t.owner.family == AF_INET6 && in6_is_linklocal(&t.owner.u.v6))
+		t.owner.scope = l ? l->ifindex : 0;     /* the file keeps no zone */
+	if (!pinholes_allowed(e) ||
+	    pinholes_check(e, t.lan, &t.owner, &t.internal, t.int_port) != POLICY_ALLOW)
+		return LEASEFILE_DROP;
+	t.lease_end_ms = pin_lease_end(e->pins, remaining_s);
+	t.packets_base = 0;
+	if (pin_add(e->pins, &t, &added) != PIN_OK)
+		return LEASEFILE_DROP;
+	if (added->uid != p->uid || e->backend.ops->pin_apply(&e->backend, added) < 0) {
+		pin_remove(e->pins, added);
+		return LEASEFILE_DROP;
+	}
+	return LEASEFILE_KEEP;
+}
+
 int engine_leases_start(struct engine *e, const char *dir)
 {
 	char err[512];
@@ -483,6 +507,7 @@ int engine_leases_start(struct engine *e, const char *dir)
 		log_warnx("%s; leases will not survive a restart", err);
 		return -EIO;
 	}
+	leasefile_set_pins(e->leases, e->pins, pin_restore, e);
 	r = leasefile_load(e->leases, lease_restore, e, NULL);
 	if (r < 0) {
 		log_warnx("%s: leases will not survive a restart", dir);

@@ -11,6 +11,13 @@
  *     m <proto> <ext port> <remote host> <internal client> <int port>
  *       <enabled> <origin> <owner> <expiry> <desc>    the lease as it now is
  *     d <proto> <ext port> <remote host>       the lease of that key is gone
+ *     p <uid> <proto> <remote> <remote port> <internal> <int port> <origin>
+ *       <owner> <lan> <expiry>                 an IPv6 pinhole (core/pinhole.h) as
+ *                                              it now is: proto its IANA number,
+ *                                              addresses IPv6 text (remote :: and
+ *                                              port 0: any), origin upnp|pcp,
+ *                                              owner the control point's address
+ *     q <uid>                                  the pinhole of that UniqueID is gone
  *     c <n> <time>                             journal: the n lines before
  *                                              this one (since the last c)
  *                                              are one committed action
@@ -61,6 +68,7 @@
 #include "core/leasefile.h"
 
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -135,6 +143,9 @@ struct leasefile {
 	uint16_t cur_port;
 	bool want;                      /* the journal is past its bound */
 	uint64_t retry_at;              /* mono ms; 0: no back-off */
+	const struct pin_table *pins;   /* the pinholes every snapshot holds (NULL: none) */
+	leasefile_pin_restore_fn pin_fn;
+	void *pin_arg;
 };
 
 /* ------------------------------------------------------------ CRC-32 */
@@ -355,6 +366,65 @@ static size_t format_delete(char *line, const struct mapping *m)
 	return finish_line(line, put_key(p, m));
 }
 
+/* ---- pinholes ---- */
+
+static uint64_t pin_expiry_of(const struct pinhole *ph, uint64_t mono_ms, uint64_t wall_s)
+{
+	uint64_t left = ph->lease_end_ms > mono_ms ? (ph->lease_end_ms - mono_ms + 999) / 1000 : 0;
+
+	return wall_s + (left ? left : 1);
+}
+
+static bool pin_persisted(const struct pinhole *ph)
+{
+	return ph->lease_end_ms != 0 &&
+	       (ph->origin == PIN_ORIGIN_UPNP || ph->origin == PIN_ORIGIN_PCP);
+}
+
+static char *put_ipv6(char *p, const struct in6_addr *a)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, text, sizeof(text));
+	return put_str(p, text);
+}
+
+static size_t format_pin(char *line, const struct pinhole *ph, uint64_t expiry)
+{
+	char *p = LF_BODY(line), owner[IPADDR_STRLEN];
+
+	p = put_str(p, "p ");
+	p = put_u64(p, ph->uid);
+	*p++ = ' ';
+	p = put_u64(p, ph->proto);
+	*p++ = ' ';
+	p = put_ipv6(p, &ph->remote);
+	*p++ = ' ';
+	p = put_u64(p, ph->remote_port);
+	*p++ = ' ';
+	p = put_ipv6(p, &ph->internal);
+	*p++ = ' ';
+	p = put_u64(p, ph->int_port);
+	p = put_str(p, ph->origin == PIN_ORIGIN_PCP ? " pcp " : " upnp ");
+	if (ph->owner.family)
+		ipaddr_ntop(&ph->owner, owner, sizeof(owner));
+	else
+		memcpy(owner, "-", 2);
+	p = put_str(p, owner);
+	*p++ = ' ';
+	p = put_u64(p, ph->lan);
+	*p++ = ' ';
+	p = put_u64(p, expiry);
+	return finish_line(line, p);
+}
+
+static size_t format_pin_delete(char *line, const struct pinhole *ph)
+{
+	char *p = put_str(LF_BODY(line), "q ");
+
+	return finish_line(line, put_u64(p, ph->uid));
+}
+
 /* "<word> <a>" or, with b, "<word> <a> <b>" (headers, commits, end). */
 static size_t format_words(char *line, const char *words, uint64_t a, const uint64_t *b)
 {
@@ -461,6 +531,25 @@ static int snapw_add(struct leasefile *lf, const struct mapping *m, uint64_t exp
 
 	lf->sw.count++;
 	return snapw_line(lf, line, format_put(line, m, expiry));
+}
+
+/* Every persisted pinhole of lf->pins (at most IGDD_MAX_PINHOLES: in one go). */
+static int snapw_pins(struct leasefile *lf)
+{
+	uint64_t mono = clock_now(lf->mono), wall = wall_now_s(lf, mono);
+	const struct pinhole *ph;
+	char line[LF_LINE_MAX];
+	int r = 0;
+
+	if (!lf->pins)
+		return 0;
+	for (ph = pin_first(lf->pins); ph && r == 0; ph = pin_next(lf->pins, ph)) {
+		if (!pin_persisted(ph))
+			continue;
+		lf->sw.count++;
+		r = snapw_line(lf, line, format_pin(line, ph, pin_expiry_of(ph, mono, wall)));
+	}
+	return r;
 }
 
 /* Trailer, fdatasync, rename into place, fsync the directory. */
@@ -607,6 +696,37 @@ int leasefile_record_delete(struct leasefile *lf, const struct mapping *m)
 	return record_line(lf, line, format_delete(line, m));
 }
 
+int leasefile_record_pin_put(struct leasefile *lf, const struct pinhole *ph)
+{
+	uint64_t mono;
+	char line[LF_LINE_MAX];
+
+	if (!lf || !pin_persisted(ph))
+		return 0;
+	mono = clock_now(lf->mono);
+	return record_line(lf, line, format_pin(line, ph, pin_expiry_of(ph, mono,
+									  wall_now_s(lf, mono))));
+}
+
+int leasefile_record_pin_delete(struct leasefile *lf, const struct pinhole *ph)
+{
+	char line[LF_LINE_MAX];
+
+	if (!lf || !pin_persisted(ph))
+		return 0;
+	return record_line(lf, line, format_pin_delete(line, ph));
+}
+
+void leasefile_set_pins(struct leasefile *lf, const struct pin_table *pins,
+			leasefile_pin_restore_fn fn, void *arg)
+{
+	if (!lf)
+		return;
+	lf->pins = pins;
+	lf->pin_fn = fn;
+	lf->pin_arg = arg;
+}
+
 int leasefile_commit(struct leasefile *lf)
 {
 	char line[LF_LINE_MAX];
@@ -696,6 +816,8 @@ static int compact_step(struct leasefile *lf, const struct map_table *t)
 
 	if (lf->state == LF_ROTATED) {
 		r = snapw_begin(lf, lf->jgen, wall_now_s(lf, mono));
+		if (r == 0)
+			r = snapw_pins(lf);
 		if (r < 0)
 			goto fail;
 		lf->cur_proto = MAP_TCP;
@@ -737,6 +859,8 @@ int leasefile_compact(struct leasefile *lf, const struct map_table *t)
 	r = snapw_begin(lf, gen, wall_now_s(lf, mono));
 	lf->cur_proto = MAP_TCP;
 	lf->cur_port = 0;
+	if (r == 0)
+		r = snapw_pins(lf);
 	if (r == 0)
 		r = copy_entries(lf, t, SIZE_MAX);
 	if (r == 0)
@@ -800,10 +924,11 @@ void leasefile_tick(struct leasefile *lf, const struct map_table *t)
 
 /* ----------------------------------------------------------- parsing */
 
-/* One parsed "m" or "d" record. */
+/* One parsed "m", "d", "p" or "q" record. */
 struct lf_rec {
 	char type;
 	struct mapping m;
+	struct pinhole pin;
 	uint64_t expiry;
 	char desc[IGDD_MAX_DESC_LEN + 1];
 };
@@ -914,11 +1039,56 @@ static bool parse_origin(struct str s, uint8_t *ret)
 	return true;
 }
 
+static bool parse_ipv6(struct str s, struct in6_addr *ret)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	return str_copy(s, text, sizeof(text)) == 0 && inet_pton(AF_INET6, text, ret) == 1;
+}
+
+/* "p ..." (t[0] is "p", n tokens). */
+static const char *parse_pin(const struct str *t, size_t n, struct lf_rec *r)
+{
+	struct pinhole *ph = &r->pin;
+	uint64_t v;
+
+	memset(ph, 0, sizeof(*ph));
+	r->type = 'p';
+	if (n != 11)
+		return "bad pinhole record";
+	if (!parse_u64(t[1], 65535, &v) || v == 0)
+		return "bad pinhole id";
+	ph->uid = (uint16_t)v;
+	if (!parse_u64(t[2], 255, &v) || !pin_proto_name((uint8_t)v))
+		return "bad pinhole protocol";
+	ph->proto = (uint8_t)v;
+	if (!parse_ipv6(t[3], &ph->remote) || !parse_u64(t[4], 65535, &v))
+		return "bad pinhole remote host";
+	ph->remote_port = (uint16_t)v;
+	if (!parse_ipv6(t[5], &ph->internal) || !parse_port(t[6], &ph->int_port))
+		return "bad pinhole internal client";
+	if (str_eq_cstr(t[7], "upnp"))
+		ph->origin = PIN_ORIGIN_UPNP;
+	else if (str_eq_cstr(t[7], "pcp"))
+		ph->origin = PIN_ORIGIN_PCP;
+	else
+		return "bad pinhole origin";
+	if (!str_eq_cstr(t[8], "-") && ipaddr_parse(t[8], &ph->owner) < 0)
+		return "bad pinhole owner";
+	if (!parse_u64(t[9], IGDD_CONF_MAX_LANS - 1, &v))
+		return "bad pinhole LAN";
+	ph->lan = (uint8_t)v;
+	if (!parse_u64(t[10], LF_EXPIRY_MAX, &r->expiry))
+		return "bad expiry";
+	return NULL;
+}
+
 /* A record body into r; NULL, or why it is bad. */
 static const char *parse_record(struct str body, struct lf_rec *r)
 {
 	struct str t[LF_MAX_TOKENS];
 	size_t n = split(body, t, LF_MAX_TOKENS);
+	uint64_t v;
 
 	memset(&r->m, 0, sizeof(r->m));
 	r->m.desc = r->desc;
@@ -927,6 +1097,16 @@ static const char *parse_record(struct str body, struct lf_rec *r)
 	if (n == 4 && str_eq_cstr(t[0], "d")) {
 		r->type = 'd';
 		return parse_key(t + 1, &r->m) ? NULL : "bad key";
+	}
+	if (str_eq_cstr(t[0], "p"))
+		return parse_pin(t, n, r);
+	if (n == 2 && str_eq_cstr(t[0], "q")) {
+		r->type = 'q';
+		memset(&r->pin, 0, sizeof(r->pin));
+		if (!parse_u64(t[1], 65535, &v) || v == 0)
+			return "bad pinhole id";
+		r->pin.uid = (uint16_t)v;
+		return NULL;
 	}
 	if (n != 11 || !str_eq_cstr(t[0], "m"))
 		return "unknown record";
@@ -1108,14 +1288,76 @@ struct lf_file {
 	struct lf_lines body;           /* the lines after the header */
 };
 
+/* The pinholes read so far, by UniqueID. */
+struct lf_pins {
+	struct lf_pin {
+		struct pinhole p;
+		uint64_t expiry;
+		bool live;
+	} *v;
+	size_t n, cap;
+	uint32_t *idx;                  /* 65536 slots: entry index + 1; 0: none */
+};
+
 struct lf_load {
 	const char *dir;                /* for messages */
 	struct lf_map map;
+	struct lf_pins pins;
 	struct leasefile_stats st;
 	uint64_t newest;                /* the latest <time> read */
 	size_t nbad;                    /* bad lines seen (the first few logged) */
 	int err;                        /* -ENOMEM */
 };
+
+static int lpins_put(struct lf_pins *lp, const struct lf_rec *r)
+{
+	struct lf_pin *nv;
+	uint32_t *slot;
+
+	if (!lp->idx && !(lp->idx = calloc(65536, sizeof(*lp->idx))))
+		return -ENOMEM;
+	slot = &lp->idx[r->pin.uid];
+	if (!*slot) {
+		if (lp->n == lp->cap) {
+			size_t cap = lp->cap ? lp->cap * 2 : 64;
+
+			nv = realloc(lp->v, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			lp->v = nv;
+			lp->cap = cap;
+		}
+		*slot = (uint32_t)++lp->n;
+	}
+	lp->v[*slot - 1].p = r->pin;
+	lp->v[*slot - 1].expiry = r->expiry;
+	lp->v[*slot - 1].live = true;
+	return 0;
+}
+
+static void lpins_del(struct lf_pins *lp, uint16_t uid)
+{
+	if (lp->idx && lp->idx[uid])
+		lp->v[lp->idx[uid] - 1].live = false;
+}
+
+static void lpins_free(struct lf_pins *lp)
+{
+	free(lp->v);
+	free(lp->idx);
+	memset(lp, 0, sizeof(*lp));
+}
+
+/* One record of a snapshot or a committed journal group. */
+static int apply_record(struct lf_load *c, const struct lf_rec *rec)
+{
+	switch (rec->type) {
+	case 'm': return lmap_put(&c->map, rec);
+	case 'p': return lpins_put(&c->pins, rec);
+	case 'q': lpins_del(&c->pins, rec->pin.uid); return 0;
+	default: lmap_del(&c->map, &rec->m); return 0;
+	}
+}
 
 static void bad_line(struct lf_load *c, const char *file, size_t lineno, const char *why)
 {
@@ -1209,12 +1451,12 @@ static void replay_snapshot(struct lf_load *c, struct lf_file *f)
 		}
 		if (!why)
 			why = parse_record(body, &rec);
-		if (!why && rec.type != 'm')
+		if (!why && rec.type != 'm' && rec.type != 'p')
 			why = "delete record in a snapshot";
 		if (why)
 			bad_line(c, f->name, f->body.lineno, why);
 		else
-			c->err = lmap_put(&c->map, &rec);
+			c->err = apply_record(c, &rec);
 	}
 	if (!ended) {
 		c->st.bad++;
@@ -1247,10 +1489,8 @@ static void apply_group(struct lf_load *c, const char *file, struct lf_lines *it
 			why = parse_record(body, &rec);
 		if (why)
 			bad_line(c, file, it->lineno, why);
-		else if (rec.type == 'm')
-			c->err = lmap_put(&c->map, &rec);
 		else
-			lmap_del(&c->map, &rec.m);
+			c->err = apply_record(c, &rec);
 	}
 	if (!c->err && seen != n)
 		bad_line(c, file, it->lineno + 1, "commit does not count the lines before it");
@@ -1359,6 +1599,38 @@ static int restore_all(struct lf_load *c, uint64_t now_s, leasefile_restore_fn f
 	return 0;
 }
 
+/* The pinholes' restore: fn for each unexpired one (pinholes count in
+ * the same statistics as mappings). */
+static int restore_pins(struct lf_load *c, uint64_t now_s, leasefile_pin_restore_fn fn, void *arg)
+{
+	size_t i;
+	int v;
+
+	for (i = 0; i < c->pins.n; i++) {
+		struct lf_pin *e = &c->pins.v[i];
+		uint64_t left;
+
+		if (!e->live)
+			continue;
+		if (e->expiry <= now_s) {
+			c->st.expired++;
+			continue;
+		}
+		left = e->expiry - now_s;
+		if (left > IGDD_LEASE_MAX)
+			left = IGDD_LEASE_MAX;
+		v = fn ? fn(&e->p, (uint32_t)left, arg) : LEASEFILE_DROP;
+		if (v < 0)
+			return v;
+		if (v != LEASEFILE_KEEP) {
+			c->st.dropped++;
+			continue;
+		}
+		c->st.restored++;
+	}
+	return 0;
+}
+
 /* Snapshot gen of what was restored, then an empty journal gen. */
 static int write_restored(struct leasefile *lf, const struct lf_map *map, uint64_t gen,
 			  uint64_t wall_s)
@@ -1367,6 +1639,8 @@ static int write_restored(struct leasefile *lf, const struct lf_map *map, uint64
 	int r;
 
 	r = snapw_begin(lf, gen, wall_s);
+	if (r == 0)
+		r = snapw_pins(lf);     /* those restored: the table holds nothing else yet */
 	for (i = 0; r == 0 && i < map->n; i++)
 		if (map->v[i].live)
 			r = snapw_add(lf, &map->v[i].m, map->v[i].expiry);
@@ -1446,6 +1720,7 @@ int leasefile_parse(const char *name, const struct leasefile_texts *t, uint64_t 
 		r = restore_all(&c, c.newest > now_s ? c.newest : now_s, fn, arg);
 	}
 	lmap_free(&c.map);
+	lpins_free(&c.pins);
 	if (ret_stats)
 		*ret_stats = c.st;
 	return r < 0 ? r : (int)c.st.restored;
@@ -1474,6 +1749,8 @@ int leasefile_load(struct leasefile *lf, leasefile_restore_fn fn, void *arg,
 	}
 	now_s = set_anchor(lf, c.newest, &c.st);
 	r = restore_all(&c, now_s, fn, arg);
+	if (r == 0)
+		r = restore_pins(&c, now_s, lf->pin_fn, lf->pin_arg);
 	if (r < 0)
 		goto out;
 	lf->loaded = true;
@@ -1489,6 +1766,7 @@ int leasefile_load(struct leasefile *lf, leasefile_restore_fn fn, void *arg,
 	log_loaded(&c);
 out:
 	lmap_free(&c.map);
+	lpins_free(&c.pins);
 	if (ret_stats)
 		*ret_stats = c.st;
 	return r < 0 ? r : (int)c.st.restored;

@@ -40,6 +40,8 @@
 struct leasefile;
 struct map_table;
 struct mapping;
+struct pin_table;
+struct pinhole;
 
 /* What the restore callback decided about one lease. */
 enum leasefile_verdict {
@@ -117,6 +119,22 @@ int leasefile_parse(const char *name, const struct leasefile_texts *t, uint64_t 
  */
 int leasefile_record_put(struct leasefile *lf, const struct mapping *m);
 int leasefile_record_delete(struct leasefile *lf, const struct mapping *m);
+
+/*
+ * IPv6 pinholes (core/pinhole.h) are kept in the same files: leased
+ * ones made by UPnP or PCP, with their UniqueID, tuple, origin, owner,
+ * LAN and absolute expiry (a PCP nonce is not kept: a restored PCP
+ * pinhole takes the first nonce offered, as a restored PCP mapping does).
+ * leasefile_set_pins() before leasefile_load(): pins is the table every
+ * snapshot copies (whole, at the start of each), fn is called for each
+ * unexpired pinhole read back (its lease_end_ms is 0; remaining_s as for
+ * mappings) and returns a leasefile_verdict. The records, like mappings':
+ */
+typedef int (*leasefile_pin_restore_fn)(const struct pinhole *p, uint32_t remaining_s, void *arg);
+void leasefile_set_pins(struct leasefile *lf, const struct pin_table *pins,
+			leasefile_pin_restore_fn fn, void *arg);
+int leasefile_record_pin_put(struct leasefile *lf, const struct pinhole *p);
+int leasefile_record_pin_delete(struct leasefile *lf, const struct pinhole *p);
 
 /*
  * Make the records since the last commit durable: one append and one

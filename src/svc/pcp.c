@@ -568,6 +568,14 @@ static size_t pcp_map(struct pcp_svc *s, struct in_addr src, unsigned lan,
 
 /* ---- PCP MAP for an IPv6 address: a pinhole (firewall mode) ---- */
 
+/* A pinhole restored from the lease file has no nonce: it takes the first. */
+static bool nonce_zero(const uint8_t nonce[12])
+{
+	static const uint8_t zero[12];
+
+	return memcmp(nonce, zero, sizeof(zero)) == 0;
+}
+
 /* Delete the PCP pinhole of this tuple (nonce checked), or with proto 0
  * every PCP pinhole of (client, int_port) whose nonce matches. */
 static uint8_t pcp_pin_delete(struct engine *e, const struct in6_addr *client,
@@ -580,7 +588,8 @@ static uint8_t pcp_pin_delete(struct engine *e, const struct in6_addr *client,
 		p = pin_find_tuple(e->pins, &any, 0, client, q->int_port, q->protocol);
 		if (!p)
 			return PCP_SUCCESS;     /* 15: nothing to delete is no error */
-		if (p->origin != PIN_ORIGIN_PCP || memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0)
+		if (p->origin != PIN_ORIGIN_PCP ||
+		    (!nonce_zero(p->nonce) && memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0))
 			return PCP_NOT_AUTHORIZED;
 		return pinholes_close(e, p, "deleted (PCP)") < 0 ? PCP_NO_RESOURCES : PCP_SUCCESS;
 	}
@@ -630,6 +639,8 @@ static size_t pcp_map6(struct pcp_svc *s, const struct ipaddr *src, unsigned lan
 		/* Only what the policy would let this client open. */
 		v = pinholes_check(e, lan, src, &t.internal, q->int_port ? q->int_port : 65535);
 		rc = v == POLICY_ALLOW ? pcp_pin_delete(e, &t.internal, q) : PCP_NOT_AUTHORIZED;
+		if (rc == PCP_SUCCESS && engine_commit(e) < 0)
+			rc = PCP_NO_RESOURCES;
 		return pcp_map_answer(s, q, rc, 0, q->ext_port, q->ext_ip, out);
 	}
 	if (q->protocol == 0 || q->int_port == 0)       /* every protocol or port: not offered */
@@ -648,7 +659,8 @@ static size_t pcp_map6(struct pcp_svc *s, const struct ipaddr *src, unsigned lan
 	t.owner = *src;
 	memcpy(t.nonce, q->nonce, sizeof(t.nonce));
 	p = pin_find_tuple(e->pins, &t.remote, 0, &t.internal, t.int_port, t.proto);
-	if (p && (p->origin != PIN_ORIGIN_PCP || memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0))
+	if (p && (p->origin != PIN_ORIGIN_PCP ||
+		  (!nonce_zero(p->nonce) && memcmp(p->nonce, q->nonce, sizeof(p->nonce)) != 0)))
 		return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port, q->ext_ip, out);
 	lifetime = clamp_lifetime(e, q->lifetime);
 	switch (pinholes_open(e, &t, lifetime, &v, &p)) {
@@ -667,6 +679,8 @@ static size_t pcp_map6(struct pcp_svc *s, const struct ipaddr *src, unsigned lan
 	default:
 		return pcp_map_answer(s, q, PCP_NO_RESOURCES, 0, q->ext_port, q->ext_ip, out);
 	}
+	if (engine_commit(e) < 0)       /* on disk before the answer */
+		return pcp_map_answer(s, q, PCP_NO_RESOURCES, 0, q->ext_port, q->ext_ip, out);
 	memcpy(ip, p->internal.s6_addr, 16);
 	return pcp_map_answer(s, q, PCP_SUCCESS, lifetime, p->int_port, ip, out);
 }

@@ -5,6 +5,7 @@
 #include "svc/pinholes.h"
 
 #include "conf/config.h"
+#include "core/leasefile.h"
 #include "core/pin_policy.h"
 #include "engine.h"
 #include "util/log.h"
@@ -71,6 +72,8 @@ enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl,
 		return PINHOLES_DENIED;
 	p = pin_find_tuple(e->pins, &t.remote, t.remote_port, &t.internal, t.int_port, t.proto);
 	if (p) {
+		if (p->origin == PIN_ORIGIN_PCP && tmpl->origin == PIN_ORIGIN_PCP)
+			memcpy(p->nonce, tmpl->nonce, sizeof(p->nonce));   /* a restored one had none */
 		pinholes_set_lease(e, p, lease_s);
 		*ret = p;
 		return PINHOLES_OK;
@@ -93,6 +96,7 @@ enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl,
 		return PINHOLES_FAILED;
 	}
 	log_change(e, "opened", p);
+	leasefile_record_pin_put(e->leases, p);
 	engine_changed(e, ENGINE_CHG_PINHOLES);
 	*ret = p;
 	return PINHOLES_OK;
@@ -101,6 +105,7 @@ enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl,
 void pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s)
 {
 	p->lease_end_ms = pin_lease_end(e->pins, lease_s);
+	leasefile_record_pin_put(e->leases, p);
 	engine_changed(e, ENGINE_CHG_PINHOLES);
 }
 
@@ -116,6 +121,7 @@ int pinholes_close(struct engine *e, struct pinhole *p, const char *why)
 		return r;
 	}
 	log_change(e, why, p);
+	leasefile_record_pin_delete(e->leases, p);
 	pin_remove(e->pins, p);
 	engine_changed(e, ENGINE_CHG_PINHOLES);
 	return 0;
@@ -168,7 +174,7 @@ void pinholes_expire(struct engine *e)
 	for (i = 0; i < x.n; i++) {
 		if (e->backend.ops->pin_remove && e->backend.ops->pin_remove(&e->backend, &x.v[i]) < 0)
 			log_warnx("backend: could not remove expired pinhole %u", x.v[i].uid);
-		log_change(e, "expired", &x.v[i]);
+		log_change(e, "expired", &x.v[i]);      /* the lease file's expiry says it too */
 	}
 	free(x.v);
 	if (n)

@@ -17,7 +17,9 @@
 #   - PCP MAP for lan1's own address (RFC 6887 firewall mode): the same
 #     table, real TCP let in, and dropped after the lifetime-0 delete;
 #   - table ip6 igdd deleted behind igdd's back: the helper makes it again
-#     with the pinholes of its copy, and the packets get through again.
+#     with the pinholes of its copy, and the packets get through again;
+#   - a restart: the pinhole comes back from the lease file; igddctl lists
+#     it and pinhole-del closes it.
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -184,4 +186,18 @@ passes "TCP from the WAN reaches lan1 after the reconcile" tcp 5555 lan1-tcp
 igdd_stop
 in_gw nft list table ip6 igdd >/dev/null 2>&1 && lab_fail "table ip6 igdd left behind"
 lab_ok "table ip6 igdd deleted at exit"
+
+# The lease file: the pinhole comes back after a restart, with its UniqueID.
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+lab_until in_set pin6_any "$L1_6 . tcp . 5555" || lab_fail "the pinhole was not restored"
+lab_ok "the pinhole restored from the lease file after a restart"
+passes "TCP from the WAN reaches lan1 through the restored pinhole" tcp 5555 lan1-tcp
+out=$(in_gw "$(dirname "$IGDD")/igddctl" -s "$LAB_DIR/igdd.sock" pinholes 2>&1)
+expect "igddctl pinholes lists it" "^ *[0-9]+  TCP .* $L1_6 +5555 " "$out"
+PID_ID=$(echo "$out" | awk -v c="$L1_6" '$0 ~ c { print $1; exit }')
+out=$(in_gw "$(dirname "$IGDD")/igddctl" -s "$LAB_DIR/igdd.sock" pinhole-del "$PID_ID" 2>&1)
+lab_until not_in_set pin6_any "$L1_6 . tcp . 5555" || lab_fail "igddctl pinhole-del: element still there"
+lab_ok "igddctl pinhole-del closes it"
+blocked "TCP from the WAN dropped after igddctl pinhole-del" tcp 5555
+igdd_stop
 echo "PASS"

@@ -33,6 +33,7 @@
 #include "core/clock.h"
 #include "core/leasefile.h"
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "util/limits.h"
 #include "util/log.h"
 
@@ -1501,12 +1502,152 @@ static void test_load_131070(void **state)
 	}
 }
 
+/* ---- IPv6 pinholes in the same files ---- */
+
+struct pin_env {
+	struct env *v;
+	struct pin_table *pins;
+	unsigned restored;
+};
+
+static int pin_restore_cb(const struct pinhole *p, uint32_t remaining_s, void *arg)
+{
+	struct pin_env *pe = arg;
+	struct pinhole t = *p;
+
+	assert_int_equal(p->lease_end_ms, 0);
+	t.lease_end_ms = pin_lease_end(pe->pins, remaining_s);
+	assert_int_equal(pin_add(pe->pins, &t, NULL), PIN_OK);
+	pe->restored++;
+	return LEASEFILE_KEEP;
+}
+
+/* Open and load with a pinhole table as well. */
+static void pin_start(struct env *v, struct pin_env *pe)
+{
+	struct pin_limits lim = { 100, 0 };
+	char err[256];
+
+	pe->v = v;
+	pe->restored = 0;
+	pe->pins = pin_table_new(&lim, &v->mono_clk, 7);
+	assert_non_null(pe->pins);
+	new_table(v);
+	v->lf = leasefile_open(v->dir, &v->mono_clk, &v->wall_clk, err, sizeof(err));
+	if (!v->lf)
+		fail_msg("leasefile_open: %s", err);
+	leasefile_set_pins(v->lf, pe->pins, pin_restore_cb, pe);
+	v->load_ret = leasefile_load(v->lf, restore_cb, v, &v->st);
+	assert_true(v->load_ret >= 0);
+}
+
+static void pin_stop(struct env *v, struct pin_env *pe)
+{
+	stop(v);
+	pin_table_free(pe->pins);
+	pe->pins = NULL;
+}
+
+/*
+ * Pinholes (UPnP and PCP, leased) survive a restart with their UniqueID,
+ * tuple, origin, owner, LAN and the lease left; a deleted one does not;
+ * one whose lease ran out while igdd was down is not restored; a
+ * compaction's snapshot holds them; a static one is not kept.
+ */
+static void test_pinholes(void **state)
+{
+	struct env *v = *state;
+	struct pin_env pe;
+	struct pinhole t, *a, *b, *c, *got;
+	uint16_t ua, ub;
+
+	pin_start(v, &pe);
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::20", &t.internal), 1);
+	t.owner = ipaddr_from_v6(&t.internal, 0);
+	t.int_port = 5555;
+	t.proto = PIN_PROTO_TCP;
+	t.lan = 1;
+	t.lease_end_ms = pin_lease_end(pe.pins, 3600);
+	assert_int_equal(pin_add(pe.pins, &t, &a), PIN_OK);
+	t.int_port = 5556;
+	t.proto = PIN_PROTO_UDPLITE;
+	t.origin = PIN_ORIGIN_PCP;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:9::1", &t.remote), 1);
+	t.remote_port = 53;
+	t.lease_end_ms = pin_lease_end(pe.pins, 60);
+	assert_int_equal(pin_add(pe.pins, &t, &b), PIN_OK);
+	t.int_port = 5557;
+	t.origin = PIN_ORIGIN_UPNP;
+	t.lease_end_ms = pin_lease_end(pe.pins, 600);
+	assert_int_equal(pin_add(pe.pins, &t, &c), PIN_OK);
+	ua = a->uid;
+	ub = b->uid;
+	assert_int_equal(leasefile_record_pin_put(v->lf, a), 0);
+	assert_int_equal(leasefile_record_pin_put(v->lf, b), 0);
+	assert_int_equal(leasefile_record_pin_put(v->lf, c), 0);
+	assert_int_equal(leasefile_commit(v->lf), 0);
+	assert_int_equal(leasefile_record_pin_delete(v->lf, c), 0);
+	pin_remove(pe.pins, c);
+	assert_int_equal(leasefile_commit(v->lf), 0);
+	pin_stop(v, &pe);
+
+	/* Down 30 s: both come back, with what is left of their leases. */
+	v->mono = 5000;
+	v->wall += 30 * 1000;
+	pin_start(v, &pe);
+	assert_int_equal(pe.restored, 2);
+	assert_int_equal(pin_count(pe.pins), 2);
+	got = pin_find(pe.pins, ua);
+	assert_non_null(got);
+	assert_int_equal(got->int_port, 5555);
+	assert_int_equal(got->proto, PIN_PROTO_TCP);
+	assert_int_equal(got->origin, PIN_ORIGIN_UPNP);
+	assert_int_equal(got->lan, 1);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&got->remote));
+	assert_true(ipaddr_eq(&got->owner, &t.owner));
+	assert_int_equal(pin_lease_remaining(pe.pins, got), 3600 - 30);
+	got = pin_find(pe.pins, ub);
+	assert_non_null(got);
+	assert_int_equal(got->proto, PIN_PROTO_UDPLITE);
+	assert_int_equal(got->origin, PIN_ORIGIN_PCP);
+	assert_int_equal(got->remote_port, 53);
+	assert_int_equal(pin_lease_remaining(pe.pins, got), 60 - 30);
+	/* The restart wrote a snapshot of them: a compaction does too. */
+	assert_int_equal(leasefile_compact(v->lf, v->t), 0);
+	pin_stop(v, &pe);
+
+	/* Down 40 s more: the 60 s one ran out; the other is still there. */
+	v->mono = 5000;
+	v->wall += 40 * 1000;
+	pin_start(v, &pe);
+	assert_int_equal(pe.restored, 1);
+	assert_non_null(pin_find(pe.pins, ua));
+	assert_null(pin_find(pe.pins, ub));
+	assert_int_equal(v->st.expired, 1);
+	/* A static pinhole (no lease) is not written. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8:1::30", &t.internal), 1);
+	t.int_port = 7000;
+	t.proto = PIN_PROTO_UDP;
+	t.origin = PIN_ORIGIN_STATIC;
+	assert_int_equal(pin_add(pe.pins, &t, &c), PIN_OK);
+	assert_int_equal(leasefile_record_pin_put(v->lf, c), 0);
+	assert_int_equal(leasefile_commit(v->lf), 0);
+	pin_stop(v, &pe);
+	v->mono = 5000;
+	pin_start(v, &pe);
+	assert_int_equal(pe.restored, 1);
+	pin_stop(v, &pe);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc_reference),
 		cmocka_unit_test_setup_teardown(test_format, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pinholes, setup, teardown),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test_setup_teardown(test_not_persisted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_behind, setup, teardown),
