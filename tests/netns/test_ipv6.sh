@@ -38,7 +38,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_require upnpc curl
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
-BG=()
+BG=()      # background helpers, started with `ip netns exec` (it execs: $! is the helper)
 ipv6_cleanup() {
   local p
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
@@ -70,12 +70,6 @@ refute() { # refute WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"
 }
-# expect_line WHAT FILE PATTERN: a line of FILE (written as things
-# arrive) matches PATTERN (grep -E) within the safety timeout.
-expect_line() {
-  lab_wait_line "$2" "$3" || { sed 's/^/  | /' "$2"; lab_fail "$1"; }
-  lab_ok "$1"
-}
 # wait_for WHAT COMMAND...: COMMAND succeeds within the safety timeout.
 wait_for() {
   local what=$1; shift
@@ -101,10 +95,10 @@ GW_LL=$(link_local $NS_GW br-lan)
 L2_LL=$(link_local $NS_LAN2 eth0)
 
 # Listeners first: the start-up announcements (SSDP and PCP) are heard.
-in_lan1 $PROBE listen eth0 >"$LAB_DIR/notify6.jsonl" 2>&1 &
+ip netns exec $NS_LAN1 $PROBE listen eth0 >"$LAB_DIR/notify6.jsonl" 2>&1 &
 NPID=$!
 BG+=($NPID)
-in_lan1 $PCPC listen6 $LAB_T >"$LAB_DIR/announce6.out" 2>&1 &
+ip netns exec $NS_LAN1 $PCPC listen6 $LAB_T >"$LAB_DIR/announce6.out" 2>&1 &
 APID=$!
 BG+=($APID)
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/notify6.jsonl"
@@ -122,10 +116,10 @@ expect "PCP ANNOUNCE to [ff02::1]:5350 from the link-local address" "pcp-announc
 
 # 2. ssdp:byebye, then ssdp:alive on ff02::c (LOCATION the GUA) and ff05::c.
 N6="$LAB_DIR/notify6.jsonl"
-expect_line "ssdp:byebye on ff02::c" "$N6" '"host": "\[FF02::C\]:1900", "location": null, "nt": "upnp:rootdevice", "nts": "ssdp:byebye"'
-expect_line "ssdp:alive on ff02::c from the link-local address, LOCATION the GUA" "$N6" \
+lab_expect_line "ssdp:byebye on ff02::c" "$N6" '"host": "\[FF02::C\]:1900", "location": null, "nt": "upnp:rootdevice", "nts": "ssdp:byebye"'
+lab_expect_line "ssdp:alive on ff02::c from the link-local address, LOCATION the GUA" "$N6" \
   "\"from\": \"$GW_LL\", \"host\": \"\\[FF02::C\\]:1900\", \"location\": \"$LOC6.xml\", \"nt\": \"upnp:rootdevice\", \"nts\": \"ssdp:alive\""
-expect_line "ssdp:alive on ff05::c from the GUA" "$N6" \
+lab_expect_line "ssdp:alive on ff05::c from the GUA" "$N6" \
   "\"from\": \"$GW6\", \"host\": \"\\[FF05::C\\]:1900\", \"location\": \"$LOC6.xml\""
 kill $NPID 2>/dev/null
 wait $NPID 2>/dev/null
@@ -192,7 +186,7 @@ out=$(in_wan curl -g -s --max-time 5 "http://[2001:db8:ffff::1]:$port/rootDesc.x
 refute "HTTP to the WAN address: nothing listens" "HTTP/|<root" "$out"
 
 # 6. GENA over IPv6: the subscriber's own GUA; a CALLBACK naming another host refused.
-in_lan1 $PY "$SUB" subscribe --event-url "http://[$GW6]:$port/evt/IPConn" --bind $L1_6 \
+ip netns exec $NS_LAN1 $PY "$SUB" subscribe --event-url "http://[$GW6]:$port/evt/IPConn" --bind $L1_6 \
   --count 2 --duration $LAB_T >"$LAB_DIR/sub6.jsonl" &
 SPID=$!
 BG+=($SPID)
@@ -203,7 +197,7 @@ wait $SPID
 out=$(cat "$LAB_DIR/sub6.jsonl")
 expect "SUBSCRIBE over IPv6 with the subscriber's own GUA: 200" '"event": "subscribe".*"status": 200' "$out"
 expect "NOTIFY over IPv6 after an IPv4 client's mapping (SEQ 1, one entry)" '"seq": 1.*"PortMappingNumberOfEntries": "1"' "$out"
-in_lan2 $PY "$SUB" listen --bind :: --port 24100 --duration $LAB_T >"$LAB_DIR/victim6.jsonl" &
+ip netns exec $NS_LAN2 $PY "$SUB" listen --bind :: --port 24100 --duration $LAB_T >"$LAB_DIR/victim6.jsonl" &
 VPID=$!
 BG+=($VPID)
 wait_for "lan2 listening" grep -q ready "$LAB_DIR/victim6.jsonl"
@@ -273,7 +267,7 @@ out=$(in_wan $PCPC -w 3 $GW6 2001:db8:ffff::2 announce)
 expect "PCP from the WAN to the LAN's GUA: no answer" "^timeout" "$out"
 
 # 9. Renumbering without a restart: a new prefix, the old one removed.
-in_lan1 $PROBE listen eth0 >"$LAB_DIR/notify6b.jsonl" 2>&1 &
+ip netns exec $NS_LAN1 $PROBE listen eth0 >"$LAB_DIR/notify6b.jsonl" 2>&1 &
 NPID=$!
 BG+=($NPID)
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/notify6b.jsonl"
@@ -288,8 +282,8 @@ renumbered() { # the last word about br-lan has the new prefix and not the old
 }
 wait_for "the new prefix followed, the old one dropped" renumbered
 lab_ok "rtnetlink: the LAN's new prefix followed, the old one dropped, no restart"
-expect_line "renumbered: ssdp:byebye" "$LAB_DIR/notify6b.jsonl" '"nts": "ssdp:byebye"'
-expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/notify6b.jsonl" "\"location\": \"$LOCN"
+lab_expect_line "renumbered: ssdp:byebye" "$LAB_DIR/notify6b.jsonl" '"nts": "ssdp:byebye"'
+lab_expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/notify6b.jsonl" "\"location\": \"$LOCN"
 kill $NPID 2>/dev/null
 lab_until upnpc6_s "${LOCN}1.xml"
 out=$upnpc_out

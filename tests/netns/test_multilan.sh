@@ -30,7 +30,7 @@ lab_require upnpc curl
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
 NS_GUEST=igddt-g-$LAB_ID
-BG=()
+BG=()      # background helpers, started with `ip netns exec` (it execs: $! is the helper)
 multilan_cleanup() {
   local p
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
@@ -63,12 +63,6 @@ expect() { # expect WHAT PATTERN OUTPUT
 }
 refute() { # refute WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-# expect_line WHAT FILE PATTERN: a line of FILE (written as things
-# arrive) matches PATTERN (grep -E) within the safety timeout.
-expect_line() {
-  lab_wait_line "$2" "$3" || { sed 's/^/  | /' "$2"; lab_fail "$1"; }
   lab_ok "$1"
 }
 # wait_for WHAT COMMAND...: COMMAND succeeds within the safety timeout.
@@ -104,24 +98,24 @@ out=$(in_guest $RAW search 239.255.255.250 eth0 $IGD1 --wait 1.5)
 expect "no SSDP on br-guest while it has no address" '"answers": 0' "$out"
 
 # 2. br-guest's address appears: followed without a restart.
-in_guest $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify.jsonl" 2>&1 &
+ip netns exec $NS_GUEST $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify.jsonl" 2>&1 &
 NPID=$!
 BG+=($NPID)
-in_guest $PCPC listen $LAB_T >"$LAB_DIR/guest-announce.out" 2>&1 &
+ip netns exec $NS_GUEST $PCPC listen $LAB_T >"$LAB_DIR/guest-announce.out" 2>&1 &
 APID=$!
 BG+=($APID)
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/guest-notify.jsonl"
 wait_for "NAT-PMP/PCP listener" grep -q listening "$LAB_DIR/guest-announce.out"
 ip -n $NS_GW addr add $GUEST_GW/24 dev br-guest
 ip -n $NS_GUEST route add default via $GUEST_GW
-expect_line "rtnetlink: br-guest's new address followed" "$IGDD_LOG" "LAN br-guest addresses now:.* $GUEST_GW/24"
-expect_line "HTTP listens on br-guest's address (the same port)" "$IGDD_LOG" \
+lab_expect_line "rtnetlink: br-guest's new address followed" "$IGDD_LOG" "LAN br-guest addresses now:.* $GUEST_GW/24"
+lab_expect_line "HTTP listens on br-guest's address (the same port)" "$IGDD_LOG" \
   "http: listening on $GUEST_GW \(br-guest\) port 5000"
 wait $APID
 out=$(cat "$LAB_DIR/guest-announce.out")
 expect "NAT-PMP announcement on br-guest from its new address" "natpmp from=$GUEST_GW result=0" "$out"
 expect "PCP ANNOUNCE on br-guest" "pcp-announce from=$GUEST_GW result=0" "$out"
-expect_line "ssdp:alive on br-guest with LOCATION br-guest's address" "$LAB_DIR/guest-notify.jsonl" \
+lab_expect_line "ssdp:alive on br-guest with LOCATION br-guest's address" "$LAB_DIR/guest-notify.jsonl" \
   "\"from\": \"$GUEST_GW\".*\"location\": \"http://$GUEST_GW:5000/rootDesc.*\"nts\": \"ssdp:alive\""
 kill $NPID 2>/dev/null
 wait $NPID 2>/dev/null
@@ -178,11 +172,11 @@ out=$(map $NS_LAN1 $HOME_URL $GUEST_IP 30005)
 expect "secure_mode = no: lan1 maps for the guest: 606" "failed with code 606" "$out"
 
 # 5. Events per LAN.
-in_lan1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:5000/evt/IPConn" --bind $LAN1_IP \
+ip netns exec $NS_LAN1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:5000/evt/IPConn" --bind $LAN1_IP \
   --count 2 --duration $LAB_T >"$LAB_DIR/home-sub.jsonl" &
 H=$!
 BG+=($H)
-in_guest $PY "$SUB" subscribe --event-url "http://$GUEST_GW:5000/evt/IPConn" --bind $GUEST_IP \
+ip netns exec $NS_GUEST $PY "$SUB" subscribe --event-url "http://$GUEST_GW:5000/evt/IPConn" --bind $GUEST_IP \
   --count 2 --duration $LAB_T >"$LAB_DIR/guest-sub.jsonl" &
 G=$!
 BG+=($G)
@@ -202,10 +196,10 @@ expect "guest naming a home LAN host as CALLBACK: 412" '"status": 412' "$out"
 # 6. br-guest renumbered: 192.168.88.0/24 -> 192.168.99.0/24.
 NEW_GW=192.168.99.1
 NEW_IP=192.168.99.2
-in_guest $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify2.jsonl" 2>&1 &
+ip netns exec $NS_GUEST $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify2.jsonl" 2>&1 &
 NPID=$!
 BG+=($NPID)
-in_guest $PCPC listen $LAB_T >"$LAB_DIR/guest-announce2.out" 2>&1 &
+ip netns exec $NS_GUEST $PCPC listen $LAB_T >"$LAB_DIR/guest-announce2.out" 2>&1 &
 APID=$!
 BG+=($APID)
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/guest-notify2.jsonl"
@@ -224,8 +218,8 @@ lab_wait_line "$IGDD_LOG" "LAN br-guest renumbered: 3 mapping\(s\) no longer on 
 lab_ok "renumbered: the old subnet's 3 mappings removed"
 wait $APID
 expect "NAT-PMP announcement from the new address" "natpmp from=$NEW_GW result=0" "$(cat "$LAB_DIR/guest-announce2.out")"
-expect_line "renumbered: ssdp:byebye" "$LAB_DIR/guest-notify2.jsonl" '"nts": "ssdp:byebye"'
-expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/guest-notify2.jsonl" \
+lab_expect_line "renumbered: ssdp:byebye" "$LAB_DIR/guest-notify2.jsonl" '"nts": "ssdp:byebye"'
+lab_expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/guest-notify2.jsonl" \
   "\"location\": \"http://$NEW_GW:5000/.*\"nts\": \"ssdp:alive\""
 kill $NPID 2>/dev/null
 lab_until upnpc_s $NS_GUEST "http://$NEW_GW:5000/rootDesc1.xml"
@@ -258,7 +252,7 @@ chown nobody "$LAB_DIR/nftstate"
 } >"$LAB_DIR/igdd-nft.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd-nft.conf"
 NEWURL=http://$NEW_GW:5000/rootDesc.xml
-in_guest $PY "$HERE/nft_peer.py" serve tcp 8080 "hello from the guest LAN" >"$LAB_DIR/guest-srv.out" 2>&1 &
+ip netns exec $NS_GUEST $PY "$HERE/nft_peer.py" serve tcp 8080 "hello from the guest LAN" >"$LAB_DIR/guest-srv.out" 2>&1 &
 BG+=($!)
 wait_for "guest service" grep -q ready "$LAB_DIR/guest-srv.out"
 out=$(map $NS_GUEST $NEWURL $NEW_IP 18080 8080)
