@@ -39,9 +39,10 @@ enum priv_op {
 	PRIV_OP_FLUSH = 3,      /* remove every mapping (count 0) */
 	PRIV_OP_WAN_UP = 4,     /* run wan_up_command (count 0) */
 	PRIV_OP_WAN_DOWN = 5,   /* run wan_down_command (count 0) */
-	PRIV_OP_PIN_ADD = 6,    /* install the IPv6 pinhole pin (count 0) */
-	PRIV_OP_PIN_DEL = 7,    /* remove it (unknown ones are no error) */
-	PRIV_OP_PIN_PACKETS = 8,/* its packet counter, in the reply's value */
+	/* IPv6 pinholes (numbers apart from the mappings' operations) */
+	PRIV_OP_PIN_ADD = 16,   /* install the IPv6 pinhole pin (count 0) */
+	PRIV_OP_PIN_DEL = 17,   /* remove it (unknown ones are no error) */
+	PRIV_OP_PIN_PACKETS = 18,/* its packet counter, in the reply's value */
 };
 
 /* What a message from the helper is. */

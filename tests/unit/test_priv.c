@@ -91,6 +91,7 @@ static void wan_up(struct priv_req *rq) { memset(rq->e, 0, sizeof(rq->e)); rq->o
 static void wan_down(struct priv_req *rq) { wan_up(rq); rq->op = PRIV_OP_WAN_DOWN; }
 static void wan_entries(struct priv_req *rq) { rq->op = PRIV_OP_WAN_DOWN; }
 static void op6(struct priv_req *rq) { rq->op = 6; rq->count = 0; }
+static void pin_empty(struct priv_req *rq) { memset(rq->e, 0, sizeof(rq->e)); rq->op = PRIV_OP_PIN_ADD; rq->count = 0; }
 static void pin_good(struct priv_req *rq)
 {
 	memset(rq->e, 0, sizeof(rq->e));
@@ -161,7 +162,8 @@ static const struct check_row check_rows[] = {
 	{ "wan up", wan_up, NULL },
 	{ "wan down", wan_down, NULL },
 	{ "wan command with entries", wan_entries, "WAN command with entries" },
-	{ "pinhole without one", op6, "pinhole protocol, port or address not valid" },
+	{ "op 6", op6, "unknown operation" },
+	{ "pinhole without one", pin_empty, "pinhole protocol, port or address not valid" },
 	{ "pinhole add", pin_good, NULL },
 	{ "pinhole delete", pin_del, NULL },
 	{ "pinhole packets", pin_packets, NULL },
