@@ -38,6 +38,7 @@
 #include "svc/httpd.h"
 #include "svc/wancommon.h"
 #include "svc/wanipconn.h"
+#include "svc/wanipv6fc.h"
 #include "util/buf.h"
 #include "util/limits.h"
 
@@ -796,6 +797,29 @@ static void test_one_event_per_change(void **state)
 		else
 			assert_true(f->notified > before);
 	}
+}
+
+/*
+ * WANIPv6FirewallControl:1 (2.5 [5.4]): the initial event carries
+ * FirewallEnabled and InboundPinholeAllowed; ENGINE_CHG_FIREWALL (a
+ * reload changed them) events both; a pinhole change or a mapping change
+ * events nothing to it (the service has no SystemUpdateID).
+ */
+static void test_firewall_events(void **state)
+{
+	static const char *const fw_all[] = { "FirewallEnabled", "InboundPinholeAllowed", NULL };
+	struct fx *f = *state;
+	const struct service *fw = wanipv6fc_service();
+	char sid[GENA_SID_SIZE];
+
+	assert_int_equal(fx_subscribe(f, fw, LAN_PEER, CB_PEER, NULL, sid), 200);
+	gena_response_sent(f->g, sid);
+	expect_event(f, fw, sid, 0, fw_all);
+	engine_changed(&f->e, ENGINE_CHG_PINHOLES | ENGINE_CHG_MAPPINGS);
+	expect_nothing(f);
+	engine_changed(&f->e, ENGINE_CHG_FIREWALL);
+	expect_event(f, fw, sid, 1, fw_all);
+	expect_nothing(f);
 }
 
 /* One event in flight per subscriber: the next waits for the report. */
@@ -1875,6 +1899,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_initial_event_after_response, fx_setup, fx_teardown),
 		cmocka_unit_test(test_initial_hold),
 		cmocka_unit_test_setup_teardown(test_one_event_per_change, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_firewall_events, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_in_order, fx_setup, fx_teardown),
 		cmocka_unit_test(test_queue_collapse),
 		cmocka_unit_test_setup_teardown(test_callback_lan_only, fx_setup, fx_teardown),
