@@ -73,6 +73,7 @@ struct helper {
 	struct priv_pin *pins;          /* the IPv6 pinholes installed (table ip6 igdd) */
 	size_t npins;
 	uint64_t reply_value;           /* the value of the next reply (PRIV_OP_PIN_PACKETS) */
+	bool pins_failing;              /* table ip6 igdd could not be made */
 	union {
 		struct priv_req req;
 		char raw[sizeof(struct priv_req) + 1];
@@ -138,7 +139,26 @@ static int pins_dump(struct helper *h)
 	return r;
 }
 
-/* Rebuild the whole table from the copy in one transaction. */
+/* table ip6 igdd with the copy's pinholes, in a transaction of its own:
+ * a kernel without IPv6 nf_tables keeps its IPv4 mappings (pinholes are
+ * then refused, -EOPNOTSUPP, and the failure logged once). */
+static int pins_rebuild(struct helper *h)
+{
+	int r;
+
+	buf_reset(&h->cmd);
+	r = pins_dump(h);
+	if (r == 0)
+		r = run(h, h->cmd.p);
+	if (r < 0 && !h->pins_failing)
+		log_warnx("helper: cannot make table ip6 %s: IPv6 pinholes refused (%s)",
+			  NFT_TABLE_NAME, nftlib_ctx_get_error_buffer(h->nft));
+	h->pins_failing = r < 0;
+	return r;
+}
+
+/* Rebuild the whole table from the copy in one transaction (then the
+ * pinholes' table in another). */
 static int rebuild(struct helper *h)
 {
 	int r;
@@ -152,9 +172,9 @@ static int rebuild(struct helper *h)
 		r = nft_rules_hairpin(&h->cmd, h->hairpin, h->nhairpin);
 	}
 	if (r == 0)
-		r = pins_dump(h);
-	if (r == 0)
 		r = run(h, h->cmd.p);
+	if (r == 0)
+		pins_rebuild(h);
 	return r;
 }
 
@@ -204,6 +224,8 @@ static const char *pins_problem(struct helper *h)
 {
 	const char *out;
 
+	if (h->pins_failing)
+		return NULL;            /* logged once; a pinhole request tries again */
 	if (run(h, "list table " NFT_PIN_FAMILY " " NFT_TABLE_NAME) < 0)
 		return "table ip6 " NFT_TABLE_NAME " is gone";
 	out = nftlib_ctx_get_output_buffer(h->nft);
@@ -277,6 +299,8 @@ static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret
 	size_t i;
 	int r;
 
+	if (h->pins_failing && pins_rebuild(h) < 0)
+		return -EOPNOTSUPP;
 	priv_pin_to_nft(&rq->pin, &p);
 	for (i = 0; i < h->npins && !pin_same(&h->pins[i], &rq->pin); i++)
 		;
@@ -288,19 +312,24 @@ static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret
 		if (h->npins >= IGDD_MAX_PINHOLES)
 			return -ENOSPC;
 		r = nft_pin_elem(&h->cmd, true, &p);
-		if (r == 0 && run(h, h->cmd.p) < 0 && (r = rebuild(h)) == 0)
-			r = run(h, h->cmd.p);    /* the table was gone: made again, then the element */
 		if (r < 0)
 			return r;
 		h->pins[h->npins++] = rq->pin;
-		return 0;
+		if (run(h, h->cmd.p) == 0)
+			return 0;
+		/* Refused: the table is not what the copy says. Make it again
+		 * with this pinhole; failing that, without it. */
+		r = pins_rebuild(h);
+		if (r < 0)
+			h->npins--;
+		return r;
 	case PRIV_OP_PIN_DEL:
 		if (i == h->npins)
 			return 0;
 		h->pins[i] = h->pins[--h->npins];
 		r = nft_pin_elem(&h->cmd, false, &p);
 		if (r == 0 && run(h, h->cmd.p) < 0)
-			r = rebuild(h);         /* the copy is the truth: without it */
+			r = pins_rebuild(h);    /* the copy is the truth: without it */
 		return r;
 	default:
 		if (i == h->npins)

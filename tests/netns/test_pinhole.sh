@@ -16,8 +16,9 @@
 #     lease cut to 1 s (UpdatePinhole) the lease ends (igdd's log, the element leaves the set) and it is dropped;
 #   - PCP MAP for lan1's own address (RFC 6887 firewall mode): the same
 #     table, real TCP let in, and dropped after the lifetime-0 delete;
-#   - table ip6 igdd deleted behind igdd's back: the helper makes it again
-#     with the pinholes of its copy, and the packets get through again;
+#   - table ip6 igdd deleted behind igdd's back (and one element): the
+#     helper makes it again with the pinholes of its copy, and the packets
+#     get through again;
 #   - a restart: the pinhole comes back from the lease file; igddctl lists
 #     it and pinhole-del closes it.
 set -u
@@ -182,6 +183,9 @@ in_gw nft delete table ip6 igdd
 lab_until in_set pin6_any "$L1_6 . tcp . 5555" || lab_fail "table ip6 igdd not made again"
 lab_ok "table ip6 igdd made again with its pinhole"
 passes "TCP from the WAN reaches lan1 after the reconcile" tcp 5555 lan1-tcp
+in_gw nft delete element ip6 igdd pin6_any "{ $L1_6 . tcp . 5555 }"
+lab_until in_set pin6_any "$L1_6 . tcp . 5555" || lab_fail "an element deleted by hand not put back"
+lab_ok "an element deleted by hand is put back"
 
 igdd_stop
 in_gw nft list table ip6 igdd >/dev/null 2>&1 && lab_fail "table ip6 igdd left behind"
