@@ -579,51 +579,46 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 	lim.max_per_client = cfg->max_mappings_per_client;
 	e->maps = map_table_new(&lim, &e->clock);
 	if (!e->maps) {
-		e->backend.ops->shutdown(&e->backend);
-		return -ENOMEM;
+		r = -ENOMEM;
+		goto fail;
 	}
 	/* The IGD:2 policy and the ACL, compiled once (core/policy.h). */
 	e->policy = policy_new(cfg, err, sizeof(err));
 	if (!e->policy) {
 		log_warnx("%s", err);
-		map_table_free(e->maps);
-		e->maps = NULL;
-		e->backend.ops->shutdown(&e->backend);
-		return -EINVAL;
+		r = -EINVAL;
+		goto fail;
 	}
 	/* IPv6 pinholes: their table and policy (core/pinhole.h, pin_policy.h). */
 	pin_limits_from(cfg, &plim);
 	e->pins = pin_table_new(&plim, &e->clock, engine_random64(e));
-	e->pin_policy = e->pins ? pin_policy_new(cfg, err, sizeof(err)) : NULL;
+	if (!e->pins) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	e->pin_policy = pin_policy_new(cfg, err, sizeof(err));
 	if (!e->pin_policy) {
-		if (e->pins)
-			log_warnx("%s", err);
-		r = e->pins ? -EINVAL : -ENOMEM;
-		pin_table_free(e->pins);
-		e->pins = NULL;
-		policy_free(e->policy);
-		e->policy = NULL;
-		map_table_free(e->maps);
-		e->maps = NULL;
-		e->backend.ops->shutdown(&e->backend);
-		return r;
+		log_warnx("%s", err);
+		r = -EINVAL;
+		goto fail;
 	}
 	e->pin_firewall_was = pinholes_firewall_enabled(e);
 	e->pin_allowed_was = pinholes_allowed(e);
 	r = wan_init(e);
-	if (r < 0) {
-		pin_policy_free(e->pin_policy);
-		e->pin_policy = NULL;
-		pin_table_free(e->pins);
-		e->pins = NULL;
-		policy_free(e->policy);
-		e->policy = NULL;
-		map_table_free(e->maps);
-		e->maps = NULL;
-		e->backend.ops->shutdown(&e->backend);
-		return r;
-	}
+	if (r < 0)
+		goto fail;
 	return 0;
+fail:
+	pin_policy_free(e->pin_policy);
+	e->pin_policy = NULL;
+	pin_table_free(e->pins);
+	e->pins = NULL;
+	policy_free(e->policy);
+	e->policy = NULL;
+	map_table_free(e->maps);
+	e->maps = NULL;
+	e->backend.ops->shutdown(&e->backend);
+	return r;
 }
 
 void engine_fini(struct engine *e)

@@ -344,16 +344,6 @@ static void nft_tick(struct backend *b, uint64_t now)
 
 /* ---- IPv6 pinholes (table ip6 igdd, backend/nft_pin.h) ---- */
 
-static void to_pin(const struct pinhole *p, struct nft_pin *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	ret->remote = p->remote;
-	ret->internal = p->internal;
-	ret->remote_port = p->remote_port;
-	ret->int_port = p->int_port;
-	ret->proto = p->proto;
-}
-
 static int pin_call(struct backend *b, enum priv_op op, const struct pinhole *p, uint64_t *ret)
 {
 	struct nft_backend *nb = b->priv;
@@ -362,7 +352,7 @@ static int pin_call(struct backend *b, enum priv_op op, const struct pinhole *p,
 	char more[48] = "";
 	int r;
 
-	to_pin(p, &np);
+	nft_pin_from(p, &np);
 	r = priv_pin_call(nb->helper, op, &np, ret);
 	if (r < 0 && ratelimit_ok(&nb->warn_call, clock_now(b->clock), &suppressed)) {
 		if (suppressed)

@@ -6,6 +6,7 @@
 #include "backend/nft_pin.h"
 
 #include "backend/nft_rules.h"
+#include "core/pinhole.h"
 #include "util/buf.h"
 #include "util/ipaddr.h"
 #include "util/str.h"
@@ -31,6 +32,16 @@ static const char *const keys[NFT_PIN_NSETS] = {
 	"th sport . ip6 daddr . meta l4proto . th dport",
 	"ip6 daddr . meta l4proto . th dport",
 };
+
+void nft_pin_from(const struct pinhole *p, struct nft_pin *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->remote = p->remote;
+	ret->internal = p->internal;
+	ret->remote_port = p->remote_port;
+	ret->int_port = p->int_port;
+	ret->proto = p->proto;
+}
 
 bool nft_pin_ok(const struct nft_pin *p)
 {

@@ -46,6 +46,10 @@ struct nft_pin {
 	uint8_t proto;                  /* 6, 17, 136 */
 };
 
+struct pinhole;
+/* The nft view of a pinhole of the table (core/pinhole.h). */
+void nft_pin_from(const struct pinhole *p, struct nft_pin *ret);
+
 /* TCP, UDP or UDP-Lite; internal port not 0; internal a global unicast
  * address; the remote host (when given) not multicast, loopback or
  * unspecified-looking. */

@@ -17,6 +17,7 @@
  */
 #include "backend/backend.h"
 
+#include "backend/nft_pin.h"
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
@@ -46,9 +47,7 @@ struct sim {
 	/* Installed pinholes: the same key as nft's sets (the tuple), and
 	 * each one's counter of inbound packets. */
 	struct sim_pin {
-		struct in6_addr remote, internal;
-		uint16_t remote_port, int_port;
-		uint8_t proto;
+		struct nft_pin key;     /* the same key as nft's elements */
 		uint64_t packets;
 	} *pins;
 	size_t npins, cappins;
@@ -101,19 +100,14 @@ static int sim_flush(struct backend *b)
 	return 0;
 }
 
-static bool pin_same(const struct sim_pin *x, const struct pinhole *p)
-{
-	return x->proto == p->proto && x->int_port == p->int_port &&
-	       x->remote_port == p->remote_port && IN6_ARE_ADDR_EQUAL(&x->internal, &p->internal) &&
-	       IN6_ARE_ADDR_EQUAL(&x->remote, &p->remote);
-}
-
 static struct sim_pin *pin_lookup(const struct sim *s, const struct pinhole *p)
 {
+	struct nft_pin k;
 	size_t i;
 
+	nft_pin_from(p, &k);
 	for (i = 0; i < s->npins; i++)
-		if (pin_same(&s->pins[i], p))
+		if (memcmp(&s->pins[i].key, &k, sizeof(k)) == 0)
 			return &s->pins[i];
 	return NULL;
 }
@@ -122,10 +116,11 @@ static int sim_pin_apply(struct backend *b, const struct pinhole *p)
 {
 	struct sim *s = b->priv;
 	struct sim_pin *v;
+	struct nft_pin k;
 
-	if (!pin_proto_name(p->proto) || p->int_port == 0 ||
-	    !in6_is_unicast_global(&p->internal))
-		return -EINVAL;         /* what the helper refuses too */
+	nft_pin_from(p, &k);
+	if (!nft_pin_ok(&k))
+		return -EINVAL;         /* what nft's text refuses too */
 	if (pin_lookup(s, p))
 		return 0;
 	if (s->npins == s->cappins) {
@@ -138,12 +133,8 @@ static int sim_pin_apply(struct backend *b, const struct pinhole *p)
 		s->cappins = cap;
 	}
 	v = &s->pins[s->npins++];
-	memset(v, 0, sizeof(*v));
-	v->remote = p->remote;
-	v->internal = p->internal;
-	v->remote_port = p->remote_port;
-	v->int_port = p->int_port;
-	v->proto = p->proto;
+	v->key = k;
+	v->packets = 0;
 	return 0;
 }
 
