@@ -698,20 +698,38 @@ void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask)
 	e->lan_mask_checked[0] = l->mask;
 }
 
+/* The LAN has a global IPv6 address (the prefixes pinholes are for). */
+static bool lan_has_global6(const struct lan *l)
+{
+	size_t k;
+
+	for (k = 0; k < l->naddrs; k++)
+		if (l->addrs[k].a.family == AF_INET6 && in6_is_unicast_global(&l->addrs[k].a.u.v6) &&
+		    !in6_is_ula(&l->addrs[k].a.u.v6))
+			return true;
+	return false;
+}
+
 int engine_lan_changed(struct engine *e, unsigned i)
 {
 	const struct lan *l = engine_lan(e, i);
 	struct in_addr net;
+	int n = 0;
 
+	/* IPv6: pinholes to an address the LAN's prefixes no longer hold
+	 * (a new delegated prefix) close, once the LAN has a global prefix
+	 * again (not while it has none: an interface going down and up). */
+	if (l && lan_has_global6(l))
+		n = pinholes_enforce_policy(e, "closed (LAN prefix change)");
 	if (!l || !lan_has_v4(l))
-		return 0;       /* no address (for now): keep what the LAN had */
+		return n;       /* no address (for now): keep what the LAN had */
 	net.s_addr = l->addr.s_addr & l->mask.s_addr;
 	if (net.s_addr == e->lan_net_checked[i].s_addr &&
 	    l->mask.s_addr == e->lan_mask_checked[i].s_addr)
-		return 0;
+		return n;
 	e->lan_net_checked[i] = net;
 	e->lan_mask_checked[i] = l->mask;
-	return portmap_enforce_policy(e, "LAN address change");
+	return n + portmap_enforce_policy(e, "LAN address change");
 }
 
 void engine_changed(struct engine *e, unsigned changes)

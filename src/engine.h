@@ -153,7 +153,8 @@ void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask);
  * e->lans[i]): when its IPv4 subnet is another than the one the mapping
  * table was last checked against, the mappings the policy now refuses
  * (internal clients no longer on any LAN) are removed, with one change
- * event. The number removed.
+ * event; when it has a global IPv6 prefix, the pinholes the pinhole
+ * policy now refuses are closed. The number removed.
  */
 int engine_lan_changed(struct engine *e, unsigned i);
 

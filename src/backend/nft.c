@@ -395,9 +395,7 @@ static int nft_pin_outbound_timeout(struct backend *b, uint8_t proto, uint32_t *
 		path = "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established";
 		break;
 	case PIN_PROTO_UDP:
-		path = "/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream";
-		break;
-	case PIN_PROTO_UDPLITE:
+	case PIN_PROTO_UDPLITE:         /* UDP-Lite has no timeout of its own in Linux */
 		path = "/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream";
 		break;
 	default:

@@ -43,6 +43,13 @@ void nft_pin_from(const struct pinhole *p, struct nft_pin *ret)
 	ret->proto = p->proto;
 }
 
+bool nft_pin_eq(const struct nft_pin *a, const struct nft_pin *b)
+{
+	return a->proto == b->proto && a->int_port == b->int_port &&
+	       a->remote_port == b->remote_port && IN6_ARE_ADDR_EQUAL(&a->internal, &b->internal) &&
+	       IN6_ARE_ADDR_EQUAL(&a->remote, &b->remote);
+}
+
 bool nft_pin_ok(const struct nft_pin *p)
 {
 	if (p->proto != 6 && p->proto != 17 && p->proto != 136)

@@ -50,6 +50,9 @@ struct pinhole;
 /* The nft view of a pinhole of the table (core/pinhole.h). */
 void nft_pin_from(const struct pinhole *p, struct nft_pin *ret);
 
+/* The same pinhole (every field). */
+bool nft_pin_eq(const struct nft_pin *a, const struct nft_pin *b);
+
 /* TCP, UDP or UDP-Lite; internal port not 0; internal a global unicast
  * address; the remote host (when given) not multicast, loopback or
  * unspecified-looking. */

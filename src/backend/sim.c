@@ -107,7 +107,7 @@ static struct sim_pin *pin_lookup(const struct sim *s, const struct pinhole *p)
 
 	nft_pin_from(p, &k);
 	for (i = 0; i < s->npins; i++)
-		if (memcmp(&s->pins[i].key, &k, sizeof(k)) == 0)
+		if (nft_pin_eq(&s->pins[i].key, &k))
 			return &s->pins[i];
 	return NULL;
 }
@@ -166,7 +166,7 @@ static int sim_pin_outbound_timeout(struct backend *b, uint8_t proto, uint32_t *
 	(void)b;
 	switch (proto) {
 	case PIN_PROTO_TCP: *ret = 432000; return 0;
-	case PIN_PROTO_UDP: *ret = 120; return 0;
+	case PIN_PROTO_UDP:
 	case PIN_PROTO_UDPLITE: *ret = 120; return 0;
 	default: return -EPROTONOSUPPORT;
 	}

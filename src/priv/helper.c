@@ -561,7 +561,7 @@ static bool lans_moved(struct helper *h)
 	struct priv_policy now;
 
 	if (priv_read_lans((const char (*)[IF_NAMESIZE])h->c->lan_if, h->c->nlan_if, &now) < 0 ||
-	    memcmp(&now, &h->policy, sizeof(now)) == 0)
+	    priv_policy_eq(&now, &h->policy))
 		return false;
 	h->policy = now;
 	return true;

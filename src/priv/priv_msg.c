@@ -106,6 +106,26 @@ static const char *pin_problem(const struct priv_pin *pp, const struct priv_poli
 	return NULL;
 }
 
+bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b)
+{
+	unsigned i;
+
+	if (a->nlan != b->nlan || a->nlan6 != b->nlan6 || a->nown6 != b->nown6 ||
+	    a->own6_overflow != b->own6_overflow)
+		return false;
+	for (i = 0; i < a->nlan && i < IGDD_CONF_MAX_LANS; i++)
+		if (a->lan[i].net.s_addr != b->lan[i].net.s_addr || a->lan[i].plen != b->lan[i].plen)
+			return false;
+	for (i = 0; i < a->nlan6 && i < PRIV_MAX_NET6; i++)
+		if (a->lan6[i].plen != b->lan6[i].plen ||
+		    !IN6_ARE_ADDR_EQUAL(&a->lan6[i].net, &b->lan6[i].net))
+			return false;
+	for (i = 0; i < a->nown6 && i < PRIV_MAX_OWN6; i++)
+		if (!IN6_ARE_ADDR_EQUAL(&a->own6[i], &b->own6[i]))
+			return false;
+	return true;
+}
+
 int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
 		   const char **ret_why)
 {

@@ -137,6 +137,9 @@ struct priv_policy {
 int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
 		   const char **ret_why);
 
+/* The same prefixes and addresses (field by field: no padding compared). */
+bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b);
+
 /* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or 240/4. */
 bool priv_remote_ok(struct in_addr a);
 

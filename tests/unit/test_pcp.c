@@ -430,6 +430,31 @@ static void test_ipv6_pinhole(void **state)
 	fx_free(f);
 }
 
+/* A new delegated prefix: pinholes to the old one close once the LAN has
+ * the new one (engine_lan_changed()), not while it has none. */
+static void test_ipv6_pinhole_renumbered(void **state)
+{
+	struct fx *f = fx_new6("");
+	struct lan_addr_event ev;
+	struct req r;
+
+	(void)state;
+	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 600);
+	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8:1::1/64"), f->e.lans[0].ifindex, false,
+					 0, &ev), 0);
+	lan_apply(&f->e.lans[0], &ev);
+	assert_int_equal(engine_lan_changed(&f->e, 0), 0);     /* no global prefix: kept */
+	assert_int_equal(pin_count(f->e.pins), 1);
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8:2::1/64"), f->e.lans[0].ifindex, true,
+					 0, &ev), 0);
+	lan_apply(&f->e.lans[0], &ev);
+	assert_int_equal(engine_lan_changed(&f->e, 0), 1);
+	assert_int_equal(pin_count(f->e.pins), 0);
+	assert_int_equal(backend_sim_pin_count(&f->e.backend), 0);
+	fx_free(f);
+}
+
 static void test_map_renew_delete(void **state)
 {
 	struct fx *f = fx_new("");
@@ -662,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_third_party),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_ipv6_pinhole),
+		cmocka_unit_test(test_ipv6_pinhole_renumbered),
 		cmocka_unit_test(test_failures),
 		cmocka_unit_test(test_backend_failure_and_natpmp_shared),
 	};
