@@ -33,8 +33,10 @@
  *
  * Base configuration: backend sim, lan_interface lan0, uuid
  * 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab, external_ip 203.0.113.1,
- * friendly_name "igdd test", http_port 5000; LAN 192.168.1.1/24; fake
- * clock starting at 1000000 ms.
+ * friendly_name "igdd test", http_port 5000, sim_router_ports no (the
+ * gateway's own ports come from sim_static_forward lines of a case, never
+ * from this host's sockets); LAN 192.168.1.1/24; fake clock starting at
+ * 1000000 ms.
  */
 #include "conf/config.h"
 #include "core/clock.h"
@@ -62,6 +64,7 @@ static const char *const base_config[][2] = {
 	{ "external_ip", "203.0.113.1" },
 	{ "friendly_name", "\"igdd test\"" },
 	{ "http_port", "5000" },
+	{ "sim_router_ports", "no" },   /* not this host's sockets: cases are host-free */
 };
 
 /* ---- lines of a case file ---- */

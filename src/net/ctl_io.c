@@ -66,6 +66,7 @@ static void conn_close(struct ctl_conn *c)
 	loop_fd_del(c->io->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
+	ctl_session_fini(&c->s);
 	if (c->timer > 0)
 		loop_timer_cancel(c->io->loop, c->timer);
 	c->timer = 0;
@@ -179,6 +180,40 @@ static void conn_step(struct ctl_conn *c)
 	loop_fd_mod(c->io->loop, c->fd, c->eof ? 0 : EPOLLIN);
 }
 
+/*
+ * Read what the peer sent. A descriptor that comes along (SCM_RIGHTS: the
+ * grant igddctl sends with an `add`, docs/CLI.md) is kept for the next
+ * command; more than one, or anything else, is dropped (the kernel
+ * closes what does not fit).
+ */
+static ssize_t conn_recv(struct ctl_conn *c)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { c->in + c->inlen, sizeof(c->in) - c->inlen };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+	for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+		ctl_session_set_grant(&c->s, fd);
+	}
+	return n;
+}
+
 static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ctl_conn *c = arg;
@@ -186,7 +221,7 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	(void)fd;
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof && c->out.len == 0) {
-		ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		ssize_t n = conn_recv(c);
 
 		if (n == 0) {
 			c->eof = true;

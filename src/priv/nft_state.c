@@ -568,3 +568,26 @@ int nft_state_dump(const struct nft_state *st, struct buf *cmd)
 	free(v);
 	return r;
 }
+
+size_t nft_state_at_port(const struct nft_state *st, uint8_t proto, uint16_t ext,
+			 struct nft_elem *out, size_t max)
+{
+	const struct st_map *m;
+	size_t n = 0;
+
+	for (m = st->port[pidx(proto, ext)]; m; m = m->pnext)
+		if (m->e.proto == proto && n < max)
+			out[n++] = m->e;
+	return n;
+}
+
+size_t nft_state_list(const struct nft_state *st, struct nft_elem *out, size_t max)
+{
+	const struct st_map *m;
+	size_t i, n = 0;
+
+	for (i = 0; i < NPORTS && n < max; i++)
+		for (m = st->port[i]; m && n < max; m = m->pnext)
+			out[n++] = m->e;
+	return n;
+}

@@ -1,0 +1,218 @@
+/*
+ * sockdiag.c - the gateway's own bound ports over NETLINK_SOCK_DIAG
+ * (see sockdiag.h): SOCK_DIAG_BY_FAMILY dumps of struct inet_diag_req_v2
+ * for TCP in state LISTEN and UDP in state CLOSE (unconnected), IPv4
+ * and IPv6, optionally with an INET_DIAG_BC_S_COND bytecode matching
+ * one source port (linux/inet_diag.h; the kernel's inet_diag_bc_run()).
+ */
+#include "util/sockdiag.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define SOCKDIAG_BUF (32u * 1024u)
+
+/* The kernel's socket states (include/net/tcp_states.h). */
+#define STATE_LISTEN 10
+#define STATE_CLOSE 7
+
+struct sockdiag {
+	struct mnl_socket *nl;
+	unsigned portid;
+	uint32_t seq;
+	char *buf;
+};
+
+struct sockdiag *sockdiag_new(void)
+{
+	struct sockdiag *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->buf = malloc(SOCKDIAG_BUF);
+	d->nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (!d->buf || !d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno ? errno : ENOMEM;
+
+		sockdiag_free(d);
+		errno = e;
+		return NULL;
+	}
+	d->portid = mnl_socket_get_portid(d->nl);
+	d->seq = (uint32_t)time(NULL);
+	return d;
+}
+
+void sockdiag_free(struct sockdiag *d)
+{
+	if (!d)
+		return;
+	if (d->nl)
+		mnl_socket_close(d->nl);
+	free(d->buf);
+	free(d);
+}
+
+/* What one dump collects. */
+struct walk {
+	const struct in_addr *addrs;
+	size_t n;
+	struct portset *set;            /* every port held, or NULL */
+	bool found;                     /* some socket holds a port */
+};
+
+static bool addr_counts(const struct walk *w, uint32_t a)
+{
+	size_t i;
+
+	if (a == 0)
+		return true;
+	for (i = 0; i < w->n; i++)
+		if (w->addrs[i].s_addr == a)
+			return true;
+	return false;
+}
+
+/* A socket of the dump: does it hold its port on the WAN side? */
+static bool holds(const struct walk *w, const struct nlmsghdr *nlh)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	const uint32_t *a = m->id.idiag_src;
+	struct nlattr *at;
+	bool v6only = false;
+
+	if (m->idiag_family == AF_INET)
+		return addr_counts(w, a[0]);
+	if (m->idiag_family != AF_INET6)
+		return false;
+	mnl_attr_for_each(at, nlh, sizeof(*m))
+		if (mnl_attr_get_type(at) == INET_DIAG_SKV6ONLY &&
+		    mnl_attr_get_payload_len(at) >= 1)
+			v6only = *(const uint8_t *)mnl_attr_get_payload(at) != 0;
+	if (a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0)
+		return !v6only;                         /* :: takes IPv4 too */
+	if (a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff))
+		return addr_counts(w, a[3]);            /* ::ffff:a.b.c.d */
+	return false;
+}
+
+static int sock_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct walk *w = data;
+	const struct inet_diag_msg *m;
+	uint16_t port;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct inet_diag_msg))
+		return MNL_CB_OK;
+	m = mnl_nlmsg_get_payload(nlh);
+	port = ntohs(m->id.idiag_sport);
+	if (port == 0 || !holds(w, nlh))
+		return MNL_CB_OK;
+	w->found = true;
+	if (w->set)
+		portset_add(w->set, port);
+	return MNL_CB_OK;
+}
+
+/* One dump of family's sockets of proto (only port when not 0). */
+static int dump(struct sockdiag *d, uint8_t family, uint8_t proto, uint16_t port, struct walk *w)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
+	struct inet_diag_req_v2 *rq;
+	uint32_t seq;
+	ssize_t len;
+	int r;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq = ++d->seq;
+	rq = mnl_nlmsg_put_extra_header(nlh, sizeof(*rq));
+	rq->sdiag_family = family;
+	rq->sdiag_protocol = proto;
+	rq->idiag_states = 1u << (proto == IPPROTO_TCP ? STATE_LISTEN : STATE_CLOSE);
+	if (port) {
+		struct {
+			struct inet_diag_bc_op op;
+			struct inet_diag_hostcond cond;
+		} bc;
+
+		memset(&bc, 0, sizeof(bc));
+		bc.op.code = INET_DIAG_BC_S_COND;
+		bc.op.yes = sizeof(bc);                 /* matched: past the end, accepted */
+		bc.op.no = sizeof(bc) + 4;              /* not: beyond it, rejected */
+		bc.cond.family = AF_UNSPEC;             /* any address, prefix 0 */
+		bc.cond.port = port;
+		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof(bc), &bc);
+	}
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		len = mnl_socket_recvfrom(d->nl, d->buf, SOCKDIAG_BUF);
+		if (len < 0)
+			return -errno;
+		r = mnl_cb_run(d->buf, (size_t)len, seq, d->portid, sock_cb, w);
+	} while (r > 0);
+	if (r < 0)
+		return errno == ENOENT ? 0 : (errno ? -errno : -EIO);   /* no such protocol module */
+	return 0;
+}
+
+static int both_families(struct sockdiag *d, uint8_t proto, uint16_t port, struct walk *w)
+{
+	int r;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return -EINVAL;
+	r = dump(d, AF_INET, proto, port, w);
+	if (r == 0 && !(port && w->found))
+		r = dump(d, AF_INET6, proto, port, w);
+	return r;
+}
+
+int sockdiag_bound(struct sockdiag *d, uint8_t proto, uint16_t port, const struct in_addr *addrs,
+		   size_t n)
+{
+	struct walk w = { addrs, n, NULL, false };
+	int r;
+
+	if (port == 0)
+		return 0;
+	r = both_families(d, proto, port, &w);
+	return r < 0 ? r : w.found;
+}
+
+int sockdiag_ports(struct sockdiag *d, uint8_t proto, const struct in_addr *addrs, size_t n,
+		   struct portset *ret)
+{
+	struct walk w = { addrs, n, ret, false };
+
+	portset_clear(ret);
+	return both_families(d, proto, 0, &w);
+}
+
+int sockdiag_held(struct sockdiag *d, const struct in_addr *addrs, size_t n,
+		  struct portset *udp_seen, struct portset *tcp, struct portset *udp)
+{
+	size_t i;
+	int r;
+
+	if ((r = sockdiag_ports(d, IPPROTO_TCP, addrs, n, tcp)) < 0 ||
+	    (r = sockdiag_ports(d, IPPROTO_UDP, addrs, n, udp)) < 0)
+		return r;
+	for (i = 0; i < sizeof(udp->w) / sizeof(udp->w[0]); i++) {
+		uint64_t now = udp->w[i];
+
+		udp->w[i] = now & udp_seen->w[i];
+		udp_seen->w[i] = now;
+	}
+	return 0;
+}
