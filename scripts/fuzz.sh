@@ -10,7 +10,7 @@
 #   -o  work directory: WORKDIR/TARGET/{corpus,log,crash-*} (default: a
 #       fresh temporary directory, removed afterwards unless a target
 #       failed). Reuse one to continue a long run where it stopped.
-#   TARGET: ssdp soap http gena config ctl natpmp pcp (default: all)
+#   TARGET: ssdp soap http gena config ctl natpmp pcp priv (default: all)
 #
 # Each target starts from its committed seeds (tests/fuzz/corpus/TARGET)
 # plus what WORKDIR already holds; new corpus entries go to WORKDIR only.
@@ -33,7 +33,7 @@ while getopts "t:j:o:" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ssdp soap http gena config ctl natpmp pcp)
+[ ${#targets[@]} -gt 0 ] || targets=(ssdp soap http gena config ctl natpmp pcp priv)
 
 # clang and its libFuzzer runtime (Debian: libclang-rt-14-dev).
 probe=$(mktemp -d /tmp/igdd-fuzz-probe.XXXXXX)

@@ -107,12 +107,16 @@ static int nft_init(struct backend *b, const struct config *cfg)
 	return 0;
 }
 
-/* A failed request, logged once here: not a port the gateway keeps (a
- * LAN host asks for those as often as it likes; the caller answers). */
+/* A failed request, logged once here; but not a refusal of what the
+ * helper keeps (a port of the gateway's, -EADDRINUSE) or its policy
+ * refuses (-EACCES): a LAN host may ask for those as often as it likes,
+ * the caller answers it, and the helper logs what matters. */
 static void log_failed(enum priv_op op, size_t n, int r)
 {
-	if (r == -EADDRINUSE)
+	if (r == -EADDRINUSE || r == -EACCES) {
+		log_debug("backend nft: refused by the helper: %s", strerror(-r));
 		return;
+	}
 	log_warnx("backend nft: %s of %zu mapping%s failed: %s",
 		  op == PRIV_OP_APPLY ? "apply" : op == PRIV_OP_REMOVE ? "removal" : "flush",
 		  n, n == 1 ? "" : "s", strerror(-r));

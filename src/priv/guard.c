@@ -186,7 +186,7 @@ static int grant_ok(int fd, const struct priv_entry *e, const char **why)
 		return -EACCES;
 	}
 	n = recv(fd, in.raw, sizeof(in.raw), MSG_DONTWAIT);
-	if (n < 0 || priv_grant_check(in.raw, (size_t)n, e, clock_monotonic_ms(NULL), why) < 0) {
+	if (n < 0 || priv_grant_check(&in.g, (size_t)n, e, clock_monotonic_ms(NULL), why) < 0) {
 		if (n < 0)
 			*why = "the grant socket holds no grant";
 		return -EACCES;
@@ -248,7 +248,7 @@ static int router_port(struct guard *g, const struct priv_req *rq, const char **
 	size_t nwan, i;
 	int r;
 
-	if ((r = forwards_fresh(g)) < 0) {
+	if (forwards_fresh(g) < 0) {
 		*why = "cannot read the ruleset";
 		return -EAGAIN;
 	}
@@ -387,10 +387,8 @@ int guard_reload(struct guard *g, bool only_changed)
 	cfg = malloc(sizeof(*cfg));
 	if (!cfg)
 		return -ENOMEM;
-	if (config_load(g->c.conf_path, cfg, err, sizeof(err)) < 0) {
-		log_warnx("helper: %s; its port policy stays as it was", err);
-		r = -EINVAL;
-	} else if (!(p = policy_new(cfg, err, sizeof(err)))) {
+	if (config_load(g->c.conf_path, cfg, err, sizeof(err)) < 0 ||
+	    !(p = policy_new(cfg, err, sizeof(err)))) {
 		log_warnx("helper: %s; its port policy stays as it was", err);
 		r = -EINVAL;
 	} else {

@@ -323,18 +323,20 @@ static int send_gone(struct helper *h, const struct nft_elem *v, size_t n, int w
  * -EPIPE when the engine is gone. */
 static int drop(struct helper *h, const struct nft_elem *v, size_t n, int why)
 {
-	size_t i, k;
+	size_t i, j, k;
 	int r;
 
 	for (i = 0; i < n; i += k) {
-		k = n - i < HELPER_DROP_BATCH ? n - i : HELPER_DROP_BATCH;
+		k = n - i;
+		if (k > HELPER_DROP_BATCH)
+			k = HELPER_DROP_BATCH;
 		r = change(h, NFT_DEL, v + i, k);
 		if (r < 0) {
 			log_warnx("helper: cannot remove %zu mappings: %s", k, strerror(-r));
 			continue;
 		}
-		for (r = 0; (size_t)r < k; r++)
-			guard_grant_set(h->guard, &v[i + (size_t)r], false);
+		for (j = 0; j < k; j++)
+			guard_grant_set(h->guard, &v[i + j], false);
 		if (send_gone(h, v + i, k, why) < 0)
 			return -EPIPE;
 	}
@@ -608,15 +610,20 @@ static ssize_t recv_req(struct helper *h, int *ret_fd, bool *ret_bad)
 	return n;
 }
 
-/* A refusal the engine caused: a port the gateway holds is a normal
- * answer (debug); anything else means the engine asked for what no
+/* A refusal: a port the gateway holds is a normal answer (debug); an
+ * admin mapping that came with a grant is the admin's (info: igddctl
+ * says why too); anything else means the engine asked for what no
  * request could obtain (a warning, rate-limited). */
-static void log_refused(struct helper *h, int status, const char *why)
+static void log_refused(struct helper *h, int status, bool grant, const char *why)
 {
 	unsigned suppressed = 0;
 
 	if (status == -EADDRINUSE) {
 		log_debug("helper: refused: %s", why);
+		return;
+	}
+	if (grant) {
+		log_info("helper: an admin mapping refused: %s", why);
 		return;
 	}
 	if (ratelimit_ok(&h->rl_refused, clock_monotonic_ms(NULL), &suppressed))
@@ -628,7 +635,7 @@ static void log_refused(struct helper *h, int status, const char *why)
 static int receive(struct helper *h)
 {
 	const char *why = "?";
-	bool bad, granted = false;
+	bool bad, grant, granted = false;
 	int status, fd;
 	ssize_t n;
 
@@ -640,6 +647,7 @@ static int receive(struct helper *h)
 			close(fd);
 		return -EPIPE;
 	}
+	grant = fd >= 0 && !bad;
 	if (bad) {
 		if (fd >= 0)
 			close(fd);
@@ -649,7 +657,7 @@ static int receive(struct helper *h)
 		status = guard_request(h->guard, h->in.raw, (size_t)n, fd, &granted, &why);
 	}
 	if (status < 0) {
-		log_refused(h, status, why);
+		log_refused(h, status, grant, why);
 	} else {
 		if (h->in.req.op == PRIV_OP_WAN_UP || h->in.req.op == PRIV_OP_WAN_DOWN)
 			status = wan_request(h, &h->in.req);

@@ -138,12 +138,13 @@ static bool changed(struct localaddr *l)
 		len = (int)n;
 		for (nlh = (const void *)l->buf; mnl_nlmsg_ok(nlh, len);
 		     nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR)
-				any = true;
-			else if ((nlh->nlmsg_type == RTM_NEWROUTE || nlh->nlmsg_type == RTM_DELROUTE) &&
-				 mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct rtmsg) &&
-				 route_table(nlh) == RT_TABLE_LOCAL)
-				any = true;
+			bool addr = nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR;
+			bool route = (nlh->nlmsg_type == RTM_NEWROUTE ||
+				      nlh->nlmsg_type == RTM_DELROUTE) &&
+				     mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct rtmsg) &&
+				     route_table(nlh) == RT_TABLE_LOCAL;
+
+			any = any || addr || route;
 		}
 	}
 }

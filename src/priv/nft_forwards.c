@@ -7,9 +7,10 @@
  * (`meta l4proto`, or the IPv4 header's protocol byte) and which the
  * transport destination port (payload, transport header, offset 2,
  * length 2). Comparisons, ranges and set lookups on those registers
- * give the rule's protocols and ports; a `nat` of type DNAT or a `redir`
- * makes it a forward (iptables-nft writes its DNAT and REDIRECT targets
- * as these). Sets are read once
+ * give the rule's protocols and ports; a `nat` of type DNAT, a `redir`,
+ * or the xt target DNAT or REDIRECT (how iptables-nft writes -j DNAT and
+ * -j REDIRECT) makes it a forward. iptables-nft writes its port matches
+ * as native payload and cmp expressions (but -m multiport). Sets are read once
  * the rule dump is over (NFT_MSG_GETSETELEM): their keys are the ports
  * (or protocols), interval sets as ranges.
  */
@@ -21,6 +22,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -353,6 +355,12 @@ static void on_expr(struct scan *s, const struct nlattr *elem)
 			s->nat = true;
 	} else if (strcmp(n, "redir") == 0) {
 		s->nat = true;
+	} else if (strcmp(n, "target") == 0 && tb[NFTA_TARGET_NAME] &&
+		   mnl_attr_validate(tb[NFTA_TARGET_NAME], MNL_TYPE_NUL_STRING) == 0) {
+		const char *t = mnl_attr_get_str(tb[NFTA_TARGET_NAME]);
+
+		/* iptables-nft: -j DNAT / -j REDIRECT are xt targets. */
+		s->nat = s->nat || strcmp(t, "DNAT") == 0 || strcmp(t, "REDIRECT") == 0;
 	}
 }
 

@@ -7,7 +7,7 @@
  *
  * What counts: a rule of any table of family ip or inet except our own
  * table ip igdd, in any chain, holding a destination NAT statement
- * (`dnat`, `redirect`; iptables-nft writes -j DNAT / REDIRECT as these) and a
+ * (`dnat`, `redirect`, iptables-nft's -j DNAT / -j REDIRECT) and a
  * match of the transport destination port (`tcp dport`, `udp dport`,
  * `th dport`) against a literal: a value, a range (`8000-8100`, or `>=`
  * / `<=` comparisons), or the elements of a set (`{ 80, 443 }`, a named
@@ -19,8 +19,9 @@
  * forwards without a literal port (a DMZ host: every port would count),
  * ports inside concatenations (`ip daddr . tcp dport`), xt matches that
  * iptables-nft hands the kernel as opaque compat blobs (`-m multiport
- * --dports`), and rules of iptables-legacy (x_tables, not nftables). The interface the rule
- * applies to is not looked at: a LAN-side redirect also keeps its port.
+ * --dports`), and rules of iptables-legacy (x_tables, not nftables).
+ * The interface the rule applies to is not looked at: a LAN-side
+ * redirect also keeps its port.
  */
 #ifndef IGDD_NFT_FORWARDS_H
 #define IGDD_NFT_FORWARDS_H

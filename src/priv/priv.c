@@ -188,14 +188,10 @@ static int helper_conf(const struct priv *p, const struct config *cfg, const cha
 
 /* ---- replies ---- */
 
-/* An event from the helper: queued for priv_event_take(). */
+/* An event from the helper (PRIV_KIND_WAN_DONE): queued for
+ * priv_event_take(). */
 static void keep_event(struct priv *p, const struct priv_reply *rp)
 {
-	if (rp->event != PRIV_EVENT_WAN_DONE ||
-	    (rp->op != PRIV_OP_WAN_UP && rp->op != PRIV_OP_WAN_DOWN)) {
-		log_warnx("helper: unknown event %u dropped", (unsigned)rp->event);
-		return;
-	}
 	if (p->nev == PRIV_EVENT_QUEUE) {
 		log_warnx("helper: event queue full: event of request %u dropped", p->ev[0].seq);
 		memmove(&p->ev[0], &p->ev[1], sizeof(p->ev[0]) * (PRIV_EVENT_QUEUE - 1));
@@ -212,7 +208,7 @@ static void keep_gone(struct priv *p, const struct priv_gone *g)
 {
 	size_t i, n = g->h.count;
 
-	if (n > PRIV_GONE_MAX || p->ngone + n > PRIV_GONE_KEEP) {
+	if (p->ngone + n > PRIV_GONE_KEEP) {
 		log_warnx("helper: a list of %zu removed mappings dropped", n);
 		return;
 	}
@@ -245,18 +241,18 @@ static int on_message(struct priv *p, ssize_t n, uint32_t seq, int *ret_status,
 {
 	const struct priv_reply *rp = &p->in.rp;
 
-	if (n == (ssize_t)sizeof(struct priv_gone) && rp->version == PRIV_MSG_VERSION &&
-	    rp->event == PRIV_EVENT_GONE) {
+	switch (priv_msg_kind(p->in.raw, (size_t)n)) {
+	case PRIV_KIND_GONE:
 		keep_gone(p, &p->in.gone);
 		return 0;
-	}
-	if (n != (ssize_t)sizeof(*rp) || rp->version != PRIV_MSG_VERSION) {
-		log_warnx("helper: malformed message (%zd bytes)", n);
-		return 0;
-	}
-	if (rp->event != PRIV_EVENT_NONE) {
+	case PRIV_KIND_WAN_DONE:
 		keep_event(p, rp);
 		return 0;
+	case PRIV_KIND_BAD:
+		log_warnx("helper: malformed message (%zd bytes) dropped", n);
+		return 0;
+	case PRIV_KIND_REPLY:
+		break;
 	}
 	if (seq == 0 ? rp->seq != 0 : rp->seq != seq) {
 		log_warnx("helper: late reply to request %u (status %d) dropped", rp->seq,

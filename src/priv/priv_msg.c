@@ -167,3 +167,23 @@ void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret)
 	ret->int_port = e->int_port;
 	ret->proto = e->proto;
 }
+
+enum priv_kind priv_msg_kind(const void *msg, size_t len)
+{
+	const struct priv_reply *rp = msg;
+	const struct priv_gone *g = msg;
+
+	if (len < sizeof(*rp) || rp->version != PRIV_MSG_VERSION)
+		return PRIV_KIND_BAD;
+	if (len == sizeof(*g) && rp->event == PRIV_EVENT_GONE)
+		return g->h.count >= 1 && g->h.count <= PRIV_GONE_MAX ? PRIV_KIND_GONE :
+		       PRIV_KIND_BAD;
+	if (len != sizeof(*rp))
+		return PRIV_KIND_BAD;
+	if (rp->event == PRIV_EVENT_NONE)
+		return PRIV_KIND_REPLY;
+	if (rp->event == PRIV_EVENT_WAN_DONE &&
+	    (rp->op == PRIV_OP_WAN_UP || rp->op == PRIV_OP_WAN_DOWN))
+		return PRIV_KIND_WAN_DONE;
+	return PRIV_KIND_BAD;
+}

@@ -146,6 +146,17 @@ int priv_msg_check(const void *msg, size_t len, bool fd, const struct priv_polic
 int priv_grant_check(const void *msg, size_t len, const struct priv_entry *want, uint64_t now_ms,
 		     const char **ret_why);
 
+/* What a message from the helper is, as the engine reads it. */
+enum priv_kind {
+	PRIV_KIND_BAD,          /* malformed: logged and dropped */
+	PRIV_KIND_REPLY,        /* a struct priv_reply with event PRIV_EVENT_NONE */
+	PRIV_KIND_WAN_DONE,     /* a struct priv_reply, PRIV_EVENT_WAN_DONE of a WAN op */
+	PRIV_KIND_GONE,         /* a struct priv_gone with 1..PRIV_GONE_MAX entries */
+};
+
+/* The kind of the len bytes at msg (aligned for struct priv_gone). Pure. */
+enum priv_kind priv_msg_kind(const void *msg, size_t len);
+
 /* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or 240/4. */
 bool priv_remote_ok(struct in_addr a);
 

@@ -784,6 +784,8 @@ static void victims_unique(struct victims *x)
 {
 	size_t i, k = 0;
 
+	if (x->n == 0)
+		return;
 	qsort(x->v, x->n, sizeof(x->v[0]), cmp_ptr);
 	for (i = 0; i < x->n; i++)
 		if (k == 0 || x->v[k - 1] != x->v[i])
