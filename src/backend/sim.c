@@ -109,7 +109,7 @@ static int sim_port_held(struct sim *s, uint8_t proto, uint16_t port)
 	if (!s->sd)
 		return 0;
 	r = sockdiag_bound(s->sd, proto == MAP_UDP ? IPPROTO_UDP : IPPROTO_TCP, port,
-			   &s->external_ip, 1);
+			   &s->external_ip, 1, 0);
 	if (r < 0 && !s->sd_failing)
 		log_warnx("backend sim: cannot read this host's sockets: %s", strerror(-r));
 	s->sd_failing = r < 0;
@@ -255,7 +255,7 @@ static void sim_check(struct backend *b, uint64_t now)
 	s->next_check_ms = s->installed ? now + SIM_CHECK_MS : 0;
 	if (!held)
 		return;
-	r = sockdiag_held(s->sd, &s->external_ip, 1, &s->udp_seen, &held[0], &held[1]);
+	r = sockdiag_held(s->sd, &s->external_ip, 1, 0, &s->udp_seen, &held[0], &held[1]);
 	for (k = 0; r == 0 && k < 2; k++) {
 		for (p = portset_next(&held[k], 1); p > 0; p = portset_next(&held[k], (uint32_t)p + 1)) {
 			memset(&v[n], 0, sizeof(v[n]));

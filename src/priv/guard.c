@@ -5,9 +5,9 @@
  * Cost per request: the message check (pure), draining the rtnetlink
  * watch socket (one recv that finds nothing), one NFT_MSG_GETGEN to see
  * whether the ruleset moved since the static forwards were read, and
- * for each entry of an APPLY one inet_diag query filtered by its port
- * (IPv4 and IPv6); a batch of more than GUARD_BATCH_DUMP entries reads
- * every bound port once instead.
+ * for each entry of an APPLY one exact inet_diag request (the kernel's
+ * own socket lookup for the port; util/sockdiag.h); a batch of more than
+ * GUARD_BATCH_DUMP entries reads every bound port once instead.
  */
 #define _GNU_SOURCE             /* struct ucred */
 
@@ -196,8 +196,9 @@ static int grant_ok(int fd, const struct priv_entry *e, const char **why)
 
 /* ---- the gateway's own ports ---- */
 
-/* The WAN side's addresses: the WAN interface's own, and external_ip. */
-static size_t wan_addrs(struct guard *g, struct in_addr *out)
+/* The WAN side's addresses: the WAN interface's own, and external_ip;
+ * *ret_ifindex the WAN interface (0: none now). */
+static size_t wan_addrs(struct guard *g, struct in_addr *out, unsigned *ret_ifindex)
 {
 	unsigned idx = if_nametoindex(g->c.wan_if);
 	size_t n = 0;
@@ -206,6 +207,7 @@ static size_t wan_addrs(struct guard *g, struct in_addr *out)
 		out[n++] = g->c.external_ip;
 	if (idx)
 		n += localaddr_on(g->la, idx, out + n, GUARD_MAX_WAN - n);
+	*ret_ifindex = idx;
 	return n;
 }
 
@@ -245,6 +247,7 @@ static int router_port(struct guard *g, const struct priv_req *rq, const char **
 {
 	struct in_addr wan[GUARD_MAX_WAN];
 	struct portset *bound = NULL;
+	unsigned ifindex;
 	size_t nwan, i;
 	int r;
 
@@ -252,11 +255,11 @@ static int router_port(struct guard *g, const struct priv_req *rq, const char **
 		*why = "cannot read the ruleset";
 		return -EAGAIN;
 	}
-	nwan = wan_addrs(g, wan);
+	nwan = wan_addrs(g, wan, &ifindex);
 	if (rq->count > GUARD_BATCH_DUMP) {
 		bound = malloc(2 * sizeof(*bound));
-		if (!bound || sockdiag_ports(g->sd, IPPROTO_TCP, wan, nwan, &bound[0]) < 0 ||
-		    sockdiag_ports(g->sd, IPPROTO_UDP, wan, nwan, &bound[1]) < 0) {
+		if (!bound || sockdiag_ports(g->sd, IPPROTO_TCP, wan, nwan, ifindex, &bound[0]) < 0 ||
+		    sockdiag_ports(g->sd, IPPROTO_UDP, wan, nwan, ifindex, &bound[1]) < 0) {
 			free(bound);
 			*why = "cannot read the gateway's sockets";
 			return -EAGAIN;
@@ -269,7 +272,7 @@ static int router_port(struct guard *g, const struct priv_req *rq, const char **
 			*why = "the firewall forwards the external port statically";
 			r = -EADDRINUSE;
 		} else if (bound ? portset_has(&bound[pidx(e->proto)], e->ext_port) :
-			   (r = sockdiag_bound(g->sd, e->proto, e->ext_port, wan, nwan)) > 0) {
+			   (r = sockdiag_bound(g->sd, e->proto, e->ext_port, wan, nwan, ifindex)) > 0) {
 			*why = "the gateway itself listens on the external port";
 			r = -EADDRINUSE;
 		} else if (r < 0) {
@@ -284,14 +287,16 @@ static int router_port(struct guard *g, const struct priv_req *rq, const char **
 int guard_router_ports(struct guard *g, struct portset *tcp, struct portset *udp)
 {
 	struct in_addr wan[GUARD_MAX_WAN];
+	unsigned ifindex;
 	size_t nwan, i;
 	int r;
 
 	if (localaddr_refresh(g->la) < 0)
 		return -EAGAIN;
-	nwan = wan_addrs(g, wan);
+	nwan = wan_addrs(g, wan, &ifindex);
+	g->fwd_valid = false;           /* read again whatever the generation says */
 	if ((r = forwards_fresh(g)) < 0 ||
-	    (r = sockdiag_held(g->sd, wan, nwan, &g->udp_seen, tcp, udp)) < 0)
+	    (r = sockdiag_held(g->sd, wan, nwan, ifindex, &g->udp_seen, tcp, udp)) < 0)
 		return r;
 	for (i = 0; i < sizeof(udp->w) / sizeof(udp->w[0]); i++) {
 		tcp->w[i] |= g->fwd[0].w[i];

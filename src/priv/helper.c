@@ -97,8 +97,11 @@ static int run(struct helper *h, const char *text)
 	char line[256];
 	size_t n;
 
-	if (nftlib_run_cmd_from_buffer(h->nft, text) == 0)
+	if (nftlib_run_cmd_from_buffer(h->nft, text) == 0) {
+		if (h->guard)
+			guard_committed(h->guard);      /* our own generation */
 		return 0;
+	}
 	err = nftlib_ctx_get_error_buffer(h->nft);
 	if (!err)
 		err = "";
@@ -147,8 +150,6 @@ static int rebuild(struct helper *h)
 	}
 	if (r == 0)
 		r = run(h, h->cmd.p);
-	if (r == 0 && h->guard)
-		guard_committed(h->guard);
 	return r;
 }
 
@@ -238,8 +239,6 @@ static int change(struct helper *h, enum nft_op op, const struct nft_elem *v, si
 		return r;
 	if (h->cmd.len == 0 || run(h, h->cmd.p) == 0) {
 		nft_state_commit(h->st);
-		if (h->cmd.len)
-			guard_committed(h->guard);
 		return 0;
 	}
 	/* Refused: the kernel is not what the copy says. Rebuild with the

@@ -1,9 +1,11 @@
 /*
  * sockdiag.c - the gateway's own bound ports over NETLINK_SOCK_DIAG
- * (see sockdiag.h): SOCK_DIAG_BY_FAMILY dumps of struct inet_diag_req_v2
- * for TCP in state LISTEN and UDP in state CLOSE (unconnected), IPv4
- * and IPv6, optionally with an INET_DIAG_BC_S_COND bytecode matching
- * one source port (linux/inet_diag.h; the kernel's inet_diag_bc_run()).
+ * (see sockdiag.h, linux/inet_diag.h): for one port, an exact
+ * SOCK_DIAG_BY_FAMILY request, which the kernel answers with its own
+ * socket lookup (inet_diag_find_one_icsk(), udp_dump_one()); for every
+ * port, dumps of TCP in state LISTEN and UDP in state CLOSE
+ * (unconnected), IPv4 and IPv6, filtered here the way the lookup
+ * decides.
  */
 #include "util/sockdiag.h"
 
@@ -65,6 +67,7 @@ void sockdiag_free(struct sockdiag *d)
 struct walk {
 	const struct in_addr *addrs;
 	size_t n;
+	unsigned ifindex;               /* the WAN device (0: none) */
 	struct portset *set;            /* every port held, or NULL */
 	bool found;                     /* some socket holds a port */
 };
@@ -89,6 +92,9 @@ static bool holds(const struct walk *w, const struct nlmsghdr *nlh)
 	struct nlattr *at;
 	bool v6only = false;
 
+	/* Bound to a device (SO_BINDTODEVICE): only the WAN device's. */
+	if (m->id.idiag_if != 0 && m->id.idiag_if != w->ifindex)
+		return false;
 	if (m->idiag_family == AF_INET)
 		return addr_counts(w, a[0]);
 	if (m->idiag_family != AF_INET6)
@@ -123,8 +129,8 @@ static int sock_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* One dump of family's sockets of proto (only port when not 0). */
-static int dump(struct sockdiag *d, uint8_t family, uint8_t proto, uint16_t port, struct walk *w)
+/* One dump of family's sockets of proto. */
+static int dump(struct sockdiag *d, uint8_t family, uint8_t proto, struct walk *w)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
 	struct inet_diag_req_v2 *rq;
@@ -139,20 +145,6 @@ static int dump(struct sockdiag *d, uint8_t family, uint8_t proto, uint16_t port
 	rq->sdiag_family = family;
 	rq->sdiag_protocol = proto;
 	rq->idiag_states = 1u << (proto == IPPROTO_TCP ? STATE_LISTEN : STATE_CLOSE);
-	if (port) {
-		struct {
-			struct inet_diag_bc_op op;
-			struct inet_diag_hostcond cond;
-		} bc;
-
-		memset(&bc, 0, sizeof(bc));
-		bc.op.code = INET_DIAG_BC_S_COND;
-		bc.op.yes = sizeof(bc);                 /* matched: past the end, accepted */
-		bc.op.no = sizeof(bc) + 4;              /* not: beyond it, rejected */
-		bc.cond.family = AF_UNSPEC;             /* any address, prefix 0 */
-		bc.cond.port = port;
-		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof(bc), &bc);
-	}
 	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
@@ -166,47 +158,101 @@ static int dump(struct sockdiag *d, uint8_t family, uint8_t proto, uint16_t port
 	return 0;
 }
 
-static int both_families(struct sockdiag *d, uint8_t proto, uint16_t port, struct walk *w)
+static int found_cb(const struct nlmsghdr *nlh, void *data)
 {
+	if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+		*(bool *)data = true;
+	return MNL_CB_OK;
+}
+
+/*
+ * The kernel's own socket lookup, as for a packet arriving on device
+ * ifindex from a remote host (0.0.0.0:0, so that no connected socket
+ * matches) for addr:port: an exact request (no dump), which costs the
+ * kernel a hash lookup instead of a walk of its socket tables. It finds
+ * what such a packet would reach: a socket bound to addr or the wildcard,
+ * an IPv6 one bound to :: without IPV6_V6ONLY or to ::ffff:addr, not one
+ * bound to another device. 1 found, 0 not, -errno.
+ */
+static int lookup(struct sockdiag *d, uint8_t proto, struct in_addr addr, uint16_t port,
+		  unsigned ifindex)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
+	struct inet_diag_req_v2 *rq;
+	uint32_t seq;
+	bool found = false;
+	ssize_t len;
+	int r;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq = ++d->seq;
+	rq = mnl_nlmsg_put_extra_header(nlh, sizeof(*rq));
+	rq->sdiag_family = AF_INET;
+	rq->sdiag_protocol = proto;
+	rq->id.idiag_if = ifindex;
+	rq->id.idiag_cookie[0] = rq->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	/* TCP reads the local end from src; UDP, "for historical reasons"
+	 * (udp_diag.c), from dst. */
+	if (proto == IPPROTO_TCP) {
+		rq->id.idiag_src[0] = addr.s_addr;
+		rq->id.idiag_sport = htons(port);
+	} else {
+		rq->id.idiag_dst[0] = addr.s_addr;
+		rq->id.idiag_dport = htons(port);
+	}
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		len = mnl_socket_recvfrom(d->nl, d->buf, SOCKDIAG_BUF);
+		if (len < 0)
+			return -errno;
+		r = mnl_cb_run(d->buf, (size_t)len, seq, d->portid, found_cb, &found);
+	} while (r > 0);
+	if (r < 0)
+		return errno == ENOENT ? 0 : (errno ? -errno : -EIO);
+	return found;
+}
+
+int sockdiag_bound(struct sockdiag *d, uint8_t proto, uint16_t port, const struct in_addr *addrs,
+		   size_t n, unsigned ifindex)
+{
+	struct in_addr any = { 0 };
+	size_t i;
+	int r = 0;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return -EINVAL;
+	if (port == 0)
+		return 0;
+	/* A lookup for an address finds the wildcard sockets too; without
+	 * one, only they can be found. */
+	for (i = 0; i < (n ? n : 1) && r == 0; i++)
+		r = lookup(d, proto, n ? addrs[i] : any, port, ifindex);
+	return r;
+}
+
+int sockdiag_ports(struct sockdiag *d, uint8_t proto, const struct in_addr *addrs, size_t n,
+		   unsigned ifindex, struct portset *ret)
+{
+	struct walk w = { addrs, n, ifindex, ret, false };
 	int r;
 
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return -EINVAL;
-	r = dump(d, AF_INET, proto, port, w);
-	if (r == 0 && !(port && w->found))
-		r = dump(d, AF_INET6, proto, port, w);
-	return r;
-}
-
-int sockdiag_bound(struct sockdiag *d, uint8_t proto, uint16_t port, const struct in_addr *addrs,
-		   size_t n)
-{
-	struct walk w = { addrs, n, NULL, false };
-	int r;
-
-	if (port == 0)
-		return 0;
-	r = both_families(d, proto, port, &w);
-	return r < 0 ? r : w.found;
-}
-
-int sockdiag_ports(struct sockdiag *d, uint8_t proto, const struct in_addr *addrs, size_t n,
-		   struct portset *ret)
-{
-	struct walk w = { addrs, n, ret, false };
-
 	portset_clear(ret);
-	return both_families(d, proto, 0, &w);
+	r = dump(d, AF_INET, proto, &w);
+	return r < 0 ? r : dump(d, AF_INET6, proto, &w);
 }
 
-int sockdiag_held(struct sockdiag *d, const struct in_addr *addrs, size_t n,
+int sockdiag_held(struct sockdiag *d, const struct in_addr *addrs, size_t n, unsigned ifindex,
 		  struct portset *udp_seen, struct portset *tcp, struct portset *udp)
 {
 	size_t i;
 	int r;
 
-	if ((r = sockdiag_ports(d, IPPROTO_TCP, addrs, n, tcp)) < 0 ||
-	    (r = sockdiag_ports(d, IPPROTO_UDP, addrs, n, udp)) < 0)
+	if ((r = sockdiag_ports(d, IPPROTO_TCP, addrs, n, ifindex, tcp)) < 0 ||
+	    (r = sockdiag_ports(d, IPPROTO_UDP, addrs, n, ifindex, udp)) < 0)
 		return r;
 	for (i = 0; i < sizeof(udp->w) / sizeof(udp->w[0]); i++) {
 		uint64_t now = udp->w[i];

@@ -4,9 +4,11 @@
  * Runs in a network namespace of its own (root, or an unprivileged user
  * namespace where the kernel allows one), with a WAN address on a veth
  * pair, and binds sockets there: TCP listeners and unconnected UDP
- * sockets on the wildcard, the WAN address, :: with and without
- * IPV6_V6ONLY, ::ffff:WAN count; the loopback, another local address, a
- * connected UDP socket and a TCP socket that does not listen do not.
+ * sockets on the wildcard, the WAN address, :: without IPV6_V6ONLY,
+ * ::ffff:WAN, and bound to the WAN device count; the loopback, another
+ * local address, :: with IPV6_V6ONLY, another device, a connected UDP
+ * socket and a TCP socket that does not listen do not; the one-port
+ * lookup and the dump agree.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -137,7 +140,7 @@ static int run(void)
 		CHECK((fds[i] = open_row(&rows[i])) >= 0);
 	for (i = 0; i < NROWS; i++) {
 		uint8_t proto = rows[i].type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
-		int r = sockdiag_bound(d, proto, (uint16_t)rows[i].port, &wan, 1);
+		int r = sockdiag_bound(d, proto, (uint16_t)rows[i].port, &wan, 1, 0);
 
 		if (r != rows[i].holds) {
 			fprintf(stderr, "row %zu (%s:%u): %d\n", i, rows[i].addr, rows[i].port, r);
@@ -145,13 +148,13 @@ static int run(void)
 		}
 	}
 	/* Without the WAN address, only the wildcard ones count. */
-	CHECK(sockdiag_bound(d, IPPROTO_TCP, 20002, NULL, 0) == 0);
-	CHECK(sockdiag_bound(d, IPPROTO_TCP, 20001, NULL, 0) == 1);
-	CHECK(sockdiag_bound(d, 1, 20001, NULL, 0) == -EINVAL);
-	CHECK(sockdiag_bound(d, IPPROTO_TCP, 0, NULL, 0) == 0);
+	CHECK(sockdiag_bound(d, IPPROTO_TCP, 20002, NULL, 0, 0) == 0);
+	CHECK(sockdiag_bound(d, IPPROTO_TCP, 20001, NULL, 0, 0) == 1);
+	CHECK(sockdiag_bound(d, 1, 20001, NULL, 0, 0) == -EINVAL);
+	CHECK(sockdiag_bound(d, IPPROTO_TCP, 0, NULL, 0, 0) == 0);
 	/* Every port at once: exactly the rows that hold one. */
-	CHECK(sockdiag_ports(d, IPPROTO_TCP, &wan, 1, tcp) == 0);
-	CHECK(sockdiag_ports(d, IPPROTO_UDP, &wan, 1, udp) == 0);
+	CHECK(sockdiag_ports(d, IPPROTO_TCP, &wan, 1, 0, tcp) == 0);
+	CHECK(sockdiag_ports(d, IPPROTO_UDP, &wan, 1, 0, udp) == 0);
 	for (i = 0; i < NROWS; i++) {
 		const struct portset *s = rows[i].type == SOCK_STREAM ? tcp : udp;
 
@@ -164,14 +167,41 @@ static int run(void)
 	extra = open_row(&(struct sock_row){ AF_INET, SOCK_DGRAM, "0.0.0.0", 20021, false, false,
 					     false, true });
 	CHECK(extra >= 0);
-	CHECK(sockdiag_held(d, &wan, 1, seen, tcp, udp) == 0);
+	CHECK(sockdiag_held(d, &wan, 1, 0, seen, tcp, udp) == 0);
 	CHECK(portset_has(tcp, 20001) && !portset_has(udp, 20011) && !portset_has(udp, 20021));
 	close(extra);                                   /* a query socket that came and went */
-	CHECK(sockdiag_held(d, &wan, 1, seen, tcp, udp) == 0);
+	CHECK(sockdiag_held(d, &wan, 1, 0, seen, tcp, udp) == 0);
 	CHECK(portset_has(udp, 20011) && portset_has(udp, 20016) && !portset_has(udp, 20021));
+	/* Bound to a device: only the WAN device's count, and only when
+	 * the caller names it. */
+	{
+		static const struct sock_row dev_row = { AF_INET, SOCK_STREAM, "0.0.0.0", 20030,
+							 false, false, true, true };
+		unsigned w0 = if_nametoindex("w0");
+		int on_wan = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int on_other = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET };
+
+		CHECK(w0 != 0 && on_wan >= 0 && on_other >= 0);
+		CHECK(setsockopt(on_wan, SOL_SOCKET, SO_BINDTODEVICE, "w0", 3) == 0);
+		CHECK(setsockopt(on_other, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) == 0);
+		a.sin_port = htons(dev_row.port);
+		CHECK(bind(on_wan, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(on_wan, 4) == 0);
+		a.sin_port = htons(20031);
+		CHECK(bind(on_other, (struct sockaddr *)&a, sizeof(a)) == 0);
+		CHECK(sockdiag_bound(d, IPPROTO_TCP, 20030, &wan, 1, w0) == 1);
+		CHECK(sockdiag_bound(d, IPPROTO_TCP, 20030, &wan, 1, 0) == 0);
+		CHECK(sockdiag_bound(d, IPPROTO_UDP, 20031, &wan, 1, w0) == 0);
+		CHECK(sockdiag_bound(d, IPPROTO_TCP, 20001, &wan, 1, w0) == 1);  /* unbound: any */
+		CHECK(sockdiag_ports(d, IPPROTO_TCP, &wan, 1, w0, tcp) == 0 && portset_has(tcp, 20030));
+		CHECK(sockdiag_ports(d, IPPROTO_TCP, &wan, 1, 0, tcp) == 0 && !portset_has(tcp, 20030));
+		CHECK(sockdiag_ports(d, IPPROTO_UDP, &wan, 1, w0, udp) == 0 && !portset_has(udp, 20031));
+		close(on_wan);
+		close(on_other);
+	}
 	for (i = 0; i < NROWS; i++)
 		close(fds[i]);
-	CHECK(sockdiag_bound(d, IPPROTO_TCP, 20001, &wan, 1) == 0);
+	CHECK(sockdiag_bound(d, IPPROTO_TCP, 20001, &wan, 1, 0) == 0);
 	sockdiag_free(d);
 	free(tcp);
 	return 0;
