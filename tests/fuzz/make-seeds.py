@@ -6,8 +6,9 @@
 Every golden case (tests/data/*.case) becomes seeds for fuzz_http (the
 case's exchanges, at most 8 per seed) and fuzz_soap (each POST: its
 SOAPAction and body); every configuration (tests/data/config/*.conf,
-examples/*.conf) a seed for fuzz_config; SSDP and GENA requests written
-out below are the seeds of fuzz_ssdp and fuzz_gena. The input formats
+examples/*.conf) a seed for fuzz_config; SSDP, GENA, NAT-PMP and PCP
+requests and the privileged helper's messages written out below are the
+seeds of fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp and fuzz_priv. The input formats
 are described at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
