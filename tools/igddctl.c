@@ -14,6 +14,7 @@
 #include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "util/buf.h"
+#include "util/fdpass.h"
 #include "util/limits.h"
 
 #include <errno.h>
@@ -203,33 +204,6 @@ static int make_grant(const struct ctl_req *r)
 	return sv[1];
 }
 
-/* send(), the first time with the descriptor grant (when not -1). */
-static ssize_t send_part(int fd, const char *p, size_t len, int grant)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { (void *)p, len };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-
-	if (grant < 0)
-		return send(fd, p, len, MSG_NOSIGNAL);
-	memset(&mh, 0, sizeof(mh));
-	memset(&ctl, 0, sizeof(ctl));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &grant, sizeof(int));
-	return sendmsg(fd, &mh, MSG_NOSIGNAL);
-}
-
 /* Send the request (with grant: -1 none), print the answer: the exit
  * status. */
 static int exchange(int fd, const char *req, size_t len, int grant)
@@ -240,7 +214,8 @@ static int exchange(int fd, const char *req, size_t len, int grant)
 	int status = -1;
 
 	while (sent < len) {
-		ssize_t n = send_part(fd, req + sent, len - sent, sent == 0 ? grant : -1);
+		ssize_t n = fdpass_send(fd, req + sent, len - sent, sent == 0 ? grant : -1,
+					MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;

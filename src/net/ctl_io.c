@@ -13,6 +13,7 @@
 #include "proto/ctl.h"
 #include "svc/ctl.h"
 #include "util/buf.h"
+#include "util/fdpass.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
@@ -188,29 +189,12 @@ static void conn_step(struct ctl_conn *c)
  */
 static ssize_t conn_recv(struct ctl_conn *c)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { c->in + c->inlen, sizeof(c->in) - c->inlen };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
+	bool bad;
 	int fd;
+	ssize_t n = fdpass_recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0, &fd, &bad);
 
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
-	for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-			continue;
-		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	if (fd >= 0)
 		ctl_session_set_grant(&c->s, fd);
-	}
 	return n;
 }
 

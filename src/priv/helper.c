@@ -29,6 +29,7 @@
 #include "priv/nft_verify.h"
 #include "priv/nftlib.h"
 #include "util/buf.h"
+#include "util/fdpass.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
 
@@ -577,36 +578,9 @@ static void wan_timeout(struct helper *h, uint64_t now)
  * cut control data, makes the request malformed: *ret_bad. */
 static ssize_t recv_req(struct helper *h, int *ret_fd, bool *ret_bad)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { h->in.raw, sizeof(h->in.raw) };
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t n;
+	ssize_t n = fdpass_recv(h->fd, h->in.raw, sizeof(h->in.raw), MSG_DONTWAIT, ret_fd, ret_bad);
 
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	*ret_fd = -1;
-	*ret_bad = false;
-	n = recvmsg(h->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-		    cm->cmsg_len != CMSG_LEN(sizeof(int)) || *ret_fd >= 0) {
-			*ret_bad = true;
-			continue;
-		}
-		memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
-	}
-	if (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))
-		*ret_bad = true;
-	return n;
+	return n < 0 ? -errno : n;
 }
 
 /* A refusal: a port the gateway holds is a normal answer (debug); an
@@ -650,7 +624,7 @@ static int receive(struct helper *h)
 	if (bad) {
 		if (fd >= 0)
 			close(fd);
-		why = "unexpected control data";
+		why = "unexpected control data, or a message too long";
 		status = -EINVAL;
 	} else {
 		status = guard_request(h->guard, h->in.raw, (size_t)n, fd, &granted, &why);

@@ -7,6 +7,8 @@
  */
 #include "priv/localaddr.h"
 
+#include "util/nl.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -15,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #define LOCALADDR_BUF (32u * 1024u)
 #define LOCALADDR_MAX 4096              /* local routes kept */
@@ -31,10 +32,9 @@ struct local_route {
 };
 
 struct localaddr {
-	struct mnl_socket *dump, *watch;
-	unsigned portid;
-	uint32_t seq;
-	char *buf;
+	struct nl_conn c;               /* the dumps */
+	struct mnl_socket *watch;       /* the change notifications */
+	char *buf;                      /* notifications are read here */
 	struct local_route *v;
 	size_t n;
 	bool dirty;                     /* read the table at the next refresh */
@@ -44,8 +44,7 @@ void localaddr_free(struct localaddr *l)
 {
 	if (!l)
 		return;
-	if (l->dump)
-		mnl_socket_close(l->dump);
+	nl_close(&l->c);
 	if (l->watch)
 		mnl_socket_close(l->watch);
 	free(l->buf);
@@ -62,20 +61,24 @@ struct localaddr *localaddr_new(void)
 		return NULL;
 	l->buf = malloc(LOCALADDR_BUF);
 	l->v = calloc(LOCALADDR_MAX, sizeof(*l->v));
-	l->dump = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
 	l->watch = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!l->buf || !l->v || !l->dump || !l->watch ||
-	    mnl_socket_bind(l->dump, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	if (!l->buf || !l->v || !l->watch ||
 	    mnl_socket_bind(l->watch, RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE,
 			    MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
-	/* Best effort: without it the kernel dumps every table, filtered here. */
-	(void)mnl_socket_setsockopt(l->dump, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
-	l->portid = mnl_socket_get_portid(l->dump);
-	l->seq = (uint32_t)time(NULL);
-	l->dirty = true;
-	if (localaddr_refresh(l) < 0)
+	e = nl_open(&l->c, NETLINK_ROUTE, LOCALADDR_BUF);
+	if (e < 0) {
+		errno = -e;
 		goto fail;
+	}
+	/* Best effort: without it the kernel dumps every table, filtered here. */
+	(void)mnl_socket_setsockopt(l->c.nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	l->dirty = true;
+	e = localaddr_refresh(l);
+	if (e < 0) {
+		errno = -e;
+		goto fail;
+	}
 	return l;
 fail:
 	e = errno ? errno : ENOMEM;
@@ -153,41 +156,22 @@ int localaddr_refresh(struct localaddr *l)
 {
 	struct nlmsghdr *nlh;
 	struct rtmsg *rt;
-	uint32_t seq;
-	ssize_t len;
 	int r;
 
 	if (changed(l))
 		l->dirty = true;
 	if (!l->dirty)
 		return 0;
-	nlh = mnl_nlmsg_put_header(l->buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq = ++l->seq;
+	nlh = nl_request(&l->c, RTM_GETROUTE, NLM_F_DUMP);
 	rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
 	rt->rtm_family = AF_INET;
 	rt->rtm_table = RT_TABLE_LOCAL;
 	rt->rtm_type = RTN_LOCAL;
-	if (mnl_socket_sendto(l->dump, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
 	l->n = 0;
-	do {
-		len = mnl_socket_recvfrom(l->dump, l->buf, LOCALADDR_BUF);
-		if (len < 0) {
-			r = -errno;
-			goto fail;
-		}
-		r = mnl_cb_run(l->buf, (size_t)len, seq, l->portid, route_cb, l);
-	} while (r > 0);
-	if (r < 0) {
-		r = errno ? -errno : -EIO;
-		goto fail;
-	}
-	l->dirty = false;
-	return 0;
-fail:
-	l->dirty = true;                /* the caller refuses until a read succeeds */
+	r = nl_exchange(&l->c, nlh, route_cb, l);
+	/* A failed read leaves the copy incomplete: the caller refuses until
+	 * a read succeeds. */
+	l->dirty = r < 0;
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include "priv/nft_forwards.h"
 
 #include "backend/nft_rules.h"
+#include "util/nl.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -28,7 +29,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FW_BUF (64u * 1024u)
 #define FW_NAME_MAX 64                  /* NFT_NAME_MAXLEN (table, set names) */
@@ -67,10 +67,7 @@ struct scan {
 };
 
 struct nft_forwards {
-	struct mnl_socket *nl;
-	unsigned portid;
-	uint32_t seq;
-	char *buf;
+	struct nl_conn c;
 	struct find *finds;             /* FW_MAX_FINDS */
 	size_t nfinds;
 };
@@ -78,21 +75,18 @@ struct nft_forwards {
 struct nft_forwards *nft_forwards_new(void)
 {
 	struct nft_forwards *f = calloc(1, sizeof(*f));
+	int r;
 
 	if (!f)
 		return NULL;
-	f->buf = malloc(FW_BUF);
 	f->finds = calloc(FW_MAX_FINDS, sizeof(*f->finds));
-	f->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!f->buf || !f->finds || !f->nl || mnl_socket_bind(f->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno ? errno : ENOMEM;
-
-		nft_forwards_free(f);
-		errno = e;
+	r = f->finds ? nl_open(&f->c, NETLINK_NETFILTER, FW_BUF) : -ENOMEM;
+	if (r < 0) {
+		free(f->finds);
+		free(f);
+		errno = -r;
 		return NULL;
 	}
-	f->portid = mnl_socket_get_portid(f->nl);
-	f->seq = (uint32_t)time(NULL);
 	return f;
 }
 
@@ -100,9 +94,7 @@ void nft_forwards_free(struct nft_forwards *f)
 {
 	if (!f)
 		return;
-	if (f->nl)
-		mnl_socket_close(f->nl);
-	free(f->buf);
+	nl_close(&f->c);
 	free(f->finds);
 	free(f);
 }
@@ -112,36 +104,14 @@ void nft_forwards_free(struct nft_forwards *f)
 static struct nlmsghdr *request(struct nft_forwards *f, uint16_t type, uint16_t flags,
 				uint8_t family)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(f->buf);
-	struct nfgenmsg *nfg;
+	struct nlmsghdr *nlh = nl_request(&f->c, (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type),
+					  flags);
+	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 
-	nlh->nlmsg_type = (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type);
-	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
-	nlh->nlmsg_seq = ++f->seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	return nlh;
-}
-
-/* Send nlh and run cb over every answer. 0 or -errno (-ENOENT: no such
- * object). */
-static int exchange(struct nft_forwards *f, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	uint32_t seq = nlh->nlmsg_seq;
-	ssize_t len;
-	int r;
-
-	if (mnl_socket_sendto(f->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		len = mnl_socket_recvfrom(f->nl, f->buf, FW_BUF);
-		if (len < 0)
-			return -errno;
-		r = mnl_cb_run(f->buf, (size_t)len, seq, f->portid, cb, data);
-	} while (r > 0);
-	return r < 0 ? (errno ? -errno : -EIO) : 0;
 }
 
 static uint32_t attr_u32(const struct nlattr *a)
@@ -484,7 +454,7 @@ static int read_set(struct nft_forwards *f, const struct find *fd, const char *s
 
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, fd->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
-	return exchange(f, nlh, elem_cb, x);
+	return nl_exchange(&f->c, nlh, elem_cb, x);
 }
 
 static void add_both(unsigned bits, uint16_t lo, uint16_t hi, struct portset *tcp,
@@ -571,7 +541,7 @@ int nft_forwards_read(struct nft_forwards *f, struct portset *tcp, struct portse
 	portset_clear(tcp);
 	portset_clear(udp);
 	f->nfinds = 0;
-	r = exchange(f, nlh, rule_cb, f);
+	r = nl_exchange(&f->c, nlh, rule_cb, f);
 	if (r < 0)
 		return r;
 	memset(&x, 0, sizeof(x));
@@ -597,7 +567,7 @@ int nft_forwards_genid(struct nft_forwards *f, uint32_t *ret)
 {
 	struct nlmsghdr *nlh = request(f, NFT_MSG_GETGEN, NLM_F_ACK, NFPROTO_UNSPEC);
 	uint32_t gen = 0;
-	int r = exchange(f, nlh, gen_cb, &gen);
+	int r = nl_exchange(&f->c, nlh, gen_cb, &gen);
 
 	if (r == 0)
 		*ret = gen;

@@ -21,6 +21,7 @@
 #include "core/policy.h"
 #include "priv/caps.h"
 #include "priv/helper.h"
+#include "util/fdpass.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
 
@@ -402,14 +403,8 @@ int priv_drop_engine(const struct priv *p)
 static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
 		   int grant_fd, size_t *ret_count, uint32_t *ret_seq)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
 	uint64_t deadline = clock_monotonic_ms(NULL) + PRIV_TIMEOUT_MS;
-	struct iovec iov = { &p->req, sizeof(p->req) };
-	struct msghdr mh;
 	size_t i;
 
 	if (n > PRIV_BATCH_MAX)
@@ -423,24 +418,10 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 	p->req.count = (uint16_t)n;
 	for (i = 0; i < n; i++)
 		priv_entry_from_elem(&v[i], &p->req.e[i]);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (grant_fd >= 0) {
-		struct cmsghdr *cm;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &grant_fd, sizeof(int));
-	}
 	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
 		return -ETIMEDOUT;
-	if (sendmsg(p->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(p->req))
+	if (fdpass_send(p->fd, &p->req, sizeof(p->req), grant_fd, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof(p->req))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
 	if (ret_seq)
 		*ret_seq = p->seq;

@@ -9,6 +9,8 @@
  */
 #include "util/sockdiag.h"
 
+#include "util/nl.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
@@ -18,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #define SOCKDIAG_BUF (32u * 1024u)
 
@@ -27,29 +28,22 @@
 #define STATE_CLOSE 7
 
 struct sockdiag {
-	struct mnl_socket *nl;
-	unsigned portid;
-	uint32_t seq;
-	char *buf;
+	struct nl_conn c;
 };
 
 struct sockdiag *sockdiag_new(void)
 {
 	struct sockdiag *d = calloc(1, sizeof(*d));
+	int r;
 
 	if (!d)
 		return NULL;
-	d->buf = malloc(SOCKDIAG_BUF);
-	d->nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
-	if (!d->buf || !d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno ? errno : ENOMEM;
-
-		sockdiag_free(d);
-		errno = e;
+	r = nl_open(&d->c, NETLINK_SOCK_DIAG, SOCKDIAG_BUF);
+	if (r < 0) {
+		free(d);
+		errno = -r;
 		return NULL;
 	}
-	d->portid = mnl_socket_get_portid(d->nl);
-	d->seq = (uint32_t)time(NULL);
 	return d;
 }
 
@@ -57,9 +51,7 @@ void sockdiag_free(struct sockdiag *d)
 {
 	if (!d)
 		return;
-	if (d->nl)
-		mnl_socket_close(d->nl);
-	free(d->buf);
+	nl_close(&d->c);
 	free(d);
 }
 
@@ -132,30 +124,15 @@ static int sock_cb(const struct nlmsghdr *nlh, void *data)
 /* One dump of family's sockets of proto. */
 static int dump(struct sockdiag *d, uint8_t family, uint8_t proto, struct walk *w)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
-	struct inet_diag_req_v2 *rq;
-	uint32_t seq;
-	ssize_t len;
+	struct nlmsghdr *nlh = nl_request(&d->c, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
+	struct inet_diag_req_v2 *rq = mnl_nlmsg_put_extra_header(nlh, sizeof(*rq));
 	int r;
 
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq = ++d->seq;
-	rq = mnl_nlmsg_put_extra_header(nlh, sizeof(*rq));
 	rq->sdiag_family = family;
 	rq->sdiag_protocol = proto;
 	rq->idiag_states = 1u << (proto == IPPROTO_TCP ? STATE_LISTEN : STATE_CLOSE);
-	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		len = mnl_socket_recvfrom(d->nl, d->buf, SOCKDIAG_BUF);
-		if (len < 0)
-			return -errno;
-		r = mnl_cb_run(d->buf, (size_t)len, seq, d->portid, sock_cb, w);
-	} while (r > 0);
-	if (r < 0)
-		return errno == ENOENT ? 0 : (errno ? -errno : -EIO);   /* no such protocol module */
-	return 0;
+	r = nl_exchange(&d->c, nlh, sock_cb, w);
+	return r == -ENOENT ? 0 : r;            /* no such protocol module */
 }
 
 static int found_cb(const struct nlmsghdr *nlh, void *data)
@@ -177,17 +154,11 @@ static int found_cb(const struct nlmsghdr *nlh, void *data)
 static int lookup(struct sockdiag *d, uint8_t proto, struct in_addr addr, uint16_t port,
 		  unsigned ifindex)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->buf);
-	struct inet_diag_req_v2 *rq;
-	uint32_t seq;
+	struct nlmsghdr *nlh = nl_request(&d->c, SOCK_DIAG_BY_FAMILY, NLM_F_ACK);
+	struct inet_diag_req_v2 *rq = mnl_nlmsg_put_extra_header(nlh, sizeof(*rq));
 	bool found = false;
-	ssize_t len;
 	int r;
 
-	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq = ++d->seq;
-	rq = mnl_nlmsg_put_extra_header(nlh, sizeof(*rq));
 	rq->sdiag_family = AF_INET;
 	rq->sdiag_protocol = proto;
 	rq->id.idiag_if = ifindex;
@@ -201,17 +172,10 @@ static int lookup(struct sockdiag *d, uint8_t proto, struct in_addr addr, uint16
 		rq->id.idiag_dst[0] = addr.s_addr;
 		rq->id.idiag_dport = htons(port);
 	}
-	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		len = mnl_socket_recvfrom(d->nl, d->buf, SOCKDIAG_BUF);
-		if (len < 0)
-			return -errno;
-		r = mnl_cb_run(d->buf, (size_t)len, seq, d->portid, found_cb, &found);
-	} while (r > 0);
-	if (r < 0)
-		return errno == ENOENT ? 0 : (errno ? -errno : -EIO);
-	return found;
+	r = nl_exchange(&d->c, nlh, found_cb, &found);
+	if (r == -ENOENT)
+		return 0;                       /* no socket */
+	return r < 0 ? r : found;
 }
 
 int sockdiag_bound(struct sockdiag *d, uint8_t proto, uint16_t port, const struct in_addr *addrs,

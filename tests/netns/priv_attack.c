@@ -35,6 +35,7 @@
 #include "core/clock.h"
 #include "priv/priv.h"
 #include "priv/priv_msg.h"
+#include "util/fdpass.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
 
@@ -190,40 +191,19 @@ int main(int argc, char **argv)
 	grant23 = -1;
 	{
 		int link[2];
+		bool bad;
+		char b = 'g';
 		pid_t pid;
 
 		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, link) == 0 && (pid = fork()) >= 0) {
 			if (pid == 0) {
 				int g = root_grant(&other);
-				char b = 'g';
-				union {
-					struct cmsghdr align;
-					char buf[CMSG_SPACE(sizeof(int))];
-				} c;
-				struct iovec iov = { &b, 1 };
-				struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-						     .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
-				struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
-				cm->cmsg_level = SOL_SOCKET;
-				cm->cmsg_type = SCM_RIGHTS;
-				cm->cmsg_len = CMSG_LEN(sizeof(int));
-				memcpy(CMSG_DATA(cm), &g, sizeof(int));
-				_exit(g >= 0 && sendmsg(link[1], &mh, 0) == 1 ? 0 : 1);
-			} else {
-				char b;
-				union {
-					struct cmsghdr align;
-					char buf[CMSG_SPACE(sizeof(int))];
-				} c;
-				struct iovec iov = { &b, 1 };
-				struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-						     .msg_control = c.buf, .msg_controllen = sizeof(c.buf) };
-
-				if (recvmsg(link[0], &mh, MSG_CMSG_CLOEXEC) == 1 && CMSG_FIRSTHDR(&mh))
-					memcpy(&grant23, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
-				waitpid(pid, NULL, 0);
+				_exit(g >= 0 && fdpass_send(link[1], &b, 1, g, 0) == 1 ? 0 : 1);
 			}
+			if (fdpass_recv(link[0], &b, 1, 0, &grant23, &bad) != 1 || bad)
+				grant23 = -1;
+			waitpid(pid, NULL, 0);
 			close(link[0]);
 			close(link[1]);
 		}

@@ -39,6 +39,8 @@
 #include "svc/portmap.h"
 #include "util/log.h"
 
+#include "netns_child.h"
+
 #define T0 1000000u
 
 struct fx {
@@ -899,14 +901,6 @@ static void test_backend_gone(void **state)
 	fx_free(f);
 }
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1; \
-		} \
-	} while (0)
-
 static int listener(int type, const char *addr, uint16_t port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -927,10 +921,8 @@ static int sim_sockets(void)
 	struct fx *f;
 	int tcp, udp, lan;
 
-	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
-		return 77;
-	if (system("ip link set lo up") != 0)
-		return 77;
+	if (netns_enter(true) != 0 || sh("ip link set lo up") != 0)
+		return NETNS_SKIP;
 	f = fx_new("sim_router_ports = yes\nexternal_ip = 127.0.0.1");
 	tcp = listener(SOCK_STREAM, "0.0.0.0", 20100);
 	CHECK(tcp >= 0);
@@ -961,17 +953,8 @@ static int sim_sockets(void)
 
 static void test_sim_sockets(void **state)
 {
-	int status = 0;
-	pid_t pid = fork();
-
 	(void)state;
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(sim_sockets());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		skip();
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_in_child(sim_sockets);
 }
 
 int main(void)

@@ -25,20 +25,7 @@
 
 #include "priv/localaddr.h"
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1; \
-		} \
-	} while (0)
-
-static int sh(const char *cmd)
-{
-	int r = system(cmd);
-
-	return WIFEXITED(r) && WEXITSTATUS(r) == 0 ? 0 : -1;
-}
+#include "netns_child.h"
 
 static bool local(const struct localaddr *l, const char *text)
 {
@@ -54,11 +41,11 @@ static int run(void)
 	struct in_addr on[4];
 	char text[INET_ADDRSTRLEN];
 
-	if (unshare(CLONE_NEWNET) < 0 && unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
-		return 77;
+	if (netns_enter(true) != 0)
+		return NETNS_SKIP;
 	if (sh("ip link set lo up && ip link add a0 type veth peer name a1 && "
 	       "ip addr add 10.60.0.1/24 dev a0 && ip link set a0 up && ip link set a1 up") < 0)
-		return 77;
+		return NETNS_SKIP;
 	l = localaddr_new();
 	CHECK(l != NULL);
 	CHECK(local(l, "10.60.0.1") && local(l, "127.0.0.1") && local(l, "127.1.2.3"));
@@ -82,17 +69,8 @@ static int run(void)
 
 static void test_local_routes(void **state)
 {
-	int status = 0;
-	pid_t pid = fork();
-
 	(void)state;
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(run());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		skip();
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_in_child(run);
 }
 
 int main(void)

@@ -27,13 +27,7 @@
 
 #include "priv/nft_forwards.h"
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1; \
-		} \
-	} while (0)
+#include "netns_child.h"
 
 static const char ruleset[] =
 	"table inet fw4 {\n"
@@ -131,21 +125,14 @@ static int nft(const char *cmd)
 	return r;
 }
 
-static int sh(const char *cmd)
-{
-	int r = system(cmd);
-
-	return WIFEXITED(r) && WEXITSTATUS(r) == 0 ? 0 : -1;
-}
-
 static int run(void)
 {
 	struct nft_forwards *f;
 	struct portset *tcp = calloc(2, sizeof(*tcp)), *udp;
 	uint32_t g0 = 0, g1 = 0;
 
-	if (unshare(CLONE_NEWNET) < 0)
-		return 77;
+	if (netns_enter(false) != 0)
+		return NETNS_SKIP;
 	CHECK(tcp != NULL);
 	udp = tcp + 1;
 	f = nft_forwards_new();
@@ -182,20 +169,10 @@ static int run(void)
 
 static void test_ruleset(void **state)
 {
-	int status = 0;
-	pid_t pid;
-
 	(void)state;
 	if (geteuid() != 0)
 		skip();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(run());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		skip();
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_in_child(run);
 }
 
 int main(void)

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,6 +41,9 @@
 #include "priv/nft_verify.h"
 #include "priv/priv.h"
 #include "priv/priv_msg.h"
+#include "util/fdpass.h"
+
+#include "netns_child.h"
 
 /* ---- message checks ---- */
 
@@ -287,26 +289,6 @@ static void test_grant_check(void **state)
 
 /* ---- capabilities (in children: the test process keeps its own) ---- */
 
-/* Run fn in a child; its exit status. */
-static int in_child(int (*fn)(void))
-{
-	int status = 0;
-	pid_t pid = fork();
-
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fn());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-}
-
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1; \
-		} \
-	} while (0)
 
 static int drop_all(void)
 {
@@ -342,10 +324,10 @@ static void test_caps(void **state)
 
 	(void)state;
 	assert_int_equal(caps_lookup_user("no-such-user-igdd-test", &u), -ENOENT);
-	assert_int_equal(in_child(drop_all), 0);
+	assert_int_equal(child_status(drop_all), 0);
 	if (geteuid() != 0)
 		skip();
-	assert_int_equal(in_child(drop_to_nobody), 0);
+	assert_int_equal(child_status(drop_to_nobody), 0);
 }
 
 /* ---- the helper, end to end, in a network namespace of its own ---- */
@@ -380,13 +362,6 @@ static int write_conf(const char *text)
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0 || chmod(tmp, 0644) < 0)
 		return -1;
 	return rename(tmp, conf_path);          /* a new file, as an editor writes it */
-}
-
-static int sh(const char *cmd)
-{
-	int r = system(cmd);
-
-	return WIFEXITED(r) && WEXITSTATUS(r) == 0 ? 0 : -1;
 }
 
 static struct nft_elem el(const char *in, unsigned ext, unsigned port)
@@ -696,15 +671,9 @@ static int helper_router_wins(struct priv *p)
  * The end, or -1. */
 static int grant_from(uid_t uid, const struct priv_grant *g)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov;
-	struct msghdr mh;
-	struct cmsghdr *cm;
 	char byte = 'g';
 	int link[2], fd = -1;
+	bool bad;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, link) < 0)
@@ -718,32 +687,13 @@ static int grant_from(uid_t uid, const struct priv_grant *g)
 		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 		    send(sv[0], g, sizeof(*g), 0) != (ssize_t)sizeof(*g))
 			_exit(1);
-		memset(&mh, 0, sizeof(mh));
-		memset(&ctl, 0, sizeof(ctl));
-		iov.iov_base = &byte;
-		iov.iov_len = 1;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &sv[1], sizeof(int));
-		_exit(sendmsg(link[1], &mh, 0) == 1 ? 0 : 1);
+		_exit(fdpass_send(link[1], &byte, 1, sv[1], 0) == 1 ? 0 : 1);
 	}
 	close(link[1]);
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	if (pid > 0 && recvmsg(link[0], &mh, MSG_CMSG_CLOEXEC) == 1 &&
-	    (cm = CMSG_FIRSTHDR(&mh)) && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (pid > 0 && (fdpass_recv(link[0], &byte, 1, 0, &fd, &bad) != 1 || bad) && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
 	close(link[0]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
@@ -915,8 +865,8 @@ static int helper_e2e(void)
 	uint64_t eff = 1;
 	char err[256];
 
-	if (unshare(CLONE_NEWNET) < 0 || sh("command -v ip >/dev/null") < 0)
-		return 77;
+	if (netns_enter(false) != 0 || sh("command -v ip >/dev/null") < 0)
+		return NETNS_SKIP;
 	CHECK(sh(lab_cmds) == 0);
 	CHECK(write_conf(conf_text) == 0);
 	CHECK(config_load(conf_path, &cfg, err, sizeof(err)) == 0);
@@ -953,9 +903,9 @@ static void test_helper(void **state)
 	fd = mkstemp(conf_path);                /* the file the helper follows */
 	assert_true(fd >= 0);
 	close(fd);
-	r = in_child(helper_e2e);
+	r = child_status(helper_e2e);
 	unlink(conf_path);
-	if (r == 77)
+	if (r == NETNS_SKIP)
 		skip();
 	assert_int_equal(r, 0);
 }

@@ -31,13 +31,7 @@
 
 #include "util/sockdiag.h"
 
-#define CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1; \
-		} \
-	} while (0)
+#include "netns_child.h"
 
 struct sock_row {
 	int family, type;
@@ -107,13 +101,6 @@ static int open_row(const struct sock_row *r)
 	return fd;
 }
 
-static int sh(const char *cmd)
-{
-	int r = system(cmd);
-
-	return WIFEXITED(r) && WEXITSTATUS(r) == 0 ? 0 : -1;
-}
-
 static int run(void)
 {
 	struct sockdiag *d;
@@ -123,13 +110,12 @@ static int run(void)
 	size_t i;
 	int p;
 
-	if (unshare(CLONE_NEWNET) < 0 &&
-	    (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0))
-		return 77;
+	if (netns_enter(true) != 0)
+		return NETNS_SKIP;
 	if (sh("ip link set lo up && ip link add w0 type veth peer name w1 && "
 	       "ip addr add " WAN "/24 dev w0 && ip addr add 10.9.0.1/24 dev w0 && "
 	       "ip link set w0 up && ip link set w1 up") < 0)
-		return 77;                              /* no ip(8), or no veth */
+		return NETNS_SKIP;                      /* no ip(8), or no veth */
 	CHECK(tcp != NULL);
 	udp = tcp + 1;
 	seen = tcp + 2;
@@ -209,17 +195,8 @@ static int run(void)
 
 static void test_sockets(void **state)
 {
-	int status = 0;
-	pid_t pid = fork();
-
 	(void)state;
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(run());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		skip();
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	run_in_child(run);
 }
 
 static void test_portset(void **state)
