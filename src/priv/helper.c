@@ -46,12 +46,14 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define HELPER_CMD_MAX (64u << 20)      /* a full table of 131070 mappings is ~25 MB */
 #define HELPER_CMD_STOP_MS 5000         /* a stopped WAN command gets SIGKILL after this */
 #define HELPER_DROP_BATCH 1024          /* mappings removed in one transaction */
+#define HELPER_SEND_TIMEOUT_S 10        /* an engine that reads nothing this long is gone */
 
 /* The WAN command running (at most one), and the request waiting for it. */
 struct helper_wan {
@@ -711,6 +713,7 @@ static int signals(void)
 
 static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 {
+	struct timeval stuck = { HELPER_SEND_TIMEOUT_S, 0 };
 	const char *why = "?";
 	int r;
 
@@ -718,6 +721,11 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 	h->c = c;
 	h->fd = fd;
 	buf_init(&h->cmd, HELPER_CMD_MAX);
+	/* An engine that reads nothing of what we send for this long is
+	 * taken for gone (we then delete the table and exit): it cannot
+	 * hold the periodic check, and the router's ports, hostage. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stuck, sizeof(stuck)) < 0)
+		return -errno;
 	h->sigfd = signals();
 	if (h->sigfd < 0)
 		return h->sigfd;

@@ -285,6 +285,8 @@ size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max)
 {
 	size_t n = p->ngone < max ? p->ngone : max;
 
+	if (n == 0)
+		return 0;               /* p->gone may not exist yet */
 	memcpy(out, p->gone, n * sizeof(*out));
 	memmove(p->gone, p->gone + n, (p->ngone - n) * sizeof(*out));
 	p->ngone -= n;

@@ -11,6 +11,8 @@
 #     removed (logged, evented), and the WAN host reaches the service;
 #   - igddctl: an admin mapping beyond the port policy only with root's
 #     grant, never on the gateway's own port or address;
+#   - the helper's copy of the port policy follows the configuration file,
+#     on a reload and when the file changes without one;
 #   - a compromised engine (tests/priv_attack) sends the helper crafted
 #     requests: DNAT to the gateway's own addresses, well-known ports, the
 #     gateway's ports, forged grants, malformed messages: all refused, and
@@ -184,6 +186,22 @@ expect "igddctl (root): not even root maps the gateway's own service port (409)"
   "gateway itself uses this port.*error 409" "$out"
 out=$(ctl add TCP 2222 $GW_LAN_IP 22)
 expect "igddctl (root): never to the gateway itself (422)" "error 422" "$out"
+
+# The helper's copy of the port policy follows the file: on a reload, and
+# when the file changes without one. What it now refuses goes (root's
+# granted TCP/80 stays), and the engine's table follows.
+echo "acl = deny 18081 0.0.0.0/0 0-65535" >>"$LAB_DIR/igdd.conf"
+out=$(ctl reload)
+expect "igddctl reload" "removed: 0" "$out"
+wait_log "TCP/18081 -> $LAN2_IP:18081 is refused by the helper's port policy: removed" ||
+  lab_fail "the helper did not remove TCP/18081 after the reload"
+refute "TCP/18081 left table ip igdd" "tcp \. 18081 :" "$(dnat_elems)"
+expect "root's granted TCP/80 stays" "tcp \. 80 : $LAN2_IP \. 80" "$(dnat_elems)"
+echo "acl = deny $any 0.0.0.0/0 0-65535" >>"$LAB_DIR/igdd.conf"
+wait_log "TCP/$any -> $LAN1_IP:8443 is refused by the helper's port policy: removed" ||
+  lab_fail "the helper did not follow the file without a reload"
+lab_ok "the helper follows the file without a reload: TCP/$any removed"
+refute "TCP/$any left table ip igdd" "tcp \. $any :" "$(dnat_elems)"
 igdd_stop
 refute "run 1: no warning about a refused request from the engine" \
   "refused a request from the engine" "$(cat "$IGDD_LOG")"

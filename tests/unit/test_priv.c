@@ -5,8 +5,8 @@
  * /proc/self/status), and, when run as root, the whole helper in a
  * network namespace of its own: start-up, capabilities of both
  * processes, apply / replace / remove, refusals, its limit, repair after
- * `flush ruleset`, table deleted on a clean stop and when the engine
- * dies; and what a compromised engine cannot make it do (crafted
+ * `flush ruleset`, table deleted on a clean stop, when the engine dies
+ * and when it stops reading; and what a compromised engine cannot make it do (crafted
  * requests: the gateway's own addresses, well-known ports, ports the
  * gateway itself listens on or forwards statically, forged grants), the
  * router winning over a mapping made before its service started, and the
@@ -24,6 +24,7 @@
 #include <linux/capability.h>
 #include <net/if.h>
 #include <nftables/libnftables.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -812,6 +813,34 @@ static int engine_dies(const struct config *cfg)
 	return 0;
 }
 
+/* An engine that stops reading what the helper sends: the helper gives
+ * up on it (after 10 s of a full socket), deletes the table and exits. */
+static int engine_stuck(const struct config *cfg)
+{
+	static struct priv_req rq;
+	struct priv *p = NULL;
+	unsigned i;
+
+	CHECK(priv_start(cfg, NULL, true, &p) == 0);
+	memset(&rq, 0, sizeof(rq));
+	rq.version = PRIV_MSG_VERSION;
+	rq.op = PRIV_OP_FLUSH;
+	/* Requests, never a reply read, until the helper takes none for 2 s
+	 * (it is blocked sending us replies). */
+	for (i = 0; i < 20000; i++) {
+		struct pollfd pfd = { .fd = priv_fd(p), .events = POLLOUT };
+
+		rq.seq = i + 1;
+		if (poll(&pfd, 1, 2000) <= 0 ||
+		    send(priv_fd(p), &rq, sizeof(rq), MSG_DONTWAIT) != (ssize_t)sizeof(rq))
+			break;
+	}
+	CHECK(i < 20000);
+	CHECK(wait_gone(30000));
+	priv_stop(p);
+	return 0;
+}
+
 /* The next event, polling the channel for at most ms. */
 static int wan_event(struct priv *p, unsigned ms, struct priv_wan_done *ret)
 {
@@ -882,6 +911,7 @@ static int helper_e2e(void)
 	priv_stop(p);                                   /* a clean stop deletes the table */
 	CHECK(wait_gone(0));
 	CHECK(engine_dies(&cfg) == 0);
+	CHECK(engine_stuck(&cfg) == 0);
 	CHECK(helper_wan() == 0);
 	/* The engine without privilege still gets its changes made. */
 	CHECK(priv_start(&cfg, NULL, true, &p) == 0);
