@@ -125,22 +125,23 @@ struct nft_state *nft_state_new(size_t max)
 	return st;
 }
 
+/* Every mapping is a member of exactly one group: walking the groups
+ * finds them all, without a walk of the 131072 port chains. */
 void nft_state_clear(struct nft_state *st)
 {
 	size_t i;
 
-	for (i = 0; i < NPORTS; i++) {
-		while (st->port[i]) {
-			struct st_map *m = st->port[i];
-
-			st->port[i] = m->pnext;
-			free(m);
-		}
-	}
 	for (i = 0; i < st->ngb; i++) {
 		while (st->gb[i]) {
 			struct st_group *g = st->gb[i];
 
+			while (g->members) {
+				struct st_map *m = g->members;
+
+				g->members = m->gnext;
+				st->port[pidx(m->e.proto, m->e.ext_port)] = NULL;
+				free(m);
+			}
 			st->gb[i] = g->hnext;
 			free(g);
 		}
