@@ -100,6 +100,15 @@ static void backend_on_link(struct backend *b, enum backend_link_event ev,
 	engine_wan_event(arg, ev, cause);
 }
 
+/* The backend took mappings away (the gateway's own port, the helper's
+ * policy): the table follows. */
+static void backend_on_gone(struct backend *b, const struct backend_gone *v, size_t n, void *arg)
+{
+	(void)b;
+	if (portmap_backend_gone(arg, v, n) < 0)
+		log_warnx("out of memory: %zu mappings the backend removed are still listed", n);
+}
+
 /* PhysicalLinkStatus is evented: tell when the backend's link flips. */
 static void check_link(struct engine *e)
 {
@@ -288,6 +297,7 @@ int engine_reload(struct engine *e, char *err, size_t errsz)
 {
 	struct map_limits lim;
 	struct policy *p = policy_new(e->cfg, err, errsz);
+	int r;
 
 	if (!p)
 		return -EINVAL;
@@ -297,6 +307,10 @@ int engine_reload(struct engine *e, char *err, size_t errsz)
 	lim.max_mappings = e->cfg->max_mappings;
 	lim.max_per_client = e->cfg->max_mappings_per_client;
 	map_set_limits(e->maps, &lim);
+	/* nft: the helper reads its own copy of the port policy from the file. */
+	if (e->backend.ops->reload && (r = e->backend.ops->reload(&e->backend)) < 0)
+		log_warnx("reload: the backend kept its own copy of the port policy: %s",
+			  strerror(-r));
 	return portmap_enforce_policy(e);
 }
 
@@ -485,6 +499,8 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 	e->backend.clock = &e->clock;
 	e->backend.on_link = backend_on_link;
 	e->backend.on_link_arg = e;
+	e->backend.on_gone = backend_on_gone;
+	e->backend.on_gone_arg = e;
 	r = e->backend.ops->init(&e->backend, cfg);
 	if (r < 0)
 		return r;

@@ -604,7 +604,7 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 /* Before the engine: the helper is forked before anything reads the network. */
 static void start_helper(struct igdd *d)
 {
-	int r = priv_start(&d->cfg, d->foreground, &d->helper);
+	int r = priv_start(&d->cfg, d->conf_path, d->foreground, &d->helper);
 
 	if (r < 0)
 		fatalx("backend nft: cannot start the privileged helper: %s", strerror(-r));

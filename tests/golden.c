@@ -34,13 +34,16 @@
  * written (lines joined with LF, trailing blank lines dropped);
  * Content-Length in the case text is ignored.
  *
- * config: lines for a repeatable key (acl, connection_control) add to
- * each other; for any other key the last one wins.
+ * config: lines for a repeatable key (acl, connection_control,
+ * sim_static_forward) add to each other; for any other key the last one
+ * wins.
  *
  * Base configuration: backend sim, lan_interface lan0, uuid
  * 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab, external_ip 203.0.113.1,
- * friendly_name "igdd test", http_port 5000; LAN 192.168.1.1/24; fake
- * clock starting at 1000000 ms.
+ * friendly_name "igdd test", http_port 5000, sim_router_ports no (the
+ * gateway's own ports come from sim_static_forward lines of a case, never
+ * from this host's sockets); LAN 192.168.1.1/24; fake clock starting at
+ * 1000000 ms.
  */
 #include "conf/config.h"
 #include "core/clock.h"
@@ -71,6 +74,7 @@ static const char *const base_config[][2] = {
 	{ "external_ip", "203.0.113.1" },
 	{ "friendly_name", "\"igdd test\"" },
 	{ "http_port", "5000" },
+	{ "sim_router_ports", "no" },   /* not this host's sockets: cases are host-free */
 };
 
 /* ---- lines of a case file ---- */
@@ -131,7 +135,8 @@ static int config_set(struct case_config *cc, struct str key, struct str value)
 
 	key = str_trim(key);
 	value = str_trim(value);
-	repeat = str_eq_cstr(key, "acl") || str_eq_cstr(key, "connection_control");
+	repeat = str_eq_cstr(key, "acl") || str_eq_cstr(key, "connection_control") ||
+		 str_eq_cstr(key, "sim_static_forward");
 	if (!repeat)
 		for (i = 0; i < cc->n && !str_eq_cstr(key, cc->key[i]); i++)
 			;

@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONFIG_MAX_FILE (1u << 20)       /* bytes: refuse anything larger */
 #define CONFIG_FRIENDLY_NAME_DEFAULT "igdd Internet Gateway"
@@ -36,7 +37,8 @@ typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
 struct config_key {
 	const char *name;
 	config_set_fn set;
-	bool repeat;                /* may appear more than once (acl, connection_control) */
+	bool repeat;                /* may appear more than once (acl, connection_control,
+	                             * sim_static_forward) */
 	bool reload;                /* a reload applies it (config_copy_reloadable()) */
 };
 
@@ -94,6 +96,7 @@ void config_defaults(struct config *c)
 	c->http_max_per_ip = IGDD_HTTP_MAX_PER_IP;
 	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
 	c->http_max_lifetime = IGDD_HTTP_MAX_LIFETIME_S;
+	c->sim_router_ports = true;
 	strlcpy_checked(c->user, CONFIG_USER_DEFAULT, sizeof(c->user));
 }
 
@@ -410,6 +413,7 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "connection_type_read_only", offsetof(struct config, connection_type_read_only) },
 		{ "sim_connect_fail", offsetof(struct config, sim_connect_fail) },
 		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
+		{ "sim_router_ports", offsetof(struct config, sim_router_ports) },
 		{ "nft_hairpin", offsetof(struct config, nft_hairpin) },
 		{ "persist_leases", offsetof(struct config, persist_leases) },
 		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
@@ -621,6 +625,32 @@ static int set_connection_control(struct parse *p, const char *key, const char *
 	return 0;
 }
 
+/* sim_static_forward = TCP|UDP PORT[-PORT] (ports 1..65535). */
+static int set_sim_forward(struct parse *p, const char *key, const char *val)
+{
+	char buf[IGDD_CONF_MAX_LINE + 1], q[80], *f[3];
+	struct config *c = p->c;
+	struct config_ports fw;
+	size_t n = split_fields(val, buf, sizeof(buf), f, 3);
+
+	memset(&fw, 0, sizeof(fw));
+	if (c->nsim_static_forward >= CONFIG_SIM_FORWARDS_MAX) {
+		perr(p, "too many %s lines (at most %d)", key, CONFIG_SIM_FORWARDS_MAX);
+		return -EINVAL;
+	}
+	if (n == 2 && strcasecmp(f[0], "TCP") == 0)
+		fw.proto = IPPROTO_TCP;
+	else if (n == 2 && strcasecmp(f[0], "UDP") == 0)
+		fw.proto = IPPROTO_UDP;
+	if (!fw.proto || parse_port_range(f[1], &fw.lo, &fw.hi) < 0 || fw.lo == 0) {
+		perr(p, "invalid %s '%s' (expected TCP|UDP PORT[-PORT], ports 1..65535)", key,
+		     quote(q, val));
+		return -EINVAL;
+	}
+	c->sim_static_forward[c->nsim_static_forward++] = fw;
+	return 0;
+}
+
 /*
  * wan_up_command / wan_down_command = /PATH [ARG...]: words split on
  * spaces and tabs (no shell, no quoting), printable ASCII without '"',
@@ -710,6 +740,8 @@ static const struct config_key config_keys[] = {
 	{ "sim_disconnect_delay", set_uint, false, false },
 	{ "sim_connect_fail", set_bool, false, false },
 	{ "sim_ip_bridged", set_bool, false, false },
+	{ "sim_router_ports", set_bool, false, false },
+	{ "sim_static_forward", set_sim_forward, true, false },
 	{ "user", set_user, false, false },
 	{ "nft_hairpin", set_bool, false, false },
 	{ "wan_up_command", set_wan_command, false, false },
@@ -1052,6 +1084,18 @@ static void print_connection(const struct config *c, FILE *out)
 	fprintf(out, "sim_disconnect_delay = %u\n", c->sim_disconnect_delay);
 	fprintf(out, "sim_connect_fail = %s\n", yes_no(c->sim_connect_fail));
 	fprintf(out, "sim_ip_bridged = %s\n", yes_no(c->sim_ip_bridged));
+	/* Printed when not the defaults (older print-outs stay as they were). */
+	if (!c->sim_router_ports)
+		fprintf(out, "sim_router_ports = no\n");
+	for (i = 0; i < c->nsim_static_forward; i++) {
+		const struct config_ports *fw = &c->sim_static_forward[i];
+
+		fprintf(out, "sim_static_forward = %s %u", fw->proto == IPPROTO_UDP ? "UDP" : "TCP",
+			(unsigned)fw->lo);
+		if (fw->hi != fw->lo)
+			fprintf(out, "-%u", (unsigned)fw->hi);
+		fputc('\n', out);
+	}
 }
 
 void config_print(const struct config *c, FILE *out)

@@ -26,6 +26,13 @@ enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 #define CONFIG_WAN_COMMAND_ARGS 16              /* its words: the program and 15 arguments */
 #define CONFIG_CONTROL_SOCKET_MAX 108           /* sun_path: a path of at most 107 bytes */
 #define CONFIG_SERVER_OS_MAX 65                 /* server_os: 1..64 bytes */
+#define CONFIG_SIM_FORWARDS_MAX 16              /* sim_static_forward lines */
+
+/* Ports of one protocol (IPPROTO_TCP or IPPROTO_UDP), lo..hi. */
+struct config_ports {
+	uint8_t proto;
+	uint16_t lo, hi;
+};
 
 /* An IPv4 prefix, the address masked to its length. */
 struct config_prefix {
@@ -88,6 +95,13 @@ struct config {
 	unsigned sim_disconnect_delay;          /* sim_disconnect_delay = ms, 0..600000 (default 0) */
 	bool sim_connect_fail;                  /* sim_connect_fail = yes|no (default no) */
 	bool sim_ip_bridged;                    /* sim_ip_bridged = yes|no (default no) */
+	/* The ports the simulated gateway keeps for itself (docs/CONFIG.md). */
+	bool sim_router_ports;                  /* sim_router_ports = yes|no (default yes): this
+	                                         * host's own listening sockets count */
+	size_t nsim_static_forward;
+	struct config_ports sim_static_forward[CONFIG_SIM_FORWARDS_MAX];
+	                                        /* sim_static_forward = TCP|UDP PORT[-PORT]
+	                                         * (repeatable): ports forwarded statically */
 
 	/* The nft backend and its privileged helper (docs/NFT.md). */
 	bool have_user;

@@ -242,19 +242,26 @@ static enum policy_verdict default_rule(uint32_t client, uint16_t ext, uint16_t 
 	return POLICY_ALLOW;
 }
 
+enum policy_verdict policy_check_ports(const struct policy *p, struct in_addr client,
+				       uint16_t ext_port, uint16_t int_port)
+{
+	uint32_t c = ntohl(client.s_addr);
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++)
+		if (rule_matches(&p->rules[i], c, ext_port, int_port))
+			return p->rules[i].allow ? POLICY_ALLOW : POLICY_DENY_RULE;
+	return default_rule(c, ext_port, int_port);
+}
+
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s)
 {
-	uint32_t client = ntohl(s->internal_client.s_addr);
 	enum policy_verdict v = check_client(p, lan, s);
-	size_t i;
 
 	if (v != POLICY_ALLOW)
 		return v;
-	for (i = 0; i < p->nrules; i++)
-		if (rule_matches(&p->rules[i], client, s->ext_port, s->int_port))
-			return p->rules[i].allow ? POLICY_ALLOW : POLICY_DENY_RULE;
-	return default_rule(client, s->ext_port, s->int_port);
+	return policy_check_ports(p, s->internal_client, s->ext_port, s->int_port);
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -75,6 +75,14 @@ void policy_free(struct policy *p);
 
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s);
+/*
+ * Steps 3 and 4 alone, for what is known without the control point or
+ * the LAN (the privileged helper's check, priv/priv_msg.h): the first
+ * ACL rule matching (ext_port, client, int_port) decides; none: both
+ * ports 1024 or above and client not 255.255.255.255.
+ */
+enum policy_verdict policy_check_ports(const struct policy *p, struct in_addr client,
+				       uint16_t ext_port, uint16_t int_port);
 /* Short text for logs: "allowed", "internal client not a LAN host", ... */
 const char *policy_verdict_str(enum policy_verdict v);
 

@@ -18,8 +18,10 @@
 #include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
+#include "core/policy.h"
 #include "priv/caps.h"
 #include "priv/helper.h"
+#include "util/fdpass.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
 
@@ -37,6 +39,14 @@
 #include <unistd.h>
 
 #define PRIV_EVENT_QUEUE 8      /* events kept; more drop the oldest */
+#define PRIV_GONE_KEEP (1u << 20)       /* removed mappings kept until taken */
+
+/* What the helper sends: a reply or event, or a list of removed mappings. */
+union priv_in {
+	struct priv_reply rp;
+	struct priv_gone gone;
+	char raw[sizeof(struct priv_gone) + 1];
+};
 
 struct priv {
 	int fd;
@@ -44,6 +54,9 @@ struct priv {
 	uint32_t seq;
 	struct priv_wan_done ev[PRIV_EVENT_QUEUE];
 	size_t nev;
+	struct priv_removed *gone;      /* PRIV_EVENT_GONE entries not yet taken */
+	size_t ngone, capgone;
+	union priv_in in;
 	bool switch_user;
 	struct caps_user user;
 	char user_name[64];
@@ -125,8 +138,32 @@ static int resolve_user(struct priv *p, const struct config *cfg)
 	return 0;
 }
 
-static int helper_conf(const struct priv *p, const struct config *cfg, bool foreground,
-		       struct priv_helper_conf *hc)
+/* The helper's own copy of the policy, from the configuration the
+ * engine read at start (before it read anything from the network). */
+static int guard_conf(const struct config *cfg, const char *conf_path, struct guard_conf *gc)
+{
+	char err[256];
+	int r = lan_prefix(cfg->lan_interface, &gc->policy);
+
+	if (r < 0)
+		return r;
+	gc->ports = policy_new(cfg, err, sizeof(err));
+	if (!gc->ports) {
+		log_warnx("%s", err);
+		return -EINVAL;
+	}
+	memcpy(gc->wan_if, cfg->wan_interface, sizeof(gc->wan_if));
+	gc->have_external_ip = cfg->have_external_ip;
+	gc->external_ip = cfg->external_ip;
+	if (conf_path && snprintf(gc->conf_path, sizeof(gc->conf_path), "%s", conf_path) >=
+			 (int)sizeof(gc->conf_path))
+		gc->conf_path[0] = '\0';
+	gc->max_grants = PRIV_MAX_GRANTS;
+	return 0;
+}
+
+static int helper_conf(const struct priv *p, const struct config *cfg, const char *conf_path,
+		       bool foreground, struct priv_helper_conf *hc)
 {
 	int r;
 
@@ -136,13 +173,13 @@ static int helper_conf(const struct priv *p, const struct config *cfg, bool fore
 			  cfg->wan_interface);
 		return -EINVAL;
 	}
-	r = lan_prefix(cfg->lan_interface, &hc->policy);
+	r = guard_conf(cfg, conf_path, &hc->guard);
 	if (r < 0)
 		return r;
 	memcpy(hc->table.wan_if, cfg->wan_interface, sizeof(hc->table.wan_if));
 	hc->table.hairpin = cfg->nft_hairpin;
-	hc->table.lan_net = hc->policy.lan_net;
-	hc->table.lan_plen = hc->policy.lan_plen;
+	hc->table.lan_net = hc->guard.policy.lan_net;
+	hc->table.lan_plen = hc->guard.policy.lan_plen;
 	hc->max_mappings = cfg->max_mappings;
 	hc->have_external_ip = cfg->have_external_ip;
 	hc->external_ip = cfg->external_ip;
@@ -158,14 +195,10 @@ static int helper_conf(const struct priv *p, const struct config *cfg, bool fore
 
 /* ---- replies ---- */
 
-/* An event from the helper: queued for priv_event_take(). */
+/* An event from the helper (PRIV_KIND_WAN_DONE): queued for
+ * priv_event_take(). */
 static void keep_event(struct priv *p, const struct priv_reply *rp)
 {
-	if (rp->event != PRIV_EVENT_WAN_DONE ||
-	    (rp->op != PRIV_OP_WAN_UP && rp->op != PRIV_OP_WAN_DOWN)) {
-		log_warnx("helper: unknown event %u dropped", (unsigned)rp->event);
-		return;
-	}
 	if (p->nev == PRIV_EVENT_QUEUE) {
 		log_warnx("helper: event queue full: event of request %u dropped", p->ev[0].seq);
 		memmove(&p->ev[0], &p->ev[1], sizeof(p->ev[0]) * (PRIV_EVENT_QUEUE - 1));
@@ -177,9 +210,71 @@ static void keep_event(struct priv *p, const struct priv_reply *rp)
 	p->nev++;
 }
 
+/* Mappings the helper removed: kept for priv_removed_take(). */
+static void keep_gone(struct priv *p, const struct priv_gone *g)
+{
+	size_t i, n = g->h.count;
+
+	if (p->ngone + n > PRIV_GONE_KEEP) {
+		log_warnx("helper: a list of %zu removed mappings dropped", n);
+		return;
+	}
+	if (p->ngone + n > p->capgone) {
+		size_t cap = p->capgone ? p->capgone * 2 : 64;
+		struct priv_removed *v;
+
+		while (cap < p->ngone + n)
+			cap *= 2;
+		v = realloc(p->gone, cap * sizeof(*v));
+		if (!v) {
+			log_warnx("helper: out of memory: %zu removed mappings not reported", n);
+			return;
+		}
+		p->gone = v;
+		p->capgone = cap;
+	}
+	for (i = 0; i < n; i++) {
+		priv_entry_to_elem(&g->e[i], &p->gone[p->ngone].e);
+		p->gone[p->ngone++].why = g->h.status;
+	}
+}
+
+/*
+ * One message from the helper (n bytes in p->in): events are kept. 1
+ * when it is the reply to seq (*ret_status, *ret_count), else 0.
+ */
+static int on_message(struct priv *p, ssize_t n, uint32_t seq, int *ret_status,
+		      size_t *ret_count)
+{
+	const struct priv_reply *rp = &p->in.rp;
+
+	switch (priv_msg_kind(p->in.raw, (size_t)n)) {
+	case PRIV_KIND_GONE:
+		keep_gone(p, &p->in.gone);
+		return 0;
+	case PRIV_KIND_WAN_DONE:
+		keep_event(p, rp);
+		return 0;
+	case PRIV_KIND_BAD:
+		log_warnx("helper: malformed message (%zd bytes) dropped", n);
+		return 0;
+	case PRIV_KIND_REPLY:
+		break;
+	}
+	if (seq == 0 ? rp->seq != 0 : rp->seq != seq) {
+		log_warnx("helper: late reply to request %u (status %d) dropped", rp->seq,
+			  (int)rp->status);
+		return 0;
+	}
+	*ret_status = rp->status;
+	if (ret_count)
+		*ret_count = rp->count;
+	return 1;
+}
+
 bool priv_event_pending(const struct priv *p)
 {
-	return p->nev > 0;
+	return p->nev > 0 || p->ngone > 0;
 }
 
 int priv_event_take(struct priv *p, struct priv_wan_done *ret)
@@ -192,13 +287,25 @@ int priv_event_take(struct priv *p, struct priv_wan_done *ret)
 	return 0;
 }
 
+size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max)
+{
+	size_t n = p->ngone < max ? p->ngone : max;
+
+	if (n == 0)
+		return 0;               /* p->gone may not exist yet */
+	memcpy(out, p->gone, n * sizeof(*out));
+	memmove(p->gone, p->gone + n, (p->ngone - n) * sizeof(*out));
+	p->ngone -= n;
+	return n;
+}
+
 /* The reply to seq, waiting until deadline (monotonic ms). */
 static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count)
 {
-	struct priv_reply rp[2];
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 	uint64_t now;
 	ssize_t n;
+	int status = 0;
 
 	for (;;) {
 		now = clock_monotonic_ms(NULL);
@@ -206,27 +313,13 @@ static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *r
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
 			return -errno;
-		n = recv(p->fd, rp, sizeof(rp), MSG_DONTWAIT);
+		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
 			return -EPIPE;
-		if (n != (ssize_t)sizeof(rp[0]) || rp[0].version != PRIV_MSG_VERSION) {
-			log_warnx("helper: malformed reply (%zd bytes)", n);
-			continue;
-		}
-		if (rp[0].event != PRIV_EVENT_NONE) {
-			keep_event(p, &rp[0]);
-			continue;
-		}
-		if (rp[0].seq != seq) {
-			log_warnx("helper: late reply to request %u (status %d) dropped",
-				  rp[0].seq, (int)rp[0].status);
-			continue;
-		}
-		if (ret_count)
-			*ret_count = rp[0].count;
-		return rp[0].status;
+		if (on_message(p, n, seq, &status, ret_count) == 1)
+			return status;
 	}
 }
 
@@ -246,7 +339,8 @@ static void reap(pid_t pid, unsigned wait_ms)
 	}
 }
 
-int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
+int priv_start(const struct config *cfg, const char *conf_path, bool foreground,
+	       struct priv **ret)
 {
 	struct priv_helper_conf hc;
 	struct priv *p = calloc(1, sizeof(*p));
@@ -255,7 +349,9 @@ int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
 	if (!p)
 		return -ENOMEM;
 	p->fd = -1;
-	if ((r = resolve_user(p, cfg)) < 0 || (r = helper_conf(p, cfg, foreground, &hc)) < 0)
+	memset(&hc, 0, sizeof(hc));
+	if ((r = resolve_user(p, cfg)) < 0 ||
+	    (r = helper_conf(p, cfg, conf_path, foreground, &hc)) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = -errno;
@@ -282,9 +378,11 @@ int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
 		goto fail;
 	}
 	log_info("privileged helper %ld is up (CAP_NET_ADMIN only)", (long)p->pid);
+	policy_free(hc.guard.ports);    /* the helper's copy lives in the helper */
 	*ret = p;
 	return 0;
 fail:
+	policy_free(hc.guard.ports);
 	priv_stop(p);
 	return r;
 }
@@ -308,10 +406,10 @@ int priv_drop_engine(const struct priv *p)
 
 /* ---- requests ---- */
 
-/* Send one request and wait for its reply; *ret_seq (optional): its
- * sequence number. */
+/* Send one request (with grant_fd, when not -1) and wait for its reply;
+ * *ret_seq (optional): its sequence number. */
 static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
-		   size_t *ret_count, uint32_t *ret_seq)
+		   int grant_fd, size_t *ret_count, uint32_t *ret_seq)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
 	uint64_t deadline = clock_monotonic_ms(NULL) + PRIV_TIMEOUT_MS;
@@ -330,7 +428,7 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 		priv_entry_from_elem(&v[i], &p->req.e[i]);
 	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
 		return -ETIMEDOUT;
-	if (send(p->fd, &p->req, sizeof(p->req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	if (fdpass_send(p->fd, &p->req, sizeof(p->req), grant_fd, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)sizeof(p->req))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
 	if (ret_seq)
@@ -341,7 +439,12 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
 	      size_t *ret_count)
 {
-	return request(p, op, v, n, ret_count, NULL);
+	return request(p, op, v, n, -1, ret_count, NULL);
+}
+
+int priv_call_granted(struct priv *p, const struct nft_elem *e, int grant_fd, size_t *ret_count)
+{
+	return request(p, PRIV_OP_APPLY, e, 1, grant_fd, ret_count, NULL);
 }
 
 int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
@@ -351,7 +454,7 @@ int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
 
 	if (op != PRIV_OP_WAN_UP && op != PRIV_OP_WAN_DOWN)
 		return -EINVAL;
-	r = request(p, op, NULL, 0, NULL, &seq);
+	r = request(p, op, NULL, 0, -1, NULL, &seq);
 	if (r == 0)
 		*ret_seq = seq;
 	return r;
@@ -359,22 +462,17 @@ int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
 
 int priv_on_readable(struct priv *p)
 {
-	struct priv_reply rp[2];
+	int status = 0;
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->fd, rp, sizeof(rp), MSG_DONTWAIT);
+		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
 		if (n == 0)
 			return -EPIPE;
-		if (n == (ssize_t)sizeof(rp[0]) && rp[0].version == PRIV_MSG_VERSION &&
-		    rp[0].event != PRIV_EVENT_NONE) {
-			keep_event(p, &rp[0]);
-			continue;
-		}
-		log_warnx("helper: late reply to request %u dropped",
-			  n >= 8 ? rp[0].seq : 0);
+		/* No request is waiting: a reply here is late (logged). */
+		(void)on_message(p, n, UINT32_MAX, &status, NULL);
 	}
 }
 
@@ -386,6 +484,7 @@ void priv_stop(struct priv *p)
 		close(p->fd);
 	if (p->pid > 0)
 		reap(p->pid, 3000);
+	free(p->gone);
 	free(p);
 }
 

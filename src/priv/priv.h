@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "backend/nft_rules.h"
 #include "priv/priv_msg.h"
 
 struct config;
@@ -34,18 +35,22 @@ struct priv;
 #define PRIV_TIMEOUT_MS 5000            /* longest wait for one reply */
 #define PRIV_START_TIMEOUT_MS 10000     /* for the helper's start-up report */
 #define PRIV_CHECK_INTERVAL_MS 3000     /* the helper verifies the kernel's table */
+#define PRIV_MAX_GRANTS 1024            /* admin mappings granted beyond the port policy */
 #define PRIV_DEFAULT_USER "igdd"
 #define PRIV_FALLBACK_USER "nobody"
 
 /*
  * Fork the helper for cfg (backend nft): it drops to CAP_NET_ADMIN,
  * installs an empty table ip igdd (replacing a stale one) and reports.
- * The LAN prefix it enforces is lan_interface's, read now. foreground:
- * the helper keeps logging to stderr, else to syslog. Call before the
- * engine reads the network, and before any signal is routed through a
- * signalfd. *ret is the engine's end. 0 or -errno (logged).
+ * The LAN prefix it enforces is lan_interface's, read now; its port
+ * policy is cfg's, and later conf_path's (the file cfg came from, which
+ * it reads again on PRIV_OP_RELOAD and when it changes; NULL: none).
+ * foreground: the helper keeps logging to stderr, else to syslog. Call
+ * before the engine reads the network, and before any signal is routed
+ * through a signalfd. *ret is the engine's end. 0 or -errno (logged).
  */
-int priv_start(const struct config *cfg, bool foreground, struct priv **ret);
+int priv_start(const struct config *cfg, const char *conf_path, bool foreground,
+	       struct priv **ret);
 
 /*
  * The engine gives up privilege for good: when running as root it
@@ -76,6 +81,15 @@ int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t 
 	      size_t *ret_count);
 
 /*
+ * PRIV_OP_APPLY of one admin mapping e with its grant (grant_fd: the
+ * socket igddctl sent; priv_msg.h), which the helper checks and closes
+ * on its side (the caller still closes its own). As priv_call(); the
+ * helper answers -EACCES when the port policy refuses e and the grant
+ * does not hold.
+ */
+int priv_call_granted(struct priv *p, const struct nft_elem *e, int grant_fd, size_t *ret_count);
+
+/*
  * Start wan_up_command (op PRIV_OP_WAN_UP) or wan_down_command
  * (PRIV_OP_WAN_DOWN) in the helper, which runs the command of its own
  * configuration. 0 once it started (or waits for the one still running,
@@ -92,10 +106,20 @@ struct priv_wan_done {
 	int status;                     /* enum priv_event PRIV_EVENT_WAN_DONE */
 };
 
+/* A mapping the helper removed by itself (PRIV_EVENT_GONE). */
+struct priv_removed {
+	struct nft_elem e;
+	int why;                        /* -EADDRINUSE: the gateway itself uses the port;
+	                                 * -EACCES: the reloaded port policy refuses it */
+};
+
 /* Events received (by priv_call() or priv_on_readable()) and not yet
- * taken; the oldest first. priv_event_take: 0, or -EAGAIN when none. */
+ * taken (WAN commands' ends, removed mappings); the oldest first.
+ * priv_event_take: 0, or -EAGAIN when none. priv_removed_take: at most
+ * max removed mappings into out, how many. */
 bool priv_event_pending(const struct priv *p);
 int priv_event_take(struct priv *p, struct priv_wan_done *ret);
+size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max);
 
 /* The socket became readable outside priv_call(): keep events, drop
  * late replies. -EPIPE when the helper has gone (the engine should

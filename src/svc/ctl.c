@@ -5,8 +5,11 @@
  *
  * An admin mapping bypasses the UPnP policy (core/policy.c: ports,
  * ACL, secure mode) but not what the backend needs: the internal client
- * must be a host of the LAN prefix and a remote host must be unicast,
- * as the privileged helper checks again for nft (priv/priv_msg.c).
+ * must be a host of the LAN prefix other than the gateway itself and a
+ * remote host must be unicast, and the gateway keeps its own ports
+ * (409). With nft the privileged helper checks again (priv/guard.h) and
+ * installs a mapping beyond its port policy only with the grant igddctl
+ * sends when run as root (the session's grant_fd; docs/NFT.md).
  */
 #include "svc/ctl.h"
 
@@ -27,12 +30,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void ctl_session_init(struct ctl_session *s, struct engine *e, uid_t uid)
 {
 	memset(s, 0, sizeof(*s));
 	s->e = e;
 	s->uid = uid;
+	s->grant_fd = -1;
+}
+
+void ctl_session_set_grant(struct ctl_session *s, int fd)
+{
+	if (s->grant_fd >= 0)
+		close(s->grant_fd);
+	s->grant_fd = fd;
+}
+
+void ctl_session_fini(struct ctl_session *s)
+{
+	ctl_session_set_grant(s, -1);
 }
 
 void ctl_error(struct buf *out, int code, const char *fmt, ...)
@@ -240,9 +257,30 @@ static int do_list(struct ctl_session *s, bool json, struct buf *out)
 
 /* --------------------------------------------------------------- changes */
 
-static int backend_apply(struct engine *e, const struct mapping *m)
+/* An admin mapping to the backend, with the session's grant if any. */
+static int backend_apply(struct ctl_session *s, const struct mapping *m)
 {
-	return m->enabled ? e->backend.ops->apply(&e->backend, m) : 0;
+	struct engine *e = s->e;
+
+	if (!m->enabled)
+		return 0;
+	if (s->grant_fd >= 0 && e->backend.ops->apply_granted)
+		return e->backend.ops->apply_granted(&e->backend, m, s->grant_fd);
+	return e->backend.ops->apply(&e->backend, m);
+}
+
+/* The answer to a backend refusing an admin mapping. */
+static void backend_refused(struct buf *out, const char *what, int r)
+{
+	if (r == -EADDRINUSE)
+		ctl_error(out, CTL_E_CONFLICT, "%s: the gateway itself uses this port (a service "
+			  "listening on it, or a static forward of the firewall)", what);
+	else if (r == -EACCES)
+		ctl_error(out, CTL_E_DENIED, "%s: the privileged helper's port policy refuses it "
+			  "and no grant from root came with it (run igddctl as root; docs/NFT.md)",
+			  what);
+	else
+		ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
 }
 
 static int backend_remove(struct engine *e, const struct mapping *m)
@@ -265,12 +303,15 @@ static void changed(struct ctl_session *s, struct buf *out, const char *done)
 	ok(out);
 }
 
-/* A host of the LAN prefix, not its network or broadcast address. */
+/* A host of the LAN prefix, not its network or broadcast address, not
+ * the gateway itself (but on a loopback LAN, as core/policy.c). */
 static bool lan_host(const struct engine *e, struct in_addr a)
 {
 	uint32_t mask = ntohl(e->lan_mask.s_addr), h = ntohl(a.s_addr);
 
 	if (!engine_on_lan(e, a))
+		return false;
+	if (a.s_addr == e->lan_addr.s_addr && (ntohl(a.s_addr) >> 24) != 127)
 		return false;
 	if (mask_len(e->lan_mask) <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
 		return false;
@@ -283,6 +324,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	struct mapping tmpl, *m;
 	char what[96], desc[96], done[160];
 	struct str d = str_from(r->desc, r->desc_len);
+	int rc;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = r->remote_host;
@@ -299,7 +341,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 
 		inet_ntop(AF_INET, &e->lan_addr, lan, sizeof(lan));
 		ctl_error(out, CTL_E_INVALID, "%s: the internal client is not a host of the LAN "
-			  "(%s/%u)", what, lan, mask_len(e->lan_mask));
+			  "(%s/%u) other than the gateway", what, lan, mask_len(e->lan_mask));
 		return;
 	}
 	if (r->remote_host.s_addr && !priv_remote_ok(r->remote_host)) {
@@ -327,9 +369,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		next.int_port = r->int_port;
 		next.enabled = true;
 		next.lease_end_ms = tmpl.lease_end_ms;
-		if (e->backend.ops->apply(&e->backend, &next) < 0) {
+		if ((rc = backend_apply(s, &next)) < 0) {
 			free(next.desc);
-			ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+			backend_refused(out, what, rc);
 			return;
 		}
 		map_update(e->maps, m, next.int_port, true, next.desc, next.lease_end_ms);
@@ -366,9 +408,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		ctl_error(out, CTL_E_FAILED, "out of memory");
 		return;
 	}
-	if (backend_apply(e, m) < 0) {
+	if ((rc = backend_apply(s, m)) < 0) {
 		map_remove(e->maps, m);
-		ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+		backend_refused(out, what, rc);
 		return;
 	}
 	leasefile_record_put(e->leases, m);
@@ -591,6 +633,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 	code = ctl_parse(line, len, r, &err);
 	if (code) {
 		ctl_error(out, code, "%s", err);
+		ctl_session_set_grant(s, -1);
 		free(r);
 		return 0;
 	}
@@ -624,6 +667,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		ok(out);
 		break;
 	}
+	ctl_session_set_grant(s, -1);           /* a grant is for one command */
 	free(r);
 	return more;
 }

@@ -30,7 +30,10 @@
  *                            does not match the mapping's; "all ports"
  *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
  *   4 / NO_RESOURCES         the table is full, no free external port,
- *                            the backend refused
+ *                            the backend refused (a port the gateway
+ *                            itself holds is never granted: the next
+ *                            free one is, as for a port held by another
+ *                            mapping; docs/PCP.md)
  *   5 / UNSUPP_OPCODE        any other opcode (PCP: PEER too)
  *   - / MALFORMED_REQUEST, UNSUPP_OPTION, MALFORMED_OPTION: the parser
  *                            (proto/pcp.c); UNSUPP_OPTION also for FILTER
@@ -39,7 +42,8 @@
  *                            them, lifetime > 0)
  *   - / USER_EX_QUOTA        max_mappings_per_client reached
  *   - / CANNOT_PROVIDE_EXTERNAL  PREFER_FAILURE and the suggested port
- *                            or address cannot be had
+ *                            or address cannot be had (also when the
+ *                            gateway itself holds that port)
  *   - / ADDRESS_MISMATCH     the header's client address is not the source
  */
 #include "svc/pcp.h"
@@ -70,7 +74,12 @@ enum pm_status {
 	PM_NO_RESOURCES,
 	PM_CLIENT_FULL,         /* PCP USER_EX_QUOTA */
 	PM_CANNOT_PROVIDE,      /* PCP PREFER_FAILURE */
+	PM_HELD,                /* (internal) the gateway itself holds the port */
 };
+
+/* Other ports tried when the backend says the gateway holds the one
+ * picked (each try asks the kernel). */
+#define PCP_HELD_TRIES 64
 
 struct pm_req {
 	struct in_addr peer;            /* the source address */
@@ -208,9 +217,9 @@ static void log_refused(const struct pm_req *r, const char *why)
  * else (unless PREFER_FAILURE) the first free allowed port above it,
  * wrapping around (engine_free_port(), the search of AddAnyPortMapping).
  */
-static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t *ret)
+static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t want,
+				uint16_t *ret)
 {
-	uint16_t want = r->ext_port ? r->ext_port : r->int_port;
 	int st = engine_free_port(e, r->peer, r->client, r->int_port, r->proto, want, ret);
 
 	if (st == -EACCES)
@@ -226,15 +235,56 @@ static void commit(struct engine *e)
 		log_warnx("NAT-PMP/PCP: lease file: change not saved");
 }
 
+/* A new entry at port, installed: PM_OK and *ret, PM_HELD when the
+ * gateway itself holds the port (nothing added), or another status. */
+static enum pm_status pm_insert(struct engine *e, const struct pm_req *r, uint16_t port,
+				uint32_t lifetime, struct mapping **ret)
+{
+	struct mapping tmpl, *m;
+	char desc[64], ic[INET_ADDRSTRLEN];
+	int st;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.internal_client = r->client;
+	tmpl.owner = r->peer;
+	tmpl.ext_port = port;
+	tmpl.int_port = r->int_port;
+	tmpl.proto = r->proto;
+	tmpl.origin = r->origin;
+	tmpl.enabled = true;
+	tmpl.lease_end_ms = map_lease_end(e->maps, lifetime);
+	if (r->nonce)
+		memcpy(tmpl.nonce, r->nonce, PCP_NONCE_LEN);
+	inet_ntop(AF_INET, &r->client, ic, sizeof(ic));
+	snprintf(desc, sizeof(desc), "%s %s:%u", origin_name(r->origin), ic,
+		 (unsigned)r->int_port);
+	switch (map_add(e->maps, &tmpl, str_cstr(desc), &m)) {
+	case MAP_OK:
+		break;
+	case MAP_CLIENT_FULL:
+		return PM_CLIENT_FULL;
+	default:
+		return PM_NO_RESOURCES;
+	}
+	st = e->backend.ops->apply(&e->backend, m);
+	if (st < 0) {
+		map_remove(e->maps, m);
+		return st == -EADDRINUSE ? PM_HELD : st == -EACCES ? PM_NOT_AUTHORIZED :
+		       PM_NO_RESOURCES;
+	}
+	*ret = m;
+	return PM_OK;
+}
+
 /* Create or renew (lifetime > 0). */
 static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm_result *res)
 {
-	struct mapping tmpl, *m;
+	struct mapping *m = NULL;
 	struct in_addr ext;
-	char desc[64], ic[INET_ADDRSTRLEN];
 	enum pm_status st;
 	uint16_t port = 0;
 	uint64_t end;
+	unsigned tries;
 
 	if (!client_allowed(e, r)) {
 		log_refused(r, "internal client not allowed");
@@ -264,39 +314,23 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 		log_map(e, r, m, "renewed");
 		return PM_OK;
 	}
-	st = pick_port(e, r, &port);
+	st = pick_port(e, r, r->ext_port ? r->ext_port : r->int_port, &port);
+	for (tries = 0; st == PM_OK; tries++) {
+		st = pm_insert(e, r, port, res->lifetime, &m);
+		if (st != PM_HELD)
+			break;
+		/* The gateway itself holds it: another port, unless the client
+		 * wants that one or nothing (PREFER_FAILURE). */
+		st = r->prefer_failure ? PM_CANNOT_PROVIDE :
+		     tries == PCP_HELD_TRIES ? PM_NO_RESOURCES :
+		     pick_port(e, r, port == 65535 ? 1 : (uint16_t)(port + 1), &port);
+	}
 	if (st != PM_OK) {
-		log_refused(r, st == PM_NOT_AUTHORIZED ? "policy" : "no external port");
+		log_refused(r, st == PM_NOT_AUTHORIZED ? "policy" :
+			    st == PM_CLIENT_FULL ? "max_mappings_per_client reached" :
+			    st == PM_CANNOT_PROVIDE ? "the port asked for cannot be had" :
+			    "no free external port, the table is full or the backend failed");
 		return st;
-	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.internal_client = r->client;
-	tmpl.owner = r->peer;
-	tmpl.ext_port = port;
-	tmpl.int_port = r->int_port;
-	tmpl.proto = r->proto;
-	tmpl.origin = r->origin;
-	tmpl.enabled = true;
-	tmpl.lease_end_ms = map_lease_end(e->maps, res->lifetime);
-	if (r->nonce)
-		memcpy(tmpl.nonce, r->nonce, PCP_NONCE_LEN);
-	inet_ntop(AF_INET, &r->client, ic, sizeof(ic));
-	snprintf(desc, sizeof(desc), "%s %s:%u", origin_name(r->origin), ic,
-		 (unsigned)r->int_port);
-	switch (map_add(e->maps, &tmpl, str_cstr(desc), &m)) {
-	case MAP_OK:
-		break;
-	case MAP_CLIENT_FULL:
-		log_refused(r, "max_mappings_per_client reached");
-		return PM_CLIENT_FULL;
-	default:
-		log_refused(r, "table full or out of memory");
-		return PM_NO_RESOURCES;
-	}
-	if (e->backend.ops->apply(&e->backend, m) < 0) {
-		map_remove(e->maps, m);
-		log_refused(r, "backend failed");
-		return PM_NO_RESOURCES;
 	}
 	leasefile_record_put(e->leases, m);
 	commit(e);
@@ -386,6 +420,7 @@ static uint8_t natpmp_code(enum pm_status st)
 	case PM_CANNOT_PROVIDE: return NATPMP_NOT_AUTHORIZED;
 	case PM_NO_EXTERNAL: return NATPMP_NETWORK_FAILURE;
 	case PM_NO_RESOURCES:
+	case PM_HELD:
 	case PM_CLIENT_FULL: return NATPMP_OUT_OF_RESOURCES;
 	}
 	return NATPMP_OUT_OF_RESOURCES;
@@ -462,7 +497,8 @@ static uint8_t pcp_code(enum pm_status st)
 	case PM_NOT_AUTHORIZED:
 	case PM_NONCE: return PCP_NOT_AUTHORIZED;
 	case PM_NO_EXTERNAL: return PCP_NETWORK_FAILURE;
-	case PM_NO_RESOURCES: return PCP_NO_RESOURCES;
+	case PM_NO_RESOURCES:
+	case PM_HELD: return PCP_NO_RESOURCES;
 	case PM_CLIENT_FULL: return PCP_USER_EX_QUOTA;
 	case PM_CANNOT_PROVIDE: return PCP_CANNOT_PROVIDE_EXTERNAL;
 	}

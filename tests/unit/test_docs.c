@@ -192,6 +192,8 @@ static const struct {
 	{ "sim_disconnect_delay", "sim_disconnect_delay = 10\n" },
 	{ "sim_connect_fail", "sim_connect_fail = yes\n" },
 	{ "sim_ip_bridged", "sim_ip_bridged = yes\n" },
+	{ "sim_router_ports", "sim_router_ports = no\n" },
+	{ "sim_static_forward", "sim_static_forward = TCP 8443\nsim_static_forward = UDP 51820-51830\n" },
 	{ "user", "user = nobody\n" },
 	{ "nft_hairpin", "nft_hairpin = yes\n" },
 	{ "wan_up_command", "wan_up_command = /bin/true\n" },

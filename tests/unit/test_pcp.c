@@ -382,6 +382,27 @@ static void test_prefer_failure_and_conflict(void **state)
 	fx_free(f);
 }
 
+/* Ports the gateway keeps (sim_static_forward here): another port, or
+ * CANNOT_PROVIDE_EXTERNAL with PREFER_FAILURE. */
+static void test_router_ports(void **state)
+{
+	struct fx *f = fx_new("sim_static_forward = TCP 8443\nsim_static_forward = UDP 3478-3479");
+	struct req r;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 1, 6, 8443, 8443, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(out_eport(f), 8444);
+	mk_map(&r, "192.168.1.20", 2, 17, 3478, 3478, 600);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_CANNOT_PROVIDE_EXTERNAL);
+	mk_map(&r, "192.168.1.20", 2, 17, 3478, 3478, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(out_eport(f), 3480);
+	assert_int_equal(map_count(f->e.maps), 2);
+	fx_free(f);
+}
+
 static void test_filter(void **state)
 {
 	struct fx *f = fx_new("");
@@ -497,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_map_renew_delete),
 		cmocka_unit_test(test_delete_all),
 		cmocka_unit_test(test_prefer_failure_and_conflict),
+		cmocka_unit_test(test_router_ports),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_third_party),
 		cmocka_unit_test(test_failures),

@@ -143,6 +143,51 @@ static void test_check_rows(void **state)
 	}
 }
 
+/*
+ * policy_check_ports() (the privileged helper's copy: steps 3 and 4
+ * without the control point or the LAN) agrees with policy_check()
+ * wherever the client steps pass; without any rule the broadcast client
+ * is refused, as in step 4.
+ */
+static void test_check_ports(void **state)
+{
+	size_t i, compared = 0;
+
+	(void)state;
+	for (i = 0; i < N(check_rows); i++) {
+		const struct check_row *r = &check_rows[i];
+		struct policy_lan lan = { ip(r->lan), ip(r->mask) };
+		struct policy_subject s = { ip(r->peer), ip(r->client), r->ext, r->in, r->proto };
+		char err[128];
+		struct policy *p = make(r->secure, r->acl, err, sizeof(err));
+		enum policy_verdict full, ports;
+
+		assert_non_null(p);
+		full = policy_check(p, &lan, &s);
+		ports = policy_check_ports(p, s.internal_client, s.ext_port, s.int_port);
+		if (full != POLICY_DENY_CLIENT && full != POLICY_DENY_THIRD_PARTY) {
+			if (ports != full)
+				fail_msg("%s: ports %s, full %s", r->name, policy_verdict_str(ports),
+					 policy_verdict_str(full));
+			compared++;
+		}
+		policy_free(p);
+	}
+	assert_true(compared > 10);
+	{
+		char err[128];
+		struct policy *p = make(false, acl_none, err, sizeof(err));
+
+		assert_non_null(p);
+		assert_int_equal(policy_check_ports(p, ip("255.255.255.255"), 5000, 5000),
+				 POLICY_DENY_CLIENT);
+		assert_int_equal(policy_check_ports(p, ip("192.168.1.1"), 5000, 5000), POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, ip("192.168.1.20"), 5000, 1023),
+				 POLICY_DENY_PORT);
+		policy_free(p);
+	}
+}
+
 struct range_row {
 	const char *name;
 	bool secure;
@@ -278,6 +323,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_rows),
+		cmocka_unit_test(test_check_ports),
 		cmocka_unit_test(test_ext_ranges),
 		cmocka_unit_test(test_rule_parsing),
 		cmocka_unit_test(test_manage_and_mode),
