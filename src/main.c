@@ -3,9 +3,13 @@
  * and prints it), the device UUID kept in state_dir (UDA 1.1 section
  * 1.1.4: a UDN stays the same across restarts), start-up in dependency
  * order, the loop, and a clean shutdown (ssdp:byebye) on SIGTERM/SIGINT.
+ * The service manager hears of it (util/sdnotify.h, the unit's
+ * Type=notify): READY=1 once the listeners are open and the leases
+ * restored, RELOADING=1 around a reload, STOPPING=1, and a STATUS= line.
  */
 #include "conf/config.h"
 #include "core/leasefile.h"
+#include "core/mapping.h"
 #include "engine.h"
 #include "loop/loop.h"
 #include "net/ctl_io.h"
@@ -18,6 +22,7 @@
 #include "svc/gena.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 #include "util/statedir.h"
 
 #include <arpa/inet.h>
@@ -31,6 +36,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct options {
@@ -75,6 +81,7 @@ struct igdd {
 	uid_t state_uid;                /* who writes state_dir: the engine's user */
 	gid_t state_gid;
 	char conf_path[PATH_MAX];       /* -f, absolute: read again on SIGHUP */
+	struct sdnotify *notify;        /* $NOTIFY_SOCKET, or NULL */
 };
 
 static void usage(FILE *out)
@@ -373,9 +380,41 @@ static unsigned log_restart_keys(const struct config *now, const struct config *
 	return n;
 }
 
-/* Read the configuration file again and apply what can change at run
- * time. The number of mappings removed, or -1 with msg set. */
-static int reload(struct igdd *d, char *msg, size_t msgsz)
+/* The service manager's STATUS= line: what igdd serves now. */
+static void notify_ready(struct igdd *d)
+{
+	char lan[INET_ADDRSTRLEN];
+	int r;
+
+	inet_ntop(AF_INET, &d->e.lan_addr, lan, sizeof(lan));
+	r = sdnotify_sendf(d->notify, "READY=1\nSTATUS=serving LAN %s %s (HTTP port %u), "
+			   "%zu mapping(s)", d->cfg.lan_interface, lan, (unsigned)d->e.http_port,
+			   map_count(d->e.maps));
+	if (r < 0)
+		log_warnx("cannot notify the service manager: %s", strerror(-r));
+}
+
+/* RELOADING=1 with the time it began (systemd 253's Type=notify-reload
+ * wants it; earlier ones ignore it). */
+static void notify_reloading(struct igdd *d)
+{
+	struct timespec ts;
+
+	if (!d->notify)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sdnotify_sendf(d->notify, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		       (unsigned long long)ts.tv_sec * 1000000ull +
+		       (unsigned long long)ts.tv_nsec / 1000ull, d->conf_path);
+}
+
+static void notify_stopping(struct igdd *d, const char *why)
+{
+	sdnotify_sendf(d->notify, "STOPPING=1\nSTATUS=stopping: %s", why);
+}
+
+/* reload() without the service manager's part. */
+static int reload_config(struct igdd *d, char *msg, size_t msgsz)
 {
 	struct config *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
 	char err[256];
@@ -429,6 +468,18 @@ out:
 	return r;
 }
 
+/* Read the configuration file again and apply what can change at run
+ * time. The number of mappings removed, or -1 with msg set. */
+static int reload(struct igdd *d, char *msg, size_t msgsz)
+{
+	int r;
+
+	notify_reloading(d);
+	r = reload_config(d, msg, msgsz);
+	notify_ready(d);        /* the running configuration, old or new */
+	return r;
+}
+
 static int reload_hook(void *arg, char *msg, size_t msgsz)
 {
 	return reload(arg, msg, msgsz);
@@ -446,6 +497,7 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		return;
 	}
 	log_info("%s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_stopping(d, signo == SIGINT ? "SIGINT" : "SIGTERM");
 	loop_stop(l);
 }
 
@@ -531,6 +583,7 @@ static void on_helper(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	if (priv_on_readable(d->helper) < 0) {
 		log_warnx("the privileged helper exited: shutting down");
+		notify_stopping(d, "the privileged helper exited");
 		d->helper_lost = true;
 		loop_stop(l);
 	}
@@ -574,6 +627,7 @@ static bool wan_route_moved(struct igdd *d)
 	log_warnx("the IPv4 default route moved from %s to %s (wan_interface is not set): "
 		  "stopping, to be started again on %s", d->cfg.wan_interface, now, now);
 	d->wan_moved = true;
+	notify_stopping(d, "the IPv4 default route moved");
 	loop_stop(d->loop);
 	return true;
 }
@@ -635,6 +689,15 @@ static void start(struct igdd *d)
 		fatal("cannot create the event loop");
 	if (d->cfg.backend == CONFIG_BACKEND_NFT)
 		start_helper(d);
+	/* After the helper's fork (it never notifies), before the privilege
+	 * drop (the socket's path may be root's only). */
+	{
+		char err[160];
+
+		d->notify = sdnotify_open(err, sizeof(err));
+		if (!d->notify && err[0])
+			log_warnx("%s", err);
+	}
 	setup_state_dir(d);
 	setup_uuid(d);
 	r = engine_init_with_helper(&d->e, &d->cfg, &clk, d->helper);
@@ -704,6 +767,8 @@ static void stop(struct igdd *d)
 		loop_fd_del(d->loop, priv_fd(d->helper));
 	priv_stop(d->helper);           /* the helper deletes table ip igdd */
 	d->helper = NULL;
+	sdnotify_free(d->notify);
+	d->notify = NULL;
 	loop_free(d->loop);
 	d->loop = NULL;
 }
@@ -815,6 +880,7 @@ int main(int argc, char **argv)
 	if (ready_fd >= 0)
 		background_done(ready_fd, o.verbose);
 	log_started(d);
+	notify_ready(d);
 	r = loop_run(d->loop);
 	if (r < 0)
 		log_warnx("event loop: %s", strerror(-r));
