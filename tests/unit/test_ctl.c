@@ -509,8 +509,8 @@ static void test_list_parts(void **state)
 	fx_free(f);
 }
 
-/* Admin entries with a lease are kept across a restart; permanent ones
- * are not written. */
+/* Admin entries are kept across a restart, leased ones with their lease,
+ * permanent ones permanent. */
 static void test_persist(void **state)
 {
 	char dir[] = "/tmp/igdd-test-ctl.XXXXXX", cmd[64];
@@ -528,11 +528,16 @@ static void test_persist(void **state)
 
 	f = fx_new("");
 	assert_int_equal(engine_leases_start(&f->e, dir), 0);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->e.maps), 2);
 	m = map_find(f->e.maps, MAP_TCP, 7000, ip("0.0.0.0"));
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
 	assert_string_equal(m->desc, "kept");
+	assert_true(m->lease_end_ms != 0);
+	m = map_find(f->e.maps, MAP_TCP, 7001, ip("0.0.0.0"));
+	assert_non_null(m);
+	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
+	assert_int_equal(m->lease_end_ms, 0);
 	fx_free(f);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
