@@ -380,15 +380,28 @@ static unsigned log_restart_keys(const struct config *now, const struct config *
 	return n;
 }
 
+/* What is served: "LAN br-lan 192.168.1.1 (http port 5000)", or "(UPnP
+ * off: NAT-PMP/PCP only)", for the log and the STATUS line. */
+static void describe_lan(const struct igdd *d, char *out, size_t outsz)
+{
+	char lan[INET_ADDRSTRLEN], http[40];
+
+	inet_ntop(AF_INET, &d->e.lan_addr, lan, sizeof(lan));
+	if (d->cfg.enable_upnp)
+		snprintf(http, sizeof(http), "http port %u", (unsigned)d->e.http_port);
+	else
+		snprintf(http, sizeof(http), "UPnP off: NAT-PMP/PCP only");
+	snprintf(out, outsz, "LAN %s %s (%s)", d->cfg.lan_interface, lan, http);
+}
+
 /* The service manager's STATUS= line: what igdd serves now. */
 static void notify_ready(struct igdd *d)
 {
-	char lan[INET_ADDRSTRLEN];
+	char what[96];
 	int r;
 
-	inet_ntop(AF_INET, &d->e.lan_addr, lan, sizeof(lan));
-	r = sdnotify_sendf(d->notify, "READY=1\nSTATUS=serving LAN %s %s (HTTP port %u), "
-			   "%zu mapping(s)", d->cfg.lan_interface, lan, (unsigned)d->e.http_port,
+	describe_lan(d, what, sizeof(what));
+	r = sdnotify_sendf(d->notify, "READY=1\nSTATUS=serving %s, %zu mapping(s)", what,
 			   map_count(d->e.maps));
 	if (r < 0)
 		log_warnx("cannot notify the service manager: %s", strerror(-r));
@@ -678,7 +691,28 @@ static void start_unprivileged(struct igdd *d)
 	engine_external_ip(&d->e, d->wan_ip);
 }
 
-/* In dependency order: HTTP before SSDP, whose LOCATION needs the port. */
+/* UPnP (enable_upnp): eventing, then HTTP before SSDP, whose LOCATION
+ * needs the port. Without it none of these sockets is opened. */
+static void start_upnp(struct igdd *d)
+{
+	d->gena = gena_new(&d->e, NULL);
+	if (!d->gena)
+		fatalx("cannot start eventing");
+	d->gena_io = gena_io_new(d->gena, &d->e, d->loop, NULL);
+	if (!d->gena_io)
+		fatalx("cannot start the event sender");
+	d->e.gena = d->gena;
+	d->e.on_change = gena_on_change;
+	d->e.on_change_arg = d->gena;
+	d->http = http_io_new(&d->e, d->loop);
+	if (!d->http)
+		fatalx("cannot start the HTTP server");
+	d->ssdp = ssdp_io_new(&d->e, d->loop, d->cfg.lan_interface);
+	if (!d->ssdp)
+		fatalx("cannot start SSDP on %s", d->cfg.lan_interface);
+}
+
+/* In dependency order (start_upnp()). */
 static void start(struct igdd *d)
 {
 	struct clock clk = { clock_monotonic_ms, NULL };
@@ -706,23 +740,10 @@ static void start(struct igdd *d)
 	d->engine_up = true;
 	setup_lan(d);
 	setup_signals(d);
-	d->gena = gena_new(&d->e, NULL);
-	if (!d->gena)
-		fatalx("cannot start eventing");
-	d->gena_io = gena_io_new(d->gena, &d->e, d->loop, NULL);
-	if (!d->gena_io)
-		fatalx("cannot start the event sender");
-	d->e.gena = d->gena;
-	d->e.on_change = gena_on_change;
-	d->e.on_change_arg = d->gena;
 	d->e.reload = reload_hook;
 	d->e.reload_arg = d;
-	d->http = http_io_new(&d->e, d->loop);
-	if (!d->http)
-		fatalx("cannot start the HTTP server");
-	d->ssdp = ssdp_io_new(&d->e, d->loop, d->cfg.lan_interface);
-	if (!d->ssdp)
-		fatalx("cannot start SSDP on %s", d->cfg.lan_interface);
+	if (d->cfg.enable_upnp)
+		start_upnp(d);
 	if (d->cfg.control_socket[0]) {
 		d->ctl = ctl_io_new(&d->e, d->loop, d->cfg.control_socket);
 		if (!d->ctl)
@@ -828,12 +849,11 @@ static void background_done(int fd, bool verbose)
 
 static void log_started(const struct igdd *d)
 {
-	char lan[INET_ADDRSTRLEN];
+	char what[96];
 
-	inet_ntop(AF_INET, &d->e.lan_addr, lan, sizeof(lan));
-	log_info("igdd %s started: backend %s, LAN %s %s, http port %u, uuid %s",
-		 IGDD_VERSION, d->cfg.backend == CONFIG_BACKEND_NFT ? "nft" : "sim",
-		 d->cfg.lan_interface, lan, (unsigned)d->e.http_port, d->e.uuid_root);
+	describe_lan(d, what, sizeof(what));
+	log_info("igdd %s started: backend %s, %s, uuid %s", IGDD_VERSION,
+		 d->cfg.backend == CONFIG_BACKEND_NFT ? "nft" : "sim", what, d->e.uuid_root);
 }
 
 int main(int argc, char **argv)

@@ -47,7 +47,7 @@ struct parse {
 	char *err;
 	size_t errsz;
 	struct config *c;
-	unsigned first_line[48];    /* per key of config_keys[]: line first seen */
+	unsigned first_line[64];    /* per key of config_keys[]: line first seen */
 };
 
 static void perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -84,6 +84,7 @@ void config_defaults(struct config *c)
 	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
 	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
 	c->secure_mode = true;
+	c->enable_upnp = true;
 	c->enable_natpmp = true;
 	c->enable_pcp = true;
 	c->pcp_min_lifetime = IGDD_PCP_MIN_LIFETIME_DEFAULT;
@@ -414,6 +415,8 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "persist_leases", offsetof(struct config, persist_leases) },
 		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
 		{ "enable_pcp", offsetof(struct config, enable_pcp) },
+		{ "enable_upnp", offsetof(struct config, enable_upnp) },
+		{ "pcp_third_party", offsetof(struct config, pcp_third_party) },
 	};
 	size_t i;
 
@@ -689,12 +692,14 @@ static const struct config_key config_keys[] = {
 	{ "state_dir", set_state_dir, false, false },
 	{ "persist_leases", set_bool, false, false },
 	{ "control_socket", set_control_socket, false, false },
+	{ "enable_upnp", set_bool, false, false },
 	{ "secure_mode", set_bool, false, true },
 	{ "max_mappings", set_uint, false, false },
 	{ "max_mappings_per_client", set_uint, false, true },
 	{ "acl", set_acl, true, true },
 	{ "enable_natpmp", set_bool, false, false },
 	{ "enable_pcp", set_bool, false, false },
+	{ "pcp_third_party", set_bool, false, true },
 	{ "pcp_min_lifetime", set_uint, false, true },
 	{ "pcp_max_lifetime", set_uint, false, true },
 	{ "http_max_connections", set_uint, false, true },
@@ -717,7 +722,7 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-_Static_assert(CONFIG_NKEYS <= 48, "struct parse first_line[] too small");
+_Static_assert(CONFIG_NKEYS <= 64, "struct parse first_line[] too small");
 
 /* ---- lines ---- */
 
@@ -860,6 +865,10 @@ static int check_required(struct parse *p)
 	 * mappings in memory only, a real gateway keeps them across restarts. */
 	if (!key_seen(p, "persist_leases"))
 		c->persist_leases = c->backend == CONFIG_BACKEND_NFT;
+	if (!c->enable_upnp && !c->enable_natpmp && !c->enable_pcp) {
+		perr(p, "enable_upnp, enable_natpmp and enable_pcp are all no: nothing to serve");
+		return -EINVAL;
+	}
 	if (c->pcp_min_lifetime > c->pcp_max_lifetime) {
 		perr(p, "pcp_min_lifetime must not exceed pcp_max_lifetime");
 		return -EINVAL;
@@ -904,6 +913,7 @@ void config_copy_reloadable(struct config *to, const struct config *from)
 	to->max_mappings_per_client = from->max_mappings_per_client;
 	to->pcp_min_lifetime = from->pcp_min_lifetime;
 	to->pcp_max_lifetime = from->pcp_max_lifetime;
+	to->pcp_third_party = from->pcp_third_party;
 	to->http_max_connections = from->http_max_connections;
 	to->http_max_per_ip = from->http_max_per_ip;
 	to->http_max_lifetime = from->http_max_lifetime;
@@ -1075,6 +1085,7 @@ void config_print(const struct config *c, FILE *out)
 	print_value(out, "state_dir", c->state_dir, false);
 	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
 	print_value(out, "control_socket", c->control_socket, false);
+	fprintf(out, "enable_upnp = %s\n", yes_no(c->enable_upnp));
 	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
@@ -1082,6 +1093,7 @@ void config_print(const struct config *c, FILE *out)
 		fprintf(out, "acl = %s\n", c->acl[i]);
 	fprintf(out, "enable_natpmp = %s\n", yes_no(c->enable_natpmp));
 	fprintf(out, "enable_pcp = %s\n", yes_no(c->enable_pcp));
+	fprintf(out, "pcp_third_party = %s\n", yes_no(c->pcp_third_party));
 	fprintf(out, "pcp_min_lifetime = %u\n", c->pcp_min_lifetime);
 	fprintf(out, "pcp_max_lifetime = %u\n", c->pcp_max_lifetime);
 	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);

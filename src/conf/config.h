@@ -52,6 +52,8 @@ struct config {
 	                                         * no with sim, which keeps mappings in memory only) */
 	char control_socket[CONFIG_CONTROL_SOCKET_MAX]; /* control_socket = PATH | "" (off)
 	                                         * (default /run/igdd/igdd.sock; docs/CLI.md) */
+	bool enable_upnp;                       /* enable_upnp = yes|no: SSDP, HTTP (description,
+	                                         * SOAP, GENA) (default yes; no: NAT-PMP/PCP only) */
 
 	/* Port-mapping policy (WANIPConnection:2 section 1.2, IGD:2 security). */
 	bool secure_mode;                       /* secure_mode = yes|no (default yes: own address only) */
@@ -63,6 +65,8 @@ struct config {
 	/* NAT-PMP (RFC 6886) and PCP (RFC 6887) on UDP 5351 (docs/PCP.md). */
 	bool enable_natpmp;                     /* enable_natpmp = yes|no (default yes) */
 	bool enable_pcp;                        /* enable_pcp = yes|no (default yes) */
+	bool pcp_third_party;                   /* pcp_third_party = yes|no: PCP THIRD_PARTY (RFC 6887
+	                                         * 13.1) honoured, whatever secure_mode (default no) */
 	unsigned pcp_min_lifetime;              /* pcp_min_lifetime = seconds (default 120) */
 	unsigned pcp_max_lifetime;              /* pcp_max_lifetime = seconds (default 86400) */
 

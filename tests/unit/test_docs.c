@@ -177,6 +177,8 @@ static const struct {
 	{ "acl", "acl = allow 1-2 10.0.0.0/8 1-2\n" },
 	{ "enable_natpmp", "enable_natpmp = no\n" },
 	{ "enable_pcp", "enable_pcp = no\n" },
+	{ "enable_upnp", "enable_upnp = no\n" },
+	{ "pcp_third_party", "pcp_third_party = yes\n" },
 	{ "pcp_min_lifetime", "pcp_min_lifetime = 300\n" },
 	{ "pcp_max_lifetime", "pcp_max_lifetime = 3600\n" },
 	{ "http_max_connections", "http_max_connections = 5\n" },
