@@ -189,6 +189,23 @@ static int wan_init(struct engine *e)
 	return 0;
 }
 
+uint32_t engine_uptime(const struct engine *e, uint64_t now)
+{
+	uint64_t s;
+
+	switch (e->cfg->uptime_source) {
+	case CONFIG_UPTIME_IGDD:
+		s = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
+		break;
+	case CONFIG_UPTIME_SYSTEM:
+		s = now / 1000;
+		break;
+	default:
+		return e->wan ? wanconn_uptime(e->wan, now) : 0;
+	}
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
 bool engine_connection_allowed(const struct engine *e, struct in_addr peer)
 {
 	const struct config *c = e->cfg;

@@ -127,6 +127,14 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN]);
 bool engine_connection_allowed(const struct engine *e, struct in_addr peer);
 
 /*
+ * The Uptime clients see (GetStatusInfo, WANIPConnection:2 2.3.6) at
+ * now, as uptime_source says: the WAN connection's (0 while it is not
+ * up), igdd's own, or the system's (the monotonic clock counts from
+ * boot). Whole seconds, saturating at UINT32_MAX.
+ */
+uint32_t engine_uptime(const struct engine *e, uint64_t now);
+
+/*
  * Whether the policy of now (secure_mode, acl, the LAN) still allows m
  * as its owner made it: what a lease restored at start and a reload
  * check for every entry made by UPnP, NAT-PMP or PCP. Admin (static)

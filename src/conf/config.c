@@ -29,6 +29,8 @@
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/igdd"
 #define CONFIG_CONTROL_SOCKET_DEFAULT "/run/igdd/igdd.sock"
 #define CONFIG_USER_DEFAULT "igdd"
+#define CONFIG_MANUFACTURER_DEFAULT "igdd project"
+#define CONFIG_MODEL_NAME_DEFAULT "igdd"
 
 struct parse;
 typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
@@ -81,6 +83,8 @@ void config_defaults(struct config *c)
 	strlcpy_checked(c->friendly_name, CONFIG_FRIENDLY_NAME_DEFAULT, sizeof(c->friendly_name));
 	strlcpy_checked(c->server_os, SSDP_SERVER_OS_DEFAULT, sizeof(c->server_os));
 	c->notify_interval = 900;
+	strlcpy_checked(c->manufacturer, CONFIG_MANUFACTURER_DEFAULT, sizeof(c->manufacturer));
+	strlcpy_checked(c->model_name, CONFIG_MODEL_NAME_DEFAULT, sizeof(c->model_name));
 	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
 	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
 	c->secure_mode = true;
@@ -303,6 +307,128 @@ static int set_friendly_name(struct parse *p, const char *key, const char *val)
 	}
 	strlcpy_checked(p->c->friendly_name, val, sizeof(p->c->friendly_name));
 	return 0;
+}
+
+/*
+ * Text the device description carries (UDA 1.1 2.3: manufacturer and
+ * serialNumber "should be < 64 characters", modelName and modelNumber
+ * "< 32"): well-formed UTF-8 without control characters, 1..max_chars
+ * characters. The XML writer escapes it.
+ */
+static int set_device_text(struct parse *p, const char *key, const char *val)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned max_chars;
+	} keys[] = {
+		{ "manufacturer", offsetof(struct config, manufacturer), 63 },
+		{ "model_name", offsetof(struct config, model_name), 31 },
+		{ "model_number", offsetof(struct config, model_number), 31 },
+		{ "serial_number", offsetof(struct config, serial_number), 63 },
+	};
+	size_t nkeys = sizeof(keys) / sizeof(keys[0]), i, chars = 0;
+	int n = check_text(val);
+	const char *s;
+
+	for (i = 0; i < nkeys && strcmp(keys[i].name, key) != 0; i++)
+		;
+	/* Characters: the bytes that do not continue a UTF-8 sequence. */
+	for (s = val; n > 0 && *s; s++)
+		chars += ((unsigned char)*s & 0xc0) != 0x80;
+	if (i == nkeys || n <= 0 || chars > keys[i].max_chars || (size_t)n >= CONFIG_DEVICE_TEXT_MAX) {
+		perr(p, "invalid %s (1..%u characters of UTF-8 text, no control characters)", key,
+		     i < nkeys ? keys[i].max_chars : 0);
+		return -EINVAL;
+	}
+	strlcpy_checked((char *)p->c + keys[i].off, val, CONFIG_DEVICE_TEXT_MAX);
+	return 0;
+}
+
+/*
+ * manufacturer_url, model_url, presentation_url: an absolute http:// or
+ * https:// URL of printable ASCII (no spaces), at most 255 bytes;
+ * presentation_url may also be a /PATH, served on port 80 of the LAN
+ * address (the router's own web interface).
+ */
+static int set_url(struct parse *p, const char *key, const char *val)
+{
+	char *dst = strcmp(key, "manufacturer_url") == 0 ? p->c->manufacturer_url :
+		    strcmp(key, "model_url") == 0 ? p->c->model_url : p->c->presentation_url;
+	bool path_ok = dst == p->c->presentation_url;
+	size_t len = strlen(val), i, scheme;
+	char q[80];
+
+	scheme = strncmp(val, "http://", 7) == 0 ? 7 : strncmp(val, "https://", 8) == 0 ? 8 :
+		 (path_ok && val[0] == '/') ? 1 : 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)val[i] < 0x21 || (unsigned char)val[i] > 0x7e)
+			break;
+	if (scheme == 0 || (scheme > 1 && len == scheme) || i < len || len >= CONFIG_URL_MAX) {
+		perr(p, "invalid %s '%s' (expected an http:// or https:// URL%s of printable "
+		     "ASCII without spaces, at most %d bytes)", key, quote(q, val),
+		     path_ok ? " or a /PATH on the LAN address" : "", CONFIG_URL_MAX - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, val, len + 1);
+	return 0;
+}
+
+/* wan_access_type: the allowed values of WANAccessType (WANCommonIFC:1 2.2.1). */
+static int set_access_type(struct parse *p, const char *key, const char *val)
+{
+	static const char *const types[] = { "DSL", "POTS", "Cable", "Ethernet" };
+	size_t i;
+	char q[80];
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(val, types[i]) == 0) {
+			strlcpy_checked(p->c->wan_access_type, val, sizeof(p->c->wan_access_type));
+			return 0;
+		}
+	}
+	perr(p, "invalid %s '%s' (expected DSL, POTS, Cable or Ethernet)", key, quote(q, val));
+	return -EINVAL;
+}
+
+/* Bits per second: N, or N followed by k, M or G (powers of 1000), 1..2^32-1. */
+static int set_bitrate(struct parse *p, const char *key, const char *val)
+{
+	uint32_t *dst = strcmp(key, "wan_upstream_bitrate") == 0 ? &p->c->wan_upstream_bitrate :
+			&p->c->wan_downstream_bitrate;
+	size_t len = strlen(val);
+	uint64_t mult = 1;
+	unsigned v;
+	char q[80];
+
+	if (len > 1 && strchr("kMG", val[len - 1])) {
+		mult = val[len - 1] == 'k' ? 1000u : val[len - 1] == 'M' ? 1000000u : 1000000000u;
+		len--;
+	}
+	if (parse_uint(val, len, 1, UINT32_MAX, &v) < 0 || (uint64_t)v * mult > UINT32_MAX) {
+		perr(p, "invalid %s '%s' (expected bits per second, 1..4294967295, or N with k, M "
+		     "or G)", key, quote(q, val));
+		return -EINVAL;
+	}
+	*dst = (uint32_t)((uint64_t)v * mult);
+	return 0;
+}
+
+static const char *const uptime_names[] = { "connection", "igdd", "system" };
+
+static int set_uptime_source(struct parse *p, const char *key, const char *val)
+{
+	size_t i;
+	char q[80];
+
+	for (i = 0; i < sizeof(uptime_names) / sizeof(uptime_names[0]); i++) {
+		if (strcmp(val, uptime_names[i]) == 0) {
+			p->c->uptime_source = (enum config_uptime)i;
+			return 0;
+		}
+	}
+	perr(p, "invalid %s '%s' (expected connection, igdd or system)", key, quote(q, val));
+	return -EINVAL;
 }
 
 /*
@@ -689,6 +815,17 @@ static const struct config_key config_keys[] = {
 	{ "friendly_name", set_friendly_name, false, false },
 	{ "server_os", set_server_os, false, false },
 	{ "notify_interval", set_uint, false, false },
+	{ "manufacturer", set_device_text, false, false },
+	{ "manufacturer_url", set_url, false, false },
+	{ "model_name", set_device_text, false, false },
+	{ "model_number", set_device_text, false, false },
+	{ "model_url", set_url, false, false },
+	{ "serial_number", set_device_text, false, false },
+	{ "presentation_url", set_url, false, false },
+	{ "wan_access_type", set_access_type, false, false },
+	{ "wan_upstream_bitrate", set_bitrate, false, false },
+	{ "wan_downstream_bitrate", set_bitrate, false, false },
+	{ "uptime_source", set_uptime_source, false, false },
 	{ "state_dir", set_state_dir, false, false },
 	{ "persist_leases", set_bool, false, false },
 	{ "control_socket", set_control_socket, false, false },
@@ -1064,6 +1201,30 @@ static void print_connection(const struct config *c, FILE *out)
 	fprintf(out, "sim_ip_bridged = %s\n", yes_no(c->sim_ip_bridged));
 }
 
+/* What the device says about itself, after notify_interval. */
+static void print_device(const struct config *c, FILE *out)
+{
+	print_value(out, "manufacturer", c->manufacturer, true);
+	if (c->manufacturer_url[0])
+		print_value(out, "manufacturer_url", c->manufacturer_url, false);
+	print_value(out, "model_name", c->model_name, true);
+	if (c->model_number[0])
+		print_value(out, "model_number", c->model_number, true);
+	if (c->model_url[0])
+		print_value(out, "model_url", c->model_url, false);
+	if (c->serial_number[0])
+		print_value(out, "serial_number", c->serial_number, true);
+	if (c->presentation_url[0])
+		print_value(out, "presentation_url", c->presentation_url, false);
+	if (c->wan_access_type[0])
+		fprintf(out, "wan_access_type = %s\n", c->wan_access_type);
+	if (c->wan_upstream_bitrate)
+		fprintf(out, "wan_upstream_bitrate = %u\n", (unsigned)c->wan_upstream_bitrate);
+	if (c->wan_downstream_bitrate)
+		fprintf(out, "wan_downstream_bitrate = %u\n", (unsigned)c->wan_downstream_bitrate);
+	fprintf(out, "uptime_source = %s\n", uptime_names[c->uptime_source]);
+}
+
 void config_print(const struct config *c, FILE *out)
 {
 	char addr[INET_ADDRSTRLEN];
@@ -1082,6 +1243,7 @@ void config_print(const struct config *c, FILE *out)
 	print_value(out, "friendly_name", c->friendly_name, true);
 	print_value(out, "server_os", c->server_os, false);
 	fprintf(out, "notify_interval = %u\n", c->notify_interval);
+	print_device(c, out);
 	print_value(out, "state_dir", c->state_dir, false);
 	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
 	print_value(out, "control_socket", c->control_socket, false);
