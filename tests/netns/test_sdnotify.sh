@@ -22,7 +22,7 @@ one_run() {
   lab_wait_line "$out" "^listening" || lab_fail "the listener did not start"
   LAB_IGDD_WRAP="env NOTIFY_SOCKET=$name" igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
   lab_wait_line "$out" "^http=" || lab_fail "$2: no READY=1"
-  grep -Eq "^READY=1\|STATUS=serving LAN br-lan $GW_LAN_IP \(HTTP port 5000\), 0 mapping" "$out" ||
+  grep -Eq "^READY=1\|STATUS=serving LAN br-lan $GW_LAN_IP \(http port 5000\), 0 mapping" "$out" ||
     { sed 's/^/  | /' "$out"; lab_fail "$2: READY=1 without the STATUS line"; }
   grep -q "^http=200$" "$out" || { sed 's/^/  | /' "$out"; lab_fail "$2: not answering at READY=1"; }
   lab_ok "$2: READY=1 with its STATUS, and the description answers then"
