@@ -93,6 +93,8 @@ struct backend_ops {
 /* Set up by the engine before ops->init: clock and on_link live as long
  * as the backend. init may point ops at a variant of the same backend
  * (nft: with wan_up / wan_down only when their commands are configured). */
+struct stats;
+
 struct backend {
 	const struct backend_ops *ops;
 	void *priv;
@@ -100,6 +102,7 @@ struct backend {
 	backend_link_fn on_link;
 	void *on_link_arg;
 	struct priv *helper;            /* nft: the privileged helper (priv/priv.h), borrowed */
+	struct stats *stats;            /* the engine's counters (core/stats.h), or NULL */
 };
 
 extern const struct backend_ops backend_sim_ops;

@@ -33,6 +33,7 @@
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
+#include "core/stats.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/iflink.h"
@@ -45,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct nft_backend {
@@ -114,11 +116,18 @@ static int nft_init(struct backend *b, const struct config *cfg)
 static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
 {
 	struct nft_backend *nb = b->priv;
-	int r = priv_call(nb->helper, op, v, n, NULL);
+	struct timespec t0, t1;
+	int r;
 	const char *what = op == PRIV_OP_APPLY ? "apply" : op == PRIV_OP_REMOVE ? "removal" : "flush";
 	unsigned suppressed;
 	char more[48] = "";
 
+	/* The round trip, for the counters (igddctl stats). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = priv_call(nb->helper, op, v, n, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stats_helper(b->stats, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					  (t1.tv_nsec - t0.tv_nsec) / 1000), r < 0);
 	if (r < 0 && ratelimit_ok(&nb->warn_call, clock_now(b->clock), &suppressed)) {
 		if (suppressed)
 			snprintf(more, sizeof(more), " (%u similar not logged)", suppressed);

@@ -573,8 +573,43 @@ static size_t pcp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p
 	return pcp_map(s, src, &q, out);
 }
 
+/* The opcode's name for the counters (static strings only). */
+static const char *op_name(uint8_t version, uint8_t op)
+{
+	if (version == NATPMP_VERSION)
+		return op == 0 ? "external_address" : op == 1 ? "map_udp" : op == 2 ? "map_tcp" :
+		       "other";
+	return op == PCP_OP_ANNOUNCE ? "announce" : op == PCP_OP_MAP ? "map" :
+	       op == 2 ? "peer" : "other";
+}
+
+/* An answer into the counters: the request's protocol and opcode, the
+ * answer's result code (NAT-PMP 16 bits at offset 2, PCP 8 at 3). */
+static void count_answer(struct pcp_svc *s, const uint8_t *p, const uint8_t *out, size_t n)
+{
+	unsigned code;
+
+	if (n < 4)
+		return;
+	code = out[0] == NATPMP_VERSION ? (unsigned)out[2] << 8 | out[3] : out[3];
+	stats_request(&s->e->stats, p[0] == NATPMP_VERSION ? STATS_NATPMP : STATS_PCP,
+		      op_name(p[0], p[1] & 0x7f), code);
+}
+
+static size_t handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
+		     uint8_t *out);
+
 size_t pcp_svc_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
 		      uint8_t *out)
+{
+	size_t n = handle(s, src, p, len, out);
+
+	count_answer(s, p, out, n);
+	return n;
+}
+
+static size_t handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
+		     uint8_t *out)
 {
 	const struct config *c = s->e->cfg;
 
