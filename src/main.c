@@ -16,6 +16,7 @@
 #include "net/gena_io.h"
 #include "net/http_io.h"
 #include "net/ifwatch.h"
+#include "net/metrics_io.h"
 #include "net/pcp_io.h"
 #include "net/ssdp_io.h"
 #include "priv/priv.h"
@@ -69,6 +70,7 @@ struct igdd {
 	struct ssdp_io *ssdp;
 	struct ctl_io *ctl;             /* the control socket (igddctl) or NULL */
 	struct pcp_io *pcp;             /* NAT-PMP / PCP; NULL when both are off */
+	struct metrics_io *metrics;     /* metrics_listen, or NULL */
 	int64_t engine_timer;           /* the engine's timer (0: none) */
 	uint64_t engine_when;           /* when it is due (0: nothing pending) */
 	bool foreground;                /* -d */
@@ -749,6 +751,14 @@ static void start(struct igdd *d)
 		if (!d->ctl)
 			fatalx("cannot open the control socket %s", d->cfg.control_socket);
 	}
+	if (d->cfg.have_metrics) {
+		char err[256];
+
+		d->metrics = metrics_io_new(&d->e, d->loop, d->cfg.metrics_addr,
+					    d->cfg.metrics_port, err, sizeof(err));
+		if (!d->metrics)
+			fatalx("%s", err);
+	}
 	if (d->cfg.enable_natpmp || d->cfg.enable_pcp) {
 		d->pcp = pcp_io_new(&d->e, d->loop, d->cfg.lan_interface);
 		if (!d->pcp)
@@ -769,6 +779,8 @@ static void stop(struct igdd *d)
 	d->pcp = NULL;
 	ctl_io_free(d->ctl);
 	d->ctl = NULL;
+	metrics_io_free(d->metrics);
+	d->metrics = NULL;
 	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */
 	d->ssdp = NULL;
 	http_io_free(d->http);          /* reports pending SUBSCRIBE responses failed */

@@ -414,6 +414,45 @@ static int set_bitrate(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/*
+ * metrics_listen = ADDR:PORT, or "" (off): a unicast IPv4 address (not
+ * 0.0.0.0, which would take the WAN too; igdd checks at start that it is
+ * a loopback address or the LAN address) and a port 1..65535.
+ */
+static int set_metrics_listen(struct parse *p, const char *key, const char *val)
+{
+	char addr[INET_ADDRSTRLEN], q[80];
+	const char *colon = strrchr(val, ':');
+	struct in_addr a;
+	unsigned port;
+	uint32_t h;
+
+	if (!val[0]) {
+		p->c->have_metrics = false;
+		return 0;
+	}
+	if (!colon || (size_t)(colon - val) >= sizeof(addr))
+		goto bad;
+	memcpy(addr, val, (size_t)(colon - val));
+	addr[colon - val] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1 ||
+	    parse_uint(colon + 1, strlen(colon + 1), 1, 65535, &port) < 0)
+		goto bad;
+	h = ntohl(a.s_addr);
+	if (h == 0 || h == UINT32_MAX || (h >> 28) == 14) {
+		perr(p, "invalid %s '%s' (0.0.0.0, broadcast and multicast are not allowed: a "
+		     "loopback address or the LAN address)", key, quote(q, val));
+		return -EINVAL;
+	}
+	p->c->have_metrics = true;
+	p->c->metrics_addr = a;
+	p->c->metrics_port = (uint16_t)port;
+	return 0;
+bad:
+	perr(p, "invalid %s '%s' (expected A.B.C.D:PORT, or \"\" for off)", key, quote(q, val));
+	return -EINVAL;
+}
+
 static const char *const uptime_names[] = { "connection", "igdd", "system" };
 
 static int set_uptime_source(struct parse *p, const char *key, const char *val)
@@ -830,6 +869,7 @@ static const struct config_key config_keys[] = {
 	{ "persist_leases", set_bool, false, false },
 	{ "control_socket", set_control_socket, false, false },
 	{ "enable_upnp", set_bool, false, false },
+	{ "metrics_listen", set_metrics_listen, false, false },
 	{ "secure_mode", set_bool, false, true },
 	{ "max_mappings", set_uint, false, false },
 	{ "max_mappings_per_client", set_uint, false, true },
@@ -1248,6 +1288,8 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
 	print_value(out, "control_socket", c->control_socket, false);
 	fprintf(out, "enable_upnp = %s\n", yes_no(c->enable_upnp));
+	if (c->have_metrics && inet_ntop(AF_INET, &c->metrics_addr, addr, sizeof(addr)))
+		fprintf(out, "metrics_listen = %s:%u\n", addr, (unsigned)c->metrics_port);
 	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);

@@ -78,6 +78,11 @@ struct config {
 	                                         * no with sim, which keeps mappings in memory only) */
 	char control_socket[CONFIG_CONTROL_SOCKET_MAX]; /* control_socket = PATH | "" (off)
 	                                         * (default /run/igdd/igdd.sock; docs/CLI.md) */
+	bool have_metrics;
+	struct in_addr metrics_addr;            /* metrics_listen = ADDR:PORT (default off): the
+	                                         * Prometheus endpoint, a loopback address or the
+	                                         * LAN address (checked at start; docs/MONITORING.md) */
+	uint16_t metrics_port;
 	bool enable_upnp;                       /* enable_upnp = yes|no: SSDP, HTTP (description,
 	                                         * SOAP, GENA) (default yes; no: NAT-PMP/PCP only) */
 

@@ -189,6 +189,7 @@ static const struct {
 	{ "enable_natpmp", "enable_natpmp = no\n" },
 	{ "enable_pcp", "enable_pcp = no\n" },
 	{ "enable_upnp", "enable_upnp = no\n" },
+	{ "metrics_listen", "metrics_listen = 127.0.0.1:9655\n" },
 	{ "pcp_third_party", "pcp_third_party = yes\n" },
 	{ "pcp_min_lifetime", "pcp_min_lifetime = 300\n" },
 	{ "pcp_max_lifetime", "pcp_max_lifetime = 3600\n" },
