@@ -198,6 +198,7 @@ static void on_accept(struct loop *l, int fd, uint32_t events, void *arg)
 	for (;;) {
 		struct metrics_conn *c = NULL;
 
+		memset(&sin, 0, sizeof(sin));
 		slen = sizeof(sin);
 		cfd = accept4(fd, (struct sockaddr *)&sin, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
