@@ -13,6 +13,7 @@
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "core/wanconn.h"
+#include "svc/gena.h"
 #include "svc/portmap.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -196,6 +197,35 @@ static int wan_init(struct engine *e)
 			 cfg->wan_interface);
 	e->wan_link_up = w.link_up;
 	return 0;
+}
+
+void engine_gauges(const struct engine *e, struct stats_gauges *ret)
+{
+	uint64_t now = clock_now(&e->clock);
+	const struct mapping *m;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->uptime_s = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
+	for (m = map_first(e->maps); m; m = map_next(e->maps, m))
+		ret->mappings_by_origin[m->origin & 3]++;
+	ret->gena_subscribers = e->gena ? gena_count(e->gena) : 0;
+}
+
+uint32_t engine_uptime(const struct engine *e, uint64_t now)
+{
+	uint64_t s;
+
+	switch (e->cfg->uptime_source) {
+	case CONFIG_UPTIME_IGDD:
+		s = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
+		break;
+	case CONFIG_UPTIME_SYSTEM:
+		s = now / 1000;
+		break;
+	default:
+		return e->wan ? wanconn_uptime(e->wan, now) : 0;
+	}
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
 }
 
 bool engine_connection_allowed(const struct engine *e, struct in_addr peer)
@@ -497,6 +527,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 	}
 	e->backend.helper = helper;
 	e->backend.clock = &e->clock;
+	e->backend.stats = &e->stats;
 	e->backend.on_link = backend_on_link;
 	e->backend.on_link_arg = e;
 	e->backend.on_gone = backend_on_gone;

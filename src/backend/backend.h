@@ -128,6 +128,8 @@ struct backend_ops {
 /* Set up by the engine before ops->init: clock, on_link and on_gone live
  * as long as the backend. init may point ops at a variant of the same backend
  * (nft: with wan_up / wan_down only when their commands are configured). */
+struct stats;
+
 struct backend {
 	const struct backend_ops *ops;
 	void *priv;
@@ -137,6 +139,7 @@ struct backend {
 	backend_gone_fn on_gone;        /* mappings the backend took away, from tick */
 	void *on_gone_arg;
 	struct priv *helper;            /* nft: the privileged helper (priv/priv.h), borrowed */
+	struct stats *stats;            /* the engine's counters (core/stats.h), or NULL */
 };
 
 extern const struct backend_ops backend_sim_ops;

@@ -37,6 +37,7 @@
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
+#include "core/stats.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/iflink.h"
@@ -49,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct nft_backend {
@@ -141,12 +143,29 @@ static void log_failed(struct backend *b, enum priv_op op, size_t n, int r)
 			  n == 1 ? "" : "s", strerror(-r));
 }
 
+/* The round trip of a request since t0, for the counters (igddctl stats);
+ * a refusal by the helper's rules (-EADDRINUSE, -EACCES) is an answer,
+ * not a failure of the helper. */
+static void count_call(struct backend *b, const struct timespec *t0, int r)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stats_helper(b->stats, (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 +
+					  (t1.tv_nsec - t0->tv_nsec) / 1000),
+		     r < 0 && r != -EADDRINUSE && r != -EACCES);
+}
+
 /* One request. */
 static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
 {
 	struct nft_backend *nb = b->priv;
-	int r = priv_call(nb->helper, op, v, n, NULL);
+	struct timespec t0;
+	int r;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = priv_call(nb->helper, op, v, n, NULL);
+	count_call(b, &t0, r);
 	if (r < 0)
 		log_failed(b, op, n, r);
 	return r;
@@ -164,13 +183,16 @@ static int nft_apply(struct backend *b, const struct mapping *m)
 static int nft_apply_granted(struct backend *b, const struct mapping *m, int grant_fd)
 {
 	struct nft_backend *nb = b->priv;
+	struct timespec t0;
 	struct nft_elem e;
 	int r;
 
 	if (!m->enabled || grant_fd < 0)
 		return nft_apply(b, m);
 	to_elem(m, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = priv_call_granted(nb->helper, &e, grant_fd, NULL);
+	count_call(b, &t0, r);
 	if (r < 0)
 		log_failed(b, PRIV_OP_APPLY, 1, r);
 	return r;

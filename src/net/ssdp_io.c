@@ -296,6 +296,7 @@ static void ssdp_send_answer(struct ssdp_io *s, const struct sockaddr_in *to,
 	char peer[INET_ADDRSTRLEN + 8];
 
 	if (!ssdp_take_token(s)) {
+		stats_refused(&s->e->stats, STATS_REF_SSDP_RATE);
 		if (ratelog_ok(s, &s->log_tokens, &suppressed)) {
 			peer_format(to, peer, sizeof(peer));
 			log_warnx("%s: SSDP: answer rate limit reached, dropping answers "
@@ -342,6 +343,7 @@ static void ssdp_queue(struct ssdp_io *s, const struct sockaddr_in *to,
 		}
 	}
 	if (!p) {
+		stats_refused(&s->e->stats, STATS_REF_SSDP_RATE);
 		if (ratelog_ok(s, &s->log_full, &suppressed))
 			log_warnx("%s: SSDP: %u answers already waiting, dropping "
 				  "(%u more not logged)", peer, IGDD_SSDP_MAX_PENDING, suppressed);

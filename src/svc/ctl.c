@@ -168,6 +168,19 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	ok(out);
 }
 
+/* The counters (core/stats.h; docs/MONITORING.md). */
+static void do_stats(struct ctl_session *s, bool json, struct buf *out)
+{
+	struct stats_gauges g;
+
+	engine_gauges(s->e, &g);
+	if (json)
+		stats_write_json(&s->e->stats, &g, out);
+	else
+		stats_write_text(&s->e->stats, &g, out);
+	ok(out);
+}
+
 /* --------------------------------------------------------------- listing */
 
 static void list_entry(struct ctl_session *s, const struct mapping *m, struct buf *out)
@@ -640,6 +653,9 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 	switch (r->cmd) {
 	case CTL_STATUS:
 		do_status(s, r->json, out);
+		break;
+	case CTL_STATS:
+		do_stats(s, r->json, out);
 		break;
 	case CTL_LIST:
 		more = do_list(s, r->json, out);

@@ -4,7 +4,7 @@
  *
  * Both protocols create the same kind of entry (RFC 6887 Appendix A:
  * NAT-PMP and PCP share their mapping state): for the requesting host
- * only (the source address; PCP THIRD_PARTY only with secure_mode = no),
+ * only (the source address; PCP THIRD_PARTY only with pcp_third_party = yes),
  * external address and port any, origin MAP_ORIGIN_NATPMP or
  * MAP_ORIGIN_PCP, description "NAT-PMP a.b.c.d:port" / "PCP ...", so a
  * UPnP listing shows them and UPnP cannot change or delete them (729 /
@@ -12,8 +12,8 @@
  * mapping (upnp_joined: a renewal then keeps the later lease end). A
  * mapping is identified by (internal client, protocol, internal port);
  * asking again renews it and keeps its external port; for PCP the nonce
- * must match (11.3; a mapping made by NAT-PMP or restored from the lease
- * file has none and takes the first one offered).
+ * must match (11.3; the lease file keeps it; a mapping made by NAT-PMP
+ * has none and takes the first one offered).
  *
  * Every change takes the path of the UPnP actions: the policy first
  * (secure mode, ACL, well-known ports), the table, the backend, the lease
@@ -26,7 +26,7 @@
  *   0 / SUCCESS
  *   1 / UNSUPP_VERSION       another version (PCP: answered with version 2)
  *   2 / NOT_AUTHORIZED       the policy refuses (client, ports, ACL);
- *                            THIRD_PARTY in secure mode; a PCP nonce that
+ *                            THIRD_PARTY without pcp_third_party; a nonce that
  *                            does not match the mapping's; "all ports"
  *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
  *   4 / NO_RESOURCES         the table is full, no free external port,
@@ -539,12 +539,26 @@ static size_t pcp_map(struct pcp_svc *s, struct in_addr src, const struct pcp_re
 	/* 13.3: we keep no filters; only "no filter" (prefix 0) is honoured. */
 	if (q->nfilters > 1 || (q->nfilters == 1 && q->filter.prefix_len != 0))
 		return pcp_map_answer(s, q, PCP_UNSUPP_OPTION, 0, q->ext_port, q->ext_ip, out);
-	/* 13.1: THIRD_PARTY only where any LAN host may be named. */
+	/*
+	 * 13.1: THIRD_PARTY only when the admin allows it (pcp_third_party,
+	 * whatever secure_mode says). The mapping is then the named host's
+	 * own: made, judged by the policy (a LAN host, the ACL, the ports),
+	 * owned, counted, restored and re-checked at a reload as if it had
+	 * asked itself.
+	 */
 	if (q->third_party) {
-		if (!pcp_addr_is_v4(q->third_party_ip) || !e->policy || policy_secure(e->policy))
+		if (!pcp_addr_is_v4(q->third_party_ip) || !e->cfg->pcp_third_party)
 			return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port,
 					      q->ext_ip, out);
 		r.client = pcp_addr_v4(q->third_party_ip);
+		if (r.client.s_addr != src.s_addr) {
+			char via[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &src, via, sizeof(via));
+			inet_ntop(AF_INET, &r.client, ic, sizeof(ic));
+			log_debug("%s: PCP MAP for the third party %s (pcp_third_party)", via, ic);
+		}
+		r.peer = r.client;
 	}
 	switch (q->protocol) {
 	case IPPROTO_NUM_TCP: r.proto = MAP_TCP; break;
@@ -595,8 +609,43 @@ static size_t pcp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p
 	return pcp_map(s, src, &q, out);
 }
 
+/* The opcode's name for the counters (static strings only). */
+static const char *op_name(uint8_t version, uint8_t op)
+{
+	if (version == NATPMP_VERSION)
+		return op == 0 ? "external_address" : op == 1 ? "map_udp" : op == 2 ? "map_tcp" :
+		       "other";
+	return op == PCP_OP_ANNOUNCE ? "announce" : op == PCP_OP_MAP ? "map" :
+	       op == 2 ? "peer" : "other";
+}
+
+/* An answer into the counters: the request's protocol and opcode, the
+ * answer's result code (NAT-PMP 16 bits at offset 2, PCP 8 at 3). */
+static void count_answer(struct pcp_svc *s, const uint8_t *p, const uint8_t *out, size_t n)
+{
+	unsigned code;
+
+	if (n < 4)
+		return;
+	code = out[0] == NATPMP_VERSION ? (unsigned)out[2] << 8 | out[3] : out[3];
+	stats_request(&s->e->stats, p[0] == NATPMP_VERSION ? STATS_NATPMP : STATS_PCP,
+		      op_name(p[0], p[1] & 0x7f), code);
+}
+
+static size_t handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
+		     uint8_t *out);
+
 size_t pcp_svc_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
 		      uint8_t *out)
+{
+	size_t n = handle(s, src, p, len, out);
+
+	count_answer(s, p, out, n);
+	return n;
+}
+
+static size_t handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
+		     uint8_t *out)
 {
 	const struct config *c = s->e->cfg;
 

@@ -166,6 +166,14 @@ static const struct good_row good_rows[] = {
 	  "wan_up_command = /bin/true\nwan_down_command = /sbin/ifdown wan\n" },
 	{ NFT "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
 	  "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n" },
+	/* The description's texts count characters, not bytes (31 x U+03A9). */
+	{ "model_name = \xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9", "model_name = \"\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\"\n" },
+	{ "serial_number = a#b", "serial_number = \"a\"\n" },
+	{ "presentation_url = \"https://r.example/#x\"",
+	  "presentation_url = \"https://r.example/#x\"\n" },
+	{ "wan_upstream_bitrate = 4294967295", "wan_upstream_bitrate = 4294967295\n" },
+	{ "wan_downstream_bitrate = 4G", "wan_downstream_bitrate = 4000000000\n" },
+	{ "wan_downstream_bitrate = 1k", "wan_downstream_bitrate = 1000\n" },
 };
 
 static void test_good_rows(void **state)
@@ -341,6 +349,22 @@ static const struct bad_row bad_rows[] = {
 	  "t.conf:0: wan_up_command and wan_down_command need backend nft" },
 	{ BASE NFT "wan_down_command = /sbin/ifdown wan\n",
 	  "t.conf:0: wan_down_command needs wan_up_command" },
+	{ BASE "model_name = \"\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\xce\xa9\"\n", "t.conf:2: invalid model_name (1..31 characters" },
+	{ BASE "manufacturer = \"\"\n", "t.conf:2: missing value for 'manufacturer'" },
+	{ BASE "serial_number = \"a\tb\"\n", "t.conf:2: invalid serial_number" },
+	{ BASE "model_number = \"\xc3\"\n", "t.conf:2: invalid model_number" },
+	{ BASE "presentation_url = \"http://a b/\"\n", "t.conf:2: invalid presentation_url" },
+	{ BASE "manufacturer_url = http://\n", "t.conf:2: invalid manufacturer_url 'http://'" },
+	{ BASE "model_url = https://r\xc3\xa9.example/\n", "t.conf:2: invalid model_url" },
+	{ BASE "wan_upstream_bitrate = 0\n", "t.conf:2: invalid wan_upstream_bitrate '0'" },
+	{ BASE "wan_upstream_bitrate = 4294967296\n", "t.conf:2: invalid wan_upstream_bitrate" },
+	{ BASE "wan_upstream_bitrate = M\n", "t.conf:2: invalid wan_upstream_bitrate 'M'" },
+	{ BASE "wan_upstream_bitrate = 10m\n", "t.conf:2: invalid wan_upstream_bitrate '10m'" },
+	{ BASE "wan_access_type = dsl\n", "t.conf:2: invalid wan_access_type 'dsl'" },
+	{ BASE "uptime_source = \n", "t.conf:2:" },
+	{ BASE "enable_upnp = no\nenable_natpmp = no\nenable_pcp = no\n",
+	  "t.conf:0: enable_upnp, enable_natpmp and enable_pcp are all no: nothing to serve" },
+	{ BASE "pcp_third_party = always\n", "t.conf:2: invalid pcp_third_party 'always'" },
 };
 
 static void test_bad_rows(void **state)

@@ -37,8 +37,10 @@
 #include "loop/loop.h"
 #include "net/ctl_io.h"
 #include "proto/ctl.h"
+#include "svc/action.h"
 #include "svc/ctl.h"
 #include "svc/portmap.h"
+#include "svc/wanipconn.h"
 #include "util/log.h"
 
 #include "netns_child.h"
@@ -516,8 +518,8 @@ static void test_list_parts(void **state)
 	fx_free(f);
 }
 
-/* Admin entries with a lease are kept across a restart; permanent ones
- * are not written. */
+/* Admin entries are kept across a restart, leased ones with their lease,
+ * permanent ones permanent. */
 static void test_persist(void **state)
 {
 	char dir[] = "/tmp/igdd-test-ctl.XXXXXX", cmd[64];
@@ -535,11 +537,16 @@ static void test_persist(void **state)
 
 	f = fx_new("");
 	assert_int_equal(engine_leases_start(&f->e, dir), 0);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->e.maps), 2);
 	m = map_find(f->e.maps, MAP_TCP, 7000, ip("0.0.0.0"));
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
 	assert_string_equal(m->desc, "kept");
+	assert_true(m->lease_end_ms != 0);
+	m = map_find(f->e.maps, MAP_TCP, 7001, ip("0.0.0.0"));
+	assert_non_null(m);
+	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
+	assert_int_equal(m->lease_end_ms, 0);
 	fx_free(f);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
@@ -591,6 +598,54 @@ static void test_status(void **state)
 	assert_ok(run(f, "log-level info"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_INFO);
 	assert_code(run(f, "status please"), 400);
+	fx_free(f);
+}
+
+/* igddctl stats: the counters the actions feed, in text and JSON. */
+static void test_stats(void **state)
+{
+	static const char ns[] = "urn:schemas-upnp-org:service:WANIPConnection:2";
+	static const char env[] = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+				  "<s:Body><u:GetExternalIPAddress xmlns:u=\"%s\"/></s:Body></s:Envelope>";
+	struct fx *f = fx_new("");
+	struct buf body, out;
+	char sa[128];
+	const char *a;
+
+	(void)state;
+	buf_init(&body, 4096);
+	buf_init(&out, 1 << 16);
+	buf_printf(&body, env, ns);
+	snprintf(sa, sizeof(sa), "\"%s#GetExternalIPAddress\"", ns);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+					 str_from(body.p, body.len), ip("192.168.1.40"), &out), 200);
+	buf_reset(&out);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+					 str_from(body.p, body.len), ip("192.168.1.40"), &out), 200);
+	buf_reset(&out);
+	snprintf(sa, sizeof(sa), "\"%s#NoSuchAction\"", ns);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+					 str_from(body.p, body.len), ip("192.168.1.40"), &out), 500);
+	buf_reset(&out);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa, STR_LIT("<x"),
+					 ip("192.168.1.40"), &out), 400);
+	upnp_add(f, 5000, "192.168.1.40");
+	assert_ok(run(f, "add UDP 6000 192.168.1.41 60"));
+	a = run(f, "stats");
+	assert_ok(a);
+	assert_non_null(strstr(a, "requests: 4\n"
+			       "requests upnp GetExternalIPAddress 0: 2\n"
+			       "requests upnp (invalid) 401: 1\n"
+			       "requests upnp (malformed) 400: 1\n"));
+	assert_non_null(strstr(a, "mappings_upnp: 1\nmappings_natpmp: 0\nmappings_pcp: 0\n"
+			       "mappings_static: 1\n"));
+	a = run(f, "stats --json");
+	assert_ok(a);
+	assert_non_null(strstr(a, "{\"protocol\":\"upnp\",\"action\":\"GetExternalIPAddress\","
+			       "\"code\":0,\"count\":2}"));
+	assert_code(run(f, "stats now"), 400);
+	buf_free(&body);
+	buf_free(&out);
 	fx_free(f);
 }
 
@@ -1023,6 +1078,7 @@ int main(void)
 		cmocka_unit_test(test_persist),
 		cmocka_unit_test(test_connection),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_io_answers),
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_stale),
