@@ -5,6 +5,7 @@
 #
 #   armhf   32-bit ARM, little-endian (gcc-arm-linux-gnueabihf)
 #   s390x   64-bit, big-endian (gcc-s390x-linux-gnu): the byte-order check
+#   mipsel  32-bit MIPS, little-endian (gcc-mipsel-linux-gnu)
 #
 # Usage: scripts/cross-test.sh ARCH     (as root, or with sudo available)
 #
@@ -22,7 +23,8 @@ arch=${1:-}
 case $arch in
   armhf) triplet=arm-linux-gnueabihf; qemu=qemu-arm-static; cpu=arm ;;
   s390x) triplet=s390x-linux-gnu; qemu=qemu-s390x-static; cpu=s390x ;;
-  *) echo "usage: scripts/cross-test.sh armhf|s390x" >&2; exit 2 ;;
+  mipsel) triplet=mipsel-linux-gnu; qemu=qemu-mipsel-static; cpu=mipsel ;;
+  *) echo "usage: scripts/cross-test.sh armhf|s390x|mipsel" >&2; exit 2 ;;
 esac
 
 SUDO=

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libexpat1-dev libcmocka-dev
-  libnftables-dev libmnl-dev nftables
+  libnftables-dev libmnl-dev nftables iptables
   iproute2 miniupnpc python3 python3-miniupnpc curl natpmpc
   golang-go golang-github-huin-goupnp-dev
   python3-gi gir1.2-gupnp-1.6 gir1.2-gupnpigd-1.0 python3-libtorrent

@@ -16,6 +16,7 @@
 #include "core/policy.h"
 #include "core/wanconn.h"
 #include "svc/pinholes.h"
+#include "svc/gena.h"
 #include "svc/portmap.h"
 #include "util/log.h"
 #include "util/str.h"
@@ -115,6 +116,15 @@ static void backend_on_link(struct backend *b, enum backend_link_event ev,
 	engine_wan_event(arg, ev, cause);
 }
 
+/* The backend took mappings away (the gateway's own port, the helper's
+ * policy): the table follows. */
+static void backend_on_gone(struct backend *b, const struct backend_gone *v, size_t n, void *arg)
+{
+	(void)b;
+	if (portmap_backend_gone(arg, v, n) < 0)
+		log_warnx("out of memory: %zu mappings the backend removed are still listed", n);
+}
+
 /* PhysicalLinkStatus is evented: tell when the backend's link flips. */
 static void check_link(struct engine *e)
 {
@@ -202,6 +212,35 @@ static int wan_init(struct engine *e)
 			 cfg->wan_interface);
 	e->wan_link_up = w.link_up;
 	return 0;
+}
+
+void engine_gauges(const struct engine *e, struct stats_gauges *ret)
+{
+	uint64_t now = clock_now(&e->clock);
+	const struct mapping *m;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->uptime_s = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
+	for (m = map_first(e->maps); m; m = map_next(e->maps, m))
+		ret->mappings_by_origin[m->origin & 3]++;
+	ret->gena_subscribers = e->gena ? gena_count(e->gena) : 0;
+}
+
+uint32_t engine_uptime(const struct engine *e, uint64_t now)
+{
+	uint64_t s;
+
+	switch (e->cfg->uptime_source) {
+	case CONFIG_UPTIME_IGDD:
+		s = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
+		break;
+	case CONFIG_UPTIME_SYSTEM:
+		s = now / 1000;
+		break;
+	default:
+		return e->wan ? wanconn_uptime(e->wan, now) : 0;
+	}
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
 }
 
 bool engine_connection_allowed(const struct engine *e, const struct ipaddr *from)
@@ -317,7 +356,7 @@ int engine_reload(struct engine *e, char *err, size_t errsz)
 	struct pin_limits plim;
 	struct policy *p = policy_new(e->cfg, err, errsz);
 	struct pin_policy *pp;
-	int n, m;
+	int n, m, r;
 
 	if (!p)
 		return -EINVAL;
@@ -334,6 +373,10 @@ int engine_reload(struct engine *e, char *err, size_t errsz)
 	lim.max_mappings = e->cfg->max_mappings;
 	lim.max_per_client = e->cfg->max_mappings_per_client;
 	map_set_limits(e->maps, &lim);
+	/* nft: the helper reads its own copy of the port policy from the file. */
+	if (e->backend.ops->reload && (r = e->backend.ops->reload(&e->backend)) < 0)
+		log_warnx("reload: the backend kept its own copy of the port policy: %s",
+			  strerror(-r));
 	pin_limits_from(e->cfg, &plim);
 	pin_set_limits(e->pins, &plim);
 	n = portmap_enforce_policy(e, "reload");
@@ -568,8 +611,11 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 	}
 	e->backend.helper = helper;
 	e->backend.clock = &e->clock;
+	e->backend.stats = &e->stats;
 	e->backend.on_link = backend_on_link;
 	e->backend.on_link_arg = e;
+	e->backend.on_gone = backend_on_gone;
+	e->backend.on_gone_arg = e;
 	r = e->backend.ops->init(&e->backend, cfg);
 	if (r < 0)
 		return r;

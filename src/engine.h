@@ -16,6 +16,7 @@
 
 #include "backend/backend.h"
 #include "core/clock.h"
+#include "core/stats.h"
 #include "core/lan.h"
 #include "core/policy.h"
 #include "util/ipaddr.h"
@@ -103,6 +104,8 @@ struct engine {
 	engine_change_fn on_change;
 	void *on_change_arg;
 
+	struct stats stats;            /* counters (core/stats.h; igddctl stats, metrics) */
+
 	engine_same_host_fn same_host;
 	void *same_host_arg;
 };
@@ -174,6 +177,18 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN]);
  * get 606 (WANIPConnection:2 2.5.1.3 ff.: authorization by default).
  */
 bool engine_connection_allowed(const struct engine *e, const struct ipaddr *peer);
+
+/*
+ * The Uptime clients see (GetStatusInfo, WANIPConnection:2 2.3.6) at
+ * now, as uptime_source says: the WAN connection's (0 while it is not
+ * up), igdd's own, or the system's (the monotonic clock counts from
+ * boot). Whole seconds, saturating at UINT32_MAX.
+ */
+uint32_t engine_uptime(const struct engine *e, uint64_t now);
+
+/* The gauges the counters are written with (core/stats.h): igdd's
+ * uptime, mappings by origin (one walk of the table), subscriptions. */
+void engine_gauges(const struct engine *e, struct stats_gauges *ret);
 
 /*
  * Whether the policy of now (secure_mode, acl, the LANs) still allows m

@@ -3,15 +3,20 @@
  * and prints it), the device UUID kept in state_dir (UDA 1.1 section
  * 1.1.4: a UDN stays the same across restarts), start-up in dependency
  * order, the loop, and a clean shutdown (ssdp:byebye) on SIGTERM/SIGINT.
+ * The service manager hears of it (util/sdnotify.h, the unit's
+ * Type=notify): READY=1 once the listeners are open and the leases
+ * restored, RELOADING=1 around a reload, STOPPING=1, and a STATUS= line.
  */
 #include "conf/config.h"
 #include "core/leasefile.h"
+#include "core/mapping.h"
 #include "engine.h"
 #include "loop/loop.h"
 #include "net/ctl_io.h"
 #include "net/gena_io.h"
 #include "net/http_io.h"
 #include "net/ifwatch.h"
+#include "net/metrics_io.h"
 #include "net/lanwatch.h"
 #include "net/neigh.h"
 #include "net/pcp_io.h"
@@ -20,6 +25,7 @@
 #include "svc/gena.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 #include "util/statedir.h"
 
 #include <arpa/inet.h>
@@ -33,6 +39,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct options {
@@ -65,6 +72,7 @@ struct igdd {
 	struct ssdp_io *ssdp;
 	struct ctl_io *ctl;             /* the control socket (igddctl) or NULL */
 	struct pcp_io *pcp;             /* NAT-PMP / PCP; NULL when both are off */
+	struct metrics_io *metrics;     /* metrics_listen, or NULL */
 	int64_t engine_timer;           /* the engine's timer (0: none) */
 	uint64_t engine_when;           /* when it is due (0: nothing pending) */
 	bool foreground;                /* -d */
@@ -78,6 +86,7 @@ struct igdd {
 	uid_t state_uid;                /* who writes state_dir: the engine's user */
 	gid_t state_gid;
 	char conf_path[PATH_MAX];       /* -f, absolute: read again on SIGHUP */
+	struct sdnotify *notify;        /* $NOTIFY_SOCKET, or NULL */
 };
 
 static void usage(FILE *out)
@@ -376,9 +385,59 @@ static unsigned log_restart_keys(const struct config *now, const struct config *
 	return n;
 }
 
-/* Read the configuration file again and apply what can change at run
- * time. The number of mappings removed, or -1 with msg set. */
-static int reload(struct igdd *d, char *msg, size_t msgsz)
+/* What is served: "LAN br-lan 192.168.1.1 (http port 5000)", or "(UPnP
+ * off: NAT-PMP/PCP only)", for the log and the STATUS line. */
+static void describe_lan(const struct igdd *d, char *out, size_t outsz)
+{
+	char lan[INET_ADDRSTRLEN], http[40], names[IGDD_CONF_MAX_LANS * (IF_NAMESIZE + 1)];
+	size_t i, n = 0;
+
+	names[0] = '\0';
+	for (i = 0; i < d->e.nlans && n < sizeof(names); i++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? "," : "",
+				      d->e.lans[i].name);
+	inet_ntop(AF_INET, &d->e.lans[0].addr, lan, sizeof(lan));
+	if (d->cfg.enable_upnp)
+		snprintf(http, sizeof(http), "http port %u", (unsigned)d->e.http_port);
+	else
+		snprintf(http, sizeof(http), "UPnP off: NAT-PMP/PCP only");
+	snprintf(out, outsz, "LAN %s %s (%s)", names, lan, http);
+}
+
+/* The service manager's STATUS= line: what igdd serves now. */
+static void notify_ready(struct igdd *d)
+{
+	char what[256];
+	int r;
+
+	describe_lan(d, what, sizeof(what));
+	r = sdnotify_sendf(d->notify, "READY=1\nSTATUS=serving %s, %zu mapping(s)", what,
+			   map_count(d->e.maps));
+	if (r < 0)
+		log_warnx("cannot notify the service manager: %s", strerror(-r));
+}
+
+/* RELOADING=1 with the time it began (systemd 253's Type=notify-reload
+ * wants it; earlier ones ignore it). */
+static void notify_reloading(struct igdd *d)
+{
+	struct timespec ts;
+
+	if (!d->notify)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sdnotify_sendf(d->notify, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		       (unsigned long long)ts.tv_sec * 1000000ull +
+		       (unsigned long long)ts.tv_nsec / 1000ull, d->conf_path);
+}
+
+static void notify_stopping(struct igdd *d, const char *why)
+{
+	sdnotify_sendf(d->notify, "STOPPING=1\nSTATUS=stopping: %s", why);
+}
+
+/* reload() without the service manager's part. */
+static int reload_config(struct igdd *d, char *msg, size_t msgsz)
 {
 	struct config *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
 	char err[256];
@@ -432,6 +491,18 @@ out:
 	return r;
 }
 
+/* Read the configuration file again and apply what can change at run
+ * time. The number of mappings removed, or -1 with msg set. */
+static int reload(struct igdd *d, char *msg, size_t msgsz)
+{
+	int r;
+
+	notify_reloading(d);
+	r = reload_config(d, msg, msgsz);
+	notify_ready(d);        /* the running configuration, old or new */
+	return r;
+}
+
 static int reload_hook(void *arg, char *msg, size_t msgsz)
 {
 	return reload(arg, msg, msgsz);
@@ -449,6 +520,7 @@ static void on_signal(struct loop *l, int signo, void *arg)
 		return;
 	}
 	log_info("%s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	notify_stopping(d, signo == SIGINT ? "SIGINT" : "SIGTERM");
 	loop_stop(l);
 }
 
@@ -587,6 +659,7 @@ static void on_helper(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	if (priv_on_readable(d->helper) < 0) {
 		log_warnx("the privileged helper exited: shutting down");
+		notify_stopping(d, "the privileged helper exited");
 		d->helper_lost = true;
 		loop_stop(l);
 	}
@@ -630,6 +703,7 @@ static bool wan_route_moved(struct igdd *d)
 	log_warnx("the IPv4 default route moved from %s to %s (wan_interface is not set): "
 		  "stopping, to be started again on %s", d->cfg.wan_interface, now, now);
 	d->wan_moved = true;
+	notify_stopping(d, "the IPv4 default route moved");
 	loop_stop(d->loop);
 	return true;
 }
@@ -660,7 +734,7 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 /* Before the engine: the helper is forked before anything reads the network. */
 static void start_helper(struct igdd *d)
 {
-	int r = priv_start(&d->cfg, d->foreground, &d->helper);
+	int r = priv_start(&d->cfg, d->conf_path, d->foreground, &d->helper);
 
 	if (r < 0)
 		fatalx("backend nft: cannot start the privileged helper: %s", strerror(-r));
@@ -680,7 +754,28 @@ static void start_unprivileged(struct igdd *d)
 	engine_external_ip(&d->e, d->wan_ip);
 }
 
-/* In dependency order: HTTP before SSDP, whose LOCATION needs the port. */
+/* UPnP (enable_upnp): eventing, then HTTP before SSDP, whose LOCATION
+ * needs the port. Without it none of these sockets is opened. */
+static void start_upnp(struct igdd *d)
+{
+	d->gena = gena_new(&d->e, NULL);
+	if (!d->gena)
+		fatalx("cannot start eventing");
+	d->gena_io = gena_io_new(d->gena, &d->e, d->loop, NULL);
+	if (!d->gena_io)
+		fatalx("cannot start the event sender");
+	d->e.gena = d->gena;
+	d->e.on_change = gena_on_change;
+	d->e.on_change_arg = d->gena;
+	d->http = http_io_new(&d->e, d->loop);
+	if (!d->http)
+		fatalx("cannot start the HTTP server");
+	d->ssdp = ssdp_io_new(&d->e, d->loop);
+	if (!d->ssdp)
+		fatalx("cannot start SSDP");
+}
+
+/* In dependency order (start_upnp()). */
 static void start(struct igdd *d)
 {
 	struct clock clk = { clock_monotonic_ms, NULL };
@@ -691,6 +786,15 @@ static void start(struct igdd *d)
 		fatal("cannot create the event loop");
 	if (d->cfg.backend == CONFIG_BACKEND_NFT)
 		start_helper(d);
+	/* After the helper's fork (it never notifies), before the privilege
+	 * drop (the socket's path may be root's only). */
+	{
+		char err[160];
+
+		d->notify = sdnotify_open(err, sizeof(err));
+		if (!d->notify && err[0])
+			log_warnx("%s", err);
+	}
 	setup_state_dir(d);
 	setup_uuid(d);
 	r = engine_init_with_helper(&d->e, &d->cfg, &clk, d->helper);
@@ -699,27 +803,22 @@ static void start(struct igdd *d)
 	d->engine_up = true;
 	setup_lans(d);
 	setup_signals(d);
-	d->gena = gena_new(&d->e, NULL);
-	if (!d->gena)
-		fatalx("cannot start eventing");
-	d->gena_io = gena_io_new(d->gena, &d->e, d->loop, NULL);
-	if (!d->gena_io)
-		fatalx("cannot start the event sender");
-	d->e.gena = d->gena;
-	d->e.on_change = gena_on_change;
-	d->e.on_change_arg = d->gena;
 	d->e.reload = reload_hook;
 	d->e.reload_arg = d;
-	d->http = http_io_new(&d->e, d->loop);
-	if (!d->http)
-		fatalx("cannot start the HTTP server");
-	d->ssdp = ssdp_io_new(&d->e, d->loop);
-	if (!d->ssdp)
-		fatalx("cannot start SSDP");
+	if (d->cfg.enable_upnp)
+		start_upnp(d);
 	if (d->cfg.control_socket[0]) {
 		d->ctl = ctl_io_new(&d->e, d->loop, d->cfg.control_socket);
 		if (!d->ctl)
 			fatalx("cannot open the control socket %s", d->cfg.control_socket);
+	}
+	if (d->cfg.have_metrics) {
+		char err[256];
+
+		d->metrics = metrics_io_new(&d->e, d->loop, d->cfg.metrics_addr,
+					    d->cfg.metrics_port, err, sizeof(err));
+		if (!d->metrics)
+			fatalx("%s", err);
 	}
 	if (d->cfg.enable_natpmp || d->cfg.enable_pcp) {
 		d->pcp = pcp_io_new(&d->e, d->loop);
@@ -741,6 +840,8 @@ static void stop(struct igdd *d)
 	d->pcp = NULL;
 	ctl_io_free(d->ctl);
 	d->ctl = NULL;
+	metrics_io_free(d->metrics);
+	d->metrics = NULL;
 	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */
 	d->ssdp = NULL;
 	http_io_free(d->http);          /* reports pending SUBSCRIBE responses failed */
@@ -762,6 +863,8 @@ static void stop(struct igdd *d)
 		loop_fd_del(d->loop, priv_fd(d->helper));
 	priv_stop(d->helper);           /* the helper deletes table ip igdd */
 	d->helper = NULL;
+	sdnotify_free(d->notify);
+	d->notify = NULL;
 	loop_free(d->loop);
 	d->loop = NULL;
 }
@@ -821,17 +924,11 @@ static void background_done(int fd, bool verbose)
 
 static void log_started(const struct igdd *d)
 {
-	char lan[INET_ADDRSTRLEN], names[IGDD_CONF_MAX_LANS * (IF_NAMESIZE + 1)];
-	size_t i, n = 0;
+	char what[256];
 
-	names[0] = '\0';
-	for (i = 0; i < d->e.nlans; i++)
-		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? "," : "",
-				      d->e.lans[i].name);
-	inet_ntop(AF_INET, &d->e.lans[0].addr, lan, sizeof(lan));
-	log_info("igdd %s started: backend %s, LAN %s %s, http port %u, uuid %s",
-		 IGDD_VERSION, d->cfg.backend == CONFIG_BACKEND_NFT ? "nft" : "sim",
-		 names, lan, (unsigned)d->e.http_port, d->e.uuid_root);
+	describe_lan(d, what, sizeof(what));
+	log_info("igdd %s started: backend %s, %s, uuid %s", IGDD_VERSION,
+		 d->cfg.backend == CONFIG_BACKEND_NFT ? "nft" : "sim", what, d->e.uuid_root);
 }
 
 int main(int argc, char **argv)
@@ -878,6 +975,7 @@ int main(int argc, char **argv)
 	if (ready_fd >= 0)
 		background_done(ready_fd, o.verbose);
 	log_started(d);
+	notify_ready(d);
 	r = loop_run(d->loop);
 	if (r < 0)
 		log_warnx("event loop: %s", strerror(-r));

@@ -41,12 +41,14 @@
  * Content-Length in the case text is ignored.
  *
  * config: lines for a repeatable key (lan_interface, acl,
- * connection_control, pinhole_acl) add to each other; for any other key the last one
- * wins.
+ * connection_control, sim_static_forward, pinhole_acl) add to each other; for
+ * any other key the last one wins.
  *
  * Base configuration: backend sim, lan_interface lan0, uuid
  * 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab, external_ip 203.0.113.1,
- * friendly_name "igdd test", http_port 5000; LAN 0 192.168.1.1/24,
+ * friendly_name "igdd test", http_port 5000, sim_router_ports no (the
+ * gateway's own ports come from sim_static_forward lines of a case, never
+ * from this host's sockets); LAN 0 192.168.1.1/24,
  * 2001:db8:1::1/64, fd00:1::1/64, fe80::1/64 (interface index 2); a
  * second lan_interface (config: lan_interface = guest0) is LAN 1,
  * 192.168.2.1/24, 2001:db8:2::1/64, fe80::1/64 (index 3); fake clock
@@ -83,6 +85,7 @@ static const char *const base_config[][2] = {
 	{ "external_ip", "203.0.113.1" },
 	{ "friendly_name", "\"igdd test\"" },
 	{ "http_port", "5000" },
+	{ "sim_router_ports", "no" },   /* not this host's sockets: cases are host-free */
 };
 
 /* ---- lines of a case file ---- */
@@ -144,7 +147,8 @@ static int config_set(struct case_config *cc, struct str key, struct str value)
 	key = str_trim(key);
 	value = str_trim(value);
 	repeat = str_eq_cstr(key, "acl") || str_eq_cstr(key, "connection_control") ||
-		 str_eq_cstr(key, "lan_interface") || str_eq_cstr(key, "pinhole_acl");
+		 str_eq_cstr(key, "sim_static_forward") || str_eq_cstr(key, "lan_interface") ||
+		 str_eq_cstr(key, "pinhole_acl");
 	if (!repeat)
 		for (i = 0; i < cc->n && !str_eq_cstr(key, cc->key[i]); i++)
 			;

@@ -2,10 +2,19 @@
  * igddctl.c - the admin's client for igdd's control socket (docs/CLI.md):
  * one command per run, its answer on stdout, errors on stderr.
  * Exit status: 0 ok, 1 error (including igdd not running), 2 usage.
+ *
+ * An `add` carries a grant (priv/priv_msg.h): one end of a socketpair
+ * this process made, holding the mapping it asks for. Run as root, that
+ * lets the nft backend's privileged helper install an admin mapping
+ * beyond its port policy; the daemon cannot make one itself.
  */
 #include "conf/config.h"
+#include "core/clock.h"
+#include "core/mapping.h"
+#include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "util/buf.h"
+#include "util/fdpass.h"
 #include "util/limits.h"
 
 #include <errno.h>
@@ -34,7 +43,7 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -s SOCKET  the control socket (default /run/igdd/igdd.sock)\n"
 		"  -f CONFIG  read control_socket from igdd's configuration file\n"
-		"  --json     JSON output (status, list, pinholes), passed through as is\n"
+		"  --json     JSON output (status, list, stats, pinholes), passed through as is\n"
 		"  -h         this help\n"
 		"  -V         print the version\n"
 		"\n"
@@ -42,12 +51,16 @@ static void usage(FILE *out)
 		"  status                      version, uptime, backend, LAN, external address,\n"
 		"                              WAN connection, mappings by origin,\n"
 		"                              SystemUpdateID, BOOTID/CONFIGID, subscribers\n"
+		"  stats [--json]              counters: requests by protocol, action and\n"
+		"                              result code, mappings by origin, events sent\n"
+		"                              and failed, helper round trips, refusals\n"
 		"  list [--json]               every mapping: protocol, external port, remote\n"
 		"                              host, internal client:port, enabled, lease left\n"
 		"                              (- = permanent), origin, owner, description\n"
 		"  add TCP|UDP EXT-PORT INT-CLIENT INT-PORT [--lease SECONDS] [--remote HOST]\n"
 		"      [--desc TEXT]           an admin (static) mapping; lease 0 (the default)\n"
-		"                              is permanent; INT-CLIENT must be on the LAN\n"
+		"                              is permanent; INT-CLIENT must be on the LAN;\n"
+		"                              beyond the port policy (nft) only as root\n"
 		"  del TCP|UDP EXT-PORT [--remote HOST]\n"
 		"                              delete a mapping, whoever made it\n"
 		"  flush [--client ADDR]       delete every mapping (of one internal client)\n"
@@ -173,8 +186,35 @@ static int answer_line(const char *line, size_t len)
 	return -1;
 }
 
-/* Send the request, print the answer: the exit status. */
-static int exchange(int fd, const char *req, size_t len)
+/* The grant for an `add` (see the top): the end to send, or -1. */
+static int make_grant(const struct ctl_req *r)
+{
+	struct priv_grant g;
+	int sv[2];
+
+	if (r->cmd != CTL_ADD || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	memset(&g, 0, sizeof(g));
+	g.magic = PRIV_GRANT_MAGIC;
+	g.version = PRIV_MSG_VERSION;
+	g.created_ms = clock_monotonic_ms(NULL);
+	g.e.remote_host = r->remote_host.s_addr;
+	g.e.internal = r->client.s_addr;
+	g.e.ext_port = r->ext_port;
+	g.e.int_port = r->int_port;
+	g.e.proto = r->proto == MAP_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	if (send(sv[0], &g, sizeof(g), MSG_NOSIGNAL) != (ssize_t)sizeof(g)) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[0]);           /* what it holds stays readable at the other end */
+	return sv[1];
+}
+
+/* Send the request (with grant: -1 none), print the answer: the exit
+ * status. */
+static int exchange(int fd, const char *req, size_t len, int grant)
 {
 	char in[8192];
 	size_t have = 0, sent = 0;
@@ -182,7 +222,8 @@ static int exchange(int fd, const char *req, size_t len)
 	int status = -1;
 
 	while (sent < len) {
-		ssize_t n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+		ssize_t n = fdpass_send(fd, req + sent, len - sent, sent == 0 ? grant : -1,
+					MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -245,7 +286,7 @@ int main(int argc, char **argv)
 	struct ctl_req *req;
 	const char *err;
 	struct buf line;
-	int i, fd, r;
+	int i, fd, r, grant;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -297,6 +338,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	r = line.toobig ? CTL_E_TOO_LONG : ctl_parse(line.p, line.len, req, &err);
+	grant = r == 0 ? make_grant(req) : -1;
 	free(req);
 	if (r != 0) {
 		fprintf(stderr, "igddctl: %s\n", r == CTL_E_TOO_LONG ? "command too long" : err);
@@ -311,19 +353,16 @@ int main(int argc, char **argv)
 		r = snprintf(path, sizeof(path), "%s", sock) >= (int)sizeof(path) ? 1 : 0;
 	else
 		r = default_socket(path, sizeof(path));
-	if (r != 0) {
-		if (sock)
+	if (r == 0 && (fd = connect_to(path)) >= 0) {
+		r = exchange(fd, line.p, line.len, grant);
+		close(fd);
+	} else {
+		if (r != 0 && sock)
 			fprintf(stderr, "igddctl: %s: path too long for a socket\n", sock);
-		buf_free(&line);
-		return 1;
+		r = 1;
 	}
-	fd = connect_to(path);
-	if (fd < 0) {
-		buf_free(&line);
-		return 1;
-	}
-	r = exchange(fd, line.p, line.len);
-	close(fd);
+	if (grant >= 0)
+		close(grant);
 	buf_free(&line);
 	return r;
 }

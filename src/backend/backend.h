@@ -50,11 +50,46 @@ enum backend_link_cause {
 typedef void (*backend_link_fn)(struct backend *b, enum backend_link_event ev,
 				enum backend_link_cause cause, void *arg);
 
+/* Why a backend took mappings away by itself (through b->on_gone). */
+enum backend_gone_why {
+	BACKEND_GONE_ROUTER_PORT,       /* the gateway itself now uses the external port */
+	BACKEND_GONE_POLICY,            /* the nft helper's reloaded port policy refuses it */
+};
+
+/* A mapping taken away: by its key, or every mapping of the port. */
+struct backend_gone {
+	uint8_t proto;                  /* enum map_proto */
+	uint16_t ext_port;
+	bool whole_port;                /* every remote host of the port */
+	struct in_addr remote_host;     /* the key's remote host (0: any) */
+	enum backend_gone_why why;
+};
+
+typedef void (*backend_gone_fn)(struct backend *b, const struct backend_gone *v, size_t n,
+				void *arg);
+
 struct backend_ops {
 	const char *name;
 	int (*init)(struct backend *b, const struct config *cfg);
-	/* Add or replace the kernel state for m (atomic). 0 or -errno. */
+	/*
+	 * Add or replace the kernel state for m (atomic). 0 or -errno; the
+	 * gateway keeps what is its own (docs/NFT.md, "Ports the gateway
+	 * keeps"): -EADDRINUSE when the gateway itself holds m's external
+	 * port (a socket of its own on the wildcard or a WAN address, a
+	 * static forward of the firewall): the mapping must take another
+	 * port; -EACCES when the backend's own copy of the policy refuses m
+	 * (nft: the helper).
+	 */
 	int (*apply)(struct backend *b, const struct mapping *m);
+	/*
+	 * Optional: apply an admin mapping with the grant igddctl sent
+	 * (grant_fd, borrowed; priv/priv_msg.h), which lets the nft helper
+	 * install it beyond the port policy. NULL: apply.
+	 */
+	int (*apply_granted)(struct backend *b, const struct mapping *m, int grant_fd);
+	/* Optional: the configuration was reloaded (nft: the helper reads its
+	 * port policy from the file again). 0 or -errno. */
+	int (*reload)(struct backend *b);
 	int (*remove)(struct backend *b, const struct mapping *m);
 	/* Remove everything this backend installed. */
 	int (*flush)(struct backend *b);
@@ -106,16 +141,21 @@ struct backend_ops {
 	int (*pin_outbound_timeout)(struct backend *b, uint8_t proto, uint32_t *ret);
 };
 
-/* Set up by the engine before ops->init: clock and on_link live as long
- * as the backend. init may point ops at a variant of the same backend
+/* Set up by the engine before ops->init: clock, on_link and on_gone live
+ * as long as the backend. init may point ops at a variant of the same backend
  * (nft: with wan_up / wan_down only when their commands are configured). */
+struct stats;
+
 struct backend {
 	const struct backend_ops *ops;
 	void *priv;
 	const struct clock *clock;
 	backend_link_fn on_link;
 	void *on_link_arg;
+	backend_gone_fn on_gone;        /* mappings the backend took away, from tick */
+	void *on_gone_arg;
 	struct priv *helper;            /* nft: the privileged helper (priv/priv.h), borrowed */
+	struct stats *stats;            /* the engine's counters (core/stats.h), or NULL */
 };
 
 extern const struct backend_ops backend_sim_ops;

@@ -6,7 +6,11 @@
  * apply/remove/flush are one request each, answered before they return
  * (bounded by PRIV_TIMEOUT_MS: a timeout is a failure, and the action
  * answers 501). Only enabled mappings are installed: applying a disabled
- * one removes its key. Applying an existing key replaces it.
+ * one removes its key. Applying an existing key replaces it. The helper
+ * answers -EADDRINUSE for a port the gateway itself holds and -EACCES
+ * for what its policy refuses (priv/guard.h); an admin mapping carries
+ * igddctl's grant (apply_granted). The mappings the helper removes by
+ * itself arrive as events and reach the engine from tick (on_gone).
  *
  * wan_status reads the WAN interface directly, without privilege, in
  * igdd's own network namespace: its IPv4 address (external_ip in the
@@ -35,6 +39,7 @@
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "core/stats.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/iflink.h"
@@ -47,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct nft_backend {
@@ -111,25 +117,59 @@ static int nft_init(struct backend *b, const struct config *cfg)
 	return 0;
 }
 
-/* One request; failures logged here, at most a few a minute (a client
- * that repeats a request the helper refuses must not flood the log). */
-static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
+/* A failed request, logged here at most a few times a minute (a client
+ * that repeats a request the helper refuses must not flood the log); but
+ * a refusal of what the helper keeps (a port of the gateway's,
+ * -EADDRINUSE) or its policy refuses (-EACCES) only at debug level: a LAN
+ * host may ask for those as often as it likes, the caller answers it, and
+ * the helper logs what matters. */
+static void log_failed(struct backend *b, enum priv_op op, size_t n, int r)
 {
 	struct nft_backend *nb = b->priv;
-	int r = priv_call(nb->helper, op, v, n, NULL);
 	const char *what = op == PRIV_OP_APPLY ? "apply" : op == PRIV_OP_REMOVE ? "removal" : "flush";
 	unsigned suppressed;
 	char more[48] = "";
 
-	if (r < 0 && ratelimit_ok(&nb->warn_call, clock_now(b->clock), &suppressed)) {
+	if (r == -EADDRINUSE || r == -EACCES) {
+		log_debug("backend nft: %s refused by the helper: %s", what, strerror(-r));
+		return;
+	}
+	if (ratelimit_ok(&nb->warn_call, clock_now(b->clock), &suppressed)) {
 		if (suppressed)
 			snprintf(more, sizeof(more), " (%u similar not logged)", suppressed);
 		log_warnx("backend nft: %s of %zu mapping%s failed: %s%s", what, n,
 			  n == 1 ? "" : "s", strerror(-r), more);
 	}
-	else if (r < 0)
+	else
 		log_debug("backend nft: %s of %zu mapping%s failed: %s", what, n,
 			  n == 1 ? "" : "s", strerror(-r));
+}
+
+/* The round trip of a request since t0, for the counters (igddctl stats);
+ * a refusal by the helper's rules (-EADDRINUSE, -EACCES) is an answer,
+ * not a failure of the helper. */
+static void count_call(struct backend *b, const struct timespec *t0, int r)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stats_helper(b->stats, (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 +
+					  (t1.tv_nsec - t0->tv_nsec) / 1000),
+		     r < 0 && r != -EADDRINUSE && r != -EACCES);
+}
+
+/* One request. */
+static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
+{
+	struct nft_backend *nb = b->priv;
+	struct timespec t0;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = priv_call(nb->helper, op, v, n, NULL);
+	count_call(b, &t0, r);
+	if (r < 0)
+		log_failed(b, op, n, r);
 	return r;
 }
 
@@ -139,6 +179,33 @@ static int nft_apply(struct backend *b, const struct mapping *m)
 
 	to_elem(m, &e);
 	return call(b, m->enabled ? PRIV_OP_APPLY : PRIV_OP_REMOVE, &e, 1);
+}
+
+/* An admin mapping with igddctl's grant (priv_msg.h). */
+static int nft_apply_granted(struct backend *b, const struct mapping *m, int grant_fd)
+{
+	struct nft_backend *nb = b->priv;
+	struct timespec t0;
+	struct nft_elem e;
+	int r;
+
+	if (!m->enabled || grant_fd < 0)
+		return nft_apply(b, m);
+	to_elem(m, &e);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = priv_call_granted(nb->helper, &e, grant_fd, NULL);
+	count_call(b, &t0, r);
+	if (r < 0)
+		log_failed(b, PRIV_OP_APPLY, 1, r);
+	return r;
+}
+
+/* The helper reads its port policy from the configuration file again. */
+static int nft_reload(struct backend *b)
+{
+	struct nft_backend *nb = b->priv;
+
+	return priv_call(nb->helper, PRIV_OP_RELOAD, NULL, 0, NULL);
 }
 
 static int nft_remove(struct backend *b, const struct mapping *m)
@@ -316,7 +383,30 @@ static void report(struct backend *b, enum backend_link_event ev, enum backend_l
 		b->on_link(b, ev, cause, b->on_link_arg);
 }
 
-/* The commands that ended, as link events (see the top of this file). */
+/* Mappings the helper removed by itself, to the engine (b->on_gone). */
+static void report_gone(struct backend *b)
+{
+	struct nft_backend *nb = b->priv;
+	struct priv_removed got[64];
+	struct backend_gone v[64];
+	size_t n, i;
+
+	while ((n = priv_removed_take(nb->helper, got, 64)) > 0) {
+		for (i = 0; i < n; i++) {
+			memset(&v[i], 0, sizeof(v[i]));
+			v[i].proto = got[i].e.proto == IPPROTO_UDP ? MAP_UDP : MAP_TCP;
+			v[i].ext_port = got[i].e.ext_port;
+			v[i].remote_host = got[i].e.remote_host;
+			v[i].why = got[i].why == -EADDRINUSE ? BACKEND_GONE_ROUTER_PORT :
+				   BACKEND_GONE_POLICY;
+		}
+		if (b->on_gone)
+			b->on_gone(b, v, n, b->on_gone_arg);
+	}
+}
+
+/* The commands that ended, as link events (see the top of this file);
+ * the mappings the helper removed. */
 static void nft_tick(struct backend *b, uint64_t now)
 {
 	struct nft_backend *nb = b->priv;
@@ -324,6 +414,7 @@ static void nft_tick(struct backend *b, uint64_t now)
 	struct iflink l;
 
 	(void)now;
+	report_gone(b);
 	while (priv_event_take(nb->helper, &d) == 0) {
 		if (d.seq != nb->wan_seq) {
 			log_debug("backend nft: end of replaced WAN request %u ignored", d.seq);
@@ -420,6 +511,8 @@ static int nft_pin_outbound_timeout(struct backend *b, uint8_t proto, uint32_t *
 	.name = "nft", \
 	.init = nft_init, \
 	.apply = nft_apply, \
+	.apply_granted = nft_apply_granted, \
+	.reload = nft_reload, \
 	.remove = nft_remove, \
 	.flush = nft_flush, \
 	.shutdown = nft_shutdown, \

@@ -14,6 +14,16 @@
  * RequestConnection answer 704 at once. A non-zero delay is a deadline
  * the engine polls through next_deadline / tick (no file descriptor).
  * PhysicalLinkStatus follows the simulated link.
+ *
+ * It keeps the gateway's own ports as the nft helper does (docs/NFT.md,
+ * "Ports the gateway keeps"), without privilege: apply() answers
+ * -EADDRINUSE for a port this host's own sockets hold (a TCP listener or
+ * an unconnected UDP socket on the wildcard or the external address,
+ * read with sock_diag, which needs no privilege; sim_router_ports = no
+ * turns it off) or that sim_static_forward names; and every
+ * SIM_CHECK_MS, while mappings are installed, the ports its sockets hold
+ * are reported to the engine (b->on_gone), which removes the mappings
+ * on them: the router wins.
  */
 #include "backend/backend.h"
 
@@ -22,6 +32,8 @@
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "util/log.h"
+#include "util/sockdiag.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +41,7 @@
 #include <string.h>
 
 #define SIM_DEFAULT_EXTERNAL_IP "203.0.113.1"
+#define SIM_CHECK_MS 3000               /* the router's ports looked at again */
 
 /* What the simulated link is doing. */
 enum sim_pending { SIM_IDLE, SIM_CONNECTING, SIM_DISCONNECTING };
@@ -51,11 +64,22 @@ struct sim {
 		uint64_t packets;
 	} *pins;
 	size_t npins, cappins;
+	struct sockdiag *sd;            /* NULL: this host's sockets do not count */
+	bool sd_failing;                /* warned that they cannot be read */
+	struct portset fwd[2];          /* sim_static_forward: TCP, UDP */
+	struct portset udp_seen;        /* sockdiag_held()'s memory */
+	uint64_t next_check_ms;
 };
+
+static int pidx(uint8_t proto)
+{
+	return proto == MAP_UDP ? 1 : 0;
+}
 
 static int sim_init(struct backend *b, const struct config *cfg)
 {
 	struct sim *s = calloc(1, sizeof(*s));
+	size_t i;
 
 	if (!s)
 		return -ENOMEM;
@@ -68,16 +92,48 @@ static int sim_init(struct backend *b, const struct config *cfg)
 	s->connect_delay_ms = cfg->sim_connect_delay;
 	s->disconnect_delay_ms = cfg->sim_disconnect_delay;
 	s->connect_fail = cfg->sim_connect_fail;
+	for (i = 0; i < cfg->nsim_static_forward; i++) {
+		const struct config_ports *fw = &cfg->sim_static_forward[i];
+
+		portset_add_range(&s->fwd[fw->proto == IPPROTO_UDP ? 1 : 0], fw->lo, fw->hi);
+	}
+	if (cfg->sim_router_ports) {
+		s->sd = sockdiag_new();
+		if (!s->sd)
+			log_warn("backend sim: cannot read this host's sockets (sock_diag): "
+				 "its own ports are not kept");
+	}
 	b->priv = s;
 	return 0;
+}
+
+/* Whether the gateway keeps port for itself: 1, 0 (also when this host's
+ * sockets cannot be read: warned once). */
+static int sim_port_held(struct sim *s, uint8_t proto, uint16_t port)
+{
+	int r;
+
+	if (portset_has(&s->fwd[pidx(proto)], port))
+		return 1;
+	if (!s->sd)
+		return 0;
+	r = sockdiag_bound(s->sd, proto == MAP_UDP ? IPPROTO_UDP : IPPROTO_TCP, port,
+			   &s->external_ip, 1, 0);
+	if (r < 0 && !s->sd_failing)
+		log_warnx("backend sim: cannot read this host's sockets: %s", strerror(-r));
+	s->sd_failing = r < 0;
+	return r > 0;
 }
 
 static int sim_apply(struct backend *b, const struct mapping *m)
 {
 	struct sim *s = b->priv;
 
-	(void)m;
+	if (sim_port_held(s, m->proto, m->ext_port))
+		return -EADDRINUSE;
 	s->installed++;
+	if (s->sd && s->next_check_ms == 0)
+		s->next_check_ms = clock_now(b->clock) + SIM_CHECK_MS;
 	return 0;
 }
 
@@ -196,9 +252,11 @@ static void sim_shutdown(struct backend *b)
 {
 	struct sim *s = b->priv;
 
-	if (s)
+	if (s) {
 		free(s->pins);
-	free(b->priv);
+		sockdiag_free(s->sd);
+	}
+	free(s);
 	b->priv = NULL;
 }
 
@@ -286,11 +344,50 @@ static int sim_wan_down(struct backend *b)
 	return sim_start(b, SIM_DISCONNECTING, s->disconnect_delay_ms);
 }
 
+/* ---- the router's own ports ---- */
+
+/* The ports this host's sockets hold now, every mapping on them to the
+ * engine (which finds nothing on most). */
+static void sim_check(struct backend *b, uint64_t now)
+{
+	struct sim *s = b->priv;
+	struct portset *held = malloc(2 * sizeof(*held));
+	struct backend_gone v[64];
+	size_t n = 0;
+	int p, k, r;
+
+	s->next_check_ms = s->installed ? now + SIM_CHECK_MS : 0;
+	if (!held)
+		return;
+	r = sockdiag_held(s->sd, &s->external_ip, 1, 0, &s->udp_seen, &held[0], &held[1]);
+	for (k = 0; r == 0 && k < 2; k++) {
+		for (p = portset_next(&held[k], 1); p > 0; p = portset_next(&held[k], (uint32_t)p + 1)) {
+			memset(&v[n], 0, sizeof(v[n]));
+			v[n].proto = k ? MAP_UDP : MAP_TCP;
+			v[n].ext_port = (uint16_t)p;
+			v[n].whole_port = true;
+			v[n].why = BACKEND_GONE_ROUTER_PORT;
+			if (++n == 64 && b->on_gone) {
+				b->on_gone(b, v, n, b->on_gone_arg);
+				n = 0;
+			}
+		}
+	}
+	if (n && b->on_gone)
+		b->on_gone(b, v, n, b->on_gone_arg);
+	free(held);
+}
+
+static uint64_t earliest(uint64_t a, uint64_t c)
+{
+	return a == 0 ? c : c == 0 ? a : a < c ? a : c;
+}
+
 static uint64_t sim_next_deadline(struct backend *b)
 {
 	struct sim *s = b->priv;
 
-	return s->pending != SIM_IDLE ? s->due_ms : 0;
+	return earliest(s->pending != SIM_IDLE ? s->due_ms : 0, s->next_check_ms);
 }
 
 static void sim_tick(struct backend *b, uint64_t now)
@@ -299,6 +396,8 @@ static void sim_tick(struct backend *b, uint64_t now)
 
 	if (s->pending != SIM_IDLE && s->due_ms <= now)
 		sim_complete(b);
+	if (s->next_check_ms && s->next_check_ms <= now)
+		sim_check(b, now);
 }
 
 const struct backend_ops backend_sim_ops = {

@@ -23,12 +23,15 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONFIG_MAX_FILE (1u << 20)       /* bytes: refuse anything larger */
 #define CONFIG_FRIENDLY_NAME_DEFAULT "igdd Internet Gateway"
 #define CONFIG_STATE_DIR_DEFAULT "/var/lib/igdd"
 #define CONFIG_CONTROL_SOCKET_DEFAULT "/run/igdd/igdd.sock"
 #define CONFIG_USER_DEFAULT "igdd"
+#define CONFIG_MANUFACTURER_DEFAULT "igdd project"
+#define CONFIG_MODEL_NAME_DEFAULT "igdd"
 
 struct parse;
 typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
@@ -37,7 +40,7 @@ struct config_key {
 	const char *name;
 	config_set_fn set;
 	bool repeat;                /* may appear more than once (lan_interface, acl,
-	                             * connection_control) */
+	                             * connection_control, sim_static_forward) */
 	bool reload;                /* a reload applies it (config_copy_reloadable()) */
 };
 
@@ -84,9 +87,12 @@ void config_defaults(struct config *c)
 	strlcpy_checked(c->friendly_name, CONFIG_FRIENDLY_NAME_DEFAULT, sizeof(c->friendly_name));
 	strlcpy_checked(c->server_os, SSDP_SERVER_OS_DEFAULT, sizeof(c->server_os));
 	c->notify_interval = 900;
+	strlcpy_checked(c->manufacturer, CONFIG_MANUFACTURER_DEFAULT, sizeof(c->manufacturer));
+	strlcpy_checked(c->model_name, CONFIG_MODEL_NAME_DEFAULT, sizeof(c->model_name));
 	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
 	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
 	c->secure_mode = true;
+	c->enable_upnp = true;
 	c->enable_natpmp = true;
 	c->enable_pcp = true;
 	c->pcp_min_lifetime = IGDD_PCP_MIN_LIFETIME_DEFAULT;
@@ -97,6 +103,7 @@ void config_defaults(struct config *c)
 	c->http_max_per_ip = IGDD_HTTP_MAX_PER_IP;
 	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
 	c->http_max_lifetime = IGDD_HTTP_MAX_LIFETIME_S;
+	c->sim_router_ports = true;
 	strlcpy_checked(c->user, CONFIG_USER_DEFAULT, sizeof(c->user));
 	c->ipv6_firewall = true;
 	c->pinholes = true;
@@ -335,6 +342,167 @@ static int set_friendly_name(struct parse *p, const char *key, const char *val)
 }
 
 /*
+ * Text the device description carries (UDA 1.1 2.3: manufacturer and
+ * serialNumber "should be < 64 characters", modelName and modelNumber
+ * "< 32"): well-formed UTF-8 without control characters, 1..max_chars
+ * characters. The XML writer escapes it.
+ */
+static int set_device_text(struct parse *p, const char *key, const char *val)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned max_chars;
+	} keys[] = {
+		{ "manufacturer", offsetof(struct config, manufacturer), 63 },
+		{ "model_name", offsetof(struct config, model_name), 31 },
+		{ "model_number", offsetof(struct config, model_number), 31 },
+		{ "serial_number", offsetof(struct config, serial_number), 63 },
+	};
+	size_t nkeys = sizeof(keys) / sizeof(keys[0]), i, chars = 0;
+	int n = check_text(val);
+	const char *s;
+
+	for (i = 0; i < nkeys && strcmp(keys[i].name, key) != 0; i++)
+		;
+	/* Characters: the bytes that do not continue a UTF-8 sequence. */
+	for (s = val; n > 0 && *s; s++)
+		chars += ((unsigned char)*s & 0xc0) != 0x80;
+	if (i == nkeys || n <= 0 || chars > keys[i].max_chars || (size_t)n >= CONFIG_DEVICE_TEXT_MAX) {
+		perr(p, "invalid %s (1..%u characters of UTF-8 text, no control characters)", key,
+		     i < nkeys ? keys[i].max_chars : 0);
+		return -EINVAL;
+	}
+	strlcpy_checked((char *)p->c + keys[i].off, val, CONFIG_DEVICE_TEXT_MAX);
+	return 0;
+}
+
+/*
+ * manufacturer_url, model_url, presentation_url: an absolute http:// or
+ * https:// URL of printable ASCII (no spaces), at most 255 bytes;
+ * presentation_url may also be a /PATH, served on port 80 of the LAN
+ * address (the router's own web interface).
+ */
+static int set_url(struct parse *p, const char *key, const char *val)
+{
+	char *dst = strcmp(key, "manufacturer_url") == 0 ? p->c->manufacturer_url :
+		    strcmp(key, "model_url") == 0 ? p->c->model_url : p->c->presentation_url;
+	bool path_ok = dst == p->c->presentation_url;
+	size_t len = strlen(val), i, scheme;
+	char q[80];
+
+	scheme = strncmp(val, "http://", 7) == 0 ? 7 : strncmp(val, "https://", 8) == 0 ? 8 :
+		 (path_ok && val[0] == '/') ? 1 : 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)val[i] < 0x21 || (unsigned char)val[i] > 0x7e)
+			break;
+	if (scheme == 0 || (scheme > 1 && len == scheme) || i < len || len >= CONFIG_URL_MAX) {
+		perr(p, "invalid %s '%s' (expected an http:// or https:// URL%s of printable "
+		     "ASCII without spaces, at most %d bytes)", key, quote(q, val),
+		     path_ok ? " or a /PATH on the LAN address" : "", CONFIG_URL_MAX - 1);
+		return -EINVAL;
+	}
+	memcpy(dst, val, len + 1);
+	return 0;
+}
+
+/* wan_access_type: the allowed values of WANAccessType (WANCommonIFC:1 2.2.1). */
+static int set_access_type(struct parse *p, const char *key, const char *val)
+{
+	static const char *const types[] = { "DSL", "POTS", "Cable", "Ethernet" };
+	size_t i;
+	char q[80];
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(val, types[i]) == 0) {
+			strlcpy_checked(p->c->wan_access_type, val, sizeof(p->c->wan_access_type));
+			return 0;
+		}
+	}
+	perr(p, "invalid %s '%s' (expected DSL, POTS, Cable or Ethernet)", key, quote(q, val));
+	return -EINVAL;
+}
+
+/* Bits per second: N, or N followed by k, M or G (powers of 1000), 1..2^32-1. */
+static int set_bitrate(struct parse *p, const char *key, const char *val)
+{
+	uint32_t *dst = strcmp(key, "wan_upstream_bitrate") == 0 ? &p->c->wan_upstream_bitrate :
+			&p->c->wan_downstream_bitrate;
+	size_t len = strlen(val);
+	uint64_t mult = 1;
+	unsigned v;
+	char q[80];
+
+	if (len > 1 && strchr("kMG", val[len - 1])) {
+		mult = val[len - 1] == 'k' ? 1000u : val[len - 1] == 'M' ? 1000000u : 1000000000u;
+		len--;
+	}
+	if (parse_uint(val, len, 1, UINT32_MAX, &v) < 0 || (uint64_t)v * mult > UINT32_MAX) {
+		perr(p, "invalid %s '%s' (expected bits per second, 1..4294967295, or N with k, M "
+		     "or G)", key, quote(q, val));
+		return -EINVAL;
+	}
+	*dst = (uint32_t)((uint64_t)v * mult);
+	return 0;
+}
+
+/*
+ * metrics_listen = ADDR:PORT, or "" (off): a unicast IPv4 address (not
+ * 0.0.0.0, which would take the WAN too; igdd checks at start that it is
+ * a loopback address or an address of one of the LANs) and a port 1..65535.
+ */
+static int set_metrics_listen(struct parse *p, const char *key, const char *val)
+{
+	char addr[INET_ADDRSTRLEN], q[80];
+	const char *colon = strrchr(val, ':');
+	struct in_addr a;
+	unsigned port;
+	uint32_t h;
+
+	if (!val[0]) {
+		p->c->have_metrics = false;
+		return 0;
+	}
+	if (!colon || (size_t)(colon - val) >= sizeof(addr))
+		goto bad;
+	memcpy(addr, val, (size_t)(colon - val));
+	addr[colon - val] = '\0';
+	if (inet_pton(AF_INET, addr, &a) != 1 ||
+	    parse_uint(colon + 1, strlen(colon + 1), 1, 65535, &port) < 0)
+		goto bad;
+	h = ntohl(a.s_addr);
+	if (h == 0 || h == UINT32_MAX || (h >> 28) == 14) {
+		perr(p, "invalid %s '%s' (0.0.0.0, broadcast and multicast are not allowed: a "
+		     "loopback address or the LAN address)", key, quote(q, val));
+		return -EINVAL;
+	}
+	p->c->have_metrics = true;
+	p->c->metrics_addr = a;
+	p->c->metrics_port = (uint16_t)port;
+	return 0;
+bad:
+	perr(p, "invalid %s '%s' (expected A.B.C.D:PORT, or \"\" for off)", key, quote(q, val));
+	return -EINVAL;
+}
+
+static const char *const uptime_names[] = { "connection", "igdd", "system" };
+
+static int set_uptime_source(struct parse *p, const char *key, const char *val)
+{
+	size_t i;
+	char q[80];
+
+	for (i = 0; i < sizeof(uptime_names) / sizeof(uptime_names[0]); i++) {
+		if (strcmp(val, uptime_names[i]) == 0) {
+			p->c->uptime_source = (enum config_uptime)i;
+			return 0;
+		}
+	}
+	perr(p, "invalid %s '%s' (expected connection, igdd or system)", key, quote(q, val));
+	return -EINVAL;
+}
+
+/*
  * server_os: the first token of SERVER (UDA 1.1 1.2.2 "OS/version"), a
  * product token with an optional "/version" (RFC 9110 tchar), 1..64
  * bytes.
@@ -440,10 +608,13 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "connection_type_read_only", offsetof(struct config, connection_type_read_only) },
 		{ "sim_connect_fail", offsetof(struct config, sim_connect_fail) },
 		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
+		{ "sim_router_ports", offsetof(struct config, sim_router_ports) },
 		{ "nft_hairpin", offsetof(struct config, nft_hairpin) },
 		{ "persist_leases", offsetof(struct config, persist_leases) },
 		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
 		{ "enable_pcp", offsetof(struct config, enable_pcp) },
+		{ "enable_upnp", offsetof(struct config, enable_upnp) },
+		{ "pcp_third_party", offsetof(struct config, pcp_third_party) },
 		{ "ipv6_firewall", offsetof(struct config, ipv6_firewall) },
 		{ "pinholes", offsetof(struct config, pinholes) },
 	};
@@ -760,6 +931,32 @@ static int set_connection_control(struct parse *p, const char *key, const char *
 	return 0;
 }
 
+/* sim_static_forward = TCP|UDP PORT[-PORT] (ports 1..65535). */
+static int set_sim_forward(struct parse *p, const char *key, const char *val)
+{
+	char buf[IGDD_CONF_MAX_LINE + 1], q[80], *f[3];
+	struct config *c = p->c;
+	struct config_ports fw;
+	size_t n = split_fields(val, buf, sizeof(buf), f, 3);
+
+	memset(&fw, 0, sizeof(fw));
+	if (c->nsim_static_forward >= CONFIG_SIM_FORWARDS_MAX) {
+		perr(p, "too many %s lines (at most %d)", key, CONFIG_SIM_FORWARDS_MAX);
+		return -EINVAL;
+	}
+	if (n == 2 && strcasecmp(f[0], "TCP") == 0)
+		fw.proto = IPPROTO_TCP;
+	else if (n == 2 && strcasecmp(f[0], "UDP") == 0)
+		fw.proto = IPPROTO_UDP;
+	if (!fw.proto || parse_port_range(f[1], &fw.lo, &fw.hi) < 0 || fw.lo == 0) {
+		perr(p, "invalid %s '%s' (expected TCP|UDP PORT[-PORT], ports 1..65535)", key,
+		     quote(q, val));
+		return -EINVAL;
+	}
+	c->sim_static_forward[c->nsim_static_forward++] = fw;
+	return 0;
+}
+
 /*
  * wan_up_command / wan_down_command = /PATH [ARG...]: words split on
  * spaces and tabs (no shell, no quoting), printable ASCII without '"',
@@ -825,15 +1022,29 @@ static const struct config_key config_keys[] = {
 	{ "friendly_name", set_friendly_name, false, false },
 	{ "server_os", set_server_os, false, false },
 	{ "notify_interval", set_uint, false, false },
+	{ "manufacturer", set_device_text, false, false },
+	{ "manufacturer_url", set_url, false, false },
+	{ "model_name", set_device_text, false, false },
+	{ "model_number", set_device_text, false, false },
+	{ "model_url", set_url, false, false },
+	{ "serial_number", set_device_text, false, false },
+	{ "presentation_url", set_url, false, false },
+	{ "wan_access_type", set_access_type, false, false },
+	{ "wan_upstream_bitrate", set_bitrate, false, false },
+	{ "wan_downstream_bitrate", set_bitrate, false, false },
+	{ "uptime_source", set_uptime_source, false, false },
 	{ "state_dir", set_state_dir, false, false },
 	{ "persist_leases", set_bool, false, false },
 	{ "control_socket", set_control_socket, false, false },
+	{ "enable_upnp", set_bool, false, false },
+	{ "metrics_listen", set_metrics_listen, false, false },
 	{ "secure_mode", set_bool, false, true },
 	{ "max_mappings", set_uint, false, false },
 	{ "max_mappings_per_client", set_uint, false, true },
 	{ "acl", set_acl, true, true },
 	{ "enable_natpmp", set_bool, false, false },
 	{ "enable_pcp", set_bool, false, false },
+	{ "pcp_third_party", set_bool, false, true },
 	{ "pcp_min_lifetime", set_uint, false, true },
 	{ "pcp_max_lifetime", set_uint, false, true },
 	{ "http_max_connections", set_uint, false, true },
@@ -849,6 +1060,8 @@ static const struct config_key config_keys[] = {
 	{ "sim_disconnect_delay", set_uint, false, false },
 	{ "sim_connect_fail", set_bool, false, false },
 	{ "sim_ip_bridged", set_bool, false, false },
+	{ "sim_router_ports", set_bool, false, false },
+	{ "sim_static_forward", set_sim_forward, true, false },
 	{ "user", set_user, false, false },
 	{ "nft_hairpin", set_bool, false, false },
 	{ "wan_up_command", set_wan_command, false, false },
@@ -1006,6 +1219,10 @@ static int check_required(struct parse *p)
 	 * mappings in memory only, a real gateway keeps them across restarts. */
 	if (!key_seen(p, "persist_leases"))
 		c->persist_leases = c->backend == CONFIG_BACKEND_NFT;
+	if (!c->enable_upnp && !c->enable_natpmp && !c->enable_pcp) {
+		perr(p, "enable_upnp, enable_natpmp and enable_pcp are all no: nothing to serve");
+		return -EINVAL;
+	}
 	if (c->pcp_min_lifetime > c->pcp_max_lifetime) {
 		perr(p, "pcp_min_lifetime must not exceed pcp_max_lifetime");
 		return -EINVAL;
@@ -1051,6 +1268,7 @@ void config_copy_reloadable(struct config *to, const struct config *from)
 	to->max_mappings_per_client = from->max_mappings_per_client;
 	to->pcp_min_lifetime = from->pcp_min_lifetime;
 	to->pcp_max_lifetime = from->pcp_max_lifetime;
+	to->pcp_third_party = from->pcp_third_party;
 	to->http_max_connections = from->http_max_connections;
 	to->http_max_per_ip = from->http_max_per_ip;
 	to->http_max_lifetime = from->http_max_lifetime;
@@ -1205,6 +1423,42 @@ static void print_connection(const struct config *c, FILE *out)
 	fprintf(out, "sim_disconnect_delay = %u\n", c->sim_disconnect_delay);
 	fprintf(out, "sim_connect_fail = %s\n", yes_no(c->sim_connect_fail));
 	fprintf(out, "sim_ip_bridged = %s\n", yes_no(c->sim_ip_bridged));
+	/* Printed when not the defaults (older print-outs stay as they were). */
+	if (!c->sim_router_ports)
+		fprintf(out, "sim_router_ports = no\n");
+	for (i = 0; i < c->nsim_static_forward; i++) {
+		const struct config_ports *fw = &c->sim_static_forward[i];
+
+		fprintf(out, "sim_static_forward = %s %u", fw->proto == IPPROTO_UDP ? "UDP" : "TCP",
+			(unsigned)fw->lo);
+		if (fw->hi != fw->lo)
+			fprintf(out, "-%u", (unsigned)fw->hi);
+		fputc('\n', out);
+	}
+}
+
+/* What the device says about itself, after notify_interval. */
+static void print_device(const struct config *c, FILE *out)
+{
+	print_value(out, "manufacturer", c->manufacturer, true);
+	if (c->manufacturer_url[0])
+		print_value(out, "manufacturer_url", c->manufacturer_url, false);
+	print_value(out, "model_name", c->model_name, true);
+	if (c->model_number[0])
+		print_value(out, "model_number", c->model_number, true);
+	if (c->model_url[0])
+		print_value(out, "model_url", c->model_url, false);
+	if (c->serial_number[0])
+		print_value(out, "serial_number", c->serial_number, true);
+	if (c->presentation_url[0])
+		print_value(out, "presentation_url", c->presentation_url, false);
+	if (c->wan_access_type[0])
+		fprintf(out, "wan_access_type = %s\n", c->wan_access_type);
+	if (c->wan_upstream_bitrate)
+		fprintf(out, "wan_upstream_bitrate = %u\n", (unsigned)c->wan_upstream_bitrate);
+	if (c->wan_downstream_bitrate)
+		fprintf(out, "wan_downstream_bitrate = %u\n", (unsigned)c->wan_downstream_bitrate);
+	fprintf(out, "uptime_source = %s\n", uptime_names[c->uptime_source]);
 }
 
 void config_print(const struct config *c, FILE *out)
@@ -1226,9 +1480,13 @@ void config_print(const struct config *c, FILE *out)
 	print_value(out, "friendly_name", c->friendly_name, true);
 	print_value(out, "server_os", c->server_os, false);
 	fprintf(out, "notify_interval = %u\n", c->notify_interval);
+	print_device(c, out);
 	print_value(out, "state_dir", c->state_dir, false);
 	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
 	print_value(out, "control_socket", c->control_socket, false);
+	fprintf(out, "enable_upnp = %s\n", yes_no(c->enable_upnp));
+	if (c->have_metrics && inet_ntop(AF_INET, &c->metrics_addr, addr, sizeof(addr)))
+		fprintf(out, "metrics_listen = %s:%u\n", addr, (unsigned)c->metrics_port);
 	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
@@ -1236,6 +1494,7 @@ void config_print(const struct config *c, FILE *out)
 		print_value(out, "acl", c->acl[i], false);     /* a LAN name may hold '#' */
 	fprintf(out, "enable_natpmp = %s\n", yes_no(c->enable_natpmp));
 	fprintf(out, "enable_pcp = %s\n", yes_no(c->enable_pcp));
+	fprintf(out, "pcp_third_party = %s\n", yes_no(c->pcp_third_party));
 	fprintf(out, "pcp_min_lifetime = %u\n", c->pcp_min_lifetime);
 	fprintf(out, "pcp_max_lifetime = %u\n", c->pcp_max_lifetime);
 	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);

@@ -26,6 +26,22 @@ enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 #define CONFIG_WAN_COMMAND_ARGS 16              /* its words: the program and 15 arguments */
 #define CONFIG_CONTROL_SOCKET_MAX 108           /* sun_path: a path of at most 107 bytes */
 #define CONFIG_SERVER_OS_MAX 65                 /* server_os: 1..64 bytes */
+#define CONFIG_SIM_FORWARDS_MAX 16              /* sim_static_forward lines */
+#define CONFIG_DEVICE_TEXT_MAX 256              /* manufacturer ...: 63 characters of UTF-8 */
+#define CONFIG_URL_MAX 256                      /* manufacturer_url ...: 1..255 bytes */
+
+/* Ports of one protocol (IPPROTO_TCP or IPPROTO_UDP), lo..hi. */
+struct config_ports {
+	uint8_t proto;
+	uint16_t lo, hi;
+};
+
+/* uptime_source: the Uptime clients see (GetStatusInfo). */
+enum config_uptime {
+	CONFIG_UPTIME_CONNECTION,               /* since the WAN connection came up (2.3.6) */
+	CONFIG_UPTIME_IGDD,                     /* since igdd started */
+	CONFIG_UPTIME_SYSTEM,                   /* since the system booted */
+};
 
 /* An IPv4 prefix, the address masked to its length. */
 struct config_prefix {
@@ -50,11 +66,35 @@ struct config {
 	char server_os[CONFIG_SERVER_OS_MAX];   /* server_os = NAME[/VERSION], the OS token of the
 	                                         * SERVER header (default "Linux", no release) */
 	unsigned notify_interval;               /* notify_interval = seconds, 30..86400 (default 900) */
+
+	/* What the device says about itself (UDA 1.1 2.3, the <device>
+	 * fields): text of at most 63 (model_*: 31) characters, URLs of at
+	 * most 255 bytes; "" = the default (names) or left out (the rest). */
+	char manufacturer[CONFIG_DEVICE_TEXT_MAX];      /* default "igdd project" */
+	char manufacturer_url[CONFIG_URL_MAX];
+	char model_name[CONFIG_DEVICE_TEXT_MAX];        /* default "igdd" */
+	char model_number[CONFIG_DEVICE_TEXT_MAX];      /* "" (default): igdd's version */
+	char model_url[CONFIG_URL_MAX];
+	char serial_number[CONFIG_DEVICE_TEXT_MAX];
+	char presentation_url[CONFIG_URL_MAX];          /* a URL, or /PATH on the LAN address */
+
+	/* WANCommonInterfaceConfig:1 2.2 and WANIPConnection:2 2.3.6. */
+	char wan_access_type[16];               /* DSL|POTS|Cable|Ethernet ("" = the backend's) */
+	uint32_t wan_upstream_bitrate;          /* bits/s (0 = the link speed) */
+	uint32_t wan_downstream_bitrate;
+	enum config_uptime uptime_source;       /* uptime_source = connection|igdd|system */
 	char state_dir[PATH_MAX];               /* state_dir = PATH (default /var/lib/igdd) */
 	bool persist_leases;                    /* persist_leases = yes|no (default: yes with nft,
 	                                         * no with sim, which keeps mappings in memory only) */
 	char control_socket[CONFIG_CONTROL_SOCKET_MAX]; /* control_socket = PATH | "" (off)
 	                                         * (default /run/igdd/igdd.sock; docs/CLI.md) */
+	bool have_metrics;
+	struct in_addr metrics_addr;            /* metrics_listen = ADDR:PORT (default off): the
+	                                         * Prometheus endpoint, a loopback address or the
+	                                         * LAN address (checked at start; docs/MONITORING.md) */
+	uint16_t metrics_port;
+	bool enable_upnp;                       /* enable_upnp = yes|no: SSDP, HTTP (description,
+	                                         * SOAP, GENA) (default yes; no: NAT-PMP/PCP only) */
 
 	/* Port-mapping policy (WANIPConnection:2 section 1.2, IGD:2 security). */
 	bool secure_mode;                       /* secure_mode = yes|no (default yes: own address only) */
@@ -67,6 +107,8 @@ struct config {
 	/* NAT-PMP (RFC 6886) and PCP (RFC 6887) on UDP 5351 (docs/PCP.md). */
 	bool enable_natpmp;                     /* enable_natpmp = yes|no (default yes) */
 	bool enable_pcp;                        /* enable_pcp = yes|no (default yes) */
+	bool pcp_third_party;                   /* pcp_third_party = yes|no: PCP THIRD_PARTY (RFC 6887
+	                                         * 13.1) honoured, whatever secure_mode (default no) */
 	unsigned pcp_min_lifetime;              /* pcp_min_lifetime = seconds (default 120) */
 	unsigned pcp_max_lifetime;              /* pcp_max_lifetime = seconds (default 86400) */
 
@@ -92,6 +134,13 @@ struct config {
 	unsigned sim_disconnect_delay;          /* sim_disconnect_delay = ms, 0..600000 (default 0) */
 	bool sim_connect_fail;                  /* sim_connect_fail = yes|no (default no) */
 	bool sim_ip_bridged;                    /* sim_ip_bridged = yes|no (default no) */
+	/* The ports the simulated gateway keeps for itself (docs/CONFIG.md). */
+	bool sim_router_ports;                  /* sim_router_ports = yes|no (default yes): this
+	                                         * host's own listening sockets count */
+	size_t nsim_static_forward;
+	struct config_ports sim_static_forward[CONFIG_SIM_FORWARDS_MAX];
+	                                        /* sim_static_forward = TCP|UDP PORT[-PORT]
+	                                         * (repeatable): ports forwarded statically */
 
 	/* The nft backend and its privileged helper (docs/NFT.md). */
 	bool have_user;

@@ -9,7 +9,8 @@
  *     igdd-leases 1 snapshot <gen> <time>      first line of leases.snap
  *     igdd-leases 1 journal <gen> <time>       first line of leases.journal
  *     m <proto> <ext port> <remote host> <internal client> <int port>
- *       <enabled> <origin> <owner> <expiry> <desc>    the lease as it now is
+ *       <enabled> <origin> <owner> <expiry> <desc> [<nonce>]
+ *                                              the entry as it now is
  *     d <proto> <ext port> <remote host>       the lease of that key is gone
  *     p <uid> <proto> <remote> <remote port> <internal> <int port> <origin>
  *       <owner> <lan> <expiry>                 an IPv6 pinhole (core/pinhole.h) as
@@ -24,9 +25,13 @@
  *     end <n>                                  snapshot: last line, n leases
  * proto TCP|UDP; addresses dotted quads (remote host 0.0.0.0: wildcard);
  * enabled 0|1; origin upnp|natpmp|pcp|static; <expiry> and <time> wall-clock
- * seconds since the epoch; <desc> the description with '%' and every byte
- * outside 0x21..0x7e written %XX, so no byte of it can end a token or a
- * line (an empty description leaves the line ending in a space).
+ * seconds since the epoch, <expiry> 0 for a permanent entry (no lease: the
+ * admin's igddctl add without --lease); <desc> the description with '%'
+ * and every byte outside 0x21..0x7e written %XX, so no byte of it can end
+ * a token or a line (an empty description leaves the line ending in a
+ * space, or two spaces before a nonce); <nonce> the PCP MAP nonce (RFC
+ * 6887 11.1) in 24 lower-case hex digits, only when the entry has one
+ * (files written before it existed read the same, without nonces).
  *
  * Reading: a line whose CRC does not match is skipped (and logged); the
  * rest is restored. In the journal only committed actions count: lines
@@ -96,7 +101,7 @@
 
 #define LF_LINE_MAX      1024            /* longest line, '\n' included (a record needs < 900) */
 #define LF_BODY(line)    ((line) + 9)    /* after "<crc> " */
-#define LF_MAX_TOKENS    11
+#define LF_MAX_TOKENS    12
 #define LF_STEP          4096            /* entries copied per compaction tick */
 #define LF_JOURNAL_MIN   (1u << 20)      /* compact past max(this, 2 x snapshot) bytes */
 #define LF_PENDING_MAX   (32u << 20)     /* records of one action (a range delete of all) */
@@ -226,21 +231,30 @@ static uint64_t wall_now_s(const struct leasefile *lf, uint64_t mono_ms)
 	return wall > floor ? wall : floor;
 }
 
-/* The absolute expiry of m: the lease left, rounded up, at least 1 s. */
+/* The absolute expiry of m: the lease left, rounded up, at least 1 s;
+ * 0 for a permanent entry. */
 static uint64_t expiry_of(const struct mapping *m, uint64_t mono_ms, uint64_t wall_s)
 {
 	uint64_t left = m->lease_end_ms > mono_ms ? (m->lease_end_ms - mono_ms + 999) / 1000 : 0;
 
+	if (m->lease_end_ms == 0)
+		return 0;
+
 	return wall_s + (left ? left : 1);
 }
 
-/* Leased entries of the three protocols are kept; static ones are not. */
+/* Entries of the three protocols and the admin's, leased or permanent. */
 static bool persisted(const struct mapping *m)
 {
-	return m->lease_end_ms != 0 && (m->origin == MAP_ORIGIN_UPNP ||
-					m->origin == MAP_ORIGIN_NATPMP ||
-					m->origin == MAP_ORIGIN_PCP ||
-					m->origin == MAP_ORIGIN_STATIC);
+	return m->origin == MAP_ORIGIN_UPNP || m->origin == MAP_ORIGIN_NATPMP ||
+	       m->origin == MAP_ORIGIN_PCP || m->origin == MAP_ORIGIN_STATIC;
+}
+
+static bool has_nonce(const struct mapping *m)
+{
+	static const uint8_t zero[sizeof(m->nonce)];
+
+	return memcmp(m->nonce, zero, sizeof(zero)) != 0;
 }
 
 /* ----------------------------------------------------------- writing */
@@ -356,6 +370,16 @@ static size_t format_put(char *line, const struct mapping *m, uint64_t expiry)
 	p = put_u64(p, expiry);
 	*p++ = ' ';
 	p = put_desc(p, m->desc);
+	if (has_nonce(m)) {
+		static const char hex[] = "0123456789abcdef";
+		size_t i;
+
+		*p++ = ' ';
+		for (i = 0; i < sizeof(m->nonce); i++) {
+			*p++ = hex[m->nonce[i] >> 4];
+			*p++ = hex[m->nonce[i] & 15];
+		}
+	}
 	return finish_line(line, p);
 }
 
@@ -1013,6 +1037,27 @@ static bool parse_desc(struct str s, char out[IGDD_MAX_DESC_LEN + 1])
 	return true;
 }
 
+/* 24 hex digits, not all zero (format_put() writes none for no nonce). */
+static bool parse_nonce(struct str s, uint8_t out[12])
+{
+	size_t i;
+	int hi, lo;
+
+	if (s.len != 24)
+		return false;
+	for (i = 0; i < 12; i++) {
+		hi = hexval(s.p[2 * i]);
+		lo = hexval(s.p[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	for (i = 0; i < 12; i++)
+		if (out[i])
+			return true;
+	return false;
+}
+
 static bool parse_key(const struct str *t, struct mapping *m)
 {
 	if (str_eq_cstr(t[0], "TCP"))
@@ -1108,7 +1153,7 @@ static const char *parse_record(struct str body, struct lf_rec *r)
 		r->pin.uid = (uint16_t)v;
 		return NULL;
 	}
-	if (n != 11 || !str_eq_cstr(t[0], "m"))
+	if ((n != 11 && n != 12) || !str_eq_cstr(t[0], "m"))
 		return "unknown record";
 	r->type = 'm';
 	r->m.enabled = str_eq_cstr(t[6], "1");
@@ -1123,6 +1168,8 @@ static const char *parse_record(struct str body, struct lf_rec *r)
 		return "bad origin";
 	if (!parse_u64(t[9], LF_EXPIRY_MAX, &r->expiry))
 		return "bad expiry";
+	if (n == 12 && !parse_nonce(t[11], r->m.nonce))
+		return "bad nonce";
 	return parse_desc(t[10], r->desc) ? NULL : "bad description";
 }
 
@@ -1565,7 +1612,8 @@ static uint64_t set_anchor(struct leasefile *lf, uint64_t newest, struct leasefi
 	return lf->anchor_wall_s;
 }
 
-/* fn for each unexpired lease; the kept ones get their (capped) expiry. */
+/* fn for each unexpired lease and each permanent entry; the kept leases
+ * get their (capped) expiry, permanent entries keep expiry 0. */
 static int restore_all(struct lf_load *c, uint64_t now_s, leasefile_restore_fn fn, void *arg)
 {
 	size_t i;
@@ -1573,18 +1621,17 @@ static int restore_all(struct lf_load *c, uint64_t now_s, leasefile_restore_fn f
 
 	for (i = 0; i < c->map.n; i++) {
 		struct lf_entry *e = &c->map.v[i];
-		uint64_t left;
+		uint64_t left = 0;
 
 		if (!e->live)
 			continue;
-		if (e->expiry <= now_s) {
+		if (e->expiry != 0 && e->expiry <= now_s) {
 			e->live = false;
 			c->st.expired++;
 			continue;
 		}
-		left = e->expiry - now_s;
-		if (left > IGDD_LEASE_MAX)
-			left = IGDD_LEASE_MAX;
+		if (e->expiry != 0)
+			left = e->expiry - now_s < IGDD_LEASE_MAX ? e->expiry - now_s : IGDD_LEASE_MAX;
 		v = fn(&e->m, (uint32_t)left, arg);
 		if (v < 0)
 			return v;
@@ -1593,7 +1640,8 @@ static int restore_all(struct lf_load *c, uint64_t now_s, leasefile_restore_fn f
 			c->st.dropped++;
 			continue;
 		}
-		e->expiry = now_s + left;
+		if (e->expiry != 0)
+			e->expiry = now_s + left;
 		c->st.restored++;
 	}
 	return 0;

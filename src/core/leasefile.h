@@ -15,10 +15,10 @@
  * format, the crash-safety argument and the clock rules are written out
  * at the top of leasefile.c.
  *
- * What is kept: entries with a lease (lease_end_ms != 0) made by UPnP,
- * NAT-PMP, PCP or the admin (igddctl add --lease: origin static).
- * Permanent entries (no lease) are not written (records for them are
- * ignored).
+ * What is kept: every entry of the table made by UPnP, NAT-PMP, PCP or
+ * the admin (igddctl add: origin static), leased or permanent (no lease,
+ * lease_end_ms 0: the admin's entries without --lease), with its PCP
+ * nonce when it has one.
  *
  * The guarantee: a change whose leasefile_commit() returned 0 is on disk;
  * after any crash the table restored is the one of the last commit (or
@@ -52,7 +52,8 @@ enum leasefile_verdict {
 /*
  * One unexpired lease read back. m is borrowed for the call (m->desc
  * too); m->lease_end_ms is 0: the caller sets it with map_lease_end(t,
- * remaining_s) on the table's clock. remaining_s is 1..IGDD_LEASE_MAX.
+ * remaining_s) on the table's clock. remaining_s is 1..IGDD_LEASE_MAX,
+ * or 0 for a permanent entry (map_lease_end(t, 0) keeps it permanent).
  * Returns a leasefile_verdict, or a negative errno that stops the load.
  */
 typedef int (*leasefile_restore_fn)(const struct mapping *m, uint32_t remaining_s, void *arg);

@@ -222,12 +222,12 @@ static bool rule_matches_client(const struct acl_rule *r, const struct ipaddr *c
 	return (client & r->mask) == r->addr;
 }
 
-static bool rule_matches(const struct acl_rule *r, const struct policy_lan *lan,
-			 const struct ipaddr *client, uint16_t ext, uint16_t in)
+/* lan: the position in lan_interface of the request's LAN (-1: unknown). */
+static bool rule_matches(const struct acl_rule *r, int lan, const struct ipaddr *client,
+			 uint16_t ext, uint16_t in)
 {
 	return ext >= r->ext_lo && ext <= r->ext_hi && in >= r->int_lo && in <= r->int_hi &&
-	       (r->lan < 0 || (lan->lan && (unsigned)r->lan == lan->lan->index)) &&
-	       rule_matches_client(r, client);
+	       (r->lan < 0 || (lan >= 0 && r->lan == lan)) && rule_matches_client(r, client);
 }
 
 /* Steps 1, 1b and 2. */
@@ -253,18 +253,35 @@ static enum policy_verdict default_rule(const struct ipaddr *client, uint16_t ex
 	return POLICY_ALLOW;
 }
 
+/* Steps 3 and 4. */
+static enum policy_verdict ports_verdict(const struct policy *p, int lan,
+					 const struct ipaddr *client, uint16_t ext, uint16_t in)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++)
+		if (rule_matches(&p->rules[i], lan, client, ext, in))
+			return p->rules[i].allow ? POLICY_ALLOW : POLICY_DENY_RULE;
+	return default_rule(client, ext, in);
+}
+
+enum policy_verdict policy_check_ports(const struct policy *p, int lan, struct in_addr client,
+				       uint16_t ext_port, uint16_t int_port)
+{
+	struct ipaddr c = ipaddr_from_v4(client);
+
+	return ports_verdict(p, lan, &c, ext_port, int_port);
+}
+
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s)
 {
 	enum policy_verdict v = check_client(p, lan, s);
-	size_t i;
 
 	if (v != POLICY_ALLOW)
 		return v;
-	for (i = 0; i < p->nrules; i++)
-		if (rule_matches(&p->rules[i], lan, &s->internal_client, s->ext_port, s->int_port))
-			return p->rules[i].allow ? POLICY_ALLOW : POLICY_DENY_RULE;
-	return default_rule(&s->internal_client, s->ext_port, s->int_port);
+	return ports_verdict(p, lan->lan ? (int)lan->lan->index : -1, &s->internal_client,
+			     s->ext_port, s->int_port);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -284,6 +301,7 @@ size_t policy_ext_ranges(const struct policy *p, const struct policy_lan *lan,
 {
 	uint32_t cuts[POLICY_MAX_RANGES + 1];
 	const struct ipaddr *client = &s->internal_client;
+	int lan_index = lan->lan ? (int)lan->lan->index : -1;
 	size_t ncuts = 0, nout = 0, i;
 
 	if (check_client(p, lan, s) != POLICY_ALLOW)
@@ -305,7 +323,7 @@ size_t policy_ext_ranges(const struct policy *p, const struct policy_lan *lan,
 		if (hi < lo)
 			continue;       /* a repeated boundary */
 		for (j = 0; j < p->nrules; j++)
-			if (rule_matches(&p->rules[j], lan, client, (uint16_t)lo, s->int_port))
+			if (rule_matches(&p->rules[j], lan_index, client, (uint16_t)lo, s->int_port))
 				break;
 		if (j < p->nrules ? !p->rules[j].allow :
 		    default_rule(client, (uint16_t)lo, s->int_port) != POLICY_ALLOW)

@@ -90,6 +90,16 @@ void policy_free(struct policy *p);
 
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s);
+/*
+ * Steps 3 and 4 alone, for what is known without the control point (the
+ * privileged helper's check, priv/priv_msg.h): the first ACL rule
+ * matching (ext_port, client, int_port, and lan when the rule names a
+ * LAN: lan is the position in lan_interface of the client's LAN, -1
+ * unknown: then no rule naming a LAN matches) decides; none: both ports
+ * 1024 or above and client not 255.255.255.255.
+ */
+enum policy_verdict policy_check_ports(const struct policy *p, int lan, struct in_addr client,
+				       uint16_t ext_port, uint16_t int_port);
 /* Short text for logs: "allowed", "internal client not a LAN host", ... */
 const char *policy_verdict_str(enum policy_verdict v);
 

@@ -7,6 +7,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,17 +296,54 @@ static void loop_run_timers(struct loop *l)
 	}
 }
 
-int loop_run(struct loop *l)
+static bool loop_timers_due(const struct loop *l)
+{
+	return l->nheap > 0 && l->heap[0].when <= clock_monotonic_ms(NULL);
+}
+
+/* One epoll_wait and the callbacks of what it returned: n >= 0 or -errno. */
+static int loop_poll(struct loop *l, int timeout)
 {
 	struct epoll_event evs[64];
+	int n, i;
 
+	n = epoll_wait(l->epfd, evs, 64, timeout);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+		struct loop_fd *f = loop_fd_get(l, fd);
+
+		/* f may move if the callback adds an fd: not used after. */
+		if (f)
+			f->cb(l, fd, evs[i].events, f->arg);
+	}
+	return n;
+}
+
+/*
+ * Sockets before deadlines: when timers are due (after a callback that
+ * took long, or a process that was not scheduled for a while), what is
+ * already readable is handled first, so that an answer which arrived
+ * before its deadline is never taken for a timeout only because the
+ * loop looked at the clock before it looked at the socket.
+ */
+int loop_run(struct loop *l)
+{
 	l->stop = 0;
 	while (!l->stop) {
-		int timeout = -1, n, i;
+		int timeout = -1, r;
 
-		loop_run_timers(l);
-		if (l->stop)
-			break;
+		if (loop_timers_due(l)) {
+			r = loop_poll(l, 0);
+			if (r < 0)
+				return r;
+			if (l->stop)
+				break;
+			loop_run_timers(l);
+			if (l->stop)
+				break;
+		}
 		if (l->nheap > 0) {
 			uint64_t now = clock_monotonic_ms(NULL);
 			uint64_t when = l->heap[0].when;
@@ -318,20 +356,9 @@ int loop_run(struct loop *l)
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = t;
 		}
-		n = epoll_wait(l->epfd, evs, 64, timeout);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			struct loop_fd *f = loop_fd_get(l, fd);
-
-			/* f may move if the callback adds an fd: not used after. */
-			if (f)
-				f->cb(l, fd, evs[i].events, f->arg);
-		}
+		r = loop_poll(l, timeout);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

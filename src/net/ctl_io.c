@@ -13,6 +13,7 @@
 #include "proto/ctl.h"
 #include "svc/ctl.h"
 #include "util/buf.h"
+#include "util/fdpass.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
@@ -66,6 +67,7 @@ static void conn_close(struct ctl_conn *c)
 	loop_fd_del(c->io->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
+	ctl_session_fini(&c->s);
 	if (c->timer > 0)
 		loop_timer_cancel(c->io->loop, c->timer);
 	c->timer = 0;
@@ -179,6 +181,23 @@ static void conn_step(struct ctl_conn *c)
 	loop_fd_mod(c->io->loop, c->fd, c->eof ? 0 : EPOLLIN);
 }
 
+/*
+ * Read what the peer sent. A descriptor that comes along (SCM_RIGHTS: the
+ * grant igddctl sends with an `add`, docs/CLI.md) is kept for the next
+ * command; more than one, or anything else, is dropped (the kernel
+ * closes what does not fit).
+ */
+static ssize_t conn_recv(struct ctl_conn *c)
+{
+	bool bad;
+	int fd;
+	ssize_t n = fdpass_recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0, &fd, &bad);
+
+	if (fd >= 0)
+		ctl_session_set_grant(&c->s, fd);
+	return n;
+}
+
 static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ctl_conn *c = arg;
@@ -186,7 +205,7 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	(void)fd;
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof && c->out.len == 0) {
-		ssize_t n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		ssize_t n = conn_recv(c);
 
 		if (n == 0) {
 			c->eof = true;

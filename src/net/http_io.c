@@ -1083,12 +1083,14 @@ static void http_io_take(struct http_io *h, const struct http_listener *ls, int 
 	}
 	held = http_io_count_peer(h, &from);
 	if (held >= cfg->http_max_per_ip) {
+		stats_refused(&h->e->stats, STATS_REF_HTTP_PER_IP);
 		log_debug("%s: HTTP connection refused: %u connections from it already",
 			  peer, cfg->http_max_per_ip);
 		close(cfd);
 		return;
 	}
 	if (h->nconns >= cfg->http_max_connections && http_io_make_room(h, held) < 0) {
+		stats_refused(&h->e->stats, STATS_REF_HTTP_BUSY);
 		log_debug("%s: HTTP connection refused: every slot busy or held by hosts "
 			  "with no more connections than it", peer);
 		close(cfd);

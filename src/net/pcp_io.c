@@ -265,6 +265,7 @@ static void on_datagram(struct pcp_io *p, int fd, int lan, const struct udp_dgra
 		return;
 	}
 	if (!rate_ok(p, &d->from)) {
+		stats_refused(&p->e->stats, STATS_REF_PCP_RATE);
 		if (ratelimit_ok(&p->log_rate, loop_now_ms(p->l), &suppressed))
 			log_warnx("%s: NAT-PMP/PCP: rate limit reached, dropping requests "
 				  "(%u more not logged)", peer, suppressed);

@@ -370,6 +370,7 @@ static void ssdp_send_answer(struct ssdp_io *s, unsigned lan, const struct ipadd
 	char peer[IPADDR_STRLEN + 8];
 
 	if (!ssdp_take_token(s)) {
+		stats_refused(&s->e->stats, STATS_REF_SSDP_RATE);
 		if (ratelog_ok(s, &s->log_tokens, &suppressed)) {
 			peer_format(to, port, peer, sizeof(peer));
 			log_warnx("%s: SSDP: answer rate limit reached, dropping answers "
@@ -422,6 +423,7 @@ static void ssdp_queue(struct ssdp_io *s, unsigned lan, const struct ipaddr *to,
 		}
 	}
 	if (!p) {
+		stats_refused(&s->e->stats, STATS_REF_SSDP_RATE);
 		if (ratelog_ok(s, &s->log_full, &suppressed))
 			log_warnx("%s: SSDP: %u answers already waiting, dropping "
 				  "(%u more not logged)", peer, IGDD_SSDP_MAX_PENDING, suppressed);

@@ -2,28 +2,38 @@
  * helper.c - the privileged helper process (see helper.h).
  *
  * It trusts nothing the engine sends: a request must have exactly the
- * size of struct priv_req and pass priv_msg_check() (internal address
- * inside the LAN prefix it learnt at start, ports 1..65535, TCP or UDP,
- * at most PRIV_BATCH_MAX entries); the copy refuses more than
- * max_mappings. The socketpair itself is the sender check: nobody but
- * the engine holds its other end.
+ * size of struct priv_req and pass priv/guard.h (the message's shape,
+ * the LAN prefix, the port rules and ACL unless an admin grant comes
+ * with it, none of the gateway's own addresses, no port the gateway
+ * itself holds); the copy refuses more than max_mappings. The
+ * socketpair itself is the sender check: nobody but the engine holds
+ * its other end.
  *
  * Everything it runs is built by backend/nft_rules.c from numbers. A
  * change is one transaction; if the kernel refuses it (an element we
  * think exists is gone, the table was deleted), the whole table is
  * rebuilt from the copy in one transaction, which also applies the
  * change; only if that fails too is the request refused.
+ *
+ * Every check_interval_ms it also looks again at what it installed:
+ * mappings on a port the gateway itself now holds go (the router
+ * wins), and when the configuration file changed, the port policy is
+ * read again and the mappings it refuses go; each removal is reported
+ * to the engine as a PRIV_EVENT_GONE message and logged.
  */
 #include "priv/helper.h"
 
 #include "core/clock.h"
+#include "priv/guard.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
 #include "backend/nft_pin.h"
 #include "priv/priv.h"
 #include "priv/nftlib.h"
 #include "util/buf.h"
+#include "util/fdpass.h"
 #include "util/log.h"
+#include "util/ratelimit.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -38,11 +48,14 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define HELPER_CMD_MAX (64u << 20)      /* a full table of 131070 mappings is ~25 MB */
 #define HELPER_CMD_STOP_MS 5000         /* a stopped WAN command gets SIGKILL after this */
+#define HELPER_DROP_BATCH 1024          /* mappings removed in one transaction */
+#define HELPER_SEND_TIMEOUT_S 10        /* an engine that reads nothing this long is gone */
 
 /* The WAN command running (at most one), and the request waiting for it. */
 struct helper_wan {
@@ -58,7 +71,6 @@ struct helper_wan {
 
 struct helper {
 	const struct priv_helper_conf *c;
-	struct priv_policy policy;      /* the LAN prefixes (c->policy at start) */
 	int fd;
 	int sigfd;
 	struct nft_ctx *nft;
@@ -67,7 +79,10 @@ struct helper {
 	struct buf cmd;
 	struct in_addr hairpin[HELPER_MAX_HAIRPIN];
 	size_t nhairpin;
+	struct guard *guard;
+	struct ratelimit rl_refused;    /* warnings about refused requests */
 	bool verify_failing;            /* warned that verification does not work */
+	bool router_failing;            /* warned that the router's ports cannot be read */
 	uint64_t verify_ms;             /* how long the last read-back took */
 	struct helper_wan wan;
 	struct priv_pin *pins;          /* the IPv6 pinholes installed (table ip6 igdd) */
@@ -78,6 +93,7 @@ struct helper {
 		struct priv_req req;
 		char raw[sizeof(struct priv_req) + 1];
 	} in;
+	struct priv_gone gone;
 };
 
 /* ---- running nft ---- */
@@ -90,8 +106,11 @@ static int run(struct helper *h, const char *text)
 	char line[256];
 	size_t n;
 
-	if (nftlib_run_cmd_from_buffer(h->nft, text) == 0)
+	if (nftlib_run_cmd_from_buffer(h->nft, text) == 0) {
+		if (h->guard)
+			guard_committed(h->guard);      /* our own generation */
 		return 0;
+	}
 	err = nftlib_ctx_get_error_buffer(h->nft);
 	if (!err)
 		err = "";
@@ -343,22 +362,14 @@ static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret
 	}
 }
 
-static int handle(struct helper *h, const struct priv_req *rq)
+/* Move the copy and the kernel by n mappings (op): one transaction, the
+ * whole table rebuilt when the kernel refuses it. 0 or -errno. */
+static int change(struct helper *h, enum nft_op op, const struct nft_elem *v, size_t n)
 {
-	struct nft_elem v[PRIV_BATCH_MAX];
-	size_t i;
 	int r;
 
-	if (rq->op == PRIV_OP_FLUSH) {
-		nft_state_clear(h->st);
-		h->npins = 0;
-		return rebuild(h);
-	}
-	for (i = 0; i < rq->count; i++)
-		priv_entry_to_elem(&rq->e[i], &v[i]);
 	buf_reset(&h->cmd);
-	r = nft_state_change(h->st, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, v, rq->count,
-			     &h->cmd);
+	r = nft_state_change(h->st, op, v, n, &h->cmd);
 	if (r < 0)
 		return r;
 	if (h->cmd.len == 0 || run(h, h->cmd.p) == 0) {
@@ -377,6 +388,26 @@ static int handle(struct helper *h, const struct priv_req *rq)
 	if (rebuild(h) < 0)
 		log_warnx("helper: cannot recreate table ip %s", NFT_TABLE_NAME);
 	return -EIO;
+}
+
+static int handle(struct helper *h, const struct priv_req *rq, bool granted)
+{
+	struct nft_elem v[PRIV_BATCH_MAX];
+	size_t i;
+	int r;
+
+	if (rq->op == PRIV_OP_FLUSH) {
+		nft_state_clear(h->st);
+		guard_grant_clear(h->guard);
+		h->npins = 0;
+		return rebuild(h);
+	}
+	for (i = 0; i < rq->count; i++)
+		priv_entry_to_elem(&rq->e[i], &v[i]);
+	r = change(h, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, v, rq->count);
+	for (i = 0; r == 0 && i < rq->count; i++)
+		guard_grant_set(h->guard, &v[i], granted && rq->op == PRIV_OP_APPLY);
+	return r;
 }
 
 static int send_msg(struct helper *h, uint32_t seq, int status, enum priv_event event,
@@ -401,6 +432,131 @@ static int send_msg(struct helper *h, uint32_t seq, int status, enum priv_event 
 static int reply(struct helper *h, uint32_t seq, int status)
 {
 	return send_msg(h, seq, status, PRIV_EVENT_NONE, 0);
+}
+
+/* ---- mappings the helper removes by itself ---- */
+
+/* Tell the engine (PRIV_EVENT_GONE, PRIV_GONE_MAX at a time). */
+static int send_gone(struct helper *h, const struct nft_elem *v, size_t n, int why)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		memset(&h->gone, 0, sizeof(h->gone));
+		h->gone.h.version = PRIV_MSG_VERSION;
+		h->gone.h.status = why;
+		h->gone.h.event = PRIV_EVENT_GONE;
+		for (k = 0; k < PRIV_GONE_MAX && i + k < n; k++)
+			priv_entry_from_elem(&v[i + k], &h->gone.e[k]);
+		h->gone.h.count = (uint32_t)k;
+		if (send(h->fd, &h->gone, sizeof(h->gone), MSG_NOSIGNAL) != (ssize_t)sizeof(h->gone))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Remove n mappings of the copy and the kernel, and tell the engine why
+ * (-EADDRINUSE: the gateway's own port; -EACCES: the policy). 0, or
+ * -EPIPE when the engine is gone. */
+static int drop(struct helper *h, const struct nft_elem *v, size_t n, int why)
+{
+	size_t i, j, k;
+	int r;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i;
+		if (k > HELPER_DROP_BATCH)
+			k = HELPER_DROP_BATCH;
+		r = change(h, NFT_DEL, v + i, k);
+		if (r < 0) {
+			log_warnx("helper: cannot remove %zu mappings: %s", k, strerror(-r));
+			continue;
+		}
+		for (j = 0; j < k; j++)
+			guard_grant_set(h->guard, &v[i + j], false);
+		if (send_gone(h, v + i, k, why) < 0)
+			return -EPIPE;
+	}
+	return 0;
+}
+
+/* The router wins: mappings on a port the gateway itself now holds go. */
+static int router_check(struct helper *h)
+{
+	struct portset *held = malloc(2 * sizeof(*held));
+	struct nft_elem *v = NULL;
+	size_t n = 0, cap = 0, got;
+	int p, proto, r;
+
+	if (!held)
+		return 0;
+	r = guard_router_ports(h->guard, &held[0], &held[1]);
+	if (r < 0) {
+		if (!h->router_failing)
+			log_warnx("helper: cannot read the gateway's own ports: %s", strerror(-r));
+		h->router_failing = true;
+		free(held);
+		return 0;
+	}
+	h->router_failing = false;
+	for (proto = 0; proto < 2; proto++) {
+		for (p = portset_next(&held[proto], 1); p > 0; p = portset_next(&held[proto], (uint32_t)p + 1)) {
+			struct nft_elem at[64];
+
+			got = nft_state_at_port(h->st, proto ? IPPROTO_UDP : IPPROTO_TCP, (uint16_t)p, at, 64);
+			if (got == 0)
+				continue;
+			if (n + got > cap) {
+				struct nft_elem *nv = realloc(v, (cap + got + 64) * sizeof(*v));
+
+				if (!nv)
+					break;
+				v = nv;
+				cap += got + 64;
+			}
+			memcpy(v + n, at, got * sizeof(*v));
+			n += got;
+			log_warnx("helper: the gateway itself now uses %s/%d: its %zu mapping%s removed",
+				  proto ? "UDP" : "TCP", p, got, got == 1 ? "" : "s");
+		}
+	}
+	r = n ? drop(h, v, n, -EADDRINUSE) : 0;
+	free(v);
+	free(held);
+	return r;
+}
+
+/* The port policy changed: the mappings it refuses now go (granted ones
+ * stay). */
+static int policy_check_all(struct helper *h)
+{
+	size_t n = nft_state_count(h->st), i, k = 0;
+	struct nft_elem *v = calloc(n ? n : 1, sizeof(*v));
+	int r;
+
+	if (!v)
+		return 0;
+	n = nft_state_list(h->st, v, n);
+	for (i = 0; i < n; i++)
+		if (!guard_allows(h->guard, &v[i]))
+			v[k++] = v[i];
+	if (k)
+		log_warnx("helper: the port policy now refuses %zu installed mapping%s: removed", k,
+			  k == 1 ? "" : "s");
+	r = k ? drop(h, v, k, -EACCES) : 0;
+	free(v);
+	return r;
+}
+
+/* Read the policy again (when_changed: only if the file changed) and
+ * apply it. The status for PRIV_OP_RELOAD; -EPIPE when the engine is gone. */
+static int reload_policy(struct helper *h, bool when_changed)
+{
+	int r = guard_reload(h->guard, when_changed);
+
+	if (r > 0 && policy_check_all(h) < 0)
+		return -EPIPE;
+	return r < 0 ? r : 0;
 }
 
 /* ---- the admin's WAN commands ---- */
@@ -554,45 +710,81 @@ static void wan_timeout(struct helper *h, uint64_t now)
 	h->wan.deadline = 0;
 }
 
-/* A LAN renumbered since: the kernel's prefixes of now (never the
- * engine's word for them). true when they changed. */
-static bool lans_moved(struct helper *h)
+/* Read one request and the descriptor that came with it (*ret_fd, -1:
+ * none). The length, 0 at EOF, or -errno. More than one descriptor, or
+ * cut control data, makes the request malformed: *ret_bad. */
+static ssize_t recv_req(struct helper *h, int *ret_fd, bool *ret_bad)
 {
-	struct priv_policy now;
+	ssize_t n = fdpass_recv(h->fd, h->in.raw, sizeof(h->in.raw), MSG_DONTWAIT, ret_fd, ret_bad);
 
-	if (priv_read_lans((const char (*)[IF_NAMESIZE])h->c->lan_if, h->c->nlan_if, &now) < 0 ||
-	    priv_policy_eq(&now, &h->policy))
-		return false;
-	h->policy = now;
-	return true;
+	return n < 0 ? -errno : n;
+}
+
+/* A refusal: a port the gateway holds is a normal answer (debug); an
+ * admin mapping that came with a grant is the admin's (info: igddctl
+ * says why too); anything else means the engine asked for what no
+ * request could obtain (a warning, rate-limited). */
+static void log_refused(struct helper *h, int status, bool grant, const char *why)
+{
+	unsigned suppressed = 0;
+
+	if (status == -EADDRINUSE) {
+		log_debug("helper: refused: %s", why);
+		return;
+	}
+	if (grant) {
+		log_info("helper: an admin mapping refused: %s", why);
+		return;
+	}
+	if (ratelimit_ok(&h->rl_refused, clock_monotonic_ms(NULL), &suppressed))
+		log_warnx("helper: refused a request from the engine: %s%s", why,
+			  suppressed ? " (and more not logged)" : "");
 }
 
 /* One request from the engine. 0 to go on, -EPIPE when it is gone. */
 static int receive(struct helper *h)
 {
 	const char *why = "?";
+	bool bad, grant, granted = false;
+	int status, fd;
 	ssize_t n;
-	int status;
 
-	n = recv(h->fd, h->in.raw, sizeof(h->in.raw), MSG_DONTWAIT);
+	n = recv_req(h, &fd, &bad);
 	if (n < 0)
-		return errno == EINTR || errno == EAGAIN ? 0 : -EPIPE;
-	if (n == 0)
+		return n == -EINTR || n == -EAGAIN ? 0 : -EPIPE;
+	if (n == 0) {
+		if (fd >= 0)
+			close(fd);
 		return -EPIPE;
-	if (priv_msg_check(&h->in.req, (size_t)n, &h->policy, &why) < 0 && lans_moved(h))
-		log_info("helper: LAN prefixes read again (%u)", h->policy.nlan);
-	if (priv_msg_check(&h->in.req, (size_t)n, &h->policy, &why) < 0) {
-		log_warnx("helper: refused a request from the engine: %s", why);
+	}
+	grant = fd >= 0 && !bad;
+	if (bad) {
+		if (fd >= 0)
+			close(fd);
+		why = "unexpected control data, or a message too long";
 		status = -EINVAL;
+	} else {
+		status = guard_request(h->guard, h->in.raw, (size_t)n, fd, &granted, &why);
+	}
+	if (status < 0) {
+		log_refused(h, status, grant, why);
 	} else {
 		if (h->in.req.op == PRIV_OP_WAN_UP || h->in.req.op == PRIV_OP_WAN_DOWN)
 			status = wan_request(h, &h->in.req);
 		else if (h->in.req.op >= PRIV_OP_PIN_ADD && h->in.req.op <= PRIV_OP_PIN_PACKETS)
 			status = handle_pin(h, &h->in.req, &h->reply_value);
+		else if (h->in.req.op == PRIV_OP_RELOAD)
+			status = reload_policy(h, false);
 		else
-			status = handle(h, &h->in.req);
+			status = handle(h, &h->in.req, granted);
+		if (status == -EPIPE)
+			return -EPIPE;
 		if (status < 0)
 			log_debug("helper: request %u failed: %s", h->in.req.seq, strerror(-status));
+		else if (granted)
+			log_info("helper: an admin mapping beyond the port policy, granted by root, "
+				 "installed (%s/%u)", h->in.req.e[0].proto == IPPROTO_UDP ? "UDP" : "TCP",
+				 (unsigned)h->in.req.e[0].ext_port);
 	}
 	return reply(h, (size_t)n >= 8 ? h->in.req.seq : 0, status) < 0 ? -EPIPE : 0;
 }
@@ -658,14 +850,19 @@ static int signals(void)
 
 static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 {
+	struct timeval stuck = { HELPER_SEND_TIMEOUT_S, 0 };
 	const char *why = "?";
 	int r;
 
 	memset(h, 0, sizeof(*h));
 	h->c = c;
-	h->policy = c->policy;
 	h->fd = fd;
 	buf_init(&h->cmd, HELPER_CMD_MAX);
+	/* An engine that reads nothing of what we send for this long is
+	 * taken for gone (we then delete the table and exit): it cannot
+	 * hold the periodic check, and the router's ports, hostage. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stuck, sizeof(stuck)) < 0)
+		return -errno;
 	h->sigfd = signals();
 	if (h->sigfd < 0)
 		return h->sigfd;
@@ -683,7 +880,9 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 	h->st = nft_state_new(c->max_mappings);
 	h->pins = calloc(IGDD_MAX_PINHOLES, sizeof(*h->pins));
 	h->ver = nft_verify_new();
-	if (!h->nft || !h->st || !h->ver || !h->pins)
+	h->guard = guard_new(&c->guard);
+	h->rl_refused = RATELIMIT_INIT(10000, 5);
+	if (!h->nft || !h->st || !h->ver || !h->guard || !h->pins)
 		return -ENOMEM;
 	nftlib_ctx_buffer_output(h->nft);
 	nftlib_ctx_buffer_error(h->nft);
@@ -729,6 +928,8 @@ static void loop(struct helper *h)
 		now = clock_monotonic_ms(NULL);
 		if (now >= next) {
 			check(h);
+			if (router_check(h) < 0 || reload_policy(h, true) == -EPIPE)
+				return;
 			now = clock_monotonic_ms(NULL);
 			next = next_check(h, now);
 		}

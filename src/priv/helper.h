@@ -2,13 +2,16 @@
  * helper.h - the privileged helper process (docs/ARCHITECTURE.md rule 3),
  * forked by priv_start(): it holds CAP_NET_ADMIN and nothing else, reads
  * fixed-size requests from the engine's socketpair, re-checks them
- * against its own copy of the static policy and applies them to table
- * ip igdd with libnftables, one transaction per request. It keeps its
+ * against its own copy of the static policy and what it knows of the
+ * gateway (priv/guard.h) and applies them to table ip igdd with
+ * libnftables, one transaction per request. It keeps its
  * own copy of every element (priv/nft_state.h), checks every few seconds
  * that the kernel still holds them (priv/nft_verify.h) and rebuilds the
- * table when the ruleset was flushed or edited behind its back. When the
- * engine goes away (socket EOF, or SIGTERM) it deletes the table and
- * exits.
+ * table when the ruleset was flushed or edited behind its back; at the
+ * same check it removes the mappings on ports the gateway itself now
+ * holds, and follows the configuration file's port policy, telling the
+ * engine what it removed (PRIV_EVENT_GONE). When the engine goes away
+ * (socket EOF, or SIGTERM) it deletes the table and exits.
  *
  * It also runs the admin's wan_up_command / wan_down_command when the
  * engine asks (PRIV_OP_WAN_UP / PRIV_OP_WAN_DOWN): the command line is
@@ -28,15 +31,14 @@
 #include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "priv/caps.h"
+#include "priv/guard.h"
 #include "priv/priv_msg.h"
 
 #define HELPER_MAX_HAIRPIN 8            /* external addresses hairpin answers on */
 
 struct priv_helper_conf {
 	struct nft_table_conf table;
-	struct priv_policy policy;      /* at start; read again when a LAN is renumbered */
-	char lan_if[IGDD_CONF_MAX_LANS][IF_NAMESIZE];   /* lan_interface, for that */
-	size_t nlan_if;
+	struct guard_conf guard;        /* what it refuses (priv/guard.h) */
 	size_t max_mappings;
 	bool have_external_ip;          /* config external_ip: also a hairpin address */
 	struct in_addr external_ip;

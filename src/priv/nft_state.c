@@ -129,22 +129,23 @@ struct nft_state *nft_state_new(size_t max)
 	return st;
 }
 
+/* Every mapping is a member of exactly one group: walking the groups
+ * finds them all, without a walk of the 131072 port chains. */
 void nft_state_clear(struct nft_state *st)
 {
 	size_t i;
 
-	for (i = 0; i < NPORTS; i++) {
-		while (st->port[i]) {
-			struct st_map *m = st->port[i];
-
-			st->port[i] = m->pnext;
-			free(m);
-		}
-	}
 	for (i = 0; i < st->ngb; i++) {
 		while (st->gb[i]) {
 			struct st_group *g = st->gb[i];
 
+			while (g->members) {
+				struct st_map *m = g->members;
+
+				g->members = m->gnext;
+				st->port[pidx(m->e.proto, m->e.ext_port)] = NULL;
+				free(m);
+			}
 			st->gb[i] = g->hnext;
 			free(g);
 		}
@@ -571,4 +572,27 @@ int nft_state_dump(const struct nft_state *st, struct buf *cmd)
 		r = nft_rules_elems(cmd, NFT_ADD, v, n, NFT_EL_ALLOW | NFT_EL_SNAT);
 	free(v);
 	return r;
+}
+
+size_t nft_state_at_port(const struct nft_state *st, uint8_t proto, uint16_t ext,
+			 struct nft_elem *out, size_t max)
+{
+	const struct st_map *m;
+	size_t n = 0;
+
+	for (m = st->port[pidx(proto, ext)]; m; m = m->pnext)
+		if (m->e.proto == proto && n < max)
+			out[n++] = m->e;
+	return n;
+}
+
+size_t nft_state_list(const struct nft_state *st, struct nft_elem *out, size_t max)
+{
+	const struct st_map *m;
+	size_t i, n = 0;
+
+	for (i = 0; i < NPORTS && n < max; i++)
+		for (m = st->port[i]; m && n < max; m = m->pnext)
+			out[n++] = m->e;
+	return n;
 }

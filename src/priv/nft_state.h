@@ -17,6 +17,7 @@
 #define IGDD_NFT_STATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "backend/nft_rules.h"
 
@@ -53,6 +54,14 @@ int nft_state_change(struct nft_state *st, enum nft_op op, const struct nft_elem
 		     struct buf *cmd);
 void nft_state_commit(struct nft_state *st);
 void nft_state_rollback(struct nft_state *st);
+
+/* The mappings of (proto, external port), at most max into out: how many. */
+size_t nft_state_at_port(const struct nft_state *st, uint8_t proto, uint16_t ext,
+			 struct nft_elem *out, size_t max);
+
+/* Every mapping, in (protocol, external port) order, at most max into
+ * out: how many. */
+size_t nft_state_list(const struct nft_state *st, struct nft_elem *out, size_t max);
 
 /* Empty the copy (no pending change may be open). */
 void nft_state_clear(struct nft_state *st);

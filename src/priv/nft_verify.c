@@ -5,6 +5,8 @@
  */
 #include "priv/nft_verify.h"
 
+#include "util/nl.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -12,34 +14,26 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define VERIFY_BUF (64u * 1024u)
 
 struct nft_verify {
-	struct mnl_socket *nl;
-	unsigned portid;
-	uint32_t seq;
-	char *buf;
+	struct nl_conn c;
 };
 
 struct nft_verify *nft_verify_new(void)
 {
 	struct nft_verify *v = calloc(1, sizeof(*v));
+	int r;
 
 	if (!v)
 		return NULL;
-	v->buf = malloc(VERIFY_BUF);
-	v->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!v->buf || !v->nl || mnl_socket_bind(v->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno ? errno : ENOMEM;
-
-		nft_verify_free(v);
-		errno = e;
+	r = nl_open(&v->c, NETLINK_NETFILTER, VERIFY_BUF);
+	if (r < 0) {
+		free(v);
+		errno = -r;
 		return NULL;
 	}
-	v->portid = mnl_socket_get_portid(v->nl);
-	v->seq = (uint32_t)time(NULL);
 	return v;
 }
 
@@ -47,22 +41,17 @@ void nft_verify_free(struct nft_verify *v)
 {
 	if (!v)
 		return;
-	if (v->nl)
-		mnl_socket_close(v->nl);
-	free(v->buf);
+	nl_close(&v->c);
 	free(v);
 }
 
 /* A dump request of type for our table (and set), family ip. */
 static struct nlmsghdr *dump_request(struct nft_verify *v, uint16_t type, const char *set)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(v->buf);
-	struct nfgenmsg *nfg;
+	struct nlmsghdr *nlh = nl_request(&v->c, (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type),
+					  NLM_F_DUMP);
+	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 
-	nlh->nlmsg_type = (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type);
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = ++v->seq;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = NFPROTO_IPV4;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
@@ -110,22 +99,11 @@ static int elem_cb(const struct nlmsghdr *nlh, void *data)
 static int dump_count(struct nft_verify *v, uint16_t type, const char *set, size_t *ret)
 {
 	struct nlmsghdr *nlh = dump_request(v, type, set);
-	uint32_t seq = nlh->nlmsg_seq;
 	size_t n = 0;
-	ssize_t len;
-	int r;
+	int r = nl_exchange(&v->c, nlh, type == NFT_MSG_GETRULE ? rule_cb : elem_cb, &n);
 
-	if (mnl_socket_sendto(v->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		len = mnl_socket_recvfrom(v->nl, v->buf, VERIFY_BUF);
-		if (len < 0)
-			return -errno;
-		r = mnl_cb_run(v->buf, (size_t)len, seq, v->portid,
-			       type == NFT_MSG_GETRULE ? rule_cb : elem_cb, &n);
-	} while (r > 0);
 	if (r < 0)
-		return errno ? -errno : -EIO;
+		return r;
 	*ret = n;
 	return 0;
 }

@@ -19,16 +19,23 @@
 #include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
+#include "core/policy.h"
 #include "priv/caps.h"
 #include "priv/helper.h"
 #include "util/ifaddr.h"
 #include "util/ipaddr.h"
+#include "util/fdpass.h"
 #include "util/log.h"
+#include "util/rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +47,16 @@
 #include <unistd.h>
 
 #define PRIV_EVENT_QUEUE 8      /* events kept; more drop the oldest */
+#define PRIV_GONE_KEEP (1u << 20)       /* removed mappings kept until taken */
+#define PRIV_LANS_BUF (32u * 1024u)     /* one read of the address dump */
+#define PRIV_LANS_TIMEOUT_MS 2000       /* the kernel answers at once */
+
+/* What the helper sends: a reply or event, or a list of removed mappings. */
+union priv_in {
+	struct priv_reply rp;
+	struct priv_gone gone;
+	char raw[sizeof(struct priv_gone) + 1];
+};
 
 struct priv {
 	int fd;
@@ -47,6 +64,9 @@ struct priv {
 	uint32_t seq;
 	struct priv_wan_done ev[PRIV_EVENT_QUEUE];
 	size_t nev;
+	struct priv_removed *gone;      /* PRIV_EVENT_GONE entries not yet taken */
+	size_t ngone, capgone;
+	union priv_in in;
 	bool switch_user;
 	struct caps_user user;
 	char user_name[64];
@@ -65,23 +85,55 @@ pid_t priv_pid(const struct priv *p)
 
 /* ---- start-up ---- */
 
-/* The LAN prefix of ifname (its first IPv4 address and netmask). */
-static int lan_prefix(const char *ifname, struct priv_lan_net *ret)
-{
-	struct ifaddr_ipv4 lan;
-	uint32_t m;
-	unsigned plen = 0;
-	int r = ifaddr_lookup_ipv4(ifname, &lan);
+/* The interfaces asked for, and the first (primary) IPv4 address's
+ * prefix found on each. */
+struct lans_dump {
+	unsigned ifindex[IGDD_CONF_MAX_LANS];   /* 0: no such interface */
+	struct priv_lan_net net[IGDD_CONF_MAX_LANS];
+	bool have[IGDD_CONF_MAX_LANS];
+	size_t n;
+};
 
-	if (r < 0)
-		return r;
-	for (m = ntohl(lan.mask.s_addr); m & 0x80000000u; m <<= 1)
-		plen++;
-	if (m != 0 || plen == 0)
-		return -EINVAL;
-	ret->plen = plen;
-	ret->net.s_addr = lan.addr.s_addr & lan.mask.s_addr;
-	return 0;
+/* One RTM_NEWADDR of the dump. */
+static int lans_addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct lans_dump *d = data;
+	const struct ifaddrmsg *ifa;
+	const struct nlattr *a;
+	struct in_addr local = { 0 }, address = { 0 };
+	bool have_local = false, have_address = false;
+	uint32_t mask;
+	size_t i;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET || (ifa->ifa_flags & IFA_F_SECONDARY) ||
+	    ifa->ifa_prefixlen == 0 || ifa->ifa_prefixlen > 32)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_payload_len(a) != sizeof(struct in_addr))
+			continue;
+		if (mnl_attr_get_type(a) == IFA_LOCAL) {
+			memcpy(&local, mnl_attr_get_payload(a), sizeof(local));
+			have_local = true;
+		} else if (mnl_attr_get_type(a) == IFA_ADDRESS) {
+			memcpy(&address, mnl_attr_get_payload(a), sizeof(address));
+			have_address = true;
+		}
+	}
+	if (!have_local && !have_address)
+		return MNL_CB_OK;
+	mask = htonl(UINT32_MAX << (32 - ifa->ifa_prefixlen));
+	for (i = 0; i < d->n; i++) {
+		if (d->have[i] || d->ifindex[i] == 0 || d->ifindex[i] != ifa->ifa_index)
+			continue;
+		d->net[i].net.s_addr = (have_local ? local : address).s_addr & mask;
+		d->net[i].plen = ifa->ifa_prefixlen;
+		d->net[i].index = (unsigned)i;
+		d->have[i] = true;
+	}
+	return MNL_CB_OK;
 }
 
 /* The LANs' global IPv6 prefixes and every IPv6 address of the gateway
@@ -129,12 +181,33 @@ static void lan_prefixes6(const char (*names)[IF_NAMESIZE], size_t n, struct pri
 int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *ret)
 {
 	struct priv_policy pol;
+	struct lans_dump d;
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	char *buf = malloc(PRIV_LANS_BUF);
 	size_t i;
+	int r;
 
 	memset(&pol, 0, sizeof(pol));
+	memset(&d, 0, sizeof(d));
+	*ret = pol;
+	if (!buf)
+		return -ENOMEM;
 	for (i = 0; i < n && i < IGDD_CONF_MAX_LANS; i++)
-		if (lan_prefix(names[i], &pol.lan[pol.nlan]) == 0)
-			pol.nlan++;
+		d.ifindex[i] = if_nametoindex(names[i]);
+	d.n = i;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	r = rtnl_request(nlh, buf, PRIV_LANS_BUF, PRIV_LANS_TIMEOUT_MS, lans_addr_cb, &d);
+	free(buf);
+	if (r < 0)
+		return r;
+	for (i = 0; i < d.n; i++)
+		if (d.have[i])
+			pol.lan[pol.nlan++] = d.net[i];
 	lan_prefixes6(names, n < IGDD_CONF_MAX_LANS ? n : IGDD_CONF_MAX_LANS, &pol);
 	*ret = pol;
 	return pol.nlan ? 0 : -EADDRNOTAVAIL;
@@ -179,8 +252,38 @@ static int resolve_user(struct priv *p, const struct config *cfg)
 	return 0;
 }
 
-static int helper_conf(const struct priv *p, const struct config *cfg, bool foreground,
-		       struct priv_helper_conf *hc)
+/* The helper's own copy of the policy, from the configuration the
+ * engine read at start (before it read anything from the network). */
+static int guard_conf(const struct config *cfg, const char *conf_path, struct guard_conf *gc)
+{
+	char err[256];
+	int r;
+
+	memcpy(gc->lan_if, cfg->lan_interface, sizeof(gc->lan_if));
+	gc->nlan_if = cfg->nlans;
+	r = priv_read_lans((const char (*)[IF_NAMESIZE])gc->lan_if, gc->nlan_if, &gc->policy);
+	if (r < 0) {
+		log_warnx("lan_interface: %s", r == -EADDRNOTAVAIL ? "no LAN has an IPv4 address" :
+			  strerror(-r));
+		return r;
+	}
+	gc->ports = policy_new(cfg, err, sizeof(err));
+	if (!gc->ports) {
+		log_warnx("%s", err);
+		return -EINVAL;
+	}
+	memcpy(gc->wan_if, cfg->wan_interface, sizeof(gc->wan_if));
+	gc->have_external_ip = cfg->have_external_ip;
+	gc->external_ip = cfg->external_ip;
+	if (conf_path && snprintf(gc->conf_path, sizeof(gc->conf_path), "%s", conf_path) >=
+			 (int)sizeof(gc->conf_path))
+		gc->conf_path[0] = '\0';
+	gc->max_grants = PRIV_MAX_GRANTS;
+	return 0;
+}
+
+static int helper_conf(const struct priv *p, const struct config *cfg, const char *conf_path,
+		       bool foreground, struct priv_helper_conf *hc)
 {
 	int r;
 
@@ -190,18 +293,14 @@ static int helper_conf(const struct priv *p, const struct config *cfg, bool fore
 			  cfg->wan_interface);
 		return -EINVAL;
 	}
-	memcpy(hc->lan_if, cfg->lan_interface, sizeof(hc->lan_if));
-	hc->nlan_if = cfg->nlans;
-	r = priv_read_lans(hc->lan_if, hc->nlan_if, &hc->policy);
-	if (r < 0) {
-		log_warnx("lan_interface: no LAN has an IPv4 address with a netmask that is a prefix");
+	r = guard_conf(cfg, conf_path, &hc->guard);
+	if (r < 0)
 		return r;
-	}
 	memcpy(hc->table.wan_if, cfg->wan_interface, sizeof(hc->table.wan_if));
 	hc->table.hairpin = cfg->nft_hairpin;
 	/* Hairpin masquerading covers the first LAN's prefix (docs/NFT.md). */
-	hc->table.lan_net = hc->policy.lan[0].net;
-	hc->table.lan_plen = hc->policy.lan[0].plen;
+	hc->table.lan_net = hc->guard.policy.lan[0].net;
+	hc->table.lan_plen = hc->guard.policy.lan[0].plen;
 	hc->max_mappings = cfg->max_mappings;
 	hc->have_external_ip = cfg->have_external_ip;
 	hc->external_ip = cfg->external_ip;
@@ -217,14 +316,10 @@ static int helper_conf(const struct priv *p, const struct config *cfg, bool fore
 
 /* ---- replies ---- */
 
-/* An event from the helper: queued for priv_event_take(). */
+/* An event from the helper (PRIV_KIND_WAN_DONE): queued for
+ * priv_event_take(). */
 static void keep_event(struct priv *p, const struct priv_reply *rp)
 {
-	if (rp->event != PRIV_EVENT_WAN_DONE ||
-	    (rp->op != PRIV_OP_WAN_UP && rp->op != PRIV_OP_WAN_DOWN)) {
-		log_warnx("helper: unknown event %u dropped", (unsigned)rp->event);
-		return;
-	}
 	if (p->nev == PRIV_EVENT_QUEUE) {
 		log_warnx("helper: event queue full: event of request %u dropped", p->ev[0].seq);
 		memmove(&p->ev[0], &p->ev[1], sizeof(p->ev[0]) * (PRIV_EVENT_QUEUE - 1));
@@ -236,9 +331,73 @@ static void keep_event(struct priv *p, const struct priv_reply *rp)
 	p->nev++;
 }
 
+/* Mappings the helper removed: kept for priv_removed_take(). */
+static void keep_gone(struct priv *p, const struct priv_gone *g)
+{
+	size_t i, n = g->h.count;
+
+	if (p->ngone + n > PRIV_GONE_KEEP) {
+		log_warnx("helper: a list of %zu removed mappings dropped", n);
+		return;
+	}
+	if (p->ngone + n > p->capgone) {
+		size_t cap = p->capgone ? p->capgone * 2 : 64;
+		struct priv_removed *v;
+
+		while (cap < p->ngone + n)
+			cap *= 2;
+		v = realloc(p->gone, cap * sizeof(*v));
+		if (!v) {
+			log_warnx("helper: out of memory: %zu removed mappings not reported", n);
+			return;
+		}
+		p->gone = v;
+		p->capgone = cap;
+	}
+	for (i = 0; i < n; i++) {
+		priv_entry_to_elem(&g->e[i], &p->gone[p->ngone].e);
+		p->gone[p->ngone++].why = g->h.status;
+	}
+}
+
+/*
+ * One message from the helper (n bytes in p->in): events are kept. 1
+ * when it is the reply to seq (*ret_status, *ret_count, *ret_value), else 0.
+ */
+static int on_message(struct priv *p, ssize_t n, uint32_t seq, int *ret_status,
+		      size_t *ret_count, uint64_t *ret_value)
+{
+	const struct priv_reply *rp = &p->in.rp;
+
+	switch (priv_msg_kind(p->in.raw, (size_t)n)) {
+	case PRIV_KIND_GONE:
+		keep_gone(p, &p->in.gone);
+		return 0;
+	case PRIV_KIND_WAN_DONE:
+		keep_event(p, rp);
+		return 0;
+	case PRIV_KIND_BAD:
+		log_warnx("helper: malformed message (%zd bytes) dropped", n);
+		return 0;
+	case PRIV_KIND_REPLY:
+		break;
+	}
+	if (seq == 0 ? rp->seq != 0 : rp->seq != seq) {
+		log_warnx("helper: late reply to request %u (status %d) dropped", rp->seq,
+			  (int)rp->status);
+		return 0;
+	}
+	*ret_status = rp->status;
+	if (ret_count)
+		*ret_count = rp->count;
+	if (ret_value)
+		*ret_value = rp->value;
+	return 1;
+}
+
 bool priv_event_pending(const struct priv *p)
 {
-	return p->nev > 0;
+	return p->nev > 0 || p->ngone > 0;
 }
 
 int priv_event_take(struct priv *p, struct priv_wan_done *ret)
@@ -251,14 +410,26 @@ int priv_event_take(struct priv *p, struct priv_wan_done *ret)
 	return 0;
 }
 
+size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max)
+{
+	size_t n = p->ngone < max ? p->ngone : max;
+
+	if (n == 0)
+		return 0;               /* p->gone may not exist yet */
+	memcpy(out, p->gone, n * sizeof(*out));
+	memmove(p->gone, p->gone + n, (p->ngone - n) * sizeof(*out));
+	p->ngone -= n;
+	return n;
+}
+
 /* The reply to seq, waiting until deadline (monotonic ms). */
 static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count,
 		      uint64_t *ret_value)
 {
-	struct priv_reply rp[2];
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 	uint64_t now;
 	ssize_t n;
+	int status = 0;
 
 	for (;;) {
 		now = clock_monotonic_ms(NULL);
@@ -266,29 +437,13 @@ static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *r
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
 			return -errno;
-		n = recv(p->fd, rp, sizeof(rp), MSG_DONTWAIT);
+		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
 			return -EPIPE;
-		if (n != (ssize_t)sizeof(rp[0]) || rp[0].version != PRIV_MSG_VERSION) {
-			log_warnx("helper: malformed reply (%zd bytes)", n);
-			continue;
-		}
-		if (rp[0].event != PRIV_EVENT_NONE) {
-			keep_event(p, &rp[0]);
-			continue;
-		}
-		if (rp[0].seq != seq) {
-			log_warnx("helper: late reply to request %u (status %d) dropped",
-				  rp[0].seq, (int)rp[0].status);
-			continue;
-		}
-		if (ret_count)
-			*ret_count = rp[0].count;
-		if (ret_value)
-			*ret_value = rp[0].value;
-		return rp[0].status;
+		if (on_message(p, n, seq, &status, ret_count, ret_value) == 1)
+			return status;
 	}
 }
 
@@ -308,7 +463,8 @@ static void reap(pid_t pid, unsigned wait_ms)
 	}
 }
 
-int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
+int priv_start(const struct config *cfg, const char *conf_path, bool foreground,
+	       struct priv **ret)
 {
 	struct priv_helper_conf hc;
 	struct priv *p = calloc(1, sizeof(*p));
@@ -317,7 +473,9 @@ int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
 	if (!p)
 		return -ENOMEM;
 	p->fd = -1;
-	if ((r = resolve_user(p, cfg)) < 0 || (r = helper_conf(p, cfg, foreground, &hc)) < 0)
+	memset(&hc, 0, sizeof(hc));
+	if ((r = resolve_user(p, cfg)) < 0 ||
+	    (r = helper_conf(p, cfg, conf_path, foreground, &hc)) < 0)
 		goto fail;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = -errno;
@@ -344,9 +502,11 @@ int priv_start(const struct config *cfg, bool foreground, struct priv **ret)
 		goto fail;
 	}
 	log_info("privileged helper %ld is up (CAP_NET_ADMIN only)", (long)p->pid);
+	policy_free(hc.guard.ports);    /* the helper's copy lives in the helper */
 	*ret = p;
 	return 0;
 fail:
+	policy_free(hc.guard.ports);
 	priv_stop(p);
 	return r;
 }
@@ -370,10 +530,10 @@ int priv_drop_engine(const struct priv *p)
 
 /* ---- requests ---- */
 
-/* Send one request and wait for its reply; *ret_seq (optional): its
- * sequence number. */
+/* Send one request (with grant_fd, when not -1) and wait for its reply;
+ * *ret_seq (optional): its sequence number. */
 static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
-		   const struct nft_pin *pin, size_t *ret_count, uint32_t *ret_seq,
+		   int grant_fd, const struct nft_pin *pin, size_t *ret_count, uint32_t *ret_seq,
 		   uint64_t *ret_value)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
@@ -395,7 +555,7 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 		priv_pin_from_nft(pin, &p->req.pin);
 	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
 		return -ETIMEDOUT;
-	if (send(p->fd, &p->req, sizeof(p->req), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	if (fdpass_send(p->fd, &p->req, sizeof(p->req), grant_fd, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)sizeof(p->req))
 		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
 	if (ret_seq)
@@ -406,14 +566,19 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
 	      size_t *ret_count)
 {
-	return request(p, op, v, n, NULL, ret_count, NULL, NULL);
+	return request(p, op, v, n, -1, NULL, ret_count, NULL, NULL);
+}
+
+int priv_call_granted(struct priv *p, const struct nft_elem *e, int grant_fd, size_t *ret_count)
+{
+	return request(p, PRIV_OP_APPLY, e, 1, grant_fd, NULL, ret_count, NULL, NULL);
 }
 
 int priv_pin_call(struct priv *p, enum priv_op op, const struct nft_pin *pin, uint64_t *ret_value)
 {
 	if (op != PRIV_OP_PIN_ADD && op != PRIV_OP_PIN_DEL && op != PRIV_OP_PIN_PACKETS)
 		return -EINVAL;
-	return request(p, op, NULL, 0, pin, NULL, NULL, ret_value);
+	return request(p, op, NULL, 0, -1, pin, NULL, NULL, ret_value);
 }
 
 int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
@@ -423,7 +588,7 @@ int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
 
 	if (op != PRIV_OP_WAN_UP && op != PRIV_OP_WAN_DOWN)
 		return -EINVAL;
-	r = request(p, op, NULL, 0, NULL, NULL, &seq, NULL);
+	r = request(p, op, NULL, 0, -1, NULL, NULL, &seq, NULL);
 	if (r == 0)
 		*ret_seq = seq;
 	return r;
@@ -431,22 +596,17 @@ int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
 
 int priv_on_readable(struct priv *p)
 {
-	struct priv_reply rp[2];
+	int status = 0;
 	ssize_t n;
 
 	for (;;) {
-		n = recv(p->fd, rp, sizeof(rp), MSG_DONTWAIT);
+		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
 		if (n == 0)
 			return -EPIPE;
-		if (n == (ssize_t)sizeof(rp[0]) && rp[0].version == PRIV_MSG_VERSION &&
-		    rp[0].event != PRIV_EVENT_NONE) {
-			keep_event(p, &rp[0]);
-			continue;
-		}
-		log_warnx("helper: late reply to request %u dropped",
-			  n >= 8 ? rp[0].seq : 0);
+		/* No request is waiting: a reply here is late (logged). */
+		(void)on_message(p, n, UINT32_MAX, &status, NULL, NULL);
 	}
 }
 
@@ -458,6 +618,7 @@ void priv_stop(struct priv *p)
 		close(p->fd);
 	if (p->pid > 0)
 		reap(p->pid, 3000);
+	free(p->gone);
 	free(p);
 }
 

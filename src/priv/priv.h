@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "backend/nft_rules.h"
 #include "priv/priv_msg.h"
 
 struct config;
@@ -35,6 +36,7 @@ struct priv;
 #define PRIV_TIMEOUT_MS 5000            /* longest wait for one reply */
 #define PRIV_START_TIMEOUT_MS 10000     /* for the helper's start-up report */
 #define PRIV_CHECK_INTERVAL_MS 3000     /* the helper verifies the kernel's table */
+#define PRIV_MAX_GRANTS 1024            /* admin mappings granted beyond the port policy */
 #define PRIV_DEFAULT_USER "igdd"
 #define PRIV_FALLBACK_USER "nobody"
 
@@ -43,17 +45,22 @@ struct priv;
  * installs an empty table ip igdd (replacing a stale one) and reports.
  * The LAN prefixes it enforces are every lan_interface's IPv4 prefix,
  * read now and again whenever a request names a client outside them (a
- * LAN renumbered: priv_read_lans()). foreground:
- * the helper keeps logging to stderr, else to syslog. Call before the
+ * LAN renumbered: priv_read_lans()); its port policy is cfg's, and
+ * later conf_path's (the file cfg came from, which it reads again on
+ * PRIV_OP_RELOAD and when it changes; NULL: none). foreground: the
+ * helper keeps logging to stderr, else to syslog. Call before the
  * engine reads the network, and before any signal is routed through a
  * signalfd. *ret is the engine's end. 0 or -errno (logged).
  */
-int priv_start(const struct config *cfg, bool foreground, struct priv **ret);
+int priv_start(const struct config *cfg, const char *conf_path, bool foreground,
+	       struct priv **ret);
 
 /*
- * The IPv4 prefixes of the n interfaces named (each one's first
+ * The IPv4 prefixes of the n interfaces named (each one's primary
  * address; those without one are left out) into *ret, as the kernel has
- * them now. 0, or -EADDRNOTAVAIL when none has an IPv4 address.
+ * them now: one RTM_GETADDR dump (util/rtnl.h, the rtnetlink request
+ * path priv/localaddr.c's reads share: util/nl.h). 0, -EADDRNOTAVAIL
+ * when none has an IPv4 address, or another -errno (rtnetlink).
  */
 int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *ret);
 
@@ -90,6 +97,15 @@ struct nft_pin;
 int priv_pin_call(struct priv *p, enum priv_op op, const struct nft_pin *pin, uint64_t *ret_value);
 
 /*
+ * PRIV_OP_APPLY of one admin mapping e with its grant (grant_fd: the
+ * socket igddctl sent; priv_msg.h), which the helper checks and closes
+ * on its side (the caller still closes its own). As priv_call(); the
+ * helper answers -EACCES when the port policy refuses e and the grant
+ * does not hold.
+ */
+int priv_call_granted(struct priv *p, const struct nft_elem *e, int grant_fd, size_t *ret_count);
+
+/*
  * Start wan_up_command (op PRIV_OP_WAN_UP) or wan_down_command
  * (PRIV_OP_WAN_DOWN) in the helper, which runs the command of its own
  * configuration. 0 once it started (or waits for the one still running,
@@ -106,10 +122,20 @@ struct priv_wan_done {
 	int status;                     /* enum priv_event PRIV_EVENT_WAN_DONE */
 };
 
+/* A mapping the helper removed by itself (PRIV_EVENT_GONE). */
+struct priv_removed {
+	struct nft_elem e;
+	int why;                        /* -EADDRINUSE: the gateway itself uses the port;
+	                                 * -EACCES: the reloaded port policy refuses it */
+};
+
 /* Events received (by priv_call() or priv_on_readable()) and not yet
- * taken; the oldest first. priv_event_take: 0, or -EAGAIN when none. */
+ * taken (WAN commands' ends, removed mappings); the oldest first.
+ * priv_event_take: 0, or -EAGAIN when none. priv_removed_take: at most
+ * max removed mappings into out, how many. */
 bool priv_event_pending(const struct priv *p);
 int priv_event_take(struct priv *p, struct priv_wan_done *ret);
+size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max);
 
 /* The socket became readable outside priv_call(): keep events, drop
  * late replies. -EPIPE when the helper has gone (the engine should

@@ -1,12 +1,13 @@
 /*
  * priv_msg.c - checking a request the way the helper sees it (see
  * priv_msg.h): exact size, version, operation, count, and every entry
- * against the static policy. Pure.
+ * against the static policy; and checking an admin grant. Pure.
  */
 #include "priv/priv_msg.h"
 
 #include "backend/nft_pin.h"
 #include "backend/nft_rules.h"
+#include "core/policy.h"
 
 #include "util/ipaddr.h"
 
@@ -16,6 +17,7 @@
 
 _Static_assert(sizeof(struct priv_entry) == 16, "priv_entry must stay 16 bytes");
 _Static_assert(sizeof(struct priv_reply) == 32, "priv_reply must stay 32 bytes");
+_Static_assert(sizeof(struct priv_grant) == 32, "priv_grant must stay 32 bytes");
 _Static_assert(sizeof(struct priv_pin) == 40, "priv_pin must stay 40 bytes");
 
 bool priv_remote_ok(struct in_addr a)
@@ -38,14 +40,19 @@ static bool in_net(struct in_addr a, const struct priv_lan_net *n)
 	return true;
 }
 
-static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+int priv_lan_of(const struct priv_policy *pol, struct in_addr a)
 {
 	unsigned i;
 
 	for (i = 0; i < pol->nlan && i < IGDD_CONF_MAX_LANS; i++)
 		if (in_net(a, &pol->lan[i]))
-			return true;
-	return false;
+			return (int)pol->lan[i].index;
+	return -1;
+}
+
+static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+{
+	return priv_lan_of(pol, a) >= 0;
 }
 
 static const char *entry_problem(const struct priv_entry *pe, const struct priv_policy *pol)
@@ -114,7 +121,8 @@ bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b)
 	    a->own6_overflow != b->own6_overflow)
 		return false;
 	for (i = 0; i < a->nlan && i < IGDD_CONF_MAX_LANS; i++)
-		if (a->lan[i].net.s_addr != b->lan[i].net.s_addr || a->lan[i].plen != b->lan[i].plen)
+		if (a->lan[i].net.s_addr != b->lan[i].net.s_addr || a->lan[i].plen != b->lan[i].plen ||
+		    a->lan[i].index != b->lan[i].index)
 			return false;
 	for (i = 0; i < a->nlan6 && i < PRIV_MAX_NET6; i++)
 		if (a->lan6[i].plen != b->lan6[i].plen ||
@@ -126,36 +134,105 @@ bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b)
 	return true;
 }
 
-int priv_msg_check(const void *msg, size_t len, const struct priv_policy *pol,
-		   const char **ret_why)
+/* The port rules and the ACL (core/policy.h steps 3 and 4). */
+static const char *ports_problem(const struct priv_entry *pe, const struct priv_policy *pol)
+{
+	struct in_addr c = { pe->internal };
+
+	if (!pol->ports)
+		return NULL;
+	switch (policy_check_ports(pol->ports, priv_lan_of(pol, c), c, pe->ext_port,
+				   pe->int_port)) {
+	case POLICY_ALLOW:
+		return NULL;
+	case POLICY_DENY_RULE:
+		return "denied by acl";
+	default:
+		return "well-known port";
+	}
+}
+
+static const char *header_problem(const struct priv_req *rq, bool fd)
+{
+	if (rq->version != PRIV_MSG_VERSION)
+		return "wrong version";
+	if (rq->pad != 0)
+		return "header padding not zero";
+	if (fd && (rq->op != PRIV_OP_APPLY || rq->count != 1))
+		return "a grant with something else than one mapping to apply";
+	switch (rq->op) {
+	case PRIV_OP_FLUSH:
+		return rq->count == 0 ? NULL : "flush with entries";
+	case PRIV_OP_WAN_UP:
+	case PRIV_OP_WAN_DOWN:
+		return rq->count == 0 ? NULL : "WAN command with entries";
+	case PRIV_OP_RELOAD:
+		return rq->count == 0 ? NULL : "reload with entries";
+	case PRIV_OP_PIN_ADD:
+	case PRIV_OP_PIN_DEL:
+	case PRIV_OP_PIN_PACKETS:
+		return rq->count == 0 ? NULL : "pinhole with entries";
+	case PRIV_OP_APPLY:
+	case PRIV_OP_REMOVE:
+		return rq->count == 0 || rq->count > PRIV_BATCH_MAX ? "entry count out of range" :
+		       NULL;
+	default:
+		return "unknown operation";
+	}
+}
+
+int priv_msg_check(const void *msg, size_t len, bool fd, const struct priv_policy *pol,
+		   bool granted, const char **ret_why)
 {
 	const struct priv_req *rq = msg;
 	const char *why = NULL;
+	bool mapping;
 	size_t i;
+	int r = -EINVAL;
 
 	if (len != sizeof(struct priv_req))
 		why = "wrong message size";
-	else if (rq->version != PRIV_MSG_VERSION)
-		why = "wrong version";
-	else if (rq->pad != 0)
-		why = "header padding not zero";
-	else if (rq->op == PRIV_OP_FLUSH)
-		why = rq->count == 0 ? NULL : "flush with entries";
-	else if (rq->op == PRIV_OP_WAN_UP || rq->op == PRIV_OP_WAN_DOWN)
-		why = rq->count == 0 ? NULL : "WAN command with entries";
-	else if (rq->op == PRIV_OP_PIN_ADD || rq->op == PRIV_OP_PIN_DEL ||
-		 rq->op == PRIV_OP_PIN_PACKETS)
-		why = rq->count == 0 ? pin_problem(&rq->pin, pol) : "pinhole with entries";
-	else if (rq->op != PRIV_OP_APPLY && rq->op != PRIV_OP_REMOVE)
-		why = "unknown operation";
-	else if (rq->count == 0 || rq->count > PRIV_BATCH_MAX)
-		why = "entry count out of range";
-	for (i = 0; !why && (rq->op == PRIV_OP_APPLY || rq->op == PRIV_OP_REMOVE) &&
-		    i < rq->count; i++)
+	else
+		why = header_problem(rq, fd);
+	if (!why && (rq->op == PRIV_OP_PIN_ADD || rq->op == PRIV_OP_PIN_DEL ||
+		     rq->op == PRIV_OP_PIN_PACKETS))
+		why = pin_problem(&rq->pin, pol);
+	mapping = !why && (rq->op == PRIV_OP_APPLY || rq->op == PRIV_OP_REMOVE);
+	for (i = 0; mapping && !why && i < rq->count; i++)
 		why = entry_problem(&rq->e[i], pol);
+	for (i = 0; mapping && !why && !granted && rq->op == PRIV_OP_APPLY && i < rq->count; i++) {
+		why = ports_problem(&rq->e[i], pol);
+		r = -EACCES;
+	}
+	if (why && ret_why)
+		*ret_why = why;
+	return why ? r : 0;
+}
+
+int priv_grant_check(const void *msg, size_t len, const struct priv_entry *want, uint64_t now_ms,
+		     const char **ret_why)
+{
+	const struct priv_grant *g = msg;
+	const char *why = NULL;
+
+	if (len != sizeof(*g))
+		why = "grant of the wrong size";
+	else if (g->magic != PRIV_GRANT_MAGIC || g->version != PRIV_MSG_VERSION)
+		why = "not a grant of this version";
+	else if (g->created_ms > now_ms || now_ms - g->created_ms > PRIV_GRANT_MAX_AGE_MS)
+		why = "grant too old";
+	else if (!priv_entry_eq(&g->e, want))
+		why = "grant names another mapping";
 	if (why && ret_why)
 		*ret_why = why;
 	return why ? -EINVAL : 0;
+}
+
+bool priv_entry_eq(const struct priv_entry *a, const struct priv_entry *b)
+{
+	return a->remote_host == b->remote_host && a->internal == b->internal &&
+	       a->ext_port == b->ext_port && a->int_port == b->int_port && a->proto == b->proto &&
+	       !a->pad[0] && !a->pad[1] && !a->pad[2] && !b->pad[0] && !b->pad[1] && !b->pad[2];
 }
 
 void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret)
@@ -196,4 +273,24 @@ void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret)
 	ret->remote_port = p->remote_port;
 	ret->int_port = p->int_port;
 	ret->proto = p->proto;
+}
+
+enum priv_kind priv_msg_kind(const void *msg, size_t len)
+{
+	const struct priv_reply *rp = msg;
+	const struct priv_gone *g = msg;
+
+	if (len < sizeof(*rp) || rp->version != PRIV_MSG_VERSION)
+		return PRIV_KIND_BAD;
+	if (len == sizeof(*g) && rp->event == PRIV_EVENT_GONE)
+		return g->h.count >= 1 && g->h.count <= PRIV_GONE_MAX ? PRIV_KIND_GONE :
+		       PRIV_KIND_BAD;
+	if (len != sizeof(*rp))
+		return PRIV_KIND_BAD;
+	if (rp->event == PRIV_EVENT_NONE)
+		return PRIV_KIND_REPLY;
+	if (rp->event == PRIV_EVENT_WAN_DONE &&
+	    (rp->op == PRIV_OP_WAN_UP || rp->op == PRIV_OP_WAN_DOWN))
+		return PRIV_KIND_WAN_DONE;
+	return PRIV_KIND_BAD;
 }

@@ -247,6 +247,9 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, const char **re
 	if (strcmp(w[0], "status") == 0) {
 		ret->cmd = CTL_STATUS;
 		r = take_opts(w, (size_t)n, "json", &o, ret_err);
+	} else if (strcmp(w[0], "stats") == 0) {
+		ret->cmd = CTL_STATS;
+		r = take_opts(w, (size_t)n, "json", &o, ret_err);
 	} else if (strcmp(w[0], "list") == 0) {
 		ret->cmd = CTL_LIST;
 		r = take_opts(w, (size_t)n, "json", &o, ret_err);

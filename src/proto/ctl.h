@@ -45,6 +45,7 @@ enum ctl_cmd {
 	CTL_DISCONNECT,
 	CTL_LOG_LEVEL,
 	CTL_RELOAD,
+	CTL_STATS,
 	CTL_PINHOLES,                   /* list the IPv6 pinholes */
 	CTL_PINHOLE_DEL,                /* close one, by UniqueID */
 };
@@ -56,7 +57,7 @@ enum ctl_log_level { CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG };
 /* One parsed request. desc points into text (owned by the request). */
 struct ctl_req {
 	enum ctl_cmd cmd;
-	bool json;                      /* status, list: --json */
+	bool json;                      /* status, list, stats: --json */
 	uint8_t proto;                  /* add, del: enum map_proto */
 	uint16_t ext_port;              /* add, del */
 	uint16_t int_port;              /* add */

@@ -658,6 +658,30 @@ static int resolve(struct action_ctx *ctx, const char *soapaction, const struct 
 	return 0;
 }
 
+/*
+ * One request into the counters (core/stats.h): the action's name (a
+ * static string of the tables, never the peer's), and 0 for success, the
+ * UPnP error code of a fault (written by write_fault() just before, so
+ * read back from it), or the HTTP status of anything else.
+ */
+static void count_request(struct engine *e, const char *name, int status, const struct buf *out)
+{
+	static const char tag[] = "<errorCode>";
+	const char *p = NULL;
+	unsigned code = status == 200 ? 0 : (unsigned)status;
+
+	if (!e)
+		return;
+	if (status == 500 && out->p)
+		p = memmem(out->p, out->len, tag, sizeof(tag) - 1);
+	if (p) {
+		p += sizeof(tag) - 1;
+		for (code = 0; p < out->p + out->len && *p >= '0' && *p <= '9' && code < 1000; p++)
+			code = code * 10 + (unsigned)(*p - '0');
+	}
+	stats_request(&e->stats, STATS_UPNP, name, code);
+}
+
 int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
 		    struct str body, const struct ipaddr *peer, unsigned lan, struct buf *out)
 {
@@ -676,16 +700,22 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 	struct soap_request req;
 	struct action_ctx ctx;
 	enum soap_status st;
+	const char *name = "(invalid)";
 	char act_esc[64];
 	int code, status;
 
+	memset(&ctx, 0, sizeof(ctx));
 	st = soap_parse(body.p ? body.p : "", body.len, &req);
-	if (st != SOAP_OK)
-		return parse_failure(st, peer, out);
+	if (st != SOAP_OK) {
+		status = parse_failure(st, peer, out);
+		count_request(e, "(malformed)", status, out);
+		return status;
+	}
 
 	if (str_eq_cstr(req.ns, UPNP_CONTROL_NS) && str_eq_cstr(req.action, "QueryStateVariable")) {
 		struct str ht, ha;
 
+		name = "QueryStateVariable";
 		if (!soapaction || soap_parse_action_header(str_cstr(soapaction), &ht, &ha) < 0 ||
 		    !str_eq(ht, req.ns) || !str_eq(ha, req.action))
 			status = write_fault(out, svc, UPNP_E_INVALID_ACTION);
@@ -694,7 +724,6 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 		goto out;
 	}
 
-	memset(&ctx, 0, sizeof(ctx));
 	ctx.e = e;
 	ctx.svc = svc;
 	ctx.peer = *peer;
@@ -707,8 +736,10 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 		status = write_fault(out, svc, code);
 		goto out;
 	}
+	name = ctx.act->name;
 	status = run_action(&ctx, &req, out, ret_stream);
 out:
+	count_request(e, name, status, out);
 	soap_request_free(&req);
 	return status;
 }

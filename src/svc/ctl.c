@@ -5,8 +5,11 @@
  *
  * An admin mapping bypasses the UPnP policy (core/policy.c: ports,
  * ACL, secure mode) but not what the backend needs: the internal client
- * must be a host of the LAN prefix and a remote host must be unicast,
- * as the privileged helper checks again for nft (priv/priv_msg.c).
+ * must be a host of one of the LANs other than the gateway itself and a
+ * remote host must be unicast, and the gateway keeps its own ports
+ * (409). With nft the privileged helper checks again (priv/guard.h) and
+ * installs a mapping beyond its port policy only with the grant igddctl
+ * sends when run as root (the session's grant_fd; docs/NFT.md).
  */
 #include "svc/ctl.h"
 
@@ -29,12 +32,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void ctl_session_init(struct ctl_session *s, struct engine *e, uid_t uid)
 {
 	memset(s, 0, sizeof(*s));
 	s->e = e;
 	s->uid = uid;
+	s->grant_fd = -1;
+}
+
+void ctl_session_set_grant(struct ctl_session *s, int fd)
+{
+	if (s->grant_fd >= 0)
+		close(s->grant_fd);
+	s->grant_fd = fd;
+}
+
+void ctl_session_fini(struct ctl_session *s)
+{
+	ctl_session_set_grant(s, -1);
 }
 
 void ctl_error(struct buf *out, int code, const char *fmt, ...)
@@ -195,6 +212,19 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	buf_printf(out, "config_id: %u\n", e->config_id);
 	buf_printf(out, "gena_subscribers: %u\n", subs);
 	buf_printf(out, "log_level: %s\n", level);
+	ok(out);
+}
+
+/* The counters (core/stats.h; docs/MONITORING.md). */
+static void do_stats(struct ctl_session *s, bool json, struct buf *out)
+{
+	struct stats_gauges g;
+
+	engine_gauges(s->e, &g);
+	if (json)
+		stats_write_json(&s->e->stats, &g, out);
+	else
+		stats_write_text(&s->e->stats, &g, out);
 	ok(out);
 }
 
@@ -389,9 +419,30 @@ static int do_list(struct ctl_session *s, bool json, struct buf *out)
 
 /* --------------------------------------------------------------- changes */
 
-static int backend_apply(struct engine *e, const struct mapping *m)
+/* An admin mapping to the backend, with the session's grant if any. */
+static int backend_apply(struct ctl_session *s, const struct mapping *m)
 {
-	return m->enabled ? e->backend.ops->apply(&e->backend, m) : 0;
+	struct engine *e = s->e;
+
+	if (!m->enabled)
+		return 0;
+	if (s->grant_fd >= 0 && e->backend.ops->apply_granted)
+		return e->backend.ops->apply_granted(&e->backend, m, s->grant_fd);
+	return e->backend.ops->apply(&e->backend, m);
+}
+
+/* The answer to a backend refusing an admin mapping. */
+static void backend_refused(struct buf *out, const char *what, int r)
+{
+	if (r == -EADDRINUSE)
+		ctl_error(out, CTL_E_CONFLICT, "%s: the gateway itself uses this port (a service "
+			  "listening on it, or a static forward of the firewall)", what);
+	else if (r == -EACCES)
+		ctl_error(out, CTL_E_DENIED, "%s: the privileged helper's port policy refuses it "
+			  "and no grant from root came with it (run igddctl as root; docs/NFT.md)",
+			  what);
+	else
+		ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
 }
 
 static int backend_remove(struct engine *e, const struct mapping *m)
@@ -414,7 +465,8 @@ static void changed(struct ctl_session *s, struct buf *out, const char *done)
 	ok(out);
 }
 
-/* A host of one of the LANs (core/lan.h lan_host_ok()). */
+/* A host of one of the LANs, not the gateway itself (but on a loopback
+ * LAN): core/lan.h lan_host_ok(). */
 static bool lan_host(const struct engine *e, struct in_addr a)
 {
 	struct ipaddr c = ipaddr_from_v4(a);
@@ -429,6 +481,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	struct mapping tmpl, *m;
 	char what[96], desc[96], done[160];
 	struct str d = str_from(r->desc, r->desc_len);
+	int rc;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = r->remote_host;
@@ -442,7 +495,8 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	map_describe(what, sizeof(what), &tmpl);
 	if (!lan_host(e, r->client)) {
 		ctl_error(out, CTL_E_INVALID, "%s: the internal client is not a host of the LAN "
-			  "(of any lan_interface: igddctl status lists them)", what);
+			  "(of any lan_interface) other than the gateway: igddctl status "
+			  "lists them", what);
 		return;
 	}
 	if (r->remote_host.s_addr && !priv_remote_ok(r->remote_host)) {
@@ -470,9 +524,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		next.int_port = r->int_port;
 		next.enabled = true;
 		next.lease_end_ms = tmpl.lease_end_ms;
-		if (e->backend.ops->apply(&e->backend, &next) < 0) {
+		if ((rc = backend_apply(s, &next)) < 0) {
 			free(next.desc);
-			ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+			backend_refused(out, what, rc);
 			return;
 		}
 		map_update(e->maps, m, next.int_port, true, next.desc, next.lease_end_ms);
@@ -509,9 +563,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		ctl_error(out, CTL_E_FAILED, "out of memory");
 		return;
 	}
-	if (backend_apply(e, m) < 0) {
+	if ((rc = backend_apply(s, m)) < 0) {
 		map_remove(e->maps, m);
-		ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+		backend_refused(out, what, rc);
 		return;
 	}
 	leasefile_record_put(e->leases, m);
@@ -734,12 +788,16 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 	code = ctl_parse(line, len, r, &err);
 	if (code) {
 		ctl_error(out, code, "%s", err);
+		ctl_session_set_grant(s, -1);
 		free(r);
 		return 0;
 	}
 	switch (r->cmd) {
 	case CTL_STATUS:
 		do_status(s, r->json, out);
+		break;
+	case CTL_STATS:
+		do_stats(s, r->json, out);
 		break;
 	case CTL_LIST:
 		more = do_list(s, r->json, out);
@@ -773,6 +831,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		ok(out);
 		break;
 	}
+	ctl_session_set_grant(s, -1);           /* a grant is for one command */
 	free(r);
 	return more;
 }

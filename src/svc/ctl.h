@@ -32,11 +32,18 @@ struct ctl_session {
 	uint16_t port;
 	struct in_addr rh;
 	size_t count;
+	int grant_fd;                   /* an admin grant igddctl sent (-1: none), for the
+	                                 * next command: `add` passes it to the backend */
 	bool pinholes;                  /* the listing is of the pinholes (resume after pin_uid) */
 	uint16_t pin_uid;
 };
 
 void ctl_session_init(struct ctl_session *s, struct engine *e, uid_t uid);
+/* A grant (a descriptor that came with the peer's bytes) for the next
+ * command; the session owns it, and closes one it held already. */
+void ctl_session_set_grant(struct ctl_session *s, int fd);
+/* Close what the session holds (its grant). */
+void ctl_session_fini(struct ctl_session *s);
 
 /*
  * Run one request line (len bytes, without its newline) and append its

@@ -2,7 +2,9 @@
  * describe.c - device and service descriptions (UDA 1.1 sections 2.3
  * device description and 2.5 service description; the device tree of
  * the InternetGatewayDevice:2 template; WANIPConnection:2 section 4 for
- * the SCPD), written from the action tables (see describe.h).
+ * the SCPD), written from the action tables (see describe.h). The
+ * device's own fields (manufacturer, model, serial number, URLs) come
+ * from the configuration.
  *
  * The version-2 view declares UDA 1.1 (specVersion 1.1, and the configId
  * attribute UDA 1.1 requires on the root element); the version-1 view
@@ -18,8 +20,10 @@
 #include "svc/wanipconn.h"
 #include "svc/wanipv6fc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
@@ -44,18 +48,58 @@ static void doc_open(struct buf *b, const char *elem, const char *ns, unsigned m
 	spec_version(b, minor);
 }
 
-/* The fields every device has (UDA 1.1 2.3), in schema order. */
-static void device_open(struct buf *b, unsigned indent, const char *type, unsigned version,
-			const char *friendly, const char *uuid)
+/* An optional field: written only when the admin set it. */
+static void leaf_opt(struct buf *b, unsigned indent, const char *name, const char *value)
+{
+	if (value[0])
+		xml_leaf(b, indent, name, value);
+}
+
+/*
+ * The fields of a <device> before its lists (UDA 1.1 2.3), in schema
+ * order: deviceType, friendlyName, manufacturer, manufacturerURL,
+ * modelName, modelNumber, modelURL, serialNumber (the root device only),
+ * UDN. The values were bounded by the configuration parser; every one
+ * is XML-escaped here.
+ */
+static void device_open(struct buf *b, unsigned indent, const struct config *c, const char *type,
+			unsigned version, const char *friendly, const char *uuid, bool root)
 {
 	xml_open(b, indent, "device");
 	buf_printf(b, "%*s<deviceType>urn:schemas-upnp-org:device:%s:%u</deviceType>\n",
 		   (int)(indent + 1) * 2, "", type, version);
 	xml_leaf(b, indent + 1, "friendlyName", friendly);
-	xml_leaf(b, indent + 1, "manufacturer", "igdd project");
-	xml_leaf(b, indent + 1, "modelName", "igdd");
-	xml_leaf(b, indent + 1, "modelNumber", IGDD_VERSION);
+	xml_leaf(b, indent + 1, "manufacturer", c->manufacturer);
+	leaf_opt(b, indent + 1, "manufacturerURL", c->manufacturer_url);
+	xml_leaf(b, indent + 1, "modelName", c->model_name);
+	xml_leaf(b, indent + 1, "modelNumber", c->model_number[0] ? c->model_number : IGDD_VERSION);
+	leaf_opt(b, indent + 1, "modelURL", c->model_url);
+	if (root)
+		leaf_opt(b, indent + 1, "serialNumber", c->serial_number);
 	buf_printf(b, "%*s<UDN>uuid:%s</UDN>\n", (int)(indent + 1) * 2, "", uuid);
+}
+
+/*
+ * presentationURL, the last field of the root device (UDA 1.1 2.3;
+ * Windows shows the gateway and opens it): as configured, a /PATH on
+ * port 80 of host, the gateway's address on the requester's LAN (a
+ * relative URL would resolve against igdd's own HTTP port, where there
+ * is no web interface; no such address: left out).
+ */
+static void presentation_url(struct buf *b, const struct engine *e, const struct ipaddr *host)
+{
+	const char *u = e->cfg->presentation_url;
+	char lan[IPADDR_STRLEN], url[CONFIG_URL_MAX + IPADDR_STRLEN + 8];
+
+	if (!u[0])
+		return;
+	if (u[0] == '/') {
+		if (!host || ipaddr_url_host(host, lan, sizeof(lan)) < 0)
+			return;
+		snprintf(url, sizeof(url), "http://%s%s", lan, u);
+		u = url;
+	}
+	xml_leaf(b, 2, "presentationURL", u);
 }
 
 static void service_entry(struct buf *b, unsigned indent, const struct service *svc,
@@ -75,21 +119,23 @@ static void service_entry(struct buf *b, unsigned indent, const struct service *
 	xml_close(b, indent, "service");
 }
 
-int describe_root(const struct engine *e, unsigned v, struct buf *out)
+int describe_root(const struct engine *e, unsigned v, const struct ipaddr *host, struct buf *out)
 {
 	if (v != 1 && v != 2)
 		return -EINVAL;
 	doc_open(out, "root", "urn:schemas-upnp-org:device-1-0", v - 1, e->config_id);
-	device_open(out, 1, "InternetGatewayDevice", v, e->cfg->friendly_name, e->uuid_root);
+	device_open(out, 1, e->cfg, "InternetGatewayDevice", v, e->cfg->friendly_name, e->uuid_root,
+		    true);
 	xml_open(out, 2, "deviceList");
 
-	device_open(out, 3, "WANDevice", v, "WAN Device", e->uuid_wandev);
+	device_open(out, 3, e->cfg, "WANDevice", v, "WAN Device", e->uuid_wandev, false);
 	xml_open(out, 4, "serviceList");
 	service_entry(out, 5, wancommon_service(), 1);
 	xml_close(out, 4, "serviceList");
 	xml_open(out, 4, "deviceList");
 
-	device_open(out, 5, "WANConnectionDevice", v, "WAN Connection Device", e->uuid_wanconn);
+	device_open(out, 5, e->cfg, "WANConnectionDevice", v, "WAN Connection Device",
+		    e->uuid_wanconn, false);
 	xml_open(out, 6, "serviceList");
 	service_entry(out, 7, wanipconn_service(), v);
 	/* In both views: miniupnpc finds the gateway through an IGD:1
@@ -101,6 +147,7 @@ int describe_root(const struct engine *e, unsigned v, struct buf *out)
 	xml_close(out, 4, "deviceList");
 	xml_close(out, 3, "device");
 	xml_close(out, 2, "deviceList");
+	presentation_url(out, e, host);
 	xml_close(out, 1, "device");
 	buf_puts(out, "</root>\n");
 	return out->toobig ? -E2BIG : 0;
@@ -199,15 +246,16 @@ static const struct service *service_at(unsigned i)
 	}
 }
 
-int describe_document(const struct engine *e, const char *path, struct buf *out)
+int describe_document(const struct engine *e, const struct ipaddr *host, const char *path,
+		      struct buf *out)
 {
 	const struct service *svc;
 	unsigned i;
 
 	if (strcmp(path, DESCRIBE_ROOT_URL) == 0)
-		return describe_root(e, 2, out);
+		return describe_root(e, 2, host, out);
 	if (strcmp(path, DESCRIBE_ROOT_URL_V1) == 0)
-		return describe_root(e, 1, out);
+		return describe_root(e, 1, host, out);
 	for (i = 0; (svc = service_at(i)) != NULL; i++) {
 		if (strcmp(path, svc->scpd_url) == 0)
 			return describe_scpd(svc, svc->version, e->config_id, out);

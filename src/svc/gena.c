@@ -917,6 +917,7 @@ void gena_delivery_done(struct gena *g, uint64_t sub_id, bool delivered)
 
 	if (!s || !s->in_flight)
 		return;
+	stats_event(&g->e->stats, delivered);
 	if (!delivered)
 		log_debug("gena: %s: event lost: no delivery URL answered", s->sid);
 	sub_pop(s);

@@ -152,6 +152,9 @@ static bool is_text_xml(const char *ct)
 static void serve_document(struct engine *e, const struct http_request *req,
 			   struct http_response *resp)
 {
+	const struct lan *l;
+	struct ipaddr host;
+	bool have_host;
 	int r;
 
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
@@ -160,7 +163,9 @@ static void serve_document(struct engine *e, const struct http_request *req,
 	}
 	/* HEAD gets the same headers; the transport leaves the body out. */
 	buf_reset(&resp->body);
-	r = describe_document(e, req->url, &resp->body);
+	l = engine_lan(e, req->lan);
+	have_host = l && lan_location(l, &req->peer, &host);
+	r = describe_document(e, have_host ? &host : NULL, req->url, &resp->body);
 	if (r < 0) {
 		log_warnx("%s: cannot build (%d)", req->url, r);
 		http_error(resp, 500);

@@ -4,7 +4,7 @@
  *
  * Both protocols create the same kind of entry (RFC 6887 Appendix A:
  * NAT-PMP and PCP share their mapping state): for the requesting host
- * only (the source address; PCP THIRD_PARTY only with secure_mode = no),
+ * only (the source address; PCP THIRD_PARTY only with pcp_third_party = yes),
  * external address and port any, origin MAP_ORIGIN_NATPMP or
  * MAP_ORIGIN_PCP, description "NAT-PMP a.b.c.d:port" / "PCP ...", so a
  * UPnP listing shows them and UPnP cannot change or delete them (729 /
@@ -12,8 +12,8 @@
  * mapping (upnp_joined: a renewal then keeps the later lease end). A
  * mapping is identified by (internal client, protocol, internal port);
  * asking again renews it and keeps its external port; for PCP the nonce
- * must match (11.3; a mapping made by NAT-PMP or restored from the lease
- * file has none and takes the first one offered).
+ * must match (11.3; the lease file keeps it; a mapping made by NAT-PMP
+ * has none and takes the first one offered).
  *
  * Every change takes the path of the UPnP actions: the policy first
  * (secure mode, ACL, well-known ports), the table, the backend, the lease
@@ -26,13 +26,16 @@
  *   0 / SUCCESS
  *   1 / UNSUPP_VERSION       another version (PCP: answered with version 2)
  *   2 / NOT_AUTHORIZED       the policy refuses (client, ports, ACL);
- *                            THIRD_PARTY in secure mode; a PCP nonce that
+ *                            THIRD_PARTY without pcp_third_party; a nonce that
  *                            does not match the mapping's; "all ports";
  *                            IPv6: the pinhole policy refuses, pinholes
  *                            off (pinholes = no, ipv6_firewall = no)
  *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
  *   4 / NO_RESOURCES         the table is full, no free external port,
- *                            the backend refused
+ *                            the backend refused (a port the gateway
+ *                            itself holds is never granted: the next
+ *                            free one is, as for a port held by another
+ *                            mapping; docs/PCP.md)
  *   5 / UNSUPP_OPCODE        any other opcode (PCP: PEER too)
  *   - / MALFORMED_REQUEST, UNSUPP_OPTION, MALFORMED_OPTION: the parser
  *                            (proto/pcp.c); UNSUPP_OPTION also for FILTER
@@ -41,7 +44,8 @@
  *                            them, lifetime > 0)
  *   - / USER_EX_QUOTA        max_mappings_per_client reached
  *   - / CANNOT_PROVIDE_EXTERNAL  PREFER_FAILURE and the suggested port
- *                            or address cannot be had
+ *                            or address cannot be had (also when the
+ *                            gateway itself holds that port)
  *   - / ADDRESS_MISMATCH     the header's client address is not the source
  *
  * Over IPv6 (a request to the LAN's IPv6 address, net/pcp_io.c): PCP
@@ -91,7 +95,12 @@ enum pm_status {
 	PM_NO_RESOURCES,
 	PM_CLIENT_FULL,         /* PCP USER_EX_QUOTA */
 	PM_CANNOT_PROVIDE,      /* PCP PREFER_FAILURE */
+	PM_HELD,                /* (internal) the gateway itself holds the port */
 };
+
+/* Other ports tried when the backend says the gateway holds the one
+ * picked (each try asks the kernel). */
+#define PCP_HELD_TRIES 64
 
 struct pm_req {
 	unsigned lan;                   /* the LAN the request arrived on */
@@ -231,9 +240,9 @@ static void log_refused(const struct pm_req *r, const char *why)
  * else (unless PREFER_FAILURE) the first free allowed port above it,
  * wrapping around (engine_free_port(), the search of AddAnyPortMapping).
  */
-static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t *ret)
+static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t want,
+				uint16_t *ret)
 {
-	uint16_t want = r->ext_port ? r->ext_port : r->int_port;
 	struct ipaddr peer = ipaddr_from_v4(r->peer);
 	int st = engine_free_port(e, r->lan, &peer, r->client, r->int_port, r->proto, want, ret);
 
@@ -250,15 +259,56 @@ static void commit(struct engine *e)
 		log_warnx("NAT-PMP/PCP: lease file: change not saved");
 }
 
+/* A new entry at port, installed: PM_OK and *ret, PM_HELD when the
+ * gateway itself holds the port (nothing added), or another status. */
+static enum pm_status pm_insert(struct engine *e, const struct pm_req *r, uint16_t port,
+				uint32_t lifetime, struct mapping **ret)
+{
+	struct mapping tmpl, *m;
+	char desc[64], ic[INET_ADDRSTRLEN];
+	int st;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.internal_client = r->client;
+	tmpl.owner = r->peer;
+	tmpl.ext_port = port;
+	tmpl.int_port = r->int_port;
+	tmpl.proto = r->proto;
+	tmpl.origin = r->origin;
+	tmpl.enabled = true;
+	tmpl.lease_end_ms = map_lease_end(e->maps, lifetime);
+	if (r->nonce)
+		memcpy(tmpl.nonce, r->nonce, PCP_NONCE_LEN);
+	inet_ntop(AF_INET, &r->client, ic, sizeof(ic));
+	snprintf(desc, sizeof(desc), "%s %s:%u", origin_name(r->origin), ic,
+		 (unsigned)r->int_port);
+	switch (map_add(e->maps, &tmpl, str_cstr(desc), &m)) {
+	case MAP_OK:
+		break;
+	case MAP_CLIENT_FULL:
+		return PM_CLIENT_FULL;
+	default:
+		return PM_NO_RESOURCES;
+	}
+	st = e->backend.ops->apply(&e->backend, m);
+	if (st < 0) {
+		map_remove(e->maps, m);
+		return st == -EADDRINUSE ? PM_HELD : st == -EACCES ? PM_NOT_AUTHORIZED :
+		       PM_NO_RESOURCES;
+	}
+	*ret = m;
+	return PM_OK;
+}
+
 /* Create or renew (lifetime > 0). */
 static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm_result *res)
 {
-	struct mapping tmpl, *m;
+	struct mapping *m = NULL;
 	struct in_addr ext;
-	char desc[64], ic[INET_ADDRSTRLEN];
 	enum pm_status st;
 	uint16_t port = 0;
 	uint64_t end;
+	unsigned tries;
 
 	if (!client_allowed(e, r)) {
 		log_refused(r, "internal client not allowed");
@@ -288,39 +338,23 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 		log_map(e, r, m, "renewed");
 		return PM_OK;
 	}
-	st = pick_port(e, r, &port);
+	st = pick_port(e, r, r->ext_port ? r->ext_port : r->int_port, &port);
+	for (tries = 0; st == PM_OK; tries++) {
+		st = pm_insert(e, r, port, res->lifetime, &m);
+		if (st != PM_HELD)
+			break;
+		/* The gateway itself holds it: another port, unless the client
+		 * wants that one or nothing (PREFER_FAILURE). */
+		st = r->prefer_failure ? PM_CANNOT_PROVIDE :
+		     tries == PCP_HELD_TRIES ? PM_NO_RESOURCES :
+		     pick_port(e, r, port == 65535 ? 1 : (uint16_t)(port + 1), &port);
+	}
 	if (st != PM_OK) {
-		log_refused(r, st == PM_NOT_AUTHORIZED ? "policy" : "no external port");
+		log_refused(r, st == PM_NOT_AUTHORIZED ? "policy" :
+			    st == PM_CLIENT_FULL ? "max_mappings_per_client reached" :
+			    st == PM_CANNOT_PROVIDE ? "the port asked for cannot be had" :
+			    "no free external port, the table is full or the backend failed");
 		return st;
-	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.internal_client = r->client;
-	tmpl.owner = r->peer;
-	tmpl.ext_port = port;
-	tmpl.int_port = r->int_port;
-	tmpl.proto = r->proto;
-	tmpl.origin = r->origin;
-	tmpl.enabled = true;
-	tmpl.lease_end_ms = map_lease_end(e->maps, res->lifetime);
-	if (r->nonce)
-		memcpy(tmpl.nonce, r->nonce, PCP_NONCE_LEN);
-	inet_ntop(AF_INET, &r->client, ic, sizeof(ic));
-	snprintf(desc, sizeof(desc), "%s %s:%u", origin_name(r->origin), ic,
-		 (unsigned)r->int_port);
-	switch (map_add(e->maps, &tmpl, str_cstr(desc), &m)) {
-	case MAP_OK:
-		break;
-	case MAP_CLIENT_FULL:
-		log_refused(r, "max_mappings_per_client reached");
-		return PM_CLIENT_FULL;
-	default:
-		log_refused(r, "table full or out of memory");
-		return PM_NO_RESOURCES;
-	}
-	if (e->backend.ops->apply(&e->backend, m) < 0) {
-		map_remove(e->maps, m);
-		log_refused(r, "backend failed");
-		return PM_NO_RESOURCES;
 	}
 	leasefile_record_put(e->leases, m);
 	commit(e);
@@ -410,6 +444,7 @@ static uint8_t natpmp_code(enum pm_status st)
 	case PM_CANNOT_PROVIDE: return NATPMP_NOT_AUTHORIZED;
 	case PM_NO_EXTERNAL: return NATPMP_NETWORK_FAILURE;
 	case PM_NO_RESOURCES:
+	case PM_HELD:
 	case PM_CLIENT_FULL: return NATPMP_OUT_OF_RESOURCES;
 	}
 	return NATPMP_OUT_OF_RESOURCES;
@@ -487,7 +522,8 @@ static uint8_t pcp_code(enum pm_status st)
 	case PM_NOT_AUTHORIZED:
 	case PM_NONCE: return PCP_NOT_AUTHORIZED;
 	case PM_NO_EXTERNAL: return PCP_NETWORK_FAILURE;
-	case PM_NO_RESOURCES: return PCP_NO_RESOURCES;
+	case PM_NO_RESOURCES:
+	case PM_HELD: return PCP_NO_RESOURCES;
 	case PM_CLIENT_FULL: return PCP_USER_EX_QUOTA;
 	case PM_CANNOT_PROVIDE: return PCP_CANNOT_PROVIDE_EXTERNAL;
 	}
@@ -529,12 +565,26 @@ static size_t pcp_map(struct pcp_svc *s, struct in_addr src, unsigned lan,
 	/* 13.3: we keep no filters; only "no filter" (prefix 0) is honoured. */
 	if (q->nfilters > 1 || (q->nfilters == 1 && q->filter.prefix_len != 0))
 		return pcp_map_answer(s, q, PCP_UNSUPP_OPTION, 0, q->ext_port, q->ext_ip, out);
-	/* 13.1: THIRD_PARTY only where any LAN host may be named. */
+	/*
+	 * 13.1: THIRD_PARTY only when the admin allows it (pcp_third_party,
+	 * whatever secure_mode says). The mapping is then the named host's
+	 * own: made, judged by the policy (a LAN host, the ACL, the ports),
+	 * owned, counted, restored and re-checked at a reload as if it had
+	 * asked itself.
+	 */
 	if (q->third_party) {
-		if (!pcp_addr_is_v4(q->third_party_ip) || !e->policy || policy_secure(e->policy))
+		if (!pcp_addr_is_v4(q->third_party_ip) || !e->cfg->pcp_third_party)
 			return pcp_map_answer(s, q, PCP_NOT_AUTHORIZED, 0, q->ext_port,
 					      q->ext_ip, out);
 		r.client = pcp_addr_v4(q->third_party_ip);
+		if (r.client.s_addr != src.s_addr) {
+			char via[INET_ADDRSTRLEN], ic[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &src, via, sizeof(via));
+			inet_ntop(AF_INET, &r.client, ic, sizeof(ic));
+			log_debug("%s: PCP MAP for the third party %s (pcp_third_party)", via, ic);
+		}
+		r.peer = r.client;
 	}
 	switch (q->protocol) {
 	case IPPROTO_NUM_TCP: r.proto = MAP_TCP; break;
@@ -717,8 +767,43 @@ static size_t pcp_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned l
 	return pcp_map(s, src->u.v4, lan, &q, out);
 }
 
+/* The opcode's name for the counters (static strings only). */
+static const char *op_name(uint8_t version, uint8_t op)
+{
+	if (version == NATPMP_VERSION)
+		return op == 0 ? "external_address" : op == 1 ? "map_udp" : op == 2 ? "map_tcp" :
+		       "other";
+	return op == PCP_OP_ANNOUNCE ? "announce" : op == PCP_OP_MAP ? "map" :
+	       op == 2 ? "peer" : "other";
+}
+
+/* An answer into the counters: the request's protocol and opcode, the
+ * answer's result code (NAT-PMP 16 bits at offset 2, PCP 8 at 3). */
+static void count_answer(struct pcp_svc *s, const uint8_t *p, const uint8_t *out, size_t n)
+{
+	unsigned code;
+
+	if (n < 4)
+		return;
+	code = out[0] == NATPMP_VERSION ? (unsigned)out[2] << 8 | out[3] : out[3];
+	stats_request(&s->e->stats, p[0] == NATPMP_VERSION ? STATS_NATPMP : STATS_PCP,
+		      op_name(p[0], p[1] & 0x7f), code);
+}
+
+static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		     const uint8_t *p, size_t len, uint8_t *out);
+
 size_t pcp_svc_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 		      const uint8_t *p, size_t len, uint8_t *out)
+{
+	size_t n = handle(s, src, lan, p, len, out);
+
+	count_answer(s, p, out, n);
+	return n;
+}
+
+static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		     const uint8_t *p, size_t len, uint8_t *out)
 {
 	const struct config *c = s->e->cfg;
 	bool natpmp = c->enable_natpmp && ipaddr_is_v4(src);   /* RFC 6886: IPv4 only */

@@ -26,7 +26,8 @@
  *   601 Argument Value Out of Range   a protocol other than TCP/UDP (the
  *                          dispatcher answers first; kept for safety)
  *   606 Action not authorized   the policy refuses the request or the
- *                          entry it names (2.5.14.3 ... 2.5.21.3)
+ *                          entry it names (2.5.14.3 ... 2.5.21.3), or
+ *                          the nft helper's copy of it does (-EACCES)
  *   713 SpecifiedArrayIndexInvalid   index past the last entry the control
  *                          point can read (its own in secure mode, 2.5.14)
  *   714 NoSuchEntryInArray no entry with that (RemoteHost, ExternalPort,
@@ -34,9 +35,13 @@
  *   715 WildCardNotPermittedInSrcIP  NewInternalClient is ""
  *   716 WildCardNotPermittedInExtPort  AddPortMapping with ExternalPort 0
  *   718 ConflictInMappingEntry  the port is mapped to another internal
- *                          client (Figure 2-3)
+ *                          client (Figure 2-3), or the gateway itself
+ *                          holds it: a service of its own listens on it,
+ *                          or the firewall forwards it statically (the
+ *                          backend answers -EADDRINUSE; docs/POLICY.md)
  *   728 NoPortMapsAvailable     max_mappings / max_mappings_per_client
  *                          reached, or AddAnyPortMapping found no port
+ *                          (ports the gateway holds are passed over)
  *   729 ConflictWithOtherMechanisms  the entry was made by NAT-PMP, PCP
  *                          or the administrator (UPnP never changes those,
  *                          but for one case: its owner asks UPnP for the
@@ -308,6 +313,21 @@ static int refuse(const struct action_ctx *ctx, int code, const char *why)
 
 /* ----------------------------------------------------------- backend */
 
+/* How many other ports AddAnyPortMapping tries when the backend says the
+ * gateway itself holds the one chosen (each try asks the kernel). */
+#define PORTMAP_HELD_TRIES 64
+
+/* The UPnP error for a backend refusing an add (docs/POLICY.md). */
+static int backend_refusal(const struct action_ctx *ctx, int r)
+{
+	if (r == -EADDRINUSE)
+		return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY,
+			      "the gateway itself holds the external port");
+	if (r == -EACCES)
+		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "refused by the backend's policy");
+	return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+}
+
 /* The backend holds enabled entries only. */
 static int backend_add(struct engine *e, const struct mapping *m)
 {
@@ -393,6 +413,7 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add
 	struct engine *e = ctx->e;
 	struct mapping next = *m;
 	bool changed;
+	int r;
 
 	next.desc = map_desc_dup(a->desc);
 	if (!next.desc)
@@ -402,9 +423,9 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add
 	next.lease_end_ms = map_lease_end(e->maps, a->lease_s);
 	changed = next.int_port != m->int_port || next.enabled != m->enabled ||
 		  strcmp(next.desc, m->desc) != 0;
-	if (changed && backend_replace(e, m, &next) < 0) {
+	if (changed && (r = backend_replace(e, m, &next)) < 0) {
 		free(next.desc);
-		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+		return backend_refusal(ctx, r);
 	}
 	map_update(e->maps, m, next.int_port, next.enabled, next.desc, next.lease_end_ms);
 	leasefile_record_put(e->leases, m);     /* a refresh too: the new expiry */
@@ -414,11 +435,14 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add
 	return 0;
 }
 
-/* A new entry at ext_port; the caller has ruled out conflicts. */
+/* A new entry at ext_port; the caller has ruled out conflicts. The
+ * backend's -EADDRINUSE comes back as -EADDRINUSE (the caller may try
+ * another port), every other outcome as a UPnP code or 0. */
 static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_port)
 {
 	struct engine *e = ctx->e;
 	struct mapping tmpl, *m;
+	int r;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = a->remote_host;
@@ -444,9 +468,9 @@ static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_
 	default:
 		return refuse(ctx, UPNP_E_ACTION_FAILED, "out of memory");
 	}
-	if (backend_add(e, m) < 0) {
+	if ((r = backend_add(e, m)) < 0) {
 		map_remove(e->maps, m);
-		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+		return r == -EADDRINUSE ? r : backend_refusal(ctx, r);
 	}
 	leasefile_record_put(e->leases, m);
 	engine_changed(e, ENGINE_CHG_MAPPINGS);
@@ -543,7 +567,8 @@ int portmap_add(struct action_ctx *ctx)
 	m = map_find_port(ctx->e->maps, a.proto, a.ext_port);
 	if (m && m->internal_client.s_addr != a.client.s_addr)
 		return refuse(ctx, conflict_code(m), "port mapped to another client");
-	return insert(ctx, &a, a.ext_port);
+	r = insert(ctx, &a, a.ext_port);
+	return r == -EADDRINUSE ? backend_refusal(ctx, r) : r;
 }
 
 /*
@@ -590,6 +615,23 @@ static int add_any_place(struct action_ctx *ctx, const struct add_req *a, uint16
 	return pick_port(ctx, a, a->ext_port ? a->ext_port : a->int_port, ret_port);
 }
 
+/* Insert at *port; when the gateway itself holds it, at the next free
+ * port the policy allows (at most PORTMAP_HELD_TRIES more), *port the
+ * one taken. 0 or a UPnP code. */
+static int insert_any(struct action_ctx *ctx, const struct add_req *a, uint16_t *port)
+{
+	unsigned tries;
+	int r = insert(ctx, a, *port);
+
+	for (tries = 0; r == -EADDRINUSE && tries < PORTMAP_HELD_TRIES; tries++) {
+		r = pick_port(ctx, a, *port == 65535 ? 1 : (uint16_t)(*port + 1), port);
+		if (r == 0)
+			r = insert(ctx, a, *port);
+	}
+	return r == -EADDRINUSE ? refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE,
+					 "every port tried is the gateway's own") : r;
+}
+
 /* 2.5.17, Figure 2-4. NewExternalPort 0 is supported by choosing a port
  * (never a catch-all mapping), returned in NewReservedPort. */
 int portmap_add_any(struct action_ctx *ctx)
@@ -608,7 +650,7 @@ int portmap_add_any(struct action_ctx *ctx)
 	}
 	r = add_any_place(ctx, &a, &port);
 	if (r == 0)
-		r = insert(ctx, &a, port);
+		r = insert_any(ctx, &a, &port);
 	else if (r == 1)
 		r = 0;
 	if (r == 0)
@@ -861,46 +903,148 @@ out:
 
 /* ------------------------------------------------------------ reload */
 
-int portmap_enforce_policy(struct engine *e, const char *why)
-{
-	struct mapping **v = NULL, **grown, *m;
-	size_t n = 0, cap = 0, i;
-	char what[96], owner[INET_ADDRSTRLEN];
+/* A growing list of entries to remove. */
+struct victims {
+	struct mapping **v;
+	size_t n, cap;
+};
 
-	for (m = map_first(e->maps); m; m = map_next(e->maps, m)) {
-		if (engine_policy_allows(e, m))
-			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 64;
-			grown = realloc(v, cap * sizeof(*v));
-			if (!grown) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = grown;
-		}
-		v[n++] = m;
+static int victims_add(struct victims *x, struct mapping *m)
+{
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		struct mapping **grown = realloc(x->v, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		x->v = grown;
+		x->cap = cap;
 	}
-	if (n == 0) {
-		free(v);
+	x->v[x->n++] = m;
+	return 0;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(struct mapping *const *)a, y = (uintptr_t)*(struct mapping *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Each entry once, whoever named it twice. */
+static void victims_unique(struct victims *x)
+{
+	size_t i, k = 0;
+
+	if (x->n == 0)
+		return;
+	qsort(x->v, x->n, sizeof(x->v[0]), cmp_ptr);
+	for (i = 0; i < x->n; i++)
+		if (k == 0 || x->v[k - 1] != x->v[i])
+			x->v[k++] = x->v[i];
+	x->n = k;
+}
+
+/*
+ * Remove the listed entries from the backend (all or none; when
+ * must_remove, from the table even if the backend fails: it has
+ * removed them itself), the lease file and the table, each logged as
+ * "OWNER's MAPPING WHY: removed", and one change event. The number
+ * removed, or -EIO when the backend kept them.
+ */
+static int remove_victims(struct engine *e, struct victims *x, const char *prefix,
+			  const char *why, bool must_remove)
+{
+	char what[96], owner[INET_ADDRSTRLEN];
+	size_t i;
+
+	if (x->n == 0)
 		return 0;
-	}
-	if (backend_del_all(e, v, n) < 0) {
-		log_warnx("%s: the backend could not remove %zu mappings the policy now refuses;"
-			  " they stay until they expire or are deleted", why, n);
-		free(v);
+	if (backend_del_all(e, x->v, x->n) < 0 && !must_remove) {
+		log_warnx("%sthe backend could not remove %zu mappings (each %s); they stay "
+			  "until they expire or are deleted", prefix, x->n, why);
 		return -EIO;
 	}
-	for (i = 0; i < n; i++) {
-		inet_ntop(AF_INET, &v[i]->owner, owner, sizeof(owner));
-		map_describe(what, sizeof(what), v[i]);
-		log_info("%s: %s's %s is no longer allowed: removed", why, owner, what);
-		leasefile_record_delete(e->leases, v[i]);
-		map_remove(e->maps, v[i]);
+	for (i = 0; i < x->n; i++) {
+		if (x->v[i]->origin == MAP_ORIGIN_STATIC && x->v[i]->owner.s_addr == 0)
+			snprintf(owner, sizeof(owner), "admin");
+		else
+			inet_ntop(AF_INET, &x->v[i]->owner, owner, sizeof(owner));
+		map_describe(what, sizeof(what), x->v[i]);
+		log_info("%s%s's %s %s: removed", prefix, owner, what, why);
+		leasefile_record_delete(e->leases, x->v[i]);
+		map_remove(e->maps, x->v[i]);
 	}
-	free(v);
 	engine_changed(e, ENGINE_CHG_MAPPINGS);
-	return (int)(n > INT_MAX ? INT_MAX : n);
+	return (int)(x->n > INT_MAX ? INT_MAX : x->n);
+}
+
+int portmap_enforce_policy(struct engine *e, const char *why)
+{
+	struct victims x = { NULL, 0, 0 };
+	struct mapping *m;
+	char prefix[64];
+	int r = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", why);
+
+	for (m = map_first(e->maps); m && r == 0; m = map_next(e->maps, m)) {
+		if (engine_policy_allows(e, m))
+			continue;
+		r = victims_add(&x, m);
+	}
+	if (r == 0)
+		r = remove_victims(e, &x, prefix, "is no longer allowed", false);
+	free(x.v);
+	return r;
+}
+
+/* The entries v names for why into x. 0 or -ENOMEM. */
+static int gone_collect(struct engine *e, const struct backend_gone *v, size_t n,
+			enum backend_gone_why why, struct victims *x)
+{
+	struct mapping *m;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		if (v[i].why != why)
+			continue;
+		if (!v[i].whole_port) {
+			m = map_find(e->maps, v[i].proto, v[i].ext_port, v[i].remote_host);
+			r = m ? victims_add(x, m) : 0;
+			continue;
+		}
+		for (m = map_range_first(e->maps, v[i].proto, v[i].ext_port, v[i].ext_port);
+		     m && r == 0; m = map_range_next(e->maps, m, v[i].ext_port))
+			r = victims_add(x, m);
+	}
+	victims_unique(x);                      /* a port and a key of it may both be named */
+	return r;
+}
+
+int portmap_backend_gone(struct engine *e, const struct backend_gone *v, size_t n)
+{
+	static const struct {
+		enum backend_gone_why why;
+		const char *text;
+	} kinds[] = {
+		{ BACKEND_GONE_ROUTER_PORT, "is on a port the gateway itself now uses" },
+		{ BACKEND_GONE_POLICY, "is refused by the helper's port policy" },
+	};
+	struct victims x = { NULL, 0, 0 };
+	size_t k;
+	int r = 0;
+
+	/* One kind after the other: the second looks up what the first left. */
+	for (k = 0; k < 2 && r == 0; k++) {
+		x.n = 0;
+		r = gone_collect(e, v, n, kinds[k].why, &x);
+		if (r == 0)
+			remove_victims(e, &x, "", kinds[k].text, true);
+	}
+	free(x.v);
+	return r;
 }
 
 /* ------------------------------------------------------------ listing */

@@ -29,6 +29,11 @@ void portmap_expire(struct engine *e);
  * longer allows, with one change event. The number removed, or -errno
  * (nothing removed). */
 int portmap_enforce_policy(struct engine *e, const char *why);
+/* The backend took these mappings away by itself (backend.h on_gone):
+ * remove them from the table and the lease file, logged, with one
+ * change event. 0 or -ENOMEM. */
+struct backend_gone;
+int portmap_backend_gone(struct engine *e, const struct backend_gone *v, size_t n);
 /* Monotonic ms of the next lease end, or 0 when no lease is pending. */
 uint64_t portmap_next_expiry(struct engine *e);
 

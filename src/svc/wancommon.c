@@ -9,11 +9,14 @@
  * EnabledForInternet comes from the connection, PhysicalLinkStatus from
  * the backend's link. The ui4 counters wrap modulo 2^32 as the
  * template's ui4 type demands. The active-connection actions (optional)
- * are not offered.
+ * are not offered. WANAccessType and the Layer1 bit rates are the
+ * configuration's (wan_access_type, wan_*stream_bitrate) when set, else
+ * the backend's.
  */
 #include "svc/wancommon.h"
 
 #include "backend/backend.h"
+#include "conf/config.h"
 #include "core/wanconn.h"
 #include "engine.h"
 #include "util/log.h"
@@ -116,13 +119,19 @@ static int get_enabled(struct action_ctx *ctx)
 
 static int get_link(struct action_ctx *ctx)
 {
+	const struct config *c = ctx->e->cfg;
 	struct backend_wan w;
 
 	if (wan_status(ctx->e, &w) < 0)
 		return UPNP_E_ACTION_FAILED;
-	action_out_str(ctx, "NewWANAccessType", w.access_type[0] ? w.access_type : "Ethernet");
-	action_out_u32(ctx, "NewLayer1UpstreamMaxBitRate", w.up_bitrate);
-	action_out_u32(ctx, "NewLayer1DownstreamMaxBitRate", w.down_bitrate);
+	/* The admin's values first: a PPPoE link reports no speed, and a
+	 * DSL or cable line's up and down rates differ. */
+	action_out_str(ctx, "NewWANAccessType", c->wan_access_type[0] ? c->wan_access_type :
+			w.access_type[0] ? w.access_type : "Ethernet");
+	action_out_u32(ctx, "NewLayer1UpstreamMaxBitRate",
+		       c->wan_upstream_bitrate ? c->wan_upstream_bitrate : w.up_bitrate);
+	action_out_u32(ctx, "NewLayer1DownstreamMaxBitRate",
+		       c->wan_downstream_bitrate ? c->wan_downstream_bitrate : w.down_bitrate);
 	action_out_str(ctx, "NewPhysicalLinkStatus", w.link_up ? "Up" : "Down");
 	return 0;
 }

@@ -349,7 +349,7 @@ static int get_status_info(struct action_ctx *ctx)      /* 2.5.9 */
 
 	action_out_str(ctx, "NewConnectionStatus", wanconn_status_str(wanconn_status(w)));
 	action_out_str(ctx, "NewLastConnectionError", wanconn_lasterror_str(wanconn_last_error(w)));
-	action_out_u32(ctx, "NewUptime", wanconn_uptime(w, now_ms(ctx)));
+	action_out_u32(ctx, "NewUptime", engine_uptime(ctx->e, now_ms(ctx)));
 	return 0;
 }
 

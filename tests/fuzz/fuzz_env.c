@@ -26,7 +26,8 @@
 	"uuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n" \
 	"external_ip = 203.0.113.1\n" \
 	"friendly_name = \"igdd fuzz\"\n" \
-	"http_port = 5000\n"
+	"http_port = 5000\n" \
+	"sim_router_ports = no\n"
 
 static const char *const config_text[FUZZ_CONFIG_COUNT] = {
 	[FUZZ_CONFIG_SECURE] = BASE_CONFIG

@@ -61,7 +61,7 @@ static int on_lease(const struct mapping *m, uint32_t remaining_s, void *arg)
 	FUZZ_CHECK(m->desc != NULL);
 	FUZZ_CHECK(strnlen(m->desc, IGDD_MAX_DESC_LEN + 1) <= IGDD_MAX_DESC_LEN);
 	FUZZ_CHECK(m->lease_end_ms == 0);
-	FUZZ_CHECK(remaining_s >= 1 && remaining_s <= IGDD_LEASE_MAX);
+	FUZZ_CHECK(remaining_s <= IGDD_LEASE_MAX);        /* 0: a permanent entry */
 	for (i = 0; i < s->nkeys; i++)
 		FUZZ_CHECK(s->keys[i] != k);
 	if (s->nkeys < MAX_KEYS)

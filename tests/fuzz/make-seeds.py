@@ -7,9 +7,10 @@ Every golden case (tests/data/*.case) becomes seeds for fuzz_http (the
 case's exchanges, at most 8 per seed) and fuzz_soap (each POST: its
 SOAPAction and body); every configuration (tests/data/config/*.conf,
 examples/*.conf) a seed for fuzz_config; SSDP and GENA requests, NAT-PMP
-and PCP sequences and lease files written out below are the seeds of
-fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp and fuzz_leasefile. The input
-formats are described at the top of each fuzz_*.c.
+and PCP sequences, lease files and the privileged helper's messages
+written out below are the seeds of fuzz_ssdp, fuzz_gena, fuzz_natpmp,
+fuzz_pcp, fuzz_leasefile and fuzz_priv. The input formats are described
+at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
 every other file alone (hand-written seeds, kept crash inputs named
@@ -413,8 +414,80 @@ def leasefile():
     return w
 
 
+# The privileged helper's messages (fuzz_priv.c): a flags byte, then
+# requests as the engine sends them (struct priv_req, little-endian as on
+# the machines igdd runs on), split by a marker.
+PRIV_VERSION = 2
+PRIV_MARKER = b"\xff\xfe\xfd\xfc"
+
+
+def le16(v):
+    return bytes([v & 255, (v >> 8) & 255])
+
+
+def le32(v):
+    return bytes([v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) & 255])
+
+
+def ip4(a):
+    return bytes(int(x) for x in a.split("."))
+
+
+def priv_entry(internal, ext, port, proto=6, remote="0.0.0.0"):
+    return ip4(remote) + ip4(internal) + le16(ext) + le16(port) + bytes([proto, 0, 0, 0])
+
+
+def priv_req(op, seq, entries=()):
+    return (le32(PRIV_VERSION) + le32(seq) + le16(op) + le16(len(entries)) + le32(0) +
+            b"".join(entries))
+
+
+def priv_grant(entry, created=999000):
+    return le32(0x69676467) + le32(PRIV_VERSION) + le32(created) + le32(0) + entry
+
+
+def priv_gone(entries, why=-98):
+    head = le32(PRIV_VERSION) + le32(0) + le32(why & 0xffffffff) + le32(len(entries)) + \
+        le16(2) + le16(0)
+    body = b"".join(entries)
+    return head + body + bytes(64 * 16 - len(body))
+
+
+PAD, FD, GRANTED = 0x10, 0x01, 0x02
+
+
+def priv():
+    w = Writer("priv")
+    lan = "192.168.77."
+    e1 = priv_entry(lan + "20", 18080, 8080)
+    e2 = priv_entry(lan + "21", 19000, 9000, 17, "198.51.100.7")
+    low = priv_entry(lan + "20", 80, 8080)
+    seeds = [
+        ("apply", PAD | 1 << 2, priv_req(1, 2, [e1, e2])),
+        ("remove", PAD | 2 << 2, priv_req(2, 3, [e1])),
+        ("flush", PAD, priv_req(3, 4)),
+        ("wan", PAD | 0x40, priv_req(4, 5) + PRIV_MARKER + priv_req(5, 6)),
+        ("reload", PAD, priv_req(6, 7)),
+        ("acl", PAD | 2 << 2, priv_req(1, 8, [low])),
+        ("well-known", PAD | 1 << 2, priv_req(1, 8, [low])),
+        ("grant", PAD | FD | GRANTED | 1 << 2, priv_req(1, 9, [low])),
+        ("grant-tail", FD | 1 << 2, priv_req(1, 9, [low]) + priv_grant(low)),
+        ("deny-all", PAD | 3 << 2, priv_req(1, 10, [e1])),
+        ("lan16", PAD | 0x20, priv_req(1, 11, [priv_entry("192.168.3.4", 20000, 20000)])),
+        ("sequence", PAD | 0xc0 | 1 << 2,
+         priv_req(1, 12, [e1]) + PRIV_MARKER + priv_req(1, 13, [e1, e2]) + PRIV_MARKER +
+         priv_req(2, 14, [e2]) + PRIV_MARKER + priv_req(3, 15)),
+        ("bad", PAD, priv_req(9, 16, [e1])),
+        ("gone", 0, priv_gone([e1, e2])),
+    ]
+    for name, flags, body in seeds:
+        w.add(name, bytes([flags]) + body)
+    return w
+
+
 def main():
-    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile()]
+    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile(),
+                                        priv()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0

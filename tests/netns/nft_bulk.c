@@ -35,7 +35,7 @@
 #include "util/ifaddr.h"
 #include "util/log.h"
 
-/* N mappings: TCP and UDP alternately, external ports 1.., internal
+/* N mappings: TCP and UDP alternately, external ports 1024.., internal
  * clients spread over the LAN prefix, every 10th narrowed to a remote
  * host. */
 static struct mapping *make(size_t n, struct in_addr lan, struct in_addr mask)
@@ -48,7 +48,7 @@ static struct mapping *make(size_t n, struct in_addr lan, struct in_addr mask)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		v[i].proto = i % 2 ? MAP_UDP : MAP_TCP;
-		v[i].ext_port = (uint16_t)(1 + i / 2);
+		v[i].ext_port = (uint16_t)(1024 + i / 2);   /* the port rules: not well-known */
 		v[i].int_port = (uint16_t)(1024 + i % 60000);
 		v[i].internal_client.s_addr = htonl(net + 2 + (uint32_t)(i % (hosts - 2)));
 		if (i % 10 == 9)
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 	}
 	if (ifaddr_lookup_ipv4(cfg.lan_interface[0], &lan) < 0 || !(v = make(n, lan.addr, lan.mask)))
 		return 2;
-	if (priv_start(&cfg, true, &p) < 0)
+	if (priv_start(&cfg, NULL, true, &p) < 0)
 		return 1;
 	memset(&b, 0, sizeof(b));
 	b.ops = &backend_nft_ops;

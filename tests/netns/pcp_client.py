@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """pcp_client.py - a small PCP (RFC 6887) client for the namespace tests.
 
-    pcp_client.py [-w SECONDS] SERVER CLIENT_IP map NONCE PROTO IPORT EPORT LIFETIME [prefer]
+    pcp_client.py [-w SECONDS] SERVER CLIENT_IP map NONCE PROTO IPORT EPORT LIFETIME [prefer] [third=IP]
     pcp_client.py [-w SECONDS] SERVER CLIENT_IP announce
     pcp_client.py SERVER CLIENT_IP flood COUNT
     pcp_client.py [-w SECONDS] SERVER CLIENT_IP big LENGTH
@@ -112,8 +112,11 @@ def show(data, is_map):
 def cmd_map(server, client, args):
     nonce, proto, iport, eport, life = int(args[0]), int(args[1]), int(args[2]), int(args[3]), int(args[4])
     msg = header(1, life, client) + bytes([nonce]) * 12 + struct.pack("!B3xHH", proto, iport, eport) + v4mapped("::" if ":" in client else "0.0.0.0")
-    if len(args) > 5 and args[5] == "prefer":
-        msg += struct.pack("!BBH", 2, 0, 0)
+    for opt in args[5:]:
+        if opt == "prefer":
+            msg += struct.pack("!BBH", 2, 0, 0)
+        elif opt.startswith("third="):       # THIRD_PARTY (RFC 6887 13.1), code 1
+            msg += struct.pack("!BBH", 1, 0, 16) + v4mapped(opt[6:])
     return show(exchange(server, msg, client=client), True)
 
 

@@ -21,7 +21,9 @@
 #     untouched;
 #   - with nft: a mapping for a guest host carries a real TCP connection
 #     from the WAN, and after the guest LAN is renumbered the helper takes
-#     the new subnet (it reads the LANs' prefixes again itself).
+#     the new subnet (it reads the LANs' prefixes again itself);
+#   - metrics_listen on the second LAN's address: accepted at start, a
+#     guest host scrapes it.
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -249,9 +251,12 @@ chown nobody "$LAB_DIR/nftstate"
   echo "state_dir = $LAB_DIR/nftstate"
   echo "control_socket = $LAB_DIR/igdd.sock"
   echo "user = nobody"
+  echo "metrics_listen = $NEW_GW:9655"
 } >"$LAB_DIR/igdd-nft.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd-nft.conf"
 NEWURL=http://$NEW_GW:5000/rootDesc.xml
+out=$(in_guest curl -sS --max-time $LAB_T http://$NEW_GW:9655/metrics 2>&1)
+expect "metrics_listen on the guest LAN's address: a guest host scrapes it" '^igdd_uptime_seconds [0-9]+' "$out"
 ip netns exec $NS_GUEST $PY "$HERE/nft_peer.py" serve tcp 8080 "hello from the guest LAN" >"$LAB_DIR/guest-srv.out" 2>&1 &
 BG+=($!)
 wait_for "guest service" grep -q ready "$LAB_DIR/guest-srv.out"

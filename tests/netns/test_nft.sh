@@ -186,6 +186,10 @@ if [ -x "$CTL" ]; then
   expect "igddctl del" "deleted TCP/18090" "$out"
   out=$(in_wan $PEER get tcp $GW_WAN_IP 18090)
   expect "after igddctl del: 18090 closed" "FAIL" "$out"
+  # The counters saw the helper's round trips (docs/MONITORING.md).
+  out=$(timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" stats 2>&1)
+  expect "igddctl stats: helper calls counted" "^helper_calls: [1-9]" "$out"
+  expect "igddctl stats: their round trips summed" "^helper_rtt_us_total: [1-9]" "$out"
 fi
 
 # The ruleset flushed behind our back is repaired (the helper's periodic

@@ -6,13 +6,17 @@
 # does not come back; a damaged journal (a bad record in the middle, a
 # torn last line) is skipped line by line and never stops igdd; a
 # NAT-PMP lease meets the policy of the restart as a UPnP lease does (an
-# acl that now denies its client drops it).
+# acl that now denies its client drops it); the admin's permanent
+# mappings (igddctl add without --lease) come back with no lease, and a
+# PCP mapping keeps its nonce (another nonce is still refused after the
+# restart, the same one renews it).
 set -u
 IGDD=$(readlink -f "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_HTTP_PORT=5000
 . "$HERE/lib.sh"
 lab_require upnpc natpmpc
+PCPC="$PY $HERE/pcp_client.py"
 CTL=$(dirname "$IGDD")/igddctl
 [ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
 lab_up
@@ -136,4 +140,34 @@ expect "lan1's UPnP leases are restored" "TCP +17002 " "$out"
 grep -q "leases restored from .*, [1-9][0-9]* refused" "$IGDD_LOG" ||
   lab_fail "the refused lease is not counted in the restore line"
 lab_ok "$(grep -o '[0-9]* leases restored from.*' "$IGDD_LOG" | tail -1)"
+
+# --- permanent admin mappings and PCP nonces ---
+ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
+out=$(ctl add TCP 18600 $LAN1_IP 8600 --desc "admin permanent")
+expect "igddctl add without a lease" "added TCP/18600 -> $LAN1_IP:8600" "$out"
+out=$(ctl add UDP 18601 $LAN1_IP 8601 --desc "admin leased" --lease 3600)
+expect "igddctl add with a lease" "added UDP/18601" "$out"
+out=$(in_lan1 $PCPC $GW_LAN_IP $LAN1_IP map 77 6 9400 19400 3600 2>&1)
+expect "PCP MAP create with nonce 77" "result=0 lifetime=3600 .*port=19400" "$out"
+igdd_crash
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+out=$(ctl list)
+expect "the permanent admin mapping is back" "TCP +18600 .*$LAN1_IP:8600" "$out"
+expect "the leased admin mapping is back" "UDP +18601 " "$out"
+out=$(upnpc1 -l)
+expect "upnpc -l: TCP 18600 is back with its description" "TCP +18600->$LAN1_IP:8600 +'admin permanent'" "$out"
+l=$(lease_of "$out" TCP 18600)
+[ "$l" = 0 ] || { echo "$out" | sed 's/^/  | /'; lab_fail "TCP 18600 lease '$l', not 0 (permanent)"; }
+lab_ok "TCP 18600 is still permanent (lease 0)"
+out=$(in_lan1 $PCPC $GW_LAN_IP $LAN1_IP map 78 6 9400 0 3600 2>&1)
+expect "PCP MAP with another nonce after the restart: NOT_AUTHORIZED" "result=2 " "$out"
+out=$(in_lan1 $PCPC $GW_LAN_IP $LAN1_IP map 77 6 9400 0 1800 2>&1)
+expect "PCP MAP with its nonce after the restart renews it" "result=0 lifetime=1800 .*port=19400" "$out"
+out=$(ctl del TCP 18600)
+expect "igddctl del of the permanent mapping" "deleted TCP/18600" "$out"
+igdd_stop
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+out=$(ctl list)
+absent "the deleted permanent mapping stays deleted" "TCP +18600 " "$out"
+expect "the PCP mapping is still there" "TCP +19400 " "$out"
 echo "PASS: persist"

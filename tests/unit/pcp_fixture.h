@@ -70,7 +70,7 @@ static inline struct fx *fx_new(const char *extra)
 	assert_non_null(f);
 	snprintf(text, sizeof(text),
 		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
-		 "external_ip = 203.0.113.1\n%s\n", extra);
+		 "external_ip = 203.0.113.1\nsim_router_ports = no\n%s\n", extra);
 	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	f->now = T0;

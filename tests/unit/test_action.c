@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "conf/config.h"
 #include "engine.h"
 #include "svc/action.h"
 #include "svc/wancommon.h"
@@ -420,6 +421,7 @@ static void test_wancommon_counters(void **state)
 		  "<NewPhysicalLinkStatus>Down</NewPhysicalLinkStatus>" },
 	};
 	static const char ns[] = "urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1";
+	static struct config cfg;       /* the defaults: the backend's link values */
 	struct engine e;
 	struct buf body, out;
 	char sa[128];
@@ -427,6 +429,8 @@ static void test_wancommon_counters(void **state)
 
 	(void)state;
 	memset(&e, 0, sizeof(e));
+	config_defaults(&cfg);
+	e.cfg = &cfg;
 	e.backend.ops = &fake_ops;
 	buf_init(&body, 4096);
 	buf_init(&out, 1 << 20);

@@ -6,7 +6,7 @@
  * connection) and net/ctl_io.c over a real Unix socket (answers, the
  * line limit, the connection limit, a stale socket file).
  */
-#define _GNU_SOURCE
+#define _GNU_SOURCE             /* unshare (harness.h) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,7 +23,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf/config.h"
@@ -37,9 +39,14 @@
 #include "loop/loop.h"
 #include "net/ctl_io.h"
 #include "proto/ctl.h"
+#include "svc/action.h"
 #include "svc/ctl.h"
 #include "svc/pinholes.h"
+#include "svc/portmap.h"
+#include "svc/wanipconn.h"
 #include "util/log.h"
+
+#include "netns_child.h"
 
 #define T0 1000000u
 
@@ -77,8 +84,10 @@ static struct fx *fx_new(const char *extra)
 	struct clock clk;
 
 	assert_non_null(f);
+	/* This host's sockets only where a test asks for them. */
 	snprintf(text, sizeof(text),
-		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s\n", extra);
+		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
+		 "%s%s\n", strstr(extra, "sim_router_ports") ? "" : "sim_router_ports = no\n", extra);
 	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	f->now = T0;
@@ -569,8 +578,8 @@ static void test_list_parts(void **state)
 	fx_free(f);
 }
 
-/* Admin entries with a lease are kept across a restart; permanent ones
- * are not written. */
+/* Admin entries are kept across a restart, leased ones with their lease,
+ * permanent ones permanent. */
 static void test_persist(void **state)
 {
 	char dir[] = "/tmp/igdd-test-ctl.XXXXXX", cmd[64];
@@ -588,11 +597,16 @@ static void test_persist(void **state)
 
 	f = fx_new("");
 	assert_int_equal(engine_leases_start(&f->e, dir), 0);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->e.maps), 2);
 	m = map_find(f->e.maps, MAP_TCP, 7000, ip("0.0.0.0"));
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
 	assert_string_equal(m->desc, "kept");
+	assert_true(m->lease_end_ms != 0);
+	m = map_find(f->e.maps, MAP_TCP, 7001, ip("0.0.0.0"));
+	assert_non_null(m);
+	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
+	assert_int_equal(m->lease_end_ms, 0);
 	fx_free(f);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
@@ -646,6 +660,55 @@ static void test_status(void **state)
 	assert_ok(run(f, "log-level info"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_INFO);
 	assert_code(run(f, "status please"), 400);
+	fx_free(f);
+}
+
+/* igddctl stats: the counters the actions feed, in text and JSON. */
+static void test_stats(void **state)
+{
+	static const char ns[] = "urn:schemas-upnp-org:service:WANIPConnection:2";
+	static const char env[] = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
+				  "<s:Body><u:GetExternalIPAddress xmlns:u=\"%s\"/></s:Body></s:Envelope>";
+	struct fx *f = fx_new("");
+	struct ipaddr peer = ipaddr_from_v4(ip("192.168.1.40"));
+	struct buf body, out;
+	char sa[128];
+	const char *a;
+
+	(void)state;
+	buf_init(&body, 4096);
+	buf_init(&out, 1 << 16);
+	buf_printf(&body, env, ns);
+	snprintf(sa, sizeof(sa), "\"%s#GetExternalIPAddress\"", ns);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+					 str_from(body.p, body.len), &peer, 0, &out), 200);
+	buf_reset(&out);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+					 str_from(body.p, body.len), &peer, 0, &out), 200);
+	buf_reset(&out);
+	snprintf(sa, sizeof(sa), "\"%s#NoSuchAction\"", ns);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+					 str_from(body.p, body.len), &peer, 0, &out), 500);
+	buf_reset(&out);
+	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa, STR_LIT("<x"),
+					 &peer, 0, &out), 400);
+	upnp_add(f, 5000, "192.168.1.40");
+	assert_ok(run(f, "add UDP 6000 192.168.1.41 60"));
+	a = run(f, "stats");
+	assert_ok(a);
+	assert_non_null(strstr(a, "requests: 4\n"
+			       "requests upnp GetExternalIPAddress 0: 2\n"
+			       "requests upnp (invalid) 401: 1\n"
+			       "requests upnp (malformed) 400: 1\n"));
+	assert_non_null(strstr(a, "mappings_upnp: 1\nmappings_natpmp: 0\nmappings_pcp: 0\n"
+			       "mappings_static: 1\n"));
+	a = run(f, "stats --json");
+	assert_ok(a);
+	assert_non_null(strstr(a, "{\"protocol\":\"upnp\",\"action\":\"GetExternalIPAddress\","
+			       "\"code\":0,\"count\":2}"));
+	assert_code(run(f, "stats now"), 400);
+	buf_free(&body);
+	buf_free(&out);
 	fx_free(f);
 }
 
@@ -938,6 +1001,131 @@ static void test_io_stale(void **state)
 	io_down(&x);
 }
 
+/* --------------------------------------------- the gateway's own ports */
+
+/* An admin mapping never takes a port the gateway keeps, nor the gateway
+ * itself; a grant that came with a command is closed after it. */
+static void test_router_ports(void **state)
+{
+	struct fx *f = fx_new("sim_static_forward = TCP 8443");
+	const char *a;
+	int pipefd[2];
+
+	(void)state;
+	a = run(f, "add TCP 8443 192.168.1.20 443");
+	assert_code(a, 409);
+	assert_non_null(strstr(a, "the gateway itself uses this port"));
+	assert_ok(run(f, "add UDP 8443 192.168.1.20 443"));
+	assert_code(run(f, "add TCP 2222 192.168.1.1 22"), 422);       /* the gateway itself */
+	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(f->nchg, 1);
+	/* A grant (any descriptor here: the sim backend has no helper) is
+	 * the next command's, then closed. */
+	assert_int_equal(pipe(pipefd), 0);
+	ctl_session_set_grant(&f->s, pipefd[0]);
+	assert_ok(run(f, "add TCP 22 192.168.1.20 22"));
+	assert_int_equal(f->s.grant_fd, -1);
+	assert_int_equal(fcntl(pipefd[0], F_GETFD), -1);         /* closed */
+	assert_int_equal(pipe(pipefd), 0);
+	ctl_session_set_grant(&f->s, pipefd[0]);
+	assert_code(run(f, "no such command"), 400);
+	assert_int_equal(fcntl(pipefd[0], F_GETFD), -1);
+	close(pipefd[1]);
+	fx_free(f);
+}
+
+/* The backend takes mappings away by itself (engine's on_gone): every
+ * mapping of a port, or one key; logged, from the table and the lease
+ * file, with one change event per kind. */
+static void test_backend_gone(void **state)
+{
+	struct fx *f = fx_new("");
+	struct backend_gone v[3];
+
+	(void)state;
+	assert_ok(run(f, "add TCP 9000 192.168.1.20 9000"));
+	assert_ok(run(f, "add TCP 9000 192.168.1.20 9000 --remote 198.51.100.7"));
+	assert_ok(run(f, "add UDP 9000 192.168.1.20 9000"));
+	assert_ok(run(f, "add UDP 9001 192.168.1.20 9001"));
+	f->nchg = 0;
+	memset(v, 0, sizeof(v));
+	v[0].proto = MAP_TCP;
+	v[0].ext_port = 9000;
+	v[0].whole_port = true;
+	v[0].why = BACKEND_GONE_ROUTER_PORT;
+	v[1] = v[0];                                    /* named twice: removed once */
+	v[1].whole_port = false;
+	v[1].remote_host = ip("198.51.100.7");
+	v[2].proto = MAP_UDP;
+	v[2].ext_port = 9001;
+	v[2].why = BACKEND_GONE_POLICY;
+	f->e.backend.on_gone(&f->e.backend, v, 3, f->e.backend.on_gone_arg);
+	assert_int_equal(map_count(f->e.maps), 1);
+	assert_non_null(map_find(f->e.maps, MAP_UDP, 9000, (struct in_addr){ 0 }));
+	assert_int_equal(f->nchg, 2);
+	/* Nothing there: nothing changes. */
+	f->e.backend.on_gone(&f->e.backend, v, 3, f->e.backend.on_gone_arg);
+	assert_int_equal(f->nchg, 2);
+	assert_int_equal(portmap_backend_gone(&f->e, v, 0), 0);
+	fx_free(f);
+}
+
+static int listener(int type, const char *addr, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 4) < 0))
+		return -1;
+	return fd;
+}
+
+/* The sim backend reads this host's sockets (here: a namespace's) as the
+ * helper does: a listening port is refused, and a service that starts on
+ * a mapped port wins at the next check (UDP at the second). */
+static int sim_sockets(void)
+{
+	struct fx *f;
+	int tcp, udp, lan;
+
+	if (netns_enter(true) != 0)
+		return NETNS_SKIP;
+	f = fx_new("sim_router_ports = yes\nexternal_ip = 127.0.0.1");
+	tcp = listener(SOCK_STREAM, "0.0.0.0", 20100);
+	CHECK(tcp >= 0);
+	CHECK(strncmp(last_line(run(f, "add TCP 20100 192.168.1.20 20100")), "error 409", 9) == 0);
+	close(tcp);
+	CHECK(strcmp(last_line(run(f, "add TCP 20101 192.168.1.20 20101")), "ok") == 0);
+	CHECK(strcmp(last_line(run(f, "add UDP 20102 192.168.1.20 20102")), "ok") == 0);
+	CHECK(strcmp(last_line(run(f, "add TCP 20103 192.168.1.20 20103")), "ok") == 0);
+	CHECK(engine_next_deadline(&f->e) == f->now + 3000);
+	tcp = listener(SOCK_STREAM, "0.0.0.0", 20101);
+	udp = listener(SOCK_DGRAM, "0.0.0.0", 20102);
+	lan = listener(SOCK_STREAM, "127.0.0.2", 20103);       /* not the WAN side */
+	CHECK(tcp >= 0 && udp >= 0 && lan >= 0);
+	f->now += 3000;
+	engine_tick(&f->e);
+	CHECK(map_count(f->e.maps) == 2);                       /* TCP/20101 went */
+	CHECK(!map_find(f->e.maps, MAP_TCP, 20101, (struct in_addr){ 0 }));
+	f->now += 3000;
+	engine_tick(&f->e);
+	CHECK(map_count(f->e.maps) == 1);                       /* UDP/20102 at the second */
+	CHECK(map_find(f->e.maps, MAP_TCP, 20103, (struct in_addr){ 0 }));
+	close(tcp);
+	close(udp);
+	close(lan);
+	fx_free(f);
+	return 0;
+}
+
+static void test_sim_sockets(void **state)
+{
+	(void)state;
+	run_in_child(sim_sockets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,9 +1142,13 @@ int main(void)
 		cmocka_unit_test(test_persist),
 		cmocka_unit_test(test_connection),
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_io_answers),
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_stale),
+		cmocka_unit_test(test_router_ports),
+		cmocka_unit_test(test_backend_gone),
+		cmocka_unit_test(test_sim_sockets),
 	};
 
 	log_set_verbose(0);

@@ -412,6 +412,7 @@ static struct fx *fx_new(const char *lan, const char *mask, const struct gena_pa
 	memcpy(f->cfg.uuid, "2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a50", 37);
 	f->cfg.have_uuid = true;
 	f->cfg.have_external_ip = true;
+	f->cfg.sim_router_ports = false;        /* not this host's own sockets */
 	inet_pton(AF_INET, "203.0.113.7", &f->cfg.external_ip);
 	f->now = 1000000;
 	clk.now_ms = clock_fake_ms;

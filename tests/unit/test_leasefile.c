@@ -10,6 +10,7 @@
  * corrupted by hand. The file format is checked against an independent
  * (bitwise) CRC-32.
  */
+#define _GNU_SOURCE             /* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -82,7 +83,7 @@ static int restore_cb(const struct mapping *m, uint32_t remaining_s, void *arg)
 	struct env *v = arg;
 	struct mapping tmpl = *m;
 
-	assert_true(remaining_s >= 1 && remaining_s <= IGDD_LEASE_MAX);
+	assert_true(remaining_s <= IGDD_LEASE_MAX);     /* 0: permanent */
 	assert_int_equal(m->lease_end_ms, 0);
 	if (v->drop_port && m->ext_port == v->drop_port)
 		return LEASEFILE_DROP;
@@ -555,15 +556,20 @@ static void test_expiry(void **state)
 	}
 }
 
-/* Entries that are not kept: leaseless ones, the admin's too. The
- * admin's leased ones (igddctl add --lease) are kept as origin static. */
-static void test_not_persisted(void **state)
+/* Permanent entries (no lease: igddctl add without --lease) are kept as
+ * well as leased ones, whatever the time down; so is a PCP nonce. */
+static void test_permanent(void **state)
 {
 	struct env *v = *state;
 	struct row st = { MAP_TCP, 22, "", NULL, 0, true, MAP_ORIGIN_STATIC, NULL, 0, "static" };
 	struct row stl = { MAP_TCP, 25, "", NULL, 0, true, MAP_ORIGIN_STATIC, NULL, 90, "admin" };
-	struct row nolease = { MAP_TCP, 23, "", NULL, 0, true, MAP_ORIGIN_UPNP, NULL, 0, "x" };
+	struct row off = { MAP_UDP, 23, "", NULL, 0, false, MAP_ORIGIN_STATIC, NULL, 0, "" };
 	struct row ok = { MAP_TCP, 24, "", NULL, 0, true, MAP_ORIGIN_UPNP, NULL, 60, "y" };
+	struct row pcp = { MAP_UDP, 26, "", NULL, 0, true, MAP_ORIGIN_PCP, NULL, 600, "pcp" };
+	static const uint8_t nonce[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0xab, 0xff };
+	struct mapping *m;
+	size_t len;
+	char *text;
 
 	assert_int_equal(leasefile_record_put(NULL, NULL), 0);
 	assert_int_equal(leasefile_commit(NULL), 0);
@@ -571,15 +577,39 @@ static void test_not_persisted(void **state)
 	leasefile_close(NULL);
 	start(v);
 	put(v, &st);
-	put(v, &nolease);
+	put(v, &off);
 	put(v, &ok);
 	put(v, &stl);
+	put(v, &pcp);
+	m = map_find(v->t, MAP_UDP, 26, ip(""));
+	memcpy(m->nonce, nonce, sizeof(nonce));
+	assert_int_equal(leasefile_record_put(v->lf, m), 0);
+	assert_int_equal(leasefile_commit(v->lf), 0);
+	restart(v, 100);                        /* from the journal */
+	expect_row(v, &st, 0);
+	expect_row(v, &off, 0);
+	assert_false(present(v, MAP_TCP, 24, ""));      /* its lease ran out while down */
+	assert_false(present(v, MAP_TCP, 25, ""));
+	expect_row(v, &pcp, 500);
+	m = map_find(v->t, MAP_UDP, 26, ip(""));
+	assert_memory_equal(m->nonce, nonce, sizeof(nonce));
+	m = map_find(v->t, MAP_TCP, 22, ip(""));
+	assert_int_equal(m->lease_end_ms, 0);
+	text = slurp(v, "leases.snap", &len);   /* written by the restore */
+	assert_non_null(memmem(text, len, " static 192.168.1.20 0 static\n", 30));
+	assert_non_null(memmem(text, len, " pcp 0102030405060708090aabff\n", 30));
+	free(text);
+	restart(v, 1000000);                    /* from the snapshot, much later */
+	expect_row(v, &st, 0);
+	expect_row(v, &off, 0);
+	assert_false(present(v, MAP_UDP, 26, ""));
+	assert_int_equal(map_count(v->t), 2);
+	assert_int_equal(v->st.restored, 2);
+	del(v, MAP_TCP, 22, "");                /* a delete of a permanent entry stays done */
 	assert_int_equal(leasefile_commit(v->lf), 0);
 	restart(v, 0);
 	assert_false(present(v, MAP_TCP, 22, ""));
-	assert_false(present(v, MAP_TCP, 23, ""));
-	expect_row(v, &ok, 60);
-	expect_row(v, &stl, 90);
+	expect_row(v, &off, 0);
 }
 
 /* The wall clock is behind the files (no RTC, before NTP): leases keep
@@ -1649,7 +1679,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pinholes, setup, teardown),
 		cmocka_unit_test(test_expiry),
-		cmocka_unit_test_setup_teardown(test_not_persisted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_permanent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clock_behind, setup, teardown),
 		cmocka_unit_test(test_replay_order),
 		cmocka_unit_test(test_torn_tail),

@@ -41,7 +41,7 @@
 #include "util/limits.h"
 
 #define BASE "backend = sim\nlan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n" \
-	     "external_ip = 203.0.113.1\nhttp_port = 5000\n"
+	     "external_ip = 203.0.113.1\nhttp_port = 5000\nsim_router_ports = no\n"
 #define V2 "urn:schemas-upnp-org:service:WANIPConnection:2"
 
 struct env {

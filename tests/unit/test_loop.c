@@ -1,6 +1,6 @@
 /*
  * test_loop.c - loop/: timer order and cancellation, fd readiness,
- * signals through signalfd.
+ * signals through signalfd, sockets read before overdue deadlines.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,6 +88,62 @@ static void test_fd_ready(void **state)
 	loop_free(l);
 }
 
+struct race {
+	int64_t deadline;
+	int read_first;         /* the fd's callback ran before the deadline's */
+	int fired;
+};
+
+static void on_deadline(struct loop *l, void *arg)
+{
+	struct race *r = arg;
+
+	r->fired = 1;
+	loop_stop(l);
+}
+
+static void on_answer(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct race *r = arg;
+	char c;
+
+	(void)events;
+	assert_int_equal(read(fd, &c, 1), 1);
+	if (!r->fired) {
+		r->read_first = 1;
+		loop_timer_cancel(l, r->deadline);     /* the answer came in time */
+	}
+	loop_stop(l);
+}
+
+/* An answer already waiting when its deadline is overdue wins. */
+static void test_fd_before_overdue_timer(void **state)
+{
+	struct loop *l = loop_new();
+	struct race r = { 0 };
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(loop_fd_add(l, p[0], EPOLLIN, on_answer, &r), 0);
+	r.deadline = loop_timer_at(l, clock_monotonic_ms(NULL), on_deadline, &r);
+	assert_true(r.deadline > 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(r.read_first, 1);
+	assert_int_equal(r.fired, 0);
+	/* Nothing readable: the overdue deadline fires. */
+	r = (struct race){ 0 };
+	r.deadline = loop_timer_at(l, clock_monotonic_ms(NULL), on_deadline, &r);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(r.fired, 1);
+	assert_int_equal(r.read_first, 0);
+	loop_fd_del(l, p[0]);
+	close(p[0]);
+	close(p[1]);
+	loop_free(l);
+}
+
 static void on_signal(struct loop *l, int signo, void *arg)
 {
 	*(int *)arg = signo;
@@ -112,6 +168,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timers_in_order),
 		cmocka_unit_test(test_fd_ready),
+		cmocka_unit_test(test_fd_before_overdue_timer),
 		cmocka_unit_test(test_signal),
 	};
 

@@ -1084,6 +1084,7 @@ static struct env *env_new(bool secure, const char *const *acl)
 	memcpy(v->cfg.uuid, "5b1c6f3e-6a2c-4c8e-9a55-0123456789ab", 37);
 	v->cfg.have_uuid = true;
 	v->cfg.secure_mode = secure;
+	v->cfg.sim_router_ports = false;        /* not this host's own sockets */
 	while (acl && *acl)
 		strlcpy_checked(v->cfg.acl[v->cfg.nacl++], *acl++, IGDD_CONF_MAX_ACL_LEN);
 	assert_int_equal(engine_init(&v->e, &v->cfg, &v->clk), 0);

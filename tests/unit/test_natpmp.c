@@ -223,6 +223,29 @@ static void test_conflicts(void **state)
 	fx_free(f);
 }
 
+/* Ports the gateway keeps (its own services, static forwards; here the
+ * sim's sim_static_forward): never granted, the next free one is. */
+static void test_router_ports(void **state)
+{
+	struct fx *f = fx_new("sim_static_forward = UDP 51820\nsim_static_forward = TCP 8443-8444");
+
+	(void)state;
+	assert_int_equal(map_req(f, "192.168.1.20", 1, 51820, 51820, 600), 0);
+	assert_int_equal(out_eport(f), 51821);
+	assert_int_equal(map_req(f, "192.168.1.20", 2, 8443, 8443, 600), 0);
+	assert_int_equal(out_eport(f), 8445);
+	/* No suggestion: the internal port, kept too. */
+	assert_int_equal(map_req(f, "192.168.1.30", 2, 8444, 0, 600), 0);
+	assert_int_equal(out_eport(f), 8446);
+	/* The other protocol is free. */
+	assert_int_equal(map_req(f, "192.168.1.30", 1, 8443, 8443, 600), 0);
+	assert_int_equal(out_eport(f), 8443);
+	assert_null(map_find(f->e.maps, MAP_TCP, 8443, (struct in_addr){ 0 }));
+	assert_null(map_find(f->e.maps, MAP_UDP, 51820, (struct in_addr){ 0 }));
+	assert_int_equal(map_count(f->e.maps), 4);
+	fx_free(f);
+}
+
 static void test_policy(void **state)
 {
 	struct fx *f = fx_new("acl = deny 5000-5999 0.0.0.0/0 0-65535");
@@ -327,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_map_renew_delete),
 		cmocka_unit_test(test_delete_all),
 		cmocka_unit_test(test_conflicts),
+		cmocka_unit_test(test_router_ports),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_expiry),

@@ -568,6 +568,27 @@ static void test_prefer_failure_and_conflict(void **state)
 	fx_free(f);
 }
 
+/* Ports the gateway keeps (sim_static_forward here): another port, or
+ * CANNOT_PROVIDE_EXTERNAL with PREFER_FAILURE. */
+static void test_router_ports(void **state)
+{
+	struct fx *f = fx_new("sim_static_forward = TCP 8443\nsim_static_forward = UDP 3478-3479");
+	struct req r;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 1, 6, 8443, 8443, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(out_eport(f), 8444);
+	mk_map(&r, "192.168.1.20", 2, 17, 3478, 3478, 600);
+	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_CANNOT_PROVIDE_EXTERNAL);
+	mk_map(&r, "192.168.1.20", 2, 17, 3478, 3478, 600);
+	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
+	assert_int_equal(out_eport(f), 3480);
+	assert_int_equal(map_count(f->e.maps), 2);
+	fx_free(f);
+}
+
 static void test_filter(void **state)
 {
 	struct fx *f = fx_new("");
@@ -594,6 +615,7 @@ static void test_filter(void **state)
 static void test_third_party(void **state)
 {
 	struct fx *f = fx_new("");
+	struct mapping *m;
 	uint8_t tp[16];
 	struct req r;
 
@@ -605,12 +627,30 @@ static void test_third_party(void **state)
 	assert_int_equal(map_count(f->e.maps), 0);
 	fx_free(f);
 
+	/* secure_mode = no alone does not allow it: its own key does. */
 	f = fx_new("secure_mode = no");
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	assert_int_equal(map_count(f->e.maps), 0);
+	fx_free(f);
+
+	/* pcp_third_party = yes, in secure mode too: the mapping is the
+	 * named host's own (owner, policy, restore and reload checks). */
+	f = fx_new("pcp_third_party = yes");
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
-	assert_non_null(map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 }));
-	assert_int_equal(map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 })
-				 ->internal_client.s_addr, ip("192.168.1.50").s_addr);
+	m = map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 });
+	assert_non_null(m);
+	assert_int_equal(m->internal_client.s_addr, ip("192.168.1.50").s_addr);
+	assert_int_equal(m->owner.s_addr, ip("192.168.1.50").s_addr);
+	assert_true(engine_policy_allows(&f->e, m));
 	assert_int_equal(f->outlen, PCP_HEADER_LEN + PCP_MAP_LEN + 20);
+	/* The same request again renews it (same nonce, same third party). */
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_int_equal(map_count(f->e.maps), 1);
+	/* The ACL still judges the named host. */
+	fx_free(f);
+	f = fx_new("pcp_third_party = yes\nacl = deny 0-65535 192.168.1.50 0-65535");
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
+	assert_int_equal(map_count(f->e.maps), 0);
 	/* Not a LAN host. */
 	v4(tp, "10.9.9.9");
 	mk_map(&r, "192.168.1.20", 1, 6, 7001, 7001, 600);
@@ -683,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_map_renew_delete),
 		cmocka_unit_test(test_delete_all),
 		cmocka_unit_test(test_prefer_failure_and_conflict),
+		cmocka_unit_test(test_router_ports),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_third_party),
 		cmocka_unit_test(test_ipv6),

@@ -238,6 +238,79 @@ static void test_check_rows(void **state)
 	}
 }
 
+/*
+ * policy_check_ports() (the privileged helper's copy: steps 3 and 4
+ * without the control point, the LAN given by its position) agrees with
+ * policy_check() for IPv4 clients wherever the client steps pass;
+ * without any rule the broadcast client is refused, as in step 4; a
+ * rule naming a LAN matches only that LAN's clients, and none when the
+ * LAN is unknown (-1).
+ */
+static void test_check_ports(void **state)
+{
+	size_t i, compared = 0;
+
+	(void)state;
+	for (i = 0; i < N(check_rows); i++) {
+		const struct check_row *r = &check_rows[i];
+		struct lan lans[2];
+		struct policy_lan lan;
+		struct policy_subject s = { addr(r->peer), addr(r->client), r->ext, r->in, r->proto };
+		char err[128];
+		struct policy *p = make(r->secure, r->acl, err, sizeof(err));
+		enum policy_verdict full, ports;
+
+		assert_non_null(p);
+		make_lans(lans, r->lan, r->mask);
+		lan.lan = &lans[r->on];
+		lan.wan6 = NULL;
+		if (r->on && ipaddr_is_linklocal(&s.peer))
+			s.peer.scope = s.internal_client.scope = IFX_GUEST;
+		full = policy_check(p, &lan, &s);
+		if (ipaddr_is_v4(&s.internal_client) && full != POLICY_DENY_CLIENT &&
+		    full != POLICY_DENY_FAMILY && full != POLICY_DENY_THIRD_PARTY) {
+			ports = policy_check_ports(p, (int)r->on, s.internal_client.u.v4, s.ext_port,
+						   s.int_port);
+			if (ports != full)
+				fail_msg("%s: ports %s, full %s", r->name, policy_verdict_str(ports),
+					 policy_verdict_str(full));
+			compared++;
+		}
+		policy_free(p);
+	}
+	assert_true(compared > 10);
+	{
+		char err[128];
+		struct policy *p = make(false, acl_none, err, sizeof(err));
+
+		assert_non_null(p);
+		assert_int_equal(policy_check_ports(p, 0, addr("255.255.255.255").u.v4, 5000, 5000),
+				 POLICY_DENY_CLIENT);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.1").u.v4, 5000, 5000),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.20").u.v4, 5000, 1023),
+				 POLICY_DENY_PORT);
+		policy_free(p);
+	}
+	{
+		char err[128];
+		struct policy *p = make(true, acl_lans, err, sizeof(err));
+
+		assert_non_null(p);
+		assert_int_equal(policy_check_ports(p, 1, addr("192.168.2.20").u.v4, 8080, 8080),
+				 POLICY_DENY_RULE);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.20").u.v4, 8080, 8080),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.20").u.v4, 80, 80),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, -1, addr("192.168.1.20").u.v4, 80, 80),
+				 POLICY_DENY_PORT);
+		assert_int_equal(policy_check_ports(p, -1, addr("192.168.2.20").u.v4, 8080, 8080),
+				 POLICY_ALLOW);
+		policy_free(p);
+	}
+}
+
 struct range_row {
 	const char *name;
 	bool secure;
@@ -384,6 +457,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_rows),
+		cmocka_unit_test(test_check_ports),
 		cmocka_unit_test(test_ext_ranges),
 		cmocka_unit_test(test_rule_parsing),
 		cmocka_unit_test(test_manage_and_mode),

@@ -1,0 +1,43 @@
+/*
+ * nl.h - a netlink socket that asks and reads the answers (libmnl): the
+ * request/answer loop of every netlink client of igdd (rtnetlink,
+ * nf_tables, sock_diag): the privileged helper's, util/sockdiag.c's, and
+ * util/rtnl.c's bounded rtnetlink requests. Blocking; the kernel answers
+ * these requests at once (nl_set_timeout() bounds the wait all the same).
+ */
+#ifndef IGDD_NL_H
+#define IGDD_NL_H
+
+#include <libmnl/libmnl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nl_conn {
+	struct mnl_socket *nl;
+	unsigned portid;
+	uint32_t seq;
+	char *buf;                      /* requests are built here, answers read here */
+	size_t bufsz;
+};
+
+/* Open a socket of netlink family bus, bound (no groups), with a buffer
+ * of bufsz bytes. 0 or -errno. */
+int nl_open(struct nl_conn *c, int bus, size_t bufsz);
+void nl_close(struct nl_conn *c);
+
+/* A request header of type with flags (NLM_F_REQUEST added) and the next
+ * sequence number, in c->buf: add the payload with mnl_nlmsg_put_*. */
+struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags);
+
+/* Each wait for an answer at most timeout_ms (-EAGAIN after). 0 or -errno. */
+int nl_set_timeout(struct nl_conn *c, unsigned timeout_ms);
+
+/*
+ * Send nlh (from nl_request()) and run cb over every answer until the
+ * dump's end (NLM_F_DUMP) or the acknowledgement (NLM_F_ACK); without
+ * either, the one answer. 0, or -errno: the kernel's error (-ENOENT: no
+ * such object) or the socket's.
+ */
+int nl_exchange(struct nl_conn *c, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
+
+#endif
