@@ -593,6 +593,7 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 	    st.link_up != d->e.wan_link_up)
 		engine_wan_event(&d->e, st.link_up ? BACKEND_LINK_UP : BACKEND_LINK_FAILED,
 				 st.link_up ? BACKEND_CAUSE_NONE : BACKEND_CAUSE_NO_CARRIER);
+	engine_wan_classify(&d->e);
 	engine_external_ip(&d->e, ip);
 	if (strcmp(ip, d->wan_ip) != 0) {
 		log_info("external address: '%s' -> '%s'", d->wan_ip, ip);
@@ -672,6 +673,7 @@ static void start(struct igdd *d)
 	}
 	if (d->helper)
 		start_unprivileged(d);
+	engine_wan_classify(&d->e);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
 	if (d->cfg.persist_leases)

@@ -279,6 +279,23 @@ static int set_external_ip(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+static int set_wan_public(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (strcmp(val, "auto") == 0) {
+		p->c->wan_public = CONFIG_WAN_PUBLIC_AUTO;
+	} else if (strcmp(val, "yes") == 0) {
+		p->c->wan_public = CONFIG_WAN_PUBLIC_YES;
+	} else if (strcmp(val, "no") == 0) {
+		p->c->wan_public = CONFIG_WAN_PUBLIC_NO;
+	} else {
+		perr(p, "invalid %s '%s' (expected auto, yes or no)", key, quote(q, val));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int set_uuid(struct parse *p, const char *key, const char *val)
 {
 	char q[80];
@@ -714,6 +731,7 @@ static const struct config_key config_keys[] = {
 	{ "nft_hairpin", set_bool, false, false },
 	{ "wan_up_command", set_wan_command, false, false },
 	{ "wan_down_command", set_wan_command, false, false },
+	{ "wan_public", set_wan_public, false, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -1095,4 +1113,6 @@ void config_print(const struct config *c, FILE *out)
 		fprintf(out, "wan_up_command = %s\n", c->wan_up_command);
 	if (c->wan_down_command[0])
 		fprintf(out, "wan_down_command = %s\n", c->wan_down_command);
+	fprintf(out, "wan_public = %s\n", c->wan_public == CONFIG_WAN_PUBLIC_YES ? "yes" :
+		c->wan_public == CONFIG_WAN_PUBLIC_NO ? "no" : "auto");
 }

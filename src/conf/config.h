@@ -20,6 +20,8 @@
 #include "util/limits.h"
 
 enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
+/* wan_public: is the WAN address reachable from the internet? */
+enum config_wan_public { CONFIG_WAN_PUBLIC_AUTO, CONFIG_WAN_PUBLIC_YES, CONFIG_WAN_PUBLIC_NO };
 
 #define CONFIG_USER_MAX 33                      /* a user name: 1..32 bytes */
 #define CONFIG_WAN_COMMAND_MAX 256              /* a WAN command line: 1..255 bytes */
@@ -98,6 +100,10 @@ struct config {
 	 * stored with single spaces. Run by the helper (docs/NFT.md). */
 	char wan_up_command[CONFIG_WAN_COMMAND_MAX];
 	char wan_down_command[CONFIG_WAN_COMMAND_MAX];
+
+	/* Behind another NAT (docs/CONFIG.md "Behind another NAT"). */
+	enum config_wan_public wan_public;      /* wan_public = auto|yes|no (default auto: by
+	                                         * the address's class, core/addrclass.h) */
 };
 
 void config_defaults(struct config *c);

@@ -78,6 +78,8 @@ struct status {
 	char ext[INET_ADDRSTRLEN];
 	const char *conn;
 	const char *last_error;
+	const char *wan_class;          /* core/addrclass.h name, "-" when no address */
+	const char *wan_public;         /* yes|no */
 	uint32_t conn_uptime;
 	uint64_t uptime;
 	size_t total, by_origin[4];
@@ -94,6 +96,9 @@ static void status_collect(struct engine *e, struct status *st)
 	st->conn = e->wan ? wanconn_status_str(wanconn_status(e->wan)) : "Unconfigured";
 	st->last_error = e->wan ? wanconn_lasterror_str(wanconn_last_error(e->wan)) : "ERROR_NONE";
 	st->conn_uptime = e->wan ? wanconn_uptime(e->wan, now) : 0;
+	engine_wan_classify(e);
+	st->wan_class = e->wan_classified ? addrclass_name(e->wan_class) : "-";
+	st->wan_public = engine_wan_public(e) ? "yes" : "no";
 	st->uptime = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
 	st->total = map_count(e->maps);
 	for (m = map_first(e->maps); m; m = map_next(e->maps, m))
@@ -115,12 +120,14 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 			   e->backend.ops ? e->backend.ops->name : "none");
 		ctl_escape_json(out, lan_if, strlen(lan_if));
 		buf_printf(out, ",\"lan_address\":\"%s/%u\",\"external_ip\":\"%s\","
+			   "\"wan_class\":\"%s\",\"wan_public\":%s,"
 			   "\"connection_status\":\"%s\",\"connection_uptime\":%u,"
 			   "\"last_connection_error\":\"%s\",\"mappings\":%zu,"
 			   "\"mappings_upnp\":%zu,\"mappings_natpmp\":%zu,\"mappings_pcp\":%zu,"
 			   "\"mappings_static\":%zu,\"system_update_id\":%u,\"boot_id\":%u,"
 			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\"}\n",
-			   st.lan, mask_len(e->lan_mask), st.ext, st.conn, st.conn_uptime,
+			   st.lan, mask_len(e->lan_mask), st.ext, st.wan_class,
+			   strcmp(st.wan_public, "yes") == 0 ? "true" : "false", st.conn, st.conn_uptime,
 			   st.last_error, st.total, st.by_origin[MAP_ORIGIN_UPNP],
 			   st.by_origin[MAP_ORIGIN_NATPMP], st.by_origin[MAP_ORIGIN_PCP],
 			   st.by_origin[MAP_ORIGIN_STATIC], e->system_update_id, e->boot_id,
@@ -138,6 +145,8 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	buf_printf(out, "connection_status: %s\n", st.conn);
 	buf_printf(out, "connection_uptime: %u\n", st.conn_uptime);
 	buf_printf(out, "last_connection_error: %s\n", st.last_error);
+	buf_printf(out, "wan_class: %s\n", st.wan_class);
+	buf_printf(out, "wan_public: %s\n", st.wan_public);
 	buf_printf(out, "mappings: %zu\n", st.total);
 	buf_printf(out, "mappings_upnp: %zu\n", st.by_origin[MAP_ORIGIN_UPNP]);
 	buf_printf(out, "mappings_natpmp: %zu\n", st.by_origin[MAP_ORIGIN_NATPMP]);

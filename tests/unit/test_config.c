@@ -68,6 +68,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.http_max_per_ip, 8);
 	assert_int_equal(c.http_timeout, 10);
 	assert_int_equal(c.http_max_lifetime, 60);
+	assert_int_equal(c.wan_public, CONFIG_WAN_PUBLIC_AUTO);
 	assert_string_equal(c.server_os, "Linux");
 	assert_false(c.connection_control_all);
 	assert_int_equal(c.nconnection_control, 0);
@@ -162,6 +163,10 @@ static const struct good_row good_rows[] = {
 	  "wan_up_command = /bin/true\nwan_down_command = /sbin/ifdown wan\n" },
 	{ NFT "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16",
 	  "wan_up_command = /a 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n" },
+	{ "wan_public = yes", "wan_public = yes\n" },
+	{ "wan_public = no", "wan_public = no\n" },
+	{ "wan_public = auto", "wan_public = auto\n" },
+	{ "# nothing", "wan_public = auto\n" },
 };
 
 static void test_good_rows(void **state)
@@ -329,6 +334,10 @@ static const struct bad_row bad_rows[] = {
 	  "t.conf:0: wan_up_command and wan_down_command need backend nft" },
 	{ BASE NFT "wan_down_command = /sbin/ifdown wan\n",
 	  "t.conf:0: wan_down_command needs wan_up_command" },
+	{ BASE "wan_public = true\n",
+	  "t.conf:2: invalid wan_public 'true' (expected auto, yes or no)" },
+	{ BASE "wan_public = yes\nwan_public = no\n",
+	  "t.conf:3: duplicate key 'wan_public' (first set on line 2)" },
 };
 
 static void test_bad_rows(void **state)

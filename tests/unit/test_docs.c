@@ -196,6 +196,7 @@ static const struct {
 	{ "nft_hairpin", "nft_hairpin = yes\n" },
 	{ "wan_up_command", "wan_up_command = /bin/true\n" },
 	{ "wan_down_command", "wan_up_command = /bin/true\nwan_down_command = /bin/false\n" },
+	{ "wan_public", "wan_public = yes\n" },
 };
 
 static const char base_text[] = "backend = nft\nlan_interface = lan0\nwan_interface = wan0\n";
