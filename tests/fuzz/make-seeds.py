@@ -8,7 +8,7 @@ case's exchanges, at most 8 per seed) and fuzz_soap (each POST: its
 SOAPAction and body); every configuration (tests/data/config/*.conf,
 examples/*.conf) a seed for fuzz_config; SSDP and GENA requests, NAT-PMP
 and PCP sequences and lease files written out below are the seeds of
-fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp and fuzz_leasefile. The input
+fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp, fuzz_leasefile and fuzz_stun. The input
 formats are described at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
@@ -358,8 +358,40 @@ def leasefile():
     return w
 
 
+# ---- STUN responses (fuzz_stun.c: the datagram as it comes) ----
+
+STUN_SEEDS = [
+    # stund 0.97: MAPPED, SOURCE, CHANGED, XOR-MAPPED, SOFTWARE with a NUL
+    ("stund", "010100442112a442344e0a959c864dd010ef61970001000800019c40c6336401"
+              "0004000800010d96c63364020005000800010d97c6336403002000080001bd52"
+              "e721c04380220010566f766964612e6f726720302e393700"),
+    # coturn 4.6.1: XOR-MAPPED, MAPPED, RESPONSE-ORIGIN, OTHER-ADDRESS, SOFTWARE
+    ("coturn", "010100482112a44254472d43013506b2059909ec00200008000186eae721c043"
+               "000100080001a7f8c6336401802b000800010d96c6336402802c000800010d97"
+               "c633640380220014436f7475726e2d342e362e312027476f72737427"),
+    # coturn with one address: 420 to CHANGE-REQUEST
+    ("error-420", "011100142112a442000000000000000000000007000900100000041"
+                  "44e6f70650000000000000000"),
+    ("error-none", "011100002112a442000000000000000000000007"),
+    ("ipv6", "010100182112a44200000000000000000000000100200014000286ea"
+             "00000000000000000000000000000001"),
+    ("unknown-required", "010100142112a442000000000000000000000001"
+                         "00200008000186eae721c0437fff000100000000"),
+    ("fingerprint", "010100142112a442000000000000000000000001"
+                    "00200008000186eae721c04380280004deadbeef"),
+]
+
+
+def stun():
+    w = Writer("stun")
+    for name, hexdata in STUN_SEEDS:
+        w.add(name, bytes.fromhex(hexdata))
+    return w
+
+
 def main():
-    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile()]
+    writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile(),
+                                       stun()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0
