@@ -17,6 +17,7 @@
 #include "backend/backend.h"
 #include "core/addrclass.h"
 #include "core/clock.h"
+#include "proto/stun.h"
 #include "util/ratelimit.h"
 
 struct config;
@@ -82,6 +83,9 @@ struct engine {
 	bool wan_classified;           /* wan_addr and wan_class are set */
 	struct in_addr wan_addr;
 	enum addr_class wan_class;
+
+	/* What STUN learnt (net/stun_io.c writes it; state OFF when unused). */
+	struct stun_status stun;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "net/ifwatch.h"
 #include "net/pcp_io.h"
 #include "net/ssdp_io.h"
+#include "net/stun_io.h"
 #include "priv/priv.h"
 #include "svc/gena.h"
 #include "util/ifaddr.h"
@@ -69,6 +70,7 @@ struct igdd {
 	struct priv *helper;            /* backend nft: the privileged helper */
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
+	struct stun_io *stun;           /* stun_server: the STUN client (NULL: off) */
 	bool wan_auto;                  /* wan_interface unset: the default route's */
 	bool wan_moved;                 /* ... and the default route moved: exit 75 */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
@@ -594,6 +596,7 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 		engine_wan_event(&d->e, st.link_up ? BACKEND_LINK_UP : BACKEND_LINK_FAILED,
 				 st.link_up ? BACKEND_CAUSE_NONE : BACKEND_CAUSE_NO_CARRIER);
 	engine_wan_classify(&d->e);
+	stun_io_wan_changed(d->stun);
 	engine_external_ip(&d->e, ip);
 	if (strcmp(ip, d->wan_ip) != 0) {
 		log_info("external address: '%s' -> '%s'", d->wan_ip, ip);
@@ -674,6 +677,7 @@ static void start(struct igdd *d)
 	if (d->helper)
 		start_unprivileged(d);
 	engine_wan_classify(&d->e);
+	d->stun = stun_io_new(&d->e, d->loop, NULL);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
 	if (d->cfg.persist_leases)
@@ -697,6 +701,8 @@ static void stop(struct igdd *d)
 	d->e.gena = NULL;
 	gena_free(d->gena);
 	d->gena = NULL;
+	stun_io_free(d->stun);
+	d->stun = NULL;
 	ifwatch_free(d->wanwatch);
 	d->wanwatch = NULL;
 	if (d->engine_up)

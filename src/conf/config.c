@@ -296,6 +296,39 @@ static int set_wan_public(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/* stun_server = A.B.C.D[:PORT]: an IP literal (no DNS: docs/CONFIG.md). */
+static int set_stun_server(struct parse *p, const char *key, const char *val)
+{
+	char buf[INET_ADDRSTRLEN + 8], q[80];
+	struct config *c = p->c;
+	struct config_hostport *hp;
+	char *colon;
+	unsigned port = 3478;
+
+	if (c->nstun_server >= IGDD_CONF_MAX_STUN_SERVERS) {
+		perr(p, "too many %s lines (at most %d)", key, IGDD_CONF_MAX_STUN_SERVERS);
+		return -EINVAL;
+	}
+	hp = &c->stun_server[c->nstun_server];
+	if (strlcpy_checked(buf, val, sizeof(buf)) < 0)
+		goto bad;
+	colon = strchr(buf, ':');
+	if (colon) {
+		*colon = '\0';
+		if (parse_uint(colon + 1, strlen(colon + 1), 1, 65535, &port) < 0)
+			goto bad;
+	}
+	if (inet_pton(AF_INET, buf, &hp->addr) != 1 || hp->addr.s_addr == 0)
+		goto bad;
+	hp->port = (uint16_t)port;
+	c->nstun_server++;
+	return 0;
+bad:
+	perr(p, "invalid %s '%s' (expected an IPv4 address A.B.C.D, optionally :PORT 1..65535)",
+	     key, quote(q, val));
+	return -EINVAL;
+}
+
 static int set_uuid(struct parse *p, const char *key, const char *val)
 {
 	char q[80];
@@ -732,6 +765,7 @@ static const struct config_key config_keys[] = {
 	{ "wan_up_command", set_wan_command, false, false },
 	{ "wan_down_command", set_wan_command, false, false },
 	{ "wan_public", set_wan_public, false, false },
+	{ "stun_server", set_stun_server, true, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -1115,4 +1149,8 @@ void config_print(const struct config *c, FILE *out)
 		fprintf(out, "wan_down_command = %s\n", c->wan_down_command);
 	fprintf(out, "wan_public = %s\n", c->wan_public == CONFIG_WAN_PUBLIC_YES ? "yes" :
 		c->wan_public == CONFIG_WAN_PUBLIC_NO ? "no" : "auto");
+	for (i = 0; i < c->nstun_server; i++) {
+		if (inet_ntop(AF_INET, &c->stun_server[i].addr, addr, sizeof(addr)))
+			fprintf(out, "stun_server = %s:%u\n", addr, (unsigned)c->stun_server[i].port);
+	}
 }

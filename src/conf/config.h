@@ -104,6 +104,11 @@ struct config {
 	/* Behind another NAT (docs/CONFIG.md "Behind another NAT"). */
 	enum config_wan_public wan_public;      /* wan_public = auto|yes|no (default auto: by
 	                                         * the address's class, core/addrclass.h) */
+	size_t nstun_server;                    /* stun_server = A.B.C.D[:PORT] (repeatable, */
+	struct config_hostport {                /* at most 4; default none: no STUN) */
+		struct in_addr addr;
+		uint16_t port;                  /* default 3478 */
+	} stun_server[IGDD_CONF_MAX_STUN_SERVERS];
 };
 
 void config_defaults(struct config *c);

@@ -135,7 +135,7 @@ static int parse_attr(struct seen *s, uint16_t type, const uint8_t *v, size_t vl
 		/* 21 reserved bits, class 3..6, number 0..99, reason (14.8) */
 		if (vlen < 4)
 			return -EINVAL;
-		if (s->r.error_code == 0) {
+		if (!s->r.success && s->r.error_code == 0) {
 			unsigned cls = v[2] & 7, num = v[3];
 
 			s->r.error_code = (cls >= 3 && cls <= 6 && num <= 99) ? cls * 100 + num : 1;
@@ -248,4 +248,20 @@ enum stun_behaviour stun_mapping_verdict(const struct stun_addr *local,
 	if (!t3)
 		return STUN_UNKNOWN;
 	return stun_addr_equal(t2, t3) ? STUN_ADDRESS_DEPENDENT : STUN_ADDRESS_PORT_DEPENDENT;
+}
+
+const char *stun_state_name(enum stun_state s)
+{
+	switch (s) {
+	case STUN_STATE_WAITING:
+		return "waiting";
+	case STUN_STATE_QUERYING:
+		return "querying";
+	case STUN_STATE_OK:
+		return "ok";
+	case STUN_STATE_FAILED:
+		return "failed";
+	default:
+		return "off";
+	}
 }

@@ -129,6 +129,29 @@ enum stun_behaviour stun_mapping_verdict(const struct stun_addr *local,
 					 const struct stun_addr *t2,
 					 const struct stun_addr *t3);
 
+/* What the STUN client learnt (net/stun_io.c), for the status. */
+enum stun_state {
+	STUN_STATE_OFF = 0,             /* no stun_server configured */
+	STUN_STATE_WAITING,             /* no WAN address to query from */
+	STUN_STATE_QUERYING,            /* a run in progress (results of the last one kept) */
+	STUN_STATE_OK,                  /* the last run learnt the mapped address */
+	STUN_STATE_FAILED,              /* no server answered the last run */
+};
+
+struct stun_status {
+	enum stun_state state;
+	bool have_result;               /* the fields below hold the last good run */
+	struct stun_addr server;        /* the server that answered */
+	struct stun_addr local;         /* igdd's socket (the WAN address) */
+	struct stun_addr mapped;        /* what the internet sees */
+	bool port_preserved;            /* mapped.port == local.port (one sample) */
+	enum stun_behaviour mapping;    /* RFC 5780 4.3 */
+	enum stun_behaviour filtering;  /* RFC 5780 4.4 */
+	unsigned runs, failed_runs;     /* since start */
+};
+
+const char *stun_state_name(enum stun_state s);
+
 static inline bool stun_addr_equal(const struct stun_addr *a, const struct stun_addr *b)
 {
 	return a->addr.s_addr == b->addr.s_addr && a->port == b->port;

@@ -105,6 +105,40 @@ static void status_collect(struct engine *e, struct status *st)
 		st->by_origin[m->origin & 3]++;
 }
 
+/* "A.B.C.D:PORT" of a STUN result, or "-" without one. */
+static const char *stun_text(const struct stun_status *st, const struct stun_addr *a,
+			     char out[INET_ADDRSTRLEN + 6])
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!st->have_result || !inet_ntop(AF_INET, &a->addr, ip, sizeof(ip)))
+		return "-";
+	snprintf(out, INET_ADDRSTRLEN + 6, "%s:%u", ip, (unsigned)a->port);
+	return out;
+}
+
+/* The STUN client's findings (net/stun_io.c), text or JSON members. */
+static void status_stun(const struct engine *e, bool json, struct buf *out)
+{
+	const struct stun_status *st = &e->stun;
+	char srv[INET_ADDRSTRLEN + 6], map[INET_ADDRSTRLEN + 6];
+	const char *kept = !st->have_result ? "-" : st->port_preserved ? "yes" : "no";
+
+	if (json) {
+		buf_printf(out, ",\"stun\":{\"state\":\"%s\",\"server\":\"%s\",\"mapped\":\"%s\","
+			   "\"port_preserved\":\"%s\",\"mapping\":\"%s\",\"filtering\":\"%s\","
+			   "\"runs\":%u,\"failed_runs\":%u}", stun_state_name(st->state),
+			   stun_text(st, &st->server, srv), stun_text(st, &st->mapped, map), kept,
+			   stun_behaviour_name(st->mapping), stun_behaviour_name(st->filtering),
+			   st->runs, st->failed_runs);
+		return;
+	}
+	buf_printf(out, "stun: %s\nstun_server: %s\nstun_mapped: %s\nstun_port_preserved: %s\n"
+		   "stun_mapping: %s\nstun_filtering: %s\n", stun_state_name(st->state),
+		   stun_text(st, &st->server, srv), stun_text(st, &st->mapped, map), kept,
+		   stun_behaviour_name(st->mapping), stun_behaviour_name(st->filtering));
+}
+
 static void do_status(struct ctl_session *s, bool json, struct buf *out)
 {
 	struct engine *e = s->e;
@@ -125,13 +159,15 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 			   "\"last_connection_error\":\"%s\",\"mappings\":%zu,"
 			   "\"mappings_upnp\":%zu,\"mappings_natpmp\":%zu,\"mappings_pcp\":%zu,"
 			   "\"mappings_static\":%zu,\"system_update_id\":%u,\"boot_id\":%u,"
-			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\"}\n",
+			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\"",
 			   st.lan, mask_len(e->lan_mask), st.ext, st.wan_class,
 			   strcmp(st.wan_public, "yes") == 0 ? "true" : "false", st.conn, st.conn_uptime,
 			   st.last_error, st.total, st.by_origin[MAP_ORIGIN_UPNP],
 			   st.by_origin[MAP_ORIGIN_NATPMP], st.by_origin[MAP_ORIGIN_PCP],
 			   st.by_origin[MAP_ORIGIN_STATIC], e->system_update_id, e->boot_id,
 			   e->config_id, subs, level);
+		status_stun(e, true, out);
+		buf_puts(out, "}\n");
 		ok(out);
 		return;
 	}
@@ -147,6 +183,7 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	buf_printf(out, "last_connection_error: %s\n", st.last_error);
 	buf_printf(out, "wan_class: %s\n", st.wan_class);
 	buf_printf(out, "wan_public: %s\n", st.wan_public);
+	status_stun(e, false, out);
 	buf_printf(out, "mappings: %zu\n", st.total);
 	buf_printf(out, "mappings_upnp: %zu\n", st.by_origin[MAP_ORIGIN_UPNP]);
 	buf_printf(out, "mappings_natpmp: %zu\n", st.by_origin[MAP_ORIGIN_NATPMP]);

@@ -71,4 +71,14 @@
 #define IGDD_CONF_MAX_CONN_CONTROL       16      /* connection_control entries */
 #define IGDD_FRIENDLY_NAME_MAX           64
 
+/* STUN client on the WAN (net/stun_io.c; docs/LIMITS.md "Behind another NAT") */
+#define IGDD_CONF_MAX_STUN_SERVERS       4       /* stun_server lines */
+#define IGDD_STUN_RTO_MS                 500     /* RFC 8489 6.2.1 initial RTO */
+#define IGDD_STUN_RC                     7       /* requests per transaction (6.2.1 Rc) */
+#define IGDD_STUN_RC_BEHAVIOUR           4       /* the RFC 5780 tests, where silence is an answer */
+#define IGDD_STUN_RM                     16      /* 6.2.1 Rm: the last wait, in RTOs */
+#define IGDD_STUN_INTERVAL_S             600     /* a run every 10 minutes */
+#define IGDD_STUN_RETRY_S                60      /* after a failed run, doubling up to the interval */
+#define IGDD_STUN_MIN_GAP_S              10      /* between two runs, whatever triggers them */
+
 #endif

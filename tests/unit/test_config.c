@@ -167,6 +167,9 @@ static const struct good_row good_rows[] = {
 	{ "wan_public = no", "wan_public = no\n" },
 	{ "wan_public = auto", "wan_public = auto\n" },
 	{ "# nothing", "wan_public = auto\n" },
+	{ "stun_server = 198.51.100.2", "stun_server = 198.51.100.2:3478\n" },
+	{ "stun_server = 198.51.100.2:19302\nstun_server = 192.0.2.7:3478",
+	  "stun_server = 198.51.100.2:19302\nstun_server = 192.0.2.7:3478\n" },
 };
 
 static void test_good_rows(void **state)
@@ -336,6 +339,16 @@ static const struct bad_row bad_rows[] = {
 	  "t.conf:0: wan_down_command needs wan_up_command" },
 	{ BASE "wan_public = true\n",
 	  "t.conf:2: invalid wan_public 'true' (expected auto, yes or no)" },
+	{ BASE "stun_server = stun.example.org:3478\n",
+	  "t.conf:2: invalid stun_server 'stun.example.org:3478' (expected an IPv4 address" },
+	{ BASE "stun_server = 198.51.100.2:0\n", "t.conf:2: invalid stun_server '198.51.100.2:0'" },
+	{ BASE "stun_server = 198.51.100.2:65536\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = 198.51.100.2:\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = 0.0.0.0\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = [2001:db8::1]:3478\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = 192.0.2.1\nstun_server = 192.0.2.2\nstun_server = 192.0.2.3\n"
+	  "stun_server = 192.0.2.4\nstun_server = 192.0.2.5\n",
+	  "t.conf:6: too many stun_server lines (at most 4)" },
 	{ BASE "wan_public = yes\nwan_public = no\n",
 	  "t.conf:3: duplicate key 'wan_public' (first set on line 2)" },
 };

@@ -573,7 +573,8 @@ static void test_status(void **state)
 			       "external_ip: 203.0.113.1\nconnection_status: Connected\n"
 			       "connection_uptime: 5\n"));
 	/* the sim's default WAN address is a documentation one (RFC 5737) */
-	assert_non_null(strstr(a, "wan_class: documentation\nwan_public: no\n"));
+	assert_non_null(strstr(a, "wan_class: documentation\nwan_public: no\nstun: off\n"
+			       "stun_server: -\nstun_mapped: -\nstun_port_preserved: -\n"));
 	assert_non_null(strstr(a, "mappings: 2\nmappings_upnp: 1\nmappings_natpmp: 0\n"
 			       "mappings_pcp: 0\nmappings_static: 1\nsystem_update_id: 2\n"));
 	assert_non_null(strstr(a, "gena_subscribers: 0\n"));
@@ -582,6 +583,9 @@ static void test_status(void **state)
 	assert_non_null(strstr(a, "\"mappings_static\":1,\"system_update_id\":2,"));
 	assert_non_null(strstr(a, "\"external_ip\":\"203.0.113.1\",\"wan_class\":\"documentation\","
 			       "\"wan_public\":false,"));
+	assert_non_null(strstr(a, ",\"stun\":{\"state\":\"off\",\"server\":\"-\",\"mapped\":\"-\","
+			       "\"port_preserved\":\"-\",\"mapping\":\"unknown\","
+			       "\"filtering\":\"unknown\",\"runs\":0,\"failed_runs\":0}}\n"));
 	assert_ok(run(f, "log-level warn"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
 	assert_non_null(strstr(run(f, "status"), "log_level: warn\n"));
