@@ -13,7 +13,11 @@ PKGS=(
   python3-gi gir1.2-gupnp-1.6 gir1.2-gupnpigd-1.0 python3-libtorrent
   clang libclang-rt-14-dev cppcheck clang-tidy
   mandoc groff-base
+  stun-server
 )
+# stun-server: stund, the STUN server of tests/netns/test_stun.sh (started
+# by the test inside its namespace). Its package starts nothing: the init
+# script it installs runs only with START_DAEMON=true in /etc/default/stun.
 
 missing=()
 for p in "${PKGS[@]}"; do
