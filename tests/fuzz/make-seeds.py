@@ -8,7 +8,7 @@ case's exchanges, at most 8 per seed) and fuzz_soap (each POST: its
 SOAPAction and body); every configuration (tests/data/config/*.conf,
 examples/*.conf) a seed for fuzz_config; SSDP and GENA requests, NAT-PMP
 and PCP sequences and lease files written out below are the seeds of
-fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp, fuzz_leasefile and fuzz_stun. The input
+fuzz_ssdp, fuzz_gena, fuzz_natpmp, fuzz_pcp, fuzz_leasefile, fuzz_stun and fuzz_pcpc. The input
 formats are described at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
@@ -382,6 +382,38 @@ STUN_SEEDS = [
 ]
 
 
+# ---- PCP / NAT-PMP responses to igdd as a client (fuzz_pcpc.c) ----
+
+def pcp_response(op, result, lifetime, epoch, body=b""):
+    return bytes([2, 0x80 | op, 0, result]) + lifetime.to_bytes(4, "big") + \
+        epoch.to_bytes(4, "big") + bytes(12) + body
+
+
+def pcp_map_body(proto, iport, eport, addr=(198, 51, 100, 1)):
+    return bytes(range(1, 13)) + bytes([proto, 0, 0, 0]) + iport.to_bytes(2, "big") + \
+        eport.to_bytes(2, "big") + bytes(10) + b"\xff\xff" + bytes(addr)
+
+
+PCPC_SEEDS = [
+    ("map-ok", pcp_response(1, 0, 7200, 42, pcp_map_body(6, 8080, 8080))),
+    ("map-other-port", pcp_response(1, 0, 120, 43, pcp_map_body(17, 5000, 5001))),
+    ("map-no-resources", pcp_response(1, 8, 30, 44, pcp_map_body(6, 8080, 0, (0, 0, 0, 0)))),
+    ("map-prefer-failure", pcp_response(1, 0, 120, 45, pcp_map_body(6, 80, 80) + b"\x02\x00\x00\x00")),
+    ("announce", pcp_response(0, 0, 0, 0)),
+    ("natpmp-unsupp-version", bytes.fromhex("0081000100000e10")),
+    ("natpmp-external", bytes.fromhex("008000000000002ac6336401")),
+    ("natpmp-map", bytes.fromhex("00820000000000301f901f9100001c20")),
+    ("natpmp-error", bytes.fromhex("00820004000000301f90000000000000")),
+]
+
+
+def pcpc():
+    w = Writer("pcpc")
+    for name, data in PCPC_SEEDS:
+        w.add(name, data)
+    return w
+
+
 def stun():
     w = Writer("stun")
     for name, hexdata in STUN_SEEDS:
@@ -391,7 +423,7 @@ def stun():
 
 def main():
     writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile(),
-                                       stun()]
+                                       stun(), pcpc()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0
