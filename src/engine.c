@@ -561,6 +561,11 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN])
 	out[0] = '\0';
 	if (!e->wan || !status_up(wanconn_status(e->wan)))
 		return;
+	/* behind another NAT: the address the upstream maps to (upstream_io) */
+	if (e->upstream.have_ext) {
+		inet_ntop(AF_INET, &e->upstream.ext, out, INET_ADDRSTRLEN);
+		return;
+	}
 	memset(&w, 0, sizeof(w));
 	if (e->backend.ops->wan_status(&e->backend, &w) == 0 && w.have_ip)
 		inet_ntop(AF_INET, &w.external_ip, out, INET_ADDRSTRLEN);

@@ -17,6 +17,7 @@
 #include "backend/backend.h"
 #include "core/addrclass.h"
 #include "core/clock.h"
+#include "proto/pcp_client.h"
 #include "proto/stun.h"
 #include "util/ratelimit.h"
 
@@ -86,6 +87,9 @@ struct engine {
 
 	/* What STUN learnt (net/stun_io.c writes it; state OFF when unused). */
 	struct stun_status stun;
+
+	/* The upstream gateway's PCP / NAT-PMP server (net/upstream_io.c). */
+	struct upstream_status upstream;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "net/pcp_io.h"
 #include "net/ssdp_io.h"
 #include "net/stun_io.h"
+#include "net/upstream_io.h"
 #include "priv/priv.h"
 #include "svc/gena.h"
 #include "util/ifaddr.h"
@@ -71,6 +72,7 @@ struct igdd {
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
 	struct stun_io *stun;           /* stun_server: the STUN client (NULL: off) */
+	struct upstream_io *upstream;   /* the upstream's PCP/NAT-PMP client */
 	bool wan_auto;                  /* wan_interface unset: the default route's */
 	bool wan_moved;                 /* ... and the default route moved: exit 75 */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
@@ -597,6 +599,7 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 				 st.link_up ? BACKEND_CAUSE_NONE : BACKEND_CAUSE_NO_CARRIER);
 	engine_wan_classify(&d->e);
 	stun_io_wan_changed(d->stun);
+	upstream_io_wan_changed(d->upstream);
 	engine_external_ip(&d->e, ip);
 	if (strcmp(ip, d->wan_ip) != 0) {
 		log_info("external address: '%s' -> '%s'", d->wan_ip, ip);
@@ -678,6 +681,7 @@ static void start(struct igdd *d)
 		start_unprivileged(d);
 	engine_wan_classify(&d->e);
 	d->stun = stun_io_new(&d->e, d->loop, NULL);
+	d->upstream = upstream_io_new(&d->e, d->loop, NULL);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
 	if (d->cfg.persist_leases)
@@ -687,6 +691,8 @@ static void start(struct igdd *d)
 
 static void stop(struct igdd *d)
 {
+	upstream_io_free(d->upstream);  /* first: its change hook is on top */
+	d->upstream = NULL;
 	pcp_io_free(d->pcp);            /* before the change hook it wraps goes */
 	d->pcp = NULL;
 	ctl_io_free(d->ctl);

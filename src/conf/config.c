@@ -86,6 +86,7 @@ void config_defaults(struct config *c)
 	c->secure_mode = true;
 	c->enable_natpmp = true;
 	c->enable_pcp = true;
+	c->upstream_pcp = true;
 	c->pcp_min_lifetime = IGDD_PCP_MIN_LIFETIME_DEFAULT;
 	c->pcp_max_lifetime = IGDD_PCP_MAX_LIFETIME_DEFAULT;
 	c->max_mappings = IGDD_MAX_MAPPINGS_DEFAULT;
@@ -464,6 +465,7 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "persist_leases", offsetof(struct config, persist_leases) },
 		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
 		{ "enable_pcp", offsetof(struct config, enable_pcp) },
+		{ "upstream_pcp", offsetof(struct config, upstream_pcp) },
 	};
 	size_t i;
 
@@ -766,6 +768,7 @@ static const struct config_key config_keys[] = {
 	{ "wan_down_command", set_wan_command, false, false },
 	{ "wan_public", set_wan_public, false, false },
 	{ "stun_server", set_stun_server, true, false },
+	{ "upstream_pcp", set_bool, false, false },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -1153,4 +1156,5 @@ void config_print(const struct config *c, FILE *out)
 		if (inet_ntop(AF_INET, &c->stun_server[i].addr, addr, sizeof(addr)))
 			fprintf(out, "stun_server = %s:%u\n", addr, (unsigned)c->stun_server[i].port);
 	}
+	fprintf(out, "upstream_pcp = %s\n", yes_no(c->upstream_pcp));
 }

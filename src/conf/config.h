@@ -109,6 +109,9 @@ struct config {
 		struct in_addr addr;
 		uint16_t port;                  /* default 3478 */
 	} stun_server[IGDD_CONF_MAX_STUN_SERVERS];
+	bool upstream_pcp;                      /* upstream_pcp = yes|no (default yes): mirror
+	                                         * mappings on the upstream's PCP/NAT-PMP server
+	                                         * when the WAN address is not public */
 };
 
 void config_defaults(struct config *c);

@@ -206,3 +206,19 @@ bool natpmp_epoch_valid(bool have_prev, uint32_t prev_server, uint64_t prev_clie
 	expect = (uint64_t)prev_server + (elapsed_ms * 7 / 8) / 1000;
 	return (uint64_t)cur_server + 2 >= expect;
 }
+
+const char *upstream_mode_name(enum upstream_mode m)
+{
+	switch (m) {
+	case UPSTREAM_PROBING:
+		return "probing";
+	case UPSTREAM_PCP:
+		return "pcp";
+	case UPSTREAM_NATPMP:
+		return "natpmp";
+	case UPSTREAM_NONE:
+		return "none";
+	default:
+		return "off";
+	}
+}

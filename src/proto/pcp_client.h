@@ -112,4 +112,28 @@ int natpmpc_parse(const uint8_t *p, size_t len, struct natpmpc_response *ret);
 bool natpmp_epoch_valid(bool have_prev, uint32_t prev_server, uint64_t prev_client_ms,
 			uint32_t cur_server, uint64_t cur_client_ms);
 
+/* What the upstream client (net/upstream_io.c) knows, for the status and
+ * for the external address every protocol reports (engine_external_ip()). */
+enum upstream_mode {
+	UPSTREAM_OFF = 0,               /* upstream_pcp = no, or the WAN address is public */
+	UPSTREAM_PROBING,               /* asking the WAN gateway */
+	UPSTREAM_PCP,
+	UPSTREAM_NATPMP,
+	UPSTREAM_NONE,                  /* nobody answers on port 5351: no mirroring */
+};
+
+struct upstream_status {
+	enum upstream_mode mode;
+	struct in_addr server;          /* the WAN default gateway */
+	bool have_ext;                  /* the address the upstream maps to */
+	struct in_addr ext;
+	unsigned mirrored;              /* mappings the upstream granted and holds */
+	unsigned other_port;            /* ... of them on another port than asked */
+	unsigned pending;               /* waiting to be asked or retried */
+	unsigned requests;              /* sent since start (retransmissions too) */
+	unsigned epoch_resets;          /* times the upstream lost its state */
+};
+
+const char *upstream_mode_name(enum upstream_mode m);
+
 #endif

@@ -139,6 +139,29 @@ static void status_stun(const struct engine *e, bool json, struct buf *out)
 		   stun_behaviour_name(st->mapping), stun_behaviour_name(st->filtering));
 }
 
+/* The upstream PCP / NAT-PMP client (net/upstream_io.c). */
+static void status_upstream(const struct engine *e, bool json, struct buf *out)
+{
+	const struct upstream_status *u = &e->upstream;
+	char srv[INET_ADDRSTRLEN] = "-", ext[INET_ADDRSTRLEN] = "-";
+
+	if (u->mode != UPSTREAM_OFF)
+		inet_ntop(AF_INET, &u->server, srv, sizeof(srv));
+	if (u->have_ext)
+		inet_ntop(AF_INET, &u->ext, ext, sizeof(ext));
+	if (json) {
+		buf_printf(out, ",\"upstream\":{\"mode\":\"%s\",\"server\":\"%s\","
+			   "\"external_ip\":\"%s\",\"mirrored\":%u,\"other_port\":%u,"
+			   "\"pending\":%u,\"requests\":%u,\"epoch_resets\":%u}",
+			   upstream_mode_name(u->mode), srv, ext, u->mirrored, u->other_port,
+			   u->pending, u->requests, u->epoch_resets);
+		return;
+	}
+	buf_printf(out, "upstream: %s\nupstream_server: %s\nupstream_external_ip: %s\n"
+		   "upstream_mirrored: %u\nupstream_other_port: %u\nupstream_pending: %u\n",
+		   upstream_mode_name(u->mode), srv, ext, u->mirrored, u->other_port, u->pending);
+}
+
 static void do_status(struct ctl_session *s, bool json, struct buf *out)
 {
 	struct engine *e = s->e;
@@ -167,6 +190,7 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 			   st.by_origin[MAP_ORIGIN_STATIC], e->system_update_id, e->boot_id,
 			   e->config_id, subs, level);
 		status_stun(e, true, out);
+		status_upstream(e, true, out);
 		buf_puts(out, "}\n");
 		ok(out);
 		return;
@@ -184,6 +208,7 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	buf_printf(out, "wan_class: %s\n", st.wan_class);
 	buf_printf(out, "wan_public: %s\n", st.wan_public);
 	status_stun(e, false, out);
+	status_upstream(e, false, out);
 	buf_printf(out, "mappings: %zu\n", st.total);
 	buf_printf(out, "mappings_upnp: %zu\n", st.by_origin[MAP_ORIGIN_UPNP]);
 	buf_printf(out, "mappings_natpmp: %zu\n", st.by_origin[MAP_ORIGIN_NATPMP]);

@@ -585,7 +585,10 @@ static void test_status(void **state)
 			       "\"wan_public\":false,"));
 	assert_non_null(strstr(a, ",\"stun\":{\"state\":\"off\",\"server\":\"-\",\"mapped\":\"-\","
 			       "\"port_preserved\":\"-\",\"mapping\":\"unknown\","
-			       "\"filtering\":\"unknown\",\"runs\":0,\"failed_runs\":0}}\n"));
+			       "\"filtering\":\"unknown\",\"runs\":0,\"failed_runs\":0},"
+			       "\"upstream\":{\"mode\":\"off\",\"server\":\"-\",\"external_ip\":\"-\","
+			       "\"mirrored\":0,\"other_port\":0,\"pending\":0,\"requests\":0,"
+			       "\"epoch_resets\":0}}\n"));
 	assert_ok(run(f, "log-level warn"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
 	assert_non_null(strstr(run(f, "status"), "log_level: warn\n"));
