@@ -378,6 +378,45 @@ static void test_off(void **state)
 	fx_free(f);
 }
 
+/* A LAN host churning mappings cannot make igdd flood the upstream: new
+ * requests at most one per gap, whatever the table does (the bound is
+ * derived from the time measured: slowness only lowers the count). */
+static void test_churn_bounded(void **state)
+{
+	struct upstream_io_params p = params(5351);
+	struct fx *f;
+	uint64_t t0, elapsed;
+	unsigned sent, i;
+	char line[64];
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	upstream_io_free(f->u);
+	p.gap_ms = 100;
+	f->u = upstream_io_new(&f->e, f->l, &p);
+	wait_mode(f, UPSTREAM_PCP);
+	t0 = clock_monotonic_ms(NULL);
+	sent = f->e.upstream.requests;
+	for (i = 0; i < 40; i++) {
+		snprintf(line, sizeof(line), "add TCP %u 192.168.1.20 %u", 2000 + i, 2000 + i);
+		ctl(f, line);
+		snprintf(line, sizeof(line), "del TCP %u", 2000 + i);
+		if (i % 2)
+			ctl(f, line);
+	}
+	test_loop_for(f->l, 500);
+	elapsed = clock_monotonic_ms(NULL) - t0;
+	sent = f->e.upstream.requests - sent;
+	if (sent > elapsed / 100 + 2)
+		fail_msg("%u requests in %llu ms", sent, (unsigned long long)elapsed);
+	assert_true(sent >= 1);
+	/* and all of it settles: 20 mappings held, nothing left to delete */
+	wait_mirrored(f, 20);
+	fx_free(f);
+}
+
 /* Shutdown deletes what is held upstream. */
 static void test_free_deletes(void **state)
 {
@@ -415,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_silent),
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_free_deletes),
+		cmocka_unit_test(test_churn_bounded),
 	};
 	int r = test_own_netns();
 
