@@ -393,9 +393,16 @@ static void on_pcp(struct upstream_io *u, const struct pcpc_response *r)
 	}
 	check_epoch(u, r->epoch, false);
 	if (u->kind == REQ_PROBE && r->opcode == PCP_OP_ANNOUNCE) {
+		uint8_t ext_req[2];
+
 		req_stop(u);
 		u->e->upstream.mode = UPSTREAM_PCP;
 		log_info("upstream: PCP server at the WAN gateway");
+		/* PCP has no request for the external address alone; a server
+		 * that speaks NAT-PMP too answers one (RFC 6886 3.2): one
+		 * datagram, not retransmitted; the first MAP tells it anyway */
+		if (send(u->fd, ext_req, natpmpc_build_external(ext_req), 0) >= 0)
+			u->e->upstream.requests++;
 		reconcile(u);
 		return;
 	}
@@ -452,7 +459,16 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (n < 0)
 			return;
-		if ((size_t)n > sizeof(buf) || u->kind == REQ_NONE)
+		if ((size_t)n > sizeof(buf))
+			continue;
+		/* the answer to the external address query sent with PCP found */
+		if (u->e->upstream.mode == UPSTREAM_PCP && n >= 1 && buf[0] == 0) {
+			if (natpmpc_parse(buf, (size_t)n, &nr) == 0 && nr.opcode == NATPMP_OP_EXTERNAL &&
+			    nr.result == NATPMP_SUCCESS && !u->e->upstream.have_ext)
+				set_ext(u, true, nr.ext_addr);
+			continue;
+		}
+		if (u->kind == REQ_NONE)
 			continue;
 		if (u->e->upstream.mode == UPSTREAM_NATPMP) {
 			if (natpmpc_parse(buf, (size_t)n, &nr) == 0)

@@ -148,6 +148,11 @@ pcp_found() { [ "$(status_line upstream)" = pcp ]; }
 lab_until pcp_found || lab_fail "igdd did not find the upstream's PCP server: $(ctl status)"
 [ "$(status_line wan_class)" = private ] || lab_fail "wan_class $(status_line wan_class)"
 lab_ok "igdd: WAN 10.0.0.2 is private, PCP server at $(status_line upstream_server)"
+ext_known() { [ "$(status_line upstream_external_ip)" = 198.51.100.1 ]; }
+lab_until ext_known || lab_fail "igdd did not learn the upstream's address: $(ctl status)"
+out=$(upnpc1 -s)
+expect "before any mapping, GetExternalIPAddress reports the upstream's address" \
+  "ExternalIPAddress = 198.51.100.1" "$out"
 
 out=$(upnpc1 -e doublenat -a $LAN1_IP 8080 8080 TCP 3600)
 expect "upnpc maps TCP 8080 on igdd" "is redirected to internal $LAN1_IP:8080" "$out"
