@@ -228,14 +228,18 @@ uint32_t engine_uptime(const struct engine *e, uint64_t now)
 	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
 }
 
-bool engine_connection_allowed(const struct engine *e, struct in_addr peer)
+bool engine_connection_allowed(const struct engine *e, const struct ipaddr *from)
 {
 	const struct config *c = e->cfg;
+	struct in_addr peer;
 	uint32_t mask;
 	size_t i;
 
 	if (c->connection_control_all)
 		return true;
+	/* The entries are IPv4 prefixes: an IPv6 control point is named by none. */
+	if (!ipaddr_get_v4(from, &peer))
+		return false;
 	for (i = 0; i < c->nconnection_control; i++) {
 		mask = c->connection_control[i].plen == 0 ? 0 :
 		       htonl(UINT32_MAX << (32 - c->connection_control[i].plen));
@@ -291,12 +295,13 @@ static void traffic_sample(struct engine *e, uint64_t now)
 	e->traffic_check_ms = now + every;
 }
 
-int engine_free_port(struct engine *e, struct in_addr peer, struct in_addr client,
-		     uint16_t int_port, uint8_t proto, uint16_t want, uint16_t *ret)
+int engine_free_port(struct engine *e, unsigned lan_index, const struct ipaddr *peer,
+		     struct in_addr client, uint16_t int_port, uint8_t proto, uint16_t want,
+		     uint16_t *ret)
 {
 	struct policy_range rg[POLICY_MAX_RANGES];
-	struct policy_lan lan = { e->lan_addr, e->lan_mask };
-	struct policy_subject s = { peer, client, 0, int_port, proto };
+	struct policy_lan lan = engine_policy_lan(e, lan_index);
+	struct policy_subject s = { *peer, ipaddr_from_v4(client), 0, int_port, proto };
 	size_t n, i, k;
 
 	n = e->policy ? policy_ext_ranges(e->policy, &lan, &s, rg) : 0;
@@ -341,7 +346,7 @@ int engine_reload(struct engine *e, char *err, size_t errsz)
 	if (e->backend.ops->reload && (r = e->backend.ops->reload(&e->backend)) < 0)
 		log_warnx("reload: the backend kept its own copy of the port policy: %s",
 			  strerror(-r));
-	return portmap_enforce_policy(e);
+	return portmap_enforce_policy(e, "reload");
 }
 
 /*
@@ -399,12 +404,19 @@ void engine_tick(struct engine *e)
 
 bool engine_policy_allows(const struct engine *e, const struct mapping *m)
 {
-	struct policy_lan lan = { e->lan_addr, e->lan_mask };
-	struct policy_subject s = { m->owner, m->internal_client, m->ext_port, m->int_port,
-				    m->proto };
+	struct policy_subject s = { ipaddr_from_v4(m->owner), ipaddr_from_v4(m->internal_client),
+				    m->ext_port, m->int_port, m->proto };
+	struct policy_lan lan;
+	int i;
 
 	if (m->origin == MAP_ORIGIN_STATIC)
 		return true;            /* the admin's own: no client policy applies */
+	/* The LAN the client is on now (a broadcast client: the owner's). */
+	i = engine_lan_find(e, m->internal_client.s_addr == INADDR_BROADCAST ? &s.peer
+									 : &s.internal_client);
+	if (i < 0)
+		return false;
+	lan = engine_policy_lan(e, (unsigned)i);
 	return e->policy && policy_check(e->policy, &lan, &s) == POLICY_ALLOW;
 }
 
@@ -500,6 +512,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 {
 	struct map_limits lim;
 	char err[256];
+	size_t i;
 	int r;
 
 	memset(e, 0, sizeof(*e));
@@ -511,6 +524,9 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 	e->config_id = 1;
 	if (strlen(cfg->uuid) != 36)
 		return -EINVAL;
+	e->nlans = cfg->nlans < IGDD_CONF_MAX_LANS ? cfg->nlans : IGDD_CONF_MAX_LANS;
+	for (i = 0; i < e->nlans; i++)
+		lan_init(&e->lans[i], (unsigned)i, cfg->lan_interface[i]);
 	memcpy(e->uuid_root, cfg->uuid, 37);
 	derive_uuid(e->uuid_root, e->uuid_wandev, 1);
 	derive_uuid(e->uuid_root, e->uuid_wanconn, 2);
@@ -580,17 +596,78 @@ void engine_fini(struct engine *e)
 	e->backend.ops = NULL;
 }
 
-void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask)
+const struct lan *engine_lan(const struct engine *e, unsigned i)
 {
-	e->lan_addr = addr;
-	e->lan_mask = mask;
+	return i < e->nlans ? &e->lans[i] : NULL;
 }
 
-bool engine_on_lan(const struct engine *e, struct in_addr addr)
+int engine_lan_find(const struct engine *e, const struct ipaddr *a)
 {
-	if (e->lan_mask.s_addr == 0)
-		return false;
-	return (addr.s_addr & e->lan_mask.s_addr) == (e->lan_addr.s_addr & e->lan_mask.s_addr);
+	size_t i;
+
+	for (i = 0; i < e->nlans; i++)
+		if (lan_contains(&e->lans[i], &e->wan6, a))
+			return (int)i;
+	return -1;
+}
+
+bool engine_lan_peer(const struct engine *e, unsigned i, const struct ipaddr *a)
+{
+	return i < e->nlans && lan_peer_ok(&e->lans[i], &e->wan6, a);
+}
+
+bool engine_lan_host(const struct engine *e, unsigned i, const struct ipaddr *a)
+{
+	return i < e->nlans && lan_host_ok(&e->lans[i], &e->wan6, a);
+}
+
+struct policy_lan engine_policy_lan(const struct engine *e, unsigned i)
+{
+	struct policy_lan pl = { i < e->nlans ? &e->lans[i] : NULL, &e->wan6 };
+
+	return pl;
+}
+
+void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask)
+{
+	struct lan_addr_event ev;
+	struct lan *l;
+	unsigned plen = 0;
+	uint32_t m;
+
+	if (e->nlans == 0)
+		e->nlans = 1;
+	l = &e->lans[0];
+	memset(&ev, 0, sizeof(ev));
+	ev.ifindex = l->ifindex;
+	if (lan_has_v4(l)) {
+		ev.addr.a = ipaddr_from_v4(l->addr);
+		lan_apply(l, &ev);
+	}
+	for (m = ntohl(mask.s_addr); m & 0x80000000u; m <<= 1)
+		plen++;
+	ev.add = true;
+	ev.addr.a = ipaddr_from_v4(addr);
+	ev.addr.plen = (uint8_t)plen;
+	lan_apply(l, &ev);
+	e->lan_net_checked[0].s_addr = l->addr.s_addr & l->mask.s_addr;
+	e->lan_mask_checked[0] = l->mask;
+}
+
+int engine_lan_changed(struct engine *e, unsigned i)
+{
+	const struct lan *l = engine_lan(e, i);
+	struct in_addr net;
+
+	if (!l || !lan_has_v4(l))
+		return 0;       /* no address (for now): keep what the LAN had */
+	net.s_addr = l->addr.s_addr & l->mask.s_addr;
+	if (net.s_addr == e->lan_net_checked[i].s_addr &&
+	    l->mask.s_addr == e->lan_mask_checked[i].s_addr)
+		return 0;
+	e->lan_net_checked[i] = net;
+	e->lan_mask_checked[i] = l->mask;
+	return portmap_enforce_policy(e, "LAN address change");
 }
 
 void engine_changed(struct engine *e, unsigned changes)

@@ -20,13 +20,15 @@
 #include "core/stats.h"
 #include "proto/pcp_client.h"
 #include "proto/stun.h"
+#include "core/lan.h"
+#include "core/policy.h"
+#include "util/ipaddr.h"
 #include "util/ratelimit.h"
 
 struct config;
 struct leasefile;
 struct map_table;
 struct mapping;
-struct policy;
 struct wanconn;
 struct engine;
 struct gena;
@@ -42,6 +44,14 @@ enum engine_change {
 };
 
 typedef void (*engine_change_fn)(struct engine *e, unsigned changes, void *arg);
+
+/*
+ * Whether a and b (addresses on the LAN of interface ifindex) belong to
+ * one host: the neighbour table maps both to the same link-layer address
+ * (net/neigh.c). Used for GENA callbacks (svc/gena.c); NULL: never.
+ */
+typedef bool (*engine_same_host_fn)(void *arg, unsigned ifindex, const struct ipaddr *a,
+				    const struct ipaddr *b);
 
 struct engine {
 	const struct config *cfg;
@@ -60,8 +70,13 @@ struct engine {
 	char uuid_wandev[37];          /* WANDevice */
 	char uuid_wanconn[37];         /* WANConnectionDevice */
 
-	struct in_addr lan_addr;       /* the LAN interface's IPv4 address */
-	struct in_addr lan_mask;
+	/* The LANs (lan_interface, in order) and the WAN's IPv6 prefixes,
+	 * followed at run time (net/lanwatch.c; core/lan.h). */
+	size_t nlans;
+	struct lan lans[IGDD_CONF_MAX_LANS];
+	struct lan_wan6 wan6;
+	struct in_addr lan_net_checked[IGDD_CONF_MAX_LANS];  /* the IPv4 subnet mappings were */
+	struct in_addr lan_mask_checked[IGDD_CONF_MAX_LANS]; /* last checked against */
 	uint16_t http_port;            /* the port the HTTP server listens on */
 	uint64_t started_ms;           /* clock at engine_init (Uptime, 2.3.6) */
 
@@ -92,6 +107,9 @@ struct engine {
 
 	/* The upstream gateway's PCP / NAT-PMP server (net/upstream_io.c). */
 	struct upstream_status upstream;
+
+	engine_same_host_fn same_host;
+	void *same_host_arg;
 };
 
 /*
@@ -120,10 +138,29 @@ int engine_leases_start(struct engine *e, const char *dir);
  * 0 (also when leases are not kept), or -errno: answer 501. */
 int engine_commit(struct engine *e);
 
+/* LAN i (0..nlans-1), or NULL. */
+const struct lan *engine_lan(const struct engine *e, unsigned i);
+/* The LAN whose link or prefixes hold a (the first), or -1. */
+int engine_lan_find(const struct engine *e, const struct ipaddr *a);
+/* a may be answered on LAN i (lan_peer_ok(), the WAN's prefixes excluded). */
+bool engine_lan_peer(const struct engine *e, unsigned i, const struct ipaddr *a);
+/* a is a host of LAN i (lan_host_ok()). */
+bool engine_lan_host(const struct engine *e, unsigned i, const struct ipaddr *a);
+/* What the policy needs of LAN i (lan NULL when i is no LAN). */
+struct policy_lan engine_policy_lan(const struct engine *e, unsigned i);
+
+/* Tests and tools: LAN 0's IPv4 address and netmask, as if the kernel
+ * had reported them (replacing the one it had). */
 void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask);
 
-/* True when addr is inside the LAN interface's subnet. */
-bool engine_on_lan(const struct engine *e, struct in_addr addr);
+/*
+ * LAN i's addresses changed (net/lanwatch.c applied the events to
+ * e->lans[i]): when its IPv4 subnet is another than the one the mapping
+ * table was last checked against, the mappings the policy now refuses
+ * (internal clients no longer on any LAN) are removed, with one change
+ * event. The number removed.
+ */
+int engine_lan_changed(struct engine *e, unsigned i);
 
 /* Report a change: bumps SystemUpdateID once for ENGINE_CHG_MAPPINGS and
  * calls the change hook once with the whole set. */
@@ -155,7 +192,7 @@ bool engine_wan_public(const struct engine *e);
  * SetEnabledForInternet): the connection_control configuration. Others
  * get 606 (WANIPConnection:2 2.5.1.3 ff.: authorization by default).
  */
-bool engine_connection_allowed(const struct engine *e, struct in_addr peer);
+bool engine_connection_allowed(const struct engine *e, const struct ipaddr *peer);
 
 /*
  * The Uptime clients see (GetStatusInfo, WANIPConnection:2 2.3.6) at
@@ -170,10 +207,11 @@ uint32_t engine_uptime(const struct engine *e, uint64_t now);
 void engine_gauges(const struct engine *e, struct stats_gauges *ret);
 
 /*
- * Whether the policy of now (secure_mode, acl, the LAN) still allows m
- * as its owner made it: what a lease restored at start and a reload
- * check for every entry made by UPnP, NAT-PMP or PCP. Admin (static)
- * entries are not subject to it: true.
+ * Whether the policy of now (secure_mode, acl, the LANs) still allows m
+ * as its owner made it, on the LAN its internal client is on: what a
+ * lease restored at start, a reload and a LAN renumbering check for
+ * every entry made by UPnP, NAT-PMP or PCP. Admin (static) entries are
+ * not subject to it: true.
  */
 bool engine_policy_allows(const struct engine *e, const struct mapping *m);
 
@@ -189,13 +227,15 @@ void engine_wan_event(struct engine *e, enum backend_link_event ev,
  * connection's timers, the backend's own), 0 when none. */
 /*
  * A free external port for a new mapping of client's int_port (proto)
- * asked by peer, among the ports the policy allows it: the first free
- * one at or above want, wrapping around to the lowest allowed port (the
- * search of AddAnyPortMapping, NAT-PMP and PCP). 0 and *ret, -EACCES
- * when the policy allows no port, -ENOSPC when none is free.
+ * asked by peer on LAN lan, among the ports the policy allows it: the
+ * first free one at or above want, wrapping around to the lowest
+ * allowed port (the search of AddAnyPortMapping, NAT-PMP and PCP). 0
+ * and *ret, -EACCES when the policy allows no port, -ENOSPC when none
+ * is free.
  */
-int engine_free_port(struct engine *e, struct in_addr peer, struct in_addr client,
-		     uint16_t int_port, uint8_t proto, uint16_t want, uint16_t *ret);
+int engine_free_port(struct engine *e, unsigned lan, const struct ipaddr *peer,
+		     struct in_addr client, uint16_t int_port, uint8_t proto, uint16_t want,
+		     uint16_t *ret);
 
 /*
  * The caller changed the reloadable keys of *e->cfg in place (SIGHUP,

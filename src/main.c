@@ -17,6 +17,8 @@
 #include "net/http_io.h"
 #include "net/ifwatch.h"
 #include "net/metrics_io.h"
+#include "net/lanwatch.h"
+#include "net/neigh.h"
 #include "net/pcp_io.h"
 #include "net/ssdp_io.h"
 #include "net/stun_io.h"
@@ -81,6 +83,7 @@ struct igdd {
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
 	struct stun_io *stun;           /* stun_server: the STUN client (NULL: off) */
 	struct upstream_io *upstream;   /* the upstream's PCP/NAT-PMP client */
+	struct lanwatch *lanwatch;      /* the LANs' (and the WAN's IPv6) addresses */
 	bool wan_auto;                  /* wan_interface unset: the default route's */
 	bool wan_moved;                 /* ... and the default route moved: exit 75 */
 	char wan_ip[INET_ADDRSTRLEN];   /* ExternalIPAddress last evented */
@@ -390,20 +393,25 @@ static unsigned log_restart_keys(const struct config *now, const struct config *
  * off: NAT-PMP/PCP only)", for the log and the STATUS line. */
 static void describe_lan(const struct igdd *d, char *out, size_t outsz)
 {
-	char lan[INET_ADDRSTRLEN], http[40];
+	char lan[INET_ADDRSTRLEN], http[40], names[IGDD_CONF_MAX_LANS * (IF_NAMESIZE + 1)];
+	size_t i, n = 0;
 
-	inet_ntop(AF_INET, &d->e.lan_addr, lan, sizeof(lan));
+	names[0] = '\0';
+	for (i = 0; i < d->e.nlans && n < sizeof(names); i++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? "," : "",
+				      d->e.lans[i].name);
+	inet_ntop(AF_INET, &d->e.lans[0].addr, lan, sizeof(lan));
 	if (d->cfg.enable_upnp)
 		snprintf(http, sizeof(http), "http port %u", (unsigned)d->e.http_port);
 	else
 		snprintf(http, sizeof(http), "UPnP off: NAT-PMP/PCP only");
-	snprintf(out, outsz, "LAN %s %s (%s)", d->cfg.lan_interface, lan, http);
+	snprintf(out, outsz, "LAN %s %s (%s)", names, lan, http);
 }
 
 /* The service manager's STATUS= line: what igdd serves now. */
 static void notify_ready(struct igdd *d)
 {
-	char what[96];
+	char what[256];
 	int r;
 
 	describe_lan(d, what, sizeof(what));
@@ -561,20 +569,73 @@ static int on_prepare(struct loop *l, void *arg)
 	return next <= now ? 0 : (next - now > INT_MAX ? INT_MAX : (int)(next - now));
 }
 
-/* The LAN interface's address and subnet into the engine (fatal if none). */
-static void setup_lan(struct igdd *d)
+/* A LAN's addresses, for the log. */
+static void log_lan(const struct lan *l, const char *what)
 {
-	struct ifaddr_ipv4 lan;
+	char line[512], a[IPADDR_STRLEN];
+	size_t i, n = 0;
+
+	line[0] = '\0';
+	for (i = 0; i < l->naddrs && n < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s/%u",
+				      ipaddr_ntop(&l->addrs[i].a, a, sizeof(a)),
+				      (unsigned)l->addrs[i].plen);
+	log_info("LAN %s %s:%s", l->name, what, l->naddrs ? line : " no address");
+}
+
+/*
+ * The LANs' addresses changed (net/lanwatch.h): the mapping table is
+ * checked again when an IPv4 subnet moved, then HTTP listens on the new
+ * addresses, SSDP and NAT-PMP/PCP announce again on those LANs.
+ */
+static void on_lan_change(struct lanwatch *w, uint32_t lans, bool wan6, void *arg)
+{
+	struct igdd *d = arg;
+	size_t i;
 	int r;
 
-	r = ifaddr_lookup_ipv4(d->cfg.lan_interface, &lan);
-	if (r == -ENODEV)
-		fatalx("lan_interface '%s': no such interface", d->cfg.lan_interface);
-	if (r == -EADDRNOTAVAIL)
-		fatalx("lan_interface '%s': no IPv4 address", d->cfg.lan_interface);
-	if (r < 0)
-		fatalx("lan_interface '%s': %s", d->cfg.lan_interface, strerror(-r));
-	engine_set_lan(&d->e, lan.addr, lan.mask);
+	(void)w;
+	(void)wan6;
+	for (i = 0; i < d->e.nlans; i++) {
+		if (!(lans & (1u << i)))
+			continue;
+		log_lan(&d->e.lans[i], "addresses now");
+		r = engine_lan_changed(&d->e, (unsigned)i);
+		if (r > 0)
+			log_info("LAN %s renumbered: %d mapping(s) no longer on a LAN removed",
+				 d->e.lans[i].name, r);
+	}
+	if (!lans)
+		return;
+	if (d->http)
+		http_io_sync(d->http);
+	ssdp_io_lans_changed(d->ssdp, lans);
+	pcp_io_lans_changed(d->pcp, lans);
+}
+
+/* The LANs' addresses into the engine, then followed (fatal when a LAN
+ * interface does not exist). */
+static void setup_lans(struct igdd *d)
+{
+	size_t i;
+
+	d->lanwatch = lanwatch_new(&d->e, d->loop, d->cfg.wan_interface, on_lan_change, d);
+	if (!d->lanwatch)
+		fatal("cannot follow the LAN interfaces over rtnetlink");
+	for (i = 0; i < d->e.nlans; i++) {
+		const struct lan *l = &d->e.lans[i];
+
+		if (l->ifindex == 0)
+			fatalx("lan_interface '%s': no such interface", l->name);
+		if (l->naddrs == 0)
+			log_warnx("lan_interface '%s': no address yet: served once it has one",
+				  l->name);
+		else
+			log_lan(l, "addresses");
+		engine_lan_changed(&d->e, (unsigned)i);
+	}
+	d->e.same_host = neigh_same_host;
+	d->e.same_host_arg = NULL;
 }
 
 static void setup_signals(struct igdd *d)
@@ -622,9 +683,9 @@ static void setup_wan_auto(struct igdd *d)
 		fatalx("wan_interface is not set and there is no IPv4 default route to take it "
 		       "from (%s): set wan_interface in %s", r == -ENOENT ? "none in /proc/net/route" :
 		       strerror(-r), d->conf_path);
-	if (strcmp(d->cfg.wan_interface, d->cfg.lan_interface) == 0)
+	if (config_lan_index(&d->cfg, d->cfg.wan_interface, strlen(d->cfg.wan_interface)) >= 0)
 		fatalx("wan_interface is not set and the IPv4 default route leaves through "
-		       "lan_interface %s: set wan_interface", d->cfg.lan_interface);
+		       "lan_interface %s: set wan_interface", d->cfg.wan_interface);
 	d->wan_auto = true;
 	log_info("wan_interface not set: using %s, the interface of the IPv4 default route",
 		 d->cfg.wan_interface);
@@ -716,9 +777,9 @@ static void start_upnp(struct igdd *d)
 	d->http = http_io_new(&d->e, d->loop);
 	if (!d->http)
 		fatalx("cannot start the HTTP server");
-	d->ssdp = ssdp_io_new(&d->e, d->loop, d->cfg.lan_interface);
+	d->ssdp = ssdp_io_new(&d->e, d->loop);
 	if (!d->ssdp)
-		fatalx("cannot start SSDP on %s", d->cfg.lan_interface);
+		fatalx("cannot start SSDP");
 }
 
 /* In dependency order (start_upnp()). */
@@ -747,7 +808,7 @@ static void start(struct igdd *d)
 	if (r < 0)
 		fatalx("cannot start the engine: %s", strerror(-r));
 	d->engine_up = true;
-	setup_lan(d);
+	setup_lans(d);
 	setup_signals(d);
 	d->e.reload = reload_hook;
 	d->e.reload_arg = d;
@@ -767,9 +828,9 @@ static void start(struct igdd *d)
 			fatalx("%s", err);
 	}
 	if (d->cfg.enable_natpmp || d->cfg.enable_pcp) {
-		d->pcp = pcp_io_new(&d->e, d->loop, d->cfg.lan_interface);
+		d->pcp = pcp_io_new(&d->e, d->loop);
 		if (!d->pcp)
-			fatalx("cannot start NAT-PMP/PCP on %s", d->cfg.lan_interface);
+			fatalx("cannot start NAT-PMP/PCP");
 	}
 	if (d->helper)
 		start_unprivileged(d);
@@ -807,6 +868,8 @@ static void stop(struct igdd *d)
 	d->stun = NULL;
 	ifwatch_free(d->wanwatch);
 	d->wanwatch = NULL;
+	lanwatch_free(d->lanwatch);
+	d->lanwatch = NULL;
 	if (d->engine_up)
 		engine_fini(&d->e);
 	d->engine_up = false;
@@ -875,7 +938,7 @@ static void background_done(int fd, bool verbose)
 
 static void log_started(const struct igdd *d)
 {
-	char what[96];
+	char what[256];
 
 	describe_lan(d, what, sizeof(what));
 	log_info("igdd %s started: backend %s, %s, uuid %s", IGDD_VERSION,

@@ -13,9 +13,12 @@
  *   # comment lines, only before the first exchange
  *   config: KEY = VALUE        before the first exchange; overrides the base
  *                              configuration (config_parse() syntax)
- *   >>> PEER_IP                a request from PEER_IP: the raw HTTP text
- *   POST /ctl/IPConn HTTP/1.1  follows (request line, headers, blank line,
- *   Host: ...                  body; LF or CRLF)
+ *   >>> PEER_IP [on LAN]       a request from PEER_IP (IPv4 or IPv6 text),
+ *   POST /ctl/IPConn HTTP/1.1  received on the LAN named (a lan_interface;
+ *   Host: ...                  by default the LAN whose subnet or prefixes
+ *                              hold the peer, else LAN 0): the raw HTTP
+ *                              text follows (request line, headers, blank
+ *                              line, body; LF or CRLF)
  *
  *   <body>
  *   <<< STATUS                 the expected status; the expected body
@@ -34,16 +37,19 @@
  * written (lines joined with LF, trailing blank lines dropped);
  * Content-Length in the case text is ignored.
  *
- * config: lines for a repeatable key (acl, connection_control,
- * sim_static_forward) add to each other; for any other key the last one
- * wins.
+ * config: lines for a repeatable key (lan_interface, acl,
+ * connection_control, sim_static_forward) add to each other; for any
+ * other key the last one wins.
  *
  * Base configuration: backend sim, lan_interface lan0, uuid
  * 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab, external_ip 203.0.113.1,
  * friendly_name "igdd test", http_port 5000, sim_router_ports no (the
  * gateway's own ports come from sim_static_forward lines of a case, never
- * from this host's sockets); LAN 192.168.1.1/24; fake clock starting at
- * 1000000 ms.
+ * from this host's sockets); LAN 0 192.168.1.1/24,
+ * 2001:db8:1::1/64, fd00:1::1/64, fe80::1/64 (interface index 2); a
+ * second lan_interface (config: lan_interface = guest0) is LAN 1,
+ * 192.168.2.1/24, 2001:db8:2::1/64, fe80::1/64 (index 3); fake clock
+ * starting at 1000000 ms.
  */
 #include "conf/config.h"
 #include "core/clock.h"
@@ -136,7 +142,7 @@ static int config_set(struct case_config *cc, struct str key, struct str value)
 	key = str_trim(key);
 	value = str_trim(value);
 	repeat = str_eq_cstr(key, "acl") || str_eq_cstr(key, "connection_control") ||
-		 str_eq_cstr(key, "sim_static_forward");
+		 str_eq_cstr(key, "sim_static_forward") || str_eq_cstr(key, "lan_interface");
 	if (!repeat)
 		for (i = 0; i < cc->n && !str_eq_cstr(key, cc->key[i]); i++)
 			;
@@ -353,6 +359,38 @@ static int drain_body(struct http_response *resp)
 	return r;
 }
 
+/* "PEER [on LAN]": the peer (a link-local one on the LAN's interface)
+ * and the LAN its request arrives on. 0 or -1. */
+static int parse_peer(const struct engine *e, struct str s, struct ipaddr *ret_peer,
+		      unsigned *ret_lan)
+{
+	struct str words = str_trim(s), a = words, on = STR_NULL;
+	const char *sp = memchr(words.p, ' ', words.len);
+	int lan = -1;
+	size_t i;
+
+	if (sp) {
+		a = str_from(words.p, (size_t)(sp - words.p));
+		on = str_trim(str_from(sp + 1, words.len - a.len - 1));
+		if (!str_startswith_cstr(on, "on "))
+			return -1;
+		on = str_trim(str_from(on.p + 3, on.len - 3));
+		for (i = 0; i < e->nlans; i++)
+			if (str_eq_cstr(on, e->lans[i].name))
+				lan = (int)i;
+		if (lan < 0)
+			return -1;
+	}
+	if (ipaddr_parse(a, ret_peer) < 0)
+		return -1;
+	if (ipaddr_is_linklocal(ret_peer))
+		ret_peer->scope = e->lans[lan < 0 ? 0 : lan].ifindex;
+	if (lan < 0)
+		lan = engine_lan_find(e, ret_peer);
+	*ret_lan = lan < 0 ? 0 : (unsigned)lan;
+	return 0;
+}
+
 /* Run one exchange; 0 pass, 1 fail, -1 malformed case. */
 static int run_exchange(struct engine *e, struct lines *l, struct str head, bool update,
 			const char *name)
@@ -361,7 +399,7 @@ static int run_exchange(struct engine *e, struct lines *l, struct str head, bool
 	struct http_response resp;
 	struct str status_line;
 	struct buf want;
-	char where[300], peer[INET_ADDRSTRLEN];
+	char where[300];
 	unsigned lineno = l->lineno;
 	uint64_t want_status;
 	int rc = 0;
@@ -371,9 +409,8 @@ static int run_exchange(struct engine *e, struct lines *l, struct str head, bool
 	buf_init(&want, 1u << 24);
 	http_response_init(&resp);
 	snprintf(where, sizeof(where), "%s:%u", name, lineno);
-	if (str_copy(str_trim(str_from(head.p + 3, head.len - 3)), peer, sizeof(peer)) < 0 ||
-	    parse_request(l, &rt, &status_line) < 0 ||
-	    inet_pton(AF_INET, peer, &rt.req.peer) != 1 ||
+	if (parse_request(l, &rt, &status_line) < 0 ||
+	    parse_peer(e, str_from(head.p + 3, head.len - 3), &rt.req.peer, &rt.req.lan) < 0 ||
 	    str_to_u64(str_trim(str_from(status_line.p + 3, status_line.len - 3)), 999,
 		       &want_status) < 0) {
 		fprintf(stderr, "%s: malformed exchange\n", where);
@@ -432,15 +469,15 @@ static int run_natpmp(struct engine *e, struct str line, bool update, const char
 	uint8_t req[12], out[PCP_SVC_OUT_MAX];
 	uint64_t v[6];
 	struct pcp_svc ps;
-	struct in_addr peer;
-	char text[INET_ADDRSTRLEN];
+	struct ipaddr peer;
 	size_t n, i;
 	bool tcp;
+	int lan;
 
 	for (i = 0; i < 9; i++)
 		w[i] = next_word(&s);
 	tcp = str_eq_cstr(w[1], "TCP");
-	if (str_copy(w[0], text, sizeof(text)) < 0 || inet_pton(AF_INET, text, &peer) != 1 ||
+	if (ipaddr_parse(w[0], &peer) < 0 ||
 	    (!tcp && !str_eq_cstr(w[1], "UDP")) || !str_eq_cstr(w[5], "->") ||
 	    str_trim(s).len != 0) {
 		fprintf(stderr, "%s:%u: bad natpmp: line\n", name, lineno);
@@ -460,7 +497,8 @@ static int run_natpmp(struct engine *e, struct str line, bool update, const char
 	be16_put(req + 6, (uint16_t)v[1]);
 	be32_put(req + 8, (uint32_t)v[2]);
 	pcp_svc_init(&ps, e);
-	n = pcp_svc_handle(&ps, peer, req, sizeof(req), out);
+	lan = engine_lan_find(e, &peer);
+	n = pcp_svc_handle(&ps, &peer, lan < 0 ? 0 : (unsigned)lan, req, sizeof(req), out);
 	if (update)
 		printf("natpmp: %.*s %.*s %u %u %u -> %u %u %u\n", (int)w[0].len, w[0].p,
 		       (int)w[1].len, w[1].p, (unsigned)v[0], (unsigned)v[1], (unsigned)v[2],
@@ -543,6 +581,35 @@ static bool exchanges(struct engine *e, uint64_t *now, struct lines *l, bool upd
 	return ok;
 }
 
+static void lan_add(struct lan *l, const char *text)
+{
+	struct lan_addr_event ev;
+
+	if (lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev) < 0)
+		abort();
+	lan_apply(l, &ev);
+}
+
+/* The LANs of the header comment. */
+static void set_lans(struct engine *e)
+{
+	static const char *const v4[2] = { "192.168.1.1/24", "192.168.2.1/24" };
+	static const char *const v6[2] = { "2001:db8:1::1/64", "2001:db8:2::1/64" };
+	size_t i;
+
+	for (i = 0; i < e->nlans && i < 2; i++) {
+		struct lan *l = &e->lans[i];
+
+		lan_set_ifindex(l, 2 + (unsigned)i);
+		lan_add(l, v4[i]);
+		lan_add(l, v6[i]);
+		if (i == 0)
+			lan_add(l, "fd00:1::1/64");
+		lan_add(l, "fe80::1/64");
+		engine_lan_changed(e, (unsigned)i);
+	}
+}
+
 static bool run_case(const char *dir, const char *name, bool update)
 {
 	struct case_config *cc = calloc(1, sizeof(*cc));
@@ -551,7 +618,6 @@ static bool run_case(const char *dir, const char *name, bool update)
 	struct engine e;
 	struct clock clk;
 	uint64_t now = CLOCK_START_MS;
-	struct in_addr lan, mask;
 	char path[4096];
 	char *text = NULL;
 	bool ok = false;
@@ -577,9 +643,7 @@ static bool run_case(const char *dir, const char *name, bool update)
 		fprintf(stderr, "%s: engine_init failed\n", name);
 		goto out;
 	}
-	inet_pton(AF_INET, "192.168.1.1", &lan);
-	inet_pton(AF_INET, "255.255.255.0", &mask);
-	engine_set_lan(&e, lan, mask);
+	set_lans(&e);
 	e.http_port = cfg.http_port;
 	ok = exchanges(&e, &now, &l, update, name);
 	engine_fini(&e);

@@ -39,8 +39,8 @@ typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
 struct config_key {
 	const char *name;
 	config_set_fn set;
-	bool repeat;                /* may appear more than once (acl, connection_control,
-	                             * sim_static_forward) */
+	bool repeat;                /* may appear more than once (lan_interface, acl,
+	                             * connection_control, sim_static_forward) */
 	bool reload;                /* a reload applies it (config_copy_reloadable()) */
 };
 
@@ -52,6 +52,7 @@ struct parse {
 	size_t errsz;
 	struct config *c;
 	unsigned first_line[64];    /* per key of config_keys[]: line first seen */
+	unsigned acl_line[IGDD_CONF_MAX_ACL];   /* where each acl rule was written */
 };
 
 static void perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -262,9 +263,20 @@ static int set_backend(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+int config_lan_index(const struct config *c, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlans; i++)
+		if (strlen(c->lan_interface[i]) == len && memcmp(c->lan_interface[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* lan_interface repeats (every LAN igdd serves, in order); wan_interface once. */
 static int set_ifname(struct parse *p, const char *key, const char *val)
 {
-	char *dst = strcmp(key, "lan_interface") == 0 ? p->c->lan_interface : p->c->wan_interface;
+	struct config *c = p->c;
 	char q[80];
 
 	if (!valid_ifname(val)) {
@@ -272,7 +284,19 @@ static int set_ifname(struct parse *p, const char *key, const char *val)
 		     key, quote(q, val), IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
-	strlcpy_checked(dst, val, IF_NAMESIZE);
+	if (strcmp(key, "wan_interface") == 0) {
+		strlcpy_checked(c->wan_interface, val, IF_NAMESIZE);
+		return 0;
+	}
+	if (config_lan_index(c, val, strlen(val)) >= 0) {
+		perr(p, "%s '%s' given twice", key, quote(q, val));
+		return -EINVAL;
+	}
+	if (c->nlans >= IGDD_CONF_MAX_LANS) {
+		perr(p, "too many %s lines (at most %d)", key, IGDD_CONF_MAX_LANS);
+		return -EINVAL;
+	}
+	strlcpy_checked(c->lan_interface[c->nlans++], val, IF_NAMESIZE);
 	return 0;
 }
 
@@ -471,7 +495,7 @@ static int set_bitrate(struct parse *p, const char *key, const char *val)
 /*
  * metrics_listen = ADDR:PORT, or "" (off): a unicast IPv4 address (not
  * 0.0.0.0, which would take the WAN too; igdd checks at start that it is
- * a loopback address or the LAN address) and a port 1..65535.
+ * a loopback address or an address of one of the LANs) and a port 1..65535.
  */
 static int set_metrics_listen(struct parse *p, const char *key, const char *val)
 {
@@ -774,22 +798,28 @@ static void format_ports(char *out, size_t outsz, uint16_t lo, uint16_t hi)
 		snprintf(out, outsz, "%u-%u", (unsigned)lo, (unsigned)hi);
 }
 
-/* acl = allow|deny EXT INTADDR[/PREFIX] INT, stored normalised. */
+/*
+ * acl = allow|deny EXT INTADDR[/PREFIX] INT [on LAN_INTERFACE], stored
+ * normalised. The LAN is checked against the lan_interface lines once
+ * the whole file is read (check_acl_lans()): they may come later.
+ */
 static int set_acl(struct parse *p, const char *key, const char *val)
 {
 	char buf[IGDD_CONF_MAX_LINE + 1], ext[16], in[16], addr[INET_ADDRSTRLEN], q[80];
-	char *f[4];
+	char *f[6];
 	uint16_t elo, ehi, ilo, ihi;
 	struct in_addr a;
 	unsigned plen;
 	const char *why = NULL;
+	size_t n;
 
 	if (p->c->nacl >= IGDD_CONF_MAX_ACL) {
 		perr(p, "too many %s rules (at most %d)", key, IGDD_CONF_MAX_ACL);
 		return -EINVAL;
 	}
-	if (split_fields(val, buf, sizeof(buf), f, 4) != 4)
-		why = "expected 'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS'";
+	n = split_fields(val, buf, sizeof(buf), f, 6);
+	if (n != 4 && n != 6)
+		why = "expected 'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS [on LAN_INTERFACE]'";
 	else if (strcmp(f[0], "allow") != 0 && strcmp(f[0], "deny") != 0)
 		why = "expected allow or deny";
 	else if (parse_port_range(f[1], &elo, &ehi) < 0)
@@ -798,6 +828,10 @@ static int set_acl(struct parse *p, const char *key, const char *val)
 		why = "bad internal address (A.B.C.D or A.B.C.D/0..32)";
 	else if (parse_port_range(f[3], &ilo, &ihi) < 0)
 		why = "bad internal port range (N or N-M, 0..65535)";
+	else if (n == 6 && strcmp(f[4], "on") != 0)
+		why = "expected 'on LAN_INTERFACE' after the internal ports";
+	else if (n == 6 && !valid_ifname(f[5]))
+		why = "bad interface name after 'on'";
 	if (why) {
 		perr(p, "invalid %s '%s': %s", key, quote(q, val), why);
 		return -EINVAL;
@@ -805,8 +839,28 @@ static int set_acl(struct parse *p, const char *key, const char *val)
 	format_ports(ext, sizeof(ext), elo, ehi);
 	format_ports(in, sizeof(in), ilo, ihi);
 	inet_ntop(AF_INET, &a, addr, sizeof(addr));
-	snprintf(p->c->acl[p->c->nacl++], IGDD_CONF_MAX_ACL_LEN, "%s %s %s/%u %s",
-		 f[0], ext, addr, plen, in);
+	p->acl_line[p->c->nacl] = p->line;
+	snprintf(p->c->acl[p->c->nacl++], IGDD_CONF_MAX_ACL_LEN, "%s %s %s/%u %s%s%s",
+		 f[0], ext, addr, plen, in, n == 6 ? " on " : "", n == 6 ? f[5] : "");
+	return 0;
+}
+
+/* Every LAN an acl rule names is a lan_interface (reported at its line). */
+static int check_acl_lans(struct parse *p)
+{
+	const struct config *c = p->c;
+	char q[80];
+	size_t i;
+
+	for (i = 0; i < c->nacl; i++) {
+		const char *on = strstr(c->acl[i], " on ");
+
+		if (!on || config_lan_index(c, on + 4, strlen(on + 4)) >= 0)
+			continue;
+		p->line = p->acl_line[i];
+		perr(p, "invalid acl '%s': '%s' is not a lan_interface", quote(q, c->acl[i]), on + 4);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -928,7 +982,7 @@ static int set_wan_command(struct parse *p, const char *key, const char *val)
  */
 static const struct config_key config_keys[] = {
 	{ "backend", set_backend, false, false },
-	{ "lan_interface", set_ifname, false, false },
+	{ "lan_interface", set_ifname, true, false },
 	{ "wan_interface", set_ifname, false, false },
 	{ "external_ip", set_external_ip, false, false },
 	{ "http_port", set_http_port, false, false },
@@ -1120,8 +1174,10 @@ static int check_required(struct parse *p)
 {
 	struct config *c = p->c;
 
+	if (check_acl_lans(p) < 0)
+		return -EINVAL;
 	p->line = 0;
-	if (!c->lan_interface[0]) {
+	if (c->nlans == 0) {
 		perr(p, "lan_interface is required");
 		return -ENODATA;
 	}
@@ -1137,7 +1193,8 @@ static int check_required(struct parse *p)
 		perr(p, "pcp_min_lifetime must not exceed pcp_max_lifetime");
 		return -EINVAL;
 	}
-	if (c->wan_interface[0] && strcmp(c->lan_interface, c->wan_interface) == 0) {
+	if (c->wan_interface[0] &&
+	    config_lan_index(c, c->wan_interface, strlen(c->wan_interface)) >= 0) {
 		perr(p, "wan_interface must differ from lan_interface");
 		return -EINVAL;
 	}
@@ -1371,7 +1428,8 @@ void config_print(const struct config *c, FILE *out)
 
 	fprintf(out, "backend = %s\n", c->backend == CONFIG_BACKEND_NFT ? "nft" : "sim");
 	/* Quoted when needed: a name may hold a quote, '#' or a backslash. */
-	print_value(out, "lan_interface", c->lan_interface, false);
+	for (i = 0; i < c->nlans; i++)
+		print_value(out, "lan_interface", c->lan_interface[i], false);
 	if (c->wan_interface[0])
 		print_value(out, "wan_interface", c->wan_interface, false);
 	if (c->have_external_ip && inet_ntop(AF_INET, &c->external_ip, addr, sizeof(addr)))
@@ -1393,7 +1451,7 @@ void config_print(const struct config *c, FILE *out)
 	fprintf(out, "max_mappings = %u\n", c->max_mappings);
 	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
 	for (i = 0; i < c->nacl; i++)
-		fprintf(out, "acl = %s\n", c->acl[i]);
+		print_value(out, "acl", c->acl[i], false);     /* a LAN name may hold '#' */
 	fprintf(out, "enable_natpmp = %s\n", yes_no(c->enable_natpmp));
 	fprintf(out, "enable_pcp = %s\n", yes_no(c->enable_pcp));
 	fprintf(out, "pcp_third_party = %s\n", yes_no(c->pcp_third_party));

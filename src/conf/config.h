@@ -3,8 +3,8 @@
  * key names are documented in docs/CONFIG.md and must not change.
  *
  * Syntax: one `key = value` per line; `#` starts a comment; blank lines
- * ignored; keys that may repeat (acl, connection_control) keep their
- * order. Unknown keys and bad values are errors naming file:line.
+ * ignored; keys that may repeat (lan_interface, acl, connection_control)
+ * keep their order. Unknown keys and bad values are errors naming file:line.
  */
 #ifndef IGDD_CONFIG_H
 #define IGDD_CONFIG_H
@@ -53,7 +53,10 @@ struct config_prefix {
 
 struct config {
 	enum config_backend backend;            /* backend = sim|nft (default sim) */
-	char lan_interface[IF_NAMESIZE];        /* lan_interface = NAME (required) */
+	size_t nlans;
+	char lan_interface[IGDD_CONF_MAX_LANS][IF_NAMESIZE];
+	                                        /* lan_interface = NAME (required; repeatable, at
+	                                         * most IGDD_CONF_MAX_LANS: every LAN igdd serves) */
 	char wan_interface[IF_NAMESIZE];        /* wan_interface = NAME (nft; default: the
 	                                         * interface of the IPv4 default route) */
 	bool have_external_ip;
@@ -100,7 +103,8 @@ struct config {
 	unsigned max_mappings;                  /* max_mappings = N (default 131070) */
 	unsigned max_mappings_per_client;       /* max_mappings_per_client = N (default 4096) */
 	size_t nacl;
-	char acl[IGDD_CONF_MAX_ACL][IGDD_CONF_MAX_ACL_LEN]; /* acl = allow|deny EXT INT_ADDR[/PREFIX] INT (repeatable, normalised) */
+	char acl[IGDD_CONF_MAX_ACL][IGDD_CONF_MAX_ACL_LEN]; /* acl = allow|deny EXT INT_ADDR[/PREFIX] INT
+	                                         * [on LAN_INTERFACE] (repeatable, normalised) */
 
 	/* NAT-PMP (RFC 6886) and PCP (RFC 6887) on UDP 5351 (docs/PCP.md). */
 	bool enable_natpmp;                     /* enable_natpmp = yes|no (default yes) */
@@ -164,6 +168,9 @@ struct config {
 };
 
 void config_defaults(struct config *c);
+
+/* The index of lan_interface name (0..nlans-1), or -1. */
+int config_lan_index(const struct config *c, const char *name, size_t len);
 
 /*
  * Parse FILE into *ret (defaults first). On error returns -EINVAL (or

@@ -27,6 +27,7 @@ struct acl_rule {
 	uint16_t ext_lo, ext_hi;
 	uint32_t addr, mask;            /* host order; addr already masked */
 	uint16_t int_lo, int_hi;
+	int lan;                        /* the LAN it is limited to (lan_interface index), -1: any */
 };
 
 struct policy {
@@ -97,9 +98,9 @@ static int parse_prefix(struct str f, uint32_t *ret_addr, uint32_t *ret_mask)
 	return 0;
 }
 
-static int parse_rule(const char *text, struct acl_rule *ret)
+static int parse_rule(const struct config *cfg, const char *text, struct acl_rule *ret)
 {
-	struct str s = str_cstr(text), verb, ext, addr, in;
+	struct str s = str_cstr(text), verb, ext, addr, in, on, lan;
 	struct acl_rule r;
 
 	memset(&r, 0, sizeof(r));
@@ -107,8 +108,18 @@ static int parse_rule(const char *text, struct acl_rule *ret)
 	ext = next_field(&s);
 	addr = next_field(&s);
 	in = next_field(&s);
+	on = next_field(&s);
+	lan = next_field(&s);
 	if (next_field(&s).len != 0)
 		return -EINVAL;
+	r.lan = -1;
+	if (on.len != 0) {
+		if (!str_eq_cstr(on, "on") || lan.len == 0)
+			return -EINVAL;
+		r.lan = config_lan_index(cfg, lan.p, lan.len);
+		if (r.lan < 0)
+			return -EINVAL;
+	}
 	if (str_eq_cstr(verb, "allow"))
 		r.allow = true;
 	else if (!str_eq_cstr(verb, "deny"))
@@ -132,9 +143,10 @@ struct policy *policy_new(const struct config *cfg, char *err, size_t errsz)
 	}
 	p->secure = cfg->secure_mode;
 	for (i = 0; i < cfg->nacl && i < IGDD_CONF_MAX_ACL; i++) {
-		if (parse_rule(cfg->acl[i], &p->rules[i]) < 0) {
+		if (parse_rule(cfg, cfg->acl[i], &p->rules[i]) < 0) {
 			snprintf(err, errsz, "acl rule %zu '%.*s': expected "
-				 "'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS'",
+				 "'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS [on LAN_INTERFACE]' "
+				 "with a lan_interface",
 				 i + 1, (int)strnlen(cfg->acl[i], IGDD_CONF_MAX_ACL_LEN), cfg->acl[i]);
 			free(p);
 			return NULL;
@@ -171,6 +183,8 @@ const char *policy_verdict_str(enum policy_verdict v)
 		return "allowed";
 	case POLICY_DENY_CLIENT:
 		return "internal client not a LAN host";
+	case POLICY_DENY_FAMILY:
+		return "an IPv4 mapping for an IPv6 control point";
 	case POLICY_DENY_THIRD_PARTY:
 		return "internal client is not the control point";
 	case POLICY_DENY_RULE:
@@ -182,76 +196,81 @@ const char *policy_verdict_str(enum policy_verdict v)
 }
 
 /* Step 1: a host of the LAN, or 255.255.255.255 for UDP (2.3.21). */
-static bool client_ok(const struct policy_lan *lan, struct in_addr c, uint8_t proto)
+static bool client_ok(const struct policy_lan *lan, const struct ipaddr *c, uint8_t proto)
 {
-	uint32_t a = ntohl(c.s_addr), mask = ntohl(lan->mask.s_addr);
-	uint32_t host = a & ~mask;
-
-	if (a == UINT32_MAX)
+	if (ipaddr_is_v4(c) && c->u.v4.s_addr == INADDR_BROADCAST)
 		return proto == MAP_UDP;
-	if (mask == 0)
+	if (!lan->lan)
 		return false;
-	if ((a & mask) != (ntohl(lan->addr.s_addr) & mask))
-		return false;
-	/*
-	 * Never the gateway itself — except on a loopback "LAN" (the sim
-	 * backend on lo, for developers), where every control point has the
-	 * gateway's address and nothing is forwarded anyway.
-	 */
-	if (c.s_addr == lan->addr.s_addr && (ntohl(lan->addr.s_addr) >> 24) != 127)
-		return false;
-	/* /31 and /32 have no network or broadcast address (RFC 3021). */
-	if (~mask >= 3 && (host == 0 || host == ~mask))
-		return false;
-	return true;
+	/* Never the gateway itself, except on a loopback "LAN" (the sim
+	 * backend on lo, for developers: lan_host_ok()). */
+	return lan_host_ok(lan->lan, lan->wan6, c);
 }
 
-/* A rule's address part; the limited broadcast is matched only by a
- * rule naming it (/32), never by a wider prefix such as 0.0.0.0/0. */
-static bool rule_matches_client(const struct acl_rule *r, uint32_t client)
+/* A rule's address part (IPv4 clients only); the limited broadcast is
+ * matched only by a rule naming it (/32), never by a wider prefix such
+ * as 0.0.0.0/0. */
+static bool rule_matches_client(const struct acl_rule *r, const struct ipaddr *c)
 {
+	uint32_t client;
+
+	if (!ipaddr_is_v4(c))
+		return false;
+	client = ntohl(c->u.v4.s_addr);
 	if (client == UINT32_MAX && r->mask != UINT32_MAX)
 		return false;
 	return (client & r->mask) == r->addr;
 }
 
-static bool rule_matches(const struct acl_rule *r, uint32_t client, uint16_t ext, uint16_t in)
+/* lan: the position in lan_interface of the request's LAN (-1: unknown). */
+static bool rule_matches(const struct acl_rule *r, int lan, const struct ipaddr *client,
+			 uint16_t ext, uint16_t in)
 {
 	return ext >= r->ext_lo && ext <= r->ext_hi && in >= r->int_lo && in <= r->int_hi &&
-	       rule_matches_client(r, client);
+	       (r->lan < 0 || (lan >= 0 && r->lan == lan)) && rule_matches_client(r, client);
 }
 
-/* Steps 1 and 2. */
+/* Steps 1, 1b and 2. */
 static enum policy_verdict check_client(const struct policy *p, const struct policy_lan *lan,
 					const struct policy_subject *s)
 {
-	if (!client_ok(lan, s->internal_client, s->proto))
+	if (!client_ok(lan, &s->internal_client, s->proto))
 		return POLICY_DENY_CLIENT;
-	if (p->secure && s->internal_client.s_addr != s->peer.s_addr)
+	if (s->peer.family != s->internal_client.family)
+		return POLICY_DENY_FAMILY;
+	if (p->secure && !ipaddr_eq(&s->internal_client, &s->peer))
 		return POLICY_DENY_THIRD_PARTY;
 	return POLICY_ALLOW;
 }
 
 /* Step 4, the default rule. */
-static enum policy_verdict default_rule(uint32_t client, uint16_t ext, uint16_t in)
+static enum policy_verdict default_rule(const struct ipaddr *client, uint16_t ext, uint16_t in)
 {
-	if (client == UINT32_MAX)
+	if (ipaddr_is_v4(client) && client->u.v4.s_addr == INADDR_BROADCAST)
 		return POLICY_DENY_CLIENT;
 	if (ext < WELL_KNOWN_END || in < WELL_KNOWN_END)
 		return POLICY_DENY_PORT;
 	return POLICY_ALLOW;
 }
 
-enum policy_verdict policy_check_ports(const struct policy *p, struct in_addr client,
-				       uint16_t ext_port, uint16_t int_port)
+/* Steps 3 and 4. */
+static enum policy_verdict ports_verdict(const struct policy *p, int lan,
+					 const struct ipaddr *client, uint16_t ext, uint16_t in)
 {
-	uint32_t c = ntohl(client.s_addr);
 	size_t i;
 
 	for (i = 0; i < p->nrules; i++)
-		if (rule_matches(&p->rules[i], c, ext_port, int_port))
+		if (rule_matches(&p->rules[i], lan, client, ext, in))
 			return p->rules[i].allow ? POLICY_ALLOW : POLICY_DENY_RULE;
-	return default_rule(c, ext_port, int_port);
+	return default_rule(client, ext, in);
+}
+
+enum policy_verdict policy_check_ports(const struct policy *p, int lan, struct in_addr client,
+				       uint16_t ext_port, uint16_t int_port)
+{
+	struct ipaddr c = ipaddr_from_v4(client);
+
+	return ports_verdict(p, lan, &c, ext_port, int_port);
 }
 
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
@@ -261,7 +280,8 @@ enum policy_verdict policy_check(const struct policy *p, const struct policy_lan
 
 	if (v != POLICY_ALLOW)
 		return v;
-	return policy_check_ports(p, s->internal_client, s->ext_port, s->int_port);
+	return ports_verdict(p, lan->lan ? (int)lan->lan->index : -1, &s->internal_client,
+			     s->ext_port, s->int_port);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -280,7 +300,8 @@ size_t policy_ext_ranges(const struct policy *p, const struct policy_lan *lan,
 			 const struct policy_subject *s, struct policy_range *out)
 {
 	uint32_t cuts[POLICY_MAX_RANGES + 1];
-	uint32_t client = ntohl(s->internal_client.s_addr);
+	const struct ipaddr *client = &s->internal_client;
+	int lan_index = lan->lan ? (int)lan->lan->index : -1;
 	size_t ncuts = 0, nout = 0, i;
 
 	if (check_client(p, lan, s) != POLICY_ALLOW)
@@ -302,7 +323,7 @@ size_t policy_ext_ranges(const struct policy *p, const struct policy_lan *lan,
 		if (hi < lo)
 			continue;       /* a repeated boundary */
 		for (j = 0; j < p->nrules; j++)
-			if (rule_matches(&p->rules[j], client, (uint16_t)lo, s->int_port))
+			if (rule_matches(&p->rules[j], lan_index, client, (uint16_t)lo, s->int_port))
 				break;
 		if (j < p->nrules ? !p->rules[j].allow :
 		    default_rule(client, (uint16_t)lo, s->int_port) != POLICY_ALLOW)

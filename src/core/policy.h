@@ -4,20 +4,29 @@
  * 2.5.14 - 2.5.21), with the administrator's ACL (docs/POLICY.md).
  *
  * The decision for a control point (peer) and a mapping it asks to
- * create, or one it asks to see, change or delete:
- *   1. the internal client must be a host of the LAN: inside the LAN
- *      subnet, not the gateway's own LAN address, not the subnet's
- *      network or broadcast address (subnets up to /30). The limited
- *      broadcast 255.255.255.255 is accepted for UDP only (2.3.21), and
- *      only through an explicit ACL allow rule (step 4);
+ * create, or one it asks to see, change or delete, on the LAN the
+ * request arrived on (core/lan.h; a control point of one LAN never maps
+ * to another LAN's hosts):
+ *   1. the internal client must be a host of that LAN: inside its
+ *      subnet (IPv6: its link or prefixes), not one of the gateway's own
+ *      addresses, not the subnet's network or broadcast address (subnets
+ *      up to /30). The limited broadcast 255.255.255.255 is accepted for
+ *      UDP only (2.3.21), and only through an explicit ACL allow rule
+ *      (step 4);
+ *   1b. the internal client and the control point are of one address
+ *      family: an IPv4 port mapping is for an IPv4 control point (an
+ *      IPv6 one has no IPv4 address of its own to name, and limits are
+ *      counted per IPv4 control point);
  *   2. secure_mode = yes (default, the spec's recommendation for
  *      unauthenticated control points): the internal client must be the
- *      peer itself. secure_mode = no: any LAN host (the 3-box model);
+ *      peer itself. secure_mode = no: any host of that LAN (the 3-box
+ *      model);
  *   3. the first ACL rule matching (external port, internal client,
- *      internal port) decides, allow or deny;
+ *      internal port, and the LAN when the rule names one) decides,
+ *      allow or deny; rules name IPv4 clients only;
  *   4. no rule matched: both ports must be >= 1024, and the internal
  *      client must not be 255.255.255.255.
- * An ACL rule cannot lift steps 1 and 2.
+ * An ACL rule cannot lift steps 1, 1b and 2.
  *
  * NewManage (2.5.19, 2.5.21) is honoured only when secure_mode = no: an
  * unauthenticated control point's NewManage "SHOULD be ignored".
@@ -30,21 +39,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/lan.h"
+#include "util/ipaddr.h"
 #include "util/limits.h"
 
 struct config;
 struct policy;
 
-/* The LAN as the engine sees it now (it may change at run time). */
+/* The LAN the request arrived on, as the engine sees it now (its
+ * addresses may change at run time). */
 struct policy_lan {
-	struct in_addr addr;            /* the gateway's LAN address */
-	struct in_addr mask;            /* 0.0.0.0 = unknown: nothing is allowed */
+	const struct lan *lan;          /* NULL = unknown: nothing is allowed */
+	const struct lan_wan6 *wan6;    /* the WAN's IPv6 prefixes (never LAN hosts); may be NULL */
 };
 
 /* A mapping asked for, or an existing one looked at. */
 struct policy_subject {
-	struct in_addr peer;            /* the control point */
-	struct in_addr internal_client;
+	struct ipaddr peer;             /* the control point */
+	struct ipaddr internal_client;
 	uint16_t ext_port;
 	uint16_t int_port;
 	uint8_t proto;                  /* enum map_proto */
@@ -53,6 +65,7 @@ struct policy_subject {
 enum policy_verdict {
 	POLICY_ALLOW,
 	POLICY_DENY_CLIENT,             /* step 1 (or broadcast with no allow rule) */
+	POLICY_DENY_FAMILY,             /* step 1b: the control point's family is not the client's */
 	POLICY_DENY_THIRD_PARTY,        /* step 2 */
 	POLICY_DENY_RULE,               /* step 3: a deny rule matched */
 	POLICY_DENY_PORT,               /* step 4: a port below 1024 */
@@ -67,8 +80,10 @@ struct policy_range {
 
 /*
  * Compile cfg->secure_mode and cfg->acl (the config parser's normalised
- * "allow|deny EXT ADDR[/PREFIX] INT" strings; cfg may go away after).
- * NULL on a bad rule or ENOMEM, with the reason in err.
+ * "allow|deny EXT ADDR[/PREFIX] INT [on LAN]" strings, a LAN named by
+ * its position in cfg->lan_interface; cfg may go away after). NULL on a
+ * bad rule (or a LAN that is not a lan_interface) or ENOMEM, with the
+ * reason in err.
  */
 struct policy *policy_new(const struct config *cfg, char *err, size_t errsz);
 void policy_free(struct policy *p);
@@ -76,12 +91,14 @@ void policy_free(struct policy *p);
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s);
 /*
- * Steps 3 and 4 alone, for what is known without the control point or
- * the LAN (the privileged helper's check, priv/priv_msg.h): the first
- * ACL rule matching (ext_port, client, int_port) decides; none: both
- * ports 1024 or above and client not 255.255.255.255.
+ * Steps 3 and 4 alone, for what is known without the control point (the
+ * privileged helper's check, priv/priv_msg.h): the first ACL rule
+ * matching (ext_port, client, int_port, and lan when the rule names a
+ * LAN: lan is the position in lan_interface of the client's LAN, -1
+ * unknown: then no rule naming a LAN matches) decides; none: both ports
+ * 1024 or above and client not 255.255.255.255.
  */
-enum policy_verdict policy_check_ports(const struct policy *p, struct in_addr client,
+enum policy_verdict policy_check_ports(const struct policy *p, int lan, struct in_addr client,
 				       uint16_t ext_port, uint16_t int_port);
 /* Short text for logs: "allowed", "internal client not a LAN host", ... */
 const char *policy_verdict_str(enum policy_verdict v);

@@ -75,11 +75,12 @@ unsigned gena_io_active(const struct gena_io *io)
 
 static const char *target_text(const struct gena_conn *c, char *out, size_t outsz)
 {
-	const struct sockaddr_in *a = &c->d.t[c->target].addr;
-	char ip[INET_ADDRSTRLEN];
+	const struct gena_target *t = &c->d.t[c->target];
+	char ip[IPADDR_STRLEN];
 
-	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-	snprintf(out, outsz, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+	if (ipaddr_url_host(&t->addr, ip, sizeof(ip)) < 0)
+		snprintf(ip, sizeof(ip), "?");
+	snprintf(out, outsz, "%s:%u", ip, (unsigned)t->port);
 	return out;
 }
 
@@ -121,7 +122,7 @@ static void conn_finish(struct gena_conn *c, bool delivered)
 /* This URL failed: on to the next one (or the delivery failed). */
 static void conn_next(struct gena_conn *c, const char *why)
 {
-	char t[32];
+	char t[IPADDR_STRLEN + 8];
 
 	log_debug("gena: %s SEQ %u to %s: %s", c->d.sid, (unsigned)c->d.seq,
 		  target_text(c, t, sizeof(t)), why);
@@ -212,7 +213,7 @@ static void conn_read(struct gena_conn *c)
 
 static bool conn_connected(int fd)
 {
-	struct sockaddr_in peer;
+	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
 
 	return getpeername(fd, (struct sockaddr *)&peer, &len) == 0;
@@ -260,16 +261,19 @@ static void conn_on_fd(struct loop *l, int fd, uint32_t events, void *arg)
 static int conn_open(struct gena_conn *c)
 {
 	const struct gena_target *t = &c->d.t[c->target];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
 	int fd, r;
 
-	/* Defence in depth: the manager admits LAN hosts only. */
-	if (!engine_on_lan(c->io->e, t->addr.sin_addr))
+	/* Defence in depth: the manager admits hosts of the subscriber's LAN only. */
+	if (!engine_lan_host(c->io->e, c->d.lan, &t->addr))
 		return -EACCES;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sslen = ipaddr_to_sockaddr(&t->addr, t->port, &ss);
+	fd = socket(t->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	c->fd = fd;
-	r = connect(fd, (const struct sockaddr *)&t->addr, sizeof(t->addr));
+	r = connect(fd, (const struct sockaddr *)&ss, sslen);
 	if (r == 0) {
 		c->state = GENA_CONN_SENDING;
 	} else if (errno == EINPROGRESS) {
@@ -296,7 +300,7 @@ fail:
 
 static void conn_attempt(struct gena_conn *c)
 {
-	char t[32];
+	char t[IPADDR_STRLEN + 8];
 	int r;
 
 	for (; c->target < c->d.ntargets; c->target++) {

@@ -13,8 +13,9 @@
  * subscriber gets its events in order; connections are bounded by
  * max_conns, by default IGDD_GENA_MAX_SUBSCRIPTIONS, so that every
  * subscription can have its delivery in flight at once and a slow or
- * dead subscriber never makes another one wait. Only addresses inside
- * the LAN subnet are ever connected to (checked again here).
+ * dead subscriber never makes another one wait. Only hosts of the
+ * subscriber's LAN (IPv4 or IPv6) are ever connected to (checked again
+ * here), so its NOTIFYs go out on its LAN.
  */
 #ifndef IGDD_GENA_IO_H
 #define IGDD_GENA_IO_H

@@ -4,12 +4,16 @@
  * Requests are parsed by proto/http.c (RFC 9112) and answered by
  * httpd_handle(); this file does sockets, limits and time, nothing else.
  *
- * One non-blocking listening socket on the LAN address; accept4() in a
- * bounded batch per readiness. Peers outside the LAN subnet are closed
- * at once, so are connections past http_max_per_ip from one address; at
- * http_max_connections the listening socket leaves the epoll set and
- * further connections wait in the listen backlog, to be accepted as soon
- * as a slot frees.
+ * One non-blocking listening socket per LAN address (each LAN's primary
+ * IPv4 address, and each of its IPv6 addresses: link-local, ULA,
+ * global; never a wildcard address, so nothing answers on the WAN), all
+ * on one port; http_io_sync() opens and closes them as the LANs'
+ * addresses change. accept4() in a bounded batch per readiness. A
+ * connection belongs to the LAN of the socket that accepted it; peers
+ * not on that LAN are closed at once, so are connections past
+ * http_max_per_ip from one address; at http_max_connections the
+ * listening sockets leave the epoll set and further connections wait in
+ * the listen backlogs, to be accepted as soon as a slot frees.
  *
  * Each connection is a small state machine:
  *
@@ -98,7 +102,8 @@ struct http_conn {
 	int fd;
 	uint32_t events;                        /* epoll interest */
 	bool registered;                        /* in the loop (after the first read) */
-	struct in_addr peer;
+	struct ipaddr peer;
+	unsigned lan;                           /* the LAN it was accepted on */
 	enum conn_state state;                  /* set by conn_state() */
 	uint64_t born_ms;                       /* accepted at */
 	unsigned nreq;                          /* requests answered */
@@ -130,11 +135,21 @@ struct http_list {
 	struct http_conn *head, *tail;
 };
 
+/* One listening socket: one address of one LAN. */
+struct http_listener {
+	struct http_io *h;
+	int fd;                                 /* -1: slot free */
+	unsigned lan;
+	struct ipaddr addr;
+};
+
+#define HTTP_IO_MAX_LISTENERS (IGDD_CONF_MAX_LANS * IGDD_LAN_MAX_ADDRS)
+
 struct http_io {
 	struct engine *e;
 	struct loop *l;
-	int fd;                                 /* listening socket */
-	bool listening;                         /* in the epoll set for EPOLLIN */
+	struct http_listener ls[HTTP_IO_MAX_LISTENERS];
+	bool listening;                         /* the listeners are in the epoll set for EPOLLIN */
 	bool freeing;
 	int64_t timer;                          /* deadline timer (0: none) */
 	uint64_t timer_when;
@@ -262,10 +277,14 @@ static void conn_events(struct http_conn *c, uint32_t events)
 
 static void listen_set(struct http_io *h, bool on)
 {
-	if (h->listening == on || h->fd < 0)
+	size_t i;
+
+	if (h->listening == on)
 		return;
-	if (loop_fd_mod(h->l, h->fd, on ? EPOLLIN : 0) == 0)
-		h->listening = on;
+	h->listening = on;
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++)
+		if (h->ls[i].fd >= 0 && loop_fd_mod(h->l, h->ls[i].fd, on ? EPOLLIN : 0) < 0)
+			log_debug("http: cannot %s a listening socket", on ? "resume" : "pause");
 }
 
 /* Whether a connection could be accepted now: a free slot, or an idle
@@ -385,7 +404,7 @@ static void conn_frame(struct http_conn *c, bool last)
 static int conn_next_part(struct http_conn *c)
 {
 	struct buf part;
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 	int r;
 
 	buf_reset(&c->out);
@@ -399,8 +418,8 @@ static int conn_next_part(struct http_conn *c)
 		r = -ENOMEM;
 	buf_free(&part);
 	if (r < 0) {
-		inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
-		log_debug("%s: HTTP response cut short: %s", peer, strerror(-r));
+		log_debug("%s: HTTP response cut short: %s", ipaddr_ntop(&c->peer, peer, sizeof(peer)),
+			  strerror(-r));
 		conn_close(c);
 		return -1;
 	}
@@ -582,12 +601,12 @@ static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
 /* Answer status with a short text and close; -1 (c is done). */
 static int conn_error(struct http_conn *c, unsigned status)
 {
-	char peer[INET_ADDRSTRLEN], text[64];
+	char peer[IPADDR_STRLEN], text[64];
 	bool head = c->ps.head.method && strcmp(c->ps.head.method, "HEAD") == 0 &&
 		    c->state == C_BODY;
 	int n;
 
-	inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+	ipaddr_ntop(&c->peer, peer, sizeof(peer));
 	log_debug("%s: HTTP request refused: %u", peer, status);
 	free(c->out_body);
 	c->out_body = NULL;
@@ -632,6 +651,7 @@ static int conn_respond(struct http_conn *c)
 	req.nheaders = hd->nfields;
 	req.body = str_from(c->body.p ? c->body.p : "", c->body.len);
 	req.peer = c->peer;
+	req.lan = c->lan;
 
 	http_response_init(&resp);
 	httpd_handle(h->e, &req, &resp);
@@ -641,11 +661,11 @@ static int conn_respond(struct http_conn *c)
 	if (head && parts > 0)
 		buf_stream_release(&resp.stream);
 	if (resp.body.toobig || parts < 0) {
-		char peer[INET_ADDRSTRLEN], more[48];
+		char peer[IPADDR_STRLEN], more[48];
 		unsigned suppressed;
 
 		if (ratelimit_ok(&h->warn_big, loop_now_ms(h->l), &suppressed)) {
-			inet_ntop(AF_INET, &req.peer, peer, sizeof(peer));
+			ipaddr_ntop(&req.peer, peer, sizeof(peer));
 			log_warnx("%s: %s: response larger than its limit, answering 500%s", peer,
 				  hd->method, http_io_more(more, suppressed));
 		}
@@ -783,7 +803,7 @@ static int conn_process(struct http_conn *c)
 
 static void conn_read(struct http_conn *c)
 {
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 	ssize_t n;
 
 	do {
@@ -795,8 +815,8 @@ static void conn_read(struct http_conn *c)
 		conn_gena_taken(c);
 	if (n <= 0) {
 		if (c->state != C_IDLE || c->in_len) {
-			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
-			log_debug("%s: HTTP connection closed in the middle of a request", peer);
+			log_debug("%s: HTTP connection closed in the middle of a request",
+				  ipaddr_ntop(&c->peer, peer, sizeof(peer)));
 		}
 		conn_close(c);
 		return;
@@ -851,21 +871,21 @@ static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 static void conn_expire(struct http_conn *c)
 {
 	struct http_io *h = c->h;
-	char peer[INET_ADDRSTRLEN], more[48];
+	char peer[IPADDR_STRLEN], more[48];
 	unsigned suppressed;
 
 	switch (c->state) {
 	case C_HEAD:
 	case C_BODY:
 		if (ratelimit_ok(&h->warn_slow, loop_now_ms(h->l), &suppressed)) {
-			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+			ipaddr_ntop(&c->peer, peer, sizeof(peer));
 			log_warnx("%s: HTTP request not complete after %u s, connection closed%s",
 				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
 		}
 		break;
 	case C_WRITE:
 		if (ratelimit_ok(&h->warn_stuck, loop_now_ms(h->l), &suppressed)) {
-			inet_ntop(AF_INET, &c->peer, peer, sizeof(peer));
+			ipaddr_ntop(&c->peer, peer, sizeof(peer));
 			log_warnx("%s: HTTP response not taken in %u s, connection closed%s",
 				  peer, h->e->cfg->http_timeout, http_io_more(more, suppressed));
 		}
@@ -896,7 +916,8 @@ static void http_io_on_timer(struct loop *l, void *arg)
 	http_io_arm(h);
 }
 
-static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer)
+static struct http_conn *conn_new(struct http_io *h, int fd, const struct ipaddr *peer,
+				  unsigned lan)
 {
 	struct http_conn *c = h->spare;
 
@@ -918,7 +939,8 @@ static struct http_conn *conn_new(struct http_io *h, int fd, struct in_addr peer
 	c->fd = fd;
 	c->events = EPOLLIN;
 	c->registered = false;
-	c->peer = peer;
+	c->peer = *peer;
+	c->lan = lan;
 	c->state = C_LINGER;            /* not idle yet: conn_state() below counts it */
 	c->born_ms = loop_now_ms(h->l);
 	c->nreq = 0;
@@ -955,39 +977,37 @@ static void http_io_on_pause_end(struct loop *l, void *arg)
 		listen_set(h, true);
 }
 
-static unsigned http_io_count_peer(const struct http_io *h, struct in_addr a)
+static unsigned http_io_count_peer(const struct http_io *h, const struct ipaddr *a)
 {
 	const struct http_conn *c;
 	unsigned n = 0;
 
 	for (c = h->conns; c; c = c->next)
-		if (c->peer.s_addr == a.s_addr)
+		if (ipaddr_eq(&c->peer, a))
 			n++;
 	return n;
 }
 
 static int cmp_addr(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	return ipaddr_cmp(a, b);
 }
 
 /* Connections from a, in the sorted array v of every connection's peer. */
-static unsigned count_sorted(const uint32_t *v, size_t n, uint32_t a)
+static unsigned count_sorted(const struct ipaddr *v, size_t n, const struct ipaddr *a)
 {
 	size_t lo = 0, hi = n, first;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (v[mid] < a)
+		if (ipaddr_cmp(&v[mid], a) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	first = lo;
-	while (lo < n && v[lo] == a)
+	while (lo < n && ipaddr_cmp(&v[lo], a) == 0)
 		lo++;
 	return (unsigned)(lo - first);
 }
@@ -1005,7 +1025,7 @@ static int http_io_make_room(struct http_io *h, unsigned held)
 {
 	struct http_conn *c, *victim = NULL;
 	unsigned best = held, n;
-	uint32_t *v;
+	struct ipaddr *v;
 	size_t k = 0;
 
 	if (h->nidle == 0)
@@ -1014,12 +1034,12 @@ static int http_io_make_room(struct http_io *h, unsigned held)
 	if (!v)
 		return -ENOMEM;
 	for (c = h->conns; c; c = c->next)
-		v[k++] = c->peer.s_addr;
+		v[k++] = c->peer;
 	qsort(v, k, sizeof(*v), cmp_addr);
 	for (c = h->conns; c; c = c->next) {
 		if (c->state != C_IDLE)
 			continue;
-		n = count_sorted(v, k, c->peer.s_addr);
+		n = count_sorted(v, k, &c->peer);
 		if (n > best || (victim && n == best && c->deadline_ms < victim->deadline_ms)) {
 			best = n;
 			victim = c;
@@ -1029,25 +1049,86 @@ static int http_io_make_room(struct http_io *h, unsigned held)
 	if (!victim)
 		return -EBUSY;
 	if (log_get_verbose() >= 1) {
-		char addr[INET_ADDRSTRLEN];
+		char addr[IPADDR_STRLEN];
 
-		inet_ntop(AF_INET, &victim->peer, addr, sizeof(addr));
 		log_debug("%s: idle HTTP connection closed: every slot taken, and it holds %u",
-			  addr, best);
+			  ipaddr_ntop(&victim->peer, addr, sizeof(addr)), best);
 	}
 	conn_close(victim);
 	return 0;
 }
 
+/* One accepted connection: the LAN checks, the shares, then read it at once. */
+static void http_io_take(struct http_io *h, const struct http_listener *ls, int cfd,
+			 const struct sockaddr_storage *ss, socklen_t len)
+{
+	const struct config *cfg = h->e->cfg;
+	char peer[IPADDR_STRLEN];
+	struct http_conn *c;
+	struct ipaddr from;
+	unsigned held;
+
+	if (!ipaddr_from_sockaddr((const struct sockaddr *)ss, len, &from, NULL)) {
+		close(cfd);
+		return;
+	}
+	ipaddr_ntop(&from, peer, sizeof(peer));
+	/* A host of the listener's LAN only: another LAN's hosts reach this
+	 * address through the gateway, and are no host of this LAN. */
+	if (!engine_lan(h->e, ls->lan) || !lan_contains(engine_lan(h->e, ls->lan), &h->e->wan6,
+							&from)) {
+		log_debug("%s: HTTP connection refused: not on the LAN", peer);
+		close(cfd);
+		return;
+	}
+	held = http_io_count_peer(h, &from);
+	if (held >= cfg->http_max_per_ip) {
+		stats_refused(&h->e->stats, STATS_REF_HTTP_PER_IP);
+		log_debug("%s: HTTP connection refused: %u connections from it already",
+			  peer, cfg->http_max_per_ip);
+		close(cfd);
+		return;
+	}
+	if (h->nconns >= cfg->http_max_connections && http_io_make_room(h, held) < 0) {
+		stats_refused(&h->e->stats, STATS_REF_HTTP_BUSY);
+		log_debug("%s: HTTP connection refused: every slot busy or held by hosts "
+			  "with no more connections than it", peer);
+		close(cfd);
+		return;
+	}
+	c = conn_new(h, cfd, &from, ls->lan);
+	if (!c) {
+		log_debug("%s: HTTP connection dropped: out of memory", peer);
+		close(cfd);
+		return;
+	}
+	/*
+	 * A client sends its request right after the handshake, so it
+	 * is often here already: read at once, and join the loop only
+	 * if the connection outlives that (a whole request answered
+	 * with Connection: close then costs no epoll_ctl and no wait).
+	 * TCP_DEFER_ACCEPT would make that certain, but it keeps idle
+	 * connections from the per-address limit.
+	 */
+	h->probe = c;
+	conn_read(c);
+	if (h->probe == c) {
+		h->probe = NULL;
+		if (loop_fd_add(h->l, c->fd, c->events, conn_on_event, c) < 0) {
+			log_debug("%s: HTTP connection dropped: cannot watch it", peer);
+			conn_close(c);
+		} else {
+			c->registered = true;
+		}
+	}
+}
+
 static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 {
-	struct http_io *h = arg;
-	const struct config *cfg = h->e->cfg;
-	char peer[INET_ADDRSTRLEN];
-	struct http_conn *c;
-	struct sockaddr_in sin;
+	struct http_listener *ls = arg;
+	struct http_io *h = ls->h;
+	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned held;
 	int i, cfd;
 
 	(void)events;
@@ -1056,9 +1137,9 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			listen_set(h, false);   /* the rest waits in the backlog */
 			return;
 		}
-		len = sizeof(sin);
-		memset(&sin, 0, sizeof(sin));
-		cfd = accept4(fd, (struct sockaddr *)&sin, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
@@ -1076,92 +1157,172 @@ static void http_io_on_listen(struct loop *l, int fd, uint32_t events, void *arg
 			}
 			return;
 		}
-		if (len < (socklen_t)sizeof(sin) || sin.sin_family != AF_INET) {
-			close(cfd);
-			continue;
-		}
-		inet_ntop(AF_INET, &sin.sin_addr, peer, sizeof(peer));
-		if (!engine_on_lan(h->e, sin.sin_addr)) {
-			log_debug("%s: HTTP connection refused: not on the LAN", peer);
-			close(cfd);
-			continue;
-		}
-		held = http_io_count_peer(h, sin.sin_addr);
-		if (held >= cfg->http_max_per_ip) {
-			stats_refused(&h->e->stats, STATS_REF_HTTP_PER_IP);
-			log_debug("%s: HTTP connection refused: %u connections from it already",
-				  peer, cfg->http_max_per_ip);
-			close(cfd);
-			continue;
-		}
-		if (h->nconns >= cfg->http_max_connections && http_io_make_room(h, held) < 0) {
-			stats_refused(&h->e->stats, STATS_REF_HTTP_BUSY);
-			log_debug("%s: HTTP connection refused: every slot busy or held by hosts "
-				  "with no more connections than it", peer);
-			close(cfd);
-			continue;
-		}
-		c = conn_new(h, cfd, sin.sin_addr);
-		if (!c) {
-			log_debug("%s: HTTP connection dropped: out of memory", peer);
-			close(cfd);
-			continue;
-		}
-		/*
-		 * A client sends its request right after the handshake, so it
-		 * is often here already: read at once, and join the loop only
-		 * if the connection outlives that (a whole request answered
-		 * with Connection: close then costs no epoll_ctl and no wait).
-		 * TCP_DEFER_ACCEPT would make that certain, but it keeps idle
-		 * connections from the per-address limit.
-		 */
-		h->probe = c;
-		conn_read(c);
-		if (h->probe == c) {
-			h->probe = NULL;
-			if (loop_fd_add(l, c->fd, c->events, conn_on_event, c) < 0) {
-				log_debug("%s: HTTP connection dropped: cannot watch it", peer);
-				conn_close(c);
-			} else {
-				c->registered = true;
-			}
-		}
+		http_io_take(h, ls, cfd, &ss, len);
 	}
 }
 
-static int http_io_listen(struct http_io *h)
+/* Open a listening socket on a (of LAN lan), at port (0: the kernel's
+ * choice). The port bound, or -errno. */
+static int listener_open(struct http_io *h, struct http_listener *ls, unsigned lan,
+			 const struct ipaddr *a, uint16_t port)
 {
 	const struct config *cfg = h->e->cfg;
 	unsigned backlog = cfg->http_max_connections > HTTP_IO_BACKLOG ?
 			   cfg->http_max_connections : HTTP_IO_BACKLOG;
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int one = 1;
+	struct sockaddr_storage ss;
+	socklen_t len = ipaddr_to_sockaddr(a, port, &ss);
+	uint16_t bound = 0;
+	struct ipaddr got;
+	int one = 1, fd, r;
 
-	h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (h->fd < 0)
+	fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
-	if (setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		return -errno;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = h->e->lan_addr;
-	sin.sin_port = htons(cfg->http_port);
-	if (bind(h->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		return -errno;
-	if (listen(h->fd, (int)backlog) < 0)
-		return -errno;
-	if (getsockname(h->fd, (struct sockaddr *)&sin, &len) < 0)
-		return -errno;
-	h->e->http_port = ntohs(sin.sin_port);
-	return loop_fd_add(h->l, h->fd, EPOLLIN, http_io_on_listen, h);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (a->family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, (int)backlog) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    !ipaddr_from_sockaddr((struct sockaddr *)&ss, len, &got, &bound)) {
+		r = -EINVAL;
+		goto fail;
+	}
+	r = loop_fd_add(h->l, fd, h->listening ? EPOLLIN : 0, http_io_on_listen, ls);
+	if (r < 0)
+		goto fail;
+	ls->h = h;
+	ls->fd = fd;
+	ls->lan = lan;
+	ls->addr = *a;
+	return bound;
+fail:
+	close(fd);
+	return r;
+}
+
+static void listener_close(struct http_listener *ls)
+{
+	if (ls->fd < 0)
+		return;
+	loop_fd_del(ls->h->l, ls->fd);
+	close(ls->fd);
+	ls->fd = -1;
+}
+
+/* The addresses of lan that get a listener: the primary IPv4 address
+ * and every IPv6 one. */
+static size_t wanted_addrs(const struct lan *l, struct ipaddr *out)
+{
+	size_t n = 0, i;
+
+	if (lan_has_v4(l))
+		out[n++] = ipaddr_from_v4(l->addr);
+	for (i = 0; i < l->naddrs && n < IGDD_LAN_MAX_ADDRS; i++)
+		if (l->addrs[i].a.family == AF_INET6)
+			out[n++] = l->addrs[i].a;
+	return n;
+}
+
+static bool listener_wanted(const struct http_io *h, const struct http_listener *ls)
+{
+	const struct lan *l = engine_lan(h->e, ls->lan);
+	struct ipaddr want[IGDD_LAN_MAX_ADDRS];
+	size_t n, i;
+
+	if (!l)
+		return false;
+	n = wanted_addrs(l, want);
+	for (i = 0; i < n; i++)
+		if (ipaddr_eq(&want[i], &ls->addr))
+			return true;
+	return false;
+}
+
+static struct http_listener *listener_find(struct http_io *h, unsigned lan, const struct ipaddr *a)
+{
+	size_t i;
+
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++)
+		if (h->ls[i].fd >= 0 && h->ls[i].lan == lan && ipaddr_eq(&h->ls[i].addr, a))
+			return &h->ls[i];
+	return NULL;
+}
+
+static struct http_listener *listener_slot(struct http_io *h)
+{
+	size_t i;
+
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++)
+		if (h->ls[i].fd < 0)
+			return &h->ls[i];
+	return NULL;
+}
+
+int http_io_sync(struct http_io *h)
+{
+	struct engine *e = h->e;
+	struct ipaddr want[IGDD_LAN_MAX_ADDRS];
+	char addr[IPADDR_STRLEN];
+	size_t i, j, n;
+	int opened = 0, failed = 0, r;
+
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++) {
+		if (h->ls[i].fd >= 0 && !listener_wanted(h, &h->ls[i])) {
+			log_info("http: no longer listening on %s",
+				  ipaddr_ntop(&h->ls[i].addr, addr, sizeof(addr)));
+			listener_close(&h->ls[i]);
+		}
+	}
+	for (i = 0; i < e->nlans; i++) {
+		n = wanted_addrs(&e->lans[i], want);
+		for (j = 0; j < n; j++) {
+			struct http_listener *ls;
+
+			if (listener_find(h, (unsigned)i, &want[j]))
+				continue;
+			ls = listener_slot(h);
+			if (!ls)
+				break;
+			/* One port for every address: the first bind chooses it
+			 * when http_port is 0. */
+			r = listener_open(h, ls, (unsigned)i, &want[j],
+					  e->http_port ? e->http_port : e->cfg->http_port);
+			ipaddr_ntop(&want[j], addr, sizeof(addr));
+			if (r < 0) {
+				log_warnx("http: cannot listen on %s (%s) port %u: %s", addr,
+					  e->lans[i].name,
+					  (unsigned)(e->http_port ? e->http_port : e->cfg->http_port),
+					  strerror(-r));
+				failed++;
+				continue;
+			}
+			e->http_port = (uint16_t)r;
+			opened++;
+			log_info("http: listening on %s (%s) port %d", addr, e->lans[i].name, r);
+		}
+	}
+	return failed && !opened && !http_io_listeners(h) ? -EADDRNOTAVAIL : opened;
+}
+
+unsigned http_io_listeners(const struct http_io *h)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++)
+		if (h->ls[i].fd >= 0)
+			n++;
+	return n;
 }
 
 struct http_io *http_io_new(struct engine *e, struct loop *l)
 {
-	char addr[INET_ADDRSTRLEN];
 	struct http_io *h;
-	int r;
+	size_t i;
 
 	h = calloc(1, sizeof(*h));
 	if (!h) {
@@ -1170,6 +1331,8 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 	}
 	h->e = e;
 	h->l = l;
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++)
+		h->ls[i].fd = -1;
 	h->q_delay[Q_TIMEOUT] = (uint64_t)e->cfg->http_timeout * 1000u;
 	h->q_delay[Q_LINGER] = HTTP_IO_LINGER_MS < h->q_delay[Q_TIMEOUT] ?
 			       HTTP_IO_LINGER_MS : h->q_delay[Q_TIMEOUT];
@@ -1178,25 +1341,18 @@ struct http_io *http_io_new(struct engine *e, struct loop *l)
 	h->warn_stuck = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	h->warn_big = RATELIMIT_INIT(HTTP_IO_WARN_INTERVAL_MS, HTTP_IO_WARN_BURST);
 	ssdp_server_string(e->cfg->server_os, IGDD_VERSION, h->server, sizeof(h->server));
-	inet_ntop(AF_INET, &e->lan_addr, addr, sizeof(addr));
-	r = http_io_listen(h);
-	if (r < 0) {
-		log_warnx("http: cannot listen on %s port %u: %s", addr,
-			  (unsigned)e->cfg->http_port, strerror(-r));
-		if (h->fd >= 0)
-			close(h->fd);
-		h->fd = -1;
-		free(h);
+	h->listening = true;
+	if (http_io_sync(h) < 0) {
+		http_io_free(h);
 		return NULL;
 	}
-	h->listening = true;
-	log_debug("http: listening on %s:%u", addr, (unsigned)e->http_port);
 	return h;
 }
 
 void http_io_free(struct http_io *h)
 {
 	struct http_conn *c, *next;
+	size_t i;
 
 	if (!h)
 		return;
@@ -1214,9 +1370,7 @@ void http_io_free(struct http_io *h)
 		loop_timer_cancel(h->l, h->timer);
 	if (h->pause_timer > 0)
 		loop_timer_cancel(h->l, h->pause_timer);
-	if (h->fd >= 0) {
-		loop_fd_del(h->l, h->fd);
-		close(h->fd);
-	}
+	for (i = 0; i < HTTP_IO_MAX_LISTENERS; i++)
+		listener_close(&h->ls[i]);
 	free(h);
 }

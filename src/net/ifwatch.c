@@ -8,6 +8,7 @@
 #include "net/ifwatch.h"
 
 #include "loop/loop.h"
+#include "net/rtnl.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #define IFWATCH_BUF 16384
 
@@ -134,32 +134,22 @@ struct ifwatch *ifwatch_new(struct loop *l, const char *ifname, ifwatch_fn cb, v
 	w->ifindex = if_nametoindex(ifname);
 	w->cb = cb;
 	w->arg = arg;
-	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE,
-					    MNL_SOCKET_AUTOPID) < 0)
-		goto fail;
-	r = loop_fd_add(l, mnl_socket_get_fd(w->nl), EPOLLIN, on_readable, w);
-	if (r < 0) {
-		errno = -r;
-		goto fail;
+	w->nl = rtnl_watch_open(l, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE,
+				on_readable, w);
+	if (!w->nl) {
+		r = errno;
+		free(w);
+		errno = r;
+		return NULL;
 	}
 	w->loop = l;
 	return w;
-fail:
-	r = errno;
-	if (w->nl)
-		mnl_socket_close(w->nl);
-	free(w);
-	errno = r;
-	return NULL;
 }
 
 void ifwatch_free(struct ifwatch *w)
 {
 	if (!w)
 		return;
-	if (w->loop)
-		loop_fd_del(w->loop, mnl_socket_get_fd(w->nl));
-	mnl_socket_close(w->nl);
+	rtnl_watch_close(w->loop, w->nl);
 	free(w);
 }

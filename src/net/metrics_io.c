@@ -15,6 +15,7 @@
 #include "core/stats.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "util/ipaddr.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -182,9 +183,23 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 
 static bool peer_ok(const struct metrics_io *m, struct in_addr a)
 {
+	struct ipaddr from = ipaddr_from_v4(a);
+
 	if (m->loopback)
 		return (ntohl(a.s_addr) >> 24) == 127;
-	return engine_on_lan(m->e, a);
+	return engine_lan_find(m->e, &from) >= 0;     /* a host of any LAN */
+}
+
+/* addr is one of the gateway's own addresses on one of its LANs. */
+static bool lan_address(const struct engine *e, struct in_addr addr)
+{
+	struct ipaddr a = ipaddr_from_v4(addr);
+	size_t i;
+
+	for (i = 0; i < e->nlans; i++)
+		if (lan_is_own(&e->lans[i], &a))
+			return true;
+	return false;
 }
 
 static void on_accept(struct loop *l, int fd, uint32_t events, void *arg)
@@ -231,8 +246,8 @@ struct metrics_io *metrics_io_new(struct engine *e, struct loop *l, struct in_ad
 	int one = 1, i;
 
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
-	if (!loopback && addr.s_addr != e->lan_addr.s_addr) {
-		snprintf(err, errsz, "metrics_listen %s is neither a loopback address nor the LAN "
+	if (!loopback && !lan_address(e, addr)) {
+		snprintf(err, errsz, "metrics_listen %s is neither a loopback address nor a LAN "
 			 "address: igdd serves its metrics on no other (never on the WAN)", a);
 		return NULL;
 	}

@@ -1,19 +1,24 @@
 /*
- * pcp_io.c - NAT-PMP (RFC 6886) and PCP (RFC 6887) over UDP on the LAN:
- * one socket bound to the LAN address, port 5351 (RFC 6886 3.1, RFC 6887
- * 19.1). Only datagrams received on the LAN interface from a host of the
- * LAN subnet are answered, each source at most IGDD_PCP_RATE_BURST at
- * once and IGDD_PCP_RATE_PER_S per second after (the sources tracked are
- * bounded, the least recently seen one is forgotten first); datagrams
- * longer than IGDD_PCP_MAX_DATAGRAM are dropped. What is dropped is
- * logged at a bounded rate.
+ * pcp_io.c - NAT-PMP (RFC 6886) and PCP (RFC 6887) over UDP on the LANs
+ * (RFC 6886 3.1, RFC 6887 19.1: port 5351): one socket per LAN bound to
+ * its IPv4 address, and one IPv6 socket bound to [::]:5351 (IPV6_V6ONLY)
+ * that answers only what arrives on a LAN interface, addressed to one of
+ * that LAN's own addresses (its link-local address, the one clients know
+ * as their default router, RFC 6887 8.1), and answers from that same
+ * address. Only datagrams from a host of that LAN are answered, each
+ * source at most IGDD_PCP_RATE_BURST at once and IGDD_PCP_RATE_PER_S per
+ * second after (the sources tracked are bounded, the least recently seen
+ * one is forgotten first); datagrams longer than IGDD_PCP_MAX_DATAGRAM
+ * are dropped. What is dropped is logged at a bounded rate.
  *
- * Announcements (RFC 6886 3.2.1, RFC 6887 14.1.1): at start, and when
- * the external address changes or the WAN comes back (the epoch then
- * restarts, RFC 6887 8.5), the NAT-PMP external address response and the
- * PCP ANNOUNCE response go to 224.0.0.1:5350 on the LAN interface,
+ * Announcements (RFC 6886 3.2.1, RFC 6887 14.1.1): at start, when the
+ * external address changes or the WAN comes back, and on a LAN whose
+ * addresses changed (the epoch then restarts, RFC 6887 8.5), the NAT-PMP
+ * external address response and the PCP ANNOUNCE response go to
+ * 224.0.0.1:5350 on each LAN interface with an IPv4 address, and the PCP
+ * ANNOUNCE to ff02::1:5350 from the LAN's link-local address,
  * IGDD_PCP_ANNOUNCE_COUNT times, the first at once, then after 250 ms,
- * the interval doubling each time.
+ * the interval doubling each time. Never on the WAN.
  */
 #include "net/pcp_io.h"
 
@@ -30,99 +35,127 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define PCP_RX_BUDGET           64      /* datagrams read per wake-up */
 #define PCP_ANNOUNCE_FIRST_MS   250
 #define PCP_ALL_HOSTS           0xe0000001u     /* 224.0.0.1 */
+#define PCP_ALL_NODES6          "ff02::1"
 #define PCP_LOG_INTERVAL_MS     10000
 
+struct pcp_io;
+
 struct pcp_source {
-	struct in_addr addr;
+	struct ipaddr addr;
 	unsigned tokens;
 	uint64_t last_ms;               /* last refill; 0: slot free */
+};
+
+/* One LAN: its IPv4 socket and its announcements. */
+struct pcp_lan {
+	struct pcp_io *p;
+	unsigned index;
+	int fd4;                        /* -1: none (no IPv4 address) */
+	struct in_addr bound4;
+	int64_t announce_timer;
+	unsigned announce_left;
+	uint64_t announce_delay_ms;
 };
 
 struct pcp_io {
 	struct engine *e;
 	struct loop *l;
-	int fd;
-	unsigned ifindex;
+	int fd6;                        /* -1: no IPv6 */
+	struct pcp_lan lans[IGDD_CONF_MAX_LANS];
 	struct pcp_svc svc;
 	engine_change_fn prev_fn;
 	void *prev_arg;
 	char ext_ip[INET_ADDRSTRLEN];   /* announced last */
-	int64_t announce_timer;
-	unsigned announce_left;
-	uint64_t announce_delay_ms;
 	struct pcp_source src[IGDD_PCP_RATE_SOURCES];
 	struct ratelimit log_big, log_rate, log_io;
 };
 
 /* ---- sending -------------------------------------------------------- */
 
-static void pcp_send(struct pcp_io *p, const struct sockaddr_in *to, const uint8_t *b, size_t n)
+static void log_io_error(struct pcp_io *p, int r, const char *what)
 {
 	unsigned suppressed;
 
-	if (sendto(p->fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)to,
-		   sizeof(*to)) < 0 &&
-	    ratelimit_ok(&p->log_io, loop_now_ms(p->l), &suppressed))
-		log_warn("NAT-PMP/PCP: send (%u more failures not logged)", suppressed);
+	if (ratelimit_ok(&p->log_io, loop_now_ms(p->l), &suppressed)) {
+		errno = -r;
+		log_warn("NAT-PMP/PCP: %s (%u more failures not logged)", what, suppressed);
+	}
 }
 
-static void announce_once(struct pcp_io *p)
+static void announce_once(struct pcp_lan *pl)
 {
+	struct pcp_io *p = pl->p;
 	const struct config *c = p->e->cfg;
-	struct sockaddr_in to;
-	struct in_addr ext = { 0 };
+	const struct lan *l = engine_lan(p->e, pl->index);
+	struct in_addr ext = { 0 }, all;
+	struct in6_addr all6;
+	struct ipaddr to, ll;
 	uint8_t b[PCP_HEADER_LEN];
 	uint32_t epoch = pcp_svc_epoch(&p->svc);
+	int r;
 
-	memset(&to, 0, sizeof(to));
-	to.sin_family = AF_INET;
-	to.sin_addr.s_addr = htonl(PCP_ALL_HOSTS);
-	to.sin_port = htons(NATPMP_CLIENT_PORT);
-	if (c->enable_natpmp && p->ext_ip[0] && inet_pton(AF_INET, p->ext_ip, &ext) == 1)
-		pcp_send(p, &to, b, natpmp_build_external(b, NATPMP_SUCCESS, epoch, ext));
-	if (c->enable_pcp)
-		pcp_send(p, &to, b, pcp_build_announce(b, epoch));
+	if (!l || l->ifindex == 0)
+		return;
+	if (pl->fd4 >= 0) {
+		all.s_addr = htonl(PCP_ALL_HOSTS);
+		to = ipaddr_from_v4(all);
+		if (c->enable_natpmp && p->ext_ip[0] && inet_pton(AF_INET, p->ext_ip, &ext) == 1 &&
+		    (r = udp_send(pl->fd4, &to, NATPMP_CLIENT_PORT, l->ifindex, NULL, b,
+				  natpmp_build_external(b, NATPMP_SUCCESS, epoch, ext))) < 0)
+			log_io_error(p, r, "send");
+		if (c->enable_pcp && (r = udp_send(pl->fd4, &to, NATPMP_CLIENT_PORT, l->ifindex, NULL,
+						   b, pcp_build_announce(b, epoch))) < 0)
+			log_io_error(p, r, "send");
+	}
+	/* IPv6: PCP only (NAT-PMP is IPv4), from the router's link-local
+	 * address, the one clients ask (RFC 6887 8.1). */
+	if (p->fd6 >= 0 && c->enable_pcp && lan_linklocal(l, &ll)) {
+		inet_pton(AF_INET6, PCP_ALL_NODES6, &all6);
+		to = ipaddr_from_v6(&all6, 0);
+		r = udp_send(p->fd6, &to, NATPMP_CLIENT_PORT, l->ifindex, &ll, b,
+			     pcp_build_announce(b, epoch));
+		if (r < 0)
+			log_io_error(p, r, "send");
+	}
 }
 
 static void on_announce(struct loop *l, void *arg)
 {
-	struct pcp_io *p = arg;
+	struct pcp_lan *pl = arg;
 	int64_t id;
 
-	p->announce_timer = 0;
-	announce_once(p);
-	if (--p->announce_left == 0)
+	pl->announce_timer = 0;
+	announce_once(pl);
+	if (--pl->announce_left == 0)
 		return;
-	id = loop_timer_in(l, p->announce_delay_ms, on_announce, p);
-	p->announce_delay_ms *= 2;
+	id = loop_timer_in(l, pl->announce_delay_ms, on_announce, pl);
+	pl->announce_delay_ms *= 2;
 	if (id > 0)
-		p->announce_timer = id;
+		pl->announce_timer = id;
 }
 
-static void announce_start(struct pcp_io *p)
+static void announce_start(struct pcp_lan *pl)
 {
 	int64_t id;
 
-	if (p->announce_timer > 0)
-		loop_timer_cancel(p->l, p->announce_timer);
-	p->announce_timer = 0;
-	p->announce_left = IGDD_PCP_ANNOUNCE_COUNT;
-	p->announce_delay_ms = PCP_ANNOUNCE_FIRST_MS;
-	id = loop_timer_in(p->l, 0, on_announce, p);
+	if (pl->announce_timer > 0)
+		loop_timer_cancel(pl->p->l, pl->announce_timer);
+	pl->announce_timer = 0;
+	pl->announce_left = IGDD_PCP_ANNOUNCE_COUNT;
+	pl->announce_delay_ms = PCP_ANNOUNCE_FIRST_MS;
+	id = loop_timer_in(pl->p->l, 0, on_announce, pl);
 	if (id > 0)
-		p->announce_timer = id;
+		pl->announce_timer = id;
 	else
 		log_warnx("NAT-PMP/PCP: cannot schedule the announcements");
 }
@@ -132,6 +165,7 @@ static void on_change(struct engine *e, unsigned changes, void *arg)
 {
 	struct pcp_io *p = arg;
 	char ip[INET_ADDRSTRLEN];
+	size_t i;
 
 	if (p->prev_fn)
 		p->prev_fn(e, changes, p->prev_arg);
@@ -144,13 +178,14 @@ static void on_change(struct engine *e, unsigned changes, void *arg)
 	/* A new address (or none): the mappings clients knew are gone. */
 	pcp_svc_reset_epoch(&p->svc);
 	if (ip[0])
-		announce_start(p);
+		for (i = 0; i < e->nlans; i++)
+			announce_start(&p->lans[i]);
 }
 
 /* ---- receiving ------------------------------------------------------ */
 
 /* Take a token of src's bucket; false when it is empty. */
-static bool rate_ok(struct pcp_io *p, struct in_addr a)
+static bool rate_ok(struct pcp_io *p, const struct ipaddr *a)
 {
 	uint64_t now = loop_now_ms(p->l) + 1;   /* 0 marks a free slot */
 	struct pcp_source *s = NULL, *oldest = &p->src[0];
@@ -158,7 +193,7 @@ static bool rate_ok(struct pcp_io *p, struct in_addr a)
 	size_t i;
 
 	for (i = 0; i < IGDD_PCP_RATE_SOURCES; i++) {
-		if (p->src[i].last_ms && p->src[i].addr.s_addr == a.s_addr) {
+		if (p->src[i].last_ms && ipaddr_eq(&p->src[i].addr, a)) {
 			s = &p->src[i];
 			break;
 		}
@@ -167,7 +202,7 @@ static bool rate_ok(struct pcp_io *p, struct in_addr a)
 	}
 	if (!s) {
 		s = oldest;
-		s->addr = a;
+		s->addr = *a;
 		s->tokens = IGDD_PCP_RATE_BURST;
 		s->last_ms = now;
 	}
@@ -183,32 +218,43 @@ static bool rate_ok(struct pcp_io *p, struct in_addr a)
 	return true;
 }
 
-/* A host of the LAN subnet, not its network or broadcast address. */
-static bool peer_ok(const struct pcp_io *p, struct in_addr a)
+/* The LAN whose interface d arrived on, or -1. */
+static int arrival_lan(const struct pcp_io *p, const struct udp_dgram *d)
 {
-	uint32_t mask = ntohl(p->e->lan_mask.s_addr), host = ntohl(a.s_addr);
+	size_t i;
 
-	if (!engine_on_lan(p->e, a) || a.s_addr == p->e->lan_addr.s_addr)
-		return false;
-	if (mask < 0xfffffffeU && ((host & ~mask) == 0 || (host & ~mask) == ~mask))
-		return false;
-	return true;
+	for (i = 0; i < p->e->nlans; i++)
+		if (p->e->lans[i].ifindex && p->e->lans[i].ifindex == d->ifindex)
+			return (int)i;
+	return -1;
 }
 
-static void on_datagram(struct pcp_io *p, const struct udp_dgram *d, const uint8_t *data,
-			size_t len)
+/*
+ * One datagram on fd (a LAN's IPv4 socket when lan >= 0, else the IPv6
+ * socket): from a host of the LAN it arrived on, to an address of that
+ * LAN; answered from the address it was sent to.
+ */
+static void on_datagram(struct pcp_io *p, int fd, int lan, const struct udp_dgram *d,
+			const uint8_t *data, size_t len)
 {
-	const struct sockaddr_in *from = &d->from;
 	uint8_t out[PCP_SVC_OUT_MAX];
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 	unsigned suppressed;
 	size_t n;
+	int r;
 
-	if (!d->from_ok || from->sin_port == 0)
+	if (!d->from_ok || d->from_port == 0 || !d->have_pktinfo)
 		return;
-	inet_ntop(AF_INET, &from->sin_addr, peer, sizeof(peer));
-	if (!d->have_pktinfo || (unsigned)d->pi.ipi_ifindex != p->ifindex ||
-	    !peer_ok(p, from->sin_addr)) {
+	ipaddr_ntop(&d->from, peer, sizeof(peer));
+	/* The IPv4 socket is its LAN's; the IPv6 one is every LAN's. */
+	if (lan < 0)
+		lan = arrival_lan(p, d);
+	if (lan < 0 || (unsigned)lan >= p->e->nlans || d->ifindex != p->e->lans[lan].ifindex) {
+		log_debug("%s: NAT-PMP/PCP: ignored, not received on a LAN interface", peer);
+		return;
+	}
+	if (!lan_is_own(engine_lan(p->e, (unsigned)lan), &d->dst) ||
+	    !engine_lan_host(p->e, (unsigned)lan, &d->from)) {
 		log_debug("%s: NAT-PMP/PCP: ignored, not from the LAN", peer);
 		return;
 	}
@@ -218,66 +264,78 @@ static void on_datagram(struct pcp_io *p, const struct udp_dgram *d, const uint8
 				  "(%u more not logged)", peer, IGDD_PCP_MAX_DATAGRAM, suppressed);
 		return;
 	}
-	if (!rate_ok(p, from->sin_addr)) {
+	if (!rate_ok(p, &d->from)) {
 		stats_refused(&p->e->stats, STATS_REF_PCP_RATE);
 		if (ratelimit_ok(&p->log_rate, loop_now_ms(p->l), &suppressed))
 			log_warnx("%s: NAT-PMP/PCP: rate limit reached, dropping requests "
 				  "(%u more not logged)", peer, suppressed);
 		return;
 	}
-	n = pcp_svc_handle(&p->svc, from->sin_addr, data, len, out);
-	if (n > 0)
-		pcp_send(p, from, out, n);
+	n = pcp_svc_handle(&p->svc, &d->from, (unsigned)lan, data, len, out);
+	if (n == 0)
+		return;
+	/* From the address it was sent to (a link-local one needs its
+	 * interface: the one the request came in on). */
+	r = udp_send(fd, &d->from, d->from_port, ipaddr_is_v6(&d->from) ? d->ifindex : 0, &d->dst,
+		     out, n);
+	if (r < 0)
+		log_io_error(p, r, "send");
 }
 
-static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+static void read_all(struct pcp_io *p, int fd, int lan)
 {
-	struct pcp_io *p = arg;
-	unsigned suppressed;
 	int i;
 
-	(void)l;
-	(void)events;
 	for (i = 0; i < PCP_RX_BUDGET; i++) {
 		uint8_t data[IGDD_PCP_MAX_DATAGRAM];
 		struct udp_dgram d;
 		ssize_t n = udp_recv(fd, data, sizeof(data), &d);
 
 		if (n < 0) {
-			if (n != -EAGAIN && ratelimit_ok(&p->log_io, loop_now_ms(p->l), &suppressed)) {
-				errno = (int)-n;
-				log_warn("NAT-PMP/PCP: receive (%u more failures not logged)",
-					 suppressed);
-			}
+			if (n != -EAGAIN)
+				log_io_error(p, (int)n, "receive");
 			return;
 		}
-		on_datagram(p, &d, data, (size_t)n);
+		on_datagram(p, fd, lan, &d, data, (size_t)n);
 	}
+}
+
+static void on_readable4(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct pcp_lan *pl = arg;
+
+	(void)l;
+	(void)events;
+	read_all(pl->p, fd, (int)pl->index);
+}
+
+static void on_readable6(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)events;
+	read_all(arg, fd, -1);
 }
 
 /* ---- set-up and tear-down ------------------------------------------- */
 
-static int socket_open(const struct pcp_io *p)
+/* A UDP socket of a's family bound to a:5351 (the IPv6 one to [::]). */
+static int socket_open(const struct ipaddr *a)
 {
-	struct sockaddr_in sin;
-	struct ip_mreqn mreq;
-	int fd, one = 1, ttl = 1, r;
+	struct sockaddr_storage ss;
+	socklen_t len = ipaddr_to_sockaddr(a, PCP_PORT, &ss);
+	int fd, one = 1, hops = 1, r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&mreq, 0, sizeof(mreq));
-	mreq.imr_address = p->e->lan_addr;
-	mreq.imr_ifindex = (int)p->ifindex;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = p->e->lan_addr;
-	sin.sin_port = htons(PCP_PORT);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof(mreq)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
-	    bind(fd, (const struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	    udp_want_pktinfo(fd, a->family) < 0 ||
+	    (a->family == AF_INET &&
+	     setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &hops, sizeof(hops)) < 0) ||
+	    (a->family == AF_INET6 &&
+	     (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	      setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0)) ||
+	    bind(fd, (const struct sockaddr *)&ss, len) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -285,11 +343,94 @@ static int socket_open(const struct pcp_io *p)
 	return fd;
 }
 
-struct pcp_io *pcp_io_new(struct engine *e, struct loop *l, const char *ifname)
+static void lan_close4(struct pcp_lan *pl)
+{
+	if (pl->fd4 < 0)
+		return;
+	loop_fd_del(pl->p->l, pl->fd4);
+	close(pl->fd4);
+	pl->fd4 = -1;
+	pl->bound4.s_addr = 0;
+}
+
+/* The LAN's IPv4 socket on its address of now. 0 or -errno (logged). */
+static int lan_bind4(struct pcp_lan *pl)
+{
+	struct pcp_io *p = pl->p;
+	const struct lan *l = engine_lan(p->e, pl->index);
+	char addr[INET_ADDRSTRLEN];
+	struct ipaddr a;
+	int fd, r;
+
+	if (pl->fd4 >= 0 && lan_has_v4(l) && pl->bound4.s_addr == l->addr.s_addr)
+		return 0;
+	lan_close4(pl);
+	if (!lan_has_v4(l))
+		return 0;
+	a = ipaddr_from_v4(l->addr);
+	inet_ntop(AF_INET, &l->addr, addr, sizeof(addr));
+	fd = socket_open(&a);
+	if (fd < 0) {
+		errno = -fd;
+		log_warn("NAT-PMP/PCP: socket on %s:%d (%s)", addr, PCP_PORT, l->name);
+		return fd;
+	}
+	r = loop_fd_add(p->l, fd, EPOLLIN, on_readable4, pl);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	pl->fd4 = fd;
+	pl->bound4 = l->addr;
+	log_info("NAT-PMP %s, PCP %s: listening on %s (%s:%d)",
+		 p->e->cfg->enable_natpmp ? "on" : "off", p->e->cfg->enable_pcp ? "on" : "off",
+		 l->name, addr, PCP_PORT);
+	return 0;
+}
+
+static void open6(struct pcp_io *p)
+{
+	struct ipaddr any;
+	int r;
+
+	memset(&any, 0, sizeof(any));
+	any.family = AF_INET6;
+	p->fd6 = socket_open(&any);
+	if (p->fd6 < 0) {
+		log_info("NAT-PMP/PCP: no IPv6 socket (%s): IPv4 only", strerror(-p->fd6));
+		p->fd6 = -1;
+		return;
+	}
+	r = loop_fd_add(p->l, p->fd6, EPOLLIN, on_readable6, p);
+	if (r < 0) {
+		close(p->fd6);
+		p->fd6 = -1;
+		return;
+	}
+	log_info("PCP %s over IPv6: port %d on the LANs' IPv6 addresses",
+		 p->e->cfg->enable_pcp ? "on" : "off", PCP_PORT);
+}
+
+void pcp_io_lans_changed(struct pcp_io *p, uint32_t lans)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	/* The addresses clients map to or through may have changed. */
+	pcp_svc_reset_epoch(&p->svc);
+	for (i = 0; i < p->e->nlans; i++) {
+		if (!(lans & (1u << i)))
+			continue;
+		lan_bind4(&p->lans[i]);
+		announce_start(&p->lans[i]);
+	}
+}
+
+struct pcp_io *pcp_io_new(struct engine *e, struct loop *l)
 {
 	struct pcp_io *p;
-	char lan[INET_ADDRSTRLEN];
-	int r;
+	size_t i;
 
 	p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -298,55 +439,51 @@ struct pcp_io *pcp_io_new(struct engine *e, struct loop *l, const char *ifname)
 	}
 	p->e = e;
 	p->l = l;
+	p->fd6 = -1;
 	p->log_big = RATELIMIT_INIT(PCP_LOG_INTERVAL_MS, 1);
 	p->log_rate = RATELIMIT_INIT(PCP_LOG_INTERVAL_MS, 1);
 	p->log_io = RATELIMIT_INIT(PCP_LOG_INTERVAL_MS, 1);
 	pcp_svc_init(&p->svc, e);
-	p->ifindex = if_nametoindex(ifname);
-	if (p->ifindex == 0) {
-		log_warn("NAT-PMP/PCP: interface %s", ifname);
-		free(p);
-		return NULL;
+	for (i = 0; i < IGDD_CONF_MAX_LANS; i++) {
+		p->lans[i].p = p;
+		p->lans[i].index = (unsigned)i;
+		p->lans[i].fd4 = -1;
 	}
-	inet_ntop(AF_INET, &e->lan_addr, lan, sizeof(lan));
-	p->fd = socket_open(p);
-	if (p->fd < 0) {
-		errno = -p->fd;
-		log_warn("NAT-PMP/PCP: socket on %s:%d", lan, PCP_PORT);
-		free(p);
-		return NULL;
+	for (i = 0; i < e->nlans; i++) {
+		if (lan_bind4(&p->lans[i]) < 0) {
+			pcp_io_free(p);
+			return NULL;
+		}
 	}
-	r = loop_fd_add(l, p->fd, EPOLLIN, on_readable, p);
-	if (r < 0) {
-		errno = -r;
-		log_warn("NAT-PMP/PCP: loop");
-		close(p->fd);
-		free(p);
-		return NULL;
-	}
+	open6(p);
 	p->prev_fn = e->on_change;
 	p->prev_arg = e->on_change_arg;
 	e->on_change = on_change;
 	e->on_change_arg = p;
 	engine_external_ip(e, p->ext_ip);
-	announce_start(p);
-	log_info("NAT-PMP %s, PCP %s: listening on %s (%s:%d)",
-		 e->cfg->enable_natpmp ? "on" : "off", e->cfg->enable_pcp ? "on" : "off",
-		 ifname, lan, PCP_PORT);
+	for (i = 0; i < e->nlans; i++)
+		announce_start(&p->lans[i]);
 	return p;
 }
 
 void pcp_io_free(struct pcp_io *p)
 {
+	size_t i;
+
 	if (!p)
 		return;
 	if (p->e->on_change == on_change && p->e->on_change_arg == p) {
 		p->e->on_change = p->prev_fn;
 		p->e->on_change_arg = p->prev_arg;
 	}
-	if (p->announce_timer > 0)
-		loop_timer_cancel(p->l, p->announce_timer);
-	loop_fd_del(p->l, p->fd);
-	close(p->fd);
+	for (i = 0; i < IGDD_CONF_MAX_LANS; i++) {
+		if (p->lans[i].announce_timer > 0)
+			loop_timer_cancel(p->l, p->lans[i].announce_timer);
+		lan_close4(&p->lans[i]);
+	}
+	if (p->fd6 >= 0) {
+		loop_fd_del(p->l, p->fd6);
+		close(p->fd6);
+	}
 	free(p);
 }

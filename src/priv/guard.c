@@ -18,6 +18,7 @@
 #include "core/policy.h"
 #include "priv/localaddr.h"
 #include "priv/nft_forwards.h"
+#include "priv/priv.h"
 #include "util/log.h"
 #include "util/sockdiag.h"
 
@@ -320,6 +321,22 @@ static const char *local_client(struct guard *g, const struct priv_req *rq)
 	return NULL;
 }
 
+/* A LAN renumbered since: the kernel's prefixes of now (never the
+ * engine's word for them). true when they changed. */
+static bool lans_moved(struct guard *g)
+{
+	struct priv_policy now;
+
+	if (priv_read_lans((const char (*)[IF_NAMESIZE])g->c.lan_if, g->c.nlan_if, &now) < 0 ||
+	    (now.nlan == g->pol.nlan &&
+	     memcmp(now.lan, g->pol.lan, now.nlan * sizeof(now.lan[0])) == 0))
+		return false;
+	now.ports = g->pol.ports;
+	g->pol = now;
+	log_info("helper: LAN prefixes read again (%u)", now.nlan);
+	return true;
+}
+
 int guard_request(struct guard *g, const void *msg, size_t len, int fd, bool *ret_granted,
 		  const char **ret_why)
 {
@@ -330,6 +347,8 @@ int guard_request(struct guard *g, const void *msg, size_t len, int fd, bool *re
 	int r;
 
 	r = priv_msg_check(msg, len, fd >= 0, &g->pol, false, &why);
+	if (r == -EINVAL && lans_moved(g))
+		r = priv_msg_check(msg, len, fd >= 0, &g->pol, false, &why);
 	if (r == -EACCES && fd >= 0 && (r = grant_ok(fd, &rq->e[0], &why)) == 0) {
 		granted = true;
 		r = priv_msg_check(msg, len, true, &g->pol, true, &why);
@@ -368,8 +387,8 @@ bool guard_allows(const struct guard *g, const struct nft_elem *e)
 	if (grant_find(g, e) < g->ngrants || !g->ports)
 		return true;
 	priv_entry_from_elem(e, &pe);
-	return policy_check_ports(g->ports, e->internal, pe.ext_port, pe.int_port) ==
-	       POLICY_ALLOW;
+	return policy_check_ports(g->ports, priv_lan_of(&g->pol, e->internal), e->internal,
+				  pe.ext_port, pe.int_port) == POLICY_ALLOW;
 }
 
 /* ---- the configuration file ---- */

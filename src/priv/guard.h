@@ -4,10 +4,13 @@
  * that no UPnP, NAT-PMP or PCP request could obtain.
  *
  *   - the message itself (priv_msg_check()): size, version, operation,
- *     entries; internal address inside the LAN prefix read at start and
- *     not its network or broadcast address; a unicast remote host;
+ *     entries; internal address inside one of the LANs' prefixes (read
+ *     at start, and from the kernel again when a request names a client
+ *     outside them: a LAN renumbered) and not its network or broadcast
+ *     address; a unicast remote host;
  *   - the port rules and the ACL of the configuration (core/policy.h
- *     policy_check_ports()): well-known ports and acl deny rules, unless
+ *     policy_check_ports(); a rule naming a LAN applies to the clients
+ *     inside that LAN's prefix): well-known ports and acl deny rules, unless
  *     the request carries a valid admin grant (priv_msg.h);
  *   - the internal address is none of the gateway's own addresses
  *     (priv/localaddr.h: every local route, followed as it changes);
@@ -41,7 +44,10 @@ struct guard;
 struct policy;
 
 struct guard_conf {
-	struct priv_policy policy;      /* LAN prefix; .ports is taken from ports below */
+	struct priv_policy policy;      /* LAN prefixes at start; .ports is taken from ports below */
+	char lan_if[IGDD_CONF_MAX_LANS][IF_NAMESIZE];   /* lan_interface: the prefixes are
+	                                                 * read again from these */
+	size_t nlan_if;
 	struct policy *ports;           /* the port rules and ACL at start (owned by the guard) */
 	char wan_if[IF_NAMESIZE];
 	bool have_external_ip;          /* external_ip also counts as a WAN address */

@@ -27,6 +27,7 @@
 #include "priv/guard.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
+#include "priv/priv.h"
 #include "priv/nftlib.h"
 #include "util/buf.h"
 #include "util/fdpass.h"

@@ -22,12 +22,16 @@
 #include "priv/caps.h"
 #include "priv/helper.h"
 #include "util/fdpass.h"
-#include "util/ifaddr.h"
 #include "util/log.h"
+#include "util/rtnl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +44,8 @@
 
 #define PRIV_EVENT_QUEUE 8      /* events kept; more drop the oldest */
 #define PRIV_GONE_KEEP (1u << 20)       /* removed mappings kept until taken */
+#define PRIV_LANS_BUF (32u * 1024u)     /* one read of the address dump */
+#define PRIV_LANS_TIMEOUT_MS 2000       /* the kernel answers at once */
 
 /* What the helper sends: a reply or event, or a list of removed mappings. */
 union priv_in {
@@ -75,28 +81,89 @@ pid_t priv_pid(const struct priv *p)
 
 /* ---- start-up ---- */
 
-/* The LAN prefix of ifname (its first IPv4 address and netmask). */
-static int lan_prefix(const char *ifname, struct priv_policy *ret)
-{
-	struct ifaddr_ipv4 lan;
-	uint32_t m;
-	unsigned plen = 0;
-	int r = ifaddr_lookup_ipv4(ifname, &lan);
+/* The interfaces asked for, and the first (primary) IPv4 address's
+ * prefix found on each. */
+struct lans_dump {
+	unsigned ifindex[IGDD_CONF_MAX_LANS];   /* 0: no such interface */
+	struct priv_lan_net net[IGDD_CONF_MAX_LANS];
+	bool have[IGDD_CONF_MAX_LANS];
+	size_t n;
+};
 
-	if (r < 0) {
-		log_warnx("lan_interface '%s': %s", ifname,
-			  r == -EADDRNOTAVAIL ? "no IPv4 address" : strerror(-r));
+/* One RTM_NEWADDR of the dump. */
+static int lans_addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct lans_dump *d = data;
+	const struct ifaddrmsg *ifa;
+	const struct nlattr *a;
+	struct in_addr local = { 0 }, address = { 0 };
+	bool have_local = false, have_address = false;
+	uint32_t mask;
+	size_t i;
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa))
+		return MNL_CB_OK;
+	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ifa->ifa_family != AF_INET || (ifa->ifa_flags & IFA_F_SECONDARY) ||
+	    ifa->ifa_prefixlen == 0 || ifa->ifa_prefixlen > 32)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_payload_len(a) != sizeof(struct in_addr))
+			continue;
+		if (mnl_attr_get_type(a) == IFA_LOCAL) {
+			memcpy(&local, mnl_attr_get_payload(a), sizeof(local));
+			have_local = true;
+		} else if (mnl_attr_get_type(a) == IFA_ADDRESS) {
+			memcpy(&address, mnl_attr_get_payload(a), sizeof(address));
+			have_address = true;
+		}
+	}
+	if (!have_local && !have_address)
+		return MNL_CB_OK;
+	mask = htonl(UINT32_MAX << (32 - ifa->ifa_prefixlen));
+	for (i = 0; i < d->n; i++) {
+		if (d->have[i] || d->ifindex[i] == 0 || d->ifindex[i] != ifa->ifa_index)
+			continue;
+		d->net[i].net.s_addr = (have_local ? local : address).s_addr & mask;
+		d->net[i].plen = ifa->ifa_prefixlen;
+		d->net[i].index = (unsigned)i;
+		d->have[i] = true;
+	}
+	return MNL_CB_OK;
+}
+
+int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *ret)
+{
+	struct priv_policy pol;
+	struct lans_dump d;
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	char *buf = malloc(PRIV_LANS_BUF);
+	size_t i;
+	int r;
+
+	memset(&pol, 0, sizeof(pol));
+	memset(&d, 0, sizeof(d));
+	*ret = pol;
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < n && i < IGDD_CONF_MAX_LANS; i++)
+		d.ifindex[i] = if_nametoindex(names[i]);
+	d.n = i;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET;
+	r = rtnl_request(nlh, buf, PRIV_LANS_BUF, PRIV_LANS_TIMEOUT_MS, lans_addr_cb, &d);
+	free(buf);
+	if (r < 0)
 		return r;
-	}
-	for (m = ntohl(lan.mask.s_addr); m & 0x80000000u; m <<= 1)
-		plen++;
-	if (m != 0 || plen == 0) {
-		log_warnx("lan_interface '%s': netmask is not a prefix", ifname);
-		return -EINVAL;
-	}
-	ret->lan_plen = plen;
-	ret->lan_net.s_addr = lan.addr.s_addr & lan.mask.s_addr;
-	return 0;
+	for (i = 0; i < d.n; i++)
+		if (d.have[i])
+			pol.lan[pol.nlan++] = d.net[i];
+	*ret = pol;
+	return pol.nlan ? 0 : -EADDRNOTAVAIL;
 }
 
 /* Whom to become: cfg->user (the default falls back to "nobody"), when
@@ -143,10 +210,16 @@ static int resolve_user(struct priv *p, const struct config *cfg)
 static int guard_conf(const struct config *cfg, const char *conf_path, struct guard_conf *gc)
 {
 	char err[256];
-	int r = lan_prefix(cfg->lan_interface, &gc->policy);
+	int r;
 
-	if (r < 0)
+	memcpy(gc->lan_if, cfg->lan_interface, sizeof(gc->lan_if));
+	gc->nlan_if = cfg->nlans;
+	r = priv_read_lans((const char (*)[IF_NAMESIZE])gc->lan_if, gc->nlan_if, &gc->policy);
+	if (r < 0) {
+		log_warnx("lan_interface: %s", r == -EADDRNOTAVAIL ? "no LAN has an IPv4 address" :
+			  strerror(-r));
 		return r;
+	}
 	gc->ports = policy_new(cfg, err, sizeof(err));
 	if (!gc->ports) {
 		log_warnx("%s", err);
@@ -178,8 +251,9 @@ static int helper_conf(const struct priv *p, const struct config *cfg, const cha
 		return r;
 	memcpy(hc->table.wan_if, cfg->wan_interface, sizeof(hc->table.wan_if));
 	hc->table.hairpin = cfg->nft_hairpin;
-	hc->table.lan_net = hc->guard.policy.lan_net;
-	hc->table.lan_plen = hc->guard.policy.lan_plen;
+	/* Hairpin masquerading covers the first LAN's prefix (docs/NFT.md). */
+	hc->table.lan_net = hc->guard.policy.lan[0].net;
+	hc->table.lan_plen = hc->guard.policy.lan[0].plen;
 	hc->max_mappings = cfg->max_mappings;
 	hc->have_external_ip = cfg->have_external_ip;
 	hc->external_ip = cfg->external_ip;

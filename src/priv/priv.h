@@ -21,6 +21,7 @@
 #ifndef IGDD_PRIV_H
 #define IGDD_PRIV_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -42,15 +43,26 @@ struct priv;
 /*
  * Fork the helper for cfg (backend nft): it drops to CAP_NET_ADMIN,
  * installs an empty table ip igdd (replacing a stale one) and reports.
- * The LAN prefix it enforces is lan_interface's, read now; its port
- * policy is cfg's, and later conf_path's (the file cfg came from, which
- * it reads again on PRIV_OP_RELOAD and when it changes; NULL: none).
- * foreground: the helper keeps logging to stderr, else to syslog. Call
- * before the engine reads the network, and before any signal is routed
- * through a signalfd. *ret is the engine's end. 0 or -errno (logged).
+ * The LAN prefixes it enforces are every lan_interface's IPv4 prefix,
+ * read now and again whenever a request names a client outside them (a
+ * LAN renumbered: priv_read_lans()); its port policy is cfg's, and
+ * later conf_path's (the file cfg came from, which it reads again on
+ * PRIV_OP_RELOAD and when it changes; NULL: none). foreground: the
+ * helper keeps logging to stderr, else to syslog. Call before the
+ * engine reads the network, and before any signal is routed through a
+ * signalfd. *ret is the engine's end. 0 or -errno (logged).
  */
 int priv_start(const struct config *cfg, const char *conf_path, bool foreground,
 	       struct priv **ret);
+
+/*
+ * The IPv4 prefixes of the n interfaces named (each one's primary
+ * address; those without one are left out) into *ret, as the kernel has
+ * them now: one RTM_GETADDR dump (util/rtnl.h, the rtnetlink request
+ * path priv/localaddr.c's reads share: util/nl.h). 0, -EADDRNOTAVAIL
+ * when none has an IPv4 address, or another -errno (rtnetlink).
+ */
+int priv_read_lans(const char (*names)[IF_NAMESIZE], size_t n, struct priv_policy *ret);
 
 /*
  * The engine gives up privilege for good: when running as root it

@@ -23,17 +23,32 @@ bool priv_remote_ok(struct in_addr a)
 	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
 }
 
-static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+static bool in_net(struct in_addr a, const struct priv_lan_net *n)
 {
-	uint32_t mask = pol->lan_plen == 0 ? 0 : UINT32_MAX << (32 - pol->lan_plen);
+	uint32_t mask = n->plen == 0 ? 0 : UINT32_MAX << (32 - n->plen);
 	uint32_t h = ntohl(a.s_addr);
 
-	if ((h & mask) != ntohl(pol->lan_net.s_addr))
+	if (n->plen == 0 || (h & mask) != ntohl(n->net.s_addr))
 		return false;
 	/* Not the prefix's network or broadcast address (when it has them). */
-	if (pol->lan_plen <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
+	if (n->plen <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
 		return false;
 	return true;
+}
+
+int priv_lan_of(const struct priv_policy *pol, struct in_addr a)
+{
+	unsigned i;
+
+	for (i = 0; i < pol->nlan && i < IGDD_CONF_MAX_LANS; i++)
+		if (in_net(a, &pol->lan[i]))
+			return (int)pol->lan[i].index;
+	return -1;
+}
+
+static bool in_lan(struct in_addr a, const struct priv_policy *pol)
+{
+	return priv_lan_of(pol, a) >= 0;
 }
 
 static const char *entry_problem(const struct priv_entry *pe, const struct priv_policy *pol)
@@ -62,7 +77,8 @@ static const char *ports_problem(const struct priv_entry *pe, const struct priv_
 
 	if (!pol->ports)
 		return NULL;
-	switch (policy_check_ports(pol->ports, c, pe->ext_port, pe->int_port)) {
+	switch (policy_check_ports(pol->ports, priv_lan_of(pol, c), c, pe->ext_port,
+				   pe->int_port)) {
 	case POLICY_ALLOW:
 		return NULL;
 	case POLICY_DENY_RULE:

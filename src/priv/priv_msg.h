@@ -43,6 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/limits.h"
+
 struct nft_elem;
 
 #define PRIV_MSG_VERSION 2
@@ -119,13 +121,26 @@ struct priv_grant {
 
 struct policy;
 
-/* What the helper enforces whatever the engine asks. */
+/* One LAN's IPv4 prefix. */
+struct priv_lan_net {
+	struct in_addr net;             /* masked */
+	unsigned plen;                  /* 1..32 */
+	unsigned index;                 /* the LAN's position in lan_interface */
+};
+
+/* What the helper enforces whatever the engine asks: internal addresses
+ * must be hosts of one of these prefixes (each lan_interface's, read from
+ * the kernel by the helper itself), and the port rules and ACL apply. */
 struct priv_policy {
-	struct in_addr lan_net;         /* internal addresses must be in this prefix */
-	unsigned lan_plen;              /* 1..32 */
+	struct priv_lan_net lan[IGDD_CONF_MAX_LANS];
+	unsigned nlan;
 	const struct policy *ports;     /* port rules and ACL (policy_check_ports());
 	                                 * NULL: none apply */
 };
+
+/* The position in lan_interface of the first LAN whose prefix holds a
+ * (for ACL rules naming a LAN), or -1. */
+int priv_lan_of(const struct priv_policy *pol, struct in_addr a);
 
 /*
  * Check a request as received (len bytes at msg; fd: whether a

@@ -45,20 +45,11 @@ static bool path_char_ok(char c)
 	return c > 0x20 && c < 0x7f && c != '#';
 }
 
-/* "A.B.C.D" strictly (inet_pton refuses names, short and octal forms). */
-static int parse_host(struct str h, struct in_addr *ret)
-{
-	char text[INET_ADDRSTRLEN];
-
-	if (h.len == 0 || str_copy(h, text, sizeof(text)) < 0)
-		return -EINVAL;
-	return inet_pton(AF_INET, text, ret) == 1 ? 0 : -EINVAL;
-}
-
 int gena_parse_url(struct str s, struct gena_url *ret)
 {
 	struct gena_url u;
 	struct str host, rest;
+	const char *close;
 	uint64_t port = 80;
 	size_t i;
 
@@ -70,7 +61,12 @@ int gena_parse_url(struct str s, struct gena_url *ret)
 		;
 	host = str_from(rest.p, i);
 	rest = str_from(rest.p + i, rest.len - i);
-	for (i = 0; i < host.len && host.p[i] != ':'; i++)
+	/* The port starts after the IPv6 literal's closing bracket. */
+	close = host.len && host.p[0] == '[' ? memchr(host.p, ']', host.len) : NULL;
+	i = close ? (size_t)(close - host.p) + 1 : 0;
+	if (close && i < host.len && host.p[i] != ':')
+		return -EINVAL;
+	for (; i < host.len && host.p[i] != ':'; i++)
 		;
 	if (i < host.len) {
 		if (str_to_u64(str_from(host.p + i + 1, host.len - i - 1), 65535, &port) < 0 ||
@@ -78,7 +74,10 @@ int gena_parse_url(struct str s, struct gena_url *ret)
 			return -EINVAL;
 		host.len = i;
 	}
-	if (parse_host(host, &u.addr) < 0)
+	/* A dotted quad, or an IPv6 literal in brackets without a zone (a
+	 * zone names the subscriber's interface, not ours: a link-local
+	 * callback is on the LAN the SUBSCRIBE came in on). No names. */
+	if (ipaddr_parse_host(host, false, &u.addr) < 0)
 		return -EINVAL;
 	u.port = (uint16_t)port;
 	if (rest.len == 0)
@@ -212,9 +211,10 @@ int gena_body_end(struct buf *b)
 int gena_build_notify_head(struct buf *b, const struct gena_url *url, const char *sid,
 			   uint32_t seq, size_t body_len)
 {
-	char host[INET_ADDRSTRLEN];
+	char host[IPADDR_STRLEN];
 
-	inet_ntop(AF_INET, &url->addr, host, sizeof(host));
+	if (ipaddr_url_host(&url->addr, host, sizeof(host)) < 0)
+		return -EINVAL;
 	return buf_printf(b,
 		"NOTIFY %s HTTP/1.1\r\n"
 		"HOST: %s:%u\r\n"

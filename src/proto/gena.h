@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/ipaddr.h"
 #include "util/limits.h"
 #include "util/str.h"
 
@@ -63,9 +64,9 @@ enum gena_kind {
 	GENA_UNSUBSCRIBE,
 };
 
-/* One delivery URL: http://A.B.C.D[:port][/path]. */
+/* One delivery URL: http://A.B.C.D[:port][/path] or http://[IPv6][:port][/path]. */
 struct gena_url {
-	struct in_addr addr;
+	struct ipaddr addr;                             /* scope 0: set from the LAN */
 	uint16_t port;                                  /* 80 when absent */
 	char path[IGDD_GENA_MAX_CALLBACK_LEN + 1];      /* "/" when absent; printable, no spaces */
 };
@@ -107,9 +108,10 @@ enum gena_status gena_parse(bool unsubscribe, const struct gena_headers *h,
 /*
  * CALLBACK: one or more "<URL>" separated by optional white space (a
  * comma between them is tolerated). Each URL must be http:// (scheme
- * case-insensitive), its host a dotted-quad IPv4 address (no names: no
- * DNS lookup may ever block the loop; no userinfo, no IPv6 literal), an
- * optional port 1..65535, a path of printable ASCII without spaces and
+ * case-insensitive), its host a dotted-quad IPv4 address or an IPv6
+ * literal in brackets (UDA 1.1 Annex A; no zone: a link-local address is
+ * on the subscriber's LAN) (no names: no DNS lookup may ever block the
+ * loop; no userinfo), an optional port 1..65535, a path of printable ASCII without spaces and
  * without '#' of at most IGDD_GENA_MAX_CALLBACK_LEN bytes; the whole
  * URL at most IGDD_GENA_MAX_CALLBACK_LEN bytes. More than max URLs is an
  * error, not a truncation. Returns the number of URLs (>= 1) written to
@@ -142,7 +144,7 @@ int gena_body_end(struct buf *b);
 
 /*
  * The NOTIFY request head for url (4.3.2), ending with the blank line:
- *   NOTIFY path HTTP/1.1, HOST: A.B.C.D:port, CONTENT-TYPE: text/xml;
+ *   NOTIFY path HTTP/1.1, HOST: A.B.C.D:port or [IPv6]:port, CONTENT-TYPE: text/xml;
  *   charset="utf-8", CONTENT-LENGTH, NT: upnp:event, NTS:
  *   upnp:propchange, SID, SEQ, CONNECTION: close.
  * 0 or -E2BIG.

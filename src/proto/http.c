@@ -11,6 +11,7 @@
  */
 #include "proto/http.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -498,6 +499,49 @@ int http_parse_body(struct http_parser *p, const char *in, size_t len, size_t *r
 		}
 	}
 	*ret_used = len;
+	return 0;
+}
+
+int http_parse_host(struct str v, struct ipaddr *ret_addr, bool *ret_has_port,
+		    uint16_t *ret_port)
+{
+	struct str host, port = STR_NULL;
+	const char *colon;
+	struct ipaddr a;
+	uint64_t n = 0;
+	size_t i;
+
+	v = str_trim(v);
+	host = v;
+	if (v.len && v.p[0] == '[') {
+		const char *close = memchr(v.p, ']', v.len);
+
+		if (!close)
+			return -EINVAL;
+		host = str_from(v.p, (size_t)(close - v.p) + 1);
+		if (host.len < v.len) {
+			if (v.p[host.len] != ':')
+				return -EINVAL;
+			port = str_from(v.p + host.len + 1, v.len - host.len - 1);
+		}
+	} else if ((colon = memchr(v.p, ':', v.len)) != NULL) {
+		host = str_from(v.p, (size_t)(colon - v.p));
+		port = str_from(colon + 1, v.len - host.len - 1);
+	}
+	if (port.p) {
+		if (port.len == 0 || port.len > 5)
+			return -EINVAL;
+		for (i = 0; i < port.len; i++)
+			if (port.p[i] < '0' || port.p[i] > '9')
+				return -EINVAL;
+		if (str_to_u64(port, 65535, &n) < 0)
+			return -EINVAL;
+	}
+	if (ipaddr_parse_host(host, true, &a) < 0)
+		return -EINVAL;
+	*ret_addr = a;
+	*ret_has_port = port.p != NULL;
+	*ret_port = (uint16_t)n;
 	return 0;
 }
 

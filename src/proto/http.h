@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/ipaddr.h"
 #include "util/limits.h"
 #include "util/str.h"
 
@@ -115,6 +116,20 @@ int http_parse_head(struct http_parser *p, char *buf, size_t len);
  */
 int http_parse_body(struct http_parser *p, const char *in, size_t len, size_t *ret_used,
 		    struct str *ret_data);
+
+/*
+ * A Host field value (or an absolute-form authority) as igdd takes it
+ * (RFC 9110 7.2, RFC 3986 3.2.2; UDA 1.1 Annex A: IPv6 literals in
+ * brackets): an IP literal only, never a name (DNS rebinding: a name
+ * says nothing about who is asked), optionally ":" and a port of 1 to 5
+ * digits (0..65535). "[v6]", "[v6]:port", and for a link-local address
+ * "[fe80::x%25zone]:port" (what miniupnpc sends in SOAP requests) or
+ * "[fe80::x%zone]" (the zone is dropped: it names the client's own
+ * interface). White space around the value is ignored. 0, or -EINVAL;
+ * *ret_has_port tells whether a port was given.
+ */
+int http_parse_host(struct str value, struct ipaddr *ret_addr, bool *ret_has_port,
+		    uint16_t *ret_port);
 
 /* The reason phrase for a status code (RFC 9110 section 15), "" when unknown. */
 const char *http_reason(unsigned status);

@@ -17,6 +17,7 @@
 #include "util/limits.h"
 
 #define URN_PREFIX "urn:schemas-upnp-org:"
+#define SSDP_LOCATION_MAX 128   /* "http://[" 45 "]:65535" "/rootDesc1.xml" */
 
 /*
  * The device and service types of the tree. The three devices come
@@ -418,27 +419,34 @@ static int format_date(time_t now, char *out, size_t outsz)
 	return n < 0 || (size_t)n >= outsz ? -E2BIG : 0;
 }
 
-static void format_location(const struct ssdp_device *d, enum ssdp_desc desc,
-			    char *out, size_t outsz)
+/* LOCATION (UDA 1.1 1.2.2; Annex A: an IPv6 literal in brackets). No
+ * zone ever: a zone name is ours, miniupnpc resolves it in its own
+ * namespace and fails (ipv6 notes, 2.2); clients add their own. */
+static int format_location(const struct ssdp_device *d, enum ssdp_desc desc,
+			   char *out, size_t outsz)
 {
-	char ip[INET_ADDRSTRLEN];
+	char host[IPADDR_STRLEN];
+	int n;
 
-	inet_ntop(AF_INET, &d->addr, ip, sizeof(ip));
-	snprintf(out, outsz, "http://%s:%u%s", ip, (unsigned)d->http_port,
-		 desc == SSDP_DESC_V1 ? SSDP_DESC_PATH_V1 : SSDP_DESC_PATH_V2);
+	if (ipaddr_url_host(&d->addr, host, sizeof(host)) < 0)
+		return -EINVAL;
+	n = snprintf(out, outsz, "http://%s:%u%s", host, (unsigned)d->http_port,
+		     desc == SSDP_DESC_V1 ? SSDP_DESC_PATH_V1 : SSDP_DESC_PATH_V2);
+	return n < 0 || (size_t)n >= outsz ? -E2BIG : 0;
 }
 
 int ssdp_build_response(const struct ssdp_device *d, const struct ssdp_answer *a,
 			time_t now, struct buf *out)
 {
-	char date[40], location[64];
+	char date[40], location[SSDP_LOCATION_MAX];
 	int r;
 
 	buf_reset(out);
 	r = format_date(now, date, sizeof(date));
+	if (r == 0)
+		r = format_location(d, a->desc, location, sizeof(location));
 	if (r < 0)
 		return r;
-	format_location(d, a->desc, location, sizeof(location));
 	return buf_printf(out,
 			  "HTTP/1.1 200 OK\r\n"
 			  "CACHE-CONTROL: max-age=%u\r\n"
@@ -458,24 +466,28 @@ int ssdp_build_response(const struct ssdp_device *d, const struct ssdp_answer *a
 int ssdp_build_notify(const struct ssdp_device *d, const struct ssdp_answer *a,
 		      enum ssdp_nts nts, struct buf *out)
 {
-	char location[64];
+	const char *host = d->notify_host ? d->notify_host : SSDP_MCAST_ADDR ":1900";
+	char location[SSDP_LOCATION_MAX];
+	int r;
 
 	buf_reset(out);
 	if (nts == SSDP_NTS_BYEBYE)
 		return buf_printf(out,
 				  "NOTIFY * HTTP/1.1\r\n"
-				  "HOST: " SSDP_MCAST_ADDR ":1900\r\n"
+				  "HOST: %s\r\n"
 				  "NT: %s\r\n"
 				  "NTS: ssdp:byebye\r\n"
 				  "USN: %s\r\n"
 				  "BOOTID.UPNP.ORG: %" PRIu32 "\r\n"
 				  "CONFIGID.UPNP.ORG: %" PRIu32 "\r\n"
 				  "\r\n",
-				  a->st, a->usn, d->boot_id, d->config_id);
-	format_location(d, a->desc, location, sizeof(location));
+				  host, a->st, a->usn, d->boot_id, d->config_id);
+	r = format_location(d, a->desc, location, sizeof(location));
+	if (r < 0)
+		return r;
 	return buf_printf(out,
 			  "NOTIFY * HTTP/1.1\r\n"
-			  "HOST: " SSDP_MCAST_ADDR ":1900\r\n"
+			  "HOST: %s\r\n"
 			  "CACHE-CONTROL: max-age=%u\r\n"
 			  "LOCATION: %s\r\n"
 			  "NT: %s\r\n"
@@ -485,6 +497,6 @@ int ssdp_build_notify(const struct ssdp_device *d, const struct ssdp_answer *a,
 			  "BOOTID.UPNP.ORG: %" PRIu32 "\r\n"
 			  "CONFIGID.UPNP.ORG: %" PRIu32 "\r\n"
 			  "\r\n",
-			  d->max_age, location, a->st, d->server, a->usn,
+			  host, d->max_age, location, a->st, d->server, a->usn,
 			  d->boot_id, d->config_id);
 }

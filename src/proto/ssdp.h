@@ -25,11 +25,19 @@
 #include <time.h>
 
 #include "util/buf.h"
+#include "util/ipaddr.h"
 #include "util/str.h"
 
 #define SSDP_PORT                1900
 #define SSDP_MCAST_ADDR          "239.255.255.250"
 #define SSDP_MCAST_ADDR_HOST     0xeffffffaU   /* the same, host byte order */
+/* IPv6 (UDA 1.1 Annex A, and UDA 2.0 Annex A A2.3): link-local scope,
+ * site-local scope, and the global scope GUPnP's ULA and global
+ * contexts search on (ipv6 notes: GLib counts only fec0::/10 as
+ * site-local, so anything else goes to ff0e::c). */
+#define SSDP_MCAST6_LINK         "ff02::c"
+#define SSDP_MCAST6_SITE         "ff05::c"
+#define SSDP_MCAST6_GLOBAL       "ff0e::c"
 
 /* The description documents the HTTP server must serve. */
 #define SSDP_DESC_PATH_V2        "/rootDesc.xml"
@@ -101,7 +109,10 @@ enum ssdp_dev {
  */
 struct ssdp_device {
 	const char *uuid[SSDP_DEV_COUNT];   /* 36-character UUIDs, without "uuid:" */
-	struct in_addr addr;                /* LAN address, for LOCATION */
+	struct ipaddr addr;                 /* LAN address, for LOCATION (IPv6: in
+	                                     * brackets, never with a zone) */
+	const char *notify_host;            /* NOTIFY's HOST: NULL for SSDP_MCAST_ADDR:1900,
+	                                     * else e.g. "[FF02::C]:1900" */
 	uint16_t http_port;
 	uint32_t boot_id;                   /* BOOTID.UPNP.ORG */
 	uint32_t config_id;                 /* CONFIGID.UPNP.ORG */

@@ -222,16 +222,16 @@ void action_out_bool(struct action_ctx *ctx, const char *name, bool value)
 
 /* ---- responses ---- */
 
-static void log_peer(struct in_addr peer, const char *fmt, ...) LOG_FMT(2, 3);
+static void log_peer(const struct ipaddr *peer, const char *fmt, ...) LOG_FMT(2, 3);
 
-static void log_peer(struct in_addr peer, const char *fmt, ...)
+static void log_peer(const struct ipaddr *peer, const char *fmt, ...)
 {
-	char addr[INET_ADDRSTRLEN], msg[256];
+	char addr[IPADDR_STRLEN], msg[256];
 	va_list ap;
 
 	if (log_get_verbose() < 1)
 		return;
-	inet_ntop(AF_INET, &peer, addr, sizeof(addr));
+	ipaddr_ntop(peer, addr, sizeof(addr));
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -519,7 +519,7 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 
 	code = check_args(ctx, req);
 	if (code) {
-		log_peer(ctx->peer, "%s: %d %s (arguments)", ctx->act->name, code,
+		log_peer(&ctx->peer, "%s: %d %s (arguments)", ctx->act->name, code,
 			 upnp_error_text(code));
 		return write_fault(out, code);
 	}
@@ -542,7 +542,7 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 	}
 	buf_init(&tail, STREAM_TAIL_MAX);
 	if (code) {
-		log_peer(ctx->peer, "%s: %d %s", ctx->act->name, code, upnp_error_text(code));
+		log_peer(&ctx->peer, "%s: %d %s", ctx->act->name, code, upnp_error_text(code));
 		status = write_fault(out, code);
 	} else if (!ctx->stream_name) {
 		status = write_response(out, req->ns, ctx->act->name, &args, NULL);
@@ -591,7 +591,7 @@ static int run_query(struct engine *e, const struct service *svc, const struct s
 }
 
 /* Map a SOAP parse failure: 400 for what is no SOAP at all, else a fault. */
-static int parse_failure(enum soap_status st, struct in_addr peer, struct buf *out)
+static int parse_failure(enum soap_status st, const struct ipaddr *peer, struct buf *out)
 {
 	log_peer(peer, "SOAP request refused: %s", soap_status_text(st));
 	switch (st) {
@@ -668,10 +668,10 @@ static void count_request(struct engine *e, const char *name, int status, const 
 }
 
 int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
-		    struct str body, struct in_addr peer, struct buf *out)
+		    struct str body, const struct ipaddr *peer, unsigned lan, struct buf *out)
 {
 	struct buf_stream rest = { NULL, NULL, NULL };
-	int status = action_dispatch_stream(e, svc, soapaction, body, peer, out, &rest);
+	int status = action_dispatch_stream(e, svc, soapaction, body, peer, lan, out, &rest);
 
 	if (rest.fill && buf_stream_fill(&rest, out, SIZE_MAX) < 0)
 		status = write_fault(out, UPNP_E_ACTION_FAILED);
@@ -679,8 +679,8 @@ int action_dispatch(struct engine *e, const struct service *svc, const char *soa
 }
 
 int action_dispatch_stream(struct engine *e, const struct service *svc, const char *soapaction,
-			   struct str body, struct in_addr peer, struct buf *out,
-			   struct buf_stream *ret_stream)
+			   struct str body, const struct ipaddr *peer, unsigned lan,
+			   struct buf *out, struct buf_stream *ret_stream)
 {
 	struct soap_request req;
 	struct action_ctx ctx;
@@ -711,7 +711,8 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 
 	ctx.e = e;
 	ctx.svc = svc;
-	ctx.peer = peer;
+	ctx.peer = *peer;
+	ctx.lan = lan;
 	code = resolve(&ctx, soapaction, &req);
 	if (code) {
 		log_peer(peer, "'%s': %d %s",

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/ipaddr.h"
 #include "util/limits.h"
 #include "util/str.h"
 
@@ -100,7 +101,8 @@ struct action_ctx {
 	const struct service *svc;
 	const struct action *act;
 	unsigned version;               /* service version named by the request */
-	struct in_addr peer;            /* the control point */
+	struct ipaddr peer;             /* the control point */
+	unsigned lan;                   /* the LAN its request arrived on (engine_lan()) */
 	struct action_value in[IGDD_SOAP_MAX_ARGS];  /* indexed like act->args */
 	struct buf *out;                /* response arguments as XML elements */
 	unsigned nout;                  /* OUT arguments written so far */
@@ -184,7 +186,7 @@ enum upnp_error {
  * well-formed, a DOCTYPE, too deep; out is left empty).
  */
 int action_dispatch(struct engine *e, const struct service *svc, const char *soapaction,
-		    struct str body, struct in_addr peer, struct buf *out);
+		    struct str body, const struct ipaddr *peer, unsigned lan, struct buf *out);
 /*
  * The same, for an HTTP server that writes a long answer in parts: when
  * the action streamed its last argument (action_out_stream()), out holds
@@ -194,7 +196,7 @@ int action_dispatch(struct engine *e, const struct service *svc, const char *soa
  * answering 501 if out's maximum is too small.)
  */
 int action_dispatch_stream(struct engine *e, const struct service *svc, const char *soapaction,
-			   struct str body, struct in_addr peer, struct buf *out,
-			   struct buf_stream *ret_stream);
+			   struct str body, const struct ipaddr *peer, unsigned lan,
+			   struct buf *out, struct buf_stream *ret_stream);
 
 #endif

@@ -5,7 +5,7 @@
  *
  * An admin mapping bypasses the UPnP policy (core/policy.c: ports,
  * ACL, secure mode) but not what the backend needs: the internal client
- * must be a host of the LAN prefix other than the gateway itself and a
+ * must be a host of one of the LANs other than the gateway itself and a
  * remote host must be unicast, and the gateway keeps its own ports
  * (409). With nft the privileged helper checks again (priv/guard.h) and
  * installs a mapping beyond its port policy only with the grant igddctl
@@ -108,7 +108,8 @@ static void status_collect(struct engine *e, struct status *st)
 	uint64_t now = clock_now(&e->clock);
 
 	memset(st, 0, sizeof(*st));
-	inet_ntop(AF_INET, &e->lan_addr, st->lan, sizeof(st->lan));
+	inet_ntop(AF_INET, e->nlans ? &e->lans[0].addr : &(struct in_addr){ 0 }, st->lan,
+		  sizeof(st->lan));
 	engine_external_ip(e, st->ext);
 	st->conn = e->wan ? wanconn_status_str(wanconn_status(e->wan)) : "Unconfigured";
 	st->last_error = e->wan ? wanconn_lasterror_str(wanconn_last_error(e->wan)) : "ERROR_NONE";
@@ -179,10 +180,51 @@ static void status_upstream(const struct engine *e, bool json, struct buf *out)
 		   upstream_mode_name(u->mode), srv, ext, u->mirrored, u->other_port, u->pending);
 }
 
+/* Each address of l as "ADDR/PLEN" (IPv4 first, as the kernel lists them). */
+static void lan_addrs(const struct lan *l, struct buf *out, bool json)
+{
+	char a[IPADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < l->naddrs; i++)
+		buf_printf(out, json ? "%s\"%s/%u\"" : "%s%s/%u", i ? (json ? "," : " ") : "",
+			   ipaddr_ntop(&l->addrs[i].a, a, sizeof(a)), (unsigned)l->addrs[i].plen);
+}
+
+/* "lan NAME: ADDR/PLEN ..." for every LAN. */
+static void lans_text(const struct engine *e, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < e->nlans; i++) {
+		buf_puts(out, "lan ");
+		ctl_escape_text(out, e->lans[i].name, strlen(e->lans[i].name));
+		buf_puts(out, ": ");
+		if (e->lans[i].naddrs == 0)
+			buf_puts(out, "-");
+		lan_addrs(&e->lans[i], out, false);
+		buf_puts(out, "\n");
+	}
+}
+
+static void lans_json(const struct engine *e, struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < e->nlans; i++) {
+		buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+		ctl_escape_json(out, e->lans[i].name, strlen(e->lans[i].name));
+		buf_puts(out, ",\"addresses\":[");
+		lan_addrs(&e->lans[i], out, true);
+		buf_puts(out, "]}");
+	}
+}
+
 static void do_status(struct ctl_session *s, bool json, struct buf *out)
 {
 	struct engine *e = s->e;
-	const char *lan_if = e->cfg ? e->cfg->lan_interface : "";
+	const char *lan_if = e->nlans ? e->lans[0].name : "";
+	struct in_addr lan_mask = e->nlans ? e->lans[0].mask : (struct in_addr){ 0 };
 	unsigned subs = e->gena ? gena_count(e->gena) : 0;
 	const char *level = ctl_log_level_name((enum ctl_log_level)log_get_level());
 	struct status st;
@@ -200,7 +242,7 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 			   "\"mappings_upnp\":%zu,\"mappings_natpmp\":%zu,\"mappings_pcp\":%zu,"
 			   "\"mappings_static\":%zu,\"system_update_id\":%u,\"boot_id\":%u,"
 			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\"",
-			   st.lan, mask_len(e->lan_mask), st.ext, st.wan_class,
+			   st.lan, mask_len(lan_mask), st.ext, st.wan_class,
 			   strcmp(st.wan_public, "yes") == 0 ? "true" : "false", st.conn, st.conn_uptime,
 			   st.last_error, st.total, st.by_origin[MAP_ORIGIN_UPNP],
 			   st.by_origin[MAP_ORIGIN_NATPMP], st.by_origin[MAP_ORIGIN_PCP],
@@ -208,7 +250,9 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 			   e->config_id, subs, level);
 		status_stun(e, true, out);
 		status_upstream(e, true, out);
-		buf_puts(out, "}\n");
+		buf_puts(out, ",\"lans\":[");
+		lans_json(e, out);
+		buf_puts(out, "]}\n");
 		ok(out);
 		return;
 	}
@@ -217,7 +261,8 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	buf_printf(out, "backend: %s\n", e->backend.ops ? e->backend.ops->name : "none");
 	buf_puts(out, "lan_interface: ");
 	ctl_escape_text(out, lan_if, strlen(lan_if));
-	buf_printf(out, "\nlan_address: %s/%u\n", st.lan, mask_len(e->lan_mask));
+	buf_printf(out, "\nlan_address: %s/%u\n", st.lan, mask_len(lan_mask));
+	lans_text(e, out);
 	buf_printf(out, "external_ip: %s\n", st.ext[0] ? st.ext : "-");
 	buf_printf(out, "connection_status: %s\n", st.conn);
 	buf_printf(out, "connection_uptime: %u\n", st.conn_uptime);
@@ -387,19 +432,14 @@ static void changed(struct ctl_session *s, struct buf *out, const char *done)
 	ok(out);
 }
 
-/* A host of the LAN prefix, not its network or broadcast address, not
- * the gateway itself (but on a loopback LAN, as core/policy.c). */
+/* A host of one of the LANs, not the gateway itself (but on a loopback
+ * LAN): core/lan.h lan_host_ok(). */
 static bool lan_host(const struct engine *e, struct in_addr a)
 {
-	uint32_t mask = ntohl(e->lan_mask.s_addr), h = ntohl(a.s_addr);
+	struct ipaddr c = ipaddr_from_v4(a);
+	int i = engine_lan_find(e, &c);
 
-	if (!engine_on_lan(e, a))
-		return false;
-	if (a.s_addr == e->lan_addr.s_addr && (ntohl(a.s_addr) >> 24) != 127)
-		return false;
-	if (mask_len(e->lan_mask) <= 30 && ((h & ~mask) == 0 || (h & ~mask) == ~mask))
-		return false;
-	return true;
+	return i >= 0 && engine_lan_host(e, (unsigned)i, &c);
 }
 
 static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
@@ -421,11 +461,9 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	tmpl.lease_end_ms = map_lease_end(e->maps, r->lease_s);
 	map_describe(what, sizeof(what), &tmpl);
 	if (!lan_host(e, r->client)) {
-		char lan[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &e->lan_addr, lan, sizeof(lan));
 		ctl_error(out, CTL_E_INVALID, "%s: the internal client is not a host of the LAN "
-			  "(%s/%u) other than the gateway", what, lan, mask_len(e->lan_mask));
+			  "(of any lan_interface) other than the gateway: igddctl status "
+			  "lists them", what);
 		return;
 	}
 	if (r->remote_host.s_addr && !priv_remote_ok(r->remote_host)) {

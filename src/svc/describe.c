@@ -81,18 +81,20 @@ static void device_open(struct buf *b, unsigned indent, const struct config *c, 
 /*
  * presentationURL, the last field of the root device (UDA 1.1 2.3;
  * Windows shows the gateway and opens it): as configured, a /PATH on
- * port 80 of the LAN address (a relative URL would resolve against
- * igdd's own HTTP port, where there is no web interface).
+ * port 80 of host, the gateway's address on the requester's LAN (a
+ * relative URL would resolve against igdd's own HTTP port, where there
+ * is no web interface; no such address: left out).
  */
-static void presentation_url(struct buf *b, const struct engine *e)
+static void presentation_url(struct buf *b, const struct engine *e, const struct ipaddr *host)
 {
 	const char *u = e->cfg->presentation_url;
-	char lan[INET_ADDRSTRLEN], url[CONFIG_URL_MAX + INET_ADDRSTRLEN + 8];
+	char lan[IPADDR_STRLEN], url[CONFIG_URL_MAX + IPADDR_STRLEN + 8];
 
 	if (!u[0])
 		return;
 	if (u[0] == '/') {
-		inet_ntop(AF_INET, &e->lan_addr, lan, sizeof(lan));
+		if (!host || ipaddr_url_host(host, lan, sizeof(lan)) < 0)
+			return;
 		snprintf(url, sizeof(url), "http://%s%s", lan, u);
 		u = url;
 	}
@@ -116,7 +118,7 @@ static void service_entry(struct buf *b, unsigned indent, const struct service *
 	xml_close(b, indent, "service");
 }
 
-int describe_root(const struct engine *e, unsigned v, struct buf *out)
+int describe_root(const struct engine *e, unsigned v, const struct ipaddr *host, struct buf *out)
 {
 	if (v != 1 && v != 2)
 		return -EINVAL;
@@ -141,7 +143,7 @@ int describe_root(const struct engine *e, unsigned v, struct buf *out)
 	xml_close(out, 4, "deviceList");
 	xml_close(out, 3, "device");
 	xml_close(out, 2, "deviceList");
-	presentation_url(out, e);
+	presentation_url(out, e, host);
 	xml_close(out, 1, "device");
 	buf_puts(out, "</root>\n");
 	return out->toobig ? -E2BIG : 0;
@@ -239,15 +241,16 @@ static const struct service *service_at(unsigned i)
 	}
 }
 
-int describe_document(const struct engine *e, const char *path, struct buf *out)
+int describe_document(const struct engine *e, const struct ipaddr *host, const char *path,
+		      struct buf *out)
 {
 	const struct service *svc;
 	unsigned i;
 
 	if (strcmp(path, DESCRIBE_ROOT_URL) == 0)
-		return describe_root(e, 2, out);
+		return describe_root(e, 2, host, out);
 	if (strcmp(path, DESCRIBE_ROOT_URL_V1) == 0)
-		return describe_root(e, 1, out);
+		return describe_root(e, 1, host, out);
 	for (i = 0; (svc = service_at(i)) != NULL; i++) {
 		if (strcmp(path, svc->scpd_url) == 0)
 			return describe_scpd(svc, svc->version, e->config_id, out);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "util/buf.h"
+#include "util/ipaddr.h"
 
 struct engine;
 struct service;
@@ -28,9 +29,12 @@ struct service;
 #define DESCRIBE_ROOT_URL       "/rootDesc.xml"     /* IGD:2 view */
 #define DESCRIBE_ROOT_URL_V1    "/rootDesc1.xml"    /* IGD:1 view */
 
-/* The root device description, igd_version 1 or 2, appended to out.
+/* The root device description, igd_version 1 or 2, appended to out;
+ * host: the gateway's address the requester reaches it at (a /PATH
+ * presentation_url is made absolute with it; NULL: none, left out).
  * 0, -EINVAL (version), -E2BIG (out's maximum). */
-int describe_root(const struct engine *e, unsigned igd_version, struct buf *out);
+int describe_root(const struct engine *e, unsigned igd_version, const struct ipaddr *host,
+		  struct buf *out);
 
 /* The SCPD of svc as seen by a control point of the given service
  * version (entries with a higher min_version are left out); config_id
@@ -41,8 +45,9 @@ int describe_scpd(const struct service *svc, unsigned version, uint32_t config_i
 /* True when path names one of the documents above. */
 bool describe_is_document(const char *path);
 
-/* The document served at path (exact match), appended to out:
- * 0, -ENOENT when no document lives there, -E2BIG. */
-int describe_document(const struct engine *e, const char *path, struct buf *out);
+/* The document served at path (exact match), appended to out (host as
+ * for describe_root()): 0, -ENOENT when no document lives there, -E2BIG. */
+int describe_document(const struct engine *e, const struct ipaddr *host, const char *path,
+		      struct buf *out);
 
 #endif

@@ -47,7 +47,8 @@ struct gena_sub {
 	uint64_t id;                    /* never reused: stale reports are ignored */
 	char sid[GENA_SID_SIZE];
 	const struct service *svc;
-	struct in_addr source;          /* the requester, for max_per_source */
+	struct ipaddr source;           /* the requester, for max_per_source */
+	unsigned lan;                   /* the LAN it subscribed on: its NOTIFYs go there */
 	struct gena_url urls[IGDD_GENA_MAX_CALLBACK_URLS];
 	unsigned nurls;
 	uint64_t expires_ms;
@@ -399,21 +400,36 @@ static int sid_generate(struct gena *g, char out[GENA_SID_SIZE])
  * CallStranger (CVE-2020-12695): a delivery address must be the
  * subscriber's own (subscribe_new()), so that no one can point a
  * stream of NOTIFYs with a path of its choosing at another host; and
- * that address must be a host of the LAN subnet: not outside it, not
+ * the subscriber must be a host of the LAN the SUBSCRIBE came in on: not
  * the gateway itself (its own services are no subscriber), not the
- * network or broadcast address of a subnet that has them (prefix /30
- * and shorter).
+ * network or broadcast address of an IPv4 subnet that has them.
+ *
+ * One exception, for IPv6: GUPnP's IPv6 contexts subscribe from the
+ * address the kernel picks for the description's host (a global one)
+ * and name their own context's address in CALLBACK (link-local, or a
+ * ULA), both the same host's. Such a callback is accepted when it is
+ * IPv6 too, a host of the same LAN (link-local on it, or in its
+ * prefixes), and the neighbour table of the LAN's interface maps it and
+ * the subscriber's address to one link-layer address (e->same_host,
+ * net/neigh.c): a host can then only name itself. Spoofing the table
+ * gains nothing: packets for an address go to the MAC the table names,
+ * so a SUBSCRIBE from an address whose entry names another host's MAC
+ * never completes its handshake, and a callback address claimed for the
+ * attacker's MAC delivers to the attacker. IPv4 keeps the exact rule.
  */
-static bool callback_allowed(const struct engine *e, struct in_addr a)
+static bool callback_allowed(const struct gena *g, unsigned lan, const struct ipaddr *peer,
+			     const struct ipaddr *cb)
 {
-	uint32_t h = ntohl(a.s_addr), mask = ntohl(e->lan_mask.s_addr);
-	uint32_t net = ntohl(e->lan_addr.s_addr) & mask;
+	const struct engine *e = g->e;
+	const struct lan *l = engine_lan(e, lan);
 
-	if (!engine_on_lan(e, a) || a.s_addr == e->lan_addr.s_addr)
+	if (!l || !engine_lan_host(e, lan, peer))
 		return false;
-	if (mask <= 0xfffffffcu && (h == net || h == (net | ~mask)))
+	if (ipaddr_eq(cb, peer))
+		return true;
+	if (!ipaddr_is_v6(cb) || !ipaddr_is_v6(peer) || !engine_lan_host(e, lan, cb))
 		return false;
-	return true;
+	return e->same_host && e->same_host(e->same_host_arg, l->ifindex, peer, cb);
 }
 
 static void respond_status(struct http_response *resp, enum gena_status st)
@@ -433,23 +449,23 @@ static void respond_sid(struct http_response *resp, const struct gena_sub *s, un
 	http_response_add_header(resp, "TIMEOUT", t);
 }
 
-static unsigned count_source(const struct gena *g, struct in_addr src)
+static unsigned count_source(const struct gena *g, const struct ipaddr *src)
 {
 	unsigned i, n = 0;
 
 	for (i = 0; i < g->nsubs; i++)
-		if (g->subs[i]->source.s_addr == src.s_addr)
+		if (ipaddr_eq(&g->subs[i]->source, src))
 			n++;
 	return n;
 }
 
 /* Refuse a delivery address; the warning is rate-limited (a peer can trigger it). */
-static void refuse_callback(struct gena *g, const char *peer, struct in_addr a)
+static void refuse_callback(struct gena *g, const char *peer, const struct ipaddr *a)
 {
-	char addr[INET_ADDRSTRLEN];
+	char addr[IPADDR_STRLEN];
 	uint64_t now = now_ms(g);
 
-	inet_ntop(AF_INET, &a, addr, sizeof(addr));
+	ipaddr_ntop(a, addr, sizeof(addr));
 	if (g->last_warn_ms == 0 || now - g->last_warn_ms >= GENA_WARN_INTERVAL_MS) {
 		g->last_warn_ms = now;
 		log_warnx("%s: SUBSCRIBE refused: CALLBACK address %s is not the subscriber's own",
@@ -468,13 +484,13 @@ static void refuse_callback(struct gena *g, const char *peer, struct in_addr a)
  * subscriber dropped learns it at its next renewal (412) and may
  * subscribe again (UDA 1.1 4.1.2). true when a slot was freed.
  */
-static bool make_room(struct gena *g, struct in_addr peer, unsigned held)
+static bool make_room(struct gena *g, const struct ipaddr *peer, unsigned held)
 {
 	unsigned i, n, best = held;
 	int victim = -1;
 
 	for (i = 0; i < g->nsubs; i++) {
-		n = count_source(g, g->subs[i]->source);
+		n = count_source(g, &g->subs[i]->source);
 		if (n > best || (victim >= 0 && n == best && g->subs[i]->id < g->subs[victim]->id)) {
 			best = n;
 			victim = (int)i;
@@ -483,10 +499,10 @@ static bool make_room(struct gena *g, struct in_addr peer, unsigned held)
 	if (victim < 0)
 		return false;
 	if (log_get_verbose() >= 1) {
-		char vs[INET_ADDRSTRLEN], ps[INET_ADDRSTRLEN];
+		char vs[IPADDR_STRLEN], ps[IPADDR_STRLEN];
 
-		inet_ntop(AF_INET, &g->subs[victim]->source, vs, sizeof(vs));
-		inet_ntop(AF_INET, &peer, ps, sizeof(ps));
+		ipaddr_ntop(&g->subs[victim]->source, vs, sizeof(vs));
+		ipaddr_ntop(peer, ps, sizeof(ps));
 		log_debug("%s: gena: %s dropped (its address holds %u) for %s", vs,
 			  g->subs[victim]->sid, best, ps);
 	}
@@ -495,18 +511,23 @@ static bool make_room(struct gena *g, struct in_addr peer, unsigned held)
 }
 
 static enum gena_status subscribe_new(struct gena *g, const struct service *svc,
-				      struct in_addr peer, const struct gena_request *r,
+				      const struct http_request *req, struct gena_request *r,
 				      struct gena_sub **ret)
 {
-	char ps[INET_ADDRSTRLEN];
+	const struct ipaddr *peer = &req->peer;
+	const struct lan *l = engine_lan(g->e, req->lan);
+	char ps[IPADDR_STRLEN];
 	struct gena_sub *s;
 	uint64_t now = now_ms(g);
 	unsigned i, held;
 
-	inet_ntop(AF_INET, &peer, ps, sizeof(ps));
+	ipaddr_ntop(peer, ps, sizeof(ps));
 	for (i = 0; i < r->nurls; i++) {
-		if (r->urls[i].addr.s_addr != peer.s_addr || !callback_allowed(g->e, peer)) {
-			refuse_callback(g, ps, r->urls[i].addr);
+		/* A link-local callback is on the LAN the request came in on. */
+		if (l && ipaddr_is_linklocal(&r->urls[i].addr))
+			r->urls[i].addr.scope = l->ifindex;
+		if (!callback_allowed(g, req->lan, peer, &r->urls[i].addr)) {
+			refuse_callback(g, ps, &r->urls[i].addr);
 			return GENA_E_CALLBACK;
 		}
 	}
@@ -532,7 +553,8 @@ static enum gena_status subscribe_new(struct gena *g, const struct service *svc,
 	} while (sub_find(g, s->sid, NULL) >= 0);
 	s->id = g->next_id++;
 	s->svc = svc;
-	s->source = peer;
+	s->source = *peer;
+	s->lan = req->lan;
 	memcpy(s->urls, r->urls, sizeof(s->urls));
 	s->nurls = r->nurls;
 	s->qcap = g->p.max_queued;
@@ -564,14 +586,14 @@ static enum gena_status renew(struct gena *g, const struct service *svc,
 }
 
 static enum gena_status unsubscribe(struct gena *g, const struct service *svc,
-				    struct in_addr peer, const struct gena_request *r)
+				    const struct ipaddr *peer, const struct gena_request *r)
 {
-	char ps[INET_ADDRSTRLEN];
+	char ps[IPADDR_STRLEN];
 	int i = sub_find(g, r->sid, svc);
 
 	if (i < 0)
 		return GENA_E_SID;
-	inet_ntop(AF_INET, &peer, ps, sizeof(ps));
+	ipaddr_ntop(peer, ps, sizeof(ps));
 	log_debug("%s: UNSUBSCRIBE %s: %s", ps, svc->event_url, g->subs[i]->sid);
 	sub_remove(g, (unsigned)i);
 	return GENA_OK;
@@ -601,13 +623,13 @@ void gena_handle(struct gena *g, const struct service *svc, const struct http_re
 	if (st == GENA_OK) {
 		switch (r.kind) {
 		case GENA_SUBSCRIBE:
-			st = subscribe_new(g, svc, req->peer, &r, &s);
+			st = subscribe_new(g, svc, req, &r, &s);
 			break;
 		case GENA_RENEW:
 			st = renew(g, svc, &r, &s);
 			break;
 		default:
-			st = unsubscribe(g, svc, req->peer, &r);
+			st = unsubscribe(g, svc, &req->peer, &r);
 			break;
 		}
 	}
@@ -828,9 +850,8 @@ static int build_target(const struct gena_sub *s, const struct gena_url *u, uint
 	if (!p)
 		return -ENOMEM;
 	memset(ret, 0, sizeof(*ret));
-	ret->addr.sin_family = AF_INET;
-	ret->addr.sin_addr = u->addr;
-	ret->addr.sin_port = htons(u->port);
+	ret->addr = u->addr;
+	ret->port = u->port;
 	ret->req = p;
 	ret->len = len;
 	return 0;
@@ -845,6 +866,7 @@ static int sub_deliver(struct gena_sub *s, struct gena_delivery *ret)
 
 	memset(&d, 0, sizeof(d));
 	d.sub_id = s->id;
+	d.lan = s->lan;
 	d.seq = s->next_seq;
 	memcpy(d.sid, s->sid, sizeof(d.sid));
 	for (i = 0; i < s->nurls; i++) {

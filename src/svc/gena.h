@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "proto/gena.h"
+#include "util/ipaddr.h"
 #include "util/limits.h"
 
 struct engine;
@@ -120,9 +121,13 @@ void gena_free(struct gena *g);            /* NULL is a no-op */
  *   400 / 412 / 503 / 500 with an empty body (see enum gena_status);
  *   405 + Allow for another method.
  * Every CALLBACK address must be the requester's own address, a host of
- * the LAN subnet (not the gateway's own LAN address, not the subnet's
- * network or broadcast address): CallStranger, CVE-2020-12695, and no
- * NOTIFYs to a host that did not ask for them. Otherwise 412. TIMEOUT is
+ * the LAN the request arrived on (not one of the gateway's addresses,
+ * not the subnet's network or broadcast address): CallStranger,
+ * CVE-2020-12695, and no NOTIFYs to a host that did not ask for them.
+ * For IPv6 only, another address of the same host on that LAN (its
+ * link-local address, a ULA) is accepted when the neighbour table maps
+ * both to one link-layer address (engine same_host; svc/gena.c says
+ * why this is safe). Otherwise 412. TIMEOUT is
  * granted within p.timeout (at most GENA_TIMEOUT_MAX, 1800 s). At most
  * max_per_source subscriptions per requester (503); when all
  * max_subscriptions are taken, the oldest of the address holding the
@@ -183,13 +188,15 @@ void gena_set_notify(struct gena *g, gena_notify_fn fn, void *arg);
  * with its whole request (head + body). Owned by the caller once handed
  * out: release with gena_delivery_free(). */
 struct gena_target {
-	struct sockaddr_in addr;
+	struct ipaddr addr;             /* link-local: scope is the LAN's interface */
+	uint16_t port;
 	char *req;
 	size_t len;
 };
 
 struct gena_delivery {
 	uint64_t sub_id;                /* for gena_delivery_done() */
+	unsigned lan;                   /* the subscriber's LAN: every URL is on it */
 	uint32_t seq;
 	char sid[GENA_SID_SIZE];
 	unsigned ntargets;

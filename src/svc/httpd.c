@@ -5,10 +5,12 @@
  * for GENA (section 4) until eventing lands.
  *
  * Who may ask (WANIPConnection:2 section 2.3: "IGD MUST reject UPnP
- * requests from the WAN interfaces"): only peers inside the LAN subnet
- * (403), and only with a Host header naming our LAN address, so that a
- * browser tricked by DNS rebinding into posting to us is refused (400).
- * HTTP/1.0 requests may omit Host.
+ * requests from the WAN interfaces"): only peers on the LAN the request
+ * arrived on (its subnet, its IPv6 link or prefixes; 403), and only
+ * with a Host header naming one of that LAN's addresses as an IP literal
+ * (IPv6 in brackets, a link-local zone tolerated: proto/http.c
+ * http_parse_host()), so that a browser tricked by DNS rebinding into
+ * posting to us is refused (400). HTTP/1.0 requests may omit Host.
  */
 #include "svc/httpd.h"
 
@@ -113,26 +115,23 @@ static void method_not_allowed(struct http_response *r, const char *allow)
 	http_response_add_header(r, "Allow", allow);
 }
 
-/* Host: our LAN address, optionally with our HTTP port. */
-static bool host_ok(const struct engine *e, const char *host)
+/* Host: an address of the LAN the request arrived on, optionally with
+ * our HTTP port. A link-local address in Host has no zone that means
+ * anything to us: it is the LAN's own link-local address. */
+static bool host_ok(const struct engine *e, unsigned lan, const char *host)
 {
-	struct str h = str_trim(str_cstr(host));
-	char addr[INET_ADDRSTRLEN];
-	struct in_addr a;
-	uint64_t port;
-	size_t i;
+	const struct lan *l = engine_lan(e, lan);
+	struct ipaddr a;
+	uint16_t port;
+	bool has_port;
 
-	for (i = 0; i < h.len && h.p[i] != ':'; i++)
-		;
-	if (i < h.len) {
-		if (str_to_u64(str_from(h.p + i + 1, h.len - i - 1), 65535, &port) < 0 ||
-		    port != e->http_port)
-			return false;
-		h.len = i;
-	}
-	if (str_copy(h, addr, sizeof(addr)) < 0 || inet_pton(AF_INET, addr, &a) != 1)
+	if (!l || http_parse_host(str_cstr(host), &a, &has_port, &port) < 0)
 		return false;
-	return a.s_addr == e->lan_addr.s_addr;
+	if (has_port && port != e->http_port)
+		return false;
+	if (ipaddr_is_linklocal(&a))
+		a.scope = l->ifindex;
+	return lan_is_own(l, &a);
 }
 
 /* Content-Type: text/xml, parameters (charset) allowed. */
@@ -152,6 +151,9 @@ static bool is_text_xml(const char *ct)
 static void serve_document(struct engine *e, const struct http_request *req,
 			   struct http_response *resp)
 {
+	const struct lan *l;
+	struct ipaddr host;
+	bool have_host;
 	int r;
 
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
@@ -160,7 +162,9 @@ static void serve_document(struct engine *e, const struct http_request *req,
 	}
 	/* HEAD gets the same headers; the transport leaves the body out. */
 	buf_reset(&resp->body);
-	r = describe_document(e, req->url, &resp->body);
+	l = engine_lan(e, req->lan);
+	have_host = l && lan_location(l, &req->peer, &host);
+	r = describe_document(e, have_host ? &host : NULL, req->url, &resp->body);
 	if (r < 0) {
 		log_warnx("%s: cannot build (%d)", req->url, r);
 		http_error(resp, 500);
@@ -189,7 +193,7 @@ static void serve_control(struct engine *e, const struct service *svc,
 	}
 	buf_reset(&resp->body);
 	status = action_dispatch_stream(e, svc, http_request_header(req, "SOAPAction"), req->body,
-					req->peer, &resp->body, &resp->stream);
+					&req->peer, req->lan, &resp->body, &resp->stream);
 	if (status != 200 && status != 500) {
 		http_error(resp, status);
 		return;
@@ -203,17 +207,19 @@ void httpd_handle(struct engine *e, const struct http_request *req, struct http_
 {
 	const struct service *svcs[2] = { wanipconn_service(), wancommon_service() };
 	const char *host;
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 	unsigned i;
 
-	if (!engine_on_lan(e, req->peer)) {
-		inet_ntop(AF_INET, &req->peer, peer, sizeof(peer));
-		log_debug("%s: HTTP request from outside the LAN refused", peer);
+	if (!engine_lan(e, req->lan) ||
+	    !lan_contains(engine_lan(e, req->lan), &e->wan6, &req->peer)) {
+		log_debug("%s: HTTP request from outside the LAN refused",
+			  ipaddr_ntop(&req->peer, peer, sizeof(peer)));
 		http_error(resp, 403);
 		return;
 	}
 	host = http_request_header(req, "Host");
-	if (!req->method || !req->url || (host ? !host_ok(e, host) : req->http_minor != 0)) {
+	if (!req->method || !req->url ||
+	    (host ? !host_ok(e, req->lan, host) : req->http_minor != 0)) {
 		http_error(resp, 400);
 		return;
 	}

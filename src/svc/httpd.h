@@ -13,6 +13,7 @@
 
 #include "proto/http.h"
 #include "util/buf.h"
+#include "util/ipaddr.h"
 #include "util/str.h"
 
 struct engine;
@@ -24,7 +25,8 @@ struct http_request {
 	const struct http_header *headers;
 	size_t nheaders;
 	struct str body;
-	struct in_addr peer;
+	struct ipaddr peer;             /* the control point */
+	unsigned lan;                   /* the LAN the request arrived on (engine_lan()) */
 };
 
 #define HTTP_MAX_RESP_HEADERS 8

@@ -27,7 +27,9 @@
  *   1 / UNSUPP_VERSION       another version (PCP: answered with version 2)
  *   2 / NOT_AUTHORIZED       the policy refuses (client, ports, ACL);
  *                            THIRD_PARTY without pcp_third_party; a nonce that
- *                            does not match the mapping's; "all ports"
+ *                            does not match the mapping's; "all ports";
+ *                            a PCP MAP from an IPv6 address (the firewall
+ *                            case, IPv6 pinholes: not offered yet)
  *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
  *   4 / NO_RESOURCES         the table is full, no free external port,
  *                            the backend refused (a port the gateway
@@ -45,6 +47,10 @@
  *                            or address cannot be had (also when the
  *                            gateway itself holds that port)
  *   - / ADDRESS_MISMATCH     the header's client address is not the source
+ *
+ * Over IPv6 (a request to the LAN's IPv6 address, net/pcp_io.c): PCP
+ * ANNOUNCE is answered; NAT-PMP, IPv4 only (RFC 6886), gets PCP's
+ * UNSUPP_VERSION as when it is off.
  */
 #include "svc/pcp.h"
 
@@ -82,6 +88,7 @@ enum pm_status {
 #define PCP_HELD_TRIES 64
 
 struct pm_req {
+	unsigned lan;                   /* the LAN the request arrived on */
 	struct in_addr peer;            /* the source address */
 	struct in_addr client;          /* the internal client */
 	uint8_t proto;                  /* enum map_proto */
@@ -146,8 +153,9 @@ static uint32_t clamp_lifetime(const struct engine *e, uint32_t lifetime)
  * speak for (the ports are looked at where a mapping is made). */
 static bool client_allowed(const struct engine *e, const struct pm_req *r)
 {
-	struct policy_lan lan = { e->lan_addr, e->lan_mask };
-	struct policy_subject s = { r->peer, r->client, 1024, 1024, r->proto };
+	struct policy_lan lan = engine_policy_lan(e, r->lan);
+	struct policy_subject s = { ipaddr_from_v4(r->peer), ipaddr_from_v4(r->client), 1024, 1024,
+				    r->proto };
 	enum policy_verdict v;
 
 	if (!e->policy)
@@ -220,7 +228,8 @@ static void log_refused(const struct pm_req *r, const char *why)
 static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16_t want,
 				uint16_t *ret)
 {
-	int st = engine_free_port(e, r->peer, r->client, r->int_port, r->proto, want, ret);
+	struct ipaddr peer = ipaddr_from_v4(r->peer);
+	int st = engine_free_port(e, r->lan, &peer, r->client, r->int_port, r->proto, want, ret);
 
 	if (st == -EACCES)
 		return PM_NOT_AUTHORIZED;
@@ -426,8 +435,8 @@ static uint8_t natpmp_code(enum pm_status st)
 	return NATPMP_OUT_OF_RESOURCES;
 }
 
-static size_t natpmp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p,
-			    size_t len, uint8_t *out)
+static size_t natpmp_handle(struct pcp_svc *s, struct in_addr src, unsigned lan,
+			    const uint8_t *p, size_t len, uint8_t *out)
 {
 	struct engine *e = s->e;
 	struct natpmp_request q;
@@ -454,6 +463,7 @@ static size_t natpmp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t
 		return natpmp_build_external(out, NATPMP_SUCCESS, epoch, ext);
 	}
 	memset(&r, 0, sizeof(r));
+	r.lan = lan;
 	r.peer = src;
 	r.client = src;
 	r.proto = q.opcode == NATPMP_OP_MAP_UDP ? MAP_UDP : MAP_TCP;
@@ -516,8 +526,8 @@ static size_t pcp_map_answer(struct pcp_svc *s, const struct pcp_request *q, uin
 	return pcp_build_response(out, q, rc, lifetime, pcp_svc_epoch(s), port, ip);
 }
 
-static size_t pcp_map(struct pcp_svc *s, struct in_addr src, const struct pcp_request *q,
-		      uint8_t *out)
+static size_t pcp_map(struct pcp_svc *s, struct in_addr src, unsigned lan,
+		      const struct pcp_request *q, uint8_t *out)
 {
 	struct engine *e = s->e;
 	struct pm_req r;
@@ -528,6 +538,7 @@ static size_t pcp_map(struct pcp_svc *s, struct in_addr src, const struct pcp_re
 	uint16_t port;
 
 	memset(&r, 0, sizeof(r));
+	r.lan = lan;
 	r.peer = src;
 	r.client = src;
 	r.int_port = q->int_port;
@@ -590,9 +601,21 @@ static size_t pcp_map(struct pcp_svc *s, struct in_addr src, const struct pcp_re
 	return pcp_map_answer(s, q, PCP_SUCCESS, res.lifetime, res.ext_port, ext_ip, out);
 }
 
-static size_t pcp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
-			 uint8_t *out)
+/* The header's client address (8.3) is the source address. */
+static bool client_ip_matches(const uint8_t ip[16], const struct ipaddr *src)
 {
+	struct in6_addr a6;
+
+	if (ipaddr_is_v4(src))
+		return pcp_addr_is_v4(ip) && pcp_addr_v4(ip).s_addr == src->u.v4.s_addr;
+	memcpy(a6.s6_addr, ip, 16);
+	return !pcp_addr_is_v4(ip) && memcmp(a6.s6_addr, src->u.v6.s6_addr, 16) == 0;
+}
+
+static size_t pcp_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+			 const uint8_t *p, size_t len, uint8_t *out)
+{
+	char peer[IPADDR_STRLEN];
 	struct pcp_request q;
 	int rc = pcp_parse(p, len, &q);
 
@@ -602,11 +625,20 @@ static size_t pcp_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p
 		return pcp_error(s, p, len, (uint8_t)rc, out);
 	/* 8.3: the address the client put in the header must be the one
 	 * the request came from (no NAT between client and server). */
-	if (!pcp_addr_is_v4(q.client_ip) || pcp_addr_v4(q.client_ip).s_addr != src.s_addr)
+	if (!client_ip_matches(q.client_ip, src))
 		return pcp_error(s, p, len, PCP_ADDRESS_MISMATCH, out);
 	if (q.opcode == PCP_OP_ANNOUNCE)
 		return pcp_build_response(out, &q, PCP_SUCCESS, 0, pcp_svc_epoch(s), 0, NULL);
-	return pcp_map(s, src, &q, out);
+	if (!ipaddr_is_v4(src)) {
+		/* An IPv6 internal address is the firewall case (RFC 6887
+		 * 11.1: an inbound pinhole, no translation). Not offered yet:
+		 * the request is refused for good, as the policy would
+		 * (NOT_AUTHORIZED, a long-lifetime error, 7.4). */
+		log_debug("%s: PCP MAP for an IPv6 address refused: IPv6 pinholes not offered",
+			  ipaddr_ntop(src, peer, sizeof(peer)));
+		return pcp_map_answer(s, &q, PCP_NOT_AUTHORIZED, 0, q.ext_port, q.ext_ip, out);
+	}
+	return pcp_map(s, src->u.v4, lan, &q, out);
 }
 
 /* The opcode's name for the counters (static strings only). */
@@ -632,35 +664,35 @@ static void count_answer(struct pcp_svc *s, const uint8_t *p, const uint8_t *out
 		      op_name(p[0], p[1] & 0x7f), code);
 }
 
-static size_t handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
-		     uint8_t *out);
+static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		     const uint8_t *p, size_t len, uint8_t *out);
 
-size_t pcp_svc_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
-		      uint8_t *out)
+size_t pcp_svc_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		      const uint8_t *p, size_t len, uint8_t *out)
 {
-	size_t n = handle(s, src, p, len, out);
+	size_t n = handle(s, src, lan, p, len, out);
 
 	count_answer(s, p, out, n);
 	return n;
 }
 
-static size_t handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
-		     uint8_t *out)
+static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		     const uint8_t *p, size_t len, uint8_t *out)
 {
 	const struct config *c = s->e->cfg;
+	bool natpmp = c->enable_natpmp && ipaddr_is_v4(src);   /* RFC 6886: IPv4 only */
 
 	if (len < 2 || (p[1] & 0x80))
 		return 0;               /* a response (or nothing): never answered */
 	if (p[0] == NATPMP_VERSION) {
-		if (c->enable_natpmp)
-			return natpmp_handle(s, src, p, len, out);
+		if (natpmp)
+			return natpmp_handle(s, src->u.v4, lan, p, len, out);
 		/* RFC 6887 9: a PCP server without NAT-PMP says which
 		 * version it speaks. */
 		return c->enable_pcp ? pcp_error(s, p, len, PCP_UNSUPP_VERSION, out) : 0;
 	}
 	if (c->enable_pcp)
-		return pcp_handle(s, src, p, len, out);
+		return pcp_handle(s, src, lan, p, len, out);
 	/* NAT-PMP only (RFC 6886 3.5): result 1 for any other version. */
-	return c->enable_natpmp ? natpmp_build_error(out, p[1], NATPMP_UNSUPP_VERSION,
-						     pcp_svc_epoch(s)) : 0;
+	return natpmp ? natpmp_build_error(out, p[1], NATPMP_UNSUPP_VERSION, pcp_svc_epoch(s)) : 0;
 }

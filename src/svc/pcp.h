@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "proto/pcp.h"
+#include "util/ipaddr.h"
 
 struct engine;
 
@@ -39,12 +40,13 @@ void pcp_svc_reset_epoch(struct pcp_svc *s);
 uint32_t pcp_svc_epoch(const struct pcp_svc *s);
 
 /*
- * Answer one datagram of len bytes from src (a LAN host; the caller has
- * checked): version 0 is NAT-PMP, version 2 PCP, as the configuration's
- * enable_natpmp / enable_pcp allow. Writes the answer into out
- * (PCP_SVC_OUT_MAX bytes) and returns its length; 0: no answer.
+ * Answer one datagram of len bytes from src, received on LAN lan (a
+ * host of it; the caller has checked): version 0 is NAT-PMP (IPv4
+ * only), version 2 PCP, as the configuration's enable_natpmp /
+ * enable_pcp allow. Writes the answer into out (PCP_SVC_OUT_MAX bytes)
+ * and returns its length; 0: no answer.
  */
-size_t pcp_svc_handle(struct pcp_svc *s, struct in_addr src, const uint8_t *p, size_t len,
-		      uint8_t *out);
+size_t pcp_svc_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
+		      const uint8_t *p, size_t len, uint8_t *out);
 
 #endif

@@ -157,12 +157,17 @@ static int parse_client(struct str s, struct in_addr *ret)
 static bool remote_host_ok(struct engine *e, struct in_addr rh)
 {
 	char ext[INET_ADDRSTRLEN];
+	struct ipaddr r = ipaddr_from_v4(rh);
 	struct in_addr a;
+	size_t i;
 
 	if (rh.s_addr == 0)
 		return true;
-	if (!priv_remote_ok(rh) || rh.s_addr == e->lan_addr.s_addr)
+	if (!priv_remote_ok(rh))
 		return false;
+	for (i = 0; i < e->nlans; i++)
+		if (lan_is_own(&e->lans[i], &r))
+			return false;
 	engine_external_ip(e, ext);
 	return !ext[0] || inet_pton(AF_INET, ext, &a) != 1 || a.s_addr != rh.s_addr;
 }
@@ -199,30 +204,37 @@ static int parse_add(const struct action_ctx *ctx, struct add_req *ret)
 
 /* ------------------------------------------------------------ policy */
 
-static struct policy_lan lan_of(const struct engine *e)
+/*
+ * The control point's IPv4 address. An IPv6 control point has none: it
+ * reads as 0.0.0.0, which no mapping has as internal client or owner
+ * (the policy's step 1b refuses it any IPv4 mapping, core/policy.h).
+ */
+static struct in_addr peer4(const struct action_ctx *ctx)
 {
-	struct policy_lan lan = { e->lan_addr, e->lan_mask };
+	struct in_addr a = { 0 };
 
-	return lan;
+	ipaddr_get_v4(&ctx->peer, &a);
+	return a;
 }
 
-/* The policy's decision for peer about a mapping of client. */
-static enum policy_verdict decide(const struct engine *e, struct in_addr peer,
+/* The policy's decision for peer, on LAN lan (the one its request
+ * arrived on), about a mapping of client. */
+static enum policy_verdict decide(const struct engine *e, unsigned lan, const struct ipaddr *peer,
 				  struct in_addr client, uint16_t ext_port, uint16_t int_port,
 				  uint8_t proto)
 {
-	struct policy_lan lan = lan_of(e);
-	struct policy_subject s = { peer, client, ext_port, int_port, proto };
+	struct policy_lan pl = engine_policy_lan(e, lan);
+	struct policy_subject s = { *peer, ipaddr_from_v4(client), ext_port, int_port, proto };
 
 	if (!e->policy)
 		return POLICY_DENY_RULE;        /* engine without a policy: refuse all */
-	return policy_check(e->policy, &lan, &s);
+	return policy_check(e->policy, &pl, &s);
 }
 
 static enum policy_verdict check(const struct action_ctx *ctx, struct in_addr client,
 				 uint16_t ext_port, uint16_t int_port, uint8_t proto)
 {
-	return decide(ctx->e, ctx->peer, client, ext_port, int_port, proto);
+	return decide(ctx->e, ctx->lan, &ctx->peer, client, ext_port, int_port, proto);
 }
 
 static enum policy_verdict check_entry(const struct action_ctx *ctx, const struct mapping *m)
@@ -232,18 +244,18 @@ static enum policy_verdict check_entry(const struct action_ctx *ctx, const struc
 
 /* Whether a range action (2.5.19, 2.5.21) of peer covers m: NewManage =
  * 0 (or ignored) limits it to the control point's own entries. */
-static bool covers(const struct engine *e, struct in_addr peer, const struct mapping *m,
-		   bool manage)
+static bool covers(const struct engine *e, unsigned lan, const struct ipaddr *peer,
+		   const struct mapping *m, bool manage)
 {
-	if (!manage && m->internal_client.s_addr != peer.s_addr)
+	if (!manage && !ipaddr_eq_v4(peer, m->internal_client))
 		return false;
-	return decide(e, peer, m->internal_client, m->ext_port, m->int_port, m->proto) ==
+	return decide(e, lan, peer, m->internal_client, m->ext_port, m->int_port, m->proto) ==
 	       POLICY_ALLOW;
 }
 
 static bool range_covers(const struct action_ctx *ctx, const struct mapping *m, bool manage)
 {
-	return covers(ctx->e, ctx->peer, m, manage);
+	return covers(ctx->e, ctx->lan, &ctx->peer, m, manage);
 }
 
 static bool manage_of(const struct action_ctx *ctx)
@@ -264,9 +276,9 @@ static int conflict_code(const struct mapping *holder)
 static void log_change(const struct action_ctx *ctx, const struct mapping *m, uint32_t lease_s,
 		       const char *note, bool info)
 {
-	char peer[INET_ADDRSTRLEN], what[96], desc[96], more[48];
+	char peer[IPADDR_STRLEN], what[96], desc[96], more[48];
 
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	map_describe(what, sizeof(what), m);
 	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
 	if (info && engine_log_change_ok(ctx->e, more))
@@ -280,9 +292,9 @@ static void log_change(const struct action_ctx *ctx, const struct mapping *m, ui
 static void log_removed(const struct action_ctx *ctx, const struct mapping *m, const char *note,
 			bool info)
 {
-	char peer[INET_ADDRSTRLEN], what[96], more[48];
+	char peer[IPADDR_STRLEN], what[96], more[48];
 
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	map_describe(what, sizeof(what), m);
 	if (info && engine_log_change_ok(ctx->e, more))
 		log_info("%s: %s %s%s%s", peer, ctx->act->name, what, note, more);
@@ -292,9 +304,9 @@ static void log_removed(const struct action_ctx *ctx, const struct mapping *m, c
 
 static int refuse(const struct action_ctx *ctx, int code, const char *why)
 {
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	log_debug("%s: %s refused (%d): %s", peer, ctx->act->name, code, why);
 	return code;
 }
@@ -435,7 +447,7 @@ static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = a->remote_host;
 	tmpl.internal_client = a->client;
-	tmpl.owner = ctx->peer;
+	tmpl.owner = peer4(ctx);
 	tmpl.ext_port = ext_port;
 	tmpl.int_port = a->int_port;
 	tmpl.proto = a->proto;
@@ -491,7 +503,7 @@ static int try_overwrite(struct action_ctx *ctx, struct mapping *m, const struct
 static bool joins(const struct action_ctx *ctx, const struct mapping *m, const struct add_req *a)
 {
 	return (m->origin == MAP_ORIGIN_NATPMP || m->origin == MAP_ORIGIN_PCP) &&
-	       m->owner.s_addr == ctx->peer.s_addr &&
+	       ipaddr_eq_v4(&ctx->peer, m->owner) &&
 	       m->internal_client.s_addr == a->client.s_addr && m->int_port == a->int_port &&
 	       m->enabled && a->enabled;
 }
@@ -566,8 +578,8 @@ int portmap_add(struct action_ctx *ctx)
 static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t want,
 		     uint16_t *ret_port)
 {
-	int r = engine_free_port(ctx->e, ctx->peer, a->client, a->int_port, a->proto, want,
-				 ret_port);
+	int r = engine_free_port(ctx->e, ctx->lan, &ctx->peer, a->client, a->int_port, a->proto,
+				 want, ret_port);
 
 	if (r == -EACCES)
 		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "no external port allowed");
@@ -679,8 +691,9 @@ int portmap_get_generic_entry(struct action_ctx *ctx)
 {
 	uint32_t i = action_in_u32(ctx, "NewPortMappingIndex");
 	bool own_view = ctx->e->policy && policy_secure(ctx->e->policy);
-	const struct mapping *m = own_view ? map_client_nth(ctx->e->maps, ctx->peer, i)
-					   : map_nth(ctx->e->maps, i);
+	const struct mapping *m = !own_view ? map_nth(ctx->e->maps, i) :
+				  ipaddr_is_v4(&ctx->peer) ? map_client_nth(ctx->e->maps, peer4(ctx), i)
+							   : NULL;
 	char rh[INET_ADDRSTRLEN] = "";
 	enum policy_verdict v;
 
@@ -737,7 +750,7 @@ int portmap_get_specific_entry(struct action_ctx *ctx)
 static bool upnp_deletable(const struct action_ctx *ctx, const struct mapping *m)
 {
 	return m->origin == MAP_ORIGIN_UPNP ||
-	       (m->upnp_joined && m->owner.s_addr == ctx->peer.s_addr);
+	       (m->upnp_joined && ipaddr_eq_v4(&ctx->peer, m->owner));
 }
 
 /*
@@ -780,7 +793,7 @@ static int delete_both(struct action_ctx *ctx)
 		return r;
 	for (proto = 0; proto < MAP_NPROTO; proto++) {
 		m = map_find(ctx->e->maps, proto, port, rh);
-		if (!m || m->internal_client.s_addr != ctx->peer.s_addr)
+		if (!m || !ipaddr_eq_v4(&ctx->peer, m->internal_client))
 			continue;
 		own++;
 		if (check_entry(ctx, m) == POLICY_ALLOW && upnp_deletable(ctx, m))
@@ -862,7 +875,7 @@ int portmap_delete_range(struct action_ctx *ctx)
 	uint16_t lo, hi;
 	uint8_t proto;
 	size_t n = 0;
-	char peer[INET_ADDRSTRLEN], more[48];
+	char peer[IPADDR_STRLEN], more[48];
 	int r;
 
 	if ((r = parse_range(ctx, &lo, &hi, &proto)) != 0)
@@ -876,7 +889,7 @@ int portmap_delete_range(struct action_ctx *ctx)
 	r = remove_all(ctx, v, n, "", false);
 	if (r != 0)
 		goto out;
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	if (engine_log_change_ok(ctx->e, more))
 		log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed%s", peer,
 			 map_proto_name(proto), (unsigned)lo, (unsigned)hi, n, more);
@@ -966,11 +979,14 @@ static int remove_victims(struct engine *e, struct victims *x, const char *prefi
 	return (int)(x->n > INT_MAX ? INT_MAX : x->n);
 }
 
-int portmap_enforce_policy(struct engine *e)
+int portmap_enforce_policy(struct engine *e, const char *why)
 {
 	struct victims x = { NULL, 0, 0 };
 	struct mapping *m;
+	char prefix[64];
 	int r = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", why);
 
 	for (m = map_first(e->maps); m && r == 0; m = map_next(e->maps, m)) {
 		if (engine_policy_allows(e, m))
@@ -978,7 +994,7 @@ int portmap_enforce_policy(struct engine *e)
 		r = victims_add(&x, m);
 	}
 	if (r == 0)
-		r = remove_victims(e, &x, "reload: ", "is no longer allowed", false);
+		r = remove_victims(e, &x, prefix, "is no longer allowed", false);
 	free(x.v);
 	return r;
 }
@@ -1063,7 +1079,8 @@ static int write_entry(struct buf *b, const struct map_table *t, const struct ma
  */
 struct listing {
 	struct engine *e;
-	struct in_addr peer;
+	struct ipaddr peer;
+	unsigned lan;
 	bool manage;
 	uint8_t proto;
 	uint16_t lo, hi;
@@ -1091,7 +1108,7 @@ static int listing_fill(void *state, struct buf *out, size_t want)
 	     m = map_range_next(t, m, l->hi)) {
 		if (out->len >= want)
 			return 1;
-		if (!covers(l->e, l->peer, m, l->manage))
+		if (!covers(l->e, l->lan, &l->peer, m, l->manage))
 			continue;               /* skipped, 2.5.21.3 */
 		if (write_entry(out, t, m) < 0)
 			return -E2BIG;
@@ -1125,7 +1142,8 @@ int portmap_get_list(struct action_ctx *ctx)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return UPNP_E_ACTION_FAILED;
-	*l = (struct listing){ .e = ctx->e, .peer = ctx->peer, .manage = manage, .proto = proto,
+	*l = (struct listing){ .e = ctx->e, .peer = ctx->peer, .lan = ctx->lan, .manage = manage,
+			       .proto = proto,
 			       .lo = lo, .hi = hi, .limit = action_in_u32(ctx, "NewNumberOfPorts") };
 	s.state = l;
 	action_out_stream(ctx, "NewPortListing", &s);

@@ -24,10 +24,11 @@ struct engine;
 /* Remove every mapping whose lease has run out (one SystemUpdateID bump
  * and one change event for the whole batch). */
 void portmap_expire(struct engine *e);
-/* After a reload: remove every mapping (but the admin's) that the
- * engine's policy no longer allows, with one change event. The number
- * removed, or -errno (nothing removed). */
-int portmap_enforce_policy(struct engine *e);
+/* After a reload or a LAN's renumbering (why, for the log: "reload"):
+ * remove every mapping (but the admin's) that the engine's policy no
+ * longer allows, with one change event. The number removed, or -errno
+ * (nothing removed). */
+int portmap_enforce_policy(struct engine *e, const char *why);
 /* The backend took these mappings away by itself (backend.h on_gone):
  * remove them from the table and the lease file, logged, with one
  * change event. 0 or -ENOMEM. */

@@ -90,11 +90,11 @@ static int set_enabled(struct action_ctx *ctx)
 	struct engine *e = ctx->e;
 	bool want = action_in_bool(ctx, "NewEnabledForInternet");
 	bool was = wanconn_enabled_for_internet(e->wan);
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 	int r;
 
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
-	if (!engine_connection_allowed(e, ctx->peer)) {
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
+	if (!engine_connection_allowed(e, &ctx->peer)) {
 		log_debug("%s: SetEnabledForInternet refused (606): not a connection_control host",
 			  peer);
 		return UPNP_E_ACTION_NOT_AUTHORIZED;

@@ -206,11 +206,11 @@ static uint64_t now_ms(const struct action_ctx *ctx)
 /* 606 unless the peer is one of the connection_control hosts. */
 static int check_authorized(const struct action_ctx *ctx)
 {
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 
-	if (engine_connection_allowed(ctx->e, ctx->peer))
+	if (engine_connection_allowed(ctx->e, &ctx->peer))
 		return 0;
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	log_debug("%s: %s refused (606): not a connection_control host", peer, ctx->act->name);
 	return UPNP_E_ACTION_NOT_AUTHORIZED;
 }
@@ -220,9 +220,9 @@ static int check_authorized(const struct action_ctx *ctx)
  * that changed nothing, at debug (a peer can repeat those at will). */
 static int log_outcome(const struct action_ctx *ctx, enum wanconn_status before, int code)
 {
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	if (code != 0)
 		log_debug("%s: %s refused (%d) while %s", peer, ctx->act->name, code,
 			  wanconn_status_str(before));
@@ -240,7 +240,7 @@ static int set_connection_type(struct action_ctx *ctx)
 {
 	struct str type = action_in_str(ctx, "NewConnectionType");
 	enum wanconn_status before = wanconn_status(ctx->e->wan);
-	char peer[INET_ADDRSTRLEN];
+	char peer[IPADDR_STRLEN];
 	int r = check_authorized(ctx);
 
 	if (r != 0)
@@ -248,7 +248,7 @@ static int set_connection_type(struct action_ctx *ctx)
 	r = wanconn_set_connection_type(ctx->e->wan, type);
 	if (r != 0)
 		return log_outcome(ctx, before, r);
-	inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	log_info("%s: SetConnectionType %s", peer,
 		 wanconn_type_str(wanconn_connection_type(ctx->e->wan)));
 	return 0;
@@ -320,9 +320,9 @@ static int set_timer(struct action_ctx *ctx, const char *arg, enum disconnect_ti
 	default: r = wanconn_set_warn_disconnect_delay(w, v); break;
 	}
 	if (r == 0) {
-		char peer[INET_ADDRSTRLEN];
+		char peer[IPADDR_STRLEN];
 
-		inet_ntop(AF_INET, &ctx->peer, peer, sizeof(peer));
+		ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 		log_info("%s: %s %u", peer, ctx->act->name, v);
 	}
 	return r;

@@ -7,6 +7,8 @@
  */
 #include "util/iflink.h"
 
+#include "util/rtnl.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <net/if.h>                 /* before linux/if.h (libc-compat) */
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #define IFLINK_BUF 16384        /* one link's answer: a few KB with IFLA_AF_SPEC */
+#define IFLINK_TIMEOUT_MS 1000  /* the kernel answers from its own table at once */
 
 struct parse_state {
 	const struct nlattr *tb[IFLA_MAX + 1];
@@ -143,38 +146,26 @@ out:
 int iflink_read(const char *ifname, struct iflink *ret)
 {
 	char buf[IFLINK_BUF];
-	struct mnl_socket *nl;
+	struct parse_state st;
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
-	struct iflink link;
-	ssize_t n;
 	int r;
 
 	if (strlen(ifname) >= IF_NAMESIZE)
 		return -ENODEV;
-	nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!nl)
-		return -errno;
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = 1;
 	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	/* The kernel answers a request for one link before the send returns,
-	 * so the non-blocking receive finds it (EAGAIN otherwise). */
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ||
-	    (n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = iflink_parse(buf, (size_t)n, &link);
+	memset(&st, 0, sizeof(st));
+	r = rtnl_request(nlh, buf, sizeof(buf), IFLINK_TIMEOUT_MS, msg_cb, &st);
 	if (r < 0)
-		goto out;
-	link.speed_mbps = link_speed(ifname);
-	*ret = link;
-out:
-	mnl_socket_close(nl);
-	return r;
+		return r;               /* the kernel's error included: -ENODEV */
+	if (!st.found)
+		return -EBADMSG;
+	st.link.speed_mbps = link_speed(ifname);
+	*ret = st.link;
+	return 0;
 }

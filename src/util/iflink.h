@@ -37,8 +37,8 @@ int iflink_parse(const void *buf, size_t len, struct iflink *ret);
 
 /*
  * Interface ifname in this network namespace: one RTM_GETLINK request
- * (never blocks: the kernel answers it before the send returns) and the
- * ethtool ioctl for the speed. No privilege needed. Returns 0, -ENODEV
+ * (util/rtnl.h: the kernel answers it at once; the wait is bounded all
+ * the same) and the ethtool ioctl for the speed. No privilege needed. Returns 0, -ENODEV
  * when there is no such interface, or another -errno. *ret is written
  * only on success.
  */

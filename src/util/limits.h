@@ -64,11 +64,15 @@
 #define IGDD_PCP_RATE_PER_S              16      /* then this many per second */
 #define IGDD_PCP_ANNOUNCE_COUNT          10      /* RFC 6886 3.2.1 */
 
+/* LANs (core/lan.h) */
+#define IGDD_LAN_MAX_ADDRS               16      /* addresses followed per interface; more are ignored */
+
 /* Configuration */
 #define IGDD_CONF_MAX_LINE               1024
 #define IGDD_CONF_MAX_ACL                64
 #define IGDD_CONF_MAX_ACL_LEN            128
 #define IGDD_CONF_MAX_CONN_CONTROL       16      /* connection_control entries */
+#define IGDD_CONF_MAX_LANS               8       /* lan_interface lines */
 #define IGDD_FRIENDLY_NAME_MAX           64
 
 /* STUN client on the WAN (net/stun_io.c; docs/LIMITS.md "Behind another NAT") */

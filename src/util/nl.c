@@ -4,9 +4,11 @@
 #include "util/nl.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 int nl_open(struct nl_conn *c, int bus, size_t bufsz)
@@ -45,8 +47,20 @@ struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
+int nl_set_timeout(struct nl_conn *c, unsigned timeout_ms)
+{
+	struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
+
+	if (setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
 int nl_exchange(struct nl_conn *c, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
+	/* A dump ends with NLMSG_DONE, an acknowledged request with its
+	 * acknowledgement; any other request has one answer. */
+	bool more = nlh->nlmsg_flags & (NLM_F_DUMP | NLM_F_ACK);
 	uint32_t seq = nlh->nlmsg_seq;
 	ssize_t len;
 	int r;
@@ -58,6 +72,6 @@ int nl_exchange(struct nl_conn *c, const struct nlmsghdr *nlh, mnl_cb_t cb, void
 		if (len < 0)
 			return -errno;
 		r = mnl_cb_run(c->buf, (size_t)len, seq, c->portid, cb, data);
-	} while (r > 0);
+	} while (r > 0 && more);
 	return r < 0 ? (errno ? -errno : -EIO) : 0;
 }

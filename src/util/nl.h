@@ -1,8 +1,9 @@
 /*
  * nl.h - a netlink socket that asks and reads the answers (libmnl): the
- * request/answer loop of every netlink client in the privileged helper
- * and of util/sockdiag.c (rtnetlink, nf_tables, sock_diag). Blocking;
- * the kernel answers these requests at once.
+ * request/answer loop of every netlink client of igdd (rtnetlink,
+ * nf_tables, sock_diag): the privileged helper's, util/sockdiag.c's, and
+ * util/rtnl.c's bounded rtnetlink requests. Blocking; the kernel answers
+ * these requests at once (nl_set_timeout() bounds the wait all the same).
  */
 #ifndef IGDD_NL_H
 #define IGDD_NL_H
@@ -28,10 +29,14 @@ void nl_close(struct nl_conn *c);
  * sequence number, in c->buf: add the payload with mnl_nlmsg_put_*. */
 struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags);
 
+/* Each wait for an answer at most timeout_ms (-EAGAIN after). 0 or -errno. */
+int nl_set_timeout(struct nl_conn *c, unsigned timeout_ms);
+
 /*
  * Send nlh (from nl_request()) and run cb over every answer until the
- * dump's end or the acknowledgement. 0, or -errno: the kernel's error
- * (-ENOENT: no such object) or the socket's.
+ * dump's end (NLM_F_DUMP) or the acknowledgement (NLM_F_ACK); without
+ * either, the one answer. 0, or -errno: the kernel's error (-ENOENT: no
+ * such object) or the socket's.
  */
 int nl_exchange(struct nl_conn *c, const struct nlmsghdr *nlh, mnl_cb_t cb, void *data);
 

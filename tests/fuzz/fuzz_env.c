@@ -8,6 +8,7 @@
 
 #include "svc/gena.h"
 #include "util/limits.h"
+#include "util/ipaddr.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -55,15 +56,28 @@ void fuzz_fail(const char *what, const char *file, int line)
 	abort();
 }
 
-struct in_addr fuzz_peer(unsigned selector)
+struct ipaddr fuzz_peer(unsigned selector)
 {
 	static const char *const peers[FUZZ_NPEERS] = {
 		"192.168.1.20", "192.168.1.30", "192.168.1.1", "192.168.1.255", "10.0.0.5",
+		"2001:db8:1::20", "fe80::20", "2001:db8:9::5",
 	};
-	struct in_addr a;
+	struct ipaddr a;
 
-	inet_pton(AF_INET, peers[selector % FUZZ_NPEERS], &a);
+	if (ipaddr_parse(str_cstr(peers[selector % FUZZ_NPEERS]), &a) < 0)
+		abort();
+	if (ipaddr_is_linklocal(&a))
+		a.scope = FUZZ_LAN_IFINDEX;
 	return a;
+}
+
+static void lan_add(struct lan *l, const char *text)
+{
+	struct lan_addr_event ev;
+
+	if (lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev) < 0)
+		abort();
+	lan_apply(l, &ev);
 }
 
 static const struct config *config_get(enum fuzz_config which)
@@ -83,7 +97,6 @@ static const struct config *config_get(enum fuzz_config which)
 
 int fuzz_env_init(struct fuzz_env *env, enum fuzz_config which, bool with_gena)
 {
-	struct in_addr lan, mask;
 	struct gena_params gp;
 	struct clock clk;
 
@@ -94,9 +107,13 @@ int fuzz_env_init(struct fuzz_env *env, enum fuzz_config which, bool with_gena)
 	clk.ctx = &env->now_ms;
 	if (engine_init(&env->e, config_get(which % FUZZ_CONFIG_COUNT), &clk) < 0)
 		return -1;
-	inet_pton(AF_INET, "192.168.1.1", &lan);
-	inet_pton(AF_INET, "255.255.255.0", &mask);
-	engine_set_lan(&env->e, lan, mask);
+	/* The golden tests' LAN 0 (tests/golden.c). */
+	lan_set_ifindex(&env->e.lans[0], FUZZ_LAN_IFINDEX);
+	lan_add(&env->e.lans[0], "192.168.1.1/24");
+	lan_add(&env->e.lans[0], "2001:db8:1::1/64");
+	lan_add(&env->e.lans[0], "fd00:1::1/64");
+	lan_add(&env->e.lans[0], "fe80::1/64");
+	engine_lan_changed(&env->e, 0);
 	env->e.http_port = 5000;
 	if (with_gena) {
 		gena_params_default(&gp);

@@ -36,10 +36,14 @@ struct fuzz_env {
 	struct gena *gena;      /* NULL unless asked for */
 };
 
-/* The LAN peers a selector byte chooses from: .20, .30, the gateway
- * itself (.1), the broadcast address, and one outside the LAN. */
-#define FUZZ_NPEERS 5
-struct in_addr fuzz_peer(unsigned selector);
+/* The peers a selector byte chooses from: .20, .30, the gateway itself
+ * (.1), the broadcast address, one outside the LAN; an IPv6 host of the
+ * LAN (its GUA and a link-local address), and one outside its prefixes.
+ * LAN 0 is the golden tests' (192.168.1.1/24, 2001:db8:1::1/64,
+ * fd00:1::1/64, fe80::1 on interface FUZZ_LAN_IFINDEX). */
+#define FUZZ_NPEERS 8
+#define FUZZ_LAN_IFINDEX 2
+struct ipaddr fuzz_peer(unsigned selector);
 
 /* 0, or -1 (the target then returns at once). */
 int fuzz_env_init(struct fuzz_env *env, enum fuzz_config which, bool with_gena);

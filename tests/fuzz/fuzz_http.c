@@ -36,6 +36,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -157,6 +158,32 @@ static void drain_body(struct http_response *resp)
 	resp->body = whole;
 }
 
+/*
+ * The Host field as svc/httpd.c reads it (proto/http.c http_parse_host()):
+ * an address that parses is an IP literal that reads back the same when
+ * written as a URL's host (IPv6 in brackets, the zone dropped).
+ */
+static void check_host(const struct http_head *hd)
+{
+	char text[IPADDR_STRLEN];
+	struct ipaddr a, b;
+	uint16_t port;
+	bool has_port;
+	size_t i;
+
+	for (i = 0; i < hd->nfields; i++) {
+		if (!hd->fields[i].name || strcasecmp(hd->fields[i].name, "Host") != 0)
+			continue;
+		if (http_parse_host(str_cstr(hd->fields[i].value), &a, &has_port, &port) < 0)
+			continue;
+		FUZZ_CHECK(a.family == AF_INET || a.family == AF_INET6);
+		FUZZ_CHECK(a.scope == 0);
+		FUZZ_CHECK(ipaddr_url_host(&a, text, sizeof(text)) == 0);
+		FUZZ_CHECK(ipaddr_parse_host(str_cstr(text), false, &b) == 0);
+		FUZZ_CHECK(ipaddr_eq(&a, &b));
+	}
+}
+
 /* One parsed request into the router, as net/http_io.c does. */
 static void handle(struct fuzz_env *env, uint8_t ctl, const struct http_head *hd,
 		   const struct buf *body)
@@ -173,6 +200,7 @@ static void handle(struct fuzz_env *env, uint8_t ctl, const struct http_head *hd
 	req.nheaders = hd->nfields;
 	req.body = str_from(body->p ? body->p : "", body->len);
 	req.peer = fuzz_peer(ctl & 7);
+	check_host(hd);
 	http_response_init(&resp);
 	httpd_handle(&env->e, &req, &resp);
 	drain_body(&resp);

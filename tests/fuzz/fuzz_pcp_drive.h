@@ -65,8 +65,8 @@ static void fuzz_pcp_check_table(struct fuzz_env *env)
 			continue;
 		FUZZ_CHECK(m->enabled && m->lease_end_ms != 0);
 		FUZZ_CHECK(map_lease_remaining(env->e.maps, m) <= c->pcp_max_lifetime);
-		FUZZ_CHECK(engine_on_lan(&env->e, m->internal_client));
-		FUZZ_CHECK(m->internal_client.s_addr != env->e.lan_addr.s_addr);
+		FUZZ_CHECK(engine_lan_host(&env->e, 0, &(struct ipaddr){ .family = AF_INET,
+							.u.v4 = m->internal_client }));
 		FUZZ_CHECK(m->int_port != 0 && m->ext_port != 0);
 		if (policy_secure(env->e.policy))
 			FUZZ_CHECK(m->internal_client.s_addr == m->owner.s_addr);
@@ -89,7 +89,7 @@ static void fuzz_pcp_drive(const uint8_t *data, size_t size, int force_version)
 		uint8_t ctl = data[off];
 		size_t len = ((size_t)data[off + 1] << 8) | data[off + 2], n;
 		uint32_t sid;
-		struct in_addr peer = fuzz_peer(ctl & 7);
+		struct ipaddr peer = fuzz_peer(ctl & 7);
 
 		off += 3;
 		if (len > size - off)
@@ -114,7 +114,7 @@ static void fuzz_pcp_drive(const uint8_t *data, size_t size, int force_version)
 			pcp_svc_reset_epoch(&svc);
 		sid = env.e.system_update_id;
 		count = map_count(env.e.maps);
-		n = pcp_svc_handle(&svc, peer, dgram, len, out);
+		n = pcp_svc_handle(&svc, &peer, 0, dgram, len, out);
 		fuzz_pcp_check_answer(dgram, len, out, n);
 		/* A change of the table is an event. */
 		if (map_count(env.e.maps) != count)

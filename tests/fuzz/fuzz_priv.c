@@ -12,16 +12,18 @@
  *
  * Input: byte 0: bit 0 a descriptor came along, bit 1 it held a valid
  * grant, bits 2-3 the port policy (none; the default rules; two ACL
- * rules; deny everything), bit 4 pad the message with zeros to the exact
- * request size (so that short inputs still make requests), bit 5 LAN
- * prefix /16 instead of /24, bits 6-7 how many more requests follow (up
+ * rules; deny everything but 20000-20999 on the second LAN), bit 4 pad
+ * the message with zeros to the exact request size (so that short inputs
+ * still make requests), bit 5 the first LAN's prefix 192.168.0.0/16
+ * instead of 192.168.77.0/24 (the second LAN, guest0, is 10.7.0.0/16),
+ * bits 6-7 how many more requests follow (up
  * to 3, each split at the next "\xff\xfe\xfd\xfc" marker). The bytes of
  * one request follow; the last 32 bytes of the input are also checked as
  * a grant for the first request's first entry, and the whole input as a
  * message from the helper.
  *
  * Checks: an accepted APPLY or REMOVE has 1..PRIV_BATCH_MAX entries of
- * TCP or UDP, ports 1..65535, internal addresses inside the LAN prefix
+ * TCP or UDP, ports 1..65535, internal addresses inside a LAN prefix
  * and neither its network nor broadcast address, unicast remote hosts,
  * zero padding; an accepted APPLY without a grant passes the port
  * policy; other accepted operations carry no entries; a descriptor only
@@ -59,7 +61,9 @@ static const char *const policy_text[4] = {
 	"lan_interface = lo\n",
 	"lan_interface = lo\nacl = allow 80 192.168.77.20 8080\n"
 	"acl = deny 5000-5999 0.0.0.0/0 0-65535\n",
-	"lan_interface = lo\nacl = deny 0-65535 0.0.0.0/0 0-65535\n",
+	"lan_interface = lo\nlan_interface = guest0\n"
+	"acl = allow 20000-20999 0.0.0.0/0 0-65535 on guest0\n"
+	"acl = deny 0-65535 0.0.0.0/0 0-65535\n",
 };
 
 static struct policy *policies[4];
@@ -84,10 +88,17 @@ static const struct policy *policy_get(unsigned which)
 
 static bool in_lan(uint32_t a, const struct priv_policy *pol)
 {
-	uint32_t mask = UINT32_MAX << (32 - pol->lan_plen), h = ntohl(a);
+	uint32_t h = ntohl(a);
+	unsigned i;
 
-	return (h & mask) == ntohl(pol->lan_net.s_addr) && (h & ~mask) != 0 &&
-	       (h & ~mask) != ~mask;
+	for (i = 0; i < pol->nlan; i++) {
+		uint32_t mask = UINT32_MAX << (32 - pol->lan[i].plen);
+
+		if ((h & mask) == ntohl(pol->lan[i].net.s_addr) && (h & ~mask) != 0 &&
+		    (h & ~mask) != ~mask)
+			return true;
+	}
+	return false;
 }
 
 /* What an accepted request must be. */
@@ -115,8 +126,8 @@ static void check_accepted(const struct priv_req *rq, bool fd, bool granted,
 		CHECK(in_lan(e->internal, pol));
 		CHECK(e->remote_host == 0 || priv_remote_ok(rh));
 		if (rq->op == PRIV_OP_APPLY && !granted && pol->ports)
-			CHECK(policy_check_ports(pol->ports, c, e->ext_port, e->int_port) ==
-			      POLICY_ALLOW);
+			CHECK(policy_check_ports(pol->ports, priv_lan_of(pol, c), c, e->ext_port,
+						 e->int_port) == POLICY_ALLOW);
 	}
 }
 
@@ -161,8 +172,12 @@ static void one(const uint8_t *p, size_t len, uint8_t flags, struct nft_state *s
 	int r;
 
 	memset(&pol, 0, sizeof(pol));
-	inet_pton(AF_INET, flags & 0x20 ? "192.168.0.0" : "192.168.77.0", &pol.lan_net);
-	pol.lan_plen = flags & 0x20 ? 16 : 24;
+	inet_pton(AF_INET, flags & 0x20 ? "192.168.0.0" : "192.168.77.0", &pol.lan[0].net);
+	pol.lan[0].plen = flags & 0x20 ? 16 : 24;
+	inet_pton(AF_INET, "10.7.0.0", &pol.lan[1].net);        /* guest0 */
+	pol.lan[1].plen = 16;
+	pol.lan[1].index = 1;
+	pol.nlan = 2;
 	pol.ports = policy_get((flags >> 2) & 3);
 	memset(&rq, 0, sizeof(rq));
 	memcpy(&rq, p, len < sizeof(rq) ? len : sizeof(rq));

@@ -52,6 +52,7 @@ static void populate(struct fuzz_env *env)
 		{ "198.51.100.7", "TCP", "192.168.1.30", 4700, 60, 1 },
 	};
 	struct buf body, out;
+	struct ipaddr peer;
 	size_t i;
 
 	buf_init(&body, 4096);
@@ -60,9 +61,10 @@ static void populate(struct fuzz_env *env)
 		buf_reset(&body);
 		buf_printf(&body, add_fmt, rows[i].remote, rows[i].port, rows[i].proto,
 			   rows[i].port, rows[i].client, rows[i].lease);
+		peer = fuzz_peer(rows[i].peer);
 		action_dispatch(&env->e, wanipconn_service(),
 				"\"urn:schemas-upnp-org:service:WANIPConnection:2#AddPortMapping\"",
-				str_from(body.p, body.len), fuzz_peer(rows[i].peer), &out);
+				str_from(body.p, body.len), &peer, 0, &out);
 		buf_reset(&out);
 	}
 	buf_free(&body);
@@ -74,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *text = (const char *)data + 1, *nl;
 	const struct service *svc;
 	struct fuzz_env env;
-	struct in_addr peer;
+	struct ipaddr peer;
 	char *soapaction = NULL, *body;
 	size_t len, count;
 	uint32_t update_id;
@@ -102,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	count = map_count(env.e.maps);
 	update_id = env.e.system_update_id;
 	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
-	status = action_dispatch(&env.e, svc, soapaction, str_from(body, len), peer, &out);
+	status = action_dispatch(&env.e, svc, soapaction, str_from(body, len), &peer, 0, &out);
 	FUZZ_CHECK(status == 200 || status == 500 || status == 400);
 	FUZZ_CHECK(!out.toobig);
 	if (status == 400)

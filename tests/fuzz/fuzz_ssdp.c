@@ -11,6 +11,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "proto/ssdp.h"
@@ -87,7 +88,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.uuid[SSDP_DEV_ROOT] = "2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a50";
 	d.uuid[SSDP_DEV_WAN] = "2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a51";
 	d.uuid[SSDP_DEV_WANCONN] = "2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a52";
-	d.addr.s_addr = htonl(0xc0a80101);
+	/* The longest LOCATION host there is, IPv6 in brackets (bit 1 of the
+	 * first byte), or an IPv4 address. */
+	if (data[0] & 2) {
+		struct in6_addr a6;
+
+		inet_pton(AF_INET6, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", &a6);
+		d.addr = ipaddr_from_v6(&a6, 0);
+		d.notify_host = "[FF02::C]:1900";
+	} else {
+		d.addr = ipaddr_from_v4((struct in_addr){ htonl(0xc0a80101) });
+	}
 	d.http_port = 65535;
 	d.boot_id = UINT32_MAX;
 	d.config_id = 16777215;

@@ -29,12 +29,19 @@ CORPUS = os.path.join(HERE, "corpus")
 
 # fuzz_env.c's peer selectors.
 PEERS = {"192.168.1.20": 0, "192.168.1.30": 1, "192.168.1.1": 2,
-         "192.168.1.255": 3, "10.0.0.5": 4}
+         "192.168.1.255": 3, "10.0.0.5": 4, "2001:db8:1::20": 5, "fe80::20": 6,
+         "2001:db8:9::5": 7}
 MAX_HTTP_REQUESTS = 8
 
 
 def peer_selector(addr):
-    return PEERS.get(addr.strip(), 0 if addr.strip().startswith("192.168.1.") else 4)
+    """A golden case's peer ("ADDR [on LAN]") as the closest selector."""
+    a = addr.strip().split(" ")[0]
+    if a in PEERS:
+        return PEERS[a]
+    if ":" in a:
+        return 6 if a.startswith("fe80") else (5 if a.startswith(("2001:db8:1:", "fd00:1:")) else 7)
+    return 0 if a.startswith("192.168.1.") else 4
 
 
 def parse_case(text):
@@ -157,6 +164,19 @@ SSDP_SEEDS = [
     (b"\x03", b"M-SEARCH * HTTP/1.1\nman: ssdp:discover\nmx: 99\n"
               b"st: urn:schemas-upnp-org:device:WANConnectionDevice:2\n\n"),
     (b"\x00", b"NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\n\r\n"),
+    # IPv6 (UDA 1.1 Annex A): bit 1 of the first byte makes LOCATION an IPv6 literal.
+    (b"\x03", b'M-SEARCH * HTTP/1.1\r\nHOST: [FF02::C]:1900\r\n'
+              b'ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n'
+              b'MAN: "ssdp:discover"\r\nMX: 2\r\n\r\n'),
+    (b"\x03", b'M-SEARCH * HTTP/1.1\r\nHost: [FF0E::C]:1900\r\nMan: "ssdp:discover"\r\n'
+              b'ST: urn:schemas-upnp-org:service:WANIPConnection:2\r\nMX: 3\r\n'
+              b'User-Agent: Linux/6.1 UPnP/1.1 GUPnP/1.6.3\r\nCONFIGID.UPNP.ORG: -1\r\n\r\n'),
+    (b"\x03", b'M-SEARCH * HTTP/1.1\r\nHOST: [ff05::c]:1900\r\nMAN: "ssdp:discover"\r\n'
+              b'MX: 1\r\nST: ssdp:all\r\n\r\n'),
+    (b"\x02", b'M-SEARCH * HTTP/1.1\r\nHOST: [2001:db8:1::1]:1900\r\nMAN: "ssdp:discover"\r\n'
+              b'ST: upnp:rootdevice\r\n\r\n'),
+    (b"\x02", b"NOTIFY * HTTP/1.1\r\nHOST: [FF02::C]:1900\r\nNT: upnp:rootdevice\r\n"
+              b"NTS: ssdp:byebye\r\n\r\n"),
 ]
 
 GENA_SEEDS = [
@@ -175,6 +195,18 @@ GENA_SEEDS = [
     [(0x20, b"CALLBACK: <http://192.168.1.20:1/x>,<http://192.168.1.21:65535/y>\r\nNT: upnp:event\r\n"
             b"TIMEOUT: Second-99999999999999999999", b"HTTP/1.1 500 x\r\n"),
      (0x80, b"SID: uuid:00000000-0000-4000-8000-000000000000\r\nTIMEOUT: second-0", b"")],
+    # IPv6 subscribers (peer 5: 2001:db8:1::20, 6: fe80::20, 7: off the LAN):
+    # their own address, GUPnP's link-local callback, zones and bad literals.
+    [(5 << 2, b"CALLBACK: <http://[2001:db8:1::20]:49152/ServiceProxy0>\r\nNT: upnp:event\r\n"
+              b"TIMEOUT: Second-1800", b"HTTP/1.1 200 OK\r\n"),
+     (5 << 2, b"CALLBACK: <http://[fe80::20]:45686/ServiceProxy1>\r\nNT: upnp:event", b""),
+     (6 << 2, b"CALLBACK: <http://[fe80::20]/x>\r\nNT: upnp:event", b"HTTP/1.1 200 OK\r\n"),
+     (5 << 2 | 1, b"SID: @0", b"")],
+    [(5 << 2, b"CALLBACK: <http://[fe80::20%25eth0]:80/>\r\nNT: upnp:event", b""),
+     (5 << 2, b"CALLBACK: <http://[2001:db8:1::20/>\r\nNT: upnp:event", b""),
+     (7 << 2, b"CALLBACK: <http://[2001:db8:9::5]:80/>\r\nNT: upnp:event", b""),
+     (5 << 2, b"CALLBACK: <http://[::ffff:192.168.1.20]:80/a><http://[FD00:1::20]/b>\r\n"
+              b"NT: upnp:event", b"")],
 ]
 
 
@@ -220,7 +252,17 @@ def v4mapped(a):
     return bytes(10) + b"\xff\xff" + bytes(int(x) for x in a.split("."))
 
 
-PEER_ADDR = ["192.168.1.20", "192.168.1.30", "192.168.1.1", "192.168.1.255", "10.0.0.5"]
+PEER_ADDR = ["192.168.1.20", "192.168.1.30", "192.168.1.1", "192.168.1.255", "10.0.0.5",
+             "2001:db8:1::20", "fe80::20", "2001:db8:9::5"]
+
+
+def pcp_client(peer):
+    """The header's client address: IPv4-mapped, or the IPv6 address itself."""
+    a = PEER_ADDR[peer]
+    if ":" not in a:
+        return v4mapped(a)
+    import ipaddress
+    return ipaddress.IPv6Address(a).packed
 
 
 def pcp_opt(code, data):
@@ -229,13 +271,13 @@ def pcp_opt(code, data):
 
 
 def pcp_map(peer, nonce, proto, iport, eport, life, opts=b"", ext="0.0.0.0"):
-    return (bytes([2, 1, 0, 0]) + be32(life) + v4mapped(PEER_ADDR[peer]) +
+    return (bytes([2, 1, 0, 0]) + be32(life) + pcp_client(peer) +
             bytes([nonce]) * 12 + bytes([proto, 0, 0, 0]) + be16(iport) + be16(eport) +
             v4mapped(ext) + opts)
 
 
 def pcp_announce(peer):
-    return bytes([2, 0, 0, 0]) + be32(0) + v4mapped(PEER_ADDR[peer])
+    return bytes([2, 0, 0, 0]) + be32(0) + pcp_client(peer)
 
 
 def records(recs, config=0):
@@ -268,6 +310,11 @@ PCP_SEEDS = [
     [(1, pcp_announce(0)), (0, bytes([1, 0]) + bytes(22)), (0, bytes([2, 2]) + bytes(78)),
      (0, bytes([2, 1]) + bytes(23)), (0x40, pcp_map(0, 1, 6, 7000, 0, 600)),
      (0, b"\0\0"), (0x80, pcp_map(0, 1, 132, 7000, 0, 600))],
+    # PCP over IPv6: ANNOUNCE, MAP (refused: no pinholes yet), a mismatch, NAT-PMP.
+    [(5, pcp_announce(5)), (6, pcp_announce(6)), (5, pcp_announce(0)),
+     (5, pcp_map(5, 1, 6, 7000, 7000, 600)), (5, pcp_map(5, 1, 17, 7000, 0, 0)),
+     (5, pcp_map(5, 1, 6, 7000, 7000, 600, pcp_opt(1, v4mapped("192.168.1.20")))),
+     (5, b"\0\0"), (7, pcp_announce(7))],
 ]
 
 

@@ -167,8 +167,13 @@ def serve(sock, dead, status):
                          daemon=True).start()
 
 
+def url_host(addr):
+    """An address as a URL's host: IPv6 in brackets (UDA 1.1 Annex A)."""
+    return "[%s]" % addr if ":" in addr else addr
+
+
 def listen(bind, port, dead, status):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((bind, port))
     sock.listen(16)
@@ -229,7 +234,7 @@ def wait_notifies(count, until):
 
 def cmd_subscribe(a):
     _, port = listen(a.bind, a.port, a.dead, a.notify_status)
-    own = "http://%s:%d/notify" % (a.bind, port)
+    own = "http://%s:%d/notify" % (url_host(a.bind), port)
     callbacks = a.callback or [own]
     emit({"event": "ready", "callback": own})
     headers = [("CALLBACK", "".join("<%s>" % c for c in callbacks)), ("NT", "upnp:event")]
@@ -259,7 +264,7 @@ def cmd_subscribe(a):
 
 def cmd_listen(a):
     _, port = listen(a.bind, a.port, a.dead, a.notify_status)
-    emit({"event": "ready", "callback": "http://%s:%d/notify" % (a.bind, port)})
+    emit({"event": "ready", "callback": "http://%s:%d/notify" % (url_host(a.bind), port)})
     wait_notifies(a.count if a.count else 1 << 30, time.monotonic() + a.duration)
     emit({"event": "done"})
     return 0
@@ -280,7 +285,8 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("subscribe", "listen"):
         s = sub.add_parser(name)
-        s.add_argument("--bind", required=True, help="own address to listen on")
+        s.add_argument("--bind", required=True,
+                       help="own address to listen on (IPv4, or IPv6: '::' for all of them)")
         s.add_argument("--port", type=int, default=0)
         s.add_argument("--duration", type=float, default=10.0)
         s.add_argument("--count", type=int, default=0, help="stop after N NOTIFYs")

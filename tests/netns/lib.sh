@@ -140,6 +140,13 @@ lab_until() {
 # within the safety timeout.
 lab_wait_line() { lab_until grep -Eq -- "$2" "$1" 2>/dev/null; }
 
+# lab_expect_line WHAT FILE PATTERN: lab_wait_line, then "ok: WHAT"; or
+# FILE shown and "FAIL: WHAT".
+lab_expect_line() {
+  lab_wait_line "$2" "$3" || { sed 's/^/  | /' "$2"; lab_fail "$1"; }
+  lab_ok "$1"
+}
+
 # lab_wait_progress FILE PATTERN: like lab_wait_line, for long work that
 # writes as it goes: the safety timeout runs from FILE's last change, so
 # only work that stops moving fails.

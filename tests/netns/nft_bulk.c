@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err[0] ? err : "backend nft needed");
 		return 2;
 	}
-	if (ifaddr_lookup_ipv4(cfg.lan_interface, &lan) < 0 || !(v = make(n, lan.addr, lan.mask)))
+	if (ifaddr_lookup_ipv4(cfg.lan_interface[0], &lan) < 0 || !(v = make(n, lan.addr, lan.mask)))
 		return 2;
 	if (priv_start(&cfg, NULL, true, &p) < 0)
 		return 1;

@@ -7,6 +7,14 @@
     pcp_client.py [-w SECONDS] SERVER CLIENT_IP big LENGTH
     pcp_client.py [-w SECONDS] SERVER CLIENT_IP natpmp-ext
     pcp_client.py listen SECONDS
+    pcp_client.py listen6 SECONDS
+
+IPv6 (RFC 6887 over IPv6): SERVER may be an IPv6 address ("fe80::1%eth0"
+for the router's link-local address); an IPv6 CLIENT_IP is both the
+header's client address and the source the request is sent from (a
+client asks its default router's link-local address from its global
+address). listen6 waits on [::]:5350 for the PCP ANNOUNCE to ff02::1, at most
+SECONDS (the test gives the safety timeout).
 
 map/announce print "result=N lifetime=L port=P addr=A epoch=E" (port and
 addr for MAP only) or "timeout"; CLIENT_IP is what goes in the header
@@ -32,6 +40,8 @@ from labtime import SAFETY
 
 
 def v4mapped(a):
+    if ":" in a:
+        return socket.inet_pton(socket.AF_INET6, a)
     return b"\0" * 10 + b"\xff\xff" + socket.inet_aton(a)
 
 
@@ -39,18 +49,30 @@ def header(op, life, client):
     return struct.pack("!BBHI", 2, op, 0, life) + v4mapped(client)
 
 
+def server_socket(server, client):
+    """A socket for server (IPv4, or IPv6 with an optional %zone), sending
+    from the client address when it is IPv6; and the address to send to."""
+    if ":" not in server:
+        return socket.socket(socket.AF_INET, socket.SOCK_DGRAM), (server, 5351)
+    ai = socket.getaddrinfo(server, 5351, socket.AF_INET6, socket.SOCK_DGRAM)[0][4]
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    if client and ":" in client:
+        s.bind((client, 0, 0, ai[3] if client.lower().startswith("fe80") else 0))
+    return s, ai
+
+
 WAIT = SAFETY
 
 
-def exchange(server, msg, wait=None):
+def exchange(server, msg, wait=None, client=None):
     """The answer to msg, sent again after 0.5, 1, 2 ... s (at most 4 s
     apart) until one comes, for at most wait seconds (default WAIT)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s, dest = server_socket(server, client)
     end = time.monotonic() + (WAIT if wait is None else wait)
     gap = 0.5
     try:
         while True:
-            s.sendto(msg, (server, 5351))
+            s.sendto(msg, dest)
             resend = min(end, time.monotonic() + gap)
             gap = min(gap * 2, 4.0)
             while True:
@@ -78,20 +100,24 @@ def show(data, is_map):
         ver, op, result, life, epoch, len(data))
     if is_map and len(data) >= 60:
         port = struct.unpack("!H", data[42:44])[0]
-        line += " port=%d addr=%s" % (port, socket.inet_ntoa(data[56:60]))
+        if data[44:56] == b"\0" * 10 + b"\xff\xff":
+            addr = socket.inet_ntoa(data[56:60])
+        else:
+            addr = socket.inet_ntop(socket.AF_INET6, data[44:60])
+        line += " port=%d addr=%s" % (port, addr)
     print(line)
     return 0
 
 
 def cmd_map(server, client, args):
     nonce, proto, iport, eport, life = int(args[0]), int(args[1]), int(args[2]), int(args[3]), int(args[4])
-    msg = header(1, life, client) + bytes([nonce]) * 12 + struct.pack("!B3xHH", proto, iport, eport) + v4mapped("0.0.0.0")
+    msg = header(1, life, client) + bytes([nonce]) * 12 + struct.pack("!B3xHH", proto, iport, eport) + v4mapped("::" if ":" in client else "0.0.0.0")
     for opt in args[5:]:
         if opt == "prefer":
             msg += struct.pack("!BBH", 2, 0, 0)
         elif opt.startswith("third="):       # THIRD_PARTY (RFC 6887 13.1), code 1
             msg += struct.pack("!BBH", 1, 0, 16) + v4mapped(opt[6:])
-    return show(exchange(server, msg), True)
+    return show(exchange(server, msg, client=client), True)
 
 
 def cmd_flood(server, client, count):
@@ -152,6 +178,25 @@ def cmd_listen(seconds):
     return 0 if len(seen) == 2 else 1
 
 
+def cmd_listen6(seconds):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("::", 5350))
+    print("listening", flush=True)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.settimeout(max(0.1, end - time.monotonic()))
+        try:
+            data, peer = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        if len(data) == 24 and data[0] == 2 and data[1] == 128:
+            print("pcp-announce from=%s result=%d epoch=%d" % (
+                peer[0].split("%")[0], data[3], struct.unpack("!I", data[8:12])[0]), flush=True)
+            return 0
+    return 1
+
+
 def main(argv):
     global WAIT
     if len(argv) >= 3 and argv[1] == "-w":
@@ -159,11 +204,13 @@ def main(argv):
         argv = argv[:1] + argv[3:]
     if len(argv) >= 3 and argv[1] == "listen":
         return cmd_listen(float(argv[2]))
+    if len(argv) >= 3 and argv[1] == "listen6":
+        return cmd_listen6(float(argv[2]))
     server, client, cmd = argv[1], argv[2], argv[3]
     if cmd == "map":
         return cmd_map(server, client, argv[4:])
     if cmd == "announce":
-        return show(exchange(server, header(0, 0, client)), False)
+        return show(exchange(server, header(0, 0, client), client=client), False)
     if cmd == "big":
         msg = header(0, 0, client)
         msg += b"\0" * (int(argv[4]) - len(msg))

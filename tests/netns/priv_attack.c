@@ -183,7 +183,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err[0] ? err : "backend nft needed");
 		return 2;
 	}
-	if (ifaddr_lookup_ipv4(cfg.lan_interface, &lan) < 0)
+	if (ifaddr_lookup_ipv4(cfg.lan_interface[0], &lan) < 0)
 		return 2;
 	/* Made before the fork, as igdd makes its channel; a grant root made
 	 * for TCP/23 in a process of its own. */

@@ -108,9 +108,15 @@ static inline struct in_addr ip(const char *s)
 	return a;
 }
 
+/* A datagram from src (IPv4 or IPv6 text) received on LAN 0. */
 static inline size_t send_raw(struct fx *f, const char *src, const uint8_t *p, size_t len)
 {
-	f->outlen = pcp_svc_handle(&f->svc, ip(src), p, len, f->out);
+	struct ipaddr from;
+
+	assert_int_equal(ipaddr_parse(str_cstr(src), &from), 0);
+	if (ipaddr_is_linklocal(&from))
+		from.scope = f->e.lans[0].ifindex;
+	f->outlen = pcp_svc_handle(&f->svc, &from, 0, p, len, f->out);
 	return f->outlen;
 }
 

@@ -151,7 +151,7 @@ static int run(const char *soapaction, const char *ns, const char *action, const
 		   action);
 	buf_reset(out);
 	status = action_dispatch(NULL, &svc, soapaction, str_from(body.p, body.len),
-				 (struct in_addr){ 0x0101a8c0 }, out);
+				 &(struct ipaddr){ .family = AF_INET, .u.v4 = { 0x0101a8c0 } }, 0, out);
 	buf_free(&body);
 	return status;
 }
@@ -330,14 +330,14 @@ static void test_not_soap(void **state)
 	buf_init(&out, 1 << 20);
 	buf_puts(&out, "stale");
 	assert_int_equal(action_dispatch(NULL, &svc, "\"" NS2 "#NoArgs\"", STR_LIT("<a"),
-					 (struct in_addr){ 0 }, &out), 400);
+					 &(struct ipaddr){ .family = AF_INET }, 0, &out), 400);
 	assert_int_equal(out.len, 0);
 	assert_int_equal(action_dispatch(NULL, &svc, "\"" NS2 "#NoArgs\"",
-					 STR_LIT("<!DOCTYPE a><a/>"), (struct in_addr){ 0 }, &out), 400);
+					 STR_LIT("<!DOCTYPE a><a/>"), &(struct ipaddr){ .family = AF_INET }, 0, &out), 400);
 	assert_int_equal(action_dispatch(NULL, &svc, "\"" NS2 "#NoArgs\"", STR_NULL,
-					 (struct in_addr){ 0 }, &out), 400);
+					 &(struct ipaddr){ .family = AF_INET }, 0, &out), 400);
 	assert_int_equal(action_dispatch(NULL, &svc, "\"" NS2 "#NoArgs\"", STR_LIT("<a/>"),
-					 (struct in_addr){ 0 }, &out), 500);
+					 &(struct ipaddr){ .family = AF_INET }, 0, &out), 500);
 	assert_non_null(strstr(out.p, "<errorCode>401</errorCode>"));
 	buf_free(&out);
 }
@@ -439,7 +439,7 @@ static void test_wancommon_counters(void **state)
 		buf_printf(&body, ENV_OPEN "<u:%s xmlns:u=\"%s\"/>" ENV_CLOSE, cases[i].action, ns);
 		snprintf(sa, sizeof(sa), "\"%s#%s\"", ns, cases[i].action);
 		assert_int_equal(action_dispatch(&e, wancommon_service(), sa,
-						 str_from(body.p, body.len), (struct in_addr){ 0 }, &out),
+						 str_from(body.p, body.len), &(struct ipaddr){ .family = AF_INET }, 0, &out),
 				 200);
 		if (!strstr(out.p, cases[i].needle))
 			fail_msg("%s: %s", cases[i].action, out.p);

@@ -52,7 +52,8 @@ static void test_defaults(void **state)
 	(void)state;
 	assert_int_equal(parse(BASE, &c, err, sizeof(err)), 0);
 	assert_int_equal(c.backend, CONFIG_BACKEND_SIM);
-	assert_string_equal(c.lan_interface, "lo");
+	assert_int_equal(c.nlans, 1);
+	assert_string_equal(c.lan_interface[0], "lo");
 	assert_string_equal(c.wan_interface, "");
 	assert_false(c.have_external_ip);
 	assert_false(c.have_uuid);
@@ -139,6 +140,17 @@ static const struct good_row good_rows[] = {
 	{ "acl = allow 22 192.168.1.77/24 22", "acl = allow 22 192.168.1.0/24 22\n" },
 	{ "acl = allow 22 192.168.1.77/0 22", "acl = allow 22 0.0.0.0/0 22\n" },
 	{ "acl = allow 22 192.168.1.77/31 22", "acl = allow 22 192.168.1.76/31 22\n" },
+	/* several LANs, and rules naming one */
+	{ "lan_interface = br-guest", "lan_interface = lo\nlan_interface = br-guest\n" },
+	{ "lan_interface = \"a#b\"", "lan_interface = lo\nlan_interface = \"a#b\"\n" },
+	{ "acl = deny 0-65535 0.0.0.0/0 0-65535 on lo",
+	  "acl = deny 0-65535 0.0.0.0/0 0-65535 on lo\n" },
+	{ "acl = allow 80-80 192.168.2.7/24 80\ton  vlan10\nlan_interface = vlan10",
+	  "lan_interface = lo\nlan_interface = vlan10\n" },
+	{ "acl = allow 80-80 192.168.2.7/24 80\ton  vlan10\nlan_interface = vlan10",
+	  "acl = allow 80 192.168.2.0/24 80 on vlan10\n" },
+	{ "lan_interface = \"a#b\"\nacl = \"allow 1 1.2.3.4 1 on a#b\"",
+	  "acl = \"allow 1 1.2.3.4/32 1 on a#b\"\n" },
 	{ "  # indented comment\n\t\n  http_port=8080  # trailing", "http_port = 8080\n" },
 	{ "http_port = 8080\r", "http_port = 8080\n" },
 	{ "connection_control = all", "connection_control = all\n" },
@@ -228,8 +240,22 @@ static const struct bad_row bad_rows[] = {
 	{ BASE "http_port =\n", "t.conf:2: missing value for 'http_port'" },
 	{ BASE "http_port = # none\n", "t.conf:2: missing value for 'http_port'" },
 	{ BASE "http_port = \"\"\n", "t.conf:2: missing value for 'http_port'" },
-	{ "lan_interface = lo\nlan_interface = eth0\n",
-	  "t.conf:2: duplicate key 'lan_interface' (first set on line 1)" },
+	{ "lan_interface = lo\nlan_interface = lo\n", "t.conf:2: lan_interface 'lo' given twice" },
+	{ "lan_interface = a\nlan_interface = b\nlan_interface = c\nlan_interface = d\n"
+	  "lan_interface = e\nlan_interface = f\nlan_interface = g\nlan_interface = h\n"
+	  "lan_interface = i\n", "t.conf:9: too many lan_interface lines (at most 8)" },
+	{ BASE "lan_interface = eth1\nwan_interface = eth1\n",
+	  "t.conf:0: wan_interface must differ from lan_interface" },
+	{ BASE "acl = allow 80 1.2.3.4 80 on eth9\n",
+	  "t.conf:2: invalid acl 'allow 80 1.2.3.4/32 80 on eth9': 'eth9' is not a lan_interface" },
+	{ BASE "\nacl = allow 80 1.2.3.4 80 on lo\nacl = deny 1 0.0.0.0/0 1 on wan0\nlan_interface = eth1\n",
+	  "t.conf:4: invalid acl 'deny 1 0.0.0.0/0 1 on wan0': 'wan0' is not a lan_interface" },
+	{ BASE "acl = allow 80 1.2.3.4 80 at lo\n",
+	  "t.conf:2: invalid acl 'allow 80 1.2.3.4 80 at lo': expected 'on LAN_INTERFACE' after the internal ports" },
+	{ BASE "acl = allow 80 1.2.3.4 80 on\n", "t.conf:2: invalid acl 'allow 80 1.2.3.4 80 on': expected 'allow|deny" },
+	{ BASE "acl = allow 80 1.2.3.4 80 on lo x\n", "t.conf:2: invalid acl 'allow 80 1.2.3.4 80 on lo x': expected 'allow|deny" },
+	{ BASE "acl = allow 80 1.2.3.4 80 on a/b\n",
+	  "t.conf:2: invalid acl 'allow 80 1.2.3.4 80 on a/b': bad interface name after 'on'" },
 	{ BASE "\nhttp_port = 1\n# x\nhttp_port = 1\n",
 	  "t.conf:5: duplicate key 'http_port' (first set on line 3)" },
 	{ BASE "backend = Sim\n", "t.conf:2: invalid backend 'Sim' (expected sim or nft)" },
@@ -298,7 +324,7 @@ static const struct bad_row bad_rows[] = {
 	{ BASE "http_max_per_ip = 1025\n", "t.conf:2: invalid http_max_per_ip '1025' (expected an integer 1..1024)" },
 	{ BASE "http_timeout = 0\n", "t.conf:2: invalid http_timeout '0' (expected an integer 1..300)" },
 	{ BASE "acl = allow 1-2 10.0.0.0/8\n",
-	  "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8': expected 'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS'" },
+	  "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8': expected 'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS [on LAN_INTERFACE]'" },
 	{ BASE "acl = allow 1-2 10.0.0.0/8 1-2 3\n", "t.conf:2: invalid acl 'allow 1-2 10.0.0.0/8 1-2 3': expected 'allow|deny" },
 	{ BASE "acl = permit 1-2 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'permit 1-2 10.0.0.0/8 1-2': expected allow or deny" },
 	{ BASE "acl = allow 2-1 10.0.0.0/8 1-2\n", "t.conf:2: invalid acl 'allow 2-1 10.0.0.0/8 1-2': bad external port range" },

@@ -584,6 +584,7 @@ static void test_status(void **state)
 	assert_ok(a);
 	assert_non_null(strstr(a, "version: " IGDD_VERSION "\nuptime: 5\nbackend: sim\n"
 			       "lan_interface: lan0\nlan_address: 192.168.1.1/24\n"
+			       "lan lan0: 192.168.1.1/24\n"
 			       "external_ip: 203.0.113.1\nconnection_status: Connected\n"
 			       "connection_uptime: 5\n"));
 	/* the sim's default WAN address is a documentation one (RFC 5737) */
@@ -602,7 +603,8 @@ static void test_status(void **state)
 			       "\"filtering\":\"unknown\",\"runs\":0,\"failed_runs\":0},"
 			       "\"upstream\":{\"mode\":\"off\",\"server\":\"-\",\"external_ip\":\"-\","
 			       "\"mirrored\":0,\"other_port\":0,\"pending\":0,\"requests\":0,"
-			       "\"epoch_resets\":0}}\n"));
+			       "\"epoch_resets\":0},"));
+	assert_non_null(strstr(a, ",\"lans\":[{\"name\":\"lan0\",\"addresses\":[\"192.168.1.1/24\"]}]}\n"));
 	assert_ok(run(f, "log-level warn"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
 	assert_non_null(strstr(run(f, "status"), "log_level: warn\n"));
@@ -619,6 +621,7 @@ static void test_stats(void **state)
 	static const char env[] = "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\">"
 				  "<s:Body><u:GetExternalIPAddress xmlns:u=\"%s\"/></s:Body></s:Envelope>";
 	struct fx *f = fx_new("");
+	struct ipaddr peer = ipaddr_from_v4(ip("192.168.1.40"));
 	struct buf body, out;
 	char sa[128];
 	const char *a;
@@ -629,17 +632,17 @@ static void test_stats(void **state)
 	buf_printf(&body, env, ns);
 	snprintf(sa, sizeof(sa), "\"%s#GetExternalIPAddress\"", ns);
 	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
-					 str_from(body.p, body.len), ip("192.168.1.40"), &out), 200);
+					 str_from(body.p, body.len), &peer, 0, &out), 200);
 	buf_reset(&out);
 	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
-					 str_from(body.p, body.len), ip("192.168.1.40"), &out), 200);
+					 str_from(body.p, body.len), &peer, 0, &out), 200);
 	buf_reset(&out);
 	snprintf(sa, sizeof(sa), "\"%s#NoSuchAction\"", ns);
 	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
-					 str_from(body.p, body.len), ip("192.168.1.40"), &out), 500);
+					 str_from(body.p, body.len), &peer, 0, &out), 500);
 	buf_reset(&out);
 	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa, STR_LIT("<x"),
-					 ip("192.168.1.40"), &out), 400);
+					 &peer, 0, &out), 400);
 	upnp_add(f, 5000, "192.168.1.40");
 	assert_ok(run(f, "add UDP 6000 192.168.1.41 60"));
 	a = run(f, "stats");

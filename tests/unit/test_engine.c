@@ -389,6 +389,11 @@ static const struct control_row control_rows[] = {
 	{ "connection_control = 0.0.0.0/0", "172.16.5.4", true },
 	{ "connection_control = 192.168.1.21/31", "192.168.1.20", true },
 	{ "connection_control = 192.168.1.21/31", "192.168.1.22", false },
+	/* An IPv6 control point: only "all" names it (the entries are IPv4). */
+	{ "connection_control = all", "2001:db8:1::20", true },
+	{ "connection_control = 0.0.0.0/0", "2001:db8:1::20", false },
+	{ "connection_control = 0.0.0.0/0", "::ffff:10.1.2.3", true },
+	{ "", "fe80::20", false },
 };
 
 static void test_connection_allowed(void **state)
@@ -399,10 +404,10 @@ static void test_connection_allowed(void **state)
 	for (i = 0; i < sizeof(control_rows) / sizeof(control_rows[0]); i++) {
 		const struct control_row *r = &control_rows[i];
 		struct fx *f = fx_new(r->config);
-		struct in_addr peer;
+		struct ipaddr peer;
 
-		assert_int_equal(inet_pton(AF_INET, r->peer, &peer), 1);
-		if (engine_connection_allowed(&f->e, peer) != r->want)
+		assert_int_equal(ipaddr_parse(str_cstr(r->peer), &peer), 0);
+		if (engine_connection_allowed(&f->e, &peer) != r->want)
 			fail_msg("row %zu: '%s' %s: want %d", i, r->config, r->peer, r->want);
 		fx_free(f);
 	}

@@ -213,7 +213,21 @@ static const struct callback_case callback_cases[] = {
 	{ "<ftp://192.168.1.20/>", -EINVAL, { { 0 } } },
 	{ "<http://cp.example/>", -EINVAL, { { 0 } } },
 	{ "<http://localhost:80/>", -EINVAL, { { 0 } } },
-	{ "<http://[fe80::1]:80/>", -EINVAL, { { 0 } } },
+	/* IPv6 literals in brackets (UDA 1.1 Annex A); no zone, no bare literal. */
+	{ "<http://[fe80::1]:80/>", 1, { { "fe80::1", 80, "/" } } },
+	{ "<http://[2001:db8:1::20]:49152/ServiceProxy0>", 1,
+	  { { "2001:db8:1::20", 49152, "/ServiceProxy0" } } },
+	{ "<http://[FD00::20]/a>", 1, { { "fd00::20", 80, "/a" } } },
+	{ "<http://[::ffff:192.168.1.20]:5000/a>", 1, { { "192.168.1.20", 5000, "/a" } } },
+	{ "<http://[fe80::1%25eth0]:80/>", -EINVAL, { { 0 } } },
+	{ "<http://[fe80::1%eth0]:80/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1]x/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1/>", -EINVAL, { { 0 } } },
+	{ "<http://2001:db8::1/>", -EINVAL, { { 0 } } },
+	{ "<http://[192.168.1.20]/>", -EINVAL, { { 0 } } },
+	{ "<http://[]/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1]:/>", -EINVAL, { { 0 } } },
+	{ "<http://[2001:db8::1]:0/>", -EINVAL, { { 0 } } },
 	{ "<http://user@192.168.1.20/>", -EINVAL, { { 0 } } },
 	{ "<http://192.168.1/>", -EINVAL, { { 0 } } },
 	{ "<http://192.168.1.020/>", -EINVAL, { { 0 } } },
@@ -257,13 +271,13 @@ static void test_callback(void **state)
 	for (i = 0; i < N(callback_cases); i++) {
 		const struct callback_case *c = &callback_cases[i];
 		struct gena_url urls[IGDD_GENA_MAX_CALLBACK_URLS];
-		char addr[INET_ADDRSTRLEN];
+		char addr[IPADDR_STRLEN];
 		int n = gena_parse_callback(c->in, urls, IGDD_GENA_MAX_CALLBACK_URLS);
 
 		if (n != c->n)
 			fail_msg("case %zu '%.60s': %d URLs, want %d", i, c->in, n, c->n);
 		for (k = 0; k < n; k++) {
-			inet_ntop(AF_INET, &urls[k].addr, addr, sizeof(addr));
+			ipaddr_ntop(&urls[k].addr, addr, sizeof(addr));
 			if (strcmp(addr, c->u[k].addr) != 0 || urls[k].port != c->u[k].port ||
 			    (c->u[k].path && strcmp(urls[k].path, c->u[k].path) != 0))
 				fail_msg("case %zu URL %d: %s:%u%s", i, k, addr, urls[k].port, urls[k].path);
@@ -466,7 +480,10 @@ static int fx_request(struct fx *f, const struct service *svc, const struct req_
 	req.http_minor = 1;
 	req.headers = h;
 	req.nheaders = n;
-	inet_pton(AF_INET, in->peer ? in->peer : LAN_PEER, &req.peer);
+	assert_int_equal(ipaddr_parse(str_cstr(in->peer ? in->peer : LAN_PEER), &req.peer), 0);
+	if (ipaddr_is_linklocal(&req.peer))
+		req.peer.scope = f->e.lans[0].ifindex;
+	req.lan = 0;
 	http_response_init(resp);
 	gena_handle(f->g, svc, &req, resp);
 	return resp->status;
@@ -620,9 +637,9 @@ static void test_initial_event_after_response(void **state)
 	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.ntargets, 1);
-	assert_int_equal(d.t[0].addr.sin_family, AF_INET);
-	assert_int_equal(ntohs(d.t[0].addr.sin_port), 5000);
-	assert_int_equal(ntohl(d.t[0].addr.sin_addr.s_addr), 0xc0a80114u);
+	assert_int_equal(d.t[0].addr.family, AF_INET);
+	assert_int_equal(d.t[0].port, 5000);
+	assert_int_equal(ntohl(d.t[0].addr.u.v4.s_addr), 0xc0a80114u);
 	{
 		char want[1024];
 
@@ -916,6 +933,133 @@ static void test_callback_lan_only(void **state)
 	assert_int_equal(gena_count(f->g), 3);
 }
 
+/*
+ * IPv6 (svc/gena.c callback_allowed()): the subscriber's own address, or
+ * (IPv6 only) another address of the same host on the same LAN, judged by
+ * the neighbour table (here a stub: a few addresses and their MACs).
+ */
+#define IFX6 7
+
+static const struct {
+	const char *addr;
+	int mac;
+} neighbours[] = {
+	{ "2001:db8:1::20", 1 }, { "fe80::20", 1 }, { "fd00:1::20", 1 }, { "192.168.1.20", 1 },
+	{ "2001:db8:1::30", 2 }, { "fe80::30", 2 },
+	{ "2001:db8:9::20", 1 },        /* outside the LAN's prefixes, even if the table says so */
+};
+
+static int stub_mac(const struct ipaddr *a)
+{
+	size_t i;
+
+	for (i = 0; i < N(neighbours); i++) {
+		struct ipaddr x;
+
+		assert_int_equal(ipaddr_parse(str_cstr(neighbours[i].addr), &x), 0);
+		if (x.family == a->family && memcmp(&x.u, &a->u, x.family == AF_INET ? 4 : 16) == 0)
+			return neighbours[i].mac;
+	}
+	return 0;
+}
+
+static unsigned stub_calls, stub_ifindex;
+
+static bool stub_same_host(void *arg, unsigned ifindex, const struct ipaddr *a,
+			   const struct ipaddr *b)
+{
+	(void)arg;
+	stub_calls++;
+	stub_ifindex = ifindex;
+	return stub_mac(a) && stub_mac(a) == stub_mac(b);
+}
+
+static void lan6_add(struct lan *l, const char *text)
+{
+	struct lan_addr_event ev;
+
+	assert_int_equal(lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev), 0);
+	assert_true(lan_apply(l, &ev));
+}
+
+/* LAN 0 on interface IFX6: 192.168.1.1/24, 2001:db8:1::1/64, fd00:1::1/64, fe80::1/64. */
+static struct fx *fx_new6(void)
+{
+	struct fx *f = fx_new("192.168.1.1", "255.255.255.0", NULL);
+	struct lan *l = &f->e.lans[0];
+
+	lan_set_ifindex(l, IFX6);
+	lan6_add(l, "192.168.1.1/24");
+	lan6_add(l, "2001:db8:1::1/64");
+	lan6_add(l, "fd00:1::1/64");
+	lan6_add(l, "fe80::1/64");
+	f->e.same_host = stub_same_host;
+	return f;
+}
+
+static const struct lan_case lan6_cases[] = {
+	{ "2001:db8:1::20", "<http://[2001:db8:1::20]:5000/n>", 200 },             /* its own */
+	{ "2001:db8:1::20", "<http://[fe80::20]:45686/ServiceProxy0>", 200 },      /* GUPnP */
+	{ "2001:db8:1::20", "<http://[fd00:1::20]:45687/ServiceProxy1>", 200 },    /* GUPnP's ULA context */
+	{ "fe80::20", "<http://[fe80::20]:5000/n>", 200 },
+	{ "fe80::20", "<http://[2001:db8:1::20]:5000/n>", 200 },
+	{ "2001:db8:1::20", "<http://[fe80::30]:5000/n>", 412 },                   /* another MAC */
+	{ "2001:db8:1::20", "<http://[2001:db8:1::30]:5000/n>", 412 },
+	{ "2001:db8:1::20", "<http://[fe80::99]:5000/n>", 412 },                   /* no neighbour entry */
+	{ "2001:db8:1::20", "<http://[2001:db8:9::20]:5000/n>", 412 },             /* not on the LAN */
+	{ "2001:db8:1::20", "<http://[2001:db8:1::1]:5000/n>", 412 },              /* the gateway */
+	{ "2001:db8:1::20", "<http://[fe80::1]:5000/n>", 412 },
+	{ "2001:db8:1::20", "<http://[ff02::1]:5000/n>", 412 },
+	{ "2001:db8:1::20", "<http://192.168.1.20:5000/n>", 412 },                 /* across families */
+	{ "192.168.1.20", "<http://[fe80::20]:5000/n>", 412 },                     /* IPv4 keeps the exact rule */
+	{ "2001:db8:1::20", "<http://[2001:db8:1::20]/a><http://[fe80::30]/b>", 412 },
+	{ "2001:db8:9::20", "<http://[2001:db8:9::20]:5000/n>", 412 },             /* a subscriber off the LAN */
+};
+
+static void test_callback_ipv6(void **state)
+{
+	struct fx *f = fx_new6();
+	const struct service *ip = wanipconn_service();
+	char sid[GENA_SID_SIZE];
+	struct gena_delivery d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(lan6_cases); i++) {
+		int st = fx_subscribe(f, ip, lan6_cases[i].peer, lan6_cases[i].callback, NULL, sid);
+
+		if (st != lan6_cases[i].want)
+			fail_msg("%s from %s: %d, want %d", lan6_cases[i].callback, lan6_cases[i].peer,
+				 st, lan6_cases[i].want);
+	}
+	assert_int_equal(gena_count(f->g), 5);
+	assert_int_equal(stub_ifindex, IFX6);         /* asked about the LAN's interface */
+	/* The GUPnP-like subscription's NOTIFY: to fe80::20 on the LAN's
+	 * interface, HOST in brackets. */
+	fx_free(f);
+	f = fx_new6();
+	assert_int_equal(fx_subscribe(f, ip, "2001:db8:1::20", "<http://[fe80::20]:45686/ServiceProxy0>",
+				      NULL, sid), 200);
+	gena_response_sent(f->g, sid);
+	assert_int_equal(gena_next_delivery(f->g, &d), 1);
+	assert_int_equal(d.lan, 0);
+	assert_int_equal(d.t[0].addr.family, AF_INET6);
+	assert_int_equal(d.t[0].addr.scope, IFX6);
+	assert_int_equal(d.t[0].port, 45686);
+	assert_non_null(strstr(d.t[0].req, "NOTIFY /ServiceProxy0 HTTP/1.1\r\nHOST: [fe80::20]:45686\r\n"));
+	gena_delivery_done(f->g, d.sub_id, true);
+	gena_delivery_free(&d);
+	/* Without a neighbour table, only the subscriber's own address. */
+	f->e.same_host = NULL;
+	stub_calls = 0;
+	assert_int_equal(fx_subscribe(f, ip, "2001:db8:1::20", "<http://[fe80::20]:45686/x>", NULL, sid),
+			 412);
+	assert_int_equal(fx_subscribe(f, ip, "2001:db8:1::20", "<http://[2001:db8:1::20]:1/x>", NULL, sid),
+			 200);
+	assert_int_equal(stub_calls, 0);
+	fx_free(f);
+}
+
 /* Header classification through the manager, unknown SIDs, other methods. */
 static void test_handle_errors(void **state)
 {
@@ -1153,7 +1297,7 @@ static void test_stale_report(void **state)
 	gena_response_sent(f->g, sid);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.ntargets, 3);
-	assert_int_equal(ntohs(d.t[2].addr.sin_port), 3);
+	assert_int_equal(d.t[2].port, 3);
 	assert_non_null(strstr(d.t[1].req, "NOTIFY /b HTTP/1.1\r\nHOST: 192.168.1.20:2\r\n"));
 	assert_string_equal(req_body(&d, 0), req_body(&d, 2));
 	assert_int_equal(fx_unsubscribe(f, ip, sid), 200);
@@ -1735,6 +1879,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_order, fx_setup, fx_teardown),
 		cmocka_unit_test(test_queue_collapse),
 		cmocka_unit_test_setup_teardown(test_callback_lan_only, fx_setup, fx_teardown),
+		cmocka_unit_test(test_callback_ipv6),
 		cmocka_unit_test_setup_teardown(test_handle_errors, fx_setup, fx_teardown),
 		cmocka_unit_test(test_response_sid),
 		cmocka_unit_test_setup_teardown(test_response_failed, fx_setup, fx_teardown),

@@ -551,6 +551,70 @@ static void test_reason(void **state)
 	assert_string_equal(http_reason(299), "");
 }
 
+/* The Host field as igdd reads it (http_parse_host()): (value, address,
+ * port or -1 for none); address NULL: refused. */
+struct host_row {
+	const char *value;
+	const char *addr;
+	int port;
+};
+
+static const struct host_row host_rows[] = {
+	{ "192.168.1.1", "192.168.1.1", -1 },
+	{ "192.168.1.1:5000", "192.168.1.1", 5000 },
+	{ " 192.168.1.1:5000 ", "192.168.1.1", 5000 },
+	{ "192.168.1.1:0", "192.168.1.1", 0 },
+	{ "192.168.1.1:65535", "192.168.1.1", 65535 },
+	{ "192.168.1.1:005000", NULL, 0 },              /* more than 5 digits */
+	{ "192.168.1.1:65536", NULL, 0 },
+	{ "192.168.1.1:", NULL, 0 },
+	{ "192.168.1.1:+80", NULL, 0 },
+	{ "192.168.1.1:80:80", NULL, 0 },
+	{ "[2001:db8:1::1]", "2001:db8:1::1", -1 },
+	{ "[2001:db8:1::1]:5000", "2001:db8:1::1", 5000 },
+	{ "[FE80::1%25eth0]:5000", "fe80::1", 5000 },   /* miniupnpc's SOAP Host */
+	{ "[fe80::1%eth0]:5000", "fe80::1", 5000 },
+	{ "[fe80::1]:5000", "fe80::1", 5000 },          /* GUPnP's */
+	{ "[2001:db8:1::1%25eth0]:5000", NULL, 0 },     /* a zone on a global address */
+	{ "[2001:db8:1::1]5000", NULL, 0 },
+	{ "[2001:db8:1::1]:", NULL, 0 },
+	{ "[2001:db8:1::1", NULL, 0 },
+	{ "2001:db8:1::1", NULL, 0 },                   /* IPv6 without brackets */
+	{ "2001:db8:1::1:5000", NULL, 0 },
+	{ "[::ffff:192.168.1.1]:5000", "192.168.1.1", 5000 },
+	{ "router.lan:5000", NULL, 0 },                 /* no names (DNS rebinding) */
+	{ "localhost", NULL, 0 },
+	{ "", NULL, 0 },
+	{ ":5000", NULL, 0 },
+};
+
+static void test_host(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(host_rows) / sizeof(host_rows[0]); i++) {
+		const struct host_row *r = &host_rows[i];
+		char text[IPADDR_STRLEN];
+		struct ipaddr a;
+		uint16_t port = 1;
+		bool has = true;
+		int rc = http_parse_host(str_cstr(r->value), &a, &has, &port);
+
+		if (!r->addr) {
+			if (rc == 0)
+				fail_msg("'%s': accepted", r->value);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("'%s': refused", r->value);
+		assert_string_equal(ipaddr_ntop(&a, text, sizeof(text)), r->addr);
+		assert_int_equal(has, r->port >= 0);
+		if (r->port >= 0)
+			assert_int_equal(port, r->port);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_content_length_body),
 		cmocka_unit_test(test_bytewise_equivalence),
 		cmocka_unit_test(test_reason),
+		cmocka_unit_test(test_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -92,7 +92,7 @@ static int call(struct env *v, const char *peer, const char *action, const char 
 	snprintf(sa, sizeof(sa), "\"" V2 "#%s\"", action);
 	buf_reset(out);
 	status = action_dispatch(&v->e, wanipconn_service(), sa, str_from(body.p, body.len),
-				 ip(peer), out);
+				 &(struct ipaddr){ .family = AF_INET, .u.v4 = ip(peer) }, 0, out);
 	buf_free(&body);
 	c = out->p ? strstr(out->p, "<errorCode>") : NULL;
 	*ret_code = c ? (int)strtol(c + 11, NULL, 10) : 0;
@@ -344,7 +344,9 @@ static void test_listing_in_parts(void **state)
 		 "</s:Envelope>");
 	assert_int_equal(action_dispatch_stream(&v.e, wanipconn_service(),
 						"\"" V2 "#GetListOfPortMappings\"",
-						str_cstr(args), ip("192.168.1.20"), &out, &rest), 200);
+						str_cstr(args),
+						&(struct ipaddr){ .family = AF_INET, .u.v4 = ip("192.168.1.20") },
+						0, &out, &rest), 200);
 	assert_non_null(rest.fill);
 	assert_true(out.len < 1024);            /* the envelope's start only */
 	buf_append(&whole, out.p, out.len);

@@ -1152,7 +1152,7 @@ static int call(struct env *v, const char *peer, const char *action, ...)
 	ctx.svc = wanipconn_service();
 	ctx.act = find_action(action);
 	ctx.version = 2;
-	ctx.peer = ip(peer);
+	ctx.peer = ipaddr_from_v4(ip(peer));
 	for (j = 0; j < ctx.act->nargs; j++) {
 		const struct statevar *var;
 		uint64_t u = 0;

@@ -15,18 +15,70 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "core/lan.h"
 #include "core/mapping.h"
 #include "core/policy.h"
+#include "util/ipaddr.h"
 #include "util/str.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static struct in_addr ip(const char *s)
-{
-	struct in_addr a;
+#define IFX_LAN 7               /* the interface indexes of the two LANs */
+#define IFX_GUEST 8
 
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+/* Any address text; a link-local one on LAN 0's interface. */
+static struct ipaddr addr(const char *s)
+{
+	struct ipaddr a;
+
+	assert_int_equal(ipaddr_parse(str_cstr(s), &a), 0);
+	if (ipaddr_is_linklocal(&a))
+		a.scope = IFX_LAN;
 	return a;
+}
+
+static void add_addr(struct lan *l, const char *text, unsigned plen)
+{
+	struct lan_addr_event ev;
+	char cidr[64];
+
+	snprintf(cidr, sizeof(cidr), "%s/%u", text, plen);
+	assert_int_equal(lan_event_parse(str_cstr(cidr), l->ifindex, true, 0, &ev), 0);
+	assert_true(lan_apply(l, &ev));
+}
+
+static unsigned mask_plen(const char *mask)
+{
+	struct ipaddr m = addr(mask);
+	uint32_t v = ntohl(m.u.v4.s_addr);
+	unsigned n = 0;
+
+	while (v & 0x80000000u) {
+		v <<= 1;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * LAN 0 "lan0": v4 (no IPv4 when v4 is 0.0.0.0), 2001:db8:1::1/64,
+ * fd00:1::1/64, fe80::1/64; LAN 1 "guest0": 192.168.2.1/24,
+ * 2001:db8:2::1/64, fe80::1/64 (its own link).
+ */
+static void make_lans(struct lan lans[2], const char *v4, const char *mask)
+{
+	lan_init(&lans[0], 0, "lan0");
+	lan_set_ifindex(&lans[0], IFX_LAN);
+	if (strcmp(v4, "0.0.0.0") != 0)
+		add_addr(&lans[0], v4, mask_plen(mask));
+	add_addr(&lans[0], "2001:db8:1::1", 64);
+	add_addr(&lans[0], "fd00:1::1", 64);
+	add_addr(&lans[0], "fe80::1", 64);
+	lan_init(&lans[1], 1, "guest0");
+	lan_set_ifindex(&lans[1], IFX_GUEST);
+	add_addr(&lans[1], "192.168.2.1", 24);
+	add_addr(&lans[1], "2001:db8:2::1", 64);
+	add_addr(&lans[1], "fe80::1", 64);         /* its own link: scope IFX_GUEST */
 }
 
 static struct policy *make(bool secure, const char *const *acl, char *err, size_t errsz)
@@ -35,6 +87,9 @@ static struct policy *make(bool secure, const char *const *acl, char *err, size_
 
 	memset(&c, 0, sizeof(c));
 	c.secure_mode = secure;
+	c.nlans = 2;
+	strlcpy_checked(c.lan_interface[0], "lan0", IF_NAMESIZE);
+	strlcpy_checked(c.lan_interface[1], "guest0", IF_NAMESIZE);
 	while (acl && *acl)
 		strlcpy_checked(c.acl[c.nacl++], *acl++, IGDD_CONF_MAX_ACL_LEN);
 	return policy_new(&c, err, errsz);
@@ -59,6 +114,12 @@ static const char *const acl_open_low[] = {
 	"allow 1-65535 192.168.1.0/24 1-65535",
 	NULL,
 };
+/* Rules naming a LAN: the guest LAN gets nothing, lan0 its well-known ports. */
+static const char *const acl_lans[] = {
+	"deny 0-65535 0.0.0.0/0 0-65535 on guest0",
+	"allow 80 0.0.0.0/0 80 on lan0",
+	NULL,
+};
 
 struct check_row {
 	const char *name;
@@ -69,6 +130,7 @@ struct check_row {
 	uint16_t ext, in;
 	uint8_t proto;
 	enum policy_verdict want;
+	unsigned on;                    /* the LAN the request arrived on (0: lan0) */
 };
 
 #define LAN "192.168.1.1", "255.255.255.0"
@@ -119,6 +181,33 @@ static const struct check_row check_rows[] = {
 	{ "/30: broadcast", true, acl_none, "10.0.0.1", "255.255.255.252", "10.0.0.3", "10.0.0.3", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT },
 	{ "/30: host", true, acl_none, "10.0.0.1", "255.255.255.252", "10.0.0.2", "10.0.0.2", 8080, 8080, MAP_TCP, POLICY_ALLOW },
 	{ "/8 LAN", true, acl_none, "10.0.0.1", "255.0.0.0", "10.200.3.4", "10.200.3.4", 8080, 8080, MAP_TCP, POLICY_ALLOW },
+	/* several LANs: a request is judged by the LAN it arrived on */
+	{ "guest host on its LAN", true, acl_none, LAN, "192.168.2.20", "192.168.2.20", 8080, 8080, MAP_TCP, POLICY_ALLOW, 1 },
+	{ "guest host via lan0", true, acl_none, LAN, "192.168.2.20", "192.168.2.20", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT, 0 },
+	{ "lan0 host via guest", true, acl_none, LAN, "192.168.1.20", "192.168.1.20", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT, 1 },
+	{ "3-box into the other LAN", false, acl_none, LAN, "192.168.2.20", "192.168.1.30", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT, 1 },
+	{ "3-box in the guest LAN", false, acl_none, LAN, "192.168.2.20", "192.168.2.30", 8080, 8080, MAP_TCP, POLICY_ALLOW, 1 },
+	{ "guest gateway address", false, acl_none, LAN, "192.168.2.20", "192.168.2.1", 8080, 8080, MAP_TCP, POLICY_DENY_CLIENT, 1 },
+	{ "acl names the guest LAN", true, acl_lans, LAN, "192.168.2.20", "192.168.2.20", 8080, 8080, MAP_TCP, POLICY_DENY_RULE, 1 },
+	{ "acl for guest0 not lan0", true, acl_lans, LAN, "192.168.1.20", "192.168.1.20", 8080, 8080, MAP_TCP, POLICY_ALLOW, 0 },
+	{ "acl opens 80 on lan0", true, acl_lans, LAN, "192.168.1.20", "192.168.1.20", 80, 80, MAP_TCP, POLICY_ALLOW, 0 },
+	/* an IPv6 control point and IPv4 mappings: refused (step 1b) */
+	{ "IPv6 peer, IPv4 client", true, acl_none, LAN, "2001:db8:1::20", "192.168.1.20", 8080, 8080, MAP_TCP, POLICY_DENY_FAMILY },
+	{ "IPv6 peer, IPv4 client, 3-box", false, acl_none, LAN, "2001:db8:1::20", "192.168.1.20", 8080, 8080, MAP_TCP, POLICY_DENY_FAMILY },
+	{ "link-local peer, IPv4 client", false, acl_open_low, LAN, "fe80::20", "192.168.1.20", 8080, 8080, MAP_TCP, POLICY_DENY_FAMILY },
+	{ "IPv4 peer, IPv6 client", false, acl_none, LAN, "192.168.1.20", "2001:db8:1::20", 8080, 8080, MAP_TCP, POLICY_DENY_FAMILY },
+	/* IPv6 internal clients (for the pinholes): a host of the LAN's link or prefixes */
+	{ "IPv6 own GUA", true, acl_none, LAN, "2001:db8:1::20", "2001:db8:1::20", 8080, 8080, MAP_UDP, POLICY_ALLOW },
+	{ "IPv6 own ULA", true, acl_none, LAN, "fd00:1::20", "fd00:1::20", 8080, 8080, MAP_UDP, POLICY_ALLOW },
+	{ "IPv6 own, low port", true, acl_none, LAN, "2001:db8:1::20", "2001:db8:1::20", 80, 80, MAP_UDP, POLICY_DENY_PORT },
+	{ "IPv6 other host", true, acl_none, LAN, "2001:db8:1::20", "2001:db8:1::30", 8080, 8080, MAP_UDP, POLICY_DENY_THIRD_PARTY },
+	{ "IPv6 the gateway", false, acl_none, LAN, "2001:db8:1::20", "2001:db8:1::1", 8080, 8080, MAP_UDP, POLICY_DENY_CLIENT },
+	{ "IPv6 outside the prefixes", true, acl_none, LAN, "2001:db8:9::20", "2001:db8:9::20", 8080, 8080, MAP_UDP, POLICY_DENY_CLIENT },
+	{ "IPv6 the guest's prefix", true, acl_none, LAN, "2001:db8:2::20", "2001:db8:2::20", 8080, 8080, MAP_UDP, POLICY_DENY_CLIENT, 0 },
+	{ "IPv6 guest on its LAN", true, acl_none, LAN, "2001:db8:2::20", "2001:db8:2::20", 8080, 8080, MAP_UDP, POLICY_ALLOW, 1 },
+	{ "IPv6 link-local on its link", true, acl_none, LAN, "fe80::20", "fe80::20", 8080, 8080, MAP_UDP, POLICY_ALLOW },
+	{ "IPv6 multicast", false, acl_none, LAN, "2001:db8:1::20", "ff02::1", 8080, 8080, MAP_UDP, POLICY_DENY_CLIENT },
+	{ "IPv6 rules do not match v4 prefixes", true, acl_lans, LAN, "2001:db8:2::20", "2001:db8:2::20", 8080, 8080, MAP_UDP, POLICY_ALLOW, 1 },
 };
 
 static void test_check_rows(void **state)
@@ -128,12 +217,18 @@ static void test_check_rows(void **state)
 	(void)state;
 	for (i = 0; i < N(check_rows); i++) {
 		const struct check_row *r = &check_rows[i];
-		struct policy_lan lan = { ip(r->lan), ip(r->mask) };
-		struct policy_subject s = { ip(r->peer), ip(r->client), r->ext, r->in, r->proto };
+		struct lan lans[2];
+		struct policy_lan lan;
+		struct policy_subject s = { addr(r->peer), addr(r->client), r->ext, r->in, r->proto };
 		char err[128];
 		struct policy *p = make(r->secure, r->acl, err, sizeof(err));
 		enum policy_verdict v;
 
+		make_lans(lans, r->lan, r->mask);
+		lan.lan = &lans[r->on];
+		lan.wan6 = NULL;
+		if (r->on && ipaddr_is_linklocal(&s.peer))
+			s.peer.scope = s.internal_client.scope = IFX_GUEST;
 		assert_non_null(p);
 		v = policy_check(p, &lan, &s);
 		if (v != r->want)
@@ -145,9 +240,11 @@ static void test_check_rows(void **state)
 
 /*
  * policy_check_ports() (the privileged helper's copy: steps 3 and 4
- * without the control point or the LAN) agrees with policy_check()
- * wherever the client steps pass; without any rule the broadcast client
- * is refused, as in step 4.
+ * without the control point, the LAN given by its position) agrees with
+ * policy_check() for IPv4 clients wherever the client steps pass;
+ * without any rule the broadcast client is refused, as in step 4; a
+ * rule naming a LAN matches only that LAN's clients, and none when the
+ * LAN is unknown (-1).
  */
 static void test_check_ports(void **state)
 {
@@ -156,16 +253,24 @@ static void test_check_ports(void **state)
 	(void)state;
 	for (i = 0; i < N(check_rows); i++) {
 		const struct check_row *r = &check_rows[i];
-		struct policy_lan lan = { ip(r->lan), ip(r->mask) };
-		struct policy_subject s = { ip(r->peer), ip(r->client), r->ext, r->in, r->proto };
+		struct lan lans[2];
+		struct policy_lan lan;
+		struct policy_subject s = { addr(r->peer), addr(r->client), r->ext, r->in, r->proto };
 		char err[128];
 		struct policy *p = make(r->secure, r->acl, err, sizeof(err));
 		enum policy_verdict full, ports;
 
 		assert_non_null(p);
+		make_lans(lans, r->lan, r->mask);
+		lan.lan = &lans[r->on];
+		lan.wan6 = NULL;
+		if (r->on && ipaddr_is_linklocal(&s.peer))
+			s.peer.scope = s.internal_client.scope = IFX_GUEST;
 		full = policy_check(p, &lan, &s);
-		ports = policy_check_ports(p, s.internal_client, s.ext_port, s.int_port);
-		if (full != POLICY_DENY_CLIENT && full != POLICY_DENY_THIRD_PARTY) {
+		if (ipaddr_is_v4(&s.internal_client) && full != POLICY_DENY_CLIENT &&
+		    full != POLICY_DENY_FAMILY && full != POLICY_DENY_THIRD_PARTY) {
+			ports = policy_check_ports(p, (int)r->on, s.internal_client.u.v4, s.ext_port,
+						   s.int_port);
 			if (ports != full)
 				fail_msg("%s: ports %s, full %s", r->name, policy_verdict_str(ports),
 					 policy_verdict_str(full));
@@ -179,11 +284,29 @@ static void test_check_ports(void **state)
 		struct policy *p = make(false, acl_none, err, sizeof(err));
 
 		assert_non_null(p);
-		assert_int_equal(policy_check_ports(p, ip("255.255.255.255"), 5000, 5000),
+		assert_int_equal(policy_check_ports(p, 0, addr("255.255.255.255").u.v4, 5000, 5000),
 				 POLICY_DENY_CLIENT);
-		assert_int_equal(policy_check_ports(p, ip("192.168.1.1"), 5000, 5000), POLICY_ALLOW);
-		assert_int_equal(policy_check_ports(p, ip("192.168.1.20"), 5000, 1023),
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.1").u.v4, 5000, 5000),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.20").u.v4, 5000, 1023),
 				 POLICY_DENY_PORT);
+		policy_free(p);
+	}
+	{
+		char err[128];
+		struct policy *p = make(true, acl_lans, err, sizeof(err));
+
+		assert_non_null(p);
+		assert_int_equal(policy_check_ports(p, 1, addr("192.168.2.20").u.v4, 8080, 8080),
+				 POLICY_DENY_RULE);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.20").u.v4, 8080, 8080),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, 0, addr("192.168.1.20").u.v4, 80, 80),
+				 POLICY_ALLOW);
+		assert_int_equal(policy_check_ports(p, -1, addr("192.168.1.20").u.v4, 80, 80),
+				 POLICY_DENY_PORT);
+		assert_int_equal(policy_check_ports(p, -1, addr("192.168.2.20").u.v4, 8080, 8080),
+				 POLICY_ALLOW);
 		policy_free(p);
 	}
 }
@@ -224,13 +347,15 @@ static const struct range_row range_rows[] = {
 
 static void test_ext_ranges(void **state)
 {
-	struct policy_lan lan = { ip("192.168.1.1"), ip("255.255.255.0") };
+	struct lan lans[2];
+	struct policy_lan lan = { &lans[0], NULL };
 	size_t i, j;
 
 	(void)state;
+	make_lans(lans, "192.168.1.1", "255.255.255.0");
 	for (i = 0; i < N(range_rows); i++) {
 		const struct range_row *r = &range_rows[i];
-		struct policy_subject s = { ip(r->peer), ip(r->client), 0, r->in, r->proto };
+		struct policy_subject s = { addr(r->peer), addr(r->client), 0, r->in, r->proto };
 		struct policy_range out[POLICY_MAX_RANGES];
 		char err[128];
 		struct policy *p = make(r->secure, r->acl, err, sizeof(err));
@@ -281,6 +406,15 @@ static const struct parse_row parse_rows[] = {
 	{ "allow 80 192.168.1.20 80 extra", false },
 	{ "allow 80- 192.168.1.20 80", false },
 	{ "", false },
+	/* naming a LAN */
+	{ "allow 80 192.168.1.20 80 on lan0", true },
+	{ "deny 0-65535 0.0.0.0/0 0-65535 on guest0", true },
+	{ "deny 0-65535 0.0.0.0/0 0-65535\ton\tguest0", true },
+	{ "allow 80 192.168.1.20 80 on wan0", false },          /* not a lan_interface */
+	{ "allow 80 192.168.1.20 80 on", false },
+	{ "allow 80 192.168.1.20 80 at lan0", false },
+	{ "allow 80 192.168.1.20 80 on lan0 extra", false },
+	{ "allow 80 192.168.1.20 80 on lan", false },
 };
 
 static void test_rule_parsing(void **state)

@@ -55,8 +55,12 @@ static struct priv_policy lan(void)
 	struct priv_policy p;
 
 	memset(&p, 0, sizeof(p));
-	inet_pton(AF_INET, "192.168.77.0", &p.lan_net);
-	p.lan_plen = 24;
+	inet_pton(AF_INET, "192.168.77.0", &p.lan[0].net);
+	p.lan[0].plen = 24;
+	inet_pton(AF_INET, "192.168.88.0", &p.lan[1].net);     /* a second LAN */
+	p.lan[1].plen = 24;
+	p.lan[1].index = 1;
+	p.nlan = 2;
 	return p;
 }
 
@@ -103,6 +107,8 @@ static void epad(struct priv_req *rq) { rq->e[0].pad[2] = 1; }
 static void outside(struct priv_req *rq) { inet_pton(AF_INET, "192.168.78.2", &rq->e[0].internal); }
 static void netaddr(struct priv_req *rq) { inet_pton(AF_INET, "192.168.77.0", &rq->e[0].internal); }
 static void bcast(struct priv_req *rq) { inet_pton(AF_INET, "192.168.77.255", &rq->e[0].internal); }
+static void lan2(struct priv_req *rq) { inet_pton(AF_INET, "192.168.88.5", &rq->e[0].internal); }
+static void lan2_bcast(struct priv_req *rq) { inet_pton(AF_INET, "192.168.88.255", &rq->e[0].internal); }
 static void rh_ok(struct priv_req *rq) { inet_pton(AF_INET, "203.0.113.3", &rq->e[0].remote_host); }
 static void rh_mcast(struct priv_req *rq) { inet_pton(AF_INET, "224.0.0.1", &rq->e[0].remote_host); }
 static void rh_loop(struct priv_req *rq) { inet_pton(AF_INET, "127.0.0.1", &rq->e[0].remote_host); }
@@ -139,12 +145,31 @@ static const struct check_row check_rows[] = {
 	{ "outside the LAN", outside, "internal address outside the LAN prefix" },
 	{ "network address", netaddr, "internal address outside the LAN prefix" },
 	{ "broadcast address", bcast, "internal address outside the LAN prefix" },
+	{ "second LAN", lan2, NULL },
+	{ "second LAN's broadcast", lan2_bcast, "internal address outside the LAN prefix" },
 	{ "remote host", rh_ok, NULL },
 	{ "multicast remote host", rh_mcast, "remote host is not a unicast address" },
 	{ "loopback remote host", rh_loop, "remote host is not a unicast address" },
 	{ "broadcast remote host", rh_bcast, "remote host is not a unicast address" },
 	{ "second entry bad", second_bad, "port 0" },
 };
+
+/* The helper reads the LANs' prefixes itself: lo's 127.0.0.0/8; a
+ * missing interface is left out, none at all is an error. */
+static void test_read_lans(void **state)
+{
+	static const char names[3][IF_NAMESIZE] = { "igdd-none0", "lo", "igdd-none1" };
+	struct priv_policy pol;
+
+	(void)state;
+	assert_int_equal(priv_read_lans(names, 3, &pol), 0);
+	assert_int_equal(pol.nlan, 1);
+	assert_int_equal(pol.lan[0].plen, 8);
+	assert_int_equal(ntohl(pol.lan[0].net.s_addr), 0x7f000000u);
+	assert_int_equal(pol.lan[0].index, 1);          /* lo's place in the list */
+	assert_int_equal(priv_read_lans(names, 1, &pol), -EADDRNOTAVAIL);
+	assert_int_equal(pol.nlan, 0);
+}
 
 static void test_msg_check(void **state)
 {
@@ -189,6 +214,8 @@ static const struct port_row port_rows[] = {
 	{ "192.168.77.20", 80, 8080, false, false, 0, NULL },          /* acl allow */
 	{ "192.168.77.21", 80, 8080, false, false, -EACCES, "well-known port" },
 	{ "192.168.77.2", 5500, 5500, false, false, -EACCES, "denied by acl" },
+	{ "192.168.88.2", 6000, 6000, false, false, -EACCES, "denied by acl" },   /* on guest0 */
+	{ "192.168.77.2", 6000, 6000, false, false, 0, NULL },         /* not guest0's host */
 	{ "192.168.77.2", 22, 22, true, false, -EACCES, "well-known port" },   /* grant not read yet */
 	{ "192.168.77.2", 22, 22, true, true, 0, NULL },                /* a grant lifts it */
 	{ "192.168.77.2", 5500, 5500, true, true, 0, NULL },
@@ -198,8 +225,10 @@ static const struct port_row port_rows[] = {
 static void test_msg_ports(void **state)
 {
 	static const char text[] = "lan_interface = lo\n"
+				   "lan_interface = guest0\n"
 				   "acl = allow 80 192.168.77.20 8080\n"
-				   "acl = deny 5000-5999 0.0.0.0/0 0-65535\n";
+				   "acl = deny 5000-5999 0.0.0.0/0 0-65535\n"
+				   "acl = deny 6000 0.0.0.0/0 6000 on guest0\n";
 	struct priv_policy pol = lan();
 	static struct priv_req rq;
 	struct config cfg;
@@ -1021,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_msg_check),
 		cmocka_unit_test(test_msg_ports),
 		cmocka_unit_test(test_grant_check),
+		cmocka_unit_test(test_read_lans),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_helper),
 	};

@@ -54,7 +54,12 @@ static void test_device(struct ssdp_device *d)
 	d->uuid[SSDP_DEV_ROOT] = U_ROOT;
 	d->uuid[SSDP_DEV_WAN] = U_WAN;
 	d->uuid[SSDP_DEV_WANCONN] = U_WANCONN;
-	inet_pton(AF_INET, "192.168.1.1", &d->addr);
+	{
+		struct in_addr a;
+
+		inet_pton(AF_INET, "192.168.1.1", &a);
+		d->addr = ipaddr_from_v4(a);
+	}
 	d->http_port = 5000;
 	d->boot_id = 1700000000;
 	d->config_id = 1;
@@ -411,6 +416,98 @@ static void test_response_text(void **state)
 	buf_free(&b);
 }
 
+/* IPv6 (UDA 1.1 Annex A): LOCATION with the address in brackets, the
+ * longest one fitting; never a zone, even for a link-local address; the
+ * NOTIFY's HOST is the IPv6 group's. The answer decision is the same. */
+static void test_ipv6_text(void **state)
+{
+	struct ssdp_answer a[SSDP_ANNOUNCE_COUNT];
+	struct ssdp_device d;
+	struct in6_addr a6;
+	struct buf b;
+
+	(void)state;
+	test_device(&d);
+	inet_pton(AF_INET6, "2001:db8:1::1", &a6);
+	d.addr = ipaddr_from_v6(&a6, 0);
+	buf_init(&b, IGDD_SSDP_MAX_DATAGRAM);
+	assert_int_equal(ssdp_answers(&d, STR_LIT(IGD "1"), a), 1);
+	assert_int_equal(ssdp_build_response(&d, &a[0], 784111777, &b), 0);
+	assert_string_equal(b.p,
+		"HTTP/1.1 200 OK\r\n"
+		"CACHE-CONTROL: max-age=1800\r\n"
+		"DATE: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+		"EXT:\r\n"
+		"LOCATION: http://[2001:db8:1::1]:5000/rootDesc1.xml\r\n"
+		"SERVER: " SERVER "\r\n"
+		"ST: " IGD "1\r\n"
+		"USN: uuid:" U_ROOT "::" IGD "1\r\n"
+		"BOOTID.UPNP.ORG: 1700000000\r\n"
+		"CONFIGID.UPNP.ORG: 1\r\n"
+		"\r\n");
+	/* the longest address text there is, and the largest port */
+	inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", &a6);
+	d.addr = ipaddr_from_v6(&a6, 0);
+	d.http_port = 65535;
+	assert_int_equal(ssdp_build_response(&d, &a[0], 0, &b), 0);
+	assert_non_null(strstr(b.p, "\r\nLOCATION: http://[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535/rootDesc1.xml\r\n"));
+	/* a link-local LOCATION carries no zone */
+	inet_pton(AF_INET6, "fe80::1", &a6);
+	d.addr = ipaddr_from_v6(&a6, 7);
+	d.http_port = 5000;
+	d.notify_host = "[FF02::C]:1900";
+	assert_int_equal(ssdp_announce_set(&d, a), SSDP_ANNOUNCE_COUNT);
+	assert_int_equal(ssdp_build_notify(&d, &a[0], SSDP_NTS_ALIVE, &b), 0);
+	assert_string_equal(b.p,
+		"NOTIFY * HTTP/1.1\r\n"
+		"HOST: [FF02::C]:1900\r\n"
+		"CACHE-CONTROL: max-age=1800\r\n"
+		"LOCATION: http://[fe80::1]:5000/rootDesc.xml\r\n"
+		"NT: upnp:rootdevice\r\n"
+		"NTS: ssdp:alive\r\n"
+		"SERVER: " SERVER "\r\n"
+		"USN: uuid:" U_ROOT "::upnp:rootdevice\r\n"
+		"BOOTID.UPNP.ORG: 1700000000\r\n"
+		"CONFIGID.UPNP.ORG: 1\r\n"
+		"\r\n");
+	d.notify_host = "[FF05::C]:1900";
+	assert_int_equal(ssdp_build_notify(&d, &a[0], SSDP_NTS_BYEBYE, &b), 0);
+	assert_string_equal(b.p,
+		"NOTIFY * HTTP/1.1\r\n"
+		"HOST: [FF05::C]:1900\r\n"
+		"NT: upnp:rootdevice\r\n"
+		"NTS: ssdp:byebye\r\n"
+		"USN: uuid:" U_ROOT "::upnp:rootdevice\r\n"
+		"BOOTID.UPNP.ORG: 1700000000\r\n"
+		"CONFIGID.UPNP.ORG: 1\r\n"
+		"\r\n");
+	/* no address: no LOCATION, no text */
+	memset(&d.addr, 0, sizeof(d.addr));
+	assert_true(ssdp_build_notify(&d, &a[0], SSDP_NTS_ALIVE, &b) < 0);
+	assert_true(ssdp_build_response(&d, &a[0], 0, &b) < 0);
+	buf_free(&b);
+}
+
+/* An M-SEARCH to an IPv6 group (HOST in brackets, GUPnP's own fields) parses like any. */
+static void test_parse_ipv6(void **state)
+{
+	static const char gupnp[] =
+		"M-SEARCH * HTTP/1.1\r\nHost: [FF0E::C]:1900\r\nMan: \"ssdp:discover\"\r\n"
+		"ST: " WANIP "2\r\nMX: 3\r\nUser-Agent: Linux/6.1 UPnP/1.1 GUPnP/1.6.3\r\n"
+		"CONFIGID.UPNP.ORG: -1\r\nBOOTID.UPNP.ORG: 7\r\n\r\n";
+	static const char upnpc[] =
+		"M-SEARCH * HTTP/1.1\r\nHOST: [FF02::C]:1900\r\nST: " IGD "1\r\n"
+		"MAN: \"ssdp:discover\"\r\nMX: 2\r\n\r\n";
+	struct ssdp_msearch m;
+
+	(void)state;
+	assert_int_equal(ssdp_parse(gupnp, sizeof(gupnp) - 1, true, &m), SSDP_PARSE_OK);
+	assert_int_equal(m.mx, 3);
+	assert_true(str_eq_cstr(m.st, WANIP "2"));
+	assert_int_equal(ssdp_parse(upnpc, sizeof(upnpc) - 1, true, &m), SSDP_PARSE_OK);
+	assert_true(str_eq_cstr(m.st, IGD "1"));
+}
+
 static void test_notify_text(void **state)
 {
 	struct ssdp_answer a[SSDP_ANNOUNCE_COUNT];
@@ -701,6 +798,8 @@ static void test_io_loopback(void **state)
 	e.http_port = 5000;
 	inet_pton(AF_INET, "127.0.0.1", &a);
 	inet_pton(AF_INET, "255.255.255.252", &m);
+	lan_init(&e.lans[0], 0, "lo");
+	lan_set_ifindex(&e.lans[0], if_nametoindex("lo"));
 	engine_set_lan(&e, a, m);
 
 	memset(&in, 0, sizeof(in));
@@ -714,7 +813,7 @@ static void test_io_loopback(void **state)
 	assert_true(in.fd >= 0 && out.fd >= 0);
 	l = loop_new();
 	assert_non_null(l);
-	s = ssdp_io_new(&e, l, "lo");
+	s = ssdp_io_new(&e, l);
 	if (!s) {
 		loop_free(l);
 		close(in.fd);
@@ -825,13 +924,15 @@ static void test_io_pending_limit(void **state)
 	e.http_port = 5000;
 	inet_pton(AF_INET, "127.0.0.1", &a);
 	inet_pton(AF_INET, "255.255.255.252", &m);
+	lan_init(&e.lans[0], 0, "lo");
+	lan_set_ifindex(&e.lans[0], if_nametoindex("lo"));
 	engine_set_lan(&e, a, m);
 	memset(&in, 0, sizeof(in));
 	in.fd = udp_socket("127.0.0.2", 0, false);
 	assert_true(in.fd >= 0);
 	l = loop_new();
 	assert_non_null(l);
-	s = ssdp_io_new(&e, l, "lo");
+	s = ssdp_io_new(&e, l);
 	if (!s) {
 		loop_free(l);
 		close(in.fd);
@@ -863,6 +964,8 @@ int main(void)
 		cmocka_unit_test(test_answers_all),
 		cmocka_unit_test(test_announce_set),
 		cmocka_unit_test(test_parse_then_answer),
+		cmocka_unit_test(test_ipv6_text),
+		cmocka_unit_test(test_parse_ipv6),
 		cmocka_unit_test(test_response_text),
 		cmocka_unit_test(test_notify_text),
 		cmocka_unit_test(test_max_age),
