@@ -13,7 +13,17 @@ PKGS=(
   python3-gi gir1.2-gupnp-1.6 gir1.2-gupnpigd-1.0 python3-libtorrent
   clang libclang-rt-14-dev cppcheck clang-tidy
   mandoc groff-base
+  stun-server miniupnpd-nftables
 )
+# stun-server: stund, the STUN server of tests/netns/test_stun.sh and
+# test_doublenat.sh (started by the tests inside their namespaces). Its
+# package starts nothing: the init script it installs runs only with
+# START_DAEMON=true in /etc/default/stun.
+# miniupnpd-nftables: the upstream gateway of tests/netns/test_doublenat.sh
+# (/usr/sbin/miniupnpd, started by the test in its namespace). This package
+# holds the binary only: no init script, no systemd unit, no maintainer
+# scripts; the service comes with the separate package miniupnpd, which is
+# not installed.
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -793,7 +793,58 @@ void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN])
 	out[0] = '\0';
 	if (!e->wan || !status_up(wanconn_status(e->wan)))
 		return;
+	/* behind another NAT: the address the upstream maps to (upstream_io) */
+	if (e->upstream.have_ext) {
+		inet_ntop(AF_INET, &e->upstream.ext, out, INET_ADDRSTRLEN);
+		return;
+	}
 	memset(&w, 0, sizeof(w));
 	if (e->backend.ops->wan_status(&e->backend, &w) == 0 && w.have_ip)
 		inet_ntop(AF_INET, &w.external_ip, out, INET_ADDRSTRLEN);
+}
+
+bool engine_wan_classify(struct engine *e)
+{
+	struct backend_wan w;
+	char text[INET_ADDRSTRLEN];
+	enum config_wan_public say = e->cfg ? e->cfg->wan_public : CONFIG_WAN_PUBLIC_AUTO;
+
+	memset(&w, 0, sizeof(w));
+	if (e->backend.ops->wan_status(&e->backend, &w) < 0 || !w.have_ip) {
+		if (!e->wan_classified)
+			return false;
+		e->wan_classified = false;
+		log_info("WAN address: none");
+		return true;
+	}
+	if (e->wan_classified && e->wan_addr.s_addr == w.external_ip.s_addr)
+		return false;
+	e->wan_classified = true;
+	e->wan_addr = w.external_ip;
+	e->wan_class = addrclass_ipv4(w.external_ip);
+	inet_ntop(AF_INET, &w.external_ip, text, sizeof(text));
+	if (say == CONFIG_WAN_PUBLIC_YES && !addrclass_is_global(e->wan_class))
+		log_info("WAN address %s is %s, reachable from the internet as wan_public = yes says",
+			 text, addrclass_describe(e->wan_class));
+	else if (say == CONFIG_WAN_PUBLIC_NO)
+		log_info("WAN address %s is %s, not reachable from the internet as wan_public = no says",
+			 text, addrclass_describe(e->wan_class));
+	else if (!addrclass_is_global(e->wan_class))
+		log_warnx("WAN address %s is %s: the internet cannot reach it, so a mapping "
+			  "works only behind it (set wan_public = yes if it is reachable)",
+			  text, addrclass_describe(e->wan_class));
+	else
+		log_info("WAN address %s is %s", text, addrclass_describe(e->wan_class));
+	return true;
+}
+
+bool engine_wan_public(const struct engine *e)
+{
+	enum config_wan_public say = e->cfg ? e->cfg->wan_public : CONFIG_WAN_PUBLIC_AUTO;
+
+	if (!e->wan_classified)
+		return false;
+	if (say != CONFIG_WAN_PUBLIC_AUTO)
+		return say == CONFIG_WAN_PUBLIC_YES;
+	return addrclass_is_global(e->wan_class);
 }

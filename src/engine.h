@@ -15,8 +15,11 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "core/addrclass.h"
 #include "core/clock.h"
 #include "core/stats.h"
+#include "proto/pcp_client.h"
+#include "proto/stun.h"
 #include "core/lan.h"
 #include "core/policy.h"
 #include "util/ipaddr.h"
@@ -105,6 +108,16 @@ struct engine {
 	void *on_change_arg;
 
 	struct stats stats;            /* counters (core/stats.h; igddctl stats, metrics) */
+	/* The WAN address's class, as engine_wan_classify() last saw it. */
+	bool wan_classified;           /* wan_addr and wan_class are set */
+	struct in_addr wan_addr;
+	enum addr_class wan_class;
+
+	/* What STUN learnt (net/stun_io.c writes it; state OFF when unused). */
+	struct stun_status stun;
+
+	/* The upstream gateway's PCP / NAT-PMP server (net/upstream_io.c). */
+	struct upstream_status upstream;
 
 	engine_same_host_fn same_host;
 	void *same_host_arg;
@@ -168,6 +181,21 @@ void engine_changed(struct engine *e, unsigned changes);
 /* The external address as a string: "" when unknown or while the
  * connection is not up (Connected or PendingDisconnect; 2.3.13). */
 void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN]);
+
+/*
+ * Classify the WAN interface's address (core/addrclass.h) and keep it in
+ * e->wan_addr / e->wan_class: call at start and whenever the address may
+ * have changed. Logs once per change of address (a warning when the
+ * address is not reachable from the internet and wan_public does not say
+ * it is). True when the address or its presence changed.
+ */
+bool engine_wan_classify(struct engine *e);
+/*
+ * Whether the internet reaches the WAN address: wan_public = yes or no
+ * says so; auto (the default) trusts the address's class (public only).
+ * False while no address is known.
+ */
+bool engine_wan_public(const struct engine *e);
 
 /*
  * Whether peer may run the actions that change the WAN connection for

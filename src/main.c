@@ -21,6 +21,8 @@
 #include "net/neigh.h"
 #include "net/pcp_io.h"
 #include "net/ssdp_io.h"
+#include "net/stun_io.h"
+#include "net/upstream_io.h"
 #include "priv/priv.h"
 #include "svc/gena.h"
 #include "util/ifaddr.h"
@@ -79,6 +81,8 @@ struct igdd {
 	struct priv *helper;            /* backend nft: the privileged helper */
 	bool helper_lost;               /* it exited under us: exit 1 */
 	struct ifwatch *wanwatch;       /* backend nft: the WAN interface */
+	struct stun_io *stun;           /* stun_server: the STUN client (NULL: off) */
+	struct upstream_io *upstream;   /* the upstream's PCP/NAT-PMP client */
 	struct lanwatch *lanwatch;      /* the LANs' (and the WAN's IPv6) addresses */
 	bool wan_auto;                  /* wan_interface unset: the default route's */
 	bool wan_moved;                 /* ... and the default route moved: exit 75 */
@@ -723,6 +727,9 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 	    st.link_up != d->e.wan_link_up)
 		engine_wan_event(&d->e, st.link_up ? BACKEND_LINK_UP : BACKEND_LINK_FAILED,
 				 st.link_up ? BACKEND_CAUSE_NONE : BACKEND_CAUSE_NO_CARRIER);
+	engine_wan_classify(&d->e);
+	stun_io_wan_changed(d->stun);
+	upstream_io_wan_changed(d->upstream);
 	engine_external_ip(&d->e, ip);
 	if (strcmp(ip, d->wan_ip) != 0) {
 		log_info("external address: '%s' -> '%s'", d->wan_ip, ip);
@@ -827,6 +834,9 @@ static void start(struct igdd *d)
 	}
 	if (d->helper)
 		start_unprivileged(d);
+	engine_wan_classify(&d->e);
+	d->stun = stun_io_new(&d->e, d->loop, NULL);
+	d->upstream = upstream_io_new(&d->e, d->loop, NULL);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
 	if (d->cfg.persist_leases)
@@ -836,6 +846,8 @@ static void start(struct igdd *d)
 
 static void stop(struct igdd *d)
 {
+	upstream_io_free(d->upstream);  /* first: its change hook is on top */
+	d->upstream = NULL;
 	pcp_io_free(d->pcp);            /* before the change hook it wraps goes */
 	d->pcp = NULL;
 	ctl_io_free(d->ctl);
@@ -852,6 +864,8 @@ static void stop(struct igdd *d)
 	d->e.gena = NULL;
 	gena_free(d->gena);
 	d->gena = NULL;
+	stun_io_free(d->stun);
+	d->stun = NULL;
 	ifwatch_free(d->wanwatch);
 	d->wanwatch = NULL;
 	lanwatch_free(d->lanwatch);

@@ -60,27 +60,12 @@ struct nft_backend {
 	char wan_if[IF_NAMESIZE];
 	bool have_override;
 	struct in_addr override;
-	uint32_t warned;                /* the private address last warned about */
 	uint32_t wan_seq;               /* the WAN command request in flight (0: none) */
 	struct ratelimit warn_call;     /* failed requests: a client can cause them */
 	int link_err;                   /* the last iflink_read() error (0: none) */
 };
 
 static const struct backend_ops nft_ops_up, nft_ops_up_down;
-
-bool backend_nft_addr_private(struct in_addr a, const char **ret_kind)
-{
-	uint32_t h = ntohl(a.s_addr);
-	const char *kind = NULL;
-
-	if ((h >> 24) == 10 || (h >> 20) == 0xac1 || (h >> 16) == 0xc0a8)
-		kind = "a private (RFC 1918) address";
-	else if ((h >> 22) == (0x64400000u >> 22))
-		kind = "a shared (CGNAT, RFC 6598) address";
-	if (kind && ret_kind)
-		*ret_kind = kind;
-	return kind != NULL;
-}
 
 static void to_elem(const struct mapping *m, struct nft_elem *ret)
 {
@@ -285,11 +270,10 @@ static bool wan_link(struct nft_backend *nb, struct iflink *ret)
 	return ret->up;
 }
 
+/* The WAN address; the engine classifies it (engine_wan_classify()). */
 static void external_ip(struct nft_backend *nb, struct backend_wan *ret)
 {
 	struct ifaddr_ipv4 a;
-	const char *kind = NULL;
-	char text[INET_ADDRSTRLEN];
 
 	if (nb->have_override) {
 		ret->have_ip = true;
@@ -298,13 +282,6 @@ static void external_ip(struct nft_backend *nb, struct backend_wan *ret)
 		ret->have_ip = true;
 		ret->external_ip = a.addr;
 	}
-	if (!ret->have_ip || !backend_nft_addr_private(ret->external_ip, &kind) ||
-	    nb->warned == ret->external_ip.s_addr)
-		return;
-	nb->warned = ret->external_ip.s_addr;
-	inet_ntop(AF_INET, &ret->external_ip, text, sizeof(text));
-	log_warnx("external address %s on %s is %s: mappings work only behind it, not from the Internet",
-		  text, nb->wan_if, kind);
 }
 
 static int nft_wan_packets(struct backend *b, uint64_t *ret)

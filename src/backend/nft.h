@@ -26,9 +26,4 @@ struct mapping;
 int backend_nft_apply_many(struct backend *b, const struct mapping *v, size_t n);
 int backend_nft_remove_many(struct backend *b, const struct mapping *v, size_t n);
 
-/* An address that is private (RFC 1918) or shared (RFC 6598, CGNAT):
- * the external address is then not reachable from the Internet.
- * *ret_kind names which. */
-bool backend_nft_addr_private(struct in_addr a, const char **ret_kind);
-
 #endif

@@ -95,6 +95,7 @@ void config_defaults(struct config *c)
 	c->enable_upnp = true;
 	c->enable_natpmp = true;
 	c->enable_pcp = true;
+	c->upstream_pcp = true;
 	c->pcp_min_lifetime = IGDD_PCP_MIN_LIFETIME_DEFAULT;
 	c->pcp_max_lifetime = IGDD_PCP_MAX_LIFETIME_DEFAULT;
 	c->max_mappings = IGDD_MAX_MAPPINGS_DEFAULT;
@@ -314,6 +315,56 @@ static int set_external_ip(struct parse *p, const char *key, const char *val)
 	}
 	p->c->have_external_ip = true;
 	return 0;
+}
+
+static int set_wan_public(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (strcmp(val, "auto") == 0) {
+		p->c->wan_public = CONFIG_WAN_PUBLIC_AUTO;
+	} else if (strcmp(val, "yes") == 0) {
+		p->c->wan_public = CONFIG_WAN_PUBLIC_YES;
+	} else if (strcmp(val, "no") == 0) {
+		p->c->wan_public = CONFIG_WAN_PUBLIC_NO;
+	} else {
+		perr(p, "invalid %s '%s' (expected auto, yes or no)", key, quote(q, val));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* stun_server = A.B.C.D[:PORT]: an IP literal (no DNS: docs/CONFIG.md). */
+static int set_stun_server(struct parse *p, const char *key, const char *val)
+{
+	char buf[INET_ADDRSTRLEN + 8], q[80];
+	struct config *c = p->c;
+	struct config_hostport *hp;
+	char *colon;
+	unsigned port = 3478;
+
+	if (c->nstun_server >= IGDD_CONF_MAX_STUN_SERVERS) {
+		perr(p, "too many %s lines (at most %d)", key, IGDD_CONF_MAX_STUN_SERVERS);
+		return -EINVAL;
+	}
+	hp = &c->stun_server[c->nstun_server];
+	if (strlcpy_checked(buf, val, sizeof(buf)) < 0)
+		goto bad;
+	colon = strchr(buf, ':');
+	if (colon) {
+		*colon = '\0';
+		if (parse_uint(colon + 1, strlen(colon + 1), 1, 65535, &port) < 0)
+			goto bad;
+	}
+	if (inet_pton(AF_INET, buf, &hp->addr) != 1 || hp->addr.s_addr == 0)
+		goto bad;
+	hp->port = (uint16_t)port;
+	c->nstun_server++;
+	return 0;
+bad:
+	perr(p, "invalid %s '%s' (expected an IPv4 address A.B.C.D, optionally :PORT 1..65535)",
+	     key, quote(q, val));
+	return -EINVAL;
 }
 
 static int set_uuid(struct parse *p, const char *key, const char *val)
@@ -615,6 +666,7 @@ static bool *bool_slot(struct config *c, const char *key)
 		{ "enable_pcp", offsetof(struct config, enable_pcp) },
 		{ "enable_upnp", offsetof(struct config, enable_upnp) },
 		{ "pcp_third_party", offsetof(struct config, pcp_third_party) },
+		{ "upstream_pcp", offsetof(struct config, upstream_pcp) },
 		{ "ipv6_firewall", offsetof(struct config, ipv6_firewall) },
 		{ "pinholes", offsetof(struct config, pinholes) },
 	};
@@ -1066,6 +1118,9 @@ static const struct config_key config_keys[] = {
 	{ "nft_hairpin", set_bool, false, false },
 	{ "wan_up_command", set_wan_command, false, false },
 	{ "wan_down_command", set_wan_command, false, false },
+	{ "wan_public", set_wan_public, false, false },
+	{ "stun_server", set_stun_server, true, false },
+	{ "upstream_pcp", set_bool, false, false },
 	{ "ipv6_firewall", set_bool, false, true },
 	{ "pinholes", set_bool, false, true },
 	{ "max_pinholes", set_uint, false, true },
@@ -1508,6 +1563,13 @@ void config_print(const struct config *c, FILE *out)
 		fprintf(out, "wan_up_command = %s\n", c->wan_up_command);
 	if (c->wan_down_command[0])
 		fprintf(out, "wan_down_command = %s\n", c->wan_down_command);
+	fprintf(out, "wan_public = %s\n", c->wan_public == CONFIG_WAN_PUBLIC_YES ? "yes" :
+		c->wan_public == CONFIG_WAN_PUBLIC_NO ? "no" : "auto");
+	for (i = 0; i < c->nstun_server; i++) {
+		if (inet_ntop(AF_INET, &c->stun_server[i].addr, addr, sizeof(addr)))
+			fprintf(out, "stun_server = %s:%u\n", addr, (unsigned)c->stun_server[i].port);
+	}
+	fprintf(out, "upstream_pcp = %s\n", yes_no(c->upstream_pcp));
 	fprintf(out, "ipv6_firewall = %s\n", yes_no(c->ipv6_firewall));
 	fprintf(out, "pinholes = %s\n", yes_no(c->pinholes));
 	fprintf(out, "max_pinholes = %u\n", c->max_pinholes);

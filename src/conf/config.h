@@ -20,6 +20,8 @@
 #include "util/limits.h"
 
 enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
+/* wan_public: is the WAN address reachable from the internet? */
+enum config_wan_public { CONFIG_WAN_PUBLIC_AUTO, CONFIG_WAN_PUBLIC_YES, CONFIG_WAN_PUBLIC_NO };
 
 #define CONFIG_USER_MAX 33                      /* a user name: 1..32 bytes */
 #define CONFIG_WAN_COMMAND_MAX 256              /* a WAN command line: 1..255 bytes */
@@ -152,6 +154,17 @@ struct config {
 	char wan_up_command[CONFIG_WAN_COMMAND_MAX];
 	char wan_down_command[CONFIG_WAN_COMMAND_MAX];
 
+	/* Behind another NAT (docs/CONFIG.md "Behind another NAT"). */
+	enum config_wan_public wan_public;      /* wan_public = auto|yes|no (default auto: by
+	                                         * the address's class, core/addrclass.h) */
+	size_t nstun_server;                    /* stun_server = A.B.C.D[:PORT] (repeatable, */
+	struct config_hostport {                /* at most 4; default none: no STUN) */
+		struct in_addr addr;
+		uint16_t port;                  /* default 3478 */
+	} stun_server[IGDD_CONF_MAX_STUN_SERVERS];
+	bool upstream_pcp;                      /* upstream_pcp = yes|no (default yes): mirror
+	                                         * mappings on the upstream's PCP/NAT-PMP server
+	                                         * when the WAN address is not public */
 	/* IPv6 pinholes (WANIPv6FirewallControl:1, PCP MAP in firewall mode;
 	 * docs/POLICY.md "IPv6 pinholes"). */
 	bool ipv6_firewall;                     /* ipv6_firewall = yes|no: FirewallEnabled (default yes) */

@@ -97,6 +97,8 @@ struct status {
 	char ext[INET_ADDRSTRLEN];
 	const char *conn;
 	const char *last_error;
+	const char *wan_class;          /* core/addrclass.h name, "-" when no address */
+	const char *wan_public;         /* yes|no */
 	uint32_t conn_uptime;
 	uint64_t uptime;
 	size_t total, by_origin[4];
@@ -114,10 +116,70 @@ static void status_collect(struct engine *e, struct status *st)
 	st->conn = e->wan ? wanconn_status_str(wanconn_status(e->wan)) : "Unconfigured";
 	st->last_error = e->wan ? wanconn_lasterror_str(wanconn_last_error(e->wan)) : "ERROR_NONE";
 	st->conn_uptime = e->wan ? wanconn_uptime(e->wan, now) : 0;
+	engine_wan_classify(e);
+	st->wan_class = e->wan_classified ? addrclass_name(e->wan_class) : "-";
+	st->wan_public = engine_wan_public(e) ? "yes" : "no";
 	st->uptime = now >= e->started_ms ? (now - e->started_ms) / 1000 : 0;
 	st->total = map_count(e->maps);
 	for (m = map_first(e->maps); m; m = map_next(e->maps, m))
 		st->by_origin[m->origin & 3]++;
+}
+
+/* "A.B.C.D:PORT" of a STUN result, or "-" without one. */
+static const char *stun_text(const struct stun_status *st, const struct stun_addr *a,
+			     char out[INET_ADDRSTRLEN + 6])
+{
+	char ip[INET_ADDRSTRLEN];
+
+	if (!st->have_result || !inet_ntop(AF_INET, &a->addr, ip, sizeof(ip)))
+		return "-";
+	snprintf(out, INET_ADDRSTRLEN + 6, "%s:%u", ip, (unsigned)a->port);
+	return out;
+}
+
+/* The STUN client's findings (net/stun_io.c), text or JSON members. */
+static void status_stun(const struct engine *e, bool json, struct buf *out)
+{
+	const struct stun_status *st = &e->stun;
+	char srv[INET_ADDRSTRLEN + 6], map[INET_ADDRSTRLEN + 6];
+	const char *kept = !st->have_result ? "-" : st->port_preserved ? "yes" : "no";
+
+	if (json) {
+		buf_printf(out, ",\"stun\":{\"state\":\"%s\",\"server\":\"%s\",\"mapped\":\"%s\","
+			   "\"port_preserved\":\"%s\",\"mapping\":\"%s\",\"filtering\":\"%s\","
+			   "\"runs\":%u,\"failed_runs\":%u}", stun_state_name(st->state),
+			   stun_text(st, &st->server, srv), stun_text(st, &st->mapped, map), kept,
+			   stun_behaviour_name(st->mapping), stun_behaviour_name(st->filtering),
+			   st->runs, st->failed_runs);
+		return;
+	}
+	buf_printf(out, "stun: %s\nstun_server: %s\nstun_mapped: %s\nstun_port_preserved: %s\n"
+		   "stun_mapping: %s\nstun_filtering: %s\n", stun_state_name(st->state),
+		   stun_text(st, &st->server, srv), stun_text(st, &st->mapped, map), kept,
+		   stun_behaviour_name(st->mapping), stun_behaviour_name(st->filtering));
+}
+
+/* The upstream PCP / NAT-PMP client (net/upstream_io.c). */
+static void status_upstream(const struct engine *e, bool json, struct buf *out)
+{
+	const struct upstream_status *u = &e->upstream;
+	char srv[INET_ADDRSTRLEN] = "-", ext[INET_ADDRSTRLEN] = "-";
+
+	if (u->mode != UPSTREAM_OFF)
+		inet_ntop(AF_INET, &u->server, srv, sizeof(srv));
+	if (u->have_ext)
+		inet_ntop(AF_INET, &u->ext, ext, sizeof(ext));
+	if (json) {
+		buf_printf(out, ",\"upstream\":{\"mode\":\"%s\",\"server\":\"%s\","
+			   "\"external_ip\":\"%s\",\"mirrored\":%u,\"other_port\":%u,"
+			   "\"pending\":%u,\"requests\":%u,\"epoch_resets\":%u}",
+			   upstream_mode_name(u->mode), srv, ext, u->mirrored, u->other_port,
+			   u->pending, u->requests, u->epoch_resets);
+		return;
+	}
+	buf_printf(out, "upstream: %s\nupstream_server: %s\nupstream_external_ip: %s\n"
+		   "upstream_mirrored: %u\nupstream_other_port: %u\nupstream_pending: %u\n",
+		   upstream_mode_name(u->mode), srv, ext, u->mirrored, u->other_port, u->pending);
 }
 
 /* Each address of l as "ADDR/PLEN" (IPv4 first, as the kernel lists them). */
@@ -176,16 +238,21 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 			   e->backend.ops ? e->backend.ops->name : "none");
 		ctl_escape_json(out, lan_if, strlen(lan_if));
 		buf_printf(out, ",\"lan_address\":\"%s/%u\",\"external_ip\":\"%s\","
+			   "\"wan_class\":\"%s\",\"wan_public\":%s,"
 			   "\"connection_status\":\"%s\",\"connection_uptime\":%u,"
 			   "\"last_connection_error\":\"%s\",\"mappings\":%zu,"
 			   "\"mappings_upnp\":%zu,\"mappings_natpmp\":%zu,\"mappings_pcp\":%zu,"
 			   "\"mappings_static\":%zu,\"system_update_id\":%u,\"boot_id\":%u,"
-			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\",\"lans\":[",
-			   st.lan, mask_len(lan_mask), st.ext, st.conn, st.conn_uptime,
+			   "\"config_id\":%u,\"gena_subscribers\":%u,\"log_level\":\"%s\"",
+			   st.lan, mask_len(lan_mask), st.ext, st.wan_class,
+			   strcmp(st.wan_public, "yes") == 0 ? "true" : "false", st.conn, st.conn_uptime,
 			   st.last_error, st.total, st.by_origin[MAP_ORIGIN_UPNP],
 			   st.by_origin[MAP_ORIGIN_NATPMP], st.by_origin[MAP_ORIGIN_PCP],
 			   st.by_origin[MAP_ORIGIN_STATIC], e->system_update_id, e->boot_id,
 			   e->config_id, subs, level);
+		status_stun(e, true, out);
+		status_upstream(e, true, out);
+		buf_puts(out, ",\"lans\":[");
 		lans_json(e, out);
 		buf_puts(out, "]}\n");
 		ok(out);
@@ -202,6 +269,10 @@ static void do_status(struct ctl_session *s, bool json, struct buf *out)
 	buf_printf(out, "connection_status: %s\n", st.conn);
 	buf_printf(out, "connection_uptime: %u\n", st.conn_uptime);
 	buf_printf(out, "last_connection_error: %s\n", st.last_error);
+	buf_printf(out, "wan_class: %s\n", st.wan_class);
+	buf_printf(out, "wan_public: %s\n", st.wan_public);
+	status_stun(e, false, out);
+	status_upstream(e, false, out);
 	buf_printf(out, "mappings: %zu\n", st.total);
 	buf_printf(out, "mappings_upnp: %zu\n", st.by_origin[MAP_ORIGIN_UPNP]);
 	buf_printf(out, "mappings_natpmp: %zu\n", st.by_origin[MAP_ORIGIN_NATPMP]);

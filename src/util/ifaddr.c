@@ -130,6 +130,73 @@ int ifaddr_parse_default_route(const char *text, size_t len, char out[IF_NAMESIZ
 	return best == UINT64_MAX ? -ENOENT : 0;
 }
 
+int ifaddr_parse_default_gateway(const char *text, size_t len, const char *ifname,
+				 struct in_addr *ret)
+{
+	uint64_t best = UINT64_MAX;
+	size_t pos = 0;
+	bool first = true;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		struct str line = str_from(text + pos, nl ? (size_t)(nl - text - pos) : len - pos);
+		struct str name = route_field(line, 0);
+		uint64_t dst, gw, flags, mask, metric;
+
+		pos += line.len + 1;
+		if (first) {
+			first = false;
+			continue;
+		}
+		if (route_hex(route_field(line, 1), &dst) < 0 ||
+		    route_hex(route_field(line, 2), &gw) < 0 ||
+		    route_hex(route_field(line, 3), &flags) < 0 ||
+		    str_to_u64(route_field(line, 6), UINT32_MAX, &metric) < 0 ||
+		    route_hex(route_field(line, 7), &mask) < 0)
+			continue;
+		if (dst != 0 || mask != 0 || !(flags & RTF_UP) || !(flags & RTF_GATEWAY) ||
+		    metric >= best || name.len != strlen(ifname) ||
+		    memcmp(name.p, ifname, name.len) != 0)
+			continue;
+		best = metric;
+		ret->s_addr = (in_addr_t)gw;    /* the raw value, as the kernel printed it */
+	}
+	return best == UINT64_MAX ? -ENOENT : 0;
+}
+
+/* /proc/net/route, whole (the routes of a gateway fit). */
+static int read_routes(char *text, size_t size, size_t *ret_len)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd = open("/proc/net/route", O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (len < size) {
+		n = read(fd, text + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*ret_len = len;
+	return r;
+}
+
+int ifaddr_default_gateway(const char *ifname, struct in_addr *ret)
+{
+	char text[16384];
+	size_t len = 0;
+	int r = read_routes(text, sizeof(text), &len);
+
+	return r < 0 ? r : ifaddr_parse_default_gateway(text, len, ifname, ret);
+}
+
 int ifaddr_default_route(char out[IF_NAMESIZE])
 {
 	char text[16384];

@@ -34,4 +34,10 @@ int ifaddr_parse_default_route(const char *text, size_t len, char out[IF_NAMESIZ
 /* The same from this network namespace's /proc/net/route. */
 int ifaddr_default_route(char out[IF_NAMESIZE]);
 
+/* The gateway of the IPv4 default route (lowest metric) through ifname,
+ * from /proc/net/route text (pure) or the file: 0 and *ret, -ENOENT. */
+int ifaddr_parse_default_gateway(const char *text, size_t len, const char *ifname,
+				 struct in_addr *ret);
+int ifaddr_default_gateway(const char *ifname, struct in_addr *ret);
+
 #endif

@@ -78,4 +78,23 @@
 #define IGDD_CONF_MAX_LANS               8       /* lan_interface lines */
 #define IGDD_FRIENDLY_NAME_MAX           64
 
+/* STUN client on the WAN (net/stun_io.c; docs/LIMITS.md "Behind another NAT") */
+#define IGDD_CONF_MAX_STUN_SERVERS       4       /* stun_server lines */
+#define IGDD_STUN_RTO_MS                 500     /* RFC 8489 6.2.1 initial RTO */
+#define IGDD_STUN_RC                     7       /* requests per transaction (6.2.1 Rc) */
+#define IGDD_STUN_RC_BEHAVIOUR           4       /* the RFC 5780 tests, where silence is an answer */
+#define IGDD_STUN_RM                     16      /* 6.2.1 Rm: the last wait, in RTOs */
+#define IGDD_STUN_INTERVAL_S             600     /* a run every 10 minutes */
+#define IGDD_STUN_RETRY_S                60      /* after a failed run, doubling up to the interval */
+#define IGDD_STUN_MIN_GAP_S              10      /* between two runs, whatever triggers them */
+
+/* The upstream PCP / NAT-PMP client (net/upstream_io.c; docs/LIMITS.md) */
+#define IGDD_UPSTREAM_MAX_MAPPINGS       128     /* mappings mirrored upstream at once */
+#define IGDD_UPSTREAM_IRT_MS             3000    /* RFC 6887 8.1.1 initial retransmission */
+#define IGDD_UPSTREAM_SENDS              4       /* sends per request before a retry later */
+#define IGDD_UPSTREAM_RETRY_S            60      /* a failed request or probe, again after */
+#define IGDD_UPSTREAM_REPROBE_S          600     /* no server found: ask again after */
+#define IGDD_UPSTREAM_LIFETIME_S         3600    /* the lifetime asked for */
+#define IGDD_UPSTREAM_GAP_MS             100     /* between two new requests (10 per second) */
+
 #endif

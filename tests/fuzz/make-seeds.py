@@ -9,8 +9,8 @@ SOAPAction and body); every configuration (tests/data/config/*.conf,
 examples/*.conf) a seed for fuzz_config; SSDP and GENA requests, NAT-PMP
 and PCP sequences, lease files and the privileged helper's messages
 written out below are the seeds of fuzz_ssdp, fuzz_gena, fuzz_natpmp,
-fuzz_pcp, fuzz_leasefile and fuzz_priv. The input formats are described
-at the top of each fuzz_*.c.
+fuzz_pcp, fuzz_leasefile, fuzz_priv, fuzz_stun and fuzz_pcpc. The input
+formats are described at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
 every other file alone (hand-written seeds, kept crash inputs named
@@ -485,9 +485,72 @@ def priv():
     return w
 
 
+# ---- STUN responses (fuzz_stun.c: the datagram as it comes) ----
+
+STUN_SEEDS = [
+    # stund 0.97: MAPPED, SOURCE, CHANGED, XOR-MAPPED, SOFTWARE with a NUL
+    ("stund", "010100442112a442344e0a959c864dd010ef61970001000800019c40c6336401"
+              "0004000800010d96c63364020005000800010d97c6336403002000080001bd52"
+              "e721c04380220010566f766964612e6f726720302e393700"),
+    # coturn 4.6.1: XOR-MAPPED, MAPPED, RESPONSE-ORIGIN, OTHER-ADDRESS, SOFTWARE
+    ("coturn", "010100482112a44254472d43013506b2059909ec00200008000186eae721c043"
+               "000100080001a7f8c6336401802b000800010d96c6336402802c000800010d97"
+               "c633640380220014436f7475726e2d342e362e312027476f72737427"),
+    # coturn with one address: 420 to CHANGE-REQUEST
+    ("error-420", "011100142112a442000000000000000000000007000900100000041"
+                  "44e6f70650000000000000000"),
+    ("error-none", "011100002112a442000000000000000000000007"),
+    ("ipv6", "010100182112a44200000000000000000000000100200014000286ea"
+             "00000000000000000000000000000001"),
+    ("unknown-required", "010100142112a442000000000000000000000001"
+                         "00200008000186eae721c0437fff000100000000"),
+    ("fingerprint", "010100142112a442000000000000000000000001"
+                    "00200008000186eae721c04380280004deadbeef"),
+]
+
+
+# ---- PCP / NAT-PMP responses to igdd as a client (fuzz_pcpc.c) ----
+
+def pcp_response(op, result, lifetime, epoch, body=b""):
+    return bytes([2, 0x80 | op, 0, result]) + lifetime.to_bytes(4, "big") + \
+        epoch.to_bytes(4, "big") + bytes(12) + body
+
+
+def pcp_map_body(proto, iport, eport, addr=(198, 51, 100, 1)):
+    return bytes(range(1, 13)) + bytes([proto, 0, 0, 0]) + iport.to_bytes(2, "big") + \
+        eport.to_bytes(2, "big") + bytes(10) + b"\xff\xff" + bytes(addr)
+
+
+PCPC_SEEDS = [
+    ("map-ok", pcp_response(1, 0, 7200, 42, pcp_map_body(6, 8080, 8080))),
+    ("map-other-port", pcp_response(1, 0, 120, 43, pcp_map_body(17, 5000, 5001))),
+    ("map-no-resources", pcp_response(1, 8, 30, 44, pcp_map_body(6, 8080, 0, (0, 0, 0, 0)))),
+    ("map-prefer-failure", pcp_response(1, 0, 120, 45, pcp_map_body(6, 80, 80) + b"\x02\x00\x00\x00")),
+    ("announce", pcp_response(0, 0, 0, 0)),
+    ("natpmp-unsupp-version", bytes.fromhex("0081000100000e10")),
+    ("natpmp-external", bytes.fromhex("008000000000002ac6336401")),
+    ("natpmp-map", bytes.fromhex("00820000000000301f901f9100001c20")),
+    ("natpmp-error", bytes.fromhex("00820004000000301f90000000000000")),
+]
+
+
+def pcpc():
+    w = Writer("pcpc")
+    for name, data in PCPC_SEEDS:
+        w.add(name, data)
+    return w
+
+
+def stun():
+    w = Writer("stun")
+    for name, hexdata in STUN_SEEDS:
+        w.add(name, bytes.fromhex(hexdata))
+    return w
+
+
 def main():
     writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile(),
-                                        priv()]
+                                        priv(), stun(), pcpc()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0

@@ -223,6 +223,9 @@ lab_conf() {
     echo "state_dir = $LAB_DIR/state"
     echo "control_socket = $LAB_DIR/igdd.sock"
     echo "friendly_name = igdd lab"
+    # The lab's WAN is a documentation address (RFC 5737): declare it
+    # reachable, as a provider's address would be.
+    echo "wan_public = yes"
     local l
     for l in "$@"; do echo "$l"; done
   } >"$f"

@@ -69,6 +69,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.http_max_per_ip, 8);
 	assert_int_equal(c.http_timeout, 10);
 	assert_int_equal(c.http_max_lifetime, 60);
+	assert_int_equal(c.wan_public, CONFIG_WAN_PUBLIC_AUTO);
 	assert_string_equal(c.server_os, "Linux");
 	assert_false(c.connection_control_all);
 	assert_int_equal(c.nconnection_control, 0);
@@ -186,6 +187,13 @@ static const struct good_row good_rows[] = {
 	{ "wan_upstream_bitrate = 4294967295", "wan_upstream_bitrate = 4294967295\n" },
 	{ "wan_downstream_bitrate = 4G", "wan_downstream_bitrate = 4000000000\n" },
 	{ "wan_downstream_bitrate = 1k", "wan_downstream_bitrate = 1000\n" },
+	{ "wan_public = yes", "wan_public = yes\n" },
+	{ "wan_public = no", "wan_public = no\n" },
+	{ "wan_public = auto", "wan_public = auto\n" },
+	{ "# nothing", "wan_public = auto\n" },
+	{ "stun_server = 198.51.100.2", "stun_server = 198.51.100.2:3478\n" },
+	{ "stun_server = 198.51.100.2:19302\nstun_server = 192.0.2.7:3478",
+	  "stun_server = 198.51.100.2:19302\nstun_server = 192.0.2.7:3478\n" },
 };
 
 static void test_good_rows(void **state)
@@ -391,6 +399,20 @@ static const struct bad_row bad_rows[] = {
 	{ BASE "enable_upnp = no\nenable_natpmp = no\nenable_pcp = no\n",
 	  "t.conf:0: enable_upnp, enable_natpmp and enable_pcp are all no: nothing to serve" },
 	{ BASE "pcp_third_party = always\n", "t.conf:2: invalid pcp_third_party 'always'" },
+	{ BASE "wan_public = true\n",
+	  "t.conf:2: invalid wan_public 'true' (expected auto, yes or no)" },
+	{ BASE "stun_server = stun.example.org:3478\n",
+	  "t.conf:2: invalid stun_server 'stun.example.org:3478' (expected an IPv4 address" },
+	{ BASE "stun_server = 198.51.100.2:0\n", "t.conf:2: invalid stun_server '198.51.100.2:0'" },
+	{ BASE "stun_server = 198.51.100.2:65536\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = 198.51.100.2:\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = 0.0.0.0\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = [2001:db8::1]:3478\n", "t.conf:2: invalid stun_server" },
+	{ BASE "stun_server = 192.0.2.1\nstun_server = 192.0.2.2\nstun_server = 192.0.2.3\n"
+	  "stun_server = 192.0.2.4\nstun_server = 192.0.2.5\n",
+	  "t.conf:6: too many stun_server lines (at most 4)" },
+	{ BASE "wan_public = yes\nwan_public = no\n",
+	  "t.conf:3: duplicate key 'wan_public' (first set on line 2)" },
 };
 
 static void test_bad_rows(void **state)

@@ -647,12 +647,23 @@ static void test_status(void **state)
 			       "lan lan0: 192.168.1.1/24\n"
 			       "external_ip: 203.0.113.1\nconnection_status: Connected\n"
 			       "connection_uptime: 5\n"));
+	/* the sim's default WAN address is a documentation one (RFC 5737) */
+	assert_non_null(strstr(a, "wan_class: documentation\nwan_public: no\nstun: off\n"
+			       "stun_server: -\nstun_mapped: -\nstun_port_preserved: -\n"));
 	assert_non_null(strstr(a, "mappings: 2\nmappings_upnp: 1\nmappings_natpmp: 0\n"
 			       "mappings_pcp: 0\nmappings_static: 1\nsystem_update_id: 2\n"));
 	assert_non_null(strstr(a, "gena_subscribers: 0\n"));
 	a = run(f, "status --json");
 	assert_ok(a);
 	assert_non_null(strstr(a, "\"mappings_static\":1,\"system_update_id\":2,"));
+	assert_non_null(strstr(a, "\"external_ip\":\"203.0.113.1\",\"wan_class\":\"documentation\","
+			       "\"wan_public\":false,"));
+	assert_non_null(strstr(a, ",\"stun\":{\"state\":\"off\",\"server\":\"-\",\"mapped\":\"-\","
+			       "\"port_preserved\":\"-\",\"mapping\":\"unknown\","
+			       "\"filtering\":\"unknown\",\"runs\":0,\"failed_runs\":0},"
+			       "\"upstream\":{\"mode\":\"off\",\"server\":\"-\",\"external_ip\":\"-\","
+			       "\"mirrored\":0,\"other_port\":0,\"pending\":0,\"requests\":0,"
+			       "\"epoch_resets\":0},"));
 	assert_non_null(strstr(a, ",\"lans\":[{\"name\":\"lan0\",\"addresses\":[\"192.168.1.1/24\"]}]}\n"));
 	assert_ok(run(f, "log-level warn"));
 	assert_int_equal(log_get_level(), LOG_LEVEL_WARN);
@@ -709,6 +720,76 @@ static void test_stats(void **state)
 	assert_code(run(f, "stats now"), 400);
 	buf_free(&body);
 	buf_free(&out);
+	fx_free(f);
+}
+
+/* A WAN address the test sets (0: none), behind the sim's other ops. */
+static struct in_addr fake_wan;
+
+static int fake_wan_status(struct backend *b, struct backend_wan *ret)
+{
+	(void)b;
+	memset(ret, 0, sizeof(*ret));
+	ret->link_up = true;
+	ret->have_ip = fake_wan.s_addr != 0;
+	ret->external_ip = fake_wan;
+	return 0;
+}
+
+/* engine_wan_classify() reports each change once, and only changes. */
+static void test_wan_classify_follows(void **state)
+{
+	struct fx *f = fx_new("");
+	const struct backend_ops *sim = f->e.backend.ops;
+	struct backend_ops ops = *sim;
+
+	(void)state;
+	ops.wan_status = fake_wan_status;
+	f->e.backend.ops = &ops;
+	fake_wan = ip("192.168.0.2");
+	assert_true(engine_wan_classify(&f->e));
+	assert_false(engine_wan_classify(&f->e));
+	assert_int_equal(f->e.wan_class, ADDR_PRIVATE);
+	assert_false(engine_wan_public(&f->e));
+	fake_wan = ip("100.100.0.1");
+	assert_true(engine_wan_classify(&f->e));
+	assert_int_equal(f->e.wan_class, ADDR_SHARED);
+	fake_wan = ip("198.51.99.1");
+	assert_true(engine_wan_classify(&f->e));
+	assert_false(engine_wan_classify(&f->e));
+	assert_int_equal(f->e.wan_class, ADDR_PUBLIC);
+	assert_true(engine_wan_public(&f->e));
+	assert_non_null(strstr(run(f, "status"), "wan_class: public\nwan_public: yes\n"));
+	fake_wan.s_addr = 0;
+	assert_true(engine_wan_classify(&f->e));
+	assert_false(engine_wan_classify(&f->e));
+	assert_false(engine_wan_public(&f->e));
+	assert_non_null(strstr(run(f, "status"), "wan_class: -\nwan_public: no\n"));
+	f->e.backend.ops = sim;
+	fx_free(f);
+}
+
+/* wan_public overrides the class; the class follows the address. */
+static void test_status_wan_public(void **state)
+{
+	struct fx *f = fx_new("wan_public = yes\n");
+	const char *a;
+
+	(void)state;
+	a = run(f, "status");
+	assert_non_null(strstr(a, "wan_class: documentation\nwan_public: yes\n"));
+	fx_free(f);
+	f = fx_new("external_ip = 100.64.1.2\n");
+	a = run(f, "status");
+	assert_non_null(strstr(a, "wan_class: shared\nwan_public: no\n"));
+	fx_free(f);
+	f = fx_new("external_ip = 192.0.0.9\n");
+	a = run(f, "status --json");
+	assert_non_null(strstr(a, "\"wan_class\":\"public\",\"wan_public\":true,"));
+	fx_free(f);
+	f = fx_new("external_ip = 8.8.8.8\nwan_public = no\n");
+	a = run(f, "status");
+	assert_non_null(strstr(a, "wan_class: public\nwan_public: no\n"));
 	fx_free(f);
 }
 
@@ -1143,6 +1224,8 @@ int main(void)
 		cmocka_unit_test(test_connection),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_status_wan_public),
+		cmocka_unit_test(test_wan_classify_follows),
 		cmocka_unit_test(test_io_answers),
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_stale),

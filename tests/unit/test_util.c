@@ -238,9 +238,36 @@ static void test_default_route(void **state)
 	}
 }
 
+/* The gateway of the default route through one interface: up, with the
+ * gateway flag, lowest metric; the raw value as the kernel printed it
+ * (the address in network order on the CPU that printed it). */
+static void test_default_gateway(void **state)
+{
+	static const char text[] =
+		"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+		"wan0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+		"wan0\t00000000\t0200000A\t0003\t0\t0\t20\t00000000\t0\t0\t0\n"
+		"wan0\t00000000\t0100000A\t0003\t0\t0\t10\t00000000\t0\t0\t0\n"
+		"wan0\t00000000\t0300000A\t0002\t0\t0\t1\t00000000\t0\t0\t0\n"
+		"eth9\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+		"ppp0\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n";
+	struct in_addr gw;
+
+	(void)state;
+	assert_int_equal(ifaddr_parse_default_gateway(text, strlen(text), "wan0", &gw), 0);
+	assert_int_equal(gw.s_addr, (in_addr_t)0x0100000Au);
+	assert_int_equal(ifaddr_parse_default_gateway(text, strlen(text), "eth9", &gw), 0);
+	assert_int_equal(gw.s_addr, (in_addr_t)0x0101A8C0u);
+	/* a point-to-point default route has no gateway */
+	assert_int_equal(ifaddr_parse_default_gateway(text, strlen(text), "ppp0", &gw), -ENOENT);
+	assert_int_equal(ifaddr_parse_default_gateway(text, strlen(text), "wan", &gw), -ENOENT);
+	assert_int_equal(ifaddr_parse_default_gateway("", 0, "wan0", &gw), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_gateway),
 		cmocka_unit_test(test_buf_bounded),
 		cmocka_unit_test(test_buf_grows),
 		cmocka_unit_test(test_str_to_u64),

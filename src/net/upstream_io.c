@@ -1,0 +1,746 @@
+/*
+ * upstream_io.c - the PCP / NAT-PMP client of the upstream gateway
+ * (upstream_io.h).
+ *
+ * RFC 6887: 8.1 / 8.1.1 (requests from the WAN address, retransmitted
+ * from 3 s, doubling), 8.3 (responses: from the server, matched to the
+ * request in flight by opcode and, for MAP, nonce, protocol and internal
+ * port), 8.5 (every response's epoch is checked: a server that lost its
+ * state gets every mapping again, 16.3.1), 11.1 (MAP: the internal port
+ * is igdd's local external port, the same port suggested, no address),
+ * 11.2.1 (renewals at the random points of pcp_renew_delay()), 15
+ * (lifetime 0 deletes), 9 (a version-0 answer: the server speaks
+ * NAT-PMP only). RFC 6886: 3.2 (external address), 3.3 (map), 3.4
+ * (delete), 3.6 (epoch), 3.7 (requests one at a time).
+ *
+ * Bounds (docs/LIMITS.md): at most IGDD_UPSTREAM_MAX_MAPPINGS mirrored;
+ * one request in flight, IGDD_UPSTREAM_SENDS sends each; new requests at
+ * most one per IGDD_UPSTREAM_GAP_MS, so a LAN host churning mappings
+ * cannot make igdd flood the upstream; a failed request waits
+ * IGDD_UPSTREAM_RETRY_S (or the error's lifetime, 7.2); a silent gateway
+ * is asked again after IGDD_UPSTREAM_REPROBE_S.
+ */
+#include "net/upstream_io.h"
+
+#include "conf/config.h"
+#include "core/mapping.h"
+#include "engine.h"
+#include "loop/loop.h"
+#include "proto/natpmp.h"
+#include "proto/pcp.h"
+#include "proto/pcp_client.h"
+#include "util/ifaddr.h"
+#include "util/limits.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum entry_state {
+	E_FREE = 0,
+	E_WANT,                         /* to be asked (new, renewal, re-creation) */
+	E_HELD,                         /* granted; renewal at next_ms */
+	E_DROP,                         /* the local mapping is gone: delete upstream */
+};
+
+struct entry {
+	enum entry_state state;
+	uint8_t proto;                  /* enum map_proto */
+	uint16_t port;                  /* the local external port = the internal port upstream */
+	uint16_t granted;               /* the upstream's external port (0: none yet) */
+	uint8_t nonce[PCP_NONCE_LEN];
+	uint32_t lifetime;
+	uint64_t granted_ms;
+	unsigned renew_n;
+	uint64_t next_ms;               /* when to act (0: now) */
+	bool logged_other;
+};
+
+enum req_kind { REQ_NONE, REQ_PROBE, REQ_NATPMP_EXT, REQ_MAP };
+
+struct upstream_io {
+	struct engine *e;
+	struct loop *l;
+	struct upstream_io_params p;
+	engine_change_fn prev_fn;
+	void *prev_arg;
+	int fd;
+	int ann_fd;                     /* 224.0.0.1:5350 on the WAN: ANNOUNCE (14.1.3) */
+	bool active;
+	struct in_addr wan;             /* the address the socket is bound to */
+	struct entry ent[IGDD_UPSTREAM_MAX_MAPPINGS];
+
+	/* the request in flight */
+	enum req_kind kind;
+	struct entry *req_entry;
+	bool req_delete;
+	uint8_t req[PCPC_MAP_REQ_MAX];
+	size_t req_len;
+	unsigned sent;
+	int64_t timer;                  /* retransmission, or the next action */
+	uint64_t last_new_ms;
+
+	/* the epoch check (RFC 6887 8.5, RFC 6886 3.6) */
+	bool have_epoch;
+	uint32_t epoch;
+	uint64_t epoch_ms;
+	bool warned_none, warned_full;
+};
+
+void upstream_io_default_params(struct upstream_io_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->irt_ms = IGDD_UPSTREAM_IRT_MS;
+	p->sends = IGDD_UPSTREAM_SENDS;
+	p->retry_ms = IGDD_UPSTREAM_RETRY_S * 1000ull;
+	p->reprobe_ms = IGDD_UPSTREAM_REPROBE_S * 1000ull;
+	p->lifetime = IGDD_UPSTREAM_LIFETIME_S;
+	p->gap_ms = IGDD_UPSTREAM_GAP_MS;
+}
+
+static uint8_t iana_proto(uint8_t proto)
+{
+	return proto == MAP_UDP ? 17 : 6;
+}
+
+static void schedule(struct upstream_io *u);
+
+static void count(struct upstream_io *u)
+{
+	struct upstream_status *st = &u->e->upstream;
+	size_t i;
+
+	st->mirrored = st->other_port = st->pending = 0;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		const struct entry *x = &u->ent[i];
+
+		if (x->state == E_HELD && x->granted) {
+			st->mirrored++;
+			if (x->granted != x->port)
+				st->other_port++;
+		} else if (x->state == E_WANT) {
+			st->pending++;
+		}
+	}
+}
+
+static void set_ext(struct upstream_io *u, bool have, struct in_addr a)
+{
+	struct upstream_status *st = &u->e->upstream;
+	char t[INET_ADDRSTRLEN];
+
+	if (st->have_ext == have && (!have || st->ext.s_addr == a.s_addr))
+		return;
+	st->have_ext = have;
+	st->ext = a;
+	if (have)
+	{
+		char x[INET_ADDRSTRLEN];
+
+		log_info("upstream %s maps to %s: reported as the external address",
+			 inet_ntop(AF_INET, &st->server, t, sizeof(t)) ? t : "?",
+			 inet_ntop(AF_INET, &a, x, sizeof(x)) ? x : "?");
+	}
+	engine_changed(u->e, ENGINE_CHG_EXTERNAL_IP);
+}
+
+static void req_stop(struct upstream_io *u)
+{
+	if (u->timer > 0)
+		loop_timer_cancel(u->l, u->timer);
+	u->timer = 0;
+	u->kind = REQ_NONE;
+	u->req_entry = NULL;
+}
+
+static void on_timer(struct loop *l, void *arg);
+
+static void req_send(struct upstream_io *u)
+{
+	uint64_t wait = u->p.irt_ms << (u->sent < 16 ? u->sent : 16);
+
+	if (send(u->fd, u->req, u->req_len, 0) < 0 && errno == ECONNREFUSED)
+		u->sent = u->p.sends;   /* ICMP port unreachable: nobody there */
+	u->sent++;
+	u->e->upstream.requests++;
+	u->timer = loop_timer_in(u->l, wait, on_timer, u);
+}
+
+static void req_begin(struct upstream_io *u, enum req_kind kind)
+{
+	u->kind = kind;
+	u->sent = 0;
+	u->last_new_ms = loop_now_ms(u->l);
+	req_send(u);
+}
+
+/* The next request for entry x (PCP MAP, or NAT-PMP map). */
+static void ask(struct upstream_io *u, struct entry *x)
+{
+	bool del = x->state == E_DROP;
+	uint32_t life = del ? 0 : u->p.lifetime;
+	uint16_t want = del ? 0 : (x->granted ? x->granted : x->port);
+
+	if (u->e->upstream.mode == UPSTREAM_NATPMP)
+		u->req_len = natpmpc_build_map(u->req, iana_proto(x->proto), x->port, want, life);
+	else
+		u->req_len = pcpc_build_map(u->req, u->wan, life, x->nonce, iana_proto(x->proto),
+					    x->port, del ? 0 : want, false);
+	u->req_entry = x;
+	u->req_delete = del;
+	req_begin(u, REQ_MAP);
+}
+
+static void probe(struct upstream_io *u)
+{
+	u->e->upstream.mode = UPSTREAM_PROBING;
+	u->req_len = pcpc_build_announce(u->req, u->wan);
+	req_begin(u, REQ_PROBE);
+}
+
+/* Pick the next thing to do, or set the timer for it. */
+static void schedule(struct upstream_io *u)
+{
+	uint64_t now = loop_now_ms(u->l), next = UINT64_MAX;
+	size_t i;
+
+	count(u);
+	if (!u->active || u->kind != REQ_NONE)
+		return;
+	if (u->e->upstream.mode != UPSTREAM_PCP && u->e->upstream.mode != UPSTREAM_NATPMP)
+		return;                 /* the probe's timer runs */
+	if (u->timer > 0)
+		loop_timer_cancel(u->l, u->timer);
+	u->timer = 0;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x->state == E_FREE)
+			continue;
+		if (x->next_ms <= now && now >= u->last_new_ms + u->p.gap_ms) {
+			if (x->state == E_HELD)
+				x->state = E_WANT;      /* renewal: the same request */
+			ask(u, x);
+			return;
+		}
+		if (x->next_ms < next)
+			next = x->next_ms;
+	}
+	if (next != UINT64_MAX) {
+		if (next < u->last_new_ms + u->p.gap_ms)
+			next = u->last_new_ms + u->p.gap_ms;
+		u->timer = loop_timer_at(u->l, next, on_timer, u);
+	}
+}
+
+/* The local table as it is now: new mappings to ask for, gone ones to
+ * delete. A mapping is mirrored by (protocol, external port). */
+static void reconcile(struct upstream_io *u)
+{
+	const struct mapping *m;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x->state != E_FREE && x->state != E_DROP &&
+		    !map_find_port(u->e->maps, x->proto, x->port)) {
+			/* asked for or held upstream: delete it there */
+			x->state = x->granted || x == u->req_entry ? E_DROP : E_FREE;
+			x->next_ms = 0;
+		}
+	}
+	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
+		struct entry *x = NULL;
+
+		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+			if (u->ent[i].state != E_FREE && u->ent[i].proto == m->proto &&
+			    u->ent[i].port == m->ext_port) {
+				x = &u->ent[i];
+				break;
+			}
+		}
+		if (x) {
+			if (x->state == E_DROP)
+				x->state = E_WANT;      /* made again before the delete went */
+			continue;
+		}
+		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS && !x; i++)
+			if (u->ent[i].state == E_FREE)
+				x = &u->ent[i];
+		if (!x) {
+			if (!u->warned_full)
+				log_warnx("upstream: %d mappings mirrored, the most it holds: "
+					  "others reach only as far as the upstream",
+					  IGDD_UPSTREAM_MAX_MAPPINGS);
+			u->warned_full = true;
+			break;
+		}
+		memset(x, 0, sizeof(*x));
+		x->state = E_WANT;
+		x->proto = m->proto;
+		x->port = m->ext_port;
+		if (getrandom(x->nonce, sizeof(x->nonce), GRND_NONBLOCK) != (ssize_t)sizeof(x->nonce))
+			memcpy(x->nonce, &m->nonce, sizeof(x->nonce));
+	}
+	schedule(u);
+}
+
+/* The upstream lost its state (or its address changed): ask again for
+ * everything held. */
+static void recreate_all(struct upstream_io *u, const char *why)
+{
+	size_t i;
+
+	log_info("upstream: %s: asking again for every mapping", why);
+	u->e->upstream.epoch_resets++;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		if (u->ent[i].state == E_HELD) {
+			u->ent[i].state = E_WANT;
+			u->ent[i].next_ms = 0;
+		}
+	}
+}
+
+/* RFC 6887 8.5 / RFC 6886 3.6 on every response. */
+static void check_epoch(struct upstream_io *u, uint32_t epoch, bool natpmp)
+{
+	uint64_t now = loop_now_ms(u->l);
+	bool ok = natpmp ? natpmp_epoch_valid(u->have_epoch, u->epoch, u->epoch_ms, epoch, now) :
+		  pcp_epoch_valid(u->have_epoch, u->epoch, u->epoch_ms / 1000, epoch, now / 1000);
+
+	if (!ok)
+		recreate_all(u, "its epoch went back (it restarted)");
+	u->have_epoch = true;
+	u->epoch = epoch;
+	u->epoch_ms = now;
+}
+
+static void no_server(struct upstream_io *u)
+{
+	char t[INET_ADDRSTRLEN];
+
+	u->e->upstream.mode = UPSTREAM_NONE;
+	if (!u->warned_none)
+		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u: mappings reach "
+			  "only as far as the upstream, reported as they are (docs/POLICY.md)",
+			  inet_ntop(AF_INET, &u->e->upstream.server, t, sizeof(t)) ? t : "?",
+			  (unsigned)(u->p.port ? u->p.port : PCP_PORT));
+	u->warned_none = true;
+	set_ext(u, false, u->e->upstream.server);
+	u->timer = loop_timer_in(u->l, u->p.reprobe_ms, on_timer, u);
+}
+
+static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t granted)
+{
+	struct entry *x = u->req_entry;
+	uint64_t now = loop_now_ms(u->l);
+	double r = (double)(now % 1000) / 1000.0;
+
+	req_stop(u);
+	if (u->req_delete) {
+		memset(x, 0, sizeof(*x));       /* deleted, or never to be */
+		schedule(u);
+		return;
+	}
+	if (!ok) {
+		x->next_ms = now + (lifetime * 1000ull > u->p.retry_ms ? lifetime * 1000ull :
+				    u->p.retry_ms);
+		schedule(u);
+		return;
+	}
+	if (x->state == E_DROP) {               /* deleted locally meanwhile */
+		x->granted = granted;
+		x->next_ms = 0;
+		schedule(u);
+		return;
+	}
+	x->state = E_HELD;
+	x->granted = granted;
+	x->lifetime = lifetime;
+	x->granted_ms = now;
+	x->renew_n = 0;
+	x->next_ms = now + pcp_renew_delay(lifetime, 0, r, 0);
+	if (granted != x->port && !x->logged_other) {
+		log_warnx("upstream: %s port %u is reachable from the internet as port %u",
+			  x->proto == MAP_UDP ? "UDP" : "TCP", x->port, granted);
+		x->logged_other = true;
+	}
+	schedule(u);
+}
+
+static void on_pcp(struct upstream_io *u, const struct pcpc_response *r)
+{
+	struct entry *x = u->req_entry;
+
+	if (r->natpmp_only) {
+		if (u->kind != REQ_PROBE)
+			return;
+		req_stop(u);
+		u->e->upstream.mode = UPSTREAM_NATPMP;
+		log_info("upstream: the gateway speaks NAT-PMP only");
+		u->req_len = natpmpc_build_external(u->req);
+		req_begin(u, REQ_NATPMP_EXT);
+		return;
+	}
+	check_epoch(u, r->epoch, false);
+	if (u->kind == REQ_PROBE && r->opcode == PCP_OP_ANNOUNCE) {
+		uint8_t ext_req[2];
+
+		req_stop(u);
+		u->e->upstream.mode = UPSTREAM_PCP;
+		log_info("upstream: PCP server at the WAN gateway");
+		/* PCP has no request for the external address alone; a server
+		 * that speaks NAT-PMP too answers one (RFC 6886 3.2): one
+		 * datagram, not retransmitted; the first MAP tells it anyway */
+		if (send(u->fd, ext_req, natpmpc_build_external(ext_req), 0) >= 0)
+			u->e->upstream.requests++;
+		reconcile(u);
+		return;
+	}
+	if (u->kind != REQ_MAP || r->opcode != PCP_OP_MAP || !x ||
+	    memcmp(r->nonce, x->nonce, PCP_NONCE_LEN) != 0 || r->protocol != iana_proto(x->proto) ||
+	    r->int_port != x->port)
+		return;                 /* not the answer to the request in flight */
+	if (r->result == PCP_SUCCESS && r->ext_is_v4 && !u->req_delete)
+		set_ext(u, true, r->ext_addr);
+	/* a delete of what the server no longer has: NO_RESOURCES (miniupnpd) */
+	map_done(u, r->result == PCP_SUCCESS || (u->req_delete && r->result == PCP_NO_RESOURCES),
+		 r->lifetime, r->ext_port);
+}
+
+static void on_natpmp(struct upstream_io *u, const struct natpmpc_response *r)
+{
+	struct entry *x = u->req_entry;
+
+	check_epoch(u, r->epoch, true);
+	if (u->kind == REQ_NATPMP_EXT && r->opcode == NATPMP_OP_EXTERNAL) {
+		req_stop(u);
+		if (r->result == NATPMP_SUCCESS)
+			set_ext(u, true, r->ext_addr);
+		reconcile(u);
+		return;
+	}
+	if (u->kind != REQ_MAP || !x || r->opcode != (x->proto == MAP_UDP ? 1 : 2) ||
+	    r->int_port != x->port)
+		return;
+	map_done(u, r->result == NATPMP_SUCCESS, r->result == NATPMP_SUCCESS ? r->lifetime : 0,
+		 r->ext_port);
+}
+
+static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct upstream_io *u = arg;
+	uint8_t buf[PCP_MAX_MSG];
+	unsigned i;
+
+	(void)l;
+	(void)events;
+	/* connected: only the gateway's port 5351 reaches this socket */
+	for (i = 0; i < 16 && u->fd == fd; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_TRUNC);
+		struct pcpc_response r;
+		struct natpmpc_response nr;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ECONNREFUSED && u->kind == REQ_PROBE) {
+			req_stop(u);
+			no_server(u);   /* ICMP port unreachable: nobody listens */
+			return;
+		}
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(buf))
+			continue;
+		/* the answer to the external address query sent with PCP found */
+		if (u->e->upstream.mode == UPSTREAM_PCP && n >= 1 && buf[0] == 0) {
+			if (natpmpc_parse(buf, (size_t)n, &nr) == 0 && nr.opcode == NATPMP_OP_EXTERNAL &&
+			    nr.result == NATPMP_SUCCESS && !u->e->upstream.have_ext)
+				set_ext(u, true, nr.ext_addr);
+			continue;
+		}
+		if (u->kind == REQ_NONE)
+			continue;
+		if (u->e->upstream.mode == UPSTREAM_NATPMP) {
+			if (natpmpc_parse(buf, (size_t)n, &nr) == 0)
+				on_natpmp(u, &nr);
+		} else if (pcpc_parse(buf, (size_t)n, &r) == 0) {
+			on_pcp(u, &r);
+		}
+	}
+}
+
+static void on_timer(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+
+	(void)l;
+	u->timer = 0;
+	if (!u->active)
+		return;
+	if (u->kind != REQ_NONE && u->sent < u->p.sends) {
+		req_send(u);
+		return;
+	}
+	switch (u->kind) {
+	case REQ_PROBE:
+		req_stop(u);
+		no_server(u);
+		return;
+	case REQ_NATPMP_EXT:
+		req_stop(u);
+		reconcile(u);
+		return;
+	case REQ_MAP:
+		map_done(u, false, 0, 0);
+		return;
+	case REQ_NONE:
+		break;
+	}
+	if (u->e->upstream.mode == UPSTREAM_NONE || u->e->upstream.mode == UPSTREAM_PROBING) {
+		probe(u);
+		return;
+	}
+	schedule(u);
+}
+
+/*
+ * RFC 6887 14.1.3: a server that lost its state multicasts an ANNOUNCE
+ * response to 224.0.0.1:5350; only the server's own are read (the source
+ * checked), and only the WAN's: membership on the WAN interface alone,
+ * IP_MULTICAST_ALL off, so igdd's own announcements on the LAN never
+ * arrive here. NAT-PMP's address announcements (RFC 6886 3.2.1) come the
+ * same way and are checked the same (3.6).
+ */
+static void on_announce(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct upstream_io *u = arg;
+	uint8_t buf[PCP_MAX_MSG];
+	unsigned i;
+
+	(void)l;
+	(void)events;
+	for (i = 0; i < 16; i++) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &fl);
+		struct pcpc_response r;
+		struct natpmpc_response nr;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(buf) || from.sin_addr.s_addr != u->e->upstream.server.s_addr ||
+		    ntohs(from.sin_port) != (u->p.port ? u->p.port : PCP_PORT))
+			continue;
+		if (u->e->upstream.mode == UPSTREAM_PCP && pcpc_parse(buf, (size_t)n, &r) == 0 &&
+		    !r.natpmp_only && r.opcode == PCP_OP_ANNOUNCE) {
+			check_epoch(u, r.epoch, false);
+		} else if (u->e->upstream.mode == UPSTREAM_NATPMP &&
+			   natpmpc_parse(buf, (size_t)n, &nr) == 0 && nr.opcode == NATPMP_OP_EXTERNAL) {
+			check_epoch(u, nr.epoch, true);
+		} else {
+			continue;
+		}
+		schedule(u);
+	}
+}
+
+/* The listener; without it igdd still notices a restart at its next
+ * exchange with the server (8.5). 0 or -errno. */
+static int announce_open(struct upstream_io *u)
+{
+	struct sockaddr_in a;
+	struct ip_mreqn mreq;
+	int fd, one = 1, zero = 0, r;
+	unsigned ifindex = u->e->cfg->wan_interface[0] ? if_nametoindex(u->e->cfg->wan_interface) : 0;
+
+	if (ifindex == 0)
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(0xe0000001u);         /* 224.0.0.1 */
+	a.sin_port = htons(PCP_CLIENT_PORT);
+	memset(&mreq, 0, sizeof(mreq));
+	mreq.imr_multiaddr = a.sin_addr;
+	mreq.imr_address = u->e->wan_addr;
+	mreq.imr_ifindex = (int)ifindex;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof(zero)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = loop_fd_add(u->l, fd, EPOLLIN, on_announce, u);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	u->ann_fd = fd;
+	return 0;
+}
+
+static void stop(struct upstream_io *u, bool delete_held)
+{
+	size_t i;
+
+	req_stop(u);
+	if (u->fd >= 0) {
+		for (i = 0; delete_held && i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+			struct entry *x = &u->ent[i];
+
+			if (x->granted && (x->state == E_HELD || x->state == E_DROP)) {
+				x->state = E_DROP;
+				ask(u, x);      /* one datagram, not waited for */
+				req_stop(u);
+			}
+		}
+		loop_fd_del(u->l, u->fd);
+		close(u->fd);
+		u->fd = -1;
+	}
+	if (u->ann_fd >= 0) {
+		loop_fd_del(u->l, u->ann_fd);
+		close(u->ann_fd);
+		u->ann_fd = -1;
+	}
+	memset(u->ent, 0, sizeof(u->ent));
+	u->active = false;
+	u->have_epoch = false;
+	u->e->upstream.mode = UPSTREAM_OFF;
+	if (u->e->upstream.have_ext) {
+		u->e->upstream.have_ext = false;
+		engine_changed(u->e, ENGINE_CHG_EXTERNAL_IP);
+	}
+	count(u);
+}
+
+static int start(struct upstream_io *u)
+{
+	struct sockaddr_in a;
+	int fd, r;
+
+	u->e->upstream.server = u->p.server;
+	if (!u->p.have_server &&
+	    (r = ifaddr_default_gateway(u->e->cfg->wan_interface, &u->e->upstream.server)) < 0)
+		return r;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr = u->e->wan_addr;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		goto fail;
+	a.sin_addr = u->e->upstream.server;
+	a.sin_port = htons(u->p.port ? u->p.port : PCP_PORT);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		goto fail;
+	if ((r = loop_fd_add(u->l, fd, EPOLLIN, on_readable, u)) < 0) {
+		close(fd);
+		return r;
+	}
+	u->fd = fd;
+	u->wan = u->e->wan_addr;
+	u->active = true;
+	r = announce_open(u);
+	if (r < 0)
+		log_info("upstream: not listening for announcements on 224.0.0.1:%d: %s",
+			 PCP_CLIENT_PORT, strerror(-r));
+	u->warned_none = false;
+	probe(u);
+	return 0;
+fail:
+	r = -errno;
+	close(fd);
+	return r;
+}
+
+void upstream_io_wan_changed(struct upstream_io *u)
+{
+	bool want;
+	int r;
+
+	if (!u)
+		return;
+	/* the sim backend simulates the WAN: no upstream to ask (tests name one) */
+	want = u->e->cfg->upstream_pcp && u->e->wan_classified && !engine_wan_public(u->e) &&
+	       (u->e->cfg->backend == CONFIG_BACKEND_NFT || u->p.have_server);
+	if (u->active && want && u->wan.s_addr == u->e->wan_addr.s_addr)
+		return;
+	if (u->active)
+		stop(u, u->wan.s_addr == u->e->wan_addr.s_addr);
+	if (!want)
+		return;
+	r = start(u);
+	if (r < 0) {
+		log_warnx("upstream: cannot ask the WAN gateway: %s",
+			  r == -ENOENT ? "no IPv4 default route on the WAN interface" : strerror(-r));
+		u->e->upstream.mode = UPSTREAM_NONE;
+		return;
+	}
+	reconcile(u);
+}
+
+static void on_change(struct engine *e, unsigned changes, void *arg)
+{
+	struct upstream_io *u = arg;
+
+	if (u->prev_fn)
+		u->prev_fn(e, changes, u->prev_arg);
+	if ((changes & ENGINE_CHG_MAPPINGS) && u->active)
+		reconcile(u);
+}
+
+struct upstream_io *upstream_io_new(struct engine *e, struct loop *l,
+				    const struct upstream_io_params *params)
+{
+	struct upstream_io *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		log_warnx("upstream: out of memory");
+		return NULL;
+	}
+	u->e = e;
+	u->l = l;
+	u->fd = -1;
+	u->ann_fd = -1;
+	if (params)
+		u->p = *params;
+	else
+		upstream_io_default_params(&u->p);
+	memset(&e->upstream, 0, sizeof(e->upstream));
+	u->prev_fn = e->on_change;
+	u->prev_arg = e->on_change_arg;
+	e->on_change = on_change;
+	e->on_change_arg = u;
+	upstream_io_wan_changed(u);
+	return u;
+}
+
+void upstream_io_free(struct upstream_io *u)
+{
+	if (!u)
+		return;
+	stop(u, true);
+	if (u->e->on_change == on_change && u->e->on_change_arg == u) {
+		u->e->on_change = u->prev_fn;
+		u->e->on_change_arg = u->prev_arg;
+	}
+	free(u);
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# STUN behind another NAT: the lab's "wan" namespace becomes an upstream
+# gateway that masquerades (Linux nft NAT) towards an "internet"
+# namespace, where Debian's stund answers on two addresses (RFC 3489 /
+# 5780 alternate address). igdd (sim backend, external_ip = its WAN
+# address 203.0.113.1) with stun_server set learns the upstream's public
+# address 198.51.100.1, the NAT's mapping (endpoint-independent: Linux
+# keeps one mapping per source) and filtering (address and port
+# dependent: conntrack lets only the contacted address:port back in),
+# shown by igddctl status (text and JSON). A second igdd whose only
+# server is silent reports the failure and keeps serving the LAN.
+set -u
+IGDD=$(readlink -f "$1")
+CTL=$(dirname "$IGDD")/igddctl
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+lab_require nft stund
+[ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
+NS_INET=igddt-inet-$LAB_ID
+STUND_PID=
+cleanup() {
+  [ -n "$STUND_PID" ] && kill "$STUND_PID" 2>/dev/null && wait "$STUND_PID" 2>/dev/null
+  ip netns del "$NS_INET" 2>/dev/null || true
+  lab_down
+}
+ip netns list | grep -qw "$NS_INET" && { echo "namespace $NS_INET exists already; refusing"; exit 1; }
+lab_up
+trap cleanup EXIT
+ip netns add "$NS_INET"
+ip -n "$NS_INET" link set lo up
+ip link add inet0 netns "$NS_WAN" type veth peer name eth0 netns "$NS_INET"
+ip -n "$NS_WAN" addr add 198.51.100.1/24 dev inet0
+ip -n "$NS_WAN" link set inet0 up
+ip -n "$NS_INET" addr add 198.51.100.2/24 dev eth0
+ip -n "$NS_INET" addr add 198.51.100.3/24 dev eth0
+ip -n "$NS_INET" link set eth0 up
+ip -n "$NS_GW" route add default via "$WAN_IP"
+ip netns exec "$NS_WAN" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$NS_WAN" nft -f - <<'NFT' || lab_fail "nft masquerade in the upstream namespace"
+table ip upstream {
+  chain post { type nat hook postrouting priority srcnat; oifname "inet0" masquerade; }
+}
+NFT
+ip netns exec "$NS_INET" stund -h 198.51.100.2 -a 198.51.100.3 >"$LAB_DIR/stund.log" 2>&1 &
+STUND_PID=$!
+# stund is up when it answers (any client): wait for its sockets instead
+lab_until ip netns exec "$NS_INET" sh -c 'ss -uln | grep -q "198.51.100.3:3479"' ||
+  lab_fail "stund did not open its sockets"
+
+SOCK=$LAB_DIR/igdd.sock
+ctl() { timeout $LAB_T "$CTL" -s "$SOCK" "$@" 2>&1; }
+status_line() { ctl status | sed -n "s/^$1: //p"; }
+stun_settled() { case $(status_line stun) in ok|failed) return 0 ;; esac; return 1; }
+
+lab_conf "$LAB_DIR/igdd.conf" "stun_server = 198.51.100.2:3478"
+igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+lab_until stun_settled || lab_fail "the STUN run did not end within the safety timeout"
+st=$(ctl status)
+echo "$st" | sed -n 's/^\(stun.*\)/  | \1/p'
+[ "$(status_line stun)" = ok ] || lab_fail "STUN failed: $st"
+mapped=$(status_line stun_mapped)
+case $mapped in
+  198.51.100.1:[0-9]*) lab_ok "igdd learnt the upstream's public address ($mapped)" ;;
+  *) lab_fail "stun_mapped is '$mapped', expected 198.51.100.1:PORT" ;;
+esac
+[ "$(status_line stun_server)" = 198.51.100.2:3478 ] || lab_fail "stun_server: $(status_line stun_server)"
+[ "$(status_line stun_mapping)" = endpoint-independent ] ||
+  lab_fail "mapping '$(status_line stun_mapping)', expected endpoint-independent (Linux masquerade)"
+lab_ok "mapping behaviour: endpoint-independent"
+[ "$(status_line stun_filtering)" = address-and-port-dependent ] ||
+  lab_fail "filtering '$(status_line stun_filtering)', expected address-and-port-dependent (conntrack)"
+lab_ok "filtering behaviour: address-and-port-dependent"
+json=$(ctl status --json)
+echo "$json" | $PY -c '
+import json, sys
+s = json.loads(sys.stdin.readline())["stun"]
+assert s["state"] == "ok" and s["mapped"].startswith("198.51.100.1:"), s
+assert s["runs"] >= 1, s
+' || lab_fail "status --json: $json"
+lab_ok "status --json carries the STUN findings"
+grep -q "STUN 198.51.100.2:3478: the internet sees 203.0.113.1:[0-9]* as 198.51.100.1:" "$IGDD_LOG" ||
+  lab_fail "no log line with the finding"
+[ "$(grep -c 'the internet sees' "$IGDD_LOG")" = 1 ] || lab_fail "the finding logged more than once"
+lab_ok "one log line: $(grep -o 'the internet sees.*' "$IGDD_LOG")"
+igdd_stop
+
+# A silent server (an address nobody answers on): the run fails, the
+# status says so, and the LAN service is unaffected.
+lab_conf "$LAB_DIR/igdd2.conf" "stun_server = 198.51.100.4:3478"
+igdd_start "$IGDD" "$LAB_DIR/igdd2.conf"
+case $(status_line stun) in waiting|querying) ;; *) lab_fail "a run in progress shows '$(status_line stun)'" ;; esac
+ctl add TCP 8080 "$LAN1_IP" 80 >/dev/null || lab_fail "the control socket while STUN waits"
+lab_until stun_settled || lab_fail "the silent run did not end within the safety timeout"
+[ "$(status_line stun)" = failed ] || lab_fail "silent server: stun is '$(status_line stun)'"
+[ "$(status_line stun_mapped)" = - ] || lab_fail "a failed run reports '$(status_line stun_mapped)'"
+lab_wait_line "$IGDD_LOG" "STUN: none of the 1 stun_server answered" || lab_fail "no failure line"
+lab_ok "silent server: status failed, one warning, LAN service unaffected"
+echo "all STUN tests passed"

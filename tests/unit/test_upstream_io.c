@@ -1,0 +1,475 @@
+/*
+ * test_upstream_io.c - net/upstream_io: igdd as the PCP / NAT-PMP client
+ * of an upstream gateway, against a server of this test on the loopback
+ * (127.0.0.1:5351, in a network namespace of the test's own) that
+ * answers with igdd's own server-side message code (proto/pcp.c,
+ * proto/natpmp.c). The WAN address is 127.0.0.2 (not public: the client
+ * is active). Local mappings are made and removed through the control
+ * commands (svc/ctl.c). Every wait is for the condition, bounded by the
+ * safety timeout.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "engine.h"
+#include "harness.h"
+#include "loop/loop.h"
+#include "net/upstream_io.h"
+#include "proto/natpmp.h"
+#include "proto/pcp.h"
+#include "svc/ctl.h"
+#include "util/buf.h"
+#include "util/limits.h"
+
+static bool own_netns;
+
+struct srv {
+	int fd;
+	bool natpmp_only;               /* answer PCP with NAT-PMP's unsupported version */
+	bool silent;
+	int port_shift;                 /* grant the asked port + this */
+	uint32_t lifetime;              /* grant this (0: as asked) */
+	uint32_t epoch;
+	unsigned maps, deletes, announces;
+	uint16_t last_port;             /* internal port of the last MAP */
+};
+
+static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct srv *s = arg;
+	uint8_t in[1100], out[PCP_MAX_MSG], ext[16];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl);
+	struct pcp_request q;
+	struct natpmp_request nq;
+	struct in_addr pub;
+	size_t len = 0;
+
+	(void)l;
+	(void)ev;
+	if (n < 2 || s->silent)
+		return;
+	inet_pton(AF_INET, "198.51.100.1", &pub);
+	if (in[0] == 0) {
+		if (natpmp_parse(in, (size_t)n, &nq) != NATPMP_PARSE_OK)
+			return;
+		if (nq.opcode == NATPMP_OP_EXTERNAL) {
+			len = natpmp_build_external(out, 0, s->epoch, pub);
+		} else {
+			s->last_port = nq.int_port;
+			if (nq.lifetime == 0)
+				s->deletes++;
+			else
+				s->maps++;
+			len = natpmp_build_map(out, nq.opcode, 0, s->epoch, nq.int_port,
+					       nq.lifetime ? (uint16_t)(nq.int_port + s->port_shift) : 0,
+					       nq.lifetime ? (s->lifetime ? s->lifetime : nq.lifetime) : 0);
+		}
+	} else if (s->natpmp_only) {
+		len = natpmp_build_error(out, in[1] & 0x7f, NATPMP_UNSUPP_VERSION, s->epoch);
+	} else {
+		if (pcp_parse(in, (size_t)n, &q) != PCP_SUCCESS)
+			return;
+		if (q.opcode == PCP_OP_ANNOUNCE) {
+			s->announces++;
+			len = pcp_build_announce(out, s->epoch);
+		} else {
+			s->last_port = q.int_port;
+			if (q.lifetime == 0)
+				s->deletes++;
+			else
+				s->maps++;
+			pcp_addr_from_v4(ext, pub);
+			len = pcp_build_response(out, &q, PCP_SUCCESS,
+						 q.lifetime ? (s->lifetime ? s->lifetime : q.lifetime) : 0,
+						 s->epoch, (uint16_t)(q.int_port + s->port_shift), ext);
+		}
+	}
+	sendto(fd, out, len, 0, (struct sockaddr *)&from, sizeof(from));
+}
+
+struct fx {
+	struct config cfg;
+	struct engine e;
+	struct loop *l;
+	struct srv srv;
+	struct upstream_io *u;
+	struct ctl_session s;
+	struct buf out;
+};
+
+static struct upstream_io_params params(uint16_t port)
+{
+	struct upstream_io_params p;
+
+	upstream_io_default_params(&p);
+	p.have_server = true;
+	inet_pton(AF_INET, "127.0.0.1", &p.server);
+	p.port = port;
+	p.irt_ms = 30;
+	p.sends = 3;
+	p.retry_ms = 100;
+	p.reprobe_ms = 100;
+	p.lifetime = 600;
+	p.gap_ms = 0;
+	return p;
+}
+
+static struct fx *fx_new(const char *extra, uint16_t port)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char text[512], err[256];
+	struct clock clk = { clock_monotonic_ms, NULL };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5351) };
+	struct upstream_io_params p = params(port);
+	struct in_addr lan, mask;
+
+	assert_non_null(f);
+	snprintf(text, sizeof(text), "lan_interface = lan0\nexternal_ip = 127.0.0.2\n"
+		 "uuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s", extra);
+	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	inet_pton(AF_INET, "192.168.1.1", &lan);
+	inet_pton(AF_INET, "255.255.255.0", &mask);
+	engine_set_lan(&f->e, lan, mask);
+	assert_true(engine_wan_classify(&f->e));
+	f->l = loop_new();
+	assert_non_null(f->l);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	f->srv.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(f->srv.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(loop_fd_add(f->l, f->srv.fd, EPOLLIN, srv_read, &f->srv), 0);
+	f->srv.epoch = 1000;
+	ctl_session_init(&f->s, &f->e, 0);
+	buf_init(&f->out, IGDD_CTL_MAX_OUT);
+	f->u = upstream_io_new(&f->e, f->l, &p);
+	assert_non_null(f->u);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	upstream_io_free(f->u);
+	loop_fd_del(f->l, f->srv.fd);
+	close(f->srv.fd);
+	buf_free(&f->out);
+	loop_free(f->l);
+	engine_fini(&f->e);
+	free(f);
+}
+
+static void ctl(struct fx *f, const char *line)
+{
+	buf_reset(&f->out);
+	ctl_handle(&f->s, line, strlen(line), &f->out);
+	if (!strstr(f->out.p, "ok"))
+		fail_msg("%s: %.*s", line, (int)f->out.len, f->out.p);
+}
+
+static struct fx *cur;
+static unsigned want_mirrored, want_maps, want_deletes;
+static enum upstream_mode want_mode;
+
+static bool mode_is(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.mode == want_mode;
+}
+
+static bool mirrored_is(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.mirrored == want_mirrored && cur->e.upstream.pending == 0;
+}
+
+static bool srv_counts(void *arg)
+{
+	(void)arg;
+	return cur->srv.maps >= want_maps && cur->srv.deletes >= want_deletes;
+}
+
+static bool have_ext(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.have_ext;
+}
+
+static void wait_mode(struct fx *f, enum upstream_mode m)
+{
+	cur = f;
+	want_mode = m;
+	assert_true(test_loop_until(f->l, mode_is, NULL));
+}
+
+static void wait_mirrored(struct fx *f, unsigned n)
+{
+	cur = f;
+	want_mirrored = n;
+	assert_true(test_loop_until(f->l, mirrored_is, NULL));
+}
+
+static void wait_srv(struct fx *f, unsigned maps, unsigned deletes)
+{
+	cur = f;
+	want_maps = maps;
+	want_deletes = deletes;
+	assert_true(test_loop_until(f->l, srv_counts, NULL));
+}
+
+static void assert_ext(struct fx *f, const char *want)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	engine_external_ip(&f->e, ip);
+	assert_string_equal(ip, want);
+}
+
+/* PCP: found by ANNOUNCE; a mapping mirrored on the same port, the
+ * external address becomes the upstream's; deleted with the local one. */
+static void test_pcp_mirror(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	assert_int_equal(f->srv.announces, 1);
+	/* the server speaks NAT-PMP too: its external address before any mapping */
+	cur = f;
+	assert_true(test_loop_until(f->l, have_ext, NULL));
+	assert_ext(f, "198.51.100.1");
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	assert_int_equal(f->srv.last_port, 8080);
+	assert_int_equal(f->e.upstream.other_port, 0);
+	assert_ext(f, "198.51.100.1");
+	ctl(f, "del TCP 8080");
+	wait_srv(f, 1, 1);
+	wait_mirrored(f, 0);
+	assert_int_equal(f->srv.maps, 1);
+	fx_free(f);
+}
+
+/* The upstream grants another port: counted and logged. */
+static void test_other_port(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	f->srv.port_shift = 1;
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add UDP 5000 192.168.1.20 5000");
+	wait_mirrored(f, 1);
+	assert_int_equal(f->e.upstream.other_port, 1);
+	fx_free(f);
+}
+
+/* Renewals before the lease ends; an epoch that goes back (a restart)
+ * makes the client ask again for every mapping. */
+static void test_renew_and_epoch_reset(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	f->srv.lifetime = 2;                    /* renewals from 1 s on */
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 1000 192.168.1.20 1000");
+	ctl(f, "add TCP 1001 192.168.1.20 1001");
+	wait_mirrored(f, 2);
+	wait_srv(f, 4, 0);                      /* both renewed at least once */
+	assert_int_equal(f->e.upstream.epoch_resets, 0);
+	f->srv.epoch = 0;                       /* the upstream restarted */
+	f->srv.lifetime = 600;
+	cur = f;
+	want_maps = f->srv.maps + 2;
+	want_deletes = 0;
+	assert_true(test_loop_until(f->l, srv_counts, NULL));
+	assert_int_equal(f->e.upstream.epoch_resets, 1);
+	wait_mirrored(f, 2);
+	fx_free(f);
+}
+
+/* A NAT-PMP-only upstream: external address from opcode 0, NAT-PMP maps. */
+static void test_natpmp_only(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	f->srv.natpmp_only = true;
+	wait_mode(f, UPSTREAM_NATPMP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	assert_ext(f, "198.51.100.1");
+	ctl(f, "del TCP 8080");
+	wait_srv(f, 1, 1);
+	fx_free(f);
+}
+
+/* Nobody on the port: mode none, the WAN address reported as it is;
+ * asked again later (bounded by the reprobe time). */
+static void test_no_server(void **state)
+{
+	struct fx *f;
+	unsigned before;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5352);
+	wait_mode(f, UPSTREAM_NONE);
+	assert_ext(f, "127.0.0.2");
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	before = f->e.upstream.requests;
+	test_loop_for(f->l, 50);
+	assert_true(f->e.upstream.requests <= before + 3);
+	fx_free(f);
+}
+
+/* A silent server: probes time out after the bounded number of sends. */
+static void test_silent(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	f->srv.silent = true;
+	wait_mode(f, UPSTREAM_NONE);
+	assert_int_equal(f->e.upstream.requests, 3);
+	fx_free(f);
+}
+
+/* Off: upstream_pcp = no, or a public WAN address (wan_public = yes). */
+static void test_off(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("upstream_pcp = no\n", 5351);
+	test_loop_for(f->l, 50);
+	assert_int_equal(f->e.upstream.mode, UPSTREAM_OFF);
+	assert_int_equal(f->srv.announces, 0);
+	fx_free(f);
+	f = fx_new("wan_public = yes\n", 5351);
+	test_loop_for(f->l, 50);
+	assert_int_equal(f->e.upstream.mode, UPSTREAM_OFF);
+	assert_int_equal(f->srv.announces, 0);
+	fx_free(f);
+}
+
+/* A LAN host churning mappings cannot make igdd flood the upstream: new
+ * requests at most one per gap, whatever the table does (the bound is
+ * derived from the time measured: slowness only lowers the count). */
+static void test_churn_bounded(void **state)
+{
+	struct upstream_io_params p = params(5351);
+	struct fx *f;
+	uint64_t t0, elapsed;
+	unsigned sent, i;
+	char line[64];
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	upstream_io_free(f->u);
+	p.gap_ms = 100;
+	f->u = upstream_io_new(&f->e, f->l, &p);
+	wait_mode(f, UPSTREAM_PCP);
+	t0 = clock_monotonic_ms(NULL);
+	sent = f->e.upstream.requests;
+	for (i = 0; i < 40; i++) {
+		snprintf(line, sizeof(line), "add TCP %u 192.168.1.20 %u", 2000 + i, 2000 + i);
+		ctl(f, line);
+		snprintf(line, sizeof(line), "del TCP %u", 2000 + i);
+		if (i % 2)
+			ctl(f, line);
+	}
+	test_loop_for(f->l, 500);
+	elapsed = clock_monotonic_ms(NULL) - t0;
+	sent = f->e.upstream.requests - sent;
+	if (sent > elapsed / 100 + 2)
+		fail_msg("%u requests in %llu ms", sent, (unsigned long long)elapsed);
+	assert_true(sent >= 1);
+	/* and all of it settles: 20 mappings held, nothing left to delete */
+	wait_mirrored(f, 20);
+	fx_free(f);
+}
+
+/* Shutdown deletes what is held upstream. */
+static void test_free_deletes(void **state)
+{
+	struct fx *f;
+	struct srv *s;
+	int fd;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	upstream_io_free(f->u);
+	f->u = NULL;
+	s = &f->srv;
+	fd = s->fd;
+	cur = f;
+	want_maps = 1;
+	want_deletes = 1;
+	assert_true(test_loop_until(f->l, srv_counts, NULL));
+	(void)fd;
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pcp_mirror),
+		cmocka_unit_test(test_other_port),
+		cmocka_unit_test(test_renew_and_epoch_reset),
+		cmocka_unit_test(test_natpmp_only),
+		cmocka_unit_test(test_no_server),
+		cmocka_unit_test(test_silent),
+		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_free_deletes),
+		cmocka_unit_test(test_churn_bounded),
+	};
+	int r = test_own_netns();
+
+	own_netns = r == 0;
+	if (!own_netns)
+		fprintf(stderr, "no network namespace of our own (%s): the tests that bind "
+			"127.0.0.1:5351 skip\n", strerror(-r));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
