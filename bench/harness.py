@@ -36,6 +36,7 @@ LAN_SRCS = ["192.168.77.%d" % i for i in range(10, 18)]
 WAN_GW = "203.0.113.1"
 WAN_HOST = "203.0.113.2"
 HTTP_PORT = 5000
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the source tree
 STUN_PORT = 3478
 SIZES = [100, 1000, 5000, 10000]          # both daemons
 IGDD_SIZES = [65535, 131070]              # igdd alone
@@ -1021,7 +1022,9 @@ class Harness:
         self.res["meta"] = {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
-            "loadavg_start": os.getloadavg(), "budget_s": a.budget, "igdd": a.igdd,
+            "loadavg_start": os.getloadavg(), "budget_s": a.budget,
+            # relative to the source tree: a result names no path of the machine
+            "igdd": os.path.relpath(os.path.abspath(a.igdd), REPO),
             "igdd_version": a.igdd_version, "miniupnpd_version": a.mini_version,
             "git": a.git, "sizes": SIZES, "igdd_sizes": IGDD_SIZES,
             "conc_reps": a.conc_reps, "conc_seconds": a.conc_seconds,
