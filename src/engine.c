@@ -7,6 +7,7 @@
  * become change events (2.4.2 ConnectionStatus, 2.4.3 ExternalIPAddress).
  */
 #include "engine.h"
+#include "engine_tx.h"
 
 #include "conf/config.h"
 #include "core/leasefile.h"
@@ -439,7 +440,7 @@ void engine_tick(struct engine *e)
 		traffic_sample(e, now);
 		wanconn_tick(e->wan, now);
 	}
-	portmap_expire(e);
+	engine_maps_expire(e);
 	pinholes_expire(e);
 	leasefile_tick(e->leases, e->maps);
 }
@@ -475,45 +476,7 @@ static int lease_restore(const struct mapping *m, uint32_t remaining_s, void *ar
 	tmpl.lease_end_ms = map_lease_end(e->maps, remaining_s);
 	if (map_add(e->maps, &tmpl, str_cstr(m->desc), &added) != MAP_OK)
 		return LEASEFILE_DROP;
-	return LEASEFILE_KEEP;          /* the backend gets them all at once: leases_apply() */
-}
-
-/*
- * The restored entries (the whole table: nothing else exists yet) reach
- * the backend in one bulk operation where it has one; otherwise, or if
- * that fails, one by one, and an entry the backend refuses is dropped
- * from the table and from the lease file.
- */
-static void leases_apply(struct engine *e)
-{
-	size_t n = map_count(e->maps), k = 0;
-	struct mapping *v, *m, *next;
-
-	if (n == 0)
-		return;
-	v = calloc(n, sizeof(*v));
-	for (m = map_first(e->maps); v && m; m = map_next(e->maps, m)) {
-		if (!m->enabled)
-			continue;
-		v[k] = *m;
-		v[k++].desc = NULL;
-	}
-	if (v && (k == 0 || (e->backend.ops->apply_many &&
-			     e->backend.ops->apply_many(&e->backend, v, k) == 0))) {
-		free(v);
-		return;
-	}
-	free(v);
-	for (m = map_first(e->maps); m; m = next) {
-		next = map_next(e->maps, m);
-		if (!m->enabled || e->backend.ops->apply(&e->backend, m) == 0)
-			continue;
-		log_warnx("backend refused a restored lease (%s/%u): dropped",
-			  m->proto == MAP_TCP ? "TCP" : "UDP", (unsigned)m->ext_port);
-		leasefile_record_delete(e->leases, m);
-		map_remove(e->maps, m);
-	}
-	leasefile_commit(e->leases);
+	return LEASEFILE_KEEP;          /* the backend gets them all at once: engine_maps_restore() */
 }
 
 /* One pinhole read back: the pinhole policy of now, the table (its
@@ -558,7 +521,7 @@ int engine_leases_start(struct engine *e, const char *dir)
 		e->leases = NULL;
 		return r;
 	}
-	leases_apply(e);
+	engine_maps_restore(e);
 	return 0;
 }
 

@@ -14,11 +14,11 @@
 #include "svc/ctl.h"
 
 #include "conf/config.h"
-#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
 #include "core/wanconn.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "svc/action.h"
@@ -490,48 +490,35 @@ static int do_list(struct ctl_session *s, bool json, struct buf *out)
 
 /* --------------------------------------------------------------- changes */
 
-/* An admin mapping to the backend, with the session's grant if any. */
-static int backend_apply(struct ctl_session *s, const struct mapping *m)
+/* The answer to a change that did not complete (engine_tx.h). */
+static void tx_refused(struct buf *out, const char *what, const struct engine_tx *tx)
 {
-	struct engine *e = s->e;
-
-	if (!m->enabled)
-		return 0;
-	if (s->grant_fd >= 0 && e->backend.ops->apply_granted)
-		return e->backend.ops->apply_granted(&e->backend, m, s->grant_fd);
-	return e->backend.ops->apply(&e->backend, m);
-}
-
-/* The answer to a backend refusing an admin mapping. */
-static void backend_refused(struct buf *out, const char *what, int r)
-{
-	if (r == -EADDRINUSE)
+	if (tx->stage == ENGINE_TX_TABLE && tx->map == MAP_FULL)
+		ctl_error(out, CTL_E_UNAVAILABLE, "the table is full (max_mappings)");
+	else if (tx->stage == ENGINE_TX_TABLE && tx->map == MAP_CLIENT_FULL)
+		ctl_error(out, CTL_E_UNAVAILABLE, "the internal client has max_mappings_per_client");
+	else if (tx->stage == ENGINE_TX_TABLE)
+		ctl_error(out, CTL_E_CONFLICT, "%s: conflict", what);
+	else if (tx->stage == ENGINE_TX_BACKEND && tx->err == -EADDRINUSE)
 		ctl_error(out, CTL_E_CONFLICT, "%s: the gateway itself uses this port (a service "
 			  "listening on it, or a static forward of the firewall)", what);
-	else if (r == -EACCES)
+	else if (tx->stage == ENGINE_TX_BACKEND && tx->err == -EACCES)
 		ctl_error(out, CTL_E_DENIED, "%s: the privileged helper's port policy refuses it "
 			  "and no grant from root came with it (run igddctl as root; docs/NFT.md)",
 			  what);
-	else
+	else if (tx->stage == ENGINE_TX_BACKEND)
 		ctl_error(out, CTL_E_FAILED, "%s: the backend refused it", what);
+	else if (tx->stage == ENGINE_TX_COMMIT)
+		ctl_error(out, CTL_E_FAILED, "%s: not done: the lease file could not be written: %s",
+			  what, strerror(-tx->err));
+	else
+		ctl_error(out, CTL_E_FAILED, "out of memory");
 }
 
-static int backend_remove(struct engine *e, const struct mapping *m)
+/* The end of a command that changed the table (committed and evented
+ * by the transaction). */
+static void done_ok(struct buf *out, const char *done)
 {
-	return m->enabled ? e->backend.ops->remove(&e->backend, m) : 0;
-}
-
-/* The end of a command that changed the table: durable, then evented. */
-static void changed(struct ctl_session *s, struct buf *out, const char *done)
-{
-	int r = engine_commit(s->e);
-
-	engine_changed(s->e, ENGINE_CHG_MAPPINGS);
-	if (r < 0) {
-		ctl_error(out, CTL_E_FAILED, "%s, but the lease file was not written: %s", done,
-			  strerror(-r));
-		return;
-	}
 	buf_printf(out, "%s\n", done);
 	ok(out);
 }
@@ -552,7 +539,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	struct mapping tmpl, *m;
 	char what[96], desc[96], done[160];
 	struct str d = str_from(r->desc, r->desc_len);
-	int rc;
+	struct engine_tx tx;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = r->remote_host;
@@ -583,6 +570,8 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 			  what);
 		return;
 	}
+	engine_tx_init(&tx, ENGINE_TX_REAPPLY | ENGINE_TX_EVENT);
+	tx.grant_fd = s->grant_fd;
 	if (m) {
 		/* The admin's own entry again: replace it. */
 		struct mapping next = *m;
@@ -595,18 +584,15 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		next.int_port = r->int_port;
 		next.enabled = true;
 		next.lease_end_ms = tmpl.lease_end_ms;
-		if ((rc = backend_apply(s, &next)) < 0) {
-			free(next.desc);
-			backend_refused(out, what, rc);
+		if (engine_map_replace(e, &tx, m, &next) < 0) {
+			tx_refused(out, what, &tx);
 			return;
 		}
-		map_update(e->maps, m, next.int_port, true, next.desc, next.lease_end_ms);
-		leasefile_record_put(e->leases, m);
 		log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
 		log_info("igddctl (uid %ld): replaced %s '%s' lease %u", (long)s->uid, what, desc,
 			 (unsigned)r->lease_s);
 		snprintf(done, sizeof(done), "replaced %s", what);
-		changed(s, out, done);
+		done_ok(out, done);
 		return;
 	}
 	m = map_find_port(e->maps, r->proto, r->ext_port);
@@ -617,40 +603,24 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 			  what);
 		return;
 	}
-	switch (map_add(e->maps, &tmpl, d, &m)) {
-	case MAP_OK:
-		break;
-	case MAP_FULL:
-		ctl_error(out, CTL_E_UNAVAILABLE, "the table is full (max_mappings)");
-		return;
-	case MAP_CLIENT_FULL:
-		ctl_error(out, CTL_E_UNAVAILABLE, "the internal client has max_mappings_per_client");
-		return;
-	case MAP_EXISTS:
-	case MAP_CONFLICT:
-		ctl_error(out, CTL_E_CONFLICT, "%s: conflict", what);
-		return;
-	default:
-		ctl_error(out, CTL_E_FAILED, "out of memory");
+	if (engine_map_add(e, &tx, &tmpl, d) < 0) {
+		tx_refused(out, what, &tx);
 		return;
 	}
-	if ((rc = backend_apply(s, m)) < 0) {
-		map_remove(e->maps, m);
-		backend_refused(out, what, rc);
-		return;
-	}
-	leasefile_record_put(e->leases, m);
+	m = tx.m;
 	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
 	log_info("igddctl (uid %ld): added %s '%s' lease %u", (long)s->uid, what, desc,
 		 (unsigned)r->lease_s);
 	snprintf(done, sizeof(done), "added %s", what);
-	changed(s, out, done);
+	done_ok(out, done);
 }
 
 static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
 	struct mapping *m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	struct engine_tx tx;
+	const char *origin;
 	char what[96], done[160];
 
 	if (!m) {
@@ -663,15 +633,18 @@ static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		return;
 	}
 	map_describe(what, sizeof(what), m);
-	if (backend_remove(e, m) < 0) {
-		ctl_error(out, CTL_E_FAILED, "%s: the backend failed to remove it", what);
+	origin = origin_name(m->origin);
+	engine_tx_init(&tx, 0);
+	if (engine_map_remove(e, &tx, m) < 0) {
+		if (tx.stage == ENGINE_TX_BACKEND)
+			ctl_error(out, CTL_E_FAILED, "%s: the backend failed to remove it", what);
+		else
+			tx_refused(out, what, &tx);
 		return;
 	}
-	log_info("igddctl (uid %ld): deleted %s (%s)", (long)s->uid, what, origin_name(m->origin));
-	leasefile_record_delete(e->leases, m);
-	map_remove(e->maps, m);
+	log_info("igddctl (uid %ld): deleted %s (%s)", (long)s->uid, what, origin);
 	snprintf(done, sizeof(done), "deleted %s", what);
-	changed(s, out, done);
+	done_ok(out, done);
 }
 
 /* The entries flush takes, into a malloc'd array. */
@@ -695,42 +668,12 @@ static int collect(const struct ctl_req *r, const struct map_table *t, struct ma
 	return 0;
 }
 
-/* Withdraw v from the backend: one bulk call where the backend has it,
- * else (or when it fails) one by one. How many could not be removed;
- * those are marked in keep[]. */
-static size_t backend_remove_all(struct engine *e, struct mapping **v, size_t n, bool *keep)
-{
-	struct mapping *copy = NULL;
-	size_t i, k = 0, failed = 0;
-
-	if (e->backend.ops->remove_many && (copy = calloc(n ? n : 1, sizeof(*copy)))) {
-		for (i = 0; i < n; i++) {
-			if (!v[i]->enabled)
-				continue;
-			copy[k] = *v[i];
-			copy[k++].desc = NULL;
-		}
-		if (k == 0 || e->backend.ops->remove_many(&e->backend, copy, k) == 0) {
-			free(copy);
-			return 0;
-		}
-		free(copy);
-	}
-	for (i = 0; i < n; i++) {
-		if (backend_remove(e, v[i]) < 0) {
-			keep[i] = true;
-			failed++;
-		}
-	}
-	return failed;
-}
-
 static void do_flush(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
 	struct mapping **v = NULL;
-	size_t n = 0, i, failed;
-	bool *keep;
+	struct engine_tx tx;
+	size_t n = 0;
 	char who[INET_ADDRSTRLEN + 8] = "", done[96];
 
 	if (r->have_client) {
@@ -749,34 +692,21 @@ static void do_flush(struct ctl_session *s, const struct ctl_req *r, struct buf 
 		ok(out);
 		return;
 	}
-	keep = calloc(n, sizeof(*keep));
-	if (!keep) {
-		free(v);
-		ctl_error(out, CTL_E_FAILED, "out of memory");
-		return;
-	}
-	failed = backend_remove_all(e, v, n, keep);
-	for (i = 0; i < n; i++) {
-		if (keep[i])
-			continue;
-		leasefile_record_delete(e->leases, v[i]);
-		map_remove(e->maps, v[i]);
-	}
-	free(keep);
+	engine_tx_init(&tx, ENGINE_TX_EACH);
+	engine_map_remove_set(e, &tx, v, n);
 	free(v);
-	log_info("igddctl (uid %ld): flushed %zu mappings%s", (long)s->uid, n - failed, who);
-	snprintf(done, sizeof(done), "removed %zu mappings%s", n - failed, who);
-	if (failed) {
-		int c = engine_commit(e);
-
-		(void)c;
-		if (n - failed)
-			engine_changed(e, ENGINE_CHG_MAPPINGS);
-		ctl_error(out, CTL_E_FAILED, "%s; the backend failed to remove %zu (kept)", done,
-			  failed);
+	if (tx.stage != ENGINE_TX_DONE && tx.stage != ENGINE_TX_BACKEND) {
+		tx_refused(out, "flush", &tx);
 		return;
 	}
-	changed(s, out, done);
+	log_info("igddctl (uid %ld): flushed %zu mappings%s", (long)s->uid, tx.removed, who);
+	snprintf(done, sizeof(done), "removed %zu mappings%s", tx.removed, who);
+	if (tx.kept) {
+		ctl_error(out, CTL_E_FAILED, "%s; the backend failed to remove %zu (kept)", done,
+			  tx.kept);
+		return;
+	}
+	done_ok(out, done);
 }
 
 /* ------------------------------------------------------- the connection */

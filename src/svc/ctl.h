@@ -3,10 +3,12 @@
  * against the engine, no sockets involved: net/ctl_io.c feeds it lines
  * and sends what it answers; the unit tests call it directly.
  *
- * Changes take the same path as UPnP's (svc/portmap.c): backend first,
- * then the table, the lease file and one engine_changed() per command,
- * so SystemUpdateID grows by exactly one per command that changed the
- * table and subscribers get one event.
+ * Changes take the same path as UPnP's: the engine's mapping transaction
+ * (engine_tx.h: the table checked, the backend, the lease file committed,
+ * then one engine_changed() per command), so SystemUpdateID grows by
+ * exactly one per command that changed the table and subscribers get one
+ * event. A command whose change the lease file could not take is undone
+ * and answered as failed.
  */
 #ifndef IGDD_SVC_CTL_H
 #define IGDD_SVC_CTL_H

@@ -16,8 +16,10 @@
  * has none and takes the first one offered).
  *
  * Every change takes the path of the UPnP actions: the policy first
- * (secure mode, ACL, well-known ports), the table, the backend, the lease
- * file (engine_commit() before the answer), then one
+ * (secure mode, ACL, well-known ports), then the engine's one mapping
+ * transaction (engine_tx.h): the table, the backend, the lease file
+ * (committed before the answer; when it cannot be written the change is
+ * undone and the answer is NO_RESOURCES), then one
  * engine_changed(ENGINE_CHG_MAPPINGS): SystemUpdateID and the GENA
  * event. A renewal changes only the lease end, as a UPnP refresh does:
  * no event.
@@ -67,12 +69,12 @@
 #include "svc/pcp.h"
 
 #include "conf/config.h"
-#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
 #include "core/pin_policy.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "svc/pinholes.h"
 #include "proto/natpmp.h"
 #include "util/log.h"
@@ -81,6 +83,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IPPROTO_NUM_TCP 6
@@ -253,10 +256,19 @@ static enum pm_status pick_port(struct engine *e, const struct pm_req *r, uint16
 	return st < 0 ? PM_NO_RESOURCES : PM_OK;
 }
 
-static void commit(struct engine *e)
+/* The status of a change that did not complete (engine_tx.h): the
+ * gateway holds the port (PM_HELD), the helper's policy refuses, the
+ * table is full for this client, or anything else (the table is full,
+ * the backend failed, the lease file could not be written: undone). */
+static enum pm_status tx_status(const struct engine_tx *tx)
 {
-	if (engine_commit(e) < 0)
-		log_warnx("NAT-PMP/PCP: lease file: change not saved");
+	if (tx->stage == ENGINE_TX_BACKEND && tx->err == -EADDRINUSE)
+		return PM_HELD;
+	if (tx->stage == ENGINE_TX_BACKEND && tx->err == -EACCES)
+		return PM_NOT_AUTHORIZED;
+	if (tx->stage == ENGINE_TX_TABLE && tx->map == MAP_CLIENT_FULL)
+		return PM_CLIENT_FULL;
+	return PM_NO_RESOURCES;
 }
 
 /* A new entry at port, installed: PM_OK and *ret, PM_HELD when the
@@ -264,9 +276,9 @@ static void commit(struct engine *e)
 static enum pm_status pm_insert(struct engine *e, const struct pm_req *r, uint16_t port,
 				uint32_t lifetime, struct mapping **ret)
 {
-	struct mapping tmpl, *m;
+	struct engine_tx tx;
+	struct mapping tmpl;
 	char desc[64], ic[INET_ADDRSTRLEN];
-	int st;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.internal_client = r->client;
@@ -282,32 +294,21 @@ static enum pm_status pm_insert(struct engine *e, const struct pm_req *r, uint16
 	inet_ntop(AF_INET, &r->client, ic, sizeof(ic));
 	snprintf(desc, sizeof(desc), "%s %s:%u", origin_name(r->origin), ic,
 		 (unsigned)r->int_port);
-	switch (map_add(e->maps, &tmpl, str_cstr(desc), &m)) {
-	case MAP_OK:
-		break;
-	case MAP_CLIENT_FULL:
-		return PM_CLIENT_FULL;
-	default:
-		return PM_NO_RESOURCES;
-	}
-	st = e->backend.ops->apply(&e->backend, m);
-	if (st < 0) {
-		map_remove(e->maps, m);
-		return st == -EADDRINUSE ? PM_HELD : st == -EACCES ? PM_NOT_AUTHORIZED :
-		       PM_NO_RESOURCES;
-	}
-	*ret = m;
+	engine_tx_init(&tx, 0);
+	if (engine_map_add(e, &tx, &tmpl, str_cstr(desc)) < 0)
+		return tx_status(&tx);
+	*ret = tx.m;
 	return PM_OK;
 }
 
 /* Create or renew (lifetime > 0). */
 static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm_result *res)
 {
-	struct mapping *m = NULL;
+	struct mapping *m = NULL, next;
+	struct engine_tx tx;
 	struct in_addr ext;
 	enum pm_status st;
 	uint16_t port = 0;
-	uint64_t end;
 	unsigned tries;
 
 	if (!client_allowed(e, r)) {
@@ -326,14 +327,18 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 		/* A renewal: same external port (RFC 6886 3.3, RFC 6887 11.3).
 		 * An entry its owner also asked UPnP for keeps the later of
 		 * the two ends (svc/portmap.c join()). */
+		next = *m;
+		next.desc = NULL;
 		if (r->nonce)           /* a mapping without one takes it */
-			memcpy(m->nonce, r->nonce, PCP_NONCE_LEN);
-		end = map_lease_end(e->maps, res->lifetime);
-		if (m->upnp_joined && m->lease_end_ms > end)
-			end = m->lease_end_ms;
-		map_update(e->maps, m, m->int_port, m->enabled, NULL, end);
-		leasefile_record_put(e->leases, m);
-		commit(e);
+			memcpy(next.nonce, r->nonce, PCP_NONCE_LEN);
+		next.lease_end_ms = map_lease_end(e->maps, res->lifetime);
+		if (m->upnp_joined && m->lease_end_ms > next.lease_end_ms)
+			next.lease_end_ms = m->lease_end_ms;
+		engine_tx_init(&tx, 0);
+		if (engine_map_replace(e, &tx, m, &next) < 0) {
+			log_refused(r, "the renewal could not be saved");
+			return tx_status(&tx);
+		}
 		res->ext_port = m->ext_port;
 		log_map(e, r, m, "renewed");
 		return PM_OK;
@@ -356,25 +361,39 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 			    "no free external port, the table is full or the backend failed");
 		return st;
 	}
-	leasefile_record_put(e->leases, m);
-	commit(e);
-	engine_changed(e, ENGINE_CHG_MAPPINGS);
 	res->ext_port = port;
 	log_map(e, r, m, "added");
 	return PM_OK;
 }
 
-/* Remove one entry everywhere; false when the backend refused. */
-static bool remove_entry(struct engine *e, const struct pm_req *r, struct mapping *m)
+struct removal_log {
+	struct engine *e;
+	const struct pm_req *r;
+};
+
+static void removal_logged(const struct mapping *m, void *arg)
 {
-	if (m->enabled && e->backend.ops->remove(&e->backend, m) < 0) {
-		log_refused(r, "backend failed to remove");
-		return false;
-	}
-	log_map(e, r, m, "deleted");
-	leasefile_record_delete(e->leases, m);
-	map_remove(e->maps, m);
-	return true;
+	const struct removal_log *l = arg;
+
+	log_map(l->e, l->r, m, "deleted");
+}
+
+/* Remove the n entries of v, each one the backend lets go, logged; the
+ * status: PM_OK, or PM_NO_RESOURCES when one or more stayed. */
+static enum pm_status remove_entries(struct engine *e, const struct pm_req *r,
+				     struct mapping *const *v, size_t n)
+{
+	struct removal_log l = { e, r };
+	struct engine_tx tx;
+
+	engine_tx_init(&tx, ENGINE_TX_EACH);
+	tx.each = removal_logged;
+	tx.each_arg = &l;
+	if (engine_map_remove_set(e, &tx, v, n) == 0)
+		return PM_OK;
+	log_refused(r, tx.stage == ENGINE_TX_COMMIT ? "the lease file could not be written" :
+		    "backend failed to remove");
+	return PM_NO_RESOURCES;
 }
 
 /*
@@ -387,9 +406,9 @@ static bool remove_entry(struct engine *e, const struct pm_req *r, struct mappin
 static enum pm_status pm_delete(struct engine *e, const struct pm_req *r, bool all_protos,
 				uint16_t *ret_port)
 {
-	struct mapping *m;
-	size_t i, removed = 0;
-	bool failed = false;
+	struct mapping *m, **v;
+	size_t i, n = 0, count;
+	enum pm_status st;
 
 	*ret_port = 0;
 	if (!client_allowed(e, r)) {
@@ -405,32 +424,25 @@ static enum pm_status pm_delete(struct engine *e, const struct pm_req *r, bool a
 			return PM_NONCE;
 		}
 		*ret_port = m->ext_port;
-		if (!remove_entry(e, r, m))
-			return PM_NO_RESOURCES;
-		commit(e);
-		engine_changed(e, ENGINE_CHG_MAPPINGS);
-		return PM_OK;
+		return remove_entries(e, r, &m, 1);
 	}
-	for (i = 0; i < map_client_count(e->maps, r->client);) {
+	count = map_client_count(e->maps, r->client);
+	if (count == 0)
+		return PM_OK;
+	v = calloc(count, sizeof(*v));
+	if (!v)
+		return PM_NO_RESOURCES;
+	for (i = 0; i < count; i++) {
 		m = map_client_nth(e->maps, r->client, i);
 		if (!m || (m->origin != MAP_ORIGIN_NATPMP && m->origin != MAP_ORIGIN_PCP) ||
 		    (!all_protos && m->proto != r->proto) || !nonce_ok(m, r->nonce) ||
-		    m->remote_host.s_addr != 0) {
-			i++;
+		    m->remote_host.s_addr != 0)
 			continue;
-		}
-		if (!remove_entry(e, r, m)) {
-			failed = true;
-			i++;
-			continue;
-		}
-		removed++;                      /* the next entry moved to index i */
+		v[n++] = m;
 	}
-	if (removed) {
-		commit(e);
-		engine_changed(e, ENGINE_CHG_MAPPINGS);
-	}
-	return failed ? PM_NO_RESOURCES : PM_OK;
+	st = n ? remove_entries(e, r, v, n) : PM_OK;
+	free(v);
+	return st;
 }
 
 /* ---------------------------------------------------------- NAT-PMP */

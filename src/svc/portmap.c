@@ -52,10 +52,13 @@
  *                          range check answers 601 first today)
  *   733 InconsistentParameters  NewStartPort > NewEndPort
  *
- * Every successful change reaches the backend first (apply/remove; the
- * backend only ever holds enabled entries), then the table, then one
+ * Every change takes the engine's one path (engine_tx.h): the table is
+ * checked (an add reserves its entry there first), the backend applies
+ * it (the backend only ever holds enabled entries; a refusal rolls the
+ * table back), the lease file records and commits it, then one
  * engine_changed(ENGINE_CHG_MAPPINGS) for the whole action (2.3.23: one
- * SystemUpdateID increment however many entries changed).
+ * SystemUpdateID increment however many entries changed). A commit that
+ * fails undoes the change and answers 501.
  */
 #include "svc/portmap.h"
 
@@ -63,6 +66,7 @@
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "priv/priv_msg.h"
 #include "proto/xml.h"
 #include "util/log.h"
@@ -317,88 +321,39 @@ static int refuse(const struct action_ctx *ctx, int code, const char *why)
  * gateway itself holds the one chosen (each try asks the kernel). */
 #define PORTMAP_HELD_TRIES 64
 
-/* The UPnP error for a backend refusing an add (docs/POLICY.md). */
-static int backend_refusal(const struct action_ctx *ctx, int r)
-{
-	if (r == -EADDRINUSE)
-		return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY,
-			      "the gateway itself holds the external port");
-	if (r == -EACCES)
-		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, "refused by the backend's policy");
-	return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
-}
-
-/* The backend holds enabled entries only. */
-static int backend_add(struct engine *e, const struct mapping *m)
-{
-	return m->enabled ? e->backend.ops->apply(&e->backend, m) : 0;
-}
-
-static int backend_del(struct engine *e, const struct mapping *m)
-{
-	return m->enabled ? e->backend.ops->remove(&e->backend, m) : 0;
-}
-
-/* Move the backend from old to next (same key). */
-static int backend_replace(struct engine *e, const struct mapping *old, const struct mapping *next)
-{
-	if (next->enabled)
-		return e->backend.ops->apply(&e->backend, next);
-	return backend_del(e, old);
-}
-
 /*
- * The backend's bulk form over the enabled ones of v (copied into one
- * array; the backend never reads descriptions), when it has one.
- * Returns 1 when there is no bulk form, else 0 or -errno.
+ * The UPnP error for a change that did not complete (engine_tx.h): the
+ * table refused it (728 when full, 718 on a conflict), the backend did
+ * (718 when the gateway itself holds the port, 606 when the helper's
+ * policy refuses, else 501), or the lease file could not be written
+ * (501: the change is undone).
  */
-static int backend_bulk(struct engine *e, struct mapping *const *v, size_t n, bool add)
+static int tx_refusal(const struct action_ctx *ctx, const struct engine_tx *tx)
 {
-	int (*many)(struct backend *, const struct mapping *, size_t) =
-		add ? e->backend.ops->apply_many : e->backend.ops->remove_many;
-	struct mapping *copy;
-	size_t i, k = 0;
-	int r;
-
-	if (!many)
-		return 1;
-	copy = calloc(n ? n : 1, sizeof(*copy));
-	if (!copy)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		if (!v[i]->enabled)
-			continue;
-		copy[k] = *v[i];
-		copy[k++].desc = NULL;
-	}
-	r = k ? many(&e->backend, copy, k) : 0;
-	free(copy);
-	return r;
-}
-
-/*
- * Withdraw all of v from the backend, or none: on a failure what was
- * withdrawn is applied again (2.5.19.2 "atomic").
- */
-static int backend_del_all(struct engine *e, struct mapping *const *v, size_t n)
-{
-	size_t i;
-	int r = backend_bulk(e, v, n, false);
-
-	if (r < 0 && backend_bulk(e, v, n, true) < 0)
-		log_warnx("backend: could not restore a range after a failed delete");
-	if (r <= 0)
-		return r;
-	for (i = 0; i < n; i++)
-		if (backend_del(e, v[i]) < 0)
-			break;
-	if (i == n)
+	switch (tx->stage) {
+	case ENGINE_TX_DONE:
 		return 0;
-	while (i-- > 0)
-		if (backend_add(e, v[i]) < 0)
-			log_warnx("backend: could not restore %s/%u", map_proto_name(v[i]->proto),
-				  (unsigned)v[i]->ext_port);
-	return -EIO;
+	case ENGINE_TX_TABLE:
+		if (tx->map == MAP_FULL)
+			return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "max_mappings reached");
+		if (tx->map == MAP_CLIENT_FULL)
+			return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE,
+				      "max_mappings_per_client reached");
+		return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY, "conflict");
+	case ENGINE_TX_BACKEND:
+		if (tx->err == -EADDRINUSE)
+			return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY,
+				      "the gateway itself holds the external port");
+		if (tx->err == -EACCES)
+			return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED,
+				      "refused by the backend's policy");
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
+	case ENGINE_TX_COMMIT:
+		return refuse(ctx, UPNP_E_ACTION_FAILED, "the lease file could not be written");
+	case ENGINE_TX_NOMEM:
+		break;
+	}
+	return refuse(ctx, UPNP_E_ACTION_FAILED, "out of memory");
 }
 
 /* ------------------------------------------------------------ adding */
@@ -411,9 +366,9 @@ static int backend_del_all(struct engine *e, struct mapping *const *v, size_t n)
 static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
 {
 	struct engine *e = ctx->e;
+	struct engine_tx tx;
 	struct mapping next = *m;
 	bool changed;
-	int r;
 
 	next.desc = map_desc_dup(a->desc);
 	if (!next.desc)
@@ -423,14 +378,10 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add
 	next.lease_end_ms = map_lease_end(e->maps, a->lease_s);
 	changed = next.int_port != m->int_port || next.enabled != m->enabled ||
 		  strcmp(next.desc, m->desc) != 0;
-	if (changed && (r = backend_replace(e, m, &next)) < 0) {
-		free(next.desc);
-		return backend_refusal(ctx, r);
-	}
-	map_update(e->maps, m, next.int_port, next.enabled, next.desc, next.lease_end_ms);
-	leasefile_record_put(e->leases, m);     /* a refresh too: the new expiry */
-	if (changed)
-		engine_changed(e, ENGINE_CHG_MAPPINGS);
+	/* A refresh too is recorded (the new expiry). */
+	engine_tx_init(&tx, changed ? ENGINE_TX_REAPPLY : 0);
+	if (engine_map_replace(e, &tx, m, &next) < 0)
+		return tx_refusal(ctx, &tx);
 	log_change(ctx, m, a->lease_s, changed ? " (updated)" : " (refreshed)", changed);
 	return 0;
 }
@@ -441,8 +392,8 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add
 static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_port)
 {
 	struct engine *e = ctx->e;
-	struct mapping tmpl, *m;
-	int r;
+	struct engine_tx tx;
+	struct mapping tmpl;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = a->remote_host;
@@ -454,27 +405,11 @@ static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_
 	tmpl.origin = MAP_ORIGIN_UPNP;
 	tmpl.enabled = a->enabled;
 	tmpl.lease_end_ms = map_lease_end(e->maps, a->lease_s);
-	switch (map_add(e->maps, &tmpl, a->desc, &m)) {
-	case MAP_OK:
-		break;
-	case MAP_FULL:
-		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "max_mappings reached");
-	case MAP_CLIENT_FULL:
-		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE, "max_mappings_per_client reached");
-	case MAP_EXISTS:
-	case MAP_CONFLICT:
-		return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY, "conflict");
-	case MAP_NOMEM:
-	default:
-		return refuse(ctx, UPNP_E_ACTION_FAILED, "out of memory");
-	}
-	if ((r = backend_add(e, m)) < 0) {
-		map_remove(e->maps, m);
-		return r == -EADDRINUSE ? r : backend_refusal(ctx, r);
-	}
-	leasefile_record_put(e->leases, m);
-	engine_changed(e, ENGINE_CHG_MAPPINGS);
-	log_change(ctx, m, a->lease_s, "", true);
+	engine_tx_init(&tx, 0);
+	if (engine_map_add(e, &tx, &tmpl, a->desc) < 0)
+		return tx.stage == ENGINE_TX_BACKEND && tx.err == -EADDRINUSE ? tx.err :
+		       tx_refusal(ctx, &tx);
+	log_change(ctx, tx.m, a->lease_s, "", true);
 	return 0;
 }
 
@@ -519,20 +454,21 @@ static bool joins(const struct action_ctx *ctx, const struct mapping *m, const s
 static int join(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
 {
 	struct engine *e = ctx->e;
-	uint64_t end = map_lease_end(e->maps, a->lease_s);
-	char *desc = map_desc_dup(a->desc);
+	struct engine_tx tx;
+	struct mapping next = *m;
 	bool changed;
 
-	if (!desc)
+	next.lease_end_ms = map_lease_end(e->maps, a->lease_s);
+	next.desc = map_desc_dup(a->desc);
+	if (!next.desc)
 		return UPNP_E_ACTION_FAILED;
-	changed = !m->upnp_joined || strcmp(desc, m->desc) != 0;
-	if (m->lease_end_ms > end)
-		end = m->lease_end_ms;
-	m->upnp_joined = true;
-	map_update(e->maps, m, m->int_port, m->enabled, desc, end);
-	leasefile_record_put(e->leases, m);
-	if (changed)
-		engine_changed(e, ENGINE_CHG_MAPPINGS);
+	changed = !m->upnp_joined || strcmp(next.desc, m->desc) != 0;
+	if (m->lease_end_ms > next.lease_end_ms)
+		next.lease_end_ms = m->lease_end_ms;
+	next.upnp_joined = true;
+	engine_tx_init(&tx, 0);
+	if (engine_map_replace(e, &tx, m, &next) < 0)
+		return tx_refusal(ctx, &tx);
 	log_change(ctx, m, map_lease_remaining(e->maps, m),
 		   changed ? " (joined the NAT-PMP/PCP mapping)" : " (refreshed)", changed);
 	return 0;
@@ -568,7 +504,8 @@ int portmap_add(struct action_ctx *ctx)
 	if (m && m->internal_client.s_addr != a.client.s_addr)
 		return refuse(ctx, conflict_code(m), "port mapped to another client");
 	r = insert(ctx, &a, a.ext_port);
-	return r == -EADDRINUSE ? backend_refusal(ctx, r) : r;
+	return r == -EADDRINUSE ? refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY,
+					 "the gateway itself holds the external port") : r;
 }
 
 /*
@@ -757,19 +694,30 @@ static bool upnp_deletable(const struct action_ctx *ctx, const struct mapping *m
  * Remove the n entries of v (all or none: 2.5.19.2 "atomic"), log each
  * (at info level when info, with note), one change event. 0 or 501.
  */
+struct removal_log {
+	const struct action_ctx *ctx;
+	const char *note;
+	bool info;
+};
+
+static void removal_logged(const struct mapping *m, void *arg)
+{
+	const struct removal_log *l = arg;
+
+	log_removed(l->ctx, m, l->note, l->info);
+}
+
 static int remove_all(struct action_ctx *ctx, struct mapping *const *v, size_t n,
 		      const char *note, bool info)
 {
-	size_t i;
+	struct removal_log l = { ctx, note, info };
+	struct engine_tx tx;
 
-	if (backend_del_all(ctx->e, v, n) < 0)
-		return refuse(ctx, UPNP_E_ACTION_FAILED, "backend failed");
-	for (i = 0; i < n; i++) {
-		log_removed(ctx, v[i], note, info);
-		leasefile_record_delete(ctx->e->leases, v[i]);
-		map_remove(ctx->e->maps, v[i]);
-	}
-	engine_changed(ctx->e, ENGINE_CHG_MAPPINGS);
+	engine_tx_init(&tx, 0);
+	tx.each = removal_logged;
+	tx.each_arg = &l;
+	if (engine_map_remove_set(ctx->e, &tx, v, n) < 0)
+		return tx_refusal(ctx, &tx);
 	return 0;
 }
 
@@ -952,31 +900,40 @@ static void victims_unique(struct victims *x)
  * "OWNER's MAPPING WHY: removed", and one change event. The number
  * removed, or -EIO when the backend kept them.
  */
+struct victim_log {
+	const char *prefix, *why;
+};
+
+static void victim_logged(const struct mapping *m, void *arg)
+{
+	const struct victim_log *l = arg;
+	char what[96], owner[INET_ADDRSTRLEN];
+
+	if (m->origin == MAP_ORIGIN_STATIC && m->owner.s_addr == 0)
+		snprintf(owner, sizeof(owner), "admin");
+	else
+		inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
+	map_describe(what, sizeof(what), m);
+	log_info("%s%s's %s %s: removed", l->prefix, owner, what, l->why);
+}
+
 static int remove_victims(struct engine *e, struct victims *x, const char *prefix,
 			  const char *why, bool must_remove)
 {
-	char what[96], owner[INET_ADDRSTRLEN];
-	size_t i;
+	struct victim_log l = { prefix, why };
+	struct engine_tx tx;
 
 	if (x->n == 0)
 		return 0;
-	if (backend_del_all(e, x->v, x->n) < 0 && !must_remove) {
+	engine_tx_init(&tx, ENGINE_TX_KEEP | (must_remove ? ENGINE_TX_FORCE : 0));
+	tx.each = victim_logged;
+	tx.each_arg = &l;
+	if (engine_map_remove_set(e, &tx, x->v, x->n) < 0) {
 		log_warnx("%sthe backend could not remove %zu mappings (each %s); they stay "
 			  "until they expire or are deleted", prefix, x->n, why);
 		return -EIO;
 	}
-	for (i = 0; i < x->n; i++) {
-		if (x->v[i]->origin == MAP_ORIGIN_STATIC && x->v[i]->owner.s_addr == 0)
-			snprintf(owner, sizeof(owner), "admin");
-		else
-			inet_ntop(AF_INET, &x->v[i]->owner, owner, sizeof(owner));
-		map_describe(what, sizeof(what), x->v[i]);
-		log_info("%s%s's %s %s: removed", prefix, owner, what, why);
-		leasefile_record_delete(e->leases, x->v[i]);
-		map_remove(e->maps, x->v[i]);
-	}
-	engine_changed(e, ENGINE_CHG_MAPPINGS);
-	return (int)(x->n > INT_MAX ? INT_MAX : x->n);
+	return (int)(tx.removed > INT_MAX ? INT_MAX : tx.removed);
 }
 
 int portmap_enforce_policy(struct engine *e, const char *why)
@@ -1151,64 +1108,6 @@ int portmap_get_list(struct action_ctx *ctx)
 }
 
 /* ------------------------------------------------------------- leases */
-
-/* The entries one expiry run removed, for one bulk backend call. */
-struct expired {
-	struct engine *e;
-	struct mapping *v;
-	size_t n, cap;
-};
-
-static void on_expired(const struct mapping *m, void *arg)
-{
-	struct expired *x = arg;
-	char owner[INET_ADDRSTRLEN], what[96], more[48];
-
-	inet_ntop(AF_INET, &m->owner, owner, sizeof(owner));
-	map_describe(what, sizeof(what), m);
-	if (engine_log_change_ok(x->e, more))
-		log_info("%s: lease expired: %s%s", owner, what, more);
-	else
-		log_debug("%s: lease expired: %s", owner, what);
-	if (!m->enabled)
-		return;
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		struct mapping *nv = realloc(x->v, cap * sizeof(*nv));
-
-		if (!nv) {                      /* out of memory: this one alone */
-			if (backend_del(x->e, m) < 0)
-				log_warnx("backend: could not remove expired %s", what);
-			return;
-		}
-		x->v = nv;
-		x->cap = cap;
-	}
-	x->v[x->n] = *m;
-	x->v[x->n++].desc = NULL;       /* freed with the entry; never read */
-}
-
-/* 2.4.6: a lease that counts down to zero deletes its entry; the whole
- * batch is one change (one SystemUpdateID increment) and, where the
- * backend can, one backend transaction. */
-void portmap_expire(struct engine *e)
-{
-	struct expired x = { .e = e };
-	size_t i, removed;
-	int r = -ENOTSUP;
-
-	removed = map_expire(e->maps, clock_now(&e->clock), on_expired, &x);
-	if (x.n && e->backend.ops->remove_many)
-		r = e->backend.ops->remove_many(&e->backend, x.v, x.n);
-	if (r < 0)
-		for (i = 0; i < x.n; i++)
-			if (backend_del(e, &x.v[i]) < 0)
-				log_warnx("backend: could not remove expired %s/%u",
-					  map_proto_name(x.v[i].proto), (unsigned)x.v[i].ext_port);
-	free(x.v);
-	if (removed > 0)
-		engine_changed(e, ENGINE_CHG_MAPPINGS);
-}
 
 uint64_t portmap_next_expiry(struct engine *e)
 {

@@ -21,9 +21,6 @@ int portmap_get_list(struct action_ctx *ctx);              /* 2.5.21 */
 
 struct engine;
 
-/* Remove every mapping whose lease has run out (one SystemUpdateID bump
- * and one change event for the whole batch). */
-void portmap_expire(struct engine *e);
 /* After a reload or a LAN's renumbering (why, for the log: "reload"):
  * remove every mapping (but the admin's) that the engine's policy no
  * longer allows, with one change event. The number removed, or -errno

@@ -23,6 +23,7 @@
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "svc/action.h"
 #include "svc/portmap.h"
 #include "svc/wanipconn.h"
@@ -1396,11 +1397,11 @@ static void test_lease_zero_and_expiry(void **state)
 	assert_int_equal(out_u(v, "NewLeaseDuration"), 6);          /* 5.5 s rounded up */
 	sid = v->e.system_update_id;
 	v->now += 5500;
-	portmap_expire(&v->e);
+	engine_maps_expire(&v->e);
 	assert_int_equal(map_count(v->e.maps), 1);
 	assert_int_equal(v->e.system_update_id, sid + 1);           /* one bump for two */
 	assert_int_equal(v->installed, 1);
-	portmap_expire(&v->e);
+	engine_maps_expire(&v->e);
 	assert_int_equal(v->e.system_update_id, sid + 1);           /* nothing due: no bump */
 	env_free(v);
 }

@@ -1,0 +1,149 @@
+/*
+ * engine_tx.h - the one path every change of the mapping table takes
+ * (UPnP actions, NAT-PMP and PCP, igddctl, lease expiry, policy
+ * enforcement, the backend's removals, restore at start-up).
+ *
+ * The order, owned here and nowhere else:
+ *   1. the table is checked (map_add() reserves the entry and enforces
+ *      max_mappings, max_mappings_per_client and the key's uniqueness;
+ *      the caller has already applied its protocol's own rules);
+ *   2. the backend applies the change (one batch for a set, where the
+ *      backend has a batch form); a refusal rolls the table back;
+ *   3. the lease journal records it and commits (one fdatasync);
+ *   4. the table takes the new state (a replace or a removal lands in
+ *      the table only now);
+ *   5. one change event (engine_changed(ENGINE_CHG_MAPPINGS): one
+ *      SystemUpdateID increment however many entries, WANIPConnection:2
+ *      2.3.23) when anything a client can see changed.
+ *
+ * The rule for a failed commit (docs/ARCHITECTURE.md, docs/POLICY.md):
+ * a change a client asked for is undone, in the backend and the table,
+ * and the request fails with its protocol's own error (UPnP 501, NAT-PMP
+ * and PCP NO_RESOURCES, igddctl "failed"): a success answer always means
+ * applied and on disk, an error answer always means nothing changed.
+ * A change the gateway makes on its own (ENGINE_TX_KEEP: expiry, policy
+ * enforcement, the backend's removals, restore) stands: it is logged,
+ * and the lease file's next compaction writes the table as it is.
+ *
+ * The caller describes the change in a struct engine_tx and reads the
+ * outcome from it. Today every call completes before it returns; the
+ * outcome lives in the struct (not only in the return value) so that a
+ * later asynchronous backend can complete it from the loop and let the
+ * caller turn it into its reply then, without changing the callers'
+ * reading of it.
+ */
+#ifndef IGDD_ENGINE_TX_H
+#define IGDD_ENGINE_TX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/mapping.h"
+#include "util/str.h"
+
+struct engine;
+
+enum engine_tx_flags {
+	/* The gateway's own change: a failed commit does not undo it. */
+	ENGINE_TX_KEEP = 1u << 0,
+	/* A replace reaches the backend even when the entry's rule (internal
+	 * port, enabled) is unchanged (a changed description; the admin's
+	 * replace with a grant). */
+	ENGINE_TX_REAPPLY = 1u << 1,
+	/* Raise the change event even when nothing a client sees changed. */
+	ENGINE_TX_EVENT = 1u << 2,
+	/* A removal: the backend removed the entries itself; the table
+	 * follows even if withdrawing them again fails. */
+	ENGINE_TX_FORCE = 1u << 3,
+	/* A removal: what the backend refuses stays (tx->kept counts it), the
+	 * rest goes. Without it a set is removed all or none (2.5.19.2). */
+	ENGINE_TX_EACH = 1u << 4,
+};
+
+/* Where a change stopped. */
+enum engine_tx_stage {
+	ENGINE_TX_DONE,         /* applied, recorded and committed */
+	ENGINE_TX_TABLE,        /* the table refused it (tx->map says why) */
+	ENGINE_TX_BACKEND,      /* the backend refused it (tx->err) */
+	ENGINE_TX_COMMIT,       /* the lease file could not be written (tx->err): undone */
+	ENGINE_TX_NOMEM,
+};
+
+typedef void (*engine_tx_each_fn)(const struct mapping *m, void *arg);
+
+struct engine_tx {
+	/* In: */
+	unsigned flags;                 /* enum engine_tx_flags */
+	int grant_fd;                   /* a grant from root for the backend, or -1 */
+	/* Called for each entry a removal takes, just before it leaves the
+	 * table (the change is committed by then): the caller's log line. */
+	engine_tx_each_fn each;
+	void *each_arg;
+
+	/* Out (the outcome): */
+	enum engine_tx_stage stage;
+	enum map_status map;            /* stage TABLE: map_add()'s verdict */
+	int err;                        /* stage BACKEND / COMMIT: -errno */
+	struct mapping *m;              /* add, replace: the entry (NULL when it failed) */
+	size_t removed;                 /* removals: entries taken out */
+	size_t kept;                    /* ENGINE_TX_EACH: entries the backend kept */
+	bool changed;                   /* a change event was raised */
+};
+
+/* A transaction with flags, no grant, no callback. */
+void engine_tx_init(struct engine_tx *tx, unsigned flags);
+
+/*
+ * Add a new entry made from tmpl (its key must be free: the caller has
+ * looked) with description desc. 0 and tx->m, or a negative errno with
+ * tx->stage: TABLE (tx->map), BACKEND (tx->err; -EADDRINUSE: the
+ * gateway itself holds the port, -EACCES: the helper's policy refuses),
+ * COMMIT, NOMEM. Nothing is left behind on failure.
+ */
+int engine_map_add(struct engine *e, struct engine_tx *tx, const struct mapping *tmpl,
+		   struct str desc);
+
+/*
+ * Give m (an entry of the table) the mutable fields of next (same key):
+ * internal port, enabled, lease end, upnp_joined, nonce, and next->desc
+ * unless it is NULL (then the description stays; borrowed, copied). The
+ * backend sees it when the rule changes (internal port or enabled) or
+ * with ENGINE_TX_REAPPLY; the change event is raised when the rule or
+ * the description or upnp_joined changes, or with ENGINE_TX_EVENT. A
+ * lease-only change (a refresh, a renewal) is recorded and committed,
+ * with no backend call and no event. 0, or -errno with tx->stage
+ * (BACKEND, COMMIT, NOMEM): m unchanged.
+ */
+int engine_map_replace(struct engine *e, struct engine_tx *tx, struct mapping *m,
+		       const struct mapping *next);
+
+/* Remove m: engine_map_remove_set() of one. */
+int engine_map_remove(struct engine *e, struct engine_tx *tx, struct mapping *m);
+
+/*
+ * Remove the n distinct entries of v (entries of the table) with one
+ * backend batch where the backend has one: all or none, or with
+ * ENGINE_TX_EACH the ones the backend lets go, or with ENGINE_TX_FORCE
+ * all whatever the backend says. One change event when any went.
+ * tx->removed, tx->kept. 0, or -errno with tx->stage (BACKEND: nothing
+ * removed, or with ENGINE_TX_EACH tx->kept stayed; COMMIT: nothing
+ * removed). The pointers of the removed entries are dangling after.
+ */
+int engine_map_remove_set(struct engine *e, struct engine_tx *tx, struct mapping *const *v,
+			  size_t n);
+
+/*
+ * Lease expiry (2.4.6): the entries whose lease ran out leave the table
+ * (each logged), the backend in one batch, one change event. The lease
+ * file drops them itself (leasefile_tick()).
+ */
+void engine_maps_expire(struct engine *e);
+
+/*
+ * Start-up: the table holds the restored leases and nothing else; they
+ * reach the backend in one batch (or one by one when that fails, the
+ * refused ones dropped from the table and the lease file). A kept change.
+ */
+void engine_maps_restore(struct engine *e);
+
+#endif
