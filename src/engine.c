@@ -525,11 +525,6 @@ int engine_leases_start(struct engine *e, const char *dir)
 	return 0;
 }
 
-int engine_commit(struct engine *e)
-{
-	return leasefile_commit(e->leases);
-}
-
 /* ---- life cycle ---- */
 
 int engine_init(struct engine *e, const struct config *cfg, const struct clock *clk)

@@ -145,9 +145,6 @@ void engine_fini(struct engine *e);
  * are not kept this run (logged).
  */
 int engine_leases_start(struct engine *e, const char *dir);
-/* Make the changes of the action just run durable; before its response.
- * 0 (also when leases are not kept), or -errno: answer 501. */
-int engine_commit(struct engine *e);
 
 /* LAN i (0..nlans-1), or NULL. */
 const struct lan *engine_lan(const struct engine *e, unsigned i);

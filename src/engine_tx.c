@@ -30,6 +30,8 @@ static void outcome_reset(struct engine_tx *tx)
 {
 	tx->stage = ENGINE_TX_DONE;
 	tx->map = MAP_OK;
+	tx->pin = PIN_OK;
+	tx->p = NULL;
 	tx->err = 0;
 	tx->m = NULL;
 	tx->removed = 0;
@@ -183,10 +185,15 @@ static bool commit(struct engine *e, struct engine_tx *tx)
 	return false;
 }
 
-static void event(struct engine *e, struct engine_tx *tx)
+static void event_of(struct engine *e, struct engine_tx *tx, unsigned what)
 {
 	tx->changed = true;
-	engine_changed(e, ENGINE_CHG_MAPPINGS);
+	engine_changed(e, what);
+}
+
+static void event(struct engine *e, struct engine_tx *tx)
+{
+	event_of(e, tx, ENGINE_CHG_MAPPINGS);
 }
 
 /* ------------------------------------------------------------- API */
@@ -321,6 +328,118 @@ int engine_map_remove_set(struct engine *e, struct engine_tx *tx, struct mapping
 		event(e, tx);
 	if (tx->kept)
 		return fail(tx, ENGINE_TX_BACKEND, -EIO);
+	return 0;
+}
+
+/* ---------------------------------------------------------- pinholes */
+
+static int pin_be_apply(struct engine *e, const struct pinhole *p)
+{
+	return e->backend.ops->pin_apply ? e->backend.ops->pin_apply(&e->backend, p) : -ENOTSUP;
+}
+
+static int pin_be_remove(struct engine *e, const struct pinhole *p)
+{
+	return e->backend.ops->pin_remove ? e->backend.ops->pin_remove(&e->backend, p) : 0;
+}
+
+int engine_pin_add(struct engine *e, struct engine_tx *tx, const struct pinhole *tmpl)
+{
+	struct pinhole *p;
+	int r;
+
+	outcome_reset(tx);
+	tx->pin = pin_add(e->pins, tmpl, &p);
+	if (tx->pin != PIN_OK)
+		return fail(tx, tx->pin == PIN_FULL || tx->pin == PIN_CLIENT_FULL ?
+			    ENGINE_TX_TABLE : ENGINE_TX_NOMEM,
+			    tx->pin == PIN_FULL || tx->pin == PIN_CLIENT_FULL ? -ENOSPC : -ENOMEM);
+	if ((r = pin_be_apply(e, p)) < 0) {
+		pin_remove(e->pins, p);
+		return fail(tx, ENGINE_TX_BACKEND, r);
+	}
+	leasefile_record_pin_put(e->leases, p);
+	if (!commit(e, tx)) {
+		if (pin_be_remove(e, p) < 0)
+			log_warnx("backend: could not withdraw pinhole %u", p->uid);
+		leasefile_record_pin_delete(e->leases, p);
+		pin_remove(e->pins, p);
+		return tx->err;
+	}
+	tx->p = p;
+	event_of(e, tx, ENGINE_CHG_PINHOLES);
+	return 0;
+}
+
+int engine_pin_renew(struct engine *e, struct engine_tx *tx, struct pinhole *p,
+		     uint64_t lease_end_ms, const uint8_t *nonce)
+{
+	struct pinhole now = *p;
+
+	outcome_reset(tx);
+	now.lease_end_ms = lease_end_ms;
+	if (nonce)
+		memcpy(now.nonce, nonce, sizeof(now.nonce));
+	leasefile_record_pin_put(e->leases, &now);
+	if (!commit(e, tx)) {
+		leasefile_record_pin_put(e->leases, p);
+		return tx->err;
+	}
+	p->lease_end_ms = now.lease_end_ms;
+	memcpy(p->nonce, now.nonce, sizeof(p->nonce));
+	tx->p = p;
+	event_of(e, tx, ENGINE_CHG_PINHOLES);
+	return 0;
+}
+
+int engine_pin_remove_set(struct engine *e, struct engine_tx *tx, struct pinhole *const *v,
+			  size_t n)
+{
+	bool *kept;
+	size_t i;
+	int r;
+
+	outcome_reset(tx);
+	if (n == 0)
+		return 0;
+	if (!(kept = calloc(n, sizeof(*kept))))
+		return fail(tx, ENGINE_TX_NOMEM, -ENOMEM);
+	for (i = 0; i < n; i++) {
+		if ((r = pin_be_remove(e, v[i])) == 0) {
+			leasefile_record_pin_delete(e->leases, v[i]);
+			continue;
+		}
+		log_warnx("backend: could not close pinhole %u: %s", v[i]->uid, strerror(-r));
+		kept[i] = true;
+		tx->err = r;
+	}
+	if (!commit(e, tx)) {
+		for (i = 0; i < n; i++) {
+			if (kept[i])
+				continue;
+			leasefile_record_pin_put(e->leases, v[i]);
+			if (pin_be_apply(e, v[i]) < 0)
+				log_warnx("backend: could not reopen pinhole %u", v[i]->uid);
+		}
+		free(kept);
+		return tx->err;
+	}
+	for (i = 0; i < n; i++) {
+		if (kept[i]) {
+			tx->kept++;
+			continue;
+		}
+		if (tx->pin_each)
+			tx->pin_each(v[i], tx->each_arg);
+		pin_remove(e->pins, v[i]);
+		tx->removed++;
+	}
+	free(kept);
+	if (tx->removed)
+		event_of(e, tx, ENGINE_CHG_PINHOLES);
+	if (tx->kept)
+		return fail(tx, ENGINE_TX_BACKEND, tx->err < 0 ? tx->err : -EIO);
+	tx->err = 0;
 	return 0;
 }
 

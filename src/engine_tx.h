@@ -39,6 +39,7 @@
 #include <stddef.h>
 
 #include "core/mapping.h"
+#include "core/pinhole.h"
 #include "util/str.h"
 
 struct engine;
@@ -78,6 +79,7 @@ struct engine_tx {
 	/* Called for each entry a removal takes, just before it leaves the
 	 * table (the change is committed by then): the caller's log line. */
 	engine_tx_each_fn each;
+	void (*pin_each)(const struct pinhole *p, void *arg);  /* the same for pinholes */
 	void *each_arg;
 
 	/* Out (the outcome): */
@@ -85,6 +87,8 @@ struct engine_tx {
 	enum map_status map;            /* stage TABLE: map_add()'s verdict */
 	int err;                        /* stage BACKEND / COMMIT: -errno */
 	struct mapping *m;              /* add, replace: the entry (NULL when it failed) */
+	enum pin_status pin;            /* pinholes, stage TABLE: pin_add()'s verdict */
+	struct pinhole *p;              /* engine_pin_add(): the pinhole */
 	size_t removed;                 /* removals: entries taken out */
 	size_t kept;                    /* ENGINE_TX_EACH: entries the backend kept */
 	bool changed;                   /* a change event was raised */
@@ -145,5 +149,24 @@ void engine_maps_expire(struct engine *e);
  * refused ones dropped from the table and the lease file). A kept change.
  */
 void engine_maps_restore(struct engine *e);
+
+/*
+ * IPv6 pinholes (core/pinhole.h) take the same path, with
+ * ENGINE_CHG_PINHOLES for the event. The backend has no batch form for
+ * them: a set is one call per pinhole, one commit, one event.
+ *
+ * engine_pin_add(): a new pinhole from tmpl (the caller checked policy
+ * and that the tuple is free); 0 and tx->p, or -errno with tx->stage
+ * (TABLE: tx->pin), nothing left behind.
+ * engine_pin_renew(): p's lease ends at lease_end_ms (and a PCP
+ * pinhole takes nonce, when not NULL); 0 or -errno (p unchanged).
+ * engine_pin_remove_set(): close the n distinct pinholes of v, each one
+ * the backend lets go (tx->removed, tx->kept; tx->pin_each for each).
+ */
+int engine_pin_add(struct engine *e, struct engine_tx *tx, const struct pinhole *tmpl);
+int engine_pin_renew(struct engine *e, struct engine_tx *tx, struct pinhole *p,
+		     uint64_t lease_end_ms, const uint8_t *nonce);
+int engine_pin_remove_set(struct engine *e, struct engine_tx *tx, struct pinhole *const *v,
+			  size_t n);
 
 #endif

@@ -537,12 +537,10 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 	}
 	buf_init(&args, out->max);
 	ctx->out = &args;
+	/* What the action changes is on disk before anyone hears of it: the
+	 * engine's transaction commits it, or undoes it and the action
+	 * answers 501 (engine_tx.h). */
 	code = ctx->act->fn(ctx);
-	/* What the action changed is on disk before anyone hears of it. */
-	if (ctx->e && engine_commit(ctx->e) < 0 && code == 0) {
-		log_warnx("%s: changes not saved: answering 501", ctx->act->name);
-		code = UPNP_E_ACTION_FAILED;
-	}
 	if (code != 0 && (code < 400 || code > 899)) {
 		log_warnx("%s: handler returned %d, not a UPnP error code", ctx->act->name, code);
 		code = UPNP_E_ACTION_FAILED;

@@ -441,11 +441,8 @@ static void do_pinhole_del(struct ctl_session *s, const struct ctl_req *r, struc
 	}
 	snprintf(what, sizeof(what), "deleted (igddctl uid %ld)", (long)s->uid);
 	if (pinholes_close(s->e, p, what) < 0) {
-		ctl_error(out, CTL_E_FAILED, "the backend could not close pinhole %u", r->uid);
-		return;
-	}
-	if (engine_commit(s->e) < 0) {
-		ctl_error(out, CTL_E_FAILED, "closed, but not saved");
+		ctl_error(out, CTL_E_FAILED, "could not close pinhole %u (the backend or the lease "
+			  "file refused; it stays open)", r->uid);
 		return;
 	}
 	ok(out);

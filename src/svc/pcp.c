@@ -701,8 +701,6 @@ static size_t pcp_map6(struct pcp_svc *s, const struct ipaddr *src, unsigned lan
 		/* Only what the policy would let this client open. */
 		v = pinholes_check(e, lan, src, &t.internal, q->int_port ? q->int_port : 65535);
 		rc = v == POLICY_ALLOW ? pcp_pin_delete(e, &t.internal, q) : PCP_NOT_AUTHORIZED;
-		if (rc == PCP_SUCCESS && engine_commit(e) < 0)
-			rc = PCP_NO_RESOURCES;
 		return pcp_map_answer(s, q, rc, 0, q->ext_port, q->ext_ip, out);
 	}
 	if (q->protocol == 0 || q->int_port == 0)       /* every protocol or port: not offered */
@@ -741,8 +739,6 @@ static size_t pcp_map6(struct pcp_svc *s, const struct ipaddr *src, unsigned lan
 	default:
 		return pcp_map_answer(s, q, PCP_NO_RESOURCES, 0, q->ext_port, q->ext_ip, out);
 	}
-	if (engine_commit(e) < 0)       /* on disk before the answer */
-		return pcp_map_answer(s, q, PCP_NO_RESOURCES, 0, q->ext_port, q->ext_ip, out);
 	memcpy(ip, p->internal.s6_addr, 16);
 	return pcp_map_answer(s, q, PCP_SUCCESS, lifetime, p->int_port, ip, out);
 }

@@ -5,12 +5,13 @@
 #include "svc/pinholes.h"
 
 #include "conf/config.h"
-#include "core/leasefile.h"
 #include "core/pin_policy.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "util/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,7 @@ enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl,
 {
 	struct pinhole t = *tmpl, *p;
 	enum policy_verdict v = POLICY_ALLOW;
-	enum pin_status st;
-	int r;
+	struct engine_tx tx;
 
 	if (tmpl->origin != PIN_ORIGIN_STATIC)
 		v = pinholes_check(e, tmpl->lan, &tmpl->owner, &tmpl->internal, tmpl->int_port);
@@ -72,59 +72,76 @@ enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl,
 		return PINHOLES_DENIED;
 	p = pin_find_tuple(e->pins, &t.remote, t.remote_port, &t.internal, t.int_port, t.proto);
 	if (p) {
-		if (p->origin == PIN_ORIGIN_PCP && tmpl->origin == PIN_ORIGIN_PCP)
-			memcpy(p->nonce, tmpl->nonce, sizeof(p->nonce));   /* a restored one had none */
-		pinholes_set_lease(e, p, lease_s);
+		/* A restored PCP pinhole had no nonce: it takes this one. */
+		bool nonce = p->origin == PIN_ORIGIN_PCP && tmpl->origin == PIN_ORIGIN_PCP;
+
+		engine_tx_init(&tx, 0);
+		if (engine_pin_renew(e, &tx, p, pin_lease_end(e->pins, lease_s),
+				     nonce ? tmpl->nonce : NULL) < 0)
+			return PINHOLES_FAILED;
 		*ret = p;
 		return PINHOLES_OK;
 	}
 	t.uid = 0;
 	t.packets_base = 0;
 	t.lease_end_ms = pin_lease_end(e->pins, lease_s);
-	st = pin_add(e->pins, &t, &p);
-	if (st == PIN_FULL || st == PIN_CLIENT_FULL)
-		return PINHOLES_FULL;
-	if (st != PIN_OK)
-		return PINHOLES_FAILED;
-	r = e->backend.ops->pin_apply(&e->backend, p);
-	if (r < 0) {
+	engine_tx_init(&tx, 0);
+	if (engine_pin_add(e, &tx, &t) < 0) {
 		char d[160];
 
-		pin_describe(d, sizeof(d), p);
-		log_warnx("backend: could not open pinhole %s: %s", d, strerror(-r));
-		pin_remove(e->pins, p);
+		if (tx.stage == ENGINE_TX_TABLE)
+			return PINHOLES_FULL;
+		pin_describe(d, sizeof(d), &t);
+		log_warnx("could not open pinhole %s: %s", d,
+			  tx.stage == ENGINE_TX_COMMIT ? "the lease file could not be written" :
+			  strerror(-tx.err));
 		return PINHOLES_FAILED;
 	}
-	log_change(e, "opened", p);
-	leasefile_record_pin_put(e->leases, p);
-	engine_changed(e, ENGINE_CHG_PINHOLES);
-	*ret = p;
+	log_change(e, "opened", tx.p);
+	*ret = tx.p;
 	return PINHOLES_OK;
 }
 
-void pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s)
+int pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s)
 {
-	p->lease_end_ms = pin_lease_end(e->pins, lease_s);
-	leasefile_record_pin_put(e->leases, p);
-	engine_changed(e, ENGINE_CHG_PINHOLES);
+	struct engine_tx tx;
+
+	engine_tx_init(&tx, 0);
+	return engine_pin_renew(e, &tx, p, pin_lease_end(e->pins, lease_s), NULL);
+}
+
+struct close_log {
+	struct engine *e;
+	const char *why;
+};
+
+static void close_logged(const struct pinhole *p, void *arg)
+{
+	const struct close_log *l = arg;
+
+	log_change(l->e, l->why, p);
+}
+
+/* Close the n pinholes of v in one transaction (flags: engine_tx.h). */
+static int close_set(struct engine *e, struct pinhole *const *v, size_t n, const char *why,
+		     unsigned flags, size_t *ret_removed)
+{
+	struct close_log l = { e, why };
+	struct engine_tx tx;
+	int r;
+
+	engine_tx_init(&tx, flags);
+	tx.pin_each = close_logged;
+	tx.each_arg = &l;
+	r = engine_pin_remove_set(e, &tx, v, n);
+	if (ret_removed)
+		*ret_removed = tx.removed;
+	return r;
 }
 
 int pinholes_close(struct engine *e, struct pinhole *p, const char *why)
 {
-	int r = e->backend.ops->pin_remove ? e->backend.ops->pin_remove(&e->backend, p) : 0;
-
-	if (r < 0) {
-		char d[160];
-
-		pin_describe(d, sizeof(d), p);
-		log_warnx("backend: could not close pinhole %s: %s", d, strerror(-r));
-		return r;
-	}
-	log_change(e, why, p);
-	leasefile_record_pin_delete(e->leases, p);
-	pin_remove(e->pins, p);
-	engine_changed(e, ENGINE_CHG_PINHOLES);
-	return 0;
+	return close_set(e, &p, 1, why, 0, NULL);
 }
 
 int pinholes_packets(struct engine *e, const struct pinhole *p, uint64_t *ret)
@@ -188,26 +205,28 @@ uint64_t pinholes_next_expiry(const struct engine *e)
 
 int pinholes_enforce_policy(struct engine *e, const char *why)
 {
-	struct pinhole *p, *next;
+	struct pinhole *p, **v = NULL, **nv;
 	bool all = !pinholes_allowed(e);
-	int n = 0;
+	size_t n = 0, cap = 0, removed = 0;
 
 	if (!e->pins)
 		return 0;
-	for (p = pin_first(e->pins); p; p = next) {
-		next = pin_next(e->pins, p);
+	for (p = pin_first(e->pins); p; p = pin_next(e->pins, p)) {
 		if (p->origin == PIN_ORIGIN_STATIC)
 			continue;
 		if (!all && pinholes_check(e, p->lan, &p->owner, &p->internal, p->int_port) ==
 			    POLICY_ALLOW)
 			continue;
-		{
-			uint16_t uid = p->uid;
-
-			if (pinholes_close(e, p, why) == 0)
-				n++;
-			next = pin_after(e->pins, uid);
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				break;          /* the rest next time */
+			v = nv;
 		}
+		v[n++] = p;
 	}
-	return n;
+	close_set(e, v, n, why, ENGINE_TX_KEEP, &removed);
+	free(v);
+	return (int)(removed > INT_MAX ? INT_MAX : removed);
 }

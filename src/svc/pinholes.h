@@ -50,10 +50,12 @@ bool pinholes_visible(const struct engine *e, unsigned lan, const struct ipaddr 
  */
 enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl, uint32_t lease_s,
 				   enum policy_verdict *ret_verdict, struct pinhole **ret);
-/* A new lease of lease_s seconds from now (UpdatePinhole, a PCP renewal). */
-void pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s);
+/* A new lease of lease_s seconds from now (UpdatePinhole, a PCP renewal).
+ * 0, or -errno when the lease file could not take it (p unchanged). */
+int pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s);
 /* Close p (DeletePinhole, PCP lifetime 0, igddctl); why for the log. 0,
- * or -errno when the backend could not remove it (p stays). */
+ * or -errno when the backend could not remove it or the lease file could
+ * not take it (p stays; engine_tx.h). */
 int pinholes_close(struct engine *e, struct pinhole *p, const char *why);
 /* Inbound packets through p since it was opened (GetPinholePackets). */
 int pinholes_packets(struct engine *e, const struct pinhole *p, uint64_t *ret);

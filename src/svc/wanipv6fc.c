@@ -294,8 +294,9 @@ static int update_pinhole(struct action_ctx *ctx)
 
 	if (r)
 		return r;
-	pinholes_set_lease(ctx->e, p, action_in_u32(ctx, "NewLeaseTime"));
-	return 0;
+	/* 501 when the lease file cannot take it (engine_tx.h): unchanged. */
+	return pinholes_set_lease(ctx->e, p, action_in_u32(ctx, "NewLeaseTime")) < 0 ?
+	       UPNP_E_ACTION_FAILED : 0;
 }
 
 static int delete_pinhole(struct action_ctx *ctx)
