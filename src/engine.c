@@ -736,12 +736,67 @@ int engine_lan_changed(struct engine *e, unsigned i)
 	return n + portmap_enforce_policy(e, "LAN address change");
 }
 
+/* Drop the slots freed during a notification, keeping the order. */
+static void subscribers_compact(struct engine *e)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < e->nsubs; i++)
+		if (e->subs[i].fn)
+			e->subs[k++] = e->subs[i];
+	e->nsubs = k;
+}
+
 void engine_changed(struct engine *e, unsigned changes)
 {
+	size_t i, n = e->nsubs;         /* those who subscribe meanwhile: next time */
+
 	if (changes & ENGINE_CHG_MAPPINGS)
 		e->system_update_id++;
-	if (e->on_change)
-		e->on_change(e, changes, e->on_change_arg);
+	e->notifying++;
+	for (i = 0; i < n; i++)
+		if (e->subs[i].fn)      /* read again: a subscriber may leave meanwhile */
+			e->subs[i].fn(e, changes, e->subs[i].arg);
+	if (--e->notifying == 0)
+		subscribers_compact(e);
+}
+
+/* The slot of fn/arg, or -1. */
+static int subscriber_find(const struct engine *e, engine_change_fn fn, const void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < e->nsubs; i++)
+		if (e->subs[i].fn == fn && e->subs[i].arg == arg)
+			return (int)i;
+	return -1;
+}
+
+/* Always at the end (no holes outside a notification): a newcomer
+ * during one is past the count engine_changed() took. */
+int engine_subscribe(struct engine *e, engine_change_fn fn, void *arg)
+{
+	if (!fn)
+		return -EINVAL;
+	if (subscriber_find(e, fn, arg) >= 0)
+		return -EEXIST;
+	if (e->nsubs == ENGINE_MAX_SUBSCRIBERS)
+		return -ENOSPC;
+	e->subs[e->nsubs].fn = fn;
+	e->subs[e->nsubs++].arg = arg;
+	return 0;
+}
+
+void engine_unsubscribe(struct engine *e, engine_change_fn fn, void *arg)
+{
+	int i = subscriber_find(e, fn, arg);
+
+	if (i < 0)
+		return;
+	e->subs[i].fn = NULL;           /* engine_changed() skips it from now on */
+	e->subs[i].arg = NULL;
+	if (e->notifying == 0)
+		subscribers_compact(e);
 }
 
 void engine_external_ip(struct engine *e, char out[INET_ADDRSTRLEN])

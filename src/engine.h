@@ -53,6 +53,15 @@ enum engine_change {
 
 typedef void (*engine_change_fn)(struct engine *e, unsigned changes, void *arg);
 
+/* How many change subscribers an engine holds (GENA, PCP announcements,
+ * upstream mirroring, and room for more). */
+#define ENGINE_MAX_SUBSCRIBERS 8
+
+struct engine_subscriber {
+	engine_change_fn fn;            /* NULL: a free (or just freed) slot */
+	void *arg;
+};
+
 /*
  * Whether a and b (addresses on the LAN of interface ifindex) belong to
  * one host: the neighbour table maps both to the same link-layer address
@@ -104,8 +113,10 @@ struct engine {
 	uint64_t traffic_check_ms;     /* next sample (0: not sampling) */
 	uint64_t traffic_packets;      /* the last sample */
 
-	engine_change_fn on_change;
-	void *on_change_arg;
+	/* Who hears of changes (engine_subscribe()), in the order they came. */
+	struct engine_subscriber subs[ENGINE_MAX_SUBSCRIBERS];
+	size_t nsubs;                  /* slots in use, freed ones included */
+	unsigned notifying;            /* engine_changed() calls under way */
 
 	struct stats stats;            /* counters (core/stats.h; igddctl stats, metrics) */
 	/* The WAN address's class, as engine_wan_classify() last saw it. */
@@ -172,8 +183,22 @@ void engine_set_lan(struct engine *e, struct in_addr addr, struct in_addr mask);
 int engine_lan_changed(struct engine *e, unsigned i);
 
 /* Report a change: bumps SystemUpdateID once for ENGINE_CHG_MAPPINGS and
- * calls the change hook once with the whole set. */
+ * calls every subscriber once with the whole set, in the order they
+ * subscribed. */
 void engine_changed(struct engine *e, unsigned changes);
+
+/*
+ * Hear of every change (engine_changed()) through fn(e, changes, arg),
+ * after engine_init(), until engine_unsubscribe() with the same fn and
+ * arg. Each subscriber comes and goes on its own: no order of teardown
+ * is needed. Safe from inside a notification: a subscriber added then
+ * first hears of the next change; one removed then is not called again,
+ * not even by the notification under way. 0, -EEXIST (already
+ * subscribed), -ENOSPC (ENGINE_MAX_SUBSCRIBERS reached).
+ */
+int engine_subscribe(struct engine *e, engine_change_fn fn, void *arg);
+/* Stop fn/arg hearing of changes; unknown ones are ignored. */
+void engine_unsubscribe(struct engine *e, engine_change_fn fn, void *arg);
 
 /* The external address as a string: "" when unknown or while the
  * connection is not up (Connected or PendingDisconnect; 2.3.13). */

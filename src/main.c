@@ -772,8 +772,8 @@ static void start_upnp(struct igdd *d)
 	if (!d->gena_io)
 		fatalx("cannot start the event sender");
 	d->e.gena = d->gena;
-	d->e.on_change = gena_on_change;
-	d->e.on_change_arg = d->gena;
+	if (engine_subscribe(&d->e, gena_on_change, d->gena) < 0)
+		fatalx("cannot start eventing: too many change subscribers");
 	d->http = http_io_new(&d->e, d->loop);
 	if (!d->http)
 		fatalx("cannot start the HTTP server");
@@ -846,9 +846,11 @@ static void start(struct igdd *d)
 
 static void stop(struct igdd *d)
 {
-	upstream_io_free(d->upstream);  /* first: its change hook is on top */
+	/* Each change subscriber leaves on its own (engine_unsubscribe()):
+	 * no order among them is needed. */
+	upstream_io_free(d->upstream);
 	d->upstream = NULL;
-	pcp_io_free(d->pcp);            /* before the change hook it wraps goes */
+	pcp_io_free(d->pcp);
 	d->pcp = NULL;
 	ctl_io_free(d->ctl);
 	d->ctl = NULL;
@@ -860,7 +862,7 @@ static void stop(struct igdd *d)
 	d->http = NULL;
 	gena_io_free(d->gena_io);
 	d->gena_io = NULL;
-	d->e.on_change = NULL;
+	engine_unsubscribe(&d->e, gena_on_change, d->gena);
 	d->e.gena = NULL;
 	gena_free(d->gena);
 	d->gena = NULL;

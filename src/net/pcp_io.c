@@ -73,8 +73,6 @@ struct pcp_io {
 	int fd6;                        /* -1: no IPv6 */
 	struct pcp_lan lans[IGDD_CONF_MAX_LANS];
 	struct pcp_svc svc;
-	engine_change_fn prev_fn;
-	void *prev_arg;
 	char ext_ip[INET_ADDRSTRLEN];   /* announced last */
 	struct pcp_source src[IGDD_PCP_RATE_SOURCES];
 	struct ratelimit log_big, log_rate, log_io;
@@ -167,8 +165,6 @@ static void on_change(struct engine *e, unsigned changes, void *arg)
 	char ip[INET_ADDRSTRLEN];
 	size_t i;
 
-	if (p->prev_fn)
-		p->prev_fn(e, changes, p->prev_arg);
 	if (!(changes & (ENGINE_CHG_EXTERNAL_IP | ENGINE_CHG_CONNECTION)))
 		return;
 	engine_external_ip(e, ip);
@@ -456,10 +452,11 @@ struct pcp_io *pcp_io_new(struct engine *e, struct loop *l)
 		}
 	}
 	open6(p);
-	p->prev_fn = e->on_change;
-	p->prev_arg = e->on_change_arg;
-	e->on_change = on_change;
-	e->on_change_arg = p;
+	if (engine_subscribe(e, on_change, p) < 0) {
+		log_warnx("NAT-PMP/PCP: cannot follow the external address (too many subscribers)");
+		pcp_io_free(p);
+		return NULL;
+	}
 	engine_external_ip(e, p->ext_ip);
 	for (i = 0; i < e->nlans; i++)
 		announce_start(&p->lans[i]);
@@ -472,10 +469,7 @@ void pcp_io_free(struct pcp_io *p)
 
 	if (!p)
 		return;
-	if (p->e->on_change == on_change && p->e->on_change_arg == p) {
-		p->e->on_change = p->prev_fn;
-		p->e->on_change_arg = p->prev_arg;
-	}
+	engine_unsubscribe(p->e, on_change, p);
 	for (i = 0; i < IGDD_CONF_MAX_LANS; i++) {
 		if (p->lans[i].announce_timer > 0)
 			loop_timer_cancel(p->l, p->lans[i].announce_timer);

@@ -20,9 +20,9 @@ struct pcp_io;
 
 /*
  * Open the sockets for e's LANs (e->lans), register them with l and
- * schedule the start-up announcements. Chains itself into the engine's
- * change hook (e->on_change, set before this call) to follow the
- * external address. NULL (logged) on failure.
+ * schedule the start-up announcements. Subscribes to the engine's
+ * changes (engine_subscribe()) to follow the external address. NULL
+ * (logged) on failure.
  */
 struct pcp_io *pcp_io_new(struct engine *e, struct loop *l);
 
@@ -30,7 +30,7 @@ struct pcp_io *pcp_io_new(struct engine *e, struct loop *l);
  * their addresses of now, and announce on them (a new epoch). */
 void pcp_io_lans_changed(struct pcp_io *p, uint32_t lans);
 
-/* Restore the change hook, cancel timers, close, free. NULL: no-op. */
+/* Unsubscribe, cancel timers, close, free. NULL: no-op. */
 void pcp_io_free(struct pcp_io *p);
 
 #endif

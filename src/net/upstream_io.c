@@ -70,8 +70,6 @@ struct upstream_io {
 	struct engine *e;
 	struct loop *l;
 	struct upstream_io_params p;
-	engine_change_fn prev_fn;
-	void *prev_arg;
 	int fd;
 	int ann_fd;                     /* 224.0.0.1:5350 on the WAN: ANNOUNCE (14.1.3) */
 	bool active;
@@ -701,8 +699,7 @@ static void on_change(struct engine *e, unsigned changes, void *arg)
 {
 	struct upstream_io *u = arg;
 
-	if (u->prev_fn)
-		u->prev_fn(e, changes, u->prev_arg);
+	(void)e;
 	if ((changes & ENGINE_CHG_MAPPINGS) && u->active)
 		reconcile(u);
 }
@@ -725,10 +722,11 @@ struct upstream_io *upstream_io_new(struct engine *e, struct loop *l,
 	else
 		upstream_io_default_params(&u->p);
 	memset(&e->upstream, 0, sizeof(e->upstream));
-	u->prev_fn = e->on_change;
-	u->prev_arg = e->on_change_arg;
-	e->on_change = on_change;
-	e->on_change_arg = u;
+	if (engine_subscribe(e, on_change, u) < 0) {
+		log_warnx("upstream: cannot follow the mappings (too many subscribers)");
+		free(u);
+		return NULL;
+	}
 	upstream_io_wan_changed(u);
 	return u;
 }
@@ -738,9 +736,6 @@ void upstream_io_free(struct upstream_io *u)
 	if (!u)
 		return;
 	stop(u, true);
-	if (u->e->on_change == on_change && u->e->on_change_arg == u) {
-		u->e->on_change = u->prev_fn;
-		u->e->on_change_arg = u->prev_arg;
-	}
+	engine_unsubscribe(u->e, on_change, u);
 	free(u);
 }

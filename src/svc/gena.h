@@ -164,7 +164,7 @@ void gena_response_taken(struct gena *g, const char *sid);
  * Bits for one service given together make one event. */
 void gena_changed(struct gena *g, unsigned changes);
 
-/* An engine_change_fn for e->on_change; arg is the struct gena. */
+/* An engine_change_fn for engine_subscribe(); arg is the struct gena. */
 void gena_on_change(struct engine *e, unsigned changes, void *arg);
 
 /* Earliest expiry (engine clock, ms) of any subscription; 0: none. */

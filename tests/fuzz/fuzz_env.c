@@ -128,15 +128,15 @@ int fuzz_env_init(struct fuzz_env *env, enum fuzz_config which, bool with_gena)
 			return -1;
 		}
 		env->e.gena = env->gena;
-		env->e.on_change = gena_on_change;
-		env->e.on_change_arg = env->gena;
+		engine_subscribe(&env->e, gena_on_change, env->gena);
 	}
 	return 0;
 }
 
 void fuzz_env_fini(struct fuzz_env *env)
 {
-	env->e.on_change = NULL;
+	if (env->gena)
+		engine_unsubscribe(&env->e, gena_on_change, env->gena);
 	env->e.gena = NULL;
 	gena_free(env->gena);
 	env->gena = NULL;

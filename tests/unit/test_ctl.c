@@ -46,28 +46,16 @@
 #include "svc/wanipconn.h"
 #include "util/log.h"
 
+#include "fixture.h"
 #include "netns_child.h"
 
-#define T0 1000000u
+#define T0 FX_T0
 
 struct fx {
-	struct config cfg;
-	struct engine e;
-	uint64_t now;
-	unsigned nchg;
-	unsigned last_chg;
+	struct fx_engine x;
 	struct ctl_session s;
 	struct buf out;
 };
-
-static void on_change(struct engine *e, unsigned changes, void *arg)
-{
-	struct fx *f = arg;
-
-	(void)e;
-	f->nchg++;
-	f->last_chg = changes;
-}
 
 static struct in_addr ip(const char *s)
 {
@@ -77,27 +65,14 @@ static struct in_addr ip(const char *s)
 	return a;
 }
 
+/* The shared engine (fixture.h), a session of uid 0 on it. */
 static struct fx *fx_new(const char *extra)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char text[1024], err[256];
-	struct clock clk;
 
 	assert_non_null(f);
-	/* This host's sockets only where a test asks for them. */
-	snprintf(text, sizeof(text),
-		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
-		 "%s%s\n", strstr(extra, "sim_router_ports") ? "" : "sim_router_ports = no\n", extra);
-	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	f->now = T0;
-	clk.now_ms = clock_fake_ms;
-	clk.ctx = &f->now;
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
-	engine_set_lan(&f->e, ip("192.168.1.1"), ip("255.255.255.0"));
-	f->e.on_change = on_change;
-	f->e.on_change_arg = f;
-	ctl_session_init(&f->s, &f->e, 0);
+	fx_engine_init(&f->x, extra, 0);
+	ctl_session_init(&f->s, &f->x.e, 0);
 	buf_init(&f->out, IGDD_CTL_MAX_OUT);
 	return f;
 }
@@ -105,7 +80,7 @@ static struct fx *fx_new(const char *extra)
 static void fx_free(struct fx *f)
 {
 	buf_free(&f->out);
-	engine_fini(&f->e);
+	fx_engine_fini(&f->x);
 	free(f);
 }
 
@@ -322,9 +297,9 @@ static void upnp_add(struct fx *f, uint16_t port, const char *client)
 	tmpl.proto = MAP_TCP;
 	tmpl.origin = MAP_ORIGIN_UPNP;
 	tmpl.enabled = true;
-	tmpl.lease_end_ms = map_lease_end(f->e.maps, 3600);
-	assert_int_equal(map_add(f->e.maps, &tmpl, STR_LIT("upnp"), &m), MAP_OK);
-	assert_int_equal(f->e.backend.ops->apply(&f->e.backend, m), 0);
+	tmpl.lease_end_ms = map_lease_end(f->x.e.maps, 3600);
+	assert_int_equal(map_add(f->x.e.maps, &tmpl, STR_LIT("upnp"), &m), MAP_OK);
+	assert_int_equal(f->x.e.backend.ops->apply(&f->x.e.backend, m), 0);
 }
 
 static void test_add_del(void **state)
@@ -332,16 +307,16 @@ static void test_add_del(void **state)
 	struct fx *f = fx_new("");
 	const char *a;
 	struct mapping *m;
-	uint32_t id = f->e.system_update_id;
+	uint32_t id = f->x.e.system_update_id;
 
 	(void)state;
 	a = run(f, "add TCP 8080 192.168.1.20 80 --desc \"web server\"");
 	assert_ok(a);
 	assert_non_null(strstr(a, "added TCP/8080 -> 192.168.1.20:80"));
-	assert_int_equal(f->e.system_update_id, id + 1);
-	assert_int_equal(f->nchg, 1);
-	assert_true(f->last_chg & ENGINE_CHG_MAPPINGS);
-	m = map_find(f->e.maps, MAP_TCP, 8080, ip("0.0.0.0"));
+	assert_int_equal(f->x.e.system_update_id, id + 1);
+	assert_int_equal(f->x.chg.n, 1);
+	assert_true(f->x.chg.last & ENGINE_CHG_MAPPINGS);
+	m = map_find(f->x.e.maps, MAP_TCP, 8080, ip("0.0.0.0"));
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
 	assert_int_equal(m->lease_end_ms, 0);          /* permanent */
@@ -350,10 +325,10 @@ static void test_add_del(void **state)
 
 	/* Admin bypasses the UPnP policy (well-known port, other client)... */
 	assert_ok(run(f, "add UDP 53 192.168.1.30 53 --lease 60 --remote 8.8.4.4"));
-	assert_int_equal(f->e.system_update_id, id + 2);
-	m = map_find(f->e.maps, MAP_UDP, 53, ip("8.8.4.4"));
+	assert_int_equal(f->x.e.system_update_id, id + 2);
+	m = map_find(f->x.e.maps, MAP_UDP, 53, ip("8.8.4.4"));
 	assert_non_null(m);
-	assert_int_equal(map_lease_remaining(f->e.maps, m), 60);
+	assert_int_equal(map_lease_remaining(f->x.e.maps, m), 60);
 	/* ...but not the LAN. */
 	assert_code(run(f, "add TCP 81 10.0.0.1 80"), 422);
 	assert_code(run(f, "add TCP 81 192.168.1.0 80"), 422);
@@ -363,23 +338,23 @@ static void test_add_del(void **state)
 	/* Another client on the same port. */
 	assert_code(run(f, "add TCP 8080 192.168.1.21 80"), 409);
 	assert_code(run(f, "add TCP 8080 192.168.1.21 80 --remote 1.2.3.4"), 409);
-	assert_int_equal(f->e.system_update_id, id + 2);
-	assert_int_equal(f->nchg, 2);
+	assert_int_equal(f->x.e.system_update_id, id + 2);
+	assert_int_equal(f->x.chg.n, 2);
 
 	/* The admin's own entry again: replaced, +1. */
 	assert_ok(run(f, "add TCP 8080 192.168.1.20 81 --lease 100"));
-	m = map_find(f->e.maps, MAP_TCP, 8080, ip("0.0.0.0"));
+	m = map_find(f->x.e.maps, MAP_TCP, 8080, ip("0.0.0.0"));
 	assert_int_equal(m->int_port, 81);
-	assert_int_equal(map_lease_remaining(f->e.maps, m), 100);
-	assert_int_equal(f->e.system_update_id, id + 3);
+	assert_int_equal(map_lease_remaining(f->x.e.maps, m), 100);
+	assert_int_equal(f->x.e.system_update_id, id + 3);
 
 	assert_code(run(f, "del TCP 8081"), 404);
 	assert_code(run(f, "del UDP 53"), 404);        /* the wildcard entry: none */
 	assert_ok(run(f, "del UDP 53 --remote 8.8.4.4"));
 	assert_ok(run(f, "del TCP 8080"));
-	assert_int_equal(map_count(f->e.maps), 0);
-	assert_int_equal(f->e.system_update_id, id + 5);
-	assert_int_equal(f->nchg, 5);
+	assert_int_equal(map_count(f->x.e.maps), 0);
+	assert_int_equal(f->x.e.system_update_id, id + 5);
+	assert_int_equal(f->x.chg.n, 5);
 	fx_free(f);
 }
 
@@ -390,14 +365,14 @@ static void test_upnp_entries(void **state)
 
 	(void)state;
 	upnp_add(f, 5000, "192.168.1.40");
-	id = f->e.system_update_id;
+	id = f->x.e.system_update_id;
 	/* An admin add never overwrites a UPnP entry: 409, delete first. */
 	assert_code(run(f, "add TCP 5000 192.168.1.40 5000"), 409);
 	assert_code(run(f, "add TCP 5000 192.168.1.41 5000"), 409);
-	assert_int_equal(f->e.system_update_id, id);
+	assert_int_equal(f->x.e.system_update_id, id);
 	/* del takes anyone's. */
 	assert_ok(run(f, "del tcp 5000"));
-	assert_int_equal(f->e.system_update_id, id + 1);
+	assert_int_equal(f->x.e.system_update_id, id + 1);
 	fx_free(f);
 }
 
@@ -412,22 +387,22 @@ static void test_flush(void **state)
 	upnp_add(f, 5001, "192.168.1.40");
 	upnp_add(f, 5002, "192.168.1.41");
 	assert_ok(run(f, "add UDP 6000 192.168.1.41 6000"));
-	id = f->e.system_update_id;
-	f->nchg = 0;
+	id = f->x.e.system_update_id;
+	f->x.chg.n = 0;
 	a = run(f, "flush --client 192.168.1.40");
 	assert_ok(a);
 	assert_non_null(strstr(a, "removed 2 mappings of 192.168.1.40"));
-	assert_int_equal(map_count(f->e.maps), 2);
-	assert_int_equal(f->e.system_update_id, id + 1);
-	assert_int_equal(f->nchg, 1);
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	assert_int_equal(f->x.e.system_update_id, id + 1);
+	assert_int_equal(f->x.chg.n, 1);
 	a = run(f, "flush --client 192.168.1.40");
 	assert_ok(a);
 	assert_non_null(strstr(a, "removed 0 mappings"));
-	assert_int_equal(f->e.system_update_id, id + 1);       /* nothing changed */
+	assert_int_equal(f->x.e.system_update_id, id + 1);       /* nothing changed */
 	assert_ok(run(f, "flush"));
-	assert_int_equal(map_count(f->e.maps), 0);
-	assert_int_equal(f->e.system_update_id, id + 2);
-	assert_int_equal(f->nchg, 2);
+	assert_int_equal(map_count(f->x.e.maps), 0);
+	assert_int_equal(f->x.e.system_update_id, id + 2);
+	assert_int_equal(f->x.chg.n, 2);
 	fx_free(f);
 }
 
@@ -470,12 +445,12 @@ static void test_pinholes(void **state)
 	unsigned i, n;
 
 	(void)state;
-	lan_set_ifindex(&f->e.lans[0], 7);
+	lan_set_ifindex(&f->x.e.lans[0], 7);
 	assert_int_equal(lan_event_parse(str_cstr("fe80::1/64"), 7, true, 0, &ev), 0);
-	lan_apply(&f->e.lans[0], &ev);
+	lan_apply(&f->x.e.lans[0], &ev);
 	assert_int_equal(lan_event_parse(str_cstr("2001:db8:1::1/64"), 7, true, 0, &ev), 0);
-	lan_apply(&f->e.lans[0], &ev);
-	pin_reseed(f->e.pins, 1);
+	lan_apply(&f->x.e.lans[0], &ev);
+	pin_reseed(f->x.e.pins, 1);
 	a = run(f, "pinholes");
 	assert_ok(a);
 	assert_int_equal(strncmp(a, "   ID  PROTO", 12), 0);
@@ -485,11 +460,11 @@ static void test_pinholes(void **state)
 	t.proto = PIN_PROTO_TCP;
 	for (i = 0; i < 300; i++) {
 		t.int_port = (uint16_t)(2000 + i);
-		assert_int_equal(pinholes_open(&f->e, &t, 600, &v, &p), PINHOLES_OK);
+		assert_int_equal(pinholes_open(&f->x.e, &t, 600, &v, &p), PINHOLES_OK);
 		if (!first)
 			first = p;
 	}
-	assert_int_equal(backend_sim_pin_traffic(&f->e.backend, first, 5), 0);
+	assert_int_equal(backend_sim_pin_traffic(&f->x.e.backend, first, 5), 0);
 	a = run(f, "pinholes");
 	assert_ok(a);
 	for (n = 0, dup = strchr(a, '\n'); dup; dup = strchr(dup + 1, '\n'))
@@ -506,8 +481,8 @@ static void test_pinholes(void **state)
 			       "\"owner\":\"2001:db8:1::20\",\"origin\":\"upnp\"}"));
 	snprintf(line, sizeof(line), "pinhole-del %u", first->uid);
 	assert_ok(run(f, line));
-	assert_int_equal(pin_count(f->e.pins), 299);
-	assert_int_equal(backend_sim_pin_count(&f->e.backend), 299);
+	assert_int_equal(pin_count(f->x.e.pins), 299);
+	assert_int_equal(backend_sim_pin_count(&f->x.e.backend), 299);
 	assert_code(run(f, line), 404);
 	assert_code(run(f, "pinhole-del 0"), 400);
 	assert_code(run(f, "pinhole-del x"), 400);
@@ -588,7 +563,7 @@ static void test_persist(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(engine_leases_start(&f->e, dir), 0);
+	assert_int_equal(engine_leases_start(&f->x.e, dir), 0);
 	assert_ok(run(f, "add TCP 7000 192.168.1.50 7000 --lease 3600 --desc kept"));
 	assert_ok(run(f, "add TCP 7001 192.168.1.50 7001"));
 	assert_ok(run(f, "add TCP 7002 192.168.1.50 7002 --lease 3600"));
@@ -596,14 +571,14 @@ static void test_persist(void **state)
 	fx_free(f);
 
 	f = fx_new("");
-	assert_int_equal(engine_leases_start(&f->e, dir), 0);
-	assert_int_equal(map_count(f->e.maps), 2);
-	m = map_find(f->e.maps, MAP_TCP, 7000, ip("0.0.0.0"));
+	assert_int_equal(engine_leases_start(&f->x.e, dir), 0);
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	m = map_find(f->x.e.maps, MAP_TCP, 7000, ip("0.0.0.0"));
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
 	assert_string_equal(m->desc, "kept");
 	assert_true(m->lease_end_ms != 0);
-	m = map_find(f->e.maps, MAP_TCP, 7001, ip("0.0.0.0"));
+	m = map_find(f->x.e.maps, MAP_TCP, 7001, ip("0.0.0.0"));
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_STATIC);
 	assert_int_equal(m->lease_end_ms, 0);
@@ -616,10 +591,10 @@ static void test_connection(void **state)
 {
 	struct fx *f = fx_new("");
 	const char *a;
-	uint32_t id = f->e.system_update_id;
+	uint32_t id = f->x.e.system_update_id;
 
 	(void)state;
-	assert_int_equal(wanconn_status(f->e.wan), WANCONN_CONNECTED);
+	assert_int_equal(wanconn_status(f->x.e.wan), WANCONN_CONNECTED);
 	a = run(f, "disconnect");
 	assert_ok(a);
 	assert_non_null(strstr(a, "connection_status: Disconnected"));
@@ -627,7 +602,7 @@ static void test_connection(void **state)
 	a = run(f, "connect");
 	assert_ok(a);
 	assert_non_null(strstr(a, "connection_status: Connected"));
-	assert_int_equal(f->e.system_update_id, id);
+	assert_int_equal(f->x.e.system_update_id, id);
 	fx_free(f);
 }
 
@@ -639,7 +614,7 @@ static void test_status(void **state)
 	(void)state;
 	upnp_add(f, 5000, "192.168.1.40");
 	assert_ok(run(f, "add UDP 6000 192.168.1.41 60"));
-	f->now += 5000;
+	f->x.now += 5000;
 	a = run(f, "status");
 	assert_ok(a);
 	assert_non_null(strstr(a, "version: " IGDD_VERSION "\nuptime: 5\nbackend: sim\n"
@@ -691,17 +666,17 @@ static void test_stats(void **state)
 	buf_init(&out, 1 << 16);
 	buf_printf(&body, env, ns);
 	snprintf(sa, sizeof(sa), "\"%s#GetExternalIPAddress\"", ns);
-	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+	assert_int_equal(action_dispatch(&f->x.e, wanipconn_service(), sa,
 					 str_from(body.p, body.len), &peer, 0, &out), 200);
 	buf_reset(&out);
-	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+	assert_int_equal(action_dispatch(&f->x.e, wanipconn_service(), sa,
 					 str_from(body.p, body.len), &peer, 0, &out), 200);
 	buf_reset(&out);
 	snprintf(sa, sizeof(sa), "\"%s#NoSuchAction\"", ns);
-	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa,
+	assert_int_equal(action_dispatch(&f->x.e, wanipconn_service(), sa,
 					 str_from(body.p, body.len), &peer, 0, &out), 500);
 	buf_reset(&out);
-	assert_int_equal(action_dispatch(&f->e, wanipconn_service(), sa, STR_LIT("<x"),
+	assert_int_equal(action_dispatch(&f->x.e, wanipconn_service(), sa, STR_LIT("<x"),
 					 &peer, 0, &out), 400);
 	upnp_add(f, 5000, "192.168.1.40");
 	assert_ok(run(f, "add UDP 6000 192.168.1.41 60"));
@@ -740,32 +715,32 @@ static int fake_wan_status(struct backend *b, struct backend_wan *ret)
 static void test_wan_classify_follows(void **state)
 {
 	struct fx *f = fx_new("");
-	const struct backend_ops *sim = f->e.backend.ops;
+	const struct backend_ops *sim = f->x.e.backend.ops;
 	struct backend_ops ops = *sim;
 
 	(void)state;
 	ops.wan_status = fake_wan_status;
-	f->e.backend.ops = &ops;
+	f->x.e.backend.ops = &ops;
 	fake_wan = ip("192.168.0.2");
-	assert_true(engine_wan_classify(&f->e));
-	assert_false(engine_wan_classify(&f->e));
-	assert_int_equal(f->e.wan_class, ADDR_PRIVATE);
-	assert_false(engine_wan_public(&f->e));
+	assert_true(engine_wan_classify(&f->x.e));
+	assert_false(engine_wan_classify(&f->x.e));
+	assert_int_equal(f->x.e.wan_class, ADDR_PRIVATE);
+	assert_false(engine_wan_public(&f->x.e));
 	fake_wan = ip("100.100.0.1");
-	assert_true(engine_wan_classify(&f->e));
-	assert_int_equal(f->e.wan_class, ADDR_SHARED);
+	assert_true(engine_wan_classify(&f->x.e));
+	assert_int_equal(f->x.e.wan_class, ADDR_SHARED);
 	fake_wan = ip("198.51.99.1");
-	assert_true(engine_wan_classify(&f->e));
-	assert_false(engine_wan_classify(&f->e));
-	assert_int_equal(f->e.wan_class, ADDR_PUBLIC);
-	assert_true(engine_wan_public(&f->e));
+	assert_true(engine_wan_classify(&f->x.e));
+	assert_false(engine_wan_classify(&f->x.e));
+	assert_int_equal(f->x.e.wan_class, ADDR_PUBLIC);
+	assert_true(engine_wan_public(&f->x.e));
 	assert_non_null(strstr(run(f, "status"), "wan_class: public\nwan_public: yes\n"));
 	fake_wan.s_addr = 0;
-	assert_true(engine_wan_classify(&f->e));
-	assert_false(engine_wan_classify(&f->e));
-	assert_false(engine_wan_public(&f->e));
+	assert_true(engine_wan_classify(&f->x.e));
+	assert_false(engine_wan_classify(&f->x.e));
+	assert_false(engine_wan_public(&f->x.e));
 	assert_non_null(strstr(run(f, "status"), "wan_class: -\nwan_public: no\n"));
-	f->e.backend.ops = sim;
+	f->x.e.backend.ops = sim;
 	fx_free(f);
 }
 
@@ -914,7 +889,7 @@ static void io_up(struct io_fx *x)
 	snprintf(x->dir, sizeof(x->dir), "/tmp/igdd-test-ctl.XXXXXX");
 	assert_non_null(mkdtemp(x->dir));
 	snprintf(x->path, sizeof(x->path), "%s/run/igdd.sock", x->dir);
-	x->io = ctl_io_new(&x->f->e, x->l, x->path);
+	x->io = ctl_io_new(&x->f->x.e, x->l, x->path);
 	assert_non_null(x->io);
 }
 
@@ -1053,7 +1028,7 @@ static void test_io_stale(void **state)
 	(void)state;
 	io_up(&x);
 	errno = 0;
-	second = ctl_io_new(&x.f->e, x.l, x.path);
+	second = ctl_io_new(&x.f->x.e, x.l, x.path);
 	assert_null(second);
 	assert_int_equal(errno, EADDRINUSE);
 
@@ -1065,7 +1040,7 @@ static void test_io_stale(void **state)
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", other);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	close(fd);
-	second = ctl_io_new(&x.f->e, x.l, other);
+	second = ctl_io_new(&x.f->x.e, x.l, other);
 	assert_non_null(second);
 	ctl_io_free(second);
 	assert_int_equal(access(other, F_OK), -1);     /* removed at the end */
@@ -1075,10 +1050,10 @@ static void test_io_stale(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	errno = 0;
-	assert_null(ctl_io_new(&x.f->e, x.l, other));
+	assert_null(ctl_io_new(&x.f->x.e, x.l, other));
 	assert_int_equal(errno, EEXIST);
 	assert_int_equal(access(other, F_OK), 0);
-	assert_null(ctl_io_new(&x.f->e, x.l, "relative.sock"));
+	assert_null(ctl_io_new(&x.f->x.e, x.l, "relative.sock"));
 	io_down(&x);
 }
 
@@ -1098,8 +1073,8 @@ static void test_router_ports(void **state)
 	assert_non_null(strstr(a, "the gateway itself uses this port"));
 	assert_ok(run(f, "add UDP 8443 192.168.1.20 443"));
 	assert_code(run(f, "add TCP 2222 192.168.1.1 22"), 422);       /* the gateway itself */
-	assert_int_equal(map_count(f->e.maps), 1);
-	assert_int_equal(f->nchg, 1);
+	assert_int_equal(map_count(f->x.e.maps), 1);
+	assert_int_equal(f->x.chg.n, 1);
 	/* A grant (any descriptor here: the sim backend has no helper) is
 	 * the next command's, then closed. */
 	assert_int_equal(pipe(pipefd), 0);
@@ -1128,7 +1103,7 @@ static void test_backend_gone(void **state)
 	assert_ok(run(f, "add TCP 9000 192.168.1.20 9000 --remote 198.51.100.7"));
 	assert_ok(run(f, "add UDP 9000 192.168.1.20 9000"));
 	assert_ok(run(f, "add UDP 9001 192.168.1.20 9001"));
-	f->nchg = 0;
+	f->x.chg.n = 0;
 	memset(v, 0, sizeof(v));
 	v[0].proto = MAP_TCP;
 	v[0].ext_port = 9000;
@@ -1140,14 +1115,14 @@ static void test_backend_gone(void **state)
 	v[2].proto = MAP_UDP;
 	v[2].ext_port = 9001;
 	v[2].why = BACKEND_GONE_POLICY;
-	f->e.backend.on_gone(&f->e.backend, v, 3, f->e.backend.on_gone_arg);
-	assert_int_equal(map_count(f->e.maps), 1);
-	assert_non_null(map_find(f->e.maps, MAP_UDP, 9000, (struct in_addr){ 0 }));
-	assert_int_equal(f->nchg, 2);
+	f->x.e.backend.on_gone(&f->x.e.backend, v, 3, f->x.e.backend.on_gone_arg);
+	assert_int_equal(map_count(f->x.e.maps), 1);
+	assert_non_null(map_find(f->x.e.maps, MAP_UDP, 9000, (struct in_addr){ 0 }));
+	assert_int_equal(f->x.chg.n, 2);
 	/* Nothing there: nothing changes. */
-	f->e.backend.on_gone(&f->e.backend, v, 3, f->e.backend.on_gone_arg);
-	assert_int_equal(f->nchg, 2);
-	assert_int_equal(portmap_backend_gone(&f->e, v, 0), 0);
+	f->x.e.backend.on_gone(&f->x.e.backend, v, 3, f->x.e.backend.on_gone_arg);
+	assert_int_equal(f->x.chg.n, 2);
+	assert_int_equal(portmap_backend_gone(&f->x.e, v, 0), 0);
 	fx_free(f);
 }
 
@@ -1181,19 +1156,19 @@ static int sim_sockets(void)
 	CHECK(strcmp(last_line(run(f, "add TCP 20101 192.168.1.20 20101")), "ok") == 0);
 	CHECK(strcmp(last_line(run(f, "add UDP 20102 192.168.1.20 20102")), "ok") == 0);
 	CHECK(strcmp(last_line(run(f, "add TCP 20103 192.168.1.20 20103")), "ok") == 0);
-	CHECK(engine_next_deadline(&f->e) == f->now + 3000);
+	CHECK(engine_next_deadline(&f->x.e) == f->x.now + 3000);
 	tcp = listener(SOCK_STREAM, "0.0.0.0", 20101);
 	udp = listener(SOCK_DGRAM, "0.0.0.0", 20102);
 	lan = listener(SOCK_STREAM, "127.0.0.2", 20103);       /* not the WAN side */
 	CHECK(tcp >= 0 && udp >= 0 && lan >= 0);
-	f->now += 3000;
-	engine_tick(&f->e);
-	CHECK(map_count(f->e.maps) == 2);                       /* TCP/20101 went */
-	CHECK(!map_find(f->e.maps, MAP_TCP, 20101, (struct in_addr){ 0 }));
-	f->now += 3000;
-	engine_tick(&f->e);
-	CHECK(map_count(f->e.maps) == 1);                       /* UDP/20102 at the second */
-	CHECK(map_find(f->e.maps, MAP_TCP, 20103, (struct in_addr){ 0 }));
+	f->x.now += 3000;
+	engine_tick(&f->x.e);
+	CHECK(map_count(f->x.e.maps) == 2);                       /* TCP/20101 went */
+	CHECK(!map_find(f->x.e.maps, MAP_TCP, 20101, (struct in_addr){ 0 }));
+	f->x.now += 3000;
+	engine_tick(&f->x.e);
+	CHECK(map_count(f->x.e.maps) == 1);                       /* UDP/20102 at the second */
+	CHECK(map_find(f->x.e.maps, MAP_TCP, 20103, (struct in_addr){ 0 }));
 	close(tcp);
 	close(udp);
 	close(lan);

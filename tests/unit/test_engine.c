@@ -21,73 +21,47 @@
 #include "core/wanconn.h"
 #include "engine.h"
 #include "svc/action.h"
+#include "fixture.h"
 
-#define T0 1000000u
-#define CHG_MAX 16
+#define T0 FX_T0
 
 struct fx {
-	struct config cfg;
-	struct engine e;
-	uint64_t now;
-	unsigned chg[CHG_MAX];      /* engine_changed() sets, in order */
-	unsigned nchg;
+	struct fx_engine x;         /* x.chg: the engine_changed() sets, in order */
 };
-
-static void on_change(struct engine *e, unsigned changes, void *arg)
-{
-	struct fx *f = arg;
-
-	(void)e;
-	if (f->nchg < CHG_MAX)
-		f->chg[f->nchg] = changes;
-	f->nchg++;
-}
 
 /* An engine on the sim backend with extra configuration lines. */
 static struct fx *fx_new(const char *extra)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char text[1024], err[256];
-	struct clock clk;
 
 	assert_non_null(f);
-	snprintf(text, sizeof(text),
-		 "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
-		 "sim_router_ports = no\n%s\n", extra);
-	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	f->now = T0;
-	clk.now_ms = clock_fake_ms;
-	clk.ctx = &f->now;
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
-	f->e.on_change = on_change;
-	f->e.on_change_arg = f;
+	fx_engine_init(&f->x, extra, FX_NO_LAN);
 	return f;
 }
 
 static void fx_free(struct fx *f)
 {
-	engine_fini(&f->e);
+	fx_engine_fini(&f->x);
 	free(f);
 }
 
 static enum wanconn_status status(const struct fx *f)
 {
-	return wanconn_status(f->e.wan);
+	return wanconn_status(f->x.e.wan);
 }
 
 static const char *ext_ip(struct fx *f)
 {
 	static char ip[INET_ADDRSTRLEN];
 
-	engine_external_ip(&f->e, ip);
+	engine_external_ip(&f->x.e, ip);
 	return ip;
 }
 
 static void advance(struct fx *f, uint64_t ms)
 {
-	f->now += ms;
-	engine_tick(&f->e);
+	f->x.now += ms;
+	engine_tick(&f->x.e);
 }
 
 /* --- Start-up ----------------------------------------------------------- */
@@ -98,15 +72,15 @@ static void test_start_connected(void **state)
 
 	(void)state;
 	assert_int_equal(status(f), WANCONN_CONNECTED);
-	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_NONE);
-	assert_true(f->e.wan_link_up);
-	assert_true(wanconn_termination_supported(f->e.wan));
-	assert_string_equal(wanconn_possible_types(f->e.wan), "IP_Routed");
+	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_NONE);
+	assert_true(f->x.e.wan_link_up);
+	assert_true(wanconn_termination_supported(f->x.e.wan));
+	assert_string_equal(wanconn_possible_types(f->x.e.wan), "IP_Routed");
 	assert_string_equal(ext_ip(f), "203.0.113.1");
-	assert_int_equal(engine_next_deadline(&f->e), 0);
+	assert_int_equal(engine_next_deadline(&f->x.e), 0);
 	advance(f, 90000);
-	assert_int_equal(wanconn_uptime(f->e.wan, f->now), 90);
-	assert_int_equal(f->nchg, 0);
+	assert_int_equal(wanconn_uptime(f->x.e.wan, f->x.now), 90);
+	assert_int_equal(f->x.chg.n, 0);
 	fx_free(f);
 }
 
@@ -117,13 +91,13 @@ static void test_config_applied(void **state)
 			      "sim_ip_bridged = yes");
 
 	(void)state;
-	assert_true(wanconn_type_read_only(f->e.wan));
-	assert_int_equal(wanconn_auto_disconnect_time(f->e.wan), 7);
-	assert_int_equal(wanconn_idle_disconnect_time(f->e.wan), 8);
-	assert_int_equal(wanconn_warn_disconnect_delay(f->e.wan), 9);
-	assert_string_equal(wanconn_possible_types(f->e.wan), "IP_Routed,IP_Bridged");
+	assert_true(wanconn_type_read_only(f->x.e.wan));
+	assert_int_equal(wanconn_auto_disconnect_time(f->x.e.wan), 7);
+	assert_int_equal(wanconn_idle_disconnect_time(f->x.e.wan), 8);
+	assert_int_equal(wanconn_warn_disconnect_delay(f->x.e.wan), 9);
+	assert_string_equal(wanconn_possible_types(f->x.e.wan), "IP_Routed,IP_Bridged");
 	/* the auto timer (7 s), earlier than the idle one, is the next deadline */
-	assert_int_equal(engine_next_deadline(&f->e), T0 + 7000);
+	assert_int_equal(engine_next_deadline(&f->x.e), T0 + 7000);
 	fx_free(f);
 }
 
@@ -147,13 +121,13 @@ static int fake_wan_packets(struct backend *b, uint64_t *ret)
 static void test_idle_sees_traffic(void **state)
 {
 	struct fx *f = fx_new("idle_disconnect_time = 8");
-	struct backend_ops ops = *f->e.backend.ops;
+	struct backend_ops ops = *f->x.e.backend.ops;
 	uint64_t quiet_from;
 	int i;
 
 	(void)state;
 	ops.wan_packets = fake_wan_packets;
-	f->e.backend.ops = &ops;
+	f->x.e.backend.ops = &ops;
 	fake_packets = 100;
 	advance(f, 0);                  /* the first sample: a baseline */
 	for (i = 0; i < 15; i++) {      /* 30 s of traffic */
@@ -161,17 +135,17 @@ static void test_idle_sees_traffic(void **state)
 		advance(f, 2000);
 		assert_int_equal(status(f), WANCONN_CONNECTED);
 	}
-	quiet_from = f->now;
+	quiet_from = f->x.now;
 	for (i = 0; i < 100 && status(f) == WANCONN_CONNECTED; i++) {
-		uint64_t next = engine_next_deadline(&f->e);
+		uint64_t next = engine_next_deadline(&f->x.e);
 
-		assert_true(next > f->now);
-		advance(f, next - f->now);
+		assert_true(next > f->x.now);
+		advance(f, next - f->x.now);
 	}
 	assert_int_not_equal(status(f), WANCONN_CONNECTED);
-	assert_true(f->now >= quiet_from + 6000 && f->now <= quiet_from + 8000);
-	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_IDLE_DISCONNECT);
-	f->e.backend.ops = &backend_sim_ops;   /* not the copy on this stack */
+	assert_true(f->x.now >= quiet_from + 6000 && f->x.now <= quiet_from + 8000);
+	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_IDLE_DISCONNECT);
+	f->x.e.backend.ops = &backend_sim_ops;   /* not the copy on this stack */
 	fx_free(f);
 }
 
@@ -181,7 +155,7 @@ static void test_idle_without_counters(void **state)
 	struct fx *f = fx_new("idle_disconnect_time = 8");
 
 	(void)state;
-	assert_int_equal(engine_next_deadline(&f->e), T0 + 8000);
+	assert_int_equal(engine_next_deadline(&f->x.e), T0 + 8000);
 	advance(f, 8000);
 	assert_int_not_equal(status(f), WANCONN_CONNECTED);
 	fx_free(f);
@@ -200,27 +174,27 @@ static void test_changes_force_termination(void **state)
 	struct fx *f = fx_new("");
 
 	(void)state;
-	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_force_termination(f->x.e.wan, f->x.now), 0);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
-	assert_int_equal(f->nchg, 3);
-	assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
-	assert_int_equal(f->chg[1], ENGINE_CHG_WAN_LINK);
-	assert_int_equal(f->chg[2], ENGINE_CHG_CONNECTION);
-	assert_false(f->e.wan_link_up);
+	assert_int_equal(f->x.chg.n, 3);
+	assert_int_equal(f->x.chg.v[0], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
+	assert_int_equal(f->x.chg.v[1], ENGINE_CHG_WAN_LINK);
+	assert_int_equal(f->x.chg.v[2], ENGINE_CHG_CONNECTION);
+	assert_false(f->x.e.wan_link_up);
 	assert_string_equal(ext_ip(f), "");
-	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_FORCED_DISCONNECT);
+	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_FORCED_DISCONNECT);
 
 	/* and back: Connecting, the link comes up (inside wan_up: the machine
 	 * queues that and tells Connected after Connecting), Connected with
 	 * an address */
-	f->nchg = 0;
-	assert_int_equal(wanconn_request_connection(f->e.wan, f->now), 0);
+	f->x.chg.n = 0;
+	assert_int_equal(wanconn_request_connection(f->x.e.wan, f->x.now), 0);
 	assert_int_equal(status(f), WANCONN_CONNECTED);
-	assert_int_equal(f->nchg, 3);
-	assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION);
-	assert_int_equal(f->chg[1], ENGINE_CHG_WAN_LINK);
-	assert_int_equal(f->chg[2], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
-	assert_true(f->e.wan_link_up);
+	assert_int_equal(f->x.chg.n, 3);
+	assert_int_equal(f->x.chg.v[0], ENGINE_CHG_CONNECTION);
+	assert_int_equal(f->x.chg.v[1], ENGINE_CHG_WAN_LINK);
+	assert_int_equal(f->x.chg.v[2], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
+	assert_true(f->x.e.wan_link_up);
 	assert_string_equal(ext_ip(f), "203.0.113.1");
 	fx_free(f);
 }
@@ -231,17 +205,17 @@ static void test_pending_keeps_address(void **state)
 	struct fx *f = fx_new("warn_disconnect_delay = 5");
 
 	(void)state;
-	assert_int_equal(wanconn_request_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_request_termination(f->x.e.wan, f->x.now), 0);
 	assert_int_equal(status(f), WANCONN_PENDING_DISCONNECT);
-	assert_int_equal(f->nchg, 1);
-	assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION);
+	assert_int_equal(f->x.chg.n, 1);
+	assert_int_equal(f->x.chg.v[0], ENGINE_CHG_CONNECTION);
 	assert_string_equal(ext_ip(f), "203.0.113.1");
-	assert_int_equal(engine_next_deadline(&f->e), T0 + 5000);
+	assert_int_equal(engine_next_deadline(&f->x.e), T0 + 5000);
 	advance(f, 4999);
 	assert_int_equal(status(f), WANCONN_PENDING_DISCONNECT);
 	advance(f, 1);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
-	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_USER_DISCONNECT);
+	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_USER_DISCONNECT);
 	assert_string_equal(ext_ip(f), "");
 	fx_free(f);
 }
@@ -253,30 +227,30 @@ static void test_delayed_link(void **state)
 	struct fx *f = fx_new("sim_connect_delay = 5000\nsim_disconnect_delay = 2000");
 
 	(void)state;
-	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_force_termination(f->x.e.wan, f->x.now), 0);
 	assert_int_equal(status(f), WANCONN_DISCONNECTING);
-	assert_true(f->e.wan_link_up);
+	assert_true(f->x.e.wan_link_up);
 	/* the sim's completion comes before the 60 s disconnect timeout */
-	assert_int_equal(engine_next_deadline(&f->e), T0 + 2000);
+	assert_int_equal(engine_next_deadline(&f->x.e), T0 + 2000);
 	advance(f, 1999);
 	assert_int_equal(status(f), WANCONN_DISCONNECTING);
 	advance(f, 1);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
-	assert_false(f->e.wan_link_up);
-	assert_int_equal(engine_next_deadline(&f->e), 0);
+	assert_false(f->x.e.wan_link_up);
+	assert_int_equal(engine_next_deadline(&f->x.e), 0);
 
-	assert_int_equal(wanconn_request_connection(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_request_connection(f->x.e.wan, f->x.now), 0);
 	assert_int_equal(status(f), WANCONN_CONNECTING);
-	assert_int_equal(engine_next_deadline(&f->e), T0 + 2000 + 5000);
+	assert_int_equal(engine_next_deadline(&f->x.e), T0 + 2000 + 5000);
 	assert_string_equal(ext_ip(f), "");
 	advance(f, 4999);
 	assert_int_equal(status(f), WANCONN_CONNECTING);
 	advance(f, 1);
 	assert_int_equal(status(f), WANCONN_CONNECTED);
-	assert_true(f->e.wan_link_up);
-	assert_int_equal(engine_next_deadline(&f->e), 0);
+	assert_true(f->x.e.wan_link_up);
+	assert_int_equal(engine_next_deadline(&f->x.e), 0);
 	advance(f, 3000);
-	assert_int_equal(wanconn_uptime(f->e.wan, f->now), 3);
+	assert_int_equal(wanconn_uptime(f->x.e.wan, f->x.now), 3);
 	fx_free(f);
 }
 
@@ -287,14 +261,14 @@ static void test_connect_timeout(void **state)
 	struct fx *f = fx_new("sim_connect_delay = 90000");
 
 	(void)state;
-	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
-	assert_int_equal(wanconn_request_connection(f->e.wan, f->now), 0);
-	assert_int_equal(engine_next_deadline(&f->e),
+	assert_int_equal(wanconn_force_termination(f->x.e.wan, f->x.now), 0);
+	assert_int_equal(wanconn_request_connection(f->x.e.wan, f->x.now), 0);
+	assert_int_equal(engine_next_deadline(&f->x.e),
 			 T0 + WANCONN_CONNECT_TIMEOUT_DEFAULT_S * 1000u);
 	advance(f, WANCONN_CONNECT_TIMEOUT_DEFAULT_S * 1000u);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
-	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_UNKNOWN);
-	assert_int_equal(engine_next_deadline(&f->e), 0);
+	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_UNKNOWN);
+	assert_int_equal(engine_next_deadline(&f->x.e), 0);
 	advance(f, 60000);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
 	fx_free(f);
@@ -306,12 +280,12 @@ static void test_connect_fail(void **state)
 	struct fx *f = fx_new("sim_connect_fail = yes");
 
 	(void)state;
-	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
-	assert_int_equal(wanconn_request_connection(f->e.wan, f->now),
+	assert_int_equal(wanconn_force_termination(f->x.e.wan, f->x.now), 0);
+	assert_int_equal(wanconn_request_connection(f->x.e.wan, f->x.now),
 			 UPNP_E_CONNECTION_SETUP_FAILED);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
-	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_NO_CARRIER);
-	assert_false(f->e.wan_link_up);
+	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_NO_CARRIER);
+	assert_false(f->x.e.wan_link_up);
 	assert_string_equal(ext_ip(f), "");
 	fx_free(f);
 }
@@ -350,15 +324,15 @@ static void test_wan_events(void **state)
 		const struct event_row *r = &event_rows[i];
 		struct fx *f = fx_new("");
 
-		engine_wan_event(&f->e, r->ev, r->cause);
-		if (status(f) != r->want_status || wanconn_last_error(f->e.wan) != r->want_error)
+		engine_wan_event(&f->x.e, r->ev, r->cause);
+		if (status(f) != r->want_status || wanconn_last_error(f->x.e.wan) != r->want_error)
 			fail_msg("row %zu: %s / %s", i, wanconn_status_str(status(f)),
-				 wanconn_lasterror_str(wanconn_last_error(f->e.wan)));
+				 wanconn_lasterror_str(wanconn_last_error(f->x.e.wan)));
 		if (r->want_status == WANCONN_DISCONNECTED) {
-			assert_int_equal(f->nchg, 1);
-			assert_int_equal(f->chg[0], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
+			assert_int_equal(f->x.chg.n, 1);
+			assert_int_equal(f->x.chg.v[0], ENGINE_CHG_CONNECTION | ENGINE_CHG_EXTERNAL_IP);
 		} else {
-			assert_int_equal(f->nchg, 0);
+			assert_int_equal(f->x.chg.n, 0);
 		}
 		fx_free(f);
 	}
@@ -407,7 +381,7 @@ static void test_connection_allowed(void **state)
 		struct ipaddr peer;
 
 		assert_int_equal(ipaddr_parse(str_cstr(r->peer), &peer), 0);
-		if (engine_connection_allowed(&f->e, &peer) != r->want)
+		if (engine_connection_allowed(&f->x.e, &peer) != r->want)
 			fail_msg("row %zu: '%s' %s: want %d", i, r->config, r->peer, r->want);
 		fx_free(f);
 	}

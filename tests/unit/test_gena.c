@@ -42,6 +42,8 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
+#include "fixture.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct gena_timeout_range TR = { 1800, 300, GENA_TIMEOUT_MAX };
@@ -386,9 +388,7 @@ static void test_status_line(void **state)
 #define CB_PEER "<http://192.168.1.20:5000/notify>"
 
 struct fx {
-	struct config cfg;
-	struct engine e;
-	uint64_t now;
+	struct fx_engine x;
 	struct gena *g;
 	unsigned notified;
 };
@@ -403,24 +403,15 @@ static void on_notify(void *arg)
 static struct fx *fx_new(const char *lan, const char *mask, const struct gena_params *p)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct clock clk;
 	struct in_addr a, m;
 	struct gena_params gp;
 
 	assert_non_null(f);
-	config_defaults(&f->cfg);
-	memcpy(f->cfg.uuid, "2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a50", 37);
-	f->cfg.have_uuid = true;
-	f->cfg.have_external_ip = true;
-	f->cfg.sim_router_ports = false;        /* not this host's own sockets */
-	inet_pton(AF_INET, "203.0.113.7", &f->cfg.external_ip);
-	f->now = 1000000;
-	clk.now_ms = clock_fake_ms;
-	clk.ctx = &f->now;
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	fx_engine_init(&f->x, "uuid = 2f0e8b3a-5c1d-4e6f-9a7b-0c1d2e3f4a50\n"
+		       "external_ip = 203.0.113.7\n", FX_NO_LAN);
 	inet_pton(AF_INET, lan, &a);
 	inet_pton(AF_INET, mask, &m);
-	engine_set_lan(&f->e, a, m);
+	engine_set_lan(&f->x.e, a, m);
 	if (!p) {
 		gena_params_default(&gp);
 		gp.seeded = true;
@@ -428,18 +419,18 @@ static struct fx *fx_new(const char *lan, const char *mask, const struct gena_pa
 		gp.initial_hold_ms = 0;         /* test_initial_hold() has it */
 		p = &gp;
 	}
-	f->g = gena_new(&f->e, p);
+	f->g = gena_new(&f->x.e, p);
 	assert_non_null(f->g);
 	gena_set_notify(f->g, on_notify, f);
-	f->e.on_change = gena_on_change;
-	f->e.on_change_arg = f->g;
+	assert_int_equal(engine_subscribe(&f->x.e, gena_on_change, f->g), 0);
 	return f;
 }
 
 static void fx_free(struct fx *f)
 {
+	engine_unsubscribe(&f->x.e, gena_on_change, f->g);
 	gena_free(f->g);
-	engine_fini(&f->e);
+	fx_engine_fini(&f->x);
 	free(f);
 }
 
@@ -483,7 +474,7 @@ static int fx_request(struct fx *f, const struct service *svc, const struct req_
 	req.nheaders = n;
 	assert_int_equal(ipaddr_parse(str_cstr(in->peer ? in->peer : LAN_PEER), &req.peer), 0);
 	if (ipaddr_is_linklocal(&req.peer))
-		req.peer.scope = f->e.lans[0].ifindex;
+		req.peer.scope = f->x.e.lans[0].ifindex;
 	req.lan = 0;
 	http_response_init(resp);
 	gena_handle(f->g, svc, &req, resp);
@@ -558,7 +549,7 @@ static void want_prop(struct fx *f, const struct service *svc, const char *name,
 		if (strcmp(svc->vars[i].name, name) == 0)
 			break;
 	assert_true(i < svc->nvars);
-	assert_int_equal(svc->query(&f->e, &svc->vars[i], &v), 0);
+	assert_int_equal(svc->query(&f->x.e, &svc->vars[i], &v), 0);
 	gena_body_add(out, name, v.p ? v.p : "", v.len);
 	buf_free(&v);
 }
@@ -627,7 +618,7 @@ static void test_initial_event_after_response(void **state)
 	assert_int_equal(gena_count(f->g), 1);
 	expect_nothing(f);
 	/* A change before the response is out: no event of its own. */
-	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	engine_changed(&f->x.e, ENGINE_CHG_MAPPINGS);
 	expect_nothing(f);
 	gena_response_sent(f->g, sid);
 	expect_event(f, ip, sid, 0, ip_all);
@@ -635,7 +626,7 @@ static void test_initial_event_after_response(void **state)
 	gena_response_sent(f->g, sid);         /* again (a renewal's response): no-op */
 	expect_nothing(f);
 	/* The whole first request, exactly. */
-	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	engine_changed(&f->x.e, ENGINE_CHG_MAPPINGS);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.ntargets, 1);
 	assert_int_equal(d.t[0].addr.family, AF_INET);
@@ -663,7 +654,7 @@ static void test_initial_event_after_response(void **state)
 	assert_string_not_equal(sid, sid2);
 	gena_response_sent(f->g, sid2);
 	expect_event(f, ip, sid2, 0, ip_all);
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
 	expect_event(f, ip, sid, 2, ip_conn);
 	expect_event(f, ip, sid2, 1, ip_conn);
 	expect_nothing(f);
@@ -697,7 +688,7 @@ static void test_initial_hold(void **state)
 	gena_response_taken(f->g, a);           /* before the response: no-op */
 	gena_response_sent(f->g, a);
 	expect_nothing(f);
-	assert_int_equal(gena_next_deadline(f->g), f->now + 50);
+	assert_int_equal(gena_next_deadline(f->g), f->x.now + 50);
 	n = f->notified;
 	gena_response_taken(f->g, a);
 	assert_true(f->notified > n);           /* the sender is told */
@@ -710,14 +701,14 @@ static void test_initial_hold(void **state)
 			 200);
 	gena_response_sent(f->g, b);
 	want_body(f, ip, ip_all, &want0);       /* the values of its response */
-	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	engine_changed(&f->x.e, ENGINE_CHG_MAPPINGS);
 	expect_event(f, ip, a, 1, ip_mappings);
 	expect_nothing(f);
-	f->now += 49;
+	f->x.now += 49;
 	assert_int_equal(gena_tick(f->g), 0);
 	expect_nothing(f);
-	assert_int_equal(gena_next_deadline(f->g), f->now + 1);
-	f->now += 1;
+	assert_int_equal(gena_next_deadline(f->g), f->x.now + 1);
+	f->x.now += 1;
 	n = f->notified;
 	assert_int_equal(gena_tick(f->g), 0);   /* a release removes nothing */
 	assert_true(f->notified > n);
@@ -737,12 +728,12 @@ static void test_initial_hold(void **state)
 			 200);
 	gena_response_sent(f->g, c);
 	expect_nothing(f);
-	f->now += 50;
+	f->x.now += 50;
 	expect_event(f, ip, c, 0, ip_all);
 	/* A renewal's response names an active subscription: nothing held. */
 	assert_int_equal(fx_renew(f, ip, c, NULL, NULL), 200);
 	gena_response_sent(f->g, c);
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
 	expect_event(f, ip, a, 2, ip_conn);
 	expect_event(f, ip, b, 2, ip_conn);
 	expect_event(f, ip, c, 1, ip_conn);
@@ -787,7 +778,7 @@ static void test_one_event_per_change(void **state)
 		const struct change_case *c = &change_cases[i];
 		unsigned before = f->notified;
 
-		engine_changed(&f->e, c->changes);
+		engine_changed(&f->x.e, c->changes);
 		if (c->ip)
 			expect_event(f, ip, sip, seq_ip++, c->ip);
 		if (c->cmn)
@@ -816,9 +807,9 @@ static void test_firewall_events(void **state)
 	assert_int_equal(fx_subscribe(f, fw, LAN_PEER, CB_PEER, NULL, sid), 200);
 	gena_response_sent(f->g, sid);
 	expect_event(f, fw, sid, 0, fw_all);
-	engine_changed(&f->e, ENGINE_CHG_PINHOLES | ENGINE_CHG_MAPPINGS);
+	engine_changed(&f->x.e, ENGINE_CHG_PINHOLES | ENGINE_CHG_MAPPINGS);
 	expect_nothing(f);
-	engine_changed(&f->e, ENGINE_CHG_FIREWALL);
+	engine_changed(&f->x.e, ENGINE_CHG_FIREWALL);
 	expect_event(f, fw, sid, 1, fw_all);
 	expect_nothing(f);
 }
@@ -836,8 +827,8 @@ static void test_in_order(void **state)
 	gena_response_sent(f->g, sid);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);
 	assert_int_equal(d.seq, 0);
-	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_EXTERNAL_IP);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
 	expect_nothing(f);                      /* SEQ 0 still in flight */
 	before = f->notified;
 	gena_delivery_done(f->g, d.sub_id, false);      /* lost: SEQ 0 is spent */
@@ -869,10 +860,10 @@ static void test_queue_collapse(void **state)
 	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, NULL, sid), 200);
 	gena_response_sent(f->g, sid);
 	assert_int_equal(gena_next_delivery(f->g, &d), 1);      /* SEQ 0 in flight */
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);           /* queued: 2 */
-	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);          /* queued: 3 = full */
-	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);             /* collapses */
-	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);             /* queue has room again */
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);           /* queued: 2 */
+	engine_changed(&f->x.e, ENGINE_CHG_EXTERNAL_IP);          /* queued: 3 = full */
+	engine_changed(&f->x.e, ENGINE_CHG_MAPPINGS);             /* collapses */
+	engine_changed(&f->x.e, ENGINE_CHG_MAPPINGS);             /* queue has room again */
 	gena_delivery_done(f->g, d.sub_id, true);
 	gena_delivery_free(&d);
 	/* The merged event holds the values of when it was merged
@@ -894,14 +885,14 @@ static void test_queue_collapse(void **state)
 		gena_delivery_free(&d);
 		buf_free(&want);
 	}
-	assert_int_equal(f->e.system_update_id, 3);
+	assert_int_equal(f->x.e.system_update_id, 3);
 	expect_event(f, ip, sid, 2, ip_mappings);
 	expect_nothing(f);
 	/* Without anything in flight the whole queue collapses. */
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
-	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_EXTERNAL_IP);
 	{
 		static const char *const merged[] = { "ConnectionStatus", "ExternalIPAddress", NULL };
 
@@ -1010,14 +1001,14 @@ static void lan6_add(struct lan *l, const char *text)
 static struct fx *fx_new6(void)
 {
 	struct fx *f = fx_new("192.168.1.1", "255.255.255.0", NULL);
-	struct lan *l = &f->e.lans[0];
+	struct lan *l = &f->x.e.lans[0];
 
 	lan_set_ifindex(l, IFX6);
 	lan6_add(l, "192.168.1.1/24");
 	lan6_add(l, "2001:db8:1::1/64");
 	lan6_add(l, "fd00:1::1/64");
 	lan6_add(l, "fe80::1/64");
-	f->e.same_host = stub_same_host;
+	f->x.e.same_host = stub_same_host;
 	return f;
 }
 
@@ -1074,7 +1065,7 @@ static void test_callback_ipv6(void **state)
 	gena_delivery_done(f->g, d.sub_id, true);
 	gena_delivery_free(&d);
 	/* Without a neighbour table, only the subscriber's own address. */
-	f->e.same_host = NULL;
+	f->x.e.same_host = NULL;
 	stub_calls = 0;
 	assert_int_equal(fx_subscribe(f, ip, "2001:db8:1::20", "<http://[fe80::20]:45686/x>", NULL, sid),
 			 412);
@@ -1163,10 +1154,10 @@ static void test_response_failed(void **state)
 	assert_int_equal(gena_count(f->g), 1);
 	gena_response_failed(f->g, SID1);       /* unknown: ignored */
 	assert_int_equal(gena_count(f->g), 1);
-	assert_int_equal(gena_next_deadline(f->g), f->now + 30000);
-	f->now += 29999;
+	assert_int_equal(gena_next_deadline(f->g), f->x.now + 30000);
+	f->x.now += 29999;
 	assert_int_equal(gena_tick(f->g), 0);
-	f->now += 1;
+	f->x.now += 1;
 	assert_int_equal(gena_tick(f->g), 1);
 	assert_int_equal(gena_count(f->g), 0);
 	gena_response_sent(f->g, b);            /* too late: nothing happens */
@@ -1184,20 +1175,20 @@ static void test_expiry(void **state)
 	struct fx *f = *state;
 	const struct service *ip = wanipconn_service();
 	char sid[GENA_SID_SIZE], tout[32];
-	uint64_t t0 = f->now;
+	uint64_t t0 = f->x.now;
 
 	assert_int_equal(gena_next_deadline(f->g), 0);
 	assert_int_equal(fx_subscribe(f, ip, LAN_PEER, CB_PEER, "Second-300", sid), 200);
 	gena_response_sent(f->g, sid);
 	assert_int_equal(gena_next_deadline(f->g), t0 + 300000);
-	f->now = t0 + 299999;
+	f->x.now = t0 + 299999;
 	assert_int_equal(gena_tick(f->g), 0);
 	assert_int_equal(fx_renew(f, ip, sid, "Second-600", tout), 200);
 	assert_string_equal(tout, "Second-600");
 	assert_int_equal(gena_next_deadline(f->g), t0 + 299999 + 600000);
-	f->now = t0 + 299999 + 599999;
+	f->x.now = t0 + 299999 + 599999;
 	assert_int_equal(gena_tick(f->g), 0);
-	f->now += 1;
+	f->x.now += 1;
 	/* Expired but not yet swept: already unknown. */
 	assert_int_equal(fx_renew(f, ip, sid, NULL, NULL), 412);
 	assert_int_equal(gena_tick(f->g), 1);
@@ -1524,8 +1515,8 @@ static struct fx *fx_loopback(unsigned confirm_timeout_s, unsigned hold_ms)
 	p.confirm_timeout_s = confirm_timeout_s;
 	p.initial_hold_ms = hold_ms;
 	f = fx_new("127.0.0.2", "255.0.0.0", &p);
-	f->e.clock.now_ms = clock_monotonic_ms;
-	f->e.clock.ctx = NULL;
+	f->x.e.clock.now_ms = clock_monotonic_ms;
+	f->x.e.clock.ctx = NULL;
 	return f;
 }
 
@@ -1550,7 +1541,7 @@ static void test_io_order(void **state)
 
 	(void)state;
 	assert_non_null(l);
-	io = gena_io_new(f->g, &f->e, l, NULL);
+	io = gena_io_new(f->g, &f->x.e, l, NULL);
 	assert_non_null(io);
 	srv_start(&s, l, false);
 	s.done = srv_has;
@@ -1558,9 +1549,9 @@ static void test_io_order(void **state)
 	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/ev>", (unsigned)s.port);
 	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", cb, NULL, sid), 200);
 	gena_response_sent(f->g, sid);
-	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
-	engine_changed(&f->e, ENGINE_CHG_EXTERNAL_IP);
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_MAPPINGS);
+	engine_changed(&f->x.e, ENGINE_CHG_EXTERNAL_IP);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
 	run_until(l, srv_has, &s, "four events");
 	assert_int_equal(s.nrec, 4);
 	for (i = 0; i < 4; i++) {
@@ -1610,7 +1601,7 @@ static void test_io_dead(void **state)
 	(void)state;
 	gena_io_params_default(&p);
 	p.response_timeout_ms = (unsigned)test_timeout_ms();
-	io = gena_io_new(f->g, &f->e, l, &p);
+	io = gena_io_new(f->g, &f->x.e, l, &p);
 	assert_non_null(io);
 	srv_start(&dead, l, true);
 	srv_start(&l1, l, false);
@@ -1633,7 +1624,7 @@ static void test_io_dead(void **state)
 	assert_int_equal(l1.nrec, 0);
 	/* A change: sub2 and sub3 get it too; shut down with sub1's delivery
 	 * still stuck on the dead subscriber. */
-	engine_changed(&f->e, ENGINE_CHG_CONNECTION);
+	engine_changed(&f->x.e, ENGINE_CHG_CONNECTION);
 	run_until(l, has_n, &four, "the change events of sub2 and sub3");
 	assert_int_equal(l1.nrec, 0);
 	assert_true(gena_io_active(io) >= 1);
@@ -1661,7 +1652,7 @@ static void test_io_fallback(void **state)
 	(void)state;
 	gena_io_params_default(&p);
 	p.response_timeout_ms = 1000;
-	io = gena_io_new(f->g, &f->e, l, &p);
+	io = gena_io_new(f->g, &f->x.e, l, &p);
 	assert_non_null(io);
 	srv_start(&dead, l, true);
 	srv_start(&l1, l, false);
@@ -1709,7 +1700,7 @@ static void test_io_max_conns(void **state)
 	assert_int_equal(p.max_conns, IGDD_GENA_MAX_SUBSCRIPTIONS);
 	p.max_conns = 2;
 	p.response_timeout_ms = (unsigned)test_timeout_ms();
-	io = gena_io_new(f->g, &f->e, l, &p);
+	io = gena_io_new(f->g, &f->x.e, l, &p);
 	assert_non_null(io);
 	srv_start(&dead, l, true);
 	snprintf(cb, sizeof(cb), "<http://127.0.0.1:%u/dead>", (unsigned)dead.port);
@@ -1743,7 +1734,7 @@ static void test_io_expiry(void **state)
 	uint64_t t0;
 
 	(void)state;
-	io = gena_io_new(f->g, &f->e, l, NULL);
+	io = gena_io_new(f->g, &f->x.e, l, NULL);
 	assert_int_equal(fx_subscribe(f, wanipconn_service(), "127.0.0.1", "<http://127.0.0.1:9/>",
 				      NULL, sid), 200);
 	t0 = clock_monotonic_ms(NULL);
@@ -1819,18 +1810,18 @@ static void test_io_hold_until_taken(void **state)
 	p.seeded = true;
 	p.initial_hold_ms = 600000;
 	f = fx_new("127.0.0.2", "255.0.0.0", &p);
-	f->e.clock.now_ms = clock_monotonic_ms;
-	f->e.clock.ctx = NULL;
-	f->e.gena = f->g;
-	f->cfg.http_port = 0;
-	h = http_io_new(&f->e, l);
+	f->x.e.clock.now_ms = clock_monotonic_ms;
+	f->x.e.clock.ctx = NULL;
+	f->x.e.gena = f->g;
+	f->x.cfg.http_port = 0;
+	h = http_io_new(&f->x.e, l);
 	assert_non_null(h);
-	io = gena_io_new(f->g, &f->e, l, NULL);
+	io = gena_io_new(f->g, &f->x.e, l, NULL);
 	assert_non_null(io);
 	srv_start(&s, l, false);
 	s.done = srv_has_n;
 	s.done_arg = &s;
-	snprintf(host, sizeof(host), "127.0.0.2:%u", (unsigned)f->e.http_port);
+	snprintf(host, sizeof(host), "127.0.0.2:%u", (unsigned)f->x.e.http_port);
 	for (round = 0; round < 3; round++) {
 		struct client c = { .len = 0, .done = false };
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1839,7 +1830,7 @@ static void test_io_hold_until_taken(void **state)
 		assert_true(fd >= 0);
 		memset(&a, 0, sizeof(a));
 		a.sin_family = AF_INET;
-		a.sin_port = htons(f->e.http_port);
+		a.sin_port = htons(f->x.e.http_port);
 		inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
 		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 		snprintf(req, sizeof(req),
@@ -1884,7 +1875,7 @@ static void test_io_hold_until_taken(void **state)
 	http_io_free(h);
 	srv_stop(&s);
 	loop_free(l);
-	f->e.gena = NULL;
+	f->x.e.gena = NULL;
 	fx_free(f);
 }
 

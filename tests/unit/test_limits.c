@@ -40,32 +40,21 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
-#define BASE "backend = sim\nlan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n" \
-	     "external_ip = 203.0.113.1\nhttp_port = 5000\nsim_router_ports = no\n"
+#include "fixture.h"
+
+#define BASE "backend = sim\nexternal_ip = 203.0.113.1\nhttp_port = 5000\n"
 #define V2 "urn:schemas-upnp-org:service:WANIPConnection:2"
 
 struct env {
-	struct config cfg;
-	struct engine e;
-	uint64_t now_ms;
+	struct fx_engine x;
 };
 
 static void env_init(struct env *v, const char *extra)
 {
-	char text[4096], err[256];
-	struct in_addr lan, mask;
-	struct clock clk;
+	char text[4096];
 
 	snprintf(text, sizeof(text), "%s%s", BASE, extra);
-	if (config_parse("t.conf", text, strlen(text), &v->cfg, err, sizeof(err)) < 0)
-		fail_msg("config: %s", err);
-	v->now_ms = 1000000;
-	clk.now_ms = clock_fake_ms;
-	clk.ctx = &v->now_ms;
-	assert_int_equal(engine_init(&v->e, &v->cfg, &clk), 0);
-	inet_pton(AF_INET, "192.168.1.1", &lan);
-	inet_pton(AF_INET, "255.255.255.0", &mask);
-	engine_set_lan(&v->e, lan, mask);
+	fx_engine_init(&v->x, text, 0);
 }
 
 static struct in_addr ip(const char *s)
@@ -91,7 +80,7 @@ static int call(struct env *v, const char *peer, const char *action, const char 
 		   "</s:Envelope>", action, args, action);
 	snprintf(sa, sizeof(sa), "\"" V2 "#%s\"", action);
 	buf_reset(out);
-	status = action_dispatch(&v->e, wanipconn_service(), sa, str_from(body.p, body.len),
+	status = action_dispatch(&v->x.e, wanipconn_service(), sa, str_from(body.p, body.len),
 				 &(struct ipaddr){ .family = AF_INET, .u.v4 = ip(peer) }, 0, out);
 	buf_free(&body);
 	c = out->p ? strstr(out->p, "<errorCode>") : NULL;
@@ -123,12 +112,12 @@ static void test_per_client_default(void **state)
 
 	(void)state;
 	env_init(&v, "");
-	assert_int_equal(v.cfg.max_mappings_per_client, IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(v.x.cfg.max_mappings_per_client, IGDD_MAX_MAPPINGS_PER_CLIENT);
 	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
 	for (i = 0; i < IGDD_MAX_MAPPINGS_PER_CLIENT; i++)
 		if (add(&v, "192.168.1.20", "192.168.1.20", 10000 + i, &out, &code) != 200)
 			fail_msg("mapping %u refused (%d)", i, code);
-	assert_int_equal(map_client_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(map_client_count(v.x.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
 	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 9000, &out, &code), 500);
 	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
 	/* AddAnyPortMapping too (2.5.18: 728 when nothing can be added). */
@@ -142,9 +131,9 @@ static void test_per_client_default(void **state)
 	/* Refreshing one it has is no new entry; another client is not affected. */
 	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 10000, &out, &code), 200);
 	assert_int_equal(add(&v, "192.168.1.30", "192.168.1.30", 9000, &out, &code), 200);
-	assert_int_equal(map_count(v.e.maps), IGDD_MAX_MAPPINGS_PER_CLIENT + 1);
+	assert_int_equal(map_count(v.x.e.maps), IGDD_MAX_MAPPINGS_PER_CLIENT + 1);
 	buf_free(&out);
-	engine_fini(&v.e);
+	fx_engine_fini(&v.x);
 }
 
 /* 200 adds in a burst log 50 lines at info; 10 s later, one more line says so. */
@@ -170,8 +159,8 @@ static void test_per_client_open_mode(void **state)
 	for (i = 0; i < IGDD_MAX_MAPPINGS_PER_CLIENT; i++)
 		if (add(&v, "192.168.1.20", clients[i % 4], 10000 + i, &out, &code) != 200)
 			fail_msg("mapping %u refused (%d)", i, code);
-	assert_int_equal(map_owner_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
-	assert_int_equal(map_client_count(v.e.maps, ip("192.168.1.30")),
+	assert_int_equal(map_owner_count(v.x.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(map_client_count(v.x.e.maps, ip("192.168.1.30")),
 			 IGDD_MAX_MAPPINGS_PER_CLIENT / 4);
 	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.40", 9000, &out, &code), 500);
 	assert_int_equal(code, UPNP_E_NO_PORT_MAPS_AVAILABLE);
@@ -184,9 +173,9 @@ static void test_per_client_open_mode(void **state)
 			      "<NewRemoteHost></NewRemoteHost><NewExternalPort>10000</NewExternalPort>"
 			      "<NewProtocol>TCP</NewProtocol>", &out, &code), 200);
 	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.40", 9000, &out, &code), 200);
-	assert_int_equal(map_owner_count(v.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
+	assert_int_equal(map_owner_count(v.x.e.maps, ip("192.168.1.20")), IGDD_MAX_MAPPINGS_PER_CLIENT);
 	buf_free(&out);
-	engine_fini(&v.e);
+	fx_engine_fini(&v.x);
 }
 
 static void test_change_log_rate(void **state)
@@ -210,7 +199,7 @@ static void test_change_log_rate(void **state)
 	log_init("test", 1, 0);
 	for (i = 0; i < 200; i++)
 		assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 20000 + i, &out, &code), 200);
-	v.now_ms += 10000;
+	v.x.now += 10000;
 	assert_int_equal(add(&v, "192.168.1.20", "192.168.1.20", 30000, &out, &code), 200);
 	fflush(stderr);
 	assert_int_equal(dup2(saved, 2), 2);
@@ -229,7 +218,7 @@ static void test_change_log_rate(void **state)
 	assert_int_equal(lines, 51);
 	assert_int_equal(noted, 1);
 	buf_free(&out);
-	engine_fini(&v.e);
+	fx_engine_fini(&v.x);
 }
 
 struct list_count {
@@ -327,10 +316,10 @@ static void test_listing_in_parts(void **state)
 	tmpl.owner = tmpl.internal_client;
 	tmpl.proto = MAP_TCP;
 	tmpl.enabled = true;
-	tmpl.lease_end_ms = map_lease_end(v.e.maps, 3600);
+	tmpl.lease_end_ms = map_lease_end(v.x.e.maps, 3600);
 	for (i = 0; i < N; i++) {
 		tmpl.ext_port = tmpl.int_port = (uint16_t)(FIRST + i);
-		assert_int_equal(map_add(v.e.maps, &tmpl, str_from(desc, strlen(desc)), NULL), MAP_OK);
+		assert_int_equal(map_add(v.x.e.maps, &tmpl, str_from(desc, strlen(desc)), NULL), MAP_OK);
 	}
 	buf_init(&out, IGDD_HTTP_MAX_RESPONSE);
 	buf_init(&part, IGDD_HTTP_MAX_RESPONSE);
@@ -342,7 +331,7 @@ static void test_listing_in_parts(void **state)
 		 "<NewProtocol>TCP</NewProtocol><NewManage>1</NewManage>"
 		 "<NewNumberOfPorts>0</NewNumberOfPorts></u:GetListOfPortMappings></s:Body>"
 		 "</s:Envelope>");
-	assert_int_equal(action_dispatch_stream(&v.e, wanipconn_service(),
+	assert_int_equal(action_dispatch_stream(&v.x.e, wanipconn_service(),
 						"\"" V2 "#GetListOfPortMappings\"",
 						str_cstr(args),
 						&(struct ipaddr){ .family = AF_INET, .u.v4 = ip("192.168.1.20") },
@@ -360,12 +349,12 @@ static void test_listing_in_parts(void **state)
 		buf_append(&whole, part.p, part.len);
 		if (++parts == 3) {
 			/* Between parts: the table changes around the cursor. */
-			map_remove(v.e.maps, map_find(v.e.maps, MAP_TCP, FIRST + N - 1,
+			map_remove(v.x.e.maps, map_find(v.x.e.maps, MAP_TCP, FIRST + N - 1,
 						      (struct in_addr){ 0 }));
 			tmpl.ext_port = tmpl.int_port = FIRST + N + 5;          /* ahead */
-			assert_int_equal(map_add(v.e.maps, &tmpl, STR_LIT("ahead"), NULL), MAP_OK);
+			assert_int_equal(map_add(v.x.e.maps, &tmpl, STR_LIT("ahead"), NULL), MAP_OK);
 			tmpl.ext_port = tmpl.int_port = FIRST - 5;              /* behind */
-			assert_int_equal(map_add(v.e.maps, &tmpl, STR_LIT("behind"), NULL), MAP_OK);
+			assert_int_equal(map_add(v.x.e.maps, &tmpl, STR_LIT("behind"), NULL), MAP_OK);
 		}
 	} while (r == 1);
 	assert_false(whole.toobig);
@@ -380,7 +369,7 @@ static void test_listing_in_parts(void **state)
 	buf_free(&whole);
 	buf_free(&part);
 	buf_free(&out);
-	engine_fini(&v.e);
+	fx_engine_fini(&v.x);
 }
 
 /*
@@ -414,7 +403,7 @@ static void test_listing_whole(void **state)
 			      "<NewNumberOfPorts>0</NewNumberOfPorts>", &out, &code), 500);
 	assert_int_equal(code, UPNP_E_ACTION_FAILED);
 	buf_free(&out);
-	engine_fini(&v.e);
+	fx_engine_fini(&v.x);
 }
 
 /* IGDD_CONF_MAX_ACL_LEN: the longest rule there can be (widest ranges,

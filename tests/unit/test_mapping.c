@@ -29,6 +29,8 @@
 #include "svc/wanipconn.h"
 #include "util/limits.h"
 
+#include "fixture.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct in_addr ip(const char *s)
@@ -1002,12 +1004,7 @@ static void test_random_model(void **state)
 /* ========================================================== actions */
 
 struct env {
-	uint64_t now;
-	struct clock clk;
-	struct config cfg;
-	struct engine e;
-	struct backend_ops ops;
-	unsigned changes;
+	struct fx_engine x;             /* x.chg.maps: the mapping change events */
 	long installed;
 	int applies_left;               /* the next apply after this many fails; -1 never */
 	int removes_left;
@@ -1063,39 +1060,25 @@ static int counting_remove(struct backend *b, const struct mapping *m)
 	return 0;
 }
 
-static void on_change(struct engine *e, unsigned changes, void *arg)
-{
-	struct env *v = arg;
-
-	(void)e;
-	if (changes & ENGINE_CHG_MAPPINGS)
-		v->changes++;
-}
-
 static struct env *env_new(bool secure, const char *const *acl)
 {
 	struct env *v = calloc(1, sizeof(*v));
+	struct backend_ops *ops;
+	char text[4096];
+	size_t n;
 
 	assert_non_null(v);
 	cur_env = v;
-	v->now = 1000000;
-	v->clk.now_ms = clock_fake_ms;
-	v->clk.ctx = &v->now;
-	config_defaults(&v->cfg);
-	memcpy(v->cfg.uuid, "5b1c6f3e-6a2c-4c8e-9a55-0123456789ab", 37);
-	v->cfg.have_uuid = true;
-	v->cfg.secure_mode = secure;
-	v->cfg.sim_router_ports = false;        /* not this host's own sockets */
-	while (acl && *acl)
-		strlcpy_checked(v->cfg.acl[v->cfg.nacl++], *acl++, IGDD_CONF_MAX_ACL_LEN);
-	assert_int_equal(engine_init(&v->e, &v->cfg, &v->clk), 0);
-	engine_set_lan(&v->e, ip("192.168.1.1"), ip("255.255.255.0"));
-	v->ops = *v->e.backend.ops;
-	v->ops.apply = counting_apply;
-	v->ops.remove = counting_remove;
-	v->e.backend.ops = &v->ops;
-	v->e.on_change = on_change;
-	v->e.on_change_arg = v;
+	n = (size_t)snprintf(text, sizeof(text), "secure_mode = %s\n", secure ? "yes" : "no");
+	while (acl && *acl) {
+		assert_true(n < sizeof(text));
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "acl = %s\n", *acl++);
+	}
+	assert_true(n < sizeof(text));
+	fx_engine_init(&v->x, text, 0);
+	ops = fx_engine_ops(&v->x);
+	ops->apply = counting_apply;
+	ops->remove = counting_remove;
 	v->applies_left = v->removes_left = -1;
 	buf_init(&v->out, 1 << 26);
 	return v;
@@ -1104,7 +1087,7 @@ static struct env *env_new(bool secure, const char *const *acl)
 static void env_free(struct env *v)
 {
 	buf_free(&v->out);
-	engine_fini(&v->e);
+	fx_engine_fini(&v->x);
 	free(v);
 	cur_env = NULL;
 }
@@ -1149,7 +1132,7 @@ static int call(struct env *v, const char *peer, const char *action, ...)
 		vals[n++] = va_arg(ap, const char *);
 	va_end(ap);
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.e = &v->e;
+	ctx.e = &v->x.e;
 	ctx.svc = wanipconn_service();
 	ctx.act = find_action(action);
 	ctx.version = 2;
@@ -1272,27 +1255,27 @@ static void run_fig_row(const struct fig_row *r, bool any, size_t row)
 		   r->rh_eq ? "198.51.100.7" : "198.51.100.8", ext, proto, 6000, client, "new", 3600);
 	if (code != (any ? 0 : r->add_code))
 		fail_msg("Figure 2-%d row %zu: code %d", any ? 4 : 3, row + 1, code);
-	if (map_count(v->e.maps) != (any ? r->any_count : r->add_count))
-		fail_msg("Figure 2-%d row %zu: %zu entries", any ? 4 : 3, row + 1, map_count(v->e.maps));
+	if (map_count(v->x.e.maps) != (any ? r->any_count : r->add_count))
+		fail_msg("Figure 2-%d row %zu: %zu entries", any ? 4 : 3, row + 1, map_count(v->x.e.maps));
 	if (any) {
 		unsigned reserved = out_u(v, "NewReservedPort");
 
 		if ((reserved == ext) != r->any_reserved_eq)
 			fail_msg("Figure 2-4 row %zu: reserved %u", row + 1, reserved);
 		assert_true(reserved >= 1024);
-		m = map_find(v->e.maps, r->proto_eq ? MAP_TCP : MAP_UDP, (uint16_t)reserved,
+		m = map_find(v->x.e.maps, r->proto_eq ? MAP_TCP : MAP_UDP, (uint16_t)reserved,
 			     ip(r->rh_eq ? "198.51.100.7" : "198.51.100.8"));
 		assert_non_null(m);
 		assert_string_equal(m->desc, "new");
 		assert_int_equal(m->internal_client.s_addr, ip(client).s_addr);
 	}
 	if (r->proto_eq && r->port_eq && r->rh_eq && r->client_eq) {
-		m = map_find(v->e.maps, MAP_TCP, 5000, ip("198.51.100.7"));
+		m = map_find(v->x.e.maps, MAP_TCP, 5000, ip("198.51.100.7"));
 		assert_int_equal(m->int_port, 6000);        /* overwritten */
 		assert_string_equal(m->desc, "new");
 	}
 	/* the backend holds exactly what the table holds */
-	assert_int_equal(v->installed, (long)map_count(v->e.maps));
+	assert_int_equal(v->installed, (long)map_count(v->x.e.maps));
 	env_free(v);
 }
 
@@ -1369,8 +1352,8 @@ static void test_add_arguments(void **state)
 
 		if (code != r->code)
 			fail_msg("%s: %d, want %d", r->name, code, r->code);
-		assert_int_equal(map_count(v->e.maps), r->code ? 0 : 1);
-		assert_int_equal(v->changes, r->code ? 0 : 1);
+		assert_int_equal(map_count(v->x.e.maps), r->code ? 0 : 1);
+		assert_int_equal(v->x.chg.maps, r->code ? 0 : 1);
 		env_free(v);
 	}
 }
@@ -1390,19 +1373,19 @@ static void test_lease_zero_and_expiry(void **state)
 			     "192.168.1.20", "short", 10), 0);
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8082, "UDP", 8082,
 			     "192.168.1.20", "short", 10), 0);
-	assert_int_equal(portmap_next_expiry(&v->e), 1000000 + 10000);
-	v->now += 4500;
+	assert_int_equal(portmap_next_expiry(&v->x.e), 1000000 + 10000);
+	v->x.now += 4500;
 	assert_int_equal(call(v, "192.168.1.20", "GetSpecificPortMappingEntry", "NewRemoteHost", "",
 			      "NewExternalPort", "8081", "NewProtocol", "TCP", NULL), 0);
 	assert_int_equal(out_u(v, "NewLeaseDuration"), 6);          /* 5.5 s rounded up */
-	sid = v->e.system_update_id;
-	v->now += 5500;
-	engine_maps_expire(&v->e);
-	assert_int_equal(map_count(v->e.maps), 1);
-	assert_int_equal(v->e.system_update_id, sid + 1);           /* one bump for two */
+	sid = v->x.e.system_update_id;
+	v->x.now += 5500;
+	engine_maps_expire(&v->x.e);
+	assert_int_equal(map_count(v->x.e.maps), 1);
+	assert_int_equal(v->x.e.system_update_id, sid + 1);           /* one bump for two */
 	assert_int_equal(v->installed, 1);
-	engine_maps_expire(&v->e);
-	assert_int_equal(v->e.system_update_id, sid + 1);           /* nothing due: no bump */
+	engine_maps_expire(&v->x.e);
+	assert_int_equal(v->x.e.system_update_id, sid + 1);           /* nothing due: no bump */
 	env_free(v);
 }
 
@@ -1414,25 +1397,25 @@ static void test_refresh_and_update(void **state)
 	(void)state;
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 8080,
 			     "192.168.1.20", "app", 100), 0);
-	sid = v->e.system_update_id;
-	v->now += 50000;
+	sid = v->x.e.system_update_id;
+	v->x.now += 50000;
 	/* a pure refresh: the lease restarts, no NAT rule changes, no event */
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 8080,
 			     "192.168.1.20", "app", 100), 0);
-	assert_int_equal(v->e.system_update_id, sid);
-	assert_int_equal(map_lease_remaining(v->e.maps, map_first(v->e.maps)), 100);
+	assert_int_equal(v->x.e.system_update_id, sid);
+	assert_int_equal(map_lease_remaining(v->x.e.maps, map_first(v->x.e.maps)), 100);
 	/* a new description is an update */
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 8080,
 			     "192.168.1.20", "app 2", 100), 0);
-	assert_int_equal(v->e.system_update_id, sid + 1);
+	assert_int_equal(v->x.e.system_update_id, sid + 1);
 	/* disabling withdraws it from the backend, the table keeps it */
 	assert_int_equal(call(v, "192.168.1.20", "AddPortMapping", "NewRemoteHost", "",
 			      "NewExternalPort", "8080", "NewProtocol", "TCP", "NewInternalPort", "8080",
 			      "NewInternalClient", "192.168.1.20", "NewEnabled", "0",
 			      "NewPortMappingDescription", "app 2", "NewLeaseDuration", "100", NULL), 0);
 	assert_int_equal(v->installed, 0);
-	assert_int_equal(map_count(v->e.maps), 1);
-	assert_int_equal(v->e.system_update_id, sid + 2);
+	assert_int_equal(map_count(v->x.e.maps), 1);
+	assert_int_equal(v->x.e.system_update_id, sid + 2);
 	env_free(v);
 }
 
@@ -1445,7 +1428,7 @@ static void test_backend_failure(void **state)
 	v->applies_left = 0;
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 8080,
 			     "192.168.1.20", "app", 100), 501);
-	assert_int_equal(map_count(v->e.maps), 0);
+	assert_int_equal(map_count(v->x.e.maps), 0);
 	v->applies_left = -1;
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 8080,
 			     "192.168.1.20", "app", 100), 0);
@@ -1453,15 +1436,15 @@ static void test_backend_failure(void **state)
 	v->applies_left = 0;
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 9090,
 			     "192.168.1.20", "other", 100), 501);
-	assert_int_equal(map_first(v->e.maps)->int_port, 8080);
-	assert_string_equal(map_first(v->e.maps)->desc, "app");
+	assert_int_equal(map_first(v->x.e.maps)->int_port, 8080);
+	assert_string_equal(map_first(v->x.e.maps)->desc, "app");
 	v->applies_left = -1;
-	sid = v->e.system_update_id;
+	sid = v->x.e.system_update_id;
 	v->removes_left = 0;
 	assert_int_equal(call(v, "192.168.1.20", "DeletePortMapping", "NewRemoteHost", "",
 			      "NewExternalPort", "8080", "NewProtocol", "TCP", NULL), 501);
-	assert_int_equal(map_count(v->e.maps), 1);
-	assert_int_equal(v->e.system_update_id, sid);
+	assert_int_equal(map_count(v->x.e.maps), 1);
+	assert_int_equal(v->x.e.system_update_id, sid);
 	env_free(v);
 }
 
@@ -1500,7 +1483,7 @@ static void test_get_and_delete(void **state)
 			      "NewExternalPort", "8081", "NewProtocol", "TCP", NULL), 714);
 	assert_int_equal(call(v, "192.168.1.20", "DeletePortMapping", "NewRemoteHost", "undefined",
 			      "NewExternalPort", "8080", "NewProtocol", "TCP", NULL), 0);
-	assert_int_equal(map_count(v->e.maps), 1);
+	assert_int_equal(map_count(v->x.e.maps), 1);
 	/* compaction: .30's entry is index 0 now */
 	assert_int_equal(call(v, "192.168.1.30", "GetGenericPortMappingEntry",
 			      "NewPortMappingIndex", "0", NULL), 0);
@@ -1554,7 +1537,7 @@ static void add_other(struct env *v, uint8_t origin, unsigned port, const char *
 	m.internal_client = ip(client);
 	m.origin = origin;
 	m.enabled = true;
-	assert_int_equal(map_add(v->e.maps, &m, STR_LIT("other"), NULL), MAP_OK);
+	assert_int_equal(map_add(v->x.e.maps, &m, STR_LIT("other"), NULL), MAP_OK);
 }
 
 static struct env *gg_env(bool secure)
@@ -1598,11 +1581,11 @@ static void test_get_generic_views(void **state)
 	(void)state;
 	run_gg_rows(v, gg_secure_rows, N(gg_secure_rows), "secure");
 	/* an ACL change refuses own entries that were shown: 606 in place */
-	strlcpy_checked(v->cfg.acl[v->cfg.nacl++], "deny 18000-18099 192.168.1.20 0-65535",
+	strlcpy_checked(v->x.cfg.acl[v->x.cfg.nacl++], "deny 18000-18099 192.168.1.20 0-65535",
 			IGDD_CONF_MAX_ACL_LEN);
-	policy_free(v->e.policy);
-	v->e.policy = policy_new(&v->cfg, err, sizeof(err));
-	assert_non_null(v->e.policy);
+	policy_free(v->x.e.policy);
+	v->x.e.policy = policy_new(&v->x.cfg, err, sizeof(err));
+	assert_non_null(v->x.e.policy);
 	run_gg_rows(v, gg_acl_rows, N(gg_acl_rows), "secure, acl");
 	env_free(v);
 
@@ -1634,33 +1617,33 @@ static int del_range(struct env *v, const char *peer, unsigned lo, unsigned hi, 
 static void test_delete_range(void **state)
 {
 	struct env *v = range_env(true);
-	uint32_t sid = v->e.system_update_id;
+	uint32_t sid = v->x.e.system_update_id;
 
 	(void)state;
 	assert_int_equal(del_range(v, "192.168.1.20", 2005, 2004, "0"), 733);
 	assert_int_equal(del_range(v, "192.168.1.20", 3000, 4000, "0"), 730);
 	/* only .30's entries in range: nothing .20 may delete */
 	assert_int_equal(del_range(v, "192.168.1.20", 2010, 2019, "1"), 730);
-	assert_int_equal(v->e.system_update_id, sid);
+	assert_int_equal(v->x.e.system_update_id, sid);
 	/* .30's are skipped; NewManage is ignored in secure mode */
 	assert_int_equal(del_range(v, "192.168.1.20", 2005, 2015, "1"), 0);
-	assert_int_equal(map_count(v->e.maps), 15);
-	assert_int_equal(v->e.system_update_id, sid + 1);       /* one bump for five */
+	assert_int_equal(map_count(v->x.e.maps), 15);
+	assert_int_equal(v->x.e.system_update_id, sid + 1);       /* one bump for five */
 	assert_int_equal(v->installed, 15);
 	/* atomic: the third backend removal fails, the first two come back */
 	v->removes_left = 2;
 	assert_int_equal(del_range(v, "192.168.1.20", 0, 65535, "0"), 501);
-	assert_int_equal(map_count(v->e.maps), 15);
+	assert_int_equal(map_count(v->x.e.maps), 15);
 	assert_int_equal(v->installed, 15);
-	assert_int_equal(v->e.system_update_id, sid + 1);
+	assert_int_equal(v->x.e.system_update_id, sid + 1);
 	env_free(v);
 
 	/* secure_mode = no: NewManage = 1 reaches other clients' entries */
 	v = range_env(false);
 	assert_int_equal(del_range(v, "192.168.1.20", 2005, 2015, "0"), 0);
-	assert_int_equal(map_count(v->e.maps), 15);
+	assert_int_equal(map_count(v->x.e.maps), 15);
 	assert_int_equal(del_range(v, "192.168.1.20", 2005, 2015, "1"), 0);
-	assert_int_equal(map_count(v->e.maps), 9);
+	assert_int_equal(map_count(v->x.e.maps), 9);
 	env_free(v);
 }
 
@@ -1717,8 +1700,8 @@ static void test_limits_728(void **state)
 	uint32_t p;
 
 	(void)state;
-	v->cfg.max_mappings_per_client = 2;
-	map_set_limits(v->e.maps, &(struct map_limits){ 0, 2 });
+	v->x.cfg.max_mappings_per_client = 2;
+	map_set_limits(v->x.e.maps, &(struct map_limits){ 0, 2 });
 	assert_int_equal(add(v, "AddPortMapping", "192.168.1.20", "", 8080, "TCP", 8080,
 			     "192.168.1.20", "a", 100), 0);
 	assert_int_equal(add(v, "AddAnyPortMapping", "192.168.1.20", "", 8081, "TCP", 8081,
@@ -1734,18 +1717,18 @@ static void test_limits_728(void **state)
 
 	/* AddAnyPortMapping with every allowed UDP port held by someone else */
 	v = env_new(true, NULL);
-	map_set_limits(v->e.maps, &(struct map_limits){ 0, 0 });
+	map_set_limits(v->x.e.maps, &(struct map_limits){ 0, 0 });
 	memset(&m, 0, sizeof(m));
 	m.proto = MAP_UDP;
 	m.internal_client = ip("192.168.1.30");
 	m.int_port = 9;
 	for (p = 1024; p <= 65535; p++) {
 		m.ext_port = (uint16_t)p;
-		assert_int_equal(map_add(v->e.maps, &m, STR_LIT(""), NULL), MAP_OK);
+		assert_int_equal(map_add(v->x.e.maps, &m, STR_LIT(""), NULL), MAP_OK);
 	}
 	assert_int_equal(add(v, "AddAnyPortMapping", "192.168.1.20", "", 0, "UDP", 4000,
 			     "192.168.1.20", "a", 100), 728);
-	map_remove(v->e.maps, map_find(v->e.maps, MAP_UDP, 33333, any_host));
+	map_remove(v->x.e.maps, map_find(v->x.e.maps, MAP_UDP, 33333, any_host));
 	/* the one free port, found from the wanted one by wrapping around */
 	assert_int_equal(add(v, "AddAnyPortMapping", "192.168.1.20", "", 40000, "UDP", 4000,
 			     "192.168.1.20", "a", 100), 0);
@@ -1800,11 +1783,11 @@ static void test_other_origins(void **state)
 	m.internal_client = ip("192.168.1.20");
 	m.origin = MAP_ORIGIN_STATIC;
 	m.enabled = true;
-	assert_int_equal(map_add(v->e.maps, &m, STR_LIT("admin"), NULL), MAP_OK);
+	assert_int_equal(map_add(v->x.e.maps, &m, STR_LIT("admin"), NULL), MAP_OK);
 	m.ext_port = 8081;
 	m.internal_client = ip("192.168.1.30");
 	m.origin = MAP_ORIGIN_NATPMP;
-	assert_int_equal(map_add(v->e.maps, &m, STR_LIT(""), NULL), MAP_OK);
+	assert_int_equal(map_add(v->x.e.maps, &m, STR_LIT(""), NULL), MAP_OK);
 	assert_int_equal(call(v, "192.168.1.20", "GetGenericPortMappingEntry",
 			      "NewPortMappingIndex", "0", NULL), 0);
 	assert_int_equal(out_u(v, "NewLeaseDuration"), 0);     /* static */

@@ -109,22 +109,22 @@ static void test_external_address(void **state)
 	static const uint8_t q[2] = { 0, 0 };
 
 	(void)state;
-	f->now += 42000;
+	f->x.now += 42000;
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 2), 12);
 	assert_int_equal(be16_get(f->out + 2), NATPMP_SUCCESS);
 	assert_int_equal(be32_get(f->out + 4), 42);        /* seconds since start of epoch */
 	assert_memory_equal(f->out + 8, "\xcb\x00\x71\x01", 4);
 	pcp_svc_reset_epoch(&f->svc);
-	f->now += 3000;
+	f->x.now += 3000;
 	send_raw(f, "192.168.1.20", q, 2);
 	assert_int_equal(be32_get(f->out + 4), 3);
 	/* The WAN goes down: network failure, address 0 (3.2). */
-	assert_int_equal(wanconn_request_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_request_termination(f->x.e.wan, f->x.now), 0);
 	assert_int_equal(send_raw(f, "192.168.1.20", q, 2), 12);
 	assert_int_equal(be16_get(f->out + 2), NATPMP_NETWORK_FAILURE);
 	assert_memory_equal(f->out + 8, "\0\0\0\0", 4);
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 5000, 5000, 3600), NATPMP_NETWORK_FAILURE);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	fx_free(f);
 }
 
@@ -137,9 +137,9 @@ static void test_map_renew_delete(void **state)
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 8080, 8080, 7200), NATPMP_SUCCESS);
 	assert_int_equal(out_eport(f), 8080);
 	assert_int_equal(out_life(f), 7200);
-	assert_int_equal(f->nchg, 1);
+	assert_int_equal(f->x.chg.maps, 1);
 	assert_int_equal(f->applied, 1);
-	m = map_find(f->e.maps, MAP_TCP, 8080, (struct in_addr){ 0 });
+	m = map_find(f->x.e.maps, MAP_TCP, 8080, (struct in_addr){ 0 });
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_NATPMP);
 	assert_string_equal(m->desc, "NAT-PMP 192.168.1.20:8080");
@@ -149,25 +149,25 @@ static void test_map_renew_delete(void **state)
 	assert_int_equal(map_req(f, "192.168.1.20", 1, 8080, 0, 60), NATPMP_SUCCESS);
 	assert_int_equal(out_eport(f), 8080);
 	assert_int_equal(out_life(f), 120);             /* clamped to pcp_min_lifetime */
-	assert_int_equal(f->nchg, 2);
+	assert_int_equal(f->x.chg.maps, 2);
 	/* Renewal with another suggestion keeps the port, no change event. */
-	f->now += 1000000;
+	f->x.now += 1000000;
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 8080, 9999, 999999), NATPMP_SUCCESS);
 	assert_int_equal(out_eport(f), 8080);
 	assert_int_equal(out_life(f), 86400);           /* clamped to pcp_max_lifetime */
-	assert_int_equal(f->nchg, 2);
-	assert_int_equal(map_count(f->e.maps), 2);
-	assert_int_equal(map_lease_remaining(f->e.maps, m), 86400);
+	assert_int_equal(f->x.chg.maps, 2);
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	assert_int_equal(map_lease_remaining(f->x.e.maps, m), 86400);
 	/* Delete: external port 0, lifetime 0 in the answer (3.4). */
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 8080, 0, 0), NATPMP_SUCCESS);
 	assert_int_equal(out_eport(f), 0);
 	assert_int_equal(out_life(f), 0);
-	assert_int_equal(f->nchg, 3);
+	assert_int_equal(f->x.chg.maps, 3);
 	assert_int_equal(f->removed, 1);
-	assert_null(map_find(f->e.maps, MAP_TCP, 8080, (struct in_addr){ 0 }));
+	assert_null(map_find(f->x.e.maps, MAP_TCP, 8080, (struct in_addr){ 0 }));
 	/* Deleting what is not there succeeds, changes nothing. */
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 8080, 0, 0), NATPMP_SUCCESS);
-	assert_int_equal(f->nchg, 3);
+	assert_int_equal(f->x.chg.maps, 3);
 	fx_free(f);
 }
 
@@ -180,13 +180,13 @@ static void test_delete_all(void **state)
 	assert_int_equal(map_req(f, "192.168.1.20", 1, 5002, 0, 600), 0);
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 5003, 0, 600), 0);
 	assert_int_equal(map_req(f, "192.168.1.30", 1, 5004, 0, 600), 0);
-	assert_int_equal(f->nchg, 4);
+	assert_int_equal(f->x.chg.maps, 4);
 	/* Internal port 0, lifetime 0: all UDP mappings of .20 (3.4). */
 	assert_int_equal(map_req(f, "192.168.1.20", 1, 0, 0, 0), 0);
-	assert_int_equal(map_count(f->e.maps), 2);
-	assert_int_equal(f->nchg, 5);                   /* one event for the batch */
-	assert_non_null(map_find(f->e.maps, MAP_TCP, 5003, (struct in_addr){ 0 }));
-	assert_non_null(map_find(f->e.maps, MAP_UDP, 5004, (struct in_addr){ 0 }));
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	assert_int_equal(f->x.chg.maps, 5);                   /* one event for the batch */
+	assert_non_null(map_find(f->x.e.maps, MAP_TCP, 5003, (struct in_addr){ 0 }));
+	assert_non_null(map_find(f->x.e.maps, MAP_UDP, 5004, (struct in_addr){ 0 }));
 	/* Internal port 0 with a lifetime is refused. */
 	assert_int_equal(map_req(f, "192.168.1.20", 1, 0, 0, 600), NATPMP_NOT_AUTHORIZED);
 	fx_free(f);
@@ -211,12 +211,12 @@ static void test_conflicts(void **state)
 	tmpl.proto = MAP_TCP;
 	tmpl.origin = MAP_ORIGIN_UPNP;
 	tmpl.enabled = true;
-	assert_int_equal(map_add(f->e.maps, &tmpl, str_cstr("upnp"), NULL), MAP_OK);
+	assert_int_equal(map_add(f->x.e.maps, &tmpl, str_cstr("upnp"), NULL), MAP_OK);
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 7000, 7000, 600), 0);
 	assert_int_equal(out_eport(f), 7001);
 	/* Nor is .40's UPnP mapping touched by its NAT-PMP delete. */
 	assert_int_equal(map_req(f, "192.168.1.40", 2, 7000, 0, 0), 0);
-	assert_non_null(map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 }));
+	assert_non_null(map_find(f->x.e.maps, MAP_TCP, 7000, (struct in_addr){ 0 }));
 	/* Suggestion 0: the internal port when free. */
 	assert_int_equal(map_req(f, "192.168.1.20", 1, 40000, 0, 600), 0);
 	assert_int_equal(out_eport(f), 40000);
@@ -240,9 +240,9 @@ static void test_router_ports(void **state)
 	/* The other protocol is free. */
 	assert_int_equal(map_req(f, "192.168.1.30", 1, 8443, 8443, 600), 0);
 	assert_int_equal(out_eport(f), 8443);
-	assert_null(map_find(f->e.maps, MAP_TCP, 8443, (struct in_addr){ 0 }));
-	assert_null(map_find(f->e.maps, MAP_UDP, 51820, (struct in_addr){ 0 }));
-	assert_int_equal(map_count(f->e.maps), 4);
+	assert_null(map_find(f->x.e.maps, MAP_TCP, 8443, (struct in_addr){ 0 }));
+	assert_null(map_find(f->x.e.maps, MAP_UDP, 51820, (struct in_addr){ 0 }));
+	assert_int_equal(map_count(f->x.e.maps), 4);
 	fx_free(f);
 }
 
@@ -259,7 +259,7 @@ static void test_policy(void **state)
 	/* Not a LAN host (the gateway itself, the broadcast address). */
 	assert_int_equal(map_req(f, "192.168.1.1", 2, 5500, 5500, 600), NATPMP_NOT_AUTHORIZED);
 	assert_int_equal(map_req(f, "192.168.1.255", 2, 5500, 5500, 600), NATPMP_NOT_AUTHORIZED);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->x.e.maps), 1);
 	fx_free(f);
 }
 
@@ -276,7 +276,7 @@ static void test_resources(void **state)
 	f->fail_apply = true;
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 6000, 0, 0), 0);
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 6003, 0, 600), NATPMP_OUT_OF_RESOURCES);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->x.e.maps), 1);
 	fx_free(f);
 }
 
@@ -286,14 +286,14 @@ static void test_expiry(void **state)
 
 	(void)state;
 	assert_int_equal(map_req(f, "192.168.1.20", 2, 6000, 0, 200), 0);
-	f->now += 199000;
-	engine_tick(&f->e);
-	assert_int_equal(map_count(f->e.maps), 1);
-	f->now += 1000;
-	engine_tick(&f->e);
-	assert_int_equal(map_count(f->e.maps), 0);
+	f->x.now += 199000;
+	engine_tick(&f->x.e);
+	assert_int_equal(map_count(f->x.e.maps), 1);
+	f->x.now += 1000;
+	engine_tick(&f->x.e);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	assert_int_equal(f->removed, 1);
-	assert_int_equal(f->nchg, 2);
+	assert_int_equal(f->x.chg.maps, 2);
 	fx_free(f);
 }
 

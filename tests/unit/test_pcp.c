@@ -239,7 +239,7 @@ static void test_announce_and_mismatch(void **state)
 	struct req r;
 
 	(void)state;
-	f->now += 5000;
+	f->x.now += 5000;
 	mk_header(&r, PCP_OP_ANNOUNCE, 0, "192.168.1.20");
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
 	assert_int_equal(f->outlen, 24);
@@ -250,7 +250,7 @@ static void test_announce_and_mismatch(void **state)
 	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_LONG);
 	mk_map(&r, "192.168.1.20", 1, 6, 8000, 8000, 600);
 	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_ADDRESS_MISMATCH);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	/* An IPv6 client address cannot be ours either. */
 	memset(r.b + 8, 0x20, 16);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_ADDRESS_MISMATCH);
@@ -310,8 +310,8 @@ static void test_ipv6(void **state)
 		add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
 	}
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_NOT_AUTHORIZED);
-	assert_int_equal(map_count(f->e.maps), 0);
-	assert_int_equal(f->nchg, 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
+	assert_int_equal(f->x.chg.maps, 0);
 	/* NAT-PMP is IPv4 only. */
 	assert_int_equal(send_raw(f, "2001:db8:1::20", natpmp, 2), PCP_HEADER_LEN);
 	assert_int_equal(f->out[0], 2);
@@ -332,12 +332,12 @@ static struct fx *fx_new6(const char *extra)
 	struct lan_addr_event ev;
 	size_t i;
 
-	if (f->e.lans[0].ifindex == 0)
-		lan_set_ifindex(&f->e.lans[0], 7);
+	if (f->x.e.lans[0].ifindex == 0)
+		lan_set_ifindex(&f->x.e.lans[0], 7);
 	for (i = 0; i < 2; i++) {
-		assert_int_equal(lan_event_parse(str_cstr(addrs[i]), f->e.lans[0].ifindex, true, 0,
+		assert_int_equal(lan_event_parse(str_cstr(addrs[i]), f->x.e.lans[0].ifindex, true, 0,
 						 &ev), 0);
-		lan_apply(&f->e.lans[0], &ev);
+		lan_apply(&f->x.e.lans[0], &ev);
 	}
 	return f;
 }
@@ -369,14 +369,14 @@ static void test_ipv6_pinhole(void **state)
 	assert_int_equal(out_life(f), 600);
 	assert_int_equal(out_eport(f), 8000);
 	assert_memory_equal(out_ext_ip(f), a.s6_addr, 16);
-	assert_int_equal(pin_count(f->e.pins), 1);
-	assert_int_equal(backend_sim_pin_count(&f->e.backend), 1);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(pin_count(f->x.e.pins), 1);
+	assert_int_equal(backend_sim_pin_count(&f->x.e.backend), 1);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	/* A renewal with another suggested port: the internal port again. */
 	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 9000, 1200);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
 	assert_int_equal(out_eport(f), 8000);
-	assert_int_equal(pin_count(f->e.pins), 1);
+	assert_int_equal(pin_count(f->x.e.pins), 1);
 	/* ... which PREFER_FAILURE turns into CANNOT_PROVIDE_EXTERNAL (13.2). */
 	add_opt(&r, PCP_OPT_PREFER_FAILURE, NULL, 0);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_CANNOT_PROVIDE_EXTERNAL);
@@ -385,7 +385,7 @@ static void test_ipv6_pinhole(void **state)
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_NOT_AUTHORIZED);
 	mk_map(&r, "2001:db8:1::20", 2, 6, 8000, 0, 0);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_NOT_AUTHORIZED);
-	assert_int_equal(pin_count(f->e.pins), 1);
+	assert_int_equal(pin_count(f->x.e.pins), 1);
 	/* Protocols: UDP-Lite yes, ICMPv6 no. */
 	mk_map(&r, "2001:db8:1::20", 1, 136, 8001, 0, 600);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
@@ -404,23 +404,23 @@ static void test_ipv6_pinhole(void **state)
 	/* The per-client limit: USER_EX_QUOTA. */
 	mk_map(&r, "2001:db8:1::20", 1, 17, 8002, 0, 600);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_USER_EX_QUOTA);
-	assert_int_equal(pin_count(f->e.pins), 2);
+	assert_int_equal(pin_count(f->x.e.pins), 2);
 	/* Lifetime 0 with the nonce deletes (15); again: nothing to delete. */
 	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 0);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
-	assert_int_equal(pin_count(f->e.pins), 1);
+	assert_int_equal(pin_count(f->x.e.pins), 1);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
 	/* Protocol 0, lifetime 0: every PCP pinhole of the client's port. */
 	mk_map(&r, "2001:db8:1::20", 1, 0, 0, 0, 0);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
-	assert_int_equal(pin_count(f->e.pins), 0);
-	assert_int_equal(backend_sim_pin_count(&f->e.backend), 0);
+	assert_int_equal(pin_count(f->x.e.pins), 0);
+	assert_int_equal(backend_sim_pin_count(&f->x.e.backend), 0);
 	/* Leases: a pinhole's lifetime runs on the engine's clock. */
 	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 600);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
-	f->now += 601u * 1000u;
-	engine_tick(&f->e);
-	assert_int_equal(pin_count(f->e.pins), 0);
+	f->x.now += 601u * 1000u;
+	engine_tick(&f->x.e);
+	assert_int_equal(pin_count(f->x.e.pins), 0);
 	fx_free(f);
 
 	f = fx_new6("pinholes = no");
@@ -441,17 +441,17 @@ static void test_ipv6_pinhole_renumbered(void **state)
 	(void)state;
 	mk_map(&r, "2001:db8:1::20", 1, 6, 8000, 0, 600);
 	assert_int_equal(send_req(f, "2001:db8:1::20", &r), PCP_SUCCESS);
-	assert_int_equal(lan_event_parse(str_cstr("2001:db8:1::1/64"), f->e.lans[0].ifindex, false,
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8:1::1/64"), f->x.e.lans[0].ifindex, false,
 					 0, &ev), 0);
-	lan_apply(&f->e.lans[0], &ev);
-	assert_int_equal(engine_lan_changed(&f->e, 0), 0);     /* no global prefix: kept */
-	assert_int_equal(pin_count(f->e.pins), 1);
-	assert_int_equal(lan_event_parse(str_cstr("2001:db8:2::1/64"), f->e.lans[0].ifindex, true,
+	lan_apply(&f->x.e.lans[0], &ev);
+	assert_int_equal(engine_lan_changed(&f->x.e, 0), 0);     /* no global prefix: kept */
+	assert_int_equal(pin_count(f->x.e.pins), 1);
+	assert_int_equal(lan_event_parse(str_cstr("2001:db8:2::1/64"), f->x.e.lans[0].ifindex, true,
 					 0, &ev), 0);
-	lan_apply(&f->e.lans[0], &ev);
-	assert_int_equal(engine_lan_changed(&f->e, 0), 1);
-	assert_int_equal(pin_count(f->e.pins), 0);
-	assert_int_equal(backend_sim_pin_count(&f->e.backend), 0);
+	lan_apply(&f->x.e.lans[0], &ev);
+	assert_int_equal(engine_lan_changed(&f->x.e, 0), 1);
+	assert_int_equal(pin_count(f->x.e.pins), 0);
+	assert_int_equal(backend_sim_pin_count(&f->x.e.backend), 0);
 	fx_free(f);
 }
 
@@ -471,30 +471,30 @@ static void test_map_renew_delete(void **state)
 	assert_int_equal(out_life(f), 3600);
 	assert_memory_equal(f->out + 24, r.b + 24, 12);
 	assert_memory_equal(f->out + 24 + 20, ext, 16);
-	assert_int_equal(f->nchg, 1);
-	m = map_find(f->e.maps, MAP_TCP, 9090, (struct in_addr){ 0 });
+	assert_int_equal(f->x.chg.maps, 1);
+	m = map_find(f->x.e.maps, MAP_TCP, 9090, (struct in_addr){ 0 });
 	assert_non_null(m);
 	assert_int_equal(m->origin, MAP_ORIGIN_PCP);
 	assert_string_equal(m->desc, "PCP 192.168.1.20:8080");
 	/* Renewal, same nonce: same port, no event. */
-	f->now += 100000;
+	f->x.now += 100000;
 	mk_map(&r, "192.168.1.20", 1, 6, 8080, 0, 10);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
 	assert_int_equal(out_eport(f), 9090);
 	assert_int_equal(out_life(f), 120);
-	assert_int_equal(f->nchg, 1);
+	assert_int_equal(f->x.chg.maps, 1);
 	/* Another nonce: NOT_AUTHORIZED, for renewals and deletes (11.3). */
 	mk_map(&r, "192.168.1.20", 2, 6, 8080, 0, 600);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
 	mk_map(&r, "192.168.1.20", 2, 6, 8080, 0, 0);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->x.e.maps), 1);
 	/* Delete with the nonce. */
 	mk_map(&r, "192.168.1.20", 1, 6, 8080, 0, 0);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
 	assert_int_equal(out_life(f), 0);
-	assert_int_equal(map_count(f->e.maps), 0);
-	assert_int_equal(f->nchg, 2);
+	assert_int_equal(map_count(f->x.e.maps), 0);
+	assert_int_equal(f->x.chg.maps, 2);
 	assert_int_equal(f->removed, 1);
 	/* UDP, and a protocol we do not map. */
 	mk_map(&r, "192.168.1.20", 1, 17, 5353, 0, 600);
@@ -522,13 +522,13 @@ static void test_delete_all(void **state)
 	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
 	mk_map(&r, "192.168.1.20", 3, 17, 6003, 0, 600);       /* another nonce */
 	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
-	assert_int_equal(f->nchg, 3);
+	assert_int_equal(f->x.chg.maps, 3);
 	/* Protocol 0, port 0, lifetime 0: every mapping of that nonce. */
 	mk_map(&r, "192.168.1.20", 1, 0, 0, 0, 0);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
-	assert_int_equal(map_count(f->e.maps), 1);
-	assert_int_equal(f->nchg, 4);
-	assert_non_null(map_find(f->e.maps, MAP_UDP, 6003, (struct in_addr){ 0 }));
+	assert_int_equal(map_count(f->x.e.maps), 1);
+	assert_int_equal(f->x.chg.maps, 4);
+	assert_non_null(map_find(f->x.e.maps, MAP_UDP, 6003, (struct in_addr){ 0 }));
 	fx_free(f);
 }
 
@@ -585,7 +585,7 @@ static void test_router_ports(void **state)
 	mk_map(&r, "192.168.1.20", 2, 17, 3478, 3478, 600);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), 0);
 	assert_int_equal(out_eport(f), 3480);
-	assert_int_equal(map_count(f->e.maps), 2);
+	assert_int_equal(map_count(f->x.e.maps), 2);
 	fx_free(f);
 }
 
@@ -602,7 +602,7 @@ static void test_filter(void **state)
 	v4(filter + 4, "198.51.100.9");
 	add_opt(&r, PCP_OPT_FILTER, filter, 20);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_UNSUPP_OPTION);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	/* Prefix 0 ("no filter") is what we do anyway. */
 	mk_map(&r, "192.168.1.20", 1, 6, 7000, 7000, 600);
 	memset(filter, 0, sizeof(filter));
@@ -624,33 +624,33 @@ static void test_third_party(void **state)
 	mk_map(&r, "192.168.1.20", 1, 6, 7000, 7000, 600);
 	add_opt(&r, PCP_OPT_THIRD_PARTY, tp, 16);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	fx_free(f);
 
 	/* secure_mode = no alone does not allow it: its own key does. */
 	f = fx_new("secure_mode = no");
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	fx_free(f);
 
 	/* pcp_third_party = yes, in secure mode too: the mapping is the
 	 * named host's own (owner, policy, restore and reload checks). */
 	f = fx_new("pcp_third_party = yes");
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
-	m = map_find(f->e.maps, MAP_TCP, 7000, (struct in_addr){ 0 });
+	m = map_find(f->x.e.maps, MAP_TCP, 7000, (struct in_addr){ 0 });
 	assert_non_null(m);
 	assert_int_equal(m->internal_client.s_addr, ip("192.168.1.50").s_addr);
 	assert_int_equal(m->owner.s_addr, ip("192.168.1.50").s_addr);
-	assert_true(engine_policy_allows(&f->e, m));
+	assert_true(engine_policy_allows(&f->x.e, m));
 	assert_int_equal(f->outlen, PCP_HEADER_LEN + PCP_MAP_LEN + 20);
 	/* The same request again renews it (same nonce, same third party). */
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->x.e.maps), 1);
 	/* The ACL still judges the named host. */
 	fx_free(f);
 	f = fx_new("pcp_third_party = yes\nacl = deny 0-65535 192.168.1.50 0-65535");
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	/* Not a LAN host. */
 	v4(tp, "10.9.9.9");
 	mk_map(&r, "192.168.1.20", 1, 6, 7001, 7001, 600);
@@ -681,7 +681,7 @@ static void test_failures(void **state)
 	mk_map(&r, "192.168.1.66", 1, 6, 7003, 0, 600);
 	assert_int_equal(send_req(f, "192.168.1.66", &r), PCP_NOT_AUTHORIZED);
 	/* The WAN down: NETWORK_FAILURE (short lifetime error). */
-	assert_int_equal(wanconn_request_termination(f->e.wan, f->now), 0);
+	assert_int_equal(wanconn_request_termination(f->x.e.wan, f->x.now), 0);
 	mk_map(&r, "192.168.1.30", 1, 6, 7001, 0, 600);
 	assert_int_equal(send_req(f, "192.168.1.30", &r), PCP_NETWORK_FAILURE);
 	assert_int_equal(out_life(f), PCP_ERROR_LIFETIME_SHORT);
@@ -699,7 +699,7 @@ static void test_backend_failure_and_natpmp_shared(void **state)
 	f->fail_apply = true;
 	mk_map(&r, "192.168.1.20", 1, 6, 7000, 0, 600);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NO_RESOURCES);
-	assert_int_equal(map_count(f->e.maps), 0);
+	assert_int_equal(map_count(f->x.e.maps), 0);
 	f->fail_apply = false;
 	/* A NAT-PMP mapping (no nonce) is renewed by PCP (RFC 6887 Appendix A)
 	 * and takes the PCP nonce. */
@@ -707,7 +707,7 @@ static void test_backend_failure_and_natpmp_shared(void **state)
 	assert_int_equal(be16_get(f->out + 2), 0);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
 	assert_int_equal(out_eport(f), 7000);
-	assert_int_equal(map_count(f->e.maps), 1);
+	assert_int_equal(map_count(f->x.e.maps), 1);
 	mk_map(&r, "192.168.1.20", 9, 6, 7000, 0, 600);
 	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_NOT_AUTHORIZED);
 	fx_free(f);

@@ -31,6 +31,8 @@
 #include "net/stun_io.h"
 #include "proto/stun.h"
 
+#include "fixture.h"
+
 static bool own_netns;
 
 /* ---- the fake servers ---- */
@@ -191,15 +193,11 @@ static const struct stun_io_params fast = {
 static struct fx *fx_new(const char *servers)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char text[512], err[256];
-	struct clock clk = { clock_monotonic_ms, NULL };
+	char text[512];
 
 	assert_non_null(f);
-	snprintf(text, sizeof(text), "lan_interface = lan0\nexternal_ip = 127.0.0.1\n"
-		 "uuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s", servers);
-	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
+	snprintf(text, sizeof(text), "external_ip = 127.0.0.1\n%s", servers);
+	fx_engine_start(&f->cfg, &f->e, NULL, text, FX_REAL_CLOCK | FX_NO_LAN);
 	assert_true(engine_wan_classify(&f->e));
 	f->l = loop_new();
 	assert_non_null(f->l);

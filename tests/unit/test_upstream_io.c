@@ -35,6 +35,8 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
+#include "fixture.h"
+
 static bool own_netns;
 
 struct srv {
@@ -133,21 +135,13 @@ static struct upstream_io_params params(uint16_t port)
 static struct fx *fx_new(const char *extra, uint16_t port)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char text[512], err[256];
-	struct clock clk = { clock_monotonic_ms, NULL };
+	char text[512];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5351) };
 	struct upstream_io_params p = params(port);
-	struct in_addr lan, mask;
 
 	assert_non_null(f);
-	snprintf(text, sizeof(text), "lan_interface = lan0\nexternal_ip = 127.0.0.2\n"
-		 "uuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s", extra);
-	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
-	inet_pton(AF_INET, "192.168.1.1", &lan);
-	inet_pton(AF_INET, "255.255.255.0", &mask);
-	engine_set_lan(&f->e, lan, mask);
+	snprintf(text, sizeof(text), "external_ip = 127.0.0.2\n%s", extra);
+	fx_engine_start(&f->cfg, &f->e, NULL, text, FX_REAL_CLOCK);
 	assert_true(engine_wan_classify(&f->e));
 	f->l = loop_new();
 	assert_non_null(f->l);
