@@ -387,6 +387,96 @@ static void test_connection_allowed(void **state)
 	}
 }
 
+/* ---- change subscribers ---- */
+
+/* A subscriber that records its calls and, on its first call, may add or
+ * remove others (or itself). */
+struct sub {
+	struct fx *f;
+	unsigned calls;
+	char name;
+	struct sub *drop, *join;        /* unsubscribe / subscribe on the first call */
+	char *log;                      /* the order of calls, one letter each */
+};
+
+static void sub_on(struct engine *e, unsigned changes, void *arg)
+{
+	struct sub *s = arg;
+	size_t n = strlen(s->log);
+
+	(void)changes;
+	s->log[n] = s->name;
+	s->log[n + 1] = '\0';
+	if (s->calls++ > 0)
+		return;
+	if (s->drop)
+		engine_unsubscribe(e, sub_on, s->drop);
+	if (s->join)
+		assert_int_equal(engine_subscribe(e, sub_on, s->join), 0);
+}
+
+/*
+ * Subscribers hear of changes in the order they came; one removed during
+ * a notification (by another, or by itself) is not called again, not
+ * even by that notification; one added during it hears the next change
+ * only; each leaves on its own, in any order.
+ */
+static void test_subscribers(void **state)
+{
+	struct fx *f = fx_new("");
+	char log[64] = "";
+	struct sub a = { f, 0, 'a', NULL, NULL, log }, b = { f, 0, 'b', NULL, NULL, log },
+		   c = { f, 0, 'c', NULL, NULL, log }, d = { f, 0, 'd', NULL, NULL, log };
+	struct engine *e = &f->x.e;
+
+	(void)state;
+	a.drop = &b;                    /* a removes b before b's turn */
+	a.join = &d;                    /* ... and adds d */
+	c.drop = &c;                    /* c removes itself */
+	assert_int_equal(engine_subscribe(e, sub_on, &a), 0);
+	assert_int_equal(engine_subscribe(e, sub_on, &b), 0);
+	assert_int_equal(engine_subscribe(e, sub_on, &c), 0);
+	assert_int_equal(engine_subscribe(e, sub_on, &a), -EEXIST);
+	engine_changed(e, ENGINE_CHG_MAPPINGS);
+	assert_string_equal(log, "ac");
+	engine_changed(e, ENGINE_CHG_MAPPINGS);
+	assert_string_equal(log, "acad");
+	assert_int_equal(b.calls, 0);
+	assert_int_equal(c.calls, 1);
+	/* Leave in any order; the fixture's own counter still hears. */
+	engine_unsubscribe(e, sub_on, &a);
+	engine_unsubscribe(e, sub_on, &a);              /* twice: ignored */
+	engine_changed(e, ENGINE_CHG_CONNECTION);
+	assert_string_equal(log, "acadd");
+	engine_unsubscribe(e, sub_on, &d);
+	engine_changed(e, ENGINE_CHG_CONNECTION);
+	assert_string_equal(log, "acadd");
+	assert_int_equal(f->x.chg.n, 4);
+	assert_int_equal(f->x.chg.last, ENGINE_CHG_CONNECTION);
+	fx_free(f);
+}
+
+/* No more than ENGINE_MAX_SUBSCRIBERS, and a slot freed is free again. */
+static void test_subscribers_full(void **state)
+{
+	struct fx *f = fx_new("");
+	char log[4] = "";
+	struct sub v[ENGINE_MAX_SUBSCRIBERS];
+	size_t i;
+
+	(void)state;
+	memset(v, 0, sizeof(v));
+	for (i = 0; i + 1 < ENGINE_MAX_SUBSCRIBERS; i++) {     /* the fixture holds one */
+		v[i].log = log;
+		assert_int_equal(engine_subscribe(&f->x.e, sub_on, &v[i]), 0);
+	}
+	v[i].log = log;
+	assert_int_equal(engine_subscribe(&f->x.e, sub_on, &v[i]), -ENOSPC);
+	engine_unsubscribe(&f->x.e, sub_on, &v[0]);
+	assert_int_equal(engine_subscribe(&f->x.e, sub_on, &v[i]), 0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +491,8 @@ int main(void)
 		cmocka_unit_test(test_connection_allowed),
 		cmocka_unit_test(test_idle_sees_traffic),
 		cmocka_unit_test(test_idle_without_counters),
+		cmocka_unit_test(test_subscribers),
+		cmocka_unit_test(test_subscribers_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
