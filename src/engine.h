@@ -2,7 +2,10 @@
  * engine.h - the state of one igdd instance, passed first to everything
  * (no globals): configuration, clock, backend, mapping table, policy,
  * identifiers of the device (UDA 1.1 sections 1.1.4, 2.1) and the
- * hook through which state changes reach eventing.
+ * change subscribers through which state changes reach eventing, the
+ * PCP announcements and upstream mirroring (engine_subscribe()). Every
+ * change of the mapping table and of the pinholes goes through
+ * engine_tx.h.
  *
  * The engine itself does no I/O: net/ feeds it, which is what lets the
  * golden tests drive it with no sockets.
@@ -47,7 +50,7 @@ enum engine_change {
 	 * (2.5 [5.4]; a reload changed ipv6_firewall or pinholes). */
 	ENGINE_CHG_FIREWALL = 1u << 4,
 	/* WANCommonInterfaceConfig: PhysicalLinkStatus, EnabledForInternet
-	 * (the value svc/gena.h keeps free for it as GENA_CHG_WANCOMMON). */
+	 * (svc/gena.h's GENA_CHG_WANCOMMON is the same bit). */
 	ENGINE_CHG_WAN_LINK = 1u << 8,
 };
 
@@ -257,8 +260,6 @@ bool engine_policy_allows(const struct engine *e, const struct mapping *m);
 void engine_wan_event(struct engine *e, enum backend_link_event ev,
 		      enum backend_link_cause cause);
 
-/* Monotonic ms of the next timer the engine needs run (lease expiry, the
- * connection's timers, the backend's own), 0 when none. */
 /*
  * A free external port for a new mapping of client's int_port (proto)
  * asked by peer on LAN lan, among the ports the policy allows it: the
@@ -275,8 +276,10 @@ int engine_free_port(struct engine *e, unsigned lan, const struct ipaddr *peer,
  * The caller changed the reloadable keys of *e->cfg in place (SIGHUP,
  * igddctl reload: the policy, ACL, max_mappings_per_client): compile the
  * new policy, set the table's per-client limit, and remove the mappings
- * the new policy refuses (not the admin's), with one change event. The
- * number removed, or -errno with err set (the old policy stays).
+ * the new policy refuses (not the admin's), with one change event, and
+ * close the pinholes the new pinhole policy refuses (an event for
+ * FirewallEnabled / InboundPinholeAllowed when they changed). The number
+ * removed and closed, or -errno with err set (the old policy stays).
  */
 int engine_reload(struct engine *e, char *err, size_t errsz);
 
@@ -285,9 +288,13 @@ int engine_reload(struct engine *e, char *err, size_t errsz);
  * at debug level. */
 bool engine_log_change_ok(struct engine *e, char more[48]);
 
+/* Monotonic ms of the next timer the engine needs run (lease expiry of
+ * mappings and pinholes, the connection's timers and traffic sampling,
+ * the backend's own, the lease file's compaction), 0 when none. */
 uint64_t engine_next_deadline(struct engine *e);
 /* Run everything due now: backend completions first, then the
- * connection timers, then lease expiry. */
+ * connection's traffic sample and timers, then the expiry of mappings
+ * (engine_maps_expire()) and pinholes, then the lease file's work. */
 void engine_tick(struct engine *e);
 
 #endif

@@ -23,7 +23,8 @@
  * The guarantee: a change whose leasefile_commit() returned 0 is on disk;
  * after any crash the table restored is the one of the last commit (or
  * later), less the leases that ran out meanwhile. The caller answers a
- * request only after its commit, and answers 501 if the commit failed.
+ * request only after its commit; if the commit failed it undoes the
+ * change and refuses it (src/engine_tx.h).
  *
  * One instance per state directory: leasefile_open() takes an exclusive
  * lock on it. Not thread-safe (the loop is single-threaded).

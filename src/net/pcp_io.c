@@ -158,7 +158,8 @@ static void announce_start(struct pcp_lan *pl)
 		log_warnx("NAT-PMP/PCP: cannot schedule the announcements");
 }
 
-/* The engine's change hook: the external address or the connection. */
+/* A change subscriber (engine_subscribe()): the external address or the
+ * connection. */
 static void on_change(struct engine *e, unsigned changes, void *arg)
 {
 	struct pcp_io *p = arg;

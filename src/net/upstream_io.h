@@ -36,8 +36,8 @@ struct upstream_io_params {
 void upstream_io_default_params(struct upstream_io_params *p);
 
 /* NULL params: the defaults. NULL only on failure (logged); with
- * upstream_pcp = no it exists and stays off. Chains itself into the
- * engine's change hook (free it before the hook's owner goes). */
+ * upstream_pcp = no it exists and stays off. Subscribes to the engine's
+ * changes (engine_subscribe(); upstream_io_free() unsubscribes). */
 struct upstream_io *upstream_io_new(struct engine *e, struct loop *l,
 				    const struct upstream_io_params *params);
 /* Deletes what it holds upstream (one datagram each, not waited for). */

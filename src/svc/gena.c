@@ -82,6 +82,8 @@ struct gena_rule {
 	const char *vars[2];
 };
 
+_Static_assert(GENA_CHG_WANCOMMON == ENGINE_CHG_WAN_LINK, "one bit for WANCommonInterfaceConfig");
+
 static const struct gena_rule gena_rules[] = {
 	{ ENGINE_CHG_MAPPINGS, WANIPCONN_TYPE, { "PortMappingNumberOfEntries", "SystemUpdateID" } },
 	{ ENGINE_CHG_EXTERNAL_IP, WANIPCONN_TYPE, { "ExternalIPAddress", NULL } },

@@ -57,9 +57,8 @@ struct gena;
 
 /*
  * WANCommonInterfaceConfig's evented variables (PhysicalLinkStatus,
- * EnabledForInternet) changed. Not part of enum engine_change (engine.h)
- * yet; a bit far from its values so that one can be added there with
- * this value (ENGINE_CHG_WAN_LINK) without a clash.
+ * EnabledForInternet) changed: the bit the engine raises as
+ * ENGINE_CHG_WAN_LINK (engine.h; gena.c checks they are one).
  */
 #define GENA_CHG_WANCOMMON (1u << 8)
 
@@ -155,13 +154,17 @@ void gena_response_failed(struct gena *g, const char *sid);
  * no-op (unknown SID, pending, not held). */
 void gena_response_taken(struct gena *g, const char *sid);
 
-/* A set of enum engine_change bits (and GENA_CHG_WANCOMMON): queue one
- * event per affected active subscription:
+/* A set of enum engine_change bits: queue one event per affected active
+ * subscription:
  *   ENGINE_CHG_MAPPINGS    -> PortMappingNumberOfEntries + SystemUpdateID, together
  *   ENGINE_CHG_EXTERNAL_IP -> ExternalIPAddress
  *   ENGINE_CHG_CONNECTION  -> ConnectionStatus
- *   GENA_CHG_WANCOMMON     -> PhysicalLinkStatus + EnabledForInternet
- * Bits for one service given together make one event. */
+ *   ENGINE_CHG_WAN_LINK    -> PhysicalLinkStatus + EnabledForInternet
+ *                             (WANCommonInterfaceConfig; GENA_CHG_WANCOMMON)
+ *   ENGINE_CHG_FIREWALL    -> FirewallEnabled + InboundPinholeAllowed
+ *                             (WANIPv6FirewallControl)
+ * ENGINE_CHG_PINHOLES is no evented variable: ignored. Bits for one
+ * service given together make one event. */
 void gena_changed(struct gena *g, unsigned changes);
 
 /* An engine_change_fn for engine_subscribe(); arg is the struct gena. */

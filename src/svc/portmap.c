@@ -21,8 +21,9 @@
  *                          loop never blocks; 2.3.17 and 2.3.21 make
  *                          names optional); a NewRemoteHost no remote
  *                          host can have (remote_host_ok())
- *   501 Action Failed      the NAT backend refused (table unchanged), or
- *                          out of memory
+ *   501 Action Failed      the NAT backend refused (table unchanged), the
+ *                          lease file could not be written (the change
+ *                          undone, engine_tx.h), or out of memory
  *   601 Argument Value Out of Range   a protocol other than TCP/UDP (the
  *                          dispatcher answers first; kept for safety)
  *   606 Action not authorized   the policy refuses the request or the
