@@ -484,7 +484,7 @@ static int lease_restore(const struct mapping *m, uint32_t remaining_s, void *ar
 static int pin_restore(const struct pinhole *p, uint32_t remaining_s, void *arg)
 {
 	struct engine *e = arg;
-	struct pinhole t = *p, *added;
+	struct pinhole t = *p;
 	const struct lan *l = engine_lan(e, p->lan);
 
 	if (t.owner.family == AF_INET6 && in6_is_linklocal(&t.owner.u.v6))
@@ -494,13 +494,7 @@ static int pin_restore(const struct pinhole *p, uint32_t remaining_s, void *arg)
 		return LEASEFILE_DROP;
 	t.lease_end_ms = pin_lease_end(e->pins, remaining_s);
 	t.packets_base = 0;
-	if (pin_add(e->pins, &t, &added) != PIN_OK)
-		return LEASEFILE_DROP;
-	if (added->uid != p->uid || e->backend.ops->pin_apply(&e->backend, added) < 0) {
-		pin_remove(e->pins, added);
-		return LEASEFILE_DROP;
-	}
-	return LEASEFILE_KEEP;
+	return engine_pin_restore(e, &t, p->uid) == 0 ? LEASEFILE_KEEP : LEASEFILE_DROP;
 }
 
 int engine_leases_start(struct engine *e, const char *dir)
@@ -613,15 +607,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 		goto fail;
 	return 0;
 fail:
-	pin_policy_free(e->pin_policy);
-	e->pin_policy = NULL;
-	pin_table_free(e->pins);
-	e->pins = NULL;
-	policy_free(e->policy);
-	e->policy = NULL;
-	map_table_free(e->maps);
-	e->maps = NULL;
-	e->backend.ops->shutdown(&e->backend);
+	engine_fini(e);                 /* what was made so far, and the backend */
 	return r;
 }
 

@@ -196,6 +196,52 @@ static void event(struct engine *e, struct engine_tx *tx)
 	event_of(e, tx, ENGINE_CHG_MAPPINGS);
 }
 
+/* Entry i of a committed removal leaves its table, reported first: set
+ * holds mappings, or pinholes (pins). */
+static void take(struct engine *e, const struct engine_tx *tx, const void *set, size_t i,
+		 bool pins)
+{
+	struct mapping *m = pins ? NULL : ((struct mapping *const *)set)[i];
+	struct pinhole *p = pins ? ((struct pinhole *const *)set)[i] : NULL;
+
+	if (m && tx->each)
+		tx->each(m, tx->each_arg);
+	if (p && tx->pin_each)
+		tx->pin_each(p, tx->each_arg);
+	if (m)
+		map_remove(e->maps, m);
+	else
+		pin_remove(e->pins, p);
+}
+
+/*
+ * The end of a committed removal of the n entries of set (mappings, or
+ * pinholes): those marked in kept (NULL: none) counted, the others
+ * reported and taken out of their table, one event when any went.
+ * Frees kept.
+ */
+static int removal_done(struct engine *e, struct engine_tx *tx, const void *set, size_t n,
+			bool *kept, bool pins)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (kept && kept[i]) {
+			tx->kept++;
+			continue;
+		}
+		take(e, tx, set, i, pins);
+		tx->removed++;
+	}
+	free(kept);
+	if (tx->removed)
+		event_of(e, tx, pins ? ENGINE_CHG_PINHOLES : ENGINE_CHG_MAPPINGS);
+	if (tx->kept)
+		return fail(tx, ENGINE_TX_BACKEND, tx->err < 0 ? tx->err : -EIO);
+	tx->err = 0;
+	return 0;
+}
+
 /* ------------------------------------------------------------- API */
 
 static int map_errno(enum map_status st)
@@ -313,22 +359,7 @@ int engine_map_remove_set(struct engine *e, struct engine_tx *tx, struct mapping
 		free(kept);
 		return tx->err;
 	}
-	for (i = 0; i < n; i++) {
-		if (kept && kept[i]) {
-			tx->kept++;
-			continue;
-		}
-		if (tx->each)
-			tx->each(v[i], tx->each_arg);
-		map_remove(e->maps, v[i]);
-		tx->removed++;
-	}
-	free(kept);
-	if (tx->removed)
-		event(e, tx);
-	if (tx->kept)
-		return fail(tx, ENGINE_TX_BACKEND, -EIO);
-	return 0;
+	return removal_done(e, tx, v, n, kept, false);
 }
 
 /* ---------------------------------------------------------- pinholes */
@@ -424,23 +455,7 @@ int engine_pin_remove_set(struct engine *e, struct engine_tx *tx, struct pinhole
 		free(kept);
 		return tx->err;
 	}
-	for (i = 0; i < n; i++) {
-		if (kept[i]) {
-			tx->kept++;
-			continue;
-		}
-		if (tx->pin_each)
-			tx->pin_each(v[i], tx->each_arg);
-		pin_remove(e->pins, v[i]);
-		tx->removed++;
-	}
-	free(kept);
-	if (tx->removed)
-		event_of(e, tx, ENGINE_CHG_PINHOLES);
-	if (tx->kept)
-		return fail(tx, ENGINE_TX_BACKEND, tx->err < 0 ? tx->err : -EIO);
-	tx->err = 0;
-	return 0;
+	return removal_done(e, tx, v, n, kept, true);
 }
 
 /* ------------------------------------------------ the gateway's own */
@@ -526,4 +541,60 @@ void engine_maps_restore(struct engine *e)
 		map_remove(e->maps, m);
 	}
 	commit(e, &tx);
+}
+
+/* The pinholes one expiry run removed. */
+struct pins_expired {
+	struct pinhole *v;
+	size_t n, cap;
+};
+
+static void pin_on_expired(const struct pinhole *p, void *arg)
+{
+	struct pins_expired *x = arg;
+	struct pinhole *nv;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 8;
+
+		nv = realloc(x->v, cap * sizeof(*nv));
+		if (!nv)
+			return;         /* the backend keeps it; reconcile takes it out */
+		x->v = nv;
+		x->cap = cap;
+	}
+	x->v[x->n++] = *p;
+}
+
+void engine_pins_expire(struct engine *e, void (*each)(const struct pinhole *p, void *arg),
+			void *arg)
+{
+	struct pins_expired x = { NULL, 0, 0 };
+	size_t i, n;
+
+	if (!e->pins)
+		return;
+	n = pin_expire(e->pins, clock_now(&e->clock), pin_on_expired, &x);
+	for (i = 0; i < x.n; i++) {
+		if (pin_be_remove(e, &x.v[i]) < 0)
+			log_warnx("backend: could not remove expired pinhole %u", x.v[i].uid);
+		if (each)
+			each(&x.v[i], arg);
+	}
+	free(x.v);
+	if (n)
+		engine_changed(e, ENGINE_CHG_PINHOLES);
+}
+
+int engine_pin_restore(struct engine *e, const struct pinhole *tmpl, uint16_t uid)
+{
+	struct pinhole *p;
+
+	if (pin_add(e->pins, tmpl, &p) != PIN_OK)
+		return -ENOSPC;
+	if (p->uid != uid || pin_be_apply(e, p) < 0) {
+		pin_remove(e->pins, p);
+		return -EIO;
+	}
+	return 0;
 }

@@ -168,5 +168,13 @@ int engine_pin_renew(struct engine *e, struct engine_tx *tx, struct pinhole *p,
 		     uint64_t lease_end_ms, const uint8_t *nonce);
 int engine_pin_remove_set(struct engine *e, struct engine_tx *tx, struct pinhole *const *v,
 			  size_t n);
+/* Expiry: the pinholes whose lease ran out leave the table and the
+ * backend, each passed to each (may be NULL), one event. */
+void engine_pins_expire(struct engine *e, void (*each)(const struct pinhole *p, void *arg),
+			void *arg);
+/* Start-up, while the lease file loads (nothing is recorded): a pinhole
+ * read back into the table with its UniqueID uid, and the backend. 0, or
+ * -errno with nothing left behind. */
+int engine_pin_restore(struct engine *e, const struct pinhole *tmpl, uint16_t uid);
 
 #endif

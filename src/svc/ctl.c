@@ -397,15 +397,20 @@ static void pin_entry(struct ctl_session *s, const struct pinhole *p, struct buf
 	s->pin_uid = p->uid;
 }
 
-static int pins_more(struct ctl_session *s, struct buf *out)
+/* A listing (of mappings, or of pinholes) begins. */
+static void listing_start(struct ctl_session *s, bool pinholes, bool json)
 {
-	const struct pin_table *t = s->e->pins;
-	struct pinhole *p;
+	s->listing = true;
+	s->pinholes = pinholes;
+	s->json = json;
+	s->any = false;
+	s->count = 0;
+}
 
-	p = s->any ? pin_after(t, s->pin_uid) : pin_first(t);
-	for (; p && out->len < IGDD_CTL_MAX_OUT / 2; p = pin_next(t, p))
-		pin_entry(s, p, out);
-	if (p)
+/* A part of a listing is written: more to come (1), or the end (0). */
+static int listing_part(struct ctl_session *s, bool more, struct buf *out)
+{
+	if (more)
 		return 1;
 	if (s->json)
 		buf_puts(out, "]}\n");
@@ -414,13 +419,20 @@ static int pins_more(struct ctl_session *s, struct buf *out)
 	return 0;
 }
 
+static int pins_more(struct ctl_session *s, struct buf *out)
+{
+	const struct pin_table *t = s->e->pins;
+	struct pinhole *p;
+
+	p = s->any ? pin_after(t, s->pin_uid) : pin_first(t);
+	for (; p && out->len < IGDD_CTL_MAX_OUT / 2; p = pin_next(t, p))
+		pin_entry(s, p, out);
+	return listing_part(s, p != NULL, out);
+}
+
 static int do_pinholes(struct ctl_session *s, bool json, struct buf *out)
 {
-	s->listing = true;
-	s->pinholes = true;
-	s->json = json;
-	s->any = false;
-	s->count = 0;
+	listing_start(s, true, json);
 	if (json)
 		buf_puts(out, "{\"pinholes\":[\n");
 	else
@@ -460,22 +472,12 @@ int ctl_more(struct ctl_session *s, struct buf *out)
 	m = s->any ? entry_after(t, s->proto, s->port, s->rh) : map_first(t);
 	for (; m && out->len < IGDD_CTL_MAX_OUT / 2; m = map_next(t, m))
 		list_entry(s, m, out);
-	if (m)
-		return 1;
-	if (s->json)
-		buf_puts(out, "]}\n");
-	s->listing = false;
-	ok(out);
-	return 0;
+	return listing_part(s, m != NULL, out);
 }
 
 static int do_list(struct ctl_session *s, bool json, struct buf *out)
 {
-	s->listing = true;
-	s->pinholes = false;
-	s->json = json;
-	s->any = false;
-	s->count = 0;
+	listing_start(s, false, json);
 	if (json)
 		buf_puts(out, "{\"mappings\":[\n");
 	else

@@ -158,44 +158,14 @@ int pinholes_packets(struct engine *e, const struct pinhole *p, uint64_t *ret)
 	return 0;
 }
 
-struct expired {
-	struct pinhole *v;
-	size_t n, cap;
-};
-
-static void on_expired(const struct pinhole *p, void *arg)
+static void expired_logged(const struct pinhole *p, void *arg)
 {
-	struct expired *x = arg;
-	struct pinhole *nv;
-
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 8;
-
-		nv = realloc(x->v, cap * sizeof(*nv));
-		if (!nv)
-			return;         /* the backend keeps it; reconcile takes it out */
-		x->v = nv;
-		x->cap = cap;
-	}
-	x->v[x->n++] = *p;
+	log_change(arg, "expired", p);  /* the lease file's expiry says it too */
 }
 
 void pinholes_expire(struct engine *e)
 {
-	struct expired x = { NULL, 0, 0 };
-	size_t i, n;
-
-	if (!e->pins)
-		return;
-	n = pin_expire(e->pins, clock_now(&e->clock), on_expired, &x);
-	for (i = 0; i < x.n; i++) {
-		if (e->backend.ops->pin_remove && e->backend.ops->pin_remove(&e->backend, &x.v[i]) < 0)
-			log_warnx("backend: could not remove expired pinhole %u", x.v[i].uid);
-		log_change(e, "expired", &x.v[i]);      /* the lease file's expiry says it too */
-	}
-	free(x.v);
-	if (n)
-		engine_changed(e, ENGINE_CHG_PINHOLES);
+	engine_pins_expire(e, expired_logged, e);
 }
 
 uint64_t pinholes_next_expiry(const struct engine *e)

@@ -309,30 +309,36 @@ static int delete_pinhole(struct action_ctx *ctx)
 	return pinholes_close(ctx->e, p, "deleted") < 0 ? UPNP_E_ACTION_FAILED : 0;
 }
 
-static int get_packets(struct action_ctx *ctx)
+/* The packets through the pinhole the request names, when the control
+ * point may see it: 0, or its UPnP error. */
+static int visible_packets(struct action_ctx *ctx, uint64_t *ret)
 {
 	struct pinhole *p;
-	uint64_t n;
 	int r = find_visible(ctx, &p);
 
 	if (r)
 		return r;
-	if (pinholes_packets(ctx->e, p, &n) < 0)
-		return UPNP_E_ACTION_FAILED;
+	return pinholes_packets(ctx->e, p, ret) < 0 ? UPNP_E_ACTION_FAILED : 0;
+}
+
+static int get_packets(struct action_ctx *ctx)
+{
+	uint64_t n;
+	int r = visible_packets(ctx, &n);
+
+	if (r)
+		return r;
 	action_out_u32(ctx, "PinholePackets", (uint32_t)(n & 0xffffffffu));
 	return 0;
 }
 
 static int check_working(struct action_ctx *ctx)
 {
-	struct pinhole *p;
 	uint64_t n;
-	int r = find_visible(ctx, &p);
+	int r = visible_packets(ctx, &n);
 
 	if (r)
 		return r;
-	if (pinholes_packets(ctx->e, p, &n) < 0)
-		return UPNP_E_ACTION_FAILED;
 	if (n == 0)
 		return E_NO_TRAFFIC_RECEIVED;
 	action_out_bool(ctx, "IsWorking", true);
