@@ -110,7 +110,8 @@ int engine_map_add(struct engine *e, struct engine_tx *tx, const struct mapping 
 /*
  * Give m (an entry of the table) the mutable fields of next (same key):
  * internal port, enabled, lease end, upnp_joined, nonce, and next->desc
- * unless it is NULL (then the description stays; borrowed, copied). The
+ * (a string from map_desc_dup() that the call takes, whatever happens;
+ * NULL: the description stays). The
  * backend sees it when the rule changes (internal port or enabled) or
  * with ENGINE_TX_REAPPLY; the change event is raised when the rule or
  * the description or upnp_joined changes, or with ENGINE_TX_EVENT. A
