@@ -168,19 +168,26 @@ static int withdraw(struct engine *e, const struct engine_tx *tx, struct mapping
 /* ---------------------------------------------------------- commit */
 
 /* Commit the records; true when the change stands (committed, or a kept
- * change whose commit failed: logged). */
+ * change whose commit failed: logged). The warnings share the engine's
+ * rate limit of change lines: while the disk is full, every request
+ * that changes something fails. */
 static bool commit(struct engine *e, struct engine_tx *tx)
 {
 	int r = leasefile_commit(e->leases);
+	bool keep = tx->flags & ENGINE_TX_KEEP;
+	char more[48];
 
 	if (r == 0)
 		return true;
-	if (tx->flags & ENGINE_TX_KEEP) {
-		log_warnx("lease file: a change is not written yet (%s); the next compaction "
-			  "writes it", strerror(-r));
+	if (engine_log_change_ok(e, more))
+		log_warnx("lease file: %s: %s%s", strerror(-r), keep ? "a change is not written "
+			  "yet; the next compaction writes it" : "the change is undone and refused",
+			  more);
+	else
+		log_debug("lease file: %s: %s", strerror(-r), keep ? "a change is not written yet" :
+			  "the change is undone and refused");
+	if (keep)
 		return true;
-	}
-	log_warnx("lease file: %s: the change is undone and refused", strerror(-r));
 	fail(tx, ENGINE_TX_COMMIT, r);
 	return false;
 }
