@@ -24,6 +24,7 @@
 #include "svc/action.h"
 #include "svc/gena.h"
 #include "svc/pinholes.h"
+#include "svc/wanipconn.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -807,7 +808,8 @@ static void do_connection(struct ctl_session *s, bool up, struct buf *out)
 		ctl_error(out, CTL_E_CONFLICT, "no WAN connection");
 		return;
 	}
-	code = up ? wanconn_request_connection(e->wan, now) : wanconn_force_termination(e->wan, now);
+	code = wanipconn_error_code(up ? wanconn_request_connection(e->wan, now)
+					   : wanconn_force_termination(e->wan, now));
 	log_info("igddctl (uid %ld): %s: %s%s", (long)s->uid, up ? "connect" : "disconnect",
 		 code ? upnp_error_name(code) : "done, now ",
 		 code ? "" : wanconn_status_str(wanconn_status(e->wan)));

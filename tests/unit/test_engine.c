@@ -21,6 +21,7 @@
 #include "core/wanconn.h"
 #include "engine.h"
 #include "svc/action.h"
+#include "svc/wanipconn.h"
 
 #define T0 1000000u
 #define CHG_MAX 16
@@ -307,7 +308,7 @@ static void test_connect_fail(void **state)
 
 	(void)state;
 	assert_int_equal(wanconn_force_termination(f->e.wan, f->now), 0);
-	assert_int_equal(wanconn_request_connection(f->e.wan, f->now),
+	assert_int_equal(wanipconn_error_code(wanconn_request_connection(f->e.wan, f->now)),
 			 UPNP_E_CONNECTION_SETUP_FAILED);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
 	assert_int_equal(wanconn_last_error(f->e.wan), WANCONN_LASTERR_NO_CARRIER);
