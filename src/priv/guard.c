@@ -14,6 +14,7 @@
 #include "priv/guard.h"
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/clock.h"
 #include "core/policy.h"
 #include "priv/localaddr.h"
@@ -411,7 +412,7 @@ int guard_reload(struct guard *g, bool only_changed)
 	if (!cfg)
 		return -ENOMEM;
 	if (config_load(g->c.conf_path, cfg, err, sizeof(err)) < 0 ||
-	    !(p = policy_new(cfg, err, sizeof(err)))) {
+	    !(p = config_policy_new(cfg, err, sizeof(err)))) {
 		log_warnx("helper: %s; its port policy stays as it was", err);
 		r = -EINVAL;
 	} else {

@@ -18,6 +18,7 @@
 #include "backend/nft_pin.h"
 #include "backend/nft_rules.h"
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/clock.h"
 #include "core/policy.h"
 #include "priv/caps.h"
@@ -267,7 +268,7 @@ static int guard_conf(const struct config *cfg, const char *conf_path, struct gu
 			  strerror(-r));
 		return r;
 	}
-	gc->ports = policy_new(cfg, err, sizeof(err));
+	gc->ports = config_policy_new(cfg, err, sizeof(err));
 	if (!gc->ports) {
 		log_warnx("%s", err);
 		return -EINVAL;

@@ -37,6 +37,7 @@
 
 #include "backend/nft_rules.h"
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/policy.h"
 #include "priv/nft_state.h"
 #include "priv/priv_msg.h"
@@ -80,7 +81,7 @@ static const struct policy *policy_get(unsigned which)
 	CHECK(cfg != NULL);
 	CHECK(config_parse("fuzz", policy_text[which], strlen(policy_text[which]), cfg, err,
 			   sizeof(err)) == 0);
-	policies[which] = policy_new(cfg, err, sizeof(err));
+	policies[which] = config_policy_new(cfg, err, sizeof(err));
 	CHECK(policies[which] != NULL);
 	free(cfg);
 	return policies[which];

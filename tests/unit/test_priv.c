@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/policy.h"
 #include "harness.h"
 #include "priv/caps.h"
@@ -296,7 +297,7 @@ static void test_msg_ports(void **state)
 
 	(void)state;
 	assert_int_equal(config_parse("t.conf", text, sizeof(text) - 1, &cfg, err, sizeof(err)), 0);
-	pol.ports = policy_new(&cfg, err, sizeof(err));
+	pol.ports = config_policy_new(&cfg, err, sizeof(err));
 	assert_non_null(pol.ports);
 	for (i = 0; i < sizeof(port_rows) / sizeof(port_rows[0]); i++) {
 		const struct port_row *row = &port_rows[i];
