@@ -170,6 +170,13 @@ void policy_free(struct policy *p)
 	free(p);
 }
 
+bool policy_remote_host_ok(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
+}
+
 bool policy_secure(const struct policy *p)
 {
 	return p->secure;

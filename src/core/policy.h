@@ -104,6 +104,10 @@ int policy_conf_lan_index(const struct policy_conf *pc, const char *name, size_t
 struct policy *policy_new(const struct policy_conf *pc, char *err, size_t errsz);
 void policy_free(struct policy *p);
 
+/* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or
+ * 240/4 (the services' check of a RemoteHost, and the helper's). */
+bool policy_remote_host_ok(struct in_addr a);
+
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s);
 /*

@@ -20,13 +20,6 @@ _Static_assert(sizeof(struct priv_reply) == 32, "priv_reply must stay 32 bytes")
 _Static_assert(sizeof(struct priv_grant) == 32, "priv_grant must stay 32 bytes");
 _Static_assert(sizeof(struct priv_pin) == 40, "priv_pin must stay 40 bytes");
 
-bool priv_remote_ok(struct in_addr a)
-{
-	uint32_t h = ntohl(a.s_addr);
-
-	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
-}
-
 static bool in_net(struct in_addr a, const struct priv_lan_net *n)
 {
 	uint32_t mask = n->plen == 0 ? 0 : UINT32_MAX << (32 - n->plen);
@@ -69,7 +62,7 @@ static const char *entry_problem(const struct priv_entry *pe, const struct priv_
 	if (!in_lan(a, pol))
 		return "internal address outside the LAN prefix";
 	a.s_addr = pe->remote_host;
-	if (pe->remote_host != 0 && !priv_remote_ok(a))
+	if (pe->remote_host != 0 && !policy_remote_host_ok(a))
 		return "remote host is not a unicast address";
 	return NULL;
 }

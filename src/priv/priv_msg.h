@@ -210,8 +210,6 @@ enum priv_kind priv_msg_kind(const void *msg, size_t len);
 /* The same prefixes and addresses (field by field: no padding compared). */
 bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b);
 
-/* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or 240/4. */
-bool priv_remote_ok(struct in_addr a);
 
 /* The same mapping: key and value, byte for byte. */
 bool priv_entry_eq(const struct priv_entry *a, const struct priv_entry *b);

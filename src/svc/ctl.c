@@ -17,9 +17,9 @@
 #include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "core/policy.h"
 #include "core/wanconn.h"
 #include "engine.h"
-#include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "svc/action.h"
 #include "svc/gena.h"
@@ -571,7 +571,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 			  "lists them", what);
 		return;
 	}
-	if (r->remote_host.s_addr && !priv_remote_ok(r->remote_host)) {
+	if (r->remote_host.s_addr && !policy_remote_host_ok(r->remote_host)) {
 		ctl_error(out, CTL_E_INVALID, "%s: the remote host is not a unicast address", what);
 		return;
 	}

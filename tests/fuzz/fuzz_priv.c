@@ -125,7 +125,7 @@ static void check_accepted(const struct priv_req *rq, bool fd, bool granted,
 		CHECK(e->ext_port && e->int_port);
 		CHECK(!e->pad[0] && !e->pad[1] && !e->pad[2]);
 		CHECK(in_lan(e->internal, pol));
-		CHECK(e->remote_host == 0 || priv_remote_ok(rh));
+		CHECK(e->remote_host == 0 || policy_remote_host_ok(rh));
 		if (rq->op == PRIV_OP_APPLY && !granted && pol->ports)
 			CHECK(policy_check_ports(pol->ports, priv_lan_of(pol, c), c, e->ext_port,
 						 e->int_port) == POLICY_ALLOW);
