@@ -71,6 +71,12 @@ static void ok(struct buf *out)
 	buf_puts(out, "ok\n");
 }
 
+/* The table's protocol for a request's (enum ctl_proto). */
+static uint8_t map_proto_of(uint8_t ctl_proto)
+{
+	return ctl_proto == CTL_PROTO_UDP ? MAP_UDP : MAP_TCP;
+}
+
 static const char *origin_name(uint8_t origin)
 {
 	switch (origin) {
@@ -560,7 +566,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	tmpl.internal_client = r->client;
 	tmpl.ext_port = r->ext_port;
 	tmpl.int_port = r->int_port;
-	tmpl.proto = r->proto;
+	tmpl.proto = map_proto_of(r->proto);
 	tmpl.origin = MAP_ORIGIN_STATIC;
 	tmpl.enabled = true;
 	tmpl.lease_end_ms = map_lease_end(e->maps, r->lease_s);
@@ -575,12 +581,12 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		ctl_error(out, CTL_E_INVALID, "%s: the remote host is not a unicast address", what);
 		return;
 	}
-	m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	m = map_find(e->maps, map_proto_of(r->proto), r->ext_port, r->remote_host);
 	if (m && (m->origin != MAP_ORIGIN_STATIC ||
 		  m->internal_client.s_addr != r->client.s_addr)) {
 		map_describe(what, sizeof(what), m);
 		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  map_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port, origin_name(m->origin),
 			  what);
 		return;
 	}
@@ -610,11 +616,11 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		changed(s, out, done);
 		return;
 	}
-	m = map_find_port(e->maps, r->proto, r->ext_port);
+	m = map_find_port(e->maps, map_proto_of(r->proto), r->ext_port);
 	if (m && m->internal_client.s_addr != r->client.s_addr) {
 		map_describe(what, sizeof(what), m);
 		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  map_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port, origin_name(m->origin),
 			  what);
 		return;
 	}
@@ -651,14 +657,14 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
-	struct mapping *m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	struct mapping *m = map_find(e->maps, map_proto_of(r->proto), r->ext_port, r->remote_host);
 	char what[96], done[160];
 
 	if (!m) {
 		char rh[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &r->remote_host, rh, sizeof(rh));
-		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", map_proto_name(r->proto),
+		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", map_proto_name(map_proto_of(r->proto)),
 			  (unsigned)r->ext_port, r->remote_host.s_addr ? " from " : "",
 			  r->remote_host.s_addr ? rh : "");
 		return;
