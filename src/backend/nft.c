@@ -1,7 +1,7 @@
 /*
  * nft.c - the real NAT backend: the engine's side of the privileged
  * helper (priv/priv.h) that applies mappings to nftables table ip igdd
- * (backend/nft_rules.h, docs/NFT.md).
+ * (priv/nft_rules.h, docs/NFT.md).
  *
  * apply/remove/flush are one request each, answered before they return
  * (bounded by PRIV_TIMEOUT_MS: a timeout is a failure, and the action
@@ -33,13 +33,13 @@
  */
 #include "backend/nft.h"
 
-#include "backend/nft_pin.h"
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
 #include "core/stats.h"
+#include "priv/nft_pin.h"
+#include "priv/nft_rules.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/iflink.h"
@@ -410,7 +410,7 @@ static void nft_tick(struct backend *b, uint64_t now)
 	}
 }
 
-/* ---- IPv6 pinholes (table ip6 igdd, backend/nft_pin.h) ---- */
+/* ---- IPv6 pinholes (table ip6 igdd, priv/nft_pin.h) ---- */
 
 static int pin_call(struct backend *b, enum priv_op op, const struct pinhole *p, uint64_t *ret)
 {

@@ -36,7 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "priv/priv_msg.h"
 #include "util/portset.h"
 

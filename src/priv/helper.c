@@ -9,7 +9,7 @@
  * socketpair itself is the sender check: nobody but the engine holds
  * its other end.
  *
- * Everything it runs is built by backend/nft_rules.c from numbers. A
+ * Everything it runs is built by priv/nft_rules.c from numbers. A
  * change is one transaction; if the kernel refuses it (an element we
  * think exists is gone, the table was deleted), the whole table is
  * rebuilt from the copy in one transaction, which also applies the
@@ -25,11 +25,11 @@
 
 #include "core/clock.h"
 #include "priv/guard.h"
+#include "priv/nft_pin.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
-#include "backend/nft_pin.h"
-#include "priv/priv.h"
 #include "priv/nftlib.h"
+#include "priv/priv.h"
 #include "util/buf.h"
 #include "util/fdpass.h"
 #include "util/log.h"

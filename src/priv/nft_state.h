@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 
 struct buf;
 struct nft_state;

@@ -15,17 +15,17 @@
  */
 #include "priv/priv.h"
 
-#include "backend/nft_pin.h"
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "conf/policy_conf.h"
 #include "core/clock.h"
 #include "core/policy.h"
 #include "priv/caps.h"
 #include "priv/helper.h"
+#include "priv/nft_pin.h"
+#include "priv/nft_rules.h"
+#include "util/fdpass.h"
 #include "util/ifaddr.h"
 #include "util/ipaddr.h"
-#include "util/fdpass.h"
 #include "util/log.h"
 #include "util/rtnl.h"
 

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "priv/priv_msg.h"
 
 struct config;

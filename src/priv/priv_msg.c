@@ -5,9 +5,9 @@
  */
 #include "priv/priv_msg.h"
 
-#include "backend/nft_pin.h"
-#include "backend/nft_rules.h"
 #include "core/policy.h"
+#include "priv/nft_pin.h"
+#include "priv/nft_rules.h"
 
 #include "util/ipaddr.h"
 

@@ -86,7 +86,7 @@ struct priv_entry {
 	uint8_t pad[3];         /* zero */
 };
 
-/* One IPv6 pinhole (backend/nft_pin.h). Ports in host order. */
+/* One IPv6 pinhole (priv/nft_pin.h). Ports in host order. */
 struct priv_pin {
 	struct in6_addr remote;         /* :: = any remote host */
 	struct in6_addr internal;

@@ -5,7 +5,7 @@
  * policy, a descriptor and a grant), the grant check (priv_grant_check()),
  * the engine's reading of what the helper sends (priv_msg_kind()), and
  * every accepted change through the helper's copy of the table
- * (priv/nft_state.c) into nft command text (backend/nft_rules.c), as
+ * (priv/nft_state.c) into nft command text (priv/nft_rules.c), as
  * priv/helper.c does with it. A compromised engine controls all of the
  * request's bytes: nothing it sends may crash the helper, and nothing
  * the checks accept may break the invariants below.
@@ -35,10 +35,10 @@
  */
 #define _GNU_SOURCE             /* memmem */
 
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "conf/policy_conf.h"
 #include "core/policy.h"
+#include "priv/nft_rules.h"
 #include "priv/nft_state.h"
 #include "priv/priv_msg.h"
 #include "util/buf.h"

@@ -30,9 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
+#include "priv/nft_rules.h"
 #include "priv/priv.h"
 #include "priv/priv_msg.h"
 #include "util/fdpass.h"

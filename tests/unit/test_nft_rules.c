@@ -1,5 +1,5 @@
 /*
- * test_nft_rules.c - backend/nft_rules: the exact text of the table
+ * test_nft_rules.c - priv/nft_rules: the exact text of the table
  * (with and without hairpin), of element commands for every shape of
  * mapping (wildcard / narrowed, TCP / UDP, add / delete, each element
  * kind), of batches (grouping per set, chunking) and of the hairpin set;
@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "util/buf.h"
 
 static struct in_addr ip(const char *s)

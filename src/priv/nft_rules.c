@@ -9,7 +9,7 @@
  * masquerade (which keeps the internal port when it can) does not bind
  * the connection first.
  */
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 
 #include "util/buf.h"
 
