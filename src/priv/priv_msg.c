@@ -50,19 +50,15 @@ static bool in_lan(struct in_addr a, const struct priv_policy *pol)
 
 static const char *entry_problem(const struct priv_entry *pe, const struct priv_policy *pol)
 {
-	struct in_addr a;
-
 	if (pe->proto != IPPROTO_TCP && pe->proto != IPPROTO_UDP)
 		return "protocol is neither TCP nor UDP";
 	if (pe->ext_port == 0 || pe->int_port == 0)
 		return "port 0";
 	if (pe->pad[0] || pe->pad[1] || pe->pad[2])
 		return "entry padding not zero";
-	a.s_addr = pe->internal;
-	if (!in_lan(a, pol))
+	if (!in_lan(pe->internal, pol))
 		return "internal address outside the LAN prefix";
-	a.s_addr = pe->remote_host;
-	if (pe->remote_host != 0 && !policy_remote_host_ok(a))
+	if (pe->remote_host.s_addr != 0 && !policy_remote_host_ok(pe->remote_host))
 		return "remote host is not a unicast address";
 	return NULL;
 }
@@ -130,7 +126,7 @@ bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b)
 /* The port rules and the ACL (core/policy.h steps 3 and 4). */
 static const char *ports_problem(const struct priv_entry *pe, const struct priv_policy *pol)
 {
-	struct in_addr c = { pe->internal };
+	struct in_addr c = pe->internal;
 
 	if (!pol->ports)
 		return NULL;
@@ -223,29 +219,20 @@ int priv_grant_check(const void *msg, size_t len, const struct priv_entry *want,
 
 bool priv_entry_eq(const struct priv_entry *a, const struct priv_entry *b)
 {
-	return a->remote_host == b->remote_host && a->internal == b->internal &&
+	return a->remote_host.s_addr == b->remote_host.s_addr &&
+	       a->internal.s_addr == b->internal.s_addr &&
 	       a->ext_port == b->ext_port && a->int_port == b->int_port && a->proto == b->proto &&
 	       !a->pad[0] && !a->pad[1] && !a->pad[2] && !b->pad[0] && !b->pad[1] && !b->pad[2];
 }
 
-void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret)
+void priv_entry_put(struct priv_entry *dst, const struct priv_entry *src)
 {
-	memset(ret, 0, sizeof(*ret));
-	ret->remote_host.s_addr = pe->remote_host;
-	ret->internal.s_addr = pe->internal;
-	ret->ext_port = pe->ext_port;
-	ret->int_port = pe->int_port;
-	ret->proto = pe->proto;
-}
-
-void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	ret->remote_host = e->remote_host.s_addr;
-	ret->internal = e->internal.s_addr;
-	ret->ext_port = e->ext_port;
-	ret->int_port = e->int_port;
-	ret->proto = e->proto;
+	memset(dst, 0, sizeof(*dst));
+	dst->remote_host = src->remote_host;
+	dst->internal = src->internal;
+	dst->ext_port = src->ext_port;
+	dst->int_port = src->int_port;
+	dst->proto = src->proto;
 }
 
 void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret)

@@ -119,13 +119,13 @@ static void check_accepted(const struct priv_req *rq, bool fd, bool granted,
 	CHECK(rq->count >= 1 && rq->count <= PRIV_BATCH_MAX);
 	for (i = 0; i < rq->count; i++) {
 		const struct priv_entry *e = &rq->e[i];
-		struct in_addr rh = { e->remote_host }, c = { e->internal };
+		struct in_addr rh = e->remote_host, c = e->internal;
 
 		CHECK(e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP);
 		CHECK(e->ext_port && e->int_port);
 		CHECK(!e->pad[0] && !e->pad[1] && !e->pad[2]);
-		CHECK(in_lan(e->internal, pol));
-		CHECK(e->remote_host == 0 || policy_remote_host_ok(rh));
+		CHECK(in_lan(e->internal.s_addr, pol));
+		CHECK(e->remote_host.s_addr == 0 || policy_remote_host_ok(rh));
 		if (rq->op == PRIV_OP_APPLY && !granted && pol->ports)
 			CHECK(policy_check_ports(pol->ports, priv_lan_of(pol, c), c, e->ext_port,
 						 e->int_port) == POLICY_ALLOW);
@@ -136,7 +136,7 @@ static void check_accepted(const struct priv_req *rq, bool fd, bool granted,
  * kernel taking it or not, by the request's first byte). */
 static void apply(struct nft_state *st, struct buf *cmd, const struct priv_req *rq)
 {
-	struct nft_elem v[PRIV_BATCH_MAX];
+	struct priv_entry v[PRIV_BATCH_MAX];
 	size_t i;
 	int r;
 
@@ -147,7 +147,7 @@ static void apply(struct nft_state *st, struct buf *cmd, const struct priv_req *
 	if (rq->op != PRIV_OP_APPLY && rq->op != PRIV_OP_REMOVE)
 		return;
 	for (i = 0; i < rq->count; i++)
-		priv_entry_to_elem(&rq->e[i], &v[i]);
+		v[i] = rq->e[i];
 	buf_reset(cmd);
 	r = nft_state_change(st, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, v, rq->count, cmd);
 	CHECK(r == 0 || r == -ENOSPC || r == -ENOMEM || r == -E2BIG);
