@@ -5,9 +5,9 @@
 #include "svc/pinholes.h"
 
 #include "conf/config.h"
-#include "core/leasefile.h"
 #include "core/pin_policy.h"
 #include "engine.h"
+#include "store/leasefile.h"
 #include "util/log.h"
 
 #include <errno.h>

@@ -59,11 +59,11 @@
  */
 #include "svc/portmap.h"
 
-#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
 #include "proto/xml.h"
+#include "store/leasefile.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
