@@ -68,13 +68,13 @@
 
 #include "conf/config.h"
 #include "core/mapping.h"
-#include "core/pin_policy.h"
 #include "core/pinhole.h"
+#include "core/pin_policy.h"
 #include "core/policy.h"
 #include "engine.h"
+#include "svc/pinholes.h"
 #include "proto/natpmp.h"
 #include "store/leasefile.h"
-#include "svc/pinholes.h"
 #include "util/log.h"
 #include "util/str.h"
 
