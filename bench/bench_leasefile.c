@@ -1,5 +1,5 @@
 /*
- * bench_leasefile.c - what lease persistence (core/leasefile.h) costs an
+ * bench_leasefile.c - what lease persistence (store/leasefile.h) costs an
  * AddPortMapping / DeletePortMapping (WANIPConnection:2 2.5.16, 2.5.18):
  * the table change, its journal record and the per-action commit, with
  * and without the fdatasync, at 100 and 65,535 entries; the compactions
@@ -12,8 +12,8 @@
  * disk's as much as the code's: the file system is printed with them.
  */
 #include "core/clock.h"
-#include "core/leasefile.h"
 #include "core/mapping.h"
+#include "store/leasefile.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>

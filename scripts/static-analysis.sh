@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Static checks of src/: the banned-function list (scripts/check-banned.sh),
+# the layer rule (scripts/check-layers.sh, the table of docs/ARCHITECTURE.md),
 # cppcheck (suppressions, each justified: .cppcheck-suppressions) and
 # clang-tidy (checks, each exclusion justified: .clang-tidy). Any finding
 # fails. The compile commands come from a configure-only Debug tree
@@ -23,6 +24,9 @@ done
 
 echo "-- banned functions"
 ./scripts/check-banned.sh src
+
+echo "-- layers (docs/ARCHITECTURE.md, \"Layers\")"
+./scripts/check-layers.sh
 
 echo "-- cppcheck $(cppcheck --version | sed 's/^Cppcheck //')"
 cppcheck -q --std=c11 --enable=warning,style,performance,portability -I src \

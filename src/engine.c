@@ -10,13 +10,14 @@
 #include "engine_tx.h"
 
 #include "conf/config.h"
-#include "core/leasefile.h"
+#include "conf/policy_conf.h"
 #include "core/mapping.h"
 #include "core/pin_policy.h"
 #include "core/pinhole.h"
 #include "core/policy.h"
 #include "core/wanconn.h"
 #include "svc/pinholes.h"
+#include "store/leasefile.h"
 #include "svc/gena.h"
 #include "svc/portmap.h"
 #include "util/log.h"
@@ -355,13 +356,13 @@ int engine_reload(struct engine *e, char *err, size_t errsz)
 {
 	struct map_limits lim;
 	struct pin_limits plim;
-	struct policy *p = policy_new(e->cfg, err, errsz);
+	struct policy *p = config_policy_new(e->cfg, err, errsz);
 	struct pin_policy *pp;
 	int n, m, r;
 
 	if (!p)
 		return -EINVAL;
-	pp = pin_policy_new(e->cfg, err, errsz);
+	pp = config_pin_policy_new(e->cfg, err, errsz);
 	if (!pp) {
 		policy_free(p);
 		return -EINVAL;
@@ -581,7 +582,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 		goto fail;
 	}
 	/* The IGD:2 policy and the ACL, compiled once (core/policy.h). */
-	e->policy = policy_new(cfg, err, sizeof(err));
+	e->policy = config_policy_new(cfg, err, sizeof(err));
 	if (!e->policy) {
 		log_warnx("%s", err);
 		r = -EINVAL;
@@ -594,7 +595,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 		r = -ENOMEM;
 		goto fail;
 	}
-	e->pin_policy = pin_policy_new(cfg, err, sizeof(err));
+	e->pin_policy = config_pin_policy_new(cfg, err, sizeof(err));
 	if (!e->pin_policy) {
 		log_warnx("%s", err);
 		r = -EINVAL;

@@ -83,7 +83,7 @@ struct engine {
 	struct pin_policy *pin_policy; /* who may open them (core/pin_policy.h) */
 	bool pin_firewall_was, pin_allowed_was; /* FirewallEnabled, InboundPinholeAllowed last evented */
 	struct wanconn *wan;           /* the WAN connection (core/wanconn.h) */
-	struct leasefile *leases;      /* lease persistence (core/leasefile.h); NULL: off */
+	struct leasefile *leases;      /* lease persistence (store/leasefile.h); NULL: off */
 	bool wan_link_up;              /* PhysicalLinkStatus last reported */
 
 	uint32_t system_update_id;     /* WANIPConnection:2 2.3.23 */
@@ -152,7 +152,7 @@ int engine_init_with_helper(struct engine *e, const struct config *cfg, const st
 void engine_fini(struct engine *e);
 
 /*
- * Keep leases across restarts in dir (core/leasefile.h): open its lease
+ * Keep leases across restarts in dir (store/leasefile.h): open its lease
  * files, restore the unexpired leases into the table and the backend
  * (those the policy or the table now refuse are dropped). After
  * engine_set_lan(), before the first request. 0, or -errno: then leases

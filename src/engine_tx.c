@@ -9,7 +9,7 @@
  */
 #include "engine_tx.h"
 
-#include "core/leasefile.h"
+#include "store/leasefile.h"
 #include "engine.h"
 #include "util/log.h"
 

@@ -8,7 +8,6 @@
  * restored, RELOADING=1 around a reload, STOPPING=1, and a STATUS= line.
  */
 #include "conf/config.h"
-#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "engine.h"
 #include "loop/loop.h"
@@ -24,6 +23,7 @@
 #include "net/stun_io.h"
 #include "net/upstream_io.h"
 #include "priv/priv.h"
+#include "store/leasefile.h"
 #include "svc/gena.h"
 #include "util/ifaddr.h"
 #include "util/log.h"

@@ -10,7 +10,6 @@
  */
 #include "conf/config.h"
 #include "core/clock.h"
-#include "core/mapping.h"
 #include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "util/buf.h"
@@ -198,11 +197,11 @@ static int make_grant(const struct ctl_req *r)
 	g.magic = PRIV_GRANT_MAGIC;
 	g.version = PRIV_MSG_VERSION;
 	g.created_ms = clock_monotonic_ms(NULL);
-	g.e.remote_host = r->remote_host.s_addr;
-	g.e.internal = r->client.s_addr;
+	g.e.remote_host = r->remote_host;
+	g.e.internal = r->client;
 	g.e.ext_port = r->ext_port;
 	g.e.int_port = r->int_port;
-	g.e.proto = r->proto == MAP_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	g.e.proto = r->proto == CTL_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 	if (send(sv[0], &g, sizeof(g), MSG_NOSIGNAL) != (ssize_t)sizeof(g)) {
 		close(sv[0]);
 		close(sv[1]);

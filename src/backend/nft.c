@@ -1,7 +1,7 @@
 /*
  * nft.c - the real NAT backend: the engine's side of the privileged
  * helper (priv/priv.h) that applies mappings to nftables table ip igdd
- * (backend/nft_rules.h, docs/NFT.md).
+ * (priv/nft_rules.h, docs/NFT.md).
  *
  * apply/remove/flush are one request each, answered before they return
  * (bounded by PRIV_TIMEOUT_MS: a timeout is a failure, and the action
@@ -33,13 +33,13 @@
  */
 #include "backend/nft.h"
 
-#include "backend/nft_pin.h"
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
 #include "core/stats.h"
+#include "priv/nft_pin.h"
+#include "priv/nft_rules.h"
 #include "priv/priv.h"
 #include "util/ifaddr.h"
 #include "util/iflink.h"
@@ -67,7 +67,7 @@ struct nft_backend {
 
 static const struct backend_ops nft_ops_up, nft_ops_up_down;
 
-static void to_elem(const struct mapping *m, struct nft_elem *ret)
+static void to_entry(const struct mapping *m, struct priv_entry *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->remote_host = m->remote_host;
@@ -144,7 +144,7 @@ static void count_call(struct backend *b, const struct timespec *t0, int r)
 }
 
 /* One request. */
-static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, size_t n)
+static int call(struct backend *b, enum priv_op op, const struct priv_entry *v, size_t n)
 {
 	struct nft_backend *nb = b->priv;
 	struct timespec t0;
@@ -160,9 +160,9 @@ static int call(struct backend *b, enum priv_op op, const struct nft_elem *v, si
 
 static int nft_apply(struct backend *b, const struct mapping *m)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
-	to_elem(m, &e);
+	to_entry(m, &e);
 	return call(b, m->enabled ? PRIV_OP_APPLY : PRIV_OP_REMOVE, &e, 1);
 }
 
@@ -171,12 +171,12 @@ static int nft_apply_granted(struct backend *b, const struct mapping *m, int gra
 {
 	struct nft_backend *nb = b->priv;
 	struct timespec t0;
-	struct nft_elem e;
+	struct priv_entry e;
 	int r;
 
 	if (!m->enabled || grant_fd < 0)
 		return nft_apply(b, m);
-	to_elem(m, &e);
+	to_entry(m, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = priv_call_granted(nb->helper, &e, grant_fd, NULL);
 	count_call(b, &t0, r);
@@ -195,9 +195,9 @@ static int nft_reload(struct backend *b)
 
 static int nft_remove(struct backend *b, const struct mapping *m)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
-	to_elem(m, &e);
+	to_entry(m, &e);
 	return call(b, PRIV_OP_REMOVE, &e, 1);
 }
 
@@ -216,14 +216,14 @@ static void nft_shutdown(struct backend *b)
 static int many(struct backend *b, enum priv_op op, const struct mapping *v, size_t n,
 		bool enabled_only, bool disabled_only)
 {
-	struct nft_elem e[PRIV_BATCH_MAX];
+	struct priv_entry e[PRIV_BATCH_MAX];
 	size_t i, k = 0;
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
 		if ((enabled_only && !v[i].enabled) || (disabled_only && v[i].enabled))
 			continue;
-		to_elem(&v[i], &e[k++]);
+		to_entry(&v[i], &e[k++]);
 		if (k == PRIV_BATCH_MAX) {
 			r = call(b, op, e, k);
 			k = 0;
@@ -410,7 +410,7 @@ static void nft_tick(struct backend *b, uint64_t now)
 	}
 }
 
-/* ---- IPv6 pinholes (table ip6 igdd, backend/nft_pin.h) ---- */
+/* ---- IPv6 pinholes (table ip6 igdd, priv/nft_pin.h) ---- */
 
 static int pin_call(struct backend *b, enum priv_op op, const struct pinhole *p, uint64_t *ret)
 {

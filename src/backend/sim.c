@@ -27,11 +27,11 @@
  */
 #include "backend/backend.h"
 
-#include "backend/nft_pin.h"
 #include "conf/config.h"
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "priv/nft_pin.h"
 #include "util/log.h"
 #include "util/sockdiag.h"
 

@@ -4,7 +4,6 @@
  */
 #include "core/pin_policy.h"
 
-#include "conf/config.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -47,7 +46,7 @@ static struct str next_field(struct str *s)
 }
 
 /* "allow|deny ADDR/PLEN PORTS[ on LAN]" as config.c normalised it. */
-static int parse_rule(const struct config *cfg, const char *text, struct pin_rule *ret)
+static int parse_rule(const struct policy_conf *pc, const char *text, struct pin_rule *ret)
 {
 	struct str s = str_cstr(text), verb, addr, ports, on, lan;
 	char a[INET6_ADDRSTRLEN];
@@ -91,14 +90,14 @@ static int parse_rule(const struct config *cfg, const char *text, struct pin_rul
 	if (on.len) {
 		if (!str_eq_cstr(on, "on"))
 			return -EINVAL;
-		ret->lan = config_lan_index(cfg, lan.p, lan.len);
+		ret->lan = policy_conf_lan_index(pc, lan.p, lan.len);
 		if (ret->lan < 0)
 			return -EINVAL;
 	}
 	return 0;
 }
 
-struct pin_policy *pin_policy_new(const struct config *cfg, char *err, size_t errsz)
+struct pin_policy *pin_policy_new(const struct policy_conf *pc, char *err, size_t errsz)
 {
 	struct pin_policy *p = calloc(1, sizeof(*p));
 	size_t i;
@@ -107,13 +106,13 @@ struct pin_policy *pin_policy_new(const struct config *cfg, char *err, size_t er
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	for (i = 0; i < cfg->npinhole_acl && i < IGDD_CONF_MAX_ACL; i++) {
-		if (parse_rule(cfg, cfg->pinhole_acl[i], &p->rules[i]) < 0) {
+	for (i = 0; i < pc->npinhole_acl && i < IGDD_CONF_MAX_ACL; i++) {
+		if (parse_rule(pc, pc->pinhole_acl[i], &p->rules[i]) < 0) {
 			snprintf(err, errsz, "pinhole_acl rule %zu '%.*s': expected "
 				 "'allow|deny ADDR6[/PREFIX] PORTS [on LAN_INTERFACE]' with a "
 				 "lan_interface", i + 1,
-				 (int)strnlen(cfg->pinhole_acl[i], IGDD_CONF_MAX_ACL_LEN),
-				 cfg->pinhole_acl[i]);
+				 (int)strnlen(pc->pinhole_acl[i], IGDD_CONF_MAX_ACL_LEN),
+				 pc->pinhole_acl[i]);
 			free(p);
 			return NULL;
 		}

@@ -31,12 +31,11 @@
 
 #include "core/policy.h"
 
-struct config;
 struct pin_policy;
 
-/* Compile cfg->pinhole_acl (the parser's normalised strings). NULL on a
- * bad rule or ENOMEM, with the reason in err. */
-struct pin_policy *pin_policy_new(const struct config *cfg, char *err, size_t errsz);
+/* Compile pc->pinhole_acl (core/policy.h: the parser's normalised
+ * strings). NULL on a bad rule or ENOMEM, with the reason in err. */
+struct pin_policy *pin_policy_new(const struct policy_conf *pc, char *err, size_t errsz);
 void pin_policy_free(struct pin_policy *p);
 
 /* The verdict for peer's pinhole to client:int_port on lan (the values of

@@ -10,7 +10,6 @@
  */
 #include "core/policy.h"
 
-#include "conf/config.h"
 #include "core/mapping.h"
 #include "util/str.h"
 
@@ -98,7 +97,7 @@ static int parse_prefix(struct str f, uint32_t *ret_addr, uint32_t *ret_mask)
 	return 0;
 }
 
-static int parse_rule(const struct config *cfg, const char *text, struct acl_rule *ret)
+static int parse_rule(const struct policy_conf *pc, const char *text, struct acl_rule *ret)
 {
 	struct str s = str_cstr(text), verb, ext, addr, in, on, lan;
 	struct acl_rule r;
@@ -116,7 +115,7 @@ static int parse_rule(const struct config *cfg, const char *text, struct acl_rul
 	if (on.len != 0) {
 		if (!str_eq_cstr(on, "on") || lan.len == 0)
 			return -EINVAL;
-		r.lan = config_lan_index(cfg, lan.p, lan.len);
+		r.lan = policy_conf_lan_index(pc, lan.p, lan.len);
 		if (r.lan < 0)
 			return -EINVAL;
 	}
@@ -132,7 +131,17 @@ static int parse_rule(const struct config *cfg, const char *text, struct acl_rul
 	return 0;
 }
 
-struct policy *policy_new(const struct config *cfg, char *err, size_t errsz)
+int policy_conf_lan_index(const struct policy_conf *pc, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < pc->nlans && i < IGDD_CONF_MAX_LANS; i++)
+		if (pc->lans[i] && strlen(pc->lans[i]) == len && memcmp(pc->lans[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct policy *policy_new(const struct policy_conf *pc, char *err, size_t errsz)
 {
 	struct policy *p = calloc(1, sizeof(*p));
 	size_t i;
@@ -141,13 +150,13 @@ struct policy *policy_new(const struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	p->secure = cfg->secure_mode;
-	for (i = 0; i < cfg->nacl && i < IGDD_CONF_MAX_ACL; i++) {
-		if (parse_rule(cfg, cfg->acl[i], &p->rules[i]) < 0) {
+	p->secure = pc->secure;
+	for (i = 0; i < pc->nacl && i < IGDD_CONF_MAX_ACL; i++) {
+		if (parse_rule(pc, pc->acl[i], &p->rules[i]) < 0) {
 			snprintf(err, errsz, "acl rule %zu '%.*s': expected "
 				 "'allow|deny EXT_PORTS INT_ADDR[/PREFIX] INT_PORTS [on LAN_INTERFACE]' "
 				 "with a lan_interface",
-				 i + 1, (int)strnlen(cfg->acl[i], IGDD_CONF_MAX_ACL_LEN), cfg->acl[i]);
+				 i + 1, (int)strnlen(pc->acl[i], IGDD_CONF_MAX_ACL_LEN), pc->acl[i]);
 			free(p);
 			return NULL;
 		}
@@ -159,6 +168,13 @@ struct policy *policy_new(const struct config *cfg, char *err, size_t errsz)
 void policy_free(struct policy *p)
 {
 	free(p);
+}
+
+bool policy_remote_host_ok(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
 }
 
 bool policy_secure(const struct policy *p)

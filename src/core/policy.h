@@ -43,7 +43,6 @@
 #include "util/ipaddr.h"
 #include "util/limits.h"
 
-struct config;
 struct policy;
 
 /* The LAN the request arrived on, as the engine sees it now (its
@@ -79,14 +78,35 @@ struct policy_range {
 #define POLICY_MAX_RANGES (2 * IGDD_CONF_MAX_ACL + 2)
 
 /*
- * Compile cfg->secure_mode and cfg->acl (the config parser's normalised
- * "allow|deny EXT ADDR[/PREFIX] INT [on LAN]" strings, a LAN named by
- * its position in cfg->lan_interface; cfg may go away after). NULL on a
- * bad rule (or a LAN that is not a lan_interface) or ENOMEM, with the
- * reason in err.
+ * The values both policies are compiled from: the configuration's
+ * secure_mode, acl, pinhole_acl and lan_interface keys, as the parser
+ * normalised them (conf/policy_conf.c fills this from a struct config;
+ * core knows no conf). The strings are borrowed for the call only.
  */
-struct policy *policy_new(const struct config *cfg, char *err, size_t errsz);
+struct policy_conf {
+	bool secure;                            /* secure_mode */
+	size_t nacl;
+	const char *acl[IGDD_CONF_MAX_ACL];     /* "allow|deny EXT ADDR[/PREFIX] INT [on LAN]" */
+	size_t npinhole_acl;
+	const char *pinhole_acl[IGDD_CONF_MAX_ACL]; /* "allow|deny ADDR6[/PREFIX] PORTS [on LAN]" */
+	size_t nlans;
+	const char *lans[IGDD_CONF_MAX_LANS];   /* lan_interface, in order */
+};
+
+/* The index of the LAN named name (0..nlans-1), or -1. */
+int policy_conf_lan_index(const struct policy_conf *pc, const char *name, size_t len);
+
+/*
+ * Compile pc->secure and pc->acl (a LAN named by its position in
+ * pc->lans; pc may go away after). NULL on a bad rule (or a LAN that is
+ * not a lan_interface) or ENOMEM, with the reason in err.
+ */
+struct policy *policy_new(const struct policy_conf *pc, char *err, size_t errsz);
 void policy_free(struct policy *p);
+
+/* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or
+ * 240/4 (the services' check of a RemoteHost, and the helper's). */
+bool policy_remote_host_ok(struct in_addr a);
 
 enum policy_verdict policy_check(const struct policy *p, const struct policy_lan *lan,
 				 const struct policy_subject *s);

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "svc/action.h"
 #include "util/log.h"
 
 #define WANCONN_QUEUE_LEN 16
@@ -359,25 +358,25 @@ void wanconn_free(struct wanconn *w)
  * Unconfigured and LastConnectionError its default (2.4.6), and setting a
  * real type from there makes it Disconnected.
  */
-int wanconn_set_connection_type(struct wanconn *w, struct str text)
+enum wanconn_result wanconn_set_connection_type(struct wanconn *w, struct str text)
 {
 	enum wanconn_type t;
-	int ret = 0;
+	enum wanconn_result ret = WANCONN_OK;
 
 	if (wanconn_type_parse(text, &t) < 0) {
-		ret = UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+		ret = WANCONN_E_BAD_VALUE;
 		goto out;
 	}
 	if (w->type_read_only) {
-		ret = UPNP_E_READ_ONLY;
+		ret = WANCONN_E_READ_ONLY;
 		goto out;
 	}
 	if (t != WANCONN_TYPE_UNCONFIGURED && !(w->possible & WANCONN_TYPE_BIT(t))) {
-		ret = UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+		ret = WANCONN_E_BAD_VALUE;
 		goto out;
 	}
 	if (w->status != WANCONN_DISCONNECTED && w->status != WANCONN_UNCONFIGURED) {
-		ret = UPNP_E_INACTIVE_CONNECTION_STATE_REQUIRED;
+		ret = WANCONN_E_INACTIVE_REQUIRED;
 		goto out;
 	}
 	w->type = t;
@@ -405,22 +404,22 @@ out:
  * cure them. Connected: success, nothing to do. PendingDisconnect: the
  * termination is cancelled (2.5.3.2, 2.6.2), back to Connected.
  */
-int wanconn_request_connection(struct wanconn *w, uint64_t now)
+enum wanconn_result wanconn_request_connection(struct wanconn *w, uint64_t now)
 {
 	uint32_t seq;
 	bool outermost;
-	int ret = 0;
+	enum wanconn_result ret = WANCONN_OK;
 
 	if (w->status == WANCONN_UNCONFIGURED)
-		ret = UPNP_E_CONNECTION_NOT_CONFIGURED;
+		ret = WANCONN_E_NOT_CONFIGURED;
 	else if (w->type != WANCONN_TYPE_IP_ROUTED)
-		ret = UPNP_E_INVALID_CONNECTION_TYPE;
+		ret = WANCONN_E_INVALID_TYPE;
 	else if (!w->enabled)
-		ret = UPNP_E_INTERNET_ACCESS_DISABLED;
+		ret = WANCONN_E_INTERNET_DISABLED;
 	else if (w->status == WANCONN_CONNECTING)
-		ret = UPNP_E_CONNECTION_SETUP_IN_PROGRESS;
+		ret = WANCONN_E_SETUP_IN_PROGRESS;
 	else if (w->status == WANCONN_DISCONNECTING)
-		ret = UPNP_E_DISCONNECT_IN_PROGRESS;
+		ret = WANCONN_E_DISCONNECT_IN_PROGRESS;
 	if (ret != 0)
 		goto out;
 
@@ -436,7 +435,7 @@ int wanconn_request_connection(struct wanconn *w, uint64_t now)
 		emit(w, OUT_BRING_UP, w->status, w->status);
 		dispatch(w);
 		if (outermost && w->failed_seq == seq)
-			ret = UPNP_E_CONNECTION_SETUP_FAILED;
+			ret = WANCONN_E_SETUP_FAILED;
 		break;
 	default:        /* Connected */
 		break;
@@ -460,20 +459,20 @@ out:
  *                                 would wrongly call ForceTermination, a
  *                                 REQUIRED action, unimplemented)
  */
-static int termination_check(const struct wanconn *w, bool pending_in_progress)
+static enum wanconn_result termination_check(const struct wanconn *w, bool pending_in_progress)
 {
 	if (w->status == WANCONN_UNCONFIGURED)
-		return UPNP_E_CONNECTION_NOT_CONFIGURED;
+		return WANCONN_E_NOT_CONFIGURED;
 	if (w->type != WANCONN_TYPE_IP_ROUTED)
-		return UPNP_E_INVALID_CONNECTION_TYPE;
+		return WANCONN_E_INVALID_TYPE;
 	if (w->status == WANCONN_DISCONNECTED)
-		return UPNP_E_CONNECTION_ALREADY_TERMINATED;
+		return WANCONN_E_ALREADY_TERMINATED;
 	if (w->status == WANCONN_DISCONNECTING ||
 	    (pending_in_progress && w->status == WANCONN_PENDING_DISCONNECT))
-		return UPNP_E_DISCONNECT_IN_PROGRESS;
+		return WANCONN_E_DISCONNECT_IN_PROGRESS;
 	if (!w->termination_supported)
-		return UPNP_E_ACTION_FAILED;
-	return 0;
+		return WANCONN_E_CANNOT_TERMINATE;
+	return WANCONN_OK;
 }
 
 /*
@@ -485,9 +484,9 @@ static int termination_check(const struct wanconn *w, bool pending_in_progress)
  * state does - this one has it, and the driver must still stop its
  * attempt), LastConnectionError ERROR_COMMAND_ABORTED.
  */
-int wanconn_request_termination(struct wanconn *w, uint64_t now)
+enum wanconn_result wanconn_request_termination(struct wanconn *w, uint64_t now)
 {
-	int ret = termination_check(w, true);
+	enum wanconn_result ret = termination_check(w, true);
 
 	if (ret != 0)
 		goto out;
@@ -506,9 +505,9 @@ out:
  * WarnDisconnectDelay says. ERROR_FORCED_DISCONNECT, or
  * ERROR_COMMAND_ABORTED for an attempt still Connecting.
  */
-int wanconn_force_termination(struct wanconn *w, uint64_t now)
+enum wanconn_result wanconn_force_termination(struct wanconn *w, uint64_t now)
 {
-	int ret = termination_check(w, false);
+	enum wanconn_result ret = termination_check(w, false);
 
 	if (ret != 0)
 		goto out;
@@ -522,42 +521,42 @@ out:
 
 /* Set*DisconnectTime() 2.5.6, 2.5.7 (Tables 2-20, 2-22 list only 606):
  * 501 for a timer that would need a termination this link cannot do. */
-int wanconn_set_auto_disconnect_time(struct wanconn *w, uint32_t seconds)
+enum wanconn_result wanconn_set_auto_disconnect_time(struct wanconn *w, uint32_t seconds)
 {
 	if (seconds != 0 && !w->termination_supported)
-		return UPNP_E_ACTION_FAILED;
+		return WANCONN_E_CANNOT_TERMINATE;
 	w->auto_s = seconds;
-	return 0;
+	return WANCONN_OK;
 }
 
-int wanconn_set_idle_disconnect_time(struct wanconn *w, uint32_t seconds)
+enum wanconn_result wanconn_set_idle_disconnect_time(struct wanconn *w, uint32_t seconds)
 {
 	if (seconds != 0 && !w->termination_supported)
-		return UPNP_E_ACTION_FAILED;
+		return WANCONN_E_CANNOT_TERMINATE;
 	w->idle_s = seconds;
-	return 0;
+	return WANCONN_OK;
 }
 
 /* SetWarnDisconnectDelay() 2.5.8 (Table 2-24: only 606). */
-int wanconn_set_warn_disconnect_delay(struct wanconn *w, uint32_t seconds)
+enum wanconn_result wanconn_set_warn_disconnect_delay(struct wanconn *w, uint32_t seconds)
 {
 	w->warn_s = seconds;
-	return 0;
+	return WANCONN_OK;
 }
 
 /* EnabledForInternet = 0 terminates without warning (2.6.2 cause 4, listed
  * under Disconnecting); 501 as for the termination actions when the link
  * cannot be brought down. Enabling again does not reconnect by itself. */
-int wanconn_set_enabled_for_internet(struct wanconn *w, bool enabled, uint64_t now)
+enum wanconn_result wanconn_set_enabled_for_internet(struct wanconn *w, bool enabled, uint64_t now)
 {
-	int ret = 0;
+	enum wanconn_result ret = WANCONN_OK;
 
 	if (enabled) {
 		w->enabled = true;
 		goto out;
 	}
 	if (is_active(w->status) && !w->termination_supported) {
-		ret = UPNP_E_ACTION_FAILED;
+		ret = WANCONN_E_CANNOT_TERMINATE;
 		goto out;
 	}
 	w->enabled = false;

@@ -11,9 +11,10 @@
  * what to do and what changed through struct wanconn_ops; after every call
  * it re-reads wanconn_next_deadline() and calls wanconn_tick() then.
  *
- * Action calls return 0 or the UPnP error code of the spec's tables
- * (UPNP_E_* of svc/action.h): these actions exist only in UPnP, so the
- * usual outcome enum + front-end table would be an identity mapping.
+ * Action calls return an enum wanconn_result: WANCONN_OK or the reason
+ * for a refusal, one for each error of the spec's tables; svc/wanipconn.c
+ * (wanipconn_error_code()) turns it into the UPnP code (the layer rule:
+ * core knows no svc).
  * Driver calls (link_up, ...) return 0 or a negative errno.
  *
  * Callback rule (re-entrancy): the module finishes each state change
@@ -125,27 +126,44 @@ struct wanconn *wanconn_new(const struct wanconn_config *cfg,
                             const struct wanconn_ops *ops, void *arg);
 void wanconn_free(struct wanconn *w);
 
-/* --- Actions (2.5): 0 or a UPnP error code ---------------------------- */
+/* --- Actions (2.5): WANCONN_OK or the refusal ------------------------- */
+
+/* Why an action is refused; the UPnP error code each becomes
+ * (wanipconn_error_code()) in the comment. */
+enum wanconn_result {
+	WANCONN_OK = 0,
+	WANCONN_E_BAD_VALUE,                    /* 601 ArgumentValueOutOfRange */
+	WANCONN_E_INACTIVE_REQUIRED,            /* 703 InactiveConnectionStateRequired */
+	WANCONN_E_SETUP_FAILED,                 /* 704 ConnectionSetupFailed */
+	WANCONN_E_SETUP_IN_PROGRESS,            /* 705 ConnectionSetupInProgress */
+	WANCONN_E_NOT_CONFIGURED,               /* 706 ConnectionNotConfigured */
+	WANCONN_E_DISCONNECT_IN_PROGRESS,       /* 707 DisconnectInProgress */
+	WANCONN_E_INTERNET_DISABLED,            /* 709 InternetAccessDisabled */
+	WANCONN_E_INVALID_TYPE,                 /* 710 InvalidConnectionType */
+	WANCONN_E_ALREADY_TERMINATED,           /* 711 ConnectionAlreadyTerminated */
+	WANCONN_E_READ_ONLY,                    /* 731 ReadOnly */
+	WANCONN_E_CANNOT_TERMINATE,             /* 501 ActionFailed: no way down */
+};
 
 /* SetConnectionType() 2.5.1: text is NewConnectionType. 601, 731, 703. */
-int wanconn_set_connection_type(struct wanconn *w, struct str text);
+enum wanconn_result wanconn_set_connection_type(struct wanconn *w, struct str text);
 /* RequestConnection() 2.5.3: 706, 710, 709, 705, 707, 704. */
-int wanconn_request_connection(struct wanconn *w, uint64_t now);
+enum wanconn_result wanconn_request_connection(struct wanconn *w, uint64_t now);
 /* RequestTermination() 2.5.4: 706, 710, 711, 707, 501. */
-int wanconn_request_termination(struct wanconn *w, uint64_t now);
+enum wanconn_result wanconn_request_termination(struct wanconn *w, uint64_t now);
 /* ForceTermination() 2.5.5: 706, 710, 711, 707, 501. */
-int wanconn_force_termination(struct wanconn *w, uint64_t now);
+enum wanconn_result wanconn_force_termination(struct wanconn *w, uint64_t now);
 /* Set{AutoDisconnectTime,IdleDisconnectTime,WarnDisconnectDelay}()
  * 2.5.6 - 2.5.8, in seconds: 0, or 501 for a non-zero auto/idle time
  * when termination is not supported. A change applies to the running
  * timer, measured from its original start. */
-int wanconn_set_auto_disconnect_time(struct wanconn *w, uint32_t seconds);
-int wanconn_set_idle_disconnect_time(struct wanconn *w, uint32_t seconds);
-int wanconn_set_warn_disconnect_delay(struct wanconn *w, uint32_t seconds);
+enum wanconn_result wanconn_set_auto_disconnect_time(struct wanconn *w, uint32_t seconds);
+enum wanconn_result wanconn_set_idle_disconnect_time(struct wanconn *w, uint32_t seconds);
+enum wanconn_result wanconn_set_warn_disconnect_delay(struct wanconn *w, uint32_t seconds);
 /* SetEnabledForInternet() of WANCommonInterfaceConfig: false terminates an
  * active connection (2.6.2 cause 4); 501 when that would need a
  * termination that is not supported (nothing changes then). */
-int wanconn_set_enabled_for_internet(struct wanconn *w, bool enabled, uint64_t now);
+enum wanconn_result wanconn_set_enabled_for_internet(struct wanconn *w, bool enabled, uint64_t now);
 
 /* --- State variables (GetConnectionTypeInfo, GetStatusInfo, Get*) ----- */
 

@@ -14,6 +14,7 @@
 #include "priv/guard.h"
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/clock.h"
 #include "core/policy.h"
 #include "priv/localaddr.h"
@@ -53,7 +54,7 @@ struct guard {
 	bool fwd_valid;
 	uint32_t fwd_gen;               /* the generation they were read at */
 	struct portset udp_seen;        /* bound UDP ports at the last periodic check */
-	struct nft_elem *grants;        /* granted keys */
+	struct priv_entry *grants;        /* granted keys */
 	size_t ngrants;
 };
 
@@ -124,13 +125,13 @@ void guard_free(struct guard *g)
 
 /* ---- grants ---- */
 
-static bool same_key(const struct nft_elem *a, const struct nft_elem *b)
+static bool same_key(const struct priv_entry *a, const struct priv_entry *b)
 {
 	return a->proto == b->proto && a->ext_port == b->ext_port &&
 	       a->remote_host.s_addr == b->remote_host.s_addr;
 }
 
-static size_t grant_find(const struct guard *g, const struct nft_elem *e)
+static size_t grant_find(const struct guard *g, const struct priv_entry *e)
 {
 	size_t i;
 
@@ -139,7 +140,7 @@ static size_t grant_find(const struct guard *g, const struct nft_elem *e)
 	return i;
 }
 
-void guard_grant_set(struct guard *g, const struct nft_elem *e, bool granted)
+void guard_grant_set(struct guard *g, const struct priv_entry *e, bool granted)
 {
 	size_t i = grant_find(g, e);
 
@@ -313,9 +314,7 @@ static const char *local_client(struct guard *g, const struct priv_req *rq)
 	size_t i;
 
 	for (i = 0; i < rq->count; i++) {
-		struct in_addr a = { rq->e[i].internal };
-
-		if (localaddr_is_local(g->la, a))
+		if (localaddr_is_local(g->la, rq->e[i].internal))
 			return "the internal address is one of the gateway's own";
 	}
 	return NULL;
@@ -342,7 +341,6 @@ int guard_request(struct guard *g, const void *msg, size_t len, int fd, bool *re
 	const struct priv_req *rq = msg;
 	const char *why = "?";
 	bool granted = false;
-	struct nft_elem key;
 	int r;
 
 	r = priv_msg_check(msg, len, fd >= 0, &g->pol, false, &why);
@@ -365,8 +363,7 @@ int guard_request(struct guard *g, const void *msg, size_t len, int fd, bool *re
 		r = router_port(g, rq, &why);
 	}
 	if (r == 0 && granted) {
-		priv_entry_to_elem(&rq->e[0], &key);
-		if (grant_find(g, &key) == g->ngrants && g->ngrants == g->c.max_grants) {
+		if (grant_find(g, &rq->e[0]) == g->ngrants && g->ngrants == g->c.max_grants) {
 			why = "too many admin mappings granted beyond the policy";
 			r = -ENOSPC;
 		}
@@ -379,15 +376,12 @@ out:
 	return r;
 }
 
-bool guard_allows(const struct guard *g, const struct nft_elem *e)
+bool guard_allows(const struct guard *g, const struct priv_entry *e)
 {
-	struct priv_entry pe;
-
 	if (grant_find(g, e) < g->ngrants || !g->ports)
 		return true;
-	priv_entry_from_elem(e, &pe);
 	return policy_check_ports(g->ports, priv_lan_of(&g->pol, e->internal), e->internal,
-				  pe.ext_port, pe.int_port) == POLICY_ALLOW;
+				  e->ext_port, e->int_port) == POLICY_ALLOW;
 }
 
 /* ---- the configuration file ---- */
@@ -411,7 +405,7 @@ int guard_reload(struct guard *g, bool only_changed)
 	if (!cfg)
 		return -ENOMEM;
 	if (config_load(g->c.conf_path, cfg, err, sizeof(err)) < 0 ||
-	    !(p = policy_new(cfg, err, sizeof(err)))) {
+	    !(p = config_policy_new(cfg, err, sizeof(err)))) {
 		log_warnx("helper: %s; its port policy stays as it was", err);
 		r = -EINVAL;
 	} else {

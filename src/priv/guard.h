@@ -36,7 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "priv/priv_msg.h"
 #include "util/portset.h"
 
@@ -93,12 +93,12 @@ int guard_reload(struct guard *g, bool only_changed);
 
 /* Whether an installed mapping passes the port policy in force (granted
  * ones always do). */
-bool guard_allows(const struct guard *g, const struct nft_elem *e);
+bool guard_allows(const struct guard *g, const struct priv_entry *e);
 
 /* Keys (protocol, external port, remote host) granted beyond the
  * policy: set after the grant's mapping was installed, dropped when the
  * key is replaced without one or removed. */
-void guard_grant_set(struct guard *g, const struct nft_elem *e, bool granted);
+void guard_grant_set(struct guard *g, const struct priv_entry *e, bool granted);
 void guard_grant_clear(struct guard *g);
 size_t guard_grant_count(const struct guard *g);
 

@@ -9,7 +9,7 @@
  * socketpair itself is the sender check: nobody but the engine holds
  * its other end.
  *
- * Everything it runs is built by backend/nft_rules.c from numbers. A
+ * Everything it runs is built by priv/nft_rules.c from numbers. A
  * change is one transaction; if the kernel refuses it (an element we
  * think exists is gone, the table was deleted), the whole table is
  * rebuilt from the copy in one transaction, which also applies the
@@ -25,11 +25,11 @@
 
 #include "core/clock.h"
 #include "priv/guard.h"
+#include "priv/nft_pin.h"
 #include "priv/nft_state.h"
 #include "priv/nft_verify.h"
-#include "backend/nft_pin.h"
-#include "priv/priv.h"
 #include "priv/nftlib.h"
+#include "priv/priv.h"
 #include "util/buf.h"
 #include "util/fdpass.h"
 #include "util/log.h"
@@ -364,7 +364,7 @@ static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret
 
 /* Move the copy and the kernel by n mappings (op): one transaction, the
  * whole table rebuilt when the kernel refuses it. 0 or -errno. */
-static int change(struct helper *h, enum nft_op op, const struct nft_elem *v, size_t n)
+static int change(struct helper *h, enum nft_op op, const struct priv_entry *v, size_t n)
 {
 	int r;
 
@@ -392,7 +392,6 @@ static int change(struct helper *h, enum nft_op op, const struct nft_elem *v, si
 
 static int handle(struct helper *h, const struct priv_req *rq, bool granted)
 {
-	struct nft_elem v[PRIV_BATCH_MAX];
 	size_t i;
 	int r;
 
@@ -402,11 +401,9 @@ static int handle(struct helper *h, const struct priv_req *rq, bool granted)
 		h->npins = 0;
 		return rebuild(h);
 	}
-	for (i = 0; i < rq->count; i++)
-		priv_entry_to_elem(&rq->e[i], &v[i]);
-	r = change(h, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, v, rq->count);
+	r = change(h, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, rq->e, rq->count);
 	for (i = 0; r == 0 && i < rq->count; i++)
-		guard_grant_set(h->guard, &v[i], granted && rq->op == PRIV_OP_APPLY);
+		guard_grant_set(h->guard, &rq->e[i], granted && rq->op == PRIV_OP_APPLY);
 	return r;
 }
 
@@ -437,7 +434,7 @@ static int reply(struct helper *h, uint32_t seq, int status)
 /* ---- mappings the helper removes by itself ---- */
 
 /* Tell the engine (PRIV_EVENT_GONE, PRIV_GONE_MAX at a time). */
-static int send_gone(struct helper *h, const struct nft_elem *v, size_t n, int why)
+static int send_gone(struct helper *h, const struct priv_entry *v, size_t n, int why)
 {
 	size_t i, k;
 
@@ -447,7 +444,7 @@ static int send_gone(struct helper *h, const struct nft_elem *v, size_t n, int w
 		h->gone.h.status = why;
 		h->gone.h.event = PRIV_EVENT_GONE;
 		for (k = 0; k < PRIV_GONE_MAX && i + k < n; k++)
-			priv_entry_from_elem(&v[i + k], &h->gone.e[k]);
+			priv_entry_put(&h->gone.e[k], &v[i + k]);
 		h->gone.h.count = (uint32_t)k;
 		if (send(h->fd, &h->gone, sizeof(h->gone), MSG_NOSIGNAL) != (ssize_t)sizeof(h->gone))
 			return -errno;
@@ -458,7 +455,7 @@ static int send_gone(struct helper *h, const struct nft_elem *v, size_t n, int w
 /* Remove n mappings of the copy and the kernel, and tell the engine why
  * (-EADDRINUSE: the gateway's own port; -EACCES: the policy). 0, or
  * -EPIPE when the engine is gone. */
-static int drop(struct helper *h, const struct nft_elem *v, size_t n, int why)
+static int drop(struct helper *h, const struct priv_entry *v, size_t n, int why)
 {
 	size_t i, j, k;
 	int r;
@@ -484,7 +481,7 @@ static int drop(struct helper *h, const struct nft_elem *v, size_t n, int why)
 static int router_check(struct helper *h)
 {
 	struct portset *held = malloc(2 * sizeof(*held));
-	struct nft_elem *v = NULL;
+	struct priv_entry *v = NULL;
 	size_t n = 0, cap = 0, got;
 	int p, proto, r;
 
@@ -501,13 +498,13 @@ static int router_check(struct helper *h)
 	h->router_failing = false;
 	for (proto = 0; proto < 2; proto++) {
 		for (p = portset_next(&held[proto], 1); p > 0; p = portset_next(&held[proto], (uint32_t)p + 1)) {
-			struct nft_elem at[64];
+			struct priv_entry at[64];
 
 			got = nft_state_at_port(h->st, proto ? IPPROTO_UDP : IPPROTO_TCP, (uint16_t)p, at, 64);
 			if (got == 0)
 				continue;
 			if (n + got > cap) {
-				struct nft_elem *nv = realloc(v, (cap + got + 64) * sizeof(*v));
+				struct priv_entry *nv = realloc(v, (cap + got + 64) * sizeof(*v));
 
 				if (!nv)
 					break;
@@ -531,7 +528,7 @@ static int router_check(struct helper *h)
 static int policy_check_all(struct helper *h)
 {
 	size_t n = nft_state_count(h->st), i, k = 0;
-	struct nft_elem *v = calloc(n ? n : 1, sizeof(*v));
+	struct priv_entry *v = calloc(n ? n : 1, sizeof(*v));
 	int r;
 
 	if (!v)

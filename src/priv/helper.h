@@ -28,10 +28,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "priv/caps.h"
 #include "priv/guard.h"
+#include "priv/nft_rules.h"
 #include "priv/priv_msg.h"
 
 #define HELPER_MAX_HAIRPIN 8            /* external addresses hairpin answers on */

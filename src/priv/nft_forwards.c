@@ -16,7 +16,7 @@
  */
 #include "priv/nft_forwards.h"
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "util/nl.h"
 
 #include <errno.h>

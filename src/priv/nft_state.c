@@ -38,7 +38,7 @@ struct gkey {
 struct st_group;
 
 struct st_map {
-	struct nft_elem e;
+	struct priv_entry e;
 	struct st_map *pnext;           /* same (proto, ext port), other remote host */
 	struct st_group *g;
 	struct st_map *gprev, *gnext;   /* the members of g */
@@ -54,7 +54,7 @@ struct st_group {
 
 /* What a mapping key / a group held before the open change. */
 struct rec_key {
-	struct nft_elem before;         /* proto, ext_port, remote_host: the key */
+	struct priv_entry before;         /* proto, ext_port, remote_host: the key */
 	bool had;
 };
 
@@ -82,7 +82,7 @@ static size_t pidx(uint8_t proto, uint16_t ext)
 	return (proto == IPPROTO_UDP ? 65536u : 0u) + ext;
 }
 
-static struct gkey gkey_of(const struct nft_elem *e)
+static struct gkey gkey_of(const struct priv_entry *e)
 {
 	struct gkey k;
 
@@ -260,7 +260,7 @@ static void gdrop(struct nft_state *st, struct st_group *g)
 	free(g);
 }
 
-static int insert(struct nft_state *st, const struct nft_elem *e)
+static int insert(struct nft_state *st, const struct priv_entry *e)
 {
 	struct gkey k = gkey_of(e);
 	struct st_group *g = gget(st, &k);
@@ -323,18 +323,18 @@ static void unlink_map(struct nft_state *st, struct st_map *m)
 
 /* ---- a change ---- */
 
-static bool same_value(const struct nft_elem *a, const struct nft_elem *b)
+static bool same_value(const struct priv_entry *a, const struct priv_entry *b)
 {
 	return a->internal.s_addr == b->internal.s_addr && a->int_port == b->int_port;
 }
 
-static bool same_key(const struct nft_elem *a, const struct nft_elem *b)
+static bool same_key(const struct priv_entry *a, const struct priv_entry *b)
 {
 	return a->proto == b->proto && a->ext_port == b->ext_port &&
 	       a->remote_host.s_addr == b->remote_host.s_addr;
 }
 
-static void record_key(struct nft_state *st, const struct nft_elem *e)
+static void record_key(struct nft_state *st, const struct priv_entry *e)
 {
 	const struct st_map *m;
 	size_t i;
@@ -348,7 +348,7 @@ static void record_key(struct nft_state *st, const struct nft_elem *e)
 	st->nrk++;
 }
 
-static void record_group(struct nft_state *st, const struct nft_elem *e)
+static void record_group(struct nft_state *st, const struct priv_entry *e)
 {
 	struct gkey k = gkey_of(e);
 	const struct st_group *g;
@@ -365,7 +365,7 @@ static void record_group(struct nft_state *st, const struct nft_elem *e)
 }
 
 /* Step 1: every key of v, the groups of their present and new values. */
-static void record(struct nft_state *st, enum nft_op op, const struct nft_elem *v, size_t n)
+static void record(struct nft_state *st, enum nft_op op, const struct priv_entry *v, size_t n)
 {
 	const struct st_map *m;
 	size_t i;
@@ -387,7 +387,7 @@ static void restore(struct nft_state *st)
 	size_t i;
 
 	for (i = 0; i < st->nrk; i++) {
-		const struct nft_elem *b = &st->rk[i].before;
+		const struct priv_entry *b = &st->rk[i].before;
 
 		m = find(st, b->proto, b->ext_port, b->remote_host.s_addr);
 		if (m)
@@ -398,7 +398,7 @@ static void restore(struct nft_state *st)
 }
 
 /* Step 2. */
-static int mutate(struct nft_state *st, enum nft_op op, const struct nft_elem *v, size_t n)
+static int mutate(struct nft_state *st, enum nft_op op, const struct priv_entry *v, size_t n)
 {
 	struct st_map *m;
 	size_t i;
@@ -426,13 +426,13 @@ static int mutate(struct nft_state *st, enum nft_op op, const struct nft_elem *v
 
 /* The elements that went, came or changed. */
 struct delta {
-	struct nft_elem *del_dnat, *add_dnat, *del_allow, *add_allow, *del_snat, *add_snat;
+	struct priv_entry *del_dnat, *add_dnat, *del_allow, *add_allow, *del_snat, *add_snat;
 	size_t ndel_dnat, nadd_dnat, ndel_allow, nadd_allow, ndel_snat, nadd_snat;
 };
 
-static struct nft_elem group_elem(const struct gkey *k, uint16_t min_ext)
+static struct priv_entry group_elem(const struct gkey *k, uint16_t min_ext)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
 	memset(&e, 0, sizeof(e));
 	e.internal.s_addr = k->internal;
@@ -477,7 +477,7 @@ static void compare(const struct nft_state *st, struct delta *d)
 static int write_delta(const struct nft_state *st, struct buf *cmd)
 {
 	struct delta d;
-	struct nft_elem *mem;
+	struct priv_entry *mem;
 	size_t nk = st->nrk, ng = st->nrg;
 	int r;
 
@@ -502,7 +502,7 @@ static int write_delta(const struct nft_state *st, struct buf *cmd)
 	return cmd->toobig ? -E2BIG : r;
 }
 
-int nft_state_change(struct nft_state *st, enum nft_op op, const struct nft_elem *v, size_t n,
+int nft_state_change(struct nft_state *st, enum nft_op op, const struct priv_entry *v, size_t n,
 		     struct buf *cmd)
 {
 	size_t i, len0 = cmd->len;
@@ -551,7 +551,7 @@ void nft_state_rollback(struct nft_state *st)
 
 int nft_state_dump(const struct nft_state *st, struct buf *cmd)
 {
-	struct nft_elem *v;
+	struct priv_entry *v;
 	const struct st_map *m;
 	const struct st_group *g;
 	size_t i, n = 0;
@@ -575,7 +575,7 @@ int nft_state_dump(const struct nft_state *st, struct buf *cmd)
 }
 
 size_t nft_state_at_port(const struct nft_state *st, uint8_t proto, uint16_t ext,
-			 struct nft_elem *out, size_t max)
+			 struct priv_entry *out, size_t max)
 {
 	const struct st_map *m;
 	size_t n = 0;
@@ -586,7 +586,7 @@ size_t nft_state_at_port(const struct nft_state *st, uint8_t proto, uint16_t ext
 	return n;
 }
 
-size_t nft_state_list(const struct nft_state *st, struct nft_elem *out, size_t max)
+size_t nft_state_list(const struct nft_state *st, struct priv_entry *out, size_t max)
 {
 	const struct st_map *m;
 	size_t i, n = 0;

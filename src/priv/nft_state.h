@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 
 struct buf;
 struct nft_state;
@@ -50,18 +50,18 @@ void nft_state_counts(const struct nft_state *st, size_t counts[NFT_NSETS]);
  * commands) or nft_state_rollback() (it did not) must follow before the
  * next change.
  */
-int nft_state_change(struct nft_state *st, enum nft_op op, const struct nft_elem *v, size_t n,
+int nft_state_change(struct nft_state *st, enum nft_op op, const struct priv_entry *v, size_t n,
 		     struct buf *cmd);
 void nft_state_commit(struct nft_state *st);
 void nft_state_rollback(struct nft_state *st);
 
 /* The mappings of (proto, external port), at most max into out: how many. */
 size_t nft_state_at_port(const struct nft_state *st, uint8_t proto, uint16_t ext,
-			 struct nft_elem *out, size_t max);
+			 struct priv_entry *out, size_t max);
 
 /* Every mapping, in (protocol, external port) order, at most max into
  * out: how many. */
-size_t nft_state_list(const struct nft_state *st, struct nft_elem *out, size_t max);
+size_t nft_state_list(const struct nft_state *st, struct priv_entry *out, size_t max);
 
 /* Empty the copy (no pending change may be open). */
 void nft_state_clear(struct nft_state *st);

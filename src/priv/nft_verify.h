@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 
 struct nft_verify;
 

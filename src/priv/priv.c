@@ -15,16 +15,17 @@
  */
 #include "priv/priv.h"
 
-#include "backend/nft_pin.h"
-#include "backend/nft_rules.h"
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/clock.h"
 #include "core/policy.h"
 #include "priv/caps.h"
 #include "priv/helper.h"
+#include "priv/nft_pin.h"
+#include "priv/nft_rules.h"
+#include "util/fdpass.h"
 #include "util/ifaddr.h"
 #include "util/ipaddr.h"
-#include "util/fdpass.h"
 #include "util/log.h"
 #include "util/rtnl.h"
 
@@ -267,7 +268,7 @@ static int guard_conf(const struct config *cfg, const char *conf_path, struct gu
 			  strerror(-r));
 		return r;
 	}
-	gc->ports = policy_new(cfg, err, sizeof(err));
+	gc->ports = config_policy_new(cfg, err, sizeof(err));
 	if (!gc->ports) {
 		log_warnx("%s", err);
 		return -EINVAL;
@@ -355,7 +356,7 @@ static void keep_gone(struct priv *p, const struct priv_gone *g)
 		p->capgone = cap;
 	}
 	for (i = 0; i < n; i++) {
-		priv_entry_to_elem(&g->e[i], &p->gone[p->ngone].e);
+		p->gone[p->ngone].e = g->e[i];
 		p->gone[p->ngone++].why = g->h.status;
 	}
 }
@@ -532,7 +533,7 @@ int priv_drop_engine(const struct priv *p)
 
 /* Send one request (with grant_fd, when not -1) and wait for its reply;
  * *ret_seq (optional): its sequence number. */
-static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+static int request(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
 		   int grant_fd, const struct nft_pin *pin, size_t *ret_count, uint32_t *ret_seq,
 		   uint64_t *ret_value)
 {
@@ -550,7 +551,7 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 	p->req.op = (uint16_t)op;
 	p->req.count = (uint16_t)n;
 	for (i = 0; i < n; i++)
-		priv_entry_from_elem(&v[i], &p->req.e[i]);
+		priv_entry_put(&p->req.e[i], &v[i]);
 	if (pin)
 		priv_pin_from_nft(pin, &p->req.pin);
 	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
@@ -563,13 +564,13 @@ static int request(struct priv *p, enum priv_op op, const struct nft_elem *v, si
 	return wait_reply(p, p->seq, deadline, ret_count, ret_value);
 }
 
-int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+int priv_call(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
 	      size_t *ret_count)
 {
 	return request(p, op, v, n, -1, NULL, ret_count, NULL, NULL);
 }
 
-int priv_call_granted(struct priv *p, const struct nft_elem *e, int grant_fd, size_t *ret_count)
+int priv_call_granted(struct priv *p, const struct priv_entry *e, int grant_fd, size_t *ret_count)
 {
 	return request(p, PRIV_OP_APPLY, e, 1, grant_fd, NULL, ret_count, NULL, NULL);
 }

@@ -26,11 +26,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "priv/priv_msg.h"
 
 struct config;
-struct nft_elem;
+struct priv_entry;
 struct priv;
 
 #define PRIV_TIMEOUT_MS 5000            /* longest wait for one reply */
@@ -89,7 +89,7 @@ pid_t priv_pid(const struct priv *p);
  * -ETIMEDOUT, or -EPIPE when the helper is gone. ret_count (optional):
  * the mappings installed after it.
  */
-int priv_call(struct priv *p, enum priv_op op, const struct nft_elem *v, size_t n,
+int priv_call(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
 	      size_t *ret_count);
 /* The same for one IPv6 pinhole (PRIV_OP_PIN_ADD, _DEL, _PACKETS);
  * *ret_value (optional) gets the packet count of _PACKETS. */
@@ -103,7 +103,7 @@ int priv_pin_call(struct priv *p, enum priv_op op, const struct nft_pin *pin, ui
  * helper answers -EACCES when the port policy refuses e and the grant
  * does not hold.
  */
-int priv_call_granted(struct priv *p, const struct nft_elem *e, int grant_fd, size_t *ret_count);
+int priv_call_granted(struct priv *p, const struct priv_entry *e, int grant_fd, size_t *ret_count);
 
 /*
  * Start wan_up_command (op PRIV_OP_WAN_UP) or wan_down_command
@@ -124,7 +124,7 @@ struct priv_wan_done {
 
 /* A mapping the helper removed by itself (PRIV_EVENT_GONE). */
 struct priv_removed {
-	struct nft_elem e;
+	struct priv_entry e;
 	int why;                        /* -EADDRINUSE: the gateway itself uses the port;
 	                                 * -EACCES: the reloaded port policy refuses it */
 };

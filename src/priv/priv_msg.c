@@ -5,9 +5,9 @@
  */
 #include "priv/priv_msg.h"
 
-#include "backend/nft_pin.h"
-#include "backend/nft_rules.h"
 #include "core/policy.h"
+#include "priv/nft_pin.h"
+#include "priv/nft_rules.h"
 
 #include "util/ipaddr.h"
 
@@ -19,13 +19,6 @@ _Static_assert(sizeof(struct priv_entry) == 16, "priv_entry must stay 16 bytes")
 _Static_assert(sizeof(struct priv_reply) == 32, "priv_reply must stay 32 bytes");
 _Static_assert(sizeof(struct priv_grant) == 32, "priv_grant must stay 32 bytes");
 _Static_assert(sizeof(struct priv_pin) == 40, "priv_pin must stay 40 bytes");
-
-bool priv_remote_ok(struct in_addr a)
-{
-	uint32_t h = ntohl(a.s_addr);
-
-	return (h >> 24) != 0 && (h >> 24) != 127 && (h >> 28) < 14;
-}
 
 static bool in_net(struct in_addr a, const struct priv_lan_net *n)
 {
@@ -57,19 +50,15 @@ static bool in_lan(struct in_addr a, const struct priv_policy *pol)
 
 static const char *entry_problem(const struct priv_entry *pe, const struct priv_policy *pol)
 {
-	struct in_addr a;
-
 	if (pe->proto != IPPROTO_TCP && pe->proto != IPPROTO_UDP)
 		return "protocol is neither TCP nor UDP";
 	if (pe->ext_port == 0 || pe->int_port == 0)
 		return "port 0";
 	if (pe->pad[0] || pe->pad[1] || pe->pad[2])
 		return "entry padding not zero";
-	a.s_addr = pe->internal;
-	if (!in_lan(a, pol))
+	if (!in_lan(pe->internal, pol))
 		return "internal address outside the LAN prefix";
-	a.s_addr = pe->remote_host;
-	if (pe->remote_host != 0 && !priv_remote_ok(a))
+	if (pe->remote_host.s_addr != 0 && !policy_remote_host_ok(pe->remote_host))
 		return "remote host is not a unicast address";
 	return NULL;
 }
@@ -137,7 +126,7 @@ bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b)
 /* The port rules and the ACL (core/policy.h steps 3 and 4). */
 static const char *ports_problem(const struct priv_entry *pe, const struct priv_policy *pol)
 {
-	struct in_addr c = { pe->internal };
+	struct in_addr c = pe->internal;
 
 	if (!pol->ports)
 		return NULL;
@@ -230,29 +219,20 @@ int priv_grant_check(const void *msg, size_t len, const struct priv_entry *want,
 
 bool priv_entry_eq(const struct priv_entry *a, const struct priv_entry *b)
 {
-	return a->remote_host == b->remote_host && a->internal == b->internal &&
+	return a->remote_host.s_addr == b->remote_host.s_addr &&
+	       a->internal.s_addr == b->internal.s_addr &&
 	       a->ext_port == b->ext_port && a->int_port == b->int_port && a->proto == b->proto &&
 	       !a->pad[0] && !a->pad[1] && !a->pad[2] && !b->pad[0] && !b->pad[1] && !b->pad[2];
 }
 
-void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret)
+void priv_entry_put(struct priv_entry *dst, const struct priv_entry *src)
 {
-	memset(ret, 0, sizeof(*ret));
-	ret->remote_host.s_addr = pe->remote_host;
-	ret->internal.s_addr = pe->internal;
-	ret->ext_port = pe->ext_port;
-	ret->int_port = pe->int_port;
-	ret->proto = pe->proto;
-}
-
-void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	ret->remote_host = e->remote_host.s_addr;
-	ret->internal = e->internal.s_addr;
-	ret->ext_port = e->ext_port;
-	ret->int_port = e->int_port;
-	ret->proto = e->proto;
+	memset(dst, 0, sizeof(*dst));
+	dst->remote_host = src->remote_host;
+	dst->internal = src->internal;
+	dst->ext_port = src->ext_port;
+	dst->int_port = src->int_port;
+	dst->proto = src->proto;
 }
 
 void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret)

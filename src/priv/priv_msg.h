@@ -45,7 +45,6 @@
 
 #include "util/limits.h"
 
-struct nft_elem;
 
 #define PRIV_MSG_VERSION 2
 #define PRIV_BATCH_MAX 256      /* mappings in one request: one nft transaction */
@@ -76,17 +75,21 @@ enum priv_event {
 
 #define PRIV_WAN_CMD_TIMEOUT_MS 60000   /* a WAN command is killed after this */
 
-/* One mapping. Addresses in network byte order, ports in host order. */
+/* One mapping, the one type it has outside the engine's table: the
+ * engine's backend/nft.c fills it from a struct mapping, and the helper
+ * checks it (priv_req_check), keeps it (priv/nft_state.h) and prints it
+ * (priv/nft_rules.h). Addresses in network byte order, ports in host
+ * order; on the wire the padding is zero (priv_entry_put). */
 struct priv_entry {
-	uint32_t remote_host;   /* 0 = any remote host */
-	uint32_t internal;
-	uint16_t ext_port;
-	uint16_t int_port;
-	uint8_t proto;          /* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t pad[3];         /* zero */
+	struct in_addr remote_host;     /* 0.0.0.0: any remote host (the _any sets) */
+	struct in_addr internal;
+	uint16_t ext_port;              /* 1..65535 */
+	uint16_t int_port;              /* 1..65535 */
+	uint8_t proto;                  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t pad[3];                 /* zero */
 };
 
-/* One IPv6 pinhole (backend/nft_pin.h). Ports in host order. */
+/* One IPv6 pinhole (priv/nft_pin.h). Ports in host order. */
 struct priv_pin {
 	struct in6_addr remote;         /* :: = any remote host */
 	struct in6_addr internal;
@@ -210,16 +213,14 @@ enum priv_kind priv_msg_kind(const void *msg, size_t len);
 /* The same prefixes and addresses (field by field: no padding compared). */
 bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b);
 
-/* A unicast address a remote host may have: not 0/8, 127/8, 224/4 or 240/4. */
-bool priv_remote_ok(struct in_addr a);
 
 /* The same mapping: key and value, byte for byte. */
 bool priv_entry_eq(const struct priv_entry *a, const struct priv_entry *b);
 
-void priv_entry_to_elem(const struct priv_entry *pe, struct nft_elem *ret);
 struct nft_pin;
 void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret);
 void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret);
-void priv_entry_from_elem(const struct nft_elem *e, struct priv_entry *ret);
+/* *dst = *src with the padding zero, as a message carries it. */
+void priv_entry_put(struct priv_entry *dst, const struct priv_entry *src);
 
 #endif

@@ -4,7 +4,6 @@
  */
 #include "proto/ctl.h"
 
-#include "core/mapping.h"
 #include "util/str.h"
 
 #include <arpa/inet.h>
@@ -108,9 +107,9 @@ static int parse_port(const char *s, uint16_t *ret)
 static int parse_proto(const char *s, uint8_t *ret)
 {
 	if (strcasecmp(s, "TCP") == 0)
-		*ret = MAP_TCP;
+		*ret = CTL_PROTO_TCP;
 	else if (strcasecmp(s, "UDP") == 0)
-		*ret = MAP_UDP;
+		*ret = CTL_PROTO_UDP;
 	else
 		return -EINVAL;
 	return 0;

@@ -52,13 +52,17 @@ enum ctl_cmd {
 
 enum ctl_log_level { CTL_LOG_WARN, CTL_LOG_INFO, CTL_LOG_DEBUG };
 
+/* The protocol a request names (proto knows no core: svc/ctl.c turns it
+ * into the table's enum map_proto). */
+enum ctl_proto { CTL_PROTO_TCP, CTL_PROTO_UDP };
+
 #define CTL_MAX_WORDS 16
 
 /* One parsed request. desc points into text (owned by the request). */
 struct ctl_req {
 	enum ctl_cmd cmd;
 	bool json;                      /* status, list, stats: --json */
-	uint8_t proto;                  /* add, del: enum map_proto */
+	uint8_t proto;                  /* add, del: enum ctl_proto */
 	uint16_t ext_port;              /* add, del */
 	uint16_t int_port;              /* add */
 	struct in_addr client;          /* add; flush --client */

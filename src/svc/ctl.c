@@ -16,14 +16,15 @@
 #include "conf/config.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "core/policy.h"
 #include "core/wanconn.h"
 #include "engine.h"
 #include "engine_tx.h"
-#include "priv/priv_msg.h"
 #include "proto/ctl.h"
 #include "svc/action.h"
 #include "svc/gena.h"
 #include "svc/pinholes.h"
+#include "svc/wanipconn.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -68,6 +69,12 @@ void ctl_error(struct buf *out, int code, const char *fmt, ...)
 static void ok(struct buf *out)
 {
 	buf_puts(out, "ok\n");
+}
+
+/* The table's protocol for a request's (enum ctl_proto). */
+static uint8_t map_proto_of(uint8_t ctl_proto)
+{
+	return ctl_proto == CTL_PROTO_UDP ? MAP_UDP : MAP_TCP;
 }
 
 static const char *origin_name(uint8_t origin)
@@ -545,7 +552,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	tmpl.internal_client = r->client;
 	tmpl.ext_port = r->ext_port;
 	tmpl.int_port = r->int_port;
-	tmpl.proto = r->proto;
+	tmpl.proto = map_proto_of(r->proto);
 	tmpl.origin = MAP_ORIGIN_STATIC;
 	tmpl.enabled = true;
 	tmpl.lease_end_ms = map_lease_end(e->maps, r->lease_s);
@@ -556,16 +563,16 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 			  "lists them", what);
 		return;
 	}
-	if (r->remote_host.s_addr && !priv_remote_ok(r->remote_host)) {
+	if (r->remote_host.s_addr && !policy_remote_host_ok(r->remote_host)) {
 		ctl_error(out, CTL_E_INVALID, "%s: the remote host is not a unicast address", what);
 		return;
 	}
-	m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	m = map_find(e->maps, map_proto_of(r->proto), r->ext_port, r->remote_host);
 	if (m && (m->origin != MAP_ORIGIN_STATIC ||
 		  m->internal_client.s_addr != r->client.s_addr)) {
 		map_describe(what, sizeof(what), m);
 		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  map_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port, origin_name(m->origin),
 			  what);
 		return;
 	}
@@ -594,11 +601,11 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		done_ok(out, done);
 		return;
 	}
-	m = map_find_port(e->maps, r->proto, r->ext_port);
+	m = map_find_port(e->maps, map_proto_of(r->proto), r->ext_port);
 	if (m && m->internal_client.s_addr != r->client.s_addr) {
 		map_describe(what, sizeof(what), m);
 		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  map_proto_name(r->proto), (unsigned)r->ext_port, origin_name(m->origin),
+			  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port, origin_name(m->origin),
 			  what);
 		return;
 	}
@@ -617,7 +624,7 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
-	struct mapping *m = map_find(e->maps, r->proto, r->ext_port, r->remote_host);
+	struct mapping *m = map_find(e->maps, map_proto_of(r->proto), r->ext_port, r->remote_host);
 	struct engine_tx tx;
 	const char *origin;
 	char what[96], done[160];
@@ -626,7 +633,7 @@ static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		char rh[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &r->remote_host, rh, sizeof(rh));
-		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", map_proto_name(r->proto),
+		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", map_proto_name(map_proto_of(r->proto)),
 			  (unsigned)r->ext_port, r->remote_host.s_addr ? " from " : "",
 			  r->remote_host.s_addr ? rh : "");
 		return;
@@ -736,7 +743,8 @@ static void do_connection(struct ctl_session *s, bool up, struct buf *out)
 		ctl_error(out, CTL_E_CONFLICT, "no WAN connection");
 		return;
 	}
-	code = up ? wanconn_request_connection(e->wan, now) : wanconn_force_termination(e->wan, now);
+	code = wanipconn_error_code(up ? wanconn_request_connection(e->wan, now)
+					   : wanconn_force_termination(e->wan, now));
 	log_info("igddctl (uid %ld): %s: %s%s", (long)s->uid, up ? "connect" : "disconnect",
 		 code ? upnp_error_name(code) : "done, now ",
 		 code ? "" : wanconn_status_str(wanconn_status(e->wan)));

@@ -63,12 +63,10 @@
  */
 #include "svc/portmap.h"
 
-#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
 #include "engine_tx.h"
-#include "priv/priv_msg.h"
 #include "proto/xml.h"
 #include "util/log.h"
 
@@ -155,7 +153,7 @@ static int parse_client(struct str s, struct in_addr *ret)
 /*
  * A NewRemoteHost a mapping can be made for: the wildcard, or an address
  * a packet from the WAN can come from. Not 0/8, 127/8, multicast,
- * 240/4 or the limited broadcast (priv_remote_ok(): the privileged
+ * 240/4 or the limited broadcast (policy_remote_host_ok(): the privileged
  * helper refuses them too, so they never reach it), nor the gateway's
  * own LAN or external address (its own packets never pass the NAT).
  */
@@ -168,7 +166,7 @@ static bool remote_host_ok(struct engine *e, struct in_addr rh)
 
 	if (rh.s_addr == 0)
 		return true;
-	if (!priv_remote_ok(rh))
+	if (!policy_remote_host_ok(rh))
 		return false;
 	for (i = 0; i < e->nlans; i++)
 		if (lan_is_own(&e->lans[i], &r))

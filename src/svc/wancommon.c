@@ -19,6 +19,7 @@
 #include "conf/config.h"
 #include "core/wanconn.h"
 #include "engine.h"
+#include "svc/wanipconn.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -99,7 +100,8 @@ static int set_enabled(struct action_ctx *ctx)
 			  peer);
 		return UPNP_E_ACTION_NOT_AUTHORIZED;
 	}
-	r = wanconn_set_enabled_for_internet(e->wan, want, clock_now(&e->clock));
+	r = wanipconn_error_code(wanconn_set_enabled_for_internet(e->wan, want,
+								     clock_now(&e->clock)));
 	if (r != 0) {
 		log_debug("%s: SetEnabledForInternet %d refused (%d)", peer, want, r);
 		return r;

@@ -218,9 +218,42 @@ static int check_authorized(const struct action_ctx *ctx)
 /* Log who changed the connection (the engine logs the transitions
  * themselves, whatever caused them) at info; a refusal, or a request
  * that changed nothing, at debug (a peer can repeat those at will). */
-static int log_outcome(const struct action_ctx *ctx, enum wanconn_status before, int code)
+int wanipconn_error_code(enum wanconn_result r)
+{
+	switch (r) {
+	case WANCONN_OK:
+		return 0;
+	case WANCONN_E_BAD_VALUE:
+		return UPNP_E_ARG_VALUE_OUT_OF_RANGE;
+	case WANCONN_E_INACTIVE_REQUIRED:
+		return UPNP_E_INACTIVE_CONNECTION_STATE_REQUIRED;
+	case WANCONN_E_SETUP_FAILED:
+		return UPNP_E_CONNECTION_SETUP_FAILED;
+	case WANCONN_E_SETUP_IN_PROGRESS:
+		return UPNP_E_CONNECTION_SETUP_IN_PROGRESS;
+	case WANCONN_E_NOT_CONFIGURED:
+		return UPNP_E_CONNECTION_NOT_CONFIGURED;
+	case WANCONN_E_DISCONNECT_IN_PROGRESS:
+		return UPNP_E_DISCONNECT_IN_PROGRESS;
+	case WANCONN_E_INTERNET_DISABLED:
+		return UPNP_E_INTERNET_ACCESS_DISABLED;
+	case WANCONN_E_INVALID_TYPE:
+		return UPNP_E_INVALID_CONNECTION_TYPE;
+	case WANCONN_E_ALREADY_TERMINATED:
+		return UPNP_E_CONNECTION_ALREADY_TERMINATED;
+	case WANCONN_E_READ_ONLY:
+		return UPNP_E_READ_ONLY;
+	case WANCONN_E_CANNOT_TERMINATE:
+		return UPNP_E_ACTION_FAILED;
+	}
+	return UPNP_E_ACTION_FAILED;
+}
+
+static int log_outcome(const struct action_ctx *ctx, enum wanconn_status before,
+		       enum wanconn_result res)
 {
 	char peer[IPADDR_STRLEN];
+	int code = wanipconn_error_code(res);
 
 	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	if (code != 0)
@@ -241,13 +274,14 @@ static int set_connection_type(struct action_ctx *ctx)
 	struct str type = action_in_str(ctx, "NewConnectionType");
 	enum wanconn_status before = wanconn_status(ctx->e->wan);
 	char peer[IPADDR_STRLEN];
+	enum wanconn_result res;
 	int r = check_authorized(ctx);
 
 	if (r != 0)
 		return r;
-	r = wanconn_set_connection_type(ctx->e->wan, type);
-	if (r != 0)
-		return log_outcome(ctx, before, r);
+	res = wanconn_set_connection_type(ctx->e->wan, type);
+	if (res != WANCONN_OK)
+		return log_outcome(ctx, before, res);
 	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
 	log_info("%s: SetConnectionType %s", peer,
 		 wanconn_type_str(wanconn_connection_type(ctx->e->wan)));
@@ -274,8 +308,7 @@ static int request_connection(struct action_ctx *ctx)
 		r = check_authorized(ctx);
 	if (r != 0)
 		return r;
-	r = wanconn_request_connection(ctx->e->wan, now_ms(ctx));
-	return log_outcome(ctx, before, r);
+	return log_outcome(ctx, before, wanconn_request_connection(ctx->e->wan, now_ms(ctx)));
 }
 
 static int request_termination(struct action_ctx *ctx)  /* 2.5.4: 606 706 710 711 707 */
@@ -285,8 +318,7 @@ static int request_termination(struct action_ctx *ctx)  /* 2.5.4: 606 706 710 71
 
 	if (r != 0)
 		return r;
-	r = wanconn_request_termination(ctx->e->wan, now_ms(ctx));
-	return log_outcome(ctx, before, r);
+	return log_outcome(ctx, before, wanconn_request_termination(ctx->e->wan, now_ms(ctx)));
 }
 
 static int force_termination(struct action_ctx *ctx)    /* 2.5.5: 606 706 710 711 707 */
@@ -296,8 +328,7 @@ static int force_termination(struct action_ctx *ctx)    /* 2.5.5: 606 706 710 71
 
 	if (r != 0)
 		return r;
-	r = wanconn_force_termination(ctx->e->wan, now_ms(ctx));
-	return log_outcome(ctx, before, r);
+	return log_outcome(ctx, before, wanconn_force_termination(ctx->e->wan, now_ms(ctx)));
 }
 
 enum disconnect_timer { TIMER_AUTO, TIMER_IDLE, TIMER_WARN };
@@ -315,9 +346,9 @@ static int set_timer(struct action_ctx *ctx, const char *arg, enum disconnect_ti
 		return r;
 	v = action_in_u32(ctx, arg);
 	switch (t) {
-	case TIMER_AUTO: r = wanconn_set_auto_disconnect_time(w, v); break;
-	case TIMER_IDLE: r = wanconn_set_idle_disconnect_time(w, v); break;
-	default: r = wanconn_set_warn_disconnect_delay(w, v); break;
+	case TIMER_AUTO: r = wanipconn_error_code(wanconn_set_auto_disconnect_time(w, v)); break;
+	case TIMER_IDLE: r = wanipconn_error_code(wanconn_set_idle_disconnect_time(w, v)); break;
+	default: r = wanipconn_error_code(wanconn_set_warn_disconnect_delay(w, v)); break;
 	}
 	if (r == 0) {
 		char peer[IPADDR_STRLEN];

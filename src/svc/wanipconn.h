@@ -8,11 +8,16 @@
 #ifndef IGDD_WANIPCONN_H
 #define IGDD_WANIPCONN_H
 
+#include "core/wanconn.h"
 #include "svc/action.h"
 
 #define WANIPCONN_TYPE "urn:schemas-upnp-org:service:WANIPConnection"
 
 /* The service table (static, lives for the program). */
 const struct service *wanipconn_service(void);
+
+/* The UPnP error code (0, 501 or 7xx of svc/action.h) for a connection
+ * action's outcome (core/wanconn.h). */
+int wanipconn_error_code(enum wanconn_result r);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "fuzz_env.h"
 
+#include "conf/policy_conf.h"
 #include "core/policy.h"
 
 #include <stdio.h>
@@ -56,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "print-out not a fixed point:\n%s---\n%s", t1, t2);
 		FUZZ_CHECK(!"print-out is a fixed point");
 	}
-	pol = policy_new(&c1, err, sizeof(err));
+	pol = config_policy_new(&c1, err, sizeof(err));
 	policy_free(pol);
 	free(t1);
 	free(t2);

@@ -1,6 +1,6 @@
 /*
  * fuzz_leasefile.c - libFuzzer target for the lease file reader
- * (core/leasefile.c through leasefile_parse(): the line format and its
+ * (store/leasefile.c through leasefile_parse(): the line format and its
  * CRCs, headers and generations, snapshot end lines, journal commits,
  * descriptions in %XX, the wall-clock anchor, the restore decisions),
  * on contents in memory: nothing is written to a disk.
@@ -24,8 +24,8 @@
  */
 #include "fuzz_env.h"
 
-#include "core/leasefile.h"
 #include "core/mapping.h"
+#include "store/leasefile.h"
 #include "util/limits.h"
 #include "util/log.h"
 

@@ -5,7 +5,7 @@
  * policy, a descriptor and a grant), the grant check (priv_grant_check()),
  * the engine's reading of what the helper sends (priv_msg_kind()), and
  * every accepted change through the helper's copy of the table
- * (priv/nft_state.c) into nft command text (backend/nft_rules.c), as
+ * (priv/nft_state.c) into nft command text (priv/nft_rules.c), as
  * priv/helper.c does with it. A compromised engine controls all of the
  * request's bytes: nothing it sends may crash the helper, and nothing
  * the checks accept may break the invariants below.
@@ -35,9 +35,10 @@
  */
 #define _GNU_SOURCE             /* memmem */
 
-#include "backend/nft_rules.h"
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/policy.h"
+#include "priv/nft_rules.h"
 #include "priv/nft_state.h"
 #include "priv/priv_msg.h"
 #include "util/buf.h"
@@ -80,7 +81,7 @@ static const struct policy *policy_get(unsigned which)
 	CHECK(cfg != NULL);
 	CHECK(config_parse("fuzz", policy_text[which], strlen(policy_text[which]), cfg, err,
 			   sizeof(err)) == 0);
-	policies[which] = policy_new(cfg, err, sizeof(err));
+	policies[which] = config_policy_new(cfg, err, sizeof(err));
 	CHECK(policies[which] != NULL);
 	free(cfg);
 	return policies[which];
@@ -118,13 +119,13 @@ static void check_accepted(const struct priv_req *rq, bool fd, bool granted,
 	CHECK(rq->count >= 1 && rq->count <= PRIV_BATCH_MAX);
 	for (i = 0; i < rq->count; i++) {
 		const struct priv_entry *e = &rq->e[i];
-		struct in_addr rh = { e->remote_host }, c = { e->internal };
+		struct in_addr rh = e->remote_host, c = e->internal;
 
 		CHECK(e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP);
 		CHECK(e->ext_port && e->int_port);
 		CHECK(!e->pad[0] && !e->pad[1] && !e->pad[2]);
-		CHECK(in_lan(e->internal, pol));
-		CHECK(e->remote_host == 0 || priv_remote_ok(rh));
+		CHECK(in_lan(e->internal.s_addr, pol));
+		CHECK(e->remote_host.s_addr == 0 || policy_remote_host_ok(rh));
 		if (rq->op == PRIV_OP_APPLY && !granted && pol->ports)
 			CHECK(policy_check_ports(pol->ports, priv_lan_of(pol, c), c, e->ext_port,
 						 e->int_port) == POLICY_ALLOW);
@@ -135,7 +136,7 @@ static void check_accepted(const struct priv_req *rq, bool fd, bool granted,
  * kernel taking it or not, by the request's first byte). */
 static void apply(struct nft_state *st, struct buf *cmd, const struct priv_req *rq)
 {
-	struct nft_elem v[PRIV_BATCH_MAX];
+	struct priv_entry v[PRIV_BATCH_MAX];
 	size_t i;
 	int r;
 
@@ -146,7 +147,7 @@ static void apply(struct nft_state *st, struct buf *cmd, const struct priv_req *
 	if (rq->op != PRIV_OP_APPLY && rq->op != PRIV_OP_REMOVE)
 		return;
 	for (i = 0; i < rq->count; i++)
-		priv_entry_to_elem(&rq->e[i], &v[i]);
+		v[i] = rq->e[i];
 	buf_reset(cmd);
 	r = nft_state_change(st, rq->op == PRIV_OP_APPLY ? NFT_ADD : NFT_DEL, v, rq->count, cmd);
 	CHECK(r == 0 || r == -ENOSPC || r == -ENOMEM || r == -E2BIG);

@@ -335,7 +335,7 @@ def pcp():
     return w
 
 
-# ---- lease files (fuzz_leasefile.c; format at the top of core/leasefile.c) ----
+# ---- lease files (fuzz_leasefile.c; format at the top of store/leasefile.c) ----
 
 def lf_line(body):
     """One record line: the CRC-32 of the body in 8 hex digits, a space, the body."""

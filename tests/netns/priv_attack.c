@@ -30,18 +30,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/nft_rules.h"
 #include "conf/config.h"
 #include "core/clock.h"
+#include "priv/nft_rules.h"
 #include "priv/priv.h"
 #include "priv/priv_msg.h"
 #include "util/fdpass.h"
 #include "util/ifaddr.h"
 #include "util/log.h"
 
-static struct nft_elem el(struct in_addr in, unsigned ext, unsigned port, uint8_t proto)
+static struct priv_entry el(struct in_addr in, unsigned ext, unsigned port, uint8_t proto)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
 	memset(&e, 0, sizeof(e));
 	e.internal = in;
@@ -93,7 +93,7 @@ static int raw(struct priv *p, const void *msg, size_t len)
 }
 
 /* A grant root makes in another process (as igddctl would) for e. */
-static int root_grant(const struct nft_elem *e)
+static int root_grant(const struct priv_entry *e)
 {
 	struct priv_grant g;
 	int sv[2];
@@ -102,7 +102,7 @@ static int root_grant(const struct nft_elem *e)
 	g.magic = PRIV_GRANT_MAGIC;
 	g.version = PRIV_MSG_VERSION;
 	g.created_ms = clock_monotonic_ms(NULL);
-	priv_entry_from_elem(e, &g.e);
+	priv_entry_put(&g.e, e);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    send(sv[0], &g, sizeof(g), 0) != (ssize_t)sizeof(g))
 		return -1;
@@ -112,7 +112,7 @@ static int root_grant(const struct nft_elem *e)
 
 static void attacks(struct priv *p, struct in_addr gw, struct in_addr host, int grant23)
 {
-	struct nft_elem v[2];
+	struct priv_entry v[2];
 	struct priv_req *rq = calloc(1, sizeof(*rq));
 	char junk[10] = "junk";
 
@@ -151,7 +151,7 @@ static void attacks(struct priv *p, struct in_addr gw, struct in_addr host, int 
 		attack("entry-count-overflow", raw(p, rq, sizeof(*rq)));
 		rq->count = 1;
 		rq->e[0].proto = IPPROTO_TCP;
-		rq->e[0].internal = host.s_addr;
+		rq->e[0].internal = host;
 		rq->e[0].ext_port = 18004;
 		rq->e[0].int_port = 18004;
 		rq->e[0].pad[1] = 7;
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	struct ifaddr_ipv4 lan;
 	struct priv *p = NULL;
-	struct nft_elem v, other;
+	struct priv_entry v, other;
 	char err[512], line[64];
 	int grant23;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Leases survive restarts (core/leasefile.h; WANIPConnection:2 2.3.16):
+# Leases survive restarts (store/leasefile.h; WANIPConnection:2 2.3.16):
 # mappings made with upnpc come back after igdd is killed with SIGKILL and
 # started again on the same state_dir, with the lease they had left; a
 # delete stays done; a mapping whose lease ran out while igdd was down

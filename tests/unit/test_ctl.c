@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #include "conf/config.h"
-#include "core/leasefile.h"
 #include "core/lan.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
@@ -39,6 +38,7 @@
 #include "loop/loop.h"
 #include "net/ctl_io.h"
 #include "proto/ctl.h"
+#include "store/leasefile.h"
 #include "svc/action.h"
 #include "svc/ctl.h"
 #include "svc/pinholes.h"

@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "svc/action.h"
 #include "fixture.h"
+#include "svc/wanipconn.h"
 
 #define T0 FX_T0
 
@@ -281,7 +282,7 @@ static void test_connect_fail(void **state)
 
 	(void)state;
 	assert_int_equal(wanconn_force_termination(f->x.e.wan, f->x.now), 0);
-	assert_int_equal(wanconn_request_connection(f->x.e.wan, f->x.now),
+	assert_int_equal(wanipconn_error_code(wanconn_request_connection(f->x.e.wan, f->x.now)),
 			 UPNP_E_CONNECTION_SETUP_FAILED);
 	assert_int_equal(status(f), WANCONN_DISCONNECTED);
 	assert_int_equal(wanconn_last_error(f->x.e.wan), WANCONN_LASTERR_NO_CARRIER);

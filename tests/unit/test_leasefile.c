@@ -1,5 +1,5 @@
 /*
- * test_leasefile.c - core/leasefile: leases survive restarts (the
+ * test_leasefile.c - store/leasefile: leases survive restarts (the
  * snapshot + journal of leasefile.c, WANIPConnection:2 2.3.16 / 2.4.6
  * lease semantics across a restart).
  *
@@ -32,9 +32,9 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "core/leasefile.h"
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "store/leasefile.h"
 #include "util/limits.h"
 #include "util/log.h"
 

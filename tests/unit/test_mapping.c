@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/mapping.h"
 #include "core/policy.h"
 #include "engine.h"
@@ -1584,7 +1585,7 @@ static void test_get_generic_views(void **state)
 	strlcpy_checked(v->x.cfg.acl[v->x.cfg.nacl++], "deny 18000-18099 192.168.1.20 0-65535",
 			IGDD_CONF_MAX_ACL_LEN);
 	policy_free(v->x.e.policy);
-	v->x.e.policy = policy_new(&v->x.cfg, err, sizeof(err));
+	v->x.e.policy = config_policy_new(&v->x.cfg, err, sizeof(err));
 	assert_non_null(v->x.e.policy);
 	run_gg_rows(v, gg_acl_rows, N(gg_acl_rows), "secure, acl");
 	env_free(v);

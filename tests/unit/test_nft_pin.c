@@ -1,5 +1,5 @@
 /*
- * test_nft_pin.c - backend/nft_pin: the text of table ip6 igdd and its
+ * test_nft_pin.c - priv/nft_pin: the text of table ip6 igdd and its
  * pinhole elements (docs/NFT.md, "IPv6 pinholes"), the counter read back,
  * and what is refused before any text is written.
  */
@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "backend/nft_pin.h"
+#include "priv/nft_pin.h"
 #include "util/buf.h"
 
 static struct nft_pin pin(const char *remote, uint16_t rport, const char *internal,

@@ -1,5 +1,5 @@
 /*
- * test_nft_rules.c - backend/nft_rules: the exact text of the table
+ * test_nft_rules.c - priv/nft_rules: the exact text of the table
  * (with and without hairpin), of element commands for every shape of
  * mapping (wildcard / narrowed, TCP / UDP, add / delete, each element
  * kind), of batches (grouping per set, chunking) and of the hairpin set;
@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 #include "util/buf.h"
 
 static struct in_addr ip(const char *s)
@@ -27,9 +27,9 @@ static struct in_addr ip(const char *s)
 	return a;
 }
 
-static struct nft_elem elem(const char *rh, const char *in, unsigned ext, unsigned port, int proto)
+static struct priv_entry elem(const char *rh, const char *in, unsigned ext, unsigned port, int proto)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
 	memset(&e, 0, sizeof(e));
 	e.remote_host = ip(rh ? rh : "0.0.0.0");
@@ -181,7 +181,7 @@ static const struct elem_row elem_rows[] = {
 
 static void test_elems(void **state)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 	struct buf b;
 	size_t i;
 
@@ -201,7 +201,7 @@ static void test_elems(void **state)
 /* A batch: each set gets one command with its elements, in order. */
 static void test_batch(void **state)
 {
-	struct nft_elem v[4];
+	struct priv_entry v[4];
 	struct buf b;
 
 	(void)state;
@@ -232,7 +232,7 @@ static void test_batch(void **state)
 /* More than NFT_RULES_CHUNK elements of one set: several commands. */
 static void test_chunks(void **state)
 {
-	static struct nft_elem v[NFT_RULES_CHUNK + 5];
+	static struct priv_entry v[NFT_RULES_CHUNK + 5];
 	struct buf b;
 	const char *p;
 	size_t i, cmds = 0, commas = 0;
@@ -255,7 +255,7 @@ static void test_chunks(void **state)
 /* Nothing is written for a batch with one bad element. */
 static void test_bad_elems(void **state)
 {
-	struct nft_elem v[2];
+	struct priv_entry v[2];
 	struct buf b;
 	int k;
 

@@ -18,9 +18,9 @@
 #include "priv/nft_state.h"
 #include "util/buf.h"
 
-static struct nft_elem elem(const char *rh, const char *in, unsigned ext, unsigned port, int proto)
+static struct priv_entry elem(const char *rh, const char *in, unsigned ext, unsigned port, int proto)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(inet_pton(AF_INET, rh ? rh : "0.0.0.0", &e.remote_host), 1);
@@ -32,7 +32,7 @@ static struct nft_elem elem(const char *rh, const char *in, unsigned ext, unsign
 }
 
 /* One change, committed; its commands must be want. */
-static void change(struct nft_state *st, enum nft_op op, const struct nft_elem *v, size_t n,
+static void change(struct nft_state *st, enum nft_op op, const struct priv_entry *v, size_t n,
 		   const char *want)
 {
 	struct buf b;
@@ -47,7 +47,7 @@ static void change(struct nft_state *st, enum nft_op op, const struct nft_elem *
 static void test_add_refresh_replace(void **state)
 {
 	struct nft_state *st = nft_state_new(100);
-	struct nft_elem m = elem(NULL, "192.168.77.2", 18080, 8080, IPPROTO_TCP);
+	struct priv_entry m = elem(NULL, "192.168.77.2", 18080, 8080, IPPROTO_TCP);
 
 	(void)state;
 	change(st, NFT_ADD, &m, 1,
@@ -79,8 +79,8 @@ static void test_add_refresh_replace(void **state)
 static void test_shared_endpoint(void **state)
 {
 	struct nft_state *st = nft_state_new(100);
-	struct nft_elem a = elem(NULL, "192.168.77.2", 18080, 8080, IPPROTO_UDP);
-	struct nft_elem b = elem(NULL, "192.168.77.2", 18000, 8080, IPPROTO_UDP);
+	struct priv_entry a = elem(NULL, "192.168.77.2", 18080, 8080, IPPROTO_UDP);
+	struct priv_entry b = elem(NULL, "192.168.77.2", 18000, 8080, IPPROTO_UDP);
 	size_t counts[NFT_NSETS];
 
 	(void)state;
@@ -108,7 +108,7 @@ static void test_shared_endpoint(void **state)
 static void test_remote_host(void **state)
 {
 	struct nft_state *st = nft_state_new(100);
-	struct nft_elem v[2];
+	struct priv_entry v[2];
 	size_t counts[NFT_NSETS];
 
 	(void)state;
@@ -139,7 +139,7 @@ static void test_remote_host(void **state)
 static void test_net_effect(void **state)
 {
 	struct nft_state *st = nft_state_new(100);
-	struct nft_elem v[2];
+	struct priv_entry v[2];
 
 	(void)state;
 	v[0] = elem(NULL, "192.168.77.2", 7000, 70, IPPROTO_TCP);
@@ -161,7 +161,7 @@ static void test_net_effect(void **state)
 static void test_limit_and_rollback(void **state)
 {
 	struct nft_state *st = nft_state_new(2);
-	struct nft_elem v[3];
+	struct priv_entry v[3];
 	struct buf b;
 
 	(void)state;
@@ -200,7 +200,7 @@ static void test_limit_and_rollback(void **state)
 static void test_dump_and_clear(void **state)
 {
 	struct nft_state *st = nft_state_new(100);
-	struct nft_elem v[2];
+	struct priv_entry v[2];
 	struct buf b;
 
 	(void)state;
@@ -232,7 +232,7 @@ static void test_dump_and_clear(void **state)
 /* Many entries: counts stay right through adds, replaces and deletes. */
 static void test_many(void **state)
 {
-	static struct nft_elem v[NFT_STATE_MAX_BATCH];
+	static struct priv_entry v[NFT_STATE_MAX_BATCH];
 	struct nft_state *st = nft_state_new(20000);
 	size_t counts[NFT_NSETS], i, round;
 	struct buf b;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/clock.h"
 #include "core/lan.h"
 #include "core/pin_policy.h"
@@ -261,7 +262,7 @@ static void test_policy_rows(void **state)
 					rows[i].acl[k]);
 		if (config_parse("t", text, (size_t)len, &cfg, err, sizeof(err)) < 0)
 			fail_msg("row %zu: %s", i, err);
-		p = pin_policy_new(&cfg, err, sizeof(err));
+		p = config_pin_policy_new(&cfg, err, sizeof(err));
 		if (!p)
 			fail_msg("row %zu: %s", i, err);
 		assert_int_equal(ipaddr_parse(str_cstr(rows[i].peer), &peer), 0);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/lan.h"
 #include "core/mapping.h"
 #include "core/policy.h"
@@ -92,7 +93,7 @@ static struct policy *make(bool secure, const char *const *acl, char *err, size_
 	strlcpy_checked(c.lan_interface[1], "guest0", IF_NAMESIZE);
 	while (acl && *acl)
 		strlcpy_checked(c.acl[c.nacl++], *acl++, IGDD_CONF_MAX_ACL_LEN);
-	return policy_new(&c, err, errsz);
+	return config_policy_new(&c, err, errsz);
 }
 
 /* Rule sets the rows refer to. */

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "conf/policy_conf.h"
 #include "core/policy.h"
 #include "harness.h"
 #include "priv/caps.h"
@@ -296,7 +297,7 @@ static void test_msg_ports(void **state)
 
 	(void)state;
 	assert_int_equal(config_parse("t.conf", text, sizeof(text) - 1, &cfg, err, sizeof(err)), 0);
-	pol.ports = policy_new(&cfg, err, sizeof(err));
+	pol.ports = config_policy_new(&cfg, err, sizeof(err));
 	assert_non_null(pol.ports);
 	for (i = 0; i < sizeof(port_rows) / sizeof(port_rows[0]); i++) {
 		const struct port_row *row = &port_rows[i];
@@ -369,9 +370,9 @@ static void test_grant_check(void **state)
 	assert_int_equal(priv_grant_check(&g, sizeof(g), &want, now, &why), -EINVAL);
 	assert_string_equal(why, "grant names another mapping");
 	want.int_port = 22;
-	want.remote_host = 1;
+	want.remote_host.s_addr = 1;
 	assert_int_equal(priv_grant_check(&g, sizeof(g), &want, now, &why), -EINVAL);
-	want.remote_host = 0;
+	want.remote_host.s_addr = 0;
 	g.e.pad[0] = 1;
 	assert_int_equal(priv_grant_check(&g, sizeof(g), &want, now, &why), -EINVAL);
 }
@@ -485,9 +486,9 @@ static int write_conf(const char *text)
 	return rename(tmp, conf_path);          /* a new file, as an editor writes it */
 }
 
-static struct nft_elem el(const char *in, unsigned ext, unsigned port)
+static struct priv_entry el(const char *in, unsigned ext, unsigned port)
 {
-	struct nft_elem e;
+	struct priv_entry e;
 
 	memset(&e, 0, sizeof(e));
 	inet_pton(AF_INET, in, &e.internal);
@@ -497,9 +498,9 @@ static struct nft_elem el(const char *in, unsigned ext, unsigned port)
 	return e;
 }
 
-static struct nft_elem udp_el(const char *in, unsigned ext, unsigned port)
+static struct priv_entry udp_el(const char *in, unsigned ext, unsigned port)
 {
-	struct nft_elem e = el(in, ext, port);
+	struct priv_entry e = el(in, ext, port);
 
 	e.proto = IPPROTO_UDP;
 	return e;
@@ -581,7 +582,7 @@ static int raw_garbage(struct priv *p)
 
 static int helper_changes(struct priv *p)
 {
-	struct nft_elem v[4];
+	struct priv_entry v[4];
 	size_t c[NFT_NSETS], n = 0;
 	unsigned rules = 0;
 
@@ -615,7 +616,7 @@ static int helper_changes(struct priv *p)
 /* max_mappings holds. */
 static int helper_limit(struct priv *p)
 {
-	struct nft_elem v[9];
+	struct priv_entry v[9];
 	size_t i, n = 0;
 
 	for (i = 0; i < 9; i++)
@@ -670,7 +671,7 @@ static int bound(int family, int type, const char *addr, unsigned port, bool v6o
  * the other protocol. */
 static int helper_refusals(struct priv *p)
 {
-	struct nft_elem v;
+	struct priv_entry v;
 	int fds[9], i;
 
 	v = el("10.77.0.1", 18082, 8080);                       /* the gateway's LAN address */
@@ -719,7 +720,7 @@ static int helper_refusals(struct priv *p)
 	CHECK(priv_call(p, PRIV_OP_APPLY, &v, 1, NULL) == -EADDRINUSE);
 	{
 		/* A batch is checked whole: one held port refuses all of it. */
-		struct nft_elem b[10];
+		struct priv_entry b[10];
 
 		CHECK(priv_call(p, PRIV_OP_FLUSH, NULL, 0, NULL) == 0);
 		for (i = 0; i < 10; i++)
@@ -772,7 +773,7 @@ static int wait_removed(struct priv *p, size_t n, struct priv_removed *out)
  * client's query socket comes and goes) and tells the engine. */
 static int helper_router_wins(struct priv *p)
 {
-	struct nft_elem v[3];
+	struct priv_entry v[3];
 	struct priv_removed got[2];
 	int tcp, udp, lan_only;
 
@@ -831,7 +832,7 @@ static int grant_from(uid_t uid, const struct priv_grant *g)
 	return fd;
 }
 
-static struct priv_grant grant_for(const struct nft_elem *e)
+static struct priv_grant grant_for(const struct priv_entry *e)
 {
 	struct priv_grant g;
 
@@ -839,7 +840,7 @@ static struct priv_grant grant_for(const struct nft_elem *e)
 	g.magic = PRIV_GRANT_MAGIC;
 	g.version = PRIV_MSG_VERSION;
 	g.created_ms = clock_monotonic_ms(NULL);
-	priv_entry_from_elem(e, &g.e);
+	priv_entry_put(&g.e, e);
 	return g;
 }
 
@@ -847,7 +848,7 @@ static struct priv_grant grant_for(const struct nft_elem *e)
  * for exactly that mapping; never the gateway's own address or port. */
 static int helper_grants(struct priv *p)
 {
-	struct nft_elem v = el("10.77.0.5", 22, 22), other = el("10.77.0.5", 23, 23);
+	struct priv_entry v = el("10.77.0.5", 22, 22), other = el("10.77.0.5", 23, 23);
 	struct priv_grant g = grant_for(&v);
 	struct caps_user nobody;
 	int fd, listener;
@@ -890,7 +891,7 @@ static int helper_grants(struct priv *p)
  * ones stay), reported as removed. */
 static int helper_reload(struct priv *p)
 {
-	struct nft_elem v[2] = { el("10.77.0.5", 18080, 8080), el("10.77.0.5", 3000, 3000) };
+	struct priv_entry v[2] = { el("10.77.0.5", 18080, 8080), el("10.77.0.5", 3000, 3000) };
 	struct priv_removed got[2];
 	size_t n;
 
@@ -1049,7 +1050,7 @@ static int helper_e2e(void)
 {
 	struct config cfg;
 	struct priv *p = NULL;
-	struct nft_elem v = el("10.77.0.5", 18080, 8080);
+	struct priv_entry v = el("10.77.0.5", 18080, 8080);
 	uint64_t eff = 1;
 	char err[256];
 

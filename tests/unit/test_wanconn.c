@@ -16,6 +16,7 @@
 
 #include "core/wanconn.h"
 #include "svc/action.h"
+#include "svc/wanipconn.h"
 #include "util/str.h"
 
 /* --- Fixture: a recording driver ------------------------------------- */
@@ -49,7 +50,7 @@ static void cb_status(struct wanconn *w, enum wanconn_status o, enum wanconn_sta
 	logf_(f, wanconn_status_str(o), ">", wanconn_status_str(n));
 	if (f->terminate_on >= 0 && (int)n == f->terminate_on) {
 		f->terminate_on = -1;
-		f->nested_ret = wanconn_request_termination(w, f->now);
+		f->nested_ret = wanipconn_error_code(wanconn_request_termination(w, f->now));
 	}
 }
 
@@ -283,17 +284,17 @@ static int run_act(struct fx *f, const struct sa_row *r)
 {
 	switch (r->act) {
 	case A_REQ_CONN:
-		return wanconn_request_connection(f->w, f->now);
+		return wanipconn_error_code(wanconn_request_connection(f->w, f->now));
 	case A_REQ_TERM:
-		return wanconn_request_termination(f->w, f->now);
+		return wanipconn_error_code(wanconn_request_termination(f->w, f->now));
 	case A_FORCE_TERM:
-		return wanconn_force_termination(f->w, f->now);
+		return wanipconn_error_code(wanconn_force_termination(f->w, f->now));
 	case A_SET_TYPE:
-		return wanconn_set_connection_type(f->w, str_cstr(r->arg));
+		return wanipconn_error_code(wanconn_set_connection_type(f->w, str_cstr(r->arg)));
 	case A_ENABLE_OFF:
-		return wanconn_set_enabled_for_internet(f->w, false, f->now);
+		return wanipconn_error_code(wanconn_set_enabled_for_internet(f->w, false, f->now));
 	case A_ENABLE_ON:
-		return wanconn_set_enabled_for_internet(f->w, true, f->now);
+		return wanipconn_error_code(wanconn_set_enabled_for_internet(f->w, true, f->now));
 	case A_LINK_UP:
 		return wanconn_link_up(f->w, f->now);
 	case A_LINK_FAILED:
@@ -301,9 +302,9 @@ static int run_act(struct fx *f, const struct sa_row *r)
 	case A_LINK_DOWN_DONE:
 		return wanconn_link_down_done(f->w, f->now);
 	case A_SET_AUTO10:
-		return wanconn_set_auto_disconnect_time(f->w, 10);
+		return wanipconn_error_code(wanconn_set_auto_disconnect_time(f->w, 10));
 	case A_SET_IDLE10:
-		return wanconn_set_idle_disconnect_time(f->w, 10);
+		return wanipconn_error_code(wanconn_set_idle_disconnect_time(f->w, 10));
 	}
 	fail();
 	return 0;
@@ -639,7 +640,7 @@ static void test_enabled_for_internet(void **state)
 	assert_string_equal(f.log, "Connected>Disconnecting;down;");
 	assert_int_equal(wanconn_last_error(f.w), WANCONN_LASTERR_NOT_ENABLED_FOR_INTERNET);
 	assert_int_equal(wanconn_link_down_done(f.w, 3000), 0);
-	assert_int_equal(wanconn_request_connection(f.w, 4000), UPNP_E_INTERNET_ACCESS_DISABLED);
+	assert_int_equal(wanipconn_error_code(wanconn_request_connection(f.w, 4000)), UPNP_E_INTERNET_ACCESS_DISABLED);
 	/* an always-on link that comes back anyway is taken down again */
 	fx_reset_log(&f);
 	assert_int_equal(wanconn_link_up(f.w, 5000), 0);
@@ -746,7 +747,7 @@ static void test_callbacks_sync_driver(void **state)
 	/* ... or failure: RequestConnection() itself reports 704 */
 	fx_init(&f, &cfg);
 	f.mode = DRV_SYNC_FAIL;
-	assert_int_equal(wanconn_request_connection(f.w, f.now), UPNP_E_CONNECTION_SETUP_FAILED);
+	assert_int_equal(wanipconn_error_code(wanconn_request_connection(f.w, f.now)), UPNP_E_CONNECTION_SETUP_FAILED);
 	assert_int_equal(wanconn_status(f.w), DSC);
 	assert_int_equal(wanconn_last_error(f.w), WANCONN_LASTERR_NO_CARRIER);
 	assert_string_equal(f.log, "Disconnected>Connecting;up;Connecting>Disconnected;");
@@ -911,7 +912,7 @@ static void test_set_connection_type_cycle(void **state)
 	assert_int_equal(wanconn_last_error(f.w), WANCONN_LASTERR_NONE);
 	assert_int_equal(wanconn_set_connection_type(f.w, STR_LIT("IP_Bridged")), 0);
 	assert_int_equal(wanconn_connection_type(f.w), WANCONN_TYPE_IP_BRIDGED);
-	assert_int_equal(wanconn_request_connection(f.w, f.now), UPNP_E_INVALID_CONNECTION_TYPE);
+	assert_int_equal(wanipconn_error_code(wanconn_request_connection(f.w, f.now)), UPNP_E_INVALID_CONNECTION_TYPE);
 	assert_int_equal(wanconn_set_connection_type(f.w, STR_LIT("IP_Routed")), 0);
 	assert_int_equal(wanconn_connection_type(f.w), WANCONN_TYPE_IP_ROUTED);
 	/* Disconnected -> Disconnected is no change, no event */

@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "priv/priv_msg.h"
+
 struct buf;
 
 #define NFT_TABLE_FAMILY "ip"
@@ -57,15 +59,6 @@ enum nft_set {
 #define NFT_EL_SNAT  (1u << 2)
 #define NFT_EL_ALL   (NFT_EL_DNAT | NFT_EL_ALLOW | NFT_EL_SNAT)
 
-/* One mapping as nft sees it. */
-struct nft_elem {
-	struct in_addr remote_host;     /* 0.0.0.0: any host (the _any sets) */
-	struct in_addr internal;
-	uint16_t ext_port;              /* 1..65535 */
-	uint16_t int_port;              /* 1..65535 */
-	uint8_t proto;                  /* IPPROTO_TCP or IPPROTO_UDP */
-};
-
 struct nft_table_conf {
 	char wan_if[IF_NAMESIZE];       /* iifname / oifname of the WAN side */
 	bool hairpin;                   /* LAN hosts may reach mappings through the external address */
@@ -83,7 +76,7 @@ const char *nft_set_name(enum nft_set s);
 bool nft_ifname_ok(const char *name);
 
 /* Ports 1..65535, TCP or UDP, an internal address that is not 0.0.0.0. */
-bool nft_elem_ok(const struct nft_elem *e);
+bool nft_elem_ok(const struct priv_entry *e);
 
 /*
  * The whole table, replacing any table of that name in the same
@@ -105,7 +98,7 @@ unsigned nft_rules_count(const struct nft_table_conf *c);
  * mapping that fails nft_elem_ok() fails the call (-EINVAL) before
  * anything is written.
  */
-int nft_rules_elems(struct buf *out, enum nft_op op, const struct nft_elem *v, size_t n,
+int nft_rules_elems(struct buf *out, enum nft_op op, const struct priv_entry *v, size_t n,
 		    unsigned what);
 
 /* Replace the contents of hairpin_addr: "flush set" then the n addresses
@@ -113,6 +106,6 @@ int nft_rules_elems(struct buf *out, enum nft_op op, const struct nft_elem *v, s
 int nft_rules_hairpin(struct buf *out, const struct in_addr *addrs, size_t n);
 
 /* The set of an element of kind el (one NFT_EL_* bit). */
-enum nft_set nft_elem_set(const struct nft_elem *e, unsigned el);
+enum nft_set nft_elem_set(const struct priv_entry *e, unsigned el);
 
 #endif

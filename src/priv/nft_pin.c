@@ -3,10 +3,10 @@
  * Pure: no I/O, no libnftables. Addresses are printed with inet_ntop()
  * from struct in6_addr, protocols and ports as numbers.
  */
-#include "backend/nft_pin.h"
+#include "priv/nft_pin.h"
 
-#include "backend/nft_rules.h"
 #include "core/pinhole.h"
+#include "priv/nft_rules.h"
 #include "util/buf.h"
 #include "util/ipaddr.h"
 #include "util/str.h"

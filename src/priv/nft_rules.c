@@ -9,7 +9,7 @@
  * masquerade (which keeps the internal port when it can) does not bind
  * the connection first.
  */
-#include "backend/nft_rules.h"
+#include "priv/nft_rules.h"
 
 #include "util/buf.h"
 
@@ -69,7 +69,7 @@ bool nft_ifname_ok(const char *name)
 	return true;
 }
 
-bool nft_elem_ok(const struct nft_elem *e)
+bool nft_elem_ok(const struct priv_entry *e)
 {
 	return (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP) && e->ext_port != 0 &&
 	       e->int_port != 0 && e->internal.s_addr != 0;
@@ -149,7 +149,7 @@ static const char *proto_name(uint8_t proto)
 	return proto == IPPROTO_TCP ? "tcp" : "udp";
 }
 
-enum nft_set nft_elem_set(const struct nft_elem *e, unsigned el)
+enum nft_set nft_elem_set(const struct priv_entry *e, unsigned el)
 {
 	bool rh = e->remote_host.s_addr != 0;
 
@@ -162,7 +162,7 @@ enum nft_set nft_elem_set(const struct nft_elem *e, unsigned el)
 
 /* One element of set s in out (a key, and its value when adding to a map). */
 static int elem_text(char *out, size_t outsz, enum nft_set s, enum nft_op op,
-		     const struct nft_elem *e)
+		     const struct priv_entry *e)
 {
 	char rh[INET_ADDRSTRLEN], in[INET_ADDRSTRLEN];
 	const char *p = proto_name(e->proto);
@@ -196,7 +196,7 @@ static int elem_text(char *out, size_t outsz, enum nft_set s, enum nft_op op,
 /* The commands for set s: every element of v that belongs to it, in
  * chunks of NFT_RULES_CHUNK. */
 static void set_cmds(struct buf *out, enum nft_op op, enum nft_set s, unsigned el,
-		     const struct nft_elem *v, size_t n)
+		     const struct priv_entry *v, size_t n)
 {
 	const char *verb = op == NFT_ADD ? "add" : "delete";
 	char text[128];
@@ -222,7 +222,7 @@ static void set_cmds(struct buf *out, enum nft_op op, enum nft_set s, unsigned e
 		buf_append(out, " }\n", 3);
 }
 
-int nft_rules_elems(struct buf *out, enum nft_op op, const struct nft_elem *v, size_t n,
+int nft_rules_elems(struct buf *out, enum nft_op op, const struct priv_entry *v, size_t n,
 		    unsigned what)
 {
 	static const unsigned kinds[] = { NFT_EL_DNAT, NFT_EL_ALLOW, NFT_EL_SNAT };
