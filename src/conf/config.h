@@ -200,8 +200,35 @@ const char *config_key_name(size_t i);
 /* 1 when a reload applies key name, 0 when it waits for the next start,
  * -ENOENT for an unknown key. */
 int config_key_reloadable(const char *name);
-/* Copy the keys a reload applies from `from` into `to` (main.c, SIGHUP). */
-void config_copy_reloadable(struct config *to, const struct config *from);
+
+/* What the key table says about key i (0 or -ENOENT past the last). */
+struct config_key_info {
+	const char *name;
+	const char *def;            /* the default as a value of the file, or NULL */
+	const char *doc;            /* one line */
+	const char *restart;        /* why a reload does not apply it (NULL: it does) */
+	bool reload;
+	bool repeat;
+	bool describe;              /* in the description documents */
+};
+int config_key_info(size_t i, struct config_key_info *ret);
+
+/* Did key name's value change from a to b? (false for an unknown key) */
+bool config_key_changed(const struct config *a, const struct config *b, const char *name);
+/* Did anything the description documents say change (UDA 1.1 1.2.2: CONFIGID)? */
+bool config_description_changed(const struct config *a, const struct config *b);
+
+/*
+ * A reload (main.c, SIGHUP and igddctl reload): next is a configuration
+ * just read from the file, to replace running whole. Every key a reload
+ * does not apply takes its running value in next, and report(key, why)
+ * is called for each such key whose value differed. Then next is checked
+ * as a whole again: 0, or -EINVAL with the problem in err (running is
+ * never touched).
+ */
+typedef void (*config_restart_fn)(const char *key, const char *why, void *arg);
+int config_reload_prepare(struct config *next, const struct config *running,
+			  config_restart_fn report, void *arg, char *err, size_t errsz);
 
 /* Print the configuration back, normalised: every key, one per line,
  * in a fixed order, defaults included (`igdd -n`). */

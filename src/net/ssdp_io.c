@@ -768,6 +768,37 @@ void ssdp_io_lans_changed(struct ssdp_io *s, uint32_t lans)
 	}
 }
 
+void ssdp_io_byebye(struct ssdp_io *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->e->nlans; i++)
+		ssdp_announce(s, (unsigned)i, SSDP_NTS_BYEBYE);     /* 1.2.3 */
+}
+
+void ssdp_io_announce(struct ssdp_io *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->e->nlans; i++) {
+		struct ssdp_lan *sl = &s->lans[i];
+
+		if (sl->announce_timer > 0)
+			loop_timer_cancel(s->l, sl->announce_timer);
+		sl->phase = SSDP_PHASE_ALIVE1;
+		sl->announce_timer = loop_timer_in(s->l, 0, ssdp_on_announce, sl);
+		if (sl->announce_timer < 0) {
+			errno = (int)-sl->announce_timer;
+			sl->announce_timer = 0;
+			log_warn("SSDP: timer");
+		}
+	}
+}
+
 void ssdp_io_free(struct ssdp_io *s)
 {
 	size_t i;
@@ -780,8 +811,7 @@ void ssdp_io_free(struct ssdp_io *s)
 	for (i = 0; i < IGDD_SSDP_MAX_PENDING; i++)
 		if (s->pending[i] && s->pending[i]->timer > 0)
 			loop_timer_cancel(s->l, s->pending[i]->timer);
-	for (i = 0; i < s->e->nlans; i++)
-		ssdp_announce(s, (unsigned)i, SSDP_NTS_BYEBYE);     /* 1.2.3 */
+	ssdp_io_byebye(s);
 	loop_fd_del(s->l, s->fd4);
 	close(s->fd4);
 	if (s->fd6 >= 0) {

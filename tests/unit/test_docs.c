@@ -5,7 +5,7 @@
  * until docs/CONFIG.md has its row and man/igdd.conf.5 its entry with
  * the four lines Type:, Range:, Default: and Reload:, and until this
  * file has a sample value for it. The Reload: line must agree with the
- * parser's table, and the table with config_copy_reloadable(), which
+ * parser's table, and the table with config_reload_prepare(), which
  * the SIGHUP path uses.
  */
 #include <stdarg.h>
@@ -244,10 +244,22 @@ static void parse_or_fail(const char *text, struct config *c)
 		fail_msg("%s\n%s", err, text);
 }
 
-/* A reload applies exactly the keys the table marks (config_copy_reloadable). */
+/* config_reload_prepare()'s report: the keys named, with their reason. */
+static void on_restart(const char *key, const char *why, void *arg)
+{
+	char *reported = arg;
+	size_t n = strlen(reported);
+
+	assert_non_null(why);
+	assert_true(why[0] != '\0');
+	snprintf(reported + n, 512 - n, " %s ", key);
+}
+
+/* A reload applies exactly the keys the table marks, and names the others. */
 static void test_reloadable(void **state)
 {
 	static struct config base, fresh, probe;
+	char reported[512], err[256], name[80];
 	size_t i, j, n = nkeys();
 	char *base_print;
 
@@ -278,15 +290,23 @@ static void test_reloadable(void **state)
 		fresh_print = printed(&fresh);
 		if (strcmp(fresh_print, base_print) == 0)
 			fail_msg("sample of '%s' is its default: choose another", key);
-		probe = base;
-		config_copy_reloadable(&probe, &fresh);
+		/* the file now says fresh, igdd runs base */
+		probe = fresh;
+		reported[0] = '\0';
+		snprintf(name, sizeof(name), " %s ", key);
+		if (config_reload_prepare(&probe, &base, on_restart, reported, err,
+					  sizeof(err)) < 0)
+			fail_msg("'%s': %s", key, err);
 		probe_print = printed(&probe);
 		if (config_key_reloadable(key) == 1 && strcmp(probe_print, fresh_print) != 0)
-			fail_msg("'%s' is marked reloadable but config_copy_reloadable() "
-				 "does not copy it", key);
+			fail_msg("'%s' is marked reloadable but a reload does not apply it", key);
 		if (config_key_reloadable(key) == 0 && strcmp(probe_print, base_print) != 0)
-			fail_msg("'%s' is not marked reloadable but config_copy_reloadable() "
-				 "copies it", key);
+			fail_msg("'%s' is not marked reloadable but a reload applies it", key);
+		if (config_key_reloadable(key) == 0 && !strstr(reported, name))
+			fail_msg("'%s' waits for the next start but the reload does not say so",
+				 key);
+		if (config_key_reloadable(key) == 1 && reported[0])
+			fail_msg("'%s' is reloadable but the reload reported '%s'", key, reported);
 		free(fresh_print);
 		free(probe_print);
 	}
