@@ -313,11 +313,117 @@ static void test_reloadable(void **state)
 	free(base_print);
 }
 
+
+/* The text of base_text with key's line replaced by its sample. */
+static void with_sample(const char *key, char *text, size_t textsz)
+{
+	size_t j, klen = strlen(key);
+	const char *line;
+	int len = 0;
+
+	for (j = 0; j < sizeof(samples) / sizeof(samples[0]); j++)
+		if (strcmp(samples[j].key, key) == 0)
+			break;
+	if (j == sizeof(samples) / sizeof(samples[0]))
+		fail_msg("tests/unit/test_docs.c: add a sample value for key '%s'", key);
+	for (line = base_text; *line; line = strchr(line, '\n') + 1) {
+		size_t l = (size_t)(strchr(line, '\n') - line) + 1;
+
+		if (!(strncmp(line, key, klen) == 0 && line[klen] == ' '))
+			len += snprintf(text + len, textsz - (size_t)len, "%.*s", (int)l, line);
+	}
+	snprintf(text + len, textsz - (size_t)len, "%s", samples[j].lines);
+}
+
+/*
+ * Every key parsed, printed and read back: igdd -n prints a sample of
+ * each key as a line the parser reads to the same configuration, and
+ * the key's line is there; the table's defaults are what the parser
+ * starts from, and each documented default parses as its key's value.
+ */
+static void test_round_trip(void **state)
+{
+	static struct config c, again, d;
+	size_t i, n = nkeys();
+	char text[1024], name[80];
+
+	(void)state;
+	config_defaults(&d);
+	for (i = 0; i < n; i++) {
+		struct config_key_info info;
+		char *out, *out2;
+
+		assert_int_equal(config_key_info(i, &info), 0);
+		assert_string_equal(info.name, config_key_name(i));
+		assert_non_null(info.doc);
+		assert_true(info.reload == (config_key_reloadable(info.name) == 1));
+		if (!info.reload && !info.restart)
+			fail_msg("'%s' waits for the next start without saying why", info.name);
+		with_sample(info.name, text, sizeof(text));
+		parse_or_fail(text, &c);
+		out = printed(&c);
+		snprintf(name, sizeof(name), "\n%s = ", info.name);
+		if (!strstr(out, name) && strncmp(out, name + 1, strlen(name + 1)) != 0)
+			fail_msg("'%s' set to its sample is not printed:\n%s", info.name, out);
+		parse_or_fail(out, &again);
+		out2 = printed(&again);
+		if (strcmp(out, out2) != 0)
+			fail_msg("'%s' does not read back the same:\n%s\n---\n%s", info.name, out, out2);
+		assert_false(config_key_changed(&c, &again, info.name));
+		free(out);
+		free(out2);
+		/* the default, written as a value, is the default */
+		if (info.def) {
+			snprintf(text, sizeof(text), "%s%s = \"%s\"\n", base_text, info.name, info.def);
+			if (strcmp(info.name, "backend") == 0)
+				continue;       /* base_text sets it */
+			parse_or_fail(text, &c);
+			if (config_key_changed(&c, &d, info.name))
+				fail_msg("'%s = %s' is not the default", info.name, info.def);
+		}
+	}
+	assert_int_equal(config_key_info(n, &(struct config_key_info){ 0 }), -ENOENT);
+}
+
+/*
+ * A reload whose result does not hold together as a whole is refused and
+ * the running configuration is not touched: the file turns UPnP off and
+ * NAT-PMP/PCP on, but NAT-PMP/PCP wait for the next start (off now), so
+ * nothing would be served.
+ */
+static void test_reload_refused(void **state)
+{
+	static struct config running, next, copy;
+	char reported[512] = "", err[256];
+
+	(void)state;
+	parse_or_fail("lan_interface = lan0\nenable_natpmp = no\nenable_pcp = no\n", &running);
+	parse_or_fail("lan_interface = lan0\nenable_upnp = no\n", &next);
+	copy = running;
+	assert_int_equal(config_reload_prepare(&next, &running, on_restart, reported, err,
+					       sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nothing to serve"));
+	assert_non_null(strstr(reported, " enable_natpmp "));
+	assert_non_null(strstr(reported, " enable_pcp "));
+	assert_memory_equal(&copy, &running, sizeof(running));
+	/* ... and the same file with UPnP kept on is taken */
+	parse_or_fail("lan_interface = lan0\nfriendly_name = x\n", &next);
+	reported[0] = '\0';
+	assert_int_equal(config_reload_prepare(&next, &running, on_restart, reported, err,
+					       sizeof(err)), 0);
+	assert_false(next.enable_natpmp);
+	assert_string_equal(next.friendly_name, "x");
+	assert_true(config_description_changed(&running, &next));
+	assert_false(config_description_changed(&running, &running));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_md),
 		cmocka_unit_test(test_man_page),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reload_refused),
 		cmocka_unit_test(test_reloadable),
 	};
 
