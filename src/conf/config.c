@@ -626,6 +626,31 @@ static int set_user(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/*
+ * nft_table, nft_table6: an nft identifier igdd can put in a command
+ * unquoted: a letter, then letters, digits and '_', 1..31 bytes.
+ */
+static int set_nft_table(struct parse *p, const char *key, const char *val)
+{
+	size_t n = strlen(val), i;
+	char q[80];
+
+	for (i = 0; i < n && n < p->k->size; i++) {
+		char ch = val[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (i > 0 && ((ch >= '0' && ch <= '9') || ch == '_'))))
+			break;
+	}
+	if (n == 0 || n >= p->k->size || i < n) {
+		perr(p, "invalid %s '%s' (expected an nft table name: a letter, then letters, "
+		     "digits or '_', at most %zu bytes)", key, quote(q, val), p->k->size - 1);
+		return -EINVAL;
+	}
+	memcpy((char *)p->c + p->k->off, val, n + 1);
+	return 0;
+}
+
 static int set_bool(struct parse *p, const char *key, const char *val)
 {
 	bool *slot = (bool *)(void *)((char *)p->c + p->k->off);
@@ -1292,6 +1317,12 @@ static const struct config_key config_keys[] = {
 	  .doc = "the engine's user (nft)" },
 	{ "nft_hairpin", BOOL(nft_hairpin), .def = "no", .restart = HELPER_AT_START,
 	  .doc = "hairpin NAT for LAN hosts" },
+	{ "nft_table", TEXT(set_nft_table, nft_table), .flags = CK_IF_SET, .def = "igdd",
+	  .restart = "the helper made its table ip under this name at start, and deletes it "
+	  "by it", .doc = "the name of igdd's table ip" },
+	{ "nft_table6", TEXT(set_nft_table, nft_table6), .flags = CK_IF_SET, .def = "igdd",
+	  .restart = "the helper made its table ip6 under this name at start, and deletes it "
+	  "by it", .doc = "the name of igdd's table ip6 (IPv6 pinholes)" },
 	{ "wan_up_command", TEXT(set_wan_command, wan_up_command), .flags = CK_IF_SET,
 	  .restart = HELPER_AT_START, .doc = "the command that brings the WAN up" },
 	{ "wan_down_command", TEXT(set_wan_command, wan_down_command), .flags = CK_IF_SET,

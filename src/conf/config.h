@@ -31,6 +31,7 @@ enum config_wan_public { CONFIG_WAN_PUBLIC_AUTO, CONFIG_WAN_PUBLIC_YES, CONFIG_W
 #define CONFIG_SIM_FORWARDS_MAX 16              /* sim_static_forward lines */
 #define CONFIG_DEVICE_TEXT_MAX 256              /* manufacturer ...: 63 characters of UTF-8 */
 #define CONFIG_URL_MAX 256                      /* manufacturer_url ...: 1..255 bytes */
+#define CONFIG_NFT_TABLE_MAX 32                 /* nft_table, nft_table6: 1..31 bytes */
 
 /* Ports of one protocol (IPPROTO_TCP or IPPROTO_UDP), lo..hi. */
 struct config_ports {
@@ -148,6 +149,11 @@ struct config {
 	bool have_user;
 	char user[CONFIG_USER_MAX];             /* user = NAME (default igdd; nobody when igdd does not exist) */
 	bool nft_hairpin;                       /* nft_hairpin = yes|no (default no) */
+	/* nft_table = NAME, nft_table6 = NAME: igdd's table ip and table ip6
+	 * (default igdd; a letter, then letters, digits, '_'): two instances
+	 * with other names run side by side (docs/NFT.md). */
+	char nft_table[CONFIG_NFT_TABLE_MAX];
+	char nft_table6[CONFIG_NFT_TABLE_MAX];
 	/* wan_up_command = /PATH [ARG...]; wan_down_command likewise (default
 	 * none; nft only; down needs up): words split on spaces, no shell,
 	 * stored with single spaces. Run by the helper (docs/NFT.md). */

@@ -210,6 +210,8 @@ static const struct {
 	{ "sim_static_forward", "sim_static_forward = TCP 8443\nsim_static_forward = UDP 51820-51830\n" },
 	{ "user", "user = nobody\n" },
 	{ "nft_hairpin", "nft_hairpin = yes\n" },
+	{ "nft_table", "nft_table = igdd2\n" },
+	{ "nft_table6", "nft_table6 = igdd2_v6\n" },
 	{ "wan_up_command", "wan_up_command = /bin/true\n" },
 	{ "wan_down_command", "wan_up_command = /bin/true\nwan_down_command = /bin/false\n" },
 	{ "wan_public", "wan_public = yes\n" },
