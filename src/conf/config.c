@@ -1649,7 +1649,7 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 	if (r == 0)
 		r = check_required(&p);
 	if (r == 0)
-		*ret = *c;
+		memcpy(ret, c, sizeof(*c));     /* padding too: reload compares spans */
 	free(c);
 	return r;
 }

@@ -8,6 +8,8 @@
 #   - enable_upnp = no, then SIGHUP: ssdp:byebye, the HTTP and SSDP sockets
 #     closed, upnpc finds no gateway, NAT-PMP still maps; yes again: the
 #     sockets back, ssdp:alive, upnpc maps again;
+#   - metrics_listen added and moved by reload (the old port closed); a
+#     port that cannot be bound refuses the whole reload;
 #   - a key that cannot change at run time is named with its reason.
 set -u
 IGDD=$(readlink -f "$1")
@@ -134,7 +136,31 @@ expect "the UPnP mapping kept across" "18080->$LAN1_IP:8080" "$out"
 out=$(in_lan1 timeout $LAB_T upnpc -i -a $LAN1_IP 8081 18081 TCP 3600 2>&1)
 expect "upnpc maps again" "is redirected" "$out"
 
-# --- 3. a file that does not load changes nothing ---
+# --- 3. metrics_listen: bound where the file says, the old one closed ---
+metrics() { ip netns exec $NS_GW curl -sS --max-time $LAB_T "http://$1/metrics" 2>&1; }
+write_conf '"Router #2"' "serial_number = SN-2" "http_timeout = 20" "metrics_listen = 127.0.0.1:9655"
+reload_wait 5
+expect "metrics_listen added by reload: scraped" '^igdd_uptime_seconds [0-9]+' "$(metrics 127.0.0.1:9655)"
+write_conf '"Router #2"' "serial_number = SN-2" "http_timeout = 20" "metrics_listen = 127.0.0.1:9656"
+reload_wait 6
+expect "metrics_listen moved by reload: scraped at the new port" '^igdd_uptime_seconds [0-9]+' \
+  "$(metrics 127.0.0.1:9656)"
+expect "... and the old port closed" "Connection refused|Failed to connect" "$(metrics 127.0.0.1:9655)"
+# A port another socket holds: the reload is refused whole (the name stays).
+ip netns exec $NS_GW $PY -c 'import socket,time,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 9657)); s.listen(1); print("ready", flush=True); time.sleep(float(sys.argv[1]))' $LAB_T \
+  >"$LAB_DIR/holder.out" 2>&1 &
+BG+=($!)
+lab_wait_line "$LAB_DIR/holder.out" ready || lab_fail "the port holder did not start"
+write_conf '"Router #3"' "serial_number = SN-2" "http_timeout = 20" "metrics_listen = 127.0.0.1:9657"
+kill -HUP $IGDD_PID
+lab_expect_line "a metrics port that cannot be bound refuses the reload" "$IGDD_LOG" \
+  "reload: .*9657.*; the running configuration stays"
+expect "... the running name stays" "<friendlyName>Router #2</friendlyName>" "$(desc)"
+expect "... the running endpoint stays" '^igdd_uptime_seconds [0-9]+' "$(metrics 127.0.0.1:9656)"
+
+# --- 4. a file that does not load changes nothing ---
 echo "friendly_name = \"broken" >>"$conf"
 kill -HUP $IGDD_PID
 lab_expect_line "a bad file is refused" "$IGDD_LOG" "reload: .*; the running configuration stays"
