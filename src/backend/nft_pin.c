@@ -19,12 +19,7 @@ static char table_name[NFT_TABLE_NAME_MAX] = NFT_TABLE_NAME;
 
 int nft_pin_set_table(const char *name)
 {
-	if (!name || !name[0])
-		name = NFT_TABLE_NAME;
-	if (!nft_table_name_ok(name))
-		return -EINVAL;
-	memcpy(table_name, name, strlen(name) + 1);
-	return 0;
+	return nft_table_name_set(table_name, name);
 }
 
 const char *nft_pin_table_name(void)

@@ -37,14 +37,19 @@ bool nft_table_name_ok(const char *name)
 	return true;
 }
 
-int nft_rules_set_table(const char *name)
+int nft_table_name_set(char dst[NFT_TABLE_NAME_MAX], const char *name)
 {
 	if (!name || !name[0])
 		name = NFT_TABLE_NAME;
 	if (!nft_table_name_ok(name))
 		return -EINVAL;
-	memcpy(table_name, name, strlen(name) + 1);
+	memcpy(dst, name, strlen(name) + 1);
 	return 0;
+}
+
+int nft_rules_set_table(const char *name)
+{
+	return nft_table_name_set(table_name, name);
 }
 
 const char *nft_rules_table_name(void)

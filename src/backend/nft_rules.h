@@ -47,6 +47,8 @@ struct buf;
  * 0, or -EINVAL (the name stays).
  */
 bool nft_table_name_ok(const char *name);
+/* name (or the default) into dst when valid: the setters' one path. */
+int nft_table_name_set(char dst[NFT_TABLE_NAME_MAX], const char *name);
 int nft_rules_set_table(const char *name);
 const char *nft_rules_table_name(void);
 /* Elements per `add element` / `delete element` command (a batch of more

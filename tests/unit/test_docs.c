@@ -246,6 +246,8 @@ static void parse_or_fail(const char *text, struct config *c)
 		fail_msg("%s\n%s", err, text);
 }
 
+static void with_sample(const char *key, char *text, size_t textsz);
+
 /* config_reload_prepare()'s report: the keys named, with their reason. */
 static void on_restart(const char *key, const char *why, void *arg)
 {
@@ -262,7 +264,7 @@ static void test_reloadable(void **state)
 {
 	static struct config base, fresh, probe;
 	char reported[512], err[256], name[80];
-	size_t i, j, n = nkeys();
+	size_t i, n = nkeys();
 	char *base_print;
 
 	(void)state;
@@ -271,23 +273,8 @@ static void test_reloadable(void **state)
 	for (i = 0; i < n; i++) {
 		const char *key = config_key_name(i);
 		char text[1024], *fresh_print, *probe_print;
-		size_t klen = strlen(key);
-		const char *line;
-		int len = 0;
 
-		for (j = 0; j < sizeof(samples) / sizeof(samples[0]); j++)
-			if (strcmp(samples[j].key, key) == 0)
-				break;
-		if (j == sizeof(samples) / sizeof(samples[0]))
-			fail_msg("tests/unit/test_docs.c: add a sample value for key '%s'", key);
-		/* the base without the key's own line, then the sample */
-		for (line = base_text; *line; line = strchr(line, '\n') + 1) {
-			size_t l = (size_t)(strchr(line, '\n') - line) + 1;
-
-			if (!(strncmp(line, key, klen) == 0 && line[klen] == ' '))
-				len += snprintf(text + len, sizeof(text) - (size_t)len, "%.*s", (int)l, line);
-		}
-		snprintf(text + len, sizeof(text) - (size_t)len, "%s", samples[j].lines);
+		with_sample(key, text, sizeof(text));
 		parse_or_fail(text, &fresh);
 		fresh_print = printed(&fresh);
 		if (strcmp(fresh_print, base_print) == 0)
