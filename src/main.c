@@ -6,6 +6,9 @@
  * The service manager hears of it (util/sdnotify.h, the unit's
  * Type=notify): READY=1 once the listeners are open and the leases
  * restored, RELOADING=1 around a reload, STOPPING=1, and a STATUS= line.
+ * A reload (SIGHUP, igddctl reload) swaps in a whole new configuration
+ * (reload_config()); a changed description raises CONFIGID.UPNP.ORG and
+ * re-announces (UDA 1.1 1.2.2, 1.2.3: byebye, then alive).
  */
 #include "conf/config.h"
 #include "core/leasefile.h"
@@ -412,7 +415,8 @@ static void stop_upnp(struct igdd *d);
 /*
  * What a reload must open before it commits (it may fail: then nothing
  * changed): UPnP's sockets when enable_upnp turns on, the metrics
- * endpoint when metrics_listen moves. NULL, or what failed in err.
+ * endpoint when metrics_listen moves. Returns the new endpoint (NULL when
+ * none) with err "", or NULL with what failed in err (nothing left open).
  */
 static struct metrics_io *reload_open(struct igdd *d, const struct config *next, bool *metrics_new,
 				      char *err, size_t errsz)
@@ -420,12 +424,17 @@ static struct metrics_io *reload_open(struct igdd *d, const struct config *next,
 	struct metrics_io *m = NULL;
 	const char *what;
 
+	err[0] = '\0';
 	*metrics_new = config_key_changed(d->cfg, next, "metrics_listen");
 	if (*metrics_new && next->have_metrics) {
 		m = metrics_io_new(&d->e, d->loop, next->metrics_addr, next->metrics_port, err,
 				   errsz);
-		if (!m)
+		if (!m) {
+			if (!err[0])
+				snprintf(err, errsz, "metrics_listen: cannot open the endpoint");
+			*metrics_new = false;
 			return NULL;
+		}
 	}
 	if (next->enable_upnp && !d->cfg->enable_upnp) {
 		what = start_upnp(d);
@@ -436,7 +445,6 @@ static struct metrics_io *reload_open(struct igdd *d, const struct config *next,
 			return NULL;
 		}
 	}
-	err[0] = '\0';
 	return m;
 }
 
