@@ -500,7 +500,7 @@ static int reload_config(struct igdd *d, char *msg, size_t msgsz)
 	struct metrics_io *metrics = NULL;
 	bool metrics_new = false, upnp_started;
 	char err[256];
-	int r = -1;
+	int r;
 
 	snprintf(msg, msgsz, "out of memory");
 	if (!next) {
@@ -524,7 +524,6 @@ static int reload_config(struct igdd *d, char *msg, size_t msgsz)
 		metrics_io_free(metrics);
 		if (upnp_started)
 			stop_upnp(d);
-		r = -1;
 		goto refused;
 	}
 	if (r < 0)

@@ -1173,8 +1173,8 @@ static void print_stun_server(const struct config_key *k, const struct config *c
 		offsetof(struct config, first)
 #define BOOL(f) .set = set_bool, .print = print_bool, AT(f)
 #define UINT(f, l, h) .set = set_uint, .print = print_uint, AT(f), .lo = (l), .hi = (h)
-#define TEXT(fn, f) .set = fn, .print = print_text, AT(f)
-#define LIST(fn, n, f, max) .set = fn, .print = print_list, SPAN(n, f), .hi = (max), \
+#define TEXT(fn, f) .set = (fn), .print = print_text, AT(f)
+#define LIST(fn, n, f, max) .set = (fn), .print = print_list, SPAN(n, f), .hi = (max), \
 	.flags = CK_REPEAT
 
 /* Why the keys of the WAN connection and the sim backend wait. */
