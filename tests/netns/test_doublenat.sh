@@ -12,7 +12,8 @@
 # the internet namespace to 198.51.100.1:8080 reaches the LAN host through
 # both NATs; upnpc sees 198.51.100.1 as the external address; deleting the
 # mapping deletes it upstream; restarting miniupnpd (its PCP epoch starts
-# again) makes igdd ask again.
+# again) makes igdd ask again; upstream_pcp turned off and on by reload
+# takes the mappings off the upstream and puts them back.
 set -u
 IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
