@@ -248,6 +248,60 @@ static void parse_or_fail(const char *text, struct config *c)
 
 static void with_sample(const char *key, char *text, size_t textsz);
 
+/* Does text[0..len) hold needle? */
+static bool span_has(const char *text, size_t len, const char *needle)
+{
+	char *span = strndup(text, len);
+	bool r;
+
+	assert_non_null(span);
+	r = strstr(span, needle) != NULL;
+	free(span);
+	return r;
+}
+
+/* The default the key table gives each key is the one both documents
+ * state: in the third column of its docs/CONFIG.md row and on the
+ * Default: line of its igdd.conf(5) entry. */
+static void test_defaults_documented(void **state)
+{
+	char *md = slurp("docs/CONFIG.md"), *man = slurp("man/igdd.conf.5");
+	struct config_key_info k;
+	size_t i;
+
+	(void)state;
+	for (i = 0; config_key_info(i, &k) == 0; i++) {
+		char row[128], *entry, *def_line, *cell, *end;
+		const char *r;
+		int bars;
+
+		if (!k.def)
+			continue;
+		snprintf(row, sizeof(row), "\n| `%s` |", k.name);
+		r = strstr(md, row);
+		assert_non_null(r);
+		/* the default column: after the third '|' of the row, to the fourth */
+		for (bars = 0, cell = (char *)r + 1; *cell && *cell != '\n' && bars < 3; cell++)
+			bars += *cell == '|' && cell[-1] != '\\';
+		end = strchr(cell, '\n');
+		assert_non_null(end);
+		if (!span_has(cell, (size_t)(end - cell), k.def))
+			fail_msg("docs/CONFIG.md: the default of '%s' is '%s' (src/conf/config.c)",
+				 k.name, k.def);
+		entry = man_entry(man, k.name);
+		assert_non_null(entry);
+		def_line = strstr(entry, "Default:");
+		assert_non_null(def_line);
+		end = strstr(def_line, "\nReload:");
+		if (!end || !span_has(def_line, (size_t)(end - def_line), k.def))
+			fail_msg("man/igdd.conf.5: the default of '%s' is '%s' (src/conf/config.c)",
+				 k.name, k.def);
+		free(entry);
+	}
+	free(md);
+	free(man);
+}
+
 /* config_reload_prepare()'s report: the keys named, with their reason. */
 static void on_restart(const char *key, const char *why, void *arg)
 {
@@ -411,6 +465,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_md),
 		cmocka_unit_test(test_man_page),
+		cmocka_unit_test(test_defaults_documented),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_reload_refused),
 		cmocka_unit_test(test_reloadable),
