@@ -3,7 +3,8 @@
  * drift apart. The key list comes from the parser's own table
  * (config_key_name()), so a key added to src/conf/config.c fails here
  * until docs/CONFIG.md has its row and man/igdd.conf.5 its entry with
- * the four lines Type:, Range:, Default: and Reload:, and until this
+ * the four lines Type:, Range:, Default: and Reload: (the default and the
+ * reload as the key table says), and until this
  * file has a sample value for it. The Reload: line must agree with the
  * parser's table, and the table with config_reload_prepare(), which
  * the SIGHUP path uses.
