@@ -352,21 +352,23 @@ static void pin_limits_from(const struct config *cfg, struct pin_limits *ret)
 	ret->max_per_client = cfg->max_pinholes_per_client;
 }
 
-int engine_reload(struct engine *e, char *err, size_t errsz)
+int engine_reload(struct engine *e, const struct config *next, char *err, size_t errsz)
 {
 	struct map_limits lim;
 	struct pin_limits plim;
-	struct policy *p = config_policy_new(e->cfg, err, errsz);
+	struct policy *p = config_policy_new(next, err, errsz);
 	struct pin_policy *pp;
 	int n, m, r;
 
 	if (!p)
 		return -EINVAL;
-	pp = config_pin_policy_new(e->cfg, err, errsz);
+	pp = config_pin_policy_new(next, err, errsz);
 	if (!pp) {
 		policy_free(p);
 		return -EINVAL;
 	}
+	/* Nothing can fail from here: next is the engine's configuration. */
+	e->cfg = next;
 	policy_free(e->policy);
 	e->policy = p;
 	pin_policy_free(e->pin_policy);

@@ -273,15 +273,16 @@ int engine_free_port(struct engine *e, unsigned lan, const struct ipaddr *peer,
 		     uint16_t *ret);
 
 /*
- * The caller changed the reloadable keys of *e->cfg in place (SIGHUP,
- * igddctl reload: the policy, ACL, max_mappings_per_client): compile the
- * new policy, set the table's per-client limit, and remove the mappings
- * the new policy refuses (not the admin's), with one change event, and
- * close the pinholes the new pinhole policy refuses (an event for
- * FirewallEnabled / InboundPinholeAllowed when they changed). The number
- * removed and closed, or -errno with err set (the old policy stays).
+ * A reload (SIGHUP, igddctl reload): next, a whole new configuration
+ * (config_reload_prepare()), becomes the engine's once its policies
+ * compile: then the table's per-client limit and the pinholes' limits
+ * follow it, and the mappings and pinholes the new policy refuses are
+ * removed (not the admin's), with one change event. The number removed
+ * (-EIO: the backend kept them, logged), or -EINVAL with err set: e keeps
+ * its configuration and policies, and next is not referenced. next must
+ * outlive e (or the next reload).
  */
-int engine_reload(struct engine *e, char *err, size_t errsz);
+int engine_reload(struct engine *e, const struct config *next, char *err, size_t errsz);
 
 /* May an info line about a mapping change be written now (a shared rate
  * limit)? *more gets " (N more at debug level)" or "". Otherwise log it

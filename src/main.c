@@ -6,6 +6,9 @@
  * The service manager hears of it (util/sdnotify.h, the unit's
  * Type=notify): READY=1 once the listeners are open and the leases
  * restored, RELOADING=1 around a reload, STOPPING=1, and a STATUS= line.
+ * A reload (SIGHUP, igddctl reload) swaps in a whole new configuration
+ * (reload_config()); a changed description raises CONFIGID.UPNP.ORG and
+ * re-announces (UDA 1.1 1.2.2, 1.2.3: byebye, then alive).
  */
 #include "conf/config.h"
 #include "core/mapping.h"
@@ -62,9 +65,12 @@ struct options {
 #define IGDD_EXIT_CONFIG 78
 #define IGDD_EXIT_WAN_MOVED 75
 
+/* CONFIGID.UPNP.ORG: 0..16777215 (UDA 1.1 1.2.2); igdd starts at 1. */
+#define IGDD_CONFIG_ID_MAX 16777215u
+
 /* Everything one running daemon owns. */
 struct igdd {
-	struct config cfg;
+	struct config *cfg;              /* the running configuration (a reload swaps it) */
 	struct engine e;
 	bool engine_up;
 	struct loop *loop;
@@ -305,9 +311,9 @@ static void setup_state_dir(struct igdd *d)
 		d->state_uid = geteuid();
 		d->state_gid = getegid();
 	}
-	if (d->cfg.have_uuid && !d->cfg.persist_leases)
+	if (d->cfg->have_uuid && !d->cfg->persist_leases)
 		return;
-	if (statedir_prepare(d->cfg.state_dir, d->state_uid, d->state_gid, state_file, err,
+	if (statedir_prepare(d->cfg->state_dir, d->state_uid, d->state_gid, state_file, err,
 			     sizeof(err)) < 0)
 		fatalx("%s", err);
 }
@@ -315,7 +321,7 @@ static void setup_state_dir(struct igdd *d)
 /* cfg->uuid: from the configuration, else the state file, else a new one. */
 static void setup_uuid(struct igdd *d)
 {
-	struct config *cfg = &d->cfg;
+	struct config *cfg = d->cfg;
 	char path[PATH_MAX];
 	int r;
 
@@ -345,48 +351,11 @@ static void setup_uuid(struct igdd *d)
 
 /* ---- reload (SIGHUP) ---- */
 
-/* c printed (config_print) into a malloc'd string, or NULL. */
-static char *config_text(const struct config *c)
+/* A key the file changed that waits for the next start (config_reload_prepare()). */
+static void log_restart_key(const char *key, const char *why, void *arg)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (!f)
-		return NULL;
-	config_print(c, f);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-/* Log each key of next whose printed line is not in now's print-out. */
-static unsigned log_restart_keys(const struct config *now, const struct config *next)
-{
-	char *a = config_text(now), *b = config_text(next), *line, *save = NULL;
-	unsigned n = 0;
-
-	if (!a || !b) {
-		free(a);
-		free(b);
-		return 0;
-	}
-	for (line = strtok_r(b, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		const char *hit = strstr(a, line);
-		size_t len = strlen(line);
-
-		if (line[0] == '#' || (hit && (hit == a || hit[-1] == '\n') &&
-				       (hit[len] == '\n' || hit[len] == '\0')))
-			continue;
-		log_warnx("reload: %.*s: takes effect at the next start",
-			  (int)strcspn(line, " ="), line);
-		n++;
-	}
-	free(a);
-	free(b);
-	return n;
+	(void)arg;
+	log_warnx("reload: %s: takes effect at the next start (%s)", key, why);
 }
 
 /* What is served: "LAN br-lan 192.168.1.1 (http port 5000)", or "(UPnP
@@ -401,7 +370,7 @@ static void describe_lan(const struct igdd *d, char *out, size_t outsz)
 		n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", i ? "," : "",
 				      d->e.lans[i].name);
 	inet_ntop(AF_INET, &d->e.lans[0].addr, lan, sizeof(lan));
-	if (d->cfg.enable_upnp)
+	if (d->cfg->enable_upnp)
 		snprintf(http, sizeof(http), "http port %u", (unsigned)d->e.http_port);
 	else
 		snprintf(http, sizeof(http), "UPnP off: NAT-PMP/PCP only");
@@ -440,59 +409,138 @@ static void notify_stopping(struct igdd *d, const char *why)
 	sdnotify_sendf(d->notify, "STOPPING=1\nSTATUS=stopping: %s", why);
 }
 
-/* reload() without the service manager's part. */
-static int reload_config(struct igdd *d, char *msg, size_t msgsz)
+static const char *start_upnp(struct igdd *d);
+static void stop_upnp(struct igdd *d);
+
+/*
+ * What a reload must open before it commits (it may fail: then nothing
+ * changed): UPnP's sockets when enable_upnp turns on, the metrics
+ * endpoint when metrics_listen moves. Returns the new endpoint (NULL when
+ * none) with err "", or NULL with what failed in err (nothing left open).
+ */
+static struct metrics_io *reload_open(struct igdd *d, const struct config *next, bool *metrics_new,
+				      char *err, size_t errsz)
 {
-	struct config *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
-	char err[256];
-	int r = -1;
+	struct metrics_io *m = NULL;
+	const char *what;
 
-	snprintf(msg, msgsz, "out of memory");
-	if (!fresh || !old) {
-		log_warnx("reload: out of memory");
-		goto out;
-	}
-	if (config_load(d->conf_path, fresh, err, sizeof(err)) < 0) {
-		log_warnx("reload: %s; the running configuration stays", err);
-		snprintf(msg, msgsz, "%s; the running configuration stays", err);
-		goto out;
-	}
-	if (d->wan_auto && !fresh->wan_interface[0])    /* still the default route's */
-		memcpy(fresh->wan_interface, d->cfg.wan_interface, sizeof(fresh->wan_interface));
-	if (!fresh->have_uuid) {        /* generated once and kept in state_dir */
-		memcpy(fresh->uuid, d->cfg.uuid, sizeof(fresh->uuid));
-		fresh->have_uuid = d->cfg.have_uuid;
-	}
-	*old = d->cfg;
-	/* What is not reloadable keeps its running value; say which changed. */
-	{
-		struct config *probe = malloc(sizeof(*probe));
-
-		if (probe) {
-			*probe = *fresh;
-			config_copy_reloadable(probe, &d->cfg);
-			log_restart_keys(&d->cfg, probe);
-			free(probe);
+	err[0] = '\0';
+	*metrics_new = config_key_changed(d->cfg, next, "metrics_listen");
+	if (*metrics_new && next->have_metrics) {
+		m = metrics_io_new(&d->e, d->loop, next->metrics_addr, next->metrics_port, err,
+				   errsz);
+		if (!m) {
+			if (!err[0])
+				snprintf(err, errsz, "metrics_listen: cannot open the endpoint");
+			*metrics_new = false;
+			return NULL;
 		}
 	}
-	config_copy_reloadable(&d->cfg, fresh);
-	r = engine_reload(&d->e, err, sizeof(err));
+	if (next->enable_upnp && !d->cfg->enable_upnp) {
+		what = start_upnp(d);
+		if (what) {
+			snprintf(err, errsz, "enable_upnp: cannot start %s", what);
+			metrics_io_free(m);
+			*metrics_new = false;
+			return NULL;
+		}
+	}
+	return m;
+}
+
+/*
+ * The new configuration is the engine's: the modules follow it. The
+ * description documents changed: CONFIGID.UPNP.ORG goes up and the
+ * device announces itself again (UDA 1.1 1.2.2: ssdp:byebye with the old
+ * value, then ssdp:alive with the new one, which control points take as
+ * the sign to read the description again). UPnP turned off: byebye and
+ * the sockets closed. STUN starts again on a new server list; the
+ * upstream's client looks at upstream_pcp again.
+ */
+static void reload_commit(struct igdd *d, const struct config *old, bool metrics_new,
+			  struct metrics_io *metrics)
+{
+	const struct config *c = d->cfg;
+
+	if (metrics_new) {
+		metrics_io_free(d->metrics);
+		d->metrics = metrics;
+	}
+	if (!c->enable_upnp && old->enable_upnp) {
+		stop_upnp(d);           /* ssdp:byebye */
+		log_info("reload: UPnP off (SSDP, HTTP and GENA stopped)");
+	} else if (c->enable_upnp && !old->enable_upnp) {
+		log_info("reload: UPnP on (HTTP port %u)", (unsigned)d->e.http_port);
+	}
+	if (config_description_changed(old, c)) {
+		ssdp_io_byebye(d->ssdp);
+		d->e.config_id = d->e.config_id >= IGDD_CONFIG_ID_MAX ? 1 : d->e.config_id + 1;
+		ssdp_io_announce(d->ssdp);
+		log_info("reload: the device description changed: CONFIGID.UPNP.ORG %u",
+			 (unsigned)d->e.config_id);
+	}
+	if (config_key_changed(old, c, "stun_server")) {
+		stun_io_free(d->stun);
+		d->e.stun.have_result = false;
+		d->stun = stun_io_new(&d->e, d->loop, NULL);
+	}
+	upstream_io_wan_changed(d->upstream);
+}
+
+/*
+ * reload() without the service manager's part: a new configuration from
+ * the file, the keys a reload does not apply at their running values,
+ * checked whole, then swapped in (the engine and every module read the
+ * new one; the old one is freed). Anything refused leaves the running
+ * configuration as it was.
+ */
+static int reload_config(struct igdd *d, char *msg, size_t msgsz)
+{
+	struct config *next = malloc(sizeof(*next)), *old;
+	struct metrics_io *metrics = NULL;
+	bool metrics_new = false, upnp_started;
+	char err[256];
+	int r;
+
+	snprintf(msg, msgsz, "out of memory");
+	if (!next) {
+		log_warnx("reload: out of memory");
+		return -1;
+	}
+	if (config_load(d->conf_path, next, err, sizeof(err)) < 0)
+		goto refused;
+	if (d->wan_auto && !next->wan_interface[0])    /* still the default route's */
+		memcpy(next->wan_interface, d->cfg->wan_interface, sizeof(next->wan_interface));
+	if (!next->have_uuid)           /* generated once and kept in state_dir */
+		memcpy(next->uuid, d->cfg->uuid, sizeof(next->uuid));
+	if (config_reload_prepare(next, d->cfg, log_restart_key, NULL, err, sizeof(err)) < 0)
+		goto refused;
+	metrics = reload_open(d, next, &metrics_new, err, sizeof(err));
+	if (err[0])
+		goto refused;
+	upnp_started = next->enable_upnp && !d->cfg->enable_upnp;
+	r = engine_reload(&d->e, next, err, sizeof(err));
 	if (r < 0 && r != -EIO) {
-		d->cfg = *old;
-		log_warnx("reload: %s; the running configuration stays", err);
-		snprintf(msg, msgsz, "%s; the running configuration stays", err);
-		r = -1;
-		goto out;
+		metrics_io_free(metrics);
+		if (upnp_started)
+			stop_upnp(d);
+		goto refused;
 	}
 	if (r < 0)
 		r = 0;          /* the backend kept them: logged */
+	old = d->cfg;
+	d->cfg = next;
+	reload_commit(d, old, metrics_new, metrics);
+	free(old);
 	log_info("configuration reloaded from %s: %d mapping(s) the new policy refuses removed",
 		 d->conf_path, r);
 	msg[0] = '\0';
-out:
-	free(fresh);
-	free(old);
 	return r;
+refused:
+	log_warnx("reload: %s; the running configuration stays", err);
+	snprintf(msg, msgsz, "%s; the running configuration stays", err);
+	free(next);
+	return -1;
 }
 
 /* Read the configuration file again and apply what can change at run
@@ -619,7 +667,7 @@ static void setup_lans(struct igdd *d)
 {
 	size_t i;
 
-	d->lanwatch = lanwatch_new(&d->e, d->loop, d->cfg.wan_interface, on_lan_change, d);
+	d->lanwatch = lanwatch_new(&d->e, d->loop, d->cfg->wan_interface, on_lan_change, d);
 	if (!d->lanwatch)
 		fatal("cannot follow the LAN interfaces over rtnetlink");
 	for (i = 0; i < d->e.nlans; i++) {
@@ -677,18 +725,18 @@ static void on_helper(struct loop *l, int fd, uint32_t events, void *arg)
  */
 static void setup_wan_auto(struct igdd *d)
 {
-	int r = ifaddr_default_route(d->cfg.wan_interface);
+	int r = ifaddr_default_route(d->cfg->wan_interface);
 
 	if (r < 0)
 		fatalx("wan_interface is not set and there is no IPv4 default route to take it "
 		       "from (%s): set wan_interface in %s", r == -ENOENT ? "none in /proc/net/route" :
 		       strerror(-r), d->conf_path);
-	if (config_lan_index(&d->cfg, d->cfg.wan_interface, strlen(d->cfg.wan_interface)) >= 0)
+	if (config_lan_index(d->cfg, d->cfg->wan_interface, strlen(d->cfg->wan_interface)) >= 0)
 		fatalx("wan_interface is not set and the IPv4 default route leaves through "
-		       "lan_interface %s: set wan_interface", d->cfg.wan_interface);
+		       "lan_interface %s: set wan_interface", d->cfg->wan_interface);
 	d->wan_auto = true;
 	log_info("wan_interface not set: using %s, the interface of the IPv4 default route",
-		 d->cfg.wan_interface);
+		 d->cfg->wan_interface);
 }
 
 /*
@@ -702,10 +750,10 @@ static bool wan_route_moved(struct igdd *d)
 {
 	char now[IF_NAMESIZE];
 
-	if (ifaddr_default_route(now) < 0 || strcmp(now, d->cfg.wan_interface) == 0)
+	if (ifaddr_default_route(now) < 0 || strcmp(now, d->cfg->wan_interface) == 0)
 		return false;
 	log_warnx("the IPv4 default route moved from %s to %s (wan_interface is not set): "
-		  "stopping, to be started again on %s", d->cfg.wan_interface, now, now);
+		  "stopping, to be started again on %s", d->cfg->wan_interface, now, now);
 	d->wan_moved = true;
 	notify_stopping(d, "the IPv4 default route moved");
 	loop_stop(d->loop);
@@ -741,7 +789,7 @@ static void on_wan_change(struct ifwatch *w, unsigned events, void *arg)
 /* Before the engine: the helper is forked before anything reads the network. */
 static void start_helper(struct igdd *d)
 {
-	int r = priv_start(&d->cfg, d->conf_path, d->foreground, &d->helper);
+	int r = priv_start(d->cfg, d->conf_path, d->foreground, &d->helper);
 
 	if (r < 0)
 		fatalx("backend nft: cannot start the privileged helper: %s", strerror(-r));
@@ -755,31 +803,64 @@ static void start_unprivileged(struct igdd *d)
 {
 	if (priv_drop_engine(d->helper) < 0)
 		fatalx("cannot drop privileges");
-	d->wanwatch = ifwatch_new(d->loop, d->cfg.wan_interface, on_wan_change, d);
+	d->wanwatch = ifwatch_new(d->loop, d->cfg->wan_interface, on_wan_change, d);
 	if (!d->wanwatch)
-		log_warn("cannot follow %s over rtnetlink", d->cfg.wan_interface);
+		log_warn("cannot follow %s over rtnetlink", d->cfg->wan_interface);
 	engine_external_ip(&d->e, d->wan_ip);
 }
 
-/* UPnP (enable_upnp): eventing, then HTTP before SSDP, whose LOCATION
- * needs the port. Without it none of these sockets is opened. */
-static void start_upnp(struct igdd *d)
+/* Stop what start_upnp() started (any part of it): ssdp:byebye first. */
+static void stop_upnp(struct igdd *d)
 {
+	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */
+	d->ssdp = NULL;
+	http_io_free(d->http);          /* reports pending SUBSCRIBE responses failed */
+	d->http = NULL;
+	gena_io_free(d->gena_io);
+	d->gena_io = NULL;
+	if (d->gena)
+		engine_unsubscribe(&d->e, gena_on_change, d->gena);
+	d->e.gena = NULL;
+	gena_free(d->gena);
+	d->gena = NULL;
+}
+
+/* UPnP (enable_upnp): eventing, then HTTP before SSDP, whose LOCATION
+ * needs the port. Without it none of these sockets is opened. NULL, or
+ * what could not start (nothing of it left running). */
+static const char *start_upnp(struct igdd *d)
+{
+	const char *what = NULL;
+
 	d->gena = gena_new(&d->e, NULL);
-	if (!d->gena)
-		fatalx("cannot start eventing");
+	if (!d->gena) {
+		what = "eventing";
+		goto fail;
+	}
 	d->gena_io = gena_io_new(d->gena, &d->e, d->loop, NULL);
-	if (!d->gena_io)
-		fatalx("cannot start the event sender");
+	if (!d->gena_io) {
+		what = "the event sender";
+		goto fail;
+	}
 	d->e.gena = d->gena;
-	if (engine_subscribe(&d->e, gena_on_change, d->gena) < 0)
-		fatalx("cannot start eventing: too many change subscribers");
+	if (engine_subscribe(&d->e, gena_on_change, d->gena) < 0) {
+		what = "eventing (too many change subscribers)";
+		goto fail;
+	}
 	d->http = http_io_new(&d->e, d->loop);
-	if (!d->http)
-		fatalx("cannot start the HTTP server");
+	if (!d->http) {
+		what = "the HTTP server";
+		goto fail;
+	}
 	d->ssdp = ssdp_io_new(&d->e, d->loop);
-	if (!d->ssdp)
-		fatalx("cannot start SSDP");
+	if (!d->ssdp) {
+		what = "SSDP";
+		goto fail;
+	}
+	return NULL;
+fail:
+	stop_upnp(d);
+	return what;
 }
 
 /* In dependency order (start_upnp()). */
@@ -791,7 +872,7 @@ static void start(struct igdd *d)
 	d->loop = loop_new();
 	if (!d->loop)
 		fatal("cannot create the event loop");
-	if (d->cfg.backend == CONFIG_BACKEND_NFT)
+	if (d->cfg->backend == CONFIG_BACKEND_NFT)
 		start_helper(d);
 	/* After the helper's fork (it never notifies), before the privilege
 	 * drop (the socket's path may be root's only). */
@@ -804,7 +885,7 @@ static void start(struct igdd *d)
 	}
 	setup_state_dir(d);
 	setup_uuid(d);
-	r = engine_init_with_helper(&d->e, &d->cfg, &clk, d->helper);
+	r = engine_init_with_helper(&d->e, d->cfg, &clk, d->helper);
 	if (r < 0)
 		fatalx("cannot start the engine: %s", strerror(-r));
 	d->engine_up = true;
@@ -812,22 +893,26 @@ static void start(struct igdd *d)
 	setup_signals(d);
 	d->e.reload = reload_hook;
 	d->e.reload_arg = d;
-	if (d->cfg.enable_upnp)
-		start_upnp(d);
-	if (d->cfg.control_socket[0]) {
-		d->ctl = ctl_io_new(&d->e, d->loop, d->cfg.control_socket);
-		if (!d->ctl)
-			fatalx("cannot open the control socket %s", d->cfg.control_socket);
+	if (d->cfg->enable_upnp) {
+		const char *what = start_upnp(d);
+
+		if (what)
+			fatalx("cannot start %s", what);
 	}
-	if (d->cfg.have_metrics) {
+	if (d->cfg->control_socket[0]) {
+		d->ctl = ctl_io_new(&d->e, d->loop, d->cfg->control_socket);
+		if (!d->ctl)
+			fatalx("cannot open the control socket %s", d->cfg->control_socket);
+	}
+	if (d->cfg->have_metrics) {
 		char err[256];
 
-		d->metrics = metrics_io_new(&d->e, d->loop, d->cfg.metrics_addr,
-					    d->cfg.metrics_port, err, sizeof(err));
+		d->metrics = metrics_io_new(&d->e, d->loop, d->cfg->metrics_addr,
+					    d->cfg->metrics_port, err, sizeof(err));
 		if (!d->metrics)
 			fatalx("%s", err);
 	}
-	if (d->cfg.enable_natpmp || d->cfg.enable_pcp) {
+	if (d->cfg->enable_natpmp || d->cfg->enable_pcp) {
 		d->pcp = pcp_io_new(&d->e, d->loop);
 		if (!d->pcp)
 			fatalx("cannot start NAT-PMP/PCP");
@@ -839,8 +924,8 @@ static void start(struct igdd *d)
 	d->upstream = upstream_io_new(&d->e, d->loop, NULL);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
-	if (d->cfg.persist_leases)
-		engine_leases_start(&d->e, d->cfg.state_dir);
+	if (d->cfg->persist_leases)
+		engine_leases_start(&d->e, d->cfg->state_dir);
 	loop_set_prepare(d->loop, on_prepare, d);
 }
 
@@ -856,16 +941,7 @@ static void stop(struct igdd *d)
 	d->ctl = NULL;
 	metrics_io_free(d->metrics);
 	d->metrics = NULL;
-	ssdp_io_free(d->ssdp);          /* sends ssdp:byebye */
-	d->ssdp = NULL;
-	http_io_free(d->http);          /* reports pending SUBSCRIBE responses failed */
-	d->http = NULL;
-	gena_io_free(d->gena_io);
-	d->gena_io = NULL;
-	engine_unsubscribe(&d->e, gena_on_change, d->gena);
-	d->e.gena = NULL;
-	gena_free(d->gena);
-	d->gena = NULL;
+	stop_upnp(d);
 	stun_io_free(d->stun);
 	d->stun = NULL;
 	ifwatch_free(d->wanwatch);
@@ -944,7 +1020,7 @@ static void log_started(const struct igdd *d)
 
 	describe_lan(d, what, sizeof(what));
 	log_info("igdd %s started: backend %s, %s, uuid %s", IGDD_VERSION,
-		 d->cfg.backend == CONFIG_BACKEND_NFT ? "nft" : "sim", what, d->e.uuid_root);
+		 d->cfg->backend == CONFIG_BACKEND_NFT ? "nft" : "sim", what, d->e.uuid_root);
 }
 
 int main(int argc, char **argv)
@@ -971,10 +1047,11 @@ int main(int argc, char **argv)
 		return check_configured(o.conf);
 	log_init("igdd", 1, o.verbose);
 	d = calloc(1, sizeof(*d));
-	if (!d)
+	if (!d || !(d->cfg = malloc(sizeof(*d->cfg))))
 		fatalx("out of memory");
-	if (config_load(o.conf, &d->cfg, err, sizeof(err)) < 0) {
+	if (config_load(o.conf, d->cfg, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
+		free(d->cfg);
 		free(d);
 		return IGDD_EXIT_CONFIG;
 	}
@@ -982,7 +1059,7 @@ int main(int argc, char **argv)
 	/* The daemon changes directory when it detaches: keep the path absolute. */
 	if (!realpath(o.conf, d->conf_path))
 		snprintf(d->conf_path, sizeof(d->conf_path), "%s", o.conf);
-	if (d->cfg.backend == CONFIG_BACKEND_NFT && !d->cfg.wan_interface[0])
+	if (d->cfg->backend == CONFIG_BACKEND_NFT && !d->cfg->wan_interface[0])
 		setup_wan_auto(d);
 	d->foreground = o.foreground;
 	if (!o.foreground)
@@ -1003,6 +1080,7 @@ int main(int argc, char **argv)
 		r = IGDD_EXIT_WAN_MOVED;
 	else
 		r = r < 0 ? 1 : 0;
+	free(d->cfg);
 	free(d);
 	return r;
 }

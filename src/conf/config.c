@@ -34,14 +34,36 @@
 #define CONFIG_MODEL_NAME_DEFAULT "igdd"
 
 struct parse;
+struct config_key;
 typedef int (*config_set_fn)(struct parse *p, const char *key, const char *val);
+typedef void (*config_print_fn)(const struct config_key *k, const struct config *c,
+				const struct config *defaults, FILE *out);
 
+/* config_key.flags */
+#define CK_REPEAT   0x01u   /* may appear more than once (lan_interface, acl, ...) */
+#define CK_RELOAD   0x02u   /* a reload applies it */
+#define CK_QUOTE    0x04u   /* printed quoted always (text a human wrote) */
+#define CK_IF_SET   0x08u   /* printed only when not the default */
+#define CK_EMPTY    0x10u   /* "" is a value (off) */
+#define CK_DESCRIBE 0x20u   /* in the description documents: a change bumps CONFIGID */
+
+/*
+ * One configuration key: everything igdd knows about it. The parser, the
+ * defaults, `igdd -n`, a reload (which keys it applies, which it reports
+ * as waiting for the next start, and why) and the documentation checks
+ * (tests/unit/test_docs.c) all read this one entry.
+ */
 struct config_key {
 	const char *name;
-	config_set_fn set;
-	bool repeat;                /* may appear more than once (lan_interface, acl,
-	                             * connection_control, sim_static_forward) */
-	bool reload;                /* a reload applies it (config_copy_reloadable()) */
+	config_set_fn set;          /* validate a value and store it */
+	config_print_fn print;      /* write the key's lines back (igdd -n) */
+	size_t off, size;           /* its storage in struct config: one span */
+	unsigned lo, hi;            /* numbers: the range; device text: characters */
+	unsigned flags;             /* CK_* */
+	const char *def;            /* the default as a value of the file (NULL: none, or
+	                             * derived from other keys) */
+	const char *restart;        /* not reloadable: why it waits for the next start */
+	const char *doc;            /* one line: what it sets */
 };
 
 /* The state of one parse: where we are, for messages. */
@@ -51,6 +73,8 @@ struct parse {
 	char *err;
 	size_t errsz;
 	struct config *c;
+	const struct config_key *k;     /* the key of the line being read */
+	bool defaults;              /* applying the table's defaults (config_defaults()) */
 	unsigned first_line[64];    /* per key of config_keys[]: line first seen */
 	unsigned acl_line[IGDD_CONF_MAX_ACL];   /* where each acl rule was written */
 	unsigned pinhole_acl_line[IGDD_CONF_MAX_ACL];   /* and each pinhole_acl rule */
@@ -79,38 +103,6 @@ static const char *quote(char out[80], const char *val)
 	return log_escape(out, 80, val, strlen(val));
 }
 
-void config_defaults(struct config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->backend = CONFIG_BACKEND_SIM;
-	c->http_port = 0;
-	strlcpy_checked(c->friendly_name, CONFIG_FRIENDLY_NAME_DEFAULT, sizeof(c->friendly_name));
-	strlcpy_checked(c->server_os, SSDP_SERVER_OS_DEFAULT, sizeof(c->server_os));
-	c->notify_interval = 900;
-	strlcpy_checked(c->manufacturer, CONFIG_MANUFACTURER_DEFAULT, sizeof(c->manufacturer));
-	strlcpy_checked(c->model_name, CONFIG_MODEL_NAME_DEFAULT, sizeof(c->model_name));
-	strlcpy_checked(c->state_dir, CONFIG_STATE_DIR_DEFAULT, sizeof(c->state_dir));
-	strlcpy_checked(c->control_socket, CONFIG_CONTROL_SOCKET_DEFAULT, sizeof(c->control_socket));
-	c->secure_mode = true;
-	c->enable_upnp = true;
-	c->enable_natpmp = true;
-	c->enable_pcp = true;
-	c->upstream_pcp = true;
-	c->pcp_min_lifetime = IGDD_PCP_MIN_LIFETIME_DEFAULT;
-	c->pcp_max_lifetime = IGDD_PCP_MAX_LIFETIME_DEFAULT;
-	c->max_mappings = IGDD_MAX_MAPPINGS_DEFAULT;
-	c->max_mappings_per_client = IGDD_MAX_MAPPINGS_PER_CLIENT;
-	c->http_max_connections = IGDD_HTTP_MAX_CONNECTIONS;
-	c->http_max_per_ip = IGDD_HTTP_MAX_PER_IP;
-	c->http_timeout = IGDD_HTTP_TIMEOUT_S;
-	c->http_max_lifetime = IGDD_HTTP_MAX_LIFETIME_S;
-	c->sim_router_ports = true;
-	strlcpy_checked(c->user, CONFIG_USER_DEFAULT, sizeof(c->user));
-	c->ipv6_firewall = true;
-	c->pinholes = true;
-	c->max_pinholes = IGDD_MAX_PINHOLES_DEFAULT;
-	c->max_pinholes_per_client = IGDD_MAX_PINHOLES_PER_CLIENT;
-}
 
 /* ---- value parsers (pure; 0 or -EINVAL) ---- */
 
@@ -400,31 +392,19 @@ static int set_friendly_name(struct parse *p, const char *key, const char *val)
  */
 static int set_device_text(struct parse *p, const char *key, const char *val)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-		unsigned max_chars;
-	} keys[] = {
-		{ "manufacturer", offsetof(struct config, manufacturer), 63 },
-		{ "model_name", offsetof(struct config, model_name), 31 },
-		{ "model_number", offsetof(struct config, model_number), 31 },
-		{ "serial_number", offsetof(struct config, serial_number), 63 },
-	};
-	size_t nkeys = sizeof(keys) / sizeof(keys[0]), i, chars = 0;
+	size_t chars = 0;
 	int n = check_text(val);
 	const char *s;
 
-	for (i = 0; i < nkeys && strcmp(keys[i].name, key) != 0; i++)
-		;
 	/* Characters: the bytes that do not continue a UTF-8 sequence. */
 	for (s = val; n > 0 && *s; s++)
 		chars += ((unsigned char)*s & 0xc0) != 0x80;
-	if (i == nkeys || n <= 0 || chars > keys[i].max_chars || (size_t)n >= CONFIG_DEVICE_TEXT_MAX) {
+	if (n <= 0 || chars > p->k->hi || (size_t)n >= p->k->size) {
 		perr(p, "invalid %s (1..%u characters of UTF-8 text, no control characters)", key,
-		     i < nkeys ? keys[i].max_chars : 0);
+		     p->k->hi);
 		return -EINVAL;
 	}
-	strlcpy_checked((char *)p->c + keys[i].off, val, CONFIG_DEVICE_TEXT_MAX);
+	strlcpy_checked((char *)p->c + p->k->off, val, p->k->size);
 	return 0;
 }
 
@@ -436,9 +416,8 @@ static int set_device_text(struct parse *p, const char *key, const char *val)
  */
 static int set_url(struct parse *p, const char *key, const char *val)
 {
-	char *dst = strcmp(key, "manufacturer_url") == 0 ? p->c->manufacturer_url :
-		    strcmp(key, "model_url") == 0 ? p->c->model_url : p->c->presentation_url;
-	bool path_ok = dst == p->c->presentation_url;
+	char *dst = (char *)p->c + p->k->off;
+	bool path_ok = strcmp(key, "presentation_url") == 0;
 	size_t len = strlen(val), i, scheme;
 	char q[80];
 
@@ -477,8 +456,7 @@ static int set_access_type(struct parse *p, const char *key, const char *val)
 /* Bits per second: N, or N followed by k, M or G (powers of 1000), 1..2^32-1. */
 static int set_bitrate(struct parse *p, const char *key, const char *val)
 {
-	uint32_t *dst = strcmp(key, "wan_upstream_bitrate") == 0 ? &p->c->wan_upstream_bitrate :
-			&p->c->wan_downstream_bitrate;
+	uint32_t *dst = (uint32_t *)(void *)((char *)p->c + p->k->off);
 	size_t len = strlen(val);
 	uint64_t mult = 1;
 	unsigned v;
@@ -644,115 +622,63 @@ static int set_user(struct parse *p, const char *key, const char *val)
 		return -EINVAL;
 	}
 	strlcpy_checked(p->c->user, val, sizeof(p->c->user));
-	p->c->have_user = true;
+	p->c->have_user = !p->defaults;      /* the default: nobody when igdd does not exist */
 	return 0;
 }
 
-/* The yes|no keys: where each is stored. */
-static bool *bool_slot(struct config *c, const char *key)
+/*
+ * nft_table, nft_table6: an nft identifier igdd can put in a command
+ * unquoted: a letter, then letters, digits and '_', 1..31 bytes.
+ */
+static int set_nft_table(struct parse *p, const char *key, const char *val)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} keys[] = {
-		{ "secure_mode", offsetof(struct config, secure_mode) },
-		{ "connection_type_read_only", offsetof(struct config, connection_type_read_only) },
-		{ "sim_connect_fail", offsetof(struct config, sim_connect_fail) },
-		{ "sim_ip_bridged", offsetof(struct config, sim_ip_bridged) },
-		{ "sim_router_ports", offsetof(struct config, sim_router_ports) },
-		{ "nft_hairpin", offsetof(struct config, nft_hairpin) },
-		{ "persist_leases", offsetof(struct config, persist_leases) },
-		{ "enable_natpmp", offsetof(struct config, enable_natpmp) },
-		{ "enable_pcp", offsetof(struct config, enable_pcp) },
-		{ "enable_upnp", offsetof(struct config, enable_upnp) },
-		{ "pcp_third_party", offsetof(struct config, pcp_third_party) },
-		{ "upstream_pcp", offsetof(struct config, upstream_pcp) },
-		{ "ipv6_firewall", offsetof(struct config, ipv6_firewall) },
-		{ "pinholes", offsetof(struct config, pinholes) },
-	};
-	size_t i;
+	size_t n = strlen(val), i;
+	char q[80];
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].name, key) == 0)
-			return (bool *)(void *)((char *)c + keys[i].off);
+	for (i = 0; i < n && n < p->k->size; i++) {
+		char ch = val[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (i > 0 && ((ch >= '0' && ch <= '9') || ch == '_'))))
+			break;
 	}
-	return NULL;
+	if (n == 0 || n >= p->k->size || i < n) {
+		perr(p, "invalid %s '%s' (expected an nft table name: a letter, then letters, "
+		     "digits or '_', at most %zu bytes)", key, quote(q, val), p->k->size - 1);
+		return -EINVAL;
+	}
+	memcpy((char *)p->c + p->k->off, val, n + 1);
+	return 0;
 }
 
 static int set_bool(struct parse *p, const char *key, const char *val)
 {
-	bool *slot = bool_slot(p->c, key);
+	bool *slot = (bool *)(void *)((char *)p->c + p->k->off);
 	char q[80];
 
-	if (!slot || parse_bool(val, slot) < 0) {
+	if (parse_bool(val, slot) < 0) {
 		perr(p, "invalid %s '%s' (expected yes or no)", key, quote(q, val));
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* The numeric keys: where each is stored and its range. */
-static unsigned *uint_slot(struct config *c, const char *key, unsigned *ret_lo, unsigned *ret_hi)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-		unsigned lo, hi;
-	} keys[] = {
-		{ "notify_interval", offsetof(struct config, notify_interval), 30, 86400 },
-		{ "max_mappings", offsetof(struct config, max_mappings), 1, 131070 },
-		{ "max_mappings_per_client", offsetof(struct config, max_mappings_per_client), 1, 131070 },
-		{ "http_max_connections", offsetof(struct config, http_max_connections), 1, 4096 },
-		{ "http_max_per_ip", offsetof(struct config, http_max_per_ip), 1, 1024 },
-		{ "http_timeout", offsetof(struct config, http_timeout), 1, 300 },
-		{ "http_max_lifetime", offsetof(struct config, http_max_lifetime), 1, 86400 },
-		{ "auto_disconnect_time", offsetof(struct config, auto_disconnect_time), 0, UINT32_MAX },
-		{ "idle_disconnect_time", offsetof(struct config, idle_disconnect_time), 0, UINT32_MAX },
-		{ "warn_disconnect_delay", offsetof(struct config, warn_disconnect_delay), 0, UINT32_MAX },
-		{ "sim_connect_delay", offsetof(struct config, sim_connect_delay), 0, 600000 },
-		{ "sim_disconnect_delay", offsetof(struct config, sim_disconnect_delay), 0, 600000 },
-		{ "pcp_min_lifetime", offsetof(struct config, pcp_min_lifetime), 1, IGDD_LEASE_MAX },
-		{ "pcp_max_lifetime", offsetof(struct config, pcp_max_lifetime), 1, IGDD_LEASE_MAX },
-		{ "max_pinholes", offsetof(struct config, max_pinholes), 0, IGDD_MAX_PINHOLES },
-		{ "max_pinholes_per_client", offsetof(struct config, max_pinholes_per_client), 1,
-		  IGDD_MAX_PINHOLES },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		if (strcmp(keys[i].name, key) == 0) {
-			*ret_lo = keys[i].lo;
-			*ret_hi = keys[i].hi;
-			return (unsigned *)(void *)((char *)c + keys[i].off);
-		}
-	}
-	return NULL;
-}
-
+/* A number in the key's range, stored as its size says (uint16_t or unsigned). */
 static int set_uint(struct parse *p, const char *key, const char *val)
 {
-	unsigned lo = 0, hi = 0, v;
-	unsigned *slot = uint_slot(p->c, key, &lo, &hi);
-	char q[80];
-
-	if (!slot || parse_uint(val, strlen(val), lo, hi, &v) < 0) {
-		perr(p, "invalid %s '%s' (expected an integer %u..%u)", key, quote(q, val), lo, hi);
-		return -EINVAL;
-	}
-	*slot = v;
-	return 0;
-}
-
-static int set_http_port(struct parse *p, const char *key, const char *val)
-{
+	void *slot = (char *)p->c + p->k->off;
 	unsigned v;
 	char q[80];
 
-	if (parse_uint(val, strlen(val), 0, 65535, &v) < 0) {
-		perr(p, "invalid %s '%s' (expected an integer 0..65535)", key, quote(q, val));
+	if (parse_uint(val, strlen(val), p->k->lo, p->k->hi, &v) < 0) {
+		perr(p, "invalid %s '%s' (expected an integer %u..%u)", key, quote(q, val), p->k->lo,
+		     p->k->hi);
 		return -EINVAL;
 	}
-	p->c->http_port = (uint16_t)v;
+	if (p->k->size == sizeof(uint16_t))
+		*(uint16_t *)slot = (uint16_t)v;
+	else
+		*(unsigned *)slot = v;
 	return 0;
 }
 
@@ -1017,8 +943,7 @@ static int set_sim_forward(struct parse *p, const char *key, const char *val)
 static int set_wan_command(struct parse *p, const char *key, const char *val)
 {
 	char buf[IGDD_CONF_MAX_LINE + 1], q[80];
-	char *dst = strcmp(key, "wan_up_command") == 0 ? p->c->wan_up_command :
-		    p->c->wan_down_command;
+	char *dst = (char *)p->c + p->k->off;
 	char *f[CONFIG_WAN_COMMAND_ARGS];
 	size_t n, i, len = 0;
 	const char *why = NULL;
@@ -1057,86 +982,376 @@ static int set_wan_command(struct parse *p, const char *key, const char *val)
 	return 0;
 }
 
+/* ---- printers (igdd -n) ---- */
+
+static bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* A value as written back: bare when it reads back the same, else quoted. */
+static void print_value(FILE *out, const char *key, const char *val, bool always_quote)
+{
+	size_t n = strlen(val), i;
+	bool quote_it = always_quote || n == 0 || is_ws(val[0]) || is_ws(val[n - 1]) ||
+			strpbrk(val, "\"#\\") != NULL;
+
+	fprintf(out, "%s = ", key);
+	if (!quote_it) {
+		fprintf(out, "%s\n", val);
+		return;
+	}
+	fputc('"', out);
+	for (i = 0; i < n; i++) {
+		if (val[i] == '"' || val[i] == '\\')
+			fputc('\\', out);
+		fputc(val[i], out);
+	}
+	fputs("\"\n", out);
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static const void *field(const struct config_key *k, const struct config *c)
+{
+	return (const char *)c + k->off;
+}
+
+/* CK_IF_SET: is the key's value the default's? */
+static bool at_default(const struct config_key *k, const struct config *c, const struct config *d)
+{
+	return (k->flags & CK_IF_SET) && memcmp(field(k, c), field(k, d), k->size) == 0;
+}
+
+static void print_bool(const struct config_key *k, const struct config *c,
+		       const struct config *d, FILE *out)
+{
+	if (!at_default(k, c, d))
+		fprintf(out, "%s = %s\n", k->name, yes_no(*(const bool *)field(k, c)));
+}
+
+static void print_uint(const struct config_key *k, const struct config *c,
+		       const struct config *d, FILE *out)
+{
+	unsigned v = k->size == sizeof(uint16_t) ? *(const uint16_t *)field(k, c) :
+		     *(const unsigned *)field(k, c);
+
+	if (!at_default(k, c, d))
+		fprintf(out, "%s = %u\n", k->name, v);
+}
+
+/* Text: bare when it reads back the same, else quoted (CK_QUOTE: always). */
+static void print_text(const struct config_key *k, const struct config *c,
+		       const struct config *d, FILE *out)
+{
+	const char *v = field(k, c);
+
+	if ((k->flags & CK_IF_SET) && strcmp(v, (const char *)field(k, d)) == 0)
+		return;
+	print_value(out, k->name, v, k->flags & CK_QUOTE);
+}
+
+/* A repeatable text key: a count (size_t) then k->hi entries of equal size. */
+static void print_list(const struct config_key *k, const struct config *c,
+		       const struct config *d, FILE *out)
+{
+	size_t n = *(const size_t *)field(k, c), each = (k->size - sizeof(size_t)) / k->hi, i;
+	const char *first = (const char *)field(k, c) + sizeof(size_t);
+
+	(void)d;
+	for (i = 0; i < n; i++)
+		print_value(out, k->name, first + i * each, false);
+}
+
+static void print_backend(const struct config_key *k, const struct config *c,
+			  const struct config *d, FILE *out)
+{
+	(void)d;
+	fprintf(out, "%s = %s\n", k->name, c->backend == CONFIG_BACKEND_NFT ? "nft" : "sim");
+}
+
+static void print_external_ip(const struct config_key *k, const struct config *c,
+			      const struct config *d, FILE *out)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	(void)d;
+	if (c->have_external_ip && inet_ntop(AF_INET, &c->external_ip, addr, sizeof(addr)))
+		fprintf(out, "%s = %s\n", k->name, addr);
+}
+
+static void print_uuid(const struct config_key *k, const struct config *c,
+		       const struct config *d, FILE *out)
+{
+	(void)d;
+	if (c->have_uuid)
+		fprintf(out, "%s = %s\n", k->name, c->uuid);
+}
+
+static void print_uptime_source(const struct config_key *k, const struct config *c,
+				const struct config *d, FILE *out)
+{
+	(void)d;
+	fprintf(out, "%s = %s\n", k->name, uptime_names[c->uptime_source]);
+}
+
+static void print_metrics_listen(const struct config_key *k, const struct config *c,
+				 const struct config *d, FILE *out)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	(void)d;
+	if (c->have_metrics && inet_ntop(AF_INET, &c->metrics_addr, addr, sizeof(addr)))
+		fprintf(out, "%s = %s:%u\n", k->name, addr, (unsigned)c->metrics_port);
+}
+
+static void print_connection_control(const struct config_key *k, const struct config *c,
+				     const struct config *d, FILE *out)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t i;
+
+	(void)d;
+	if (c->connection_control_all)
+		fprintf(out, "%s = all\n", k->name);
+	for (i = 0; i < c->nconnection_control; i++) {
+		if (inet_ntop(AF_INET, &c->connection_control[i].addr, addr, sizeof(addr)))
+			fprintf(out, "%s = %s/%u\n", k->name, addr, c->connection_control[i].plen);
+	}
+}
+
+static void print_sim_forward(const struct config_key *k, const struct config *c,
+			      const struct config *d, FILE *out)
+{
+	size_t i;
+
+	(void)d;
+	for (i = 0; i < c->nsim_static_forward; i++) {
+		const struct config_ports *fw = &c->sim_static_forward[i];
+
+		fprintf(out, "%s = %s %u", k->name, fw->proto == IPPROTO_UDP ? "UDP" : "TCP",
+			(unsigned)fw->lo);
+		if (fw->hi != fw->lo)
+			fprintf(out, "-%u", (unsigned)fw->hi);
+		fputc('\n', out);
+	}
+}
+
+static void print_wan_public(const struct config_key *k, const struct config *c,
+			     const struct config *d, FILE *out)
+{
+	(void)d;
+	fprintf(out, "%s = %s\n", k->name, c->wan_public == CONFIG_WAN_PUBLIC_YES ? "yes" :
+		c->wan_public == CONFIG_WAN_PUBLIC_NO ? "no" : "auto");
+}
+
+static void print_stun_server(const struct config_key *k, const struct config *c,
+			      const struct config *d, FILE *out)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t i;
+
+	(void)d;
+	for (i = 0; i < c->nstun_server; i++) {
+		if (inet_ntop(AF_INET, &c->stun_server[i].addr, addr, sizeof(addr)))
+			fprintf(out, "%s = %s:%u\n", k->name, addr, (unsigned)c->stun_server[i].port);
+	}
+}
+
+/* ---- the key table ---- */
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+/* The key's storage: one field, or the fields first..last (a count or a
+ * have_ flag and the value it qualifies). */
+#define AT(f) .off = offsetof(struct config, f), .size = sizeof(((struct config *)0)->f)
+#define SPAN(first, last) .off = offsetof(struct config, first), \
+	.size = offsetof(struct config, last) + sizeof(((struct config *)0)->last) - \
+		offsetof(struct config, first)
+#define BOOL(f) .set = set_bool, .print = print_bool, AT(f)
+#define UINT(f, l, h) .set = set_uint, .print = print_uint, AT(f), .lo = (l), .hi = (h)
+#define TEXT(fn, f) .set = (fn), .print = print_text, AT(f)
+#define LIST(fn, n, f, max) .set = (fn), .print = print_list, SPAN(n, f), .hi = (max), \
+	.flags = CK_REPEAT
+
+/* Why the keys of the WAN connection and the sim backend wait. */
+#define WANCONN_AT_START "the WAN connection's state machine takes it at start"
+#define SIM_AT_START "the sim backend takes it at start"
+#define HELPER_AT_START "the privileged helper takes it at start"
+
 /*
- * Every key the parser knows: the documentation tests read this table
- * (config_key_name()), so a key added here without its entry in
- * docs/CONFIG.md and man/igdd.conf.5 fails them. The last column says
- * whether a reload applies the key: it must agree with
- * config_copy_reloadable() (tests/unit/test_docs.c checks both).
+ * Every key, in the order `igdd -n` prints them (docs/CONFIG.md's). The
+ * documentation tests read this table (config_key_name(),
+ * config_key_reloadable()): a key added here without its entry in
+ * docs/CONFIG.md and man/igdd.conf.5 fails them.
  */
 static const struct config_key config_keys[] = {
-	{ "backend", set_backend, false, false },
-	{ "lan_interface", set_ifname, true, false },
-	{ "wan_interface", set_ifname, false, false },
-	{ "external_ip", set_external_ip, false, false },
-	{ "http_port", set_http_port, false, false },
-	{ "uuid", set_uuid, false, false },
-	{ "friendly_name", set_friendly_name, false, false },
-	{ "server_os", set_server_os, false, false },
-	{ "notify_interval", set_uint, false, false },
-	{ "manufacturer", set_device_text, false, false },
-	{ "manufacturer_url", set_url, false, false },
-	{ "model_name", set_device_text, false, false },
-	{ "model_number", set_device_text, false, false },
-	{ "model_url", set_url, false, false },
-	{ "serial_number", set_device_text, false, false },
-	{ "presentation_url", set_url, false, false },
-	{ "wan_access_type", set_access_type, false, false },
-	{ "wan_upstream_bitrate", set_bitrate, false, false },
-	{ "wan_downstream_bitrate", set_bitrate, false, false },
-	{ "uptime_source", set_uptime_source, false, false },
-	{ "state_dir", set_state_dir, false, false },
-	{ "persist_leases", set_bool, false, false },
-	{ "control_socket", set_control_socket, false, false },
-	{ "enable_upnp", set_bool, false, false },
-	{ "metrics_listen", set_metrics_listen, false, false },
-	{ "secure_mode", set_bool, false, true },
-	{ "max_mappings", set_uint, false, false },
-	{ "max_mappings_per_client", set_uint, false, true },
-	{ "acl", set_acl, true, true },
-	{ "enable_natpmp", set_bool, false, false },
-	{ "enable_pcp", set_bool, false, false },
-	{ "pcp_third_party", set_bool, false, true },
-	{ "pcp_min_lifetime", set_uint, false, true },
-	{ "pcp_max_lifetime", set_uint, false, true },
-	{ "http_max_connections", set_uint, false, true },
-	{ "http_max_per_ip", set_uint, false, true },
-	{ "http_timeout", set_uint, false, false },
-	{ "http_max_lifetime", set_uint, false, true },
-	{ "connection_control", set_connection_control, true, true },
-	{ "connection_type_read_only", set_bool, false, false },
-	{ "auto_disconnect_time", set_uint, false, false },
-	{ "idle_disconnect_time", set_uint, false, false },
-	{ "warn_disconnect_delay", set_uint, false, false },
-	{ "sim_connect_delay", set_uint, false, false },
-	{ "sim_disconnect_delay", set_uint, false, false },
-	{ "sim_connect_fail", set_bool, false, false },
-	{ "sim_ip_bridged", set_bool, false, false },
-	{ "sim_router_ports", set_bool, false, false },
-	{ "sim_static_forward", set_sim_forward, true, false },
-	{ "user", set_user, false, false },
-	{ "nft_hairpin", set_bool, false, false },
-	{ "wan_up_command", set_wan_command, false, false },
-	{ "wan_down_command", set_wan_command, false, false },
-	{ "wan_public", set_wan_public, false, false },
-	{ "stun_server", set_stun_server, true, false },
-	{ "upstream_pcp", set_bool, false, false },
-	{ "ipv6_firewall", set_bool, false, true },
-	{ "pinholes", set_bool, false, true },
-	{ "max_pinholes", set_uint, false, true },
-	{ "max_pinholes_per_client", set_uint, false, true },
-	{ "pinhole_acl", set_pinhole_acl, true, true },
+	{ "backend", set_backend, print_backend, AT(backend), .def = "sim",
+	  .restart = "the backend is chosen at start", .doc = "sim or nft" },
+	{ "lan_interface", LIST(set_ifname, nlans, lan_interface, IGDD_CONF_MAX_LANS),
+	  .restart = "the LANs' sockets and the helper's guard are set up at start",
+	  .doc = "an interface igdd serves (required; repeatable)" },
+	{ "wan_interface", TEXT(set_ifname, wan_interface), .flags = CK_IF_SET,
+	  .restart = "the nft table and the WAN's watch are built on it at start",
+	  .doc = "the WAN interface (default: the IPv4 default route's)" },
+	{ "external_ip", .set = set_external_ip, .print = print_external_ip,
+	  SPAN(have_external_ip, external_ip), .restart = "the backend takes it at start",
+	  .doc = "the sim backend's WAN address" },
+	{ "http_port", UINT(http_port, 0, 65535), .def = "0",
+	  .restart = "HTTP's sockets and the announced LOCATION are bound to it",
+	  .doc = "the HTTP port (0: any free port)" },
+	{ "uuid", .set = set_uuid, .print = print_uuid, SPAN(have_uuid, uuid),
+	  .restart = "the device's UDN stays the same while it runs (UDA 1.1 1.1.4)",
+	  .doc = "the root device's UUID (default: generated once, kept in state_dir)" },
+	{ "friendly_name", TEXT(set_friendly_name, friendly_name), .flags = CK_QUOTE | CK_RELOAD |
+	  CK_DESCRIBE, .def = CONFIG_FRIENDLY_NAME_DEFAULT, .doc = "the device's friendlyName" },
+	{ "server_os", TEXT(set_server_os, server_os), .def = SSDP_SERVER_OS_DEFAULT,
+	  .restart = "SERVER is built once, when SSDP and HTTP start",
+	  .doc = "the OS token of SERVER" },
+	{ "notify_interval", UINT(notify_interval, 30, 86400), .def = "900", .flags = CK_RELOAD,
+	  .doc = "seconds between SSDP announcements" },
+	{ "manufacturer", .set = set_device_text, .print = print_text, AT(manufacturer), .hi = 63,
+	  .flags = CK_QUOTE | CK_RELOAD | CK_DESCRIBE, .def = CONFIG_MANUFACTURER_DEFAULT,
+	  .doc = "the device's manufacturer" },
+	{ "manufacturer_url", TEXT(set_url, manufacturer_url),
+	  .flags = CK_IF_SET | CK_RELOAD | CK_DESCRIBE, .doc = "the device's manufacturerURL" },
+	{ "model_name", .set = set_device_text, .print = print_text, AT(model_name), .hi = 31,
+	  .flags = CK_QUOTE | CK_RELOAD | CK_DESCRIBE, .def = CONFIG_MODEL_NAME_DEFAULT,
+	  .doc = "the device's modelName" },
+	{ "model_number", .set = set_device_text, .print = print_text, AT(model_number), .hi = 31,
+	  .flags = CK_QUOTE | CK_IF_SET | CK_RELOAD | CK_DESCRIBE,
+	  .doc = "the device's modelNumber (default: igdd's version)" },
+	{ "model_url", TEXT(set_url, model_url), .flags = CK_IF_SET | CK_RELOAD | CK_DESCRIBE,
+	  .doc = "the device's modelURL" },
+	{ "serial_number", .set = set_device_text, .print = print_text, AT(serial_number),
+	  .hi = 63, .flags = CK_QUOTE | CK_IF_SET | CK_RELOAD | CK_DESCRIBE,
+	  .doc = "the device's serialNumber" },
+	{ "presentation_url", TEXT(set_url, presentation_url),
+	  .flags = CK_IF_SET | CK_RELOAD | CK_DESCRIBE, .doc = "the device's presentationURL" },
+	{ "wan_access_type", TEXT(set_access_type, wan_access_type), .flags = CK_IF_SET |
+	  CK_RELOAD, .doc = "WANAccessType (default: the backend's)" },
+	{ "wan_upstream_bitrate", .set = set_bitrate, .print = print_uint,
+	  AT(wan_upstream_bitrate), .flags = CK_IF_SET | CK_RELOAD,
+	  .doc = "Layer1UpstreamMaxBitRate (default: the link speed)" },
+	{ "wan_downstream_bitrate", .set = set_bitrate, .print = print_uint,
+	  AT(wan_downstream_bitrate), .flags = CK_IF_SET | CK_RELOAD,
+	  .doc = "Layer1DownstreamMaxBitRate (default: the link speed)" },
+	{ "uptime_source", .set = set_uptime_source, .print = print_uptime_source,
+	  AT(uptime_source), .def = "connection", .flags = CK_RELOAD,
+	  .doc = "the Uptime clients see" },
+	{ "state_dir", TEXT(set_state_dir, state_dir), .def = CONFIG_STATE_DIR_DEFAULT,
+	  .restart = "the UUID and the lease file are kept in it since the start",
+	  .doc = "where igdd keeps its state" },
+	{ "persist_leases", BOOL(persist_leases),
+	  .restart = "the lease file is opened at start",
+	  .doc = "keep mappings across restarts (default: yes with nft)" },
+	{ "control_socket", TEXT(set_control_socket, control_socket), .flags = CK_EMPTY,
+	  .def = CONFIG_CONTROL_SOCKET_DEFAULT, .restart = "the control socket is bound at start",
+	  .doc = "igddctl's socket (\"\": none)" },
+	{ "enable_upnp", BOOL(enable_upnp), .def = "yes", .flags = CK_RELOAD,
+	  .doc = "SSDP, HTTP and GENA" },
+	{ "metrics_listen", .set = set_metrics_listen, .print = print_metrics_listen,
+	  SPAN(have_metrics, metrics_port), .flags = CK_RELOAD,
+	  .doc = "the Prometheus endpoint ADDR:PORT (default off)" },
+	{ "secure_mode", BOOL(secure_mode), .def = "yes", .flags = CK_RELOAD,
+	  .doc = "a control point maps to its own address only" },
+	{ "max_mappings", UINT(max_mappings, 1, 131070), .def = STR(IGDD_MAX_MAPPINGS_DEFAULT),
+	  .restart = "the mapping table is sized at start", .doc = "mappings in all" },
+	{ "max_mappings_per_client", UINT(max_mappings_per_client, 1, 131070),
+	  .def = STR(IGDD_MAX_MAPPINGS_PER_CLIENT), .flags = CK_RELOAD,
+	  .doc = "mappings per internal client" },
+	{ "acl", LIST(set_acl, nacl, acl, IGDD_CONF_MAX_ACL) | CK_RELOAD,
+	  .doc = "a port-mapping rule (repeatable)" },
+	{ "enable_natpmp", BOOL(enable_natpmp), .def = "yes",
+	  .restart = "the NAT-PMP/PCP sockets are opened at start", .doc = "NAT-PMP" },
+	{ "enable_pcp", BOOL(enable_pcp), .def = "yes",
+	  .restart = "the NAT-PMP/PCP sockets are opened at start", .doc = "PCP" },
+	{ "pcp_third_party", BOOL(pcp_third_party), .def = "no", .flags = CK_RELOAD,
+	  .doc = "PCP THIRD_PARTY honoured" },
+	{ "pcp_min_lifetime", UINT(pcp_min_lifetime, 1, IGDD_LEASE_MAX),
+	  .def = STR(IGDD_PCP_MIN_LIFETIME_DEFAULT), .flags = CK_RELOAD,
+	  .doc = "the shortest PCP lifetime granted" },
+	{ "pcp_max_lifetime", UINT(pcp_max_lifetime, 1, IGDD_LEASE_MAX),
+	  .def = STR(IGDD_PCP_MAX_LIFETIME_DEFAULT), .flags = CK_RELOAD,
+	  .doc = "the longest PCP lifetime granted" },
+	{ "http_max_connections", UINT(http_max_connections, 1, 4096),
+	  .def = STR(IGDD_HTTP_MAX_CONNECTIONS), .flags = CK_RELOAD,
+	  .doc = "HTTP connections in all" },
+	{ "http_max_per_ip", UINT(http_max_per_ip, 1, 1024), .def = STR(IGDD_HTTP_MAX_PER_IP),
+	  .flags = CK_RELOAD, .doc = "HTTP connections per address" },
+	{ "http_timeout", UINT(http_timeout, 1, 300), .def = STR(IGDD_HTTP_TIMEOUT_S),
+	  .restart = "HTTP's deadline queues are built on it at start",
+	  .doc = "seconds a request may take" },
+	{ "http_max_lifetime", UINT(http_max_lifetime, 1, 86400),
+	  .def = STR(IGDD_HTTP_MAX_LIFETIME_S), .flags = CK_RELOAD,
+	  .doc = "seconds a kept-alive connection serves requests" },
+	{ "connection_control", .set = set_connection_control, .print = print_connection_control,
+	  SPAN(connection_control_all, connection_control), .flags = CK_REPEAT | CK_RELOAD,
+	  .doc = "who may change the WAN connection (repeatable)" },
+	{ "connection_type_read_only", BOOL(connection_type_read_only), .def = "no",
+	  .restart = WANCONN_AT_START, .doc = "SetConnectionType refused" },
+	{ "auto_disconnect_time", UINT(auto_disconnect_time, 0, UINT32_MAX), .def = "0",
+	  .restart = WANCONN_AT_START, .doc = "AutoDisconnectTime" },
+	{ "idle_disconnect_time", UINT(idle_disconnect_time, 0, UINT32_MAX), .def = "0",
+	  .restart = WANCONN_AT_START, .doc = "IdleDisconnectTime" },
+	{ "warn_disconnect_delay", UINT(warn_disconnect_delay, 0, UINT32_MAX), .def = "0",
+	  .restart = WANCONN_AT_START, .doc = "WarnDisconnectDelay" },
+	{ "sim_connect_delay", UINT(sim_connect_delay, 0, 600000), .def = "0",
+	  .restart = SIM_AT_START, .doc = "ms the simulated link takes to come up" },
+	{ "sim_disconnect_delay", UINT(sim_disconnect_delay, 0, 600000), .def = "0",
+	  .restart = SIM_AT_START, .doc = "ms the simulated link takes to go down" },
+	{ "sim_connect_fail", BOOL(sim_connect_fail), .def = "no", .restart = SIM_AT_START,
+	  .doc = "the simulated link fails to come up" },
+	{ "sim_ip_bridged", BOOL(sim_ip_bridged), .def = "no", .restart = SIM_AT_START,
+	  .doc = "the simulated connection is IP_Bridged" },
+	{ "sim_router_ports", BOOL(sim_router_ports), .def = "yes", .flags = CK_IF_SET,
+	  .restart = SIM_AT_START, .doc = "this host's listening sockets are the router's" },
+	{ "sim_static_forward", .set = set_sim_forward, .print = print_sim_forward,
+	  SPAN(nsim_static_forward, sim_static_forward), .flags = CK_REPEAT,
+	  .restart = SIM_AT_START, .doc = "ports forwarded statically (repeatable)" },
+	{ "user", TEXT(set_user, user), .def = CONFIG_USER_DEFAULT,
+	  .restart = "the engine gave up root for this user at start",
+	  .doc = "the engine's user (nft)" },
+	{ "nft_hairpin", BOOL(nft_hairpin), .def = "no", .restart = HELPER_AT_START,
+	  .doc = "hairpin NAT for LAN hosts" },
+	{ "nft_table", TEXT(set_nft_table, nft_table), .flags = CK_IF_SET, .def = "igdd",
+	  .restart = "the helper made its table ip under this name at start, and deletes it "
+	  "by it", .doc = "the name of igdd's table ip" },
+	{ "nft_table6", TEXT(set_nft_table, nft_table6), .flags = CK_IF_SET, .def = "igdd",
+	  .restart = "the helper made its table ip6 under this name at start, and deletes it "
+	  "by it", .doc = "the name of igdd's table ip6 (IPv6 pinholes)" },
+	{ "wan_up_command", TEXT(set_wan_command, wan_up_command), .flags = CK_IF_SET,
+	  .restart = HELPER_AT_START, .doc = "the command that brings the WAN up" },
+	{ "wan_down_command", TEXT(set_wan_command, wan_down_command), .flags = CK_IF_SET,
+	  .restart = HELPER_AT_START, .doc = "the command that takes the WAN down" },
+	{ "wan_public", .set = set_wan_public, .print = print_wan_public, AT(wan_public),
+	  .def = "auto", .restart = "the WAN's class is kept from the start",
+	  .doc = "is the WAN address reachable from the internet" },
+	{ "stun_server", .set = set_stun_server, .print = print_stun_server,
+	  SPAN(nstun_server, stun_server), .flags = CK_REPEAT | CK_RELOAD,
+	  .doc = "a STUN server A.B.C.D[:PORT] (repeatable)" },
+	{ "upstream_pcp", BOOL(upstream_pcp), .def = "yes", .flags = CK_RELOAD,
+	  .doc = "mirror mappings on the upstream's PCP/NAT-PMP server" },
+	{ "ipv6_firewall", BOOL(ipv6_firewall), .def = "yes", .flags = CK_RELOAD,
+	  .doc = "FirewallEnabled" },
+	{ "pinholes", BOOL(pinholes), .def = "yes", .flags = CK_RELOAD,
+	  .doc = "InboundPinholeAllowed" },
+	{ "max_pinholes", UINT(max_pinholes, 0, IGDD_MAX_PINHOLES),
+	  .def = STR(IGDD_MAX_PINHOLES_DEFAULT), .flags = CK_RELOAD, .doc = "pinholes in all" },
+	{ "max_pinholes_per_client", UINT(max_pinholes_per_client, 1, IGDD_MAX_PINHOLES),
+	  .def = STR(IGDD_MAX_PINHOLES_PER_CLIENT), .flags = CK_RELOAD,
+	  .doc = "pinholes per internal client" },
+	{ "pinhole_acl", LIST(set_pinhole_acl, npinhole_acl, pinhole_acl, IGDD_CONF_MAX_ACL) |
+	  CK_RELOAD, .doc = "an IPv6 pinhole rule (repeatable)" },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
 _Static_assert(CONFIG_NKEYS <= 64, "struct parse first_line[] too small");
 
 /* ---- lines ---- */
-
-static bool is_ws(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r';
-}
 
 /*
  * The value of a line: s (len bytes, leading white space skipped) up to
@@ -1230,7 +1445,7 @@ static int parse_line(struct parse *p, const char *s, size_t len)
 		perr(p, "unknown key '%s'", quote(q, name));
 		return -EINVAL;
 	}
-	if (!k->repeat && p->first_line[idx]) {
+	if (!(k->flags & CK_REPEAT) && p->first_line[idx]) {
 		perr(p, "duplicate key '%s' (first set on line %u)", k->name, p->first_line[idx]);
 		return -EINVAL;
 	}
@@ -1238,12 +1453,13 @@ static int parse_line(struct parse *p, const char *s, size_t len)
 		;
 	if (line_value(p, s + i, len - i, val) < 0)
 		return -EINVAL;
-	if (val[0] == '\0' && k->set != set_control_socket) {
+	if (val[0] == '\0' && !(k->flags & CK_EMPTY)) {
 		perr(p, "missing value for '%s'", k->name);
 		return -EINVAL;
 	}
 	if (!p->first_line[idx])
 		p->first_line[idx] = p->line;
+	p->k = k;
 	return k->set(p, k->name, val);
 }
 
@@ -1258,10 +1474,30 @@ static bool key_seen(const struct parse *p, const char *key)
 	return false;
 }
 
+/* What is wrong with c as a whole (keys that must agree), or NULL. */
+static const char *whole_problem(const struct config *c)
+{
+	if (!c->enable_upnp && !c->enable_natpmp && !c->enable_pcp)
+		return "enable_upnp, enable_natpmp and enable_pcp are all no: nothing to serve";
+	if (c->pcp_min_lifetime > c->pcp_max_lifetime)
+		return "pcp_min_lifetime must not exceed pcp_max_lifetime";
+	if (c->wan_interface[0] &&
+	    config_lan_index(c, c->wan_interface, strlen(c->wan_interface)) >= 0)
+		return "wan_interface must differ from lan_interface";
+	if ((c->wan_up_command[0] || c->wan_down_command[0]) && c->backend != CONFIG_BACKEND_NFT)
+		return "wan_up_command and wan_down_command need backend nft "
+		       "(sim simulates the link: sim_connect_delay, sim_connect_fail)";
+	if (c->wan_down_command[0] && !c->wan_up_command[0])
+		return "wan_down_command needs wan_up_command (a link taken down could not "
+		       "be brought up again)";
+	return NULL;
+}
+
 /* Whole-file checks, reported at line 0. */
 static int check_required(struct parse *p)
 {
 	struct config *c = p->c;
+	const char *why;
 
 	if (check_acl_lans(p) < 0 || check_pinhole_acl_lans(p) < 0)
 		return -EINVAL;
@@ -1274,30 +1510,29 @@ static int check_required(struct parse *p)
 	 * mappings in memory only, a real gateway keeps them across restarts. */
 	if (!key_seen(p, "persist_leases"))
 		c->persist_leases = c->backend == CONFIG_BACKEND_NFT;
-	if (!c->enable_upnp && !c->enable_natpmp && !c->enable_pcp) {
-		perr(p, "enable_upnp, enable_natpmp and enable_pcp are all no: nothing to serve");
-		return -EINVAL;
-	}
-	if (c->pcp_min_lifetime > c->pcp_max_lifetime) {
-		perr(p, "pcp_min_lifetime must not exceed pcp_max_lifetime");
-		return -EINVAL;
-	}
-	if (c->wan_interface[0] &&
-	    config_lan_index(c, c->wan_interface, strlen(c->wan_interface)) >= 0) {
-		perr(p, "wan_interface must differ from lan_interface");
-		return -EINVAL;
-	}
-	if ((c->wan_up_command[0] || c->wan_down_command[0]) && c->backend != CONFIG_BACKEND_NFT) {
-		perr(p, "wan_up_command and wan_down_command need backend nft "
-		     "(sim simulates the link: sim_connect_delay, sim_connect_fail)");
-		return -EINVAL;
-	}
-	if (c->wan_down_command[0] && !c->wan_up_command[0]) {
-		perr(p, "wan_down_command needs wan_up_command (a link taken down could not "
-		     "be brought up again)");
+	why = whole_problem(c);
+	if (why) {
+		perr(p, "%s", why);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+void config_defaults(struct config *c)
+{
+	struct parse p;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	memset(&p, 0, sizeof(p));
+	p.name = "defaults";
+	p.c = c;
+	p.defaults = true;
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		p.k = &config_keys[i];
+		if (p.k->def && p.k->set(&p, p.k->name, p.k->def) < 0)
+			abort();        /* a default the key refuses: tests/unit/test_config.c */
+	}
 }
 
 const char *config_key_name(size_t i)
@@ -1311,31 +1546,72 @@ int config_key_reloadable(const char *name)
 
 	if (!find_key(name, strlen(name), &i))
 		return -ENOENT;
-	return config_keys[i].reload;
+	return (config_keys[i].flags & CK_RELOAD) != 0;
 }
 
-/* The keys whose `reload` is true in config_keys[], and nothing else. */
-void config_copy_reloadable(struct config *to, const struct config *from)
+int config_key_info(size_t i, struct config_key_info *ret)
 {
-	to->secure_mode = from->secure_mode;
-	to->nacl = from->nacl;
-	memcpy(to->acl, from->acl, sizeof(to->acl));
-	to->max_mappings_per_client = from->max_mappings_per_client;
-	to->pcp_min_lifetime = from->pcp_min_lifetime;
-	to->pcp_max_lifetime = from->pcp_max_lifetime;
-	to->pcp_third_party = from->pcp_third_party;
-	to->http_max_connections = from->http_max_connections;
-	to->http_max_per_ip = from->http_max_per_ip;
-	to->http_max_lifetime = from->http_max_lifetime;
-	to->connection_control_all = from->connection_control_all;
-	to->nconnection_control = from->nconnection_control;
-	memcpy(to->connection_control, from->connection_control, sizeof(to->connection_control));
-	to->ipv6_firewall = from->ipv6_firewall;
-	to->pinholes = from->pinholes;
-	to->max_pinholes = from->max_pinholes;
-	to->max_pinholes_per_client = from->max_pinholes_per_client;
-	to->npinhole_acl = from->npinhole_acl;
-	memcpy(to->pinhole_acl, from->pinhole_acl, sizeof(to->pinhole_acl));
+	const struct config_key *k;
+
+	if (i >= CONFIG_NKEYS)
+		return -ENOENT;
+	k = &config_keys[i];
+	ret->name = k->name;
+	ret->def = k->def;
+	ret->doc = k->doc;
+	ret->restart = k->restart;
+	ret->reload = (k->flags & CK_RELOAD) != 0;
+	ret->repeat = (k->flags & CK_REPEAT) != 0;
+	ret->describe = (k->flags & CK_DESCRIBE) != 0;
+	return 0;
+}
+
+static bool key_differs(const struct config_key *k, const struct config *a, const struct config *b)
+{
+	return memcmp(field(k, a), field(k, b), k->size) != 0;
+}
+
+bool config_key_changed(const struct config *a, const struct config *b, const char *name)
+{
+	size_t i;
+
+	return find_key(name, strlen(name), &i) && key_differs(&config_keys[i], a, b);
+}
+
+bool config_description_changed(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		if ((config_keys[i].flags & CK_DESCRIBE) && key_differs(&config_keys[i], a, b))
+			return true;
+	return false;
+}
+
+int config_reload_prepare(struct config *next, const struct config *running,
+			  config_restart_fn report, void *arg, char *err, size_t errsz)
+{
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+
+		if ((k->flags & CK_RELOAD) || !key_differs(k, next, running))
+			continue;
+		if (report)
+			report(k->name, k->restart ? k->restart : "igdd reads it at start only",
+			       arg);
+		memcpy((char *)next + k->off, field(k, running), k->size);
+	}
+	why = whole_problem(next);
+	if (why) {
+		if (err && errsz)
+			snprintf(err, errsz, "%s (with the keys that wait for the next start at their "
+				 "running values)", why);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int config_parse(const char *name, const char *text, size_t len, struct config *ret,
@@ -1373,7 +1649,7 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 	if (r == 0)
 		r = check_required(&p);
 	if (r == 0)
-		*ret = *c;
+		memcpy(ret, c, sizeof(*c));     /* padding too: reload compares spans */
 	free(c);
 	return r;
 }
@@ -1429,151 +1705,18 @@ int config_load(const char *path, struct config *ret, char *err, size_t errsz)
 	return r;
 }
 
+
 /* ---- printing ---- */
-
-/* A value as written back: bare when it reads back the same, else quoted. */
-static void print_value(FILE *out, const char *key, const char *val, bool always_quote)
-{
-	size_t n = strlen(val), i;
-	bool quote_it = always_quote || n == 0 || is_ws(val[0]) || is_ws(val[n - 1]) ||
-			strpbrk(val, "\"#\\") != NULL;
-
-	fprintf(out, "%s = ", key);
-	if (!quote_it) {
-		fprintf(out, "%s\n", val);
-		return;
-	}
-	fputc('"', out);
-	for (i = 0; i < n; i++) {
-		if (val[i] == '"' || val[i] == '\\')
-			fputc('\\', out);
-		fputc(val[i], out);
-	}
-	fputs("\"\n", out);
-}
-
-static const char *yes_no(bool b)
-{
-	return b ? "yes" : "no";
-}
-
-/* The WAN connection keys, after the others (docs/CONFIG.md order). */
-static void print_connection(const struct config *c, FILE *out)
-{
-	char addr[INET_ADDRSTRLEN];
-	size_t i;
-
-	if (c->connection_control_all)
-		fprintf(out, "connection_control = all\n");
-	for (i = 0; i < c->nconnection_control; i++) {
-		if (inet_ntop(AF_INET, &c->connection_control[i].addr, addr, sizeof(addr)))
-			fprintf(out, "connection_control = %s/%u\n", addr,
-				c->connection_control[i].plen);
-	}
-	fprintf(out, "connection_type_read_only = %s\n", yes_no(c->connection_type_read_only));
-	fprintf(out, "auto_disconnect_time = %u\n", c->auto_disconnect_time);
-	fprintf(out, "idle_disconnect_time = %u\n", c->idle_disconnect_time);
-	fprintf(out, "warn_disconnect_delay = %u\n", c->warn_disconnect_delay);
-	fprintf(out, "sim_connect_delay = %u\n", c->sim_connect_delay);
-	fprintf(out, "sim_disconnect_delay = %u\n", c->sim_disconnect_delay);
-	fprintf(out, "sim_connect_fail = %s\n", yes_no(c->sim_connect_fail));
-	fprintf(out, "sim_ip_bridged = %s\n", yes_no(c->sim_ip_bridged));
-	/* Printed when not the defaults (older print-outs stay as they were). */
-	if (!c->sim_router_ports)
-		fprintf(out, "sim_router_ports = no\n");
-	for (i = 0; i < c->nsim_static_forward; i++) {
-		const struct config_ports *fw = &c->sim_static_forward[i];
-
-		fprintf(out, "sim_static_forward = %s %u", fw->proto == IPPROTO_UDP ? "UDP" : "TCP",
-			(unsigned)fw->lo);
-		if (fw->hi != fw->lo)
-			fprintf(out, "-%u", (unsigned)fw->hi);
-		fputc('\n', out);
-	}
-}
-
-/* What the device says about itself, after notify_interval. */
-static void print_device(const struct config *c, FILE *out)
-{
-	print_value(out, "manufacturer", c->manufacturer, true);
-	if (c->manufacturer_url[0])
-		print_value(out, "manufacturer_url", c->manufacturer_url, false);
-	print_value(out, "model_name", c->model_name, true);
-	if (c->model_number[0])
-		print_value(out, "model_number", c->model_number, true);
-	if (c->model_url[0])
-		print_value(out, "model_url", c->model_url, false);
-	if (c->serial_number[0])
-		print_value(out, "serial_number", c->serial_number, true);
-	if (c->presentation_url[0])
-		print_value(out, "presentation_url", c->presentation_url, false);
-	if (c->wan_access_type[0])
-		fprintf(out, "wan_access_type = %s\n", c->wan_access_type);
-	if (c->wan_upstream_bitrate)
-		fprintf(out, "wan_upstream_bitrate = %u\n", (unsigned)c->wan_upstream_bitrate);
-	if (c->wan_downstream_bitrate)
-		fprintf(out, "wan_downstream_bitrate = %u\n", (unsigned)c->wan_downstream_bitrate);
-	fprintf(out, "uptime_source = %s\n", uptime_names[c->uptime_source]);
-}
 
 void config_print(const struct config *c, FILE *out)
 {
-	char addr[INET_ADDRSTRLEN];
+	struct config *d = malloc(sizeof(*d));
 	size_t i;
 
-	fprintf(out, "backend = %s\n", c->backend == CONFIG_BACKEND_NFT ? "nft" : "sim");
-	/* Quoted when needed: a name may hold a quote, '#' or a backslash. */
-	for (i = 0; i < c->nlans; i++)
-		print_value(out, "lan_interface", c->lan_interface[i], false);
-	if (c->wan_interface[0])
-		print_value(out, "wan_interface", c->wan_interface, false);
-	if (c->have_external_ip && inet_ntop(AF_INET, &c->external_ip, addr, sizeof(addr)))
-		fprintf(out, "external_ip = %s\n", addr);
-	fprintf(out, "http_port = %u\n", (unsigned)c->http_port);
-	if (c->have_uuid)
-		fprintf(out, "uuid = %s\n", c->uuid);
-	print_value(out, "friendly_name", c->friendly_name, true);
-	print_value(out, "server_os", c->server_os, false);
-	fprintf(out, "notify_interval = %u\n", c->notify_interval);
-	print_device(c, out);
-	print_value(out, "state_dir", c->state_dir, false);
-	fprintf(out, "persist_leases = %s\n", yes_no(c->persist_leases));
-	print_value(out, "control_socket", c->control_socket, false);
-	fprintf(out, "enable_upnp = %s\n", yes_no(c->enable_upnp));
-	if (c->have_metrics && inet_ntop(AF_INET, &c->metrics_addr, addr, sizeof(addr)))
-		fprintf(out, "metrics_listen = %s:%u\n", addr, (unsigned)c->metrics_port);
-	fprintf(out, "secure_mode = %s\n", yes_no(c->secure_mode));
-	fprintf(out, "max_mappings = %u\n", c->max_mappings);
-	fprintf(out, "max_mappings_per_client = %u\n", c->max_mappings_per_client);
-	for (i = 0; i < c->nacl; i++)
-		print_value(out, "acl", c->acl[i], false);     /* a LAN name may hold '#' */
-	fprintf(out, "enable_natpmp = %s\n", yes_no(c->enable_natpmp));
-	fprintf(out, "enable_pcp = %s\n", yes_no(c->enable_pcp));
-	fprintf(out, "pcp_third_party = %s\n", yes_no(c->pcp_third_party));
-	fprintf(out, "pcp_min_lifetime = %u\n", c->pcp_min_lifetime);
-	fprintf(out, "pcp_max_lifetime = %u\n", c->pcp_max_lifetime);
-	fprintf(out, "http_max_connections = %u\n", c->http_max_connections);
-	fprintf(out, "http_max_per_ip = %u\n", c->http_max_per_ip);
-	fprintf(out, "http_timeout = %u\n", c->http_timeout);
-	fprintf(out, "http_max_lifetime = %u\n", c->http_max_lifetime);
-	print_connection(c, out);
-	fprintf(out, "user = %s\n", c->user);
-	fprintf(out, "nft_hairpin = %s\n", yes_no(c->nft_hairpin));
-	if (c->wan_up_command[0])
-		fprintf(out, "wan_up_command = %s\n", c->wan_up_command);
-	if (c->wan_down_command[0])
-		fprintf(out, "wan_down_command = %s\n", c->wan_down_command);
-	fprintf(out, "wan_public = %s\n", c->wan_public == CONFIG_WAN_PUBLIC_YES ? "yes" :
-		c->wan_public == CONFIG_WAN_PUBLIC_NO ? "no" : "auto");
-	for (i = 0; i < c->nstun_server; i++) {
-		if (inet_ntop(AF_INET, &c->stun_server[i].addr, addr, sizeof(addr)))
-			fprintf(out, "stun_server = %s:%u\n", addr, (unsigned)c->stun_server[i].port);
-	}
-	fprintf(out, "upstream_pcp = %s\n", yes_no(c->upstream_pcp));
-	fprintf(out, "ipv6_firewall = %s\n", yes_no(c->ipv6_firewall));
-	fprintf(out, "pinholes = %s\n", yes_no(c->pinholes));
-	fprintf(out, "max_pinholes = %u\n", c->max_pinholes);
-	fprintf(out, "max_pinholes_per_client = %u\n", c->max_pinholes_per_client);
-	for (i = 0; i < c->npinhole_acl; i++)
-		print_value(out, "pinhole_acl", c->pinhole_acl[i], false);
+	if (!d)
+		return;
+	config_defaults(d);
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		config_keys[i].print(&config_keys[i], c, d, out);
+	free(d);
 }

@@ -31,6 +31,7 @@ enum config_wan_public { CONFIG_WAN_PUBLIC_AUTO, CONFIG_WAN_PUBLIC_YES, CONFIG_W
 #define CONFIG_SIM_FORWARDS_MAX 16              /* sim_static_forward lines */
 #define CONFIG_DEVICE_TEXT_MAX 256              /* manufacturer ...: 63 characters of UTF-8 */
 #define CONFIG_URL_MAX 256                      /* manufacturer_url ...: 1..255 bytes */
+#define CONFIG_NFT_TABLE_MAX 32                 /* nft_table, nft_table6: 1..31 bytes */
 
 /* Ports of one protocol (IPPROTO_TCP or IPPROTO_UDP), lo..hi. */
 struct config_ports {
@@ -148,6 +149,11 @@ struct config {
 	bool have_user;
 	char user[CONFIG_USER_MAX];             /* user = NAME (default igdd; nobody when igdd does not exist) */
 	bool nft_hairpin;                       /* nft_hairpin = yes|no (default no) */
+	/* nft_table = NAME, nft_table6 = NAME: igdd's table ip and table ip6
+	 * (default igdd; a letter, then letters, digits, '_'): two instances
+	 * with other names run side by side (docs/NFT.md). */
+	char nft_table[CONFIG_NFT_TABLE_MAX];
+	char nft_table6[CONFIG_NFT_TABLE_MAX];
 	/* wan_up_command = /PATH [ARG...]; wan_down_command likewise (default
 	 * none; nft only; down needs up): words split on spaces, no shell,
 	 * stored with single spaces. Run by the helper (docs/NFT.md). */
@@ -200,8 +206,35 @@ const char *config_key_name(size_t i);
 /* 1 when a reload applies key name, 0 when it waits for the next start,
  * -ENOENT for an unknown key. */
 int config_key_reloadable(const char *name);
-/* Copy the keys a reload applies from `from` into `to` (main.c, SIGHUP). */
-void config_copy_reloadable(struct config *to, const struct config *from);
+
+/* What the key table says about key i (0 or -ENOENT past the last). */
+struct config_key_info {
+	const char *name;
+	const char *def;            /* the default as a value of the file, or NULL */
+	const char *doc;            /* one line */
+	const char *restart;        /* why a reload does not apply it (NULL: it does) */
+	bool reload;
+	bool repeat;
+	bool describe;              /* in the description documents */
+};
+int config_key_info(size_t i, struct config_key_info *ret);
+
+/* Did key name's value change from a to b? (false for an unknown key) */
+bool config_key_changed(const struct config *a, const struct config *b, const char *name);
+/* Did anything the description documents say change (UDA 1.1 1.2.2: CONFIGID)? */
+bool config_description_changed(const struct config *a, const struct config *b);
+
+/*
+ * A reload (main.c, SIGHUP and igddctl reload): next is a configuration
+ * just read from the file, to replace running whole. Every key a reload
+ * does not apply takes its running value in next, and report(key, why)
+ * is called for each such key whose value differed. Then next is checked
+ * as a whole again: 0, or -EINVAL with the problem in err (running is
+ * never touched).
+ */
+typedef void (*config_restart_fn)(const char *key, const char *why, void *arg);
+int config_reload_prepare(struct config *next, const struct config *running,
+			  config_restart_fn report, void *arg, char *err, size_t errsz);
 
 /* Print the configuration back, normalised: every key, one per line,
  * in a fixed order, defaults included (`igdd -n`). */

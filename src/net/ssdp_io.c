@@ -324,15 +324,17 @@ static void ssdp_on_announce(struct loop *l, void *arg)
 	sl->announce_timer = id;
 }
 
-/* 1.2.2: byebye first (stale caches from an earlier run, or an address
- * gone), then alive; nothing goes out before the loop runs. */
-static void announce_restart(struct ssdp_io *s, unsigned lan)
+/* LAN lan's announcement cycle again, from phase: from BYEBYE1 (1.2.2:
+ * byebye first, for stale caches from an earlier run or an address gone,
+ * then alive), or from ALIVE1 after ssdp_io_byebye(); nothing goes out
+ * before the loop runs. */
+static void announce_from(struct ssdp_io *s, unsigned lan, enum ssdp_phase phase)
 {
 	struct ssdp_lan *sl = &s->lans[lan];
 
 	if (sl->announce_timer > 0)
 		loop_timer_cancel(s->l, sl->announce_timer);
-	sl->phase = SSDP_PHASE_BYEBYE1;
+	sl->phase = phase;
 	sl->announce_timer = loop_timer_in(s->l, 0, ssdp_on_announce, sl);
 	if (sl->announce_timer < 0) {
 		errno = (int)-sl->announce_timer;
@@ -737,7 +739,7 @@ struct ssdp_io *ssdp_io_new(struct engine *e, struct loop *l)
 		s->lans[i].io = s;
 		s->lans[i].index = (unsigned)i;
 		lan_join(s, (unsigned)i);
-		announce_restart(s, (unsigned)i);
+		announce_from(s, (unsigned)i, SSDP_PHASE_BYEBYE1);
 		log_info("SSDP: listening on %s (*:%d, group " SSDP_MCAST_ADDR "%s), %s",
 			 e->lans[i].name, SSDP_PORT,
 			 s->lans[i].joined6 ? ", " SSDP_MCAST6_LINK " " SSDP_MCAST6_SITE " "
@@ -764,8 +766,28 @@ void ssdp_io_lans_changed(struct ssdp_io *s, uint32_t lans)
 		if (!(lans & (1u << i)))
 			continue;
 		lan_join(s, (unsigned)i);
-		announce_restart(s, (unsigned)i);
+		announce_from(s, (unsigned)i, SSDP_PHASE_BYEBYE1);
 	}
+}
+
+void ssdp_io_byebye(struct ssdp_io *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->e->nlans; i++)
+		ssdp_announce(s, (unsigned)i, SSDP_NTS_BYEBYE);     /* 1.2.3 */
+}
+
+void ssdp_io_announce(struct ssdp_io *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->e->nlans; i++)
+		announce_from(s, (unsigned)i, SSDP_PHASE_ALIVE1);
 }
 
 void ssdp_io_free(struct ssdp_io *s)
@@ -780,8 +802,7 @@ void ssdp_io_free(struct ssdp_io *s)
 	for (i = 0; i < IGDD_SSDP_MAX_PENDING; i++)
 		if (s->pending[i] && s->pending[i]->timer > 0)
 			loop_timer_cancel(s->l, s->pending[i]->timer);
-	for (i = 0; i < s->e->nlans; i++)
-		ssdp_announce(s, (unsigned)i, SSDP_NTS_BYEBYE);     /* 1.2.3 */
+	ssdp_io_byebye(s);
 	loop_fd_del(s->l, s->fd4);
 	close(s->fd4);
 	if (s->fd6 >= 0) {

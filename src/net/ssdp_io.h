@@ -34,6 +34,15 @@ struct ssdp_io *ssdp_io_new(struct engine *e, struct loop *l);
 void ssdp_io_lans_changed(struct ssdp_io *s, uint32_t lans);
 
 /*
+ * The description documents changed (a reload): ssdp_io_byebye() sends
+ * ssdp:byebye for every device and service on every LAN now (with the
+ * CONFIGID.UPNP.ORG still in the engine), ssdp_io_announce() starts the
+ * ssdp:alive cycle again (with the engine's new one). NULL: nothing.
+ */
+void ssdp_io_byebye(struct ssdp_io *s);
+void ssdp_io_announce(struct ssdp_io *s);
+
+/*
  * Send ssdp:byebye for everything, cancel the timers, close the sockets,
  * free. Call it before loop_free(l). NULL is a no-op.
  */

@@ -171,7 +171,7 @@ static int pins_rebuild(struct helper *h)
 		r = run(h, h->cmd.p);
 	if (r < 0 && !h->pins_failing)
 		log_warnx("helper: cannot make table ip6 %s: IPv6 pinholes refused (%s)",
-			  NFT_TABLE_NAME, nftlib_ctx_get_error_buffer(h->nft));
+			  nft_pin_table_name(), nftlib_ctx_get_error_buffer(h->nft));
 	h->pins_failing = r < 0;
 	return r;
 }
@@ -241,18 +241,25 @@ static size_t count_words(const char *text, const char *word)
  * what is wrong. */
 static const char *pins_problem(struct helper *h)
 {
+	static char what[96 + NFT_TABLE_NAME_MAX];
 	const char *out;
+	char cmd[32 + NFT_TABLE_NAME_MAX];
 
 	if (h->pins_failing)
 		return NULL;            /* logged once; a pinhole request tries again */
-	if (run(h, "list table " NFT_PIN_FAMILY " " NFT_TABLE_NAME) < 0)
-		return "table ip6 " NFT_TABLE_NAME " is gone";
-	out = nftlib_ctx_get_output_buffer(h->nft);
-	if (count_words(out, "meta mark set") != NFT_PIN_RULES)
-		return "the rules of table ip6 " NFT_TABLE_NAME " changed";
-	if (count_words(out, "counter packets ") != h->npins)
-		return "the pinholes of table ip6 " NFT_TABLE_NAME " changed";
-	return NULL;
+	snprintf(cmd, sizeof(cmd), "list table %s %s", NFT_PIN_FAMILY, nft_pin_table_name());
+	out = run(h, cmd) < 0 ? NULL : nftlib_ctx_get_output_buffer(h->nft);
+	if (!out)
+		snprintf(what, sizeof(what), "table ip6 %s is gone", nft_pin_table_name());
+	else if (count_words(out, "meta mark set") != NFT_PIN_RULES)
+		snprintf(what, sizeof(what), "the rules of table ip6 %s changed",
+			 nft_pin_table_name());
+	else if (count_words(out, "counter packets ") != h->npins)
+		snprintf(what, sizeof(what), "the pinholes of table ip6 %s changed",
+			 nft_pin_table_name());
+	else
+		return NULL;
+	return what;
 }
 
 /*
@@ -265,6 +272,7 @@ static void check(struct helper *h)
 	size_t want[NFT_NSETS], got[NFT_NSETS];
 	uint64_t t0 = clock_monotonic_ms(NULL);
 	unsigned rules = 0;
+	static char gone[64 + NFT_TABLE_NAME_MAX];
 	int r, s;
 	const char *what = NULL;
 
@@ -273,10 +281,13 @@ static void check(struct helper *h)
 	r = nft_verify_read(h->ver, verified_sets(h), &rules, got);
 	h->verify_ms = clock_monotonic_ms(NULL) - t0;
 	if (r == -ENOENT) {
-		what = "table ip " NFT_TABLE_NAME " or one of its sets is gone";
+		snprintf(gone, sizeof(gone), "table ip %s or one of its sets is gone",
+			 nft_rules_table_name());
+		what = gone;
 	} else if (r < 0) {
 		if (!h->verify_failing)
-			log_warnx("helper: cannot read table ip %s back: %s", NFT_TABLE_NAME, strerror(-r));
+			log_warnx("helper: cannot read table ip %s back: %s", nft_rules_table_name(),
+				  strerror(-r));
 		h->verify_failing = true;
 		return;
 	} else if (rules != nft_rules_count(&h->c->table)) {
@@ -381,12 +392,12 @@ static int change(struct helper *h, enum nft_op op, const struct priv_entry *v, 
 	if (rebuild(h) == 0) {
 		nft_state_commit(h->st);
 		log_warnx("helper: table ip %s differed from our copy: recreated it with %zu mappings",
-			  NFT_TABLE_NAME, nft_state_count(h->st));
+			  nft_rules_table_name(), nft_state_count(h->st));
 		return 0;
 	}
 	nft_state_rollback(h->st);
 	if (rebuild(h) < 0)
-		log_warnx("helper: cannot recreate table ip %s", NFT_TABLE_NAME);
+		log_warnx("helper: cannot recreate table ip %s", nft_rules_table_name());
 	return -EIO;
 }
 
@@ -854,6 +865,13 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 	memset(h, 0, sizeof(*h));
 	h->c = c;
 	h->fd = fd;
+	/* The tables' names, from the configuration read at start (never from
+	 * a request: the engine cannot point the helper at another table). */
+	if (nft_rules_set_table(c->nft_table) < 0 || nft_pin_set_table(c->nft_table6) < 0) {
+		log_warnx("helper: invalid nft_table '%s' or nft_table6 '%s'", c->nft_table,
+			  c->nft_table6);
+		return -EINVAL;
+	}
 	buf_init(&h->cmd, HELPER_CMD_MAX);
 	/* An engine that reads nothing of what we send for this long is
 	 * taken for gone (we then delete the table and exit): it cannot
@@ -885,7 +903,7 @@ static int setup(struct helper *h, const struct priv_helper_conf *c, int fd)
 	nftlib_ctx_buffer_error(h->nft);
 	r = rebuild(h);
 	if (r < 0)
-		log_warnx("helper: cannot create table ip %s: %s", NFT_TABLE_NAME,
+		log_warnx("helper: cannot create table ip %s: %s", nft_rules_table_name(),
 			  nftlib_ctx_get_error_buffer(h->nft));
 	return r;
 }
@@ -966,12 +984,12 @@ void priv_helper_run(const struct priv_helper_conf *c, int fd)
 	buf_reset(&h.cmd);
 	nft_rules_delete_table(&h.cmd);
 	if (run(&h, h.cmd.p) == 0)
-		log_info("helper: table ip %s deleted", NFT_TABLE_NAME);
+		log_info("helper: table ip %s deleted", nft_rules_table_name());
 	else
-		log_warnx("helper: could not delete table ip %s", NFT_TABLE_NAME);
+		log_warnx("helper: could not delete table ip %s", nft_rules_table_name());
 	buf_reset(&h.cmd);
 	nft_pin_delete_table(&h.cmd);
 	if (run(&h, h.cmd.p) < 0)
-		log_warnx("helper: could not delete table ip6 %s", NFT_TABLE_NAME);
+		log_warnx("helper: could not delete table ip6 %s", nft_pin_table_name());
 	_exit(0);
 }

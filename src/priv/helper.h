@@ -49,6 +49,8 @@ struct priv_helper_conf {
 	int parent;                     /* the engine's pid (PR_SET_PDEATHSIG race) */
 	char wan_up_command[CONFIG_WAN_COMMAND_MAX];    /* "" = not configured */
 	char wan_down_command[CONFIG_WAN_COMMAND_MAX];
+	char nft_table[NFT_TABLE_NAME_MAX];     /* table ip NAME ("" = igdd) */
+	char nft_table6[NFT_TABLE_NAME_MAX];    /* table ip6 NAME ("" = igdd) */
 };
 
 /*

@@ -354,7 +354,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 			exprs = a;
 	}
 	if (!exprs || !s.f.table[0] ||
-	    (s.f.family == NFPROTO_IPV4 && strcmp(s.f.table, NFT_TABLE_NAME) == 0))
+	    (s.f.family == NFPROTO_IPV4 && strcmp(s.f.table, nft_rules_table_name()) == 0))
 		return MNL_CB_OK;                       /* ours: the mappings themselves */
 	mnl_attr_for_each_nested(e, exprs)
 		if (mnl_attr_get_type(e) == NFTA_LIST_ELEM &&

@@ -15,7 +15,17 @@
 #include <errno.h>
 #include <string.h>
 
-#define T NFT_PIN_FAMILY " " NFT_TABLE_NAME
+static char table_name[NFT_TABLE_NAME_MAX] = NFT_TABLE_NAME;
+
+int nft_pin_set_table(const char *name)
+{
+	return nft_table_name_set(table_name, name);
+}
+
+const char *nft_pin_table_name(void)
+{
+	return table_name;
+}
 
 enum { SET_RH_RP, SET_RH, SET_RP, SET_ANY };
 
@@ -81,7 +91,8 @@ int nft_pin_table(struct buf *out, const char *wan_if)
 
 	if (!nft_ifname_ok(wan_if))
 		return -EINVAL;
-	buf_puts(out, "add table " T "\ndelete table " T "\ntable " T " {\n");
+	buf_printf(out, "add table %s %s\ndelete table %s %s\ntable %s %s {\n", NFT_PIN_FAMILY,
+		   table_name, NFT_PIN_FAMILY, table_name, NFT_PIN_FAMILY, table_name);
 	for (s = 0; s < NFT_PIN_NSETS; s++)
 		buf_printf(out, "\tset %s {\n\t\ttype %s\n\t\tcounter\n\t}\n", names[s], types[s]);
 	buf_puts(out, "\tchain forward {\n"
@@ -95,7 +106,7 @@ int nft_pin_table(struct buf *out, const char *wan_if)
 
 int nft_pin_delete_table(struct buf *out)
 {
-	return buf_puts(out, "delete table " T "\n");
+	return buf_printf(out, "delete table %s %s\n", NFT_PIN_FAMILY, table_name);
 }
 
 /* The element's key as the set's type wants it. */
@@ -126,7 +137,8 @@ static int elem_cmd(struct buf *out, const char *verb, const struct nft_pin *p)
 {
 	if (!nft_pin_ok(p))
 		return -EINVAL;
-	buf_printf(out, "%s element " T " %s { ", verb, names[nft_pin_set(p)]);
+	buf_printf(out, "%s element %s %s %s { ", verb, NFT_PIN_FAMILY, table_name,
+		   names[nft_pin_set(p)]);
 	key(out, p);
 	buf_puts(out, " }\n");
 	return out->toobig ? -E2BIG : 0;

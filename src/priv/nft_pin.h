@@ -33,6 +33,10 @@
 struct buf;
 
 #define NFT_PIN_FAMILY "ip6"
+
+/* The name of table ip6 (config nft_table6), as nft_rules_set_table(). */
+int nft_pin_set_table(const char *name);
+const char *nft_pin_table_name(void);
 #define NFT_PIN_MARK 0x00010000u
 #define NFT_PIN_NSETS 4
 #define NFT_PIN_RULES 4         /* rules of the forward chain */

@@ -18,7 +18,44 @@
 #include <stdio.h>
 #include <string.h>
 
-#define T NFT_TABLE_FAMILY " " NFT_TABLE_NAME
+static char table_name[NFT_TABLE_NAME_MAX] = NFT_TABLE_NAME;
+
+bool nft_table_name_ok(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n >= NFT_TABLE_NAME_MAX ||
+	    !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z')))
+		return false;
+	for (i = 1; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+int nft_table_name_set(char dst[NFT_TABLE_NAME_MAX], const char *name)
+{
+	if (!name || !name[0])
+		name = NFT_TABLE_NAME;
+	if (!nft_table_name_ok(name))
+		return -EINVAL;
+	memcpy(dst, name, strlen(name) + 1);
+	return 0;
+}
+
+int nft_rules_set_table(const char *name)
+{
+	return nft_table_name_set(table_name, name);
+}
+
+const char *nft_rules_table_name(void)
+{
+	return table_name;
+}
 
 static const char *const set_names[NFT_NSETS] = {
 	[NFT_SET_DNAT_RH] = "dnat_rh",
@@ -121,7 +158,8 @@ int nft_rules_table(struct buf *out, const struct nft_table_conf *c)
 
 	if (!conf_ok(c))
 		return -EINVAL;
-	buf_puts(out, "add table " T "\ndelete table " T "\ntable " T " {\n");
+	buf_printf(out, "add table %s %s\ndelete table %s %s\ntable %s %s {\n", NFT_TABLE_FAMILY,
+		   table_name, NFT_TABLE_FAMILY, table_name, NFT_TABLE_FAMILY, table_name);
 	for (s = 0; s < NFT_NSETS; s++) {
 		if (s == NFT_SET_HAIRPIN && !c->hairpin)
 			continue;
@@ -134,7 +172,7 @@ int nft_rules_table(struct buf *out, const struct nft_table_conf *c)
 
 int nft_rules_delete_table(struct buf *out)
 {
-	return buf_puts(out, "delete table " T "\n");
+	return buf_printf(out, "delete table %s %s\n", NFT_TABLE_FAMILY, table_name);
 }
 
 unsigned nft_rules_count(const struct nft_table_conf *c)
@@ -207,7 +245,8 @@ static void set_cmds(struct buf *out, enum nft_op op, enum nft_set s, unsigned e
 		if (nft_elem_set(&v[i], el) != s)
 			continue;
 		if (in_cmd == 0)
-			buf_printf(out, "%s element " T " %s { ", verb, set_names[s]);
+			buf_printf(out, "%s element %s %s %s { ", verb, NFT_TABLE_FAMILY, table_name,
+				   set_names[s]);
 		else
 			buf_append(out, ", ", 2);
 		len = elem_text(text, sizeof(text), s, op, &v[i]);
@@ -249,10 +288,12 @@ int nft_rules_hairpin(struct buf *out, const struct in_addr *addrs, size_t n)
 	char a[INET_ADDRSTRLEN];
 	size_t i;
 
-	buf_puts(out, "flush set " T " hairpin_addr\n");
+	buf_printf(out, "flush set %s %s hairpin_addr\n", NFT_TABLE_FAMILY, table_name);
 	for (i = 0; i < n; i++) {
 		inet_ntop(AF_INET, &addrs[i], a, sizeof(a));
-		buf_printf(out, "%s%s", i == 0 ? "add element " T " hairpin_addr { " : ", ", a);
+		if (i == 0)
+			buf_printf(out, "add element %s %s hairpin_addr { ", NFT_TABLE_FAMILY, table_name);
+		buf_printf(out, "%s%s", i == 0 ? "" : ", ", a);
 	}
 	if (n > 0)
 		buf_puts(out, " }\n");

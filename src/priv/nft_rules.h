@@ -37,7 +37,22 @@
 struct buf;
 
 #define NFT_TABLE_FAMILY "ip"
-#define NFT_TABLE_NAME "igdd"
+#define NFT_TABLE_NAME "igdd"           /* the default name of both tables */
+#define NFT_TABLE_NAME_MAX 32           /* a table's name: 1..31 bytes */
+
+/*
+ * The names of igdd's tables (config nft_table for table ip, nft_table6
+ * for table ip6; NFT_TABLE_NAME unless set), set once by the helper at
+ * its start from the configuration it read: two instances with other
+ * names run side by side (docs/NFT.md). A name is a letter, then
+ * letters, digits and '_', 1..31 bytes; NULL or "" = NFT_TABLE_NAME.
+ * 0, or -EINVAL (the name stays).
+ */
+bool nft_table_name_ok(const char *name);
+/* name (or the default) into dst when valid: the setters' one path. */
+int nft_table_name_set(char dst[NFT_TABLE_NAME_MAX], const char *name);
+int nft_rules_set_table(const char *name);
+const char *nft_rules_table_name(void);
 /* Elements per `add element` / `delete element` command (a batch of more
  * becomes several commands of one transaction). */
 #define NFT_RULES_CHUNK 1024

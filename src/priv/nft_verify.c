@@ -56,9 +56,9 @@ static struct nlmsghdr *dump_request(struct nft_verify *v, uint16_t type, const 
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
 	if (type == NFT_MSG_GETRULE) {
-		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, NFT_TABLE_NAME);
+		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, nft_rules_table_name());
 	} else {
-		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NFT_TABLE_NAME);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, nft_rules_table_name());
 		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
 	}
 	return nlh;
@@ -73,7 +73,7 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
 		if (mnl_attr_get_type(a) == NFTA_RULE_TABLE &&
 		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 &&
-		    strcmp(mnl_attr_get_str(a), NFT_TABLE_NAME) == 0)
+		    strcmp(mnl_attr_get_str(a), nft_rules_table_name()) == 0)
 			(*n)++;
 	}
 	return MNL_CB_OK;

@@ -283,6 +283,8 @@ static int guard_conf(const struct config *cfg, const char *conf_path, struct gu
 	return 0;
 }
 
+_Static_assert(CONFIG_NFT_TABLE_MAX == NFT_TABLE_NAME_MAX, "nft table names: one size");
+
 static int helper_conf(const struct priv *p, const struct config *cfg, const char *conf_path,
 		       bool foreground, struct priv_helper_conf *hc)
 {
@@ -312,6 +314,8 @@ static int helper_conf(const struct priv *p, const struct config *cfg, const cha
 	hc->parent = (int)getpid();
 	memcpy(hc->wan_up_command, cfg->wan_up_command, sizeof(hc->wan_up_command));
 	memcpy(hc->wan_down_command, cfg->wan_down_command, sizeof(hc->wan_down_command));
+	memcpy(hc->nft_table, cfg->nft_table, sizeof(hc->nft_table));
+	memcpy(hc->nft_table6, cfg->nft_table6, sizeof(hc->nft_table6));
 	return 0;
 }
 

@@ -17,7 +17,8 @@ NOTIFYs heard. Python stdlib only; every wait is bounded.
   ssdp_raw.py listen IFACE [--ipv4] [--max S]
       Join ff02::c and ff05::c (or 239.255.255.250 with --ipv4) on IFACE
       and print one JSON line per NOTIFY:
-        {"from": addr, "nts": ..., "nt": ..., "location": ..., "host": ...}
+        {"from": addr, "nts": ..., "nt": ..., "location": ..., "host": ...,
+         "configid": CONFIGID.UPNP.ORG}
       (the first line is {"ready": true}) until killed: the test waits for
       the lines it needs (lab_wait_line) and then kills it. It stops by
       itself after S seconds (default labtime.LIFETIME).
@@ -124,7 +125,8 @@ def cmd_listen(a):
         start, h = parse_http(data)
         if start.startswith("NOTIFY"):
             emit({"from": peer[0], "nts": h.get("NTS"), "nt": h.get("NT"),
-                  "location": h.get("LOCATION"), "host": h.get("HOST")})
+                  "location": h.get("LOCATION"), "host": h.get("HOST"),
+                  "configid": h.get("CONFIGID.UPNP.ORG")})
     return 0
 
 

@@ -12,7 +12,8 @@
 # the internet namespace to 198.51.100.1:8080 reaches the LAN host through
 # both NATs; upnpc sees 198.51.100.1 as the external address; deleting the
 # mapping deletes it upstream; restarting miniupnpd (its PCP epoch starts
-# again) makes igdd ask again.
+# again) makes igdd ask again; upstream_pcp turned off and on by reload
+# takes the mappings off the upstream and puts them back.
 set -u
 IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
@@ -194,6 +195,20 @@ lab_wait_line "$IGDD_LOG" "epoch went back" || lab_fail "no epoch reset logged"
 lab_ok "after the upstream restarted, igdd re-created the mapping (epoch reset)"
 out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8080)
 expect "the internet reaches the LAN host again" "hello from lan1 through two NATs" "$out"
+
+# upstream_pcp by reload (docs/CONFIG.md "Reloading"): no stops the
+# mirroring and takes igdd's mappings off the upstream; yes again puts
+# them back.
+echo "upstream_pcp = no" >>"$LAB_DIR/igdd.conf"
+kill -HUP $IGDD_PID
+lab_until mini_hasnt 8080 || { mini_rules; lab_fail "upstream_pcp = no by reload left 8080 upstream"; }
+lab_until mini_hasnt 8082 || { mini_rules; lab_fail "upstream_pcp = no by reload left 8082 upstream"; }
+lab_ok "upstream_pcp = no by reload: the upstream mappings deleted"
+sed -i 's/^upstream_pcp = no$/upstream_pcp = yes/' "$LAB_DIR/igdd.conf"
+kill -HUP $IGDD_PID
+lab_until mini_has 8080 || { mini_rules; lab_fail "upstream_pcp = yes by reload: 8080 not mirrored again"; }
+lab_until mini_has 8082 || { mini_rules; lab_fail "upstream_pcp = yes by reload: 8082 not mirrored again"; }
+lab_ok "upstream_pcp = yes by reload: mirrored again"
 igdd_stop
 lab_until mini_hasnt 8080 || lab_fail "igdd's shutdown left its mapping upstream"
 lab_until mini_hasnt 8082 || lab_fail "igdd's shutdown left 8082 upstream"

@@ -8,7 +8,9 @@
 # keeps one mapping per source) and filtering (address and port
 # dependent: conntrack lets only the contacted address:port back in),
 # shown by igddctl status (text and JSON). A second igdd whose only
-# server is silent reports the failure and keeps serving the LAN.
+# server is silent reports the failure and keeps serving the LAN; a reload
+# to a server that answers starts STUN again there, a reload without
+# stun_server turns it off.
 set -u
 IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
@@ -95,4 +97,21 @@ lab_until stun_settled || lab_fail "the silent run did not end within the safety
 [ "$(status_line stun_mapped)" = - ] || lab_fail "a failed run reports '$(status_line stun_mapped)'"
 lab_wait_line "$IGDD_LOG" "STUN: none of the 1 stun_server answered" || lab_fail "no failure line"
 lab_ok "silent server: status failed, one warning, LAN service unaffected"
+
+# stun_server by reload (docs/CONFIG.md "Reloading"): the client starts
+# again on the new list, and stops when the key goes.
+lab_conf "$LAB_DIR/igdd2.conf" "stun_server = 198.51.100.2:3478"
+kill -HUP $IGDD_PID
+lab_wait_line "$IGDD_LOG" "configuration reloaded from" || lab_fail "the reload did not complete"
+stun_ok() { [ "$(status_line stun)" = ok ]; }
+lab_until stun_ok || lab_fail "STUN after a reload to a server that answers: $(status_line stun)"
+[ "$(status_line stun_server)" = 198.51.100.2:3478 ] || lab_fail "stun_server: $(status_line stun_server)"
+lab_ok "stun_server changed by reload: the new server asked, the finding shown"
+lab_conf "$LAB_DIR/igdd2.conf"
+kill -HUP $IGDD_PID
+reloaded_twice() { [ "$(grep -c 'configuration reloaded from' "$IGDD_LOG")" -ge 2 ]; }
+lab_until reloaded_twice || lab_fail "the second reload did not complete"
+stun_off() { [ "$(status_line stun)" = off ]; }
+lab_until stun_off || lab_fail "stun_server removed by reload: stun is '$(status_line stun)'"
+lab_ok "stun_server removed by reload: STUN off"
 echo "all STUN tests passed"

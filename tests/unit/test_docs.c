@@ -3,9 +3,10 @@
  * drift apart. The key list comes from the parser's own table
  * (config_key_name()), so a key added to src/conf/config.c fails here
  * until docs/CONFIG.md has its row and man/igdd.conf.5 its entry with
- * the four lines Type:, Range:, Default: and Reload:, and until this
+ * the four lines Type:, Range:, Default: and Reload: (the default and the
+ * reload as the key table says), and until this
  * file has a sample value for it. The Reload: line must agree with the
- * parser's table, and the table with config_copy_reloadable(), which
+ * parser's table, and the table with config_reload_prepare(), which
  * the SIGHUP path uses.
  */
 #include <stdarg.h>
@@ -210,6 +211,8 @@ static const struct {
 	{ "sim_static_forward", "sim_static_forward = TCP 8443\nsim_static_forward = UDP 51820-51830\n" },
 	{ "user", "user = nobody\n" },
 	{ "nft_hairpin", "nft_hairpin = yes\n" },
+	{ "nft_table", "nft_table = igdd2\n" },
+	{ "nft_table6", "nft_table6 = igdd2_v6\n" },
 	{ "wan_up_command", "wan_up_command = /bin/true\n" },
 	{ "wan_down_command", "wan_up_command = /bin/true\nwan_down_command = /bin/false\n" },
 	{ "wan_public", "wan_public = yes\n" },
@@ -244,11 +247,79 @@ static void parse_or_fail(const char *text, struct config *c)
 		fail_msg("%s\n%s", err, text);
 }
 
-/* A reload applies exactly the keys the table marks (config_copy_reloadable). */
+static void with_sample(const char *key, char *text, size_t textsz);
+
+/* Does text[0..len) hold needle? */
+static bool span_has(const char *text, size_t len, const char *needle)
+{
+	char *span = strndup(text, len);
+	bool r;
+
+	assert_non_null(span);
+	r = strstr(span, needle) != NULL;
+	free(span);
+	return r;
+}
+
+/* The default the key table gives each key is the one both documents
+ * state: in the third column of its docs/CONFIG.md row and on the
+ * Default: line of its igdd.conf(5) entry. */
+static void test_defaults_documented(void **state)
+{
+	char *md = slurp("docs/CONFIG.md"), *man = slurp("man/igdd.conf.5");
+	struct config_key_info k;
+	size_t i;
+
+	(void)state;
+	for (i = 0; config_key_info(i, &k) == 0; i++) {
+		char row[128], *entry, *def_line, *cell, *end;
+		const char *r;
+		int bars;
+
+		if (!k.def)
+			continue;
+		snprintf(row, sizeof(row), "\n| `%s` |", k.name);
+		r = strstr(md, row);
+		assert_non_null(r);
+		/* the default column: after the third '|' of the row, to the fourth */
+		for (bars = 0, cell = (char *)r + 1; *cell && *cell != '\n' && bars < 3; cell++)
+			bars += *cell == '|' && cell[-1] != '\\';
+		end = strchr(cell, '\n');
+		assert_non_null(end);
+		if (!span_has(cell, (size_t)(end - cell), k.def))
+			fail_msg("docs/CONFIG.md: the default of '%s' is '%s' (src/conf/config.c)",
+				 k.name, k.def);
+		entry = man_entry(man, k.name);
+		assert_non_null(entry);
+		def_line = strstr(entry, "Default:");
+		assert_non_null(def_line);
+		end = strstr(def_line, "\nReload:");
+		if (!end || !span_has(def_line, (size_t)(end - def_line), k.def))
+			fail_msg("man/igdd.conf.5: the default of '%s' is '%s' (src/conf/config.c)",
+				 k.name, k.def);
+		free(entry);
+	}
+	free(md);
+	free(man);
+}
+
+/* config_reload_prepare()'s report: the keys named, with their reason. */
+static void on_restart(const char *key, const char *why, void *arg)
+{
+	char *reported = arg;
+	size_t n = strlen(reported);
+
+	assert_non_null(why);
+	assert_true(why[0] != '\0');
+	snprintf(reported + n, 512 - n, " %s ", key);
+}
+
+/* A reload applies exactly the keys the table marks, and names the others. */
 static void test_reloadable(void **state)
 {
 	static struct config base, fresh, probe;
-	size_t i, j, n = nkeys();
+	char reported[512], err[256], name[80];
+	size_t i, n = nkeys();
 	char *base_print;
 
 	(void)state;
@@ -257,40 +328,137 @@ static void test_reloadable(void **state)
 	for (i = 0; i < n; i++) {
 		const char *key = config_key_name(i);
 		char text[1024], *fresh_print, *probe_print;
-		size_t klen = strlen(key);
-		const char *line;
-		int len = 0;
 
-		for (j = 0; j < sizeof(samples) / sizeof(samples[0]); j++)
-			if (strcmp(samples[j].key, key) == 0)
-				break;
-		if (j == sizeof(samples) / sizeof(samples[0]))
-			fail_msg("tests/unit/test_docs.c: add a sample value for key '%s'", key);
-		/* the base without the key's own line, then the sample */
-		for (line = base_text; *line; line = strchr(line, '\n') + 1) {
-			size_t l = (size_t)(strchr(line, '\n') - line) + 1;
-
-			if (!(strncmp(line, key, klen) == 0 && line[klen] == ' '))
-				len += snprintf(text + len, sizeof(text) - (size_t)len, "%.*s", (int)l, line);
-		}
-		snprintf(text + len, sizeof(text) - (size_t)len, "%s", samples[j].lines);
+		with_sample(key, text, sizeof(text));
 		parse_or_fail(text, &fresh);
 		fresh_print = printed(&fresh);
 		if (strcmp(fresh_print, base_print) == 0)
 			fail_msg("sample of '%s' is its default: choose another", key);
-		probe = base;
-		config_copy_reloadable(&probe, &fresh);
+		/* the file now says fresh, igdd runs base */
+		probe = fresh;
+		reported[0] = '\0';
+		snprintf(name, sizeof(name), " %s ", key);
+		if (config_reload_prepare(&probe, &base, on_restart, reported, err,
+					  sizeof(err)) < 0)
+			fail_msg("'%s': %s", key, err);
 		probe_print = printed(&probe);
 		if (config_key_reloadable(key) == 1 && strcmp(probe_print, fresh_print) != 0)
-			fail_msg("'%s' is marked reloadable but config_copy_reloadable() "
-				 "does not copy it", key);
+			fail_msg("'%s' is marked reloadable but a reload does not apply it", key);
 		if (config_key_reloadable(key) == 0 && strcmp(probe_print, base_print) != 0)
-			fail_msg("'%s' is not marked reloadable but config_copy_reloadable() "
-				 "copies it", key);
+			fail_msg("'%s' is not marked reloadable but a reload applies it", key);
+		if (config_key_reloadable(key) == 0 && !strstr(reported, name))
+			fail_msg("'%s' waits for the next start but the reload does not say so",
+				 key);
+		if (config_key_reloadable(key) == 1 && reported[0])
+			fail_msg("'%s' is reloadable but the reload reported '%s'", key, reported);
 		free(fresh_print);
 		free(probe_print);
 	}
 	free(base_print);
+}
+
+
+/* The text of base_text with key's line replaced by its sample. */
+static void with_sample(const char *key, char *text, size_t textsz)
+{
+	size_t j, klen = strlen(key);
+	const char *line;
+	int len = 0;
+
+	for (j = 0; j < sizeof(samples) / sizeof(samples[0]); j++)
+		if (strcmp(samples[j].key, key) == 0)
+			break;
+	if (j == sizeof(samples) / sizeof(samples[0]))
+		fail_msg("tests/unit/test_docs.c: add a sample value for key '%s'", key);
+	for (line = base_text; *line; line = strchr(line, '\n') + 1) {
+		size_t l = (size_t)(strchr(line, '\n') - line) + 1;
+
+		if (!(strncmp(line, key, klen) == 0 && line[klen] == ' '))
+			len += snprintf(text + len, textsz - (size_t)len, "%.*s", (int)l, line);
+	}
+	snprintf(text + len, textsz - (size_t)len, "%s", samples[j].lines);
+}
+
+/*
+ * Every key parsed, printed and read back: igdd -n prints a sample of
+ * each key as a line the parser reads to the same configuration, and
+ * the key's line is there; the table's defaults are what the parser
+ * starts from, and each documented default parses as its key's value.
+ */
+static void test_round_trip(void **state)
+{
+	static struct config c, again, d;
+	size_t i, n = nkeys();
+	char text[1024], name[80];
+
+	(void)state;
+	config_defaults(&d);
+	for (i = 0; i < n; i++) {
+		struct config_key_info info;
+		char *out, *out2;
+
+		assert_int_equal(config_key_info(i, &info), 0);
+		assert_string_equal(info.name, config_key_name(i));
+		assert_non_null(info.doc);
+		assert_true(info.reload == (config_key_reloadable(info.name) == 1));
+		if (!info.reload && !info.restart)
+			fail_msg("'%s' waits for the next start without saying why", info.name);
+		with_sample(info.name, text, sizeof(text));
+		parse_or_fail(text, &c);
+		out = printed(&c);
+		snprintf(name, sizeof(name), "\n%s = ", info.name);
+		if (!strstr(out, name) && strncmp(out, name + 1, strlen(name + 1)) != 0)
+			fail_msg("'%s' set to its sample is not printed:\n%s", info.name, out);
+		parse_or_fail(out, &again);
+		out2 = printed(&again);
+		if (strcmp(out, out2) != 0)
+			fail_msg("'%s' does not read back the same:\n%s\n---\n%s", info.name, out, out2);
+		assert_false(config_key_changed(&c, &again, info.name));
+		free(out);
+		free(out2);
+		/* the default, written as a value, is the default */
+		if (info.def) {
+			snprintf(text, sizeof(text), "%s%s = \"%s\"\n", base_text, info.name, info.def);
+			if (strcmp(info.name, "backend") == 0)
+				continue;       /* base_text sets it */
+			parse_or_fail(text, &c);
+			if (config_key_changed(&c, &d, info.name))
+				fail_msg("'%s = %s' is not the default", info.name, info.def);
+		}
+	}
+	assert_int_equal(config_key_info(n, &(struct config_key_info){ 0 }), -ENOENT);
+}
+
+/*
+ * A reload whose result does not hold together as a whole is refused and
+ * the running configuration is not touched: the file turns UPnP off and
+ * NAT-PMP/PCP on, but NAT-PMP/PCP wait for the next start (off now), so
+ * nothing would be served.
+ */
+static void test_reload_refused(void **state)
+{
+	static struct config running, next, copy;
+	char reported[512] = "", err[256];
+
+	(void)state;
+	parse_or_fail("lan_interface = lan0\nenable_natpmp = no\nenable_pcp = no\n", &running);
+	parse_or_fail("lan_interface = lan0\nenable_upnp = no\n", &next);
+	copy = running;
+	assert_int_equal(config_reload_prepare(&next, &running, on_restart, reported, err,
+					       sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "nothing to serve"));
+	assert_non_null(strstr(reported, " enable_natpmp "));
+	assert_non_null(strstr(reported, " enable_pcp "));
+	assert_memory_equal(&copy, &running, sizeof(running));
+	/* ... and the same file with UPnP kept on is taken */
+	parse_or_fail("lan_interface = lan0\nfriendly_name = x\n", &next);
+	reported[0] = '\0';
+	assert_int_equal(config_reload_prepare(&next, &running, on_restart, reported, err,
+					       sizeof(err)), 0);
+	assert_false(next.enable_natpmp);
+	assert_string_equal(next.friendly_name, "x");
+	assert_true(config_description_changed(&running, &next));
+	assert_false(config_description_changed(&running, &running));
 }
 
 int main(void)
@@ -298,6 +466,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_md),
 		cmocka_unit_test(test_man_page),
+		cmocka_unit_test(test_defaults_documented),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_reload_refused),
 		cmocka_unit_test(test_reloadable),
 	};
 

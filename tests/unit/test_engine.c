@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "core/policy.h"
 #include "core/wanconn.h"
 #include "engine.h"
 #include "svc/action.h"
@@ -478,6 +479,35 @@ static void test_subscribers_full(void **state)
 	fx_free(f);
 }
 
+/* --- Reload -------------------------------------------------------------- */
+
+/* engine_reload() takes the new configuration whole: the engine reads
+ * it from then on, its policy applies (secure_mode off: a control point
+ * may map to another host), the old one is no longer referenced. */
+static void test_reload_swaps(void **state)
+{
+	struct fx *f = fx_new("secure_mode = yes\nmax_mappings_per_client = 3");
+	struct config *next = malloc(sizeof(*next));
+	const char *text = "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
+			   "sim_router_ports = no\nsecure_mode = no\nmax_mappings_per_client = 7\n"
+			   "friendly_name = next\n";
+	char err[256];
+
+	(void)state;
+	assert_non_null(next);
+	if (config_parse("t.conf", text, strlen(text), next, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_true(f->x.e.cfg == &f->x.cfg);
+	assert_true(policy_secure(f->x.e.policy));
+	assert_true(engine_reload(&f->x.e, next, err, sizeof(err)) >= 0);
+	assert_true(f->x.e.cfg == next);
+	assert_false(policy_secure(f->x.e.policy));
+	memset(&f->x.cfg, 0xa5, sizeof(f->x.cfg));  /* the old one is gone */
+	assert_string_equal(f->x.e.cfg->friendly_name, "next");
+	fx_free(f);
+	free(next);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_idle_without_counters),
 		cmocka_unit_test(test_subscribers),
 		cmocka_unit_test(test_subscribers_full),
+		cmocka_unit_test(test_reload_swaps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
