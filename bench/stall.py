@@ -252,9 +252,17 @@ class Stall:
             log("%s: delete of %d: %.3f s (CPU: engine %.0f ms, helper %.0f ms); others during it: "
                 "read %s, write %s" % (d.name, n, out["seconds"], one["engine_cpu_ms"],
                                        one["helper_cpu_ms"], one["during"]["read"], one["during"]["write"]))
+            # what is left of the range: none (730 PortMappingNotFound,
+            # WANIPConnection:2 2.5.21.3; miniupnpd 2.3.1 answers 714), or the count
             left = self.h.lg(d.lab, "list", self.to() + ["--proto", "TCP"], timeout=300)
-            if left.get("entries", 0) and not left.get("error"):
-                one["left_after_delete"] = left["entries"]
+            if left.get("upnp_error") in (714, 730):
+                one["left_after_delete"] = 0
+            elif not left.get("error"):
+                one["left_after_delete"] = left.get("entries")
+            else:
+                one["left_after_delete"] = "unknown: %s" % left["error"]
+            if one["left_after_delete"] != 0:
+                log("%s: after the delete the range still holds: %s" % (d.name, one["left_after_delete"]))
         ok = [x for x in run["reps"] if "error" not in x]
         if ok:
             ds = sorted(x["delete_s"] for x in ok)
