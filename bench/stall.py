@@ -78,20 +78,25 @@ class StallIgdd(H.Daemon):
         return cmd
 
 
-def cpu_split(d):
-    """CPU ns so far (schedstat) of the daemon's main process and of its
-    children (igdd's privileged helper), apart."""
+def sched_split(d):
+    """From schedstat, so far: (CPU ns, ns runnable but waiting for a CPU) of
+    the daemon's main process and of its children (igdd's privileged
+    helper), apart: ((cpu, wait), (cpu, wait))."""
     out = []
     for pid in d.pids():
-        t = 0
+        t = [0, 0]
         try:
             for tid in os.listdir("/proc/%d/task" % pid):
                 with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    t += int(f.read().split()[0])
+                    v = f.read().split()
+                t[0] += int(v[0])
+                t[1] += int(v[1])
         except (OSError, ValueError, IndexError):
             pass
         out.append(t)
-    return (out[0] if out else 0), sum(out[1:])
+    main = out[0] if out else [0, 0]
+    kids = [sum(x[0] for x in out[1:]), sum(x[1] for x in out[1:])]
+    return main, kids
 
 
 def pct(xs, p):
@@ -219,18 +224,21 @@ class Stall:
             ps = self.probes_start(d.lab, self.a.rest + 600, self.a.mixes.split(","))
             t_rest0 = time.monotonic_ns() + 300_000_000      # warm-up
             time.sleep(self.a.rest)
-            c0 = cpu_split(d)
+            c0 = sched_split(d)
             try:
                 out = self.h.lg(d.lab, "delrange", self.to() + ["--proto", "TCP", "--lo", "1",
                                                                 "--hi", "65535"], timeout=600)
             finally:
-                c1 = cpu_split(d)
-                cpu_ms = (c1[0] + c1[1] - c0[0] - c0[1]) / 1e6
+                c1 = sched_split(d)
+                cpu_ms = (c1[0][0] + c1[1][0] - c0[0][0] - c0[1][0]) / 1e6
                 time.sleep(self.a.rest / 3)
                 recs, outs = self.probes_stop(ps)
             one = {"delete_s": out["seconds"], "daemon_cpu_ms": round(cpu_ms, 1),
-                   "engine_cpu_ms": round((c1[0] - c0[0]) / 1e6, 1),
-                   "helper_cpu_ms": round((c1[1] - c0[1]) / 1e6, 1),
+                   "engine_cpu_ms": round((c1[0][0] - c0[0][0]) / 1e6, 1),
+                   "helper_cpu_ms": round((c1[1][0] - c0[1][0]) / 1e6, 1),
+                   # runnable, waiting for a CPU (the machine's other work)
+                   "engine_runq_ms": round((c1[0][1] - c0[0][1]) / 1e6, 1),
+                   "helper_runq_ms": round((c1[1][1] - c0[1][1]) / 1e6, 1),
                    "probe_failed": sum(o.get("failed", 0) for o in outs)}
             errs = [o["first_error"] for o in outs if o.get("first_error")]
             if errs:
@@ -249,9 +257,11 @@ class Stall:
                 run["failed"][win] += fails[win]
             one["during"] = {k: summary(v) for k, v in w["during"].items()}
             run["reps"].append(one)
-            log("%s: delete of %d: %.3f s (CPU: engine %.0f ms, helper %.0f ms); others during it: "
-                "read %s, write %s" % (d.name, n, out["seconds"], one["engine_cpu_ms"],
-                                       one["helper_cpu_ms"], one["during"]["read"], one["during"]["write"]))
+            log("%s: delete of %d: %.3f s (CPU: engine %.0f ms, helper %.0f ms; waiting for a CPU: "
+                "engine %.0f ms, helper %.0f ms); others during it: read %s, write %s"
+                % (d.name, n, out["seconds"], one["engine_cpu_ms"], one["helper_cpu_ms"],
+                   one["engine_runq_ms"], one["helper_runq_ms"], one["during"]["read"],
+                   one["during"]["write"]))
             # what is left of the range: none (730 PortMappingNotFound,
             # WANIPConnection:2 2.5.21.3; miniupnpd 2.3.1 answers 714), or the count
             left = self.h.lg(d.lab, "list", self.to() + ["--proto", "TCP"], timeout=300)
