@@ -57,50 +57,44 @@ static void hold(const struct mapping *m, bool on)
 	cur->held[m->ext_port] = on;
 }
 
+/* One backend call: one entry or a batch of n, held (on) or let go, or
+ * refused as the test says; counted. */
+static int call(const struct mapping *v, size_t n, bool on, bool batch)
+{
+	int *count = on ? (batch ? &cur->apply_batches : &cur->applies) :
+			  (batch ? &cur->remove_batches : &cur->removes);
+	size_t i;
+
+	(*count)++;
+	if (on ? cur->refuse_apply : cur->refuse_remove)
+		return -EIO;
+	for (i = 0; i < n; i++)
+		hold(&v[i], on);
+	return 0;
+}
+
 static int c_apply(struct backend *b, const struct mapping *m)
 {
 	(void)b;
-	cur->applies++;
-	if (cur->refuse_apply)
-		return -EIO;
-	hold(m, true);
-	return 0;
+	return call(m, 1, true, false);
 }
 
 static int c_remove(struct backend *b, const struct mapping *m)
 {
 	(void)b;
-	cur->removes++;
-	if (cur->refuse_remove)
-		return -EIO;
-	hold(m, false);
-	return 0;
+	return call(m, 1, false, false);
 }
 
 static int c_apply_many(struct backend *b, const struct mapping *v, size_t n)
 {
 	(void)b;
-	size_t i;
-
-	cur->apply_batches++;
-	if (cur->refuse_apply)
-		return -EIO;
-	for (i = 0; i < n; i++)
-		hold(&v[i], true);
-	return 0;
+	return call(v, n, true, true);
 }
 
 static int c_remove_many(struct backend *b, const struct mapping *v, size_t n)
 {
 	(void)b;
-	size_t i;
-
-	cur->remove_batches++;
-	if (cur->refuse_remove)
-		return -EIO;
-	for (i = 0; i < n; i++)
-		hold(&v[i], false);
-	return 0;
+	return call(v, n, false, true);
 }
 
 static struct fx *fx_new(void)
