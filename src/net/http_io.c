@@ -11,9 +11,11 @@
  * addresses change. accept4() in a bounded batch per readiness. A
  * connection belongs to the LAN of the socket that accepted it; peers
  * not on that LAN are closed at once, so are connections past
- * http_max_per_ip from one address; at http_max_connections the
- * listening sockets leave the epoll set and further connections wait in
- * the listen backlogs, to be accepted as soon as a slot frees.
+ * http_max_per_ip from one address (a connection lingering after its
+ * final answer is not counted there, only in the total); at
+ * http_max_connections the listening sockets leave the epoll set and
+ * further connections wait in the listen backlogs, to be accepted as
+ * soon as a slot frees.
  *
  * Each connection is a small state machine:
  *
@@ -977,13 +979,20 @@ static void http_io_on_pause_end(struct loop *l, void *arg)
 		listen_set(h, true);
 }
 
+/*
+ * Connections from a that count against http_max_per_ip: not those
+ * lingering (their final answer is out, their input is only drained for
+ * at most HTTP_IO_LINGER_MS): how many of one host's answered malformed
+ * requests are still draining depends on the machine's speed, not on
+ * the host. They still hold a slot of http_max_connections.
+ */
 static unsigned http_io_count_peer(const struct http_io *h, const struct ipaddr *a)
 {
 	const struct http_conn *c;
 	unsigned n = 0;
 
 	for (c = h->conns; c; c = c->next)
-		if (ipaddr_eq(&c->peer, a))
+		if (c->state != C_LINGER && ipaddr_eq(&c->peer, a))
 			n++;
 	return n;
 }
