@@ -13,25 +13,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_require natpmpc upnpc
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
-BG=()
-natpmp_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-}
-trap natpmp_cleanup EXIT
 LAB_HTTP_PORT=5000
 lab_conf "$LAB_DIR/igdd.conf" "connection_control = $LAN1_IP"
 PCPC="$PY $HERE/pcp_client.py"
 
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 
 # The start-up announcements, heard on the LAN (the first goes at once).
-in_lan1 $PCPC listen $LAB_T >"$LAB_DIR/listen.out" 2>&1 &
-LISTEN_PID=$!
+lab_bg $NS_LAN1 $PCPC listen $LAB_T >"$LAB_DIR/listen.out" 2>&1
+LISTEN_PID=$LAB_PID
 lab_wait_line "$LAB_DIR/listen.out" listening || lab_fail "the announcement listener did not start"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 wait $LISTEN_PID
@@ -173,8 +162,8 @@ out=$(pcp1 $LAN1_IP natpmp-ext)
 expect "WAN down: NAT-PMP external address result 3" "natpmp result=3 addr=0.0.0.0" "$out"
 out=$(pcp1 $LAN1_IP map 7 6 9400 0 600)
 expect "WAN down: PCP NETWORK_FAILURE" "result=7 lifetime=30" "$out"
-in_lan1 $PCPC listen $LAB_T >"$LAB_DIR/listen2.out" 2>&1 &
-LISTEN_PID=$!
+lab_bg $NS_LAN1 $PCPC listen $LAB_T >"$LAB_DIR/listen2.out" 2>&1
+LISTEN_PID=$LAB_PID
 lab_wait_line "$LAB_DIR/listen2.out" listening || lab_fail "the announcement listener did not start"
 t0=$(lab_now_ms)
 soap RequestConnection || lab_fail "RequestConnection"
@@ -196,9 +185,8 @@ if ! command -v nft >/dev/null 2>&1; then
   exit 0
 fi
 igdd_stop
-PEER="$PY $HERE/nft_peer.py"
-ip netns exec $NS_LAN1 $PEER serve tcp 8600 "natpmp service" >"$LAB_DIR/serve.out" 2>&1 &   # $!: the server itself
-BG+=($!)
+PEER="$PY $HERE/peer.py"
+lab_bg $NS_LAN1 $PEER serve tcp 8600 "natpmp service" >"$LAB_DIR/serve.out" 2>&1
 lab_wait_line "$LAB_DIR/serve.out" ready || lab_fail "the LAN service did not start"
 rm -f "$LAB_DIR/igdd.log"
 mkdir -p "$LAB_DIR/state"

@@ -18,10 +18,6 @@ lab_up
 URL=http://$GW_LAN_IP:5000/ctl/IPConn
 ST=urn:schemas-upnp-org:service:WANIPConnection:2
 in_gw() { ip netns exec $NS_GW "$@"; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 # soap ACTION: the response body (HTTP errors included).
 soap() {
   in_lan1 curl -s -m $LAB_T -H 'Content-Type: text/xml; charset="utf-8"' \
