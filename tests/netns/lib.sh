@@ -394,6 +394,23 @@ lab_conf() {
   } >"$f"
 }
 
+# lab_soap NS CONTROL_URL ACTION: a WANIPConnection:2 action without
+# arguments from namespace NS; 0 when it is answered 200.
+lab_soap() {
+  ip netns exec "$1" $PY - "$2" "$3" <<'PYEOF'
+import os, sys, urllib.request
+url, action = sys.argv[1], sys.argv[2]
+ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
+body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
+req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
+                                         "SOAPAction": '"%s#%s"' % (ns, action)})
+with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"])) as r:
+    assert r.status == 200, r.status
+PYEOF
+}
+
 in_lan1() { ip netns exec $NS_LAN1 "$@"; }
 in_lan2() { ip netns exec $NS_LAN2 "$@"; }
 in_wan() { ip netns exec $NS_WAN "$@"; }

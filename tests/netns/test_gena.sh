@@ -41,20 +41,7 @@ request() {
 wait_line() { lab_wait_line "$@"; }
 
 # soap ACTION: a WANIPConnection:2 action without arguments, from lan1.
-soap() {
-  in_lan1 $PY - "$BASE/ctl/IPConn" "$1" <<'PYEOF'
-import os, sys, urllib.request
-url, action = sys.argv[1], sys.argv[2]
-ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
-body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
-req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
-                                         "SOAPAction": '"%s#%s"' % (ns, action)})
-with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"])) as r:
-    assert r.status == 200, r.status
-PYEOF
-}
+soap() { lab_soap $NS_LAN1 "$BASE/ctl/IPConn" "$1"; }
 
 # 1. Initial event: after the response, SEQ 0, every evented variable.
 lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 9 --duration $LAB_T \
@@ -162,7 +149,7 @@ lab_ok "400/412 rules"
 #    other host has heard nothing by then (order, not time: had either
 #    refused SUBSCRIBE been taken, its initial event would have gone out
 #    before the change event did).
-# (ip netns exec execs it: $! is the listener itself, killed below.)
+# (lab_bg: $LPID is the listener itself, ended below.)
 lab_bg $NS_LAN2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --duration $LAB_T \
   >"$LAB_DIR/other.jsonl"
 LPID=$LAB_PID
@@ -202,7 +189,7 @@ lab_ok "CALLBACK off the LAN refused (CallStranger)"
 # live subscriber's change event comes while a delivery to the dead one
 # still hangs (accepted, not yet given up by the gateway). Both
 # subscribers stamp with the same monotonic clock.
-# (ip netns exec execs it: $! is the subscriber itself, killed below.)
+# (lab_bg: $DPID is the subscriber itself, ended below.)
 lab_bg $NS_LAN2 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN2_IP --dead \
   --duration $LAB_T >"$LAB_DIR/dead.jsonl"
 DPID=$LAB_PID

@@ -139,20 +139,7 @@ lab_ok "natpmpc from the WAN gets nothing"
 # seconds count from the reconnection, so they are at most the seconds
 # measured from the RequestConnection to the announcement (an upper bound
 # from measured time), while the old epoch had passed 2 by then.
-soap() {
-  in_lan1 $PY - "http://$GW_LAN_IP:5000/ctl/IPConn" "$1" <<'PYEOF'
-import os, sys, urllib.request
-url, action = sys.argv[1], sys.argv[2]
-ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
-body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
-req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
-                                         "SOAPAction": '"%s#%s"' % (ns, action)})
-with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"])) as r:
-    assert r.status == 200, r.status
-PYEOF
-}
+soap() { lab_soap $NS_LAN1 "http://$GW_LAN_IP:5000/ctl/IPConn" "$1"; }
 sleep 2       # the epoch has counted past 1 by now (a lower bound)
 out=$(pcp1 $LAN1_IP announce)
 e1=$(echo "$out" | sed -n 's/.* epoch=\([0-9]*\) .*/\1/p')
