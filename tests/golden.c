@@ -646,11 +646,13 @@ static bool wire_read(struct str wire, const struct buf *head_body, struct wire_
 		return false;
 	}
 	rest = str_from(wire.p + body_at, wire.len - body_at);
-	if (has_len == chunked || (!has_len && !chunked && !close)) {
-		fprintf(stderr, "%s: %s\n", where, has_len ? "Content-Length with chunked" :
-			"neither Content-Length nor chunked, and no close");
-		if (has_len || chunked || !close)
-			return false;
+	if (has_len && chunked) {
+		fprintf(stderr, "%s: Content-Length with chunked\n", where);
+		return false;
+	}
+	if (!has_len && !chunked && !close) {
+		fprintf(stderr, "%s: neither Content-Length nor chunked, and no close\n", where);
+		return false;
 	}
 	if (head_body) {
 		if (rest.len || (has_len && clen != head_body->len)) {
