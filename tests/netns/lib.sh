@@ -221,7 +221,7 @@ lab_ns_pids() {
 # is killed; in a test that has not failed already, that is a failure
 # of its own (1: lab_down then exits 1).
 lab_left() {
-  local bad=() p nss=($NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN "$@")
+  local bad=() p nss=("$NS_GW" "$NS_LAN1" "$NS_LAN2" "$NS_WAN" "$@")
   for p in "${LAB_BG[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${LAB_BG[@]}"; do
     if ! lab_until lab_gone "$p"; then
