@@ -411,6 +411,27 @@ with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"]))
 PYEOF
 }
 
+# lab_nft_conf FILE [extra lines...]: an nft-backend config for the
+# gateway (the privileged helper, igdd as nobody, HTTP on port 5000,
+# $LAB_DIR/state owned by nobody); the previous run's log removed, so that
+# igdd_start never takes its start-up line for the next run's.
+lab_nft_conf() {
+  local f=$1 l; shift
+  rm -f "$LAB_DIR/igdd.log"
+  mkdir -p "$LAB_DIR/state"
+  chown nobody "$LAB_DIR/state"
+  {
+    echo "backend = nft"
+    echo "lan_interface = br-lan"
+    echo "wan_interface = wan0"
+    echo "http_port = 5000"
+    echo "state_dir = $LAB_DIR/state"
+    echo "control_socket = $LAB_DIR/igdd.sock"
+    echo "user = nobody"
+    for l in "$@"; do echo "$l"; done
+  } >"$f"
+}
+
 in_lan1() { ip netns exec $NS_LAN1 "$@"; }
 in_lan2() { ip netns exec $NS_LAN2 "$@"; }
 in_wan() { ip netns exec $NS_WAN "$@"; }

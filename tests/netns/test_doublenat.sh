@@ -102,17 +102,7 @@ mini_start
 lab_ok "miniupnpd is the upstream gateway (PCP/NAT-PMP on 10.0.0.1:5351)"
 
 # ---- the downstream: igdd on the nft backend, a private WAN address ----
-mkdir -p "$LAB_DIR/state"
-chown nobody "$LAB_DIR/state"
-cat >"$LAB_DIR/igdd.conf" <<EOF2
-backend = nft
-lan_interface = br-lan
-wan_interface = wan0
-http_port = 5000
-state_dir = $LAB_DIR/state
-control_socket = $LAB_DIR/igdd.sock
-user = nobody
-EOF2
+lab_nft_conf "$LAB_DIR/igdd.conf"
 lab_bg $NS_LAN1 $PEER serve tcp 8080 "hello from lan1 through two NATs" >"$LAB_DIR/srv.out" 2>&1
 lab_wait_line "$LAB_DIR/srv.out" ready || lab_fail "the LAN service did not start"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"

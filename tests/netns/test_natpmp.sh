@@ -175,11 +175,7 @@ igdd_stop
 PEER="$PY $HERE/peer.py"
 lab_bg $NS_LAN1 $PEER serve tcp 8600 "natpmp service" >"$LAB_DIR/serve.out" 2>&1
 lab_wait_line "$LAB_DIR/serve.out" ready || lab_fail "the LAN service did not start"
-rm -f "$LAB_DIR/igdd.log"
-mkdir -p "$LAB_DIR/state"
-chown nobody "$LAB_DIR/state"
-printf '%s\n' "backend = nft" "lan_interface = br-lan" "wan_interface = wan0" \
-  "state_dir = $LAB_DIR/state" "user = nobody" >"$LAB_DIR/igdd-nft.conf"
+lab_nft_conf "$LAB_DIR/igdd-nft.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd-nft.conf"
 out=$(in_wan $PEER get tcp $GW_WAN_IP 18600)
 expect "nft: no mapping yet, 18600 closed" "FAIL" "$out"

@@ -34,25 +34,7 @@ gone() { lab_until exited "$1"; }
 in_dnat_any() { in_gw nft list map ip igdd dnat_any 2>/dev/null | grep -q "$1"; }
 igdd_exited() { lab_gone $IGDD_PID; }
 
-nft_conf() {
-  # igdd_start truncates the log in the background job: a "started" left
-  # from the previous run must not satisfy its wait.
-  rm -f "$LAB_DIR/igdd.log"
-  mkdir -p "$LAB_DIR/state"
-  chown nobody "$LAB_DIR/state"
-  {
-    echo "backend = nft"
-    echo "lan_interface = br-lan"
-    echo "wan_interface = wan0"
-    echo "http_port = 5000"
-    echo "state_dir = $LAB_DIR/state"
-    echo "control_socket = $LAB_DIR/igdd.sock"
-    echo "friendly_name = igdd nft lab"
-    echo "user = nobody"
-    local l
-    for l in "$@"; do echo "$l"; done
-  } >"$LAB_DIR/igdd.conf"
-}
+nft_conf() { lab_nft_conf "$LAB_DIR/igdd.conf" "friendly_name = igdd nft lab" "$@"; }
 
 # ---- the LAN services and the WAN observers ----
 lab_spawn tcp8080 $NS_LAN1 $PEER serve tcp 8080 "tcp hello from lan1"

@@ -76,18 +76,7 @@ passes() { # passes WHAT tcp|udp PORT TEXT
 in_set() { in_gw nft list set ip6 igdd "$1" 2>/dev/null | grep -q "$2"; }
 not_in_set() { ! in_set "$@"; }
 
-mkdir -p "$LAB_DIR/state"
-chown nobody "$LAB_DIR/state"
-cat >"$LAB_DIR/igdd.conf" <<EOF2
-backend = nft
-lan_interface = br-lan
-wan_interface = wan0
-http_port = 5000
-state_dir = $LAB_DIR/state
-control_socket = $LAB_DIR/igdd.sock
-friendly_name = igdd pinhole lab
-user = nobody
-EOF2
+lab_nft_conf "$LAB_DIR/igdd.conf" "friendly_name = igdd pinhole lab"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 lab_until in_gw nft list table ip6 igdd >/dev/null 2>&1 || lab_fail "table ip6 igdd not made"
 

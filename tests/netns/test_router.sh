@@ -61,21 +61,8 @@ NFT
 in_gw ip addr add 192.168.77.250/24 dev br-lan
 
 nft_conf() {
-  rm -f "$LAB_DIR/igdd.log"
-  mkdir -p "$LAB_DIR/state"
-  chown nobody "$LAB_DIR/state"
   chmod 755 "$LAB_DIR"            # the helper (nobody) reads the configuration again
-  {
-    echo "backend = nft"
-    echo "lan_interface = br-lan"
-    echo "wan_interface = wan0"
-    echo "http_port = 5000"
-    echo "state_dir = $LAB_DIR/state"
-    echo "control_socket = $LAB_DIR/igdd.sock"
-    echo "friendly_name = igdd router lab"
-    echo "user = nobody"
-    echo "secure_mode = no"
-  } >"$LAB_DIR/igdd.conf"
+  lab_nft_conf "$LAB_DIR/igdd.conf" "friendly_name = igdd router lab" "secure_mode = no"
 }
 
 # ---- run 1: the nft backend ----
