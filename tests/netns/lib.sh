@@ -205,6 +205,11 @@ lab_gone() {
   st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
   [ -z "$st" ] || [ "$st" = Z ]
 }
+# lab_ours PID: a helper lab_bg started that still runs (this shell's
+# child: a PID reaped by `wait` and used again by another process is not).
+lab_ours() {
+  [ "$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = "$$" ] && ! lab_gone "$1"
+}
 
 # lab_ns_pids NS...: every process in those namespaces.
 lab_ns_pids() {
@@ -222,8 +227,10 @@ lab_ns_pids() {
 # of its own (1: lab_down then exits 1).
 lab_left() {
   local bad=() p nss=("$NS_GW" "$NS_LAN1" "$NS_LAN2" "$NS_WAN" "$@")
-  for p in "${LAB_BG[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${LAB_BG[@]}"; do
+  local ours=()
+  for p in "${LAB_BG[@]}"; do lab_ours "$p" && ours+=("$p"); done
+  for p in "${ours[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${ours[@]}"; do
     if ! lab_until lab_gone "$p"; then
       bad+=("$p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) (survived SIGTERM)")
       kill -KILL "$p" 2>/dev/null || true
