@@ -3,8 +3,10 @@
 # build-fuzz and run each for a bounded time: the fuzz stage of
 # scripts/test.sh, and the long runs of tests/fuzz/README.md.
 #
-#   scripts/fuzz.sh [-t SECONDS] [-j PARALLEL] [-o WORKDIR] [TARGET...]
+#   scripts/fuzz.sh [-b] [-t SECONDS] [-j PARALLEL] [-o WORKDIR] [TARGET...]
 #
+#   -b  build the targets only (scripts/test.sh builds them while other
+#       tests run)
 #   -t  seconds per target (default 25)
 #   -j  targets run at once (default 2)
 #   -o  work directory: WORKDIR/TARGET/{corpus,log,crash-*} (default: a
@@ -26,12 +28,14 @@ cd "$(dirname "$0")/.."
 secs=25
 par=2
 work=
-while getopts "t:j:o:" opt; do
+build_only=0
+while getopts "bt:j:o:" opt; do
   case $opt in
+    b) build_only=1 ;;
     t) secs=$OPTARG ;;
     j) par=$OPTARG ;;
     o) work=$OPTARG ;;
-    *) echo "usage: $0 [-t SECONDS] [-j PARALLEL] [-o WORKDIR] [TARGET...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-b] [-t SECONDS] [-j PARALLEL] [-o WORKDIR] [TARGET...]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -57,6 +61,7 @@ rm -rf "$probe"
 
 CC=clang cmake -S . -B build-fuzz -DIGDD_FUZZ=ON -DIGDD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j"$par" --target "${targets[@]/#/fuzz_}" >/dev/null
+[ $build_only -eq 0 ] || exit 0
 
 keep=0
 if [ -z "$work" ]; then

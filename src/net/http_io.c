@@ -11,9 +11,11 @@
  * addresses change. accept4() in a bounded batch per readiness. A
  * connection belongs to the LAN of the socket that accepted it; peers
  * not on that LAN are closed at once, so are connections past
- * http_max_per_ip from one address; at http_max_connections the
- * listening sockets leave the epoll set and further connections wait in
- * the listen backlogs, to be accepted as soon as a slot frees.
+ * http_max_per_ip from one address (a connection lingering after its
+ * final answer is not counted there, only in the total); at
+ * http_max_connections the listening sockets leave the epoll set and
+ * further connections wait in the listen backlogs, to be accepted as
+ * soon as a slot frees.
  *
  * Each connection is a small state machine:
  *
@@ -167,12 +169,6 @@ struct http_io {
 	struct ratelimit warn_slow, warn_stuck, warn_big;
 };
 
-static const char http_io_allow[] = "GET, HEAD, POST, SUBSCRIBE, UNSUBSCRIBE";
-
-static const char *const http_io_methods[] = {
-	"GET", "HEAD", "POST", "SUBSCRIBE", "UNSUBSCRIBE",
-};
-
 static int conn_process(struct http_conn *c);
 
 /* " (N similar not logged)" after a rate-limited warning, or "". */
@@ -182,16 +178,6 @@ static const char *http_io_more(char out[48], unsigned suppressed)
 	if (suppressed)
 		snprintf(out, 48, " (%u similar not logged)", suppressed);
 	return out;
-}
-
-static bool http_io_method_ok(const char *method)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(http_io_methods) / sizeof(http_io_methods[0]); i++)
-		if (strcmp(method, http_io_methods[i]) == 0)
-			return true;
-	return false;
 }
 
 /* ---- deadlines ---- */
@@ -553,49 +539,26 @@ static const char *http_io_date(struct http_io *h)
 	return h->date;
 }
 
-/* How the end of a body is known (RFC 9112 6.3). */
-enum body_framing {
-	FRAME_LENGTH,                   /* Content-Length: the body is whole in memory */
-	FRAME_CHUNKED,                  /* written in parts, HTTP/1.1 */
-	FRAME_CLOSE,                    /* written in parts, HTTP/1.0: the close ends it */
-};
-
-/* Status line and fields into c->out; false when they do not fit. */
+/* Status line and fields into c->out (svc/httpd.c httpd_write_head());
+ * false when they do not fit. */
 static bool conn_head(struct http_conn *c, unsigned status, const char *ctype,
 		      const struct http_response *resp, const char *allow, size_t body_len,
-		      enum body_framing framing)
+		      enum httpd_framing framing)
 {
-	struct http_io *h = c->h;
-	struct buf *b = &c->out;
-	const char *date = http_io_date(h);
-	size_t i;
+	struct httpd_head hd = {
+		.status = status,
+		.date = http_io_date(c->h),
+		.server = c->h->server,
+		.close = c->close_after,
+		.request_minor = c->ps.head.minor,
+		.content_type = ctype,
+		.allow = allow,
+		.resp = resp,
+		.body_len = body_len,
+		.framing = framing,
+	};
 
-	buf_reset(b);
-	buf_printf(b, "HTTP/1.1 %u %s\r\n", status, http_reason(status));
-	if (date[0])
-		buf_printf(b, "Date: %s\r\n", date);
-	if (c->close_after)
-		buf_puts(b, "Connection: close\r\n");
-	else if (c->ps.head.minor == 0)
-		buf_puts(b, "Connection: keep-alive\r\n");
-	buf_printf(b, "Server: %s\r\n", h->server);
-	if (ctype)
-		buf_printf(b, "Content-Type: %s\r\n", ctype);
-	if (allow)
-		buf_printf(b, "Allow: %s\r\n", allow);
-	for (i = 0; resp && i < resp->nheaders && i < HTTP_MAX_RESP_HEADERS; i++) {
-		/* An empty value (UDA 1.1 3.2.2 "EXT:") is sent as such. */
-		if (resp->hdr_value[i][0])
-			buf_printf(b, "%s: %s\r\n", resp->hdr_name[i], resp->hdr_value[i]);
-		else
-			buf_printf(b, "%s:\r\n", resp->hdr_name[i]);
-	}
-	if (framing == FRAME_LENGTH)
-		buf_printf(b, "Content-Length: %zu\r\n", body_len);
-	else if (framing == FRAME_CHUNKED)
-		buf_puts(b, "Transfer-Encoding: chunked\r\n");
-	buf_puts(b, "\r\n");
-	return !b->toobig;
+	return httpd_write_head(&c->out, &hd);
 }
 
 /* Answer status with a short text and close; -1 (c is done). */
@@ -604,7 +567,7 @@ static int conn_error(struct http_conn *c, unsigned status)
 	char peer[IPADDR_STRLEN], text[64];
 	bool head = c->ps.head.method && strcmp(c->ps.head.method, "HEAD") == 0 &&
 		    c->state == C_BODY;
-	int n;
+	size_t n;
 
 	ipaddr_ntop(&c->peer, peer, sizeof(peer));
 	log_debug("%s: HTTP request refused: %u", peer, status);
@@ -619,14 +582,14 @@ static int conn_error(struct http_conn *c, unsigned status)
 	c->gena_sid[0] = '\0';
 	c->close_after = true;
 	c->error = true;
-	n = snprintf(text, sizeof(text), "%u %s\n", status, http_reason(status));
-	if (!conn_head(c, status, "text/plain; charset=utf-8", NULL,
-		       status == 405 ? http_io_allow : NULL, (size_t)n, FRAME_LENGTH)) {
+	n = httpd_error_text(status, text, sizeof(text));
+	if (!conn_head(c, status, HTTPD_TEXT_TYPE, NULL,
+		       status == 405 ? HTTPD_ALLOW : NULL, n, HTTPD_FRAME_LENGTH)) {
 		conn_close(c);
 		return -1;
 	}
 	if (!head)
-		buf_append(&c->out, text, (size_t)n);
+		buf_append(&c->out, text, n);
 	return conn_send(c);
 }
 
@@ -638,20 +601,13 @@ static int conn_respond(struct http_conn *c)
 	struct http_request req;
 	struct http_response resp;
 	bool head = strcmp(hd->method, "HEAD") == 0;
-	enum body_framing framing;
+	enum httpd_framing framing;
 	unsigned status;
 	size_t len = 0;
 	int parts;
 
-	memset(&req, 0, sizeof(req));
-	req.method = hd->method;
-	req.url = hd->path;
-	req.http_minor = hd->minor;
-	req.headers = hd->fields;
-	req.nheaders = hd->nfields;
-	req.body = str_from(c->body.p ? c->body.p : "", c->body.len);
-	req.peer = c->peer;
-	req.lan = c->lan;
+	httpd_request_init(&req, hd, str_from(c->body.p ? c->body.p : "", c->body.len), &c->peer,
+			   c->lan);
 
 	http_response_init(&resp);
 	httpd_handle(h->e, &req, &resp);
@@ -684,12 +640,12 @@ static int conn_respond(struct http_conn *c)
 	if (h->e->gena && strcmp(hd->method, "SUBSCRIBE") == 0 &&
 	    !gena_response_sid(&resp, c->gena_sid))
 		c->gena_sid[0] = '\0';
-	framing = FRAME_LENGTH;
+	framing = HTTPD_FRAME_LENGTH;
 	if (resp.stream.fill) {
 		c->more = resp.stream;
 		memset(&resp.stream, 0, sizeof(resp.stream));
 		c->chunked = hd->minor >= 1;
-		framing = c->chunked ? FRAME_CHUNKED : FRAME_CLOSE;
+		framing = c->chunked ? HTTPD_FRAME_CHUNKED : HTTPD_FRAME_CLOSE;
 		if (!c->chunked)
 			c->close_after = true;  /* HTTP/1.0: the close ends the body */
 	}
@@ -710,7 +666,7 @@ static int conn_head_done(struct http_conn *c)
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	ssize_t n;
 
-	if (!http_io_method_ok(c->ps.head.method))
+	if (!httpd_method_ok(c->ps.head.method))
 		return conn_error(c, 405);
 	conn_state(c, C_BODY);
 	buf_reset(&c->body);
@@ -977,13 +933,20 @@ static void http_io_on_pause_end(struct loop *l, void *arg)
 		listen_set(h, true);
 }
 
+/*
+ * Connections from a that count against http_max_per_ip: not those
+ * lingering (their final answer is out, their input is only drained for
+ * at most HTTP_IO_LINGER_MS): how many of one host's answered malformed
+ * requests are still draining depends on the machine's speed, not on
+ * the host. They still hold a slot of http_max_connections.
+ */
 static unsigned http_io_count_peer(const struct http_io *h, const struct ipaddr *a)
 {
 	const struct http_conn *c;
 	unsigned n = 0;
 
 	for (c = h->conns; c; c = c->next)
-		if (ipaddr_eq(&c->peer, a))
+		if (c->state != C_LINGER && ipaddr_eq(&c->peer, a))
 			n++;
 	return n;
 }

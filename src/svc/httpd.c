@@ -27,12 +27,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define XML_CONTENT_TYPE "text/xml; charset=\"utf-8\""
-#define TEXT_CONTENT_TYPE "text/plain; charset=utf-8"
 
 void http_response_init(struct http_response *r)
 {
@@ -104,7 +104,7 @@ static const char *reason(int status)
 static void http_error(struct http_response *r, int status)
 {
 	r->status = status;
-	r->content_type = TEXT_CONTENT_TYPE;
+	r->content_type = HTTPD_TEXT_TYPE;
 	buf_stream_release(&r->stream);
 	buf_reset(&r->body);
 	buf_printf(&r->body, "%d %s\n", status, reason(status));
@@ -246,4 +246,73 @@ void httpd_handle(struct engine *e, const struct http_request *req, struct http_
 		}
 	}
 	http_error(resp, 404);
+}
+
+/* ---- the wire side (httpd.h): one writer for the daemon and the tests ---- */
+
+bool httpd_method_ok(const char *method)
+{
+	static const char *const methods[] = { "GET", "HEAD", "POST", "SUBSCRIBE", "UNSUBSCRIBE" };
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(method, methods[i]) == 0)
+			return true;
+	return false;
+}
+
+void httpd_request_init(struct http_request *req, const struct http_head *hd, struct str body,
+			const struct ipaddr *peer, unsigned lan)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = hd->method;
+	req->url = hd->path;
+	req->http_minor = hd->minor;
+	req->headers = hd->fields;
+	req->nheaders = hd->nfields;
+	req->body = body;
+	req->peer = *peer;
+	req->lan = lan;
+}
+
+bool httpd_write_head(struct buf *b, const struct httpd_head *h)
+{
+	const struct http_response *resp = h->resp;
+	size_t i;
+
+	buf_reset(b);
+	buf_printf(b, "HTTP/1.1 %u %s\r\n", h->status, http_reason(h->status));
+	if (h->date && h->date[0])
+		buf_printf(b, "Date: %s\r\n", h->date);
+	if (h->close)
+		buf_puts(b, "Connection: close\r\n");
+	else if (h->request_minor == 0)
+		buf_puts(b, "Connection: keep-alive\r\n");
+	buf_printf(b, "Server: %s\r\n", h->server);
+	if (h->content_type)
+		buf_printf(b, "Content-Type: %s\r\n", h->content_type);
+	if (h->allow)
+		buf_printf(b, "Allow: %s\r\n", h->allow);
+	for (i = 0; resp && i < resp->nheaders && i < HTTP_MAX_RESP_HEADERS; i++) {
+		/* An empty value (UDA 1.1 3.2.2 "EXT:") is sent as such. */
+		if (resp->hdr_value[i][0])
+			buf_printf(b, "%s: %s\r\n", resp->hdr_name[i], resp->hdr_value[i]);
+		else
+			buf_printf(b, "%s:\r\n", resp->hdr_name[i]);
+	}
+	if (h->framing == HTTPD_FRAME_LENGTH)
+		buf_printf(b, "Content-Length: %zu\r\n", h->body_len);
+	else if (h->framing == HTTPD_FRAME_CHUNKED)
+		buf_puts(b, "Transfer-Encoding: chunked\r\n");
+	buf_puts(b, "\r\n");
+	return !b->toobig;
+}
+
+size_t httpd_error_text(unsigned status, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%u %s\n", status, http_reason(status));
+
+	if (n < 0)
+		return 0;
+	return (size_t)n < outsz ? (size_t)n : outsz - 1;
 }

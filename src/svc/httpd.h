@@ -9,6 +9,7 @@
 #define IGDD_HTTPD_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto/http.h"
@@ -50,5 +51,52 @@ int http_response_add_header(struct http_response *r, const char *name, const ch
 const char *http_request_header(const struct http_request *req, const char *name);
 
 void httpd_handle(struct engine *e, const struct http_request *req, struct http_response *resp);
+
+/*
+ * The wire side both the daemon (net/http_io.c) and the golden tests
+ * (tests/golden.c) use, so that what the tests compare is what is sent.
+ */
+
+/* The methods served (UDA 1.1: GET and HEAD for descriptions, POST for
+ * control, SUBSCRIBE and UNSUBSCRIBE for eventing); any other is
+ * answered 405 with HTTPD_ALLOW as its Allow field before a body is read. */
+#define HTTPD_ALLOW "GET, HEAD, POST, SUBSCRIBE, UNSUBSCRIBE"
+#define HTTPD_TEXT_TYPE "text/plain; charset=utf-8"    /* error answers' Content-Type */
+bool httpd_method_ok(const char *method);
+
+/* The request httpd_handle() takes, from a head proto/http.c parsed and
+ * its decoded body (strings stay the parser's). */
+void httpd_request_init(struct http_request *req, const struct http_head *hd, struct str body,
+			const struct ipaddr *peer, unsigned lan);
+
+/* How the end of a response body is known (RFC 9112 section 6.3). */
+enum httpd_framing {
+	HTTPD_FRAME_LENGTH,             /* Content-Length: the body is whole in memory */
+	HTTPD_FRAME_CHUNKED,            /* written in parts, HTTP/1.1 (section 7.1) */
+	HTTPD_FRAME_CLOSE,              /* written in parts, HTTP/1.0: the close ends it */
+};
+
+/* What the head of an answer says. */
+struct httpd_head {
+	unsigned status;
+	const char *date;               /* Date field value (RFC 9110 6.6.1); NULL or "": none */
+	const char *server;             /* Server field value (proto/ssdp.h ssdp_server_string()) */
+	bool close;                     /* the connection closes after it: "Connection: close" */
+	int request_minor;              /* the request's HTTP/1.x: 1.0 kept open says keep-alive */
+	const char *content_type;       /* NULL: none */
+	const char *allow;              /* Allow field (a 405 of the transport); NULL: none */
+	const struct http_response *resp; /* its extra fields (EXT, SID, ...), or NULL */
+	size_t body_len;                /* for HTTPD_FRAME_LENGTH */
+	enum httpd_framing framing;
+};
+
+/* Status line (RFC 9112 section 4) and fields, then the empty line, into
+ * b (reset first); false when they do not fit b's limit. */
+bool httpd_write_head(struct buf *b, const struct httpd_head *h);
+
+/* The short text body of an answer the transport refuses a request with
+ * ("400 Bad Request\n", with proto/http.c's reason phrase) into out;
+ * its length. */
+size_t httpd_error_text(unsigned status, char *out, size_t outsz);
 
 #endif

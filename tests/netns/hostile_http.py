@@ -48,6 +48,12 @@ run with a long http_timeout (test_limits.sh's first run, 300 s).
       defined status or a closed connection, the daemon keeps answering,
       and the mapping table (GetListOfPortMappings) is unchanged after
       each.
+  hostile_http.py lingering GW PORT --per-ip N --src A
+      N connections from A each get a malformed request answered (505,
+      Connection: close) and are left open here: the server has shut its
+      side and lingers, draining them; meanwhile one more connection from
+      A is served (a connection that has sent its final answer counts
+      against no per-address limit).
   hostile_http.py refused GW PORT
       (from outside the LAN) the connection is closed without an answer.
   hostile_http.py keepalive GW PORT --timeout T
@@ -692,6 +698,40 @@ def slowloris(a):
              1000 * max(lat), len(lifetimes)), flush=True)
 
 
+def lingering(a):
+    """The server lingers on each answered malformed request until this
+    side closes (or its short linger time, HTTP_IO_LINGER_MS, passes).
+    Were this machine so slow that the lingering ended before the last
+    connection, the check would pass without proving anything: slowness
+    can never make it fail."""
+    bad = ("GET /rootDesc.xml HTTP/2.0\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
+    held = []
+    try:
+        for i in range(a.per_ip):
+            s = connect(a.gw, a.port, a.src)
+            held.append(s)
+            s.sendall(bad)
+            raw = b""
+            while True:
+                try:
+                    d = s.recv(65536)
+                except socket.timeout:
+                    fail("lingering: no end of the answer on connection %d in %.0f s" % (i + 1, SAFETY))
+                if not d:
+                    break
+                raw += d
+            if not raw.startswith(b"HTTP/1.1 505 "):
+                fail("lingering: connection %d answered %r" % (i + 1, raw[:80]))
+        r = get(a.gw, a.port, "/rootDesc.xml", a.src)
+        if r.status != 200:
+            fail("%s refused (%r) while %d of its answered connections linger: lingering ones "
+                 "count against http_max_per_ip" % (a.src, r.status, a.per_ip))
+    finally:
+        for s in held:
+            s.close()
+    ok("%d answered connections of %s lingering, and it is still served" % (a.per_ip, a.src))
+
+
 # ---- malformed requests on the wire ----------------------------------------
 
 def malformed(a):
@@ -1021,6 +1061,11 @@ def main():
     q.add_argument("gw")
     q.add_argument("port", type=int)
     q.add_argument("--limit", type=int, required=True)
+    lg = sub.add_parser("lingering")
+    lg.add_argument("gw")
+    lg.add_argument("port", type=int)
+    lg.add_argument("--per-ip", type=int, required=True)
+    lg.add_argument("--src", required=True)
     r = sub.add_parser("refused")
     r.add_argument("gw")
     r.add_argument("port", type=int)
@@ -1028,7 +1073,7 @@ def main():
     {"conn-limits": conn_limits, "slowloris": slowloris, "malformed": malformed,
      "refused": refused, "gena-limits": gena_limits, "keepalive": keepalive,
      "fill": fill, "stuck-reader": stuck_reader, "fair-share": fair_share,
-     "max-requests": max_requests, "lifetime": lifetime}[a.cmd](a)
+     "max-requests": max_requests, "lifetime": lifetime, "lingering": lingering}[a.cmd](a)
     return 0
 
 

@@ -62,6 +62,10 @@ IGDD_PID=
 IGDD_LOG=
 LAB_TEARDOWN=
 
+LAB_BG=()        # PIDs of the helpers lab_bg started (the commands themselves)
+LAB_FAILED=
+LAB_NS_EXTRA=() # namespaces lab_ns_add made
+
 lab_skip() { echo "SKIP: $*"; exit 77; }
 
 lab_require() {
@@ -72,7 +76,7 @@ lab_require() {
   done
 }
 
-lab_fail() { echo "FAIL: $*"; [ -n "$IGDD_LOG" ] && [ -f "$IGDD_LOG" ] && sed 's/^/  igdd: /' "$IGDD_LOG" | tail -40; exit 1; }
+lab_fail() { LAB_FAILED=1; echo "FAIL: $*"; [ -n "$IGDD_LOG" ] && [ -f "$IGDD_LOG" ] && sed 's/^/  igdd: /' "$IGDD_LOG" | tail -40; exit 1; }
 lab_ok() { echo "ok: $*"; }
 
 lab_up() {
@@ -112,16 +116,141 @@ lab_port() {
   ip -n "$1" route add default via $GW_LAN_IP
 }
 
+# lab_ns_add NS: one more namespace for the test (its loopback up),
+# refused if it exists already; lab_down looks into it and deletes it.
+lab_ns_add() {
+  ip netns list | grep -qw -- "$1" && lab_fail "namespace $1 exists already; refusing"
+  LAB_NS_EXTRA+=("$1")
+  ip netns add "$1"
+  ip -n "$1" link set lo up
+}
+
+# lab_internet: the internet behind the WAN host: namespace NS_INET
+# (198.51.100.2 and .3 on its eth0) linked to the WAN host's inet0
+# (198.51.100.1), the WAN host forwarding, and a STUN server (stund, RFC
+# 5389 with the second address for RFC 5780's tests) there, waited for
+# until its sockets are open. The WAN host's routing and NAT are the
+# test's.
+NS_INET=igddt-inet-$LAB_ID
+lab_internet() {
+  lab_ns_add "$NS_INET"
+  ip link add inet0 netns "$NS_WAN" type veth peer name eth0 netns "$NS_INET"
+  ip -n "$NS_WAN" addr add 198.51.100.1/24 dev inet0
+  ip -n "$NS_WAN" link set inet0 up
+  ip -n "$NS_INET" addr add 198.51.100.2/24 dev eth0
+  ip -n "$NS_INET" addr add 198.51.100.3/24 dev eth0
+  ip -n "$NS_INET" link set eth0 up
+  ip netns exec "$NS_WAN" sysctl -qw net.ipv4.ip_forward=1
+  lab_bg "$NS_INET" stund -h 198.51.100.2 -a 198.51.100.3 >"$LAB_DIR/stund.log" 2>&1
+  # stund is up when it answers (any client): wait for its sockets instead
+  lab_until ip netns exec "$NS_INET" sh -c 'ss -uln | grep -q "198.51.100.3:3479"' ||
+    lab_fail "stund did not open its sockets"
+}
+
+# lab_down: stop igdd, end what is left of the processes the test started
+# (lab_left), delete the lab's namespaces (lab_ns_add's too), remove
+# LAB_DIR.
 lab_down() {
-  local ns
+  local ns left=0
   LAB_TEARDOWN=1
   igdd_stop
-  for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN; do
+  lab_left "${LAB_NS_EXTRA[@]}" || left=1
+  for ns in $NS_GW $NS_LAN1 $NS_LAN2 $NS_WAN "${LAB_NS_EXTRA[@]}"; do
     ip netns del "$ns" 2>/dev/null || true
   done
   [ -n "$LAB_DIR" ] && rm -rf "$LAB_DIR"
   LAB_DIR=
+  [ $left -eq 0 ] || exit 1
 }
+
+# lab_bg NS CMD...: CMD in namespace NS in the background; redirect the
+# call for its output (lab_bg $NS_LAN1 cmd >"$LAB_DIR/x.out" 2>&1), and
+# set LAB_BG_IN=FILE for its input (a FIFO is then opened by CMD's side,
+# not here, where it would block). ip netns exec execs CMD, and it is
+# started here, not in a subshell, so LAB_PID is CMD's own PID (`wait
+# $LAB_PID` waits for it, lab_bg_stop ends it), never a wrapper's; it is
+# recorded for lab_left.
+lab_bg() {
+  local ns=$1; shift
+  if [ -n "${LAB_BG_IN:-}" ]; then
+    ip netns exec "$ns" "$@" <"$LAB_BG_IN" &
+  else
+    ip netns exec "$ns" "$@" &
+  fi
+  LAB_PID=$!
+  LAB_BG+=("$LAB_PID")
+}
+
+# lab_spawn NAME NS CMD...: lab_bg with the output in $LAB_DIR/NAME.out,
+# then wait for it to print "ready" (at most the safety timeout).
+lab_spawn() {
+  local name=$1 ns=$2; shift 2
+  lab_bg "$ns" "$@" >"$LAB_DIR/$name.out" 2>&1
+  lab_wait_line "$LAB_DIR/$name.out" ready || lab_fail "$name did not start"
+}
+
+# lab_bg_stop PID...: SIGTERM, and wait (bounded) until each has exited.
+lab_bg_stop() {
+  local p
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    lab_until lab_gone "$p" || kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+
+# lab_gone PID: the process has exited (a zombie of ours counts as gone).
+lab_gone() {
+  local st
+  st=$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+  [ -z "$st" ] || [ "$st" = Z ]
+}
+# lab_ours PID: a helper lab_bg started that still runs (this shell's
+# child: a PID reaped by `wait` and used again by another process is not).
+lab_ours() {
+  [ "$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = "$$" ] && ! lab_gone "$1"
+}
+
+# lab_ns_pids NS...: every process in those namespaces.
+lab_ns_pids() {
+  local ns
+  for ns in "$@"; do ip netns pids "$ns" 2>/dev/null; done
+}
+
+# lab_left [NS...]: at teardown, once igdd has stopped: every helper
+# lab_bg started is ended by its own PID (SIGTERM, then SIGKILL past the
+# safety timeout); then no process may be left in the lab's namespaces
+# (one started some other way, or the real command behind a wrapper
+# whose PID was recorded instead); processes that exit by themselves
+# (igdd's helper after igdd) get the safety timeout to go. What is left
+# is killed; in a test that has not failed already, that is a failure
+# of its own (1: lab_down then exits 1).
+lab_left() {
+  local bad=() p nss=("$NS_GW" "$NS_LAN1" "$NS_LAN2" "$NS_WAN" "$@")
+  local ours=()
+  for p in "${LAB_BG[@]}"; do lab_ours "$p" && ours+=("$p"); done
+  for p in "${ours[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${ours[@]}"; do
+    if ! lab_until lab_gone "$p"; then
+      bad+=("$p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) (survived SIGTERM)")
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+    wait "$p" 2>/dev/null || true
+  done
+  LAB_BG=()
+  [ -n "$LAB_FAILED" ] || lab_until lab_ns_empty "${nss[@]}" || true
+  for p in $(lab_ns_pids "${nss[@]}"); do
+    bad+=("$p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)")
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  [ ${#bad[@]} -eq 0 ] && return 0
+  [ -n "$LAB_FAILED" ] && return 0
+  echo "FAIL: processes left running at the end of the test (killed):"
+  for p in "${bad[@]}"; do echo "  $p"; done
+  LAB_FAILED=1
+  return 1
+}
+lab_ns_empty() { [ -z "$(lab_ns_pids "$@")" ]; }
 
 # lab_until CMD...: run CMD until it succeeds (0), at most the safety
 # timeout ($LAB_T s); 1 when it never did. Polls every 0.1 s, then every
@@ -136,9 +265,50 @@ lab_until() {
   done
 }
 
+# expect WHAT PATTERN OUTPUT: OUTPUT has a line matching PATTERN
+# (grep -E): "ok: WHAT"; else OUTPUT shown and "FAIL: WHAT".
+expect() {
+  echo "$3" | grep -Eq -- "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
+  lab_ok "$1"
+}
+# refute WHAT PATTERN OUTPUT: no line of OUTPUT matches PATTERN.
+refute() {
+  echo "$3" | grep -Eq -- "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
+  lab_ok "$1"
+}
+
 # lab_wait_line FILE PATTERN: FILE has a line matching PATTERN (grep -E)
 # within the safety timeout.
 lab_wait_line() { lab_until grep -Eq -- "$2" "$1" 2>/dev/null; }
+
+# wait_for WHAT COMMAND...: COMMAND succeeds within the safety timeout,
+# or "FAIL: WHAT".
+wait_for() {
+  local what=$1; shift
+  lab_until "$@" >/dev/null 2>&1 || lab_fail "$what"
+}
+
+# lab_listen_announcements NS 4|6 SSDP_OUT PCP_OUT: on eth0 of NS, an
+# SSDP listener (ssdp_raw.py: the IPv4 or the IPv6 groups) writing
+# SSDP_OUT and a NAT-PMP/PCP announcement listener (pcp_client.py, for
+# the safety timeout) writing PCP_OUT, both ready when this returns;
+# their PIDs in LAB_SSDP_PID and LAB_PCP_PID (lab_bg).
+lab_listen_announcements() {
+  local here
+  here=$(dirname "${BASH_SOURCE[0]}")
+  if [ "$2" = 4 ]; then
+    lab_bg "$1" $PY "$here/ssdp_raw.py" listen eth0 --ipv4 >"$3" 2>&1
+    LAB_SSDP_PID=$LAB_PID
+    lab_bg "$1" $PY "$here/pcp_client.py" listen $LAB_T >"$4" 2>&1
+  else
+    lab_bg "$1" $PY "$here/ssdp_raw.py" listen eth0 >"$3" 2>&1
+    LAB_SSDP_PID=$LAB_PID
+    lab_bg "$1" $PY "$here/pcp_client.py" listen6 $LAB_T >"$4" 2>&1
+  fi
+  LAB_PCP_PID=$LAB_PID
+  wait_for "SSDP listener" grep -q ready "$3"
+  wait_for "NAT-PMP/PCP listener" grep -q listening "$4"
+}
 
 # lab_expect_line WHAT FILE PATTERN: lab_wait_line, then "ok: WHAT"; or
 # FILE shown and "FAIL: WHAT".
@@ -227,6 +397,44 @@ lab_conf() {
     # reachable, as a provider's address would be.
     echo "wan_public = yes"
     local l
+    for l in "$@"; do echo "$l"; done
+  } >"$f"
+}
+
+# lab_soap NS CONTROL_URL ACTION: a WANIPConnection:2 action without
+# arguments from namespace NS; 0 when it is answered 200.
+lab_soap() {
+  ip netns exec "$1" $PY - "$2" "$3" <<'PYEOF'
+import os, sys, urllib.request
+url, action = sys.argv[1], sys.argv[2]
+ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
+body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
+        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
+req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
+                                         "SOAPAction": '"%s#%s"' % (ns, action)})
+with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"])) as r:
+    assert r.status == 200, r.status
+PYEOF
+}
+
+# lab_nft_conf FILE [extra lines...]: an nft-backend config for the
+# gateway (the privileged helper, igdd as nobody, HTTP on port 5000,
+# $LAB_DIR/state owned by nobody); the previous run's log removed, so that
+# igdd_start never takes its start-up line for the next run's.
+lab_nft_conf() {
+  local f=$1 l; shift
+  rm -f "$LAB_DIR/igdd.log"
+  mkdir -p "$LAB_DIR/state"
+  chown nobody "$LAB_DIR/state"
+  {
+    echo "backend = nft"
+    echo "lan_interface = br-lan"
+    echo "wan_interface = wan0"
+    echo "http_port = 5000"
+    echo "state_dir = $LAB_DIR/state"
+    echo "control_socket = $LAB_DIR/igdd.sock"
+    echo "user = nobody"
     for l in "$@"; do echo "$l"; done
   } >"$f"
 }

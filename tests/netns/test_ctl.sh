@@ -24,10 +24,6 @@ DESC="http://$GW_LAN_IP:$port/rootDesc.xml"
 
 ctl() { timeout $LAB_T "$CTL" -s "$SOCK" "$@" 2>&1; }
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "$DESC" "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 sid() { ctl status | sed -n 's/^system_update_id: //p'; }
 wait_line() { lab_wait_line "$@"; }
 subscribers_1() { [ "$(ctl status | sed -n 's/^gena_subscribers: //p')" = 1 ]; }
@@ -56,9 +52,9 @@ out=$("$CTL" -f "$LAB_DIR/igdd.conf" status 2>&1)
 expect "-f CONFIG finds the socket" "mappings: 0" "$out"
 
 # A subscriber counts the events of the changes below.
-in_lan1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:$port/evt/IPConn" --bind $LAN1_IP \
-  --count 6 --duration $LAB_T --timeout Second-300 >"$LAB_DIR/ev.jsonl" &
-SPID=$!
+lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:$port/evt/IPConn" --bind $LAN1_IP \
+  --count 6 --duration $LAB_T --timeout Second-300 >"$LAB_DIR/ev.jsonl"
+SPID=$LAB_PID
 wait_line "$LAB_DIR/ev.jsonl" '"notify"' || lab_fail "no initial event"
 lab_until subscribers_1
 expect "status counts the GENA subscriber" "gena_subscribers: 1" "$(ctl status)"

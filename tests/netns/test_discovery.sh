@@ -15,12 +15,12 @@ lab_conf "$LAB_DIR/igdd.conf"
 # 1. Announcements: listen on the LAN before igdd starts, until the
 # alive of each NT checked below has come.
 URN=urn:schemas-upnp-org
-in_lan1 $PY "$HERE/ssdp_probe.py" listen --until ssdp:alive upnp:rootdevice \
+lab_bg $NS_LAN1 $PY "$HERE/ssdp_probe.py" listen --until ssdp:alive upnp:rootdevice \
   --until ssdp:alive $URN:device:InternetGatewayDevice:2 \
   --until ssdp:alive $URN:service:WANIPConnection:2 \
   --until ssdp:alive $URN:service:WANCommonInterfaceConfig:1 \
-  --until ssdp:alive $URN:device:InternetGatewayDevice:1 >"$LAB_DIR/start.jsonl" &
-LPID=$!
+  --until ssdp:alive $URN:device:InternetGatewayDevice:1 >"$LAB_DIR/start.jsonl"
+LPID=$LAB_PID
 lab_wait_line "$LAB_DIR/start.jsonl" ready || lab_fail "the SSDP listener did not start"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 wait $LPID
@@ -116,8 +116,8 @@ done
 lab_ok "no HTTP answer on the WAN side"
 
 # 6. Clean shutdown sends byebye.
-in_lan1 $PY "$HERE/ssdp_probe.py" listen --until ssdp:byebye upnp:rootdevice >"$LAB_DIR/stop.jsonl" &
-LPID=$!
+lab_bg $NS_LAN1 $PY "$HERE/ssdp_probe.py" listen --until ssdp:byebye upnp:rootdevice >"$LAB_DIR/stop.jsonl"
+LPID=$LAB_PID
 lab_wait_line "$LAB_DIR/stop.jsonl" ready || lab_fail "the SSDP listener did not start"
 igdd_stop
 wait $LPID

@@ -22,29 +22,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_require upnpc nft miniupnpd stund
 [ -x $PY ] || lab_skip "$PY missing"
 [ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
-NS_INET=igddt-inet-$LAB_ID
-ip netns list | grep -qw "$NS_INET" && { echo "namespace $NS_INET exists already; refusing"; exit 1; }
 lab_up
-BG=()
 MINI_PID=
-cleanup() {
-  local p
-  [ -n "$MINI_PID" ] && kill "$MINI_PID" 2>/dev/null && wait "$MINI_PID" 2>/dev/null
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  ip netns del "$NS_INET" 2>/dev/null || true
-  lab_down
-}
-trap cleanup EXIT
-PEER="$PY $HERE/nft_peer.py"
+PEER="$PY $HERE/peer.py"
 URL=http://$GW_LAN_IP:5000/rootDesc.xml
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u $URL "$@" 2>&1; }
 in_gw() { ip netns exec $NS_GW "$@"; }
 ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 status_line() { ctl status | sed -n "s/^$1: //p"; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 
 # ---- the upstream: re-address the lab's WAN link, add the internet ----
 ip -n $NS_GW addr flush dev wan0
@@ -52,19 +37,7 @@ ip -n $NS_GW addr add 10.0.0.2/24 dev wan0
 ip -n $NS_GW route add default via 10.0.0.1
 ip -n $NS_WAN addr flush dev eth0
 ip -n $NS_WAN addr add 10.0.0.1/24 dev eth0
-ip netns add "$NS_INET"
-ip -n "$NS_INET" link set lo up
-ip link add inet0 netns $NS_WAN type veth peer name eth0 netns "$NS_INET"
-ip -n $NS_WAN addr add 198.51.100.1/24 dev inet0
-ip -n $NS_WAN link set inet0 up
-ip -n "$NS_INET" addr add 198.51.100.2/24 dev eth0
-ip -n "$NS_INET" addr add 198.51.100.3/24 dev eth0
-ip -n "$NS_INET" link set eth0 up
-ip netns exec $NS_WAN sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$NS_INET" stund -h 198.51.100.2 -a 198.51.100.3 >"$LAB_DIR/stund.log" 2>&1 &
-BG+=($!)
-lab_until ip netns exec "$NS_INET" sh -c 'ss -uln | grep -q "198.51.100.3:3479"' ||
-  lab_fail "stund did not open its sockets"
+lab_internet
 ip netns exec $NS_WAN nft -f - <<'NFT' || lab_fail "the upstream's nft table"
 table inet miniupnpd {
   chain forward {
@@ -114,15 +87,15 @@ EOF2
 # there only, for its syslog copy), waiting for its PCP socket.
 mini_start() {
   : >"$LAB_DIR/mini.log"
-  ip netns exec $NS_WAN sh -c 'mount --bind /dev/null /dev/console && exec miniupnpd -d -f "$1" -P "$2"' \
-    sh "$LAB_DIR/miniupnpd.conf" "$LAB_DIR/miniupnpd.pid" >>"$LAB_DIR/mini.log" 2>&1 &
-  MINI_PID=$!
+  lab_bg $NS_WAN sh -c 'mount --bind /dev/null /dev/console && exec miniupnpd -d -f "$1" -P "$2"' \
+    sh "$LAB_DIR/miniupnpd.conf" "$LAB_DIR/miniupnpd.pid" >>"$LAB_DIR/mini.log" 2>&1
+  MINI_PID=$LAB_PID
   lab_wait_line "$LAB_DIR/mini.log" "Listening for NAT-PMP/PCP traffic" ||
     { cat "$LAB_DIR/mini.log"; lab_fail "miniupnpd did not start"; }
   grep -q "Port forwarding is now enabled" "$LAB_DIR/mini.log" ||
     { cat "$LAB_DIR/mini.log"; lab_fail "miniupnpd's STUN check did not enable forwarding"; }
 }
-mini_stop() { kill "$MINI_PID" 2>/dev/null; wait "$MINI_PID" 2>/dev/null; MINI_PID=; }
+mini_stop() { lab_bg_stop "$MINI_PID"; MINI_PID=; }
 mini_rules() { ip netns exec $NS_WAN nft list chain inet miniupnpd prerouting_miniupnpd; }
 mini_has() { mini_rules | grep -q "dport $1 dnat ip to 10.0.0.2:$1"; }
 mini_hasnt() { ! mini_has "$1"; }
@@ -130,19 +103,8 @@ mini_start
 lab_ok "miniupnpd is the upstream gateway (PCP/NAT-PMP on 10.0.0.1:5351)"
 
 # ---- the downstream: igdd on the nft backend, a private WAN address ----
-mkdir -p "$LAB_DIR/state"
-chown nobody "$LAB_DIR/state"
-cat >"$LAB_DIR/igdd.conf" <<EOF2
-backend = nft
-lan_interface = br-lan
-wan_interface = wan0
-http_port = 5000
-state_dir = $LAB_DIR/state
-control_socket = $LAB_DIR/igdd.sock
-user = nobody
-EOF2
-ip netns exec $NS_LAN1 $PEER serve tcp 8080 "hello from lan1 through two NATs" >"$LAB_DIR/srv.out" 2>&1 &
-BG+=($!)
+lab_nft_conf "$LAB_DIR/igdd.conf"
+lab_bg $NS_LAN1 $PEER serve tcp 8080 "hello from lan1 through two NATs" >"$LAB_DIR/srv.out" 2>&1
 lab_wait_line "$LAB_DIR/srv.out" ready || lab_fail "the LAN service did not start"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 pcp_found() { [ "$(status_line upstream)" = pcp ]; }

@@ -41,25 +41,12 @@ request() {
 wait_line() { lab_wait_line "$@"; }
 
 # soap ACTION: a WANIPConnection:2 action without arguments, from lan1.
-soap() {
-  in_lan1 $PY - "$BASE/ctl/IPConn" "$1" <<'PYEOF'
-import os, sys, urllib.request
-url, action = sys.argv[1], sys.argv[2]
-ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
-body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
-req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
-                                         "SOAPAction": '"%s#%s"' % (ns, action)})
-with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"])) as r:
-    assert r.status == 200, r.status
-PYEOF
-}
+soap() { lab_soap $NS_LAN1 "$BASE/ctl/IPConn" "$1"; }
 
 # 1. Initial event: after the response, SEQ 0, every evented variable.
-in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 9 --duration $LAB_T \
-  --timeout Second-300 >"$LAB_DIR/ip.jsonl" &
-SPID=$!
+lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 9 --duration $LAB_T \
+  --timeout Second-300 >"$LAB_DIR/ip.jsonl"
+SPID=$LAB_PID
 wait_line "$LAB_DIR/ip.jsonl" '"notify"' || lab_fail "no initial event"
 # 2. Mapping changes: add, delete, and an add whose 2 s lease runs out:
 # one event each, both variables together, SystemUpdateID +1 each time.
@@ -162,33 +149,33 @@ lab_ok "400/412 rules"
 #    other host has heard nothing by then (order, not time: had either
 #    refused SUBSCRIBE been taken, its initial event would have gone out
 #    before the change event did).
-# (ip netns exec execs it: $! is the listener itself, killed below.)
-ip netns exec $NS_LAN2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --duration $LAB_T \
-  >"$LAB_DIR/other.jsonl" &
-LPID=$!
+# (lab_bg: $LPID is the listener itself, ended below.)
+lab_bg $NS_LAN2 $PY "$SUB" listen --bind $LAN2_IP --port 49000 --duration $LAB_T \
+  >"$LAB_DIR/other.jsonl"
+LPID=$LAB_PID
 wait_line "$LAB_DIR/other.jsonl" ready || lab_fail "listener on lan2"
 check 412 "CALLBACK on another LAN host" SUBSCRIBE "$EVT_IP" "NT: upnp:event" \
   "CALLBACK: <http://$LAN2_IP:49000/other>"
 check 412 "CALLBACK own, then another LAN host" SUBSCRIBE "$EVT_IP" "NT: upnp:event" \
   "CALLBACK: <http://$LAN1_IP:9/><http://$LAN2_IP:49000/other>"
-in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 2 --duration $LAB_T \
-  --unsubscribe >"$LAB_DIR/own.jsonl" &
-OPID=$!
+lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 2 --duration $LAB_T \
+  --unsubscribe >"$LAB_DIR/own.jsonl"
+OPID=$LAB_PID
 wait_line "$LAB_DIR/own.jsonl" '"notify"' || lab_fail "no initial event at the subscriber's own address"
 in_lan1 timeout $LAB_T upnpc -i -u "$DESC" -a $LAN1_IP 7300 7300 TCP 600 >/dev/null 2>&1 ||
   lab_fail "upnpc -a for the event"
 wait $OPID
 [ "$(grep -c '"notify"' "$LAB_DIR/own.jsonl")" -ge 2 ] ||
   lab_fail "the subscriber at its own address missed the change event"
-kill $LPID 2>/dev/null; wait $LPID 2>/dev/null
+lab_bg_stop $LPID
 grep -q '"notify"\|"dead_accept"' "$LAB_DIR/other.jsonl" && lab_fail "the other LAN host was contacted"
 in_lan1 timeout $LAB_T upnpc -i -u "$DESC" -d 7300 TCP >/dev/null 2>&1 || lab_fail "upnpc -d 7300"
 lab_ok "CALLBACK on another LAN host refused; the subscriber's own address evented"
 
 # 7. CallStranger: a CALLBACK outside the LAN is refused and never contacted.
 ip -n $NS_WAN route add 192.168.77.0/24 via $GW_WAN_IP 2>/dev/null || true
-in_wan $PY "$SUB" listen --bind $WAN_IP --port 49001 --duration 4 >"$LAB_DIR/wan.jsonl" &
-LPID=$!
+lab_bg $NS_WAN $PY "$SUB" listen --bind $WAN_IP --port 49001 --duration 4 >"$LAB_DIR/wan.jsonl"
+LPID=$LAB_PID
 wait_line "$LAB_DIR/wan.jsonl" ready || lab_fail "listener on the WAN host"
 check 412 "CALLBACK on the WAN" SUBSCRIBE "$EVT_IP" "NT: upnp:event" "CALLBACK: <http://$WAN_IP:49001/x>"
 check 412 "CALLBACK LAN then WAN" SUBSCRIBE "$EVT_IP" "NT: upnp:event" \
@@ -202,14 +189,14 @@ lab_ok "CALLBACK off the LAN refused (CallStranger)"
 # live subscriber's change event comes while a delivery to the dead one
 # still hangs (accepted, not yet given up by the gateway). Both
 # subscribers stamp with the same monotonic clock.
-# (ip netns exec execs it: $! is the subscriber itself, killed below.)
-ip netns exec $NS_LAN2 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN2_IP --dead \
-  --duration $LAB_T >"$LAB_DIR/dead.jsonl" &
-DPID=$!
+# (lab_bg: $DPID is the subscriber itself, ended below.)
+lab_bg $NS_LAN2 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN2_IP --dead \
+  --duration $LAB_T >"$LAB_DIR/dead.jsonl"
+DPID=$LAB_PID
 wait_line "$LAB_DIR/dead.jsonl" dead_accept || lab_fail "the dead subscriber got no initial event"
-in_lan1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 2 --duration $LAB_T \
-  --unsubscribe >"$LAB_DIR/live.jsonl" &
-SPID=$!
+lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "$EVT_IP" --bind $LAN1_IP --count 2 --duration $LAB_T \
+  --unsubscribe >"$LAB_DIR/live.jsonl"
+SPID=$LAB_PID
 wait_line "$LAB_DIR/live.jsonl" '"notify"' || lab_fail "no initial event for the live subscriber"
 in_lan1 upnpc -u "$DESC" -a $LAN1_IP 5002 5002 UDP 600 >/dev/null 2>&1 || lab_fail "upnpc -a"
 wait $SPID
@@ -226,7 +213,7 @@ assert hanging, "the change event came (%.3f) when no delivery to the dead subsc
 print("ok: a dead subscriber delays nobody (the change event came while its delivery %d hung)"
       % hanging[0])
 PYEOF
-kill $DPID 2>/dev/null; wait $DPID 2>/dev/null
+lab_bg_stop $DPID
 
 # 9. No SUBSCRIBE from the WAN side.
 if in_wan $PY "$SUB" request SUBSCRIBE "$EVT_IP" "-H" "NT: upnp:event" "-H" "CALLBACK: <http://$WAN_IP:9/>" \

@@ -26,9 +26,9 @@ mappings() { ctl status | sed -n 's/^mappings: //p'; }
 OUT=$LAB_DIR/igd.jsonl
 REL=$LAB_DIR/release
 # (Every wait in the client is bounded by the safety timeout.)
-in_lan1 $PY "$HERE/gupnp_igd_client.py" $LAN1_IP 7100 "$REL" >"$OUT" 2>"$LAB_DIR/igd.err" &
-GPID=$!
-said_or_gone() { grep -q '"mapped": ' "$OUT" || ! kill -0 $GPID 2>/dev/null; }
+lab_bg $NS_LAN1 $PY "$HERE/gupnp_igd_client.py" $LAN1_IP 7100 "$REL" >"$OUT" 2>"$LAB_DIR/igd.err"
+GPID=$LAB_PID
+said_or_gone() { grep -q '"mapped": ' "$OUT" || lab_gone $GPID; }
 lab_until said_or_gone
 grep -q '"mapped": true' "$OUT" || { sed 's/^/  gupnp-igd: /' "$OUT" "$LAB_DIR/igd.err"; touch "$REL" "$REL.done"; lab_fail "gupnp-igd did not map TCP and UDP"; }
 list=$(ctl list)

@@ -38,13 +38,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_require upnpc curl
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
-BG=()      # background helpers, started with `ip netns exec` (it execs: $! is the helper)
-ipv6_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-}
-trap ipv6_cleanup EXIT
 ip netns exec $NS_GW sysctl -qw net.ipv6.conf.all.forwarding=1
 GW6=2001:db8:1::1
 L1_6=2001:db8:1::2
@@ -62,19 +55,6 @@ PCPC="$PY $HERE/pcp_client.py"
 SUB="$HERE/gena_subscriber.py"
 IGD1=urn:schemas-upnp-org:device:InternetGatewayDevice:1
 
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-refute() { # refute WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-# wait_for WHAT COMMAND...: COMMAND succeeds within the safety timeout.
-wait_for() {
-  local what=$1; shift
-  lab_until "$@" >/dev/null 2>&1 || lab_fail "$what"
-}
 # upnpc6_s DESC: upnpc -6 -i -s found the gateway at DESC (run it with lab_until:
 # it waits 2 s for each search and cannot be told to wait longer; on a
 # slow machine it may miss the answers); its output in $upnpc_out.
@@ -95,14 +75,8 @@ GW_LL=$(link_local $NS_GW br-lan)
 L2_LL=$(link_local $NS_LAN2 eth0)
 
 # Listeners first: the start-up announcements (SSDP and PCP) are heard.
-ip netns exec $NS_LAN1 $PROBE listen eth0 >"$LAB_DIR/notify6.jsonl" 2>&1 &
-NPID=$!
-BG+=($NPID)
-ip netns exec $NS_LAN1 $PCPC listen6 $LAB_T >"$LAB_DIR/announce6.out" 2>&1 &
-APID=$!
-BG+=($APID)
-wait_for "SSDP listener" grep -q ready "$LAB_DIR/notify6.jsonl"
-wait_for "PCP listener" grep -q listening "$LAB_DIR/announce6.out"
+lab_listen_announcements $NS_LAN1 6 "$LAB_DIR/notify6.jsonl" "$LAB_DIR/announce6.out"
+NPID=$LAB_SSDP_PID APID=$LAB_PCP_PID
 lab_conf "$LAB_DIR/igdd.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$IGDD_LOG" | head -1)
@@ -121,8 +95,7 @@ lab_expect_line "ssdp:alive on ff02::c from the link-local address, LOCATION the
   "\"from\": \"$GW_LL\", \"host\": \"\\[FF02::C\\]:1900\", \"location\": \"$LOC6.xml\", \"nt\": \"upnp:rootdevice\", \"nts\": \"ssdp:alive\""
 lab_expect_line "ssdp:alive on ff05::c from the GUA" "$N6" \
   "\"from\": \"$GW6\", \"host\": \"\\[FF05::C\\]:1900\", \"location\": \"$LOC6.xml\""
-kill $NPID 2>/dev/null
-wait $NPID 2>/dev/null
+lab_bg_stop $NPID
 out=$(cat "$N6")
 $PY - "$N6" <<'PYEOF' || { echo "$out" | sed 's/^/  | /'; lab_fail "ssdp:byebye before ssdp:alive on ff02::c"; }
 import json, sys
@@ -186,10 +159,9 @@ out=$(in_wan curl -g -s --max-time 5 "http://[2001:db8:ffff::1]:$port/rootDesc.x
 refute "HTTP to the WAN address: nothing listens" "HTTP/|<root" "$out"
 
 # 6. GENA over IPv6: the subscriber's own GUA; a CALLBACK naming another host refused.
-ip netns exec $NS_LAN1 $PY "$SUB" subscribe --event-url "http://[$GW6]:$port/evt/IPConn" --bind $L1_6 \
-  --count 2 --duration $LAB_T >"$LAB_DIR/sub6.jsonl" &
-SPID=$!
-BG+=($SPID)
+lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "http://[$GW6]:$port/evt/IPConn" --bind $L1_6 \
+  --count 2 --duration $LAB_T >"$LAB_DIR/sub6.jsonl"
+SPID=$LAB_PID
 wait_for "the initial event over IPv6" grep -q '"seq": 0' "$LAB_DIR/sub6.jsonl"
 in_lan1 timeout $LAB_T upnpc -i -u "http://$GW_LAN_IP:$port/rootDesc.xml" -a $LAN1_IP 24001 24001 TCP 600 \
   >/dev/null 2>&1 || lab_fail "upnpc (IPv4) -a"
@@ -197,9 +169,8 @@ wait $SPID
 out=$(cat "$LAB_DIR/sub6.jsonl")
 expect "SUBSCRIBE over IPv6 with the subscriber's own GUA: 200" '"event": "subscribe".*"status": 200' "$out"
 expect "NOTIFY over IPv6 after an IPv4 client's mapping (SEQ 1, one entry)" '"seq": 1.*"PortMappingNumberOfEntries": "1"' "$out"
-ip netns exec $NS_LAN2 $PY "$SUB" listen --bind :: --port 24100 --duration $LAB_T >"$LAB_DIR/victim6.jsonl" &
-VPID=$!
-BG+=($VPID)
+lab_bg $NS_LAN2 $PY "$SUB" listen --bind :: --port 24100 --duration $LAB_T >"$LAB_DIR/victim6.jsonl"
+VPID=$LAB_PID
 wait_for "lan2 listening" grep -q ready "$LAB_DIR/victim6.jsonl"
 out=$(in_lan1 $PY "$SUB" subscribe --event-url "http://[$GW6]:$port/evt/IPConn" --bind $L1_6 \
   --callback "http://[$L2_6]:24100/x" --duration 1 2>&1)
@@ -208,8 +179,7 @@ out=$(in_lan1 $PY "$SUB" subscribe --event-url "http://[$GW6]:$port/evt/IPConn" 
   --callback "http://[$L2_LL]:24100/x" --duration 1 2>&1)
 expect "a CALLBACK naming lan2's link-local address (another MAC): 412" '"status": 412' "$out"
 sleep 1      # a NOTIFY that should not come: a short fixed wait (slowness can only pass)
-kill $VPID 2>/dev/null
-wait $VPID 2>/dev/null
+lab_bg_stop $VPID
 refute "lan2 was never contacted" '"notify"|"from"' "$(cat "$LAB_DIR/victim6.jsonl")"
 
 # 7. GUPnP 1.6 from its link-local and ULA contexts.
@@ -267,9 +237,8 @@ out=$(in_wan $PCPC -w 3 $GW6 2001:db8:ffff::2 announce)
 expect "PCP from the WAN to the LAN's GUA: no answer" "^timeout" "$out"
 
 # 9. Renumbering without a restart: a new prefix, the old one removed.
-ip netns exec $NS_LAN1 $PROBE listen eth0 >"$LAB_DIR/notify6b.jsonl" 2>&1 &
-NPID=$!
-BG+=($NPID)
+lab_bg $NS_LAN1 $PROBE listen eth0 >"$LAB_DIR/notify6b.jsonl" 2>&1
+NPID=$LAB_PID
 wait_for "SSDP listener" grep -q ready "$LAB_DIR/notify6b.jsonl"
 NEW6=2001:db8:2::1
 ip -n $NS_GW addr add $NEW6/64 dev br-lan nodad
@@ -284,7 +253,7 @@ wait_for "the new prefix followed, the old one dropped" renumbered
 lab_ok "rtnetlink: the LAN's new prefix followed, the old one dropped, no restart"
 lab_expect_line "renumbered: ssdp:byebye" "$LAB_DIR/notify6b.jsonl" '"nts": "ssdp:byebye"'
 lab_expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/notify6b.jsonl" "\"location\": \"$LOCN"
-kill $NPID 2>/dev/null
+lab_bg_stop $NPID
 lab_until upnpc6_s "${LOCN}1.xml"
 out=$upnpc_out
 expect "upnpc -6 finds the new address" "desc: ${LOCN}1.xml" "$out"

@@ -25,10 +25,10 @@ ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 
 OUT=$LAB_DIR/lt.jsonl
 # (Every wait in the client is bounded by the safety timeout.)
-in_lan1 $PY "$HERE/libtorrent_client.py" map --listen $LAN1_IP:6881 --wait $LAB_T \
-  --hold-file "$LAB_DIR/release" --log >"$OUT" 2>"$LAB_DIR/lt.err" &
-LTPID=$!
-said_or_gone() { grep -q '"mapped"' "$OUT" || ! kill -0 $LTPID 2>/dev/null; }
+lab_bg $NS_LAN1 $PY "$HERE/libtorrent_client.py" map --listen $LAN1_IP:6881 --wait $LAB_T \
+  --hold-file "$LAB_DIR/release" --log >"$OUT" 2>"$LAB_DIR/lt.err"
+LTPID=$LAB_PID
+said_or_gone() { grep -q '"mapped"' "$OUT" || lab_gone $LTPID; }
 lab_until said_or_gone
 show() { grep -v '"log"' "$OUT" | sed 's/^/  libtorrent: /'; grep '"log"' "$OUT" | tail -8 | cut -c1-200 | sed 's/^/  libtorrent log: /'; }
 grep -q '"mapped": true' "$OUT" || { show; touch "$LAB_DIR/release"; lab_fail "libtorrent did not map with both mechanisms"; }

@@ -14,10 +14,6 @@ lab_require upnpc natpmpc curl
 CTL=$(dirname "$IGDD")/igddctl
 [ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
 lab_up
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "http://$GW_LAN_IP:5000/rootDesc.xml" "$@" 2>&1; }
 

@@ -32,17 +32,7 @@ lab_require upnpc curl
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
 NS_GUEST=igddt-g-$LAB_ID
-BG=()      # background helpers, started with `ip netns exec` (it execs: $! is the helper)
-multilan_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-  ip netns del $NS_GUEST 2>/dev/null || true
-}
-trap multilan_cleanup EXIT
-ip netns list | grep -qw $NS_GUEST && lab_fail "namespace $NS_GUEST exists already"
-ip netns add $NS_GUEST
-ip -n $NS_GUEST link set lo up
+lab_ns_add $NS_GUEST
 ip -n $NS_GW link add br-guest type bridge
 ip -n $NS_GW link set br-guest up
 ip link add pg netns $NS_GW type veth peer name eth0 netns $NS_GUEST
@@ -59,19 +49,6 @@ PCPC="$PY $HERE/pcp_client.py"
 SUB="$HERE/gena_subscriber.py"
 IGD1=urn:schemas-upnp-org:device:InternetGatewayDevice:1
 
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-refute() { # refute WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-# wait_for WHAT COMMAND...: COMMAND succeeds within the safety timeout.
-wait_for() {
-  local what=$1; shift
-  lab_until "$@" >/dev/null 2>&1 || lab_fail "$what"
-}
 # map NS URL CLIENT EXT [INT]: upnpc -a through the description at URL.
 map() {
   ip netns exec "$1" timeout $LAB_T upnpc -i -u "$2" -a "$3" "${5:-$4}" "$4" TCP 600 2>&1
@@ -100,14 +77,8 @@ out=$(in_guest $RAW search 239.255.255.250 eth0 $IGD1 --wait 1.5)
 expect "no SSDP on br-guest while it has no address" '"answers": 0' "$out"
 
 # 2. br-guest's address appears: followed without a restart.
-ip netns exec $NS_GUEST $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify.jsonl" 2>&1 &
-NPID=$!
-BG+=($NPID)
-ip netns exec $NS_GUEST $PCPC listen $LAB_T >"$LAB_DIR/guest-announce.out" 2>&1 &
-APID=$!
-BG+=($APID)
-wait_for "SSDP listener" grep -q ready "$LAB_DIR/guest-notify.jsonl"
-wait_for "NAT-PMP/PCP listener" grep -q listening "$LAB_DIR/guest-announce.out"
+lab_listen_announcements $NS_GUEST 4 "$LAB_DIR/guest-notify.jsonl" "$LAB_DIR/guest-announce.out"
+NPID=$LAB_SSDP_PID APID=$LAB_PCP_PID
 ip -n $NS_GW addr add $GUEST_GW/24 dev br-guest
 ip -n $NS_GUEST route add default via $GUEST_GW
 lab_expect_line "rtnetlink: br-guest's new address followed" "$IGDD_LOG" "LAN br-guest addresses now:.* $GUEST_GW/24"
@@ -119,8 +90,7 @@ expect "NAT-PMP announcement on br-guest from its new address" "natpmp from=$GUE
 expect "PCP ANNOUNCE on br-guest" "pcp-announce from=$GUEST_GW result=0" "$out"
 lab_expect_line "ssdp:alive on br-guest with LOCATION br-guest's address" "$LAB_DIR/guest-notify.jsonl" \
   "\"from\": \"$GUEST_GW\".*\"location\": \"http://$GUEST_GW:5000/rootDesc.*\"nts\": \"ssdp:alive\""
-kill $NPID 2>/dev/null
-wait $NPID 2>/dev/null
+lab_bg_stop $NPID
 out=$(cat "$LAB_DIR/guest-notify.jsonl")
 refute "no announcement of the home LAN's address on br-guest" "$GW_LAN_IP" "$out"
 
@@ -174,14 +144,12 @@ out=$(map $NS_LAN1 $HOME_URL $GUEST_IP 30005)
 expect "secure_mode = no: lan1 maps for the guest: 606" "failed with code 606" "$out"
 
 # 5. Events per LAN.
-ip netns exec $NS_LAN1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:5000/evt/IPConn" --bind $LAN1_IP \
-  --count 2 --duration $LAB_T >"$LAB_DIR/home-sub.jsonl" &
-H=$!
-BG+=($H)
-ip netns exec $NS_GUEST $PY "$SUB" subscribe --event-url "http://$GUEST_GW:5000/evt/IPConn" --bind $GUEST_IP \
-  --count 2 --duration $LAB_T >"$LAB_DIR/guest-sub.jsonl" &
-G=$!
-BG+=($G)
+lab_bg $NS_LAN1 $PY "$SUB" subscribe --event-url "http://$GW_LAN_IP:5000/evt/IPConn" --bind $LAN1_IP \
+  --count 2 --duration $LAB_T >"$LAB_DIR/home-sub.jsonl"
+H=$LAB_PID
+lab_bg $NS_GUEST $PY "$SUB" subscribe --event-url "http://$GUEST_GW:5000/evt/IPConn" --bind $GUEST_IP \
+  --count 2 --duration $LAB_T >"$LAB_DIR/guest-sub.jsonl"
+G=$LAB_PID
 wait_for "home initial event" grep -q '"seq": 0' "$LAB_DIR/home-sub.jsonl"
 wait_for "guest initial event" grep -q '"seq": 0' "$LAB_DIR/guest-sub.jsonl"
 out=$(map $NS_LAN1 $HOME_URL $LAN1_IP 30006)
@@ -198,14 +166,8 @@ expect "guest naming a home LAN host as CALLBACK: 412" '"status": 412' "$out"
 # 6. br-guest renumbered: 192.168.88.0/24 -> 192.168.99.0/24.
 NEW_GW=192.168.99.1
 NEW_IP=192.168.99.2
-ip netns exec $NS_GUEST $RAW listen eth0 --ipv4 >"$LAB_DIR/guest-notify2.jsonl" 2>&1 &
-NPID=$!
-BG+=($NPID)
-ip netns exec $NS_GUEST $PCPC listen $LAB_T >"$LAB_DIR/guest-announce2.out" 2>&1 &
-APID=$!
-BG+=($APID)
-wait_for "SSDP listener" grep -q ready "$LAB_DIR/guest-notify2.jsonl"
-wait_for "NAT-PMP/PCP listener" grep -q listening "$LAB_DIR/guest-announce2.out"
+lab_listen_announcements $NS_GUEST 4 "$LAB_DIR/guest-notify2.jsonl" "$LAB_DIR/guest-announce2.out"
+NPID=$LAB_SSDP_PID APID=$LAB_PCP_PID
 ip -n $NS_GW addr del $GUEST_GW/24 dev br-guest
 ip -n $NS_GW addr add $NEW_GW/24 dev br-guest
 ip -n $NS_GUEST addr del $GUEST_IP/24 dev eth0
@@ -223,7 +185,7 @@ expect "NAT-PMP announcement from the new address" "natpmp from=$NEW_GW result=0
 lab_expect_line "renumbered: ssdp:byebye" "$LAB_DIR/guest-notify2.jsonl" '"nts": "ssdp:byebye"'
 lab_expect_line "renumbered: ssdp:alive with the new LOCATION" "$LAB_DIR/guest-notify2.jsonl" \
   "\"location\": \"http://$NEW_GW:5000/.*\"nts\": \"ssdp:alive\""
-kill $NPID 2>/dev/null
+lab_bg_stop $NPID
 lab_until upnpc_s $NS_GUEST "http://$NEW_GW:5000/rootDesc1.xml"
 expect "guest discovers the gateway at the new address" "desc: http://$NEW_GW:5000/rootDesc1.xml" "$upnpc_out"
 out=$(map $NS_GUEST http://$NEW_GW:5000/rootDesc.xml $NEW_IP 30007)
@@ -257,12 +219,11 @@ igdd_start "$IGDD" "$LAB_DIR/igdd-nft.conf"
 NEWURL=http://$NEW_GW:5000/rootDesc.xml
 out=$(in_guest curl -sS --max-time $LAB_T http://$NEW_GW:9655/metrics 2>&1)
 expect "metrics_listen on the guest LAN's address: a guest host scrapes it" '^igdd_uptime_seconds [0-9]+' "$out"
-ip netns exec $NS_GUEST $PY "$HERE/nft_peer.py" serve tcp 8080 "hello from the guest LAN" >"$LAB_DIR/guest-srv.out" 2>&1 &
-BG+=($!)
+lab_bg $NS_GUEST $PY "$HERE/peer.py" serve tcp 8080 "hello from the guest LAN" >"$LAB_DIR/guest-srv.out" 2>&1
 wait_for "guest service" grep -q ready "$LAB_DIR/guest-srv.out"
 out=$(map $NS_GUEST $NEWURL $NEW_IP 18080 8080)
 refute "nft: guest maps 18080 -> its 8080" "failed" "$out"
-out=$(in_wan $PY "$HERE/nft_peer.py" get tcp $GW_WAN_IP 18080 2>&1)
+out=$(in_wan $PY "$HERE/peer.py" get tcp $GW_WAN_IP 18080 2>&1)
 expect "nft: a TCP connection from the WAN reaches the guest host" "hello from the guest LAN" "$out"
 ip -n $NS_GW addr del $NEW_GW/24 dev br-guest
 ip -n $NS_GW addr add 192.168.66.1/24 dev br-guest
@@ -273,6 +234,6 @@ wait_for "the renumbering followed (nft)" renumbered $NEW_GW 192.168.66.1
 out=$(map $NS_GUEST http://192.168.66.1:5000/rootDesc.xml 192.168.66.2 18081 8080)
 refute "nft: after the renumbering the helper takes the new subnet" "failed" "$out"
 lab_wait_line "$IGDD_LOG" "helper: LAN prefixes read again" || lab_fail "the helper did not read the LANs again"
-out=$(in_wan $PY "$HERE/nft_peer.py" get tcp $GW_WAN_IP 18081 2>&1)
+out=$(in_wan $PY "$HERE/peer.py" get tcp $GW_WAN_IP 18081 2>&1)
 expect "nft: WAN -> the renumbered guest host" "hello from the guest LAN" "$out"
 lab_ok "several LANs"

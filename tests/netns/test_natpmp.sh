@@ -13,25 +13,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_require natpmpc upnpc
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
-BG=()
-natpmp_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-}
-trap natpmp_cleanup EXIT
 LAB_HTTP_PORT=5000
 lab_conf "$LAB_DIR/igdd.conf" "connection_control = $LAN1_IP"
 PCPC="$PY $HERE/pcp_client.py"
 
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 
 # The start-up announcements, heard on the LAN (the first goes at once).
-in_lan1 $PCPC listen $LAB_T >"$LAB_DIR/listen.out" 2>&1 &
-LISTEN_PID=$!
+lab_bg $NS_LAN1 $PCPC listen $LAB_T >"$LAB_DIR/listen.out" 2>&1
+LISTEN_PID=$LAB_PID
 lab_wait_line "$LAB_DIR/listen.out" listening || lab_fail "the announcement listener did not start"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 wait $LISTEN_PID
@@ -150,20 +139,7 @@ lab_ok "natpmpc from the WAN gets nothing"
 # seconds count from the reconnection, so they are at most the seconds
 # measured from the RequestConnection to the announcement (an upper bound
 # from measured time), while the old epoch had passed 2 by then.
-soap() {
-  in_lan1 $PY - "http://$GW_LAN_IP:5000/ctl/IPConn" "$1" <<'PYEOF'
-import os, sys, urllib.request
-url, action = sys.argv[1], sys.argv[2]
-ns = "urn:schemas-upnp-org:service:WANIPConnection:2"
-body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
-        's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-        '<u:%s xmlns:u="%s"></u:%s></s:Body></s:Envelope>' % (action, ns, action)).encode()
-req = urllib.request.Request(url, body, {"Content-Type": 'text/xml; charset="utf-8"',
-                                         "SOAPAction": '"%s#%s"' % (ns, action)})
-with urllib.request.urlopen(req, timeout=float(os.environ["IGDD_TEST_TIMEOUT"])) as r:
-    assert r.status == 200, r.status
-PYEOF
-}
+soap() { lab_soap $NS_LAN1 "http://$GW_LAN_IP:5000/ctl/IPConn" "$1"; }
 sleep 2       # the epoch has counted past 1 by now (a lower bound)
 out=$(pcp1 $LAN1_IP announce)
 e1=$(echo "$out" | sed -n 's/.* epoch=\([0-9]*\) .*/\1/p')
@@ -173,8 +149,8 @@ out=$(pcp1 $LAN1_IP natpmp-ext)
 expect "WAN down: NAT-PMP external address result 3" "natpmp result=3 addr=0.0.0.0" "$out"
 out=$(pcp1 $LAN1_IP map 7 6 9400 0 600)
 expect "WAN down: PCP NETWORK_FAILURE" "result=7 lifetime=30" "$out"
-in_lan1 $PCPC listen $LAB_T >"$LAB_DIR/listen2.out" 2>&1 &
-LISTEN_PID=$!
+lab_bg $NS_LAN1 $PCPC listen $LAB_T >"$LAB_DIR/listen2.out" 2>&1
+LISTEN_PID=$LAB_PID
 lab_wait_line "$LAB_DIR/listen2.out" listening || lab_fail "the announcement listener did not start"
 t0=$(lab_now_ms)
 soap RequestConnection || lab_fail "RequestConnection"
@@ -196,15 +172,10 @@ if ! command -v nft >/dev/null 2>&1; then
   exit 0
 fi
 igdd_stop
-PEER="$PY $HERE/nft_peer.py"
-ip netns exec $NS_LAN1 $PEER serve tcp 8600 "natpmp service" >"$LAB_DIR/serve.out" 2>&1 &   # $!: the server itself
-BG+=($!)
+PEER="$PY $HERE/peer.py"
+lab_bg $NS_LAN1 $PEER serve tcp 8600 "natpmp service" >"$LAB_DIR/serve.out" 2>&1
 lab_wait_line "$LAB_DIR/serve.out" ready || lab_fail "the LAN service did not start"
-rm -f "$LAB_DIR/igdd.log"
-mkdir -p "$LAB_DIR/state"
-chown nobody "$LAB_DIR/state"
-printf '%s\n' "backend = nft" "lan_interface = br-lan" "wan_interface = wan0" \
-  "state_dir = $LAB_DIR/state" "user = nobody" >"$LAB_DIR/igdd-nft.conf"
+lab_nft_conf "$LAB_DIR/igdd-nft.conf"
 igdd_start "$IGDD" "$LAB_DIR/igdd-nft.conf"
 out=$(in_wan $PEER get tcp $GW_WAN_IP 18600)
 expect "nft: no mapping yet, 18600 closed" "FAIL" "$out"

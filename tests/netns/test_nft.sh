@@ -19,32 +19,12 @@ lab_require upnpc nft
 lab_up
 WAN2_IP=203.0.113.3
 ip -n $NS_WAN addr add $WAN2_IP/24 dev eth0
-BG=()
-nft_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-}
-trap nft_cleanup EXIT
 
-PEER="$PY $HERE/nft_peer.py"
+PEER="$PY $HERE/peer.py"
 URL=http://$GW_LAN_IP:5000/rootDesc.xml
 in_gw() { ip netns exec $NS_GW "$@"; }
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u $URL "$@" 2>&1; }
 upnpc2() { in_lan2 timeout $LAB_T upnpc -i -u $URL "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-# spawn NAME NS CMD...: CMD in namespace NS in the background (ip netns
-# exec execs it: $! is CMD's own PID, killed at exit), its output in
-# $LAB_DIR/NAME.out; waits for it to print "ready".
-spawn() {
-  local name=$1 ns=$2; shift 2
-  ip netns exec "$ns" "$@" >"$LAB_DIR/$name.out" 2>&1 &
-  BG+=($!)
-  lab_wait_line "$LAB_DIR/$name.out" ready || lab_fail "$name did not start"
-}
 field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 helper_pid() { cat /proc/$IGDD_PID/task/*/children 2>/dev/null | awk '{ print $1 }'; }
 table_gone() { ! in_gw nft list table ip igdd >/dev/null 2>&1; }
@@ -52,34 +32,16 @@ table_gone() { ! in_gw nft list table ip igdd >/dev/null 2>&1; }
 exited() { [ ! -e /proc/$1 ] || grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; }
 gone() { lab_until exited "$1"; }
 in_dnat_any() { in_gw nft list map ip igdd dnat_any 2>/dev/null | grep -q "$1"; }
-igdd_exited() { ! kill -0 $IGDD_PID 2>/dev/null; }
+igdd_exited() { lab_gone $IGDD_PID; }
 
-nft_conf() {
-  # igdd_start truncates the log in the background job: a "started" left
-  # from the previous run must not satisfy its wait.
-  rm -f "$LAB_DIR/igdd.log"
-  mkdir -p "$LAB_DIR/state"
-  chown nobody "$LAB_DIR/state"
-  {
-    echo "backend = nft"
-    echo "lan_interface = br-lan"
-    echo "wan_interface = wan0"
-    echo "http_port = 5000"
-    echo "state_dir = $LAB_DIR/state"
-    echo "control_socket = $LAB_DIR/igdd.sock"
-    echo "friendly_name = igdd nft lab"
-    echo "user = nobody"
-    local l
-    for l in "$@"; do echo "$l"; done
-  } >"$LAB_DIR/igdd.conf"
-}
+nft_conf() { lab_nft_conf "$LAB_DIR/igdd.conf" "friendly_name = igdd nft lab" "$@"; }
 
 # ---- the LAN services and the WAN observers ----
-spawn tcp8080 $NS_LAN1 $PEER serve tcp 8080 "tcp hello from lan1"
-spawn udp9000 $NS_LAN1 $PEER serve udp 9000 "udp hello from lan1"
-spawn tcp8081 $NS_LAN1 $PEER serve tcp 8081 "narrowed service"
-spawn obs_udp $NS_WAN $PEER observe udp 7000
-spawn obs_tcp $NS_WAN $PEER observe tcp 7001
+lab_spawn tcp8080 $NS_LAN1 $PEER serve tcp 8080 "tcp hello from lan1"
+lab_spawn udp9000 $NS_LAN1 $PEER serve udp 9000 "udp hello from lan1"
+lab_spawn tcp8081 $NS_LAN1 $PEER serve tcp 8081 "narrowed service"
+lab_spawn obs_udp $NS_WAN $PEER observe udp 7000
+lab_spawn obs_tcp $NS_WAN $PEER observe tcp 7001
 
 # ---- run 1: the backend ----
 nft_conf
@@ -256,9 +218,8 @@ else
   N=10000
   lab_sanitized "$BULK" && N=2000
   mkfifo "$LAB_DIR/bulk.in"
-  ip netns exec $NS_GW "$BULK" "$LAB_DIR/igdd.conf" $N <"$LAB_DIR/bulk.in" >"$LAB_DIR/bulk.out" 2>&1 &
-  BG+=($!)
-  BPID=$!
+  LAB_BG_IN=$LAB_DIR/bulk.in lab_bg $NS_GW "$BULK" "$LAB_DIR/igdd.conf" $N >"$LAB_DIR/bulk.out" 2>&1
+  BPID=$LAB_PID
   exec 7>"$LAB_DIR/bulk.in"
   # It prints a line every 500 mappings: only work that stops moving fails.
   lab_wait_progress "$LAB_DIR/bulk.out" '^ready' ||

@@ -18,10 +18,6 @@ lab_up
 URL=http://$GW_LAN_IP:5000/ctl/IPConn
 ST=urn:schemas-upnp-org:service:WANIPConnection:2
 in_gw() { ip netns exec $NS_GW "$@"; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 # soap ACTION: the response body (HTTP errors included).
 soap() {
   in_lan1 curl -s -m $LAB_T -H 'Content-Type: text/xml; charset="utf-8"' \
@@ -53,23 +49,7 @@ chmod 755 "$LAB_DIR/bin/wan"
 : >"$LAB_DIR/bin/calls"
 chmod 666 "$LAB_DIR/bin/calls"
 
-nft_wan_conf() {
-  rm -f "$LAB_DIR/igdd.log"
-  mkdir -p "$LAB_DIR/state"
-  chown nobody "$LAB_DIR/state"
-  {
-    echo "backend = nft"
-    echo "lan_interface = br-lan"
-    echo "wan_interface = wan0"
-    echo "http_port = 5000"
-    echo "state_dir = $LAB_DIR/state"
-    echo "control_socket = $LAB_DIR/igdd.sock"
-    echo "user = nobody"
-    echo "connection_control = all"
-    local l
-    for l in "$@"; do echo "$l"; done
-  } >"$LAB_DIR/igdd.conf"
-}
+nft_wan_conf() { lab_nft_conf "$LAB_DIR/igdd.conf" "connection_control = all" "$@"; }
 
 # ---- run 1: both commands ----
 nft_wan_conf "wan_up_command = $LAB_DIR/bin/wan up" "wan_down_command = $LAB_DIR/bin/wan down"

@@ -21,10 +21,10 @@ ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 
 OUT=$LAB_DIR/pm.jsonl
 # (Every step in the script is bounded by the safety timeout.)
-in_lan1 node "$NPM_DIR/npm_natportmapper.mjs" $LAN1_IP 4001 "$LAB_DIR/release" \
-  >"$OUT" 2>&1 &
-NPID=$!
-said_or_gone() { [ "$(grep -c '"mapped"' "$OUT")" -ge 2 ] || ! kill -0 $NPID 2>/dev/null; }
+lab_bg $NS_LAN1 node "$NPM_DIR/npm_natportmapper.mjs" $LAN1_IP 4001 "$LAB_DIR/release" \
+  >"$OUT" 2>&1
+NPID=$LAB_PID
+said_or_gone() { [ "$(grep -c '"mapped"' "$OUT")" -ge 2 ] || lab_gone $NPID; }
 lab_until said_or_gone
 [ "$(grep -c '"mapped"' "$OUT")" = 2 ] || { sed 's/^/  node: /' "$OUT"; touch "$LAB_DIR/release"; lab_fail "nat-port-mapper did not map TCP and UDP"; }
 list=$(ctl list)

@@ -28,10 +28,6 @@ JOURNAL=$STATE/leases.journal
 # every call carries -i (see test_discovery.sh).
 # A fixed HTTP port, so that clients skip discovery (-u) across restarts.
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "http://$GW_LAN_IP:$LAB_HTTP_PORT/rootDesc.xml" "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 absent() { # absent WHAT PATTERN OUTPUT
   echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
   lab_ok "$1"

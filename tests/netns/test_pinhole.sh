@@ -28,13 +28,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 lab_require upnpc nft
 [ -x $PY ] || lab_skip "$PY missing"
 lab_up
-BG=()
-pin_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-}
-trap pin_cleanup EXIT
 
 in_gw() { ip netns exec $NS_GW "$@"; }
 GW6=2001:db8:1::1
@@ -65,18 +58,14 @@ table inet filter {
 }
 NFT
 
-PEER="$PY $HERE/pin6_peer.py"
+PEER="$PY $HERE/peer.py -6"
 URL="http://[$GW6]:5000/rootDesc.xml"
 up6() { in_lan1 timeout $LAB_T upnpc -6 -i -u "$URL" "$@" 2>&1; }
 up6_2() { in_lan2 timeout $LAB_T upnpc -6 -i -u "$URL" "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 # A check that something does NOT get through waits a short fixed time.
 blocked() { # blocked WHAT tcp|udp PORT
   local out
-  out=$(in_wan $PEER get "$2" $L1_6 "$3" 2 2>&1) && { echo "$out"; lab_fail "$1"; }
+  out=$(in_wan $PEER get "$2" $L1_6 "$3" --wait 2 2>&1) && { echo "$out"; lab_fail "$1"; }
   lab_ok "$1"
 }
 passes() { # passes WHAT tcp|udp PORT TEXT
@@ -84,32 +73,15 @@ passes() { # passes WHAT tcp|udp PORT TEXT
   out=$(in_wan $PEER get "$2" $L1_6 "$3" 2>&1)
   expect "$1" "$4" "$out"
 }
-spawn() {
-  local name=$1 ns=$2; shift 2
-  ip netns exec "$ns" "$@" >"$LAB_DIR/$name.out" 2>&1 &
-  BG+=($!)
-  lab_wait_line "$LAB_DIR/$name.out" ready || lab_fail "$name did not start"
-}
 in_set() { in_gw nft list set ip6 igdd "$1" 2>/dev/null | grep -q "$2"; }
 not_in_set() { ! in_set "$@"; }
 
-mkdir -p "$LAB_DIR/state"
-chown nobody "$LAB_DIR/state"
-cat >"$LAB_DIR/igdd.conf" <<EOF2
-backend = nft
-lan_interface = br-lan
-wan_interface = wan0
-http_port = 5000
-state_dir = $LAB_DIR/state
-control_socket = $LAB_DIR/igdd.sock
-friendly_name = igdd pinhole lab
-user = nobody
-EOF2
+lab_nft_conf "$LAB_DIR/igdd.conf" "friendly_name = igdd pinhole lab"
 igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
 lab_until in_gw nft list table ip6 igdd >/dev/null 2>&1 || lab_fail "table ip6 igdd not made"
 
-spawn tcp5555 $NS_LAN1 $PEER serve tcp 5555 lan1-tcp
-spawn udp5556 $NS_LAN1 $PEER serve udp 5556 lan1-udp
+lab_spawn tcp5555 $NS_LAN1 $PEER serve tcp 5555 lan1-tcp
+lab_spawn udp5556 $NS_LAN1 $PEER serve udp 5556 lan1-udp
 blocked "TCP from the WAN dropped without a pinhole" tcp 5555
 blocked "UDP from the WAN dropped without a pinhole" udp 5556
 
@@ -163,7 +135,7 @@ lab_ok "the lease ended: pinhole expired and the element left the set"
 blocked "UDP from the WAN dropped after the lease ended" udp 5556
 
 # PCP MAP for lan1's own IPv6 address (firewall mode): the same table.
-spawn tcp5557 $NS_LAN1 $PEER serve tcp 5557 lan1-pcp
+lab_spawn tcp5557 $NS_LAN1 $PEER serve tcp 5557 lan1-pcp
 blocked "TCP 5557 from the WAN dropped before the PCP MAP" tcp 5557
 out=$(in_lan1 $PY $HERE/pcp_client.py "$GW6" $L1_6 map 9 6 5557 5557 600)
 expect "PCP MAP for an IPv6 address: a pinhole, external = internal" \

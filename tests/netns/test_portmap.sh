@@ -22,10 +22,6 @@ DESC="http://$GW_LAN_IP:$port/rootDesc.xml"
 # test_discovery.sh's subject.
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u "$DESC" "$@" 2>&1; }
 upnpc2() { in_lan2 timeout $LAB_T upnpc -i -u "$DESC" "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 
 out=$(upnpc1 -e "web server" -a $LAN1_IP 8080 18080 TCP 3600)
 expect "upnpc -a TCP" "external $GW_WAN_IP:18080 TCP is redirected to internal $LAN1_IP:8080 \(duration=3600\)" "$out"

@@ -18,10 +18,6 @@ igdd_start "$IGDD" "$conf"
 # test_discovery.sh covers.
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml "$@" 2>&1; }
 upnpc2() { in_lan2 timeout $LAB_T upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 # wait_log PATTERN: a log line matching PATTERN comes.
 wait_log() { lab_wait_line "$IGDD_LOG" "$1" || lab_fail "no log line matching '$1'"; }
 

@@ -27,37 +27,14 @@ lab_require upnpc natpmpc nft setpriv
 [ -x $PY ] || lab_skip "$PY missing"
 [ -x "$ATTACK" ] || lab_skip "$ATTACK not built"
 lab_up
-BG=()
-router_cleanup() {
-  local p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
-  lab_down
-}
-trap router_cleanup EXIT
 
-PEER="$PY $HERE/nft_peer.py"
+PEER="$PY $HERE/peer.py"
 PCPC="$PY $HERE/pcp_client.py"
 URL=http://$GW_LAN_IP:5000/rootDesc.xml
 in_gw() { ip netns exec $NS_GW "$@"; }
 upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u $URL "$@" 2>&1; }
 natpmpc1() { in_lan1 timeout $LAB_T natpmpc -g $GW_LAN_IP "$@" 2>&1; }
 ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-refute() { # refute WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" && { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
-# spawn NAME NS CMD...: in the background, until it prints "ready" (at
-# most the safety timeout).
-spawn() {
-  local name=$1 ns=$2; shift 2
-  ip netns exec "$ns" "$@" >"$LAB_DIR/$name.out" 2>&1 &
-  BG+=($!)
-  lab_wait_line "$LAB_DIR/$name.out" ready || lab_fail "$name did not start"
-}
 # wait_log PATTERN: until igdd's log shows it (the checks run every 3 s;
 # a UDP port must be seen at two of them), at most the safety timeout.
 wait_log() { lab_wait_line "$IGDD_LOG" "$1"; }
@@ -66,13 +43,13 @@ dnat_elems() { in_gw nft list map ip igdd dnat_any 2>/dev/null; }
 natpmp_port() { sed -n 's/.*Mapped public port \([0-9]*\) .*/\1/p' | head -1; }
 
 # ---- the gateway's own services, a static forward, a second address ----
-spawn gw_tcp $NS_GW $PEER serve tcp 8443 "the gateway's tcp service"
-spawn gw_udp $NS_GW $PEER serve udp 51820 "the gateway's udp service"
-spawn lan1_tcp $NS_LAN1 $PEER serve tcp 8443 "lan1 tcp"
-spawn lan1_udp $NS_LAN1 $PEER serve udp 51820 "lan1 udp"
-spawn lan1_18500 $NS_LAN1 $PEER serve tcp 18500 "lan1 18500"
-spawn lan1_18600 $NS_LAN1 $PEER serve tcp 18600 "lan1 18600"
-spawn lan2_9443 $NS_LAN2 $PEER serve tcp 9443 "the static forward's target"
+lab_spawn gw_tcp $NS_GW $PEER serve tcp 8443 "the gateway's tcp service"
+lab_spawn gw_udp $NS_GW $PEER serve udp 51820 "the gateway's udp service"
+lab_spawn lan1_tcp $NS_LAN1 $PEER serve tcp 8443 "lan1 tcp"
+lab_spawn lan1_udp $NS_LAN1 $PEER serve udp 51820 "lan1 udp"
+lab_spawn lan1_18500 $NS_LAN1 $PEER serve tcp 18500 "lan1 18500"
+lab_spawn lan1_18600 $NS_LAN1 $PEER serve tcp 18600 "lan1 18600"
+lab_spawn lan2_9443 $NS_LAN2 $PEER serve tcp 9443 "the static forward's target"
 in_gw nft -f - <<NFT || lab_fail "static forward rule"
 table inet fw {
 	chain dstnat {
@@ -84,21 +61,8 @@ NFT
 in_gw ip addr add 192.168.77.250/24 dev br-lan
 
 nft_conf() {
-  rm -f "$LAB_DIR/igdd.log"
-  mkdir -p "$LAB_DIR/state"
-  chown nobody "$LAB_DIR/state"
   chmod 755 "$LAB_DIR"            # the helper (nobody) reads the configuration again
-  {
-    echo "backend = nft"
-    echo "lan_interface = br-lan"
-    echo "wan_interface = wan0"
-    echo "http_port = 5000"
-    echo "state_dir = $LAB_DIR/state"
-    echo "control_socket = $LAB_DIR/igdd.sock"
-    echo "friendly_name = igdd router lab"
-    echo "user = nobody"
-    echo "secure_mode = no"
-  } >"$LAB_DIR/igdd.conf"
+  lab_nft_conf "$LAB_DIR/igdd.conf" "friendly_name = igdd router lab" "secure_mode = no"
 }
 
 # ---- run 1: the nft backend ----
@@ -152,8 +116,8 @@ out=$(in_wan $PEER get tcp $GW_WAN_IP 18500)
 expect "the mapping works" "^lan1 18500$" "$out"
 out=$(natpmpc1 -a 19500 19500 udp 3600)
 expect "natpmpc UDP 19500" "Mapped public port 19500 protocol UDP" "$out"
-spawn gw_18500 $NS_GW $PEER serve tcp 18500 "the gateway's new service"
-spawn gw_19500 $NS_GW $PEER serve udp 19500 "the gateway's new udp service"
+lab_spawn gw_18500 $NS_GW $PEER serve tcp 18500 "the gateway's new service"
+lab_spawn gw_19500 $NS_GW $PEER serve udp 19500 "the gateway's new udp service"
 wait_log "TCP/18500 -> $LAN1_IP:18500 is on a port the gateway itself now uses: removed" ||
   lab_fail "the mapping of TCP/18500 was not removed"
 wait_log "UDP/19500 -> $LAN1_IP:19500 is on a port the gateway itself now uses: removed" ||
@@ -205,13 +169,12 @@ refute "run 1: no warning about a refused request from the engine" \
 # ---- run 2: a compromised engine speaks to the helper ----
 rm -f "$LAB_DIR/igdd.log"
 mkfifo "$LAB_DIR/attack.in"
-ip netns exec $NS_GW "$ATTACK" "$LAB_DIR/igdd.conf" $LAN1_IP <"$LAB_DIR/attack.in" \
-  >"$LAB_DIR/attack.out" 2>"$LAB_DIR/attack.err" &
-APID=$!
-BG+=($APID)
+LAB_BG_IN=$LAB_DIR/attack.in lab_bg $NS_GW "$ATTACK" "$LAB_DIR/igdd.conf" $LAN1_IP \
+  >"$LAB_DIR/attack.out" 2>"$LAB_DIR/attack.err"
+APID=$LAB_PID
 exec 7>"$LAB_DIR/attack.in"
 # Until it prints "ready", or exits before.
-attack_ready() { grep -q '^ready' "$LAB_DIR/attack.out" || ! kill -0 $APID 2>/dev/null; }
+attack_ready() { grep -q '^ready' "$LAB_DIR/attack.out" || lab_gone $APID; }
 lab_until attack_ready
 grep -q '^ready' "$LAB_DIR/attack.out" || { cat "$LAB_DIR/attack.out" "$LAB_DIR/attack.err"; lab_fail "priv_attack did not finish"; }
 sed 's/^/  | /' "$LAB_DIR/attack.out"
@@ -255,7 +218,7 @@ np=$(echo "$out" | natpmp_port)
 lab_ok "sim: NAT-PMP asking for the gateway's port got $np"
 out=$(upnpc1 -a $LAN1_IP 18600 18600 TCP 3600)
 expect "sim: upnpc -a TCP 18600" "redirected to internal $LAN1_IP:18600" "$out"
-spawn gw_18600 $NS_GW $PEER serve tcp 18600 "the gateway's sim-lab service"
+lab_spawn gw_18600 $NS_GW $PEER serve tcp 18600 "the gateway's sim-lab service"
 wait_log "TCP/18600 -> $LAN1_IP:18600 is on a port the gateway itself now uses: removed" ||
   lab_fail "sim: the mapping of TCP/18600 was not removed"
 lab_ok "sim: the router wins over a mapping made before its service started"

@@ -17,8 +17,8 @@ URL=http://$GW_LAN_IP:5000/rootDesc.xml
 one_run() {
   local name=$1 out=$LAB_DIR/notify.$2 lpid
   : >"$out"
-  ip netns exec $NS_GW $PY "$HERE/notify_listener.py" "$name" "$out" "$URL" &
-  lpid=$!
+  lab_bg $NS_GW $PY "$HERE/notify_listener.py" "$name" "$out" "$URL"
+  lpid=$LAB_PID
   lab_wait_line "$out" "^listening" || lab_fail "the listener did not start"
   LAB_IGDD_WRAP="env NOTIFY_SOCKET=$name" igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
   lab_wait_line "$out" "^http=" || lab_fail "$2: no READY=1"

@@ -18,36 +18,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 lab_require nft stund
 [ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
-NS_INET=igddt-inet-$LAB_ID
-STUND_PID=
-cleanup() {
-  [ -n "$STUND_PID" ] && kill "$STUND_PID" 2>/dev/null && wait "$STUND_PID" 2>/dev/null
-  ip netns del "$NS_INET" 2>/dev/null || true
-  lab_down
-}
-ip netns list | grep -qw "$NS_INET" && { echo "namespace $NS_INET exists already; refusing"; exit 1; }
 lab_up
-trap cleanup EXIT
-ip netns add "$NS_INET"
-ip -n "$NS_INET" link set lo up
-ip link add inet0 netns "$NS_WAN" type veth peer name eth0 netns "$NS_INET"
-ip -n "$NS_WAN" addr add 198.51.100.1/24 dev inet0
-ip -n "$NS_WAN" link set inet0 up
-ip -n "$NS_INET" addr add 198.51.100.2/24 dev eth0
-ip -n "$NS_INET" addr add 198.51.100.3/24 dev eth0
-ip -n "$NS_INET" link set eth0 up
+lab_internet
 ip -n "$NS_GW" route add default via "$WAN_IP"
-ip netns exec "$NS_WAN" sysctl -qw net.ipv4.ip_forward=1
 ip netns exec "$NS_WAN" nft -f - <<'NFT' || lab_fail "nft masquerade in the upstream namespace"
 table ip upstream {
   chain post { type nat hook postrouting priority srcnat; oifname "inet0" masquerade; }
 }
 NFT
-ip netns exec "$NS_INET" stund -h 198.51.100.2 -a 198.51.100.3 >"$LAB_DIR/stund.log" 2>&1 &
-STUND_PID=$!
-# stund is up when it answers (any client): wait for its sockets instead
-lab_until ip netns exec "$NS_INET" sh -c 'ss -uln | grep -q "198.51.100.3:3479"' ||
-  lab_fail "stund did not open its sockets"
 
 SOCK=$LAB_DIR/igdd.sock
 ctl() { timeout $LAB_T "$CTL" -s "$SOCK" "$@" 2>&1; }

@@ -12,10 +12,6 @@ lab_require upnpc natpmpc ss
 lab_up
 PCPC="$PY $HERE/pcp_client.py"
 CTL=$(dirname "$IGDD")/igddctl
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 # The sockets igdd listens on in the gateway: "tcp 0.0.0.0:5000" lines.
 igdd_sockets() {
   ip netns exec $NS_GW ss -H -lntup 2>/dev/null | grep "pid=$IGDD_PID," |

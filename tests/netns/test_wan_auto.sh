@@ -18,10 +18,6 @@ lab_up
 WAN1_GW_IP=198.51.100.1
 WAN1_IP=198.51.100.2
 in_gw() { ip netns exec $NS_GW "$@"; }
-expect() { # expect WHAT PATTERN OUTPUT
-  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
-  lab_ok "$1"
-}
 status() { in_lan1 timeout $LAB_T upnpc -i -u http://$GW_LAN_IP:5000/rootDesc.xml -s 2>&1; }
 # A second way out: wan1 to the WAN host's eth1.
 ip link add wan1 netns $NS_GW type veth peer name eth1 netns $NS_WAN
