@@ -25,6 +25,8 @@
  *   sink     --ports P[,P...] --seconds T
  *   connect  --to IP --ports P[,P...] --count N [--seconds T]
  *   stun     --port P --seconds T
+ *   probe    --to H:P --src IP --port P --seconds T --log FILE [--interval US] [--count N]
+ *            [--mix GAD]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -71,8 +73,10 @@ struct opts {
 	const char *log;
 	const char *src;
 	const char *ports;
+	const char *bind_src;           /* source address of http_once (probe) */
+	const char *mix;                /* probe: the requests, in turn */
 	unsigned long from, count, windows, below, seed, max, clients, port;
-	unsigned long lo, hi;
+	unsigned long lo, hi, interval;
 	double seconds;
 	char **cmd;                     /* after -- */
 };
@@ -114,7 +118,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		{ "proto", 1, 0, 'p' }, { "lo", 1, 0, 'L' }, { "hi", 1, 0, 'H' },
 		{ "clients", 1, 0, 'C' }, { "src", 1, 0, 'S' }, { "ip", 1, 0, 'i' },
 		{ "port", 1, 0, 'P' }, { "log", 1, 0, 'l' }, { "status", 1, 0, 'z' },
-		{ "ports", 1, 0, 'x' }, { 0, 0, 0, 0 },
+		{ "ports", 1, 0, 'x' }, { "interval", 1, 0, 'I' }, { "mix", 1, 0, 'M' },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 	char *colon;
@@ -155,6 +160,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'l': o->log = optarg; break;
 		case 'z': o->status = optarg; break;
 		case 'x': o->ports = optarg; break;
+		case 'I': o->interval = num(optarg, "interval"); break;
+		case 'M': o->mix = optarg; break;
 		default: die("unknown option");
 		}
 	}
@@ -380,7 +387,7 @@ static void http_once(const struct opts *o, const char *req, size_t req_len, str
 	int fd;
 
 	resp_reset(r);
-	fd = tcp_socket(NULL);
+	fd = tcp_socket(o->bind_src);
 	if (fd < 0) {
 		snprintf(r->err, sizeof(r->err), "socket: %s", strerror(errno));
 		return;
@@ -667,7 +674,7 @@ static size_t count_str(const char *hay, size_t len, const char *needle)
 static int cmd_range(const struct opts *o, bool list)
 {
 	struct resp r = { 0 };
-	uint64_t t0;
+	uint64_t t0, t_begin, t_end;
 	char args[512], eb[96];
 	const char *f;
 
@@ -675,12 +682,17 @@ static int cmd_range(const struct opts *o, bool list)
 		 "<NewStartPort>%lu</NewStartPort><NewEndPort>%lu</NewEndPort>"
 		 "<NewProtocol>%s</NewProtocol><NewManage>0</NewManage>%s",
 		 o->lo, o->hi, o->proto, list ? "<NewNumberOfPorts>0</NewNumberOfPorts>" : "");
-	t0 = now_ns();
+	t_begin = now_ns();
 	soap(o, list ? "GetListOfPortMappings" : "DeletePortMappingRange", args, &r);
-	t0 = now_ns() - t0;
+	t_end = now_ns();
+	t0 = t_end - t_begin;
 	f = failure(&r, eb, sizeof(eb));
-	printf("{\"cmd\": \"%s\", \"seconds\": %.6f, \"bytes\": %zu, \"upnp_error\": %d",
-	       list ? "list" : "delrange", (double)t0 / 1e9, r.len, r.upnp_error);
+	/* t_begin_ns/t_end_ns: CLOCK_MONOTONIC, to place the request among
+	 * other clients' requests (probe) */
+	printf("{\"cmd\": \"%s\", \"seconds\": %.6f, \"bytes\": %zu, \"upnp_error\": %d, "
+	       "\"t_begin_ns\": %llu, \"t_end_ns\": %llu",
+	       list ? "list" : "delrange", (double)t0 / 1e9, r.len, r.upnp_error,
+	       (unsigned long long)t_begin, (unsigned long long)t_end);
 	if (list && !f[0])
 		/* each entry holds <p:NewExternalPort>...</p:NewExternalPort>,
 		 * escaped or in CDATA: the name appears twice per entry */
@@ -1182,6 +1194,130 @@ static int cmd_stun(const struct opts *o)
 	return 0;
 }
 
+/* -------------------------------------------------------------- probe */
+
+/*
+ * Another client, as the stall benchmark (bench/stall.py) sees one: from
+ * its own source address, one request every --interval µs (the next
+ * starts at once when one took longer), in turn the requests of --mix
+ * (default GAD): G GetExternalIPAddress, A AddPortMapping UDP --port to
+ * itself, D DeletePortMapping UDP --port;
+ * until --seconds pass, --count requests are done (default 2,000,000) or
+ * SIGTERM comes (the request under way finishes first).
+ * Every request is written to --log as a line "OP T0_NS DUR_NS OK" (OP:
+ * G, A or D; T0 on CLOCK_MONOTONIC, the clock delrange prints; OK 1 or
+ * 0), so that the harness can split them into windows; stdout gets a
+ * summary.
+ */
+struct probe_rec {
+	uint64_t t0, dur;
+	char op;
+	bool ok;
+};
+
+static volatile sig_atomic_t probe_stop;
+
+static void probe_on_term(int sig)
+{
+	(void)sig;
+	probe_stop = 1;
+}
+
+static int cmd_probe(const struct opts *o)
+{
+	const char *ops = o->mix ? o->mix : "GAD";
+	size_t nops = strlen(ops);
+	struct resp r = { 0 };
+	struct probe_rec *rec;
+	struct opts oo = *o;
+	uint64_t t_start = now_ns(), t_stop, next, interval;
+	unsigned long max = o->count ? o->count : 2000000ul, n = 0, fails = 0, i;
+	char args[1024], eb[96], first[128] = "";
+	const char *f;
+	FILE *lf;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = probe_on_term;  /* no SA_RESTART: a sleep ends at once */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if (!o->src || strchr(o->src, ',') || !o->port || o->port > 65535 || !o->log)
+		die("probe: --src IP, --port P and --log FILE are needed");
+	if (!nops || strspn(ops, "GAD") != nops)
+		die("probe: --mix is a string of G, A and D");
+	if (max > 20000000ul)
+		die("probe: --count at most 20,000,000");
+	rec = calloc(max, sizeof(*rec));
+	if (!rec)
+		die("out of memory");
+	oo.bind_src = o->src;
+	interval = (uint64_t)o->interval * 1000u;
+	t_stop = t_start + (uint64_t)(o->seconds * 1e9);
+	next = t_start;
+	while (n < max && !probe_stop) {
+		uint64_t t0 = now_ns();
+		char op = ops[n % nops];
+
+		if (t0 >= t_stop)
+			break;
+		if (t0 < next) {
+			struct timespec ts = { (time_t)((next - t0) / 1000000000u),
+					       (long)((next - t0) % 1000000000u) };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		next = (next + interval > t0) ? next + interval : t0;
+		if (op == 'G') {
+			soap(&oo, "GetExternalIPAddress", "", &r);
+		} else if (op == 'A') {
+			snprintf(args, sizeof(args),
+				 "<NewRemoteHost></NewRemoteHost><NewExternalPort>%lu</NewExternalPort>"
+				 "<NewProtocol>UDP</NewProtocol><NewInternalPort>%lu</NewInternalPort>"
+				 "<NewInternalClient>%s</NewInternalClient><NewEnabled>1</NewEnabled>"
+				 "<NewPortMappingDescription>probe</NewPortMappingDescription>"
+				 "<NewLeaseDuration>3600</NewLeaseDuration>", o->port, o->port, o->src);
+			soap(&oo, "AddPortMapping", args, &r);
+		} else {
+			snprintf(args, sizeof(args),
+				 "<NewRemoteHost></NewRemoteHost><NewExternalPort>%lu</NewExternalPort>"
+				 "<NewProtocol>UDP</NewProtocol>", o->port);
+			soap(&oo, "DeletePortMapping", args, &r);
+		}
+		f = failure(&r, eb, sizeof(eb));
+		rec[n].t0 = t0;
+		rec[n].dur = now_ns() - t0;
+		rec[n].op = op;
+		rec[n].ok = !f[0];
+		if (f[0]) {
+			fails++;
+			if (!first[0])
+				snprintf(first, sizeof(first), "%c: %s", op, f);
+		}
+		n++;
+	}
+	lf = fopen(o->log, "w");
+	if (!lf)
+		die("probe: cannot open --log");
+	for (i = 0; i < n; i++)
+		fprintf(lf, "%c %llu %llu %d\n", rec[i].op, (unsigned long long)rec[i].t0,
+			(unsigned long long)rec[i].dur, rec[i].ok);
+	if (fclose(lf) != 0)
+		die("probe: cannot write --log");
+	printf("{\"cmd\": \"probe\", \"src\": ");
+	print_json_str(o->src);
+	printf(", \"requests\": %lu, \"failed\": %lu, \"seconds\": %.3f", n, fails,
+	       (double)(now_ns() - t_start) / 1e9);
+	if (first[0]) {
+		printf(", \"first_error\": ");
+		print_json_str(first);
+	}
+	printf("}\n");
+	free(rec);
+	free(r.buf);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -1190,7 +1326,7 @@ int main(int argc, char **argv)
 	const char *c;
 
 	if (argc < 2)
-		die("usage: loadgen add|get|enum|list|delrange|conc|startup|reap|sink|connect|stun ...");
+		die("usage: loadgen add|get|enum|list|delrange|conc|startup|reap|sink|connect|stun|probe ...");
 	c = argv[1];
 	parse_opts(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
@@ -1219,6 +1355,8 @@ int main(int argc, char **argv)
 		return cmd_range(&o, false);
 	if (strcmp(c, "conc") == 0)
 		return cmd_conc(&o);
+	if (strcmp(c, "probe") == 0)
+		return cmd_probe(&o);
 	die("unknown command");
 	return 2;
 }
