@@ -2,11 +2,18 @@
  * priv.c - starting the privileged helper, and the engine's end of the
  * channel to it (see priv.h).
  *
- * The engine waits for each reply (a socketpair round trip takes
- * microseconds, one nft transaction well under a millisecond per
- * element); the wait is bounded by PRIV_TIMEOUT_MS and a timeout is a
- * failure. Replies carry the request's sequence number, so one that
- * arrives after its request timed out is recognised and dropped.
+ * Requests are pipelined: priv_send() sends one and returns; the helper
+ * reads them in order and answers each in turn. Each request in flight
+ * is a pending entry (its sequence number, its deadline PRIV_TIMEOUT_MS
+ * after it was sent, a completion callback), at most PRIV_INFLIGHT_MAX.
+ * A reply completes the entry with its sequence number, wherever it
+ * stands (the helper answers in order, but nothing relies on it); a
+ * reply nobody waits for (its request timed out) is logged and
+ * dropped. A deadline that passes completes its entry with -ETIMEDOUT
+ * (priv_expire()), the helper's end (EOF) completes every entry with
+ * -EPIPE. priv_call() and its siblings are priv_send() and a wait for
+ * that one completion; other requests' completions that arrive
+ * meanwhile are delivered too.
  *
  * Events (a WAN command ended) can arrive at any time, also while a
  * reply is awaited: they are queued here and the nft backend takes them
@@ -51,6 +58,15 @@
 #define PRIV_GONE_KEEP (1u << 20)       /* removed mappings kept until taken */
 #define PRIV_LANS_BUF (32u * 1024u)     /* one read of the address dump */
 #define PRIV_LANS_TIMEOUT_MS 2000       /* the kernel answers at once */
+#define PRIV_SEQ_START 0                /* the helper's start-up report */
+
+/* A request in flight. */
+struct priv_pending {
+	uint32_t seq;
+	uint64_t deadline;              /* monotonic ms */
+	priv_done_fn done;
+	void *arg;
+};
 
 /* What the helper sends: a reply or event, or a list of removed mappings. */
 union priv_in {
@@ -72,6 +88,8 @@ struct priv {
 	struct caps_user user;
 	char user_name[64];
 	struct priv_req req;
+	struct priv_pending pend[PRIV_INFLIGHT_MAX];    /* in the order sent */
+	size_t npend;
 };
 
 int priv_fd(const struct priv *p)
@@ -365,39 +383,155 @@ static void keep_gone(struct priv *p, const struct priv_gone *g)
 	}
 }
 
+/* ---- requests in flight ---- */
+
+static int pend_push(struct priv *p, uint32_t seq, uint64_t deadline, priv_done_fn done,
+		     void *arg)
+{
+	if (p->npend == PRIV_INFLIGHT_MAX)
+		return -EBUSY;
+	p->pend[p->npend].seq = seq;
+	p->pend[p->npend].deadline = deadline;
+	p->pend[p->npend].done = done;
+	p->pend[p->npend].arg = arg;
+	p->npend++;
+	return 0;
+}
+
+/* Take the i-th entry out of the list and complete it with res. */
+static void pend_complete(struct priv *p, size_t i, const struct priv_result *res)
+{
+	struct priv_pending pe = p->pend[i];
+
+	memmove(&p->pend[i], &p->pend[i + 1], sizeof(p->pend[0]) * (p->npend - i - 1));
+	p->npend--;
+	if (pe.done)
+		pe.done(pe.arg, pe.seq, res);
+}
+
+/* Complete the entries whose deadline passed, or all with -EPIPE. */
+static void pend_fail(struct priv *p, uint64_t now, int err)
+{
+	struct priv_result res = { .status = err };
+	size_t i = 0;
+
+	while (i < p->npend) {
+		if (err == -EPIPE || p->pend[i].deadline <= now)
+			pend_complete(p, i, &res);
+		else
+			i++;
+	}
+}
+
 /*
- * One message from the helper (n bytes in p->in): events are kept. 1
- * when it is the reply to seq (*ret_status, *ret_count, *ret_value), else 0.
+ * One message from the helper (n bytes in p->in): events are kept, a
+ * reply completes its request.
  */
-static int on_message(struct priv *p, ssize_t n, uint32_t seq, int *ret_status,
-		      size_t *ret_count, uint64_t *ret_value)
+static void on_message(struct priv *p, ssize_t n)
 {
 	const struct priv_reply *rp = &p->in.rp;
+	struct priv_result res;
+	size_t i;
 
 	switch (priv_msg_kind(p->in.raw, (size_t)n)) {
 	case PRIV_KIND_GONE:
 		keep_gone(p, &p->in.gone);
-		return 0;
+		return;
 	case PRIV_KIND_WAN_DONE:
 		keep_event(p, rp);
-		return 0;
+		return;
 	case PRIV_KIND_BAD:
 		log_warnx("helper: malformed message (%zd bytes) dropped", n);
-		return 0;
+		return;
 	case PRIV_KIND_REPLY:
 		break;
 	}
-	if (seq == 0 ? rp->seq != 0 : rp->seq != seq) {
+	for (i = 0; i < p->npend; i++)
+		if (p->pend[i].seq == rp->seq)
+			break;
+	if (i == p->npend) {
 		log_warnx("helper: late reply to request %u (status %d) dropped", rp->seq,
 			  (int)rp->status);
-		return 0;
+		return;
 	}
-	*ret_status = rp->status;
-	if (ret_count)
-		*ret_count = rp->count;
-	if (ret_value)
-		*ret_value = rp->value;
-	return 1;
+	res.status = rp->status;
+	res.count = rp->count;
+	res.value = rp->value;
+	pend_complete(p, i, &res);
+}
+
+/* Read what the helper sent; 0 when nothing more waits, -EPIPE at its
+ * end (every request in flight failed with it). */
+static int read_messages(struct priv *p)
+{
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		if (n <= 0) {
+			pend_fail(p, 0, -EPIPE);
+			return -EPIPE;
+		}
+		on_message(p, n);
+	}
+}
+
+/* A synchronous caller's completion. */
+struct priv_wait {
+	bool done;
+	struct priv_result res;
+};
+
+static void wait_done(void *arg, uint32_t seq, const struct priv_result *res)
+{
+	struct priv_wait *w = arg;
+
+	(void)seq;
+	w->done = true;
+	w->res = *res;
+}
+
+/* Wait until w completes: its reply, its deadline (-ETIMEDOUT) or the
+ * helper's end (-EPIPE). */
+static int wait_for(struct priv *p, struct priv_wait *w)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+	uint64_t now, next;
+
+	while (!w->done) {
+		now = clock_monotonic_ms(NULL);
+		next = priv_next_deadline(p);
+		if (next <= now) {
+			pend_fail(p, now, -ETIMEDOUT);
+			continue;
+		}
+		if (poll(&pfd, 1, (int)(next - now)) < 0 && errno != EINTR) {
+			pend_fail(p, 0, -EPIPE);
+			break;
+		}
+		(void)read_messages(p);
+	}
+	return w->res.status;
+}
+
+uint64_t priv_next_deadline(const struct priv *p)
+{
+	/* Deadlines are the send time + one constant: the first is the
+	 * earliest (the start-up report's is the only other kind, and it
+	 * is alone). */
+	return p->npend ? p->pend[0].deadline : UINT64_MAX;
+}
+
+size_t priv_inflight(const struct priv *p)
+{
+	return p->npend;
+}
+
+void priv_expire(struct priv *p, uint64_t now)
+{
+	pend_fail(p, now, -ETIMEDOUT);
 }
 
 bool priv_event_pending(const struct priv *p)
@@ -425,31 +559,6 @@ size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max)
 	memmove(p->gone, p->gone + n, (p->ngone - n) * sizeof(*out));
 	p->ngone -= n;
 	return n;
-}
-
-/* The reply to seq, waiting until deadline (monotonic ms). */
-static int wait_reply(struct priv *p, uint32_t seq, uint64_t deadline, size_t *ret_count,
-		      uint64_t *ret_value)
-{
-	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-	uint64_t now;
-	ssize_t n;
-	int status = 0;
-
-	for (;;) {
-		now = clock_monotonic_ms(NULL);
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
-			return -errno;
-		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n <= 0)
-			return -EPIPE;
-		if (on_message(p, n, seq, &status, ret_count, ret_value) == 1)
-			return status;
-	}
 }
 
 static void reap(pid_t pid, unsigned wait_ms)
@@ -501,7 +610,14 @@ int priv_start(const struct config *cfg, const char *conf_path, bool foreground,
 	}
 	close(sv[1]);
 	p->fd = sv[0];
-	r = wait_reply(p, 0, clock_monotonic_ms(NULL) + PRIV_START_TIMEOUT_MS, NULL, NULL);
+	{
+		struct priv_wait w = { .done = false };
+
+		r = pend_push(p, PRIV_SEQ_START, clock_monotonic_ms(NULL) + PRIV_START_TIMEOUT_MS,
+			      wait_done, &w);
+		if (r == 0)
+			r = wait_for(p, &w);
+	}
 	if (r < 0) {
 		log_warnx("the privileged helper did not start: %s", strerror(-r));
 		goto fail;
@@ -535,37 +651,85 @@ int priv_drop_engine(const struct priv *p)
 
 /* ---- requests ---- */
 
-/* Send one request (with grant_fd, when not -1) and wait for its reply;
- * *ret_seq (optional): its sequence number. */
-static int request(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
-		   int grant_fd, const struct nft_pin *pin, size_t *ret_count, uint32_t *ret_seq,
-		   uint64_t *ret_value)
+/* Send one request (with grant_fd, when not -1); done(arg) when it
+ * completes. timeout_ms: how long to wait for room in the socket. */
+static int send_req(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
+		    int grant_fd, const struct nft_pin *pin, int timeout_ms, priv_done_fn done,
+		    void *arg, uint32_t *ret_seq)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLOUT };
 	uint64_t deadline = clock_monotonic_ms(NULL) + PRIV_TIMEOUT_MS;
+	bool waited = false;
+	uint32_t seq;
 	size_t i;
+	int r;
 
 	if (n > PRIV_BATCH_MAX)
 		return -EINVAL;
+	if (p->npend == PRIV_INFLIGHT_MAX)
+		return -EBUSY;
+	seq = p->seq + 1;
+	if (seq == PRIV_SEQ_START)
+		seq = 1;
 	memset(&p->req, 0, sizeof(p->req));
 	p->req.version = PRIV_MSG_VERSION;
-	if (++p->seq == 0)
-		p->seq = 1;                     /* 0 is the start-up report */
-	p->req.seq = p->seq;
+	p->req.seq = seq;
 	p->req.op = (uint16_t)op;
 	p->req.count = (uint16_t)n;
 	for (i = 0; i < n; i++)
 		priv_entry_put(&p->req.e[i], &v[i]);
 	if (pin)
 		priv_pin_from_nft(pin, &p->req.pin);
-	if (poll(&pfd, 1, PRIV_TIMEOUT_MS) <= 0)
-		return -ETIMEDOUT;
-	if (fdpass_send(p->fd, &p->req, sizeof(p->req), grant_fd, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-	    (ssize_t)sizeof(p->req))
-		return errno == EAGAIN ? -ETIMEDOUT : -EPIPE;
+	/* Try first: poll() reports a Unix socket writable only while a
+	 * quarter of its buffer is in use, long before a send fails. */
+	while (fdpass_send(p->fd, &p->req, sizeof(p->req), grant_fd,
+			   MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)sizeof(p->req)) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -EPIPE;
+		if (timeout_ms <= 0)
+			return -EBUSY;
+		if (waited)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, timeout_ms);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == 0)
+			return -ETIMEDOUT;
+		waited = true;          /* one wait, then one more try */
+	}
+	p->seq = seq;
+	(void)pend_push(p, seq, deadline, done, arg);   /* room checked above */
 	if (ret_seq)
-		*ret_seq = p->seq;
-	return wait_reply(p, p->seq, deadline, ret_count, ret_value);
+		*ret_seq = seq;
+	return 0;
+}
+
+int priv_send(struct priv *p, const struct priv_send_args *a, priv_done_fn done, void *arg,
+	      uint32_t *ret_seq)
+{
+	return send_req(p, a->op, a->v, a->n, a->grant_fd, a->pin, 0, done, arg, ret_seq);
+}
+
+/* Send one request and wait for its reply; *ret_seq (optional): its
+ * sequence number. */
+static int request(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
+		   int grant_fd, const struct nft_pin *pin, size_t *ret_count, uint32_t *ret_seq,
+		   uint64_t *ret_value)
+{
+	struct priv_wait w = { .done = false };
+	int r;
+
+	r = send_req(p, op, v, n, grant_fd, pin, PRIV_TIMEOUT_MS, wait_done, &w, ret_seq);
+	if (r < 0)
+		return r;
+	r = wait_for(p, &w);
+	if (ret_count)
+		*ret_count = w.res.count;
+	if (ret_value)
+		*ret_value = w.res.value;
+	return r;
 }
 
 int priv_call(struct priv *p, enum priv_op op, const struct priv_entry *v, size_t n,
@@ -601,18 +765,17 @@ int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq)
 
 int priv_on_readable(struct priv *p)
 {
-	int status = 0;
-	ssize_t n;
+	return read_messages(p);
+}
 
-	for (;;) {
-		n = recv(p->fd, p->in.raw, sizeof(p->in.raw), MSG_DONTWAIT);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -EPIPE;
-		if (n == 0)
-			return -EPIPE;
-		/* No request is waiting: a reply here is late (logged). */
-		(void)on_message(p, n, UINT32_MAX, &status, NULL, NULL);
-	}
+struct priv *priv_attach(int fd)
+{
+	struct priv *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->fd = fd;
+	return p;
 }
 
 void priv_stop(struct priv *p)

@@ -115,6 +115,53 @@ int priv_call_granted(struct priv *p, const struct priv_entry *e, int grant_fd, 
  */
 int priv_wan_start(struct priv *p, enum priv_op op, uint32_t *ret_seq);
 
+/*
+ * Pipelined requests (priv.c): priv_send() sends one and returns at
+ * once; the helper applies requests in the order sent and answers each.
+ * done(arg, seq, res) runs once per request sent: with the helper's
+ * reply (res->status as priv_call()'s, res->count, res->value), with
+ * -ETIMEDOUT when no reply came within PRIV_TIMEOUT_MS (priv_expire()),
+ * or with -EPIPE when the helper has gone. It runs from
+ * priv_on_readable(), priv_expire(), or any synchronous call of this
+ * file that reads the socket meanwhile, never from priv_send() itself.
+ * At most PRIV_INFLIGHT_MAX requests are in flight (synchronous ones
+ * included); priv_send() answers -EBUSY beyond, or when the socket has
+ * no room, -EINVAL for a malformed request, -EPIPE when the helper has
+ * gone (done is not called then).
+ */
+#define PRIV_INFLIGHT_MAX 8     /* below the kernel's queue of a Unix datagram or
+                                 * seqpacket socket (net.unix.max_dgram_qlen, 10 by
+                                 * default), so a request in bound finds room */
+
+struct priv_result {
+	int status;
+	size_t count;
+	uint64_t value;
+};
+
+typedef void (*priv_done_fn)(void *arg, uint32_t seq, const struct priv_result *res);
+
+struct priv_send_args {
+	enum priv_op op;
+	const struct priv_entry *v;     /* n <= PRIV_BATCH_MAX entries */
+	size_t n;
+	int grant_fd;                   /* -1: none */
+	const struct nft_pin *pin;      /* the pinhole ops, else NULL */
+};
+
+int priv_send(struct priv *p, const struct priv_send_args *a, priv_done_fn done, void *arg,
+	      uint32_t *ret_seq);
+/* Requests in flight; the earliest deadline among them (UINT64_MAX: none);
+ * complete those whose deadline is <= now with -ETIMEDOUT. */
+size_t priv_inflight(const struct priv *p);
+uint64_t priv_next_deadline(const struct priv *p);
+void priv_expire(struct priv *p, uint64_t now);
+
+/* The engine's end over fd, a socket already connected to something
+ * that speaks the helper's side (the unit tests' fake helper); no
+ * process to wait for. priv_stop() closes fd. NULL: no memory. */
+struct priv *priv_attach(int fd);
+
 /* An event the helper sent (priv_msg.h), kept until taken. */
 struct priv_wan_done {
 	uint32_t seq;                   /* the request that started the command */
@@ -137,13 +184,14 @@ bool priv_event_pending(const struct priv *p);
 int priv_event_take(struct priv *p, struct priv_wan_done *ret);
 size_t priv_removed_take(struct priv *p, struct priv_removed *out, size_t max);
 
-/* The socket became readable outside priv_call(): keep events, drop
- * late replies. -EPIPE when the helper has gone (the engine should
- * exit), else 0. */
+/* The socket became readable: keep events, complete the requests
+ * answered, drop late replies. -EPIPE when the helper has gone (every
+ * request in flight completed with it; the engine should exit), else 0. */
 int priv_on_readable(struct priv *p);
 
 /* Close the channel: the helper deletes table ip igdd and exits; wait
- * for it (at most 3 s, then SIGKILL). NULL is a no-op. */
+ * for it (at most 3 s, then SIGKILL). Requests still in flight are
+ * dropped without completion. NULL is a no-op. */
 void priv_stop(struct priv *p);
 
 #endif

@@ -11,7 +11,11 @@
  * requests: the gateway's own addresses, well-known ports, ports the
  * gateway itself listens on or forwards statically, forged grants), the
  * router winning over a mapping made before its service started, and the
- * port policy following the configuration file.
+ * port policy following the configuration file. And the engine's end
+ * of pipelined requests against a fake helper (a socketpair the test
+ * answers by hand): replies in and out of turn, a failure, one that comes
+ * too late, the bound on requests in flight, the helper's end, and a
+ * synchronous call while others are in flight.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -1102,6 +1106,284 @@ static void test_helper(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* ---- pipelined requests against a fake helper ---- */
+
+#define FAKE_DONE_MAX (PRIV_INFLIGHT_MAX + 8)
+
+/* The completions seen, in the order they came. */
+struct fake_log {
+	size_t n;
+	uint32_t seq[FAKE_DONE_MAX];
+	struct priv_result res[FAKE_DONE_MAX];
+};
+
+static void fake_done(void *arg, uint32_t seq, const struct priv_result *res)
+{
+	struct fake_log *fl = arg;
+
+	assert_true(fl->n < FAKE_DONE_MAX);
+	fl->seq[fl->n] = seq;
+	fl->res[fl->n++] = *res;
+}
+
+/* The fake helper's end: one request, read within the safety timeout. */
+static void fake_read(int fd, struct priv_req *req)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	assert_int_equal(poll(&pfd, 1, (int)test_timeout_ms()), 1);
+	assert_int_equal(recv(fd, req, sizeof(*req), 0), (ssize_t)sizeof(*req));
+	assert_int_equal(req->version, PRIV_MSG_VERSION);
+}
+
+static void fake_answer(int fd, uint32_t seq, int status, uint32_t count)
+{
+	struct priv_reply rp;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.version = PRIV_MSG_VERSION;
+	rp.seq = seq;
+	rp.status = status;
+	rp.count = count;
+	rp.event = PRIV_EVENT_NONE;
+	assert_int_equal(send(fd, &rp, sizeof(rp), 0), (ssize_t)sizeof(rp));
+}
+
+/* A struct priv over one end of a socketpair; *ret_fake: the other. */
+static struct priv *fake_helper(int *ret_fake)
+{
+	struct priv *p;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	p = priv_attach(sv[0]);
+	assert_non_null(p);
+	*ret_fake = sv[1];
+	return p;
+}
+
+static struct priv_entry fake_entry(uint16_t port)
+{
+	struct priv_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.proto = IPPROTO_TCP;
+	e.ext_port = port;
+	e.int_port = port;
+	inet_pton(AF_INET, "192.168.77.2", &e.internal);
+	return e;
+}
+
+/* The engine's end, the fake helper's end, the completions, and one
+ * APPLY request of a mapping on port. */
+struct fake {
+	struct priv *p;
+	int fd;
+	struct fake_log fl;
+	struct priv_entry e;
+	struct priv_send_args a;
+};
+
+static void fake_start(struct fake *f, uint16_t port)
+{
+	memset(f, 0, sizeof(*f));
+	f->p = fake_helper(&f->fd);
+	f->e = fake_entry(port);
+	f->a.op = PRIV_OP_APPLY;
+	f->a.v = &f->e;
+	f->a.n = 1;
+	f->a.grant_fd = -1;
+}
+
+static void fake_end(struct fake *f)
+{
+	priv_stop(f->p);
+	if (f->fd >= 0)
+		close(f->fd);
+}
+
+/* Sent without waiting, applied in order, answered out of turn: each
+ * completion carries its own request's outcome, a failed one does not
+ * stop the ones queued behind it. */
+static void test_pipeline_order(void **state)
+{
+	struct priv_entry e[3] = { fake_entry(1000), fake_entry(1001), fake_entry(1002) };
+	struct fake_log fl = { 0 };
+	struct priv_req req[3];
+	uint32_t seq[3];
+	struct priv *p;
+	int fake, i;
+
+	(void)state;
+	p = fake_helper(&fake);
+	for (i = 0; i < 3; i++) {
+		struct priv_send_args a = { .op = i == 1 ? PRIV_OP_REMOVE : PRIV_OP_APPLY,
+					    .v = &e[i], .n = 1, .grant_fd = -1 };
+
+		assert_int_equal(priv_send(p, &a, fake_done, &fl, &seq[i]), 0);
+	}
+	assert_int_equal(priv_inflight(p), 3);
+	assert_true(priv_next_deadline(p) != UINT64_MAX);
+	assert_int_equal(fl.n, 0);                      /* nothing completes in priv_send() */
+	for (i = 0; i < 3; i++) {                       /* the helper reads them in order */
+		fake_read(fake, &req[i]);
+		assert_int_equal(req[i].seq, seq[i]);
+		assert_int_equal(req[i].count, 1);
+		assert_int_equal(req[i].e[0].ext_port, 1000 + i);
+	}
+	assert_int_equal(req[1].op, PRIV_OP_REMOVE);
+	assert_true(seq[0] != seq[1] && seq[1] != seq[2]);
+
+	fake_answer(fake, seq[1], -EIO, 0);             /* out of turn, failed */
+	assert_int_equal(priv_on_readable(p), 0);
+	assert_int_equal(fl.n, 1);
+	assert_int_equal(fl.seq[0], seq[1]);
+	assert_int_equal(fl.res[0].status, -EIO);
+	assert_int_equal(priv_inflight(p), 2);
+
+	fake_answer(fake, seq[0], 0, 7);
+	fake_answer(fake, seq[2], 0, 8);
+	assert_int_equal(priv_on_readable(p), 0);
+	assert_int_equal(fl.n, 3);
+	assert_int_equal(fl.seq[1], seq[0]);
+	assert_int_equal(fl.res[1].status, 0);
+	assert_int_equal(fl.res[1].count, 7);
+	assert_int_equal(fl.seq[2], seq[2]);
+	assert_int_equal(fl.res[2].count, 8);
+	assert_int_equal(priv_inflight(p), 0);
+	assert_true(priv_next_deadline(p) == UINT64_MAX);
+
+	fake_answer(fake, seq[2], 0, 9);                /* a second reply: nobody waits */
+	assert_int_equal(priv_on_readable(p), 0);
+	assert_int_equal(fl.n, 3);
+	priv_stop(p);
+	close(fake);
+}
+
+/* A request not answered by its deadline fails with -ETIMEDOUT; its
+ * late reply is dropped; the next request still completes. */
+static void test_pipeline_late(void **state)
+{
+	struct fake f;
+	struct priv_req req;
+	uint32_t s1, s2;
+
+	(void)state;
+	fake_start(&f, 2000);
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &s1), 0);
+	priv_expire(f.p, priv_next_deadline(f.p) - 1);      /* not yet */
+	assert_int_equal(f.fl.n, 0);
+	priv_expire(f.p, priv_next_deadline(f.p));
+	assert_int_equal(f.fl.n, 1);
+	assert_int_equal(f.fl.seq[0], s1);
+	assert_int_equal(f.fl.res[0].status, -ETIMEDOUT);
+	assert_int_equal(priv_inflight(f.p), 0);
+
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &s2), 0);
+	fake_read(f.fd, &req);
+	fake_read(f.fd, &req);
+	assert_int_equal(req.seq, s2);
+	fake_answer(f.fd, s1, 0, 1);                    /* late: dropped */
+	fake_answer(f.fd, s2, 0, 1);
+	assert_int_equal(priv_on_readable(f.p), 0);
+	assert_int_equal(f.fl.n, 2);
+	assert_int_equal(f.fl.seq[1], s2);
+	assert_int_equal(f.fl.res[1].status, 0);
+	fake_end(&f);
+}
+
+/* At most PRIV_INFLIGHT_MAX in flight: the next is refused (-EBUSY,
+ * nothing sent, no completion) until one completes. */
+static void test_pipeline_full(void **state)
+{
+	struct fake f;
+	struct priv_req req;
+	uint32_t seq, first = 0;
+	size_t i;
+
+	(void)state;
+	fake_start(&f, 3000);
+	for (i = 0; i < PRIV_INFLIGHT_MAX; i++) {
+		assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), 0);
+		if (i == 0)
+			first = seq;
+	}
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), -EBUSY);
+	assert_int_equal(priv_inflight(f.p), PRIV_INFLIGHT_MAX);
+	for (i = 0; i < PRIV_INFLIGHT_MAX; i++)
+		fake_read(f.fd, &req);
+	assert_int_equal(req.seq, first + PRIV_INFLIGHT_MAX - 1);  /* the refused one never left */
+	fake_answer(f.fd, first, 0, 1);
+	assert_int_equal(priv_on_readable(f.p), 0);
+	assert_int_equal(f.fl.n, 1);
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), 0);
+	assert_int_equal(seq, first + PRIV_INFLIGHT_MAX);
+	fake_end(&f);
+}
+
+/* The helper's end fails every request in flight with -EPIPE; nothing
+ * more is sent. */
+static void test_pipeline_eof(void **state)
+{
+	struct fake f;
+	uint32_t seq;
+
+	(void)state;
+	fake_start(&f, 4000);
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), 0);
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), 0);
+	close(f.fd);
+	f.fd = -1;
+	assert_int_equal(priv_on_readable(f.p), -EPIPE);
+	assert_int_equal(f.fl.n, 2);
+	assert_int_equal(f.fl.res[0].status, -EPIPE);
+	assert_int_equal(f.fl.res[1].status, -EPIPE);
+	assert_true(f.fl.seq[0] < f.fl.seq[1]);
+	assert_int_equal(priv_inflight(f.p), 0);
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), -EPIPE);
+	assert_int_equal(f.fl.n, 2);
+	fake_end(&f);
+}
+
+/* A synchronous call while another request is in flight: the helper
+ * answers both (the earlier first, an event between them); the earlier
+ * one's completion is delivered, the call returns its own status, the
+ * event is kept. */
+static void test_pipeline_sync(void **state)
+{
+	struct fake f;
+	struct priv_wan_done ev;
+	struct priv_reply rp;
+	struct priv_req req;
+	size_t count = 0;
+	uint32_t seq;
+
+	(void)state;
+	fake_start(&f, 5000);
+	assert_int_equal(priv_send(f.p, &f.a, fake_done, &f.fl, &seq), 0);
+	fake_answer(f.fd, seq, -EACCES, 0);
+	memset(&rp, 0, sizeof(rp));
+	rp.version = PRIV_MSG_VERSION;
+	rp.seq = 77;
+	rp.event = PRIV_EVENT_WAN_DONE;
+	rp.op = PRIV_OP_WAN_UP;
+	assert_int_equal(send(f.fd, &rp, sizeof(rp), 0), (ssize_t)sizeof(rp));
+	fake_answer(f.fd, seq + 1, -ENOSPC, 12);        /* the call's, already waiting */
+	assert_int_equal(priv_call(f.p, PRIV_OP_APPLY, &f.e, 1, &count), -ENOSPC);
+	assert_int_equal(count, 12);
+	assert_int_equal(f.fl.n, 1);
+	assert_int_equal(f.fl.seq[0], seq);
+	assert_int_equal(f.fl.res[0].status, -EACCES);
+	assert_int_equal(priv_inflight(f.p), 0);
+	assert_true(priv_event_pending(f.p));
+	assert_int_equal(priv_event_take(f.p, &ev), 0);
+	assert_int_equal(ev.seq, 77);
+	fake_read(f.fd, &req);
+	fake_read(f.fd, &req);
+	assert_int_equal(req.seq, seq + 1);
+	fake_end(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1111,6 +1393,11 @@ int main(void)
 		cmocka_unit_test(test_read_lans),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_helper),
+		cmocka_unit_test(test_pipeline_order),
+		cmocka_unit_test(test_pipeline_late),
+		cmocka_unit_test(test_pipeline_full),
+		cmocka_unit_test(test_pipeline_eof),
+		cmocka_unit_test(test_pipeline_sync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
