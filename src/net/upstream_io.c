@@ -13,7 +13,11 @@
  * NAT-PMP only). RFC 6886: 3.2 (external address), 3.3 (map), 3.4
  * (delete), 3.6 (epoch), 3.7 (requests one at a time).
  *
- * Bounds (docs/LIMITS.md): at most IGDD_UPSTREAM_MAX_MAPPINGS mirrored;
+ * Bounds (docs/LIMITS.md): at most IGDD_UPSTREAM_MAX_MAPPINGS mirrored,
+ * shared fairly among the LAN hosts (fair_place(): a host holding at
+ * least two fewer than the host holding the most takes one of its slots,
+ * so one host's hundreds of mappings never keep another's out), and the
+ * requests taken round-robin across the hosts with work due (pick());
  * one request in flight, IGDD_UPSTREAM_SENDS sends each; new requests at
  * most one per IGDD_UPSTREAM_GAP_MS, so a LAN host churning mappings
  * cannot make igdd flood the upstream; a failed request waits
@@ -56,6 +60,12 @@ struct entry {
 	uint8_t proto;                  /* enum map_proto */
 	uint16_t port;                  /* the local external port = the internal port upstream */
 	uint16_t granted;               /* the upstream's external port (0: none yet) */
+	struct in_addr host;            /* the LAN host of the mapping: its share */
+	bool evicted;                   /* E_DROP: given up for another host's mapping */
+	bool has_next;                  /* evicted: the slot goes to this mapping after */
+	uint8_t next_proto;
+	uint16_t next_port;
+	struct in_addr next_host;
 	uint8_t nonce[PCP_NONCE_LEN];
 	uint32_t lifetime;
 	uint64_t granted_ms;
@@ -87,6 +97,7 @@ struct upstream_io {
 	unsigned sent;
 	int64_t timer;                  /* retransmission, or the next action */
 	uint64_t last_new_ms;
+	uint32_t rr_host;               /* the host served last (host order), for pick() */
 
 	/* the epoch check (RFC 6887 8.5, RFC 6886 3.6) */
 	bool have_epoch;
@@ -129,6 +140,8 @@ static void count(struct upstream_io *u)
 		} else if (x->state == E_WANT) {
 			st->pending++;
 		}
+		if (x->state == E_DROP && x->has_next)
+			st->pending++;          /* promised the slot after the delete */
 	}
 }
 
@@ -206,11 +219,48 @@ static void probe(struct upstream_io *u)
 	req_begin(u, REQ_PROBE);
 }
 
+/*
+ * Of the entries due now, one of the LAN host that comes next after the
+ * host served last (in address order, wrapping): the requests go
+ * round-robin across the hosts with work due, so a host with hundreds of
+ * entries due gets no more turns than a host with one. *next: the
+ * earliest time an entry not yet due is.
+ */
+static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
+{
+	struct entry *after = NULL, *lowest = NULL;
+	uint32_t ah = 0, lh = 0;
+	size_t i;
+
+	*next = UINT64_MAX;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+		uint32_t h = ntohl(x->host.s_addr);
+
+		if (x->state == E_FREE)
+			continue;
+		if (x->next_ms > now) {
+			if (x->next_ms < *next)
+				*next = x->next_ms;
+			continue;
+		}
+		if (h > u->rr_host && (!after || h < ah)) {
+			after = x;
+			ah = h;
+		}
+		if (!lowest || h < lh) {
+			lowest = x;
+			lh = h;
+		}
+	}
+	return after ? after : lowest;
+}
+
 /* Pick the next thing to do, or set the timer for it. */
 static void schedule(struct upstream_io *u)
 {
-	uint64_t now = loop_now_ms(u->l), next = UINT64_MAX;
-	size_t i;
+	uint64_t now = loop_now_ms(u->l), next;
+	struct entry *x;
 
 	count(u);
 	if (!u->active || u->kind != REQ_NONE)
@@ -220,20 +270,16 @@ static void schedule(struct upstream_io *u)
 	if (u->timer > 0)
 		loop_timer_cancel(u->l, u->timer);
 	u->timer = 0;
-	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
-		struct entry *x = &u->ent[i];
-
-		if (x->state == E_FREE)
-			continue;
-		if (x->next_ms <= now && now >= u->last_new_ms + u->p.gap_ms) {
-			if (x->state == E_HELD)
-				x->state = E_WANT;      /* renewal: the same request */
-			ask(u, x);
-			return;
-		}
-		if (x->next_ms < next)
-			next = x->next_ms;
+	x = pick(u, now, &next);
+	if (x && now >= u->last_new_ms + u->p.gap_ms) {
+		u->rr_host = ntohl(x->host.s_addr);
+		if (x->state == E_HELD)
+			x->state = E_WANT;      /* renewal: the same request */
+		ask(u, x);
+		return;
 	}
+	if (x)
+		next = now;
 	if (next != UINT64_MAX) {
 		if (next < u->last_new_ms + u->p.gap_ms)
 			next = u->last_new_ms + u->p.gap_ms;
@@ -241,16 +287,147 @@ static void schedule(struct upstream_io *u)
 	}
 }
 
+/* A slot taken for local mapping m: asked for next. */
+static void entry_claim(struct entry *x, const struct mapping *m)
+{
+	memset(x, 0, sizeof(*x));
+	x->state = E_WANT;
+	x->proto = m->proto;
+	x->port = m->ext_port;
+	x->host = m->internal_client;
+	if (getrandom(x->nonce, sizeof(x->nonce), GRND_NONBLOCK) != (ssize_t)sizeof(x->nonce))
+		memcpy(x->nonce, &m->nonce, sizeof(x->nonce));
+}
+
+/* A slot whose upstream delete is done: free, or the mapping it was
+ * promised to when it was given up (fair_place()). */
+static void slot_release(struct upstream_io *u, struct entry *x)
+{
+	const struct mapping *m = x->has_next ?
+				  map_find_port(u->e->maps, x->next_proto, x->next_port) : NULL;
+
+	memset(x, 0, sizeof(*x));
+	if (m)
+		entry_claim(x, m);
+}
+
+/* Slots per LAN host: asked for or held, and promised after an eviction
+ * (not those leaving). At most one host per slot. */
+struct share {
+	struct in_addr host;
+	unsigned n;
+};
+
+static struct share *share_of(struct share *hs, unsigned *nh, struct in_addr host, bool add)
+{
+	unsigned k;
+
+	for (k = 0; k < *nh; k++)
+		if (hs[k].host.s_addr == host.s_addr)
+			return &hs[k];
+	if (!add || *nh >= IGDD_UPSTREAM_MAX_MAPPINGS)
+		return NULL;
+	hs[*nh].host = host;
+	hs[*nh].n = 0;
+	return &hs[(*nh)++];
+}
+
+static unsigned shares_count(const struct upstream_io *u, struct share *hs)
+{
+	unsigned nh = 0;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		const struct entry *x = &u->ent[i];
+		struct share *s = NULL;
+
+		if (x->state == E_WANT || x->state == E_HELD)
+			s = share_of(hs, &nh, x->host, true);
+		else if (x->state == E_DROP && x->has_next)
+			s = share_of(hs, &nh, x->next_host, true);
+		if (s)
+			s->n++;
+	}
+	return nh;
+}
+
+/*
+ * A slot for local mapping m, which has none: a free one; when none is
+ * free, one of the host holding the most, if m's host holds at least two
+ * fewer (max-min fairness: each eviction narrows the gap between two
+ * hosts, so the shares settle and never swap back and forth). The victim
+ * is, if its host has one, an entry never granted and not in flight
+ * (replaced at no cost upstream); otherwise a granted one, deleted
+ * upstream first and its slot promised to m (slot_release()). 1 and *out
+ * to claim now, 0 promised, -1 no slot for m.
+ */
+static int fair_place(struct upstream_io *u, const struct mapping *m, struct share *hs,
+		      unsigned *nh, struct entry **out)
+{
+	struct share *mine = share_of(hs, nh, m->internal_client, false), *most = NULL;
+	struct entry *cheap = NULL, *costly = NULL;
+	unsigned have = mine ? mine->n : 0, k;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		if (u->ent[i].state == E_FREE) {
+			*out = &u->ent[i];
+			goto take;
+		}
+	}
+	for (k = 0; k < *nh; k++)
+		if (!most || hs[k].n > most->n)
+			most = &hs[k];
+	if (!most || most->n < have + 2)
+		return -1;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS && !cheap; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x == u->req_entry || x->host.s_addr != most->host.s_addr ||
+		    (x->state != E_WANT && x->state != E_HELD))
+			continue;
+		if (x->state == E_WANT && !x->granted)
+			cheap = x;
+		else if (!costly)
+			costly = x;
+	}
+	if (!cheap && !costly)
+		return -1;      /* all of it in flight: the next reconcile */
+	most->n--;
+	if (cheap) {
+		*out = cheap;
+		goto take;
+	}
+	costly->state = E_DROP;
+	costly->evicted = true;
+	costly->has_next = true;
+	costly->next_proto = m->proto;
+	costly->next_port = m->ext_port;
+	costly->next_host = m->internal_client;
+	costly->next_ms = 0;
+	if ((mine = share_of(hs, nh, m->internal_client, true)))
+		mine->n++;
+	return 0;
+take:
+	if ((mine = share_of(hs, nh, m->internal_client, true)))
+		mine->n++;
+	return 1;
+}
+
 /* The local table as it is now: new mappings to ask for, gone ones to
  * delete. A mapping is mirrored by (protocol, external port). */
 static void reconcile(struct upstream_io *u)
 {
+	struct share hs[IGDD_UPSTREAM_MAX_MAPPINGS];
 	const struct mapping *m;
+	unsigned nh;
 	size_t i;
 
 	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 		struct entry *x = &u->ent[i];
 
+		if (x->has_next && !map_find_port(u->e->maps, x->next_proto, x->next_port))
+			x->has_next = false;    /* the promised mapping went meanwhile */
 		if (x->state != E_FREE && x->state != E_DROP &&
 		    !map_find_port(u->e->maps, x->proto, x->port)) {
 			/* asked for or held upstream: delete it there */
@@ -258,38 +435,49 @@ static void reconcile(struct upstream_io *u)
 			x->next_ms = 0;
 		}
 	}
+	nh = shares_count(u, hs);
 	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
 		struct entry *x = NULL;
+		bool busy = false;
+		struct share *s;
 
 		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
-			if (u->ent[i].state != E_FREE && u->ent[i].proto == m->proto &&
-			    u->ent[i].port == m->ext_port) {
-				x = &u->ent[i];
-				break;
-			}
+			struct entry *y = &u->ent[i];
+
+			if (y->has_next && y->next_proto == m->proto && y->next_port == m->ext_port)
+				busy = true;            /* promised a slot */
+			if (y->state == E_FREE || y->proto != m->proto || y->port != m->ext_port)
+				continue;
+			if (y->evicted)
+				busy = true;            /* its delete goes first */
+			else
+				x = y;
 		}
 		if (x) {
-			if (x->state == E_DROP)
-				x->state = E_WANT;      /* made again before the delete went */
+			if (x->state == E_DROP) {       /* made again before the delete went */
+				x->state = E_WANT;
+				x->host = m->internal_client;
+				if ((s = share_of(hs, &nh, x->host, true)))
+					s->n++;
+			}
 			continue;
 		}
-		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS && !x; i++)
-			if (u->ent[i].state == E_FREE)
-				x = &u->ent[i];
-		if (!x) {
+		if (busy)
+			continue;
+		switch (fair_place(u, m, hs, &nh, &x)) {
+		case 1:
+			entry_claim(x, m);
+			break;
+		case 0:
+			break;
+		default:
 			if (!u->warned_full)
-				log_warnx("upstream: %d mappings mirrored, the most it holds: "
-					  "others reach only as far as the upstream",
+				log_warnx("upstream: %d mappings mirrored, the most it holds, shared "
+					  "among the LAN hosts: others reach only as far as the upstream",
 					  IGDD_UPSTREAM_MAX_MAPPINGS);
 			u->warned_full = true;
 			break;
 		}
-		memset(x, 0, sizeof(*x));
-		x->state = E_WANT;
-		x->proto = m->proto;
-		x->port = m->ext_port;
-		if (getrandom(x->nonce, sizeof(x->nonce), GRND_NONBLOCK) != (ssize_t)sizeof(x->nonce))
-			memcpy(x->nonce, &m->nonce, sizeof(x->nonce));
 	}
 	schedule(u);
 }
@@ -347,7 +535,7 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 
 	req_stop(u);
 	if (u->req_delete) {
-		memset(x, 0, sizeof(*x));       /* deleted, or never to be */
+		slot_release(u, x);             /* deleted, or never to be */
 		schedule(u);
 		return;
 	}
