@@ -31,6 +31,9 @@ struct upstream_io_params {
 	uint64_t reprobe_ms;            /* no server: ask again after */
 	uint32_t lifetime;              /* asked for */
 	uint64_t gap_ms;                /* between two new requests */
+	uint64_t upnp_wait_ms;          /* M-SEARCH answers collected */
+	uint64_t upnp_timeout_ms;       /* one HTTP exchange with the IGD */
+	uint64_t upnp_check_ms;         /* M-SEARCH again while an IGD is used */
 };
 
 void upstream_io_default_params(struct upstream_io_params *p);

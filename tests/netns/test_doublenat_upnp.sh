@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Behind another NAT whose gateway speaks UPnP IGD only (docs/POLICY.md
+# "Behind another NAT"): igdd finds no PCP or NAT-PMP server at the WAN
+# gateway, discovers its IGD with SSDP on the WAN interface and mirrors
+# each mapping with AddPortMapping.
+#
+#   lan1 192.168.77.2 ── br-lan [gw: igdd, nft] wan0 10.0.0.2 ── eth0 10.0.0.1 [wan: the
+#   upstream, UPnP only] inet0 198.51.100.1 ── inet 198.51.100.2/.3
+#
+# Two runs, each with its own upstream in the wan namespace: Debian's
+# miniupnpd-nftables with enable_natpmp=no (which switches its PCP off
+# too; stund in the internet namespace lets its STUN check pass), then
+# igdd itself on the nft backend with enable_natpmp = no and enable_pcp =
+# no. In each: upnpc on the LAN host maps TCP 8080 on the downstream igdd;
+# the upstream's table gets 10.0.0.2:8080; a TCP connection from the
+# internet namespace to 198.51.100.1:8080 reaches the LAN host through
+# both NATs; upnpc sees 198.51.100.1 (GetExternalIPAddress on the
+# upstream); deleting the mapping deletes it upstream; the upstream
+# restarts with an empty table and a new BOOTID.UPNP.ORG, and igdd's next
+# M-SEARCH (every IGDD_UPSTREAM_UPNP_CHECK_S, 30 s) makes it add the
+# mapping again; igdd's shutdown deletes it upstream.
+set -u
+IGDD=$(readlink -f "$1")
+CTL=$(dirname "$IGDD")/igddctl
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
+lab_require upnpc nft miniupnpd stund
+[ -x $PY ] || lab_skip "$PY missing"
+[ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
+NS_INET=igddt-inet-$LAB_ID
+ip netns list | grep -qw "$NS_INET" && { echo "namespace $NS_INET exists already; refusing"; exit 1; }
+lab_up
+BG=()
+UP_PID=
+cleanup() {
+  local p
+  [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
+  for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+  ip netns del "$NS_INET" 2>/dev/null || true
+  lab_down
+}
+trap cleanup EXIT
+PEER="$PY $HERE/nft_peer.py"
+URL=http://$GW_LAN_IP:5000/rootDesc.xml
+upnpc1() { in_lan1 timeout $LAB_T upnpc -i -u $URL "$@" 2>&1; }
+ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
+status_line() { ctl status | sed -n "s/^$1: //p"; }
+expect() { # expect WHAT PATTERN OUTPUT
+  echo "$3" | grep -Eq "$2" || { echo "$3" | sed 's/^/  | /'; lab_fail "$1"; }
+  lab_ok "$1"
+}
+
+# ---- the upstream's links, the internet, the LAN service ----
+ip -n $NS_GW addr flush dev wan0
+ip -n $NS_GW addr add 10.0.0.2/24 dev wan0
+ip -n $NS_GW route add default via 10.0.0.1
+ip -n $NS_WAN addr flush dev eth0
+ip -n $NS_WAN addr add 10.0.0.1/24 dev eth0
+ip netns add "$NS_INET"
+ip -n "$NS_INET" link set lo up
+ip link add inet0 netns $NS_WAN type veth peer name eth0 netns "$NS_INET"
+ip -n $NS_WAN addr add 198.51.100.1/24 dev inet0
+ip -n $NS_WAN link set inet0 up
+ip -n "$NS_INET" addr add 198.51.100.2/24 dev eth0
+ip -n "$NS_INET" addr add 198.51.100.3/24 dev eth0
+ip -n "$NS_INET" link set eth0 up
+ip netns exec $NS_WAN sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$NS_INET" stund -h 198.51.100.2 -a 198.51.100.3 >"$LAB_DIR/stund.log" 2>&1 &
+BG+=($!)
+lab_until ip netns exec "$NS_INET" sh -c 'ss -uln | grep -q "198.51.100.3:3479"' ||
+  lab_fail "stund did not open its sockets"
+ip netns exec $NS_LAN1 $PEER serve tcp 8080 "hello from lan1 through two NATs" >"$LAB_DIR/srv.out" 2>&1 &
+BG+=($!)
+lab_wait_line "$LAB_DIR/srv.out" ready || lab_fail "the LAN service did not start"
+mkdir -p "$LAB_DIR/state" "$LAB_DIR/upstate"
+chown nobody "$LAB_DIR/state" "$LAB_DIR/upstate"
+cat >"$LAB_DIR/igdd.conf" <<EOF2
+backend = nft
+lan_interface = br-lan
+wan_interface = wan0
+http_port = 5000
+state_dir = $LAB_DIR/state
+control_socket = $LAB_DIR/igdd.sock
+user = nobody
+EOF2
+
+# ---- upstream 1: miniupnpd, UPnP only ----
+mini_nft() {
+  ip netns exec $NS_WAN nft -f - <<'NFT'
+table inet miniupnpd {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname "eth0" oifname "inet0" accept
+    jump miniupnpd
+  }
+  chain miniupnpd { }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd
+  }
+  chain prerouting_miniupnpd { }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd
+    oifname "inet0" masquerade
+  }
+  chain postrouting_miniupnpd { }
+}
+NFT
+}
+cat >"$LAB_DIR/miniupnpd.conf" <<EOF2
+ext_ifname=inet0
+listening_ip=eth0
+http_port=5555
+enable_natpmp=no
+enable_upnp=yes
+secure_mode=yes
+system_uptime=no
+uuid=6c0ffee0-0000-4000-8000-0000000000d2
+upnp_table_name=miniupnpd
+upnp_nat_table_name=miniupnpd
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+ext_perform_stun=yes
+ext_stun_host=198.51.100.2
+ext_stun_port=3478
+allow 1024-65535 10.0.0.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF2
+# miniupnpd's and igdd's BOOTID.UPNP.ORG is the start time in seconds: a
+# restart within the same second would keep it, so a start waits for the
+# next second.
+LAST_START=0
+new_second() {
+  while [ "$(date +%s)" = "$LAST_START" ]; do sleep 0.2; done
+  LAST_START=$(date +%s)
+}
+mini_start() {
+  new_second
+  : >"$LAB_DIR/up.log"
+  ip netns exec $NS_WAN sh -c 'mount --bind /dev/null /dev/console && exec miniupnpd -d -f "$1" -P "$2"' \
+    sh "$LAB_DIR/miniupnpd.conf" "$LAB_DIR/miniupnpd.pid" >>"$LAB_DIR/up.log" 2>&1 &
+  UP_PID=$!
+  lab_wait_line "$LAB_DIR/up.log" "HTTP listening on port 5555" ||
+    { cat "$LAB_DIR/up.log"; lab_fail "miniupnpd did not start"; }
+  grep -q "Port forwarding is now enabled" "$LAB_DIR/up.log" ||
+    { cat "$LAB_DIR/up.log"; lab_fail "miniupnpd's STUN check did not enable forwarding"; }
+}
+mini_flush() {
+  ip netns exec $NS_WAN nft flush chain inet miniupnpd prerouting_miniupnpd
+  ip netns exec $NS_WAN nft flush chain inet miniupnpd miniupnpd
+}
+mini_rules() { ip netns exec $NS_WAN nft list chain inet miniupnpd prerouting_miniupnpd; }
+mini_has() { mini_rules | grep -q "dport $1 dnat ip to 10.0.0.2:$1"; }
+
+# ---- upstream 2: igdd itself, nft backend, UPnP only ----
+cat >"$LAB_DIR/up.conf" <<EOF2
+backend = nft
+lan_interface = eth0
+wan_interface = inet0
+http_port = 5555
+enable_natpmp = no
+enable_pcp = no
+wan_public = yes
+state_dir = $LAB_DIR/upstate
+control_socket = $LAB_DIR/up.sock
+user = nobody
+EOF2
+upigdd_start() {
+  new_second
+  : >"$LAB_DIR/up.log"
+  ip netns exec $NS_WAN "$IGDD" -d -f "$LAB_DIR/up.conf" >>"$LAB_DIR/up.log" 2>&1 &
+  UP_PID=$!
+  lab_wait_line "$LAB_DIR/up.log" "started" || { cat "$LAB_DIR/up.log"; lab_fail "the upstream igdd did not start"; }
+}
+upigdd_flush() { rm -f "$LAB_DIR/upstate"/*; }   # its leases: it restarts empty
+# in its table and in its nft map (an element of dnat_any)
+upigdd_has() {
+  timeout $LAB_T "$CTL" -s "$LAB_DIR/up.sock" list 2>&1 | grep -Eq "^TCP +$1 +\* +10\.0\.0\.2:$1 " &&
+    ip netns exec $NS_WAN nft list map ip igdd dnat_any 2>/dev/null | grep -q "tcp \. $1 : 10\.0\.0\.2 \. $1"
+}
+
+up_fail() { sed 's/^/  upstream: /' "$LAB_DIR/up.log" | tail -20; ctl status | sed 's/^/  status: /'; lab_fail "$@"; }
+up_stop() { kill "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; UP_PID=; }
+
+# run NAME START HAS FLUSH: one run against an upstream.
+run() {
+  local name=$1 start=$2 has=$3 flush=$4 out
+  hasnt() { ! $has "$1"; }
+  $start
+  lab_ok "$name is the upstream gateway (UPnP IGD only, on 10.0.0.1:5555)"
+  igdd_start "$IGDD" "$LAB_DIR/igdd.conf"
+  upnp_found() { [ "$(status_line upstream)" = upnp ]; }
+  lab_until upnp_found || lab_fail "igdd did not find the upstream's IGD: $(ctl status)"
+  lab_wait_line "$IGDD_LOG" "no PCP or NAT-PMP: UPnP urn:schemas-upnp-org:service:WANIPConnection" ||
+    lab_fail "no UPnP log line"
+  ext_known() { [ "$(status_line upstream_external_ip)" = 198.51.100.1 ]; }
+  lab_until ext_known || lab_fail "igdd did not learn the upstream's address: $(ctl status)"
+  lab_ok "$name: igdd uses the IGD (GetExternalIPAddress: 198.51.100.1)"
+  out=$(upnpc1 -s)
+  expect "$name: GetExternalIPAddress on igdd reports the upstream's address" \
+    "ExternalIPAddress = 198.51.100.1" "$out"
+  out=$(upnpc1 -e doublenat -a $LAN1_IP 8080 8080 TCP 3600)
+  expect "$name: upnpc maps TCP 8080 on igdd" "is redirected to internal $LAN1_IP:8080" "$out"
+  lab_until $has 8080 || up_fail "$name: the mapping did not appear upstream"
+  mirrored_1() { [ "$(status_line upstream_mirrored)" = 1 ]; }
+  lab_until mirrored_1 || lab_fail "status: $(ctl status)"
+  lab_ok "$name: igdd mirrored it with AddPortMapping (10.0.0.2:8080)"
+  out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8080)
+  expect "$name: a connection from the internet reaches the LAN host through both NATs" \
+    "hello from lan1 through two NATs" "$out"
+  out=$(upnpc1 -d 8080 TCP)
+  lab_until hasnt 8080 || up_fail "$name: the upstream mapping outlived the local one"
+  lab_ok "$name: deleting the local mapping deleted it upstream (DeletePortMapping)"
+  out=$(upnpc1 -e doublenat -a $LAN1_IP 8080 8080 TCP 3600)
+  lab_until $has 8080 || lab_fail "$name: the mapping did not come back upstream"
+  # the upstream restarts with an empty table
+  up_stop
+  $flush
+  hasnt 8080 || lab_fail "$name: the upstream still holds 8080 after the flush"
+  $start
+  lab_until $has 8080 || up_fail "$name: igdd did not add 8080 again after the upstream restarted"
+  lab_wait_line "$IGDD_LOG" "BOOTID.UPNP.ORG changed|answers again" || lab_fail "no restart logged"
+  lab_ok "$name: after the upstream restarted, igdd added the mapping again"
+  out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8080)
+  expect "$name: the internet reaches the LAN host again" "hello from lan1 through two NATs" "$out"
+  igdd_stop
+  lab_until hasnt 8080 || up_fail "$name: igdd's shutdown left its mapping upstream"
+  lab_ok "$name: igdd's shutdown deleted its upstream mapping"
+  up_stop
+  rm -f "$LAB_DIR/state"/* 2>/dev/null
+}
+
+for r in ${DOUBLENAT_UPNP_RUNS:-miniupnpd igdd}; do
+  case $r in
+  miniupnpd)
+    mini_nft
+    run miniupnpd mini_start mini_has mini_flush
+    ip netns exec $NS_WAN nft delete table inet miniupnpd;;
+  igdd) run "igdd (upstream)" upigdd_start upigdd_has upigdd_flush;;
+  esac
+done
+echo "all double-NAT UPnP tests passed"
