@@ -703,7 +703,8 @@ static void upnp_ext(struct upstream_io *u, enum upnp_event ev, const struct upn
 }
 
 /* WANIPConnection:2 2.5.16.3 / 2.5.17.3: 718 (the port held by another
- * client) where AddAnyPortMapping exists (version 2) asks for any port,
+ * client) or 729 (held by another mechanism: a static or NAT-PMP/PCP
+ * entry) where AddAnyPortMapping exists (version 2) asks for any port,
  * the one reserved recorded; 725 (only permanent leases, a version 1
  * IGD) asks again with lease 0 (then deleted at shutdown). A delete
  * answered 714 (no such entry) is done. */
@@ -729,7 +730,8 @@ static void upnp_map(struct upstream_io *u, enum upnp_event ev, const struct upn
 		map_done(u, true, u->p.lifetime, any && r->soap.have_port ? r->soap.port : want);
 		return;
 	}
-	if (r->soap.error_code == 718 && !any && svc && !svc->ppp && svc->version >= 2) {
+	if ((r->soap.error_code == 718 || r->soap.error_code == 729) && !any && svc && !svc->ppp &&
+	    svc->version >= 2) {
 		upnp_ask(u, x, false, true);
 		return;
 	}

@@ -5,12 +5,14 @@
  * port), 1.3.3 (the answer's LOCATION and BOOTID.UPNP.ORG), 2.3 (GET the
  * description), 3.2 (SOAP POST). Messages: proto/igdc.c.
  *
- * Discovery: M-SEARCH for InternetGatewayDevice:1 (IGD:2 devices answer
- * it too) and WANIPConnection:1, from a socket bound to the WAN address
+ * Discovery: M-SEARCH for InternetGatewayDevice:2, InternetGatewayDevice:1
+ * (IGD:2 devices answer it too, some with a version 1 description) and
+ * WANIPConnection:1, from a socket bound to the WAN address
  * with IP_MULTICAST_IF the WAN interface; answers collected for wait_ms;
  * only answers whose LOCATION names the address they came from count, at
  * most IGDD_UPSTREAM_UPNP_DEVICES, the preferred one (the default
- * gateway) first; their descriptions fetched in turn until one has a WAN
+ * gateway) first, an answer to the version 2 search before the others;
+ * their descriptions fetched in turn until one has a WAN
  * connection service.
  */
 #include "net/upstream_upnp.h"
@@ -258,6 +260,14 @@ static void on_deadline(struct loop *l, void *arg)
 	exchange_done(k, false);
 }
 
+static unsigned rank(const struct upnp_link *k, const struct igdc_found *f)
+{
+	size_t n = strlen(f->st);
+
+	return (f->location.addr.u.v4.s_addr == k->prefer.s_addr ? 2u : 0u) +
+	       (n && f->st[n - 1] == '2' ? 1u : 0u);
+}
+
 static void on_udp(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct upnp_link *k = arg;
@@ -292,18 +302,20 @@ static void on_udp(struct loop *l, int fd, uint32_t events, void *arg)
 		}
 		if (k->ndev == IGDD_UPSTREAM_UPNP_DEVICES)
 			continue;
-		if (from.sin_addr.s_addr == k->prefer.s_addr && k->ndev) {
-			k->dev[k->ndev++] = k->dev[0];
-			k->dev[0] = f;
-		} else {
-			k->dev[k->ndev++] = f;
-		}
+		/* in order of rank: the preferred device first, then an
+		 * answer to a version 2 search (its description names the
+		 * version 2 service, with AddAnyPortMapping) */
+		for (j = k->ndev; j > 0 && rank(k, &k->dev[j - 1]) < rank(k, &f); j--)
+			k->dev[j] = k->dev[j - 1];
+		k->dev[j] = f;
+		k->ndev++;
 	}
 }
 
 int upnp_link_discover(struct upnp_link *k)
 {
 	static const char *const sts[] = {
+		"urn:schemas-upnp-org:device:InternetGatewayDevice:2",
 		"urn:schemas-upnp-org:device:InternetGatewayDevice:1",
 		"urn:schemas-upnp-org:service:WANIPConnection:1",
 	};

@@ -18,7 +18,8 @@
 # upstream); deleting the mapping deletes it upstream; the upstream
 # restarts with an empty table and a new BOOTID.UPNP.ORG, and igdd's next
 # M-SEARCH (every IGDD_UPSTREAM_UPNP_CHECK_S, 30 s) makes it add the
-# mapping again; igdd's shutdown deletes it upstream.
+# mapping again; igdd's shutdown deletes it upstream. Against igdd, a port
+# the upstream holds for another host makes igdd use AddAnyPortMapping.
 set -u
 IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
@@ -185,9 +186,33 @@ upigdd_has() {
 up_fail() { sed 's/^/  upstream: /' "$LAB_DIR/up.log" | tail -20; ctl status | sed 's/^/  status: /'; lab_fail "$@"; }
 up_stop() { kill "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; UP_PID=; }
 
-# run NAME START HAS FLUSH: one run against an upstream.
+# The upstream igdd holds TCP 8090 for another host (an admin mapping):
+# igdd's AddPortMapping of 8090 gets 729 and its AddAnyPortMapping the
+# port the upstream reserves (8091); the internet reaches the LAN host
+# there, and the status counts the other port.
+upigdd_conflict() {
+  local out
+  timeout $LAB_T "$CTL" -s "$LAB_DIR/up.sock" add TCP 8090 10.0.0.9 8090 >/dev/null 2>&1 ||
+    lab_fail "the upstream's admin mapping"
+  out=$(upnpc1 -e doublenat3 -a $LAN1_IP 8080 8090 TCP 3600)
+  expect "igdd (upstream): upnpc maps TCP 8090 on igdd" "is redirected to internal $LAN1_IP:8080" "$out"
+  any_8091() {
+    timeout $LAB_T "$CTL" -s "$LAB_DIR/up.sock" list 2>&1 | grep -Eq "^TCP +8091 +\* +10\.0\.0\.2:8090 "
+  }
+  lab_until any_8091 || up_fail "no AddAnyPortMapping after 718"
+  other_1() { [ "$(status_line upstream_other_port)" = 1 ]; }
+  lab_until other_1 || lab_fail "status: $(ctl status)"
+  lab_wait_line "$IGDD_LOG" "TCP port 8090 is reachable from the internet as port 8091" ||
+    lab_fail "the other port is not logged"
+  lab_ok "igdd (upstream): 8090 held upstream by a static entry: 729, AddAnyPortMapping reserved 8091 (logged, counted)"
+  out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8091)
+  expect "igdd (upstream): the internet reaches the LAN host on the port the upstream reserved" \
+    "hello from lan1 through two NATs" "$out"
+}
+
+# run NAME START HAS FLUSH [EXTRA]: one run against an upstream.
 run() {
-  local name=$1 start=$2 has=$3 flush=$4 out
+  local name=$1 start=$2 has=$3 flush=$4 extra=${5:-} out
   hasnt() { ! $has "$1"; }
   $start
   lab_ok "$name is the upstream gateway (UPnP IGD only, on 10.0.0.1:5555)"
@@ -226,6 +251,7 @@ run() {
   lab_ok "$name: after the upstream restarted, igdd added the mapping again"
   out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8080)
   expect "$name: the internet reaches the LAN host again" "hello from lan1 through two NATs" "$out"
+  [ -n "$extra" ] && $extra
   igdd_stop
   lab_until hasnt 8080 || up_fail "$name: igdd's shutdown left its mapping upstream"
   lab_ok "$name: igdd's shutdown deleted its upstream mapping"
@@ -239,7 +265,7 @@ for r in ${DOUBLENAT_UPNP_RUNS:-miniupnpd igdd}; do
     mini_nft
     run miniupnpd mini_start mini_has mini_flush
     ip netns exec $NS_WAN nft delete table inet miniupnpd;;
-  igdd) run "igdd (upstream)" upigdd_start upigdd_has upigdd_flush;;
+  igdd) run "igdd (upstream)" upigdd_start upigdd_has upigdd_flush upigdd_conflict;;
   esac
 done
 echo "all double-NAT UPnP tests passed"
