@@ -25,6 +25,7 @@ IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
+. "$HERE/doublenat.sh"
 lab_require upnpc nft miniupnpd stund
 [ -x $PY ] || lab_skip "$PY missing"
 [ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
@@ -33,9 +34,11 @@ ip netns list | grep -qw "$NS_INET" && { echo "namespace $NS_INET exists already
 lab_up
 BG=()
 UP_PID=
+MINI_PID=
 cleanup() {
   local p
   [ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null && wait "$UP_PID" 2>/dev/null
+  [ -n "$MINI_PID" ] && kill "$MINI_PID" 2>/dev/null && wait "$MINI_PID" 2>/dev/null
   for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
   ip netns del "$NS_INET" 2>/dev/null || true
   lab_down
@@ -52,24 +55,7 @@ expect() { # expect WHAT PATTERN OUTPUT
 }
 
 # ---- the upstream's links, the internet, the LAN service ----
-ip -n $NS_GW addr flush dev wan0
-ip -n $NS_GW addr add 10.0.0.2/24 dev wan0
-ip -n $NS_GW route add default via 10.0.0.1
-ip -n $NS_WAN addr flush dev eth0
-ip -n $NS_WAN addr add 10.0.0.1/24 dev eth0
-ip netns add "$NS_INET"
-ip -n "$NS_INET" link set lo up
-ip link add inet0 netns $NS_WAN type veth peer name eth0 netns "$NS_INET"
-ip -n $NS_WAN addr add 198.51.100.1/24 dev inet0
-ip -n $NS_WAN link set inet0 up
-ip -n "$NS_INET" addr add 198.51.100.2/24 dev eth0
-ip -n "$NS_INET" addr add 198.51.100.3/24 dev eth0
-ip -n "$NS_INET" link set eth0 up
-ip netns exec $NS_WAN sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$NS_INET" stund -h 198.51.100.2 -a 198.51.100.3 >"$LAB_DIR/stund.log" 2>&1 &
-BG+=($!)
-lab_until ip netns exec "$NS_INET" sh -c 'ss -uln | grep -q "198.51.100.3:3479"' ||
-  lab_fail "stund did not open its sockets"
+dn_up
 ip netns exec $NS_LAN1 $PEER serve tcp 8080 "hello from lan1 through two NATs" >"$LAB_DIR/srv.out" 2>&1 &
 BG+=($!)
 lab_wait_line "$LAB_DIR/srv.out" ready || lab_fail "the LAN service did not start"
@@ -86,50 +72,7 @@ user = nobody
 EOF2
 
 # ---- upstream 1: miniupnpd, UPnP only ----
-mini_nft() {
-  ip netns exec $NS_WAN nft -f - <<'NFT'
-table inet miniupnpd {
-  chain forward {
-    type filter hook forward priority 0; policy drop;
-    ct state established,related accept
-    iifname "eth0" oifname "inet0" accept
-    jump miniupnpd
-  }
-  chain miniupnpd { }
-  chain prerouting {
-    type nat hook prerouting priority -100; policy accept;
-    jump prerouting_miniupnpd
-  }
-  chain prerouting_miniupnpd { }
-  chain postrouting {
-    type nat hook postrouting priority 100; policy accept;
-    jump postrouting_miniupnpd
-    oifname "inet0" masquerade
-  }
-  chain postrouting_miniupnpd { }
-}
-NFT
-}
-cat >"$LAB_DIR/miniupnpd.conf" <<EOF2
-ext_ifname=inet0
-listening_ip=eth0
-http_port=5555
-enable_natpmp=no
-enable_upnp=yes
-secure_mode=yes
-system_uptime=no
-uuid=6c0ffee0-0000-4000-8000-0000000000d2
-upnp_table_name=miniupnpd
-upnp_nat_table_name=miniupnpd
-upnp_forward_chain=miniupnpd
-upnp_nat_chain=prerouting_miniupnpd
-upnp_nat_postrouting_chain=postrouting_miniupnpd
-ext_perform_stun=yes
-ext_stun_host=198.51.100.2
-ext_stun_port=3478
-allow 1024-65535 10.0.0.0/24 1024-65535
-deny 0-65535 0.0.0.0/0 0-65535
-EOF2
+dn_mini_conf no yes
 # miniupnpd's and igdd's BOOTID.UPNP.ORG is the start time in seconds: a
 # restart within the same second would keep it, so a start waits for the
 # next second.
@@ -138,23 +81,7 @@ new_second() {
   while [ "$(date +%s)" = "$LAST_START" ]; do sleep 0.2; done
   LAST_START=$(date +%s)
 }
-mini_start() {
-  new_second
-  : >"$LAB_DIR/up.log"
-  ip netns exec $NS_WAN sh -c 'mount --bind /dev/null /dev/console && exec miniupnpd -d -f "$1" -P "$2"' \
-    sh "$LAB_DIR/miniupnpd.conf" "$LAB_DIR/miniupnpd.pid" >>"$LAB_DIR/up.log" 2>&1 &
-  UP_PID=$!
-  lab_wait_line "$LAB_DIR/up.log" "HTTP listening on port 5555" ||
-    { cat "$LAB_DIR/up.log"; lab_fail "miniupnpd did not start"; }
-  grep -q "Port forwarding is now enabled" "$LAB_DIR/up.log" ||
-    { cat "$LAB_DIR/up.log"; lab_fail "miniupnpd's STUN check did not enable forwarding"; }
-}
-mini_flush() {
-  ip netns exec $NS_WAN nft flush chain inet miniupnpd prerouting_miniupnpd
-  ip netns exec $NS_WAN nft flush chain inet miniupnpd miniupnpd
-}
-mini_rules() { ip netns exec $NS_WAN nft list chain inet miniupnpd prerouting_miniupnpd; }
-mini_has() { mini_rules | grep -q "dport $1 dnat ip to 10.0.0.2:$1"; }
+mini_start() { new_second; dn_mini_start "HTTP listening on port 5555"; UP_PID=$MINI_PID; }
 
 # ---- upstream 2: igdd itself, nft backend, UPnP only ----
 cat >"$LAB_DIR/up.conf" <<EOF2
@@ -183,8 +110,8 @@ upigdd_has() {
     ip netns exec $NS_WAN nft list map ip igdd dnat_any 2>/dev/null | grep -q "tcp \. $1 : 10\.0\.0\.2 \. $1"
 }
 
-up_fail() { sed 's/^/  upstream: /' "$LAB_DIR/up.log" | tail -20; ctl status | sed 's/^/  status: /'; lab_fail "$@"; }
-up_stop() { kill "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; UP_PID=; }
+up_fail() { sed 's/^/  upstream: /' "$LAB_DIR/up.log" "$LAB_DIR/mini.log" 2>/dev/null | tail -20; ctl status | sed 's/^/  status: /'; lab_fail "$@"; }
+up_stop() { kill "$UP_PID" 2>/dev/null; wait "$UP_PID" 2>/dev/null; UP_PID=; MINI_PID=; }
 
 # The upstream igdd holds TCP 8090 for another host (an admin mapping):
 # igdd's AddPortMapping of 8090 gets 729 and its AddAnyPortMapping the
@@ -262,7 +189,7 @@ run() {
 for r in ${DOUBLENAT_UPNP_RUNS:-miniupnpd igdd}; do
   case $r in
   miniupnpd)
-    mini_nft
+    dn_mini_nft
     run miniupnpd mini_start mini_has mini_flush
     ip netns exec $NS_WAN nft delete table inet miniupnpd;;
   igdd) run "igdd (upstream)" upigdd_start upigdd_has upigdd_flush upigdd_conflict;;
