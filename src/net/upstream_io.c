@@ -1,6 +1,11 @@
 /*
- * upstream_io.c - the PCP / NAT-PMP client of the upstream gateway
- * (upstream_io.h).
+ * upstream_io.c - the PCP / NAT-PMP / UPnP IGD client of the upstream
+ * gateway (upstream_io.h). UPnP (when neither PCP nor NAT-PMP answers,
+ * docs/POLICY.md): the transport is net/upstream_upnp.c; here the order
+ * (no_server() -> upnp_find()), the calls of WANIPConnection:2 2.5.16 -
+ * 2.5.20 (upnp_ask(), upnp_map(): 718/729 -> AddAnyPortMapping, 725 ->
+ * lease 0, 714 on delete), the search again every upnp_check_ms and the
+ * re-creation on a new BOOTID.UPNP.ORG (UDA 1.1 1.3.3, upnp_found()).
  *
  * RFC 6887: 8.1 / 8.1.1 (requests from the WAN address, retransmitted
  * from 3 s, doubling), 8.3 (responses: from the server, matched to the
@@ -254,6 +259,17 @@ static unsigned upnp_args(const struct upstream_io *u, const struct entry *x, bo
 	return del ? 3 : 8;
 }
 
+/* A call that could not even start: failed from the loop, not from here
+ * (map_done() schedules the next request, which may be this one's). */
+static void on_upnp_unsent(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+
+	(void)l;
+	u->timer = 0;
+	map_done(u, false, 0, 0);
+}
+
 static void upnp_ask(struct upstream_io *u, struct entry *x, bool del, bool any)
 {
 	struct upnp_args a;
@@ -267,7 +283,7 @@ static void upnp_ask(struct upstream_io *u, struct entry *x, bool del, bool any)
 	u->e->upstream.requests++;
 	if (upnp_link_call(u->upnp, del ? "DeletePortMapping" : any ? "AddAnyPortMapping" :
 			   "AddPortMapping", a.names, a.values, n) < 0)
-		map_done(u, false, 0, 0);
+		u->timer = loop_timer_in(u->l, 0, on_upnp_unsent, u);
 }
 
 /* The next request for entry x (PCP MAP, NAT-PMP map, or UPnP). */
@@ -335,7 +351,7 @@ static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
 	return after ? after : lowest;
 }
 
-static void upnp_find(struct upstream_io *u);
+static int upnp_find(struct upstream_io *u);
 
 /* Pick the next thing to do, or set the timer for it. */
 static void schedule(struct upstream_io *u)
@@ -352,10 +368,8 @@ static void schedule(struct upstream_io *u)
 	if (u->timer > 0)
 		loop_timer_cancel(u->l, u->timer);
 	u->timer = 0;
-	if (u->e->upstream.mode == UPSTREAM_UPNP && now >= u->upnp_check_ms) {
-		upnp_find(u);           /* BOOTID, gone, back (UDA 1.3.3) */
-		return;
-	}
+	if (u->e->upstream.mode == UPSTREAM_UPNP && now >= u->upnp_check_ms && upnp_find(u) == 0)
+		return;                 /* BOOTID, gone, back (UDA 1.3.3) */
 	x = pick(u, now, &next);
 	if (x && now >= u->last_new_ms + u->p.gap_ms) {
 		u->rr_host = ntohl(x->host.s_addr);
@@ -618,26 +632,24 @@ static void none_found(struct upstream_io *u)
 }
 
 /* SSDP on the WAN: at start when PCP and NAT-PMP are silent, and every
- * upnp_check_ms while a UPnP IGD is used. */
-static void upnp_find(struct upstream_io *u)
+ * upnp_check_ms while a UPnP IGD is used. 0 (the search runs) or -errno
+ * (the next one after upnp_check_ms). */
+static int upnp_find(struct upstream_io *u)
 {
 	int r = u->upnp ? upnp_link_discover(u->upnp) : -ENODEV;
 
 	if (r < 0) {
-		if (u->e->upstream.mode == UPSTREAM_UPNP) {
-			u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
-			schedule(u);
-		} else {
-			none_found(u);
-		}
-		return;
+		u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
+		return r;
 	}
 	u->kind = REQ_UPNP_FIND;
+	return 0;
 }
 
 static void no_server(struct upstream_io *u)
 {
-	upnp_find(u);
+	if (upnp_find(u) < 0)
+		none_found(u);
 }
 
 static void upnp_found(struct upstream_io *u, enum upnp_event ev)

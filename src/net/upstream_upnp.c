@@ -401,8 +401,8 @@ int upnp_link_call_sync(struct upnp_link *k, const char *action, const char *con
 		if (w < 0 && errno != EINTR)
 			break;
 		if (w > 0)
-			on_tcp(k->l, k->tcp, (pf.revents & POLLOUT ? EPOLLOUT : 0) |
-			       (pf.revents & (POLLIN | POLLHUP | POLLERR) ? EPOLLIN : 0), k);
+			on_tcp(k->l, k->tcp, ((pf.revents & POLLOUT) ? EPOLLOUT : 0) |
+			       ((pf.revents & (POLLIN | POLLHUP | POLLERR)) ? EPOLLIN : 0), k);
 	}
 	k->sync = false;
 	if (!k->sync_done) {

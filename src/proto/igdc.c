@@ -361,8 +361,8 @@ int igdc_parse_description(const char *xml, size_t len, const struct gena_url *l
 	static struct desc d;   /* large: not on the stack; the loop is single-threaded */
 	struct gena_url base = *location, url;
 	struct igdc_service s;
-	unsigned version;
-	bool ppp;
+	unsigned version = 0;
+	bool ppp = false;
 	int r;
 
 	memset(&d, 0, sizeof(d));
