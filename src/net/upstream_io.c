@@ -1,6 +1,11 @@
 /*
- * upstream_io.c - the PCP / NAT-PMP client of the upstream gateway
- * (upstream_io.h).
+ * upstream_io.c - the PCP / NAT-PMP / UPnP IGD client of the upstream
+ * gateway (upstream_io.h). UPnP (when neither PCP nor NAT-PMP answers,
+ * docs/POLICY.md): the transport is net/upstream_upnp.c; here the order
+ * (no_server() -> upnp_find()), the calls of WANIPConnection:2 2.5.16 -
+ * 2.5.20 (upnp_ask(), upnp_map(): 718/729 -> AddAnyPortMapping, 725 ->
+ * lease 0, 714 on delete), the search again every upnp_check_ms and the
+ * re-creation on a new BOOTID.UPNP.ORG (UDA 1.1 1.3.3, upnp_found()).
  *
  * RFC 6887: 8.1 / 8.1.1 (requests from the WAN address, retransmitted
  * from 3 s, doubling), 8.3 (responses: from the server, matched to the
@@ -13,7 +18,11 @@
  * NAT-PMP only). RFC 6886: 3.2 (external address), 3.3 (map), 3.4
  * (delete), 3.6 (epoch), 3.7 (requests one at a time).
  *
- * Bounds (docs/LIMITS.md): at most IGDD_UPSTREAM_MAX_MAPPINGS mirrored;
+ * Bounds (docs/LIMITS.md): at most IGDD_UPSTREAM_MAX_MAPPINGS mirrored,
+ * shared fairly among the LAN hosts (fair_place(): a host holding at
+ * least two fewer than the host holding the most takes one of its slots,
+ * so one host's hundreds of mappings never keep another's out), and the
+ * requests taken round-robin across the hosts with work due (pick());
  * one request in flight, IGDD_UPSTREAM_SENDS sends each; new requests at
  * most one per IGDD_UPSTREAM_GAP_MS, so a LAN host churning mappings
  * cannot make igdd flood the upstream; a failed request waits
@@ -23,9 +32,11 @@
 #include "net/upstream_io.h"
 
 #include "conf/config.h"
+#include "core/clock.h"
 #include "core/mapping.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/upstream_upnp.h"
 #include "proto/natpmp.h"
 #include "proto/pcp.h"
 #include "proto/pcp_client.h"
@@ -56,6 +67,12 @@ struct entry {
 	uint8_t proto;                  /* enum map_proto */
 	uint16_t port;                  /* the local external port = the internal port upstream */
 	uint16_t granted;               /* the upstream's external port (0: none yet) */
+	struct in_addr host;            /* the LAN host of the mapping: its share */
+	bool evicted;                   /* E_DROP: given up for another host's mapping */
+	bool has_next;                  /* evicted: the slot goes to this mapping after */
+	uint8_t next_proto;
+	uint16_t next_port;
+	struct in_addr next_host;
 	uint8_t nonce[PCP_NONCE_LEN];
 	uint32_t lifetime;
 	uint64_t granted_ms;
@@ -64,7 +81,12 @@ struct entry {
 	bool logged_other;
 };
 
-enum req_kind { REQ_NONE, REQ_PROBE, REQ_NATPMP_EXT, REQ_MAP };
+enum req_kind {
+	REQ_NONE, REQ_PROBE, REQ_NATPMP_EXT, REQ_MAP,
+	REQ_UPNP_FIND,                  /* SSDP discovery and the description */
+	REQ_UPNP_EXT,                   /* GetExternalIPAddress */
+	REQ_UPNP_MAP,                   /* Add(Any)PortMapping, DeletePortMapping */
+};
 
 struct upstream_io {
 	struct engine *e;
@@ -85,12 +107,23 @@ struct upstream_io {
 	unsigned sent;
 	int64_t timer;                  /* retransmission, or the next action */
 	uint64_t last_new_ms;
+	uint32_t rr_host;               /* the host served last (host order), for pick() */
 
 	/* the epoch check (RFC 6887 8.5, RFC 6886 3.6) */
 	bool have_epoch;
 	uint32_t epoch;
 	uint64_t epoch_ms;
 	bool warned_none, warned_full;
+
+	/* the UPnP IGD control point (net/upstream_upnp.c), when neither
+	 * PCP nor NAT-PMP answers */
+	struct upnp_link *upnp;
+	bool upnp_any;                  /* the request in flight is AddAnyPortMapping */
+	bool upnp_perm;                 /* the IGD takes only lease 0 (725) */
+	bool upnp_lost;                 /* the last check found it no more */
+	bool have_bootid;
+	uint32_t bootid;
+	uint64_t upnp_check_ms;         /* when to M-SEARCH again */
 };
 
 void upstream_io_default_params(struct upstream_io_params *p)
@@ -102,6 +135,9 @@ void upstream_io_default_params(struct upstream_io_params *p)
 	p->reprobe_ms = IGDD_UPSTREAM_REPROBE_S * 1000ull;
 	p->lifetime = IGDD_UPSTREAM_LIFETIME_S;
 	p->gap_ms = IGDD_UPSTREAM_GAP_MS;
+	p->upnp_wait_ms = IGDD_UPSTREAM_UPNP_WAIT_MS;
+	p->upnp_timeout_ms = IGDD_UPSTREAM_UPNP_TIMEOUT_MS;
+	p->upnp_check_ms = IGDD_UPSTREAM_UPNP_CHECK_S * 1000ull;
 }
 
 static uint8_t iana_proto(uint8_t proto)
@@ -127,6 +163,8 @@ static void count(struct upstream_io *u)
 		} else if (x->state == E_WANT) {
 			st->pending++;
 		}
+		if (x->state == E_DROP && x->has_next)
+			st->pending++;          /* promised the slot after the delete */
 	}
 }
 
@@ -155,6 +193,8 @@ static void req_stop(struct upstream_io *u)
 	if (u->timer > 0)
 		loop_timer_cancel(u->l, u->timer);
 	u->timer = 0;
+	if (u->kind >= REQ_UPNP_FIND && u->upnp)
+		upnp_link_cancel(u->upnp);
 	u->kind = REQ_NONE;
 	u->req_entry = NULL;
 }
@@ -180,13 +220,81 @@ static void req_begin(struct upstream_io *u, enum req_kind kind)
 	req_send(u);
 }
 
-/* The next request for entry x (PCP MAP, or NAT-PMP map). */
+static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t granted);
+
+/* The arguments of entry x's UPnP request (WANIPConnection:2 2.5.16 -
+ * 2.5.18): a delete of the port held, or an add of the same external
+ * port (the one granted, once one is) to the WAN address's local
+ * external port, for the lifetime asked (0 where the IGD takes only
+ * permanent leases). Returns the number of arguments. */
+struct upnp_args {
+	char ext[8], in[8], life[12], client[INET_ADDRSTRLEN];
+	const char *names[8], *values[8];
+};
+
+static unsigned upnp_args(const struct upstream_io *u, const struct entry *x, bool del,
+			  struct upnp_args *a)
+{
+	static const char *const add_names[] = {
+		"NewRemoteHost", "NewExternalPort", "NewProtocol", "NewInternalPort",
+		"NewInternalClient", "NewEnabled", "NewPortMappingDescription", "NewLeaseDuration",
+	};
+
+	snprintf(a->ext, sizeof(a->ext), "%u", (unsigned)(x->granted ? x->granted : x->port));
+	snprintf(a->in, sizeof(a->in), "%u", (unsigned)x->port);
+	snprintf(a->life, sizeof(a->life), "%u", u->upnp_perm ? 0u : (unsigned)u->p.lifetime);
+	if (!inet_ntop(AF_INET, &u->wan, a->client, sizeof(a->client)))
+		a->client[0] = '\0';
+	memcpy(a->names, add_names, sizeof(a->names));
+	a->values[0] = "";
+	a->values[1] = a->ext;
+	a->values[2] = x->proto == MAP_UDP ? "UDP" : "TCP";
+	a->values[3] = a->in;
+	a->values[4] = a->client;
+	a->values[5] = "1";
+	a->values[6] = "igdd";
+	a->values[7] = a->life;
+	return del ? 3 : 8;
+}
+
+/* A call that could not even start: failed from the loop, not from here
+ * (map_done() schedules the next request, which may be this one's). */
+static void on_upnp_unsent(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+
+	(void)l;
+	u->timer = 0;
+	map_done(u, false, 0, 0);
+}
+
+static void upnp_ask(struct upstream_io *u, struct entry *x, bool del, bool any)
+{
+	struct upnp_args a;
+	unsigned n = upnp_args(u, x, del, &a);
+
+	u->req_entry = x;
+	u->req_delete = del;
+	u->upnp_any = any;
+	u->kind = REQ_UPNP_MAP;
+	u->last_new_ms = loop_now_ms(u->l);
+	u->e->upstream.requests++;
+	if (upnp_link_call(u->upnp, del ? "DeletePortMapping" : any ? "AddAnyPortMapping" :
+			   "AddPortMapping", a.names, a.values, n) < 0)
+		u->timer = loop_timer_in(u->l, 0, on_upnp_unsent, u);
+}
+
+/* The next request for entry x (PCP MAP, NAT-PMP map, or UPnP). */
 static void ask(struct upstream_io *u, struct entry *x)
 {
 	bool del = x->state == E_DROP;
 	uint32_t life = del ? 0 : u->p.lifetime;
 	uint16_t want = del ? 0 : (x->granted ? x->granted : x->port);
 
+	if (u->e->upstream.mode == UPSTREAM_UPNP) {
+		upnp_ask(u, x, del, false);
+		return;
+	}
 	if (u->e->upstream.mode == UPSTREAM_NATPMP)
 		u->req_len = natpmpc_build_map(u->req, iana_proto(x->proto), x->port, want, life);
 	else
@@ -204,34 +312,74 @@ static void probe(struct upstream_io *u)
 	req_begin(u, REQ_PROBE);
 }
 
+/*
+ * Of the entries due now, one of the LAN host that comes next after the
+ * host served last (in address order, wrapping): the requests go
+ * round-robin across the hosts with work due, so a host with hundreds of
+ * entries due gets no more turns than a host with one. *next: the
+ * earliest time an entry not yet due is.
+ */
+static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
+{
+	struct entry *after = NULL, *lowest = NULL;
+	uint32_t ah = 0, lh = 0;
+	size_t i;
+
+	*next = UINT64_MAX;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+		uint32_t h = ntohl(x->host.s_addr);
+
+		if (x->state == E_FREE)
+			continue;
+		if (x->next_ms > now) {
+			if (x->next_ms < *next)
+				*next = x->next_ms;
+			continue;
+		}
+		if (h > u->rr_host && (!after || h < ah)) {
+			after = x;
+			ah = h;
+		}
+		if (!lowest || h < lh) {
+			lowest = x;
+			lh = h;
+		}
+	}
+	return after ? after : lowest;
+}
+
+static int upnp_find(struct upstream_io *u);
+
 /* Pick the next thing to do, or set the timer for it. */
 static void schedule(struct upstream_io *u)
 {
-	uint64_t now = loop_now_ms(u->l), next = UINT64_MAX;
-	size_t i;
+	uint64_t now = loop_now_ms(u->l), next;
+	struct entry *x;
 
 	count(u);
 	if (!u->active || u->kind != REQ_NONE)
 		return;
-	if (u->e->upstream.mode != UPSTREAM_PCP && u->e->upstream.mode != UPSTREAM_NATPMP)
+	if (u->e->upstream.mode != UPSTREAM_PCP && u->e->upstream.mode != UPSTREAM_NATPMP &&
+	    u->e->upstream.mode != UPSTREAM_UPNP)
 		return;                 /* the probe's timer runs */
 	if (u->timer > 0)
 		loop_timer_cancel(u->l, u->timer);
 	u->timer = 0;
-	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
-		struct entry *x = &u->ent[i];
-
-		if (x->state == E_FREE)
-			continue;
-		if (x->next_ms <= now && now >= u->last_new_ms + u->p.gap_ms) {
-			if (x->state == E_HELD)
-				x->state = E_WANT;      /* renewal: the same request */
-			ask(u, x);
-			return;
-		}
-		if (x->next_ms < next)
-			next = x->next_ms;
+	if (u->e->upstream.mode == UPSTREAM_UPNP && now >= u->upnp_check_ms && upnp_find(u) == 0)
+		return;                 /* BOOTID, gone, back (UDA 1.3.3) */
+	x = pick(u, now, &next);
+	if (x && now >= u->last_new_ms + u->p.gap_ms) {
+		u->rr_host = ntohl(x->host.s_addr);
+		if (x->state == E_HELD)
+			x->state = E_WANT;      /* renewal: the same request */
+		ask(u, x);
+		return;
 	}
+	if (x)
+		next = now;
+	if (u->e->upstream.mode == UPSTREAM_UPNP && u->upnp_check_ms < next)
+		next = u->upnp_check_ms;
 	if (next != UINT64_MAX) {
 		if (next < u->last_new_ms + u->p.gap_ms)
 			next = u->last_new_ms + u->p.gap_ms;
@@ -239,16 +387,147 @@ static void schedule(struct upstream_io *u)
 	}
 }
 
+/* A slot taken for local mapping m: asked for next. */
+static void entry_claim(struct entry *x, const struct mapping *m)
+{
+	memset(x, 0, sizeof(*x));
+	x->state = E_WANT;
+	x->proto = m->proto;
+	x->port = m->ext_port;
+	x->host = m->internal_client;
+	if (getrandom(x->nonce, sizeof(x->nonce), GRND_NONBLOCK) != (ssize_t)sizeof(x->nonce))
+		memcpy(x->nonce, &m->nonce, sizeof(x->nonce));
+}
+
+/* A slot whose upstream delete is done: free, or the mapping it was
+ * promised to when it was given up (fair_place()). */
+static void slot_release(struct upstream_io *u, struct entry *x)
+{
+	const struct mapping *m = x->has_next ?
+				  map_find_port(u->e->maps, x->next_proto, x->next_port) : NULL;
+
+	memset(x, 0, sizeof(*x));
+	if (m)
+		entry_claim(x, m);
+}
+
+/* Slots per LAN host: asked for or held, and promised after an eviction
+ * (not those leaving). At most one host per slot. */
+struct share {
+	struct in_addr host;
+	unsigned n;
+};
+
+static struct share *share_of(struct share *hs, unsigned *nh, struct in_addr host, bool add)
+{
+	unsigned k;
+
+	for (k = 0; k < *nh; k++)
+		if (hs[k].host.s_addr == host.s_addr)
+			return &hs[k];
+	if (!add || *nh >= IGDD_UPSTREAM_MAX_MAPPINGS)
+		return NULL;
+	hs[*nh].host = host;
+	hs[*nh].n = 0;
+	return &hs[(*nh)++];
+}
+
+static unsigned shares_count(const struct upstream_io *u, struct share *hs)
+{
+	unsigned nh = 0;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		const struct entry *x = &u->ent[i];
+		struct share *s = NULL;
+
+		if (x->state == E_WANT || x->state == E_HELD)
+			s = share_of(hs, &nh, x->host, true);
+		else if (x->state == E_DROP && x->has_next)
+			s = share_of(hs, &nh, x->next_host, true);
+		if (s)
+			s->n++;
+	}
+	return nh;
+}
+
+/*
+ * A slot for local mapping m, which has none: a free one; when none is
+ * free, one of the host holding the most, if m's host holds at least two
+ * fewer (max-min fairness: each eviction narrows the gap between two
+ * hosts, so the shares settle and never swap back and forth). The victim
+ * is, if its host has one, an entry never granted and not in flight
+ * (replaced at no cost upstream); otherwise a granted one, deleted
+ * upstream first and its slot promised to m (slot_release()). 1 and *out
+ * to claim now, 0 promised, -1 no slot for m.
+ */
+static int fair_place(struct upstream_io *u, const struct mapping *m, struct share *hs,
+		      unsigned *nh, struct entry **out)
+{
+	struct share *mine = share_of(hs, nh, m->internal_client, false), *most = NULL;
+	struct entry *cheap = NULL, *costly = NULL;
+	unsigned have = mine ? mine->n : 0, k;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		if (u->ent[i].state == E_FREE) {
+			*out = &u->ent[i];
+			goto take;
+		}
+	}
+	for (k = 0; k < *nh; k++)
+		if (!most || hs[k].n > most->n)
+			most = &hs[k];
+	if (!most || most->n < have + 2)
+		return -1;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS && !cheap; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x == u->req_entry || x->host.s_addr != most->host.s_addr ||
+		    (x->state != E_WANT && x->state != E_HELD))
+			continue;
+		if (x->state == E_WANT && !x->granted)
+			cheap = x;
+		else if (!costly)
+			costly = x;
+	}
+	if (!cheap && !costly)
+		return -1;      /* all of it in flight: the next reconcile */
+	most->n--;
+	if (cheap) {
+		*out = cheap;
+		goto take;
+	}
+	costly->state = E_DROP;
+	costly->evicted = true;
+	costly->has_next = true;
+	costly->next_proto = m->proto;
+	costly->next_port = m->ext_port;
+	costly->next_host = m->internal_client;
+	costly->next_ms = 0;
+	if ((mine = share_of(hs, nh, m->internal_client, true)))
+		mine->n++;
+	return 0;
+take:
+	if ((mine = share_of(hs, nh, m->internal_client, true)))
+		mine->n++;
+	return 1;
+}
+
 /* The local table as it is now: new mappings to ask for, gone ones to
  * delete. A mapping is mirrored by (protocol, external port). */
 static void reconcile(struct upstream_io *u)
 {
+	struct share hs[IGDD_UPSTREAM_MAX_MAPPINGS];
 	const struct mapping *m;
+	unsigned nh;
 	size_t i;
 
 	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 		struct entry *x = &u->ent[i];
 
+		if (x->has_next && !map_find_port(u->e->maps, x->next_proto, x->next_port))
+			x->has_next = false;    /* the promised mapping went meanwhile */
 		if (x->state != E_FREE && x->state != E_DROP &&
 		    !map_find_port(u->e->maps, x->proto, x->port)) {
 			/* asked for or held upstream: delete it there */
@@ -256,38 +535,49 @@ static void reconcile(struct upstream_io *u)
 			x->next_ms = 0;
 		}
 	}
+	nh = shares_count(u, hs);
 	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
 		struct entry *x = NULL;
+		bool busy = false;
+		struct share *s;
 
 		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
-			if (u->ent[i].state != E_FREE && u->ent[i].proto == m->proto &&
-			    u->ent[i].port == m->ext_port) {
-				x = &u->ent[i];
-				break;
-			}
+			struct entry *y = &u->ent[i];
+
+			if (y->has_next && y->next_proto == m->proto && y->next_port == m->ext_port)
+				busy = true;            /* promised a slot */
+			if (y->state == E_FREE || y->proto != m->proto || y->port != m->ext_port)
+				continue;
+			if (y->evicted)
+				busy = true;            /* its delete goes first */
+			else
+				x = y;
 		}
 		if (x) {
-			if (x->state == E_DROP)
-				x->state = E_WANT;      /* made again before the delete went */
+			if (x->state == E_DROP) {       /* made again before the delete went */
+				x->state = E_WANT;
+				x->host = m->internal_client;
+				if ((s = share_of(hs, &nh, x->host, true)))
+					s->n++;
+			}
 			continue;
 		}
-		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS && !x; i++)
-			if (u->ent[i].state == E_FREE)
-				x = &u->ent[i];
-		if (!x) {
+		if (busy)
+			continue;
+		switch (fair_place(u, m, hs, &nh, &x)) {
+		case 1:
+			entry_claim(x, m);
+			break;
+		case 0:
+			break;
+		default:
 			if (!u->warned_full)
-				log_warnx("upstream: %d mappings mirrored, the most it holds: "
-					  "others reach only as far as the upstream",
+				log_warnx("upstream: %d mappings mirrored, the most it holds, shared "
+					  "among the LAN hosts: others reach only as far as the upstream",
 					  IGDD_UPSTREAM_MAX_MAPPINGS);
 			u->warned_full = true;
 			break;
 		}
-		memset(x, 0, sizeof(*x));
-		x->state = E_WANT;
-		x->proto = m->proto;
-		x->port = m->ext_port;
-		if (getrandom(x->nonce, sizeof(x->nonce), GRND_NONBLOCK) != (ssize_t)sizeof(x->nonce))
-			memcpy(x->nonce, &m->nonce, sizeof(x->nonce));
 	}
 	schedule(u);
 }
@@ -322,19 +612,169 @@ static void check_epoch(struct upstream_io *u, uint32_t epoch, bool natpmp)
 	u->epoch_ms = now;
 }
 
-static void no_server(struct upstream_io *u)
+/* Neither PCP, NAT-PMP nor a UPnP IGD: asked again after reprobe_ms. */
+static void none_found(struct upstream_io *u)
 {
 	char t[INET_ADDRSTRLEN];
 
 	u->e->upstream.mode = UPSTREAM_NONE;
 	if (!u->warned_none)
-		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u: mappings reach "
-			  "only as far as the upstream, reported as they are (docs/POLICY.md)",
+		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u and no UPnP IGD "
+			  "on the WAN: mappings reach only as far as the upstream, reported as "
+			  "they are (docs/POLICY.md)",
 			  inet_ntop(AF_INET, &u->e->upstream.server, t, sizeof(t)) ? t : "?",
 			  (unsigned)(u->p.port ? u->p.port : PCP_PORT));
 	u->warned_none = true;
 	set_ext(u, false, u->e->upstream.server);
 	u->timer = loop_timer_in(u->l, u->p.reprobe_ms, on_timer, u);
+}
+
+/* SSDP on the WAN: at start when PCP and NAT-PMP are silent, and every
+ * upnp_check_ms while a UPnP IGD is used. 0 (the search runs) or -errno
+ * (the next one after upnp_check_ms). */
+static int upnp_find(struct upstream_io *u)
+{
+	int r = u->upnp ? upnp_link_discover(u->upnp) : -ENODEV;
+
+	if (r < 0) {
+		u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
+		return r;
+	}
+	u->kind = REQ_UPNP_FIND;
+	return 0;
+}
+
+static void no_server(struct upstream_io *u)
+{
+	if (upnp_find(u) < 0)
+		none_found(u);
+}
+
+static void upnp_found(struct upstream_io *u, enum upnp_event ev)
+{
+	const struct igdc_service *svc = upnp_link_service(u->upnp);
+	bool using = u->e->upstream.mode == UPSTREAM_UPNP;
+	uint32_t bootid = 0;
+	bool have_bootid = ev == UPNP_FOUND && upnp_link_bootid(u->upnp, &bootid);
+
+	u->kind = REQ_NONE;
+	if (ev != UPNP_FOUND) {
+		if (!using) {
+			none_found(u);
+			return;
+		}
+		if (!u->upnp_lost)
+			log_warnx("upstream: the UPnP IGD answers M-SEARCH no more");
+		u->upnp_lost = true;
+		u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
+		schedule(u);
+		return;
+	}
+	if (using && u->upnp_lost)
+		recreate_all(u, "its UPnP IGD answers again");
+	else if (using && have_bootid && u->have_bootid && bootid != u->bootid)
+		recreate_all(u, "its BOOTID.UPNP.ORG changed (it restarted)");
+	u->upnp_lost = false;
+	u->have_bootid = have_bootid;
+	u->bootid = bootid;
+	if (!using) {
+		char t[INET_ADDRSTRLEN];
+
+		log_info("upstream: no PCP or NAT-PMP: UPnP %s at http://%s:%u%s",
+			 svc ? svc->type : "?", svc && inet_ntop(AF_INET, &svc->control.addr.u.v4, t,
+			 sizeof(t)) ? t : "?", svc ? svc->control.port : 0, svc ? svc->control.path : "");
+	}
+	u->kind = REQ_UPNP_EXT;
+	u->e->upstream.requests++;
+	if (upnp_link_call(u->upnp, "GetExternalIPAddress", NULL, NULL, 0) < 0) {
+		u->kind = REQ_NONE;
+		if (!using)
+			none_found(u);
+	}
+}
+
+static void upnp_ext(struct upstream_io *u, enum upnp_event ev, const struct upnp_reply *r)
+{
+	struct in_addr a;
+
+	u->kind = REQ_NONE;
+	if (ev == UPNP_REPLY && !r->soap.fault && r->soap.have_ext_ip &&
+	    inet_pton(AF_INET, r->soap.ext_ip, &a) == 1)
+		set_ext(u, true, a);
+	if (u->e->upstream.mode != UPSTREAM_UPNP) {
+		if (ev != UPNP_REPLY) {
+			none_found(u);
+			return;
+		}
+		u->e->upstream.mode = UPSTREAM_UPNP;
+	}
+	u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
+	reconcile(u);
+}
+
+/* WANIPConnection:2 2.5.16.3 / 2.5.17.3: 718 (the port held by another
+ * client) or 729 (held by another mechanism: a static or NAT-PMP/PCP
+ * entry) where AddAnyPortMapping exists (version 2) asks for any port,
+ * the one reserved recorded; 725 (only permanent leases, a version 1
+ * IGD) asks again with lease 0 (then deleted at shutdown). A delete
+ * answered 714 (no such entry) is done. */
+static void upnp_map(struct upstream_io *u, enum upnp_event ev, const struct upnp_reply *r)
+{
+	struct entry *x = u->req_entry;
+	const struct igdc_service *svc = upnp_link_service(u->upnp);
+	uint16_t want = x ? (x->granted ? x->granted : x->port) : 0;
+	bool any = u->upnp_any;
+
+	u->kind = REQ_NONE;
+	u->upnp_any = false;
+	if (ev != UPNP_REPLY) {
+		u->upnp_check_ms = loop_now_ms(u->l);   /* gone? M-SEARCH at the next turn */
+		map_done(u, false, 0, 0);
+		return;
+	}
+	if (u->req_delete) {
+		map_done(u, !r->soap.fault || r->soap.error_code == 714, 0, 0);
+		return;
+	}
+	if (!r->soap.fault) {
+		map_done(u, true, u->p.lifetime, any && r->soap.have_port ? r->soap.port : want);
+		return;
+	}
+	if ((r->soap.error_code == 718 || r->soap.error_code == 729) && !any && svc && !svc->ppp &&
+	    svc->version >= 2) {
+		upnp_ask(u, x, false, true);
+		return;
+	}
+	if (r->soap.error_code == 725 && !u->upnp_perm) {
+		log_info("upstream: the UPnP IGD takes only permanent leases: lease 0, deleted "
+			 "with the local mapping and at shutdown");
+		u->upnp_perm = true;
+		upnp_ask(u, x, false, any);
+		return;
+	}
+	log_warnx("upstream: %s %s port %u: UPnP error %d", any ? "AddAnyPortMapping" :
+		  "AddPortMapping", x && x->proto == MAP_UDP ? "UDP" : "TCP", (unsigned)want,
+		  r->soap.error_code);
+	map_done(u, false, 0, 0);
+}
+
+static void on_upnp(void *arg, enum upnp_event ev, const struct upnp_reply *r)
+{
+	struct upstream_io *u = arg;
+
+	switch (u->kind) {
+	case REQ_UPNP_FIND:
+		upnp_found(u, ev);
+		break;
+	case REQ_UPNP_EXT:
+		upnp_ext(u, ev, r);
+		break;
+	case REQ_UPNP_MAP:
+		upnp_map(u, ev, r);
+		break;
+	default:
+		break;
+	}
 }
 
 static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t granted)
@@ -345,7 +785,7 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 
 	req_stop(u);
 	if (u->req_delete) {
-		memset(x, 0, sizeof(*x));       /* deleted, or never to be */
+		slot_release(u, x);             /* deleted, or never to be */
 		schedule(u);
 		return;
 	}
@@ -485,7 +925,7 @@ static void on_timer(struct loop *l, void *arg)
 	u->timer = 0;
 	if (!u->active)
 		return;
-	if (u->kind != REQ_NONE && u->sent < u->p.sends) {
+	if (u->kind != REQ_NONE && u->kind < REQ_UPNP_FIND && u->sent < u->p.sends) {
 		req_send(u);
 		return;
 	}
@@ -501,6 +941,10 @@ static void on_timer(struct loop *l, void *arg)
 	case REQ_MAP:
 		map_done(u, false, 0, 0);
 		return;
+	case REQ_UPNP_FIND:
+	case REQ_UPNP_EXT:
+	case REQ_UPNP_MAP:
+		return;                 /* the link's own deadline */
 	case REQ_NONE:
 		break;
 	}
@@ -593,8 +1037,23 @@ static int announce_open(struct upstream_io *u)
 	return 0;
 }
 
+/* At shutdown or a WAN change the loop does not run on: the UPnP deletes
+ * one after the other, IGDD_UPSTREAM_UPNP_STOP_MS for all of them. */
+static void upnp_delete_sync(struct upstream_io *u, const struct entry *x, uint64_t end)
+{
+	uint64_t now = clock_monotonic_ms(NULL);
+	struct upnp_reply r;
+	struct upnp_args a;
+	unsigned n = upnp_args(u, x, true, &a);
+
+	if (now < end)
+		upnp_link_call_sync(u->upnp, "DeletePortMapping", a.names, a.values, n, end - now, &r);
+}
+
 static void stop(struct upstream_io *u, bool delete_held)
 {
+	bool upnp = u->e->upstream.mode == UPSTREAM_UPNP && u->upnp;
+	uint64_t end = clock_monotonic_ms(NULL) + IGDD_UPSTREAM_UPNP_STOP_MS;
 	size_t i;
 
 	req_stop(u);
@@ -602,11 +1061,15 @@ static void stop(struct upstream_io *u, bool delete_held)
 		for (i = 0; delete_held && i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 			struct entry *x = &u->ent[i];
 
-			if (x->granted && (x->state == E_HELD || x->state == E_DROP)) {
-				x->state = E_DROP;
-				ask(u, x);      /* one datagram, not waited for */
-				req_stop(u);
+			if (!x->granted || (x->state != E_HELD && x->state != E_DROP))
+				continue;
+			x->state = E_DROP;
+			if (upnp) {
+				upnp_delete_sync(u, x, end);
+				continue;
 			}
+			ask(u, x);      /* one datagram, not waited for */
+			req_stop(u);
 		}
 		loop_fd_del(u->l, u->fd);
 		close(u->fd);
@@ -617,6 +1080,9 @@ static void stop(struct upstream_io *u, bool delete_held)
 		close(u->ann_fd);
 		u->ann_fd = -1;
 	}
+	upnp_link_free(u->upnp);
+	u->upnp = NULL;
+	u->upnp_any = u->upnp_perm = u->upnp_lost = u->have_bootid = false;
 	memset(u->ent, 0, sizeof(u->ent));
 	u->active = false;
 	u->have_epoch = false;
@@ -631,6 +1097,7 @@ static void stop(struct upstream_io *u, bool delete_held)
 static int start(struct upstream_io *u)
 {
 	struct sockaddr_in a;
+	unsigned ifindex;
 	int fd, r;
 
 	u->e->upstream.server = u->p.server;
@@ -656,6 +1123,10 @@ static int start(struct upstream_io *u)
 	u->fd = fd;
 	u->wan = u->e->wan_addr;
 	u->active = true;
+	ifindex = u->e->cfg->wan_interface[0] ? if_nametoindex(u->e->cfg->wan_interface) : 0;
+	if (ifindex)
+		u->upnp = upnp_link_new(u->l, u->wan, ifindex, u->e->upstream.server,
+					u->p.upnp_wait_ms, u->p.upnp_timeout_ms, on_upnp, u);
 	r = announce_open(u);
 	if (r < 0)
 		log_info("upstream: not listening for announcements on 224.0.0.1:%d: %s",

@@ -1,8 +1,10 @@
 /*
  * upstream_io.h - behind another NAT: igdd as a PCP (RFC 6887) client of
  * the WAN default gateway, NAT-PMP (RFC 6886) when that is all it
- * speaks, mirroring the local mappings there so that the internet
- * reaches them through both NATs (docs/POLICY.md "Behind another NAT").
+ * speaks, or a UPnP IGD on the WAN segment when neither answers
+ * (net/upstream_upnp.c), mirroring the local mappings there so that the
+ * internet reaches them through both NATs (docs/POLICY.md "Behind
+ * another NAT").
  *
  * Active when upstream_pcp = yes (the default) and the WAN address is
  * not public (engine_wan_public()). One UDP socket bound to the WAN
@@ -31,6 +33,9 @@ struct upstream_io_params {
 	uint64_t reprobe_ms;            /* no server: ask again after */
 	uint32_t lifetime;              /* asked for */
 	uint64_t gap_ms;                /* between two new requests */
+	uint64_t upnp_wait_ms;          /* M-SEARCH answers collected */
+	uint64_t upnp_timeout_ms;       /* one HTTP exchange with the IGD */
+	uint64_t upnp_check_ms;         /* M-SEARCH again while an IGD is used */
 };
 
 void upstream_io_default_params(struct upstream_io_params *p);

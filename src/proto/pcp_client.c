@@ -218,6 +218,8 @@ const char *upstream_mode_name(enum upstream_mode m)
 		return "natpmp";
 	case UPSTREAM_NONE:
 		return "none";
+	case UPSTREAM_UPNP:
+		return "upnp";
 	default:
 		return "off";
 	}

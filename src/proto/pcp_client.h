@@ -119,7 +119,8 @@ enum upstream_mode {
 	UPSTREAM_PROBING,               /* asking the WAN gateway */
 	UPSTREAM_PCP,
 	UPSTREAM_NATPMP,
-	UPSTREAM_NONE,                  /* nobody answers on port 5351: no mirroring */
+	UPSTREAM_NONE,                  /* nobody answers on port 5351 nor SSDP: no mirroring */
+	UPSTREAM_UPNP,                  /* a UPnP IGD on the WAN segment (net/upstream_upnp.c) */
 };
 
 struct upstream_status {

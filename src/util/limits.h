@@ -96,5 +96,12 @@
 #define IGDD_UPSTREAM_REPROBE_S          600     /* no server found: ask again after */
 #define IGDD_UPSTREAM_LIFETIME_S         3600    /* the lifetime asked for */
 #define IGDD_UPSTREAM_GAP_MS             100     /* between two new requests (10 per second) */
+/* ... its UPnP IGD control point (net/upstream_upnp.c) */
+#define IGDD_UPSTREAM_UPNP_WAIT_MS       2500    /* answers to M-SEARCH (MX 2) collected */
+#define IGDD_UPSTREAM_UPNP_TIMEOUT_MS    5000    /* one HTTP exchange, connect to close */
+#define IGDD_UPSTREAM_UPNP_CHECK_S       30      /* M-SEARCH again: BOOTID, gone, back */
+#define IGDD_UPSTREAM_UPNP_DEVICES       4       /* devices that answered, considered */
+#define IGDD_UPSTREAM_UPNP_MAX_BODY      65536   /* a response, head and body */
+#define IGDD_UPSTREAM_UPNP_STOP_MS       2000    /* all deletes at shutdown */
 
 #endif

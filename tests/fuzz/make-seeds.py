@@ -9,7 +9,7 @@ SOAPAction and body); every configuration (tests/data/config/*.conf,
 examples/*.conf) a seed for fuzz_config; SSDP and GENA requests, NAT-PMP
 and PCP sequences, lease files and the privileged helper's messages
 written out below are the seeds of fuzz_ssdp, fuzz_gena, fuzz_natpmp,
-fuzz_pcp, fuzz_leasefile, fuzz_priv, fuzz_stun and fuzz_pcpc. The input
+fuzz_pcp, fuzz_leasefile, fuzz_priv, fuzz_stun, fuzz_pcpc and fuzz_igdc. The input
 formats are described at the top of each fuzz_*.c.
 
 Generated files are named gen-*; this script replaces them and leaves
@@ -541,6 +541,54 @@ def pcpc():
     return w
 
 
+# ---- an upstream UPnP IGD's answers to igdd as a control point (fuzz_igdc.c) ----
+
+IGDC_SEARCH = (b"HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\n"
+               b"ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n"
+               b"USN: uuid:6c0ffee0-0000-4000-8000-0000000000d1::"
+               b"urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nEXT:\r\n"
+               b"SERVER: Debian/12 UPnP/1.1 MiniUPnPd/2.3.1\r\n"
+               b"LOCATION: http://10.0.0.1:5000/rootDesc.xml\r\n"
+               b"BOOTID.UPNP.ORG: 1796589054\r\nCONFIGID.UPNP.ORG: 1337\r\n\r\n")
+IGDC_DESC = (b'<?xml version="1.0"?>\n<root xmlns="urn:schemas-upnp-org:device-1-0">'
+             b"<URLBase>http://10.0.0.1:5000/</URLBase><device><deviceList><device><deviceList><device>"
+             b"<serviceList><service><serviceType>urn:schemas-upnp-org:service:WANPPPConnection:1"
+             b"</serviceType><controlURL>/ctl/PPP</controlURL></service><service><serviceType>"
+             b"urn:schemas-upnp-org:service:WANIPConnection:2</serviceType><controlURL>ctl/IPConn"
+             b"</controlURL></service></serviceList></device></deviceList></device></deviceList>"
+             b"</device></root>")
+IGDC_ENV = (b'<?xml version="1.0"?>\r\n<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+            b's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>%s</s:Body></s:Envelope>')
+IGDC_SOAP = [
+    ("soap-ext", IGDC_ENV % b'<u:GetExternalIPAddressResponse xmlns:u="urn:schemas-upnp-org:service:'
+                            b'WANIPConnection:2"><NewExternalIPAddress>198.51.100.1</NewExternalIPAddress>'
+                            b"</u:GetExternalIPAddressResponse>"),
+    ("soap-add", IGDC_ENV % b'<u:AddPortMappingResponse xmlns:u="urn:schemas-upnp-org:service:'
+                            b'WANIPConnection:2"/>'),
+    ("soap-any", IGDC_ENV % b'<u:AddAnyPortMappingResponse xmlns:u="urn:schemas-upnp-org:service:'
+                            b'WANIPConnection:2"><NewReservedPort>8091</NewReservedPort>'
+                            b"</u:AddAnyPortMappingResponse>"),
+    ("soap-fault", IGDC_ENV % b"<s:Fault><faultcode>s:Client</faultcode><faultstring>UPnPError"
+                              b'</faultstring><detail><UPnPError xmlns="urn:schemas-upnp-org:control-1-0">'
+                              b"<errorCode>718</errorCode><errorDescription>ConflictInMappingEntry"
+                              b"</errorDescription></UPnPError></detail></s:Fault>"),
+]
+
+
+def igdc():
+    w = Writer("igdc")
+    w.add("search", IGDC_SEARCH)
+    w.add("desc", IGDC_DESC)
+    w.add("http-desc", b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n"
+          % len(IGDC_DESC) + IGDC_DESC)
+    for name, body in IGDC_SOAP:
+        w.add(name, body)
+        w.add("http-" + name, b"HTTP/1.1 %s\r\nContent-Type: text/xml\r\n\r\n"
+              % (b"500 Internal Server Error" if name == "soap-fault" else b"200 OK") + body)
+    w.add("http-chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n<a/>\r\n0\r\n\r\n")
+    return w
+
+
 def stun():
     w = Writer("stun")
     for name, hexdata in STUN_SEEDS:
@@ -550,7 +598,7 @@ def stun():
 
 def main():
     writers = list(http_and_soap()) + [configs(), ssdp(), gena(), natpmp(), pcp(), leasefile(),
-                                        priv(), stun(), pcpc()]
+                                        priv(), stun(), pcpc(), igdc()]
     for w in writers:
         print("%-8s %4d generated seeds" % (os.path.basename(w.dir), w.count()))
     return 0

@@ -19,6 +19,7 @@ IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
+. "$HERE/doublenat.sh"
 lab_require upnpc nft miniupnpd stund
 [ -x $PY ] || lab_skip "$PY missing"
 [ -x "$CTL" ] || lab_skip "igddctl not built beside igdd"
@@ -32,73 +33,10 @@ ctl() { timeout $LAB_T "$CTL" -s "$LAB_DIR/igdd.sock" "$@" 2>&1; }
 status_line() { ctl status | sed -n "s/^$1: //p"; }
 
 # ---- the upstream: re-address the lab's WAN link, add the internet ----
-ip -n $NS_GW addr flush dev wan0
-ip -n $NS_GW addr add 10.0.0.2/24 dev wan0
-ip -n $NS_GW route add default via 10.0.0.1
-ip -n $NS_WAN addr flush dev eth0
-ip -n $NS_WAN addr add 10.0.0.1/24 dev eth0
-lab_internet
-ip netns exec $NS_WAN nft -f - <<'NFT' || lab_fail "the upstream's nft table"
-table inet miniupnpd {
-  chain forward {
-    type filter hook forward priority 0; policy drop;
-    ct state established,related accept
-    iifname "eth0" oifname "inet0" accept
-    jump miniupnpd
-  }
-  chain miniupnpd { }
-  chain prerouting {
-    type nat hook prerouting priority -100; policy accept;
-    jump prerouting_miniupnpd
-  }
-  chain prerouting_miniupnpd { }
-  chain postrouting {
-    type nat hook postrouting priority 100; policy accept;
-    jump postrouting_miniupnpd
-    oifname "inet0" masquerade
-  }
-  chain postrouting_miniupnpd { }
-}
-NFT
-cat >"$LAB_DIR/miniupnpd.conf" <<EOF2
-ext_ifname=inet0
-listening_ip=eth0
-http_port=5555
-enable_natpmp=yes
-enable_upnp=no
-secure_mode=yes
-system_uptime=no
-uuid=6c0ffee0-0000-4000-8000-0000000000d1
-upnp_table_name=miniupnpd
-upnp_nat_table_name=miniupnpd
-upnp_forward_chain=miniupnpd
-upnp_nat_chain=prerouting_miniupnpd
-upnp_nat_postrouting_chain=postrouting_miniupnpd
-ext_perform_stun=yes
-ext_stun_host=198.51.100.2
-ext_stun_port=3478
-min_lifetime=120
-max_lifetime=86400
-allow 1024-65535 10.0.0.0/24 1024-65535
-deny 0-65535 0.0.0.0/0 0-65535
-EOF2
-# mini_start: miniupnpd in the foreground in the upstream namespace (its
-# own mount namespace from ip netns exec: /dev/console bound to /dev/null
-# there only, for its syslog copy), waiting for its PCP socket.
-mini_start() {
-  : >"$LAB_DIR/mini.log"
-  lab_bg $NS_WAN sh -c 'mount --bind /dev/null /dev/console && exec miniupnpd -d -f "$1" -P "$2"' \
-    sh "$LAB_DIR/miniupnpd.conf" "$LAB_DIR/miniupnpd.pid" >>"$LAB_DIR/mini.log" 2>&1
-  MINI_PID=$LAB_PID
-  lab_wait_line "$LAB_DIR/mini.log" "Listening for NAT-PMP/PCP traffic" ||
-    { cat "$LAB_DIR/mini.log"; lab_fail "miniupnpd did not start"; }
-  grep -q "Port forwarding is now enabled" "$LAB_DIR/mini.log" ||
-    { cat "$LAB_DIR/mini.log"; lab_fail "miniupnpd's STUN check did not enable forwarding"; }
-}
-mini_stop() { lab_bg_stop "$MINI_PID"; MINI_PID=; }
-mini_rules() { ip netns exec $NS_WAN nft list chain inet miniupnpd prerouting_miniupnpd; }
-mini_has() { mini_rules | grep -q "dport $1 dnat ip to 10.0.0.2:$1"; }
-mini_hasnt() { ! mini_has "$1"; }
+dn_up
+dn_mini_nft
+dn_mini_conf yes no
+mini_start() { dn_mini_start "Listening for NAT-PMP/PCP traffic"; }
 mini_start
 lab_ok "miniupnpd is the upstream gateway (PCP/NAT-PMP on 10.0.0.1:5351)"
 
@@ -146,8 +84,7 @@ mini_age_5() { [ "$(ps -o etimes= -p "$MINI_PID" | tr -d ' ')" -ge 5 ] 2>/dev/nu
 lab_until mini_age_5 || lab_fail "miniupnpd's age"
 out=$(upnpc1 -e doublenat2 -a $LAN1_IP 8082 8082 TCP 3600)
 lab_until mini_has 8082 || lab_fail "8082 did not appear upstream"
-ip netns exec $NS_WAN nft flush chain inet miniupnpd prerouting_miniupnpd
-ip netns exec $NS_WAN nft flush chain inet miniupnpd miniupnpd
+mini_flush
 mini_stop
 mini_hasnt 8080 || lab_fail "the upstream still holds 8080 after the flush"
 mini_start

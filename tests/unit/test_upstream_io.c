@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,6 +50,9 @@ struct srv {
 	uint32_t epoch;
 	unsigned maps, deletes, announces;
 	uint16_t last_port;             /* internal port of the last MAP */
+	uint16_t port_maps[65536];      /* MAPs granted per internal port */
+	bool held[65536];               /* what the server holds, by internal port */
+	unsigned at[65536];             /* maps + deletes answered when the port was last mapped */
 };
 
 static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
@@ -74,10 +79,12 @@ static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
 			len = natpmp_build_external(out, 0, s->epoch, pub);
 		} else {
 			s->last_port = nq.int_port;
+			s->held[nq.int_port] = nq.lifetime != 0;
 			if (nq.lifetime == 0)
 				s->deletes++;
 			else
-				s->maps++;
+				s->maps++, s->port_maps[nq.int_port]++,
+					s->at[nq.int_port] = s->maps + s->deletes;
 			len = natpmp_build_map(out, nq.opcode, 0, s->epoch, nq.int_port,
 					       nq.lifetime ? (uint16_t)(nq.int_port + s->port_shift) : 0,
 					       nq.lifetime ? (s->lifetime ? s->lifetime : nq.lifetime) : 0);
@@ -92,10 +99,12 @@ static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
 			len = pcp_build_announce(out, s->epoch);
 		} else {
 			s->last_port = q.int_port;
+			s->held[q.int_port] = q.lifetime != 0;
 			if (q.lifetime == 0)
 				s->deletes++;
 			else
-				s->maps++;
+				s->maps++, s->port_maps[q.int_port]++,
+					s->at[q.int_port] = s->maps + s->deletes;
 			pcp_addr_from_v4(ext, pub);
 			len = pcp_build_response(out, &q, PCP_SUCCESS,
 						 q.lifetime ? (s->lifetime ? s->lifetime : q.lifetime) : 0,
@@ -135,7 +144,7 @@ static struct upstream_io_params params(uint16_t port)
 static struct fx *fx_new(const char *extra, uint16_t port)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char text[512];
+	char text[768];
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5351) };
 	struct upstream_io_params p = params(port);
 
@@ -446,6 +455,179 @@ static void test_free_deletes(void **state)
 	fx_free(f);
 }
 
+static void add_range(struct fx *f, const char *host, unsigned first, unsigned n)
+{
+	char line[96];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(line, sizeof(line), "add TCP %u %s %u", first + i, host, first + i);
+		ctl(f, line);
+	}
+}
+
+static uint16_t watch_port;
+static uint16_t watch_maps;
+
+static bool port_mapped(void *arg)
+{
+	(void)arg;
+	return cur->srv.held[watch_port] && cur->srv.port_maps[watch_port] >= watch_maps;
+}
+
+static void wait_port(struct fx *f, uint16_t port, uint16_t maps)
+{
+	cur = f;
+	watch_port = port;
+	watch_maps = maps;
+	assert_true(test_loop_until(f->l, port_mapped, NULL));
+}
+
+static unsigned srv_requests(const struct fx *f)
+{
+	return f->srv.maps + f->srv.deletes;
+}
+
+/*
+ * The hostile LAN host (docs/LIMITS.md): host .20 makes 300 mappings, far
+ * more than the 128 slots, and holds all of them upstream; a mapping of
+ * host .30 is still mirrored, within a bounded number of requests (one of
+ * .20's deleted, then .30's asked for), and ten more of .30's all are.
+ */
+static void test_fair_slots(void **state)
+{
+	struct fx *f;
+	unsigned r0, i, a = 0;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("max_mappings_per_client = 1000\n", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	add_range(f, "192.168.1.20", 10000, 300);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	r0 = srv_requests(f);
+	ctl(f, "add TCP 9000 192.168.1.30 9000");
+	wait_port(f, 9000, 1);
+	if (f->srv.at[9000] - r0 > 3)
+		fail_msg("%u requests up to the second host's mapping", f->srv.at[9000] - r0);
+	add_range(f, "192.168.1.30", 9001, 10);
+	for (i = 0; i < 10; i++)
+		wait_port(f, (uint16_t)(9001 + i), 1);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	for (i = 10000; i < 10300; i++)
+		a += f->srv.held[i];
+	assert_int_equal(a, IGDD_UPSTREAM_MAX_MAPPINGS - 11);
+	fx_free(f);
+}
+
+/*
+ * The request budget goes round-robin across hosts: after an upstream
+ * restart host .20's 100 mappings and host .30's one are all due again;
+ * .30's is asked for within the next few requests, not after .20's 100.
+ */
+static void test_fair_requests(void **state)
+{
+	struct fx *f;
+	unsigned r0;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	add_range(f, "192.168.1.20", 10000, 100);
+	ctl(f, "add TCP 9000 192.168.1.30 9000");
+	wait_mirrored(f, 101);
+	f->srv.epoch = 0;                       /* the upstream restarted */
+	r0 = srv_requests(f);
+	ctl(f, "add TCP 20000 192.168.1.20 20000");     /* its answer shows the epoch */
+	wait_port(f, 9000, 2);
+	if (f->srv.at[9000] - r0 > 3)
+		fail_msg("%u requests up to the second host's mapping", f->srv.at[9000] - r0);
+	assert_int_equal(f->e.upstream.epoch_resets, 1);
+	wait_mirrored(f, 102);
+	fx_free(f);
+}
+
+/* Send a PCP ANNOUNCE response with epoch to 224.0.0.1:5350 on lo from
+ * fd (bound to the source to show). */
+static void announce_from(int fd, uint32_t epoch)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PCP_CLIENT_PORT) };
+	struct ip_mreqn mr;
+	uint8_t out[PCP_MAX_MSG];
+	size_t len = pcp_build_announce(out, epoch);
+
+	memset(&mr, 0, sizeof(mr));
+	mr.imr_ifindex = (int)if_nametoindex("lo");
+	assert_int_equal(setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)), 0);
+	to.sin_addr.s_addr = htonl(0xe0000001u);
+	assert_int_equal(sendto(fd, out, len, 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)len);
+}
+
+static int bound_udp(const char *addr, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static bool epoch_reset(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.epoch_resets >= 1;
+}
+
+/*
+ * The spoofed ANNOUNCE (docs/LIMITS.md): an ANNOUNCE with a reset epoch
+ * from any source but the server's address and port 5351 is ignored. The
+ * forged ones (another address, the server's address from another port)
+ * come first, then the server's own with its current epoch, then the
+ * server's own with a reset epoch: exactly one reset, the last one's.
+ * Had a forged one been taken, the current epoch would have counted as
+ * consistent with it and the last reset would have made a second.
+ */
+static void test_spoofed_announce(void **state)
+{
+	struct fx *f;
+	struct ifreq ifr;
+	int fd, forged1, forged2;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_MULTICAST;
+	assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+	f = fx_new("wan_interface = lo\n", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	forged1 = bound_udp("127.0.0.3", 5351);
+	forged2 = bound_udp("127.0.0.1", 5352);
+	announce_from(forged1, 0);
+	announce_from(forged2, 0);
+	announce_from(f->srv.fd, f->srv.epoch);
+	announce_from(f->srv.fd, 0);
+	f->srv.epoch = 0;
+	cur = f;
+	assert_true(test_loop_until(f->l, epoch_reset, NULL));
+	wait_port(f, 8080, 2);                  /* asked again after the reset */
+	assert_int_equal(f->e.upstream.epoch_resets, 1);
+	close(forged1);
+	close(forged2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +640,9 @@ int main(void)
 		cmocka_unit_test(test_off),
 		cmocka_unit_test(test_free_deletes),
 		cmocka_unit_test(test_churn_bounded),
+		cmocka_unit_test(test_fair_slots),
+		cmocka_unit_test(test_fair_requests),
+		cmocka_unit_test(test_spoofed_announce),
 	};
 	int r = test_own_netns();
 
