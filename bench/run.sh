@@ -46,6 +46,8 @@ IGDD_BIN=${IGDD:-$BUILD/igdd}
 # --- run, and clean up whatever happens ----------------------------------
 LAB_ID=$$
 WORK=$(mktemp -d /tmp/igdd-bench.XXXXXX)
+# searchable by the unprivileged user igdd switches to (its state_dir is in here)
+chmod 0711 "$WORK"
 PIDS=$WORK/pids
 cleanup() {
   local pid ns

@@ -84,22 +84,6 @@ const char *http_request_header(const struct http_request *req, const char *name
 	return NULL;
 }
 
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	default: return "Error";
-	}
-}
-
 /* A short plain-text body naming the status (for people with curl). */
 static void http_error(struct http_response *r, int status)
 {
@@ -107,7 +91,7 @@ static void http_error(struct http_response *r, int status)
 	r->content_type = HTTPD_TEXT_TYPE;
 	buf_stream_release(&r->stream);
 	buf_reset(&r->body);
-	buf_printf(&r->body, "%d %s\n", status, reason(status));
+	buf_printf(&r->body, "%d %s\n", status, http_reason((unsigned)status));
 }
 
 static void method_not_allowed(struct http_response *r, const char *allow)
