@@ -43,14 +43,21 @@ static const char *const keys[NFT_PIN_NSETS] = {
 	"ip6 daddr . meta l4proto . th dport",
 };
 
-void nft_pin_from(const struct pinhole *p, struct nft_pin *ret)
+void nft_pin_fill(struct nft_pin *ret, const struct in6_addr *remote,
+		  const struct in6_addr *internal, uint16_t remote_port, uint16_t int_port,
+		  uint8_t proto)
 {
 	memset(ret, 0, sizeof(*ret));
-	ret->remote = p->remote;
-	ret->internal = p->internal;
-	ret->remote_port = p->remote_port;
-	ret->int_port = p->int_port;
-	ret->proto = p->proto;
+	ret->remote = *remote;
+	ret->internal = *internal;
+	ret->remote_port = remote_port;
+	ret->int_port = int_port;
+	ret->proto = proto;
+}
+
+void nft_pin_from(const struct pinhole *p, struct nft_pin *ret)
+{
+	nft_pin_fill(ret, &p->remote, &p->internal, p->remote_port, p->int_port, p->proto);
 }
 
 bool nft_pin_eq(const struct nft_pin *a, const struct nft_pin *b)

@@ -50,6 +50,12 @@ struct nft_pin {
 	uint8_t proto;                  /* 6, 17, 136 */
 };
 
+/* ret zeroed (padding too), then the five fields set: the one copy into
+ * a struct nft_pin, whatever struct the pinhole comes from. */
+void nft_pin_fill(struct nft_pin *ret, const struct in6_addr *remote,
+		  const struct in6_addr *internal, uint16_t remote_port, uint16_t int_port,
+		  uint8_t proto);
+
 struct pinhole;
 /* The nft view of a pinhole of the table (core/pinhole.h). */
 void nft_pin_from(const struct pinhole *p, struct nft_pin *ret);

@@ -237,12 +237,7 @@ void priv_entry_put(struct priv_entry *dst, const struct priv_entry *src)
 
 void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret)
 {
-	memset(ret, 0, sizeof(*ret));
-	ret->remote = pp->remote;
-	ret->internal = pp->internal;
-	ret->remote_port = pp->remote_port;
-	ret->int_port = pp->int_port;
-	ret->proto = pp->proto;
+	nft_pin_fill(ret, &pp->remote, &pp->internal, pp->remote_port, pp->int_port, pp->proto);
 }
 
 void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret)
