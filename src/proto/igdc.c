@@ -151,8 +151,7 @@ static const char *local_name(const char *name)
 }
 
 struct xp {
-	XML_Parser xp;
-	bool bad;
+	struct xml_guard g;             /* first: the parser's user data */
 	unsigned depth;
 	const char *stack[IGDC_MAX_DEPTH];      /* local names, pointing into names[] */
 	char names[IGDC_MAX_DEPTH][40];
@@ -161,27 +160,7 @@ struct xp {
 
 static void xp_fail(struct xp *x)
 {
-	x->bad = true;
-	XML_StopParser(x->xp, XML_FALSE);
-}
-
-static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-		       const XML_Char *pubid, int has_internal_subset)
-{
-	(void)name;
-	(void)sysid;
-	(void)pubid;
-	(void)has_internal_subset;
-	xp_fail(ud);
-}
-
-static void on_entity(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
-		      int value_len, const XML_Char *base, const XML_Char *sysid,
-		      const XML_Char *pubid, const XML_Char *notation)
-{
-	(void)name; (void)is_param; (void)value; (void)value_len;
-	(void)base; (void)sysid; (void)pubid; (void)notation;
-	xp_fail(ud);
+	xml_guard_stop(&x->g);
 }
 
 static void on_text(void *ud, const XML_Char *s, int len)
@@ -215,21 +194,20 @@ static bool at(const struct xp *x, unsigned depth, const char *name)
 static int xp_run(struct xp *x, const char *doc, size_t len, XML_StartElementHandler start,
 		  XML_EndElementHandler end)
 {
+	XML_Parser xp;
 	int r = 0;
 
 	if (len > (size_t)INT32_MAX)
 		return -EINVAL;
-	x->xp = XML_ParserCreate(NULL);
-	if (!x->xp)
+	xp = XML_ParserCreate(NULL);
+	if (!xp)
 		return -ENOMEM;
-	XML_SetUserData(x->xp, x);
-	XML_SetElementHandler(x->xp, start, end);
-	XML_SetCharacterDataHandler(x->xp, on_text);
-	XML_SetStartDoctypeDeclHandler(x->xp, on_doctype);
-	XML_SetEntityDeclHandler(x->xp, on_entity);
-	if (XML_Parse(x->xp, doc, (int)len, XML_TRUE) != XML_STATUS_OK || x->bad)
+	xml_guard_init(&x->g, xp);
+	XML_SetElementHandler(xp, start, end);
+	XML_SetCharacterDataHandler(xp, on_text);
+	if (XML_Parse(xp, doc, (int)len, XML_TRUE) != XML_STATUS_OK || x->g.stopped)
 		r = -EINVAL;
-	XML_ParserFree(x->xp);
+	XML_ParserFree(xp);
 	return r;
 }
 

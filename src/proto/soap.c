@@ -6,6 +6,8 @@
  */
 #include "proto/soap.h"
 
+#include "proto/xml.h"
+
 #include <errno.h>
 #include <expat.h>
 #include <stdbool.h>
@@ -22,7 +24,7 @@ struct span {
 };
 
 struct soap_parser {
-	XML_Parser xp;
+	struct xml_guard g;             /* first: the parser's user data */
 	enum soap_status status;
 	struct buf store;
 	unsigned depth;
@@ -38,7 +40,7 @@ static void fail(struct soap_parser *sp, enum soap_status st)
 {
 	if (sp->status == SOAP_OK)
 		sp->status = st;
-	XML_StopParser(sp->xp, XML_FALSE);
+	xml_guard_stop(&sp->g);
 }
 
 /* Split an expat name into namespace URI and local name (views). */
@@ -156,25 +158,6 @@ static void on_text(void *ud, const XML_Char *s, int len)
 	v->len += (size_t)len;
 }
 
-static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-		       const XML_Char *pubid, int has_internal_subset)
-{
-	(void)name;
-	(void)sysid;
-	(void)pubid;
-	(void)has_internal_subset;
-	fail(ud, SOAP_E_DOCTYPE);
-}
-
-static void on_entity(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
-		      int value_len, const XML_Char *base, const XML_Char *sysid,
-		      const XML_Char *pubid, const XML_Char *notation)
-{
-	(void)name; (void)is_param; (void)value; (void)value_len;
-	(void)base; (void)sysid; (void)pubid; (void)notation;
-	fail(ud, SOAP_E_DOCTYPE);
-}
-
 static struct str view(const struct soap_parser *sp, struct span s)
 {
 	return str_from(sp->store.p + s.off, s.len);
@@ -231,6 +214,7 @@ enum soap_status soap_parse(const char *body, size_t len, struct soap_request *r
 {
 	struct soap_parser sp;
 	enum XML_Status xs;
+	XML_Parser xp;
 
 	memset(&sp, 0, sizeof(sp));
 	if (len > (size_t)IGDD_HTTP_MAX_BODY * 4)
@@ -238,19 +222,18 @@ enum soap_status soap_parse(const char *body, size_t len, struct soap_request *r
 	/* Every stored byte comes from the body, at most doubled by expat's
 	 * conversion of a Latin-1 or UTF-16 body to UTF-8. */
 	buf_init(&sp.store, 2 * len + 16);
-	sp.xp = parser_get();
-	if (!sp.xp) {
+	xp = parser_get();
+	if (!xp) {
 		buf_free(&sp.store);
 		return SOAP_E_NOMEM;
 	}
-	XML_SetUserData(sp.xp, &sp);
-	XML_SetElementHandler(sp.xp, on_start, on_end);
-	XML_SetCharacterDataHandler(sp.xp, on_text);
-	XML_SetStartDoctypeDeclHandler(sp.xp, on_doctype);
-	XML_SetEntityDeclHandler(sp.xp, on_entity);
-	XML_SetParamEntityParsing(sp.xp, XML_PARAM_ENTITY_PARSING_NEVER);
+	xml_guard_init(&sp.g, xp);
+	XML_SetElementHandler(xp, on_start, on_end);
+	XML_SetCharacterDataHandler(xp, on_text);
 
-	xs = XML_Parse(sp.xp, body, (int)len, XML_TRUE);
+	xs = XML_Parse(xp, body, (int)len, XML_TRUE);
+	if (sp.g.dtd && sp.status == SOAP_OK)
+		sp.status = SOAP_E_DOCTYPE;
 	if (xs != XML_STATUS_OK && sp.status == SOAP_OK)
 		sp.status = SOAP_E_SYNTAX;
 	if (sp.status == SOAP_OK && (!sp.envelope || !sp.body || !sp.action))

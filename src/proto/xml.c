@@ -157,3 +157,45 @@ int xml_leaf_u32(struct buf *b, unsigned indent, const char *name, uint32_t valu
 		r = xml_element_u32(b, name, value);
 	return r ? r : buf_puts(b, "\n");
 }
+
+void xml_guard_stop(struct xml_guard *g)
+{
+	g->stopped = true;
+	XML_StopParser(g->xp, XML_FALSE);
+}
+
+static void refuse_dtd(struct xml_guard *g)
+{
+	g->dtd = true;
+	xml_guard_stop(g);
+}
+
+static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
+		       const XML_Char *pubid, int has_internal_subset)
+{
+	(void)name;
+	(void)sysid;
+	(void)pubid;
+	(void)has_internal_subset;
+	refuse_dtd(ud);
+}
+
+static void on_entity(void *ud, const XML_Char *name, int is_param, const XML_Char *value,
+		      int value_len, const XML_Char *base, const XML_Char *sysid,
+		      const XML_Char *pubid, const XML_Char *notation)
+{
+	(void)name; (void)is_param; (void)value; (void)value_len;
+	(void)base; (void)sysid; (void)pubid; (void)notation;
+	refuse_dtd(ud);
+}
+
+void xml_guard_init(struct xml_guard *g, XML_Parser xp)
+{
+	g->xp = xp;
+	g->stopped = false;
+	g->dtd = false;
+	XML_SetUserData(xp, g);
+	XML_SetStartDoctypeDeclHandler(xp, on_doctype);
+	XML_SetEntityDeclHandler(xp, on_entity);
+	XML_SetParamEntityParsing(xp, XML_PARAM_ENTITY_PARSING_NEVER);
+}

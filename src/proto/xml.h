@@ -14,6 +14,8 @@
 #ifndef IGDD_XML_H
 #define IGDD_XML_H
 
+#include <expat.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +43,24 @@ int xml_open(struct buf *b, unsigned indent, const char *name);
 int xml_close(struct buf *b, unsigned indent, const char *name);
 int xml_leaf(struct buf *b, unsigned indent, const char *name, const char *value);
 int xml_leaf_u32(struct buf *b, unsigned indent, const char *name, uint32_t value);
+
+/*
+ * XML input (expat): the one refusal of a document type declaration. No
+ * UPnP message has a DTD (UDA 1.1 sections 2 and 3.2), and a DTD is where
+ * entity expansion attacks live, so a DOCTYPE or an ENTITY declaration
+ * stops the parse before anything is expanded. The parser's user data is
+ * a struct whose first member is the struct xml_guard.
+ */
+struct xml_guard {
+	XML_Parser xp;
+	bool stopped;                   /* a handler stopped the parse */
+	bool dtd;                       /* ... because of a DOCTYPE or ENTITY declaration */
+};
+
+/* Guard xp (not NULL): g becomes the user data (g zeroed but for xp), DTD
+ * handlers set, parameter entities never parsed. */
+void xml_guard_init(struct xml_guard *g, XML_Parser xp);
+/* Stop the parse from a handler (XML_Parse() then fails). */
+void xml_guard_stop(struct xml_guard *g);
 
 #endif
