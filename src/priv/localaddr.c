@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,17 +45,19 @@ void localaddr_free(struct localaddr *l)
 {
 	if (!l)
 		return;
-	nl_close(&l->c);
 	if (l->watch)
 		mnl_socket_close(l->watch);
 	free(l->buf);
 	free(l->v);
-	free(l);
+	nl_client_free(l);
 }
+
+/* nl_client_new(): the connection first. */
+_Static_assert(offsetof(struct localaddr, c) == 0, "struct localaddr starts with its nl_conn");
 
 struct localaddr *localaddr_new(void)
 {
-	struct localaddr *l = calloc(1, sizeof(*l));
+	struct localaddr *l = nl_client_new(sizeof(*l), NETLINK_ROUTE, LOCALADDR_BUF);
 	int one = 1, e;
 
 	if (!l)
@@ -66,11 +69,6 @@ struct localaddr *localaddr_new(void)
 	    mnl_socket_bind(l->watch, RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE,
 			    MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
-	e = nl_open(&l->c, NETLINK_ROUTE, LOCALADDR_BUF);
-	if (e < 0) {
-		errno = -e;
-		goto fail;
-	}
 	/* Best effort: without it the kernel dumps every table, filtered here. */
 	(void)mnl_socket_setsockopt(l->c.nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	l->dirty = true;

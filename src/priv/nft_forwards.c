@@ -27,6 +27,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,19 +73,19 @@ struct nft_forwards {
 	size_t nfinds;
 };
 
+/* nl_client_new(): the connection first. */
+_Static_assert(offsetof(struct nft_forwards, c) == 0, "struct nft_forwards starts with its nl_conn");
+
 struct nft_forwards *nft_forwards_new(void)
 {
-	struct nft_forwards *f = calloc(1, sizeof(*f));
-	int r;
+	struct nft_forwards *f = nl_client_new(sizeof(*f), NETLINK_NETFILTER, FW_BUF);
 
 	if (!f)
 		return NULL;
 	f->finds = calloc(FW_MAX_FINDS, sizeof(*f->finds));
-	r = f->finds ? nl_open(&f->c, NETLINK_NETFILTER, FW_BUF) : -ENOMEM;
-	if (r < 0) {
-		free(f->finds);
-		free(f);
-		errno = -r;
+	if (!f->finds) {
+		nl_client_free(f);
+		errno = ENOMEM;
 		return NULL;
 	}
 	return f;
@@ -94,9 +95,8 @@ void nft_forwards_free(struct nft_forwards *f)
 {
 	if (!f)
 		return;
-	nl_close(&f->c);
 	free(f->finds);
-	free(f);
+	nl_client_free(f);
 }
 
 /* ---- netlink plumbing ---- */

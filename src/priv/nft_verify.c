@@ -12,6 +12,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,28 +22,17 @@ struct nft_verify {
 	struct nl_conn c;
 };
 
+/* nl_client_new(): the connection first. */
+_Static_assert(offsetof(struct nft_verify, c) == 0, "struct nft_verify starts with its nl_conn");
+
 struct nft_verify *nft_verify_new(void)
 {
-	struct nft_verify *v = calloc(1, sizeof(*v));
-	int r;
-
-	if (!v)
-		return NULL;
-	r = nl_open(&v->c, NETLINK_NETFILTER, VERIFY_BUF);
-	if (r < 0) {
-		free(v);
-		errno = -r;
-		return NULL;
-	}
-	return v;
+	return nl_client_new(sizeof(struct nft_verify), NETLINK_NETFILTER, VERIFY_BUF);
 }
 
 void nft_verify_free(struct nft_verify *v)
 {
-	if (!v)
-		return;
-	nl_close(&v->c);
-	free(v);
+	nl_client_free(v);
 }
 
 /* A dump request of type for our table (and set), family ip. */

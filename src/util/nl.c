@@ -37,6 +37,35 @@ void nl_close(struct nl_conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
+void *nl_client_new(size_t size, int bus, size_t bufsz)
+{
+	struct nl_conn *c;
+	int r;
+
+	if (size < sizeof(*c)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, size);
+	if (!c)
+		return NULL;
+	r = nl_open(c, bus, bufsz);
+	if (r < 0) {
+		free(c);
+		errno = -r;
+		return NULL;
+	}
+	return c;
+}
+
+void nl_client_free(void *client)
+{
+	if (!client)
+		return;
+	nl_close(client);
+	free(client);
+}
+
 struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(c->buf);

@@ -25,6 +25,15 @@ struct nl_conn {
 int nl_open(struct nl_conn *c, int bus, size_t bufsz);
 void nl_close(struct nl_conn *c);
 
+/*
+ * A netlink client: a zeroed object of size bytes whose first member is
+ * its struct nl_conn, opened as nl_open(). The object, or NULL with
+ * errno set. nl_client_free() closes and frees one (NULL: nothing); the
+ * caller frees what else it holds first.
+ */
+void *nl_client_new(size_t size, int bus, size_t bufsz);
+void nl_client_free(void *client);
+
 /* A request header of type with flags (NLM_F_REQUEST added) and the next
  * sequence number, in c->buf: add the payload with mnl_nlmsg_put_*. */
 struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags);

@@ -17,6 +17,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,28 +32,17 @@ struct sockdiag {
 	struct nl_conn c;
 };
 
+/* nl_client_new(): the connection first. */
+_Static_assert(offsetof(struct sockdiag, c) == 0, "struct sockdiag starts with its nl_conn");
+
 struct sockdiag *sockdiag_new(void)
 {
-	struct sockdiag *d = calloc(1, sizeof(*d));
-	int r;
-
-	if (!d)
-		return NULL;
-	r = nl_open(&d->c, NETLINK_SOCK_DIAG, SOCKDIAG_BUF);
-	if (r < 0) {
-		free(d);
-		errno = -r;
-		return NULL;
-	}
-	return d;
+	return nl_client_new(sizeof(struct sockdiag), NETLINK_SOCK_DIAG, SOCKDIAG_BUF);
 }
 
 void sockdiag_free(struct sockdiag *d)
 {
-	if (!d)
-		return;
-	nl_close(&d->c);
-	free(d);
+	nl_client_free(d);
 }
 
 /* What one dump collects. */
