@@ -997,15 +997,7 @@ static int background_begin(void)
 /* Start-up done: detach from the terminal, log to syslog, free the parent. */
 static void background_done(int fd, bool verbose)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
+	log_detach_stdio();
 	if (chdir("/") < 0)
 		log_warn("chdir /");
 	log_init("igdd", 0, verbose);

@@ -824,18 +824,9 @@ static void close_others(int keep)
 
 static void detach(const struct priv_helper_conf *c)
 {
-	int null;
-
 	if (c->foreground)
 		return;
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
+	log_detach_stdio();
 	log_init("igdd", 0, log_get_verbose());
 }
 

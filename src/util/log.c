@@ -1,14 +1,16 @@
 /*
- * log.c - logging to stderr (foreground) or syslog.
+ * log.c - logging to stderr (foreground) or syslog, and leaving the terminal.
  */
 #include "util/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 static int log_foreground = 1;
 static int log_verbose;
@@ -120,4 +122,17 @@ const char *log_escape(char *out, size_t outsz, const char *in, size_t len)
 	}
 	out[o < outsz ? o : outsz - 1] = '\0';
 	return out;
+}
+
+void log_detach_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
 }

@@ -15,6 +15,10 @@
 /* foreground: log to stderr; otherwise syslog (daemon facility). */
 void log_init(const char *ident, int foreground, int verbose);
 void log_set_verbose(int verbose);
+/* Leave the terminal: stdin, stdout and stderr on /dev/null (left as they
+ * are when it cannot be opened). A daemon then calls log_init() again,
+ * not in the foreground, to log to syslog. */
+void log_detach_stdio(void);
 int log_get_verbose(void);
 /* What is logged: LOG_LEVEL_WARN (warnings and worse), LOG_LEVEL_INFO (the
  * default) or LOG_LEVEL_DEBUG (the same as verbose). */
