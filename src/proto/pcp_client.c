@@ -4,32 +4,10 @@
  */
 #include "proto/pcp_client.h"
 
+#include "util/be.h"
+
 #include <errno.h>
 #include <string.h>
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
 
 /* 7.1: version, opcode (R clear), reserved, lifetime, client address. */
 static void request_header(uint8_t *out, uint8_t opcode, uint32_t lifetime, struct in_addr client)
@@ -37,7 +15,7 @@ static void request_header(uint8_t *out, uint8_t opcode, uint32_t lifetime, stru
 	memset(out, 0, PCP_HEADER_LEN);
 	out[0] = PCP_VERSION;
 	out[1] = opcode & 0x7f;
-	put32(out + 4, lifetime);
+	be32_put(out + 4, lifetime);
 	pcp_addr_from_v4(out + 8, client);
 }
 
@@ -52,8 +30,8 @@ size_t pcpc_build_map(uint8_t *out, struct in_addr client, uint32_t lifetime,
 	memset(m, 0, PCP_MAP_LEN);
 	memcpy(m, nonce, PCP_NONCE_LEN);
 	m[12] = protocol;
-	put16(m + 16, int_port);
-	put16(m + 18, ext_port);
+	be16_put(m + 16, int_port);
+	be16_put(m + 18, ext_port);
 	/* 11.1: no preference for the address: the all-zeros IPv4 address */
 	pcp_addr_from_v4(m + 20, any);
 	if (!prefer_failure)
@@ -61,7 +39,7 @@ size_t pcpc_build_map(uint8_t *out, struct in_addr client, uint32_t lifetime,
 	/* 13.2: PREFER_FAILURE, no data */
 	out[PCPC_MAP_REQ_LEN] = PCP_OPT_PREFER_FAILURE;
 	out[PCPC_MAP_REQ_LEN + 1] = 0;
-	put16(out + PCPC_MAP_REQ_LEN + 2, 0);
+	be16_put(out + PCPC_MAP_REQ_LEN + 2, 0);
 	return PCPC_MAP_REQ_MAX;
 }
 
@@ -80,7 +58,7 @@ int pcpc_parse(const uint8_t *p, size_t len, struct pcpc_response *ret)
 	if (len >= 8 && p[0] == 0 && (p[1] & 0x80)) {
 		r.natpmp_only = true;
 		r.opcode = p[1] & 0x7f;
-		r.result = (uint8_t)(get16(p + 2) > 255 ? 255 : get16(p + 2));
+		r.result = (uint8_t)(be16_get(p + 2) > 255 ? 255 : be16_get(p + 2));
 		*ret = r;
 		return 0;
 	}
@@ -89,8 +67,8 @@ int pcpc_parse(const uint8_t *p, size_t len, struct pcpc_response *ret)
 		return -EINVAL;
 	r.opcode = p[1] & 0x7f;
 	r.result = p[3];
-	r.lifetime = get32(p + 4);
-	r.epoch = get32(p + 8);
+	r.lifetime = be32_get(p + 4);
+	r.epoch = be32_get(p + 8);
 	if (r.opcode == PCP_OP_ANNOUNCE) {
 		*ret = r;
 		return 0;
@@ -100,8 +78,8 @@ int pcpc_parse(const uint8_t *p, size_t len, struct pcpc_response *ret)
 	m = p + PCP_HEADER_LEN;
 	memcpy(r.nonce, m, PCP_NONCE_LEN);
 	r.protocol = m[12];
-	r.int_port = get16(m + 16);
-	r.ext_port = get16(m + 18);
+	r.int_port = be16_get(m + 16);
+	r.ext_port = be16_get(m + 18);
 	r.ext_is_v4 = pcp_addr_is_v4(m + 20);
 	if (r.ext_is_v4)
 		r.ext_addr = pcp_addr_v4(m + 20);
@@ -160,9 +138,9 @@ size_t natpmpc_build_map(uint8_t *out, uint8_t protocol, uint16_t int_port, uint
 	out[0] = 0;
 	out[1] = protocol == 6 ? 2 : 1;
 	out[2] = out[3] = 0;
-	put16(out + 4, int_port);
-	put16(out + 6, ext_port);
-	put32(out + 8, lifetime);
+	be16_put(out + 4, int_port);
+	be16_put(out + 6, ext_port);
+	be32_put(out + 8, lifetime);
 	return 12;
 }
 
@@ -174,8 +152,8 @@ int natpmpc_parse(const uint8_t *p, size_t len, struct natpmpc_response *ret)
 		return -EINVAL;
 	memset(&r, 0, sizeof(r));
 	r.opcode = p[1] & 0x7f;
-	r.result = get16(p + 2);
-	r.epoch = get32(p + 4);
+	r.result = be16_get(p + 2);
+	r.epoch = be32_get(p + 4);
 	if (r.result == 0) {
 		if (r.opcode == 0) {
 			if (len < 12)
@@ -184,12 +162,12 @@ int natpmpc_parse(const uint8_t *p, size_t len, struct natpmpc_response *ret)
 		} else {
 			if (len < 16)
 				return -EINVAL;
-			r.int_port = get16(p + 8);
-			r.ext_port = get16(p + 10);
-			r.lifetime = get32(p + 12);
+			r.int_port = be16_get(p + 8);
+			r.ext_port = be16_get(p + 10);
+			r.lifetime = be32_get(p + 12);
 		}
 	} else if (r.opcode != 0 && len >= 12) {
-		r.int_port = get16(p + 8);      /* 3.5: errors carry the internal port */
+		r.int_port = be16_get(p + 8);      /* 3.5: errors carry the internal port */
 	}
 	*ret = r;
 	return 0;

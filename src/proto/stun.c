@@ -4,33 +4,11 @@
  */
 #include "proto/stun.h"
 
+#include "util/be.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 int stun_build_binding(uint8_t *buf, size_t size, const uint8_t txid[STUN_TXID_LEN],
 		       unsigned change)
@@ -39,14 +17,14 @@ int stun_build_binding(uint8_t *buf, size_t size, const uint8_t txid[STUN_TXID_L
 
 	if (size < len)
 		return -ENOSPC;
-	put16(buf, STUN_BINDING_REQUEST);
-	put16(buf + 2, (uint16_t)(len - STUN_HEADER_LEN));
-	put32(buf + 4, STUN_MAGIC_COOKIE);
+	be16_put(buf, STUN_BINDING_REQUEST);
+	be16_put(buf + 2, (uint16_t)(len - STUN_HEADER_LEN));
+	be32_put(buf + 4, STUN_MAGIC_COOKIE);
 	memcpy(buf + 8, txid, STUN_TXID_LEN);
 	if (change) {
-		put16(buf + 20, STUN_ATTR_CHANGE_REQUEST);
-		put16(buf + 22, 4);
-		put32(buf + 24, change & (STUN_CHANGE_IP | STUN_CHANGE_PORT));
+		be16_put(buf + 20, STUN_ATTR_CHANGE_REQUEST);
+		be16_put(buf + 22, 4);
+		be32_put(buf + 24, change & (STUN_CHANGE_IP | STUN_CHANGE_PORT));
 	}
 	return (int)len;
 }
@@ -66,8 +44,8 @@ static int parse_addr(const uint8_t *v, size_t vlen, bool xor, struct stun_addr 
 		return vlen == 20 ? 1 : -EINVAL;
 	if (v[1] != 0x01 || vlen != 8)
 		return -EINVAL;
-	port = get16(v + 2);
-	a = get32(v + 4);
+	port = be16_get(v + 2);
+	a = be32_get(v + 4);
 	if (xor) {
 		port ^= (uint16_t)(STUN_MAGIC_COOKIE >> 16);
 		a ^= STUN_MAGIC_COOKIE;
@@ -156,11 +134,11 @@ int stun_parse_response(const uint8_t *buf, size_t len, struct stun_response *re
 
 	if (len < STUN_HEADER_LEN)
 		return -EINVAL;
-	type = get16(buf);
-	mlen = get16(buf + 2);
+	type = be16_get(buf);
+	mlen = be16_get(buf + 2);
 	/* 6.3: the top two bits zero, the cookie, a length that fits and is
 	 * a multiple of 4 */
-	if ((type & 0xc000) || get32(buf + 4) != STUN_MAGIC_COOKIE || (mlen & 3) ||
+	if ((type & 0xc000) || be32_get(buf + 4) != STUN_MAGIC_COOKIE || (mlen & 3) ||
 	    (size_t)mlen + STUN_HEADER_LEN > len)
 		return -EINVAL;
 	if (type != STUN_BINDING_SUCCESS && type != STUN_BINDING_ERROR)
@@ -175,10 +153,10 @@ int stun_parse_response(const uint8_t *buf, size_t len, struct stun_response *re
 
 		if (end - off < 4)
 			return -EINVAL;
-		alen = get16(buf + off + 2);
+		alen = be16_get(buf + off + 2);
 		padded = ((size_t)alen + 3) & ~(size_t)3;
 		if (padded > end - off - 4 ||
-		    parse_attr(&s, get16(buf + off), buf + off + 4, alen) < 0)
+		    parse_attr(&s, be16_get(buf + off), buf + off + 4, alen) < 0)
 			return -EINVAL;
 		off += 4 + padded;
 	}

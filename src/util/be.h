@@ -1,6 +1,6 @@
 /*
  * be.h - big-endian (network order) integers in byte buffers, for the
- * binary protocols (NAT-PMP, RFC 6886 3; PCP, RFC 6887 7).
+ * binary protocols (NAT-PMP, RFC 6886 3; PCP, RFC 6887 7; STUN, RFC 8489 5).
  */
 #ifndef IGDD_BE_H
 #define IGDD_BE_H
