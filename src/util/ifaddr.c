@@ -164,7 +164,8 @@ int ifaddr_parse_default_gateway(const char *text, size_t len, const char *ifnam
 	return best == UINT64_MAX ? -ENOENT : 0;
 }
 
-/* /proc/net/route, whole (the routes of a gateway fit). */
+/* /proc/net/route, whole (the routes of a gateway fit; a longer table is
+ * read in part). */
 static int read_routes(char *text, size_t size, size_t *ret_len)
 {
 	size_t len = 0;
@@ -201,22 +202,7 @@ int ifaddr_default_route(char out[IF_NAMESIZE])
 {
 	char text[16384];
 	size_t len = 0;
-	ssize_t n;
-	int fd = open("/proc/net/route", O_RDONLY | O_CLOEXEC), r = 0;
+	int r = read_routes(text, sizeof(text), &len);
 
-	if (fd < 0)
-		return -errno;
-	/* The routes of a gateway fit; a longer table is read in part. */
-	while (len < sizeof(text)) {
-		n = read(fd, text + len, sizeof(text) - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
 	return r < 0 ? r : ifaddr_parse_default_route(text, len, out);
 }
