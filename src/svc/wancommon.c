@@ -19,18 +19,15 @@
 #include "conf/config.h"
 #include "core/wanconn.h"
 #include "engine.h"
+#include "svc/svc_table.h"
 #include "svc/wanipconn.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
 #include <string.h>
 
-#define N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
-
 static const char *const access_types[] = { "DSL", "POTS", "Cable", "Ethernet", NULL };
 static const char *const link_states[] = { "Up", "Down", "Initializing", "Unavailable", NULL };
-
-#define VAR(n, t, ev) { .name = (n), .type = (t), .evented = (ev), .min_version = 1 }
 
 static const struct statevar vars[] = {
 	{ .name = "WANAccessType", .type = SVAR_STRING, .allowed = access_types,
@@ -45,9 +42,6 @@ static const struct statevar vars[] = {
 	VAR("TotalPacketsSent", SVAR_UI4, false),
 	VAR("TotalPacketsReceived", SVAR_UI4, false),
 };
-
-#define IN(n, v) { .name = (n), .out = false, .var = (v) }
-#define OUT(n, v) { .name = (n), .out = true, .var = (v) }
 
 static const struct action_arg set_enabled_args[] = {
 	IN("NewEnabledForInternet", "EnabledForInternet"),
@@ -178,16 +172,14 @@ static int packets_received(struct action_ctx *ctx)
 	return get_counter(ctx, "NewTotalPacketsReceived", PACKETS_RECEIVED);
 }
 
-#define ACT(n, a, f) { .name = (n), .args = (a), .nargs = N(a), .min_version = 1, .fn = (f) }
-
 static const struct action actions[] = {
-	ACT("SetEnabledForInternet", set_enabled_args, set_enabled),
-	ACT("GetEnabledForInternet", get_enabled_args, get_enabled),
-	ACT("GetCommonLinkProperties", get_link_args, get_link),
-	ACT("GetTotalBytesSent", bytes_sent_args, bytes_sent),
-	ACT("GetTotalBytesReceived", bytes_received_args, bytes_received),
-	ACT("GetTotalPacketsSent", packets_sent_args, packets_sent),
-	ACT("GetTotalPacketsReceived", packets_received_args, packets_received),
+	ACT("SetEnabledForInternet", set_enabled_args, 1, set_enabled),
+	ACT("GetEnabledForInternet", get_enabled_args, 1, get_enabled),
+	ACT("GetCommonLinkProperties", get_link_args, 1, get_link),
+	ACT("GetTotalBytesSent", bytes_sent_args, 1, bytes_sent),
+	ACT("GetTotalBytesReceived", bytes_received_args, 1, bytes_received),
+	ACT("GetTotalPacketsSent", packets_sent_args, 1, packets_sent),
+	ACT("GetTotalPacketsReceived", packets_received_args, 1, packets_received),
 };
 
 /* QueryStateVariable for the evented variables. */

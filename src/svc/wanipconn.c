@@ -22,14 +22,13 @@
 #include "core/wanconn.h"
 #include "engine.h"
 #include "svc/portmap.h"
+#include "svc/svc_table.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-#define N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
 
 /* ---- state variables (section 2.3, Table 2-2; eventing Table 2-9) ---- */
 
@@ -47,8 +46,6 @@ static const char *const connection_errors[] = {
 	"ERROR_UNKNOWN", NULL,
 };
 static const char *const protocols[] = { "TCP", "UDP", NULL };  /* Table 2-8 */
-
-#define VAR(n, t, ev) { .name = (n), .type = (t), .evented = (ev), .min_version = 1 }
 
 static const struct statevar vars[] = {
 	{ .name = "ConnectionType", .type = SVAR_STRING, .allowed = connection_types,
@@ -86,11 +83,6 @@ static const struct statevar vars[] = {
 };
 
 /* ---- arguments (section 4; Table 2-11 common parameters) ---- */
-
-#define IN(n, v) { .name = (n), .out = false, .var = (v) }
-#define OUT(n, v) { .name = (n), .out = true, .var = (v) }
-/* An IN argument whose empty value a real client sends (enum arg_empty). */
-#define IN_EMPTY(n, v, e) { .name = (n), .out = false, .var = (v), .empty = (e) }
 
 static const struct action_arg set_connection_type_args[] = {
 	IN("NewConnectionType", "ConnectionType"),
@@ -420,7 +412,6 @@ static int get_external_ip(struct action_ctx *ctx)      /* 2.5.20 */
 
 /* ---- the table ---- */
 
-#define ACT(n, a, v, f) { .name = (n), .args = (a), .nargs = N(a), .min_version = (v), .fn = (f) }
 #define ACT0(n, v, f) { .name = (n), .args = NULL, .nargs = 0, .min_version = (v), .fn = (f) }
 
 static const struct action actions[] = {

@@ -47,12 +47,11 @@
 #include "core/pinhole.h"
 #include "engine.h"
 #include "svc/pinholes.h"
+#include "svc/svc_table.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
 #include <string.h>
-
-#define N(a) ((unsigned)(sizeof(a) / sizeof((a)[0])))
 
 enum {
 	E_PINHOLE_SPACE_EXHAUSTED = 701,
@@ -80,8 +79,6 @@ static const struct service_error errors[] = {
 
 #define PROTO_WILDCARD 65535u
 
-#define VAR(n, t, ev) { .name = (n), .type = (t), .evented = (ev), .min_version = 1 }
-
 static const struct statevar vars[] = {
 	VAR("FirewallEnabled", SVAR_BOOLEAN, true),
 	VAR("A_ARG_TYPE_IPv6Address", SVAR_STRING, false),
@@ -95,9 +92,6 @@ static const struct statevar vars[] = {
 	VAR("A_ARG_TYPE_Boolean", SVAR_BOOLEAN, false),
 	VAR("A_ARG_TYPE_PinholePackets", SVAR_UI4, false),
 };
-
-#define IN(n, v) { .name = (n), .out = false, .var = (v) }
-#define OUT(n, v) { .name = (n), .out = true, .var = (v) }
 
 static const struct action_arg status_args[] = {
 	OUT("FirewallEnabled", "FirewallEnabled"),
@@ -345,16 +339,14 @@ static int check_working(struct action_ctx *ctx)
 	return 0;
 }
 
-#define ACT(n, a, f) { .name = (n), .args = (a), .nargs = N(a), .min_version = 1, .fn = (f) }
-
 static const struct action actions[] = {
-	ACT("GetFirewallStatus", status_args, get_status),
-	ACT("GetOutboundPinholeTimeout", outbound_args, get_outbound),
-	ACT("AddPinhole", add_args, add_pinhole),
-	ACT("UpdatePinhole", update_args, update_pinhole),
-	ACT("DeletePinhole", delete_args, delete_pinhole),
-	ACT("GetPinholePackets", packets_args, get_packets),
-	ACT("CheckPinholeWorking", check_args, check_working),
+	ACT("GetFirewallStatus", status_args, 1, get_status),
+	ACT("GetOutboundPinholeTimeout", outbound_args, 1, get_outbound),
+	ACT("AddPinhole", add_args, 1, add_pinhole),
+	ACT("UpdatePinhole", update_args, 1, update_pinhole),
+	ACT("DeletePinhole", delete_args, 1, delete_pinhole),
+	ACT("GetPinholePackets", packets_args, 1, get_packets),
+	ACT("CheckPinholeWorking", check_args, 1, check_working),
 };
 
 /* QueryStateVariable and the events: the two evented variables. */
