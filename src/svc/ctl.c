@@ -437,18 +437,6 @@ static int pins_more(struct ctl_session *s, struct buf *out)
 	return listing_part(s, p != NULL, out);
 }
 
-static int do_pinholes(struct ctl_session *s, bool json, struct buf *out)
-{
-	listing_start(s, true, json);
-	if (json)
-		buf_puts(out, "{\"pinholes\":[\n");
-	else
-		buf_printf(out, "%5s  %-7s  %-39s %5s  %-39s %5s  %7s  %8s  %-6s  %s\n", "ID", "PROTO",
-			   "REMOTE", "RPORT", "INTERNAL", "PORT", "LEASE", "PACKETS", "ORIGIN",
-			   "OWNER");
-	return pins_more(s, out);
-}
-
 static void do_pinhole_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct pinhole *p = pin_find(s->e->pins, r->uid);
@@ -482,11 +470,17 @@ int ctl_more(struct ctl_session *s, struct buf *out)
 	return listing_part(s, m != NULL, out);
 }
 
-static int do_list(struct ctl_session *s, bool json, struct buf *out)
+/* `list` (mappings) or `pinholes`: the heading and the first part; 1 when
+ * more is to come (ctl_more()). */
+static int do_listing(struct ctl_session *s, bool pinholes, bool json, struct buf *out)
 {
-	listing_start(s, false, json);
+	listing_start(s, pinholes, json);
 	if (json)
-		buf_puts(out, "{\"mappings\":[\n");
+		buf_puts(out, pinholes ? "{\"pinholes\":[\n" : "{\"mappings\":[\n");
+	else if (pinholes)
+		buf_printf(out, "%5s  %-7s  %-39s %5s  %-39s %5s  %7s  %8s  %-6s  %s\n", "ID", "PROTO",
+			   "REMOTE", "RPORT", "INTERNAL", "PORT", "LEASE", "PACKETS", "ORIGIN",
+			   "OWNER");
 	else
 		buf_printf(out, "%-5s %5s  %-15s  %-21s  %-3s  %7s  %-6s  %-15s  %s\n", "PROTO",
 			   "EXT", "REMOTE", "INTERNAL", "ON", "LEASE", "ORIGIN", "OWNER",
@@ -808,7 +802,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		do_stats(s, r->json, out);
 		break;
 	case CTL_LIST:
-		more = do_list(s, r->json, out);
+		more = do_listing(s, false, r->json, out);
 		break;
 	case CTL_ADD:
 		do_add(s, r, out);
@@ -827,7 +821,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		do_reload(s, out);
 		break;
 	case CTL_PINHOLES:
-		more = do_pinholes(s, r->json, out);
+		more = do_listing(s, true, r->json, out);
 		break;
 	case CTL_PINHOLE_DEL:
 		do_pinhole_del(s, r, out);
