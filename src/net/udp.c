@@ -68,6 +68,17 @@ ssize_t udp_recv(int fd, void *buf, size_t size, struct udp_dgram *d)
 	return n;
 }
 
+/* One control message of len bytes of data at cm (room for it checked by
+ * the caller); the space it takes. */
+static size_t cmsg_put(struct cmsghdr *cm, int level, int type, const void *data, size_t len)
+{
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(cm), data, len);
+	return CMSG_SPACE(len);
+}
+
 int udp_send(int fd, const struct ipaddr *to, uint16_t port, unsigned ifindex,
 	     const struct ipaddr *src, const void *buf, size_t len)
 {
@@ -97,11 +108,7 @@ int udp_send(int fd, const struct ipaddr *to, uint16_t port, unsigned ifindex,
 		pi.ipi_ifindex = (int)ifindex;
 		if (src && src->family == AF_INET)
 			pi.ipi_spec_dst = src->u.v4;
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+		msg.msg_controllen = cmsg_put(cm, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
 	} else {
 		struct in6_pktinfo pi6;
 
@@ -109,11 +116,7 @@ int udp_send(int fd, const struct ipaddr *to, uint16_t port, unsigned ifindex,
 		pi6.ipi6_ifindex = ifindex;
 		if (src && src->family == AF_INET6)
 			pi6.ipi6_addr = src->u.v6;
-		cm->cmsg_level = IPPROTO_IPV6;
-		cm->cmsg_type = IPV6_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-		memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
-		msg.msg_controllen = CMSG_SPACE(sizeof(pi6));
+		msg.msg_controllen = cmsg_put(cm, IPPROTO_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
 	}
 	if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return -errno;
