@@ -98,34 +98,56 @@ static int route_hex(struct str f, uint64_t *ret)
  * their byte order follows the CPU's; 0 (the default route) reads the
  * same on every one.
  */
+/* A default route of /proc/net/route: destination and mask 0, up. */
+struct default_route {
+	struct str name;                /* Iface */
+	uint64_t gw;                    /* Gateway, the raw value (when gw_ok) */
+	bool gw_ok;
+	uint64_t flags;
+	uint64_t metric;
+};
+
+/* The next default route of text from *pos on (0: the start, the header
+ * line skipped); false at the end. A line that does not read is passed
+ * over. */
+static bool next_default_route(const char *text, size_t len, size_t *pos,
+			       struct default_route *ret)
+{
+	while (*pos < len) {
+		const char *nl = memchr(text + *pos, '\n', len - *pos);
+		struct str line = str_from(text + *pos, nl ? (size_t)(nl - text - *pos) : len - *pos);
+		bool header = *pos == 0;
+		uint64_t dst, mask;
+
+		*pos += line.len + 1;
+		if (header)
+			continue;
+		if (route_hex(route_field(line, 1), &dst) < 0 ||
+		    route_hex(route_field(line, 3), &ret->flags) < 0 ||
+		    str_to_u64(route_field(line, 6), UINT32_MAX, &ret->metric) < 0 ||
+		    route_hex(route_field(line, 7), &mask) < 0)
+			continue;
+		if (dst != 0 || mask != 0 || !(ret->flags & RTF_UP))
+			continue;
+		ret->name = route_field(line, 0);
+		ret->gw_ok = route_hex(route_field(line, 2), &ret->gw) == 0;
+		return true;
+	}
+	return false;
+}
+
 int ifaddr_parse_default_route(const char *text, size_t len, char out[IF_NAMESIZE])
 {
+	struct default_route r;
 	uint64_t best = UINT64_MAX;
 	size_t pos = 0;
-	bool first = true;
 
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		struct str line = str_from(text + pos, nl ? (size_t)(nl - text - pos) : len - pos);
-		struct str name = route_field(line, 0);
-		uint64_t dst, flags, mask, metric;
-
-		pos += line.len + 1;
-		if (first) {                    /* the header line */
-			first = false;
+	while (next_default_route(text, len, &pos, &r)) {
+		if (r.name.len == 0 || r.name.len >= IF_NAMESIZE || r.metric >= best)
 			continue;
-		}
-		if (route_hex(route_field(line, 1), &dst) < 0 ||
-		    route_hex(route_field(line, 3), &flags) < 0 ||
-		    str_to_u64(route_field(line, 6), UINT32_MAX, &metric) < 0 ||
-		    route_hex(route_field(line, 7), &mask) < 0 ||
-		    name.len == 0 || name.len >= IF_NAMESIZE)
-			continue;
-		if (dst != 0 || mask != 0 || !(flags & RTF_UP) || metric >= best)
-			continue;
-		best = metric;
-		memcpy(out, name.p, name.len);
-		out[name.len] = '\0';
+		best = r.metric;
+		memcpy(out, r.name.p, r.name.len);
+		out[r.name.len] = '\0';
 	}
 	return best == UINT64_MAX ? -ENOENT : 0;
 }
@@ -133,33 +155,16 @@ int ifaddr_parse_default_route(const char *text, size_t len, char out[IF_NAMESIZ
 int ifaddr_parse_default_gateway(const char *text, size_t len, const char *ifname,
 				 struct in_addr *ret)
 {
+	struct default_route r;
 	uint64_t best = UINT64_MAX;
 	size_t pos = 0;
-	bool first = true;
 
-	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		struct str line = str_from(text + pos, nl ? (size_t)(nl - text - pos) : len - pos);
-		struct str name = route_field(line, 0);
-		uint64_t dst, gw, flags, mask, metric;
-
-		pos += line.len + 1;
-		if (first) {
-			first = false;
+	while (next_default_route(text, len, &pos, &r)) {
+		if (!r.gw_ok || !(r.flags & RTF_GATEWAY) || r.metric >= best ||
+		    r.name.len != strlen(ifname) || memcmp(r.name.p, ifname, r.name.len) != 0)
 			continue;
-		}
-		if (route_hex(route_field(line, 1), &dst) < 0 ||
-		    route_hex(route_field(line, 2), &gw) < 0 ||
-		    route_hex(route_field(line, 3), &flags) < 0 ||
-		    str_to_u64(route_field(line, 6), UINT32_MAX, &metric) < 0 ||
-		    route_hex(route_field(line, 7), &mask) < 0)
-			continue;
-		if (dst != 0 || mask != 0 || !(flags & RTF_UP) || !(flags & RTF_GATEWAY) ||
-		    metric >= best || name.len != strlen(ifname) ||
-		    memcmp(name.p, ifname, name.len) != 0)
-			continue;
-		best = metric;
-		ret->s_addr = (in_addr_t)gw;    /* the raw value, as the kernel printed it */
+		best = r.metric;
+		ret->s_addr = (in_addr_t)r.gw;  /* the raw value, as the kernel printed it */
 	}
 	return best == UINT64_MAX ? -ENOENT : 0;
 }
