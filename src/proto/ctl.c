@@ -226,11 +226,63 @@ static int parse_level(struct ctl_req *r, const struct opts *o, const char **ret
 	return 0;
 }
 
+/* A command without positional arguments. */
+static int parse_none(struct ctl_req *r, const struct opts *o, const char **ret_err)
+{
+	if (o->npos != 0)
+		SYNTAX("unexpected argument");
+	r->json = o->json;
+	return 0;
+}
+
+static int parse_flush(struct ctl_req *r, const struct opts *o, const char **ret_err)
+{
+	if (o->client) {
+		if (parse_addr(o->client, &r->client) < 0)
+			SYNTAX("client must be an IPv4 address");
+		r->have_client = true;
+	}
+	return parse_none(r, o, ret_err);
+}
+
+static int parse_pinhole_del(struct ctl_req *r, const struct opts *o, const char **ret_err)
+{
+	uint64_t uid;
+
+	if (o->npos != 1 || str_to_u64(str_cstr(o->pos[0]), UINT16_MAX, &uid) < 0 || uid == 0)
+		SYNTAX("pinhole-del UNIQUE-ID (1..65535)");
+	r->uid = (uint16_t)uid;
+	return 0;
+}
+
+/* The commands: the word, the options it takes (take_opts()), and what
+ * reads the rest of the request. */
+static const struct {
+	const char *word;
+	enum ctl_cmd cmd;
+	const char *opts;
+	int (*parse)(struct ctl_req *r, const struct opts *o, const char **ret_err);
+} commands[] = {
+	{ "status", CTL_STATUS, "json", parse_none },
+	{ "stats", CTL_STATS, "json", parse_none },
+	{ "list", CTL_LIST, "json", parse_none },
+	{ "add", CTL_ADD, "lease remote desc", parse_add },
+	{ "del", CTL_DEL, "remote", parse_del },
+	{ "flush", CTL_FLUSH, "client", parse_flush },
+	{ "connect", CTL_CONNECT, "", parse_none },
+	{ "disconnect", CTL_DISCONNECT, "", parse_none },
+	{ "log-level", CTL_LOG_LEVEL, "", parse_level },
+	{ "reload", CTL_RELOAD, "", parse_none },
+	{ "pinholes", CTL_PINHOLES, "json", parse_none },
+	{ "pinhole-del", CTL_PINHOLE_DEL, "", parse_pinhole_del },
+};
+
 int ctl_parse(const char *line, size_t len, struct ctl_req *ret, const char **ret_err)
 {
 	const char *w[CTL_MAX_WORDS];
 	struct opts o;
-	int n, r = 0;
+	size_t i;
+	int n, r;
 
 	memset(ret, 0, offsetof(struct ctl_req, text));
 	ret->desc = "";
@@ -243,74 +295,15 @@ int ctl_parse(const char *line, size_t len, struct ctl_req *ret, const char **re
 		return CTL_E_SYNTAX;
 	if (n == 0)
 		SYNTAX("empty request");
-	if (strcmp(w[0], "status") == 0) {
-		ret->cmd = CTL_STATUS;
-		r = take_opts(w, (size_t)n, "json", &o, ret_err);
-	} else if (strcmp(w[0], "stats") == 0) {
-		ret->cmd = CTL_STATS;
-		r = take_opts(w, (size_t)n, "json", &o, ret_err);
-	} else if (strcmp(w[0], "list") == 0) {
-		ret->cmd = CTL_LIST;
-		r = take_opts(w, (size_t)n, "json", &o, ret_err);
-	} else if (strcmp(w[0], "add") == 0) {
-		ret->cmd = CTL_ADD;
-		r = take_opts(w, (size_t)n, "lease remote desc", &o, ret_err);
-		if (r == 0)
-			return parse_add(ret, &o, ret_err);
-		return r;
-	} else if (strcmp(w[0], "del") == 0) {
-		ret->cmd = CTL_DEL;
-		r = take_opts(w, (size_t)n, "remote", &o, ret_err);
-		if (r == 0)
-			return parse_del(ret, &o, ret_err);
-		return r;
-	} else if (strcmp(w[0], "flush") == 0) {
-		ret->cmd = CTL_FLUSH;
-		r = take_opts(w, (size_t)n, "client", &o, ret_err);
-		if (r == 0 && o.client) {
-			if (parse_addr(o.client, &ret->client) < 0)
-				SYNTAX("client must be an IPv4 address");
-			ret->have_client = true;
-		}
-	} else if (strcmp(w[0], "connect") == 0) {
-		ret->cmd = CTL_CONNECT;
-		r = take_opts(w, (size_t)n, "", &o, ret_err);
-	} else if (strcmp(w[0], "disconnect") == 0) {
-		ret->cmd = CTL_DISCONNECT;
-		r = take_opts(w, (size_t)n, "", &o, ret_err);
-	} else if (strcmp(w[0], "log-level") == 0) {
-		ret->cmd = CTL_LOG_LEVEL;
-		r = take_opts(w, (size_t)n, "", &o, ret_err);
-		if (r == 0)
-			return parse_level(ret, &o, ret_err);
-		return r;
-	} else if (strcmp(w[0], "reload") == 0) {
-		ret->cmd = CTL_RELOAD;
-		r = take_opts(w, (size_t)n, "", &o, ret_err);
-	} else if (strcmp(w[0], "pinholes") == 0) {
-		ret->cmd = CTL_PINHOLES;
-		r = take_opts(w, (size_t)n, "json", &o, ret_err);
-	} else if (strcmp(w[0], "pinhole-del") == 0) {
-		uint64_t uid;
-
-		ret->cmd = CTL_PINHOLE_DEL;
-		r = take_opts(w, (size_t)n, "", &o, ret_err);
-		if (r != 0)
-			return r;
-		if (o.npos != 1 || str_to_u64(str_cstr(o.pos[0]), UINT16_MAX, &uid) < 0 || uid == 0)
-			SYNTAX("pinhole-del UNIQUE-ID (1..65535)");
-		ret->uid = (uint16_t)uid;
-		return 0;
-	} else {
-		SYNTAX("unknown command (status, list, add, del, flush, connect, disconnect, log-level,"
-		       " reload, pinholes, pinhole-del)");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(w[0], commands[i].word) != 0)
+			continue;
+		ret->cmd = commands[i].cmd;
+		r = take_opts(w, (size_t)n, commands[i].opts, &o, ret_err);
+		return r != 0 ? r : commands[i].parse(ret, &o, ret_err);
 	}
-	if (r != 0)
-		return r;
-	if (o.npos != 0)
-		SYNTAX("unexpected argument");
-	ret->json = o.json;
-	return 0;
+	SYNTAX("unknown command (status, list, add, del, flush, connect, disconnect, log-level,"
+	       " reload, pinholes, pinhole-del)");
 }
 
 /* ---- the client's side, and answers ---- */
