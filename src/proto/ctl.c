@@ -172,16 +172,25 @@ static int take_opts(const char **w, size_t n, const char *allowed, struct opts 
 	return 0;
 }
 
+/* The first two words of add and del: the mapping's protocol and
+ * external port. */
+static int parse_key(struct ctl_req *r, const struct opts *o, const char **ret_err)
+{
+	if (parse_proto(o->pos[0], &r->proto) < 0)
+		SYNTAX("protocol must be TCP or UDP");
+	if (parse_port(o->pos[1], &r->ext_port) < 0)
+		SYNTAX("external port must be 1..65535");
+	return 0;
+}
+
 static int parse_add(struct ctl_req *r, const struct opts *o, const char **ret_err)
 {
 	uint32_t lease = 0;
 
 	if (o->npos != 4)
 		SYNTAX("usage: add TCP|UDP EXT-PORT INT-CLIENT INT-PORT [--lease S] [--remote HOST] [--desc TEXT]");
-	if (parse_proto(o->pos[0], &r->proto) < 0)
-		SYNTAX("protocol must be TCP or UDP");
-	if (parse_port(o->pos[1], &r->ext_port) < 0)
-		SYNTAX("external port must be 1..65535");
+	if (parse_key(r, o, ret_err) != 0)
+		return CTL_E_SYNTAX;
 	if (parse_addr(o->pos[2], &r->client) < 0)
 		SYNTAX("internal client must be an IPv4 address");
 	if (parse_port(o->pos[3], &r->int_port) < 0)
@@ -202,10 +211,8 @@ static int parse_del(struct ctl_req *r, const struct opts *o, const char **ret_e
 {
 	if (o->npos != 2)
 		SYNTAX("usage: del TCP|UDP EXT-PORT [--remote HOST]");
-	if (parse_proto(o->pos[0], &r->proto) < 0)
-		SYNTAX("protocol must be TCP or UDP");
-	if (parse_port(o->pos[1], &r->ext_port) < 0)
-		SYNTAX("external port must be 1..65535");
+	if (parse_key(r, o, ret_err) != 0)
+		return CTL_E_SYNTAX;
 	if (o->remote && parse_addr(o->remote, &r->remote_host) < 0)
 		SYNTAX("remote host must be an IPv4 address");
 	return 0;
