@@ -81,6 +81,24 @@ struct entry {
 	bool logged_other;
 };
 
+/* The slots by the local mapping (protocol, external port) they mirror
+ * (x) or are promised to or leaving for (busy): reconcile() looks each
+ * local mapping up here in O(1) instead of comparing it with every slot.
+ * Open addressing; rebuilt from the slots at each reconcile(). At most
+ * two keys per slot at the start, one more per placement after. */
+#define SLOT_INDEX_SIZE (IGDD_UPSTREAM_MAX_MAPPINGS * 8)
+
+struct slot_key {
+	uint32_t key;                   /* (proto << 16 | port) + 1; 0: empty */
+	struct entry *x;
+	bool busy;
+};
+
+struct host_key {
+	uint32_t addr;                  /* network order; 0: empty */
+	bool ok;                        /* fair_place() may give its mappings a slot */
+};
+
 enum req_kind {
 	REQ_NONE, REQ_PROBE, REQ_NATPMP_EXT, REQ_MAP,
 	REQ_UPNP_FIND,                  /* SSDP discovery and the description */
@@ -97,6 +115,9 @@ struct upstream_io {
 	bool active;
 	struct in_addr wan;             /* the address the socket is bound to */
 	struct entry ent[IGDD_UPSTREAM_MAX_MAPPINGS];
+	struct slot_key idx[SLOT_INDEX_SIZE];
+	struct host_key hosts[SLOT_INDEX_SIZE]; /* placeable()'s verdict per host */
+	bool outside_ok;                /* ... for a host none of whose mappings holds a slot */
 
 	/* the request in flight */
 	enum req_kind kind;
@@ -459,7 +480,7 @@ static unsigned shares_count(const struct upstream_io *u, struct share *hs)
  * is, if its host has one, an entry never granted and not in flight
  * (replaced at no cost upstream); otherwise a granted one, deleted
  * upstream first and its slot promised to m (slot_release()). 1 and *out
- * to claim now, 0 promised, -1 no slot for m.
+ * to claim now, 0 promised (*out: the slot given up), -1 no slot for m.
  */
 static int fair_place(struct upstream_io *u, const struct mapping *m, struct share *hs,
 		      unsigned *nh, struct entry **out)
@@ -505,6 +526,7 @@ static int fair_place(struct upstream_io *u, const struct mapping *m, struct sha
 	costly->next_port = m->ext_port;
 	costly->next_host = m->internal_client;
 	costly->next_ms = 0;
+	*out = costly;
 	if ((mine = share_of(hs, nh, m->internal_client, true)))
 		mine->n++;
 	return 0;
@@ -514,12 +536,159 @@ take:
 	return 1;
 }
 
+static struct slot_key *idx_at(struct upstream_io *u, uint8_t proto, uint16_t port, bool add)
+{
+	uint32_t k = ((uint32_t)proto << 16 | port) + 1;
+	size_t i = (size_t)((k * 2654435761u) % SLOT_INDEX_SIZE), n;
+
+	for (n = 0; n < SLOT_INDEX_SIZE; n++, i = (i + 1) % SLOT_INDEX_SIZE) {
+		struct slot_key *b = &u->idx[i];
+
+		if (b->key == k)
+			return b;
+		if (b->key == 0) {
+			if (!add)
+				return NULL;
+			b->key = k;
+			b->x = NULL;
+			b->busy = false;
+			return b;
+		}
+	}
+	return NULL;
+}
+
+/* The index as the slots are: a slot's own key names it (the last one
+ * if two share a key), or marks it busy while an evicted one's delete
+ * goes first; a promise marks the promised mapping's key busy. */
+static void idx_build(struct upstream_io *u)
+{
+	size_t i;
+
+	memset(u->idx, 0, sizeof(u->idx));
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *y = &u->ent[i];
+		struct slot_key *b;
+
+		if (y->has_next && (b = idx_at(u, y->next_proto, y->next_port, true)))
+			b->busy = true;
+		if (y->state == E_FREE || !(b = idx_at(u, y->proto, y->port, true)))
+			continue;
+		if (y->evicted)
+			b->busy = true;
+		else
+			b->x = y;
+	}
+}
+
+static bool idx_settled(struct upstream_io *u, const struct mapping *m)
+{
+	const struct slot_key *b = idx_at(u, m->proto, m->ext_port, false);
+
+	return b && (b->x || b->busy);
+}
+
+/* The verdict of placeable() for host a (add: make its bucket). */
+static struct host_key *host_at(struct upstream_io *u, struct in_addr a, bool add)
+{
+	size_t i = (size_t)((a.s_addr * 2654435761u) % SLOT_INDEX_SIZE), n;
+
+	for (n = 0; n < SLOT_INDEX_SIZE; n++, i = (i + 1) % SLOT_INDEX_SIZE) {
+		struct host_key *h = &u->hosts[i];
+
+		if (h->addr == a.s_addr && a.s_addr)
+			return h;
+		if (h->addr == 0) {
+			if (!add || a.s_addr == 0)
+				return NULL;
+			h->addr = a.s_addr;
+			h->ok = false;
+			return h;
+		}
+	}
+	return NULL;
+}
+
+/* Whether fair_place() may place m, as placeable() last judged it:
+ * never false where fair_place() would give m a slot. */
+static bool host_may(struct upstream_io *u, const struct mapping *m)
+{
+	const struct host_key *h = host_at(u, m->internal_client, false);
+
+	return h ? h->ok : u->outside_ok;
+}
+
+/*
+ * Whether some local mapping holding no slot (and promised none) could
+ * be given one now by fair_place()'s rule: a slot is free, or its host
+ * holds at least two fewer than the host holding the most. Decided from
+ * the index and the table's per-host counts (map_client_count()), so
+ * O(slots) whatever the size of the local table; the verdict per host
+ * is kept for host_may(). *unplaced: some local mapping holds no slot.
+ */
+static bool placeable(struct upstream_io *u, struct share *hs, unsigned nh, bool *unplaced)
+{
+	struct share set[SLOT_INDEX_SIZE];      /* settled mappings per host */
+	unsigned ns = 0, most = 0, k;
+	size_t i, settled = 0, total = map_count(u->e->maps), sum = 0;
+	bool free_slot = false, any = false;
+
+	*unplaced = false;
+	memset(u->hosts, 0, sizeof(u->hosts));
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+		free_slot |= u->ent[i].state == E_FREE;
+	for (k = 0; k < nh; k++)
+		if (hs[k].n > most)
+			most = hs[k].n;
+	u->outside_ok = free_slot || most >= 2;
+	for (i = 0; i < SLOT_INDEX_SIZE; i++) {
+		const struct slot_key *b = &u->idx[i];
+		const struct mapping *m;
+
+		if (!b->key || (!b->x && !b->busy) ||
+		    !(m = map_find_port(u->e->maps, (uint8_t)((b->key - 1) >> 16),
+					(uint16_t)(b->key - 1))))
+			continue;
+		settled++;
+		if (!host_at(u, m->internal_client, true))
+			continue;       /* no room: judged as a host outside */
+		for (k = 0; k < ns && set[k].host.s_addr != m->internal_client.s_addr; k++)
+			;
+		if (k == ns) {
+			set[ns].host = m->internal_client;
+			set[ns++].n = 0;
+		}
+		set[k].n++;
+	}
+	for (k = 0; k < ns; k++) {
+		size_t c = map_client_count(u->e->maps, set[k].host);
+		const struct share *s = share_of(hs, &nh, set[k].host, false);
+		unsigned have = s ? s->n : 0;
+		struct host_key *h = host_at(u, set[k].host, false);
+
+		sum += c;
+		if (h)
+			h->ok = free_slot || most >= have + 2;
+		if (c > set[k].n && (free_slot || most >= have + 2))
+			any = true;
+	}
+	*unplaced = settled < total;
+	if (!*unplaced)
+		return false;
+	/* hosts none of whose mappings holds a slot: a share of 0 (at least) */
+	return any || (total > sum && u->outside_ok);
+}
+
 /* The local table as it is now: new mappings to ask for, gone ones to
- * delete. A mapping is mirrored by (protocol, external port). */
+ * delete. A mapping is mirrored by (protocol, external port). The pass
+ * over the local table runs only when a mapping holding no slot can get
+ * one (placeable()), and ends when none more can; a change that moves
+ * no slot costs O(slots), not O(local table). */
 static void reconcile(struct upstream_io *u)
 {
 	struct share hs[IGDD_UPSTREAM_MAX_MAPPINGS];
 	const struct mapping *m;
+	bool unplaced, full = false;
 	unsigned nh;
 	size_t i;
 
@@ -536,49 +705,60 @@ static void reconcile(struct upstream_io *u)
 		}
 	}
 	nh = shares_count(u, hs);
-	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
-		struct entry *x = NULL;
-		bool busy = false;
+	idx_build(u);
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+		const struct slot_key *b;
 		struct share *s;
 
-		for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
-			struct entry *y = &u->ent[i];
-
-			if (y->has_next && y->next_proto == m->proto && y->next_port == m->ext_port)
-				busy = true;            /* promised a slot */
-			if (y->state == E_FREE || y->proto != m->proto || y->port != m->ext_port)
-				continue;
-			if (y->evicted)
-				busy = true;            /* its delete goes first */
-			else
-				x = y;
-		}
-		if (x) {
-			if (x->state == E_DROP) {       /* made again before the delete went */
-				x->state = E_WANT;
-				x->host = m->internal_client;
-				if ((s = share_of(hs, &nh, x->host, true)))
-					s->n++;
-			}
+		if (x->state != E_DROP || x->evicted ||
+		    !(b = idx_at(u, x->proto, x->port, false)) || b->x != x ||
+		    !(m = map_find_port(u->e->maps, x->proto, x->port)))
 			continue;
-		}
-		if (busy)
+		x->state = E_WANT;              /* made again before the delete went */
+		x->host = m->internal_client;
+		if ((s = share_of(hs, &nh, x->host, true)))
+			s->n++;
+	}
+	if (!placeable(u, hs, nh, &unplaced))
+		goto out;
+	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
+		struct entry *x = NULL;
+		struct slot_key *b;
+
+		if (idx_settled(u, m) || !host_may(u, m))
 			continue;
 		switch (fair_place(u, m, hs, &nh, &x)) {
 		case 1:
+			if (x->state != E_FREE && (b = idx_at(u, x->proto, x->port, false)) &&
+			    b->x == x)
+				b->x = NULL;    /* the victim's mapping holds no slot now */
 			entry_claim(x, m);
+			if ((b = idx_at(u, m->proto, m->ext_port, true)))
+				b->x = x;
 			break;
 		case 0:
+			if ((b = idx_at(u, x->proto, x->port, true))) {
+				b->x = NULL;    /* its delete goes first */
+				b->busy = true;
+			}
+			if ((b = idx_at(u, m->proto, m->ext_port, true)))
+				b->busy = true;
 			break;
 		default:
-			if (!u->warned_full)
-				log_warnx("upstream: %d mappings mirrored, the most it holds, shared "
-					  "among the LAN hosts: others reach only as far as the upstream",
-					  IGDD_UPSTREAM_MAX_MAPPINGS);
-			u->warned_full = true;
-			break;
+			full = true;
+			continue;
 		}
+		if (!placeable(u, hs, nh, &unplaced))
+			break;
 	}
+out:
+	if ((full || unplaced) && !u->warned_full)
+		log_warnx("upstream: %d mappings mirrored, the most it holds, shared "
+			  "among the LAN hosts: others reach only as far as the upstream",
+			  IGDD_UPSTREAM_MAX_MAPPINGS);
+	if (full || unplaced)
+		u->warned_full = true;
 	schedule(u);
 }
 
@@ -786,7 +966,7 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 	req_stop(u);
 	if (u->req_delete) {
 		slot_release(u, x);             /* deleted, or never to be */
-		schedule(u);
+		reconcile(u);                   /* a slot left free: to a mapping holding none */
 		return;
 	}
 	if (!ok) {

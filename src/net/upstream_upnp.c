@@ -197,6 +197,20 @@ static void on_tcp(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* Watch the link's new socket fd for events (cb), with the deadline
+ * ms from now: 0, or -errno with fd closed. */
+static int link_watch(struct upnp_link *k, int fd, uint32_t events, loop_fd_fn cb, uint64_t ms)
+{
+	int r = loop_fd_add(k->l, fd, events, cb, k);
+
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	k->timer = loop_timer_in(k->l, ms, on_deadline, k);
+	return 0;
+}
+
 /* Connect to url from the WAN address and send k->out. */
 static int exchange_start(struct upnp_link *k, const struct gena_url *url)
 {
@@ -215,15 +229,11 @@ static int exchange_start(struct upnp_link *k, const struct gena_url *url)
 	a.sin_port = htons(url->port);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS)
 		goto fail;
-	r = loop_fd_add(k->l, fd, EPOLLOUT, on_tcp, k);
-	if (r < 0) {
-		close(fd);
+	if ((r = link_watch(k, fd, EPOLLOUT, on_tcp, k->timeout_ms)) < 0)
 		return r;
-	}
 	k->tcp = fd;
 	k->sent = 0;
 	buf_reset(&k->in);
-	k->timer = loop_timer_in(k->l, k->timeout_ms, on_deadline, k);
 	return 0;
 fail:
 	r = -errno;
@@ -349,14 +359,10 @@ int upnp_link_discover(struct upnp_link *k)
 		if (n && sendto(fd, msg, n, 0, (struct sockaddr *)&a, sizeof(a)) < 0)
 			goto fail;
 	}
-	r = loop_fd_add(k->l, fd, EPOLLIN, on_udp, k);
-	if (r < 0) {
-		close(fd);
+	if ((r = link_watch(k, fd, EPOLLIN, on_udp, k->wait_ms)) < 0)
 		return r;
-	}
 	k->udp = fd;
 	k->state = L_SEARCH;
-	k->timer = loop_timer_in(k->l, k->wait_ms, on_deadline, k);
 	return 0;
 fail:
 	r = -errno;
