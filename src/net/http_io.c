@@ -159,7 +159,7 @@ struct http_io {
 	char server[160];                       /* SERVER: OS/version UPnP/1.1 igdd/version */
 	struct http_conn *conns;
 	unsigned nconns;
-	unsigned nidle;                         /* connections in C_IDLE: a new host may take one */
+	unsigned nidle;                         /* connections a new host may take (conn_takeable) */
 	struct http_list q[Q_COUNT];
 	uint64_t q_delay[Q_COUNT];
 	struct http_conn *spare;                /* one closed connection kept for the next */
@@ -273,7 +273,15 @@ static void listen_set(struct http_io *h, bool on)
 			log_debug("http: cannot %s a listening socket", on ? "resume" : "pause");
 }
 
-/* Whether a connection could be accepted now: a free slot, or an idle
+/* A connection whose slot a new host may take when every slot is held:
+ * idle between requests, or lingering (its final answer is out, its
+ * input only drained). */
+static bool conn_takeable(enum conn_state st)
+{
+	return st == C_IDLE || st == C_LINGER;
+}
+
+/* Whether a connection could be accepted now: a free slot, or a
  * connection a new host could take (http_io_on_listen()). */
 static bool http_io_can_accept(const struct http_io *h)
 {
@@ -285,13 +293,13 @@ static void conn_state(struct http_conn *c, enum conn_state st)
 {
 	struct http_io *h = c->h;
 
-	if (c->state == C_IDLE && st != C_IDLE)
+	if (conn_takeable(c->state) && !conn_takeable(st))
 		h->nidle--;
-	else if (c->state != C_IDLE && st == C_IDLE)
+	else if (!conn_takeable(c->state) && conn_takeable(st))
 		h->nidle++;
 	c->state = st;
-	/* At the limit, an idle connection is a slot a new host may take. */
-	if (st == C_IDLE && !h->listening && !h->freeing && !h->pause_timer)
+	/* At the limit, such a connection is a slot a new host may take. */
+	if (conn_takeable(st) && !h->listening && !h->freeing && !h->pause_timer)
 		listen_set(h, true);
 }
 
@@ -320,9 +328,9 @@ static void conn_close(struct http_conn *c)
 	if (c->registered)
 		loop_fd_forget(h->l, c->fd);    /* close() leaves the epoll set */
 	c->registered = false;
-	if (c->state == C_IDLE)
+	if (conn_takeable(c->state))
 		h->nidle--;
-	c->state = C_LINGER;            /* counted nowhere any more */
+	c->state = C_HEAD;              /* counted nowhere any more */
 	close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -897,7 +905,7 @@ static struct http_conn *conn_new(struct http_io *h, int fd, const struct ipaddr
 	c->registered = false;
 	c->peer = *peer;
 	c->lan = lan;
-	c->state = C_LINGER;            /* not idle yet: conn_state() below counts it */
+	c->state = C_HEAD;              /* not takeable yet: conn_state() below counts it */
 	c->born_ms = loop_now_ms(h->l);
 	c->nreq = 0;
 	http_parser_init(&c->ps, IGDD_HTTP_MAX_HEAD, IGDD_HTTP_MAX_BODY);
@@ -977,7 +985,8 @@ static unsigned count_sorted(const struct ipaddr *v, size_t n, const struct ipad
 
 /*
  * Every slot is taken and a host holding held connections wants one:
- * close the idle connection (between kept-alive requests, or not yet
+ * close a lingering connection (the one nearest its end), or else the
+ * idle connection (between kept-alive requests, or not yet
  * used) of the host holding the most connections, the one idle longest
  * among its, provided that host holds more than the newcomer. So hosts
  * that keep many connections open give way to hosts with few, and no
@@ -993,6 +1002,22 @@ static int http_io_make_room(struct http_io *h, unsigned held)
 
 	if (h->nidle == 0)
 		return -EBUSY;
+	/* A lingering connection first: its answer is out, so taking it
+	 * costs its host nothing but the drain (one host's stream of
+	 * answered malformed requests cannot hold every slot). */
+	for (c = h->conns; c; c = c->next)
+		if (c->state == C_LINGER && (!victim || c->deadline_ms < victim->deadline_ms))
+			victim = c;
+	if (victim) {
+		if (log_get_verbose() >= 1) {
+			char addr[IPADDR_STRLEN];
+
+			log_debug("%s: lingering HTTP connection closed: every slot taken",
+				  ipaddr_ntop(&victim->peer, addr, sizeof(addr)));
+		}
+		conn_close(victim);
+		return 0;
+	}
 	v = malloc(h->nconns * sizeof(*v));
 	if (!v)
 		return -ENOMEM;

@@ -48,12 +48,13 @@ run with a long http_timeout (test_limits.sh's first run, 300 s).
       defined status or a closed connection, the daemon keeps answering,
       and the mapping table (GetListOfPortMappings) is unchanged after
       each.
-  hostile_http.py lingering GW PORT --per-ip N --src A
-      N connections from A each get a malformed request answered (505,
-      Connection: close) and are left open here: the server has shut its
-      side and lingers, draining them; meanwhile one more connection from
-      A is served (a connection that has sent its final answer counts
-      against no per-address limit).
+  hostile_http.py lingering GW PORT --per-ip N --total M --src A --other B
+      M (>= N) connections from A each get a malformed request answered
+      (505, Connection: close) and are left open here: the server has shut
+      its side and lingers, draining them; meanwhile one more connection
+      from A is served (a connection that has sent its final answer counts
+      against no per-address limit), and so is one from B although A's
+      lingering connections held every slot (they give way).
   hostile_http.py refused GW PORT
       (from outside the LAN) the connection is closed without an answer.
   hostile_http.py keepalive GW PORT --timeout T
@@ -707,7 +708,7 @@ def lingering(a):
     bad = ("GET /rootDesc.xml HTTP/2.0\r\nHost: %s:%d\r\n\r\n" % (a.gw, a.port)).encode()
     held = []
     try:
-        for i in range(a.per_ip):
+        for i in range(max(a.per_ip, a.total)):
             s = connect(a.gw, a.port, a.src)
             held.append(s)
             s.sendall(bad)
@@ -725,11 +726,16 @@ def lingering(a):
         r = get(a.gw, a.port, "/rootDesc.xml", a.src)
         if r.status != 200:
             fail("%s refused (%r) while %d of its answered connections linger: lingering ones "
-                 "count against http_max_per_ip" % (a.src, r.status, a.per_ip))
+                 "count against http_max_per_ip" % (a.src, r.status, len(held)))
+        r = get(a.gw, a.port, "/rootDesc.xml", a.other)
+        if r.status != 200:
+            fail("%s refused (%r) while %d answered connections of %s linger: lingering ones "
+                 "hold slots of http_max_connections" % (a.other, r.status, len(held), a.src))
     finally:
         for s in held:
             s.close()
-    ok("%d answered connections of %s lingering, and it is still served" % (a.per_ip, a.src))
+    ok("%d answered connections of %s lingering, and it and %s are still served"
+       % (len(held), a.src, a.other))
 
 
 # ---- malformed requests on the wire ----------------------------------------
@@ -1065,7 +1071,9 @@ def main():
     lg.add_argument("gw")
     lg.add_argument("port", type=int)
     lg.add_argument("--per-ip", type=int, required=True)
+    lg.add_argument("--total", type=int, required=True)
     lg.add_argument("--src", required=True)
+    lg.add_argument("--other", required=True)
     r = sub.add_parser("refused")
     r.add_argument("gw")
     r.add_argument("port", type=int)
