@@ -863,6 +863,27 @@ fail:
 	return what;
 }
 
+/* The lease file's writer thread reports through an eventfd
+ * (leasefile_commit_async()): the commits' callbacks run here, on the
+ * loop. */
+static void on_leases_ready(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct igdd *d = arg;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	leasefile_on_ready(d->e.leases);
+}
+
+static void watch_leases(struct igdd *d)
+{
+	int r = loop_fd_add(d->loop, leasefile_ready_fd(d->e.leases), EPOLLIN, on_leases_ready, d);
+
+	if (r < 0)
+		fatalx("cannot watch the lease file's writer: %s", strerror(-r));
+}
+
 /* In dependency order (start_upnp()). */
 static void start(struct igdd *d)
 {
@@ -924,8 +945,8 @@ static void start(struct igdd *d)
 	d->upstream = upstream_io_new(&d->e, d->loop, NULL);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
-	if (d->cfg->persist_leases)
-		engine_leases_start(&d->e, d->cfg->state_dir);
+	if (d->cfg->persist_leases && engine_leases_start(&d->e, d->cfg->state_dir) == 0)
+		watch_leases(d);
 	loop_set_prepare(d->loop, on_prepare, d);
 }
 
@@ -948,6 +969,8 @@ static void stop(struct igdd *d)
 	d->wanwatch = NULL;
 	lanwatch_free(d->lanwatch);
 	d->lanwatch = NULL;
+	if (d->e.leases)                /* engine_fini() closes it (and its eventfd) */
+		loop_fd_del(d->loop, leasefile_ready_fd(d->e.leases));
 	if (d->engine_up)
 		engine_fini(&d->e);
 	d->engine_up = false;
