@@ -461,17 +461,21 @@ static void writer_set_fd(struct lf_writer *w, int fd)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Every waiting commit fails with err (the journal they are in broke:
- * its later fdatasyncs prove nothing); called back from
+/* Every waiting commit not yet synced fails with err (the journal they
+ * are in broke: its later fdatasyncs prove nothing); called back from
  * leasefile_on_ready(), which the eventfd brings. */
 static void waiters_fail(struct lf_writer *w, int err)
 {
+	uint64_t ok;
 	size_t i;
 
+	pthread_mutex_lock(&w->mu);
+	ok = w->ok;
+	pthread_mutex_unlock(&w->mu);
 	for (i = 0; i < w->qlen; i++) {
 		struct lf_waiter *x = &w->q[(w->qhead + i) % LF_WAITERS_MAX];
 
-		if (!x->err)
+		if (!x->err && x->seq > ok)
 			x->err = err;
 	}
 	if (w->qlen > 0)
@@ -493,15 +497,26 @@ static void waiters_complete(struct lf_writer *w, uint64_t ok)
 	}
 }
 
-/* The thread's ok and failure, taking the failure. */
-static uint64_t writer_take(struct lf_writer *w, int *ret_err)
+/* The thread's failure (ok does not move while it is set). */
+static int writer_err(struct lf_writer *w)
+{
+	int err;
+
+	pthread_mutex_lock(&w->mu);
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return err;
+}
+
+/* The failure is dealt with (its waiters marked): ok moves again, and
+ * the commits synced up to it can be called back. */
+static uint64_t writer_clear(struct lf_writer *w)
 {
 	uint64_t ok;
 
 	pthread_mutex_lock(&w->mu);
-	ok = w->ok;
-	*ret_err = w->err;
 	w->err = 0;
+	ok = w->ok;
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }
@@ -510,7 +525,6 @@ static uint64_t writer_take(struct lf_writer *w, int *ret_err)
  * call back every waiting commit with its outcome. */
 static void writer_fini(struct lf_writer *w)
 {
-	uint64_t ok;
 	int err;
 
 	if (w->running) {
@@ -521,10 +535,10 @@ static void writer_fini(struct lf_writer *w)
 		pthread_join(w->thread, NULL);
 		w->running = false;
 	}
-	ok = writer_take(w, &err);
+	err = writer_err(w);
 	if (err)
 		waiters_fail(w, err);
-	waiters_complete(w, ok);        /* joined: every commit is synced or failed */
+	waiters_complete(w, writer_clear(w));   /* joined: every commit synced or failed */
 }
 
 /* ------------------------------------------------------- the journal */
@@ -788,7 +802,7 @@ int leasefile_ready_fd(const struct leasefile *lf)
 void leasefile_on_ready(struct leasefile *lf)
 {
 	struct lf_writer *w;
-	uint64_t ok, v;
+	uint64_t v;
 	int err;
 
 	if (!lf)
@@ -796,10 +810,10 @@ void leasefile_on_ready(struct leasefile *lf)
 	w = &lf->w;
 	while (read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
 		;
-	ok = writer_take(w, &err);
+	err = writer_err(w);
 	if (err)
 		journal_fail(lf, err, "cannot sync");
-	waiters_complete(w, ok);
+	waiters_complete(w, writer_clear(w));
 }
 
 void leasefile_async_stats(struct leasefile *lf, struct leasefile_async_stats *st)
