@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,20 +250,17 @@ static void one_row(const char *dir, int clients, bool async, long delay, unsign
 	loop_free(r.loop);
 }
 
-static void rm_tree(const char *dir)
+/* The lease files this run left in dir, then dir. */
+static void remove_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char path[1024];
 
 	if (!d)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
+	while ((de = readdir(d)) != NULL)
+		if (leasefile_file_name(de->d_name))
+			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 	rmdir(dir);
 }
@@ -294,6 +292,6 @@ int main(int argc, char **argv)
 		}
 	}
 	if (own)
-		rm_tree(dir);
+		remove_dir(dir);
 	return 0;
 }

@@ -1564,48 +1564,73 @@ static struct row async_row(uint16_t port)
 	return r;
 }
 
+/* n commits of one row each (ports port0...), their completions, and
+ * the gate their fdatasyncs wait at. */
+struct async_case {
+	int n;
+	struct done d;
+	struct waiter w[5];
+	struct row r[5];
+	struct gate g;
+};
+
+static void async_begin(struct env *v, struct async_case *c, int n, uint16_t port0)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	for (i = 0; i < n; i++) {
+		c->w[i] = (struct waiter){ &c->d, i };
+		c->r[i] = async_row((uint16_t)(port0 + i));
+	}
+	gate_init(&c->g);
+	start(v);
+	leasefile_set_sync_fn(v->lf, gate_sync, &c->g);
+}
+
+/* Every commit succeeded, in order, and is there after a restart. */
+static void async_end(struct env *v, struct async_case *c)
+{
+	int i;
+
+	assert_int_equal(c->d.n, c->n);
+	for (i = 0; i < c->n; i++) {
+		assert_int_equal(c->d.tag[i], i);
+		assert_int_equal(c->d.err[i], 0);
+	}
+	assert_false(c->g.broken);
+	restart(v, 0);
+	for (i = 0; i < c->n; i++)
+		expect_row(v, &c->r[i], 600);
+	gate_fini(&c->g);
+}
+
 /* Commits requested while one fdatasync runs share the next one; they
  * complete in request order, and survive a restart. */
 static void test_async_group(void **state)
 {
 	struct env *v = *state;
-	struct done d = { 0 };
-	struct waiter w[5];
 	struct leasefile_async_stats st;
-	struct row r[5];
-	struct gate g;
+	struct async_case c;
 	int i;
 
-	gate_init(&g);
-	start(v);
-	leasefile_set_sync_fn(v->lf, gate_sync, &g);
-	for (i = 0; i < 5; i++) {
-		w[i] = (struct waiter){ &d, i };
-		r[i] = async_row((uint16_t)(7000 + i));
-	}
-	put_async(v, &r[0], &w[0]);
-	gate_wait_calls(&g, 1);                 /* the first fdatasync runs ... */
+	async_begin(v, &c, 5, 7000);
+	put_async(v, &c.r[0], &c.w[0]);
+	gate_wait_calls(&c.g, 1);               /* the first fdatasync runs ... */
 	for (i = 1; i < 5; i++)
-		put_async(v, &r[i], &w[i]);     /* ... while four more commit */
+		put_async(v, &c.r[i], &c.w[i]); /* ... while four more commit */
 	leasefile_async_stats(v->lf, &st);
 	assert_int_equal(st.commits, 5);
 	assert_int_equal(st.waiting, 5);
-	assert_int_equal(d.n, 0);               /* nothing before leasefile_on_ready() */
-	gate_release(&g, 1000);
-	drive(v, &d, 5);
-	for (i = 0; i < 5; i++) {
-		assert_int_equal(d.tag[i], i);
-		assert_int_equal(d.err[i], 0);
-	}
-	assert_int_equal(gate_calls(&g), 2);    /* one for the first, one for the four */
+	assert_int_equal(c.d.n, 0);             /* nothing before leasefile_on_ready() */
+	gate_release(&c.g, 1000);
+	drive(v, &c.d, 5);
+	assert_int_equal(gate_calls(&c.g), 2);  /* one for the first, one for the four */
 	leasefile_async_stats(v->lf, &st);
 	assert_int_equal(st.syncs, 2);
 	assert_int_equal(st.waiting, 0);
-	assert_false(g.broken);
-	restart(v, 0);
-	for (i = 0; i < 5; i++)
-		expect_row(v, &r[i], 600);
-	gate_fini(&g);
+	async_end(v, &c);
 }
 
 /* Nothing recorded: nothing to wait for, unless a commit waits; then
@@ -1613,28 +1638,24 @@ static void test_async_group(void **state)
 static void test_async_empty(void **state)
 {
 	struct env *v = *state;
-	struct done d = { 0 };
-	struct waiter w0 = { &d, 0 }, w1 = { &d, 1 };
-	struct row r = async_row(7100);
-	struct gate g;
+	struct async_case c;
 
-	gate_init(&g);
-	start(v);
-	assert_int_equal(leasefile_commit_async(NULL, done_cb, &w0), 1);
+	async_begin(v, &c, 1, 7100);
+	assert_int_equal(leasefile_commit_async(NULL, done_cb, &c.w[0]), 1);
 	assert_int_equal(leasefile_ready_fd(NULL), -1);
-	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &w0), 1);
-	leasefile_set_sync_fn(v->lf, gate_sync, &g);
-	put_async(v, &r, &w0);
-	gate_wait_calls(&g, 1);
-	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &w1), 0);
-	gate_release(&g, 1000);
-	drive(v, &d, 2);
-	assert_int_equal(d.tag[0], 0);
-	assert_int_equal(d.tag[1], 1);
-	assert_int_equal(d.err[0], 0);
-	assert_int_equal(d.err[1], 0);
-	assert_int_equal(gate_calls(&g), 1);    /* the empty one needed no fdatasync */
-	gate_fini(&g);
+	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[0]), 1);
+	put_async(v, &c.r[0], &c.w[0]);
+	gate_wait_calls(&c.g, 1);
+	c.w[1] = (struct waiter){ &c.d, 1 };
+	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[1]), 0);
+	gate_release(&c.g, 1000);
+	drive(v, &c.d, 2);
+	assert_int_equal(c.d.tag[0], 0);
+	assert_int_equal(c.d.tag[1], 1);
+	assert_int_equal(c.d.err[0], 0);
+	assert_int_equal(c.d.err[1], 0);
+	assert_int_equal(gate_calls(&c.g), 1); /* the empty one needed no fdatasync */
+	gate_fini(&c.g);
 }
 
 /*
@@ -1650,53 +1671,45 @@ static void test_async_fail(void **state)
 	int fail_at;
 
 	for (fail_at = 1; fail_at <= 2; fail_at++) {
-		struct done d = { 0 };
-		struct waiter w[3] = { { &d, 0 }, { &d, 1 }, { &d, 2 } };
-		struct row r[3] = { async_row(7200), async_row(7201), async_row(7202) };
 		struct row after = async_row(7210);
-		struct gate g;
+		struct async_case c;
 		int i;
 
 		if (fail_at > 1)
 			env_init(v);
-		gate_init(&g);
-		g.fail_at = fail_at;
-		g.fail_err = -EIO;
-		start(v);
-		leasefile_set_sync_fn(v->lf, gate_sync, &g);
+		async_begin(v, &c, 3, 7200);
+		c.g.fail_at = fail_at;
+		c.g.fail_err = -EIO;
 		for (i = 0; i < 3; i++) {
-			put_async(v, &r[i], &w[i]);
+			put_async(v, &c.r[i], &c.w[i]);
 			if (i == 0)
-				gate_wait_calls(&g, 1);
+				gate_wait_calls(&c.g, 1);
 		}
-		gate_release(&g, 1000);
-		drive(v, &d, 3);
+		gate_release(&c.g, 1000);
+		drive(v, &c.d, 3);
 		for (i = 0; i < 3; i++) {
-			assert_int_equal(d.tag[i], i);
+			assert_int_equal(c.d.tag[i], i);
 			/* fail_at 1: all three; fail_at 2: the batch of 1 and 2 */
-			assert_int_equal(d.err[i], i + 1 >= fail_at ? -EIO : 0);
+			assert_int_equal(c.d.err[i], i + 1 >= fail_at ? -EIO : 0);
 		}
-		for (i = fail_at - 1; i < 3; i++) {     /* the caller undoes them */
-			struct mapping *m = map_find(v->t, MAP_TCP, r[i].port, ip(""));
-
-			map_remove(v->t, m);
-		}
+		for (i = fail_at - 1; i < 3; i++)       /* the caller undoes them */
+			map_remove(v->t, map_find(v->t, MAP_TCP, c.r[i].port, ip("")));
 		/* Broken until rewritten, as for leasefile_commit(). */
 		assert_int_equal(put_ret(v, &after), -EIO);
-		assert_int_equal(leasefile_commit_async(v->lf, done_cb, &w[0]), -EIO);
+		assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[0]), -EIO);
 		map_remove(v->t, map_find(v->t, MAP_TCP, after.port, ip("")));
 		assert_true(leasefile_next_deadline(v->lf) != 0);
 		leasefile_tick(v->lf, v->t);
 		assert_int_equal(leasefile_next_deadline(v->lf), 0);
-		put_async(v, &after, &w[0]);
-		drive(v, &d, 4);
-		assert_int_equal(d.err[3], 0);
+		put_async(v, &after, &c.w[0]);
+		drive(v, &c.d, 4);
+		assert_int_equal(c.d.err[3], 0);
 		restart(v, 0);
 		for (i = 0; i < 3; i++)
-			assert_int_equal(present(v, MAP_TCP, r[i].port, ""), i + 1 < fail_at);
+			assert_int_equal(present(v, MAP_TCP, c.r[i].port, ""), i + 1 < fail_at);
 		expect_row(v, &after, 600);
-		assert_false(g.broken);
-		gate_fini(&g);
+		assert_false(c.g.broken);
+		gate_fini(&c.g);
 		if (fail_at == 1)
 			env_fini(v);
 	}
@@ -1737,40 +1750,26 @@ static void *release_on_drain(void *arg)
 static void test_async_compact(void **state)
 {
 	struct env *v = *state;
-	struct done d = { 0 };
-	struct waiter w[3] = { { &d, 0 }, { &d, 1 }, { &d, 2 } };
-	struct row r[3] = { async_row(7300), async_row(7301), async_row(7302) };
 	struct leasefile_async_stats st;
+	struct async_case c;
 	struct releaser rl;
-	struct gate g;
 	pthread_t th;
-	int i;
 
-	gate_init(&g);
-	start(v);
-	leasefile_set_sync_fn(v->lf, gate_sync, &g);
-	put_async(v, &r[0], &w[0]);
-	gate_wait_calls(&g, 1);
-	put_async(v, &r[1], &w[1]);
-	rl = (struct releaser){ v->lf, &g, false };
+	async_begin(v, &c, 3, 7300);
+	put_async(v, &c.r[0], &c.w[0]);
+	gate_wait_calls(&c.g, 1);
+	put_async(v, &c.r[1], &c.w[1]);
+	rl = (struct releaser){ v->lf, &c.g, false };
 	assert_int_equal(pthread_create(&th, NULL, release_on_drain, &rl), 0);
 	assert_int_equal(leasefile_compact(v->lf, v->t), 0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_true(rl.saw_drain);
 	leasefile_async_stats(v->lf, &st);
 	assert_int_equal(st.drains, 1);
-	put_async(v, &r[2], &w[2]);
-	drive(v, &d, 3);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(d.tag[i], i);
-		assert_int_equal(d.err[i], 0);
-	}
-	assert_int_equal(gate_calls(&g), 3);
-	assert_false(g.broken);
-	restart(v, 0);
-	for (i = 0; i < 3; i++)
-		expect_row(v, &r[i], 600);
-	gate_fini(&g);
+	put_async(v, &c.r[2], &c.w[2]);
+	drive(v, &c.d, 3);
+	assert_int_equal(gate_calls(&c.g), 3);
+	async_end(v, &c);
 }
 
 static void *release_on_call(void *arg)
@@ -1787,32 +1786,18 @@ static void *release_on_call(void *arg)
 static void test_async_close(void **state)
 {
 	struct env *v = *state;
-	struct done d = { 0 };
-	struct waiter w[3] = { { &d, 0 }, { &d, 1 }, { &d, 2 } };
-	struct row r[3] = { async_row(7400), async_row(7401), async_row(7402) };
-	struct gate g;
+	struct async_case c;
 	pthread_t th;
 	int i;
 
-	gate_init(&g);
-	start(v);
-	leasefile_set_sync_fn(v->lf, gate_sync, &g);
+	async_begin(v, &c, 3, 7400);
 	for (i = 0; i < 3; i++)
-		put_async(v, &r[i], &w[i]);
-	assert_int_equal(pthread_create(&th, NULL, release_on_call, &g), 0);
+		put_async(v, &c.r[i], &c.w[i]);
+	assert_int_equal(pthread_create(&th, NULL, release_on_call, &c.g), 0);
 	leasefile_close(v->lf);
 	v->lf = NULL;
 	assert_int_equal(pthread_join(th, NULL), 0);
-	assert_int_equal(d.n, 3);
-	for (i = 0; i < 3; i++) {
-		assert_int_equal(d.tag[i], i);
-		assert_int_equal(d.err[i], 0);
-	}
-	assert_false(g.broken);
-	restart(v, 0);
-	for (i = 0; i < 3; i++)
-		expect_row(v, &r[i], 600);
-	gate_fini(&g);
+	async_end(v, &c);
 }
 
 /* At most LEASEFILE_WAITERS_MAX commits wait; the next is refused whole
