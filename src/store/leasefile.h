@@ -169,7 +169,8 @@ int leasefile_commit(struct leasefile *lf);
  * nothing recorded and no commit waiting): committed, cb will not be
  * called. A negative errno: not committed and cb will not be called:
  * the journal is broken (as leasefile_commit()), or -EAGAIN when
- * LEASEFILE_WAITERS_MAX commits already wait (docs/LIMITS.md): then the
+ * LEASEFILE_WAITERS_MAX commits already wait (docs/LIMITS.md), or the
+ * writer thread could not be started (pthread_create's error): then the
  * action's records are dropped, nothing of it reached the file.
  *
  * Wiring: leasefile_ready_fd(lf) is an eventfd that becomes readable
