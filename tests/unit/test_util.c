@@ -297,6 +297,26 @@ static void test_uuid_v4(void **state)
 	assert_int_equal(random_bytes(b, 0), 0);
 }
 
+static void test_str_hexval(void **state)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+	int c;
+
+	(void)state;
+	for (c = 0; c < 16; c++)
+		assert_int_equal(str_hexval(digits[c]), c);
+	for (c = 0; c < 6; c++)
+		assert_int_equal(str_hexval(upper[c]), 10 + c);
+	assert_int_equal(str_hexval('g'), -1);
+	assert_int_equal(str_hexval('G'), -1);
+	assert_int_equal(str_hexval('/'), -1);
+	assert_int_equal(str_hexval(':'), -1);
+	assert_int_equal(str_hexval('@'), -1);
+	assert_int_equal(str_hexval('`'), -1);
+	assert_int_equal(str_hexval(0), -1);
+	assert_int_equal(str_hexval((char)0xe0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_buf_grows),
 		cmocka_unit_test(test_str_to_u64),
 		cmocka_unit_test(test_str_to_bool),
+		cmocka_unit_test(test_str_hexval),
 		cmocka_unit_test(test_str_views),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_ratelimit),
