@@ -420,7 +420,12 @@ bool engine_log_change_ok(struct engine *e, char more[48])
 
 uint64_t engine_next_deadline(struct engine *e)
 {
-	uint64_t t = earliest(portmap_next_expiry(e), pinholes_next_expiry(e));
+	/* Expiry waits while a change is under way (engine_tx.h): its
+	 * completion comes from the backend, not from a deadline. */
+	uint64_t t = e->tx_cur ? 0 : earliest(portmap_next_expiry(e), pinholes_next_expiry(e));
+
+	if (engine_tx_resumable(e))
+		t = earliest(t, clock_now(&e->clock) ? clock_now(&e->clock) : 1);
 
 	if (e->wan)
 		t = earliest(t, wanconn_next_deadline(e->wan));
@@ -446,6 +451,7 @@ void engine_tick(struct engine *e)
 	engine_maps_expire(e);
 	pinholes_expire(e);
 	leasefile_tick(e->leases, e->maps);
+	engine_tx_resume(e);
 }
 
 bool engine_policy_allows(const struct engine *e, const struct mapping *m)
@@ -616,6 +622,7 @@ fail:
 
 void engine_fini(struct engine *e)
 {
+	engine_tx_flush(e);
 	leasefile_close(e->leases);
 	e->leases = NULL;
 	wanconn_free(e->wan);
