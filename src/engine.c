@@ -356,9 +356,12 @@ int engine_reload(struct engine *e, const struct config *next, char *err, size_t
 {
 	struct map_limits lim;
 	struct pin_limits plim;
-	struct policy *p = config_policy_new(next, err, errsz);
+	struct policy *p;
 	struct pin_policy *pp;
 	int n, m, r;
+
+	engine_tx_settle(e);            /* a change under way completes under the old rules */
+	p = config_policy_new(next, err, errsz);
 
 	if (!p)
 		return -EINVAL;
@@ -715,6 +718,8 @@ int engine_lan_changed(struct engine *e, unsigned i)
 	const struct lan *l = engine_lan(e, i);
 	struct in_addr net;
 	int n = 0;
+
+	engine_tx_settle(e);            /* before the table is read (engine_tx.h) */
 
 	/* IPv6: pinholes to an address the LAN's prefixes no longer hold
 	 * (a new delegated prefix) close, once the LAN has a global prefix

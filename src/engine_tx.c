@@ -264,6 +264,12 @@ static void settle(struct engine *e)
 		e->backend.ops->drain(&e->backend);
 }
 
+void engine_tx_settle(struct engine *e)
+{
+	if (e->backend.ops)
+		settle(e);
+}
+
 int engine_tx_wait(struct engine *e, struct engine_waiter *w, const struct ipaddr *host)
 {
 	struct engine_waiter *x;

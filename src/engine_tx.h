@@ -163,6 +163,10 @@ void engine_tx_unwait(struct engine *e, struct engine_waiter *w);
  * way; the next deadline for that (now, or 0: none). */
 void engine_tx_resume(struct engine *e);
 bool engine_tx_resumable(const struct engine *e);
+/* Complete the change under way first (the loop waits for the backend):
+ * a front end or a path of the gateway's own that reads the table and
+ * then changes it synchronously calls this before it reads. */
+void engine_tx_settle(struct engine *e);
 /* Shutdown: complete what is under way (the backend drains), then
  * resume every waiter with -ECANCELED. */
 void engine_tx_flush(struct engine *e);

@@ -804,8 +804,12 @@ static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 size_t pcp_svc_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 		      const uint8_t *p, size_t len, uint8_t *out)
 {
-	size_t n = handle(s, src, lan, p, len, out);
+	size_t n;
 
+	/* NAT-PMP and PCP answer at once: a change under way completes
+	 * first (engine_tx.h), so that what handle() reads stays. */
+	engine_tx_settle(s->e);
+	n = handle(s, src, lan, p, len, out);
 	count_answer(s, p, out, n);
 	return n;
 }
