@@ -351,6 +351,17 @@ static void job_free(struct nft_job *j)
 	free(j);
 }
 
+/* When j is over: out of the list, completed, freed; whether it was. */
+static bool job_end(struct nft_job *j)
+{
+	if (!job_over(j))
+		return false;
+	job_unlink(j);
+	j->done(j->b, j->status, j->arg);
+	job_free(j);
+	return true;
+}
+
 /* One request of the job answered. */
 static void job_sent(void *arg, uint32_t seq, const struct priv_result *res)
 {
@@ -369,11 +380,7 @@ static void job_sent(void *arg, uint32_t seq, const struct priv_result *res)
 	}
 	if (j->status == 0 && r != -EPIPE)
 		(void)job_pump(j, -1);
-	if (!job_over(j))
-		return;
-	job_unlink(j);
-	j->done(b, j->status, j->arg);
-	job_free(j);
+	(void)job_end(j);
 }
 
 /* The entries of job: the enabled ones to apply first, then the others. */
@@ -399,7 +406,7 @@ static int nft_submit(struct backend *b, const struct backend_job *job, backend_
 		      void *arg)
 {
 	struct nft_backend *nb = b->priv;
-	struct nft_job *j = calloc(1, sizeof(*j));
+	struct nft_job *j = calloc(1, sizeof(*j)), **pp;
 	int r;
 
 	if (!j)
@@ -415,25 +422,18 @@ static int nft_submit(struct backend *b, const struct backend_job *job, backend_
 		job_free(j);
 		return r;
 	}
-	if (!j->pin && j->n == 0) {
-		/* Nothing to send: completed at the next tick (never inside submit). */
-		j->sent = 0;
-	} else {
+	/* Nothing to send: completed at the next tick (never inside submit). */
+	if (j->pin || j->n > 0) {
 		clock_gettime(CLOCK_MONOTONIC, &j->t0);
 		r = job_pump(j, job->n == 1 ? job->grant_fd : -1);
-		if (r < 0 && r != -EBUSY) {
-			job_free(j);
+		if (r < 0 && r != -EBUSY && j->inflight == 0) {
+			job_free(j);    /* nothing sent: done never runs */
 			return r;
 		}
 	}
-	j->next = NULL;
-	{
-		struct nft_job **pp = &nb->jobs;
-
-		while (*pp)
-			pp = &(*pp)->next;
-		*pp = j;
-	}
+	for (pp = &nb->jobs; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;                /* in submission order */
 	return 0;
 }
 
@@ -455,11 +455,7 @@ static void jobs_pump(struct backend *b)
 			continue;
 		if (j->status == 0)
 			(void)job_pump(j, -1);
-		if (!job_over(j))
-			continue;
-		job_unlink(j);
-		j->done(b, j->status, j->arg);
-		job_free(j);
+		(void)job_end(j);
 	}
 }
 
