@@ -436,7 +436,9 @@ uint64_t engine_next_deadline(struct engine *e)
 		t = earliest(t, e->traffic_check_ms ? e->traffic_check_ms : 1);
 	if (e->backend.ops && e->backend.ops->next_deadline)
 		t = earliest(t, e->backend.ops->next_deadline(&e->backend));
-	return earliest(t, leasefile_next_deadline(e->leases));
+	/* The lease file's compaction writes the table as it is: not while
+	 * a change under way holds an entry it may yet roll back. */
+	return e->tx_cur ? t : earliest(t, leasefile_next_deadline(e->leases));
 }
 
 /* Backend first: a completion due at the same moment as a connection
@@ -453,7 +455,8 @@ void engine_tick(struct engine *e)
 	}
 	engine_maps_expire(e);
 	pinholes_expire(e);
-	leasefile_tick(e->leases, e->maps);
+	if (!e->tx_cur)
+		leasefile_tick(e->leases, e->maps);
 	engine_tx_resume(e);
 }
 
