@@ -607,7 +607,7 @@ static int conn_error(struct http_conn *c, unsigned status)
 	return conn_send(c);
 }
 
-static int conn_answer(struct http_conn *c, struct http_response *r);
+static int conn_answer(struct http_conn *c, const struct http_response *r);
 static void conn_on_later(void *arg, int status, struct buf *out, struct buf_stream *stream);
 
 /*
@@ -641,7 +641,7 @@ static int conn_respond(struct http_conn *c)
 }
 
 /* The answer r (freed here) into c's output. 0 or -1 (c is done). */
-static int conn_answer(struct http_conn *c, struct http_response *r)
+static int conn_answer(struct http_conn *c, const struct http_response *r)
 {
 	struct http_io *h = c->h;
 	const struct http_head *hd = &c->ps.head;

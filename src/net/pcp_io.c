@@ -564,8 +564,8 @@ void pcp_io_free(struct pcp_io *p)
 	while (p->waiting) {            /* their clients hear nothing */
 		struct pcp_wait *x = p->waiting;
 
+		p->waiting = x->next;
 		engine_tx_unwait(p->e, &x->w);
-		wait_unlink(x);
 		free(x);
 	}
 	for (i = 0; i < IGDD_CONF_MAX_LANS; i++) {

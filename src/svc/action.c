@@ -842,10 +842,9 @@ int action_dispatch_wait(struct engine *e, const struct service *svc, const char
 			 struct buf *out, struct buf_stream *ret_stream,
 			 struct action_later **ret_later)
 {
-	struct soap_request req_local, *req = &req_local;
-	struct action_ctx ctx_local, *ctx = &ctx_local;
-	struct action_later *l = NULL;
-	struct buf args_local, *args = &args_local;
+	struct action_later here, *l = &here;  /* on the heap when the answer may wait */
+	struct soap_request *req;
+	struct action_ctx *ctx;
 	enum soap_status st;
 	const char *name = "(invalid)";
 	char act_esc[64];
@@ -853,19 +852,20 @@ int action_dispatch_wait(struct engine *e, const struct service *svc, const char
 
 	if (ret_later && e) {
 		*ret_later = NULL;
-		l = calloc(1, sizeof(*l));      /* no memory: answered at once */
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			l = &here;              /* no memory: answered at once */
 	}
-	if (l) {
-		req = &l->req;
-		ctx = &l->ctx;
-		args = &l->args;
-		l->out_max = out->max;
-	}
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->later = l;
+	if (l == &here)
+		memset(l, 0, sizeof(*l));
+	req = &l->req;
+	ctx = &l->ctx;
+	l->out_max = out->max;
+	ctx->later = l == &here ? NULL : l;
 	st = soap_parse(body.p ? body.p : "", body.len, req);
 	if (st != SOAP_OK) {
-		free(l);
+		if (l != &here)
+			free(l);
 		status = parse_failure(st, peer, out);
 		count_request(e, "(malformed)", status, out);
 		return status;
@@ -896,14 +896,15 @@ int action_dispatch_wait(struct engine *e, const struct service *svc, const char
 		goto out;
 	}
 	name = ctx->act->name;
-	status = run_action(ctx, req, out, ret_stream, args);
-	if (status == ACTION_WAIT) {
+	status = run_action(ctx, req, out, ret_stream, &l->args);
+	if (ret_later && ctx->later && status == ACTION_WAIT) {
 		*ret_later = l;
 		return status;
 	}
 out:
 	count_request(e, name, status, out);
 	soap_request_free(req);
-	free(l);
+	if (l != &here)
+		free(l);
 	return status;
 }

@@ -430,21 +430,22 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m)
 	return replace(ctx, m, &next, st->changed ? ENGINE_TX_REAPPLY : 0);
 }
 
-static int insert(struct action_ctx *ctx);
 static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t want,
 		     uint16_t *ret_port);
+static int insert_end(struct action_ctx *ctx, struct engine_tx *tx);
 
 /*
- * The end of insert(). The gateway itself holds the port: UPnP 718 for
- * AddPortMapping, the next free port the policy allows for
- * AddAnyPortMapping (at most PORTMAP_HELD_TRIES more, then 728).
+ * The outcome of an add at the state's port. The gateway itself holds
+ * the port: UPnP 718 for AddPortMapping, the next free port the policy
+ * allows for AddAnyPortMapping (at most PORTMAP_HELD_TRIES more, then
+ * 728): *again, that port in the state.
  */
-static int insert_end(struct action_ctx *ctx, struct engine_tx *tx)
+static int insert_outcome(struct action_ctx *ctx, const struct engine_tx *tx, bool *again)
 {
 	struct add_state *st = action_state(ctx, sizeof(*st));
 	uint16_t from;
-	int r;
 
+	*again = false;
 	if (tx->stage == ENGINE_TX_DONE) {
 		log_change(ctx, tx->m, st->a.lease_s, "", true);
 		return add_answer(ctx, st);
@@ -458,32 +459,53 @@ static int insert_end(struct action_ctx *ctx, struct engine_tx *tx)
 		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE,
 			      "every port tried is the gateway's own");
 	from = st->port == 65535 ? 1 : (uint16_t)(st->port + 1);
-	if ((r = pick_port(ctx, &st->a, from, &st->port)) != 0)
-		return r;
-	return insert(ctx);
+	*again = true;
+	return pick_port(ctx, &st->a, from, &st->port);
 }
 
-/* A new entry at the state's port; the caller has ruled out conflicts. */
-static int insert(struct action_ctx *ctx)
+/*
+ * A new entry at the state's port (the caller has ruled out conflicts),
+ * after tx's outcome when tx is not NULL: until one is added, refused, or
+ * under way (then insert_end() continues).
+ */
+static int insert_run(struct action_ctx *ctx, const struct engine_tx *tx)
 {
 	struct add_state *st = action_state(ctx, sizeof(*st));
 	const struct add_req *a = &st->a;
-	struct engine_tx local, *tx = action_tx(ctx, &local, 0);
+	struct engine_tx local, *next;
 	struct mapping tmpl;
+	bool again = true;
+	int r;
 
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.remote_host = a->remote_host;
-	tmpl.internal_client = a->client;
-	tmpl.owner = peer4(ctx);
-	tmpl.ext_port = st->port;
-	tmpl.int_port = a->int_port;
-	tmpl.proto = a->proto;
-	tmpl.origin = MAP_ORIGIN_UPNP;
-	tmpl.enabled = a->enabled;
-	tmpl.lease_end_ms = map_lease_end(ctx->e->maps, a->lease_s);
-	if (engine_map_add(ctx->e, tx, &tmpl, a->desc) == ENGINE_TX_PENDING)
-		return action_pending(ctx, insert_end);
-	return insert_end(ctx, tx);
+	for (;;) {
+		if (tx && ((r = insert_outcome(ctx, tx, &again)) != 0 || !again))
+			return r;
+		memset(&tmpl, 0, sizeof(tmpl));
+		tmpl.remote_host = a->remote_host;
+		tmpl.internal_client = a->client;
+		tmpl.owner = peer4(ctx);
+		tmpl.ext_port = st->port;
+		tmpl.int_port = a->int_port;
+		tmpl.proto = a->proto;
+		tmpl.origin = MAP_ORIGIN_UPNP;
+		tmpl.enabled = a->enabled;
+		tmpl.lease_end_ms = map_lease_end(ctx->e->maps, a->lease_s);
+		next = action_tx(ctx, &local, 0);
+		if (engine_map_add(ctx->e, next, &tmpl, a->desc) == ENGINE_TX_PENDING)
+			return action_pending(ctx, insert_end);
+		tx = next;
+	}
+}
+
+/* An add under way completed: its outcome, and another port if need be. */
+static int insert_end(struct action_ctx *ctx, struct engine_tx *tx)
+{
+	return insert_run(ctx, tx);
+}
+
+static int insert(struct action_ctx *ctx)
+{
+	return insert_run(ctx, NULL);
 }
 
 /*
