@@ -1209,15 +1209,7 @@ static void test_io_waits_turn(void **state)
 	assert_non_null(c);
 	io_up(&x);
 	e = &x.f->x.e;
-	memset(&t, 0, sizeof(t));
-	inet_pton(AF_INET, "192.168.1.30", &t.internal_client);
-	t.owner = t.internal_client;
-	t.ext_port = 7000;
-	t.int_port = 7000;
-	t.proto = MAP_TCP;
-	t.origin = MAP_ORIGIN_UPNP;
-	t.enabled = true;
-	t.lease_end_ms = FX_T0 + 3600000u;
+	t = fx_mapping("192.168.1.30", 7000);
 	backend_sim_hold(&e->backend, true);
 	engine_tx_init(&tx, 0);
 	tx.done = tx_ignored;

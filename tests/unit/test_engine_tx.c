@@ -182,18 +182,7 @@ static struct in_addr ip(const char *s)
 
 static struct mapping tmpl(uint16_t port)
 {
-	struct mapping m;
-
-	memset(&m, 0, sizeof(m));
-	m.internal_client = ip("192.168.1.20");
-	m.owner = m.internal_client;
-	m.ext_port = port;
-	m.int_port = port;
-	m.proto = MAP_TCP;
-	m.origin = MAP_ORIGIN_UPNP;
-	m.enabled = true;
-	m.lease_end_ms = FX_T0 + 3600000u;
-	return m;
+	return fx_mapping("192.168.1.20", port);
 }
 
 static struct mapping *add(struct fx *f, uint16_t port)

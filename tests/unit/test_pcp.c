@@ -760,15 +760,7 @@ static void test_change_under_way(void **state)
 
 	/* An add under way (held); a PCP MAP of the same port completes it
 	 * first, then sees it: another port. */
-	memset(&t, 0, sizeof(t));
-	t.internal_client = ip("192.168.1.30");
-	t.owner = t.internal_client;
-	t.ext_port = 9090;
-	t.int_port = 9090;
-	t.proto = MAP_TCP;
-	t.origin = MAP_ORIGIN_UPNP;
-	t.enabled = true;
-	t.lease_end_ms = T0 + 3600000u;
+	t = fx_mapping("192.168.1.30", 9090);
 	backend_sim_hold(&f->x.e.backend, true);
 	engine_tx_init(&tx, 0);
 	tx.done = tx_noted;
