@@ -181,15 +181,44 @@ static bool commit(struct engine *e, struct engine_tx *tx)
 	return commit_ok(e, tx, leasefile_commit(e->leases));
 }
 
+static void on_committed(int err, void *arg)
+{
+	struct engine_tx *tx = arg;
+
+	tx->committing_ = false;
+	tx->next_(tx, err);
+}
+
 /*
- * The commit stage of a change under way: the records are written, then
- * next(tx, 0 or -errno). One stage with its own continuation, so that
- * the lease file's asynchronous group commit replaces the one call
- * below (leasefile_commit_async(e->leases, cb, arg) completing next).
+ * The commit stage of a change: the records are written, then next(tx,
+ * 0 or -errno). A change with a completion (tx->done) commits with the
+ * lease file's asynchronous group commit: its fdatasync runs on the
+ * writer thread while the loop goes on, and next runs from
+ * leasefile_on_ready(). The change stays the one under way (e->tx_cur)
+ * until then, so nothing queued starts before the commit's outcome is
+ * known and an undo after a failed commit finds the table and the
+ * backend as this change left them. A change without a completion
+ * commits synchronously; no asynchronous commit waits then (every
+ * change first settles the one under way), so the order holds.
  */
 static void commit_stage(struct engine_tx *tx, void (*next)(struct engine_tx *tx, int r))
 {
-	next(tx, leasefile_commit(tx->e_->leases));
+	struct engine *e = tx->e_;
+	int r;
+
+	if (!tx->done) {
+		next(tx, leasefile_commit(e->leases));
+		return;
+	}
+	tx->next_ = next;
+	r = leasefile_commit_async(e->leases, on_committed, tx);
+	if (r != 0) {
+		next(tx, r > 0 ? 0 : r);
+		return;
+	}
+	tx->committing_ = true;
+	tx->pending_ = true;
+	e->tx_cur = tx;
 }
 
 static void event_of(struct engine *e, struct engine_tx *tx, unsigned what)
@@ -260,8 +289,18 @@ bool engine_tx_busy(const struct engine *e)
  * under way: that one completes first (the loop waits). */
 static void settle(struct engine *e)
 {
-	if (e->tx_cur && e->backend.ops->drain)
-		e->backend.ops->drain(&e->backend);
+	struct engine_tx *tx;
+	bool committing;
+
+	while ((tx = e->tx_cur)) {
+		committing = tx->committing_;
+		if (committing)
+			leasefile_commit_settle(e->leases);
+		else if (e->backend.ops->drain)
+			e->backend.ops->drain(&e->backend);
+		if (e->tx_cur == tx && tx->committing_ == committing)
+			break;          /* no progress: the backend cannot drain */
+	}
 }
 
 void engine_tx_settle(struct engine *e)
@@ -409,6 +448,7 @@ static void tx_begin(struct engine *e, struct engine_tx *tx)
 	outcome_reset(tx);
 	tx->e_ = e;
 	tx->pending_ = false;
+	tx->committing_ = false;
 	tx->v_ = NULL;
 	tx->kept_ = NULL;
 	tx->desc_ = NULL;

@@ -34,15 +34,18 @@
  * (backend_ops.submit: the nft helper's replies, read by the loop; the
  * sim backend's next tick); steps 3-5 run at its completion, the commit
  * as one stage with its own continuation (commit_stage() in
- * engine_tx.c), then tx->done(tx, tx->done_arg) with the outcome in tx.
+ * engine_tx.c: the lease file's asynchronous group commit,
+ * leasefile_commit_async(); the change completes when its fdatasync is
+ * done, and stays the one under way until then), then
+ * tx->done(tx, tx->done_arg) with the outcome in tx.
  * A backend failure rolls the table back exactly as before. With
  * tx->done set a call answers ENGINE_TX_PENDING when the change is
  * under way (tx must live until done runs; done is never called from
  * inside the call), or 0 / -errno when it finished at once (the table
  * refused it, or it needed no backend job): done is not called then.
- * Without tx->done the call waits for the backend (the loop stops
- * meanwhile: the synchronous path the callers not yet made
- * asynchronous take) and returns 0 or -errno.
+ * Without tx->done the call waits for the backend and commits
+ * synchronously (the loop stops meanwhile: the synchronous path the
+ * callers not yet made asynchronous take) and returns 0 or -errno.
  *
  * One change at a time: while one is under way (engine_tx_busy()) the
  * entries it holds must not be touched, so a front end that wants to
@@ -132,6 +135,7 @@ struct engine_tx {
 	struct engine *e_;
 	void (*next_)(struct engine_tx *tx, int r);
 	bool pending_;
+	bool committing_;               /* its asynchronous commit waits */
 	struct mapping *m_;             /* add, replace: the entry */
 	struct mapping now_;            /* replace: the entry as it is to be */
 	char *desc_;                    /* replace: the new description (taken) */

@@ -816,6 +816,14 @@ void leasefile_on_ready(struct leasefile *lf)
 	waiters_complete(w, writer_clear(w));
 }
 
+void leasefile_commit_settle(struct leasefile *lf)
+{
+	if (!lf || lf->w.qlen == 0)
+		return;
+	writer_drain(&lf->w);
+	leasefile_on_ready(lf);
+}
+
 void leasefile_async_stats(struct leasefile *lf, struct leasefile_async_stats *st)
 {
 	struct lf_writer *w = &lf->w;

@@ -188,6 +188,10 @@ int leasefile_commit(struct leasefile *lf);
 #define LEASEFILE_WAITERS_MAX 4096
 typedef void (*leasefile_commit_fn)(int err, void *arg);
 int leasefile_commit_async(struct leasefile *lf, leasefile_commit_fn cb, void *arg);
+/* Wait (the loop blocks) until every asynchronous commit requested is
+ * synced or failed, and call them back: before a synchronous path that
+ * must see their outcome. NULL: no-op. */
+void leasefile_commit_settle(struct leasefile *lf);
 /* The eventfd to watch (-1 for NULL lf); its owner is lf. */
 int leasefile_ready_fd(const struct leasefile *lf);
 /* Read the eventfd and call back the commits that are done. NULL: no-op. */

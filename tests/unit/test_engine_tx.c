@@ -18,12 +18,15 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mapping.h"
@@ -34,6 +37,7 @@
 #include "svc/pinholes.h"
 #include "svc/portmap.h"
 #include "svc/wanipconn.h"
+#include "store/leasefile.h"
 
 #include "fixture.h"
 
@@ -817,6 +821,177 @@ static void test_async_soap(void **state)
 	fx_free(f);
 }
 
+/* The lease file's fdatasync held by the test (leasefile_set_sync_fn):
+ * call n waits until released reaches n (safety timeout: one minute),
+ * then answers fail_err when n is fail_at. */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls, released, fail_at, fail_err;
+};
+
+static struct timespec gate_deadline(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 60;
+	return ts;
+}
+
+static int gate_sync(int fd, void *arg)
+{
+	struct gate *g = arg;
+	struct timespec end = gate_deadline();
+	int n, err = 0;
+
+	(void)fd;
+	pthread_mutex_lock(&g->mu);
+	n = ++g->calls;
+	pthread_cond_broadcast(&g->cv);
+	while (g->released < n)
+		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
+			break;
+	if (n == g->fail_at)
+		err = g->fail_err;
+	pthread_mutex_unlock(&g->mu);
+	return err;
+}
+
+static void gate_release(struct gate *g, int upto)
+{
+	pthread_mutex_lock(&g->mu);
+	g->released = upto;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Wait (safety timeout) until the writer thread reached call n. */
+static void gate_wait_calls(struct gate *g, int n)
+{
+	struct timespec end = gate_deadline();
+
+	pthread_mutex_lock(&g->mu);
+	while (g->calls < n)
+		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
+			break;
+	assert_true(g->calls >= n);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* The loop's side: wait (safety timeout) for the writer's wake-up and
+ * run the commits' callbacks. */
+static void leases_ready(struct fx *f)
+{
+	struct pollfd pfd = { leasefile_ready_fd(f->x.e.leases), POLLIN, 0 };
+
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
+	leasefile_on_ready(f->x.e.leases);
+}
+
+/*
+ * The commit stage under way: a change completes (event, completion)
+ * only when its fdatasync is done, and stays the one under way until
+ * then (the queued request waits). A failed fdatasync undoes the
+ * client's add in the backend and the table (its error: stage COMMIT);
+ * while the journal stays broken, a removal fails at once and leaves
+ * the entry. Shutdown (engine_tx_flush) waits for a commit under way.
+ */
+static void test_async_commit(void **state)
+{
+	struct fx *f = fx_new();
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+	struct engine_tx tx;
+	struct seen seen = { 0 };
+	struct mapping m = tmpl(5000), *a;
+	struct waiter w;
+	struct ipaddr host = ipaddr_from_v4(ip("192.168.1.22"));
+	uint32_t id;
+
+	(void)state;
+	fx_leases(f);
+	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	async_tx(&tx, &seen);
+	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
+	waiter_init(&w, f, 5001);
+	assert_int_equal(engine_tx_wait(&f->x.e, &w.w, &host), 0);
+	tick(f);                                /* the backend completes: the commit waits */
+	gate_wait_calls(&g, 1);
+	tick(f);
+	assert_int_equal(f->installed, 1);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(f->x.chg.maps, 0);
+	assert_true(engine_tx_busy(&f->x.e));
+	assert_int_equal(w.resumed, 0);         /* its turn comes after the commit */
+	gate_release(&g, 1);
+	leases_ready(f);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_int_equal(f->x.chg.maps, 1);
+	assert_false(engine_tx_busy(&f->x.e));
+
+	/* The waiter's add: its fdatasync fails; undone, refused. */
+	g.fail_at = 2;
+	g.fail_err = -EIO;
+	id = f->x.e.system_update_id;
+	tick(f);
+	assert_int_equal(w.resumed, 1);
+	tick(f);
+	gate_wait_calls(&g, 2);
+	assert_non_null(find(f, 5001));         /* reserved while under way */
+	assert_int_equal(f->installed, 2);
+	gate_release(&g, 2);
+	leases_ready(f);
+	assert_int_equal(w.seen.n, 1);
+	assert_int_equal(w.seen.stage, ENGINE_TX_COMMIT);
+	assert_int_equal(w.seen.err, -EIO);
+	assert_null(find(f, 5001));
+	assert_int_equal(f->installed, 1);
+	assert_false(f->held[5001]);
+	assert_int_equal(f->x.chg.maps, 1);
+	assert_int_equal(f->x.e.system_update_id, id);
+	assert_false(engine_tx_busy(&f->x.e));
+
+	/* The journal stays broken: a removal is refused, the entry stays. */
+	a = find(f, 5000);
+	async_tx(&tx, &seen);
+	seen.n = 0;
+	assert_int_equal(engine_map_remove(&f->x.e, &tx, a), ENGINE_TX_PENDING);
+	tick(f);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_COMMIT);
+	assert_ptr_equal(find(f, 5000), a);
+	assert_int_equal(f->installed, 1);
+	assert_int_equal(f->x.chg.maps, 1);
+	fx_free(f);
+}
+
+/* A synchronous change made while an asynchronous commit waits settles
+ * it first (its completion runs before the call goes on). */
+static void test_async_commit_settle(void **state)
+{
+	struct fx *f = fx_new();
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+	struct engine_tx tx;
+	struct seen seen = { 0 };
+	struct mapping m = tmpl(5000);
+
+	(void)state;
+	fx_leases(f);
+	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	gate_release(&g, 100);
+	async_tx(&tx, &seen);
+	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
+	tick(f);
+	add(f, 5001);                           /* waits for the first, then its own */
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_non_null(find(f, 5000));
+	assert_non_null(find(f, 5001));
+	assert_int_equal(f->x.chg.maps, 2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -831,6 +1006,8 @@ int main(void)
 		cmocka_unit_test(test_async_rollback),
 		cmocka_unit_test(test_async_queue),
 		cmocka_unit_test(test_async_soap),
+		cmocka_unit_test(test_async_commit),
+		cmocka_unit_test(test_async_commit_settle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
