@@ -454,6 +454,43 @@ static void tx_begin(struct engine *e, struct engine_tx *tx)
 	tx->desc_ = NULL;
 }
 
+/* ------------------------------------------------- a held reply */
+
+static void later_done(struct engine_tx *tx, void *arg)
+{
+	struct engine_later *l = arg;
+
+	if (!l->dropped)
+		l->finish(l, l->arg);
+	free(l);
+}
+
+struct engine_later *engine_later_new(unsigned flags,
+				      void (*finish)(struct engine_later *l, void *arg),
+				      void *arg)
+{
+	struct engine_later *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	engine_tx_init(&l->tx, flags);
+	l->tx.done = later_done;
+	l->tx.done_arg = l;
+	l->finish = finish;
+	l->arg = arg;
+	return l;
+}
+
+void engine_later_drop(struct engine_later *l)
+{
+	if (!l)
+		return;
+	if (l->tx.pending_)
+		l->dropped = true;      /* its change completes; nobody hears of it */
+	else
+		free(l);
+}
+
 /* ------------------------------------------------------------- API */
 
 static int map_errno(enum map_status st)

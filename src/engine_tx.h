@@ -156,6 +156,29 @@ struct engine_waiter {
 	bool queued;
 };
 
+/*
+ * A change whose requester may leave before it completes (a front end
+ * holding a reply: igddctl): the transaction on the heap with the
+ * front end's continuation. engine_later_new() gives it with its tx
+ * initialised (flags) and its completion set; the caller starts one
+ * change on &l->tx. When that answers ENGINE_TX_PENDING, finish(l, arg)
+ * runs at its completion (the outcome in l->tx) and l is freed after it
+ * returns; otherwise the caller reads the outcome at once and calls
+ * engine_later_drop(). engine_later_drop() while the change is under
+ * way (its requester left): the change completes, finish is not called,
+ * l is freed then.
+ */
+struct engine_later {
+	struct engine_tx tx;
+	void (*finish)(struct engine_later *l, void *arg);
+	void *arg;
+	bool dropped;
+};
+struct engine_later *engine_later_new(unsigned flags,
+				      void (*finish)(struct engine_later *l, void *arg),
+				      void *arg);
+void engine_later_drop(struct engine_later *l);
+
 /* Whether a change is under way. */
 bool engine_tx_busy(const struct engine *e);
 /* Queue w (resume and arg set) for host: 0, or -EBUSY when the queue or

@@ -5,7 +5,9 @@
  * waits for EPOLLOUT while it reads nothing more. A request that comes
  * while a mapping change is under way (engine_tx.h) waits for its turn
  * in the engine's queue, reading nothing more meanwhile (a full queue:
- * 503 busy), then runs; what it changes completes before its answer.
+ * 503 busy), then runs; a command that changes the table is answered
+ * when its change has completed (ctl_session_can_wait(): the loop goes
+ * on meanwhile; the connection reads nothing more until then).
  */
 #define _GNU_SOURCE             /* struct ucred, accept4 */
 
@@ -48,6 +50,7 @@ struct ctl_conn {
 	bool more;                      /* ctl_more() has more to write */
 	bool eof;                       /* the peer has sent everything */
 	bool closing;                   /* close once out is sent */
+	bool waiting;                   /* its change is under way: the answer comes later */
 	struct engine_waiter w;         /* waiting for its turn (engine_tx.h) */
 	struct ctl_session s;
 };
@@ -95,7 +98,7 @@ static void say_and_close(int fd, int code, const char *text)
 /* Process buffered lines while nothing is waiting to be written. */
 static void conn_run(struct ctl_conn *c)
 {
-	while (c->out.len == 0 && !c->closing) {
+	while (c->out.len == 0 && !c->closing && !c->waiting) {
 		char *nl;
 		size_t len;
 
@@ -127,7 +130,10 @@ static void conn_run(struct ctl_conn *c)
 				break;                  /* run at its turn (on_turn()) */
 			ctl_error(&c->out, CTL_E_UNAVAILABLE, "busy: too many changes waiting");
 		} else {
-			c->more = ctl_handle(&c->s, c->in, len, &c->out) == 1;
+			int r = ctl_handle(&c->s, c->in, len, &c->out);
+
+			c->more = r == 1;
+			c->waiting = r == CTL_PENDING;
 		}
 		len = nl < c->in + c->inlen ? (size_t)(nl - c->in) + 1 : c->inlen;
 		memmove(c->in, c->in + len, c->inlen - len);
@@ -184,8 +190,9 @@ static void conn_step(struct ctl_conn *c)
 	}
 	if (c->fd < 0)
 		return;
-	if (c->w.queued) {
-		loop_fd_mod(c->io->loop, c->fd, 0);     /* nothing read until its turn */
+	if (c->w.queued || c->waiting) {
+		/* Nothing read until its turn, or its change's answer. */
+		loop_fd_mod(c->io->loop, c->fd, 0);
 		return;
 	}
 	if (c->out.len == 0 && c->closing) {
@@ -217,6 +224,16 @@ static ssize_t conn_recv(struct ctl_conn *c)
 	return n;
 }
 
+/* Its change completed: the answer is in c->out (ctl.c). */
+static void on_answered(struct ctl_session *s, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)s;
+	c->waiting = false;
+	conn_step(c);
+}
+
 /* Its turn came: the request waiting runs now; the engine stopping
  * closes the connection. */
 static void on_turn(struct engine_waiter *w, int status)
@@ -235,9 +252,9 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l;
 	(void)fd;
-	if (c->w.queued) {
+	if (c->w.queued || c->waiting) {
 		if (events & (EPOLLHUP | EPOLLERR))
-			conn_close(c);          /* its client left before its turn */
+			conn_close(c);          /* its client left: a change under way completes */
 		return;
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof && c->out.len == 0) {
@@ -336,6 +353,7 @@ static void on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 		c->w.arg = c;
 		buf_init(&c->out, IGDD_CTL_MAX_OUT);
 		ctl_session_init(&c->s, io->e, cr.uid);
+		ctl_session_can_wait(&c->s, on_answered, c);
 		if (loop_fd_add(l, cfd, EPOLLIN, on_conn, c) < 0) {
 			buf_free(&c->out);
 			close(cfd);

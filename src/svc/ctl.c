@@ -52,6 +52,8 @@ void ctl_session_set_grant(struct ctl_session *s, int fd)
 
 void ctl_session_fini(struct ctl_session *s)
 {
+	engine_later_drop(s->later);    /* its change completes, unanswered */
+	s->later = NULL;
 	ctl_session_set_grant(s, -1);
 }
 
@@ -533,13 +535,116 @@ static bool lan_host(const struct engine *e, struct in_addr a)
 	return i >= 0 && engine_lan_host(e, (unsigned)i, &c);
 }
 
-static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+/* Which command a change under way answers for (s->pend). */
+enum { PEND_ADD, PEND_REPLACE, PEND_DEL, PEND_FLUSH };
+
+/* The answer to a command's change, from its outcome tx. */
+static void change_end(struct ctl_session *s, const struct engine_tx *tx, struct buf *out)
+{
+	const char *what = s->pend_what;
+	char desc[96], done[224];
+
+	if (tx->stage == ENGINE_TX_BACKEND && s->pend == PEND_DEL) {
+		ctl_error(out, CTL_E_FAILED, "%s: the backend failed to remove it", what);
+		return;
+	}
+	if (tx->stage != ENGINE_TX_DONE && !(s->pend == PEND_FLUSH &&
+					     tx->stage == ENGINE_TX_BACKEND)) {
+		tx_refused(out, s->pend == PEND_FLUSH ? "flush" : what, tx);
+		return;
+	}
+	switch (s->pend) {
+	case PEND_ADD:
+	case PEND_REPLACE:
+		log_escape(desc, sizeof(desc), tx->m->desc, strlen(tx->m->desc));
+		log_info("igddctl (uid %ld): %s %s '%s' lease %u", (long)s->uid,
+			 s->pend == PEND_ADD ? "added" : "replaced", what, desc,
+			 (unsigned)s->pend_lease);
+		snprintf(done, sizeof(done), "%s %s", s->pend == PEND_ADD ? "added" : "replaced",
+			 what);
+		break;
+	case PEND_DEL:
+		log_info("igddctl (uid %ld): deleted %s (%s)", (long)s->uid, what, s->pend_who);
+		snprintf(done, sizeof(done), "deleted %s", what);
+		break;
+	default:
+		log_info("igddctl (uid %ld): flushed %zu mappings%s", (long)s->uid, tx->removed,
+			 s->pend_who);
+		snprintf(done, sizeof(done), "removed %zu mappings%s", tx->removed, s->pend_who);
+		if (tx->kept) {
+			ctl_error(out, CTL_E_FAILED, "%s; the backend failed to remove %zu (kept)",
+				  done, tx->kept);
+			return;
+		}
+	}
+	done_ok(out, done);
+}
+
+/* Its change completed: the answer, then the connection goes on. */
+static void on_later(struct engine_later *l, void *arg)
+{
+	struct ctl_session *s = arg;
+
+	s->later = NULL;
+	change_end(s, &l->tx, s->later_out);
+	ctl_session_set_grant(s, -1);           /* a grant is for one command */
+	s->answered(s, s->answered_arg);
+}
+
+void ctl_session_can_wait(struct ctl_session *s, void (*answered)(struct ctl_session *s,
+								    void *arg), void *arg)
+{
+	s->answered = answered;
+	s->answered_arg = arg;
+}
+
+/* The transaction for command pend's change: a held reply's when the
+ * connection can wait, else local (completed inside the call). */
+static struct engine_tx *change_tx(struct ctl_session *s, int pend, struct engine_tx *local,
+				   unsigned flags)
+{
+	s->pend = pend;
+	if (s->answered && (s->later = engine_later_new(flags, on_later, s)))
+		return &s->later->tx;
+	engine_tx_init(local, flags);
+	return local;
+}
+
+/* The change was started (r: the call's answer): CTL_PENDING, or its
+ * answer now. */
+static int change_started(struct ctl_session *s, const struct engine_tx *tx, int r,
+			  struct buf *out)
+{
+	if (r == ENGINE_TX_PENDING) {
+		s->later_out = out;
+		return CTL_PENDING;
+	}
+	change_end(s, tx, out);
+	engine_later_drop(s->later);
+	s->later = NULL;
+	return 0;
+}
+
+/* The port is held by m, another's: refused. */
+static int held(const struct mapping *m, const struct ctl_req *r, struct buf *out)
+{
+	char what[96];
+
+	map_describe(what, sizeof(what), m);
+	ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
+		  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port,
+		  origin_name(m->origin), what);
+	return 0;
+}
+
+static int do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
 	struct mapping tmpl, *m;
-	char what[96], desc[96], done[160];
+	char *what = s->pend_what;
 	struct str d = str_from(r->desc, r->desc_len);
-	struct engine_tx tx;
+	struct engine_tx local, *tx;
+	int rc;
 
 	memset(&tmpl, 0, sizeof(tmpl));
 	tmpl.remote_host = r->remote_host;
@@ -550,28 +655,22 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 	tmpl.origin = MAP_ORIGIN_STATIC;
 	tmpl.enabled = true;
 	tmpl.lease_end_ms = map_lease_end(e->maps, r->lease_s);
-	map_describe(what, sizeof(what), &tmpl);
+	map_describe(what, sizeof(s->pend_what), &tmpl);
+	s->pend_lease = r->lease_s;
 	if (!lan_host(e, r->client)) {
 		ctl_error(out, CTL_E_INVALID, "%s: the internal client is not a host of the LAN "
 			  "(of any lan_interface) other than the gateway: igddctl status "
 			  "lists them", what);
-		return;
+		return 0;
 	}
 	if (r->remote_host.s_addr && !policy_remote_host_ok(r->remote_host)) {
 		ctl_error(out, CTL_E_INVALID, "%s: the remote host is not a unicast address", what);
-		return;
+		return 0;
 	}
 	m = map_find(e->maps, map_proto_of(r->proto), r->ext_port, r->remote_host);
 	if (m && (m->origin != MAP_ORIGIN_STATIC ||
-		  m->internal_client.s_addr != r->client.s_addr)) {
-		map_describe(what, sizeof(what), m);
-		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port, origin_name(m->origin),
-			  what);
-		return;
-	}
-	engine_tx_init(&tx, ENGINE_TX_REAPPLY | ENGINE_TX_EVENT);
-	tx.grant_fd = s->grant_fd;
+		  m->internal_client.s_addr != r->client.s_addr))
+		return held(m, r, out);
 	if (m) {
 		/* The admin's own entry again: replace it. */
 		struct mapping next = *m;
@@ -579,50 +678,30 @@ static void do_add(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		next.desc = map_desc_dup(d);
 		if (!next.desc) {
 			ctl_error(out, CTL_E_FAILED, "out of memory");
-			return;
+			return 0;
 		}
 		next.int_port = r->int_port;
 		next.enabled = true;
 		next.lease_end_ms = tmpl.lease_end_ms;
-		if (engine_map_replace(e, &tx, m, &next) < 0) {
-			tx_refused(out, what, &tx);
-			return;
-		}
-		log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
-		log_info("igddctl (uid %ld): replaced %s '%s' lease %u", (long)s->uid, what, desc,
-			 (unsigned)r->lease_s);
-		snprintf(done, sizeof(done), "replaced %s", what);
-		done_ok(out, done);
-		return;
+		tx = change_tx(s, PEND_REPLACE, &local, ENGINE_TX_REAPPLY | ENGINE_TX_EVENT);
+		tx->grant_fd = s->grant_fd;
+		rc = engine_map_replace(e, tx, m, &next);
+		return change_started(s, tx, rc, out);
 	}
 	m = map_find_port(e->maps, map_proto_of(r->proto), r->ext_port);
-	if (m && m->internal_client.s_addr != r->client.s_addr) {
-		map_describe(what, sizeof(what), m);
-		ctl_error(out, CTL_E_CONFLICT, "%s/%u is held by a %s mapping (%s); delete it first",
-			  map_proto_name(map_proto_of(r->proto)), (unsigned)r->ext_port, origin_name(m->origin),
-			  what);
-		return;
-	}
-	if (engine_map_add(e, &tx, &tmpl, d) < 0) {
-		tx_refused(out, what, &tx);
-		return;
-	}
-	m = tx.m;
-	log_escape(desc, sizeof(desc), m->desc, strlen(m->desc));
-	log_info("igddctl (uid %ld): added %s '%s' lease %u", (long)s->uid, what, desc,
-		 (unsigned)r->lease_s);
-	snprintf(done, sizeof(done), "added %s", what);
-	done_ok(out, done);
+	if (m && m->internal_client.s_addr != r->client.s_addr)
+		return held(m, r, out);
+	tx = change_tx(s, PEND_ADD, &local, ENGINE_TX_REAPPLY | ENGINE_TX_EVENT);
+	tx->grant_fd = s->grant_fd;
+	rc = engine_map_add(e, tx, &tmpl, d);
+	return change_started(s, tx, rc, out);
 }
 
-static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+static int do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
 	struct mapping *m = map_find(e->maps, map_proto_of(r->proto), r->ext_port, r->remote_host);
-	struct engine_tx tx;
-	const char *origin;
-	char what[96], done[160];
-
+	struct engine_tx local, *tx;
 	if (!m) {
 		char rh[INET_ADDRSTRLEN];
 
@@ -630,21 +709,12 @@ static void do_del(struct ctl_session *s, const struct ctl_req *r, struct buf *o
 		ctl_error(out, CTL_E_NOT_FOUND, "no mapping %s/%u%s%s", map_proto_name(map_proto_of(r->proto)),
 			  (unsigned)r->ext_port, r->remote_host.s_addr ? " from " : "",
 			  r->remote_host.s_addr ? rh : "");
-		return;
+		return 0;
 	}
-	map_describe(what, sizeof(what), m);
-	origin = origin_name(m->origin);
-	engine_tx_init(&tx, 0);
-	if (engine_map_remove(e, &tx, m) < 0) {
-		if (tx.stage == ENGINE_TX_BACKEND)
-			ctl_error(out, CTL_E_FAILED, "%s: the backend failed to remove it", what);
-		else
-			tx_refused(out, what, &tx);
-		return;
-	}
-	log_info("igddctl (uid %ld): deleted %s (%s)", (long)s->uid, what, origin);
-	snprintf(done, sizeof(done), "deleted %s", what);
-	done_ok(out, done);
+	map_describe(s->pend_what, sizeof(s->pend_what), m);
+	snprintf(s->pend_who, sizeof(s->pend_who), "%s", origin_name(m->origin));
+	tx = change_tx(s, PEND_DEL, &local, 0);
+	return change_started(s, tx, engine_map_remove(e, tx, m), out);
 }
 
 /* The entries flush takes, into a malloc'd array. */
@@ -668,45 +738,35 @@ static int collect(const struct ctl_req *r, const struct map_table *t, struct ma
 	return 0;
 }
 
-static void do_flush(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
+static int do_flush(struct ctl_session *s, const struct ctl_req *r, struct buf *out)
 {
 	struct engine *e = s->e;
 	struct mapping **v = NULL;
-	struct engine_tx tx;
+	struct engine_tx local, *tx;
 	size_t n = 0;
-	char who[INET_ADDRSTRLEN + 8] = "", done[96];
+	int rc;
 
+	s->pend_who[0] = '\0';
 	if (r->have_client) {
 		char a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &r->client, a, sizeof(a));
-		snprintf(who, sizeof(who), " of %s", a);
+		snprintf(s->pend_who, sizeof(s->pend_who), " of %s", a);
 	}
 	if (collect(r, e->maps, &v, &n) < 0) {
 		ctl_error(out, CTL_E_FAILED, "out of memory");
-		return;
+		return 0;
 	}
 	if (n == 0) {
 		free(v);
-		buf_printf(out, "removed 0 mappings%s\n", who);
+		buf_printf(out, "removed 0 mappings%s\n", s->pend_who);
 		ok(out);
-		return;
+		return 0;
 	}
-	engine_tx_init(&tx, ENGINE_TX_EACH);
-	engine_map_remove_set(e, &tx, v, n);
+	tx = change_tx(s, PEND_FLUSH, &local, ENGINE_TX_EACH);
+	rc = engine_map_remove_set(e, tx, v, n);
 	free(v);
-	if (tx.stage != ENGINE_TX_DONE && tx.stage != ENGINE_TX_BACKEND) {
-		tx_refused(out, "flush", &tx);
-		return;
-	}
-	log_info("igddctl (uid %ld): flushed %zu mappings%s", (long)s->uid, tx.removed, who);
-	snprintf(done, sizeof(done), "removed %zu mappings%s", tx.removed, who);
-	if (tx.kept) {
-		ctl_error(out, CTL_E_FAILED, "%s; the backend failed to remove %zu (kept)", done,
-			  tx.kept);
-		return;
-	}
-	done_ok(out, done);
+	return change_started(s, tx, rc, out);
 }
 
 /* ------------------------------------------------------- the connection */
@@ -783,7 +843,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 	int code, more = 0;
 
 	s->listing = false;
-	engine_tx_settle(s->e);         /* igddctl answers at once (engine_tx.h) */
+	engine_tx_settle(s->e);         /* a front end that cannot queue: after the one under way */
 	if (!r) {
 		ctl_error(out, CTL_E_FAILED, "out of memory");
 		return 0;
@@ -806,13 +866,13 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		more = do_listing(s, false, r->json, out);
 		break;
 	case CTL_ADD:
-		do_add(s, r, out);
+		more = do_add(s, r, out);
 		break;
 	case CTL_DEL:
-		do_del(s, r, out);
+		more = do_del(s, r, out);
 		break;
 	case CTL_FLUSH:
-		do_flush(s, r, out);
+		more = do_flush(s, r, out);
 		break;
 	case CTL_CONNECT:
 	case CTL_DISCONNECT:
@@ -834,7 +894,8 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 		ok(out);
 		break;
 	}
-	ctl_session_set_grant(s, -1);           /* a grant is for one command */
+	if (more != CTL_PENDING)
+		ctl_session_set_grant(s, -1);   /* a grant is for one command */
 	free(r);
 	return more;
 }

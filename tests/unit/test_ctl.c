@@ -878,9 +878,20 @@ struct io_fx {
 	struct fx *f;
 	struct loop *l;
 	struct ctl_io *io;
+	int64_t tick;                   /* the engine's tick, as the daemon's loop runs it */
 	char dir[40];
 	char path[64];
 };
+
+/* The engine's tick every 5 ms (the sim backend completes its jobs at
+ * its tick; the queue resumes from it). */
+static void io_tick(struct loop *l, void *arg)
+{
+	struct io_fx *x = arg;
+
+	engine_tick(&x->f->x.e);
+	x->tick = loop_timer_in(l, 5, io_tick, x);
+}
 
 static void io_up(struct io_fx *x)
 {
@@ -892,12 +903,15 @@ static void io_up(struct io_fx *x)
 	snprintf(x->path, sizeof(x->path), "%s/run/igdd.sock", x->dir);
 	x->io = ctl_io_new(&x->f->x.e, x->l, x->path);
 	assert_non_null(x->io);
+	x->tick = loop_timer_in(x->l, 5, io_tick, x);
 }
 
 static void io_down(struct io_fx *x)
 {
 	char cmd[128];
 
+	if (x->tick > 0)
+		loop_timer_cancel(x->l, x->tick);
 	ctl_io_free(x->io);
 	loop_free(x->l);
 	fx_free(x->f);
@@ -1234,6 +1248,66 @@ static void test_io_waits_turn(void **state)
 	free(c);
 }
 
+static bool tx_is_busy(void *arg)
+{
+	return engine_tx_busy(arg);
+}
+
+static bool tx_is_idle(void *arg)
+{
+	return !engine_tx_busy(arg);
+}
+
+/* A change igddctl asked for is answered when it has completed, the
+ * loop going on meanwhile (the backend held: no answer, the change under
+ * way); a client that leaves while its change is under way: the change
+ * completes all the same, the connection is freed, the next is served. */
+static void test_io_answers_later(void **state)
+{
+	struct io_fx x;
+	struct client *c = calloc(1, sizeof(*c));
+	struct engine *e;
+	int fd;
+
+	(void)state;
+	assert_non_null(c);
+	io_up(&x);
+	e = &x.f->x.e;
+	backend_sim_hold(&e->backend, true);
+	c->fd = client_connect(x.path);
+	assert_int_equal(send(c->fd, "add TCP 81 192.168.1.9 81\n", 26, MSG_NOSIGNAL), 26);
+	shutdown(c->fd, SHUT_WR);
+	assert_int_equal(loop_fd_add(x.l, c->fd, EPOLLIN, on_client, c), 0);
+	if (!test_loop_until(x.l, tx_is_busy, e))
+		fail_msg("the add did not start");
+	test_loop_for(x.l, 50);
+	assert_int_equal(c->len, 0);            /* not answered while under way */
+	assert_non_null(map_find(e->maps, MAP_TCP, 81, (struct in_addr){ 0 }));
+	assert_int_equal(backend_sim_complete(&e->backend, 1, 0), 1);
+	if (!test_loop_until(x.l, client_done, c))
+		fail_msg("no answer after the change completed (have '%.200s')", c->in);
+	assert_non_null(strstr(c->in, "added TCP/81 -> 192.168.1.9:81\nok\n"));
+	loop_fd_del(x.l, c->fd);
+	close(c->fd);
+
+	/* The client leaves while its removal is under way. */
+	fd = client_connect(x.path);
+	assert_int_equal(send(fd, "del TCP 81\n", 11, MSG_NOSIGNAL), 11);
+	if (!test_loop_until(x.l, tx_is_busy, e))
+		fail_msg("the del did not start");
+	close(fd);
+	wait_clients(x.l, x.io, 0);
+	assert_int_equal(backend_sim_complete(&e->backend, 1, 0), 1);
+	if (!test_loop_until(x.l, tx_is_idle, e))
+		fail_msg("the del did not complete");
+	assert_null(map_find(e->maps, MAP_TCP, 81, (struct in_addr){ 0 }));
+	backend_sim_hold(&e->backend, false);
+	ask(x.l, c, x.path, "status\n", 7);
+	assert_ok(c->in);
+	io_down(&x);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1255,6 +1329,7 @@ int main(void)
 		cmocka_unit_test(test_wan_classify_follows),
 		cmocka_unit_test(test_io_answers),
 		cmocka_unit_test(test_io_waits_turn),
+		cmocka_unit_test(test_io_answers_later),
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_stale),
 		cmocka_unit_test(test_router_ports),
