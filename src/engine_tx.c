@@ -394,6 +394,8 @@ static void tx_end(struct engine_tx *tx)
 		e->tx_cur = NULL;
 	free(tx->v_);
 	tx->v_ = NULL;
+	free(tx->pv_);
+	tx->pv_ = NULL;
 	if (pending && tx->done)
 		tx->done(tx, tx->done_arg);
 }
@@ -452,6 +454,8 @@ static void tx_begin(struct engine *e, struct engine_tx *tx)
 	tx->v_ = NULL;
 	tx->kept_ = NULL;
 	tx->desc_ = NULL;
+	tx->pv_ = NULL;
+	tx->p_ = NULL;
 }
 
 /* ------------------------------------------------- a held reply */
@@ -737,92 +741,163 @@ static int pin_be_remove(struct engine *e, const struct pinhole *p)
 	return e->backend.ops->pin_remove ? e->backend.ops->pin_remove(&e->backend, p) : 0;
 }
 
-int engine_pin_add(struct engine *e, struct engine_tx *tx, const struct pinhole *tmpl)
+static void pin_add_committed(struct engine_tx *tx, int r)
 {
-	struct pinhole *p;
-	int r;
+	struct engine *e = tx->e_;
+	struct pinhole *p = tx->p_;
 
-	settle(e);
-	outcome_reset(tx);
-	tx->pin = pin_add(e->pins, tmpl, &p);
-	if (tx->pin != PIN_OK)
-		return fail(tx, tx->pin == PIN_FULL || tx->pin == PIN_CLIENT_FULL ?
-			    ENGINE_TX_TABLE : ENGINE_TX_NOMEM,
-			    tx->pin == PIN_FULL || tx->pin == PIN_CLIENT_FULL ? -ENOSPC : -ENOMEM);
-	if ((r = pin_be_apply(e, p)) < 0) {
-		pin_remove(e->pins, p);
-		return fail(tx, ENGINE_TX_BACKEND, r);
-	}
-	leasefile_record_pin_put(e->leases, p);
-	if (!commit(e, tx)) {
+	if (!commit_ok(e, tx, r)) {
 		if (pin_be_remove(e, p) < 0)
 			log_warnx("backend: could not withdraw pinhole %u", p->uid);
 		leasefile_record_pin_delete(e->leases, p);
 		pin_remove(e->pins, p);
-		return tx->err;
+	} else {
+		tx->p = p;
+		event_of(e, tx, ENGINE_CHG_PINHOLES);
 	}
-	tx->p = p;
-	event_of(e, tx, ENGINE_CHG_PINHOLES);
-	return 0;
+	tx_end(tx);
+}
+
+static void pin_add_applied(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+
+	if (r < 0) {
+		pin_remove(e->pins, tx->p_);
+		fail(tx, ENGINE_TX_BACKEND, r);
+		tx_end(tx);
+		return;
+	}
+	leasefile_record_pin_put(e->leases, tx->p_);
+	commit_stage(tx, pin_add_committed);
+}
+
+/* The backend job of one pinhole (op: PIN_APPLY or PIN_REMOVE). */
+static void job_pin(struct backend_job *j, enum backend_job_op op, const struct pinhole *p)
+{
+	memset(j, 0, sizeof(*j));
+	j->op = op;
+	j->pin = p;
+	j->grant_fd = -1;
+}
+
+int engine_pin_add(struct engine *e, struct engine_tx *tx, const struct pinhole *tmpl)
+{
+	struct backend_job job;
+
+	tx_begin(e, tx);
+	tx->pin = pin_add(e->pins, tmpl, &tx->p_);
+	if (tx->pin != PIN_OK)
+		return fail(tx, tx->pin == PIN_FULL || tx->pin == PIN_CLIENT_FULL ?
+			    ENGINE_TX_TABLE : ENGINE_TX_NOMEM,
+			    tx->pin == PIN_FULL || tx->pin == PIN_CLIENT_FULL ? -ENOSPC : -ENOMEM);
+	job_pin(&job, BACKEND_JOB_PIN_APPLY, tx->p_);
+	return be_step(tx, &job, pin_add_applied);
+}
+
+static void pin_renew_committed(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+	struct pinhole *p = tx->p_;
+
+	if (!commit_ok(e, tx, r)) {
+		leasefile_record_pin_put(e->leases, p);
+	} else {
+		p->lease_end_ms = tx->pnow_.lease_end_ms;
+		memcpy(p->nonce, tx->pnow_.nonce, sizeof(p->nonce));
+		tx->p = p;
+		event_of(e, tx, ENGINE_CHG_PINHOLES);
+	}
+	tx_end(tx);
+}
+
+static void pin_renew_recorded(struct engine_tx *tx, int r)
+{
+	(void)r;                /* no backend step */
+	leasefile_record_pin_put(tx->e_->leases, &tx->pnow_);
+	commit_stage(tx, pin_renew_committed);
 }
 
 int engine_pin_renew(struct engine *e, struct engine_tx *tx, struct pinhole *p,
 		     uint64_t lease_end_ms, const uint8_t *nonce)
 {
-	struct pinhole now;
-
-	settle(e);
-	now = *p;
-	outcome_reset(tx);
-	now.lease_end_ms = lease_end_ms;
+	tx_begin(e, tx);
+	tx->p_ = p;
+	tx->pnow_ = *p;
+	tx->pnow_.lease_end_ms = lease_end_ms;
 	if (nonce)
-		memcpy(now.nonce, nonce, sizeof(now.nonce));
-	leasefile_record_pin_put(e->leases, &now);
-	if (!commit(e, tx)) {
-		leasefile_record_pin_put(e->leases, p);
-		return tx->err;
+		memcpy(tx->pnow_.nonce, nonce, sizeof(tx->pnow_.nonce));
+	return be_step(tx, NULL, pin_renew_recorded);
+}
+
+static void pin_remove_committed(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+	size_t i;
+
+	if (!commit_ok(e, tx, r)) {
+		for (i = 0; i < tx->n_; i++) {
+			if (tx->kept_[i])
+				continue;
+			leasefile_record_pin_put(e->leases, tx->pv_[i]);
+			if (pin_be_apply(e, tx->pv_[i]) < 0)
+				log_warnx("backend: could not reopen pinhole %u", tx->pv_[i]->uid);
+		}
+		free(tx->kept_);
+	} else {
+		(void)removal_done(e, tx, tx->pv_, tx->n_, tx->kept_, true);
 	}
-	p->lease_end_ms = now.lease_end_ms;
-	memcpy(p->nonce, now.nonce, sizeof(p->nonce));
-	tx->p = p;
-	event_of(e, tx, ENGINE_CHG_PINHOLES);
-	return 0;
+	tx->kept_ = NULL;
+	tx_end(tx);
+}
+
+/* Pinhole i of the set closed in the backend (r 0) or kept (r < 0). */
+static void pin_withdrawn(struct engine_tx *tx, size_t i, int r)
+{
+	if (r == 0) {
+		leasefile_record_pin_delete(tx->e_->leases, tx->pv_[i]);
+		return;
+	}
+	log_warnx("backend: could not close pinhole %u: %s", tx->pv_[i]->uid, strerror(-r));
+	tx->kept_[i] = true;
+	tx->err = r;
+}
+
+/* The job of a set of one ended. */
+static void pin_removed_one(struct engine_tx *tx, int r)
+{
+	pin_withdrawn(tx, 0, r);
+	commit_stage(tx, pin_remove_committed);
 }
 
 int engine_pin_remove_set(struct engine *e, struct engine_tx *tx, struct pinhole *const *v,
 			  size_t n)
 {
-	bool *kept;
+	struct backend_job job;
 	size_t i;
-	int r;
 
-	settle(e);
-	outcome_reset(tx);
+	tx_begin(e, tx);
 	if (n == 0)
 		return 0;
-	if (!(kept = calloc(n, sizeof(*kept))))
+	tx->pv_ = malloc(n * sizeof(*tx->pv_));
+	tx->kept_ = calloc(n, sizeof(*tx->kept_));
+	if (!tx->pv_ || !tx->kept_) {
+		free(tx->pv_);
+		free(tx->kept_);
+		tx->pv_ = NULL;
+		tx->kept_ = NULL;
 		return fail(tx, ENGINE_TX_NOMEM, -ENOMEM);
-	for (i = 0; i < n; i++) {
-		if ((r = pin_be_remove(e, v[i])) == 0) {
-			leasefile_record_pin_delete(e->leases, v[i]);
-			continue;
-		}
-		log_warnx("backend: could not close pinhole %u: %s", v[i]->uid, strerror(-r));
-		kept[i] = true;
-		tx->err = r;
 	}
-	if (!commit(e, tx)) {
-		for (i = 0; i < n; i++) {
-			if (kept[i])
-				continue;
-			leasefile_record_pin_put(e->leases, v[i]);
-			if (pin_be_apply(e, v[i]) < 0)
-				log_warnx("backend: could not reopen pinhole %u", v[i]->uid);
-		}
-		free(kept);
-		return tx->err;
+	memcpy(tx->pv_, v, n * sizeof(*v));
+	tx->n_ = n;
+	if (n == 1) {
+		job_pin(&job, BACKEND_JOB_PIN_REMOVE, v[0]);
+		return be_step(tx, &job, pin_removed_one);
 	}
-	return removal_done(e, tx, v, n, kept, true);
+	for (i = 0; i < n; i++)
+		pin_withdrawn(tx, i, pin_be_remove(e, v[i]));
+	commit_stage(tx, pin_remove_committed);
+	return tx_result(tx);
 }
 
 /* ------------------------------------------------ the gateway's own */

@@ -143,6 +143,9 @@ struct engine_tx {
 	struct mapping **v_;            /* removal: the set (a copy) */
 	size_t n_;
 	bool *kept_;
+	struct pinhole *p_;             /* pinholes: the one added or renewed */
+	struct pinhole pnow_;           /* renew: the pinhole as it is to be */
+	struct pinhole **pv_;           /* pinhole removal: the set (a copy) */
 };
 
 /* A request waiting for its turn (engine_tx_wait()). */
@@ -257,8 +260,12 @@ void engine_maps_restore(struct engine *e);
 
 /*
  * IPv6 pinholes (core/pinhole.h) take the same path, with
- * ENGINE_CHG_PINHOLES for the event. The backend has no batch form for
- * them: a set is one call per pinhole, one commit, one event.
+ * ENGINE_CHG_PINHOLES for the event, asynchronous in the same way (with
+ * tx->done: ENGINE_TX_PENDING, the backend's job and the commit
+ * complete later). The backend has no batch form for them: a set of
+ * one is one backend job; a larger set (the gateway's own: expiry,
+ * policy, igddctl) is one synchronous call per pinhole, then one
+ * commit (asynchronous with tx->done), one event.
  *
  * engine_pin_add(): a new pinhole from tmpl (the caller checked policy
  * and that the tuple is free); 0 and tx->p, or -errno with tx->stage
