@@ -57,49 +57,76 @@ static void log_change(struct engine *e, const char *what, const struct pinhole 
 		log_debug("%s: pinhole %s %s", owner, what, d);
 }
 
-enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl, uint32_t lease_s,
-				   enum policy_verdict *ret_verdict, struct pinhole **ret)
+int pinholes_open_tx(struct engine *e, struct engine_tx *tx, const struct pinhole *tmpl,
+		     uint32_t lease_s, enum policy_verdict *ret_verdict, bool *ret_renew)
 {
 	struct pinhole t = *tmpl, *p;
 	enum policy_verdict v = POLICY_ALLOW;
-	struct engine_tx tx;
 
 	if (tmpl->origin != PIN_ORIGIN_STATIC)
 		v = pinholes_check(e, tmpl->lan, &tmpl->owner, &tmpl->internal, tmpl->int_port);
-	if (ret_verdict)
-		*ret_verdict = v;
+	*ret_verdict = v;
+	*ret_renew = false;
 	if (v != POLICY_ALLOW)
-		return PINHOLES_DENIED;
+		return -EACCES;
 	p = pin_find_tuple(e->pins, &t.remote, t.remote_port, &t.internal, t.int_port, t.proto);
 	if (p) {
 		/* A restored PCP pinhole had no nonce: it takes this one. */
 		bool nonce = p->origin == PIN_ORIGIN_PCP && tmpl->origin == PIN_ORIGIN_PCP;
 
-		engine_tx_init(&tx, 0);
-		if (engine_pin_renew(e, &tx, p, pin_lease_end(e->pins, lease_s),
-				     nonce ? tmpl->nonce : NULL) < 0)
-			return PINHOLES_FAILED;
-		*ret = p;
-		return PINHOLES_OK;
+		*ret_renew = true;
+		return engine_pin_renew(e, tx, p, pin_lease_end(e->pins, lease_s),
+					nonce ? tmpl->nonce : NULL);
 	}
 	t.uid = 0;
 	t.packets_base = 0;
 	t.lease_end_ms = pin_lease_end(e->pins, lease_s);
-	engine_tx_init(&tx, 0);
-	if (engine_pin_add(e, &tx, &t) < 0) {
-		char d[160];
+	return engine_pin_add(e, tx, &t);
+}
 
-		if (tx.stage == ENGINE_TX_TABLE)
-			return PINHOLES_FULL;
-		pin_describe(d, sizeof(d), &t);
-		log_warnx("could not open pinhole %s: %s", d,
-			  tx.stage == ENGINE_TX_COMMIT ? "the lease file could not be written" :
-			  strerror(-tx.err));
-		return PINHOLES_FAILED;
+enum pinholes_status pinholes_opened(struct engine *e, const struct engine_tx *tx, bool renew,
+				     const struct pinhole *tmpl, struct pinhole **ret)
+{
+	char d[160] = "";
+
+	if (tx->stage == ENGINE_TX_DONE) {
+		if (!renew)
+			log_change(e, "opened", tx->p);
+		*ret = tx->p;
+		return PINHOLES_OK;
 	}
-	log_change(e, "opened", tx.p);
-	*ret = tx.p;
-	return PINHOLES_OK;
+	if (renew)
+		return PINHOLES_FAILED;
+	if (tx->stage == ENGINE_TX_TABLE)
+		return PINHOLES_FULL;
+	if (tmpl)
+		pin_describe(d, sizeof(d), tmpl);
+	log_warnx("could not open pinhole %s: %s", tmpl ? d : "(a client's)",
+		  tx->stage == ENGINE_TX_COMMIT ? "the lease file could not be written" :
+		  strerror(-tx->err));
+	return PINHOLES_FAILED;
+}
+
+enum pinholes_status pinholes_open(struct engine *e, const struct pinhole *tmpl, uint32_t lease_s,
+				   enum policy_verdict *ret_verdict, struct pinhole **ret)
+{
+	enum policy_verdict v;
+	struct engine_tx tx;
+	bool renew;
+
+	engine_tx_init(&tx, 0);
+	(void)pinholes_open_tx(e, &tx, tmpl, lease_s, &v, &renew);
+	if (ret_verdict)
+		*ret_verdict = v;
+	if (v != POLICY_ALLOW)
+		return PINHOLES_DENIED;
+	return pinholes_opened(e, &tx, renew, tmpl, ret);
+}
+
+int pinholes_set_lease_tx(struct engine *e, struct engine_tx *tx, struct pinhole *p,
+			  uint32_t lease_s)
+{
+	return engine_pin_renew(e, tx, p, pin_lease_end(e->pins, lease_s), NULL);
 }
 
 int pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s)
@@ -107,7 +134,7 @@ int pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s)
 	struct engine_tx tx;
 
 	engine_tx_init(&tx, 0);
-	return engine_pin_renew(e, &tx, p, pin_lease_end(e->pins, lease_s), NULL);
+	return pinholes_set_lease_tx(e, &tx, p, lease_s);
 }
 
 struct close_log {
@@ -142,6 +169,19 @@ static int close_set(struct engine *e, struct pinhole *const *v, size_t n, const
 int pinholes_close(struct engine *e, struct pinhole *p, const char *why)
 {
 	return close_set(e, &p, 1, why, 0, NULL);
+}
+
+/* The log line of a pinhole DeletePinhole closed (arg: the engine). */
+static void deleted_logged(const struct pinhole *p, void *arg)
+{
+	log_change(arg, "deleted", p);
+}
+
+int pinholes_delete_tx(struct engine *e, struct engine_tx *tx, struct pinhole *p)
+{
+	tx->pin_each = deleted_logged;
+	tx->each_arg = e;
+	return engine_pin_remove_set(e, tx, &p, 1);
 }
 
 int pinholes_packets(struct engine *e, const struct pinhole *p, uint64_t *ret)

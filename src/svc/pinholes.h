@@ -57,6 +57,27 @@ int pinholes_set_lease(struct engine *e, struct pinhole *p, uint32_t lease_s);
  * or -errno when the backend could not remove it or the lease file could
  * not take it (p stays; engine_tx.h). */
 int pinholes_close(struct engine *e, struct pinhole *p, const char *why);
+/*
+ * The same changes on the caller's transaction tx (engine_tx_init()
+ * done; with tx->done set the change may complete later: they answer
+ * ENGINE_TX_PENDING then, as engine_tx.h says), for a front end that
+ * answers at completion (svc/wanipv6fc.c).
+ * pinholes_open_tx(): -EACCES with nothing started when the policy
+ * refuses (*ret_verdict says which step); else the engine's answer,
+ * *ret_renew true when the tuple existed (its lease is renewed).
+ * pinholes_opened(): the status of that open from tx's outcome (and
+ * its log line; tmpl, when not NULL, names a failed one), *ret the
+ * pinhole on PINHOLES_OK.
+ * pinholes_delete_tx(): close p, logged "deleted".
+ */
+struct engine_tx;
+int pinholes_open_tx(struct engine *e, struct engine_tx *tx, const struct pinhole *tmpl,
+		     uint32_t lease_s, enum policy_verdict *ret_verdict, bool *ret_renew);
+enum pinholes_status pinholes_opened(struct engine *e, const struct engine_tx *tx, bool renew,
+				     const struct pinhole *tmpl, struct pinhole **ret);
+int pinholes_set_lease_tx(struct engine *e, struct engine_tx *tx, struct pinhole *p,
+			  uint32_t lease_s);
+int pinholes_delete_tx(struct engine *e, struct engine_tx *tx, struct pinhole *p);
 /* Inbound packets through p since it was opened (GetPinholePackets). */
 int pinholes_packets(struct engine *e, const struct pinhole *p, uint64_t *ret);
 

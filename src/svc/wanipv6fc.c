@@ -46,6 +46,7 @@
 #include "core/pin_policy.h"
 #include "core/pinhole.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "svc/pinholes.h"
 #include "svc/svc_table.h"
 #include "util/log.h"
@@ -221,13 +222,40 @@ static int get_outbound(struct action_ctx *ctx)
 	return 0;
 }
 
+/* The end of AddPinhole (action_state(): whether the tuple existed). */
+static int add_end(struct action_ctx *ctx, struct engine_tx *tx)
+{
+	const bool *renew = action_state(ctx, sizeof(*renew));
+	struct pinhole *p = NULL;
+
+	switch (pinholes_opened(ctx->e, tx, *renew, NULL, &p)) {
+	case PINHOLES_OK:
+		break;
+	case PINHOLES_FULL:
+		return E_PINHOLE_SPACE_EXHAUSTED;
+	default:
+		return UPNP_E_ACTION_FAILED;
+	}
+	action_out_u32(ctx, "UniqueID", p->uid);
+	return 0;
+}
+
+/* The end of UpdatePinhole and DeletePinhole: 501 when the backend or
+ * the lease file refused it (engine_tx.h): unchanged. */
+static int change_end(struct action_ctx *ctx, struct engine_tx *tx)
+{
+	(void)ctx;
+	return tx->stage == ENGINE_TX_DONE ? 0 : UPNP_E_ACTION_FAILED;
+}
+
 static int add_pinhole(struct action_ctx *ctx)
 {
 	struct engine *e = ctx->e;
-	struct pinhole t, *p = NULL;
+	struct pinhole t;
 	uint32_t proto = action_in_u32(ctx, "Protocol");
 	enum policy_verdict v;
-	bool rwild, iwild;
+	struct engine_tx local, *tx;
+	bool rwild, iwild, *renew;
 	int r;
 
 	/* A change waits for its turn (engine_tx.h), then completes here. */
@@ -255,19 +283,16 @@ static int add_pinhole(struct action_ctx *ctx)
 	t.origin = PIN_ORIGIN_UPNP;
 	t.lan = (uint8_t)ctx->lan;
 	t.owner = ctx->peer;
-	switch (pinholes_open(e, &t, action_in_u32(ctx, "LeaseTime"), &v, &p)) {
-	case PINHOLES_OK:
-		break;
-	case PINHOLES_DENIED:
+	tx = action_tx(ctx, &local, 0);
+	renew = action_state(ctx, sizeof(*renew));
+	r = pinholes_open_tx(e, tx, &t, action_in_u32(ctx, "LeaseTime"), &v, renew);
+	if (v != POLICY_ALLOW) {
 		log_refused(ctx, "AddPinhole", v);
 		return UPNP_E_ACTION_NOT_AUTHORIZED;
-	case PINHOLES_FULL:
-		return E_PINHOLE_SPACE_EXHAUSTED;
-	default:
-		return UPNP_E_ACTION_FAILED;
 	}
-	action_out_u32(ctx, "UniqueID", p->uid);
-	return 0;
+	if (r == ENGINE_TX_PENDING)
+		return action_pending(ctx, add_end);
+	return add_end(ctx, tx);
 }
 
 /* The pinhole the request's UniqueID names, if the caller may see it. */
@@ -287,24 +312,31 @@ static int find_visible(struct action_ctx *ctx, struct pinhole **ret)
 
 static int update_pinhole(struct action_ctx *ctx)
 {
+	struct engine_tx local, *tx;
 	struct pinhole *p;
 	int r = action_turn(ctx);
 
 	if (r || (r = find_visible(ctx, &p)) != 0)
 		return r;
-	/* 501 when the lease file cannot take it (engine_tx.h): unchanged. */
-	return pinholes_set_lease(ctx->e, p, action_in_u32(ctx, "NewLeaseTime")) < 0 ?
-	       UPNP_E_ACTION_FAILED : 0;
+	tx = action_tx(ctx, &local, 0);
+	if (pinholes_set_lease_tx(ctx->e, tx, p, action_in_u32(ctx, "NewLeaseTime")) ==
+	    ENGINE_TX_PENDING)
+		return action_pending(ctx, change_end);
+	return change_end(ctx, tx);
 }
 
 static int delete_pinhole(struct action_ctx *ctx)
 {
+	struct engine_tx local, *tx;
 	struct pinhole *p;
 	int r = action_turn(ctx);
 
 	if (r || (r = find_visible(ctx, &p)) != 0)
 		return r;
-	return pinholes_close(ctx->e, p, "deleted") < 0 ? UPNP_E_ACTION_FAILED : 0;
+	tx = action_tx(ctx, &local, 0);
+	if (pinholes_delete_tx(ctx->e, tx, p) == ENGINE_TX_PENDING)
+		return action_pending(ctx, change_end);
+	return change_end(ctx, tx);
 }
 
 /* The packets through the pinhole the request names, when the control

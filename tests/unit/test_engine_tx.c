@@ -992,6 +992,86 @@ static void test_async_commit_settle(void **state)
 	fx_free(f);
 }
 
+/* Pinholes under way, like mappings: an add reserves its pinhole, the
+ * backend and the commit (held) complete later, then the event and the
+ * completion; a renew waits for its commit; a removal keeps the pinhole
+ * until it completes; a failed fdatasync undoes an add. */
+static void test_async_pinholes(void **state)
+{
+	struct fx *f = fx_new();
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+	struct backend *b = &f->x.e.backend;
+	struct pinhole t, *p;
+	struct engine_tx tx;
+	struct seen seen = { 0 };
+	uint64_t end;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	inet_pton(AF_INET6, "2001:db8:1::20", &t.internal);
+	t.int_port = 8080;
+	t.proto = 6;
+	t.origin = PIN_ORIGIN_UPNP;
+	t.lease_end_ms = FX_T0 + 3600000u;
+	fx_leases(f);
+	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	backend_sim_hold(b, true);
+	async_tx(&tx, &seen);
+	assert_int_equal(engine_pin_add(&f->x.e, &tx, &t), ENGINE_TX_PENDING);
+	p = pin_first(f->x.e.pins);
+	assert_non_null(p);                     /* reserved */
+	assert_int_equal(backend_sim_pin_count(b), 0);
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(backend_sim_pin_count(b), 1);
+	gate_wait_calls(&g, 1);
+	assert_int_equal(seen.n, 0);            /* its commit waits */
+	assert_int_equal(f->x.chg.n, 0);
+	gate_release(&g, 1);
+	leases_ready(f);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_ptr_equal(tx.p, p);
+	assert_int_equal(f->x.chg.n, 1);
+
+	end = p->lease_end_ms;
+	assert_int_equal(engine_pin_renew(&f->x.e, &tx, p, end + 1000, NULL), ENGINE_TX_PENDING);
+	gate_wait_calls(&g, 2);
+	assert_true(p->lease_end_ms == end);    /* not before its commit */
+	gate_release(&g, 2);
+	leases_ready(f);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_true(p->lease_end_ms == end + 1000);
+
+	assert_int_equal(engine_pin_remove_set(&f->x.e, &tx, &p, 1), ENGINE_TX_PENDING);
+	assert_ptr_equal(pin_first(f->x.e.pins), p);
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	gate_wait_calls(&g, 3);
+	assert_ptr_equal(pin_first(f->x.e.pins), p);    /* until its commit */
+	gate_release(&g, 3);
+	leases_ready(f);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.removed, 1);
+	assert_null(pin_first(f->x.e.pins));
+	assert_int_equal(backend_sim_pin_count(b), 0);
+	assert_int_equal(f->x.chg.n, 3);
+
+	/* A failed fdatasync undoes an add: no pinhole, backend as before. */
+	g.fail_at = 4;
+	g.fail_err = -EIO;
+	assert_int_equal(engine_pin_add(&f->x.e, &tx, &t), ENGINE_TX_PENDING);
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	gate_wait_calls(&g, 4);
+	gate_release(&g, 4);
+	leases_ready(f);
+	assert_int_equal(seen.n, 4);
+	assert_int_equal(seen.stage, ENGINE_TX_COMMIT);
+	assert_null(pin_first(f->x.e.pins));
+	assert_int_equal(backend_sim_pin_count(b), 0);
+	assert_int_equal(f->x.chg.n, 3);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1008,6 +1088,7 @@ int main(void)
 		cmocka_unit_test(test_async_soap),
 		cmocka_unit_test(test_async_commit),
 		cmocka_unit_test(test_async_commit_settle),
+		cmocka_unit_test(test_async_pinholes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
