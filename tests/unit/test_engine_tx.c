@@ -9,6 +9,7 @@
  * (RLIMIT_FSIZE, SIGXFSZ ignored), so its append fails with EFBIG and the
  * journal stays unusable until a compaction, which the test never runs.
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +17,9 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -33,6 +37,9 @@
 #include "core/pinhole.h"
 #include "engine.h"
 #include "engine_tx.h"
+#include "harness.h"
+#include "loop/loop.h"
+#include "net/http_io.h"
 #include "svc/action.h"
 #include "svc/pinholes.h"
 #include "svc/portmap.h"
@@ -755,18 +762,23 @@ static void on_answer(void *arg, int status, struct buf *out, struct buf_stream 
 	snprintf(a->body, sizeof(a->body), "%.*s", (int)out->len, out->p ? out->p : "");
 }
 
-static const char *add_body(char *buf, size_t size, unsigned port)
+static const char *add_body_for(char *buf, size_t size, unsigned port, const char *client)
 {
 	snprintf(buf, size,
 		 "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/"
 		 "envelope/\"><s:Body><u:AddPortMapping xmlns:u=\"urn:schemas-upnp-org:service:"
 		 "WANIPConnection:2\"><NewRemoteHost></NewRemoteHost><NewExternalPort>%u"
 		 "</NewExternalPort><NewProtocol>TCP</NewProtocol><NewInternalPort>%u"
-		 "</NewInternalPort><NewInternalClient>192.168.1.20</NewInternalClient>"
+		 "</NewInternalPort><NewInternalClient>%s</NewInternalClient>"
 		 "<NewEnabled>1</NewEnabled><NewPortMappingDescription>x"
 		 "</NewPortMappingDescription><NewLeaseDuration>3600</NewLeaseDuration>"
-		 "</u:AddPortMapping></s:Body></s:Envelope>", port, port);
+		 "</u:AddPortMapping></s:Body></s:Envelope>", port, port, client);
 	return buf;
+}
+
+static const char *add_body(char *buf, size_t size, unsigned port)
+{
+	return add_body_for(buf, size, port, "192.168.1.20");
 }
 
 static void test_async_soap(void **state)
@@ -1072,6 +1084,147 @@ static void test_async_pinholes(void **state)
 	fx_free(f);
 }
 
+/* ------------------------------------------ through the HTTP server */
+
+/* The engine's tick every 5 ms, as the daemon's loop runs it. */
+struct ticker {
+	struct engine *e;
+	int64_t id;
+};
+
+static void ticker_fire(struct loop *l, void *arg)
+{
+	struct ticker *t = arg;
+
+	engine_tick(t->e);
+	t->id = loop_timer_in(l, 5, ticker_fire, t);
+}
+
+struct hclient {
+	int fd;
+	char in[8192];
+	size_t len;
+	bool eof;
+};
+
+static void hclient_on(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct hclient *c = arg;
+	ssize_t n = recv(fd, c->in + c->len, sizeof(c->in) - 1 - c->len, MSG_DONTWAIT);
+
+	(void)l;
+	(void)events;
+	if (n > 0) {
+		c->len += (size_t)n;
+		c->in[c->len] = '\0';
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		c->eof = true;
+		loop_fd_del(l, fd);
+	}
+}
+
+static bool hclient_done(void *arg)
+{
+	return ((struct hclient *)arg)->eof;
+}
+
+static bool busy(void *arg)
+{
+	return engine_tx_busy(arg);
+}
+
+static bool idle(void *arg)
+{
+	return !engine_tx_busy(arg);
+}
+
+/* A client at 127.0.0.3 sends AddPortMapping of port (Connection: close). */
+static void hclient_add(struct loop *l, struct hclient *c, uint16_t http_port, unsigned port)
+{
+	struct sockaddr_in a;
+	char body[2048], req[3072];
+	int n;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.3", &a.sin_addr);
+	assert_int_equal(bind(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	inet_pton(AF_INET, "127.0.0.2", &a.sin_addr);
+	a.sin_port = htons(http_port);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	add_body_for(body, sizeof(body), port, "127.0.0.3");
+	n = snprintf(req, sizeof(req), "POST /ctl/IPConn HTTP/1.1\r\nHost: 127.0.0.2:%u\r\n"
+		     "Content-Type: text/xml; charset=\"utf-8\"\r\nSOAPAction: "
+		     "\"urn:schemas-upnp-org:service:WANIPConnection:2#AddPortMapping\"\r\n"
+		     "Connection: close\r\nContent-Length: %zu\r\n\r\n%s", (unsigned)http_port,
+		     strlen(body), body);
+	assert_int_equal(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+	assert_int_equal(loop_fd_add(l, c->fd, EPOLLIN, hclient_on, c), 0);
+}
+
+/*
+ * net/http_io.c holding a SOAP request (C_WAIT): its client leaves while
+ * the change is under way; the change completes all the same, nothing
+ * leaks (ASan), and the next client is served.
+ */
+static void test_http_client_leaves(void **state)
+{
+	struct fx_engine *x = calloc(1, sizeof(*x));
+	struct loop *l = loop_new();
+	struct http_io *h;
+	struct ticker t;
+	struct hclient *c = calloc(1, sizeof(*c));
+	struct in_addr a, m;
+	struct engine *e;
+
+	(void)state;
+	assert_non_null(x);
+	assert_non_null(l);
+	assert_non_null(c);
+	fx_engine_init(x, "external_ip = 203.0.113.1\n", FX_NO_LAN);
+	e = &x->e;
+	inet_pton(AF_INET, "127.0.0.2", &a);
+	inet_pton(AF_INET, "255.0.0.0", &m);
+	engine_set_lan(e, a, m);
+	x->cfg.http_port = 0;
+	h = http_io_new(e, l);
+	assert_non_null(h);
+	t.e = e;
+	t.id = loop_timer_in(l, 5, ticker_fire, &t);
+
+	backend_sim_hold(&e->backend, true);
+	hclient_add(l, c, e->http_port, 5000);
+	if (!test_loop_until(l, busy, e))
+		fail_msg("the add did not start");
+	loop_fd_del(l, c->fd);
+	close(c->fd);                           /* it leaves while its change is under way */
+	test_loop_for(l, 50);                   /* the server sees it go */
+	assert_int_equal(backend_sim_complete(&e->backend, 1, 0), 1);
+	if (!test_loop_until(l, idle, e))
+		fail_msg("the change did not complete");
+	assert_non_null(map_find(e->maps, MAP_TCP, 5000, (struct in_addr){ 0 }));
+	assert_int_equal(backend_sim_jobs(&e->backend), 0);
+
+	backend_sim_hold(&e->backend, false);
+	hclient_add(l, c, e->http_port, 5001);  /* the next client is served */
+	if (!test_loop_until(l, hclient_done, c))
+		fail_msg("no answer (have '%.200s')", c->in);
+	close(c->fd);
+	assert_memory_equal(c->in, "HTTP/1.1 200 OK\r\n", 17);
+	assert_non_null(strstr(c->in, "AddPortMappingResponse"));
+	assert_non_null(map_find(e->maps, MAP_TCP, 5001, (struct in_addr){ 0 }));
+
+	loop_timer_cancel(l, t.id);
+	http_io_free(h);
+	loop_free(l);
+	fx_engine_fini(x);
+	free(x);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1089,6 +1242,7 @@ int main(void)
 		cmocka_unit_test(test_async_commit),
 		cmocka_unit_test(test_async_commit_settle),
 		cmocka_unit_test(test_async_pinholes),
+		cmocka_unit_test(test_http_client_leaves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
