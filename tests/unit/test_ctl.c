@@ -1208,6 +1208,15 @@ static bool one_waits(void *arg)
 	return ((struct engine *)arg)->tx_nwait == 1;
 }
 
+/* c sends req and half-closes; its answer is read by the loop. */
+static void send_req(struct io_fx *x, struct client *c, const char *req)
+{
+	c->fd = client_connect(x->path);
+	assert_int_equal(send(c->fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+	shutdown(c->fd, SHUT_WR);
+	assert_int_equal(loop_fd_add(x->l, c->fd, EPOLLIN, on_client, c), 0);
+}
+
 /* A request that comes while a change is under way (engine_tx.h) waits
  * for its turn, unanswered; it runs and is answered once that change
  * has completed and the engine's tick gives it its turn. */
@@ -1229,10 +1238,7 @@ static void test_io_waits_turn(void **state)
 	tx.done = tx_ignored;
 	assert_int_equal(engine_map_add(e, &tx, &t, STR_LIT("u")), ENGINE_TX_PENDING);
 
-	c->fd = client_connect(x.path);
-	assert_int_equal(send(c->fd, "list\n", 5, MSG_NOSIGNAL), 5);
-	shutdown(c->fd, SHUT_WR);
-	assert_int_equal(loop_fd_add(x.l, c->fd, EPOLLIN, on_client, c), 0);
+	send_req(&x, c, "list\n");
 	if (!test_loop_until(x.l, one_waits, e))
 		fail_msg("the request did not wait for its turn");
 	assert_int_equal(c->len, 0);
@@ -1274,10 +1280,7 @@ static void test_io_answers_later(void **state)
 	io_up(&x);
 	e = &x.f->x.e;
 	backend_sim_hold(&e->backend, true);
-	c->fd = client_connect(x.path);
-	assert_int_equal(send(c->fd, "add TCP 81 192.168.1.9 81\n", 26, MSG_NOSIGNAL), 26);
-	shutdown(c->fd, SHUT_WR);
-	assert_int_equal(loop_fd_add(x.l, c->fd, EPOLLIN, on_client, c), 0);
+	send_req(&x, c, "add TCP 81 192.168.1.9 81\n");
 	if (!test_loop_until(x.l, tx_is_busy, e))
 		fail_msg("the add did not start");
 	test_loop_for(x.l, 50);

@@ -208,6 +208,21 @@ static struct mapping *add(struct fx *f, uint16_t port)
 	return tx.m;
 }
 
+/* A UPnP pinhole to [2001:db8:1::20]:8080 TCP, its lease ending an hour
+ * after FX_T0. */
+static struct pinhole pin_tmpl(void)
+{
+	struct pinhole t;
+
+	memset(&t, 0, sizeof(t));
+	inet_pton(AF_INET6, "2001:db8:1::20", &t.internal);
+	t.int_port = 8080;
+	t.proto = 6;
+	t.origin = PIN_ORIGIN_UPNP;
+	t.lease_end_ms = FX_T0 + 3600000u;
+	return t;
+}
+
 static struct mapping *find(struct fx *f, uint16_t port)
 {
 	return map_find(f->x.e.maps, MAP_TCP, port, (struct in_addr){ 0 });
@@ -480,12 +495,7 @@ static void test_pinholes(void **state)
 	uint64_t end;
 
 	(void)state;
-	memset(&t, 0, sizeof(t));
-	inet_pton(AF_INET6, "2001:db8:1::20", &t.internal);
-	t.int_port = 8080;
-	t.proto = 6;
-	t.origin = PIN_ORIGIN_UPNP;
-	t.lease_end_ms = FX_T0 + 3600000u;
+	t = pin_tmpl();
 	fx_leases(f);
 	engine_tx_init(&tx, 0);
 	assert_int_equal(engine_pin_add(&f->x.e, &tx, &t), 0);
@@ -1019,12 +1029,7 @@ static void test_async_pinholes(void **state)
 	uint64_t end;
 
 	(void)state;
-	memset(&t, 0, sizeof(t));
-	inet_pton(AF_INET6, "2001:db8:1::20", &t.internal);
-	t.int_port = 8080;
-	t.proto = 6;
-	t.origin = PIN_ORIGIN_UPNP;
-	t.lease_end_ms = FX_T0 + 3600000u;
+	t = pin_tmpl();
 	fx_leases(f);
 	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
 	backend_sim_hold(b, true);
