@@ -44,6 +44,8 @@
 #include "svc/pinholes.h"
 #include "svc/portmap.h"
 #include "svc/wanipconn.h"
+#include "svc/wanipv6fc.h"
+#include "core/lan.h"
 #include "store/leasefile.h"
 
 #include "fixture.h"
@@ -1089,6 +1091,107 @@ static void test_async_pinholes(void **state)
 	fx_free(f);
 }
 
+static void lan6_add(struct lan *l, const char *text)
+{
+	struct lan_addr_event ev;
+
+	assert_int_equal(lan_event_parse(str_cstr(text), l->ifindex, true, 0, &ev), 0);
+	lan_apply(l, &ev);
+}
+
+static const char *pin_body(char *buf, size_t size, const char *action, const char *args)
+{
+	snprintf(buf, size,
+		 "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/"
+		 "envelope/\"><s:Body><u:%s xmlns:u=\"urn:schemas-upnp-org:service:"
+		 "WANIPv6FirewallControl:1\">%s</u:%s></s:Body></s:Envelope>", action, args,
+		 action);
+	return buf;
+}
+
+/* A WANIPv6FirewallControl action through the dispatcher that can wait:
+ * ACTION_WAIT, its answer into a. */
+static void pin_action(struct fx *f, const char *action, const char *args, struct answer *a)
+{
+	struct ipaddr peer;
+	struct action_later *l = NULL;
+	struct buf_stream rest = { NULL, NULL, NULL };
+	char body[2048], sa[160];
+	struct buf out;
+
+	assert_int_equal(ipaddr_parse(str_cstr("2001:db8:1::20"), &peer), 0);
+	snprintf(sa, sizeof(sa), "\"urn:schemas-upnp-org:service:WANIPv6FirewallControl:1#%s\"",
+		 action);
+	pin_body(body, sizeof(body), action, args);
+	buf_init(&out, 1 << 16);
+	assert_int_equal(action_dispatch_wait(&f->x.e, wanipv6fc_service(), sa,
+					      str_from(body, strlen(body)), &peer, 0, &out,
+					      &rest, &l), ACTION_WAIT);
+	assert_non_null(l);                     /* under way: answered later */
+	action_later_bind(l, on_answer, a);
+	buf_free(&out);
+}
+
+/* AddPinhole, UpdatePinhole and DeletePinhole are answered when their
+ * change has completed: the backend's job (held) and the commit (its
+ * callback from the loop's leases_ready()). */
+static void test_async_soap_pinholes(void **state)
+{
+	struct fx *f = fx_new();
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 100, 0, 0 };
+	struct backend *b = &f->x.e.backend;
+	struct answer a = { 0 };
+	struct pinhole *p;
+	char args[512];
+	uint64_t end;
+
+	(void)state;
+	fx_leases(f);
+	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	lan_set_ifindex(&f->x.e.lans[0], 2);
+	lan6_add(&f->x.e.lans[0], "2001:db8:1::1/64");
+	engine_lan_changed(&f->x.e, 0);
+	backend_sim_hold(b, true);
+	pin_action(f, "AddPinhole", "<RemoteHost></RemoteHost><RemotePort>0</RemotePort>"
+		   "<InternalClient>2001:db8:1::20</InternalClient><InternalPort>5555"
+		   "</InternalPort><Protocol>6</Protocol><LeaseTime>3600</LeaseTime>", &a);
+	assert_int_equal(a.n, 0);
+	p = pin_first(f->x.e.pins);
+	assert_non_null(p);                     /* reserved */
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(a.n, 0);               /* its commit */
+	leases_ready(f);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.status, 200);
+	snprintf(args, sizeof(args), "<UniqueID>%u</UniqueID>", p->uid);
+	assert_non_null(strstr(a.body, args));
+	assert_int_equal(backend_sim_pin_count(b), 1);
+
+	end = p->lease_end_ms;
+	f->x.now += 1000;
+	snprintf(args, sizeof(args), "<UniqueID>%u</UniqueID><NewLeaseTime>7200</NewLeaseTime>",
+		 p->uid);
+	pin_action(f, "UpdatePinhole", args, &a);
+	assert_int_equal(a.n, 1);               /* its commit */
+	leases_ready(f);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.status, 200);
+	assert_true(p->lease_end_ms > end);
+
+	snprintf(args, sizeof(args), "<UniqueID>%u</UniqueID>", p->uid);
+	pin_action(f, "DeletePinhole", args, &a);
+	assert_int_equal(a.n, 2);
+	assert_non_null(pin_first(f->x.e.pins));        /* until it completes */
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	leases_ready(f);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.status, 200);
+	assert_non_null(strstr(a.body, "DeletePinholeResponse"));
+	assert_null(pin_first(f->x.e.pins));
+	assert_int_equal(backend_sim_pin_count(b), 0);
+	fx_free(f);
+}
+
 /* ------------------------------------------ through the HTTP server */
 
 /* The engine's tick every 5 ms, as the daemon's loop runs it. */
@@ -1248,6 +1351,7 @@ int main(void)
 		cmocka_unit_test(test_async_commit_settle),
 		cmocka_unit_test(test_async_pinholes),
 		cmocka_unit_test(test_http_client_leaves),
+		cmocka_unit_test(test_async_soap_pinholes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
