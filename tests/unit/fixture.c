@@ -1,6 +1,7 @@
 /*
  * fixture.c - the unit tests' shared engine (fixture.h).
  */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,10 +9,15 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fixture.h"
+#include "harness.h"
 
 void fx_changes_on(struct engine *e, unsigned changes, void *arg)
 {
@@ -107,4 +113,80 @@ struct mapping fx_mapping(const char *client, uint16_t port)
 	m.enabled = true;
 	m.lease_end_ms = FX_T0 + 3600000u;
 	return m;
+}
+
+/* ------------------------------------------------ the fdatasync gate */
+
+void fx_gate_init(struct fx_gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+}
+
+void fx_gate_fini(struct fx_gate *g)
+{
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+}
+
+static struct timespec gate_deadline(void)
+{
+	struct timespec ts;
+	uint64_t ms = test_timeout_ms();
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	return ts;
+}
+
+int fx_gate_sync(int fd, void *arg)
+{
+	struct fx_gate *g = arg;
+	struct timespec end = gate_deadline();
+	int n, fail;
+
+	pthread_mutex_lock(&g->mu);
+	n = ++g->calls;
+	pthread_cond_broadcast(&g->cv);
+	while (g->released < n && !g->broken)
+		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
+			g->broken = true;
+	fail = n == g->fail_at ? g->fail_err : 0;
+	pthread_mutex_unlock(&g->mu);
+	if (fail)
+		return fail;
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+void fx_gate_release(struct fx_gate *g, int upto)
+{
+	pthread_mutex_lock(&g->mu);
+	g->released = upto;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Wait (safety timeout) until n calls reached the gate. */
+void fx_gate_wait_calls(struct fx_gate *g, int n)
+{
+	struct timespec end = gate_deadline();
+	int r = 0;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->calls < n && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&g->cv, &g->mu, &end);
+	pthread_mutex_unlock(&g->mu);
+	if (r == ETIMEDOUT)
+		fail_msg("the writer thread never reached fdatasync %d", n);
+}
+
+int fx_gate_calls(struct fx_gate *g)
+{
+	int n;
+
+	pthread_mutex_lock(&g->mu);
+	n = g->calls;
+	pthread_mutex_unlock(&g->mu);
+	return n;
 }

@@ -8,6 +8,8 @@
 #ifndef IGDD_TEST_FIXTURE_H
 #define IGDD_TEST_FIXTURE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backend/backend.h"
@@ -65,5 +67,27 @@ void fx_engine_fini(struct fx_engine *x);
 /* A UPnP mapping of TCP port (external and internal) to client (IPv4
  * text, also its owner), enabled, its lease ending an hour after FX_T0. */
 struct mapping fx_mapping(const char *client, uint16_t port);
+
+/*
+ * The writer thread's fdatasync, held at a gate the test opens: call n
+ * waits until released >= n, then fails if it is fail_at (with
+ * fail_err), else runs the real fdatasync. entered counts the calls
+ * that reached the gate (a test waits for it before it goes on).
+ */
+struct fx_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls, released, fail_at, fail_err;
+	bool broken;                    /* the safety timeout ran out at the gate */
+};
+void fx_gate_init(struct fx_gate *g);
+void fx_gate_fini(struct fx_gate *g);
+/* A leasefile_sync_fn (store/leasefile.h): arg is the gate. */
+int fx_gate_sync(int fd, void *arg);
+/* Let calls up to upto through. */
+void fx_gate_release(struct fx_gate *g, int upto);
+/* Wait (safety timeout: the test fails) until n calls reached the gate. */
+void fx_gate_wait_calls(struct fx_gate *g, int n);
+int fx_gate_calls(struct fx_gate *g);
 
 #endif

@@ -845,64 +845,6 @@ static void test_async_soap(void **state)
 	fx_free(f);
 }
 
-/* The lease file's fdatasync held by the test (leasefile_set_sync_fn):
- * call n waits until released reaches n (safety timeout: one minute),
- * then answers fail_err when n is fail_at. */
-struct gate {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int calls, released, fail_at, fail_err;
-};
-
-static struct timespec gate_deadline(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 60;
-	return ts;
-}
-
-static int gate_sync(int fd, void *arg)
-{
-	struct gate *g = arg;
-	struct timespec end = gate_deadline();
-	int n, err = 0;
-
-	(void)fd;
-	pthread_mutex_lock(&g->mu);
-	n = ++g->calls;
-	pthread_cond_broadcast(&g->cv);
-	while (g->released < n)
-		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
-			break;
-	if (n == g->fail_at)
-		err = g->fail_err;
-	pthread_mutex_unlock(&g->mu);
-	return err;
-}
-
-static void gate_release(struct gate *g, int upto)
-{
-	pthread_mutex_lock(&g->mu);
-	g->released = upto;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-}
-
-/* Wait (safety timeout) until the writer thread reached call n. */
-static void gate_wait_calls(struct gate *g, int n)
-{
-	struct timespec end = gate_deadline();
-
-	pthread_mutex_lock(&g->mu);
-	while (g->calls < n)
-		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
-			break;
-	assert_true(g->calls >= n);
-	pthread_mutex_unlock(&g->mu);
-}
-
 /* The loop's side: wait (safety timeout) for the writer's wake-up and
  * run the commits' callbacks. */
 static void leases_ready(struct fx *f)
@@ -924,7 +866,7 @@ static void leases_ready(struct fx *f)
 static void test_async_commit(void **state)
 {
 	struct fx *f = fx_new();
-	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+	struct fx_gate g;
 	struct engine_tx tx;
 	struct seen seen = { 0 };
 	struct mapping m = tmpl(5000), *a;
@@ -933,21 +875,22 @@ static void test_async_commit(void **state)
 	uint32_t id;
 
 	(void)state;
+	fx_gate_init(&g);
 	fx_leases(f);
-	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	leasefile_set_sync_fn(f->x.e.leases, fx_gate_sync, &g);
 	async_tx(&tx, &seen);
 	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
 	waiter_init(&w, f, 5001);
 	assert_int_equal(engine_tx_wait(&f->x.e, &w.w, &host), 0);
 	tick(f);                                /* the backend completes: the commit waits */
-	gate_wait_calls(&g, 1);
+	fx_gate_wait_calls(&g, 1);
 	tick(f);
 	assert_int_equal(f->installed, 1);
 	assert_int_equal(seen.n, 0);
 	assert_int_equal(f->x.chg.maps, 0);
 	assert_true(engine_tx_busy(&f->x.e));
 	assert_int_equal(w.resumed, 0);         /* its turn comes after the commit */
-	gate_release(&g, 1);
+	fx_gate_release(&g, 1);
 	leases_ready(f);
 	assert_int_equal(seen.n, 1);
 	assert_int_equal(seen.stage, ENGINE_TX_DONE);
@@ -961,10 +904,10 @@ static void test_async_commit(void **state)
 	tick(f);
 	assert_int_equal(w.resumed, 1);
 	tick(f);
-	gate_wait_calls(&g, 2);
+	fx_gate_wait_calls(&g, 2);
 	assert_non_null(find(f, 5001));         /* reserved while under way */
 	assert_int_equal(f->installed, 2);
-	gate_release(&g, 2);
+	fx_gate_release(&g, 2);
 	leases_ready(f);
 	assert_int_equal(w.seen.n, 1);
 	assert_int_equal(w.seen.stage, ENGINE_TX_COMMIT);
@@ -988,6 +931,8 @@ static void test_async_commit(void **state)
 	assert_int_equal(f->installed, 1);
 	assert_int_equal(f->x.chg.maps, 1);
 	fx_free(f);
+	assert_false(g.broken);
+	fx_gate_fini(&g);
 }
 
 /* A synchronous change made while an asynchronous commit waits settles
@@ -995,15 +940,16 @@ static void test_async_commit(void **state)
 static void test_async_commit_settle(void **state)
 {
 	struct fx *f = fx_new();
-	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+	struct fx_gate g;
 	struct engine_tx tx;
 	struct seen seen = { 0 };
 	struct mapping m = tmpl(5000);
 
 	(void)state;
+	fx_gate_init(&g);
 	fx_leases(f);
-	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
-	gate_release(&g, 100);
+	leasefile_set_sync_fn(f->x.e.leases, fx_gate_sync, &g);
+	fx_gate_release(&g, 100);
 	async_tx(&tx, &seen);
 	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
 	tick(f);
@@ -1014,6 +960,8 @@ static void test_async_commit_settle(void **state)
 	assert_non_null(find(f, 5001));
 	assert_int_equal(f->x.chg.maps, 2);
 	fx_free(f);
+	assert_false(g.broken);
+	fx_gate_fini(&g);
 }
 
 /* Pinholes under way, like mappings: an add reserves its pinhole, the
@@ -1023,7 +971,7 @@ static void test_async_commit_settle(void **state)
 static void test_async_pinholes(void **state)
 {
 	struct fx *f = fx_new();
-	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0 };
+	struct fx_gate g;
 	struct backend *b = &f->x.e.backend;
 	struct pinhole t, *p;
 	struct engine_tx tx;
@@ -1031,9 +979,10 @@ static void test_async_pinholes(void **state)
 	uint64_t end;
 
 	(void)state;
+	fx_gate_init(&g);
 	t = pin_tmpl();
 	fx_leases(f);
-	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	leasefile_set_sync_fn(f->x.e.leases, fx_gate_sync, &g);
 	backend_sim_hold(b, true);
 	async_tx(&tx, &seen);
 	assert_int_equal(engine_pin_add(&f->x.e, &tx, &t), ENGINE_TX_PENDING);
@@ -1042,10 +991,10 @@ static void test_async_pinholes(void **state)
 	assert_int_equal(backend_sim_pin_count(b), 0);
 	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
 	assert_int_equal(backend_sim_pin_count(b), 1);
-	gate_wait_calls(&g, 1);
+	fx_gate_wait_calls(&g, 1);
 	assert_int_equal(seen.n, 0);            /* its commit waits */
 	assert_int_equal(f->x.chg.n, 0);
-	gate_release(&g, 1);
+	fx_gate_release(&g, 1);
 	leases_ready(f);
 	assert_int_equal(seen.n, 1);
 	assert_int_equal(seen.stage, ENGINE_TX_DONE);
@@ -1054,9 +1003,9 @@ static void test_async_pinholes(void **state)
 
 	end = p->lease_end_ms;
 	assert_int_equal(engine_pin_renew(&f->x.e, &tx, p, end + 1000, NULL), ENGINE_TX_PENDING);
-	gate_wait_calls(&g, 2);
+	fx_gate_wait_calls(&g, 2);
 	assert_true(p->lease_end_ms == end);    /* not before its commit */
-	gate_release(&g, 2);
+	fx_gate_release(&g, 2);
 	leases_ready(f);
 	assert_int_equal(seen.n, 2);
 	assert_int_equal(seen.stage, ENGINE_TX_DONE);
@@ -1065,9 +1014,9 @@ static void test_async_pinholes(void **state)
 	assert_int_equal(engine_pin_remove_set(&f->x.e, &tx, &p, 1), ENGINE_TX_PENDING);
 	assert_ptr_equal(pin_first(f->x.e.pins), p);
 	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
-	gate_wait_calls(&g, 3);
+	fx_gate_wait_calls(&g, 3);
 	assert_ptr_equal(pin_first(f->x.e.pins), p);    /* until its commit */
-	gate_release(&g, 3);
+	fx_gate_release(&g, 3);
 	leases_ready(f);
 	assert_int_equal(seen.n, 3);
 	assert_int_equal(seen.removed, 1);
@@ -1080,8 +1029,8 @@ static void test_async_pinholes(void **state)
 	g.fail_err = -EIO;
 	assert_int_equal(engine_pin_add(&f->x.e, &tx, &t), ENGINE_TX_PENDING);
 	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
-	gate_wait_calls(&g, 4);
-	gate_release(&g, 4);
+	fx_gate_wait_calls(&g, 4);
+	fx_gate_release(&g, 4);
 	leases_ready(f);
 	assert_int_equal(seen.n, 4);
 	assert_int_equal(seen.stage, ENGINE_TX_COMMIT);
@@ -1089,6 +1038,8 @@ static void test_async_pinholes(void **state)
 	assert_int_equal(backend_sim_pin_count(b), 0);
 	assert_int_equal(f->x.chg.n, 3);
 	fx_free(f);
+	assert_false(g.broken);
+	fx_gate_fini(&g);
 }
 
 static void lan6_add(struct lan *l, const char *text)
@@ -1138,7 +1089,7 @@ static void pin_action(struct fx *f, const char *action, const char *args, struc
 static void test_async_soap_pinholes(void **state)
 {
 	struct fx *f = fx_new();
-	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 100, 0, 0 };
+	struct fx_gate g;
 	struct backend *b = &f->x.e.backend;
 	struct answer a = { 0 };
 	struct pinhole *p;
@@ -1146,8 +1097,10 @@ static void test_async_soap_pinholes(void **state)
 	uint64_t end;
 
 	(void)state;
+	fx_gate_init(&g);
+	fx_gate_release(&g, 100);
 	fx_leases(f);
-	leasefile_set_sync_fn(f->x.e.leases, gate_sync, &g);
+	leasefile_set_sync_fn(f->x.e.leases, fx_gate_sync, &g);
 	lan_set_ifindex(&f->x.e.lans[0], 2);
 	lan6_add(&f->x.e.lans[0], "2001:db8:1::1/64");
 	engine_lan_changed(&f->x.e, 0);
@@ -1190,6 +1143,8 @@ static void test_async_soap_pinholes(void **state)
 	assert_null(pin_first(f->x.e.pins));
 	assert_int_equal(backend_sim_pin_count(b), 0);
 	fx_free(f);
+	assert_false(g.broken);
+	fx_gate_fini(&g);
 }
 
 /* ------------------------------------------ through the HTTP server */

@@ -41,6 +41,7 @@
 #include "util/log.h"
 
 #include "harness.h"
+#include "fixture.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define WALL0 UINT64_C(1700000000)      /* seconds: the wall clock at the first start */
@@ -1426,93 +1427,6 @@ static void test_write_error(void **state)
 
 /* ============================================ the asynchronous commit */
 
-/*
- * The writer thread's fdatasync, held at a gate the test opens: call n
- * waits until released >= n, then fails if it is fail_at (with
- * fail_err), else runs the real fdatasync. entered counts the calls
- * that reached the gate (a test waits for it before it goes on).
- */
-struct gate {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int calls, released, fail_at, fail_err;
-	bool broken;                    /* the safety timeout ran out at the gate */
-};
-
-static void gate_init(struct gate *g)
-{
-	memset(g, 0, sizeof(*g));
-	pthread_mutex_init(&g->mu, NULL);
-	pthread_cond_init(&g->cv, NULL);
-}
-
-static void gate_fini(struct gate *g)
-{
-	pthread_cond_destroy(&g->cv);
-	pthread_mutex_destroy(&g->mu);
-}
-
-static struct timespec gate_deadline(void)
-{
-	struct timespec ts;
-	uint64_t ms = test_timeout_ms();
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	return ts;
-}
-
-static int gate_sync(int fd, void *arg)
-{
-	struct gate *g = arg;
-	struct timespec end = gate_deadline();
-	int n, fail;
-
-	pthread_mutex_lock(&g->mu);
-	n = ++g->calls;
-	pthread_cond_broadcast(&g->cv);
-	while (g->released < n && !g->broken)
-		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
-			g->broken = true;
-	fail = n == g->fail_at ? g->fail_err : 0;
-	pthread_mutex_unlock(&g->mu);
-	if (fail)
-		return fail;
-	return fdatasync(fd) < 0 ? -errno : 0;
-}
-
-static void gate_release(struct gate *g, int upto)
-{
-	pthread_mutex_lock(&g->mu);
-	g->released = upto;
-	pthread_cond_broadcast(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-}
-
-/* Wait (safety timeout) until n calls reached the gate. */
-static void gate_wait_calls(struct gate *g, int n)
-{
-	struct timespec end = gate_deadline();
-	int r = 0;
-
-	pthread_mutex_lock(&g->mu);
-	while (g->calls < n && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&g->cv, &g->mu, &end);
-	pthread_mutex_unlock(&g->mu);
-	if (r == ETIMEDOUT)
-		fail_msg("the writer thread never reached fdatasync %d", n);
-}
-
-static int gate_calls(struct gate *g)
-{
-	int n;
-
-	pthread_mutex_lock(&g->mu);
-	n = g->calls;
-	pthread_mutex_unlock(&g->mu);
-	return n;
-}
-
 /* What the completions said, in the order they came. */
 struct done {
 	int n;
@@ -1571,7 +1485,7 @@ struct async_case {
 	struct done d;
 	struct waiter w[5];
 	struct row r[5];
-	struct gate g;
+	struct fx_gate g;
 };
 
 static void async_begin(struct env *v, struct async_case *c, int n, uint16_t port0)
@@ -1584,9 +1498,9 @@ static void async_begin(struct env *v, struct async_case *c, int n, uint16_t por
 		c->w[i] = (struct waiter){ &c->d, i };
 		c->r[i] = async_row((uint16_t)(port0 + i));
 	}
-	gate_init(&c->g);
+	fx_gate_init(&c->g);
 	start(v);
-	leasefile_set_sync_fn(v->lf, gate_sync, &c->g);
+	leasefile_set_sync_fn(v->lf, fx_gate_sync, &c->g);
 }
 
 /* Every commit succeeded, in order, and is there after a restart. */
@@ -1603,7 +1517,7 @@ static void async_end(struct env *v, struct async_case *c)
 	restart(v, 0);
 	for (i = 0; i < c->n; i++)
 		expect_row(v, &c->r[i], 600);
-	gate_fini(&c->g);
+	fx_gate_fini(&c->g);
 }
 
 /* Commits requested while one fdatasync runs share the next one; they
@@ -1617,16 +1531,16 @@ static void test_async_group(void **state)
 
 	async_begin(v, &c, 5, 7000);
 	put_async(v, &c.r[0], &c.w[0]);
-	gate_wait_calls(&c.g, 1);               /* the first fdatasync runs ... */
+	fx_gate_wait_calls(&c.g, 1);               /* the first fdatasync runs ... */
 	for (i = 1; i < 5; i++)
 		put_async(v, &c.r[i], &c.w[i]); /* ... while four more commit */
 	leasefile_async_stats(v->lf, &st);
 	assert_int_equal(st.commits, 5);
 	assert_int_equal(st.waiting, 5);
 	assert_int_equal(c.d.n, 0);             /* nothing before leasefile_on_ready() */
-	gate_release(&c.g, 1000);
+	fx_gate_release(&c.g, 1000);
 	drive(v, &c.d, 5);
-	assert_int_equal(gate_calls(&c.g), 2);  /* one for the first, one for the four */
+	assert_int_equal(fx_gate_calls(&c.g), 2);  /* one for the first, one for the four */
 	leasefile_async_stats(v->lf, &st);
 	assert_int_equal(st.syncs, 2);
 	assert_int_equal(st.waiting, 0);
@@ -1645,17 +1559,17 @@ static void test_async_empty(void **state)
 	assert_int_equal(leasefile_ready_fd(NULL), -1);
 	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[0]), 1);
 	put_async(v, &c.r[0], &c.w[0]);
-	gate_wait_calls(&c.g, 1);
+	fx_gate_wait_calls(&c.g, 1);
 	c.w[1] = (struct waiter){ &c.d, 1 };
 	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[1]), 0);
-	gate_release(&c.g, 1000);
+	fx_gate_release(&c.g, 1000);
 	drive(v, &c.d, 2);
 	assert_int_equal(c.d.tag[0], 0);
 	assert_int_equal(c.d.tag[1], 1);
 	assert_int_equal(c.d.err[0], 0);
 	assert_int_equal(c.d.err[1], 0);
-	assert_int_equal(gate_calls(&c.g), 1); /* the empty one needed no fdatasync */
-	gate_fini(&c.g);
+	assert_int_equal(fx_gate_calls(&c.g), 1); /* the empty one needed no fdatasync */
+	fx_gate_fini(&c.g);
 }
 
 /*
@@ -1683,9 +1597,9 @@ static void test_async_fail(void **state)
 		for (i = 0; i < 3; i++) {
 			put_async(v, &c.r[i], &c.w[i]);
 			if (i == 0)
-				gate_wait_calls(&c.g, 1);
+				fx_gate_wait_calls(&c.g, 1);
 		}
-		gate_release(&c.g, 1000);
+		fx_gate_release(&c.g, 1000);
 		drive(v, &c.d, 3);
 		for (i = 0; i < 3; i++) {
 			assert_int_equal(c.d.tag[i], i);
@@ -1709,7 +1623,7 @@ static void test_async_fail(void **state)
 			assert_int_equal(present(v, MAP_TCP, c.r[i].port, ""), i + 1 < fail_at);
 		expect_row(v, &after, 600);
 		assert_false(c.g.broken);
-		gate_fini(&c.g);
+		fx_gate_fini(&c.g);
 		if (fail_at == 1)
 			env_fini(v);
 	}
@@ -1717,7 +1631,7 @@ static void test_async_fail(void **state)
 
 struct releaser {
 	struct leasefile *lf;
-	struct gate *g;
+	struct fx_gate *g;
 	bool saw_drain;
 };
 
@@ -1737,7 +1651,7 @@ static void *release_on_drain(void *arg)
 		}
 		nanosleep(&ts, NULL);
 	} while (clock_monotonic_ms(NULL) < end);
-	gate_release(rl->g, 1000);
+	fx_gate_release(rl->g, 1000);
 	return NULL;
 }
 
@@ -1757,7 +1671,7 @@ static void test_async_compact(void **state)
 
 	async_begin(v, &c, 3, 7300);
 	put_async(v, &c.r[0], &c.w[0]);
-	gate_wait_calls(&c.g, 1);
+	fx_gate_wait_calls(&c.g, 1);
 	put_async(v, &c.r[1], &c.w[1]);
 	rl = (struct releaser){ v->lf, &c.g, false };
 	assert_int_equal(pthread_create(&th, NULL, release_on_drain, &rl), 0);
@@ -1768,16 +1682,16 @@ static void test_async_compact(void **state)
 	assert_int_equal(st.drains, 1);
 	put_async(v, &c.r[2], &c.w[2]);
 	drive(v, &c.d, 3);
-	assert_int_equal(gate_calls(&c.g), 3);
+	assert_int_equal(fx_gate_calls(&c.g), 3);
 	async_end(v, &c);
 }
 
 static void *release_on_call(void *arg)
 {
-	struct gate *g = arg;
+	struct fx_gate *g = arg;
 
-	gate_wait_calls(g, 1);
-	gate_release(g, 1000);
+	fx_gate_wait_calls(g, 1);
+	fx_gate_release(g, 1000);
 	return NULL;
 }
 
@@ -1808,13 +1722,13 @@ static void test_async_bound(void **state)
 	static struct done d;
 	static struct waiter w[LEASEFILE_WAITERS_MAX + 2];
 	struct row r = async_row(0), over = async_row(9999);
-	struct gate g;
+	struct fx_gate g;
 	int i;
 
 	memset(&d, 0, sizeof(d));
-	gate_init(&g);
+	fx_gate_init(&g);
 	start(v);
-	leasefile_set_sync_fn(v->lf, gate_sync, &g);
+	leasefile_set_sync_fn(v->lf, fx_gate_sync, &g);
 	for (i = 0; i < LEASEFILE_WAITERS_MAX; i++) {
 		w[i] = (struct waiter){ &d, i };
 		r.port = (uint16_t)(10000 + i);
@@ -1823,11 +1737,11 @@ static void test_async_bound(void **state)
 	put(v, &over);
 	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &w[i]), -EAGAIN);
 	map_remove(v->t, map_find(v->t, MAP_TCP, over.port, ip("")));
-	gate_release(&g, 1000);
+	fx_gate_release(&g, 1000);
 	drive(v, &d, LEASEFILE_WAITERS_MAX);
 	for (i = 0; i < LEASEFILE_WAITERS_MAX; i++)
 		assert_int_equal(d.err[i] == 0 && d.tag[i] == i, true);
-	assert_true(gate_calls(&g) >= 2);
+	assert_true(fx_gate_calls(&g) >= 2);
 	/* The journal goes on. */
 	w[LEASEFILE_WAITERS_MAX] = (struct waiter){ &d, LEASEFILE_WAITERS_MAX };
 	r.port = 9998;
@@ -1838,7 +1752,7 @@ static void test_async_bound(void **state)
 	assert_int_equal(v->load_ret, LEASEFILE_WAITERS_MAX + 1);
 	assert_false(present(v, MAP_TCP, 9999, ""));
 	assert_false(g.broken);
-	gate_fini(&g);
+	fx_gate_fini(&g);
 }
 
 /* ============================================================ crashes */
