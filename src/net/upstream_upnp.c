@@ -111,10 +111,14 @@ static void exchange_done(struct upnp_link *k, bool ok)
 {
 	struct upnp_reply r;
 	size_t body, blen;
+	bool chunked = false;
 	int status, x;
 
 	memset(&r, 0, sizeof(r));
-	x = ok ? igdc_http_response(k->in.p ? k->in.p : "", k->in.len, true, &status, &body, &blen) : -1;
+	x = ok ? igdc_http_response(k->in.p ? k->in.p : "", k->in.len, true, &status, &body, &blen,
+				    &chunked) : -1;
+	if (x == 1 && chunked)
+		blen = igdc_http_dechunk(k->in.p + body, blen);
 	tcp_close(k);
 	if (k->timer > 0)
 		loop_timer_cancel(k->l, k->timer);
@@ -176,13 +180,15 @@ static void on_tcp(struct loop *l, int fd, uint32_t events, void *arg)
 	for (;;) {
 		int st;
 		size_t b, bl;
+		bool ch;
 
 		n = recv(fd, tmp, sizeof(tmp), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			/* complete with a Content-Length before the close */
-			if (igdc_http_response(k->in.p ? k->in.p : "", k->in.len, false, &st, &b, &bl) == 1)
+			/* complete (a Content-Length, or the last chunk) before the close */
+			if (igdc_http_response(k->in.p ? k->in.p : "", k->in.len, false, &st, &b, &bl,
+					       &ch) == 1)
 				exchange_done(k, true);
 			return;
 		}
