@@ -32,6 +32,7 @@
 #include "net/upstream_io.h"
 
 #include "conf/config.h"
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "engine.h"
@@ -79,6 +80,8 @@ struct entry {
 	unsigned renew_n;
 	uint64_t next_ms;               /* when to act (0: now) */
 	bool logged_other;
+	bool on_upnp;                   /* held on the UPnP IGD left for PCP / NAT-PMP:
+					 * deleted there first (granted: its port) */
 };
 
 /* The slots by the local mapping (protocol, external port) they mirror
@@ -145,6 +148,13 @@ struct upstream_io {
 	bool have_bootid;
 	uint32_t bootid;
 	uint64_t upnp_check_ms;         /* when to M-SEARCH again */
+
+	/* PCP / NAT-PMP looked for again while UPnP or nothing is used
+	 * (a server that appears later is taken: reprobe_answer()) */
+	struct backoff reprobe;
+	int64_t reprobe_timer;
+	bool bg_probe;                  /* an ANNOUNCE in flight beside the UPnP work */
+	unsigned bg_sent;
 };
 
 void upstream_io_default_params(struct upstream_io_params *p)
@@ -154,6 +164,7 @@ void upstream_io_default_params(struct upstream_io_params *p)
 	p->sends = IGDD_UPSTREAM_SENDS;
 	p->retry_ms = IGDD_UPSTREAM_RETRY_S * 1000ull;
 	p->reprobe_ms = IGDD_UPSTREAM_REPROBE_S * 1000ull;
+	p->reprobe_max_ms = IGDD_UPSTREAM_REPROBE_MAX_S * 1000ull;
 	p->lifetime = IGDD_UPSTREAM_LIFETIME_S;
 	p->gap_ms = IGDD_UPSTREAM_GAP_MS;
 	p->upnp_wait_ms = IGDD_UPSTREAM_UPNP_WAIT_MS;
@@ -211,9 +222,7 @@ static void set_ext(struct upstream_io *u, bool have, struct in_addr a)
 
 static void req_stop(struct upstream_io *u)
 {
-	if (u->timer > 0)
-		loop_timer_cancel(u->l, u->timer);
-	u->timer = 0;
+	loop_timer_clear(u->l, &u->timer);
 	if (u->kind >= REQ_UPNP_FIND && u->upnp)
 		upnp_link_cancel(u->upnp);
 	u->kind = REQ_NONE;
@@ -224,7 +233,7 @@ static void on_timer(struct loop *l, void *arg);
 
 static void req_send(struct upstream_io *u)
 {
-	uint64_t wait = u->p.irt_ms << (u->sent < 16 ? u->sent : 16);
+	uint64_t wait = backoff_nth(u->p.irt_ms, u->sent, UINT64_MAX);
 
 	if (send(u->fd, u->req, u->req_len, 0) < 0 && errno == ECONNREFUSED)
 		u->sent = u->p.sends;   /* ICMP port unreachable: nobody there */
@@ -312,6 +321,12 @@ static void ask(struct upstream_io *u, struct entry *x)
 	uint32_t life = del ? 0 : u->p.lifetime;
 	uint16_t want = del ? 0 : (x->granted ? x->granted : x->port);
 
+	if (x->on_upnp && !u->upnp)
+		x->on_upnp = false;             /* no link to delete it with: it expires there */
+	if (x->on_upnp) {
+		upnp_ask(u, x, true, false);    /* moving: off the IGD first */
+		return;
+	}
 	if (u->e->upstream.mode == UPSTREAM_UPNP) {
 		upnp_ask(u, x, del, false);
 		return;
@@ -384,9 +399,7 @@ static void schedule(struct upstream_io *u)
 	if (u->e->upstream.mode != UPSTREAM_PCP && u->e->upstream.mode != UPSTREAM_NATPMP &&
 	    u->e->upstream.mode != UPSTREAM_UPNP)
 		return;                 /* the probe's timer runs */
-	if (u->timer > 0)
-		loop_timer_cancel(u->l, u->timer);
-	u->timer = 0;
+	loop_timer_clear(u->l, &u->timer);
 	if (u->e->upstream.mode == UPSTREAM_UPNP && now >= u->upnp_check_ms && upnp_find(u) == 0)
 		return;                 /* BOOTID, gone, back (UDA 1.3.3) */
 	x = pick(u, now, &next);
@@ -792,7 +805,8 @@ static void check_epoch(struct upstream_io *u, uint32_t epoch, bool natpmp)
 	u->epoch_ms = now;
 }
 
-/* Neither PCP, NAT-PMP nor a UPnP IGD: asked again after reprobe_ms. */
+/* Neither PCP, NAT-PMP nor a UPnP IGD: asked again after reprobe_ms,
+ * doubling up to reprobe_max_ms. */
 static void none_found(struct upstream_io *u)
 {
 	char t[INET_ADDRSTRLEN];
@@ -806,7 +820,7 @@ static void none_found(struct upstream_io *u)
 			  (unsigned)(u->p.port ? u->p.port : PCP_PORT));
 	u->warned_none = true;
 	set_ext(u, false, u->e->upstream.server);
-	u->timer = loop_timer_in(u->l, u->p.reprobe_ms, on_timer, u);
+	loop_timer_set_in(u->l, &u->timer, backoff_take(&u->reprobe), on_timer, u);
 }
 
 /* SSDP on the WAN: at start when PCP and NAT-PMP are silent, and every
@@ -873,6 +887,8 @@ static void upnp_found(struct upstream_io *u, enum upnp_event ev)
 	}
 }
 
+static void reprobe_arm(struct upstream_io *u);
+
 static void upnp_ext(struct upstream_io *u, enum upnp_event ev, const struct upnp_reply *r)
 {
 	struct in_addr a;
@@ -887,6 +903,8 @@ static void upnp_ext(struct upstream_io *u, enum upnp_event ev, const struct upn
 			return;
 		}
 		u->e->upstream.mode = UPSTREAM_UPNP;
+		backoff_reset(&u->reprobe);
+		reprobe_arm(u);
 	}
 	u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
 	reconcile(u);
@@ -964,6 +982,13 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 	double r = (double)(now % 1000) / 1000.0;
 
 	req_stop(u);
+	if (u->req_delete && x->on_upnp && x->state != E_DROP) {
+		x->on_upnp = false;             /* off the IGD: asked of the new server */
+		x->granted = 0;
+		x->next_ms = 0;
+		schedule(u);
+		return;
+	}
 	if (u->req_delete) {
 		slot_release(u, x);             /* deleted, or never to be */
 		reconcile(u);                   /* a slot left free: to a mapping holding none */
@@ -995,6 +1020,116 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 	schedule(u);
 }
 
+static void natpmp_found(struct upstream_io *u)
+{
+	u->e->upstream.mode = UPSTREAM_NATPMP;
+	log_info("upstream: the gateway speaks NAT-PMP only");
+	u->req_len = natpmpc_build_external(u->req);
+	req_begin(u, REQ_NATPMP_EXT);
+}
+
+static void pcp_found(struct upstream_io *u)
+{
+	uint8_t ext_req[2];
+
+	u->e->upstream.mode = UPSTREAM_PCP;
+	log_info("upstream: PCP server at the WAN gateway");
+	/* PCP has no request for the external address alone; a server
+	 * that speaks NAT-PMP too answers one (RFC 6886 3.2): one
+	 * datagram, not retransmitted; the first MAP tells it anyway */
+	if (send(u->fd, ext_req, natpmpc_build_external(ext_req), 0) >= 0)
+		u->e->upstream.requests++;
+	reconcile(u);
+}
+
+static void bg_stop(struct upstream_io *u)
+{
+	loop_timer_clear(u->l, &u->reprobe_timer);
+	u->bg_probe = false;
+}
+
+/*
+ * PCP or NAT-PMP answers while the UPnP IGD is used: it is taken (the
+ * order of mechanisms, docs/POLICY.md), and each mapping moves: deleted
+ * on the IGD (DeletePortMapping of the port it granted, ask()), then
+ * asked of the new server. What the IGD was doing is dropped: an add
+ * in flight is deleted too (714 counts as done).
+ */
+static void upnp_leave(struct upstream_io *u)
+{
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x->state == E_FREE || (!x->granted && x != u->req_entry))
+			continue;
+		x->on_upnp = true;
+		if (x->state == E_HELD)
+			x->state = E_WANT;
+		x->next_ms = 0;
+	}
+	req_stop(u);
+	bg_stop(u);
+	u->upnp_lost = false;
+	log_info("upstream: PCP or NAT-PMP answers now: the mappings move there from the UPnP IGD");
+}
+
+/* The answer to the ANNOUNCE sent while UPnP is used. */
+static void reprobe_answer(struct upstream_io *u, const struct pcpc_response *r)
+{
+	if (!r->natpmp_only && r->opcode != PCP_OP_ANNOUNCE)
+		return;
+	upnp_leave(u);
+	backoff_reset(&u->reprobe);
+	if (r->natpmp_only) {
+		natpmp_found(u);
+		return;
+	}
+	check_epoch(u, r->epoch, false);
+	pcp_found(u);
+}
+
+static void on_reprobe(struct loop *l, void *arg);
+
+/* The next look for PCP / NAT-PMP while UPnP is used, after the wait
+ * the backoff gives (reprobe_ms doubling up to reprobe_max_ms). */
+static void reprobe_arm(struct upstream_io *u)
+{
+	u->bg_probe = false;
+	loop_timer_set_in(u->l, &u->reprobe_timer, backoff_take(&u->reprobe), on_reprobe, u);
+}
+
+/* One ANNOUNCE (RFC 6887 14.1: the probe) beside the UPnP work, sent
+ * like any request (sends times, the waits doubling from irt_ms); no
+ * answer, or ICMP port unreachable: reprobe_arm(). */
+static void on_reprobe(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+	uint8_t req[PCPC_MAP_REQ_MAX];
+	size_t n;
+
+	(void)l;
+	u->reprobe_timer = 0;
+	if (!u->active || u->e->upstream.mode != UPSTREAM_UPNP)
+		return;
+	if (u->bg_probe && u->bg_sent >= u->p.sends) {
+		reprobe_arm(u);
+		return;
+	}
+	if (!u->bg_probe) {
+		u->bg_probe = true;
+		u->bg_sent = 0;
+	}
+	n = pcpc_build_announce(req, u->wan);
+	if (send(u->fd, req, n, 0) < 0 && errno == ECONNREFUSED)
+		u->bg_sent = u->p.sends;
+	u->e->upstream.requests++;
+	loop_timer_set_in(u->l, &u->reprobe_timer, backoff_nth(u->p.irt_ms, u->bg_sent, UINT64_MAX),
+			  on_reprobe, u);
+	u->bg_sent++;
+}
+
 static void on_pcp(struct upstream_io *u, const struct pcpc_response *r)
 {
 	struct entry *x = u->req_entry;
@@ -1003,25 +1138,13 @@ static void on_pcp(struct upstream_io *u, const struct pcpc_response *r)
 		if (u->kind != REQ_PROBE)
 			return;
 		req_stop(u);
-		u->e->upstream.mode = UPSTREAM_NATPMP;
-		log_info("upstream: the gateway speaks NAT-PMP only");
-		u->req_len = natpmpc_build_external(u->req);
-		req_begin(u, REQ_NATPMP_EXT);
+		natpmp_found(u);
 		return;
 	}
 	check_epoch(u, r->epoch, false);
 	if (u->kind == REQ_PROBE && r->opcode == PCP_OP_ANNOUNCE) {
-		uint8_t ext_req[2];
-
 		req_stop(u);
-		u->e->upstream.mode = UPSTREAM_PCP;
-		log_info("upstream: PCP server at the WAN gateway");
-		/* PCP has no request for the external address alone; a server
-		 * that speaks NAT-PMP too answers one (RFC 6886 3.2): one
-		 * datagram, not retransmitted; the first MAP tells it anyway */
-		if (send(u->fd, ext_req, natpmpc_build_external(ext_req), 0) >= 0)
-			u->e->upstream.requests++;
-		reconcile(u);
+		pcp_found(u);
 		return;
 	}
 	if (u->kind != REQ_MAP || r->opcode != PCP_OP_MAP || !x ||
@@ -1075,6 +1198,10 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 			no_server(u);   /* ICMP port unreachable: nobody listens */
 			return;
 		}
+		if (n < 0 && errno == ECONNREFUSED && u->bg_probe) {
+			reprobe_arm(u);
+			continue;
+		}
 		if (n < 0)
 			return;
 		if ((size_t)n > sizeof(buf))
@@ -1084,6 +1211,11 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 			if (natpmpc_parse(buf, (size_t)n, &nr) == 0 && nr.opcode == NATPMP_OP_EXTERNAL &&
 			    nr.result == NATPMP_SUCCESS && !u->e->upstream.have_ext)
 				set_ext(u, true, nr.ext_addr);
+			continue;
+		}
+		if (u->e->upstream.mode == UPSTREAM_UPNP) {
+			if (u->bg_probe && pcpc_parse(buf, (size_t)n, &r) == 0)
+				reprobe_answer(u, &r);
 			continue;
 		}
 		if (u->kind == REQ_NONE)
@@ -1237,14 +1369,15 @@ static void stop(struct upstream_io *u, bool delete_held)
 	size_t i;
 
 	req_stop(u);
+	bg_stop(u);
 	if (u->fd >= 0) {
 		for (i = 0; delete_held && i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 			struct entry *x = &u->ent[i];
 
-			if (!x->granted || (x->state != E_HELD && x->state != E_DROP))
+			if (!x->granted || (x->state != E_HELD && x->state != E_DROP && !x->on_upnp))
 				continue;
 			x->state = E_DROP;
-			if (upnp) {
+			if (u->upnp && (upnp || x->on_upnp)) {
 				upnp_delete_sync(u, x, end);
 				continue;
 			}
@@ -1312,6 +1445,7 @@ static int start(struct upstream_io *u)
 		log_info("upstream: not listening for announcements on 224.0.0.1:%d: %s",
 			 PCP_CLIENT_PORT, strerror(-r));
 	u->warned_none = false;
+	backoff_init(&u->reprobe, u->p.reprobe_ms, u->p.reprobe_max_ms);
 	probe(u);
 	return 0;
 fail:

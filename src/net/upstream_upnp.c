@@ -81,9 +81,7 @@ static void udp_close(struct upnp_link *k)
 
 void upnp_link_cancel(struct upnp_link *k)
 {
-	if (k->timer > 0)
-		loop_timer_cancel(k->l, k->timer);
-	k->timer = 0;
+	loop_timer_clear(k->l, &k->timer);
 	tcp_close(k);
 	udp_close(k);
 	k->state = L_IDLE;
@@ -120,9 +118,7 @@ static void exchange_done(struct upnp_link *k, bool ok)
 	if (x == 1 && chunked)
 		blen = igdc_http_dechunk(k->in.p + body, blen);
 	tcp_close(k);
-	if (k->timer > 0)
-		loop_timer_cancel(k->l, k->timer);
-	k->timer = 0;
+	loop_timer_clear(k->l, &k->timer);
 	if (k->state == L_DESCRIBE) {
 		struct igdc_service s;
 
@@ -213,7 +209,7 @@ static int link_watch(struct upnp_link *k, int fd, uint32_t events, loop_fd_fn c
 		close(fd);
 		return r;
 	}
-	k->timer = loop_timer_in(k->l, ms, on_deadline, k);
+	loop_timer_set_in(k->l, &k->timer, ms, on_deadline, k);
 	return 0;
 }
 

@@ -5,8 +5,11 @@
  * namespace of its own (SSDP on lo, which the test makes multicast; the
  * description and SOAP on 127.0.0.1). The WAN address is 127.0.0.2, the
  * WAN interface lo. The IGD's answers are scripted per test: 718 then
- * AddAnyPortMapping, 725 then lease 0, a new BOOTID.UPNP.ORG. Every wait
- * is for the condition, bounded by the safety timeout.
+ * AddAnyPortMapping, 725 then lease 0, a new BOOTID.UPNP.ORG, chunked
+ * answers. A PCP (or NAT-PMP only) server of the test that starts on the
+ * probed port after UPnP was settled on is found by the re-probe, and the
+ * mappings move to it. Every wait is for the condition, bounded by the
+ * safety timeout.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -31,6 +34,8 @@
 #include "harness.h"
 #include "loop/loop.h"
 #include "net/upstream_io.h"
+#include "proto/natpmp.h"
+#include "proto/pcp.h"
 #include "svc/ctl.h"
 #include "util/buf.h"
 #include "util/limits.h"
@@ -47,6 +52,7 @@ struct igd {
 	uint32_t bootid;
 	bool conflict;                  /* AddPortMapping answers 718 */
 	bool perm_only;                 /* a lease other than 0 answers 725 */
+	bool chunked;                   /* answers in chunks */
 	unsigned searches, adds, anys, deletes, exts;
 	unsigned last_lease;
 	unsigned last_ext_port;
@@ -86,12 +92,28 @@ static void igd_ssdp(struct loop *l, int fd, uint32_t ev, void *arg)
 
 static void reply(struct igd *g, int status, const char *body)
 {
-	char head[256];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: text/xml\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
+	char head[256], size[16];
+	size_t len = strlen(body), off, c;
+	int n;
 
+	if (!g->chunked) {
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: text/xml\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, len);
+		(void)!send(g->conn, head, (size_t)n, MSG_NOSIGNAL);
+		(void)!send(g->conn, body, len, MSG_NOSIGNAL);
+		return;
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: text/xml\r\n"
+		     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", status);
 	(void)!send(g->conn, head, (size_t)n, MSG_NOSIGNAL);
-	(void)!send(g->conn, body, strlen(body), MSG_NOSIGNAL);
+	for (off = 0; off < len; off += c) {
+		c = len - off < 37 ? len - off : 37;
+		n = snprintf(size, sizeof(size), "%zx\r\n", c);
+		(void)!send(g->conn, size, (size_t)n, MSG_NOSIGNAL);
+		(void)!send(g->conn, body + off, c, MSG_NOSIGNAL);
+		(void)!send(g->conn, "\r\n", 2, MSG_NOSIGNAL);
+	}
+	(void)!send(g->conn, "0\r\n\r\n", 5, MSG_NOSIGNAL);
 }
 
 static void soap_ok(struct igd *g, const char *action, const char *args)
@@ -242,6 +264,83 @@ static void igd_close(struct igd *g)
 	close(g->http);
 }
 
+/* A PCP server (or NAT-PMP only) on 127.0.0.1:5352 that starts late:
+ * grants the port asked, 198.51.100.9 as the external address. */
+struct pcpsrv {
+	int fd;
+	bool natpmp_only;
+	unsigned announces, maps, deletes;
+};
+
+static void pcpsrv_read(struct loop *l, int fd, uint32_t ev, void *arg)
+{
+	struct pcpsrv *s = arg;
+	uint8_t in[1100], out[PCP_MAX_MSG], ext[16];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl);
+	struct pcp_request q;
+	struct natpmp_request nq;
+	struct in_addr pub;
+	size_t len = 0;
+
+	(void)l;
+	(void)ev;
+	if (n < 2)
+		return;
+	inet_pton(AF_INET, "198.51.100.9", &pub);
+	if (in[0] == 0) {
+		if (natpmp_parse(in, (size_t)n, &nq) != NATPMP_PARSE_OK)
+			return;
+		if (nq.opcode == NATPMP_OP_EXTERNAL) {
+			len = natpmp_build_external(out, 0, 7, pub);
+		} else {
+			if (nq.lifetime)
+				s->maps++;
+			else
+				s->deletes++;
+			len = natpmp_build_map(out, nq.opcode, 0, 7, nq.int_port,
+					       nq.lifetime ? nq.int_port : 0, nq.lifetime);
+		}
+	} else if (s->natpmp_only) {
+		len = natpmp_build_error(out, in[1] & 0x7f, NATPMP_UNSUPP_VERSION, 7);
+	} else {
+		if (pcp_parse(in, (size_t)n, &q) != PCP_SUCCESS)
+			return;
+		if (q.opcode == PCP_OP_ANNOUNCE) {
+			s->announces++;
+			len = pcp_build_announce(out, 7);
+		} else {
+			if (q.lifetime)
+				s->maps++;
+			else
+				s->deletes++;
+			pcp_addr_from_v4(ext, pub);
+			len = pcp_build_response(out, &q, PCP_SUCCESS, q.lifetime, 7, q.int_port, ext);
+		}
+	}
+	sendto(fd, out, len, 0, (struct sockaddr *)&from, sizeof(from));
+}
+
+static void pcpsrv_open(struct pcpsrv *s, struct loop *l, bool natpmp_only)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5352) };
+
+	memset(s, 0, sizeof(*s));
+	s->natpmp_only = natpmp_only;
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(s->fd >= 0);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(loop_fd_add(l, s->fd, EPOLLIN, pcpsrv_read, s), 0);
+}
+
+static void pcpsrv_close(struct pcpsrv *s, struct loop *l)
+{
+	loop_fd_del(l, s->fd);
+	close(s->fd);
+}
+
 struct fx {
 	struct config cfg;
 	struct engine e;
@@ -286,6 +385,7 @@ static struct fx *fx_new(unsigned version)
 	p.sends = 2;
 	p.retry_ms = 100;
 	p.reprobe_ms = 100;
+	p.reprobe_max_ms = 400;
 	p.gap_ms = 0;
 	p.upnp_wait_ms = 200;
 	p.upnp_timeout_ms = 2000;
@@ -453,6 +553,97 @@ static void test_bootid(void **state)
 	fx_free(f);
 }
 
+/* The IGD answers chunked (description and SOAP): the same as in
+ * test_mirror, the 718 path included. */
+static void test_chunked(void **state)
+{
+	struct fx *f;
+	char ip[INET_ADDRSTRLEN];
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new(2);
+	f->igd.chunked = true;
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	engine_external_ip(&f->e, ip);
+	assert_string_equal(ip, "198.51.100.1");
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	assert_int_equal(f->igd.adds, 1);
+	f->igd.conflict = true;
+	ctl(f, "add TCP 8081 192.168.1.20 81");
+	wait_mirrored(f, 2);
+	assert_int_equal(f->igd.anys, 1);
+	assert_int_equal(f->e.upstream.other_port, 1);
+	fx_free(f);
+}
+
+static struct pcpsrv *cur_srv;
+static enum upstream_mode want_mode;
+
+static bool moved(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.mode == want_mode && cur->e.upstream.mirrored == want &&
+	       cur->e.upstream.pending == 0 && cur->igd.deletes >= want && cur_srv->maps >= want &&
+	       cur->e.upstream.have_ext && cur->e.upstream.ext.s_addr == htonl(0xc6336409u);
+}
+
+static bool srv_deleted(void *arg)
+{
+	(void)arg;
+	return cur_srv->deletes >= want && cur->e.upstream.mirrored == 1;
+}
+
+/* A PCP (or NAT-PMP) server that starts after UPnP was settled on is
+ * found by the re-probe: each mapping is deleted on the IGD and made on
+ * the new server, whose external address is reported; a local delete
+ * then goes to the new server only. */
+static void pcp_appears(bool natpmp_only)
+{
+	struct pcpsrv srv;
+	struct fx *f;
+	unsigned igd_deletes;
+
+	if (!own_netns)
+		skip();
+	f = fx_new(2);
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	ctl(f, "add UDP 9000 192.168.1.21 9000");
+	wait_mirrored(f, 2);
+	assert_int_equal(f->igd.adds, 2);
+	assert_int_equal(f->igd.deletes, 0);
+	pcpsrv_open(&srv, f->l, natpmp_only);
+	cur_srv = &srv;
+	want = 2;
+	want_mode = natpmp_only ? UPSTREAM_NATPMP : UPSTREAM_PCP;
+	assert_true(test_loop_until(f->l, moved, NULL));
+	assert_int_equal(f->igd.deletes, 2);
+	assert_int_equal(srv.maps, 2);
+	igd_deletes = f->igd.deletes;
+	ctl(f, "del TCP 8080");
+	want = 1;
+	assert_true(test_loop_until(f->l, srv_deleted, NULL));
+	assert_int_equal(f->igd.deletes, igd_deletes);
+	assert_int_equal(f->igd.adds, 2);
+	pcpsrv_close(&srv, f->l);
+	fx_free(f);
+}
+
+static void test_pcp_appears(void **state)
+{
+	(void)state;
+	pcp_appears(false);
+}
+
+static void test_natpmp_appears(void **state)
+{
+	(void)state;
+	pcp_appears(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +651,9 @@ int main(void)
 		cmocka_unit_test(test_conflict_any),
 		cmocka_unit_test(test_permanent_only),
 		cmocka_unit_test(test_bootid),
+		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_pcp_appears),
+		cmocka_unit_test(test_natpmp_appears),
 	};
 	int r = test_own_netns();
 
