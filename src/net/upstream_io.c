@@ -141,7 +141,8 @@ struct upstream_io {
 
 	/* the UPnP IGD control point (net/upstream_upnp.c), when neither
 	 * PCP nor NAT-PMP answers */
-	struct upnp_link *upnp;
+	struct upnp_link *upnp;         /* NULL with upstream_upnp = no */
+	bool upnp_on;                   /* upstream_upnp when started */
 	bool upnp_any;                  /* the request in flight is AddAnyPortMapping */
 	bool upnp_perm;                 /* the IGD takes only lease 0 (725) */
 	bool upnp_lost;                 /* the last check found it no more */
@@ -813,11 +814,12 @@ static void none_found(struct upstream_io *u)
 
 	u->e->upstream.mode = UPSTREAM_NONE;
 	if (!u->warned_none)
-		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u and no UPnP IGD "
-			  "on the WAN: mappings reach only as far as the upstream, reported as "
-			  "they are (docs/POLICY.md)",
+		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u and %s: "
+			  "mappings reach only as far as the upstream, reported as they are "
+			  "(docs/POLICY.md)",
 			  inet_ntop(AF_INET, &u->e->upstream.server, t, sizeof(t)) ? t : "?",
-			  (unsigned)(u->p.port ? u->p.port : PCP_PORT));
+			  (unsigned)(u->p.port ? u->p.port : PCP_PORT),
+			  u->upnp_on ? "no UPnP IGD on the WAN" : "upstream_upnp = no");
 	u->warned_none = true;
 	set_ext(u, false, u->e->upstream.server);
 	loop_timer_set_in(u->l, &u->timer, backoff_take(&u->reprobe), on_timer, u);
@@ -1437,7 +1439,8 @@ static int start(struct upstream_io *u)
 	u->wan = u->e->wan_addr;
 	u->active = true;
 	ifindex = u->e->cfg->wan_interface[0] ? if_nametoindex(u->e->cfg->wan_interface) : 0;
-	if (ifindex)
+	u->upnp_on = u->e->cfg->upstream_upnp;
+	if (ifindex && u->upnp_on)
 		u->upnp = upnp_link_new(u->l, u->wan, ifindex, u->e->upstream.server,
 					u->p.upnp_wait_ms, u->p.upnp_timeout_ms, on_upnp, u);
 	r = announce_open(u);
@@ -1464,8 +1467,28 @@ void upstream_io_wan_changed(struct upstream_io *u)
 	/* the sim backend simulates the WAN: no upstream to ask (tests name one) */
 	want = u->e->cfg->upstream_pcp && u->e->wan_classified && !engine_wan_public(u->e) &&
 	       (u->e->cfg->backend == CONFIG_BACKEND_NFT || u->p.have_server);
-	if (u->active && want && u->wan.s_addr == u->e->wan_addr.s_addr)
+	/* upstream_upnp changed by a reload: a new start where it matters
+	 * (the IGD used and now refused, or nothing found and now allowed) */
+	if (u->active && want && u->wan.s_addr == u->e->wan_addr.s_addr &&
+	    (u->upnp_on == u->e->cfg->upstream_upnp ||
+	     (u->e->upstream.mode != UPSTREAM_UPNP && u->e->upstream.mode != UPSTREAM_NONE))) {
+		u->upnp_on = u->e->cfg->upstream_upnp;
+		if (!u->upnp_on && u->upnp) {
+			/* not used (PCP, NAT-PMP or probing), but for a delete
+			 * of a mapping moving off it: left to expire there */
+			bool searching = u->kind == REQ_UPNP_FIND;
+
+			if (u->kind >= REQ_UPNP_FIND)
+				req_stop(u);
+			upnp_link_free(u->upnp);
+			u->upnp = NULL;
+			if (searching && u->e->upstream.mode == UPSTREAM_PROBING)
+				none_found(u);  /* the probe's last step, cut short */
+			else
+				schedule(u);
+		}
 		return;
+	}
 	if (u->active)
 		stop(u, u->wan.s_addr == u->e->wan_addr.s_addr);
 	if (!want)

@@ -353,17 +353,17 @@ struct fx {
 
 static struct fx *cur;
 
-static struct fx *fx_new(unsigned version)
+static struct fx *fx_new_conf(unsigned version, const char *extra)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
-	static const char text[] = "lan_interface = lan0\nexternal_ip = 127.0.0.2\n"
-				   "wan_interface = lo\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n";
+	char err[256], text[512];
 	struct clock clk = { clock_monotonic_ms, NULL };
 	struct upstream_io_params p;
 	struct in_addr lan, mask;
 
 	assert_non_null(f);
+	snprintf(text, sizeof(text), "lan_interface = lan0\nexternal_ip = 127.0.0.2\n"
+		 "wan_interface = lo\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s", extra);
 	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
@@ -394,6 +394,11 @@ static struct fx *fx_new(unsigned version)
 	assert_non_null(f->u);
 	cur = f;
 	return f;
+}
+
+static struct fx *fx_new(unsigned version)
+{
+	return fx_new_conf(version, "");
 }
 
 static void fx_free(struct fx *f)
@@ -644,6 +649,67 @@ static void test_natpmp_appears(void **state)
 	pcp_appears(true);
 }
 
+static bool is_none(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.mode == UPSTREAM_NONE;
+}
+
+static bool probed(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.requests >= want;
+}
+
+/* upstream_upnp = no: PCP and NAT-PMP asked, no search on the WAN. */
+static void test_upnp_off(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new_conf(2, "upstream_upnp = no\n");
+	assert_true(test_loop_until(f->l, is_none, NULL));
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	/* the probe again (reprobe_ms 100 ms doubling to 400 ms), still no search */
+	want = 4;
+	assert_true(test_loop_until(f->l, probed, NULL));
+	assert_int_equal(f->e.upstream.mode, UPSTREAM_NONE);
+	assert_int_equal(f->igd.searches, 0);
+	assert_int_equal(f->igd.adds, 0);
+	assert_false(f->e.upstream.have_ext);
+	fx_free(f);
+}
+
+/* upstream_upnp turned off by a reload while the IGD is used: the
+ * mapping deleted there, nothing found any more; on again: found and
+ * mirrored again. */
+static void test_upnp_reload(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new(2);
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	f->cfg.upstream_upnp = false;
+	upstream_io_wan_changed(f->u);
+	want = 1;
+	assert_true(test_loop_until(f->l, deleted, NULL));   /* read after the sync delete */
+	assert_true(test_loop_until(f->l, is_none, NULL));
+	assert_int_equal(f->e.upstream.mirrored, 0);
+	f->cfg.upstream_upnp = true;
+	upstream_io_wan_changed(f->u);
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	wait_mirrored(f, 1);
+	assert_int_equal(f->igd.adds, 2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +720,8 @@ int main(void)
 		cmocka_unit_test(test_chunked),
 		cmocka_unit_test(test_pcp_appears),
 		cmocka_unit_test(test_natpmp_appears),
+		cmocka_unit_test(test_upnp_off),
+		cmocka_unit_test(test_upnp_reload),
 	};
 	int r = test_own_netns();
 
