@@ -156,6 +156,18 @@ struct upstream_io {
 	int64_t reprobe_timer;
 	bool bg_probe;                  /* an ANNOUNCE in flight beside the UPnP work */
 	unsigned bg_sent;
+
+	/* reconcile()'s walk of the local table for mappings to give a
+	 * slot: at most IGDD_UPSTREAM_WALK_BATCH of them per loop turn,
+	 * resumed after the key last looked at (walk_next()) */
+	bool walking;
+	bool walk_have;                 /* the key below is the last looked at */
+	uint8_t walk_proto;
+	uint16_t walk_port;
+	struct in_addr walk_rh;
+	size_t walk_lap;                /* looked at since the last placement or change */
+	bool walk_resume;               /* reconcile() called to go on, nothing else new */
+	int64_t walk_timer;
 };
 
 void upstream_io_default_params(struct upstream_io_params *p)
@@ -693,18 +705,68 @@ static bool placeable(struct upstream_io *u, struct share *hs, unsigned nh, bool
 	return any || (total > sum && u->outside_ok);
 }
 
+/* The local mapping after the one the walk looked at last, in table
+ * order, wrapping around to the first; NULL: the table is empty. */
+static const struct mapping *walk_next(struct upstream_io *u)
+{
+	const struct map_table *t = u->e->maps;
+	const struct mapping *m = NULL;
+	unsigned p;
+
+	if (u->walk_have) {
+		m = map_range_after(t, u->walk_proto, u->walk_port, u->walk_rh, UINT16_MAX);
+		for (p = u->walk_proto + 1u; !m && p < MAP_NPROTO; p++)
+			m = map_range_first(t, (uint8_t)p, 0, UINT16_MAX);
+	}
+	if (!m)
+		m = map_first(t);
+	if (m) {
+		u->walk_have = true;
+		u->walk_proto = m->proto;
+		u->walk_port = m->ext_port;
+		u->walk_rh = m->remote_host;
+	}
+	return m;
+}
+
+static void walk_end(struct upstream_io *u)
+{
+	loop_timer_clear(u->l, &u->walk_timer);
+	u->walking = u->walk_have = false;
+}
+
+static void reconcile(struct upstream_io *u);
+
+static void on_walk(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+
+	(void)l;
+	u->walk_timer = 0;
+	if (u->active) {
+		u->walk_resume = true;
+		reconcile(u);
+	}
+}
+
 /* The local table as it is now: new mappings to ask for, gone ones to
- * delete. A mapping is mirrored by (protocol, external port). The pass
- * over the local table runs only when a mapping holding no slot can get
- * one (placeable()), and ends when none more can; a change that moves
- * no slot costs O(slots), not O(local table). */
+ * delete. A mapping is mirrored by (protocol, external port). The walk
+ * over the local table runs only while a mapping holding no slot can
+ * get one (placeable()): from the first mapping in table order, at most
+ * IGDD_UPSTREAM_WALK_BATCH mappings per loop turn (the rest at the next
+ * turn, or at the next change, from where it stopped), wrapping around,
+ * until none more can be placed or a whole lap placed none. A change
+ * that moves no slot costs O(slots), not O(local table); one that does
+ * costs at most a batch per loop turn. */
 static void reconcile(struct upstream_io *u)
 {
 	struct share hs[IGDD_UPSTREAM_MAX_MAPPINGS];
 	const struct mapping *m;
-	bool unplaced, full = false;
+	bool unplaced, full = false, resume = u->walk_resume;
 	unsigned nh;
-	size_t i;
+	size_t i, batch;
+
+	u->walk_resume = false;
 
 	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 		struct entry *x = &u->ent[i];
@@ -734,12 +796,26 @@ static void reconcile(struct upstream_io *u)
 		if ((s = share_of(hs, &nh, x->host, true)))
 			s->n++;
 	}
-	if (!placeable(u, hs, nh, &unplaced))
+	if (!placeable(u, hs, nh, &unplaced)) {
+		walk_end(u);
 		goto out;
-	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
+	}
+	if (!u->walking) {
+		u->walking = true;
+		u->walk_have = false;           /* from the first mapping */
+	}
+	if (!resume)
+		u->walk_lap = 0;                /* something changed: a whole lap again */
+	for (batch = 0; batch < IGDD_UPSTREAM_WALK_BATCH; batch++) {
 		struct entry *x = NULL;
 		struct slot_key *b;
 
+		m = walk_next(u);
+		if (!m || ++u->walk_lap > map_count(u->e->maps)) {
+			walk_end(u);            /* a whole lap and nothing placed */
+			full = true;
+			goto out;
+		}
 		if (idx_settled(u, m) || !host_may(u, m))
 			continue;
 		switch (fair_place(u, m, hs, &nh, &x)) {
@@ -763,9 +839,16 @@ static void reconcile(struct upstream_io *u)
 			full = true;
 			continue;
 		}
-		if (!placeable(u, hs, nh, &unplaced))
-			break;
+		u->walk_lap = 0;
+		if (!placeable(u, hs, nh, &unplaced)) {
+			walk_end(u);
+			goto out;
+		}
 	}
+	/* the batch is used up: the rest at the next loop turn */
+	loop_timer_set_in(u->l, &u->walk_timer, 0, on_walk, u);
+	schedule(u);
+	return;
 out:
 	if ((full || unplaced) && !u->warned_full)
 		log_warnx("upstream: %d mappings mirrored, the most it holds, shared "
@@ -1372,6 +1455,7 @@ static void stop(struct upstream_io *u, bool delete_held)
 
 	req_stop(u);
 	bg_stop(u);
+	walk_end(u);
 	if (u->fd >= 0) {
 		for (i = 0; delete_held && i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 			struct entry *x = &u->ent[i];

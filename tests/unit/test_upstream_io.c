@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "core/mapping.h"
 #include "engine.h"
 #include "harness.h"
 #include "loop/loop.h"
@@ -522,6 +523,47 @@ static void test_fair_slots(void **state)
 }
 
 /*
+ * The walk for a mapping to give a slot is spread over loop turns: host
+ * .20 holds all 128 slots and 5000 TCP mappings; host .30's UDP mapping
+ * (after every TCP one in table order) gets no slot in the change's own
+ * turn (the walk looks at IGDD_UPSTREAM_WALK_BATCH mappings per turn),
+ * and gets one once the loop has run the following turns.
+ */
+static void test_walk_spread(void **state)
+{
+	struct fx *f;
+	unsigned i;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	assert_true(5000 > 2 * IGDD_UPSTREAM_WALK_BATCH);
+	f = fx_new("max_mappings = 10000\nmax_mappings_per_client = 8000\n", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	for (i = 0; i < 5000; i++) {
+		struct mapping m;
+
+		memset(&m, 0, sizeof(m));
+		m.proto = MAP_TCP;
+		m.ext_port = m.int_port = (uint16_t)(10000 + i);
+		inet_pton(AF_INET, "192.168.1.20", &m.internal_client);
+		m.owner = m.internal_client;
+		m.enabled = true;
+		m.lease_end_ms = 0;
+		assert_int_equal(map_add(f->e.maps, &m, str_cstr("t"), NULL), MAP_OK);
+	}
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	ctl(f, "add UDP 9000 192.168.1.30 9000");
+	/* the change's own turn: the walk has not reached it */
+	assert_int_equal(f->e.upstream.pending, 0);
+	assert_false(f->srv.held[9000]);
+	wait_port(f, 9000, 1);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	fx_free(f);
+}
+
+/*
  * The request budget goes round-robin across hosts: after an upstream
  * restart host .20's 100 mappings and host .30's one are all due again;
  * .30's is asked for within the next few requests, not after .20's 100.
@@ -642,6 +684,7 @@ int main(void)
 		cmocka_unit_test(test_churn_bounded),
 		cmocka_unit_test(test_fair_slots),
 		cmocka_unit_test(test_fair_requests),
+		cmocka_unit_test(test_walk_spread),
 		cmocka_unit_test(test_spoofed_announce),
 	};
 	int r = test_own_netns();
