@@ -20,6 +20,7 @@
 #include "core/backoff.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/wansock.h"
 #include "proto/stun.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -117,16 +118,11 @@ static int socket_open(struct stun_io *s)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
-	int fd, r;
+	int fd = wansock_open(SOCK_DGRAM, s->e->wan_addr, NULL), r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = s->e->wan_addr;
-	if (bind(fd, (const struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		return fd;
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
 		r = -errno;
 		close(fd);
 		return r;

@@ -38,6 +38,7 @@
 #include "engine.h"
 #include "loop/loop.h"
 #include "net/upstream_upnp.h"
+#include "net/wansock.h"
 #include "proto/natpmp.h"
 #include "proto/pcp.h"
 #include "proto/pcp_client.h"
@@ -1503,18 +1504,13 @@ static int start(struct upstream_io *u)
 	if (!u->p.have_server &&
 	    (r = ifaddr_default_gateway(u->e->cfg->wan_interface, &u->e->upstream.server)) < 0)
 		return r;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr = u->e->wan_addr;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
 	a.sin_addr = u->e->upstream.server;
 	a.sin_port = htons(u->p.port ? u->p.port : PCP_PORT);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
+	fd = wansock_open(SOCK_DGRAM, u->e->wan_addr, &a);
+	if (fd < 0)
+		return fd;
 	if ((r = loop_fd_add(u->l, fd, EPOLLIN, on_readable, u)) < 0) {
 		close(fd);
 		return r;
@@ -1535,10 +1531,6 @@ static int start(struct upstream_io *u)
 	backoff_init(&u->reprobe, u->p.reprobe_ms, u->p.reprobe_max_ms);
 	probe(u);
 	return 0;
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 void upstream_io_wan_changed(struct upstream_io *u)

@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "loop/loop.h"
+#include "net/wansock.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -219,28 +220,19 @@ static int exchange_start(struct upnp_link *k, const struct gena_url *url)
 	struct sockaddr_in a;
 	int fd, r;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr = k->wan;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
 	a.sin_addr = url->addr.u.v4;
 	a.sin_port = htons(url->port);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS)
-		goto fail;
+	fd = wansock_open(SOCK_STREAM, k->wan, &a);
+	if (fd < 0)
+		return fd;
 	if ((r = link_watch(k, fd, EPOLLOUT, on_tcp, k->timeout_ms)) < 0)
 		return r;
 	k->tcp = fd;
 	k->sent = 0;
 	buf_reset(&k->in);
 	return 0;
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 /* ---- discovery ---- */
@@ -340,17 +332,15 @@ int upnp_link_discover(struct upnp_link *k)
 	upnp_link_cancel(k);
 	k->ndev = 0;
 	k->have_service = false;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = wansock_open(SOCK_DGRAM, k->wan, NULL);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr = k->wan;
 	memset(&mr, 0, sizeof(mr));
 	mr.imr_address = k->wan;
 	mr.imr_ifindex = (int)k->ifindex;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0 ||
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)) < 0)
 		goto fail;
