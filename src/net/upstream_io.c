@@ -83,6 +83,22 @@ struct entry {
 	bool logged_other;
 	bool on_upnp;                   /* held on the UPnP IGD left for PCP / NAT-PMP:
 					 * deleted there first (granted: its port) */
+	uint32_t answers;               /* add/renewal requests ended, for the waits */
+	uint8_t last;                   /* the last one's enum engine_up_result */
+};
+
+/* A reply waiting for one mapping's answer (engine_up_wait()). */
+struct waiter {
+	struct upstream_io *u;
+	uint32_t id;                    /* 0: free */
+	uint8_t proto;
+	uint16_t port;
+	uint32_t seen;                  /* the entry's answers when the wait began */
+	bool done;                      /* out is the answer, delivered at the timer */
+	struct engine_up_outcome out;
+	int64_t timer;                  /* the deadline, then the delivery */
+	engine_up_fn fn;
+	void *arg;
 };
 
 /* The slots by the local mapping (protocol, external port) they mirror
@@ -167,6 +183,10 @@ struct upstream_io {
 	uint16_t walk_port;
 	struct in_addr walk_rh;
 	size_t walk_lap;                /* looked at since the last placement or change */
+	struct waiter waiters[IGDD_UPSTREAM_MAX_WAITERS];
+	uint32_t waiter_id;             /* the last id handed out */
+	unsigned nwaiters;
+	bool req_timed_out;             /* the request in flight ended without an answer */
 	bool walk_resume;               /* reconcile() called to go on, nothing else new */
 	int64_t walk_timer;
 };
@@ -309,6 +329,7 @@ static void on_upnp_unsent(struct loop *l, void *arg)
 
 	(void)l;
 	u->timer = 0;
+	u->req_timed_out = true;
 	map_done(u, false, 0, 0);
 }
 
@@ -399,6 +420,182 @@ static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
 	return after ? after : lowest;
 }
 
+/* ---- the waits of replies for one mapping's answer (engine_up_wait()) ---- */
+
+/* The slot mirroring local mapping (proto, port), not leaving. */
+static struct entry *entry_of(struct upstream_io *u, uint8_t proto, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x->state != E_FREE && x->state != E_DROP && !x->evicted && x->proto == proto &&
+		    x->port == port)
+			return x;
+	}
+	return NULL;
+}
+
+/* A slot given up for (proto, port), its delete upstream going first. */
+static bool promised(const struct upstream_io *u, uint8_t proto, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+		if (u->ent[i].has_next && u->ent[i].next_proto == proto && u->ent[i].next_port == port)
+			return true;
+	return false;
+}
+
+/*
+ * What a wait for (proto, port) can be told now (true and *o), or false:
+ * not yet. seen: the entry's answers when the wait began (NULL: at its
+ * start, where a mapping held already is granted).
+ */
+static bool up_answer(struct upstream_io *u, uint8_t proto, uint16_t port, const uint32_t *seen,
+		      struct engine_up_outcome *o)
+{
+	enum upstream_mode mode = u->e->upstream.mode;
+	struct entry *x;
+
+	memset(o, 0, sizeof(*o));
+	if (!u->active || (mode != UPSTREAM_PROBING && mode != UPSTREAM_PCP &&
+			   mode != UPSTREAM_NATPMP && mode != UPSTREAM_UPNP)) {
+		o->result = ENGINE_UP_NOT_MIRRORED;
+		o->why = ENGINE_UP_NO_UPSTREAM;
+		return true;
+	}
+	x = entry_of(u, proto, port);
+	if (x && (seen ? x->answers > *seen : x->state == E_HELD && x->granted)) {
+		o->result = seen ? (enum engine_up_result)x->last : ENGINE_UP_GRANTED;
+		if (o->result == ENGINE_UP_GRANTED) {
+			o->port = x->granted;
+			o->have_ext = u->e->upstream.have_ext;
+			o->ext = u->e->upstream.ext;
+		}
+		return true;
+	}
+	if (!x && mode != UPSTREAM_PROBING && !u->walking && !promised(u, proto, port)) {
+		o->result = ENGINE_UP_NOT_MIRRORED;     /* no slot, none coming */
+		o->why = ENGINE_UP_NO_SLOT;
+		return true;
+	}
+	return false;
+}
+
+static void waiter_free(struct upstream_io *u, struct waiter *w)
+{
+	loop_timer_clear(u->l, &w->timer);
+	w->id = 0;
+	u->nwaiters--;
+}
+
+/* The deadline (ENGINE_UP_TIMEOUT), or the answer found earlier. */
+static void on_waiter(struct loop *l, void *arg)
+{
+	struct waiter *w = arg;
+	struct engine_up_outcome o = w->out;
+	engine_up_fn fn = w->fn;
+	void *fa = w->arg;
+
+	(void)l;
+	w->timer = 0;
+	if (!w->done) {
+		memset(&o, 0, sizeof(o));
+		o.result = ENGINE_UP_TIMEOUT;
+	}
+	waiter_free(w->u, w);
+	fn(fa, &o);
+}
+
+/* After any change of the mirror's state: the waits it answers are
+ * delivered from the loop (never inside the caller of the change). */
+static void waiters_check(struct upstream_io *u)
+{
+	size_t i;
+
+	for (i = 0; u->nwaiters && i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		struct waiter *w = &u->waiters[i];
+
+		if (!w->id || w->done || !up_answer(u, w->proto, w->port, &w->seen, &w->out))
+			continue;
+		w->done = true;
+		loop_timer_set_in(u->l, &w->timer, 0, on_waiter, w);
+	}
+}
+
+static int up_wait(void *impl, uint8_t proto, uint16_t port, uint64_t timeout_ms,
+		   engine_up_fn fn, void *arg, struct engine_up_outcome *now, uint32_t *ret_id)
+{
+	struct upstream_io *u = impl;
+	struct waiter *w = NULL;
+	struct entry *x;
+	size_t i;
+
+	if (up_answer(u, proto, port, NULL, now))
+		return ENGINE_UP_NOW;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS && !w; i++)
+		if (!u->waiters[i].id)
+			w = &u->waiters[i];
+	if (!w) {
+		memset(now, 0, sizeof(*now));
+		now->result = ENGINE_UP_NOT_MIRRORED;
+		now->why = ENGINE_UP_BUSY;
+		return ENGINE_UP_NOW;
+	}
+	x = entry_of(u, proto, port);
+	memset(w, 0, sizeof(*w));
+	w->u = u;
+	if (++u->waiter_id == 0)
+		u->waiter_id = 1;
+	w->id = u->waiter_id;
+	w->proto = proto;
+	w->port = port;
+	w->seen = x ? x->answers : 0;
+	w->fn = fn;
+	w->arg = arg;
+	u->nwaiters++;
+	loop_timer_set_in(u->l, &w->timer, timeout_ms, on_waiter, w);
+	*ret_id = w->id;
+	return ENGINE_UP_LATER;
+}
+
+static void up_cancel(void *impl, uint32_t id)
+{
+	struct upstream_io *u = impl;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++)
+		if (u->waiters[i].id == id)
+			waiter_free(u, &u->waiters[i]);
+}
+
+static const struct engine_up_ops up_ops = { up_wait, up_cancel };
+
+/* Freed: every wait answered now (the loop will not run them). */
+static void waiters_flush(struct upstream_io *u)
+{
+	size_t i;
+
+	for (i = 0; u->nwaiters && i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		struct waiter *w = &u->waiters[i];
+		struct engine_up_outcome o = w->out;
+		engine_up_fn fn = w->fn;
+		void *fa = w->arg;
+
+		if (!w->id)
+			continue;
+		if (!w->done) {
+			memset(&o, 0, sizeof(o));
+			o.result = ENGINE_UP_NOT_MIRRORED;
+			o.why = ENGINE_UP_NO_UPSTREAM;
+		}
+		waiter_free(u, w);
+		fn(fa, &o);
+	}
+}
+
 static int upnp_find(struct upstream_io *u);
 
 /* Pick the next thing to do, or set the timer for it. */
@@ -408,6 +605,7 @@ static void schedule(struct upstream_io *u)
 	struct entry *x;
 
 	count(u);
+	waiters_check(u);
 	if (!u->active || u->kind != REQ_NONE)
 		return;
 	if (u->e->upstream.mode != UPSTREAM_PCP && u->e->upstream.mode != UPSTREAM_NATPMP &&
@@ -907,6 +1105,7 @@ static void none_found(struct upstream_io *u)
 	u->warned_none = true;
 	set_ext(u, false, u->e->upstream.server);
 	loop_timer_set_in(u->l, &u->timer, backoff_take(&u->reprobe), on_timer, u);
+	waiters_check(u);
 }
 
 /* SSDP on the WAN: at start when PCP and NAT-PMP are silent, and every
@@ -1013,6 +1212,7 @@ static void upnp_map(struct upstream_io *u, enum upnp_event ev, const struct upn
 	u->upnp_any = false;
 	if (ev != UPNP_REPLY) {
 		u->upnp_check_ms = loop_now_ms(u->l);   /* gone? M-SEARCH at the next turn */
+		u->req_timed_out = true;
 		map_done(u, false, 0, 0);
 		return;
 	}
@@ -1067,7 +1267,14 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 	uint64_t now = loop_now_ms(u->l);
 	double r = (double)(now % 1000) / 1000.0;
 
+	bool timed_out = u->req_timed_out;
+
+	u->req_timed_out = false;
 	req_stop(u);
+	if (!u->req_delete && x->state != E_DROP) {
+		x->answers++;
+		x->last = ok ? ENGINE_UP_GRANTED : timed_out ? ENGINE_UP_TIMEOUT : ENGINE_UP_REFUSED;
+	}
 	if (u->req_delete && x->on_upnp && x->state != E_DROP) {
 		x->on_upnp = false;             /* off the IGD: asked of the new server */
 		x->granted = 0;
@@ -1337,6 +1544,7 @@ static void on_timer(struct loop *l, void *arg)
 		reconcile(u);
 		return;
 	case REQ_MAP:
+		u->req_timed_out = true;        /* every send unanswered */
 		map_done(u, false, 0, 0);
 		return;
 	case REQ_UPNP_FIND:
@@ -1492,6 +1700,7 @@ static void stop(struct upstream_io *u, bool delete_held)
 		engine_changed(u->e, ENGINE_CHG_EXTERNAL_IP);
 	}
 	count(u);
+	waiters_check(u);
 }
 
 static int start(struct upstream_io *u)
@@ -1574,6 +1783,7 @@ void upstream_io_wan_changed(struct upstream_io *u)
 		log_warnx("upstream: cannot ask the WAN gateway: %s",
 			  r == -ENOENT ? "no IPv4 default route on the WAN interface" : strerror(-r));
 		u->e->upstream.mode = UPSTREAM_NONE;
+		waiters_check(u);
 		return;
 	}
 	reconcile(u);
@@ -1611,6 +1821,7 @@ struct upstream_io *upstream_io_new(struct engine *e, struct loop *l,
 		free(u);
 		return NULL;
 	}
+	engine_up_register(e, &up_ops, u);
 	upstream_io_wan_changed(u);
 	return u;
 }
@@ -1620,6 +1831,8 @@ void upstream_io_free(struct upstream_io *u)
 	if (!u)
 		return;
 	stop(u, true);
+	waiters_flush(u);
+	engine_up_unregister(u->e, u);
 	engine_unsubscribe(u->e, on_change, u);
 	free(u);
 }

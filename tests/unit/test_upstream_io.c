@@ -46,6 +46,7 @@ struct srv {
 	int fd;
 	bool natpmp_only;               /* answer PCP with NAT-PMP's unsupported version */
 	bool silent;
+	uint8_t result;                 /* PCP: answer MAPs with this error (0: grant) */
 	int port_shift;                 /* grant the asked port + this */
 	uint32_t lifetime;              /* grant this (0: as asked) */
 	uint32_t epoch;
@@ -107,6 +108,9 @@ static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
 				s->maps++, s->port_maps[q.int_port]++,
 					s->at[q.int_port] = s->maps + s->deletes;
 			pcp_addr_from_v4(ext, pub);
+			if (s->result && q.lifetime)
+				len = pcp_build_response(out, &q, s->result, 0, s->epoch, 0, ext);
+			else
 			len = pcp_build_response(out, &q, PCP_SUCCESS,
 						 q.lifetime ? (s->lifetime ? s->lifetime : q.lifetime) : 0,
 						 s->epoch, (uint16_t)(q.int_port + s->port_shift), ext);
@@ -563,6 +567,194 @@ static void test_walk_spread(void **state)
 	fx_free(f);
 }
 
+/* ---- replies waiting for the upstream's answer (engine_up_wait()) ---- */
+
+struct rec {
+	unsigned called;
+	struct engine_up_outcome o;
+};
+
+static void on_answer(void *arg, const struct engine_up_outcome *o)
+{
+	struct rec *r = arg;
+
+	r->called++;
+	r->o = *o;
+}
+
+static struct rec *watch_rec;
+
+static bool answered(void *arg)
+{
+	(void)arg;
+	return watch_rec->called > 0;
+}
+
+/* Wait for (proto, port)'s answer: LATER, then the answer from the loop. */
+static void wait_answer(struct fx *f, uint8_t proto, uint16_t port, uint64_t ms, struct rec *r)
+{
+	struct engine_up_outcome now;
+	uint32_t id = 0;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(engine_up_wait(&f->e, proto, port, ms, on_answer, r, &now, &id),
+			 ENGINE_UP_LATER);
+	assert_true(id != 0);
+	assert_int_equal(r->called, 0);         /* never inside the call */
+	watch_rec = r;
+	assert_true(test_loop_until(f->l, answered, NULL));
+	assert_int_equal(r->called, 1);
+}
+
+/* Granted: the port the internet sees (the same, or another) and the
+ * upstream's external address; a mapping held already: at once. */
+static void test_wait_granted(void **state)
+{
+	struct engine_up_outcome now;
+	struct rec r;
+	struct fx *f;
+	uint32_t id = 0;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_answer(f, MAP_TCP, 8080, 60000, &r);
+	assert_int_equal(r.o.result, ENGINE_UP_GRANTED);
+	assert_int_equal(r.o.port, 8080);
+	assert_true(r.o.have_ext);
+	assert_int_equal(r.o.ext.s_addr, htonl(0xc6336401u));   /* 198.51.100.1 */
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8080, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_NOW);
+	assert_int_equal(now.result, ENGINE_UP_GRANTED);
+	assert_int_equal(now.port, 8080);
+	f->srv.port_shift = 1;
+	ctl(f, "add UDP 9000 192.168.1.20 9000");
+	wait_answer(f, MAP_UDP, 9000, 60000, &r);
+	assert_int_equal(r.o.result, ENGINE_UP_GRANTED);
+	assert_int_equal(r.o.port, 9001);
+	fx_free(f);
+}
+
+/* An error answer: refused; a silent server: timed out, by the request's
+ * sends or by the wait's own deadline, whichever ends first. */
+static void test_wait_refused_timeout(void **state)
+{
+	struct rec r;
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	f->srv.result = PCP_NOT_AUTHORIZED;
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_answer(f, MAP_TCP, 8080, 60000, &r);
+	assert_int_equal(r.o.result, ENGINE_UP_REFUSED);
+	f->srv.result = 0;
+	f->srv.silent = true;
+	ctl(f, "add TCP 8081 192.168.1.20 81");
+	wait_answer(f, MAP_TCP, 8081, 60000, &r);        /* the sends run out */
+	assert_int_equal(r.o.result, ENGINE_UP_TIMEOUT);
+	ctl(f, "add TCP 8082 192.168.1.20 82");
+	wait_answer(f, MAP_TCP, 8082, 1, &r);            /* the wait's deadline */
+	assert_int_equal(r.o.result, ENGINE_UP_TIMEOUT);
+	fx_free(f);
+}
+
+/* Not mirrored: mirroring off, no slot (the host holds its share and
+ * every slot), nothing registered (the mirror gone). */
+static void test_wait_not_mirrored(void **state)
+{
+	struct engine_up_outcome now;
+	struct rec r;
+	struct fx *f;
+	uint32_t id = 0;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("upstream_pcp = no\n", 5351);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8080, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_NOW);
+	assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+	assert_int_equal(now.why, ENGINE_UP_NO_UPSTREAM);
+	fx_free(f);
+
+	f = fx_new("max_mappings_per_client = 1000\n", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	add_range(f, "192.168.1.20", 10000, IGDD_UPSTREAM_MAX_MAPPINGS + 1);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	/* the one left out (whichever it is) */
+	{
+		unsigned i, outside = 0;
+
+		for (i = 10000; i <= 10000 + IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+			if (!f->srv.held[i])
+				outside = i;
+		assert_true(outside != 0);
+		assert_int_equal(engine_up_wait(&f->e, MAP_TCP, (uint16_t)outside, 60000, on_answer,
+						&r, &now, &id), ENGINE_UP_NOW);
+		assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+		assert_int_equal(now.why, ENGINE_UP_NO_SLOT);
+	}
+	upstream_io_free(f->u);
+	f->u = NULL;
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 10000, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_NOW);
+	assert_int_equal(now.why, ENGINE_UP_NO_UPSTREAM);
+	fx_free(f);
+}
+
+/* A wait cancelled (the client left) is never answered; the waits are
+ * bounded (ENGINE_UP_BUSY beyond IGDD_UPSTREAM_MAX_WAITERS); shutdown
+ * answers every wait before it returns. */
+static void test_wait_cancel_busy(void **state)
+{
+	static struct rec many[IGDD_UPSTREAM_MAX_WAITERS];
+	struct engine_up_outcome now;
+	struct rec r, r2;
+	struct fx *f;
+	uint32_t id = 0, id2 = 0;
+	unsigned i;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8080, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_LATER);
+	engine_up_cancel(&f->e, id);
+	wait_answer(f, MAP_TCP, 8080, 60000, &r2);       /* a second one, after it */
+	assert_int_equal(r2.o.result, ENGINE_UP_GRANTED);
+	assert_int_equal(r.called, 0);
+	f->srv.silent = true;
+	ctl(f, "add TCP 8081 192.168.1.20 81");
+	memset(many, 0, sizeof(many));
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++)
+		assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &many[i],
+						&now, &id), ENGINE_UP_LATER);
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &r, &now, &id2),
+			 ENGINE_UP_NOW);
+	assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+	assert_int_equal(now.why, ENGINE_UP_BUSY);
+	upstream_io_free(f->u);
+	f->u = NULL;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		assert_int_equal(many[i].called, 1);
+		assert_int_equal(many[i].o.result, ENGINE_UP_NOT_MIRRORED);
+		assert_int_equal(many[i].o.why, ENGINE_UP_NO_UPSTREAM);
+	}
+	fx_free(f);
+}
+
 /*
  * The request budget goes round-robin across hosts: after an upstream
  * restart host .20's 100 mappings and host .30's one are all due again;
@@ -685,6 +877,10 @@ int main(void)
 		cmocka_unit_test(test_fair_slots),
 		cmocka_unit_test(test_fair_requests),
 		cmocka_unit_test(test_walk_spread),
+		cmocka_unit_test(test_wait_granted),
+		cmocka_unit_test(test_wait_refused_timeout),
+		cmocka_unit_test(test_wait_not_mirrored),
+		cmocka_unit_test(test_wait_cancel_busy),
 		cmocka_unit_test(test_spoofed_announce),
 	};
 	int r = test_own_netns();
