@@ -40,6 +40,8 @@
 #include "util/buf.h"
 #include "util/limits.h"
 
+#include "upstream_srv.h"
+
 static bool own_netns;
 
 struct igd {
@@ -266,76 +268,22 @@ static void igd_close(struct igd *g)
 
 /* A PCP server (or NAT-PMP only) on 127.0.0.1:5352 that starts late:
  * grants the port asked, 198.51.100.9 as the external address. */
-struct pcpsrv {
-	int fd;
-	bool natpmp_only;
-	unsigned announces, maps, deletes;
-};
-
-static void pcpsrv_read(struct loop *l, int fd, uint32_t ev, void *arg)
-{
-	struct pcpsrv *s = arg;
-	uint8_t in[1100], out[PCP_MAX_MSG], ext[16];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl);
-	struct pcp_request q;
-	struct natpmp_request nq;
-	struct in_addr pub;
-	size_t len = 0;
-
-	(void)l;
-	(void)ev;
-	if (n < 2)
-		return;
-	inet_pton(AF_INET, "198.51.100.9", &pub);
-	if (in[0] == 0) {
-		if (natpmp_parse(in, (size_t)n, &nq) != NATPMP_PARSE_OK)
-			return;
-		if (nq.opcode == NATPMP_OP_EXTERNAL) {
-			len = natpmp_build_external(out, 0, 7, pub);
-		} else {
-			if (nq.lifetime)
-				s->maps++;
-			else
-				s->deletes++;
-			len = natpmp_build_map(out, nq.opcode, 0, 7, nq.int_port,
-					       nq.lifetime ? nq.int_port : 0, nq.lifetime);
-		}
-	} else if (s->natpmp_only) {
-		len = natpmp_build_error(out, in[1] & 0x7f, NATPMP_UNSUPP_VERSION, 7);
-	} else {
-		if (pcp_parse(in, (size_t)n, &q) != PCP_SUCCESS)
-			return;
-		if (q.opcode == PCP_OP_ANNOUNCE) {
-			s->announces++;
-			len = pcp_build_announce(out, 7);
-		} else {
-			if (q.lifetime)
-				s->maps++;
-			else
-				s->deletes++;
-			pcp_addr_from_v4(ext, pub);
-			len = pcp_build_response(out, &q, PCP_SUCCESS, q.lifetime, 7, q.int_port, ext);
-		}
-	}
-	sendto(fd, out, len, 0, (struct sockaddr *)&from, sizeof(from));
-}
-
-static void pcpsrv_open(struct pcpsrv *s, struct loop *l, bool natpmp_only)
+static void pcpsrv_open(struct srv *s, struct loop *l, bool natpmp_only)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5352) };
 
 	memset(s, 0, sizeof(*s));
 	s->natpmp_only = natpmp_only;
+	s->epoch = 7;
+	inet_pton(AF_INET, "198.51.100.9", &s->pub);
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	assert_true(s->fd >= 0);
 	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(loop_fd_add(l, s->fd, EPOLLIN, pcpsrv_read, s), 0);
+	assert_int_equal(loop_fd_add(l, s->fd, EPOLLIN, srv_read, s), 0);
 }
 
-static void pcpsrv_close(struct pcpsrv *s, struct loop *l)
+static void pcpsrv_close(struct srv *s, struct loop *l)
 {
 	loop_fd_del(l, s->fd);
 	close(s->fd);
@@ -584,7 +532,7 @@ static void test_chunked(void **state)
 	fx_free(f);
 }
 
-static struct pcpsrv *cur_srv;
+static struct srv *cur_srv;
 static enum upstream_mode want_mode;
 
 static bool moved(void *arg)
@@ -607,7 +555,7 @@ static bool srv_deleted(void *arg)
  * then goes to the new server only. */
 static void pcp_appears(bool natpmp_only)
 {
-	struct pcpsrv srv;
+	static struct srv srv;
 	struct fx *f;
 	unsigned igd_deletes;
 
