@@ -390,18 +390,39 @@ static void probe(struct upstream_io *u)
  * entries due gets no more turns than a host with one. *next: the
  * earliest time an entry not yet due is.
  */
+/* Whether x, never granted yet, asks for an external port that a slot
+ * being deleted upstream still holds (a local mapping moved to the port
+ * the upstream granted it): the delete goes first, or the upstream
+ * would find the port taken and grant yet another. */
+static bool blocked(const struct entry *x, const uint32_t *freeing, unsigned nfreeing)
+{
+	uint32_t k = (uint32_t)x->proto << 16 | x->port;
+	unsigned j;
+
+	if (x->state != E_WANT || x->granted)
+		return false;
+	for (j = 0; j < nfreeing; j++)
+		if (freeing[j] == k)
+			return true;
+	return false;
+}
+
 static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
 {
 	struct entry *after = NULL, *lowest = NULL;
-	uint32_t ah = 0, lh = 0;
+	uint32_t ah = 0, lh = 0, freeing[IGDD_UPSTREAM_MAX_MAPPINGS];
+	unsigned nfreeing = 0;
 	size_t i;
 
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+		if (u->ent[i].state == E_DROP && u->ent[i].granted)
+			freeing[nfreeing++] = (uint32_t)u->ent[i].proto << 16 | u->ent[i].granted;
 	*next = UINT64_MAX;
 	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 		struct entry *x = &u->ent[i];
 		uint32_t h = ntohl(x->host.s_addr);
 
-		if (x->state == E_FREE)
+		if (x->state == E_FREE || (nfreeing && blocked(x, freeing, nfreeing)))
 			continue;
 		if (x->next_ms > now) {
 			if (x->next_ms < *next)

@@ -491,6 +491,50 @@ static void test_walk_spread(void **state)
 	fx_free(f);
 }
 
+/*
+ * A local mapping moved to the port the upstream granted it (8080,
+ * reachable as 8081, becomes 8081): the old one's delete upstream goes
+ * before the new one's request, which asks for the port the delete
+ * frees, even when the new one's slot comes first (a free slot below).
+ */
+static void test_move_order(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 7000 192.168.1.20 7000");       /* slot 0 */
+	f->srv.port_shift = 1;
+	ctl(f, "add TCP 8080 192.168.1.20 80");         /* slot 1: granted 8081 */
+	wait_port(f, 8080, 1);
+	wait_mirrored(f, 2);
+	f->srv.port_shift = 0;
+	ctl(f, "del TCP 7000");                         /* slot 0 free again */
+	wait_srv(f, 2, 1);
+	wait_mirrored(f, 1);
+	/* both in one change, as a move is */
+	{
+		struct mapping m = *map_find_port(f->e.maps, MAP_TCP, 8080);
+
+		map_remove(f->e.maps, map_find_port(f->e.maps, MAP_TCP, 8080));
+		m.ext_port = 8081;
+		m.desc = NULL;
+		assert_int_equal(map_add(f->e.maps, &m, str_cstr("moved"), NULL), MAP_OK);
+		engine_changed(&f->e, ENGINE_CHG_MAPPINGS);     /* 8081 takes slot 0 */
+	}
+	wait_port(f, 8081, 1);
+	assert_true(f->srv.del_at[8080] != 0);
+	if (f->srv.del_at[8080] > f->srv.at[8081])
+		fail_msg("8081 asked for (request %u) before 8080 was deleted (request %u)",
+			 f->srv.at[8081], f->srv.del_at[8080]);
+	wait_mirrored(f, 1);
+	assert_int_equal(f->e.upstream.other_port, 0);
+	fx_free(f);
+}
+
 /* ---- replies waiting for the upstream's answer (engine_up_wait()) ---- */
 
 struct rec {
@@ -801,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_fair_slots),
 		cmocka_unit_test(test_fair_requests),
 		cmocka_unit_test(test_walk_spread),
+		cmocka_unit_test(test_move_order),
 		cmocka_unit_test(test_wait_granted),
 		cmocka_unit_test(test_wait_refused_timeout),
 		cmocka_unit_test(test_wait_not_mirrored),

@@ -22,6 +22,7 @@ struct srv {
 	uint16_t port_maps[65536];      /* MAPs granted per internal port */
 	bool held[65536];               /* what the server holds, by internal port */
 	unsigned at[65536];             /* maps + deletes answered when the port was last mapped */
+	unsigned del_at[65536];         /* ... when it was last deleted */
 };
 
 static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
@@ -52,7 +53,7 @@ static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
 			s->last_port = nq.int_port;
 			s->held[nq.int_port] = nq.lifetime != 0;
 			if (nq.lifetime == 0)
-				s->deletes++;
+				s->deletes++, s->del_at[nq.int_port] = s->maps + s->deletes;
 			else
 				s->maps++, s->port_maps[nq.int_port]++,
 					s->at[nq.int_port] = s->maps + s->deletes;
@@ -72,7 +73,7 @@ static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
 			s->last_port = q.int_port;
 			s->held[q.int_port] = q.lifetime != 0;
 			if (q.lifetime == 0)
-				s->deletes++;
+				s->deletes++, s->del_at[q.int_port] = s->maps + s->deletes;
 			else
 				s->maps++, s->port_maps[q.int_port]++,
 					s->at[q.int_port] = s->maps + s->deletes;
