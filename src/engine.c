@@ -857,7 +857,7 @@ void engine_up_register(struct engine *e, const struct engine_up_ops *ops, void 
 	e->up_impl = impl;
 }
 
-void engine_up_unregister(struct engine *e, void *impl)
+void engine_up_unregister(struct engine *e, const void *impl)
 {
 	if (e->up_impl != impl)
 		return;

@@ -345,7 +345,7 @@ void engine_tick(struct engine *e);
  * with the same impl (others are ignored).
  */
 void engine_up_register(struct engine *e, const struct engine_up_ops *ops, void *impl);
-void engine_up_unregister(struct engine *e, void *impl);
+void engine_up_unregister(struct engine *e, const void *impl);
 
 /*
  * After the local mapping (proto, ext_port) was made: ENGINE_UP_NOW and
