@@ -574,7 +574,7 @@ static void pcp_appears(bool natpmp_only)
 	want_mode = natpmp_only ? UPSTREAM_NATPMP : UPSTREAM_PCP;
 	assert_true(test_loop_until(f->l, moved, NULL));
 	assert_int_equal(f->igd.deletes, 2);
-	assert_int_equal(srv.maps, 2);
+	assert_true(srv.maps >= 2);         /* a MAP may be sent again (irt_ms) */
 	igd_deletes = f->igd.deletes;
 	ctl(f, "del TCP 8080");
 	want = 1;
