@@ -576,6 +576,20 @@ static void wait_answer(struct fx *f, uint8_t proto, uint16_t port, uint64_t ms,
 	assert_int_equal(r->called, 1);
 }
 
+/* A wait for (proto, port) answered at once: its answer. */
+static struct engine_up_outcome up_now(struct fx *f, uint8_t proto, uint16_t port)
+{
+	struct engine_up_outcome now;
+	struct rec r;
+	uint32_t id = 0;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(engine_up_wait(&f->e, proto, port, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_NOW);
+	assert_int_equal(r.called, 0);
+	return now;
+}
+
 /* Granted: the port the internet sees (the same, or another) and the
  * upstream's external address; a mapping held already: at once. */
 static void test_wait_granted(void **state)
@@ -583,7 +597,6 @@ static void test_wait_granted(void **state)
 	struct engine_up_outcome now;
 	struct rec r;
 	struct fx *f;
-	uint32_t id = 0;
 
 	(void)state;
 	if (!own_netns)
@@ -596,8 +609,7 @@ static void test_wait_granted(void **state)
 	assert_int_equal(r.o.port, 8080);
 	assert_true(r.o.have_ext);
 	assert_int_equal(r.o.ext.s_addr, htonl(0xc6336401u));   /* 198.51.100.1 */
-	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8080, 60000, on_answer, &r, &now, &id),
-			 ENGINE_UP_NOW);
+	now = up_now(f, MAP_TCP, 8080);
 	assert_int_equal(now.result, ENGINE_UP_GRANTED);
 	assert_int_equal(now.port, 8080);
 	f->srv.port_shift = 1;
@@ -640,17 +652,14 @@ static void test_wait_refused_timeout(void **state)
 static void test_wait_not_mirrored(void **state)
 {
 	struct engine_up_outcome now;
-	struct rec r;
 	struct fx *f;
-	uint32_t id = 0;
 
 	(void)state;
 	if (!own_netns)
 		skip();
 	f = fx_new("upstream_pcp = no\n", 5351);
 	ctl(f, "add TCP 8080 192.168.1.20 80");
-	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8080, 60000, on_answer, &r, &now, &id),
-			 ENGINE_UP_NOW);
+	now = up_now(f, MAP_TCP, 8080);
 	assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
 	assert_int_equal(now.why, ENGINE_UP_NO_UPSTREAM);
 	fx_free(f);
@@ -667,15 +676,13 @@ static void test_wait_not_mirrored(void **state)
 			if (!f->srv.held[i])
 				outside = i;
 		assert_true(outside != 0);
-		assert_int_equal(engine_up_wait(&f->e, MAP_TCP, (uint16_t)outside, 60000, on_answer,
-						&r, &now, &id), ENGINE_UP_NOW);
+		now = up_now(f, MAP_TCP, (uint16_t)outside);
 		assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
 		assert_int_equal(now.why, ENGINE_UP_NO_SLOT);
 	}
 	upstream_io_free(f->u);
 	f->u = NULL;
-	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 10000, 60000, on_answer, &r, &now, &id),
-			 ENGINE_UP_NOW);
+	now = up_now(f, MAP_TCP, 10000);
 	assert_int_equal(now.why, ENGINE_UP_NO_UPSTREAM);
 	fx_free(f);
 }
