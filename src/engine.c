@@ -356,9 +356,12 @@ int engine_reload(struct engine *e, const struct config *next, char *err, size_t
 {
 	struct map_limits lim;
 	struct pin_limits plim;
-	struct policy *p = config_policy_new(next, err, errsz);
+	struct policy *p;
 	struct pin_policy *pp;
 	int n, m, r;
+
+	engine_tx_settle(e);            /* a change under way completes under the old rules */
+	p = config_policy_new(next, err, errsz);
 
 	if (!p)
 		return -EINVAL;
@@ -420,7 +423,12 @@ bool engine_log_change_ok(struct engine *e, char more[48])
 
 uint64_t engine_next_deadline(struct engine *e)
 {
-	uint64_t t = earliest(portmap_next_expiry(e), pinholes_next_expiry(e));
+	/* Expiry waits while a change is under way (engine_tx.h): its
+	 * completion comes from the backend, not from a deadline. */
+	uint64_t t = e->tx_cur ? 0 : earliest(portmap_next_expiry(e), pinholes_next_expiry(e));
+
+	if (engine_tx_resumable(e))
+		t = earliest(t, clock_now(&e->clock) ? clock_now(&e->clock) : 1);
 
 	if (e->wan)
 		t = earliest(t, wanconn_next_deadline(e->wan));
@@ -428,7 +436,9 @@ uint64_t engine_next_deadline(struct engine *e)
 		t = earliest(t, e->traffic_check_ms ? e->traffic_check_ms : 1);
 	if (e->backend.ops && e->backend.ops->next_deadline)
 		t = earliest(t, e->backend.ops->next_deadline(&e->backend));
-	return earliest(t, leasefile_next_deadline(e->leases));
+	/* The lease file's compaction writes the table as it is: not while
+	 * a change under way holds an entry it may yet roll back. */
+	return e->tx_cur ? t : earliest(t, leasefile_next_deadline(e->leases));
 }
 
 /* Backend first: a completion due at the same moment as a connection
@@ -445,7 +455,9 @@ void engine_tick(struct engine *e)
 	}
 	engine_maps_expire(e);
 	pinholes_expire(e);
-	leasefile_tick(e->leases, e->maps);
+	if (!e->tx_cur)
+		leasefile_tick(e->leases, e->maps);
+	engine_tx_resume(e);
 }
 
 bool engine_policy_allows(const struct engine *e, const struct mapping *m)
@@ -616,6 +628,7 @@ fail:
 
 void engine_fini(struct engine *e)
 {
+	engine_tx_flush(e);
 	leasefile_close(e->leases);
 	e->leases = NULL;
 	wanconn_free(e->wan);
@@ -708,6 +721,8 @@ int engine_lan_changed(struct engine *e, unsigned i)
 	const struct lan *l = engine_lan(e, i);
 	struct in_addr net;
 	int n = 0;
+
+	engine_tx_settle(e);            /* before the table is read (engine_tx.h) */
 
 	/* IPv6: pinholes to an address the LAN's prefixes no longer hold
 	 * (a new delegated prefix) close, once the LAN has a global prefix

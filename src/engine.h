@@ -37,6 +37,8 @@ struct pin_policy;
 struct wanconn;
 struct engine;
 struct gena;
+struct engine_tx;
+struct engine_waiter;
 
 /* What changed (a bit set), for eventing (GENA, issue: eventing). */
 enum engine_change {
@@ -143,6 +145,12 @@ struct engine {
 	struct gena *gena;              /* GENA subscriptions (svc/gena.h) or NULL */
 
 	struct ratelimit log_maps;     /* info lines about mapping changes */
+
+	/* The change under way and the requests waiting for their turn
+	 * (engine_tx.h). */
+	struct engine_tx *tx_cur;
+	struct engine_waiter *tx_wait, **tx_wait_tail;
+	size_t tx_nwait;
 
 	/* Reload the configuration file (set by main; igddctl reload): the
 	 * number of mappings removed, or -1 with msg set. NULL: no reload. */

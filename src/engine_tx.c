@@ -6,6 +6,13 @@
  * The backend holds enabled entries only; a set reaches it as one batch
  * (apply_many / remove_many) where it has one, as one call per entry
  * otherwise or when the batch fails.
+ *
+ * A change's main backend step is one job (backend_job: submit, or run
+ * at once by a backend without the asynchronous form); what follows it
+ * is a chain of steps (tx->next_), each taking the previous one's
+ * result: backend -> commit stage -> the end (tx_end(): tx->done). The
+ * rare paths after a failure (a batch refused, a commit that failed)
+ * undo synchronously, as before.
  */
 #include "engine_tx.h"
 
@@ -128,52 +135,29 @@ static void reapply(struct engine *e, const struct engine_tx *tx, struct mapping
 			log_restore_failed(v[i]);
 }
 
-/*
- * Withdraw v from the backend. Without kept: all or none (on a failure
- * what was withdrawn is applied again, 2.5.19.2 "atomic"): 0 or -errno.
- * With kept (ENGINE_TX_EACH): as many as the backend lets go, the others
- * marked; the number kept.
- */
-static int withdraw(struct engine *e, const struct engine_tx *tx, struct mapping *const *v,
-		    size_t n, bool *kept)
+/* Withdraw the entries of v one by one, marking those the backend keeps
+ * in kept: how many it kept. */
+static int withdraw_each(struct engine *e, struct mapping *const *v, size_t n, bool *kept)
 {
 	size_t i, failed = 0;
-	int r = be_batch(e, v, n, NULL, false);
 
-	if (r == 0)
-		return 0;
-	if (r < 0 && !kept) {
-		if (be_batch(e, v, n, NULL, true) < 0)
-			log_warnx("backend: could not restore a set after a failed removal");
-		return r;
-	}
 	for (i = 0; i < n; i++) {
-		if ((r = be_remove(e, v[i])) == 0)
+		if (be_remove(e, v[i]) == 0)
 			continue;
-		if (!kept)
-			break;
 		kept[i] = true;
 		failed++;
 	}
-	if (kept)
-		return (int)(failed > INT_MAX ? INT_MAX : failed);
-	if (i == n)
-		return 0;
-	while (i-- > 0)
-		if (be_apply(e, tx, v[i]) < 0)
-			log_restore_failed(v[i]);
-	return r < 0 ? r : -EIO;
+	return (int)(failed > INT_MAX ? INT_MAX : failed);
 }
 
 /* ---------------------------------------------------------- commit */
 
-/* Commit the records; true when the change stands (committed, or a kept
- * change whose commit failed: logged). The warnings share the engine's
- * rate limit of change lines: while the disk is full, every request
- * that changes something fails. */
-static bool commit(struct engine *e, struct engine_tx *tx)
+/* The commit's outcome r: true when the change stands (committed, or a
+ * kept change whose commit failed: logged). The warnings share the
+ * engine's rate limit of change lines: while the disk is full, every
+ * request that changes something fails. */
+static bool commit_ok(struct engine *e, struct engine_tx *tx, int r)
 {
-	int r = leasefile_commit(e->leases);
 	bool keep = tx->flags & ENGINE_TX_KEEP;
 	char more[48];
 
@@ -190,6 +174,22 @@ static bool commit(struct engine *e, struct engine_tx *tx)
 		return true;
 	fail(tx, ENGINE_TX_COMMIT, r);
 	return false;
+}
+
+static bool commit(struct engine *e, struct engine_tx *tx)
+{
+	return commit_ok(e, tx, leasefile_commit(e->leases));
+}
+
+/*
+ * The commit stage of a change under way: the records are written, then
+ * next(tx, 0 or -errno). One stage with its own continuation, so that
+ * the lease file's asynchronous group commit replaces the one call
+ * below (leasefile_commit_async(e->leases, cb, arg) completing next).
+ */
+static void commit_stage(struct engine_tx *tx, void (*next)(struct engine_tx *tx, int r))
+{
+	next(tx, leasefile_commit(tx->e_->leases));
 }
 
 static void event_of(struct engine *e, struct engine_tx *tx, unsigned what)
@@ -249,6 +249,171 @@ static int removal_done(struct engine *e, struct engine_tx *tx, const void *set,
 	return 0;
 }
 
+/* ------------------------------------------------ one change at a time */
+
+bool engine_tx_busy(const struct engine *e)
+{
+	return e->tx_cur != NULL;
+}
+
+/* A synchronous change, or an asynchronous one made while another is
+ * under way: that one completes first (the loop waits). */
+static void settle(struct engine *e)
+{
+	if (e->tx_cur && e->backend.ops->drain)
+		e->backend.ops->drain(&e->backend);
+}
+
+void engine_tx_settle(struct engine *e)
+{
+	if (e->backend.ops)
+		settle(e);
+}
+
+int engine_tx_wait(struct engine *e, struct engine_waiter *w, const struct ipaddr *host)
+{
+	struct engine_waiter *x;
+	size_t mine = 0;
+
+	if (e->tx_nwait >= ENGINE_TX_QUEUE_MAX)
+		return -EBUSY;
+	for (x = e->tx_wait; x; x = x->next)
+		if (ipaddr_eq(&x->host, host))
+			mine++;
+	if (mine >= ENGINE_TX_QUEUE_PER_HOST)
+		return -EBUSY;
+	w->host = *host;
+	w->next = NULL;
+	w->queued = true;
+	if (!e->tx_wait)
+		e->tx_wait_tail = &e->tx_wait;
+	*e->tx_wait_tail = w;
+	e->tx_wait_tail = &w->next;
+	e->tx_nwait++;
+	return 0;
+}
+
+void engine_tx_unwait(struct engine *e, struct engine_waiter *w)
+{
+	struct engine_waiter **pp;
+
+	if (!w->queued)
+		return;
+	for (pp = &e->tx_wait; *pp; pp = &(*pp)->next)
+		if (*pp == w)
+			break;
+	if (!*pp)
+		return;
+	*pp = w->next;
+	if (!*pp)
+		e->tx_wait_tail = pp;
+	e->tx_nwait--;
+	w->queued = false;
+	w->next = NULL;
+}
+
+static struct engine_waiter *wait_pop(struct engine *e)
+{
+	struct engine_waiter *w = e->tx_wait;
+
+	if (w)
+		engine_tx_unwait(e, w);
+	return w;
+}
+
+bool engine_tx_resumable(const struct engine *e)
+{
+	return !e->tx_cur && e->tx_wait;
+}
+
+void engine_tx_resume(struct engine *e)
+{
+	struct engine_waiter *w;
+
+	while (!e->tx_cur && (w = wait_pop(e)))
+		w->resume(w, 0);
+}
+
+void engine_tx_flush(struct engine *e)
+{
+	struct engine_waiter *w;
+
+	if (e->backend.ops)
+		settle(e);
+	while ((w = wait_pop(e)))
+		w->resume(w, -ECANCELED);
+}
+
+/* The end of a change: the outcome is in tx; done when it was under way. */
+static void tx_end(struct engine_tx *tx)
+{
+	struct engine *e = tx->e_;
+	bool pending = tx->pending_;
+
+	tx->pending_ = false;
+	if (e->tx_cur == tx)
+		e->tx_cur = NULL;
+	free(tx->v_);
+	tx->v_ = NULL;
+	if (pending && tx->done)
+		tx->done(tx, tx->done_arg);
+}
+
+static int tx_result(const struct engine_tx *tx)
+{
+	if (tx->pending_)
+		return ENGINE_TX_PENDING;
+	return tx->stage == ENGINE_TX_DONE ? 0 : (tx->err < 0 ? tx->err : -EIO);
+}
+
+static void on_job_done(struct backend *b, int status, void *arg)
+{
+	struct engine_tx *tx = arg;
+
+	(void)b;
+	tx->next_(tx, status);
+}
+
+/*
+ * The backend step of tx: job (NULL: none, next runs at once with 0),
+ * submitted when the backend can complete it later, then next(tx, r).
+ * What the call answers: ENGINE_TX_PENDING, or the outcome.
+ */
+static int be_step(struct engine_tx *tx, const struct backend_job *job,
+		   void (*next)(struct engine_tx *tx, int r))
+{
+	struct engine *e = tx->e_;
+	int r = 0;
+
+	tx->next_ = next;
+	if (job && e->backend.ops->submit) {
+		r = e->backend.ops->submit(&e->backend, job, on_job_done, tx);
+		if (r == 0) {
+			tx->pending_ = true;
+			e->tx_cur = tx;
+			if (!tx->done)
+				e->backend.ops->drain(&e->backend);
+			return tx_result(tx);
+		}
+	} else if (job) {
+		r = backend_job_run(&e->backend, job);
+	}
+	next(tx, r);
+	return tx_result(tx);
+}
+
+/* The start of every change. */
+static void tx_begin(struct engine *e, struct engine_tx *tx)
+{
+	settle(e);
+	outcome_reset(tx);
+	tx->e_ = e;
+	tx->pending_ = false;
+	tx->v_ = NULL;
+	tx->kept_ = NULL;
+	tx->desc_ = NULL;
+}
+
 /* ------------------------------------------------------------- API */
 
 static int map_errno(enum map_status st)
@@ -264,73 +429,133 @@ static int map_errno(enum map_status st)
 	return -ENOMEM;
 }
 
-int engine_map_add(struct engine *e, struct engine_tx *tx, const struct mapping *tmpl,
-		   struct str desc)
+static void add_committed(struct engine_tx *tx, int r)
 {
-	struct mapping *m;
-	int r;
+	struct engine *e = tx->e_;
+	struct mapping *m = tx->m_;
 
-	outcome_reset(tx);
-	tx->map = map_add(e->maps, tmpl, desc, &m);
-	if (tx->map != MAP_OK)
-		return fail(tx, tx->map == MAP_NOMEM ? ENGINE_TX_NOMEM : ENGINE_TX_TABLE,
-			    map_errno(tx->map));
-	if ((r = be_apply(e, tx, m)) < 0) {
-		map_remove(e->maps, m);
-		return fail(tx, ENGINE_TX_BACKEND, r);
-	}
-	leasefile_record_put(e->leases, m);
-	if (!commit(e, tx)) {
+	if (!commit_ok(e, tx, r)) {
 		if (be_remove(e, m) < 0)
 			log_warnx("backend: could not withdraw %s/%u", map_proto_name(m->proto),
 				  (unsigned)m->ext_port);
 		leasefile_record_delete(e->leases, m);
 		map_remove(e->maps, m);
-		return tx->err;
+	} else {
+		tx->m = m;
+		event(e, tx);
 	}
-	tx->m = m;
-	event(e, tx);
-	return 0;
+	tx_end(tx);
+}
+
+static void add_applied(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+
+	if (r < 0) {
+		map_remove(e->maps, tx->m_);
+		fail(tx, ENGINE_TX_BACKEND, r);
+		tx_end(tx);
+		return;
+	}
+	leasefile_record_put(e->leases, tx->m_);
+	commit_stage(tx, add_committed);
+}
+
+/* The job that applies m (one entry, with tx's grant). */
+static void job_apply(struct backend_job *j, const struct engine_tx *tx, const struct mapping *m)
+{
+	memset(j, 0, sizeof(*j));
+	j->op = BACKEND_JOB_APPLY;
+	j->v = m;
+	j->n = 1;
+	j->grant_fd = tx->grant_fd;
+}
+
+int engine_map_add(struct engine *e, struct engine_tx *tx, const struct mapping *tmpl,
+		   struct str desc)
+{
+	struct backend_job job;
+
+	tx_begin(e, tx);
+	tx->map = map_add(e->maps, tmpl, desc, &tx->m_);
+	if (tx->map != MAP_OK)
+		return fail(tx, tx->map == MAP_NOMEM ? ENGINE_TX_NOMEM : ENGINE_TX_TABLE,
+			    map_errno(tx->map));
+	job_apply(&job, tx, tx->m_);
+	return be_step(tx, tx->m_->enabled ? &job : NULL, add_applied);
+}
+
+static void replace_committed(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+	struct mapping *m = tx->m_;
+
+	if (!commit_ok(e, tx, r)) {
+		if (tx->backend_ && be_change(e, tx, &tx->now_, m) < 0)
+			log_restore_failed(m);
+		leasefile_record_put(e->leases, m);
+		free(tx->desc_);
+	} else {
+		m->upnp_joined = tx->now_.upnp_joined;
+		memcpy(m->nonce, tx->now_.nonce, sizeof(m->nonce));
+		map_update(e->maps, m, tx->now_.int_port, tx->now_.enabled, tx->desc_,
+			   tx->now_.lease_end_ms);
+		tx->m = m;
+		if (tx->visible_)
+			event(e, tx);
+	}
+	tx->desc_ = NULL;
+	tx_end(tx);
+}
+
+static void replace_applied(struct engine_tx *tx, int r)
+{
+	if (r < 0) {
+		free(tx->desc_);
+		tx->desc_ = NULL;
+		fail(tx, ENGINE_TX_BACKEND, r);
+		tx_end(tx);
+		return;
+	}
+	leasefile_record_put(tx->e_->leases, &tx->now_);
+	commit_stage(tx, replace_committed);
 }
 
 int engine_map_replace(struct engine *e, struct engine_tx *tx, struct mapping *m,
 		       const struct mapping *next)
 {
-	struct mapping now = *m;        /* the entry as it is to be */
-	bool rules, visible, backend;
-	int r;
+	struct mapping *now = &tx->now_;        /* the entry as it is to be */
+	struct backend_job job, *jp = NULL;
+	bool rules;
 
-	outcome_reset(tx);
-	now.int_port = next->int_port;
-	now.enabled = next->enabled;
-	now.lease_end_ms = next->lease_end_ms;
-	now.upnp_joined = next->upnp_joined;
-	memcpy(now.nonce, next->nonce, sizeof(now.nonce));
+	tx_begin(e, tx);
+	*now = *m;
+	tx->m_ = m;
+	tx->desc_ = next->desc;
+	now->int_port = next->int_port;
+	now->enabled = next->enabled;
+	now->lease_end_ms = next->lease_end_ms;
+	now->upnp_joined = next->upnp_joined;
+	memcpy(now->nonce, next->nonce, sizeof(now->nonce));
 	if (next->desc)
-		now.desc = next->desc;
-	rules = now.int_port != m->int_port || now.enabled != m->enabled;
-	visible = rules || strcmp(now.desc, m->desc) != 0 || now.upnp_joined != m->upnp_joined ||
-		  (tx->flags & ENGINE_TX_EVENT);
-	backend = rules || (tx->flags & ENGINE_TX_REAPPLY);
-	if (backend && (r = be_change(e, tx, m, &now)) < 0) {
-		free(next->desc);
-		return fail(tx, ENGINE_TX_BACKEND, r);
+		now->desc = next->desc;
+	rules = now->int_port != m->int_port || now->enabled != m->enabled;
+	tx->visible_ = rules || strcmp(now->desc, m->desc) != 0 ||
+		       now->upnp_joined != m->upnp_joined || (tx->flags & ENGINE_TX_EVENT);
+	tx->backend_ = rules || (tx->flags & ENGINE_TX_REAPPLY);
+	/* be_change() as a job: apply the new state, or withdraw the old. */
+	if (tx->backend_ && now->enabled) {
+		job_apply(&job, tx, now);
+		jp = &job;
+	} else if (tx->backend_ && m->enabled) {
+		memset(&job, 0, sizeof(job));
+		job.op = BACKEND_JOB_REMOVE;
+		job.v = m;
+		job.n = 1;
+		job.grant_fd = -1;
+		jp = &job;
 	}
-	leasefile_record_put(e->leases, &now);
-	if (!commit(e, tx)) {
-		if (backend && be_change(e, tx, &now, m) < 0)
-			log_restore_failed(m);
-		leasefile_record_put(e->leases, m);
-		free(next->desc);
-		return tx->err;
-	}
-	m->upnp_joined = now.upnp_joined;
-	memcpy(m->nonce, now.nonce, sizeof(m->nonce));
-	map_update(e->maps, m, now.int_port, now.enabled, next->desc, now.lease_end_ms);
-	tx->m = m;
-	if (visible)
-		event(e, tx);
-	return 0;
+	return be_step(tx, jp, replace_applied);
 }
 
 int engine_map_remove(struct engine *e, struct engine_tx *tx, struct mapping *m)
@@ -338,35 +563,89 @@ int engine_map_remove(struct engine *e, struct engine_tx *tx, struct mapping *m)
 	return engine_map_remove_set(e, tx, &m, 1);
 }
 
+static void remove_committed(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+	size_t i;
+
+	if (!commit_ok(e, tx, r)) {
+		for (i = 0; i < tx->n_; i++)
+			if (!tx->kept_ || !tx->kept_[i])
+				leasefile_record_put(e->leases, tx->v_[i]);
+		reapply(e, tx, tx->v_, tx->n_, tx->kept_);
+		free(tx->kept_);
+	} else {
+		(void)removal_done(e, tx, tx->v_, tx->n_, tx->kept_, false);
+	}
+	tx->kept_ = NULL;
+	tx_end(tx);
+}
+
+/*
+ * The set withdrawn by one job (r its outcome). A failure: without
+ * ENGINE_TX_EACH what a batch took is applied again (all or none; a
+ * backend without one restored it itself), with it one by one, those
+ * the backend keeps marked (withdraw()).
+ */
+static void remove_withdrawn(struct engine_tx *tx, int r)
+{
+	struct engine *e = tx->e_;
+	size_t i;
+
+	if (r < 0 && !tx->kept_ && e->backend.ops->remove_many && tx->n_ > 1 &&
+	    be_batch(e, tx->v_, tx->n_, NULL, true) < 0)
+		log_warnx("backend: could not restore a set after a failed removal");
+	if (r < 0 && tx->kept_)
+		r = withdraw_each(e, tx->v_, tx->n_, tx->kept_);
+	if (r < 0 && !(tx->flags & ENGINE_TX_FORCE)) {
+		free(tx->kept_);
+		tx->kept_ = NULL;
+		fail(tx, ENGINE_TX_BACKEND, r);
+		tx_end(tx);
+		return;
+	}
+	for (i = 0; i < tx->n_; i++)
+		if (!tx->kept_ || !tx->kept_[i])
+			leasefile_record_delete(e->leases, tx->v_[i]);
+	commit_stage(tx, remove_committed);
+}
+
 int engine_map_remove_set(struct engine *e, struct engine_tx *tx, struct mapping *const *v,
 			  size_t n)
 {
-	bool *kept = NULL;
-	size_t i;
-	int r = 0;
+	struct backend_job job;
+	struct mapping *copy = NULL;
+	size_t i, k = 0;
+	int r;
 
-	outcome_reset(tx);
+	tx_begin(e, tx);
 	if (n == 0)
 		return 0;
-	if ((tx->flags & ENGINE_TX_EACH) && !(kept = calloc(n, sizeof(*kept))))
+	tx->v_ = malloc(n * sizeof(*tx->v_));
+	copy = malloc(n * sizeof(*copy));
+	if (!tx->v_ || !copy ||
+	    ((tx->flags & ENGINE_TX_EACH) && !(tx->kept_ = calloc(n, sizeof(*tx->kept_))))) {
+		free(copy);
+		free(tx->v_);
+		tx->v_ = NULL;
 		return fail(tx, ENGINE_TX_NOMEM, -ENOMEM);
-	r = withdraw(e, tx, v, n, kept);
-	if (r < 0 && !(tx->flags & ENGINE_TX_FORCE)) {
-		free(kept);
-		return fail(tx, ENGINE_TX_BACKEND, r);
 	}
-	for (i = 0; i < n; i++)
-		if (!kept || !kept[i])
-			leasefile_record_delete(e->leases, v[i]);
-	if (!commit(e, tx)) {
-		for (i = 0; i < n; i++)
-			if (!kept || !kept[i])
-				leasefile_record_put(e->leases, v[i]);
-		reapply(e, tx, v, n, kept);
-		free(kept);
-		return tx->err;
+	memcpy(tx->v_, v, n * sizeof(*v));
+	tx->n_ = n;
+	for (i = 0; i < n; i++) {
+		if (!v[i]->enabled)
+			continue;
+		copy[k] = *v[i];
+		copy[k++].desc = NULL;  /* never read by a backend */
 	}
-	return removal_done(e, tx, v, n, kept, false);
+	memset(&job, 0, sizeof(job));
+	job.op = BACKEND_JOB_REMOVE;
+	job.v = copy;
+	job.n = k;
+	job.grant_fd = -1;
+	r = be_step(tx, k ? &job : NULL, remove_withdrawn);
+	free(copy);
+	return r;
 }
 
 /* ---------------------------------------------------------- pinholes */
@@ -386,6 +665,7 @@ int engine_pin_add(struct engine *e, struct engine_tx *tx, const struct pinhole 
 	struct pinhole *p;
 	int r;
 
+	settle(e);
 	outcome_reset(tx);
 	tx->pin = pin_add(e->pins, tmpl, &p);
 	if (tx->pin != PIN_OK)
@@ -412,8 +692,10 @@ int engine_pin_add(struct engine *e, struct engine_tx *tx, const struct pinhole 
 int engine_pin_renew(struct engine *e, struct engine_tx *tx, struct pinhole *p,
 		     uint64_t lease_end_ms, const uint8_t *nonce)
 {
-	struct pinhole now = *p;
+	struct pinhole now;
 
+	settle(e);
+	now = *p;
 	outcome_reset(tx);
 	now.lease_end_ms = lease_end_ms;
 	if (nonce)
@@ -437,6 +719,7 @@ int engine_pin_remove_set(struct engine *e, struct engine_tx *tx, struct pinhole
 	size_t i;
 	int r;
 
+	settle(e);
 	outcome_reset(tx);
 	if (n == 0)
 		return 0;
@@ -508,6 +791,8 @@ void engine_maps_expire(struct engine *e)
 	struct expired x = { .e = e };
 	size_t i, removed;
 
+	if (e->tx_cur)
+		return;         /* a change under way holds entries: after it */
 	removed = map_expire(e->maps, clock_now(&e->clock), on_expired, &x);
 	if (be_batch_copies(e, x.v, x.n, false) != 0)
 		for (i = 0; i < x.n; i++)
@@ -528,6 +813,7 @@ void engine_maps_restore(struct engine *e)
 
 	if (n == 0)
 		return;
+	settle(e);
 	v = calloc(n, sizeof(*v));
 	for (m = map_first(e->maps); v && m; m = map_next(e->maps, m))
 		v[k++] = m;
@@ -579,7 +865,7 @@ void engine_pins_expire(struct engine *e, void (*each)(const struct pinhole *p, 
 	struct pins_expired x = { NULL, 0, 0 };
 	size_t i, n;
 
-	if (!e->pins)
+	if (!e->pins || e->tx_cur)
 		return;
 	n = pin_expire(e->pins, clock_now(&e->clock), pin_on_expired, &x);
 	for (i = 0; i < x.n; i++) {

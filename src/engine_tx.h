@@ -26,11 +26,34 @@
  * and the lease file's next compaction writes the table as it is.
  *
  * The caller describes the change in a struct engine_tx and reads the
- * outcome from it. Today every call completes before it returns; the
- * outcome lives in the struct (not only in the return value) so that a
- * later asynchronous backend can complete it from the loop and let the
- * caller turn it into its reply then, without changing the callers'
- * reading of it.
+ * outcome from it.
+ *
+ * Asynchronous changes. Step 1 happens at the call (a new entry is in
+ * the table, reserved, from then on: later requests see it and get
+ * their conflicts right); step 2 is a job the backend completes later
+ * (backend_ops.submit: the nft helper's replies, read by the loop; the
+ * sim backend's next tick); steps 3-5 run at its completion, the commit
+ * as one stage with its own continuation (commit_stage() in
+ * engine_tx.c), then tx->done(tx, tx->done_arg) with the outcome in tx.
+ * A backend failure rolls the table back exactly as before. With
+ * tx->done set a call answers ENGINE_TX_PENDING when the change is
+ * under way (tx must live until done runs; done is never called from
+ * inside the call), or 0 / -errno when it finished at once (the table
+ * refused it, or it needed no backend job): done is not called then.
+ * Without tx->done the call waits for the backend (the loop stops
+ * meanwhile: the synchronous path the callers not yet made
+ * asynchronous take) and returns 0 or -errno.
+ *
+ * One change at a time: while one is under way (engine_tx_busy()) the
+ * entries it holds must not be touched, so a front end that wants to
+ * change something first waits its turn in the engine's queue
+ * (engine_tx_wait(): bounded, ENGINE_TX_QUEUE_MAX in all and
+ * ENGINE_TX_QUEUE_PER_HOST per LAN host, -EBUSY beyond, which the front
+ * end answers as it answers a lack of resources), and runs its request
+ * when resumed; reads never wait. A synchronous call made while one is
+ * under way first waits for it (the gateway's own changes: policy
+ * enforcement, the backend's removals, a LAN renumbered); lease expiry
+ * is skipped while one is under way and runs when it ends.
  */
 #ifndef IGDD_ENGINE_TX_H
 #define IGDD_ENGINE_TX_H
@@ -40,9 +63,17 @@
 
 #include "core/mapping.h"
 #include "core/pinhole.h"
+#include "util/ipaddr.h"
 #include "util/str.h"
 
 struct engine;
+struct engine_tx;
+
+/* A call with tx->done set: the change is under way; done will run. */
+#define ENGINE_TX_PENDING 1
+
+#define ENGINE_TX_QUEUE_MAX 64          /* requests waiting for their turn, all hosts */
+#define ENGINE_TX_QUEUE_PER_HOST 8      /* of one LAN host */
 
 enum engine_tx_flags {
 	/* The gateway's own change: a failed commit does not undo it. */
@@ -92,9 +123,55 @@ struct engine_tx {
 	size_t removed;                 /* removals: entries taken out */
 	size_t kept;                    /* ENGINE_TX_EACH: entries the backend kept */
 	bool changed;                   /* a change event was raised */
+
+	/* In, optional: the completion of a change under way (above). */
+	void (*done)(struct engine_tx *tx, void *arg);
+	void *done_arg;
+
+	/* Private (engine_tx.c): the change under way. */
+	struct engine *e_;
+	void (*next_)(struct engine_tx *tx, int r);
+	bool pending_;
+	struct mapping *m_;             /* add, replace: the entry */
+	struct mapping now_;            /* replace: the entry as it is to be */
+	char *desc_;                    /* replace: the new description (taken) */
+	bool backend_, visible_;        /* replace */
+	struct mapping **v_;            /* removal: the set (a copy) */
+	size_t n_;
+	bool *kept_;
 };
 
-/* A transaction with flags, no grant, no callback. */
+/* A request waiting for its turn (engine_tx_wait()). */
+struct engine_waiter {
+	struct engine_waiter *next;
+	struct ipaddr host;
+	/* Its turn came (status 0: nothing is under way; run the request),
+	 * or the engine stops (-ECANCELED). Out of the queue by then. */
+	void (*resume)(struct engine_waiter *w, int status);
+	void *arg;
+	bool queued;
+};
+
+/* Whether a change is under way. */
+bool engine_tx_busy(const struct engine *e);
+/* Queue w (resume and arg set) for host: 0, or -EBUSY when the queue or
+ * host's share of it is full. w must live until resumed or unqueued. */
+int engine_tx_wait(struct engine *e, struct engine_waiter *w, const struct ipaddr *host);
+/* Take w out of the queue (its client left); a no-op when not queued. */
+void engine_tx_unwait(struct engine *e, struct engine_waiter *w);
+/* From engine_tick(): resume waiting requests while nothing is under
+ * way; the next deadline for that (now, or 0: none). */
+void engine_tx_resume(struct engine *e);
+bool engine_tx_resumable(const struct engine *e);
+/* Complete the change under way first (the loop waits for the backend):
+ * a front end or a path of the gateway's own that reads the table and
+ * then changes it synchronously calls this before it reads. */
+void engine_tx_settle(struct engine *e);
+/* Shutdown: complete what is under way (the backend drains), then
+ * resume every waiter with -ECANCELED. */
+void engine_tx_flush(struct engine *e);
+
+/* A transaction with flags, no grant, no callback, no completion. */
 void engine_tx_init(struct engine_tx *tx, unsigned flags);
 
 /*

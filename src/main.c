@@ -32,6 +32,7 @@
 #include "util/log.h"
 #include "util/sdnotify.h"
 #include "util/statedir.h"
+#include "util/uuid.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -210,38 +211,6 @@ static bool uuid_parse(const char *s, size_t len, char out[37])
 	return true;
 }
 
-/* A random (version 4, RFC 4122 section 4.4) UUID from /dev/urandom. */
-static int uuid_generate(char out[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-	int fd, r = 0;
-
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < sizeof(b)) {
-		ssize_t n = read(fd, b + got, sizeof(b) - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			break;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);     /* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);     /* RFC 4122 variant */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-		 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-	return 0;
-}
-
 /* The UUID in file path: 0, -ENOENT, -EINVAL (bad content) or -errno. */
 static int uuid_read(const char *path, char out[37])
 {
@@ -336,7 +305,7 @@ static void setup_uuid(struct igdd *d)
 		log_warnx("%s: not a UUID; generating a new one", path);
 	else if (r != -ENOENT)
 		log_warnx("%s: %s; generating a new UUID", path, strerror(-r));
-	r = uuid_generate(cfg->uuid);
+	r = uuid_v4_generate(cfg->uuid);
 	if (r < 0)
 		fatalx("cannot generate a UUID: /dev/urandom: %s", strerror(-r));
 	r = uuid_write(cfg->state_dir, cfg->uuid, d->state_uid, d->state_gid);
@@ -863,6 +832,27 @@ fail:
 	return what;
 }
 
+/* The lease file's writer thread reports through an eventfd
+ * (leasefile_commit_async()): the commits' callbacks run here, on the
+ * loop. */
+static void on_leases_ready(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct igdd *d = arg;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	leasefile_on_ready(d->e.leases);
+}
+
+static void watch_leases(struct igdd *d)
+{
+	int r = loop_fd_add(d->loop, leasefile_ready_fd(d->e.leases), EPOLLIN, on_leases_ready, d);
+
+	if (r < 0)
+		fatalx("cannot watch the lease file's writer: %s", strerror(-r));
+}
+
 /* In dependency order (start_upnp()). */
 static void start(struct igdd *d)
 {
@@ -924,8 +914,8 @@ static void start(struct igdd *d)
 	d->upstream = upstream_io_new(&d->e, d->loop, NULL);
 	/* As the user that will write them (compaction included), before
 	 * the loop reads the first request. */
-	if (d->cfg->persist_leases)
-		engine_leases_start(&d->e, d->cfg->state_dir);
+	if (d->cfg->persist_leases && engine_leases_start(&d->e, d->cfg->state_dir) == 0)
+		watch_leases(d);
 	loop_set_prepare(d->loop, on_prepare, d);
 }
 
@@ -948,6 +938,8 @@ static void stop(struct igdd *d)
 	d->wanwatch = NULL;
 	lanwatch_free(d->lanwatch);
 	d->lanwatch = NULL;
+	if (d->e.leases)                /* engine_fini() closes it (and its eventfd) */
+		loop_fd_del(d->loop, leasefile_ready_fd(d->e.leases));
 	if (d->engine_up)
 		engine_fini(&d->e);
 	d->engine_up = false;

@@ -68,6 +68,26 @@ struct backend_gone {
 typedef void (*backend_gone_fn)(struct backend *b, const struct backend_gone *v, size_t n,
 				void *arg);
 
+/* A change submitted to complete later (ops->submit). */
+enum backend_job_op {
+	BACKEND_JOB_APPLY,              /* v: the enabled ones installed, the others withdrawn
+	                                 * (apply_many; one entry: apply / apply_granted) */
+	BACKEND_JOB_REMOVE,             /* v withdrawn: remove_many, or all or none one by one */
+	BACKEND_JOB_PIN_APPLY,          /* pin_apply(pin) */
+	BACKEND_JOB_PIN_REMOVE,         /* pin_remove(pin) */
+};
+
+struct backend_job {
+	enum backend_job_op op;
+	const struct mapping *v;        /* read during the call only */
+	size_t n;
+	int grant_fd;                   /* APPLY of one entry: igddctl's grant, else -1 (borrowed) */
+	const struct pinhole *pin;      /* the PIN_ ops (read during the call only) */
+};
+
+/* A submitted job ended: status 0 or -errno, as the synchronous form's. */
+typedef void (*backend_done_fn)(struct backend *b, int status, void *arg);
+
 struct backend_ops {
 	const char *name;
 	int (*init)(struct backend *b, const struct config *cfg);
@@ -139,7 +159,25 @@ struct backend_ops {
 	int (*pin_remove)(struct backend *b, const struct pinhole *p);
 	int (*pin_packets)(struct backend *b, const struct pinhole *p, uint64_t *ret);
 	int (*pin_outbound_timeout)(struct backend *b, uint8_t proto, uint32_t *ret);
+
+	/*
+	 * Optional asynchronous form of the changes above (NULL: the engine
+	 * calls the synchronous ones). submit takes job (copying what it
+	 * needs) and returns 0, then done(b, status, arg) runs exactly once,
+	 * later, from the loop (the backend's tick, the helper's socket) or
+	 * from drain, never inside submit; or -errno, and done never runs.
+	 * Jobs complete in the order submitted. drain blocks until every
+	 * job submitted has completed (shutdown; a synchronous change that
+	 * must not overtake one in flight).
+	 */
+	int (*submit)(struct backend *b, const struct backend_job *job, backend_done_fn done,
+		      void *arg);
+	void (*drain)(struct backend *b);
 };
+
+/* A job run with the synchronous operations (backend/job.c), for a backend
+ * whose asynchronous form defers them (sim) and for one without it. */
+int backend_job_run(struct backend *b, const struct backend_job *job);
 
 /* Set up by the engine before ops->init: clock, on_link and on_gone live
  * as long as the backend. init may point ops at a variant of the same backend
@@ -166,5 +204,12 @@ extern const struct backend_ops backend_nft_ops;        /* backend/nft.c */
 int backend_sim_pin_traffic(struct backend *b, const struct pinhole *p, uint64_t n);
 /* The sim backend only: how many pinholes it holds. */
 size_t backend_sim_pin_count(const struct backend *b);
+/* The sim backend only (tests): hold the jobs submitted (hold true: they
+ * wait, neither tick nor next_deadline runs them; false: the next tick
+ * does); complete at most max of the held ones now (each with status,
+ * when status is not 0, instead of running it); how many wait. */
+void backend_sim_hold(struct backend *b, bool hold);
+size_t backend_sim_complete(struct backend *b, size_t max, int status);
+size_t backend_sim_jobs(const struct backend *b);
 
 #endif

@@ -5,7 +5,14 @@
  *
  * apply/remove/flush are one request each, answered before they return
  * (bounded by PRIV_TIMEOUT_MS: a timeout is a failure, and the action
- * answers 501). Only enabled mappings are installed: applying a disabled
+ * answers 501). Their asynchronous form (submit, what the engine's
+ * transactions use) sends the same requests with priv_send() and
+ * returns at once: a job of many mappings is cut into requests of
+ * PRIV_BATCH_MAX, at most NFT_JOB_WINDOW of them in flight (the rest of
+ * the channel's PRIV_INFLIGHT_MAX stays free for the synchronous calls),
+ * the next sent as each is answered; the job completes when the last
+ * is answered (from main's readiness of the helper's socket, or
+ * priv_expire() at tick for a timeout), its status the first failure. Only enabled mappings are installed: applying a disabled
  * one removes its key. Applying an existing key replaces it. The helper
  * answers -EADDRINUSE for a port the gateway itself holds and -EACCES
  * for what its policy refuses (priv/guard.h); an admin mapping carries
@@ -55,8 +62,28 @@
 #include <time.h>
 #include <unistd.h>
 
+#define NFT_JOB_WINDOW 4                /* requests of one job in flight */
+
+/* A change submitted (backend_ops.submit). */
+struct nft_job {
+	struct nft_job *next;           /* the backend's list, in submission order */
+	struct backend *b;
+	struct priv_entry *e;           /* entries [0, napply) applied, then removed */
+	size_t n, napply;
+	size_t sent;                    /* entries sent so far */
+	unsigned inflight;
+	bool pin;                       /* a pinhole op: op and np */
+	enum priv_op op;
+	struct nft_pin np;
+	int status;                     /* the first failure */
+	struct timespec t0;             /* the last request sent or answered */
+	backend_done_fn done;
+	void *arg;
+};
+
 struct nft_backend {
 	struct priv *helper;            /* borrowed from main */
+	struct nft_job *jobs;           /* submitted, not yet completed */
 	char wan_if[IF_NAMESIZE];
 	bool have_override;
 	struct in_addr override;
@@ -206,8 +233,12 @@ static int nft_flush(struct backend *b)
 	return call(b, PRIV_OP_FLUSH, NULL, 0);
 }
 
+static void nft_drain(struct backend *b);
+
 static void nft_shutdown(struct backend *b)
 {
+	if (b->priv)
+		nft_drain(b);
 	free(b->priv);
 	b->priv = NULL;
 }
@@ -244,6 +275,198 @@ int backend_nft_apply_many(struct backend *b, const struct mapping *v, size_t n)
 int backend_nft_remove_many(struct backend *b, const struct mapping *v, size_t n)
 {
 	return many(b, PRIV_OP_REMOVE, v, n, false, false);
+}
+
+
+/* ---- the asynchronous form (submit) ---- */
+
+static void job_sent(void *arg, uint32_t seq, const struct priv_result *res);
+
+/* The next request of j: the entries from j->sent on, as far as the
+ * apply / remove boundary and PRIV_BATCH_MAX; how many. */
+static size_t job_chunk(const struct nft_job *j, enum priv_op *ret_op)
+{
+	size_t end = j->sent < j->napply ? j->napply : j->n;
+
+	*ret_op = j->sent < j->napply ? PRIV_OP_APPLY : PRIV_OP_REMOVE;
+	return end - j->sent < PRIV_BATCH_MAX ? end - j->sent : PRIV_BATCH_MAX;
+}
+
+/* Send what the window allows; 0, or the error of a send that failed
+ * (j->status set). -EBUSY (the channel full): sent later, from tick. */
+static int job_pump(struct nft_job *j, int grant_fd)
+{
+	struct nft_backend *nb = j->b->priv;
+	struct priv_send_args a = { .grant_fd = grant_fd };
+	size_t k;
+	int r;
+
+	if (j->pin && j->sent == 0 && j->inflight == 0) {
+		a.op = j->op;
+		a.pin = &j->np;
+		if ((r = priv_send(nb->helper, &a, job_sent, j, NULL)) < 0)
+			return r == -EBUSY ? r : (j->status = r);
+		j->inflight++;
+		j->sent = 1;
+		return 0;
+	}
+	while (!j->pin && j->status == 0 && j->sent < j->n && j->inflight < NFT_JOB_WINDOW) {
+		k = job_chunk(j, &a.op);
+		a.v = &j->e[j->sent];
+		a.n = k;
+		if ((r = priv_send(nb->helper, &a, job_sent, j, NULL)) < 0) {
+			if (r != -EBUSY)
+				j->status = r;
+			return r;
+		}
+		if (j->inflight == 0)
+			clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		j->inflight++;
+		j->sent += k;
+		a.grant_fd = -1;
+	}
+	return 0;
+}
+
+static bool job_over(const struct nft_job *j)
+{
+	return j->inflight == 0 && (j->status < 0 || j->sent >= (j->pin ? 1 : j->n));
+}
+
+static void job_unlink(struct nft_job *j)
+{
+	struct nft_backend *nb = j->b->priv;
+	struct nft_job **pp;
+
+	for (pp = &nb->jobs; *pp; pp = &(*pp)->next)
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+}
+
+static void job_free(struct nft_job *j)
+{
+	free(j->e);
+	free(j);
+}
+
+/* When j is over: out of the list, completed, freed; whether it was. */
+static bool job_end(struct nft_job *j)
+{
+	if (!job_over(j))
+		return false;
+	job_unlink(j);
+	j->done(j->b, j->status, j->arg);
+	job_free(j);
+	return true;
+}
+
+/* One request of the job answered. */
+static void job_sent(void *arg, uint32_t seq, const struct priv_result *res)
+{
+	struct nft_job *j = arg;
+	struct backend *b = j->b;
+	int r = res->status;
+
+	(void)seq;
+	j->inflight--;
+	count_call(b, &j->t0, r);
+	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	if (r < 0 && j->status == 0) {
+		j->status = r;
+		log_failed(b, j->pin ? PRIV_OP_APPLY : j->sent <= j->napply ? PRIV_OP_APPLY :
+			   PRIV_OP_REMOVE, j->n, r);
+	}
+	if (j->status == 0 && r != -EPIPE)
+		(void)job_pump(j, -1);
+	(void)job_end(j);
+}
+
+/* The entries of job: the enabled ones to apply first, then the others. */
+static int job_entries(struct nft_job *j, const struct backend_job *job)
+{
+	size_t i, k = 0;
+	bool apply = job->op == BACKEND_JOB_APPLY;
+
+	if (job->n && !(j->e = calloc(job->n, sizeof(*j->e))))
+		return -ENOMEM;
+	for (i = 0; i < job->n; i++)
+		if (!apply || job->v[i].enabled)
+			to_entry(&job->v[i], &j->e[k++]);
+	j->napply = apply ? k : 0;
+	for (i = 0; apply && i < job->n; i++)
+		if (!job->v[i].enabled)
+			to_entry(&job->v[i], &j->e[k++]);
+	j->n = k;
+	return 0;
+}
+
+static int nft_submit(struct backend *b, const struct backend_job *job, backend_done_fn done,
+		      void *arg)
+{
+	struct nft_backend *nb = b->priv;
+	struct nft_job *j = calloc(1, sizeof(*j)), **pp;
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->b = b;
+	j->done = done;
+	j->arg = arg;
+	if (job->op == BACKEND_JOB_PIN_APPLY || job->op == BACKEND_JOB_PIN_REMOVE) {
+		j->pin = true;
+		j->op = job->op == BACKEND_JOB_PIN_APPLY ? PRIV_OP_PIN_ADD : PRIV_OP_PIN_DEL;
+		nft_pin_from(job->pin, &j->np);
+	} else if ((r = job_entries(j, job)) < 0) {
+		job_free(j);
+		return r;
+	}
+	/* Nothing to send: completed at the next tick (never inside submit). */
+	if (j->pin || j->n > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &j->t0);
+		r = job_pump(j, job->n == 1 ? job->grant_fd : -1);
+		if (r < 0 && r != -EBUSY && j->inflight == 0) {
+			job_free(j);    /* nothing sent: done never runs */
+			return r;
+		}
+	}
+	for (pp = &nb->jobs; *pp; pp = &(*pp)->next)
+		;
+	*pp = j;                /* in submission order */
+	return 0;
+}
+
+/* Jobs that wait for room in the channel, or have nothing to send. */
+static bool job_idle(const struct nft_job *j)
+{
+	return j->inflight == 0;
+}
+
+/* Send what waits for room; complete the jobs that are over. */
+static void jobs_pump(struct backend *b)
+{
+	struct nft_backend *nb = b->priv;
+	struct nft_job *j, *next;
+
+	for (j = nb->jobs; j; j = next) {
+		next = j->next;
+		if (!job_idle(j))
+			continue;
+		if (j->status == 0)
+			(void)job_pump(j, -1);
+		(void)job_end(j);
+	}
+}
+
+static void nft_drain(struct backend *b)
+{
+	struct nft_backend *nb = b->priv;
+
+	while (nb->jobs) {
+		jobs_pump(b);
+		priv_wait_all(nb->helper);
+	}
 }
 
 /* ---- the WAN side ---- */
@@ -346,12 +569,23 @@ static int nft_wan_down(struct backend *b)
 static uint64_t nft_next_deadline(struct backend *b)
 {
 	struct nft_backend *nb = b->priv;
-	uint64_t now;
+	uint64_t now = clock_now(b->clock), mono, due;
+	struct nft_job *j;
 
-	if (!priv_event_pending(nb->helper))
+	if (!now)
+		now = 1;
+	if (priv_event_pending(nb->helper))
+		return now;
+	for (j = nb->jobs; j; j = j->next)
+		if (job_idle(j))
+			return now;
+	due = priv_next_deadline(nb->helper);
+	if (due == UINT64_MAX)
 		return 0;
-	now = clock_now(b->clock);
-	return now ? now : 1;
+	/* The channel's deadlines are on the monotonic clock; b->clock may
+	 * be another (tests). */
+	mono = clock_monotonic_ms(NULL);
+	return due <= mono ? now : now + (due - mono);
 }
 
 static void report(struct backend *b, enum backend_link_event ev, enum backend_link_cause cause)
@@ -391,6 +625,8 @@ static void nft_tick(struct backend *b, uint64_t now)
 	struct iflink l;
 
 	(void)now;
+	priv_expire(nb->helper, clock_monotonic_ms(NULL));
+	jobs_pump(b);
 	report_gone(b);
 	while (priv_event_take(nb->helper, &d) == 0) {
 		if (d.seq != nb->wan_seq) {
@@ -499,6 +735,8 @@ static int nft_pin_outbound_timeout(struct backend *b, uint8_t proto, uint32_t *
 	.remove_many = backend_nft_remove_many, \
 	.next_deadline = nft_next_deadline, \
 	.tick = nft_tick, \
+	.submit = nft_submit, \
+	.drain = nft_drain, \
 	.pin_apply = nft_pin_apply, \
 	.pin_remove = nft_pin_remove, \
 	.pin_packets = nft_pin_packets, \

@@ -24,6 +24,12 @@
  * SIM_CHECK_MS, while mappings are installed, the ports its sockets hold
  * are reported to the engine (b->on_gone), which removes the mappings
  * on them: the router wins.
+ *
+ * Its asynchronous form (submit) keeps each job and runs it with the
+ * synchronous operations at its next tick (a deadline due at once),
+ * never inside submit, so that every test on sim takes the engine's
+ * asynchronous path; backend_sim_hold() lets a unit test keep jobs
+ * waiting and complete (or fail) them one at a time.
  */
 #include "backend/backend.h"
 
@@ -37,6 +43,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +76,18 @@ struct sim {
 	struct portset fwd[2];          /* sim_static_forward: TCP, UDP */
 	struct portset udp_seen;        /* sockdiag_held()'s memory */
 	uint64_t next_check_ms;
+
+	/* Jobs submitted, the oldest first, run at the next tick. */
+	struct sim_job {
+		struct sim_job *next;
+		struct backend_job job;         /* v and pin point at the copies below */
+		struct mapping *v;
+		struct pinhole pin;
+		backend_done_fn done;
+		void *arg;
+	} *jobs, **jobs_tail;
+	size_t njobs;
+	bool hold;                      /* backend_sim_hold() */
 };
 
 static int pidx(uint8_t proto)
@@ -248,11 +267,102 @@ size_t backend_sim_pin_count(const struct backend *b)
 	return b->ops && b->ops->pin_apply == sim_pin_apply && s ? s->npins : 0;
 }
 
+/* ---- jobs (submit) ---- */
+
+static int sim_submit(struct backend *b, const struct backend_job *job, backend_done_fn done,
+		      void *arg)
+{
+	struct sim *s = b->priv;
+	struct sim_job *j = calloc(1, sizeof(*j));
+	size_t i;
+
+	if (!j)
+		return -ENOMEM;
+	if (job->n && !(j->v = calloc(job->n, sizeof(*j->v)))) {
+		free(j);
+		return -ENOMEM;
+	}
+	for (i = 0; i < job->n; i++) {
+		j->v[i] = job->v[i];
+		j->v[i].desc = NULL;            /* never read by a backend */
+	}
+	if (job->pin)
+		j->pin = *job->pin;
+	j->job = *job;
+	j->job.v = j->v;
+	j->job.pin = job->pin ? &j->pin : NULL;
+	j->job.grant_fd = -1;           /* sim grants nothing */
+	j->done = done;
+	j->arg = arg;
+	if (!s->jobs_tail)
+		s->jobs_tail = &s->jobs;
+	*s->jobs_tail = j;
+	s->jobs_tail = &j->next;
+	s->njobs++;
+	return 0;
+}
+
+/* Complete the oldest job: run it, or fail it with status. */
+static void job_complete(struct backend *b, int status)
+{
+	struct sim *s = b->priv;
+	struct sim_job *j = s->jobs;
+	int r;
+
+	s->jobs = j->next;
+	if (!s->jobs)
+		s->jobs_tail = &s->jobs;
+	s->njobs--;
+	r = status ? status : backend_job_run(b, &j->job);
+	j->done(b, r, j->arg);
+	free(j->v);
+	free(j);
+}
+
+/* At most max jobs, those submitted before the call (done may submit). */
+static size_t jobs_run(struct backend *b, size_t max, int status)
+{
+	struct sim *s = b->priv;
+	size_t n = s->njobs < max ? s->njobs : max, i;
+
+	for (i = 0; i < n && s->jobs; i++)
+		job_complete(b, status);
+	return i;
+}
+
+static void sim_drain(struct backend *b)
+{
+	struct sim *s = b->priv;
+
+	while (s->jobs)
+		job_complete(b, 0);
+}
+
+void backend_sim_hold(struct backend *b, bool hold)
+{
+	struct sim *s = b->priv;
+
+	s->hold = hold;
+}
+
+size_t backend_sim_complete(struct backend *b, size_t max, int status)
+{
+	return jobs_run(b, max, status);
+}
+
+size_t backend_sim_jobs(const struct backend *b)
+{
+	const struct sim *s = b->priv;
+
+	return s ? s->njobs : 0;
+}
+
 static void sim_shutdown(struct backend *b)
 {
 	struct sim *s = b->priv;
 
 	if (s) {
+		sim_drain(b);
 		free(s->pins);
 		sockdiag_free(s->sd);
 	}
@@ -387,7 +497,14 @@ static uint64_t sim_next_deadline(struct backend *b)
 {
 	struct sim *s = b->priv;
 
-	return earliest(s->pending != SIM_IDLE ? s->due_ms : 0, s->next_check_ms);
+	uint64_t t = earliest(s->pending != SIM_IDLE ? s->due_ms : 0, s->next_check_ms);
+
+	if (s->jobs && !s->hold) {
+		uint64_t now = clock_now(b->clock);
+
+		t = earliest(t, now ? now : 1);
+	}
+	return t;
 }
 
 static void sim_tick(struct backend *b, uint64_t now)
@@ -398,6 +515,8 @@ static void sim_tick(struct backend *b, uint64_t now)
 		sim_complete(b);
 	if (s->next_check_ms && s->next_check_ms <= now)
 		sim_check(b, now);
+	if (!s->hold)
+		jobs_run(b, SIZE_MAX, 0);
 }
 
 const struct backend_ops backend_sim_ops = {
@@ -416,4 +535,6 @@ const struct backend_ops backend_sim_ops = {
 	.pin_remove = sim_pin_remove,
 	.pin_packets = sim_pin_packets,
 	.pin_outbound_timeout = sim_pin_outbound_timeout,
+	.submit = sim_submit,
+	.drain = sim_drain,
 };

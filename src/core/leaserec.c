@@ -343,17 +343,6 @@ static bool parse_ipv4(struct str s, struct in_addr *ret)
 	return str_copy(s, text, sizeof(text)) == 0 && inet_pton(AF_INET, text, ret) == 1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Undo put_desc(): no NUL, at most IGDD_MAX_DESC_LEN bytes. */
 static bool parse_desc(struct str s, char out[IGDD_MAX_DESC_LEN + 1])
 {
@@ -368,8 +357,8 @@ static bool parse_desc(struct str s, char out[IGDD_MAX_DESC_LEN + 1])
 		if (c == '%') {
 			if (i + 2 >= s.len)
 				return false;
-			hi = hexval(s.p[i + 1]);
-			lo = hexval(s.p[i + 2]);
+			hi = str_hexval(s.p[i + 1]);
+			lo = str_hexval(s.p[i + 2]);
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				return false;
 			out[o++] = (char)(hi << 4 | lo);
@@ -393,8 +382,8 @@ static bool parse_nonce(struct str s, uint8_t out[12])
 	if (s.len != 24)
 		return false;
 	for (i = 0; i < 12; i++) {
-		hi = hexval(s.p[2 * i]);
-		lo = hexval(s.p[2 * i + 1]);
+		hi = str_hexval(s.p[2 * i]);
+		lo = str_hexval(s.p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -529,7 +518,7 @@ const char *leaserec_check_line(struct str line, struct str *ret_body)
 	if (line.len < 10 || line.p[8] != ' ')
 		return "not a record line";
 	for (i = 0; i < 8; i++) {
-		if ((v = hexval(line.p[i])) < 0)
+		if ((v = str_hexval(line.p[i])) < 0)
 			return "not a record line";
 		crc = crc << 4 | (uint32_t)v;
 	}

@@ -134,20 +134,15 @@ size_t pin_policy_rule_count(const struct pin_policy *p)
 const char *pin_policy_verdict_str(enum policy_verdict v)
 {
 	switch (v) {
-	case POLICY_ALLOW:
-		return "allowed";
 	case POLICY_DENY_CLIENT:
 		return "internal client not a global address of the LAN";
 	case POLICY_DENY_FAMILY:
 		return "an IPv6 pinhole for an IPv4 control point";
-	case POLICY_DENY_THIRD_PARTY:
-		return "internal client is not the control point";
 	case POLICY_DENY_RULE:
 		return "denied by pinhole_acl";
-	case POLICY_DENY_PORT:
-		return "well-known port";
+	default:
+		return policy_verdict_str(v);   /* the same words as for a mapping */
 	}
-	return "?";
 }
 
 enum policy_verdict pin_policy_check(const struct pin_policy *p, const struct policy_lan *lan,

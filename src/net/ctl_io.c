@@ -2,13 +2,17 @@
  * ctl_io.c - the control socket's I/O (see ctl_io.h): listening,
  * credentials, request lines in, answers out, limits. Nothing blocks:
  * every socket is non-blocking and a connection that cannot be written
- * waits for EPOLLOUT while it reads nothing more.
+ * waits for EPOLLOUT while it reads nothing more. A request that comes
+ * while a mapping change is under way (engine_tx.h) waits for its turn
+ * in the engine's queue, reading nothing more meanwhile (a full queue:
+ * 503 busy), then runs; what it changes completes before its answer.
  */
 #define _GNU_SOURCE             /* struct ucred, accept4 */
 
 #include "net/ctl_io.h"
 
 #include "engine.h"
+#include "engine_tx.h"
 #include "loop/loop.h"
 #include "proto/ctl.h"
 #include "svc/ctl.h"
@@ -44,6 +48,7 @@ struct ctl_conn {
 	bool more;                      /* ctl_more() has more to write */
 	bool eof;                       /* the peer has sent everything */
 	bool closing;                   /* close once out is sent */
+	struct engine_waiter w;         /* waiting for its turn (engine_tx.h) */
 	struct ctl_session s;
 };
 
@@ -64,6 +69,7 @@ static void conn_close(struct ctl_conn *c)
 {
 	if (c->fd < 0)
 		return;
+	engine_tx_unwait(c->io->e, &c->w);
 	loop_fd_del(c->io->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -113,7 +119,16 @@ static void conn_run(struct ctl_conn *c)
 		len = (size_t)(nl - c->in);
 		if (len > 0 && c->in[len - 1] == '\r')
 			len--;
-		c->more = ctl_handle(&c->s, c->in, len, &c->out) == 1;
+		if (engine_tx_busy(c->io->e)) {
+			struct ipaddr local;
+
+			memset(&local, 0, sizeof(local));       /* every admin: one share */
+			if (engine_tx_wait(c->io->e, &c->w, &local) == 0)
+				break;                  /* run at its turn (on_turn()) */
+			ctl_error(&c->out, CTL_E_UNAVAILABLE, "busy: too many changes waiting");
+		} else {
+			c->more = ctl_handle(&c->s, c->in, len, &c->out) == 1;
+		}
 		len = nl < c->in + c->inlen ? (size_t)(nl - c->in) + 1 : c->inlen;
 		memmove(c->in, c->in + len, c->inlen - len);
 		c->inlen -= len;
@@ -169,6 +184,10 @@ static void conn_step(struct ctl_conn *c)
 	}
 	if (c->fd < 0)
 		return;
+	if (c->w.queued) {
+		loop_fd_mod(c->io->loop, c->fd, 0);     /* nothing read until its turn */
+		return;
+	}
 	if (c->out.len == 0 && c->closing) {
 		conn_close(c);
 		return;
@@ -198,12 +217,29 @@ static ssize_t conn_recv(struct ctl_conn *c)
 	return n;
 }
 
+/* Its turn came: the request waiting runs now; the engine stopping
+ * closes the connection. */
+static void on_turn(struct engine_waiter *w, int status)
+{
+	struct ctl_conn *c = w->arg;
+
+	if (status < 0)
+		conn_close(c);
+	else
+		conn_step(c);
+}
+
 static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ctl_conn *c = arg;
 
 	(void)l;
 	(void)fd;
+	if (c->w.queued) {
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn_close(c);          /* its client left before its turn */
+		return;
+	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->eof && c->out.len == 0) {
 		ssize_t n = conn_recv(c);
 
@@ -296,6 +332,8 @@ static void on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 		memset(c, 0, sizeof(*c));
 		c->io = io;
 		c->fd = cfd;
+		c->w.resume = on_turn;
+		c->w.arg = c;
 		buf_init(&c->out, IGDD_CTL_MAX_OUT);
 		ctl_session_init(&c->s, io->e, cr.uid);
 		if (loop_fd_add(l, cfd, EPOLLIN, on_conn, c) < 0) {

@@ -60,6 +60,7 @@
 #include "loop/loop.h"
 #include "proto/http.h"
 #include "proto/ssdp.h"
+#include "svc/action.h"
 #include "svc/gena.h"
 #include "svc/httpd.h"
 #include "util/buf.h"
@@ -91,7 +92,7 @@
 #define HTTP_IO_WARN_INTERVAL_MS 60000  /* peer-triggered warnings: a few per minute */
 #define HTTP_IO_WARN_BURST 5
 
-enum conn_state { C_IDLE, C_HEAD, C_BODY, C_WRITE, C_LINGER };
+enum conn_state { C_IDLE, C_HEAD, C_BODY, C_WAIT, C_WRITE, C_LINGER };
 
 enum { Q_TIMEOUT, Q_LINGER, Q_COUNT, Q_NONE = -1 };
 
@@ -128,6 +129,8 @@ struct http_conn {
 	bool close_after;                       /* close once the response is out */
 	bool error;                             /* the response is an error: linger */
 	size_t drained;                         /* bytes thrown away while lingering */
+	struct action_later *later;             /* C_WAIT: the answer that comes later */
+	size_t req_end;                         /* C_WAIT: the end of its request in in[] */
 	char gena_sid[GENA_SID_SIZE];           /* a SUBSCRIBE's SID until its response is out, */
 	bool gena_out;                          /* and then until the peer's next move */
 	char in[HTTP_IO_IN_SIZE];
@@ -323,6 +326,9 @@ static void conn_close(struct http_conn *c)
 		gena_response_failed(h->e->gena, c->gena_sid);
 	c->gena_sid[0] = '\0';
 	dl_remove(c);
+	if (c->later)                   /* its change completes; the answer is dropped */
+		action_later_drop(c->later);
+	c->later = NULL;
 	if (h->probe == c)
 		h->probe = NULL;
 	if (c->registered)
@@ -601,24 +607,51 @@ static int conn_error(struct http_conn *c, unsigned status)
 	return conn_send(c);
 }
 
-/* The request is complete: ask httpd_handle(), queue the answer. */
+static int conn_answer(struct http_conn *c, const struct http_response *r);
+static void conn_on_later(void *arg, int status, struct buf *out, struct buf_stream *stream);
+
+/*
+ * The request is complete: ask httpd_handle(), queue the answer. 0, -1
+ * (c is done), or 1: the answer comes later (a change under way,
+ * svc/action.h): the connection waits (C_WAIT), reading nothing more,
+ * until conn_on_later() sends it.
+ */
 static int conn_respond(struct http_conn *c)
 {
 	struct http_io *h = c->h;
 	const struct http_head *hd = &c->ps.head;
 	struct http_request req;
 	struct http_response resp;
+
+	httpd_request_init(&req, hd, str_from(c->body.p ? c->body.p : "", c->body.len), &c->peer,
+			   c->lan);
+	req.can_wait = true;
+	http_response_init(&resp);
+	httpd_handle(h->e, &req, &resp);
+	if (resp.later) {
+		c->later = resp.later;
+		action_later_bind(c->later, conn_on_later, c);
+		http_response_free(&resp);
+		conn_state(c, C_WAIT);
+		conn_events(c, 0);      /* a hang-up still reports */
+		dl_push(c, Q_TIMEOUT);  /* a bounded wait */
+		return 1;
+	}
+	return conn_answer(c, &resp);
+}
+
+/* The answer r (freed here) into c's output. 0 or -1 (c is done). */
+static int conn_answer(struct http_conn *c, const struct http_response *r)
+{
+	struct http_io *h = c->h;
+	const struct http_head *hd = &c->ps.head;
+	struct http_response resp = *r;
 	bool head = strcmp(hd->method, "HEAD") == 0;
 	enum httpd_framing framing;
 	unsigned status;
 	size_t len = 0;
 	int parts;
 
-	httpd_request_init(&req, hd, str_from(c->body.p ? c->body.p : "", c->body.len), &c->peer,
-			   c->lan);
-
-	http_response_init(&resp);
-	httpd_handle(h->e, &req, &resp);
 	status = resp.status >= 100 && resp.status <= 599 ? (unsigned)resp.status : 500;
 	/* A long body: its first part now, the rest as the peer takes it. */
 	parts = buf_stream_fill(&resp.stream, &resp.body, IGDD_HTTP_STREAM_PART);
@@ -629,7 +662,7 @@ static int conn_respond(struct http_conn *c)
 		unsigned suppressed;
 
 		if (ratelimit_ok(&h->warn_big, loop_now_ms(h->l), &suppressed)) {
-			ipaddr_ntop(&req.peer, peer, sizeof(peer));
+			ipaddr_ntop(&c->peer, peer, sizeof(peer));
 			log_warnx("%s: %s: response larger than its limit, answering 500%s", peer,
 				  hd->method, http_io_more(more, suppressed));
 		}
@@ -720,6 +753,37 @@ static int conn_body(struct http_conn *c, size_t *ret_end)
 	return 0;
 }
 
+/* The answer is queued: the next request (pipelined) moves to the
+ * front, the answer goes. 0, or -1 when c is gone or still writing. */
+static int conn_next(struct http_conn *c, size_t end)
+{
+	memmove(c->in, c->in + end, c->in_len - end);
+	c->in_len -= end;
+	c->head_len = 0;
+	return conn_send(c);
+}
+
+/* The answer that came later (action_later_fn): sent, then the
+ * connection goes on with what waits in its input. */
+static void conn_on_later(void *arg, int status, struct buf *out, struct buf_stream *stream)
+{
+	struct http_conn *c = arg;
+	struct http_response resp;
+	struct buf empty;
+
+	c->later = NULL;
+	http_response_init(&resp);
+	empty = resp.body;
+	resp.body = *out;
+	*out = empty;
+	resp.stream = *stream;
+	memset(stream, 0, sizeof(*stream));
+	httpd_control_answer(&resp, status);
+	if (conn_answer(c, &resp) < 0 || conn_next(c, c->req_end) < 0)
+		return;
+	conn_process(c);
+}
+
 /* Serve what the input buffer holds, in order. 0, or -1 when c is gone or still writing. */
 static int conn_process(struct http_conn *c)
 {
@@ -752,11 +816,11 @@ static int conn_process(struct http_conn *c)
 			r = conn_respond(c);
 			if (r < 0)
 				return -1;
-			/* The next request (pipelined) moves to the front. */
-			memmove(c->in, c->in + end, c->in_len - end);
-			c->in_len -= end;
-			c->head_len = 0;
-			if (conn_send(c) < 0)
+			if (r == 1) {
+				c->req_end = end;
+				return 0;
+			}
+			if (conn_next(c, end) < 0)
 				return -1;
 			break;
 		default:
@@ -814,7 +878,6 @@ static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 
 	(void)l;
 	(void)fd;
-	(void)events;
 	switch (c->state) {
 	case C_IDLE:
 	case C_HEAD:
@@ -827,6 +890,11 @@ static void conn_on_event(struct loop *l, int fd, uint32_t events, void *arg)
 		break;
 	case C_LINGER:
 		conn_drain(c);
+		break;
+	case C_WAIT:
+		/* Nothing is read while the answer waits; a hang-up ends it. */
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn_close(c);
 		break;
 	}
 }
@@ -922,6 +990,8 @@ static struct http_conn *conn_new(struct http_io *h, int fd, const struct ipaddr
 	c->drained = 0;
 	c->gena_sid[0] = '\0';
 	c->gena_out = false;
+	c->later = NULL;
+	c->req_end = 0;
 	if (h->conns)
 		h->conns->prev = c;
 	h->conns = c;

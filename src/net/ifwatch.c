@@ -23,8 +23,7 @@
 #define IFWATCH_BUF 16384
 
 struct ifwatch {
-	struct loop *loop;
-	struct mnl_socket *nl;
+	struct rtnl_watch rw;
 	char ifname[IF_NAMESIZE];
 	unsigned ifindex;               /* 0: not there now */
 	ifwatch_fn cb;
@@ -93,29 +92,39 @@ unsigned ifwatch_parse(struct ifwatch *w, const void *buf, size_t len)
 	return w->events;
 }
 
+/* What one readable event gathered. */
+struct read_state {
+	struct ifwatch *w;
+	unsigned seen;
+};
+
+static void on_batch(const void *buf, size_t len, void *arg)
+{
+	struct read_state *st = arg;
+
+	st->seen |= ifwatch_parse(st->w, buf, len);
+}
+
+/* Notifications lost: everything may have changed, and the index with it. */
+static void on_lost(void *arg)
+{
+	struct read_state *st = arg;
+
+	st->seen |= IFWATCH_ADDR | IFWATCH_LINK | IFWATCH_ROUTE;
+	st->w->ifindex = if_nametoindex(st->w->ifname);
+}
+
 static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct ifwatch *w = arg;
-	unsigned seen = 0;
-	ssize_t n;
+	struct read_state st = { w, 0 };
 
 	(void)l;
 	(void)fd;
 	(void)events;
-	for (;;) {
-		n = mnl_socket_recvfrom(w->nl, w->buf, sizeof(w->buf));
-		if (n < 0) {
-			if (errno == ENOBUFS) {         /* notifications lost: re-read all */
-				seen |= IFWATCH_ADDR | IFWATCH_LINK | IFWATCH_ROUTE;
-				w->ifindex = if_nametoindex(w->ifname);
-				continue;
-			}
-			break;                          /* EAGAIN: all read */
-		}
-		seen |= ifwatch_parse(w, w->buf, (size_t)n);
-	}
-	if (seen && w->cb)
-		w->cb(w, seen, w->arg);
+	rtnl_watch_read(&w->rw, w->buf, sizeof(w->buf), on_batch, on_lost, &st);
+	if (st.seen && w->cb)
+		w->cb(w, st.seen, w->arg);
 }
 
 struct ifwatch *ifwatch_new(struct loop *l, const char *ifname, ifwatch_fn cb, void *arg)
@@ -134,15 +143,13 @@ struct ifwatch *ifwatch_new(struct loop *l, const char *ifname, ifwatch_fn cb, v
 	w->ifindex = if_nametoindex(ifname);
 	w->cb = cb;
 	w->arg = arg;
-	w->nl = rtnl_watch_open(l, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE,
-				on_readable, w);
-	if (!w->nl) {
-		r = errno;
+	r = rtnl_watch_open(&w->rw, l, RTMGRP_IPV4_IFADDR | RTMGRP_LINK | RTMGRP_IPV4_ROUTE,
+			    on_readable, w);
+	if (r < 0) {
 		free(w);
-		errno = r;
+		errno = -r;
 		return NULL;
 	}
-	w->loop = l;
 	return w;
 }
 
@@ -150,6 +157,6 @@ void ifwatch_free(struct ifwatch *w)
 {
 	if (!w)
 		return;
-	rtnl_watch_close(w->loop, w->nl);
+	rtnl_watch_close(&w->rw);
 	free(w);
 }

@@ -31,8 +31,7 @@
 
 struct lanwatch {
 	struct engine *e;
-	struct loop *loop;
-	struct mnl_socket *nl;
+	struct rtnl_watch rw;
 	char wan[IF_NAMESIZE];
 	unsigned wan_ifindex;
 	lanwatch_fn cb;
@@ -232,39 +231,49 @@ uint32_t lanwatch_resync(struct lanwatch *w, bool *ret_wan6)
 	return changed;
 }
 
+/* What one readable event gathered. */
+struct read_state {
+	struct lanwatch *w;
+	uint32_t lans;
+	bool wan6;
+	bool resync;
+};
+
+static void on_batch(const void *buf, size_t len, void *arg)
+{
+	struct read_state *st = arg;
+	bool w6 = false, rs = false;
+
+	st->lans |= lanwatch_parse(st->w, buf, len, &w6, &rs);
+	st->wan6 |= w6;
+	st->resync |= rs;
+}
+
+/* Notifications lost: every address is read again once all is read. */
+static void on_lost(void *arg)
+{
+	struct read_state *st = arg;
+
+	st->resync = true;
+}
+
 static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct lanwatch *w = arg;
-	uint32_t lans = 0;
-	bool wan6 = false, resync = false;
-	ssize_t n;
+	struct read_state st = { w, 0, false, false };
 
 	(void)l;
 	(void)fd;
 	(void)events;
-	for (;;) {
-		bool w6 = false, rs = false;
-
-		n = mnl_socket_recvfrom(w->nl, w->buf, sizeof(w->buf));
-		if (n < 0) {
-			if (errno == ENOBUFS) {         /* notifications lost: read all again */
-				resync = true;
-				continue;
-			}
-			break;                          /* EAGAIN: all read */
-		}
-		lans |= lanwatch_parse(w, w->buf, (size_t)n, &w6, &rs);
-		wan6 |= w6;
-		resync |= rs;
-	}
-	if (resync) {
+	rtnl_watch_read(&w->rw, w->buf, sizeof(w->buf), on_batch, on_lost, &st);
+	if (st.resync) {
 		bool w6 = false;
 
-		lans |= lanwatch_resync(w, &w6);
-		wan6 |= w6;
+		st.lans |= lanwatch_resync(w, &w6);
+		st.wan6 |= w6;
 	}
-	if ((lans || wan6) && w->cb)
-		w->cb(w, lans, wan6, w->arg);
+	if ((st.lans || st.wan6) && w->cb)
+		w->cb(w, st.lans, st.wan6, w->arg);
 }
 
 struct lanwatch *lanwatch_new(struct engine *e, struct loop *l, const char *wan_ifname,
@@ -281,15 +290,13 @@ struct lanwatch *lanwatch_new(struct engine *e, struct loop *l, const char *wan_
 	if (wan_ifname && strlen(wan_ifname) < sizeof(w->wan))
 		memcpy(w->wan, wan_ifname, strlen(wan_ifname) + 1);
 	/* Subscribed first, then read: nothing that changes in between is missed. */
-	w->nl = rtnl_watch_open(l, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-				on_readable, w);
-	if (!w->nl) {
-		r = errno;
+	r = rtnl_watch_open(&w->rw, l, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+			    on_readable, w);
+	if (r < 0) {
 		free(w);
-		errno = r;
+		errno = -r;
 		return NULL;
 	}
-	w->loop = l;
 	lanwatch_resync(w, NULL);
 	return w;
 }
@@ -298,6 +305,6 @@ void lanwatch_free(struct lanwatch *w)
 {
 	if (!w)
 		return;
-	rtnl_watch_close(w->loop, w->nl);
+	rtnl_watch_close(&w->rw);
 	free(w);
 }

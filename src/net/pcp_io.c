@@ -11,6 +11,13 @@
  * one is forgotten first); datagrams longer than IGDD_PCP_MAX_DATAGRAM
  * are dropped. What is dropped is logged at a bounded rate.
  *
+ * A request that changes mappings (pcp_svc_changes()) while a change is
+ * under way (engine_tx.h) waits for its turn in the engine's queue, a
+ * copy of the datagram kept (at most ENGINE_TX_QUEUE_MAX in all,
+ * ENGINE_TX_QUEUE_PER_HOST per host; past that it is answered
+ * NO_RESOURCES at once), and is answered when it has run; its own change
+ * then completes before the answer goes. Reads are answered at once.
+ *
  * Announcements (RFC 6886 3.2.1, RFC 6887 14.1.1): at start, when the
  * external address changes or the WAN comes back, and on a LAN whose
  * addresses changed (the epoch then restarts, RFC 6887 8.5), the NAT-PMP
@@ -24,6 +31,7 @@
 
 #include "conf/config.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "loop/loop.h"
 #include "net/udp.h"
 #include "proto/natpmp.h"
@@ -67,8 +75,21 @@ struct pcp_lan {
 	uint64_t announce_delay_ms;
 };
 
+/* A change request waiting for its turn: the datagram and where it came. */
+struct pcp_wait {
+	struct engine_waiter w;
+	struct pcp_io *p;
+	struct pcp_wait *prev, *next;   /* the io's list */
+	int lan;                        /* the IPv4 socket's LAN, or -1: the IPv6 socket */
+	unsigned lan_of;                /* the LAN it arrived on */
+	struct udp_dgram d;
+	size_t len;
+	uint8_t data[IGDD_PCP_MAX_DATAGRAM];
+};
+
 struct pcp_io {
 	struct engine *e;
+	struct pcp_wait *waiting;       /* requests waiting for their turn */
 	struct loop *l;
 	int fd6;                        /* -1: no IPv6 */
 	struct pcp_lan lans[IGDD_CONF_MAX_LANS];
@@ -226,6 +247,77 @@ static int arrival_lan(const struct pcp_io *p, const struct udp_dgram *d)
 	return -1;
 }
 
+/* The answer of n bytes (0: none) to d, from the address it was sent to
+ * (a link-local one needs its interface: the one the request came in on). */
+static void answer(struct pcp_io *p, int fd, const struct udp_dgram *d, const uint8_t *out,
+		   size_t n)
+{
+	int r;
+
+	if (n == 0 || fd < 0)
+		return;
+	r = udp_send(fd, &d->from, d->from_port, ipaddr_is_v6(&d->from) ? d->ifindex : 0, &d->dst,
+		     out, n);
+	if (r < 0)
+		log_io_error(p, r, "send");
+}
+
+static void wait_unlink(struct pcp_wait *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		x->p->waiting = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+}
+
+/* Its turn came: handled now, answered from its socket as it is now (a
+ * LAN that lost its address has none: no answer). */
+static void on_turn(struct engine_waiter *w, int status)
+{
+	struct pcp_wait *x = w->arg;
+	struct pcp_io *p = x->p;
+	uint8_t out[PCP_SVC_OUT_MAX];
+	size_t n;
+
+	wait_unlink(x);
+	if (status == 0) {
+		n = pcp_svc_handle(&p->svc, &x->d.from, x->lan_of, x->data, x->len, out);
+		answer(p, x->lan < 0 ? p->fd6 : p->lans[x->lan].fd4, &x->d, out, n);
+	}
+	free(x);
+}
+
+/* Keep the datagram until its turn: 0, or -errno (queue full, memory). */
+static int wait_turn(struct pcp_io *p, int lan, unsigned lan_of, const struct udp_dgram *d,
+		     const uint8_t *data, size_t len)
+{
+	struct pcp_wait *x = malloc(sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	x->w.resume = on_turn;
+	x->w.arg = x;
+	x->w.queued = false;
+	if (engine_tx_wait(p->e, &x->w, &d->from) < 0) {
+		free(x);
+		return -EBUSY;
+	}
+	x->p = p;
+	x->lan = lan;
+	x->lan_of = lan_of;
+	x->d = *d;
+	x->len = len;
+	memcpy(x->data, data, len);
+	x->prev = NULL;
+	x->next = p->waiting;
+	if (p->waiting)
+		p->waiting->prev = x;
+	p->waiting = x;
+	return 0;
+}
+
 /*
  * One datagram on fd (a LAN's IPv4 socket when lan >= 0, else the IPv6
  * socket): from a host of the LAN it arrived on, to an address of that
@@ -238,7 +330,6 @@ static void on_datagram(struct pcp_io *p, int fd, int lan, const struct udp_dgra
 	char peer[IPADDR_STRLEN];
 	unsigned suppressed;
 	size_t n;
-	int r;
 
 	if (!d->from_ok || d->from_port == 0 || !d->have_pktinfo)
 		return;
@@ -268,15 +359,14 @@ static void on_datagram(struct pcp_io *p, int fd, int lan, const struct udp_dgra
 				  "(%u more not logged)", peer, suppressed);
 		return;
 	}
-	n = pcp_svc_handle(&p->svc, &d->from, (unsigned)lan, data, len, out);
-	if (n == 0)
-		return;
-	/* From the address it was sent to (a link-local one needs its
-	 * interface: the one the request came in on). */
-	r = udp_send(fd, &d->from, d->from_port, ipaddr_is_v6(&d->from) ? d->ifindex : 0, &d->dst,
-		     out, n);
-	if (r < 0)
-		log_io_error(p, r, "send");
+	if (engine_tx_busy(p->e) && pcp_svc_changes(data, len)) {
+		if (wait_turn(p, fd == p->fd6 ? -1 : lan, (unsigned)lan, d, data, len) == 0)
+			return;
+		n = pcp_svc_busy(&p->svc, &d->from, data, len, out);
+	} else {
+		n = pcp_svc_handle(&p->svc, &d->from, (unsigned)lan, data, len, out);
+	}
+	answer(p, fd, d, out, n);
 }
 
 static void read_all(struct pcp_io *p, int fd, int lan)
@@ -471,6 +561,13 @@ void pcp_io_free(struct pcp_io *p)
 	if (!p)
 		return;
 	engine_unsubscribe(p->e, on_change, p);
+	while (p->waiting) {            /* their clients hear nothing */
+		struct pcp_wait *x = p->waiting;
+
+		p->waiting = x->next;
+		engine_tx_unwait(p->e, &x->w);
+		free(x);
+	}
 	for (i = 0; i < IGDD_CONF_MAX_LANS; i++) {
 		if (p->lans[i].announce_timer > 0)
 			loop_timer_cancel(p->l, p->lans[i].announce_timer);

@@ -16,13 +16,35 @@
 #include "loop/loop.h"
 #include "util/rtnl.h"
 
+/* A watch: its socket and the loop it is registered with. */
+struct rtnl_watch {
+	struct loop *loop;              /* NULL: not registered (tests) */
+	struct mnl_socket *nl;
+};
+
 /*
- * A non-blocking NETLINK_ROUTE socket subscribed to groups (RTMGRP_*),
- * registered with l to call cb(arg) when readable (l NULL: not
- * registered; tests). NULL and errno on failure.
+ * Open rw: a non-blocking NETLINK_ROUTE socket subscribed to groups
+ * (RTMGRP_*), registered with l to call cb(arg) when readable (l NULL:
+ * not registered; tests). 0, or -errno with rw left empty.
  */
-struct mnl_socket *rtnl_watch_open(struct loop *l, unsigned groups, loop_fd_fn cb, void *arg);
-/* Leave l (the loop it was registered with, or NULL) and close. NULL is a no-op. */
-void rtnl_watch_close(struct loop *l, struct mnl_socket *nl);
+int rtnl_watch_open(struct rtnl_watch *rw, struct loop *l, unsigned groups, loop_fd_fn cb,
+		    void *arg);
+/* Leave the loop and close; an empty rw is a no-op. */
+void rtnl_watch_close(struct rtnl_watch *rw);
+
+/* One buffer of len bytes of notifications, as received. */
+typedef void (*rtnl_batch_fn)(const void *buf, size_t len, void *arg);
+/* The kernel dropped notifications (ENOBUFS): the watcher's view is stale. */
+typedef void (*rtnl_lost_fn)(void *arg);
+
+/*
+ * Read the watch rw until it has nothing more (EAGAIN or another error),
+ * each buffer (buf, bufsz: the watcher's) handed to batch(arg) in order;
+ * where notifications were lost, lost(arg) is called at that point and
+ * reading goes on. How a watcher recovers (read everything again now, or
+ * once at the end) is its own.
+ */
+void rtnl_watch_read(const struct rtnl_watch *rw, void *buf, size_t bufsz, rtnl_batch_fn batch,
+		     rtnl_lost_fn lost, void *arg);
 
 #endif

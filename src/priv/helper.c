@@ -85,7 +85,7 @@ struct helper {
 	bool router_failing;            /* warned that the router's ports cannot be read */
 	uint64_t verify_ms;             /* how long the last read-back took */
 	struct helper_wan wan;
-	struct priv_pin *pins;          /* the IPv6 pinholes installed (table ip6 igdd) */
+	struct nft_pin *pins;           /* the IPv6 pinholes installed (table ip6 igdd) */
 	size_t npins;
 	uint64_t reply_value;           /* the value of the next reply (PRIV_OP_PIN_PACKETS) */
 	bool pins_failing;              /* table ip6 igdd could not be made */
@@ -147,14 +147,11 @@ static size_t hairpin_addrs(const struct helper *h, struct in_addr *out)
 /* table ip6 igdd and every pinhole of the copy, appended to h->cmd. */
 static int pins_dump(struct helper *h)
 {
-	struct nft_pin p;
 	size_t i;
 	int r = nft_pin_table(&h->cmd, h->c->table.wan_if);
 
-	for (i = 0; r == 0 && i < h->npins; i++) {
-		priv_pin_to_nft(&h->pins[i], &p);
-		r = nft_pin_elem(&h->cmd, true, &p);
-	}
+	for (i = 0; r == 0 && i < h->npins; i++)
+		r = nft_pin_elem(&h->cmd, true, &h->pins[i]);
 	return r;
 }
 
@@ -314,25 +311,17 @@ static void check(struct helper *h)
 
 /* ---- requests ---- */
 
-static bool pin_same(const struct priv_pin *a, const struct priv_pin *b)
-{
-	return a->proto == b->proto && a->int_port == b->int_port &&
-	       a->remote_port == b->remote_port && IN6_ARE_ADDR_EQUAL(&a->internal, &b->internal) &&
-	       IN6_ARE_ADDR_EQUAL(&a->remote, &b->remote);
-}
-
 /* PRIV_OP_PIN_*: the copy and the kernel in step; *ret_value the
  * packets of _PACKETS. */
 static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret_value)
 {
-	struct nft_pin p;
+	const struct nft_pin *p = &rq->pin;       /* priv_msg_check() passed it */
 	size_t i;
 	int r;
 
 	if (h->pins_failing && pins_rebuild(h) < 0)
 		return -EOPNOTSUPP;
-	priv_pin_to_nft(&rq->pin, &p);
-	for (i = 0; i < h->npins && !pin_same(&h->pins[i], &rq->pin); i++)
+	for (i = 0; i < h->npins && !nft_pin_eq(&h->pins[i], p); i++)
 		;
 	buf_reset(&h->cmd);
 	switch (rq->op) {
@@ -341,10 +330,10 @@ static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret
 			return 0;
 		if (h->npins >= IGDD_MAX_PINHOLES)
 			return -ENOSPC;
-		r = nft_pin_elem(&h->cmd, true, &p);
+		r = nft_pin_elem(&h->cmd, true, p);
 		if (r < 0)
 			return r;
-		h->pins[h->npins++] = rq->pin;
+		h->pins[h->npins++] = *p;
 		if (run(h, h->cmd.p) == 0)
 			return 0;
 		/* Refused: the table is not what the copy says. Make it again
@@ -357,14 +346,14 @@ static int handle_pin(struct helper *h, const struct priv_req *rq, uint64_t *ret
 		if (i == h->npins)
 			return 0;
 		h->pins[i] = h->pins[--h->npins];
-		r = nft_pin_elem(&h->cmd, false, &p);
+		r = nft_pin_elem(&h->cmd, false, p);
 		if (r == 0 && run(h, h->cmd.p) < 0)
 			r = pins_rebuild(h);    /* the copy is the truth: without it */
 		return r;
 	default:
 		if (i == h->npins)
 			return -ENOENT;
-		r = nft_pin_get(&h->cmd, &p);
+		r = nft_pin_get(&h->cmd, p);
 		if (r == 0)
 			r = run(h, h->cmd.p);
 		if (r == 0)

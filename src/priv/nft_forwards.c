@@ -101,19 +101,6 @@ void nft_forwards_free(struct nft_forwards *f)
 
 /* ---- netlink plumbing ---- */
 
-static struct nlmsghdr *request(struct nft_forwards *f, uint16_t type, uint16_t flags,
-				uint8_t family)
-{
-	struct nlmsghdr *nlh = nl_request(&f->c, (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type),
-					  flags);
-	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-
-	nfg->nfgen_family = family;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
-	return nlh;
-}
-
 static uint32_t attr_u32(const struct nlattr *a)
 {
 	return mnl_attr_get_payload_len(a) >= 4 ? ntohl(mnl_attr_get_u32(a)) : UINT32_MAX;
@@ -450,7 +437,7 @@ static int elem_cmp(const void *pa, const void *pb)
 static int read_set(struct nft_forwards *f, const struct find *fd, const char *set,
 		    struct elems *x)
 {
-	struct nlmsghdr *nlh = request(f, NFT_MSG_GETSETELEM, NLM_F_DUMP, fd->family);
+	struct nlmsghdr *nlh = nl_nft_request(&f->c, NFT_MSG_GETSETELEM, NLM_F_DUMP, fd->family);
 
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, fd->table);
 	mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
@@ -533,7 +520,7 @@ static int apply_find(struct nft_forwards *f, const struct find *fd, struct elem
 
 int nft_forwards_read(struct nft_forwards *f, struct portset *tcp, struct portset *udp)
 {
-	struct nlmsghdr *nlh = request(f, NFT_MSG_GETRULE, NLM_F_DUMP, NFPROTO_UNSPEC);
+	struct nlmsghdr *nlh = nl_nft_request(&f->c, NFT_MSG_GETRULE, NLM_F_DUMP, NFPROTO_UNSPEC);
 	struct elems x;
 	size_t i;
 	int r;
@@ -565,7 +552,7 @@ static int gen_cb(const struct nlmsghdr *nlh, void *data)
 
 int nft_forwards_genid(struct nft_forwards *f, uint32_t *ret)
 {
-	struct nlmsghdr *nlh = request(f, NFT_MSG_GETGEN, NLM_F_ACK, NFPROTO_UNSPEC);
+	struct nlmsghdr *nlh = nl_nft_request(&f->c, NFT_MSG_GETGEN, NLM_F_ACK, NFPROTO_UNSPEC);
 	uint32_t gen = 0;
 	int r = nl_exchange(&f->c, nlh, gen_cb, &gen);
 

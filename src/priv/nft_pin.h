@@ -41,13 +41,16 @@ const char *nft_pin_table_name(void);
 #define NFT_PIN_NSETS 4
 #define NFT_PIN_RULES 4         /* rules of the forward chain */
 
-/* One pinhole as nft sees it. */
+/* One pinhole as nft sees it, and the one type of a pinhole outside the
+ * engine's table: the helper's request carries it as it is
+ * (priv/priv_msg.h, struct priv_req). Ports in host order. */
 struct nft_pin {
 	struct in6_addr remote;         /* :: = any */
 	struct in6_addr internal;
 	uint16_t remote_port;           /* 0 = any */
 	uint16_t int_port;              /* 1..65535 */
 	uint8_t proto;                  /* 6, 17, 136 */
+	uint8_t pad[3];                 /* zero (the helper refuses anything else) */
 };
 
 /* ret zeroed (padding too), then the five fields set: the one copy into

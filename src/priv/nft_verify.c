@@ -38,13 +38,8 @@ void nft_verify_free(struct nft_verify *v)
 /* A dump request of type for our table (and set), family ip. */
 static struct nlmsghdr *dump_request(struct nft_verify *v, uint16_t type, const char *set)
 {
-	struct nlmsghdr *nlh = nl_request(&v->c, (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type),
-					  NLM_F_DUMP);
-	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	struct nlmsghdr *nlh = nl_nft_request(&v->c, type, NLM_F_DUMP, NFPROTO_IPV4);
 
-	nfg->nfgen_family = NFPROTO_IPV4;
-	nfg->version = NFNETLINK_V0;
-	nfg->res_id = 0;
 	if (type == NFT_MSG_GETRULE) {
 		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, nft_rules_table_name());
 	} else {

@@ -493,14 +493,14 @@ static void wait_done(void *arg, uint32_t seq, const struct priv_result *res)
 	w->res = *res;
 }
 
-/* Wait until w completes: its reply, its deadline (-ETIMEDOUT) or the
- * helper's end (-EPIPE). */
+/* Wait until w completes (NULL: until no request is in flight): its
+ * reply, its deadline (-ETIMEDOUT) or the helper's end (-EPIPE). */
 static int wait_for(struct priv *p, struct priv_wait *w)
 {
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 	uint64_t now, next;
 
-	while (!w->done) {
+	while (w ? !w->done : p->npend > 0) {
 		now = clock_monotonic_ms(NULL);
 		next = priv_next_deadline(p);
 		if (next <= now) {
@@ -513,7 +513,12 @@ static int wait_for(struct priv *p, struct priv_wait *w)
 		}
 		(void)read_messages(p);
 	}
-	return w->res.status;
+	return w ? w->res.status : 0;
+}
+
+void priv_wait_all(struct priv *p)
+{
+	(void)wait_for(p, NULL);
 }
 
 uint64_t priv_next_deadline(const struct priv *p)

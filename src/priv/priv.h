@@ -156,6 +156,9 @@ int priv_send(struct priv *p, const struct priv_send_args *a, priv_done_fn done,
 size_t priv_inflight(const struct priv *p);
 uint64_t priv_next_deadline(const struct priv *p);
 void priv_expire(struct priv *p, uint64_t now);
+/* Block until no request is in flight (each completed: replied, timed
+ * out, or -EPIPE); completions that send more requests are waited for too. */
+void priv_wait_all(struct priv *p);
 
 /* The engine's end over fd, a socket already connected to something
  * that speaks the helper's side (the unit tests' fake helper); no

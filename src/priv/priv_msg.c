@@ -18,7 +18,7 @@
 _Static_assert(sizeof(struct priv_entry) == 16, "priv_entry must stay 16 bytes");
 _Static_assert(sizeof(struct priv_reply) == 32, "priv_reply must stay 32 bytes");
 _Static_assert(sizeof(struct priv_grant) == 32, "priv_grant must stay 32 bytes");
-_Static_assert(sizeof(struct priv_pin) == 40, "priv_pin must stay 40 bytes");
+_Static_assert(sizeof(struct nft_pin) == 40, "nft_pin must stay 40 bytes");
 
 static bool in_net(struct in_addr a, const struct priv_lan_net *n)
 {
@@ -86,18 +86,15 @@ static bool own6(const struct in6_addr *a, const struct priv_policy *pol)
 }
 
 /* What no client request could obtain (core/pin_policy.h step 1). */
-static const char *pin_problem(const struct priv_pin *pp, const struct priv_policy *pol)
+static const char *pin_problem(const struct nft_pin *p, const struct priv_policy *pol)
 {
-	struct nft_pin p;
-
-	if (pp->pad[0] || pp->pad[1] || pp->pad[2])
+	if (p->pad[0] || p->pad[1] || p->pad[2])
 		return "pinhole padding not zero";
-	priv_pin_to_nft(pp, &p);
-	if (!nft_pin_ok(&p))
+	if (!nft_pin_ok(p))
 		return "pinhole protocol, port or address not valid";
-	if (in6_is_ula(&p.internal) || !in_lan6(&p.internal, pol))
+	if (in6_is_ula(&p->internal) || !in_lan6(&p->internal, pol))
 		return "pinhole internal address outside the LAN's IPv6 prefixes";
-	if (own6(&p.internal, pol))
+	if (own6(&p->internal, pol))
 		return "pinhole to one of the gateway's own addresses";
 	return NULL;
 }
@@ -235,19 +232,9 @@ void priv_entry_put(struct priv_entry *dst, const struct priv_entry *src)
 	dst->proto = src->proto;
 }
 
-void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret)
+void priv_pin_from_nft(const struct nft_pin *p, struct nft_pin *ret)
 {
-	nft_pin_fill(ret, &pp->remote, &pp->internal, pp->remote_port, pp->int_port, pp->proto);
-}
-
-void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	ret->remote = p->remote;
-	ret->internal = p->internal;
-	ret->remote_port = p->remote_port;
-	ret->int_port = p->int_port;
-	ret->proto = p->proto;
+	nft_pin_fill(ret, &p->remote, &p->internal, p->remote_port, p->int_port, p->proto);
 }
 
 enum priv_kind priv_msg_kind(const void *msg, size_t len)

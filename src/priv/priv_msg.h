@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "priv/nft_pin.h"
 #include "util/limits.h"
 
 
@@ -89,16 +90,6 @@ struct priv_entry {
 	uint8_t pad[3];                 /* zero */
 };
 
-/* One IPv6 pinhole (priv/nft_pin.h). Ports in host order. */
-struct priv_pin {
-	struct in6_addr remote;         /* :: = any remote host */
-	struct in6_addr internal;
-	uint16_t remote_port;           /* 0 = any */
-	uint16_t int_port;
-	uint8_t proto;                  /* 6, 17 or 136 */
-	uint8_t pad[3];                 /* zero */
-};
-
 struct priv_req {
 	uint32_t version;       /* PRIV_MSG_VERSION */
 	uint32_t seq;
@@ -106,7 +97,7 @@ struct priv_req {
 	uint16_t count;         /* entries used in e[] */
 	uint32_t pad;           /* zero */
 	struct priv_entry e[PRIV_BATCH_MAX];
-	struct priv_pin pin;    /* PRIV_OP_PIN_*: the pinhole */
+	struct nft_pin pin;     /* PRIV_OP_PIN_*: the pinhole (priv/nft_pin.h) */
 };
 
 struct priv_reply {
@@ -217,9 +208,8 @@ bool priv_policy_eq(const struct priv_policy *a, const struct priv_policy *b);
 /* The same mapping: key and value, byte for byte. */
 bool priv_entry_eq(const struct priv_entry *a, const struct priv_entry *b);
 
-struct nft_pin;
-void priv_pin_to_nft(const struct priv_pin *pp, struct nft_pin *ret);
-void priv_pin_from_nft(const struct nft_pin *p, struct priv_pin *ret);
+/* The pinhole into a request: a copy, its padding zeroed. */
+void priv_pin_from_nft(const struct nft_pin *p, struct nft_pin *ret);
 /* *dst = *src with the padding zero, as a message carries it. */
 void priv_entry_put(struct priv_entry *dst, const struct priv_entry *src);
 

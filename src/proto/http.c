@@ -78,17 +78,6 @@ static bool is_field_char(unsigned char c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Does the comma-separated list s hold token (case-insensitive)? */
 static bool list_has(const char *s, const char *token)
 {
@@ -374,7 +363,7 @@ static int chunk_byte(struct http_parser *p, unsigned char c)
 
 	switch (p->bstate) {
 	case B_SIZE:
-		d = hex_value(c);
+		d = str_hexval(c);
 		if (d >= 0) {
 			p->digits++;
 			if (++p->line_len > HTTP_CHUNK_LINE_MAX)

@@ -84,10 +84,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -107,6 +109,7 @@
 #define LF_SNAPBUF_FLUSH (256u << 10)
 #define LF_RETRY_MS      60000           /* after an error */
 #define LF_LOG_BAD       5               /* bad lines logged one by one, then counted */
+#define LF_WAITERS_MAX   LEASEFILE_WAITERS_MAX /* commits waiting for the writer thread */
 
 enum lf_state {
 	LF_IDLE,        /* one journal, one snapshot */
@@ -120,6 +123,46 @@ struct lf_snapw {
 	struct buf out;
 	uint64_t off;           /* bytes written to fd */
 	size_t count;
+};
+
+/* One leasefile_commit_async() waiting for its fdatasync. */
+struct lf_waiter {
+	uint64_t seq;                   /* covered once the writer synced this far */
+	int err;                        /* set when the journal broke under it */
+	leasefile_commit_fn cb;
+	void *arg;
+};
+
+/*
+ * The writer thread (leasefile_commit_async()) and what it shares with
+ * the loop. The loop writes the records, then raises requested; the
+ * thread takes everything requested so far as one batch (taken), runs
+ * one fdatasync for it, and sets synced (and ok while no sync failed),
+ * then writes efd. The fields marked "mu" are read and written under mu
+ * only; the others belong to the loop.
+ */
+struct lf_writer {
+	pthread_mutex_t mu;
+	pthread_cond_t wake;            /* the thread: work to do, or stop */
+	pthread_cond_t idle;            /* the loop: a batch is synced */
+	pthread_t thread;
+	bool running;                   /* the thread was started (lazily) */
+	int efd;                        /* eventfd: the loop's wake-up */
+	int fd;                         /* mu: the journal the thread syncs */
+	bool sync;                      /* mu: fdatasync at all (leasefile_set_sync) */
+	leasefile_sync_fn sync_fn;      /* mu */
+	void *sync_arg;                 /* mu */
+	uint64_t requested;             /* mu: the last commit written */
+	uint64_t taken;                 /* mu: the last commit a batch took */
+	uint64_t synced;                /* mu: the last commit a finished batch covered */
+	uint64_t ok;                    /* mu: ... and no batch failed up to it */
+	int err;                        /* mu: a batch failed (taken by the loop) */
+	bool stop;                      /* mu */
+	bool draining;                  /* mu: the loop waits for the thread */
+	uint64_t syncs, drains;         /* mu: statistics */
+	uint64_t commits;
+	struct lf_waiter *q;            /* a ring of LF_WAITERS_MAX, in request order */
+	size_t qhead, qlen;
 };
 
 struct leasefile {
@@ -148,6 +191,7 @@ struct leasefile {
 	const struct pin_table *pins;   /* the pinholes every snapshot holds (NULL: none) */
 	leasefile_pin_restore_fn pin_fn;
 	void *pin_arg;
+	struct lf_writer w;
 };
 
 /* --------------------------------------------------------------- time */
@@ -305,6 +349,198 @@ static int snapw_finish(struct leasefile *lf)
 	return sync_dir(lf);
 }
 
+/* ------------------------------------------ the writer thread's side */
+
+static int sync_default(int fd, void *arg)
+{
+	(void)arg;
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static void efd_poke(int efd)
+{
+	uint64_t one = 1;
+
+	/* Fails only when the counter is full (then it is readable anyway). */
+	if (write(efd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* The thread: one fdatasync for everything requested since the last
+ * batch, until stopped with nothing left to sync. */
+static void *writer_main(void *p)
+{
+	struct lf_writer *w = p;
+	leasefile_sync_fn fn;
+	uint64_t target;
+	bool sync;
+	void *arg;
+	int fd, r;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->stop && w->requested == w->taken)
+			pthread_cond_wait(&w->wake, &w->mu);
+		if (w->requested == w->taken)
+			break;
+		target = w->taken = w->requested;
+		fd = w->fd;
+		sync = w->sync;
+		fn = w->sync_fn;
+		arg = w->sync_arg;
+		pthread_mutex_unlock(&w->mu);
+		r = sync ? fn(fd, arg) : 0;
+		pthread_mutex_lock(&w->mu);
+		w->synced = target;
+		w->syncs++;
+		if (r < 0 && !w->err)
+			w->err = r;
+		if (!w->err)
+			w->ok = target;
+		pthread_cond_broadcast(&w->idle);
+		efd_poke(w->efd);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* ------------------------------------------------- the loop's side */
+
+static int writer_init(struct lf_writer *w)
+{
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->fd = -1;
+	w->sync = true;
+	w->sync_fn = sync_default;
+	if (w->efd < 0)
+		return -errno;
+	w->q = calloc(LF_WAITERS_MAX, sizeof(*w->q));
+	return w->q ? 0 : -ENOMEM;
+}
+
+static int writer_start(struct lf_writer *w)
+{
+	int r;
+
+	if (w->running)
+		return 0;
+	r = pthread_create(&w->thread, NULL, writer_main, w);
+	if (r != 0)
+		return -r;
+	w->running = true;
+	return 0;
+}
+
+/*
+ * Wait until the thread has synced every commit requested (the loop
+ * blocks for the fdatasync in progress and at most one more batch).
+ * Before the journal it syncs is replaced or closed.
+ */
+static void writer_drain(struct lf_writer *w)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->synced < w->requested) {
+		w->drains++;
+		w->draining = true;
+		while (w->synced < w->requested)
+			pthread_cond_wait(&w->idle, &w->mu);
+		w->draining = false;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* The thread syncs fd from now on: nothing of the old journal is left
+ * to sync (the loop closes it next). */
+static void writer_set_fd(struct lf_writer *w, int fd)
+{
+	writer_drain(w);
+	pthread_mutex_lock(&w->mu);
+	w->fd = fd;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Every waiting commit not yet synced fails with err (the journal they
+ * are in broke: its later fdatasyncs prove nothing); called back from
+ * leasefile_on_ready(), which the eventfd brings. */
+static void waiters_fail(struct lf_writer *w, int err)
+{
+	uint64_t ok;
+	size_t i;
+
+	pthread_mutex_lock(&w->mu);
+	ok = w->ok;
+	pthread_mutex_unlock(&w->mu);
+	for (i = 0; i < w->qlen; i++) {
+		struct lf_waiter *x = &w->q[(w->qhead + i) % LF_WAITERS_MAX];
+
+		if (!x->err && x->seq > ok)
+			x->err = err;
+	}
+	if (w->qlen > 0)
+		efd_poke(w->efd);
+}
+
+/* Call back, in request order, the commits synced up to ok or failed;
+ * stop at the first still waiting. A callback may commit again. */
+static void waiters_complete(struct lf_writer *w, uint64_t ok)
+{
+	while (w->qlen > 0) {
+		struct lf_waiter x = w->q[w->qhead];
+
+		if (!x.err && x.seq > ok)
+			break;
+		w->qhead = (w->qhead + 1) % LF_WAITERS_MAX;
+		w->qlen--;
+		x.cb(x.err, x.arg);
+	}
+}
+
+/* The thread's failure (ok does not move while it is set). */
+static int writer_err(struct lf_writer *w)
+{
+	int err;
+
+	pthread_mutex_lock(&w->mu);
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return err;
+}
+
+/* The failure is dealt with (its waiters marked): ok moves again, and
+ * the commits synced up to it can be called back. */
+static uint64_t writer_clear(struct lf_writer *w)
+{
+	uint64_t ok;
+
+	pthread_mutex_lock(&w->mu);
+	w->err = 0;
+	ok = w->ok;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+/* Stop and join the thread (it syncs what was requested first), then
+ * call back every waiting commit with its outcome. */
+static void writer_fini(struct lf_writer *w)
+{
+	int err;
+
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	err = writer_err(w);
+	if (err)
+		waiters_fail(w, err);
+	waiters_complete(w, writer_clear(w));   /* joined: every commit synced or failed */
+}
+
 /* ------------------------------------------------------- the journal */
 
 /* A new journal of generation gen in LF_JOURNAL_TMP, header synced. */
@@ -332,6 +568,7 @@ static int journal_create(struct leasefile *lf, uint64_t gen, int *ret_fd, uint6
 
 static void journal_use(struct leasefile *lf, int fd, uint64_t gen, uint64_t len)
 {
+	writer_set_fd(&lf->w, fd);      /* the old journal's commits synced first */
 	if (lf->jfd >= 0)
 		close(lf->jfd);
 	lf->jfd = fd;
@@ -378,14 +615,28 @@ fail:
 	return r;
 }
 
+static void drop_pending(struct leasefile *lf)
+{
+	buf_reset(&lf->pending);
+	lf->npending = 0;
+}
+
 static void journal_break(struct leasefile *lf, int err, const char *what)
 {
 	if (!lf->broken)
 		log_warnx("%s/%s: %s: %s; leases will be rewritten whole", lf->dir, LF_JOURNAL,
 			  what, strerror(-err));
 	lf->broken = err;
-	buf_reset(&lf->pending);
-	lf->npending = 0;
+	drop_pending(lf);
+}
+
+/* An I/O error of the journal: what waits for its fdatasync fails too
+ * (a later fdatasync of the same file may return 0 without the lost
+ * pages: Linux reports a writeback error once). */
+static void journal_fail(struct leasefile *lf, int err, const char *what)
+{
+	journal_break(lf, err, what);
+	waiters_fail(&lf->w, err);
 }
 
 static int record_line(struct leasefile *lf, const char *line, size_t len)
@@ -457,13 +708,18 @@ void leasefile_set_pins(struct leasefile *lf, const struct pin_table *pins,
 	lf->pin_arg = arg;
 }
 
-int leasefile_commit(struct leasefile *lf)
+/*
+ * Append the records since the last commit and their "c" line to the
+ * journal (write(), no fdatasync). 1: written; 0: nothing recorded; or
+ * a negative errno (the journal is broken: the records are dropped).
+ */
+static int commit_append(struct leasefile *lf)
 {
 	char line[LEASEREC_LINE_MAX];
 	uint64_t wall;
 	int r;
 
-	if (!lf || !lf->recorded)
+	if (!lf->recorded)
 		return 0;
 	lf->recorded = false;
 	if (lf->broken || lf->jfd < 0)
@@ -474,18 +730,111 @@ int leasefile_commit(struct leasefile *lf)
 		r = -ENOBUFS;
 	if (r == 0)
 		r = write_at(lf->jfd, lf->pending.p, lf->pending.len, lf->jlen);
-	if (r == 0 && lf->sync && fdatasync(lf->jfd) < 0)
-		r = -errno;
 	if (r < 0) {
-		journal_break(lf, r, "cannot append");
+		journal_fail(lf, r, "cannot append");
 		return r;
 	}
 	lf->jlen += lf->pending.len;
-	buf_reset(&lf->pending);
-	lf->npending = 0;
+	drop_pending(lf);
 	if (lf->state == LF_IDLE && lf->jlen > LF_JOURNAL_MIN && lf->jlen > 2 * lf->snap_bytes)
 		lf->want = true;
+	return 1;
+}
+
+int leasefile_commit(struct leasefile *lf)
+{
+	int r;
+
+	if (!lf)
+		return 0;
+	r = commit_append(lf);
+	if (r <= 0)
+		return r;
+	if (lf->sync && fdatasync(lf->jfd) < 0) {
+		r = -errno;
+		journal_fail(lf, r, "cannot sync");
+		return r;
+	}
 	return 0;
+}
+
+int leasefile_commit_async(struct leasefile *lf, leasefile_commit_fn cb, void *arg)
+{
+	struct lf_writer *w;
+	uint64_t seq;
+	int r;
+
+	if (!lf)
+		return 1;
+	w = &lf->w;
+	if (!lf->recorded && w->qlen == 0)
+		return 1;
+	r = w->qlen < LF_WAITERS_MAX ? writer_start(w) : -EAGAIN;
+	if (r < 0) {
+		/* Nothing of this action was written: it is not committed. */
+		lf->recorded = false;
+		drop_pending(lf);
+		return r;
+	}
+	r = commit_append(lf);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&w->mu);
+	if (r > 0) {
+		w->requested++;
+		pthread_cond_signal(&w->wake);
+	}
+	seq = w->requested;
+	pthread_mutex_unlock(&w->mu);
+	w->q[(w->qhead + w->qlen) % LF_WAITERS_MAX] = (struct lf_waiter){ seq, 0, cb, arg };
+	w->qlen++;
+	w->commits++;
+	if (r == 0)             /* nothing to write: done when the commits before it are */
+		efd_poke(w->efd);
+	return 0;
+}
+
+int leasefile_ready_fd(const struct leasefile *lf)
+{
+	return lf ? lf->w.efd : -1;
+}
+
+void leasefile_on_ready(struct leasefile *lf)
+{
+	struct lf_writer *w;
+	uint64_t v;
+	int err;
+
+	if (!lf)
+		return;
+	w = &lf->w;
+	while (read(w->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+	err = writer_err(w);
+	if (err)
+		journal_fail(lf, err, "cannot sync");
+	waiters_complete(w, writer_clear(w));
+}
+
+void leasefile_async_stats(struct leasefile *lf, struct leasefile_async_stats *st)
+{
+	struct lf_writer *w = &lf->w;
+
+	pthread_mutex_lock(&w->mu);
+	st->commits = w->commits;
+	st->syncs = w->syncs;
+	st->drains = w->drains;
+	st->draining = w->draining;
+	pthread_mutex_unlock(&w->mu);
+	st->waiting = w->qlen;
+}
+
+void leasefile_set_sync_fn(struct leasefile *lf, leasefile_sync_fn fn, void *arg)
+{
+	pthread_mutex_lock(&lf->w.mu);
+	lf->w.sync_fn = fn ? fn : sync_default;
+	lf->w.sync_arg = fn ? arg : NULL;
+	pthread_mutex_unlock(&lf->w.mu);
 }
 
 /* -------------------------------------------------------- compaction */
@@ -1118,8 +1467,12 @@ bool leasefile_file_name(const char *name)
 
 void leasefile_set_sync(struct leasefile *lf, bool sync)
 {
-	if (lf)
-		lf->sync = sync;
+	if (!lf)
+		return;
+	lf->sync = sync;
+	pthread_mutex_lock(&lf->w.mu);
+	lf->w.sync = sync;
+	pthread_mutex_unlock(&lf->w.mu);
 }
 
 struct leasefile *leasefile_open(const char *dir, const struct clock *mono,
@@ -1134,13 +1487,19 @@ struct leasefile *leasefile_open(const char *dir, const struct clock *mono,
 		return NULL;
 	}
 	lf->dirfd = lf->jfd = lf->sw.fd = -1;
+	pthread_mutex_init(&lf->w.mu, NULL);
+	pthread_cond_init(&lf->w.wake, NULL);
+	pthread_cond_init(&lf->w.idle, NULL);
+	e = -writer_init(&lf->w);
 	lf->sync = true;
 	lf->mono = mono;
 	lf->wall = wall ? *wall : (struct clock){ wall_default_ms, NULL };
 	lf->anchor_mono_ms = clock_now(mono);
 	buf_init(&lf->pending, LF_PENDING_MAX);
 	buf_init(&lf->sw.out, LF_SNAPBUF_MAX);
-	if (strlcpy_checked(lf->dir, dir, sizeof(lf->dir)) < 0) {
+	if (e) {
+		what = "cannot create the writer's eventfd";
+	} else if (strlcpy_checked(lf->dir, dir, sizeof(lf->dir)) < 0) {
 		what = "path too long";
 	} else if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		e = errno;
@@ -1166,12 +1525,19 @@ void leasefile_close(struct leasefile *lf)
 {
 	if (!lf)
 		return;
+	writer_fini(&lf->w);            /* pending commits synced and called back */
 	if (lf->sw.fd >= 0)
 		snapw_abort(lf);        /* a compaction in progress starts over next time */
 	if (lf->jfd >= 0)
 		close(lf->jfd);
 	if (lf->dirfd >= 0)
 		close(lf->dirfd);
+	if (lf->w.efd >= 0)
+		close(lf->w.efd);
+	free(lf->w.q);
+	pthread_cond_destroy(&lf->w.idle);
+	pthread_cond_destroy(&lf->w.wake);
+	pthread_mutex_destroy(&lf->w.mu);
 	buf_free(&lf->pending);
 	buf_free(&lf->sw.out);
 	free(lf);

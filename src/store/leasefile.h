@@ -8,7 +8,8 @@
  *                   (temporary file, fdatasync, rename, fsync of the
  *                   directory);
  *   leases.journal  the changes since that snapshot, appended one action
- *                   at a time and fdatasync'd by leasefile_commit().
+ *                   at a time and fdatasync'd by leasefile_commit(), or
+ *                   by a writer thread (leasefile_commit_async()).
  * The journal is folded into a new snapshot when it grows past twice the
  * snapshot (at least 1 MiB), a bounded number of entries at a time from
  * the loop (leasefile_tick()), so no single request pays for it. The
@@ -27,7 +28,9 @@
  * change and refuses it (src/engine_tx.h).
  *
  * One instance per state directory: leasefile_open() takes an exclusive
- * lock on it. Not thread-safe (the loop is single-threaded).
+ * lock on it. Not thread-safe: every call comes from the loop's thread
+ * (the asynchronous commit's writer thread is internal, see
+ * leasefile_commit_async()).
  */
 #ifndef IGDD_LEASEFILE_H
 #define IGDD_LEASEFILE_H
@@ -148,6 +151,67 @@ int leasefile_record_pin_delete(struct leasefile *lf, const struct pinhole *p);
 int leasefile_commit(struct leasefile *lf);
 
 /*
+ * The same, without blocking the loop: an asynchronous group commit.
+ * The records since the last commit and their commit line are written
+ * (write()) now, by the caller; their fdatasync runs in one writer
+ * thread, which syncs everything requested while its previous fdatasync
+ * ran with one more fdatasync (a group: N commits arriving during one
+ * slow sync cost two syncs, not N). cb(err, arg) is called later from
+ * leasefile_on_ready() on the caller's thread (the loop), exactly once,
+ * and in request order: err 0 when the commit is on disk, else a
+ * negative errno: the caller undoes the change and refuses it
+ * (src/engine_tx.h). A failed fdatasync fails every commit it covered
+ * and every commit still waiting (they follow it in a journal that is
+ * rewritten whole at the next leasefile_tick(); as for
+ * leasefile_commit(), later commits fail until then).
+ *
+ * Returns 0: cb will be called. 1: nothing to wait for (lf NULL, or
+ * nothing recorded and no commit waiting): committed, cb will not be
+ * called. A negative errno: not committed and cb will not be called:
+ * the journal is broken (as leasefile_commit()), or -EAGAIN when
+ * LEASEFILE_WAITERS_MAX commits already wait (docs/LIMITS.md), or the
+ * writer thread could not be started (pthread_create's error): then the
+ * action's records are dropped, nothing of it reached the file.
+ *
+ * Wiring: leasefile_ready_fd(lf) is an eventfd that becomes readable
+ * when a batch is synced or failed; register it for EPOLLIN with the
+ * loop and call leasefile_on_ready(lf) when it is. The thread starts at
+ * the first asynchronous commit (never before: a daemon that forks
+ * later keeps it). Compaction (leasefile_tick(), leasefile_compact())
+ * waits for the thread before it replaces the journal; leasefile_close()
+ * stops the thread after its last fdatasync and calls back every
+ * waiting commit with its outcome before it returns (cb must not close
+ * lf). Do not mix with leasefile_commit() when order matters: a
+ * synchronous commit completes before asynchronous ones requested
+ * earlier (both are durable when they report 0).
+ */
+#define LEASEFILE_WAITERS_MAX 4096
+typedef void (*leasefile_commit_fn)(int err, void *arg);
+int leasefile_commit_async(struct leasefile *lf, leasefile_commit_fn cb, void *arg);
+/* The eventfd to watch (-1 for NULL lf); its owner is lf. */
+int leasefile_ready_fd(const struct leasefile *lf);
+/* Read the eventfd and call back the commits that are done. NULL: no-op. */
+void leasefile_on_ready(struct leasefile *lf);
+
+/* What the writer did (benchmarks, tests): commits requested
+ * asynchronously, fdatasyncs run for them, how often the loop waited
+ * for the thread before replacing the journal (and whether it waits
+ * now: another thread may read it), commits waiting for their callback. */
+struct leasefile_async_stats {
+	uint64_t commits, syncs, drains;
+	bool draining;
+	size_t waiting;
+};
+/* Callable from any thread for syncs, drains and draining; commits and
+ * waiting are the loop's. */
+void leasefile_async_stats(struct leasefile *lf, struct leasefile_async_stats *st);
+
+/* The writer thread's fdatasync (tests: count, delay or fail it); it
+ * runs on the writer thread. fn NULL: fdatasync. 0 or -errno. */
+typedef int (*leasefile_sync_fn)(int fd, void *arg);
+void leasefile_set_sync_fn(struct leasefile *lf, leasefile_sync_fn fn, void *arg);
+
+/*
  * Background work: the monotonic ms (lf's mono clock) at which
  * leasefile_tick() wants to run, 0 when it has nothing to do. It is due
  * at once while a compaction is in progress (one bounded step per call),
@@ -173,7 +237,8 @@ void leasefile_set_sync(struct leasefile *lf, bool sync);
  * directory (leases.snap, leases.journal and their temporary forms). */
 bool leasefile_file_name(const char *name);
 
-/* Close the files and drop the lock; uncommitted records are lost. NULL
+/* Close the files and drop the lock; uncommitted records are lost (those
+ * of leasefile_commit_async() are synced first and called back). NULL
  * is a no-op. */
 void leasefile_close(struct leasefile *lf);
 

@@ -12,6 +12,7 @@
 #include "svc/action.h"
 
 #include "engine.h"
+#include "engine_tx.h"
 
 #include "proto/soap.h"
 #include "proto/xml.h"
@@ -521,26 +522,15 @@ static unsigned count_out(const struct action *act)
 	return n;
 }
 
-/* Validate, call the handler, write the response (and, for an argument
- * written in parts, the stream of the rest into *ret_stream). */
-static int run_action(struct action_ctx *ctx, const struct soap_request *req, struct buf *out,
-		      struct buf_stream *ret_stream)
+/* The handler's code (0 with the OUT arguments in args, or an error) as
+ * the response (and, for an argument written in parts, the stream of
+ * the rest into *ret_stream). Frees args. */
+static int answer(struct action_ctx *ctx, const struct soap_request *req, int code,
+		  struct buf *args, struct buf *out, struct buf_stream *ret_stream)
 {
-	struct buf args, tail;
-	int code, status;
+	struct buf tail;
+	int status;
 
-	code = check_args(ctx, req);
-	if (code) {
-		log_peer(&ctx->peer, "%s: %d %s (arguments)", ctx->act->name, code,
-			 service_error_text(ctx->svc, code));
-		return write_fault(out, ctx->svc, code);
-	}
-	buf_init(&args, out->max);
-	ctx->out = &args;
-	/* What the action changes is on disk before anyone hears of it: the
-	 * engine's transaction commits it, or undoes it and the action
-	 * answers 501 (engine_tx.h). */
-	code = ctx->act->fn(ctx);
 	if (code != 0 && (code < 400 || code > 899)) {
 		log_warnx("%s: handler returned %d, not a UPnP error code", ctx->act->name, code);
 		code = UPNP_E_ACTION_FAILED;
@@ -556,17 +546,166 @@ static int run_action(struct action_ctx *ctx, const struct soap_request *req, st
 			 service_error_text(ctx->svc, code));
 		status = write_fault(out, ctx->svc, code);
 	} else if (!ctx->stream_name) {
-		status = write_response(out, req->ns, ctx->act->name, &args, NULL);
+		status = write_response(out, req->ns, ctx->act->name, args, NULL);
 	} else {
-		status = write_response(out, req->ns, ctx->act->name, &args, &tail);
+		status = write_response(out, req->ns, ctx->act->name, args, &tail);
 		if (status == 200 && out_stream_wrap(ctx, &tail, ret_stream) < 0)
 			status = write_fault(out, ctx->svc, UPNP_E_ACTION_FAILED);
 	}
 	buf_stream_release(&ctx->stream);       /* not handed on: an error came first */
 	ctx->out = NULL;        /* args dies here */
-	buf_free(&args);
+	buf_free(args);
 	buf_free(&tail);
 	return status;
+}
+
+/* Validate, call the handler, write the response: answer(), or
+ * ACTION_WAIT when the handler's answer comes later (ctx->later). */
+static int run_action(struct action_ctx *ctx, const struct soap_request *req, struct buf *out,
+		      struct buf_stream *ret_stream, struct buf *args)
+{
+	int code;
+
+	code = check_args(ctx, req);
+	if (code) {
+		log_peer(&ctx->peer, "%s: %d %s (arguments)", ctx->act->name, code,
+			 service_error_text(ctx->svc, code));
+		return write_fault(out, ctx->svc, code);
+	}
+	buf_init(args, out->max);
+	ctx->out = args;
+	/* What the action changes is on disk before anyone hears of it: the
+	 * engine's transaction commits it, or undoes it and the action
+	 * answers 501 (engine_tx.h). */
+	code = ctx->act->fn(ctx);
+	if (code == ACTION_PENDING && ctx->later)
+		return ACTION_WAIT;
+	return answer(ctx, req, code, args, out, ret_stream);
+}
+
+/* ------------------------------------------------ answers that come later */
+
+struct action_later {
+	struct soap_request req;        /* its text: what ctx's views point into */
+	struct action_ctx ctx;
+	struct buf args;                /* the OUT arguments */
+	size_t out_max;
+	struct engine_waiter w;         /* waiting for its turn */
+	struct engine_tx tx;            /* the change under way */
+	action_finish_fn finish;
+	action_later_fn fn;             /* the transport's, once bound */
+	void *arg;
+	bool dropped;                   /* its client left */
+};
+
+static void count_request(struct engine *e, const char *name, int status, const struct buf *out);
+
+static void later_free(struct action_later *l)
+{
+	buf_stream_release(&l->ctx.stream);
+	buf_free(&l->args);
+	soap_request_free(&l->req);
+	free(l);
+}
+
+/* The handler's final code: the response to the transport, and l ends. */
+static void later_complete(struct action_later *l, int code)
+{
+	struct buf_stream rest = { NULL, NULL, NULL };
+	struct buf out;
+	int status;
+
+	buf_init(&out, l->out_max);
+	status = answer(&l->ctx, &l->req, code, &l->args, &out, &rest);
+	count_request(l->ctx.e, l->ctx.act->name, status, &out);
+	if (!l->dropped && l->fn)
+		l->fn(l->arg, status, &out, &rest);
+	buf_stream_release(&rest);
+	buf_free(&out);
+	later_free(l);
+}
+
+static void later_run(struct action_later *l, int code)
+{
+	if (code != ACTION_PENDING)
+		later_complete(l, code);
+}
+
+/* Its turn came: the handler runs again, whole. */
+static void later_resume(struct engine_waiter *w, int status)
+{
+	struct action_later *l = w->arg;
+
+	if (status < 0) {
+		later_complete(l, UPNP_E_ACTION_FAILED);
+		return;
+	}
+	buf_reset(&l->args);
+	l->ctx.nout = 0;
+	l->ctx.out_err = 0;
+	later_run(l, l->ctx.act->fn(&l->ctx));
+}
+
+static void later_tx_done(struct engine_tx *tx, void *arg)
+{
+	struct action_later *l = arg;
+
+	later_run(l, l->finish(&l->ctx, tx));
+}
+
+int action_turn(struct action_ctx *ctx)
+{
+	struct action_later *l = ctx->later;
+
+	if (!l || !engine_tx_busy(ctx->e))
+		return 0;
+	l->w.resume = later_resume;
+	l->w.arg = l;
+	if (engine_tx_wait(ctx->e, &l->w, &ctx->peer) < 0) {
+		log_peer(&ctx->peer, "%s: too many changes waiting", ctx->act->name);
+		return UPNP_E_ACTION_FAILED;
+	}
+	return ACTION_PENDING;
+}
+
+struct engine_tx *action_tx(struct action_ctx *ctx, struct engine_tx *local, unsigned flags)
+{
+	struct engine_tx *tx = ctx->later ? &ctx->later->tx : local;
+
+	engine_tx_init(tx, flags);
+	if (ctx->later) {
+		tx->done = later_tx_done;
+		tx->done_arg = ctx->later;
+	}
+	return tx;
+}
+
+int action_pending(struct action_ctx *ctx, action_finish_fn finish)
+{
+	ctx->later->finish = finish;
+	return ACTION_PENDING;
+}
+
+void *action_state(struct action_ctx *ctx, size_t size)
+{
+	assert(size <= sizeof(ctx->state));
+	return ctx->state;
+}
+
+void action_later_bind(struct action_later *l, action_later_fn fn, void *arg)
+{
+	l->fn = fn;
+	l->arg = arg;
+}
+
+void action_later_drop(struct action_later *l)
+{
+	if (l->w.queued) {              /* nothing changed yet */
+		engine_tx_unwait(l->ctx.e, &l->w);
+		later_free(l);
+		return;
+	}
+	l->dropped = true;              /* its change completes; nobody hears of it */
 }
 
 /* QueryStateVariable: one argument varName; the service's hook answers. */
@@ -695,49 +834,77 @@ int action_dispatch_stream(struct engine *e, const struct service *svc, const ch
 			   struct str body, const struct ipaddr *peer, unsigned lan,
 			   struct buf *out, struct buf_stream *ret_stream)
 {
-	struct soap_request req;
-	struct action_ctx ctx;
+	return action_dispatch_wait(e, svc, soapaction, body, peer, lan, out, ret_stream, NULL);
+}
+
+int action_dispatch_wait(struct engine *e, const struct service *svc, const char *soapaction,
+			 struct str body, const struct ipaddr *peer, unsigned lan,
+			 struct buf *out, struct buf_stream *ret_stream,
+			 struct action_later **ret_later)
+{
+	struct action_later here, *l = &here;  /* on the heap when the answer may wait */
+	struct soap_request *req;
+	struct action_ctx *ctx;
 	enum soap_status st;
 	const char *name = "(invalid)";
 	char act_esc[64];
 	int code, status;
 
-	memset(&ctx, 0, sizeof(ctx));
-	st = soap_parse(body.p ? body.p : "", body.len, &req);
+	if (ret_later && e) {
+		*ret_later = NULL;
+		l = calloc(1, sizeof(*l));
+		if (!l)
+			l = &here;              /* no memory: answered at once */
+	}
+	if (l == &here)
+		memset(l, 0, sizeof(*l));
+	req = &l->req;
+	ctx = &l->ctx;
+	l->out_max = out->max;
+	ctx->later = l == &here ? NULL : l;
+	st = soap_parse(body.p ? body.p : "", body.len, req);
 	if (st != SOAP_OK) {
+		if (l != &here)
+			free(l);
 		status = parse_failure(st, peer, out);
 		count_request(e, "(malformed)", status, out);
 		return status;
 	}
 
-	if (str_eq_cstr(req.ns, UPNP_CONTROL_NS) && str_eq_cstr(req.action, "QueryStateVariable")) {
+	if (str_eq_cstr(req->ns, UPNP_CONTROL_NS) && str_eq_cstr(req->action, "QueryStateVariable")) {
 		struct str ht, ha;
 
 		name = "QueryStateVariable";
 		if (!soapaction || soap_parse_action_header(str_cstr(soapaction), &ht, &ha) < 0 ||
-		    !str_eq(ht, req.ns) || !str_eq(ha, req.action))
+		    !str_eq(ht, req->ns) || !str_eq(ha, req->action))
 			status = write_fault(out, svc, UPNP_E_INVALID_ACTION);
 		else
-			status = run_query(e, svc, &req, out);
+			status = run_query(e, svc, req, out);
 		goto out;
 	}
 
-	ctx.e = e;
-	ctx.svc = svc;
-	ctx.peer = *peer;
-	ctx.lan = lan;
-	code = resolve(&ctx, soapaction, &req);
+	ctx->e = e;
+	ctx->svc = svc;
+	ctx->peer = *peer;
+	ctx->lan = lan;
+	code = resolve(ctx, soapaction, req);
 	if (code) {
 		log_peer(peer, "'%s': %d %s",
-			 log_escape(act_esc, sizeof(act_esc), req.action.p, req.action.len),
+			 log_escape(act_esc, sizeof(act_esc), req->action.p, req->action.len),
 			 code, service_error_text(svc, code));
 		status = write_fault(out, svc, code);
 		goto out;
 	}
-	name = ctx.act->name;
-	status = run_action(&ctx, &req, out, ret_stream);
+	name = ctx->act->name;
+	status = run_action(ctx, req, out, ret_stream, &l->args);
+	if (ret_later && ctx->later && status == ACTION_WAIT) {
+		*ret_later = l;
+		return status;
+	}
 out:
 	count_request(e, name, status, out);
-	soap_request_free(&req);
+	soap_request_free(req);
+	if (l != &here)
+		free(l);
 	return status;
 }

@@ -12,6 +12,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/buf.h"
@@ -105,6 +106,11 @@ struct action_value {
 	bool b;                         /* boolean */
 };
 
+struct action_later;
+
+/* A handler's state that lives as long as its request (action_state()). */
+#define ACTION_STATE_SIZE 128
+
 struct action_ctx {
 	struct engine *e;
 	const struct service *svc;
@@ -118,7 +124,38 @@ struct action_ctx {
 	int out_err;
 	struct buf_stream stream;       /* the last OUT argument, written in parts */
 	const char *stream_name;        /* its name, when there is one */
+	/* The answer may come later (the transport waits; NULL: it cannot,
+	 * every change completes before the handler returns). */
+	struct action_later *later;
+	_Alignas(max_align_t) unsigned char state[ACTION_STATE_SIZE];
 };
+
+/*
+ * Answers that come later (docs/ARCHITECTURE.md, "Holding a reply").
+ * A handler that changes mappings calls action_turn() first: the
+ * engine runs one change at a time (engine_tx.h), and a request that
+ * comes while one is under way waits for its turn in the engine's queue
+ * (the handler runs again, whole, then). Its change then takes
+ * action_tx()'s transaction; a call that answers ENGINE_TX_PENDING is
+ * followed by return action_pending(ctx, finish): finish(ctx, tx) runs
+ * when the change completes and returns the handler's code (0, a UPnP
+ * error, or ACTION_PENDING again after starting another change), its
+ * OUT arguments written then. Without ctx->later all of this completes
+ * before the handler returns (the tests' dispatch, action_dispatch()).
+ */
+#define ACTION_PENDING 1
+struct engine_tx;
+typedef int (*action_finish_fn)(struct action_ctx *ctx, struct engine_tx *tx);
+/* 0: change now; ACTION_PENDING: wait for the turn; 501 when the queue
+ * (or this host's share of it) is full. */
+int action_turn(struct action_ctx *ctx);
+/* The transaction for a change: the later answer's own (completion set),
+ * or *local, initialised with flags. */
+struct engine_tx *action_tx(struct action_ctx *ctx, struct engine_tx *local, unsigned flags);
+int action_pending(struct action_ctx *ctx, action_finish_fn finish);
+/* ctx->state, for a handler's own state (size at most ACTION_STATE_SIZE). */
+void *action_state(struct action_ctx *ctx, size_t size);
+
 
 /* IN accessors: name must be an IN argument of the action (programmer
  * error otherwise: asserts). Absent optional text reads as empty. */
@@ -209,5 +246,23 @@ int action_dispatch(struct engine *e, const struct service *svc, const char *soa
 int action_dispatch_stream(struct engine *e, const struct service *svc, const char *soapaction,
 			   struct str body, const struct ipaddr *peer, unsigned lan,
 			   struct buf *out, struct buf_stream *ret_stream);
+
+/*
+ * The same for a transport that can wait for the answer: ACTION_WAIT
+ * (0) and *ret_later when it comes later. The transport then binds it
+ * (fn(arg, status, out, stream) runs once, from the loop, with the
+ * answer as action_dispatch_stream() writes it: fn takes out's contents
+ * and *stream), or drops it when its client left (the change under way
+ * still completes; nothing is answered; a request still waiting for
+ * its turn is withdrawn).
+ */
+#define ACTION_WAIT 0
+typedef void (*action_later_fn)(void *arg, int status, struct buf *out, struct buf_stream *stream);
+int action_dispatch_wait(struct engine *e, const struct service *svc, const char *soapaction,
+			 struct str body, const struct ipaddr *peer, unsigned lan,
+			 struct buf *out, struct buf_stream *ret_stream,
+			 struct action_later **ret_later);
+void action_later_bind(struct action_later *l, action_later_fn fn, void *arg);
+void action_later_drop(struct action_later *l);
 
 #endif

@@ -783,6 +783,7 @@ int ctl_handle(struct ctl_session *s, const char *line, size_t len, struct buf *
 	int code, more = 0;
 
 	s->listing = false;
+	engine_tx_settle(s->e);         /* igddctl answers at once (engine_tx.h) */
 	if (!r) {
 		ctl_error(out, CTL_E_FAILED, "out of memory");
 		return 0;

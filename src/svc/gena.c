@@ -15,6 +15,7 @@
 #include "svc/wanipv6fc.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/uuid.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -345,40 +346,15 @@ static uint64_t gena_rand64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static int urandom_bytes(unsigned char *b, size_t n)
-{
-	size_t got = 0;
-	int fd, r = 0;
-
-	/* getrandom without GRND_NONBLOCK could wait for the pool at boot;
-	 * /dev/urandom never blocks. */
-	if (getrandom(b, n, GRND_NONBLOCK) == (ssize_t)n)
-		return 0;
-	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (got < n) {
-		ssize_t k = read(fd, b + got, n - got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			r = k < 0 ? -errno : -EIO;
-			break;
-		}
-		got += (size_t)k;
-	}
-	close(fd);
-	return r;
-}
-
 /* "uuid:" + a random (version 4, RFC 4122 4.4) UUID. */
 static int sid_generate(struct gena *g, char out[GENA_SID_SIZE])
 {
-	unsigned char b[16];
+	unsigned char b[UUID_BYTES];
+	char uuid[UUID_STR_SIZE];
 	size_t i;
 	int r;
 
+	_Static_assert(GENA_SID_SIZE == 5 + UUID_STR_SIZE, "a SID is uuid: and a UUID");
 	if (g->p.seeded) {
 		for (i = 0; i < sizeof(b); i += 8) {
 			uint64_t v = gena_rand64(&g->rng);
@@ -386,16 +362,12 @@ static int sid_generate(struct gena *g, char out[GENA_SID_SIZE])
 			memcpy(b + i, &v, 8);
 		}
 	} else {
-		r = urandom_bytes(b, sizeof(b));
+		r = random_bytes(b, sizeof(b));
 		if (r < 0)
 			return r;
 	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, GENA_SID_SIZE,
-		 "uuid:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-		 b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	uuid_v4_format(b, uuid);
+	snprintf(out, GENA_SID_SIZE, "uuid:%s", uuid);
 	return 0;
 }
 

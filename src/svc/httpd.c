@@ -177,8 +177,18 @@ static void serve_control(struct engine *e, const struct service *svc,
 		return;
 	}
 	buf_reset(&resp->body);
-	status = action_dispatch_stream(e, svc, http_request_header(req, "SOAPAction"), req->body,
-					&req->peer, req->lan, &resp->body, &resp->stream);
+	status = action_dispatch_wait(e, svc, http_request_header(req, "SOAPAction"), req->body,
+				      &req->peer, req->lan, &resp->body, &resp->stream,
+				      req->can_wait ? &resp->later : NULL);
+	if (status == ACTION_WAIT && resp->later) {
+		resp->status = 0;
+		return;
+	}
+	httpd_control_answer(resp, status);
+}
+
+void httpd_control_answer(struct http_response *resp, int status)
+{
 	if (status != 200 && status != 500) {
 		http_error(resp, status);
 		return;

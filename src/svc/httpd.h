@@ -28,6 +28,7 @@ struct http_request {
 	struct str body;
 	struct ipaddr peer;             /* the control point */
 	unsigned lan;                   /* the LAN the request arrived on (engine_lan()) */
+	bool can_wait;                  /* the transport can wait for a later answer */
 };
 
 #define HTTP_MAX_RESP_HEADERS 8
@@ -41,7 +42,13 @@ struct http_response {
 	size_t nheaders;                /* extra headers, owned strings */
 	char *hdr_name[HTTP_MAX_RESP_HEADERS];
 	char *hdr_value[HTTP_MAX_RESP_HEADERS];
+	/* Not NULL (only when the request can_wait): no answer yet, it comes
+	 * later (svc/action.h action_later_bind(); the transport owns it:
+	 * bind it, or drop it when its client leaves); status is 0. */
+	struct action_later *later;
 };
+
+struct action_later;
 
 void http_response_init(struct http_response *r);
 void http_response_free(struct http_response *r);
@@ -51,6 +58,10 @@ int http_response_add_header(struct http_response *r, const char *name, const ch
 const char *http_request_header(const struct http_request *req, const char *name);
 
 void httpd_handle(struct engine *e, const struct http_request *req, struct http_response *resp);
+/* A control answer that came later (action_later_fn's status, with its
+ * body and stream moved into resp): the status and fields of a SOAP
+ * answer, as httpd_handle() gives one at once. */
+void httpd_control_answer(struct http_response *resp, int status);
 
 /*
  * The wire side both the daemon (net/http_io.c) and the golden tests

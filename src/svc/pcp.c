@@ -804,10 +804,42 @@ static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 size_t pcp_svc_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 		      const uint8_t *p, size_t len, uint8_t *out)
 {
-	size_t n = handle(s, src, lan, p, len, out);
+	size_t n;
 
+	/* A change under way completes first (engine_tx.h), so that what
+	 * handle() reads stays (net/pcp_io.c lets a change request wait for
+	 * its turn instead, pcp_svc_changes()). */
+	engine_tx_settle(s->e);
+	n = handle(s, src, lan, p, len, out);
 	count_answer(s, p, out, n);
 	return n;
+}
+
+bool pcp_svc_changes(const uint8_t *p, size_t len)
+{
+	if (len < 2 || (p[1] & 0x80))
+		return false;
+	if (p[0] == NATPMP_VERSION)
+		return p[1] != NATPMP_OP_EXTERNAL;
+	return p[0] == PCP_VERSION && (p[1] & 0x7f) != PCP_OP_ANNOUNCE;
+}
+
+size_t pcp_svc_busy(struct pcp_svc *s, const struct ipaddr *src, const uint8_t *p, size_t len,
+		    uint8_t *out)
+{
+	const struct config *c = s->e->cfg;
+	struct natpmp_request q;
+
+	if (!pcp_svc_changes(p, len))
+		return 0;
+	if (p[0] == NATPMP_VERSION) {
+		if (!c->enable_natpmp || !ipaddr_is_v4(src) ||
+		    natpmp_parse(p, len, &q) != NATPMP_PARSE_OK)
+			return 0;
+		return natpmp_build_map(out, q.opcode, NATPMP_OUT_OF_RESOURCES, pcp_svc_epoch(s),
+					q.int_port, q.ext_port, 0);
+	}
+	return c->enable_pcp ? pcp_error(s, p, len, PCP_NO_RESOURCES, out) : 0;
 }
 
 static size_t handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,

@@ -49,4 +49,14 @@ uint32_t pcp_svc_epoch(const struct pcp_svc *s);
 size_t pcp_svc_handle(struct pcp_svc *s, const struct ipaddr *src, unsigned lan,
 		      const uint8_t *p, size_t len, uint8_t *out);
 
+/* Whether a datagram asks for a change of the mappings (a NAT-PMP
+ * mapping request, a PCP MAP or PEER), which waits for its turn while
+ * another change is under way (engine_tx.h); reads never wait. */
+bool pcp_svc_changes(const uint8_t *p, size_t len);
+/* The answer to such a request when the engine's queue is full:
+ * NO_RESOURCES (NAT-PMP 4, PCP 8), as pcp_svc_handle() writes it; 0:
+ * none (a malformed request). */
+size_t pcp_svc_busy(struct pcp_svc *s, const struct ipaddr *src, const uint8_t *p, size_t len,
+		    uint8_t *out);
+
 #endif

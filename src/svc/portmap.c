@@ -358,58 +358,154 @@ static int tx_refusal(const struct action_ctx *ctx, const struct engine_tx *tx)
 /* ------------------------------------------------------------ adding */
 
 /*
+ * What an add keeps while its change is under way (action_state(): it
+ * lives as long as the request): the request, and for AddAnyPortMapping
+ * the port it answers and the ports tried after one the gateway holds.
+ */
+struct add_state {
+	struct add_req a;
+	uint16_t port;                  /* the external port added at */
+	unsigned tries;                 /* ports tried after one the gateway holds */
+	bool any;                       /* AddAnyPortMapping: answer NewReservedPort */
+	bool joined;                    /* replace_end(): join()'s log line */
+	bool changed;                   /* replace_end(): an update, not a refresh */
+};
+
+static int add_answer(struct action_ctx *ctx, const struct add_state *st)
+{
+	if (st->any)
+		action_out_u32(ctx, "NewReservedPort", st->port);
+	return 0;
+}
+
+/* The end of overwrite() and join(). */
+static int replace_end(struct action_ctx *ctx, struct engine_tx *tx)
+{
+	struct add_state *st = action_state(ctx, sizeof(*st));
+
+	if (tx->stage != ENGINE_TX_DONE)
+		return tx_refusal(ctx, tx);
+	if (st->joined)
+		log_change(ctx, tx->m, map_lease_remaining(ctx->e->maps, tx->m),
+			   st->changed ? " (joined the NAT-PMP/PCP mapping)" : " (refreshed)",
+			   st->changed);
+	else
+		log_change(ctx, tx->m, st->a.lease_s, st->changed ? " (updated)" : " (refreshed)",
+			   st->changed);
+	return add_answer(ctx, st);
+}
+
+/* Give m next's state (the caller's state set), and end with replace_end(). */
+static int replace(struct action_ctx *ctx, struct mapping *m, const struct mapping *next,
+		   unsigned flags)
+{
+	struct engine_tx local, *tx = action_tx(ctx, &local, flags);
+
+	if (engine_map_replace(ctx->e, tx, m, next) == ENGINE_TX_PENDING)
+		return action_pending(ctx, replace_end);
+	return replace_end(ctx, tx);
+}
+
+/*
  * Figure 2-3 / 2-4 "= = = =": overwrite internal port, enabled,
  * description and lease. A pure refresh (only the lease changes) is no
  * change of NAT rules: no backend call, no SystemUpdateID increment.
  */
-static int overwrite(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
+static int overwrite(struct action_ctx *ctx, struct mapping *m)
 {
-	struct engine *e = ctx->e;
-	struct engine_tx tx;
+	struct add_state *st = action_state(ctx, sizeof(*st));
+	const struct add_req *a = &st->a;
 	struct mapping next = *m;
-	bool changed;
 
 	next.desc = map_desc_dup(a->desc);
 	if (!next.desc)
 		return UPNP_E_ACTION_FAILED;
 	next.int_port = a->int_port;
 	next.enabled = a->enabled;
-	next.lease_end_ms = map_lease_end(e->maps, a->lease_s);
-	changed = next.int_port != m->int_port || next.enabled != m->enabled ||
-		  strcmp(next.desc, m->desc) != 0;
+	next.lease_end_ms = map_lease_end(ctx->e->maps, a->lease_s);
+	st->joined = false;
+	st->changed = next.int_port != m->int_port || next.enabled != m->enabled ||
+		      strcmp(next.desc, m->desc) != 0;
 	/* A refresh too is recorded (the new expiry). */
-	engine_tx_init(&tx, changed ? ENGINE_TX_REAPPLY : 0);
-	if (engine_map_replace(e, &tx, m, &next) < 0)
-		return tx_refusal(ctx, &tx);
-	log_change(ctx, m, a->lease_s, changed ? " (updated)" : " (refreshed)", changed);
-	return 0;
+	return replace(ctx, m, &next, st->changed ? ENGINE_TX_REAPPLY : 0);
 }
 
-/* A new entry at ext_port; the caller has ruled out conflicts. The
- * backend's -EADDRINUSE comes back as -EADDRINUSE (the caller may try
- * another port), every other outcome as a UPnP code or 0. */
-static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_port)
-{
-	struct engine *e = ctx->e;
-	struct engine_tx tx;
-	struct mapping tmpl;
+static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t want,
+		     uint16_t *ret_port);
+static int insert_end(struct action_ctx *ctx, struct engine_tx *tx);
 
-	memset(&tmpl, 0, sizeof(tmpl));
-	tmpl.remote_host = a->remote_host;
-	tmpl.internal_client = a->client;
-	tmpl.owner = peer4(ctx);
-	tmpl.ext_port = ext_port;
-	tmpl.int_port = a->int_port;
-	tmpl.proto = a->proto;
-	tmpl.origin = MAP_ORIGIN_UPNP;
-	tmpl.enabled = a->enabled;
-	tmpl.lease_end_ms = map_lease_end(e->maps, a->lease_s);
-	engine_tx_init(&tx, 0);
-	if (engine_map_add(e, &tx, &tmpl, a->desc) < 0)
-		return tx.stage == ENGINE_TX_BACKEND && tx.err == -EADDRINUSE ? tx.err :
-		       tx_refusal(ctx, &tx);
-	log_change(ctx, tx.m, a->lease_s, "", true);
-	return 0;
+/*
+ * The outcome of an add at the state's port. The gateway itself holds
+ * the port: UPnP 718 for AddPortMapping, the next free port the policy
+ * allows for AddAnyPortMapping (at most PORTMAP_HELD_TRIES more, then
+ * 728): *again, that port in the state.
+ */
+static int insert_outcome(struct action_ctx *ctx, const struct engine_tx *tx, bool *again)
+{
+	struct add_state *st = action_state(ctx, sizeof(*st));
+	uint16_t from;
+
+	*again = false;
+	if (tx->stage == ENGINE_TX_DONE) {
+		log_change(ctx, tx->m, st->a.lease_s, "", true);
+		return add_answer(ctx, st);
+	}
+	if (tx->stage != ENGINE_TX_BACKEND || tx->err != -EADDRINUSE)
+		return tx_refusal(ctx, tx);
+	if (!st->any)
+		return refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY,
+			      "the gateway itself holds the external port");
+	if (st->tries++ >= PORTMAP_HELD_TRIES)
+		return refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE,
+			      "every port tried is the gateway's own");
+	from = st->port == 65535 ? 1 : (uint16_t)(st->port + 1);
+	*again = true;
+	return pick_port(ctx, &st->a, from, &st->port);
+}
+
+/*
+ * A new entry at the state's port (the caller has ruled out conflicts),
+ * after tx's outcome when tx is not NULL: until one is added, refused, or
+ * under way (then insert_end() continues).
+ */
+static int insert_run(struct action_ctx *ctx, const struct engine_tx *tx)
+{
+	struct add_state *st = action_state(ctx, sizeof(*st));
+	const struct add_req *a = &st->a;
+	struct engine_tx local, *next;
+	struct mapping tmpl;
+	bool again = true;
+	int r;
+
+	for (;;) {
+		if (tx && ((r = insert_outcome(ctx, tx, &again)) != 0 || !again))
+			return r;
+		memset(&tmpl, 0, sizeof(tmpl));
+		tmpl.remote_host = a->remote_host;
+		tmpl.internal_client = a->client;
+		tmpl.owner = peer4(ctx);
+		tmpl.ext_port = st->port;
+		tmpl.int_port = a->int_port;
+		tmpl.proto = a->proto;
+		tmpl.origin = MAP_ORIGIN_UPNP;
+		tmpl.enabled = a->enabled;
+		tmpl.lease_end_ms = map_lease_end(ctx->e->maps, a->lease_s);
+		next = action_tx(ctx, &local, 0);
+		if (engine_map_add(ctx->e, next, &tmpl, a->desc) == ENGINE_TX_PENDING)
+			return action_pending(ctx, insert_end);
+		tx = next;
+	}
+}
+
+/* An add under way completed: its outcome, and another port if need be. */
+static int insert_end(struct action_ctx *ctx, struct engine_tx *tx)
+{
+	return insert_run(ctx, tx);
+}
+
+static int insert(struct action_ctx *ctx)
+{
+	return insert_run(ctx, NULL);
 }
 
 /*
@@ -418,13 +514,13 @@ static int insert(struct action_ctx *ctx, const struct add_req *a, uint16_t ext_
  * ports may differ from the request's internal port (an ACL may have
  * changed since), so the policy looks at both.
  */
-static int try_overwrite(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
+static int try_overwrite(struct action_ctx *ctx, struct mapping *m)
 {
 	enum policy_verdict v = check_entry(ctx, m);
 
 	if (v != POLICY_ALLOW)
 		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
-	return overwrite(ctx, m, a);
+	return overwrite(ctx, m);
 }
 
 /*
@@ -450,61 +546,71 @@ static bool joins(const struct action_ctx *ctx, const struct mapping *m, const s
  * through UPnP too (upnp_joined). No NAT rule changes; the description
  * does, once: one SystemUpdateID increment.
  */
-static int join(struct action_ctx *ctx, struct mapping *m, const struct add_req *a)
+static int join(struct action_ctx *ctx, struct mapping *m)
 {
-	struct engine *e = ctx->e;
-	struct engine_tx tx;
+	struct add_state *st = action_state(ctx, sizeof(*st));
 	struct mapping next = *m;
-	bool changed;
 
-	next.lease_end_ms = map_lease_end(e->maps, a->lease_s);
-	next.desc = map_desc_dup(a->desc);
+	next.lease_end_ms = map_lease_end(ctx->e->maps, st->a.lease_s);
+	next.desc = map_desc_dup(st->a.desc);
 	if (!next.desc)
 		return UPNP_E_ACTION_FAILED;
-	changed = !m->upnp_joined || strcmp(next.desc, m->desc) != 0;
+	st->joined = true;
+	st->changed = !m->upnp_joined || strcmp(next.desc, m->desc) != 0;
 	if (m->lease_end_ms > next.lease_end_ms)
 		next.lease_end_ms = m->lease_end_ms;
 	next.upnp_joined = true;
-	engine_tx_init(&tx, 0);
-	if (engine_map_replace(e, &tx, m, &next) < 0)
-		return tx_refusal(ctx, &tx);
-	log_change(ctx, m, map_lease_remaining(e->maps, m),
-		   changed ? " (joined the NAT-PMP/PCP mapping)" : " (refreshed)", changed);
-	return 0;
+	return replace(ctx, m, &next, 0);
+}
+
+/* The start of an add: its turn (action_turn()), the request parsed into
+ * the state. 0, or the handler's answer. */
+static int add_start(struct action_ctx *ctx, struct add_state **ret, bool any)
+{
+	struct add_state *st = action_state(ctx, sizeof(*st));
+	int r;
+
+	if ((r = action_turn(ctx)) != 0)
+		return r;
+	memset(st, 0, sizeof(*st));
+	st->any = any;
+	*ret = st;
+	return parse_add(ctx, &st->a);
 }
 
 /* 2.5.16, Figure 2-3. */
 int portmap_add(struct action_ctx *ctx)
 {
-	struct add_req a;
+	struct add_state *st;
+	struct add_req *a;
 	struct mapping *m;
 	enum policy_verdict v;
 	int r;
 
-	if ((r = parse_add(ctx, &a)) != 0)
+	if ((r = add_start(ctx, &st, false)) != 0)
 		return r;
-	if (a.ext_port == 0)
+	a = &st->a;
+	if (a->ext_port == 0)
 		return UPNP_E_WILDCARD_NOT_PERMITTED_IN_EXT_PORT;
-	v = check(ctx, a.client, a.ext_port, a.int_port, a.proto);
+	v = check(ctx, a->client, a->ext_port, a->int_port, a->proto);
 	if (v != POLICY_ALLOW)
 		return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
 
-	m = map_find(ctx->e->maps, a.proto, a.ext_port, a.remote_host);
+	m = map_find(ctx->e->maps, a->proto, a->ext_port, a->remote_host);
 	if (m) {
-		if (joins(ctx, m, &a))
-			return join(ctx, m, &a);
+		if (joins(ctx, m, a))
+			return join(ctx, m);
 		/* "= = = ≠": failure; "= = = =": overwrite. */
-		if (m->internal_client.s_addr != a.client.s_addr || m->origin != MAP_ORIGIN_UPNP)
+		if (m->internal_client.s_addr != a->client.s_addr || m->origin != MAP_ORIGIN_UPNP)
 			return refuse(ctx, conflict_code(m), "port mapped to another client");
-		return try_overwrite(ctx, m, &a);
+		return try_overwrite(ctx, m);
 	}
 	/* "= = ≠ ≠": failure. "= = ≠ =": our choice, both entries live. */
-	m = map_find_port(ctx->e->maps, a.proto, a.ext_port);
-	if (m && m->internal_client.s_addr != a.client.s_addr)
+	m = map_find_port(ctx->e->maps, a->proto, a->ext_port);
+	if (m && m->internal_client.s_addr != a->client.s_addr)
 		return refuse(ctx, conflict_code(m), "port mapped to another client");
-	r = insert(ctx, &a, a.ext_port);
-	return r == -EADDRINUSE ? refuse(ctx, UPNP_E_CONFLICT_IN_MAPPING_ENTRY,
-					 "the gateway itself holds the external port") : r;
+	st->port = a->ext_port;
+	return insert(ctx);
 }
 
 /*
@@ -524,10 +630,15 @@ static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t w
 	return 0;
 }
 
-/* The AddAnyPortMapping decision once the request is allowed: 0 and the
- * port to add at (*ret_port), or overwrite done (1), or an error. */
-static int add_any_place(struct action_ctx *ctx, const struct add_req *a, uint16_t *ret_port)
+/* add_any_place(): no entry to overwrite; insert at st->port. */
+#define PLACE_INSERT (-1)
+
+/* The AddAnyPortMapping decision once the request is allowed:
+ * PLACE_INSERT and the port to add at (st->port), or the answer of an
+ * overwrite (or a join), or an error. */
+static int add_any_place(struct action_ctx *ctx, struct add_state *st)
 {
+	const struct add_req *a = &st->a;
 	struct mapping *m = NULL, *h;
 	int r;
 
@@ -536,62 +647,39 @@ static int add_any_place(struct action_ctx *ctx, const struct add_req *a, uint16
 		if (m && m->internal_client.s_addr == a->client.s_addr &&
 		    (m->origin == MAP_ORIGIN_UPNP || joins(ctx, m, a))) {
 			/* "= = = =" */
-			r = m->origin == MAP_ORIGIN_UPNP ? try_overwrite(ctx, m, a) : join(ctx, m, a);
-			*ret_port = a->ext_port;
-			return r ? r : 1;
+			st->port = a->ext_port;
+			return m->origin == MAP_ORIGIN_UPNP ? try_overwrite(ctx, m) : join(ctx, m);
 		}
 		h = map_find_port(ctx->e->maps, a->proto, a->ext_port);
 		if (!m && (!h || h->internal_client.s_addr == a->client.s_addr)) {
-			*ret_port = a->ext_port;        /* free, or "= = ≠ =" */
-			return 0;
+			st->port = a->ext_port;         /* free, or "= = ≠ =" */
+			return PLACE_INSERT;
 		}
 	}
 	/* "= = ≠ ≠", "= = = ≠" (or the wildcard): another port, searched
 	 * from the wanted one; the wildcard starts at the internal port. */
-	return pick_port(ctx, a, a->ext_port ? a->ext_port : a->int_port, ret_port);
-}
-
-/* Insert at *port; when the gateway itself holds it, at the next free
- * port the policy allows (at most PORTMAP_HELD_TRIES more), *port the
- * one taken. 0 or a UPnP code. */
-static int insert_any(struct action_ctx *ctx, const struct add_req *a, uint16_t *port)
-{
-	unsigned tries;
-	int r = insert(ctx, a, *port);
-
-	for (tries = 0; r == -EADDRINUSE && tries < PORTMAP_HELD_TRIES; tries++) {
-		r = pick_port(ctx, a, *port == 65535 ? 1 : (uint16_t)(*port + 1), port);
-		if (r == 0)
-			r = insert(ctx, a, *port);
-	}
-	return r == -EADDRINUSE ? refuse(ctx, UPNP_E_NO_PORT_MAPS_AVAILABLE,
-					 "every port tried is the gateway's own") : r;
+	r = pick_port(ctx, a, a->ext_port ? a->ext_port : a->int_port, &st->port);
+	return r ? r : PLACE_INSERT;
 }
 
 /* 2.5.17, Figure 2-4. NewExternalPort 0 is supported by choosing a port
- * (never a catch-all mapping), returned in NewReservedPort. */
+ * (never a catch-all mapping), returned in NewReservedPort; a port the
+ * gateway itself holds is skipped (insert_end()). */
 int portmap_add_any(struct action_ctx *ctx)
 {
-	struct add_req a;
+	struct add_state *st;
 	enum policy_verdict v;
-	uint16_t port = 0;
 	int r;
 
-	if ((r = parse_add(ctx, &a)) != 0)
+	if ((r = add_start(ctx, &st, true)) != 0)
 		return r;
-	if (a.ext_port) {
-		v = check(ctx, a.client, a.ext_port, a.int_port, a.proto);
+	if (st->a.ext_port) {
+		v = check(ctx, st->a.client, st->a.ext_port, st->a.int_port, st->a.proto);
 		if (v != POLICY_ALLOW)
 			return refuse(ctx, UPNP_E_ACTION_NOT_AUTHORIZED, policy_verdict_str(v));
 	}
-	r = add_any_place(ctx, &a, &port);
-	if (r == 0)
-		r = insert_any(ctx, &a, &port);
-	else if (r == 1)
-		r = 0;
-	if (r == 0)
-		action_out_u32(ctx, "NewReservedPort", port);
-	return r;
+	r = add_any_place(ctx, st);
+	return r == PLACE_INSERT ? insert(ctx) : r;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -697,6 +785,9 @@ struct removal_log {
 	const struct action_ctx *ctx;
 	const char *note;
 	bool info;
+	bool range;                     /* DeletePortMappingRange: its line at the end */
+	uint8_t proto;
+	uint16_t lo, hi;
 };
 
 static void removal_logged(const struct mapping *m, void *arg)
@@ -706,18 +797,41 @@ static void removal_logged(const struct mapping *m, void *arg)
 	log_removed(l->ctx, m, l->note, l->info);
 }
 
+/* The end of remove_all(): DeletePortMappingRange's line when it was one. */
+static int remove_end(struct action_ctx *ctx, struct engine_tx *tx)
+{
+	struct removal_log *l = action_state(ctx, sizeof(*l));
+	char peer[IPADDR_STRLEN], more[48];
+
+	if (tx->stage != ENGINE_TX_DONE)
+		return tx_refusal(ctx, tx);
+	if (!l->range)
+		return 0;
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
+	if (engine_log_change_ok(ctx->e, more))
+		log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed%s", peer,
+			 map_proto_name(l->proto), (unsigned)l->lo, (unsigned)l->hi, tx->removed,
+			 more);
+	else
+		log_debug("%s: DeletePortMappingRange %s/%u-%u: %zu removed", peer,
+			  map_proto_name(l->proto), (unsigned)l->lo, (unsigned)l->hi, tx->removed);
+	return 0;
+}
+
 static int remove_all(struct action_ctx *ctx, struct mapping *const *v, size_t n,
 		      const char *note, bool info)
 {
-	struct removal_log l = { ctx, note, info };
-	struct engine_tx tx;
+	struct removal_log *l = action_state(ctx, sizeof(*l));
+	struct engine_tx local, *tx = action_tx(ctx, &local, 0);
 
-	engine_tx_init(&tx, 0);
-	tx.each = removal_logged;
-	tx.each_arg = &l;
-	if (engine_map_remove_set(ctx->e, &tx, v, n) < 0)
-		return tx_refusal(ctx, &tx);
-	return 0;
+	l->ctx = ctx;
+	l->note = note;
+	l->info = info;
+	tx->each = removal_logged;
+	tx->each_arg = l;
+	if (engine_map_remove_set(ctx->e, tx, v, n) == ENGINE_TX_PENDING)
+		return action_pending(ctx, remove_end);
+	return remove_end(ctx, tx);
 }
 
 /*
@@ -736,6 +850,7 @@ static int delete_both(struct action_ctx *ctx)
 	uint8_t proto;
 	int r;
 
+	memset(action_state(ctx, sizeof(struct removal_log)), 0, sizeof(struct removal_log));
 	if ((r = parse_remote_host(action_in_str(ctx, "NewRemoteHost"), &rh)) != 0)
 		return r;
 	for (proto = 0; proto < MAP_NPROTO; proto++) {
@@ -761,6 +876,9 @@ int portmap_delete(struct action_ctx *ctx)
 	enum policy_verdict v;
 	int r;
 
+	if ((r = action_turn(ctx)) != 0)
+		return r;
+	memset(action_state(ctx, sizeof(struct removal_log)), 0, sizeof(struct removal_log));
 	if (action_in_str(ctx, "NewProtocol").len == 0)
 		return delete_both(ctx);
 	if ((r = find_named(ctx, &m)) != 0)
@@ -818,33 +936,30 @@ static int collect_deletable(const struct action_ctx *ctx, uint16_t lo, uint16_t
  * is left as it was. */
 int portmap_delete_range(struct action_ctx *ctx)
 {
+	struct removal_log *l = action_state(ctx, sizeof(*l));
 	struct mapping **v = NULL;
 	uint16_t lo, hi;
 	uint8_t proto;
 	size_t n = 0;
-	char peer[IPADDR_STRLEN], more[48];
 	int r;
 
+	if ((r = action_turn(ctx)) != 0)
+		return r;
 	if ((r = parse_range(ctx, &lo, &hi, &proto)) != 0)
 		return r;
 	if (collect_deletable(ctx, lo, hi, proto, &v, &n) < 0)
 		return UPNP_E_ACTION_FAILED;
 	if (n == 0) {
-		r = UPNP_E_PORT_MAPPING_NOT_FOUND;
-		goto out;
+		free(v);
+		return UPNP_E_PORT_MAPPING_NOT_FOUND;
 	}
+	memset(l, 0, sizeof(*l));
+	l->range = true;
+	l->proto = proto;
+	l->lo = lo;
+	l->hi = hi;
 	r = remove_all(ctx, v, n, "", false);
-	if (r != 0)
-		goto out;
-	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
-	if (engine_log_change_ok(ctx->e, more))
-		log_info("%s: DeletePortMappingRange %s/%u-%u: %zu removed%s", peer,
-			 map_proto_name(proto), (unsigned)lo, (unsigned)hi, n, more);
-	else
-		log_debug("%s: DeletePortMappingRange %s/%u-%u: %zu removed", peer,
-			  map_proto_name(proto), (unsigned)lo, (unsigned)hi, n);
-out:
-	free(v);
+	free(v);        /* the transaction keeps its own copy */
 	return r;
 }
 
@@ -942,6 +1057,7 @@ int portmap_enforce_policy(struct engine *e, const char *why)
 	char prefix[64];
 	int r = 0;
 
+	engine_tx_settle(e);            /* before the table is read (engine_tx.h) */
 	snprintf(prefix, sizeof(prefix), "%s: ", why);
 
 	for (m = map_first(e->maps); m && r == 0; m = map_next(e->maps, m)) {
@@ -991,6 +1107,8 @@ int portmap_backend_gone(struct engine *e, const struct backend_gone *v, size_t 
 	struct victims x = { NULL, 0, 0 };
 	size_t k;
 	int r = 0;
+
+	engine_tx_settle(e);            /* before the table is read (engine_tx.h) */
 
 	/* One kind after the other: the second looks up what the first left. */
 	for (k = 0; k < 2 && r == 0; k++) {

@@ -230,6 +230,10 @@ static int add_pinhole(struct action_ctx *ctx)
 	bool rwild, iwild;
 	int r;
 
+	/* A change waits for its turn (engine_tx.h), then completes here. */
+	if ((r = action_turn(ctx)) != 0)
+		return r;
+
 	if ((r = state_error(e)) != 0)
 		return r;
 	memset(&t, 0, sizeof(t));
@@ -284,9 +288,9 @@ static int find_visible(struct action_ctx *ctx, struct pinhole **ret)
 static int update_pinhole(struct action_ctx *ctx)
 {
 	struct pinhole *p;
-	int r = find_visible(ctx, &p);
+	int r = action_turn(ctx);
 
-	if (r)
+	if (r || (r = find_visible(ctx, &p)) != 0)
 		return r;
 	/* 501 when the lease file cannot take it (engine_tx.h): unchanged. */
 	return pinholes_set_lease(ctx->e, p, action_in_u32(ctx, "NewLeaseTime")) < 0 ?
@@ -296,9 +300,9 @@ static int update_pinhole(struct action_ctx *ctx)
 static int delete_pinhole(struct action_ctx *ctx)
 {
 	struct pinhole *p;
-	int r = find_visible(ctx, &p);
+	int r = action_turn(ctx);
 
-	if (r)
+	if (r || (r = find_visible(ctx, &p)) != 0)
 		return r;
 	return pinholes_close(ctx->e, p, "deleted") < 0 ? UPNP_E_ACTION_FAILED : 0;
 }

@@ -75,18 +75,11 @@ static int route_hex(struct str f, uint64_t *ret)
 	if (f.len == 0 || f.len > 8)
 		return -EINVAL;
 	for (i = 0; i < f.len; i++) {
-		char ch = f.p[i];
-		unsigned d;
+		int d = str_hexval((unsigned char)f.p[i]);
 
-		if (ch >= '0' && ch <= '9')
-			d = (unsigned)(ch - '0');
-		else if (ch >= 'A' && ch <= 'F')
-			d = (unsigned)(ch - 'A' + 10);
-		else if (ch >= 'a' && ch <= 'f')
-			d = (unsigned)(ch - 'a' + 10);
-		else
+		if (d < 0)
 			return -EINVAL;
-		v = v * 16 + d;
+		v = v * 16 + (unsigned)d;
 	}
 	*ret = v;
 	return 0;

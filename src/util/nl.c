@@ -4,6 +4,7 @@
 #include "util/nl.h"
 
 #include <errno.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,17 @@ struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags)
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags);
 	nlh->nlmsg_seq = ++c->seq;
+	return nlh;
+}
+
+struct nlmsghdr *nl_nft_request(struct nl_conn *c, uint16_t type, uint16_t flags, uint8_t family)
+{
+	struct nlmsghdr *nlh = nl_request(c, (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type), flags);
+	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
 	return nlh;
 }
 

@@ -37,6 +37,9 @@ void nl_client_free(void *client);
 /* A request header of type with flags (NLM_F_REQUEST added) and the next
  * sequence number, in c->buf: add the payload with mnl_nlmsg_put_*. */
 struct nlmsghdr *nl_request(struct nl_conn *c, uint16_t type, uint16_t flags);
+/* The same for an nf_tables message (NFNL_SUBSYS_NFTABLES, nfnetlink(7)):
+ * its struct nfgenmsg of family (NFPROTO_*) put, the attributes next. */
+struct nlmsghdr *nl_nft_request(struct nl_conn *c, uint16_t type, uint16_t flags, uint8_t family);
 
 /* Each wait for an answer at most timeout_ms (-EAGAIN after). 0 or -errno. */
 int nl_set_timeout(struct nl_conn *c, unsigned timeout_ms);

@@ -120,3 +120,14 @@ int strlcpy_checked(char *dst, const char *src, size_t dstsz)
 	memcpy(dst, src, n + 1);
 	return 0;
 }
+
+int str_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

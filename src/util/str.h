@@ -40,6 +40,8 @@ int str_copy(struct str s, char *out, size_t outsz);
 int str_to_u64(struct str s, uint64_t max, uint64_t *ret);
 /* UPnP boolean: 0/1/false/true/no/yes (case-insensitive for the words). */
 int str_to_bool(struct str s, bool *ret);
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int str_hexval(int c);
 
 /* Safe copy of a C string (always NUL-terminated). Returns -E2BIG on truncation. */
 int strlcpy_checked(char *dst, const char *src, size_t dstsz);

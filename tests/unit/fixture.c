@@ -92,3 +92,19 @@ void fx_engine_fini(struct fx_engine *x)
 	engine_unsubscribe(&x->e, fx_changes_on, &x->chg);
 	engine_fini(&x->e);
 }
+
+struct mapping fx_mapping(const char *client, uint16_t port)
+{
+	struct mapping m;
+
+	memset(&m, 0, sizeof(m));
+	assert_int_equal(inet_pton(AF_INET, client, &m.internal_client), 1);
+	m.owner = m.internal_client;
+	m.ext_port = port;
+	m.int_port = port;
+	m.proto = MAP_TCP;
+	m.origin = MAP_ORIGIN_UPNP;
+	m.enabled = true;
+	m.lease_end_ms = FX_T0 + 3600000u;
+	return m;
+}

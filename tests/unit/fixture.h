@@ -13,6 +13,7 @@
 #include "backend/backend.h"
 #include "conf/config.h"
 #include "core/clock.h"
+#include "core/mapping.h"
 #include "engine.h"
 
 #define FX_T0 1000000u                                  /* the fake clock's start, ms */
@@ -60,5 +61,9 @@ void fx_engine_start(struct config *cfg, struct engine *e, uint64_t *now, const 
  * uses from now on: the test patches them (counting, failing). */
 struct backend_ops *fx_engine_ops(struct fx_engine *x);
 void fx_engine_fini(struct fx_engine *x);
+
+/* A UPnP mapping of TCP port (external and internal) to client (IPv4
+ * text, also its owner), enabled, its lease ending an hour after FX_T0. */
+struct mapping fx_mapping(const char *client, uint16_t port);
 
 #endif

@@ -34,6 +34,7 @@
 #include "core/pinhole.h"
 #include "core/wanconn.h"
 #include "engine.h"
+#include "engine_tx.h"
 #include "harness.h"
 #include "loop/loop.h"
 #include "net/ctl_io.h"
@@ -1182,6 +1183,57 @@ static void test_sim_sockets(void **state)
 	run_in_child(sim_sockets);
 }
 
+static void tx_ignored(struct engine_tx *tx, void *arg)
+{
+	(void)tx;
+	(void)arg;
+}
+
+static bool one_waits(void *arg)
+{
+	return ((struct engine *)arg)->tx_nwait == 1;
+}
+
+/* A request that comes while a change is under way (engine_tx.h) waits
+ * for its turn, unanswered; it runs and is answered once that change
+ * has completed and the engine's tick gives it its turn. */
+static void test_io_waits_turn(void **state)
+{
+	struct io_fx x;
+	struct client *c = calloc(1, sizeof(*c));
+	struct engine_tx tx;
+	struct mapping t;
+	struct engine *e;
+
+	(void)state;
+	assert_non_null(c);
+	io_up(&x);
+	e = &x.f->x.e;
+	t = fx_mapping("192.168.1.30", 7000);
+	backend_sim_hold(&e->backend, true);
+	engine_tx_init(&tx, 0);
+	tx.done = tx_ignored;
+	assert_int_equal(engine_map_add(e, &tx, &t, STR_LIT("u")), ENGINE_TX_PENDING);
+
+	c->fd = client_connect(x.path);
+	assert_int_equal(send(c->fd, "list\n", 5, MSG_NOSIGNAL), 5);
+	shutdown(c->fd, SHUT_WR);
+	assert_int_equal(loop_fd_add(x.l, c->fd, EPOLLIN, on_client, c), 0);
+	if (!test_loop_until(x.l, one_waits, e))
+		fail_msg("the request did not wait for its turn");
+	assert_int_equal(c->len, 0);
+	assert_true(engine_tx_busy(e));
+	assert_int_equal(backend_sim_complete(&e->backend, 1, 0), 1);
+	engine_tick(e);                 /* its turn */
+	if (!test_loop_until(x.l, client_done, c))
+		fail_msg("no answer after its turn (have '%.200s')", c->in);
+	assert_non_null(strstr(c->in, "7000"));        /* the change it waited for */
+	assert_ok(c->in);
+	close(c->fd);
+	io_down(&x);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1202,6 +1254,7 @@ int main(void)
 		cmocka_unit_test(test_status_wan_public),
 		cmocka_unit_test(test_wan_classify_follows),
 		cmocka_unit_test(test_io_answers),
+		cmocka_unit_test(test_io_waits_turn),
 		cmocka_unit_test(test_io_limits),
 		cmocka_unit_test(test_io_stale),
 		cmocka_unit_test(test_router_ports),

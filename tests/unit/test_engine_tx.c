@@ -182,18 +182,7 @@ static struct in_addr ip(const char *s)
 
 static struct mapping tmpl(uint16_t port)
 {
-	struct mapping m;
-
-	memset(&m, 0, sizeof(m));
-	m.internal_client = ip("192.168.1.20");
-	m.owner = m.internal_client;
-	m.ext_port = port;
-	m.int_port = port;
-	m.proto = MAP_TCP;
-	m.origin = MAP_ORIGIN_UPNP;
-	m.enabled = true;
-	m.lease_end_ms = FX_T0 + 3600000u;
-	return m;
+	return fx_mapping("192.168.1.20", port);
 }
 
 static struct mapping *add(struct fx *f, uint16_t port)
@@ -512,6 +501,322 @@ static void test_pinholes(void **state)
 	fx_free(f);
 }
 
+/* ------------------------------------------------ asynchronous changes */
+
+/* A completion: the outcome copied, counted. */
+struct seen {
+	int n;
+	enum engine_tx_stage stage;
+	int err;
+	size_t removed;
+};
+
+static void on_done(struct engine_tx *tx, void *arg)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	s->stage = tx->stage;
+	s->err = tx->err;
+	s->removed = tx->removed;
+}
+
+static void async_tx(struct engine_tx *tx, struct seen *s)
+{
+	engine_tx_init(tx, 0);
+	tx->done = on_done;
+	tx->done_arg = s;
+}
+
+/* A waiter that adds port when resumed (asynchronously, into its tx). */
+struct waiter {
+	struct engine_waiter w;
+	struct fx *f;
+	uint16_t port;
+	int resumed, status;
+	struct engine_tx tx;
+	struct seen seen;
+};
+
+static void on_resume(struct engine_waiter *w, int status)
+{
+	struct waiter *x = w->arg;
+	struct mapping m = tmpl(x->port);
+
+	x->resumed++;
+	x->status = status;
+	if (status < 0)
+		return;
+	async_tx(&x->tx, &x->seen);
+	assert_int_equal(engine_map_add(&x->f->x.e, &x->tx, &m, STR_LIT("w")), ENGINE_TX_PENDING);
+}
+
+static void waiter_init(struct waiter *x, struct fx *f, uint16_t port)
+{
+	memset(x, 0, sizeof(*x));
+	x->f = f;
+	x->port = port;
+	x->w.resume = on_resume;
+	x->w.arg = x;
+}
+
+/* The sim backend's next tick (held jobs stay). */
+static void tick(struct fx *f)
+{
+	engine_tick(&f->x.e);
+}
+
+/* An add under way: the entry is reserved in the table at once, the
+ * backend, the event and the completion come later, never inside the
+ * call; requests waiting for their turn run one at a time, in order. */
+static void test_async_order(void **state)
+{
+	struct fx *f = fx_new();
+	struct backend *b = &f->x.e.backend;
+	struct engine_tx tx;
+	struct seen seen = { 0 };
+	struct mapping m = tmpl(5000);
+	struct waiter w1, w2;
+	struct ipaddr host = ipaddr_from_v4(ip("192.168.1.20"));
+
+	(void)state;
+	backend_sim_hold(b, true);
+	async_tx(&tx, &seen);
+	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
+	assert_true(engine_tx_busy(&f->x.e));
+	assert_non_null(find(f, 5000));         /* reserved: later requests see it */
+	assert_int_equal(f->installed, 0);
+	assert_int_equal(f->x.chg.maps, 0);
+	assert_int_equal(seen.n, 0);
+	waiter_init(&w1, f, 5001);
+	waiter_init(&w2, f, 5002);
+	assert_int_equal(engine_tx_wait(&f->x.e, &w1.w, &host), 0);
+	assert_int_equal(engine_tx_wait(&f->x.e, &w2.w, &host), 0);
+	tick(f);                                /* held: nothing moves */
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(w1.resumed, 0);
+
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_ptr_equal(tx.m, find(f, 5000));
+	assert_int_equal(f->installed, 1);
+	assert_int_equal(f->x.chg.maps, 1);
+	assert_false(engine_tx_busy(&f->x.e));
+	assert_int_equal(w1.resumed, 0);        /* its turn comes from the tick */
+	tick(f);
+	assert_int_equal(w1.resumed, 1);
+	assert_int_equal(w2.resumed, 0);        /* one change at a time */
+	assert_true(engine_tx_busy(&f->x.e));
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(w1.seen.n, 1);
+	tick(f);
+	assert_int_equal(w2.resumed, 1);
+	backend_sim_hold(b, false);
+	tick(f);                                /* released: the tick completes it */
+	assert_int_equal(w2.seen.n, 1);
+	assert_int_equal(w2.seen.stage, ENGINE_TX_DONE);
+	assert_int_equal(map_count(f->x.e.maps), 3);
+	assert_int_equal(f->installed, 3);
+	fx_free(f);
+}
+
+/* The backend fails a change under way: the table is rolled back as
+ * before (the reservation goes), no event; the change queued after it
+ * then runs on the table as it is. A removal under way keeps its
+ * entries in the table until it completes. */
+static void test_async_rollback(void **state)
+{
+	struct fx *f = fx_new();
+	struct backend *b = &f->x.e.backend;
+	struct engine_tx tx;
+	struct seen seen = { 0 };
+	struct mapping m = tmpl(5000), *v[2];
+	struct waiter w;
+	struct ipaddr host = ipaddr_from_v4(ip("192.168.1.21"));
+
+	(void)state;
+	backend_sim_hold(b, true);
+	async_tx(&tx, &seen);
+	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
+	waiter_init(&w, f, 5000);               /* the same key, after it */
+	assert_int_equal(engine_tx_wait(&f->x.e, &w.w, &host), 0);
+	assert_int_equal(backend_sim_complete(b, 1, -EIO), 1);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_BACKEND);
+	assert_int_equal(seen.err, -EIO);
+	assert_null(tx.m);
+	assert_null(find(f, 5000));
+	assert_int_equal(f->x.chg.maps, 0);
+	tick(f);
+	assert_int_equal(w.resumed, 1);
+	assert_non_null(find(f, 5000));
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(w.seen.stage, ENGINE_TX_DONE);
+	assert_int_equal(f->installed, 1);
+
+	/* A removal under way: the entries stay until it completes. */
+	backend_sim_hold(b, false);
+	v[0] = find(f, 5000);
+	v[1] = add(f, 5001);
+	backend_sim_hold(b, true);
+	f->x.chg.maps = 0;
+	async_tx(&tx, &seen);
+	seen.n = 0;
+	assert_int_equal(engine_map_remove_set(&f->x.e, &tx, v, 2), ENGINE_TX_PENDING);
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	assert_int_equal(backend_sim_complete(b, 1, -EIO), 1);   /* refused: all stay */
+	assert_int_equal(seen.stage, ENGINE_TX_BACKEND);
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	assert_int_equal(f->x.chg.maps, 0);
+	assert_int_equal(engine_map_remove_set(&f->x.e, &tx, v, 2), ENGINE_TX_PENDING);
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_int_equal(seen.removed, 2);
+	assert_int_equal(map_count(f->x.e.maps), 0);
+	assert_int_equal(f->installed, 0);
+	assert_int_equal(f->x.chg.maps, 1);
+	fx_free(f);
+}
+
+/* The queue is bounded, and one host gets its share only; a request
+ * whose client left is taken out; shutdown completes what is under way
+ * and cancels what waits. */
+static void test_async_queue(void **state)
+{
+	struct fx *f = fx_new();
+	struct backend *b = &f->x.e.backend;
+	struct engine_tx tx;
+	struct seen seen = { 0 };
+	struct mapping m = tmpl(5000);
+	struct waiter *w = calloc(ENGINE_TX_QUEUE_MAX + 1, sizeof(*w));
+	struct ipaddr host;
+	char a[32];
+	size_t i, k = 0;
+
+	(void)state;
+	assert_non_null(w);
+	backend_sim_hold(b, true);
+	async_tx(&tx, &seen);
+	assert_int_equal(engine_map_add(&f->x.e, &tx, &m, STR_LIT("t")), ENGINE_TX_PENDING);
+	host = ipaddr_from_v4(ip("192.168.1.20"));
+	for (i = 0; i < ENGINE_TX_QUEUE_PER_HOST; i++) {
+		waiter_init(&w[k], f, (uint16_t)(6000 + k));
+		assert_int_equal(engine_tx_wait(&f->x.e, &w[k++].w, &host), 0);
+	}
+	waiter_init(&w[k], f, 1);
+	assert_int_equal(engine_tx_wait(&f->x.e, &w[k].w, &host), -EBUSY);
+	for (i = 0; k < ENGINE_TX_QUEUE_MAX; i++) {
+		snprintf(a, sizeof(a), "192.168.1.%zu", 100 + k);
+		host = ipaddr_from_v4(ip(a));
+		waiter_init(&w[k], f, (uint16_t)(6000 + k));
+		assert_int_equal(engine_tx_wait(&f->x.e, &w[k++].w, &host), 0);
+	}
+	host = ipaddr_from_v4(ip("192.168.1.99"));
+	waiter_init(&w[k], f, 1);
+	assert_int_equal(engine_tx_wait(&f->x.e, &w[k].w, &host), -EBUSY);
+	/* The first one's client left: it never runs. */
+	engine_tx_unwait(&f->x.e, &w[0].w);
+	assert_false(w[0].w.queued);
+	engine_tx_unwait(&f->x.e, &w[0].w);     /* harmless */
+	/* Shutdown: the change under way completes, the waiters are cancelled. */
+	engine_tx_flush(&f->x.e);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.stage, ENGINE_TX_DONE);
+	assert_int_equal(w[0].resumed, 0);
+	for (i = 1; i < ENGINE_TX_QUEUE_MAX; i++) {
+		assert_int_equal(w[i].resumed, 1);
+		assert_int_equal(w[i].status, -ECANCELED);
+	}
+	assert_false(engine_tx_busy(&f->x.e));
+	free(w);
+	fx_free(f);
+}
+
+/* A SOAP answer that comes later: the action is pending, a second one
+ * waits for its turn, and when the first's client leaves its change
+ * still completes (nothing is answered; nothing leaks under ASan). */
+struct answer {
+	int n, status;
+	char body[4096];
+};
+
+static void on_answer(void *arg, int status, struct buf *out, struct buf_stream *stream)
+{
+	struct answer *a = arg;
+
+	(void)stream;
+	a->n++;
+	a->status = status;
+	snprintf(a->body, sizeof(a->body), "%.*s", (int)out->len, out->p ? out->p : "");
+}
+
+static const char *add_body(char *buf, size_t size, unsigned port)
+{
+	snprintf(buf, size,
+		 "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/"
+		 "envelope/\"><s:Body><u:AddPortMapping xmlns:u=\"urn:schemas-upnp-org:service:"
+		 "WANIPConnection:2\"><NewRemoteHost></NewRemoteHost><NewExternalPort>%u"
+		 "</NewExternalPort><NewProtocol>TCP</NewProtocol><NewInternalPort>%u"
+		 "</NewInternalPort><NewInternalClient>192.168.1.20</NewInternalClient>"
+		 "<NewEnabled>1</NewEnabled><NewPortMappingDescription>x"
+		 "</NewPortMappingDescription><NewLeaseDuration>3600</NewLeaseDuration>"
+		 "</u:AddPortMapping></s:Body></s:Envelope>", port, port);
+	return buf;
+}
+
+static void test_async_soap(void **state)
+{
+	struct fx *f = fx_new();
+	struct backend *b = &f->x.e.backend;
+	struct ipaddr peer = ipaddr_from_v4(ip("192.168.1.20"));
+	const char *sa = "\"urn:schemas-upnp-org:service:WANIPConnection:2#AddPortMapping\"";
+	struct action_later *l1, *l2, *l3;
+	struct answer a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+	struct buf_stream rest = { NULL, NULL, NULL };
+	char body[2048];
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, 1 << 16);
+	backend_sim_hold(b, true);
+	add_body(body, sizeof(body), 5000);
+	assert_int_equal(action_dispatch_wait(&f->x.e, wanipconn_service(), sa,
+					      str_from(body, strlen(body)), &peer, 0, &out,
+					      &rest, &l1), ACTION_WAIT);
+	assert_non_null(l1);
+	action_later_bind(l1, on_answer, &a1);
+	add_body(body, sizeof(body), 5001);
+	assert_int_equal(action_dispatch_wait(&f->x.e, wanipconn_service(), sa,
+					      str_from(body, strlen(body)), &peer, 0, &out,
+					      &rest, &l2), ACTION_WAIT);
+	action_later_bind(l2, on_answer, &a2);
+	add_body(body, sizeof(body), 5002);
+	assert_int_equal(action_dispatch_wait(&f->x.e, wanipconn_service(), sa,
+					      str_from(body, strlen(body)), &peer, 0, &out,
+					      &rest, &l3), ACTION_WAIT);
+	action_later_bind(l3, on_answer, &a3);
+	assert_non_null(find(f, 5000));
+	assert_null(find(f, 5001));             /* waiting for its turn */
+	action_later_drop(l3);                  /* its client left before its turn */
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(a1.n, 1);
+	assert_int_equal(a1.status, 200);
+	assert_non_null(strstr(a1.body, "AddPortMappingResponse"));
+	tick(f);                                /* the second's turn */
+	assert_non_null(find(f, 5001));
+	action_later_drop(l2);                  /* its client left mid-change */
+	assert_int_equal(backend_sim_complete(b, 1, 0), 1);
+	assert_int_equal(a2.n, 0);
+	assert_int_equal(f->installed, 2);      /* its change completed all the same */
+	tick(f);
+	assert_null(find(f, 5002));             /* withdrawn: never ran */
+	assert_int_equal(a3.n, 0);
+	assert_false(engine_tx_busy(&f->x.e));
+	buf_free(&out);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -522,6 +827,10 @@ int main(void)
 		cmocka_unit_test(test_commit_failed_upnp),
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_pinholes),
+		cmocka_unit_test(test_async_order),
+		cmocka_unit_test(test_async_rollback),
+		cmocka_unit_test(test_async_queue),
+		cmocka_unit_test(test_async_soap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

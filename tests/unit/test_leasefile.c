@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <pthread.h>
 
 #include "core/clock.h"
 #include "core/mapping.h"
@@ -37,6 +39,8 @@
 #include "store/leasefile.h"
 #include "util/limits.h"
 #include "util/log.h"
+
+#include "harness.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define WALL0 UINT64_C(1700000000)      /* seconds: the wall clock at the first start */
@@ -1420,6 +1424,423 @@ static void test_write_error(void **state)
 	signal(SIGXFSZ, SIG_DFL);
 }
 
+/* ============================================ the asynchronous commit */
+
+/*
+ * The writer thread's fdatasync, held at a gate the test opens: call n
+ * waits until released >= n, then fails if it is fail_at (with
+ * fail_err), else runs the real fdatasync. entered counts the calls
+ * that reached the gate (a test waits for it before it goes on).
+ */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int calls, released, fail_at, fail_err;
+	bool broken;                    /* the safety timeout ran out at the gate */
+};
+
+static void gate_init(struct gate *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+}
+
+static void gate_fini(struct gate *g)
+{
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+}
+
+static struct timespec gate_deadline(void)
+{
+	struct timespec ts;
+	uint64_t ms = test_timeout_ms();
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	return ts;
+}
+
+static int gate_sync(int fd, void *arg)
+{
+	struct gate *g = arg;
+	struct timespec end = gate_deadline();
+	int n, fail;
+
+	pthread_mutex_lock(&g->mu);
+	n = ++g->calls;
+	pthread_cond_broadcast(&g->cv);
+	while (g->released < n && !g->broken)
+		if (pthread_cond_timedwait(&g->cv, &g->mu, &end) == ETIMEDOUT)
+			g->broken = true;
+	fail = n == g->fail_at ? g->fail_err : 0;
+	pthread_mutex_unlock(&g->mu);
+	if (fail)
+		return fail;
+	return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+static void gate_release(struct gate *g, int upto)
+{
+	pthread_mutex_lock(&g->mu);
+	g->released = upto;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Wait (safety timeout) until n calls reached the gate. */
+static void gate_wait_calls(struct gate *g, int n)
+{
+	struct timespec end = gate_deadline();
+	int r = 0;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->calls < n && r != ETIMEDOUT)
+		r = pthread_cond_timedwait(&g->cv, &g->mu, &end);
+	pthread_mutex_unlock(&g->mu);
+	if (r == ETIMEDOUT)
+		fail_msg("the writer thread never reached fdatasync %d", n);
+}
+
+static int gate_calls(struct gate *g)
+{
+	int n;
+
+	pthread_mutex_lock(&g->mu);
+	n = g->calls;
+	pthread_mutex_unlock(&g->mu);
+	return n;
+}
+
+/* What the completions said, in the order they came. */
+struct done {
+	int n;
+	int tag[LEASEFILE_WAITERS_MAX + 8];
+	int err[LEASEFILE_WAITERS_MAX + 8];
+};
+
+struct waiter {
+	struct done *d;
+	int tag;
+};
+
+static void done_cb(int err, void *arg)
+{
+	struct waiter *w = arg;
+
+	w->d->tag[w->d->n] = w->tag;
+	w->d->err[w->d->n] = err;
+	w->d->n++;
+}
+
+/* Put r and commit it asynchronously as tag. */
+static void put_async(struct env *v, const struct row *r, struct waiter *w)
+{
+	put(v, r);
+	assert_int_equal(leasefile_commit_async(v->lf, done_cb, w), 0);
+}
+
+/* Run the loop's side: wait for the eventfd and call leasefile_on_ready()
+ * until n completions came (safety timeout). */
+static void drive(struct env *v, struct done *d, int n)
+{
+	uint64_t end = clock_monotonic_ms(NULL) + test_timeout_ms();
+	struct pollfd p = { leasefile_ready_fd(v->lf), POLLIN, 0 };
+
+	assert_true(p.fd >= 0);
+	while (d->n < n) {
+		if (clock_monotonic_ms(NULL) >= end)
+			fail_msg("%d of %d commits completed", d->n, n);
+		if (poll(&p, 1, 100) > 0)
+			leasefile_on_ready(v->lf);
+	}
+}
+
+static struct row async_row(uint16_t port)
+{
+	struct row r = { MAP_TCP, port, "", NULL, 0, true, MAP_ORIGIN_UPNP, NULL, 600, "async" };
+
+	return r;
+}
+
+/* n commits of one row each (ports port0...), their completions, and
+ * the gate their fdatasyncs wait at. */
+struct async_case {
+	int n;
+	struct done d;
+	struct waiter w[5];
+	struct row r[5];
+	struct gate g;
+};
+
+static void async_begin(struct env *v, struct async_case *c, int n, uint16_t port0)
+{
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	for (i = 0; i < n; i++) {
+		c->w[i] = (struct waiter){ &c->d, i };
+		c->r[i] = async_row((uint16_t)(port0 + i));
+	}
+	gate_init(&c->g);
+	start(v);
+	leasefile_set_sync_fn(v->lf, gate_sync, &c->g);
+}
+
+/* Every commit succeeded, in order, and is there after a restart. */
+static void async_end(struct env *v, struct async_case *c)
+{
+	int i;
+
+	assert_int_equal(c->d.n, c->n);
+	for (i = 0; i < c->n; i++) {
+		assert_int_equal(c->d.tag[i], i);
+		assert_int_equal(c->d.err[i], 0);
+	}
+	assert_false(c->g.broken);
+	restart(v, 0);
+	for (i = 0; i < c->n; i++)
+		expect_row(v, &c->r[i], 600);
+	gate_fini(&c->g);
+}
+
+/* Commits requested while one fdatasync runs share the next one; they
+ * complete in request order, and survive a restart. */
+static void test_async_group(void **state)
+{
+	struct env *v = *state;
+	struct leasefile_async_stats st;
+	struct async_case c;
+	int i;
+
+	async_begin(v, &c, 5, 7000);
+	put_async(v, &c.r[0], &c.w[0]);
+	gate_wait_calls(&c.g, 1);               /* the first fdatasync runs ... */
+	for (i = 1; i < 5; i++)
+		put_async(v, &c.r[i], &c.w[i]); /* ... while four more commit */
+	leasefile_async_stats(v->lf, &st);
+	assert_int_equal(st.commits, 5);
+	assert_int_equal(st.waiting, 5);
+	assert_int_equal(c.d.n, 0);             /* nothing before leasefile_on_ready() */
+	gate_release(&c.g, 1000);
+	drive(v, &c.d, 5);
+	assert_int_equal(gate_calls(&c.g), 2);  /* one for the first, one for the four */
+	leasefile_async_stats(v->lf, &st);
+	assert_int_equal(st.syncs, 2);
+	assert_int_equal(st.waiting, 0);
+	async_end(v, &c);
+}
+
+/* Nothing recorded: nothing to wait for, unless a commit waits; then
+ * the empty one completes after it. lf NULL: nothing to wait for. */
+static void test_async_empty(void **state)
+{
+	struct env *v = *state;
+	struct async_case c;
+
+	async_begin(v, &c, 1, 7100);
+	assert_int_equal(leasefile_commit_async(NULL, done_cb, &c.w[0]), 1);
+	assert_int_equal(leasefile_ready_fd(NULL), -1);
+	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[0]), 1);
+	put_async(v, &c.r[0], &c.w[0]);
+	gate_wait_calls(&c.g, 1);
+	c.w[1] = (struct waiter){ &c.d, 1 };
+	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[1]), 0);
+	gate_release(&c.g, 1000);
+	drive(v, &c.d, 2);
+	assert_int_equal(c.d.tag[0], 0);
+	assert_int_equal(c.d.tag[1], 1);
+	assert_int_equal(c.d.err[0], 0);
+	assert_int_equal(c.d.err[1], 0);
+	assert_int_equal(gate_calls(&c.g), 1); /* the empty one needed no fdatasync */
+	gate_fini(&c.g);
+}
+
+/*
+ * A failed fdatasync fails every commit it covered, and every one still
+ * waiting behind it (fail_at 1: the second batch's fdatasync succeeds,
+ * but its records follow lost ones); commits fail until the journal is
+ * rewritten; the failed ones (undone by the caller, as the engine does)
+ * are not restored.
+ */
+static void test_async_fail(void **state)
+{
+	struct env *v = *state;
+	int fail_at;
+
+	for (fail_at = 1; fail_at <= 2; fail_at++) {
+		struct row after = async_row(7210);
+		struct async_case c;
+		int i;
+
+		if (fail_at > 1)
+			env_init(v);
+		async_begin(v, &c, 3, 7200);
+		c.g.fail_at = fail_at;
+		c.g.fail_err = -EIO;
+		for (i = 0; i < 3; i++) {
+			put_async(v, &c.r[i], &c.w[i]);
+			if (i == 0)
+				gate_wait_calls(&c.g, 1);
+		}
+		gate_release(&c.g, 1000);
+		drive(v, &c.d, 3);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(c.d.tag[i], i);
+			/* fail_at 1: all three; fail_at 2: the batch of 1 and 2 */
+			assert_int_equal(c.d.err[i], i + 1 >= fail_at ? -EIO : 0);
+		}
+		for (i = fail_at - 1; i < 3; i++)       /* the caller undoes them */
+			map_remove(v->t, map_find(v->t, MAP_TCP, c.r[i].port, ip("")));
+		/* Broken until rewritten, as for leasefile_commit(). */
+		assert_int_equal(put_ret(v, &after), -EIO);
+		assert_int_equal(leasefile_commit_async(v->lf, done_cb, &c.w[0]), -EIO);
+		map_remove(v->t, map_find(v->t, MAP_TCP, after.port, ip("")));
+		assert_true(leasefile_next_deadline(v->lf) != 0);
+		leasefile_tick(v->lf, v->t);
+		assert_int_equal(leasefile_next_deadline(v->lf), 0);
+		put_async(v, &after, &c.w[0]);
+		drive(v, &c.d, 4);
+		assert_int_equal(c.d.err[3], 0);
+		restart(v, 0);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(present(v, MAP_TCP, c.r[i].port, ""), i + 1 < fail_at);
+		expect_row(v, &after, 600);
+		assert_false(c.g.broken);
+		gate_fini(&c.g);
+		if (fail_at == 1)
+			env_fini(v);
+	}
+}
+
+struct releaser {
+	struct leasefile *lf;
+	struct gate *g;
+	bool saw_drain;
+};
+
+/* Open the gate once the loop waits for the writer. */
+static void *release_on_drain(void *arg)
+{
+	struct releaser *rl = arg;
+	uint64_t end = clock_monotonic_ms(NULL) + test_timeout_ms();
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	struct leasefile_async_stats st;
+
+	do {
+		leasefile_async_stats(rl->lf, &st);
+		if (st.draining) {
+			rl->saw_drain = true;
+			break;
+		}
+		nanosleep(&ts, NULL);
+	} while (clock_monotonic_ms(NULL) < end);
+	gate_release(rl->g, 1000);
+	return NULL;
+}
+
+/*
+ * A compaction while an fdatasync runs waits for it before it replaces
+ * the journal (the thread syncs the old file, still open: the real
+ * fdatasync behind the gate succeeds), and the commits after it go to
+ * the new journal.
+ */
+static void test_async_compact(void **state)
+{
+	struct env *v = *state;
+	struct leasefile_async_stats st;
+	struct async_case c;
+	struct releaser rl;
+	pthread_t th;
+
+	async_begin(v, &c, 3, 7300);
+	put_async(v, &c.r[0], &c.w[0]);
+	gate_wait_calls(&c.g, 1);
+	put_async(v, &c.r[1], &c.w[1]);
+	rl = (struct releaser){ v->lf, &c.g, false };
+	assert_int_equal(pthread_create(&th, NULL, release_on_drain, &rl), 0);
+	assert_int_equal(leasefile_compact(v->lf, v->t), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(rl.saw_drain);
+	leasefile_async_stats(v->lf, &st);
+	assert_int_equal(st.drains, 1);
+	put_async(v, &c.r[2], &c.w[2]);
+	drive(v, &c.d, 3);
+	assert_int_equal(gate_calls(&c.g), 3);
+	async_end(v, &c);
+}
+
+static void *release_on_call(void *arg)
+{
+	struct gate *g = arg;
+
+	gate_wait_calls(g, 1);
+	gate_release(g, 1000);
+	return NULL;
+}
+
+/* Closing with commits pending: the thread syncs them first, close
+ * calls them back in order, and they are on disk. */
+static void test_async_close(void **state)
+{
+	struct env *v = *state;
+	struct async_case c;
+	pthread_t th;
+	int i;
+
+	async_begin(v, &c, 3, 7400);
+	for (i = 0; i < 3; i++)
+		put_async(v, &c.r[i], &c.w[i]);
+	assert_int_equal(pthread_create(&th, NULL, release_on_call, &c.g), 0);
+	leasefile_close(v->lf);
+	v->lf = NULL;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	async_end(v, &c);
+}
+
+/* At most LEASEFILE_WAITERS_MAX commits wait; the next is refused whole
+ * (-EAGAIN: nothing of it in the file) and the journal goes on. */
+static void test_async_bound(void **state)
+{
+	struct env *v = *state;
+	static struct done d;
+	static struct waiter w[LEASEFILE_WAITERS_MAX + 2];
+	struct row r = async_row(0), over = async_row(9999);
+	struct gate g;
+	int i;
+
+	memset(&d, 0, sizeof(d));
+	gate_init(&g);
+	start(v);
+	leasefile_set_sync_fn(v->lf, gate_sync, &g);
+	for (i = 0; i < LEASEFILE_WAITERS_MAX; i++) {
+		w[i] = (struct waiter){ &d, i };
+		r.port = (uint16_t)(10000 + i);
+		put_async(v, &r, &w[i]);
+	}
+	put(v, &over);
+	assert_int_equal(leasefile_commit_async(v->lf, done_cb, &w[i]), -EAGAIN);
+	map_remove(v->t, map_find(v->t, MAP_TCP, over.port, ip("")));
+	gate_release(&g, 1000);
+	drive(v, &d, LEASEFILE_WAITERS_MAX);
+	for (i = 0; i < LEASEFILE_WAITERS_MAX; i++)
+		assert_int_equal(d.err[i] == 0 && d.tag[i] == i, true);
+	assert_true(gate_calls(&g) >= 2);
+	/* The journal goes on. */
+	w[LEASEFILE_WAITERS_MAX] = (struct waiter){ &d, LEASEFILE_WAITERS_MAX };
+	r.port = 9998;
+	put_async(v, &r, &w[LEASEFILE_WAITERS_MAX]);
+	drive(v, &d, LEASEFILE_WAITERS_MAX + 1);
+	assert_int_equal(d.err[LEASEFILE_WAITERS_MAX], 0);
+	restart(v, 0);
+	assert_int_equal(v->load_ret, LEASEFILE_WAITERS_MAX + 1);
+	assert_false(present(v, MAP_TCP, 9999, ""));
+	assert_false(g.broken);
+	gate_fini(&g);
+}
+
 /* ============================================================ crashes */
 
 /* The deterministic work of a child: n actions of one add each. */
@@ -1694,6 +2115,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compaction_remote_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_compact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_bound, setup, teardown),
 		cmocka_unit_test(test_crash_kill),
 		cmocka_unit_test_setup_teardown(test_load_131070, setup, teardown),
 	};

@@ -29,6 +29,18 @@
 
 #include "pcp_fixture.h"
 
+#include "engine_tx.h"
+#include "proto/natpmp.h"
+
+static int noted;
+
+static void tx_noted(struct engine_tx *tx, void *arg)
+{
+	(void)tx;
+	(void)arg;
+	noted++;
+}
+
 /* A PCP request under construction. */
 struct req {
 	uint8_t b[PCP_MAX_MSG + 16];
@@ -713,6 +725,55 @@ static void test_backend_failure_and_natpmp_shared(void **state)
 	fx_free(f);
 }
 
+/* While a change is under way (engine_tx.h): a MAP or PEER and a
+ * NAT-PMP mapping request are changes (net/pcp_io.c lets them wait for
+ * their turn), an ANNOUNCE and the NAT-PMP address request are not; a
+ * change refused for a full queue answers NO_RESOURCES; a request handled
+ * meanwhile first lets the change under way complete. */
+static void test_change_under_way(void **state)
+{
+	struct fx *f = fx_new("");
+	struct ipaddr from = ipaddr_from_v4(ip("192.168.1.20"));
+	uint8_t np_ext[2] = { 0, 0 }, np_map[12] = { 0, 2 };
+	struct mapping t;
+	struct engine_tx tx;
+	struct req r;
+	size_t n;
+
+	(void)state;
+	mk_map(&r, "192.168.1.20", 1, 6, 8080, 9090, 3600);
+	assert_true(pcp_svc_changes(r.b, r.len));
+	mk_header(&r, PCP_OP_ANNOUNCE, 0, "192.168.1.20");
+	assert_false(pcp_svc_changes(r.b, r.len));
+	assert_false(pcp_svc_changes(np_ext, sizeof(np_ext)));
+	assert_true(pcp_svc_changes(np_map, sizeof(np_map)));
+	mk_map(&r, "192.168.1.20", 1, 6, 8080, 9090, 3600);
+	n = pcp_svc_busy(&f->svc, &from, r.b, r.len, f->out);
+	assert_true(n >= PCP_HEADER_LEN);
+	assert_int_equal(f->out[3], PCP_NO_RESOURCES);
+	be16_put(np_map + 4, 8080);
+	be16_put(np_map + 6, 9090);
+	be32_put(np_map + 8, 3600);
+	assert_int_equal(pcp_svc_busy(&f->svc, &from, np_map, sizeof(np_map), f->out), 16);
+	assert_int_equal(be16_get(f->out + 2), NATPMP_OUT_OF_RESOURCES);
+	assert_int_equal(map_count(f->x.e.maps), 0);
+
+	/* An add under way (held); a PCP MAP of the same port completes it
+	 * first, then sees it: another port. */
+	t = fx_mapping("192.168.1.30", 9090);
+	backend_sim_hold(&f->x.e.backend, true);
+	engine_tx_init(&tx, 0);
+	tx.done = tx_noted;
+	assert_int_equal(engine_map_add(&f->x.e, &tx, &t, STR_LIT("u")), ENGINE_TX_PENDING);
+	assert_true(engine_tx_busy(&f->x.e));
+	assert_int_equal(send_req(f, "192.168.1.20", &r), PCP_SUCCESS);
+	assert_false(engine_tx_busy(&f->x.e));
+	assert_int_equal(noted, 1);
+	assert_true(out_eport(f) != 9090);
+	assert_int_equal(map_count(f->x.e.maps), 2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +782,7 @@ int main(void)
 		cmocka_unit_test(test_build),
 		cmocka_unit_test(test_announce_and_mismatch),
 		cmocka_unit_test(test_map_renew_delete),
+		cmocka_unit_test(test_change_under_way),
 		cmocka_unit_test(test_delete_all),
 		cmocka_unit_test(test_prefer_failure_and_conflict),
 		cmocka_unit_test(test_router_ports),

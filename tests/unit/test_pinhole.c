@@ -279,6 +279,23 @@ static void test_policy_rows(void **state)
 }
 
 /* Bad pinhole_acl values are refused at their line. */
+/* The words of a refusal: the pinhole's own where its meaning differs
+ * from a mapping's, the mapping's where it is the same. */
+static void test_verdict_words(void **state)
+{
+	(void)state;
+	assert_string_equal(pin_policy_verdict_str(POLICY_DENY_CLIENT),
+			    "internal client not a global address of the LAN");
+	assert_string_equal(pin_policy_verdict_str(POLICY_DENY_FAMILY),
+			    "an IPv6 pinhole for an IPv4 control point");
+	assert_string_equal(pin_policy_verdict_str(POLICY_DENY_RULE), "denied by pinhole_acl");
+	assert_string_equal(pin_policy_verdict_str(POLICY_ALLOW), "allowed");
+	assert_string_equal(pin_policy_verdict_str(POLICY_DENY_THIRD_PARTY),
+			    "internal client is not the control point");
+	assert_string_equal(pin_policy_verdict_str(POLICY_DENY_PORT), "well-known port");
+	assert_string_equal(pin_policy_verdict_str((enum policy_verdict)99), "?");
+}
+
 static void test_acl_syntax(void **state)
 {
 	static const char *const bad[] = {
@@ -311,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_expire),
 		cmocka_unit_test(test_policy_rows),
 		cmocka_unit_test(test_acl_syntax),
+		cmocka_unit_test(test_verdict_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

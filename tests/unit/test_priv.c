@@ -41,7 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "conf/config.h"
+#include "core/clock.h"
+#include "core/mapping.h"
 #include "conf/policy_conf.h"
 #include "core/policy.h"
 #include "harness.h"
@@ -1384,6 +1387,107 @@ static void test_pipeline_sync(void **state)
 	fake_end(&f);
 }
 
+/* ---- the nft backend's asynchronous form against a fake helper ---- */
+
+struct job_seen {
+	int n, status;
+};
+
+static void job_done(struct backend *b, int status, void *arg)
+{
+	struct job_seen *s = arg;
+
+	(void)b;
+	s->n++;
+	s->status = status;
+}
+
+/* The nft backend over a fake helper; its config's WAN is the loopback. */
+static void nft_over_fake(struct backend *b, struct config *cfg, struct clock *clk,
+			  struct priv *p)
+{
+	config_defaults(cfg);
+	snprintf(cfg->wan_interface, sizeof(cfg->wan_interface), "lo");
+	memset(b, 0, sizeof(*b));
+	clk->now_ms = clock_monotonic_ms;
+	clk->ctx = NULL;
+	b->ops = &backend_nft_ops;
+	b->clock = clk;
+	b->helper = p;
+	assert_int_equal(b->ops->init(b, cfg), 0);
+}
+
+/* A job of 600 mappings (3 requests of PRIV_BATCH_MAX at most), the
+ * enabled ones applied first, then the disabled ones withdrawn: sent from
+ * submit without waiting, completed once the last request is answered,
+ * never inside submit; a failure is the job's status. */
+static void test_nft_jobs(void **state)
+{
+	struct mapping *v = calloc(600, sizeof(*v));
+	struct backend_job job = { .op = BACKEND_JOB_APPLY, .grant_fd = -1 };
+	struct job_seen seen = { 0 };
+	struct priv_req req;
+	struct backend b;
+	struct config cfg;
+	struct clock clk;
+	struct priv *p;
+	size_t i, got = 0, reqs = 0;
+	int fake;
+
+	(void)state;
+	assert_non_null(v);
+	p = fake_helper(&fake);
+	nft_over_fake(&b, &cfg, &clk, p);
+	for (i = 0; i < 600; i++) {
+		v[i].proto = MAP_TCP;
+		v[i].ext_port = (uint16_t)(1000 + i);
+		v[i].int_port = v[i].ext_port;
+		inet_pton(AF_INET, "192.168.77.2", &v[i].internal_client);
+		v[i].enabled = i < 500;
+	}
+	job.v = v;
+	job.n = 600;
+	assert_int_equal(b.ops->submit(&b, &job, job_done, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	/* Each request read and answered; the next ones follow as the
+	 * window frees (priv_on_readable(), as the loop calls it). */
+	while (got < 600) {
+		fake_read(fake, &req);
+		reqs++;
+		assert_true(req.count <= PRIV_BATCH_MAX);
+		assert_int_equal(req.op, got < 500 ? PRIV_OP_APPLY : PRIV_OP_REMOVE);
+		got += req.count;
+		fake_answer(fake, req.seq, 0, 0);
+		assert_int_equal(priv_on_readable(p), 0);
+	}
+	assert_int_equal(got, 600);
+	assert_int_equal(reqs, 3);              /* 256 + 244 applied, 100 withdrawn */
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.status, 0);
+
+	/* A removal the helper refuses: the job fails with its status. */
+	job.op = BACKEND_JOB_REMOVE;
+	job.n = 10;
+	assert_int_equal(b.ops->submit(&b, &job, job_done, &seen), 0);
+	fake_read(fake, &req);
+	assert_int_equal(req.op, PRIV_OP_REMOVE);
+	fake_answer(fake, req.seq, -EIO, 0);
+	assert_int_equal(priv_on_readable(p), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.status, -EIO);
+
+	/* The helper goes away mid-job: -EPIPE, and drain returns. */
+	job.n = 600;
+	assert_int_equal(b.ops->submit(&b, &job, job_done, &seen), 0);
+	close(fake);
+	b.ops->drain(&b);
+	assert_int_equal(seen.n, 3);
+	assert_int_equal(seen.status, -EPIPE);
+	b.ops->shutdown(&b);
+	priv_stop(p);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1398,6 +1502,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_full),
 		cmocka_unit_test(test_pipeline_eof),
 		cmocka_unit_test(test_pipeline_sync),
+		cmocka_unit_test(test_nft_jobs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

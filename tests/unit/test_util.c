@@ -18,6 +18,7 @@
 #include "util/log.h"
 #include "util/ratelimit.h"
 #include "util/str.h"
+#include "util/uuid.h"
 
 static void test_buf_bounded(void **state)
 {
@@ -264,6 +265,58 @@ static void test_default_gateway(void **state)
 	assert_int_equal(ifaddr_parse_default_gateway("", 0, "wan0", &gw), -ENOENT);
 }
 
+/* RFC 4122 4.4: version 4 in the high nibble of byte 6, the variant 10
+ * in the top bits of byte 8, everything else as drawn. */
+static void test_uuid_v4(void **state)
+{
+	unsigned char b[UUID_BYTES];
+	char out[UUID_STR_SIZE], again[UUID_STR_SIZE];
+	size_t i;
+
+	(void)state;
+	memset(b, 0xff, sizeof(b));
+	uuid_v4_format(b, out);
+	assert_string_equal(out, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+	for (i = 0; i < sizeof(b); i++)
+		b[i] = (unsigned char)(i * 0x11);
+	uuid_v4_format(b, out);
+	assert_string_equal(out, "00112233-4455-4677-8899-aabbccddeeff");
+
+	assert_int_equal(uuid_v4_generate(out), 0);
+	assert_int_equal(strlen(out), 36);
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			assert_int_equal(out[i], '-');
+		else
+			assert_non_null(strchr("0123456789abcdef", out[i]));
+	}
+	assert_int_equal(out[14], '4');
+	assert_non_null(strchr("89ab", out[19]));
+	assert_int_equal(uuid_v4_generate(again), 0);
+	assert_string_not_equal(out, again);      /* 122 random bits */
+	assert_int_equal(random_bytes(b, 0), 0);
+}
+
+static void test_str_hexval(void **state)
+{
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+	int c;
+
+	(void)state;
+	for (c = 0; c < 16; c++)
+		assert_int_equal(str_hexval(digits[c]), c);
+	for (c = 0; c < 6; c++)
+		assert_int_equal(str_hexval(upper[c]), 10 + c);
+	assert_int_equal(str_hexval('g'), -1);
+	assert_int_equal(str_hexval('G'), -1);
+	assert_int_equal(str_hexval('/'), -1);
+	assert_int_equal(str_hexval(':'), -1);
+	assert_int_equal(str_hexval('@'), -1);
+	assert_int_equal(str_hexval('`'), -1);
+	assert_int_equal(str_hexval(0), -1);
+	assert_int_equal(str_hexval((char)0xe0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,10 +325,12 @@ int main(void)
 		cmocka_unit_test(test_buf_grows),
 		cmocka_unit_test(test_str_to_u64),
 		cmocka_unit_test(test_str_to_bool),
+		cmocka_unit_test(test_str_hexval),
 		cmocka_unit_test(test_str_views),
 		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_default_route),
+		cmocka_unit_test(test_uuid_v4),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
