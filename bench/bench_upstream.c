@@ -18,6 +18,10 @@
  *   new host   the first mapping of a 65th host: it takes a slot from a
  *              host holding more (an eviction; the evicted one's slot
  *              is deleted upstream, then given to it)
+ *   placed     the same change, until that mapping is promised its slot:
+ *              the change's turn and the loop turns after it that the
+ *              walk of the local table takes (IGDD_UPSTREAM_WALK_BATCH
+ *              mappings each), the loop's own work between them included
  *
  * Not a test: prints ns per change (median and mean of the runs).
  *   bench_upstream [N [runs]]
@@ -98,6 +102,29 @@ static void tick(struct loop *l, void *arg)
 	loop_timer_in(l, 10, tick, w);
 }
 
+static void poll_placed(struct loop *l, void *arg)
+{
+	struct until *w = arg;
+
+	if (w->e->upstream.pending > 0 || clock_monotonic_ms(NULL) >= w->end) {
+		loop_stop(l);
+		return;
+	}
+	loop_timer_in(l, 0, poll_placed, w);
+}
+
+/* Run the loop until a slot is promised to a mapping (at most 120 s). */
+static int until_placed(struct loop *l, struct engine *e)
+{
+	struct until w = { e, 0, clock_monotonic_ms(NULL) + 120000 };
+
+	if (e->upstream.pending > 0)
+		return 0;
+	loop_timer_in(l, 0, poll_placed, &w);
+	loop_run(l);
+	return e->upstream.pending > 0 ? 0 : -1;
+}
+
 /* Run the loop until the mirror holds n (at most 120 s). */
 static int settle(struct loop *l, struct engine *e, unsigned n)
 {
@@ -158,7 +185,7 @@ int main(int argc, char **argv)
 	struct upstream_io *u;
 	struct loop *l;
 	char text[512], err[256];
-	double *t_add, *t_del, *t_new;
+	double *t_add, *t_del, *t_new, *t_placed;
 	unsigned i;
 	int fd;
 
@@ -169,10 +196,11 @@ int main(int argc, char **argv)
 	t_add = calloc(runs, sizeof(double));
 	t_del = calloc(runs, sizeof(double));
 	t_new = calloc(runs, sizeof(double));
+	t_placed = calloc(runs, sizeof(double));
 	snprintf(text, sizeof(text), "lan_interface = lan0\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n"
 		 "sim_router_ports = no\nexternal_ip = 127.0.0.2\nmax_mappings = 131070\n"
 		 "max_mappings_per_client = 4096\n");
-	if (!t_add || !t_del || !t_new ||
+	if (!t_add || !t_del || !t_new || !t_placed ||
 	    config_parse("bench.conf", text, strlen(text), &cfg, err, sizeof(err)) != 0 ||
 	    engine_init(&e, &cfg, &clk) != 0) {
 		fprintf(stderr, "set-up failed: %s\n", err);
@@ -237,6 +265,11 @@ int main(int argc, char **argv)
 		t0 = now_ns();
 		engine_changed(&e, ENGINE_CHG_MAPPINGS);
 		t_new[i] = now_ns() - t0;
+		if (until_placed(l, &e) < 0) {
+			fprintf(stderr, "the new host's mapping got no slot\n");
+			return 1;
+		}
+		t_placed[i] = now_ns() - t0;
 		settle(l, &e, IGDD_UPSTREAM_MAX_MAPPINGS);
 		map_remove(e.maps, map_find_port(e.maps, MAP_UDP, port));
 		engine_changed(&e, ENGINE_CHG_MAPPINGS);
@@ -248,6 +281,7 @@ int main(int argc, char **argv)
 	report("add", t_add, runs);
 	report("remove", t_del, runs);
 	report("new host", t_new, runs);
+	report("placed", t_placed, runs);
 	upstream_io_free(u);
 	loop_fd_del(l, fd);
 	close(fd);
@@ -256,5 +290,6 @@ int main(int argc, char **argv)
 	free(t_add);
 	free(t_del);
 	free(t_new);
+	free(t_placed);
 	return 0;
 }

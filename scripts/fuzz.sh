@@ -12,7 +12,7 @@
 #   -o  work directory: WORKDIR/TARGET/{corpus,log,crash-*} (default: a
 #       fresh temporary directory, removed afterwards unless a target
 #       failed). Reuse one to continue a long run where it stopped.
-#   TARGET: ssdp soap http gena config ctl natpmp pcp leasefile priv stun pcpc (default: all)
+#   TARGET: ssdp soap http gena config ctl natpmp pcp leasefile priv stun pcpc igdc (default: all)
 #
 # Each target starts from its committed seeds (tests/fuzz/corpus/TARGET)
 # plus what WORKDIR already holds; new corpus entries go to WORKDIR only.
@@ -40,7 +40,7 @@ while getopts "bt:j:o:" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ssdp soap http gena config ctl natpmp pcp leasefile priv stun pcpc)
+[ ${#targets[@]} -gt 0 ] || targets=(ssdp soap http gena config ctl natpmp pcp leasefile priv stun pcpc igdc)
 
 # The safety timeout, from the one place that defines it.
 base=$(sed -n 's/^IGDD_TEST_TIMEOUT_BASE=\([0-9]*\)$/\1/p' tests/netns/lib.sh)

@@ -865,3 +865,35 @@ bool engine_wan_public(const struct engine *e)
 		return say == CONFIG_WAN_PUBLIC_YES;
 	return addrclass_is_global(e->wan_class);
 }
+
+void engine_up_register(struct engine *e, const struct engine_up_ops *ops, void *impl)
+{
+	e->up_ops = ops;
+	e->up_impl = impl;
+}
+
+void engine_up_unregister(struct engine *e, const void *impl)
+{
+	if (e->up_impl != impl)
+		return;
+	e->up_ops = NULL;
+	e->up_impl = NULL;
+}
+
+int engine_up_wait(struct engine *e, uint8_t proto, uint16_t ext_port, uint64_t timeout_ms,
+		   engine_up_fn fn, void *arg, struct engine_up_outcome *now, uint32_t *ret_id)
+{
+	if (!e->up_ops) {
+		memset(now, 0, sizeof(*now));
+		now->result = ENGINE_UP_NOT_MIRRORED;
+		now->why = ENGINE_UP_NO_UPSTREAM;
+		return ENGINE_UP_NOW;
+	}
+	return e->up_ops->wait(e->up_impl, proto, ext_port, timeout_ms, fn, arg, now, ret_id);
+}
+
+void engine_up_cancel(struct engine *e, uint32_t id)
+{
+	if (e->up_ops && id)
+		e->up_ops->cancel(e->up_impl, id);
+}

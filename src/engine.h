@@ -58,6 +58,43 @@ enum engine_change {
 
 typedef void (*engine_change_fn)(struct engine *e, unsigned changes, void *arg);
 
+/*
+ * What the upstream mirror (net/upstream_io.c, docs/POLICY.md "Behind
+ * another NAT") made of one local mapping: the answer a reply about that
+ * mapping may wait for (engine_up_wait()), so that a client is told the
+ * port the internet sees.
+ */
+enum engine_up_result {
+	ENGINE_UP_GRANTED,              /* mirrored: port (and ext) are what the internet sees */
+	ENGINE_UP_REFUSED,              /* the upstream answered with an error */
+	ENGINE_UP_TIMEOUT,              /* no answer in time (the wait, or the request's sends) */
+	ENGINE_UP_NOT_MIRRORED,         /* why says why */
+};
+
+enum engine_up_why {
+	ENGINE_UP_WHY_NONE = 0,
+	ENGINE_UP_NO_UPSTREAM,          /* mirroring off, a public WAN, no mechanism answers */
+	ENGINE_UP_NO_SLOT,              /* the mirror's slots are taken (its fair share) */
+	ENGINE_UP_BUSY,                 /* too many replies wait already */
+};
+
+struct engine_up_outcome {
+	enum engine_up_result result;
+	enum engine_up_why why;         /* ENGINE_UP_NOT_MIRRORED */
+	uint16_t port;                  /* ENGINE_UP_GRANTED: the external port upstream */
+	bool have_ext;
+	struct in_addr ext;             /* ENGINE_UP_GRANTED: the upstream's external address */
+};
+
+typedef void (*engine_up_fn)(void *arg, const struct engine_up_outcome *o);
+
+/* What the mirror registers (engine_up_register()); see engine_up_wait(). */
+struct engine_up_ops {
+	int (*wait)(void *impl, uint8_t proto, uint16_t ext_port, uint64_t timeout_ms,
+		    engine_up_fn fn, void *arg, struct engine_up_outcome *now, uint32_t *ret_id);
+	void (*cancel)(void *impl, uint32_t id);
+};
+
 /* How many change subscribers an engine holds (GENA, PCP announcements,
  * upstream mirroring, and room for more). */
 #define ENGINE_MAX_SUBSCRIBERS 8
@@ -140,6 +177,9 @@ struct engine {
 
 	/* The upstream gateway's PCP / NAT-PMP server (net/upstream_io.c). */
 	struct upstream_status upstream;
+	/* ... and its answers per mapping (engine_up_wait()); NULL: none */
+	const struct engine_up_ops *up_ops;
+	void *up_impl;
 
 	engine_same_host_fn same_host;
 	void *same_host_arg;
@@ -305,5 +345,30 @@ uint64_t engine_next_deadline(struct engine *e);
  * connection's traffic sample and timers, then the expiry of mappings
  * (engine_maps_expire()) and pinholes, then the lease file's work. */
 void engine_tick(struct engine *e);
+
+/*
+ * The upstream mirror's answer for one mapping, for a reply that tells
+ * the client the port the internet sees (svc/ waits without knowing
+ * net/: the layer rule). net/upstream_io.c registers itself; unregister
+ * with the same impl (others are ignored).
+ */
+void engine_up_register(struct engine *e, const struct engine_up_ops *ops, void *impl);
+void engine_up_unregister(struct engine *e, const void *impl);
+
+/*
+ * After the local mapping (proto, ext_port) was made: ENGINE_UP_NOW and
+ * *now when the answer is known at once (nothing registered, mirroring
+ * off, no slot, already held upstream, too many waiting), or
+ * ENGINE_UP_LATER and *ret_id: fn(arg, outcome) then runs exactly once,
+ * from the loop and never inside this call, at the latest timeout_ms
+ * later (ENGINE_UP_TIMEOUT), unless engine_up_cancel(e, id) came first
+ * (the client left). Shutdown (the mirror freed) answers every wait
+ * ENGINE_UP_NOT_MIRRORED, ENGINE_UP_NO_UPSTREAM before it returns.
+ */
+#define ENGINE_UP_NOW   0
+#define ENGINE_UP_LATER 1
+int engine_up_wait(struct engine *e, uint8_t proto, uint16_t ext_port, uint64_t timeout_ms,
+		   engine_up_fn fn, void *arg, struct engine_up_outcome *now, uint32_t *ret_id);
+void engine_up_cancel(struct engine *e, uint32_t id);
 
 #endif

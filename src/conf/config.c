@@ -1335,6 +1335,8 @@ static const struct config_key config_keys[] = {
 	  .doc = "a STUN server A.B.C.D[:PORT] (repeatable)" },
 	{ "upstream_pcp", BOOL(upstream_pcp), .def = "yes", .flags = CK_RELOAD,
 	  .doc = "mirror mappings on the upstream's PCP/NAT-PMP server" },
+	{ "upstream_upnp", BOOL(upstream_upnp), .def = "yes", .flags = CK_RELOAD,
+	  .doc = "with upstream_pcp: a UPnP IGD on the WAN when neither PCP nor NAT-PMP answers" },
 	{ "ipv6_firewall", BOOL(ipv6_firewall), .def = "yes", .flags = CK_RELOAD,
 	  .doc = "FirewallEnabled" },
 	{ "pinholes", BOOL(pinholes), .def = "yes", .flags = CK_RELOAD,

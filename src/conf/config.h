@@ -171,6 +171,9 @@ struct config {
 	bool upstream_pcp;                      /* upstream_pcp = yes|no (default yes): mirror
 	                                         * mappings on the upstream's PCP/NAT-PMP server
 	                                         * when the WAN address is not public */
+	bool upstream_upnp;                     /* upstream_upnp = yes|no (default yes): with
+	                                         * upstream_pcp, a UPnP IGD on the WAN segment
+	                                         * when neither PCP nor NAT-PMP answers */
 	/* IPv6 pinholes (WANIPv6FirewallControl:1, PCP MAP in firewall mode;
 	 * docs/POLICY.md "IPv6 pinholes"). */
 	bool ipv6_firewall;                     /* ipv6_firewall = yes|no: FirewallEnabled (default yes) */

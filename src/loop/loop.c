@@ -232,6 +232,25 @@ void loop_timer_cancel(struct loop *l, int64_t id)
 	}
 }
 
+void loop_timer_clear(struct loop *l, int64_t *id)
+{
+	if (*id > 0)
+		loop_timer_cancel(l, *id);
+	*id = 0;
+}
+
+void loop_timer_set_at(struct loop *l, int64_t *id, uint64_t when_ms, loop_timer_fn cb, void *arg)
+{
+	loop_timer_clear(l, id);
+	*id = loop_timer_at(l, when_ms, cb, arg);
+}
+
+void loop_timer_set_in(struct loop *l, int64_t *id, uint64_t delay_ms, loop_timer_fn cb, void *arg)
+{
+	loop_timer_clear(l, id);
+	*id = loop_timer_in(l, delay_ms, cb, arg);
+}
+
 static void loop_on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;

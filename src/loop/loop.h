@@ -33,6 +33,11 @@ void loop_fd_forget(struct loop *l, int fd);
 int64_t loop_timer_at(struct loop *l, uint64_t when_ms, loop_timer_fn cb, void *arg);
 int64_t loop_timer_in(struct loop *l, uint64_t delay_ms, loop_timer_fn cb, void *arg);
 void loop_timer_cancel(struct loop *l, int64_t id);
+/* The timer *id holds (> 0), if any, cancelled; *id = 0. */
+void loop_timer_clear(struct loop *l, int64_t *id);
+/* *id's timer (cancelled first, if any) set for when_ms / delay_ms. */
+void loop_timer_set_at(struct loop *l, int64_t *id, uint64_t when_ms, loop_timer_fn cb, void *arg);
+void loop_timer_set_in(struct loop *l, int64_t *id, uint64_t delay_ms, loop_timer_fn cb, void *arg);
 
 /* Blocks the signal and delivers it through signalfd. */
 int loop_signal_add(struct loop *l, int signo, loop_signal_fn cb, void *arg);

@@ -87,9 +87,22 @@ struct pcp_wait {
 	uint8_t data[IGDD_PCP_MAX_DATAGRAM];
 };
 
+/* A MAP's answer held until the upstream mirror answers about its
+ * mapping (engine_up_wait(), docs/POLICY.md "Behind another NAT"). */
+struct pcp_hold {
+	struct pcp_io *p;
+	struct pcp_hold *prev, *next;   /* the io's list */
+	uint32_t id;
+	int lan;                        /* as pcp_wait's */
+	struct udp_dgram d;
+	size_t n, at;                   /* the answer's length, its external port's offset */
+	uint8_t out[PCP_SVC_OUT_MAX];
+};
+
 struct pcp_io {
 	struct engine *e;
 	struct pcp_wait *waiting;       /* requests waiting for their turn */
+	struct pcp_hold *held;          /* answers waiting for the upstream's */
 	struct loop *l;
 	int fd6;                        /* -1: no IPv6 */
 	struct pcp_lan lans[IGDD_CONF_MAX_LANS];
@@ -262,6 +275,98 @@ static void answer(struct pcp_io *p, int fd, const struct udp_dgram *d, const ui
 		log_io_error(p, r, "send");
 }
 
+/*
+ * A successful IPv4 mapping answer: NAT-PMP (RFC 6886 3.3: opcode 129 or
+ * 130, result 0, a lifetime) or PCP MAP (RFC 6887 11.4: result SUCCESS, a
+ * lifetime, an IPv4-mapped external address). Its protocol and the
+ * offset of the external port in it.
+ */
+static bool mapped_answer(const uint8_t *out, size_t n, uint8_t *proto, size_t *at)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (n >= 16 && out[0] == 0 && (out[1] == 129 || out[1] == 130) && out[2] == 0 &&
+	    out[3] == 0 && (out[12] | out[13] | out[14] | out[15])) {
+		*proto = out[1] == 129 ? MAP_UDP : MAP_TCP;
+		*at = 10;
+		return true;
+	}
+	if (n >= 60 && out[0] == 2 && out[1] == (0x80 | PCP_OP_MAP) && out[3] == PCP_SUCCESS &&
+	    (out[4] | out[5] | out[6] | out[7]) && memcmp(out + 44, v4mapped, 12) == 0 &&
+	    (out[36] == 6 || out[36] == 17)) {
+		*proto = out[36] == 17 ? MAP_UDP : MAP_TCP;
+		*at = 42;
+		return true;
+	}
+	return false;
+}
+
+/* The port the internet sees, where the upstream granted another. */
+static void upstream_port(uint8_t *out, size_t at, const struct engine_up_outcome *o)
+{
+	if (o->result != ENGINE_UP_GRANTED || o->port == 0)
+		return;
+	out[at] = (uint8_t)(o->port >> 8);
+	out[at + 1] = (uint8_t)o->port;
+}
+
+static void on_upstream(void *arg, const struct engine_up_outcome *o)
+{
+	struct pcp_hold *h = arg;
+	struct pcp_io *p = h->p;
+
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		p->held = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	upstream_port(h->out, h->at, o);
+	answer(p, h->lan < 0 ? p->fd6 : p->lans[h->lan].fd4, &h->d, h->out, h->n);
+	free(h);
+}
+
+/*
+ * Answer, or for a mapping that the upstream mirrors, hold the answer
+ * until the upstream's (at most IGDD_UPSTREAM_REPLY_WAIT_MS) and answer
+ * the external port the internet sees: the one the upstream granted.
+ * NAT-PMP and PCP name a mapping by its internal port, so the client's
+ * renewals and deletes still find it; the local table keeps its port.
+ */
+static void answer_seen(struct pcp_io *p, int lan, int fd, const struct udp_dgram *d,
+			const uint8_t *out, size_t n)
+{
+	struct engine_up_outcome now;
+	struct pcp_hold *h;
+	uint8_t proto;
+	size_t at;
+	uint32_t id = 0;
+
+	if (!mapped_answer(out, n, &proto, &at) || !(h = malloc(sizeof(*h)))) {
+		answer(p, fd, d, out, n);
+		return;
+	}
+	memcpy(h->out, out, n);
+	if (engine_up_wait(p->e, proto, (uint16_t)(out[at] << 8 | out[at + 1]),
+			   IGDD_UPSTREAM_REPLY_WAIT_MS, on_upstream, h, &now, &id) == ENGINE_UP_NOW) {
+		upstream_port(h->out, at, &now);
+		answer(p, fd, d, h->out, n);
+		free(h);
+		return;
+	}
+	h->p = p;
+	h->id = id;
+	h->lan = lan;
+	h->d = *d;
+	h->n = n;
+	h->at = at;
+	h->prev = NULL;
+	h->next = p->held;
+	if (p->held)
+		p->held->prev = h;
+	p->held = h;
+}
+
 static void wait_unlink(struct pcp_wait *x)
 {
 	if (x->prev)
@@ -284,7 +389,7 @@ static void on_turn(struct engine_waiter *w, int status)
 	wait_unlink(x);
 	if (status == 0) {
 		n = pcp_svc_handle(&p->svc, &x->d.from, x->lan_of, x->data, x->len, out);
-		answer(p, x->lan < 0 ? p->fd6 : p->lans[x->lan].fd4, &x->d, out, n);
+		answer_seen(p, x->lan, x->lan < 0 ? p->fd6 : p->lans[x->lan].fd4, &x->d, out, n);
 	}
 	free(x);
 }
@@ -363,10 +468,11 @@ static void on_datagram(struct pcp_io *p, int fd, int lan, const struct udp_dgra
 		if (wait_turn(p, fd == p->fd6 ? -1 : lan, (unsigned)lan, d, data, len) == 0)
 			return;
 		n = pcp_svc_busy(&p->svc, &d->from, data, len, out);
-	} else {
-		n = pcp_svc_handle(&p->svc, &d->from, (unsigned)lan, data, len, out);
+		answer(p, fd, d, out, n);
+		return;
 	}
-	answer(p, fd, d, out, n);
+	n = pcp_svc_handle(&p->svc, &d->from, (unsigned)lan, data, len, out);
+	answer_seen(p, fd == p->fd6 ? -1 : lan, fd, d, out, n);
 }
 
 static void read_all(struct pcp_io *p, int fd, int lan)
@@ -567,6 +673,13 @@ void pcp_io_free(struct pcp_io *p)
 		p->waiting = x->next;
 		engine_tx_unwait(p->e, &x->w);
 		free(x);
+	}
+	while (p->held) {               /* likewise */
+		struct pcp_hold *h = p->held;
+
+		p->held = h->next;
+		engine_up_cancel(p->e, h->id);
+		free(h);
 	}
 	for (i = 0; i < IGDD_CONF_MAX_LANS; i++) {
 		if (p->lans[i].announce_timer > 0)

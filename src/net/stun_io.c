@@ -17,8 +17,10 @@
 #include "net/stun_io.h"
 
 #include "conf/config.h"
+#include "core/backoff.h"
 #include "engine.h"
 #include "loop/loop.h"
+#include "net/wansock.h"
 #include "proto/stun.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -60,7 +62,7 @@ struct stun_io {
 
 	int64_t run_timer;
 	uint64_t last_start_ms;         /* 0: never started */
-	uint64_t retry_ms;              /* the next wait after a failure */
+	struct backoff retry;           /* the waits after failures */
 	bool warned_bind, warned_random;
 	bool warned_failed;             /* the last run failed and was logged */
 	bool seen_wan;                  /* the WAN address the runs are for */
@@ -95,11 +97,9 @@ static void schedule_run(struct stun_io *s, uint64_t delay_ms)
 {
 	uint64_t now = loop_now_ms(s->l), at = now + delay_ms;
 
-	if (s->run_timer > 0)
-		loop_timer_cancel(s->l, s->run_timer);
 	if (s->last_start_ms && at < s->last_start_ms + s->p.min_gap_ms)
 		at = s->last_start_ms + s->p.min_gap_ms;
-	s->run_timer = loop_timer_at(s->l, at, run_start, s);
+	loop_timer_set_at(s->l, &s->run_timer, at, run_start, s);
 }
 
 static void socket_close(struct stun_io *s)
@@ -118,16 +118,11 @@ static int socket_open(struct stun_io *s)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
-	int fd, r;
+	int fd = wansock_open(SOCK_DGRAM, s->e->wan_addr, NULL), r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr = s->e->wan_addr;
-	if (bind(fd, (const struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		return fd;
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
 		r = -errno;
 		close(fd);
 		return r;
@@ -145,9 +140,7 @@ static int socket_open(struct stun_io *s)
 
 static void tx_stop(struct stun_io *s)
 {
-	if (s->tx_timer > 0)
-		loop_timer_cancel(s->l, s->tx_timer);
-	s->tx_timer = 0;
+	loop_timer_clear(s->l, &s->tx_timer);
 	s->step = STEP_IDLE;
 }
 
@@ -234,6 +227,7 @@ static void run_end(struct stun_io *s, bool ok)
 {
 	struct stun_status *st = &s->e->stun;
 	char srv[INET_ADDRSTRLEN + 6], loc[INET_ADDRSTRLEN + 6], map[INET_ADDRSTRLEN + 6];
+	uint64_t wait;
 
 	tx_stop(s);
 	if (ok) {
@@ -249,20 +243,20 @@ static void run_end(struct stun_io *s, bool ok)
 				 addr_text(&st->mapped, map),
 				 st->port_preserved ? "port kept" : "port changed",
 				 stun_behaviour_name(st->mapping), stun_behaviour_name(st->filtering));
-		s->retry_ms = s->p.retry_ms;
+		backoff_reset(&s->retry);
 		s->warned_failed = false;
 		schedule_run(s, s->p.interval_ms);
 		return;
 	}
 	st->failed_runs++;
+	wait = backoff_take(&s->retry);
 	if (!s->warned_failed)
 		log_warnx("STUN: none of the %zu stun_server answered from %s; trying again "
 			  "in %llu s", s->e->cfg->nstun_server, addr_text(&s->local, loc),
-			  (unsigned long long)(s->retry_ms / 1000));
+			  (unsigned long long)(wait / 1000));
 	s->warned_failed = true;
 	st->state = STUN_STATE_FAILED;
-	schedule_run(s, s->retry_ms);
-	s->retry_ms = s->retry_ms * 2 > s->p.interval_ms ? s->p.interval_ms : s->retry_ms * 2;
+	schedule_run(s, wait);
 }
 
 static void run_start(struct loop *l, void *arg)
@@ -288,7 +282,7 @@ static void run_start(struct loop *l, void *arg)
 				  strerror(-r));
 		s->warned_bind = true;
 		s->e->stun.state = STUN_STATE_FAILED;
-		schedule_run(s, s->retry_ms);
+		schedule_run(s, backoff_take(&s->retry));
 		return;
 	}
 	s->warned_bind = false;
@@ -458,7 +452,7 @@ struct stun_io *stun_io_new(struct engine *e, struct loop *l, const struct stun_
 		s->p = *params;
 	else
 		stun_io_default_params(&s->p);
-	s->retry_ms = s->p.retry_ms;
+	backoff_init(&s->retry, s->p.retry_ms, s->p.interval_ms);
 	s->seen_wan = e->wan_classified;
 	s->seen_addr = e->wan_addr;
 	memset(&e->stun, 0, sizeof(e->stun));
@@ -479,7 +473,7 @@ void stun_io_wan_changed(struct stun_io *s)
 	/* what was learnt belongs to the old address */
 	s->e->stun.have_result = false;
 	s->e->stun.state = s->e->wan_classified ? STUN_STATE_QUERYING : STUN_STATE_WAITING;
-	s->retry_ms = s->p.retry_ms;
+	backoff_reset(&s->retry);
 	schedule_run(s, 0);
 }
 
@@ -488,8 +482,7 @@ void stun_io_free(struct stun_io *s)
 	if (!s)
 		return;
 	tx_stop(s);
-	if (s->run_timer > 0)
-		loop_timer_cancel(s->l, s->run_timer);
+	loop_timer_clear(s->l, &s->run_timer);
 	socket_close(s);
 	s->e->stun.state = STUN_STATE_OFF;
 	free(s);

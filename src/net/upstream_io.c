@@ -32,11 +32,13 @@
 #include "net/upstream_io.h"
 
 #include "conf/config.h"
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/mapping.h"
 #include "engine.h"
 #include "loop/loop.h"
 #include "net/upstream_upnp.h"
+#include "net/wansock.h"
 #include "proto/natpmp.h"
 #include "proto/pcp.h"
 #include "proto/pcp_client.h"
@@ -79,6 +81,24 @@ struct entry {
 	unsigned renew_n;
 	uint64_t next_ms;               /* when to act (0: now) */
 	bool logged_other;
+	bool on_upnp;                   /* held on the UPnP IGD left for PCP / NAT-PMP:
+					 * deleted there first (granted: its port) */
+	uint32_t answers;               /* add/renewal requests ended, for the waits */
+	uint8_t last;                   /* the last one's enum engine_up_result */
+};
+
+/* A reply waiting for one mapping's answer (engine_up_wait()). */
+struct waiter {
+	struct upstream_io *u;
+	uint32_t id;                    /* 0: free */
+	uint8_t proto;
+	uint16_t port;
+	uint32_t seen;                  /* the entry's answers when the wait began */
+	bool done;                      /* out is the answer, delivered at the timer */
+	struct engine_up_outcome out;
+	int64_t timer;                  /* the deadline, then the delivery */
+	engine_up_fn fn;
+	void *arg;
 };
 
 /* The slots by the local mapping (protocol, external port) they mirror
@@ -138,13 +158,37 @@ struct upstream_io {
 
 	/* the UPnP IGD control point (net/upstream_upnp.c), when neither
 	 * PCP nor NAT-PMP answers */
-	struct upnp_link *upnp;
+	struct upnp_link *upnp;         /* NULL with upstream_upnp = no */
+	bool upnp_on;                   /* upstream_upnp when started */
 	bool upnp_any;                  /* the request in flight is AddAnyPortMapping */
 	bool upnp_perm;                 /* the IGD takes only lease 0 (725) */
 	bool upnp_lost;                 /* the last check found it no more */
 	bool have_bootid;
 	uint32_t bootid;
 	uint64_t upnp_check_ms;         /* when to M-SEARCH again */
+
+	/* PCP / NAT-PMP looked for again while UPnP or nothing is used
+	 * (a server that appears later is taken: reprobe_answer()) */
+	struct backoff reprobe;
+	int64_t reprobe_timer;
+	bool bg_probe;                  /* an ANNOUNCE in flight beside the UPnP work */
+	unsigned bg_sent;
+
+	/* reconcile()'s walk of the local table for mappings to give a
+	 * slot: at most IGDD_UPSTREAM_WALK_BATCH of them per loop turn,
+	 * resumed after the key last looked at (walk_next()) */
+	bool walking;
+	bool walk_have;                 /* the key below is the last looked at */
+	uint8_t walk_proto;
+	uint16_t walk_port;
+	struct in_addr walk_rh;
+	size_t walk_lap;                /* looked at since the last placement or change */
+	struct waiter waiters[IGDD_UPSTREAM_MAX_WAITERS];
+	uint32_t waiter_id;             /* the last id handed out */
+	unsigned nwaiters;
+	bool req_timed_out;             /* the request in flight ended without an answer */
+	bool walk_resume;               /* reconcile() called to go on, nothing else new */
+	int64_t walk_timer;
 };
 
 void upstream_io_default_params(struct upstream_io_params *p)
@@ -154,6 +198,7 @@ void upstream_io_default_params(struct upstream_io_params *p)
 	p->sends = IGDD_UPSTREAM_SENDS;
 	p->retry_ms = IGDD_UPSTREAM_RETRY_S * 1000ull;
 	p->reprobe_ms = IGDD_UPSTREAM_REPROBE_S * 1000ull;
+	p->reprobe_max_ms = IGDD_UPSTREAM_REPROBE_MAX_S * 1000ull;
 	p->lifetime = IGDD_UPSTREAM_LIFETIME_S;
 	p->gap_ms = IGDD_UPSTREAM_GAP_MS;
 	p->upnp_wait_ms = IGDD_UPSTREAM_UPNP_WAIT_MS;
@@ -211,9 +256,7 @@ static void set_ext(struct upstream_io *u, bool have, struct in_addr a)
 
 static void req_stop(struct upstream_io *u)
 {
-	if (u->timer > 0)
-		loop_timer_cancel(u->l, u->timer);
-	u->timer = 0;
+	loop_timer_clear(u->l, &u->timer);
 	if (u->kind >= REQ_UPNP_FIND && u->upnp)
 		upnp_link_cancel(u->upnp);
 	u->kind = REQ_NONE;
@@ -224,7 +267,7 @@ static void on_timer(struct loop *l, void *arg);
 
 static void req_send(struct upstream_io *u)
 {
-	uint64_t wait = u->p.irt_ms << (u->sent < 16 ? u->sent : 16);
+	uint64_t wait = backoff_nth(u->p.irt_ms, u->sent, UINT64_MAX);
 
 	if (send(u->fd, u->req, u->req_len, 0) < 0 && errno == ECONNREFUSED)
 		u->sent = u->p.sends;   /* ICMP port unreachable: nobody there */
@@ -286,6 +329,7 @@ static void on_upnp_unsent(struct loop *l, void *arg)
 
 	(void)l;
 	u->timer = 0;
+	u->req_timed_out = true;
 	map_done(u, false, 0, 0);
 }
 
@@ -312,6 +356,12 @@ static void ask(struct upstream_io *u, struct entry *x)
 	uint32_t life = del ? 0 : u->p.lifetime;
 	uint16_t want = del ? 0 : (x->granted ? x->granted : x->port);
 
+	if (x->on_upnp && !u->upnp)
+		x->on_upnp = false;             /* no link to delete it with: it expires there */
+	if (x->on_upnp) {
+		upnp_ask(u, x, true, false);    /* moving: off the IGD first */
+		return;
+	}
 	if (u->e->upstream.mode == UPSTREAM_UPNP) {
 		upnp_ask(u, x, del, false);
 		return;
@@ -340,18 +390,39 @@ static void probe(struct upstream_io *u)
  * entries due gets no more turns than a host with one. *next: the
  * earliest time an entry not yet due is.
  */
+/* Whether x, never granted yet, asks for an external port that a slot
+ * being deleted upstream still holds (a local mapping moved to the port
+ * the upstream granted it): the delete goes first, or the upstream
+ * would find the port taken and grant yet another. */
+static bool blocked(const struct entry *x, const uint32_t *freeing, unsigned nfreeing)
+{
+	uint32_t k = (uint32_t)x->proto << 16 | x->port;
+	unsigned j;
+
+	if (x->state != E_WANT || x->granted)
+		return false;
+	for (j = 0; j < nfreeing; j++)
+		if (freeing[j] == k)
+			return true;
+	return false;
+}
+
 static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
 {
 	struct entry *after = NULL, *lowest = NULL;
-	uint32_t ah = 0, lh = 0;
+	uint32_t ah = 0, lh = 0, freeing[IGDD_UPSTREAM_MAX_MAPPINGS];
+	unsigned nfreeing = 0;
 	size_t i;
 
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+		if (u->ent[i].state == E_DROP && u->ent[i].granted)
+			freeing[nfreeing++] = (uint32_t)u->ent[i].proto << 16 | u->ent[i].granted;
 	*next = UINT64_MAX;
 	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 		struct entry *x = &u->ent[i];
 		uint32_t h = ntohl(x->host.s_addr);
 
-		if (x->state == E_FREE)
+		if (x->state == E_FREE || (nfreeing && blocked(x, freeing, nfreeing)))
 			continue;
 		if (x->next_ms > now) {
 			if (x->next_ms < *next)
@@ -370,6 +441,182 @@ static struct entry *pick(struct upstream_io *u, uint64_t now, uint64_t *next)
 	return after ? after : lowest;
 }
 
+/* ---- the waits of replies for one mapping's answer (engine_up_wait()) ---- */
+
+/* The slot mirroring local mapping (proto, port), not leaving. */
+static struct entry *entry_of(struct upstream_io *u, uint8_t proto, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x->state != E_FREE && x->state != E_DROP && !x->evicted && x->proto == proto &&
+		    x->port == port)
+			return x;
+	}
+	return NULL;
+}
+
+/* A slot given up for (proto, port), its delete upstream going first. */
+static bool promised(const struct upstream_io *u, uint8_t proto, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+		if (u->ent[i].has_next && u->ent[i].next_proto == proto && u->ent[i].next_port == port)
+			return true;
+	return false;
+}
+
+/*
+ * What a wait for (proto, port) can be told now (true and *o), or false:
+ * not yet. seen: the entry's answers when the wait began (NULL: at its
+ * start, where a mapping held already is granted).
+ */
+static bool up_answer(struct upstream_io *u, uint8_t proto, uint16_t port, const uint32_t *seen,
+		      struct engine_up_outcome *o)
+{
+	enum upstream_mode mode = u->e->upstream.mode;
+	struct entry *x;
+
+	memset(o, 0, sizeof(*o));
+	if (!u->active || (mode != UPSTREAM_PROBING && mode != UPSTREAM_PCP &&
+			   mode != UPSTREAM_NATPMP && mode != UPSTREAM_UPNP)) {
+		o->result = ENGINE_UP_NOT_MIRRORED;
+		o->why = ENGINE_UP_NO_UPSTREAM;
+		return true;
+	}
+	x = entry_of(u, proto, port);
+	if (x && (seen ? x->answers > *seen : x->state == E_HELD && x->granted)) {
+		o->result = seen ? (enum engine_up_result)x->last : ENGINE_UP_GRANTED;
+		if (o->result == ENGINE_UP_GRANTED) {
+			o->port = x->granted;
+			o->have_ext = u->e->upstream.have_ext;
+			o->ext = u->e->upstream.ext;
+		}
+		return true;
+	}
+	if (!x && mode != UPSTREAM_PROBING && !u->walking && !promised(u, proto, port)) {
+		o->result = ENGINE_UP_NOT_MIRRORED;     /* no slot, none coming */
+		o->why = ENGINE_UP_NO_SLOT;
+		return true;
+	}
+	return false;
+}
+
+static void waiter_free(struct upstream_io *u, struct waiter *w)
+{
+	loop_timer_clear(u->l, &w->timer);
+	w->id = 0;
+	u->nwaiters--;
+}
+
+/* The deadline (ENGINE_UP_TIMEOUT), or the answer found earlier. */
+static void on_waiter(struct loop *l, void *arg)
+{
+	struct waiter *w = arg;
+	struct engine_up_outcome o = w->out;
+	engine_up_fn fn = w->fn;
+	void *fa = w->arg;
+
+	(void)l;
+	w->timer = 0;
+	if (!w->done) {
+		memset(&o, 0, sizeof(o));
+		o.result = ENGINE_UP_TIMEOUT;
+	}
+	waiter_free(w->u, w);
+	fn(fa, &o);
+}
+
+/* After any change of the mirror's state: the waits it answers are
+ * delivered from the loop (never inside the caller of the change). */
+static void waiters_check(struct upstream_io *u)
+{
+	size_t i;
+
+	for (i = 0; u->nwaiters && i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		struct waiter *w = &u->waiters[i];
+
+		if (!w->id || w->done || !up_answer(u, w->proto, w->port, &w->seen, &w->out))
+			continue;
+		w->done = true;
+		loop_timer_set_in(u->l, &w->timer, 0, on_waiter, w);
+	}
+}
+
+static int up_wait(void *impl, uint8_t proto, uint16_t port, uint64_t timeout_ms,
+		   engine_up_fn fn, void *arg, struct engine_up_outcome *now, uint32_t *ret_id)
+{
+	struct upstream_io *u = impl;
+	struct waiter *w = NULL;
+	struct entry *x;
+	size_t i;
+
+	if (up_answer(u, proto, port, NULL, now))
+		return ENGINE_UP_NOW;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS && !w; i++)
+		if (!u->waiters[i].id)
+			w = &u->waiters[i];
+	if (!w) {
+		memset(now, 0, sizeof(*now));
+		now->result = ENGINE_UP_NOT_MIRRORED;
+		now->why = ENGINE_UP_BUSY;
+		return ENGINE_UP_NOW;
+	}
+	x = entry_of(u, proto, port);
+	memset(w, 0, sizeof(*w));
+	w->u = u;
+	if (++u->waiter_id == 0)
+		u->waiter_id = 1;
+	w->id = u->waiter_id;
+	w->proto = proto;
+	w->port = port;
+	w->seen = x ? x->answers : 0;
+	w->fn = fn;
+	w->arg = arg;
+	u->nwaiters++;
+	loop_timer_set_in(u->l, &w->timer, timeout_ms, on_waiter, w);
+	*ret_id = w->id;
+	return ENGINE_UP_LATER;
+}
+
+static void up_cancel(void *impl, uint32_t id)
+{
+	struct upstream_io *u = impl;
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++)
+		if (u->waiters[i].id == id)
+			waiter_free(u, &u->waiters[i]);
+}
+
+static const struct engine_up_ops up_ops = { up_wait, up_cancel };
+
+/* Freed: every wait answered now (the loop will not run them). */
+static void waiters_flush(struct upstream_io *u)
+{
+	size_t i;
+
+	for (i = 0; u->nwaiters && i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		struct waiter *w = &u->waiters[i];
+		struct engine_up_outcome o = w->out;
+		engine_up_fn fn = w->fn;
+		void *fa = w->arg;
+
+		if (!w->id)
+			continue;
+		if (!w->done) {
+			memset(&o, 0, sizeof(o));
+			o.result = ENGINE_UP_NOT_MIRRORED;
+			o.why = ENGINE_UP_NO_UPSTREAM;
+		}
+		waiter_free(u, w);
+		fn(fa, &o);
+	}
+}
+
 static int upnp_find(struct upstream_io *u);
 
 /* Pick the next thing to do, or set the timer for it. */
@@ -379,14 +626,13 @@ static void schedule(struct upstream_io *u)
 	struct entry *x;
 
 	count(u);
+	waiters_check(u);
 	if (!u->active || u->kind != REQ_NONE)
 		return;
 	if (u->e->upstream.mode != UPSTREAM_PCP && u->e->upstream.mode != UPSTREAM_NATPMP &&
 	    u->e->upstream.mode != UPSTREAM_UPNP)
 		return;                 /* the probe's timer runs */
-	if (u->timer > 0)
-		loop_timer_cancel(u->l, u->timer);
-	u->timer = 0;
+	loop_timer_clear(u->l, &u->timer);
 	if (u->e->upstream.mode == UPSTREAM_UPNP && now >= u->upnp_check_ms && upnp_find(u) == 0)
 		return;                 /* BOOTID, gone, back (UDA 1.3.3) */
 	x = pick(u, now, &next);
@@ -679,18 +925,68 @@ static bool placeable(struct upstream_io *u, struct share *hs, unsigned nh, bool
 	return any || (total > sum && u->outside_ok);
 }
 
+/* The local mapping after the one the walk looked at last, in table
+ * order, wrapping around to the first; NULL: the table is empty. */
+static const struct mapping *walk_next(struct upstream_io *u)
+{
+	const struct map_table *t = u->e->maps;
+	const struct mapping *m = NULL;
+	unsigned p;
+
+	if (u->walk_have) {
+		m = map_range_after(t, u->walk_proto, u->walk_port, u->walk_rh, UINT16_MAX);
+		for (p = u->walk_proto + 1u; !m && p < MAP_NPROTO; p++)
+			m = map_range_first(t, (uint8_t)p, 0, UINT16_MAX);
+	}
+	if (!m)
+		m = map_first(t);
+	if (m) {
+		u->walk_have = true;
+		u->walk_proto = m->proto;
+		u->walk_port = m->ext_port;
+		u->walk_rh = m->remote_host;
+	}
+	return m;
+}
+
+static void walk_end(struct upstream_io *u)
+{
+	loop_timer_clear(u->l, &u->walk_timer);
+	u->walking = u->walk_have = false;
+}
+
+static void reconcile(struct upstream_io *u);
+
+static void on_walk(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+
+	(void)l;
+	u->walk_timer = 0;
+	if (u->active) {
+		u->walk_resume = true;
+		reconcile(u);
+	}
+}
+
 /* The local table as it is now: new mappings to ask for, gone ones to
- * delete. A mapping is mirrored by (protocol, external port). The pass
- * over the local table runs only when a mapping holding no slot can get
- * one (placeable()), and ends when none more can; a change that moves
- * no slot costs O(slots), not O(local table). */
+ * delete. A mapping is mirrored by (protocol, external port). The walk
+ * over the local table runs only while a mapping holding no slot can
+ * get one (placeable()): from the first mapping in table order, at most
+ * IGDD_UPSTREAM_WALK_BATCH mappings per loop turn (the rest at the next
+ * turn, or at the next change, from where it stopped), wrapping around,
+ * until none more can be placed or a whole lap placed none. A change
+ * that moves no slot costs O(slots), not O(local table); one that does
+ * costs at most a batch per loop turn. */
 static void reconcile(struct upstream_io *u)
 {
 	struct share hs[IGDD_UPSTREAM_MAX_MAPPINGS];
 	const struct mapping *m;
-	bool unplaced, full = false;
+	bool unplaced, full = false, resume = u->walk_resume;
 	unsigned nh;
-	size_t i;
+	size_t i, batch;
+
+	u->walk_resume = false;
 
 	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 		struct entry *x = &u->ent[i];
@@ -720,12 +1016,26 @@ static void reconcile(struct upstream_io *u)
 		if ((s = share_of(hs, &nh, x->host, true)))
 			s->n++;
 	}
-	if (!placeable(u, hs, nh, &unplaced))
+	if (!placeable(u, hs, nh, &unplaced)) {
+		walk_end(u);
 		goto out;
-	for (m = map_first(u->e->maps); m; m = map_next(u->e->maps, m)) {
+	}
+	if (!u->walking) {
+		u->walking = true;
+		u->walk_have = false;           /* from the first mapping */
+	}
+	if (!resume)
+		u->walk_lap = 0;                /* something changed: a whole lap again */
+	for (batch = 0; batch < IGDD_UPSTREAM_WALK_BATCH; batch++) {
 		struct entry *x = NULL;
 		struct slot_key *b;
 
+		m = walk_next(u);
+		if (!m || ++u->walk_lap > map_count(u->e->maps)) {
+			walk_end(u);            /* a whole lap and nothing placed */
+			full = true;
+			goto out;
+		}
 		if (idx_settled(u, m) || !host_may(u, m))
 			continue;
 		switch (fair_place(u, m, hs, &nh, &x)) {
@@ -749,9 +1059,16 @@ static void reconcile(struct upstream_io *u)
 			full = true;
 			continue;
 		}
-		if (!placeable(u, hs, nh, &unplaced))
-			break;
+		u->walk_lap = 0;
+		if (!placeable(u, hs, nh, &unplaced)) {
+			walk_end(u);
+			goto out;
+		}
 	}
+	/* the batch is used up: the rest at the next loop turn */
+	loop_timer_set_in(u->l, &u->walk_timer, 0, on_walk, u);
+	schedule(u);
+	return;
 out:
 	if ((full || unplaced) && !u->warned_full)
 		log_warnx("upstream: %d mappings mirrored, the most it holds, shared "
@@ -792,21 +1109,24 @@ static void check_epoch(struct upstream_io *u, uint32_t epoch, bool natpmp)
 	u->epoch_ms = now;
 }
 
-/* Neither PCP, NAT-PMP nor a UPnP IGD: asked again after reprobe_ms. */
+/* Neither PCP, NAT-PMP nor a UPnP IGD: asked again after reprobe_ms,
+ * doubling up to reprobe_max_ms. */
 static void none_found(struct upstream_io *u)
 {
 	char t[INET_ADDRSTRLEN];
 
 	u->e->upstream.mode = UPSTREAM_NONE;
 	if (!u->warned_none)
-		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u and no UPnP IGD "
-			  "on the WAN: mappings reach only as far as the upstream, reported as "
-			  "they are (docs/POLICY.md)",
+		log_warnx("upstream: no PCP or NAT-PMP server answers at %s:%u and %s: "
+			  "mappings reach only as far as the upstream, reported as they are "
+			  "(docs/POLICY.md)",
 			  inet_ntop(AF_INET, &u->e->upstream.server, t, sizeof(t)) ? t : "?",
-			  (unsigned)(u->p.port ? u->p.port : PCP_PORT));
+			  (unsigned)(u->p.port ? u->p.port : PCP_PORT),
+			  u->upnp_on ? "no UPnP IGD on the WAN" : "upstream_upnp = no");
 	u->warned_none = true;
 	set_ext(u, false, u->e->upstream.server);
-	u->timer = loop_timer_in(u->l, u->p.reprobe_ms, on_timer, u);
+	loop_timer_set_in(u->l, &u->timer, backoff_take(&u->reprobe), on_timer, u);
+	waiters_check(u);
 }
 
 /* SSDP on the WAN: at start when PCP and NAT-PMP are silent, and every
@@ -873,6 +1193,8 @@ static void upnp_found(struct upstream_io *u, enum upnp_event ev)
 	}
 }
 
+static void reprobe_arm(struct upstream_io *u);
+
 static void upnp_ext(struct upstream_io *u, enum upnp_event ev, const struct upnp_reply *r)
 {
 	struct in_addr a;
@@ -887,6 +1209,8 @@ static void upnp_ext(struct upstream_io *u, enum upnp_event ev, const struct upn
 			return;
 		}
 		u->e->upstream.mode = UPSTREAM_UPNP;
+		backoff_reset(&u->reprobe);
+		reprobe_arm(u);
 	}
 	u->upnp_check_ms = loop_now_ms(u->l) + u->p.upnp_check_ms;
 	reconcile(u);
@@ -909,6 +1233,7 @@ static void upnp_map(struct upstream_io *u, enum upnp_event ev, const struct upn
 	u->upnp_any = false;
 	if (ev != UPNP_REPLY) {
 		u->upnp_check_ms = loop_now_ms(u->l);   /* gone? M-SEARCH at the next turn */
+		u->req_timed_out = true;
 		map_done(u, false, 0, 0);
 		return;
 	}
@@ -963,7 +1288,21 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 	uint64_t now = loop_now_ms(u->l);
 	double r = (double)(now % 1000) / 1000.0;
 
+	bool timed_out = u->req_timed_out;
+
+	u->req_timed_out = false;
 	req_stop(u);
+	if (!u->req_delete && x->state != E_DROP) {
+		x->answers++;
+		x->last = ok ? ENGINE_UP_GRANTED : timed_out ? ENGINE_UP_TIMEOUT : ENGINE_UP_REFUSED;
+	}
+	if (u->req_delete && x->on_upnp && x->state != E_DROP) {
+		x->on_upnp = false;             /* off the IGD: asked of the new server */
+		x->granted = 0;
+		x->next_ms = 0;
+		schedule(u);
+		return;
+	}
 	if (u->req_delete) {
 		slot_release(u, x);             /* deleted, or never to be */
 		reconcile(u);                   /* a slot left free: to a mapping holding none */
@@ -995,6 +1334,116 @@ static void map_done(struct upstream_io *u, bool ok, uint32_t lifetime, uint16_t
 	schedule(u);
 }
 
+static void natpmp_found(struct upstream_io *u)
+{
+	u->e->upstream.mode = UPSTREAM_NATPMP;
+	log_info("upstream: the gateway speaks NAT-PMP only");
+	u->req_len = natpmpc_build_external(u->req);
+	req_begin(u, REQ_NATPMP_EXT);
+}
+
+static void pcp_found(struct upstream_io *u)
+{
+	uint8_t ext_req[2];
+
+	u->e->upstream.mode = UPSTREAM_PCP;
+	log_info("upstream: PCP server at the WAN gateway");
+	/* PCP has no request for the external address alone; a server
+	 * that speaks NAT-PMP too answers one (RFC 6886 3.2): one
+	 * datagram, not retransmitted; the first MAP tells it anyway */
+	if (send(u->fd, ext_req, natpmpc_build_external(ext_req), 0) >= 0)
+		u->e->upstream.requests++;
+	reconcile(u);
+}
+
+static void bg_stop(struct upstream_io *u)
+{
+	loop_timer_clear(u->l, &u->reprobe_timer);
+	u->bg_probe = false;
+}
+
+/*
+ * PCP or NAT-PMP answers while the UPnP IGD is used: it is taken (the
+ * order of mechanisms, docs/POLICY.md), and each mapping moves: deleted
+ * on the IGD (DeletePortMapping of the port it granted, ask()), then
+ * asked of the new server. What the IGD was doing is dropped: an add
+ * in flight is deleted too (714 counts as done).
+ */
+static void upnp_leave(struct upstream_io *u)
+{
+	size_t i;
+
+	for (i = 0; i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
+		struct entry *x = &u->ent[i];
+
+		if (x->state == E_FREE || (!x->granted && x != u->req_entry))
+			continue;
+		x->on_upnp = true;
+		if (x->state == E_HELD)
+			x->state = E_WANT;
+		x->next_ms = 0;
+	}
+	req_stop(u);
+	bg_stop(u);
+	u->upnp_lost = false;
+	log_info("upstream: PCP or NAT-PMP answers now: the mappings move there from the UPnP IGD");
+}
+
+/* The answer to the ANNOUNCE sent while UPnP is used. */
+static void reprobe_answer(struct upstream_io *u, const struct pcpc_response *r)
+{
+	if (!r->natpmp_only && r->opcode != PCP_OP_ANNOUNCE)
+		return;
+	upnp_leave(u);
+	backoff_reset(&u->reprobe);
+	if (r->natpmp_only) {
+		natpmp_found(u);
+		return;
+	}
+	check_epoch(u, r->epoch, false);
+	pcp_found(u);
+}
+
+static void on_reprobe(struct loop *l, void *arg);
+
+/* The next look for PCP / NAT-PMP while UPnP is used, after the wait
+ * the backoff gives (reprobe_ms doubling up to reprobe_max_ms). */
+static void reprobe_arm(struct upstream_io *u)
+{
+	u->bg_probe = false;
+	loop_timer_set_in(u->l, &u->reprobe_timer, backoff_take(&u->reprobe), on_reprobe, u);
+}
+
+/* One ANNOUNCE (RFC 6887 14.1: the probe) beside the UPnP work, sent
+ * like any request (sends times, the waits doubling from irt_ms); no
+ * answer, or ICMP port unreachable: reprobe_arm(). */
+static void on_reprobe(struct loop *l, void *arg)
+{
+	struct upstream_io *u = arg;
+	uint8_t req[PCPC_MAP_REQ_MAX];
+	size_t n;
+
+	(void)l;
+	u->reprobe_timer = 0;
+	if (!u->active || u->e->upstream.mode != UPSTREAM_UPNP)
+		return;
+	if (u->bg_probe && u->bg_sent >= u->p.sends) {
+		reprobe_arm(u);
+		return;
+	}
+	if (!u->bg_probe) {
+		u->bg_probe = true;
+		u->bg_sent = 0;
+	}
+	n = pcpc_build_announce(req, u->wan);
+	if (send(u->fd, req, n, 0) < 0 && errno == ECONNREFUSED)
+		u->bg_sent = u->p.sends;
+	u->e->upstream.requests++;
+	loop_timer_set_in(u->l, &u->reprobe_timer, backoff_nth(u->p.irt_ms, u->bg_sent, UINT64_MAX),
+			  on_reprobe, u);
+	u->bg_sent++;
+}
+
 static void on_pcp(struct upstream_io *u, const struct pcpc_response *r)
 {
 	struct entry *x = u->req_entry;
@@ -1003,25 +1452,13 @@ static void on_pcp(struct upstream_io *u, const struct pcpc_response *r)
 		if (u->kind != REQ_PROBE)
 			return;
 		req_stop(u);
-		u->e->upstream.mode = UPSTREAM_NATPMP;
-		log_info("upstream: the gateway speaks NAT-PMP only");
-		u->req_len = natpmpc_build_external(u->req);
-		req_begin(u, REQ_NATPMP_EXT);
+		natpmp_found(u);
 		return;
 	}
 	check_epoch(u, r->epoch, false);
 	if (u->kind == REQ_PROBE && r->opcode == PCP_OP_ANNOUNCE) {
-		uint8_t ext_req[2];
-
 		req_stop(u);
-		u->e->upstream.mode = UPSTREAM_PCP;
-		log_info("upstream: PCP server at the WAN gateway");
-		/* PCP has no request for the external address alone; a server
-		 * that speaks NAT-PMP too answers one (RFC 6886 3.2): one
-		 * datagram, not retransmitted; the first MAP tells it anyway */
-		if (send(u->fd, ext_req, natpmpc_build_external(ext_req), 0) >= 0)
-			u->e->upstream.requests++;
-		reconcile(u);
+		pcp_found(u);
 		return;
 	}
 	if (u->kind != REQ_MAP || r->opcode != PCP_OP_MAP || !x ||
@@ -1075,6 +1512,10 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 			no_server(u);   /* ICMP port unreachable: nobody listens */
 			return;
 		}
+		if (n < 0 && errno == ECONNREFUSED && u->bg_probe) {
+			reprobe_arm(u);
+			continue;
+		}
 		if (n < 0)
 			return;
 		if ((size_t)n > sizeof(buf))
@@ -1084,6 +1525,11 @@ static void on_readable(struct loop *l, int fd, uint32_t events, void *arg)
 			if (natpmpc_parse(buf, (size_t)n, &nr) == 0 && nr.opcode == NATPMP_OP_EXTERNAL &&
 			    nr.result == NATPMP_SUCCESS && !u->e->upstream.have_ext)
 				set_ext(u, true, nr.ext_addr);
+			continue;
+		}
+		if (u->e->upstream.mode == UPSTREAM_UPNP) {
+			if (u->bg_probe && pcpc_parse(buf, (size_t)n, &r) == 0)
+				reprobe_answer(u, &r);
 			continue;
 		}
 		if (u->kind == REQ_NONE)
@@ -1119,6 +1565,7 @@ static void on_timer(struct loop *l, void *arg)
 		reconcile(u);
 		return;
 	case REQ_MAP:
+		u->req_timed_out = true;        /* every send unanswered */
 		map_done(u, false, 0, 0);
 		return;
 	case REQ_UPNP_FIND:
@@ -1237,14 +1684,16 @@ static void stop(struct upstream_io *u, bool delete_held)
 	size_t i;
 
 	req_stop(u);
+	bg_stop(u);
+	walk_end(u);
 	if (u->fd >= 0) {
 		for (i = 0; delete_held && i < IGDD_UPSTREAM_MAX_MAPPINGS; i++) {
 			struct entry *x = &u->ent[i];
 
-			if (!x->granted || (x->state != E_HELD && x->state != E_DROP))
+			if (!x->granted || (x->state != E_HELD && x->state != E_DROP && !x->on_upnp))
 				continue;
 			x->state = E_DROP;
-			if (upnp) {
+			if (u->upnp && (upnp || x->on_upnp)) {
 				upnp_delete_sync(u, x, end);
 				continue;
 			}
@@ -1272,6 +1721,7 @@ static void stop(struct upstream_io *u, bool delete_held)
 		engine_changed(u->e, ENGINE_CHG_EXTERNAL_IP);
 	}
 	count(u);
+	waiters_check(u);
 }
 
 static int start(struct upstream_io *u)
@@ -1284,18 +1734,13 @@ static int start(struct upstream_io *u)
 	if (!u->p.have_server &&
 	    (r = ifaddr_default_gateway(u->e->cfg->wan_interface, &u->e->upstream.server)) < 0)
 		return r;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr = u->e->wan_addr;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
 	a.sin_addr = u->e->upstream.server;
 	a.sin_port = htons(u->p.port ? u->p.port : PCP_PORT);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
+	fd = wansock_open(SOCK_DGRAM, u->e->wan_addr, &a);
+	if (fd < 0)
+		return fd;
 	if ((r = loop_fd_add(u->l, fd, EPOLLIN, on_readable, u)) < 0) {
 		close(fd);
 		return r;
@@ -1304,7 +1749,8 @@ static int start(struct upstream_io *u)
 	u->wan = u->e->wan_addr;
 	u->active = true;
 	ifindex = u->e->cfg->wan_interface[0] ? if_nametoindex(u->e->cfg->wan_interface) : 0;
-	if (ifindex)
+	u->upnp_on = u->e->cfg->upstream_upnp;
+	if (ifindex && u->upnp_on)
 		u->upnp = upnp_link_new(u->l, u->wan, ifindex, u->e->upstream.server,
 					u->p.upnp_wait_ms, u->p.upnp_timeout_ms, on_upnp, u);
 	r = announce_open(u);
@@ -1312,12 +1758,9 @@ static int start(struct upstream_io *u)
 		log_info("upstream: not listening for announcements on 224.0.0.1:%d: %s",
 			 PCP_CLIENT_PORT, strerror(-r));
 	u->warned_none = false;
+	backoff_init(&u->reprobe, u->p.reprobe_ms, u->p.reprobe_max_ms);
 	probe(u);
 	return 0;
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 void upstream_io_wan_changed(struct upstream_io *u)
@@ -1330,8 +1773,28 @@ void upstream_io_wan_changed(struct upstream_io *u)
 	/* the sim backend simulates the WAN: no upstream to ask (tests name one) */
 	want = u->e->cfg->upstream_pcp && u->e->wan_classified && !engine_wan_public(u->e) &&
 	       (u->e->cfg->backend == CONFIG_BACKEND_NFT || u->p.have_server);
-	if (u->active && want && u->wan.s_addr == u->e->wan_addr.s_addr)
+	/* upstream_upnp changed by a reload: a new start where it matters
+	 * (the IGD used and now refused, or nothing found and now allowed) */
+	if (u->active && want && u->wan.s_addr == u->e->wan_addr.s_addr &&
+	    (u->upnp_on == u->e->cfg->upstream_upnp ||
+	     (u->e->upstream.mode != UPSTREAM_UPNP && u->e->upstream.mode != UPSTREAM_NONE))) {
+		u->upnp_on = u->e->cfg->upstream_upnp;
+		if (!u->upnp_on && u->upnp) {
+			/* not used (PCP, NAT-PMP or probing), but for a delete
+			 * of a mapping moving off it: left to expire there */
+			bool searching = u->kind == REQ_UPNP_FIND;
+
+			if (u->kind >= REQ_UPNP_FIND)
+				req_stop(u);
+			upnp_link_free(u->upnp);
+			u->upnp = NULL;
+			if (searching && u->e->upstream.mode == UPSTREAM_PROBING)
+				none_found(u);  /* the probe's last step, cut short */
+			else
+				schedule(u);
+		}
 		return;
+	}
 	if (u->active)
 		stop(u, u->wan.s_addr == u->e->wan_addr.s_addr);
 	if (!want)
@@ -1341,6 +1804,7 @@ void upstream_io_wan_changed(struct upstream_io *u)
 		log_warnx("upstream: cannot ask the WAN gateway: %s",
 			  r == -ENOENT ? "no IPv4 default route on the WAN interface" : strerror(-r));
 		u->e->upstream.mode = UPSTREAM_NONE;
+		waiters_check(u);
 		return;
 	}
 	reconcile(u);
@@ -1378,6 +1842,7 @@ struct upstream_io *upstream_io_new(struct engine *e, struct loop *l,
 		free(u);
 		return NULL;
 	}
+	engine_up_register(e, &up_ops, u);
 	upstream_io_wan_changed(u);
 	return u;
 }
@@ -1387,6 +1852,8 @@ void upstream_io_free(struct upstream_io *u)
 	if (!u)
 		return;
 	stop(u, true);
+	waiters_flush(u);
+	engine_up_unregister(u->e, u);
 	engine_unsubscribe(u->e, on_change, u);
 	free(u);
 }

@@ -30,7 +30,8 @@ struct upstream_io_params {
 	uint64_t irt_ms;                /* first retransmission (RFC 6887 8.1.1: 3 s) */
 	unsigned sends;                 /* sends per request */
 	uint64_t retry_ms;              /* a failed request again after */
-	uint64_t reprobe_ms;            /* no server: ask again after */
+	uint64_t reprobe_ms;            /* no PCP/NAT-PMP: ask again after, */
+	uint64_t reprobe_max_ms;        /* ... doubling up to this */
 	uint32_t lifetime;              /* asked for */
 	uint64_t gap_ms;                /* between two new requests */
 	uint64_t upnp_wait_ms;          /* M-SEARCH answers collected */

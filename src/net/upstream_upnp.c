@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "loop/loop.h"
+#include "net/wansock.h"
 #include "util/buf.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -81,9 +82,7 @@ static void udp_close(struct upnp_link *k)
 
 void upnp_link_cancel(struct upnp_link *k)
 {
-	if (k->timer > 0)
-		loop_timer_cancel(k->l, k->timer);
-	k->timer = 0;
+	loop_timer_clear(k->l, &k->timer);
 	tcp_close(k);
 	udp_close(k);
 	k->state = L_IDLE;
@@ -111,14 +110,16 @@ static void exchange_done(struct upnp_link *k, bool ok)
 {
 	struct upnp_reply r;
 	size_t body, blen;
+	bool chunked = false;
 	int status, x;
 
 	memset(&r, 0, sizeof(r));
-	x = ok ? igdc_http_response(k->in.p ? k->in.p : "", k->in.len, true, &status, &body, &blen) : -1;
+	x = ok ? igdc_http_response(k->in.p ? k->in.p : "", k->in.len, true, &status, &body, &blen,
+				    &chunked) : -1;
+	if (x == 1 && chunked)
+		blen = igdc_http_dechunk(k->in.p + body, blen);
 	tcp_close(k);
-	if (k->timer > 0)
-		loop_timer_cancel(k->l, k->timer);
-	k->timer = 0;
+	loop_timer_clear(k->l, &k->timer);
 	if (k->state == L_DESCRIBE) {
 		struct igdc_service s;
 
@@ -176,13 +177,15 @@ static void on_tcp(struct loop *l, int fd, uint32_t events, void *arg)
 	for (;;) {
 		int st;
 		size_t b, bl;
+		bool ch;
 
 		n = recv(fd, tmp, sizeof(tmp), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			/* complete with a Content-Length before the close */
-			if (igdc_http_response(k->in.p ? k->in.p : "", k->in.len, false, &st, &b, &bl) == 1)
+			/* complete (a Content-Length, or the last chunk) before the close */
+			if (igdc_http_response(k->in.p ? k->in.p : "", k->in.len, false, &st, &b, &bl,
+					       &ch) == 1)
 				exchange_done(k, true);
 			return;
 		}
@@ -207,7 +210,7 @@ static int link_watch(struct upnp_link *k, int fd, uint32_t events, loop_fd_fn c
 		close(fd);
 		return r;
 	}
-	k->timer = loop_timer_in(k->l, ms, on_deadline, k);
+	loop_timer_set_in(k->l, &k->timer, ms, on_deadline, k);
 	return 0;
 }
 
@@ -217,28 +220,19 @@ static int exchange_start(struct upnp_link *k, const struct gena_url *url)
 	struct sockaddr_in a;
 	int fd, r;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr = k->wan;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
-		goto fail;
 	a.sin_addr = url->addr.u.v4;
 	a.sin_port = htons(url->port);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS)
-		goto fail;
+	fd = wansock_open(SOCK_STREAM, k->wan, &a);
+	if (fd < 0)
+		return fd;
 	if ((r = link_watch(k, fd, EPOLLOUT, on_tcp, k->timeout_ms)) < 0)
 		return r;
 	k->tcp = fd;
 	k->sent = 0;
 	buf_reset(&k->in);
 	return 0;
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 /* ---- discovery ---- */
@@ -338,17 +332,15 @@ int upnp_link_discover(struct upnp_link *k)
 	upnp_link_cancel(k);
 	k->ndev = 0;
 	k->have_service = false;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = wansock_open(SOCK_DGRAM, k->wan, NULL);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
-	a.sin_addr = k->wan;
 	memset(&mr, 0, sizeof(mr));
 	mr.imr_address = k->wan;
 	mr.imr_ifindex = (int)k->ifindex;
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0 ||
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)) < 0)
 		goto fail;

@@ -58,6 +58,12 @@ void http_parser_reset(struct http_parser *p)
 	p->digits = 0;
 }
 
+void http_parser_start_chunked(struct http_parser *p)
+{
+	p->head.framing = HTTP_BODY_CHUNKED;
+	p->bstate = B_SIZE;
+}
+
 /* tchar (RFC 9110 section 5.6.2) */
 static bool is_tchar(unsigned char c)
 {

@@ -95,6 +95,11 @@ struct http_parser {
 void http_parser_init(struct http_parser *p, size_t max_head, uint64_t max_body);
 void http_parser_reset(struct http_parser *p);
 
+/* After http_parser_init(): the body that follows is chunked (a message
+ * whose head was read elsewhere, e.g. a response: proto/igdc.c); then
+ * http_parse_body() decodes it, max_head bounding its trailer. */
+void http_parser_start_chunked(struct http_parser *p);
+
 /*
  * Look for a complete head at the start of buf[0..len), which holds what
  * has arrived so far (the same bytes again, and more, on the next call).

@@ -2,11 +2,14 @@
  * igdc.c - the UPnP IGD control point's messages (igdc.h): M-SEARCH and
  * its response (UDA 1.1 1.3.2, 1.3.3), the device description (2.3), SOAP
  * requests and responses (3.2.1, 3.2.2) for WANIPConnection:2 2.5.16 -
- * 2.5.20, the framing of an HTTP response (RFC 9112 6.3).
+ * 2.5.20, the framing of an HTTP response (RFC 9112 6.3; chunked, 7.1,
+ * decoded by proto/http.c's body parser).
  */
 #include "proto/igdc.h"
 
+#include "proto/http.h"
 #include "proto/xml.h"
+#include "util/limits.h"
 #include "util/ipaddr.h"
 #include "util/str.h"
 
@@ -477,13 +480,45 @@ int igdc_parse_soap(const char *body, size_t len, const char *action, struct igd
 
 /* ---- HTTP (RFC 9112) ---- */
 
+/* Walk the chunked body in[0..len) (RFC 9112 7.1), writing its data to
+ * out (NULL: only check; out may be in: the data only moves down).
+ * 1 complete (*used: the encoded length, *data_len: the decoded one),
+ * 0 more needed, -EINVAL malformed. */
+static int dechunk(const char *in, size_t len, char *out, size_t *used, size_t *data_len)
+{
+	struct http_parser hp;
+	size_t off = 0, n = 0;
+	int r = 0;
+
+	http_parser_init(&hp, IGDD_UPSTREAM_UPNP_MAX_BODY, IGDD_UPSTREAM_UPNP_MAX_BODY);
+	http_parser_start_chunked(&hp);
+	while (off < len) {
+		struct str data;
+		size_t u;
+
+		r = http_parse_body(&hp, in + off, len - off, &u, &data);
+		if (r < 0)
+			return -EINVAL;
+		if (out && data.len)
+			memmove(out + n, data.p, data.len);
+		n += data.len;
+		off += u;
+		if (r == 1 || u == 0)
+			break;
+	}
+	*used = off;
+	*data_len = n;
+	return r == 1 ? 1 : 0;
+}
+
 int igdc_http_response(const char *p, size_t len, bool closed, int *status, size_t *body,
-		       size_t *body_len)
+		       size_t *body_len, bool *chunked)
 {
 	struct str line, v;
-	size_t off = 0, head_end = 0, i;
-	bool have_len = false;
+	size_t off = 0, head_end = 0, i, used, dlen;
+	bool have_len = false, is_chunked = false;
 	uint64_t clen = 0, code;
+	int r;
 
 	for (i = 0; i + 3 < len; i++) {
 		if (memcmp(p + i, "\r\n\r\n", 4) == 0) {
@@ -505,11 +540,25 @@ int igdc_http_response(const char *p, size_t len, bool closed, int *status, size
 				return -EINVAL;
 			have_len = true;
 		} else if (header_is(line, "Transfer-Encoding", &v)) {
-			if (!str_caseeq_cstr(v, "identity"))
+			if (is_chunked)
+				return -EINVAL;         /* a second one */
+			if (str_caseeq_cstr(v, "chunked"))
+				is_chunked = true;
+			else if (!str_caseeq_cstr(v, "identity"))
 				return -ENOTSUP;
 		}
 	}
-	if (have_len) {
+	if (is_chunked) {
+		/* both framings: refused rather than guessed (RFC 9112 6.3 3) */
+		if (have_len)
+			return -EINVAL;
+		r = dechunk(p + head_end, len - head_end, NULL, &used, &dlen);
+		if (r < 0 || (r == 1 && used != len - head_end))
+			return -EINVAL;         /* malformed, or bytes after the last chunk */
+		if (r == 0)
+			return closed ? -EINVAL : 0;
+		clen = used;
+	} else if (have_len) {
 		if (len - head_end < clen)
 			return closed ? -EINVAL : 0;
 		if (len - head_end > clen)
@@ -522,7 +571,15 @@ int igdc_http_response(const char *p, size_t len, bool closed, int *status, size
 	*status = (int)code;
 	*body = head_end;
 	*body_len = (size_t)clen;
+	*chunked = is_chunked;
 	return 1;
+}
+
+size_t igdc_http_dechunk(char *body, size_t len)
+{
+	size_t used, dlen;
+
+	return dechunk(body, len, body, &used, &dlen) == 1 ? dlen : 0;
 }
 
 static int url_host(const struct gena_url *url, char *out, size_t outsz)

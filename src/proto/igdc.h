@@ -15,9 +15,10 @@
  * 6.3 (a response body: Content-Length, or up to the close).
  *
  * Only http:// URLs with an IPv4 literal (gena_parse_url(): no names,
- * nothing that could make the loop wait on DNS); no chunked bodies (the
- * request says HTTP/1.1 and Connection: close; a chunked answer is an
- * error); DOCTYPE refused in every XML document.
+ * nothing that could make the loop wait on DNS); a chunked body (RFC 9112
+ * 7.1: what an HTTP/1.1 server may send even to a request with
+ * Connection: close) is decoded, within the same bound as any answer;
+ * DOCTYPE refused in every XML document.
  */
 #ifndef IGDD_PROTO_IGDC_H
 #define IGDD_PROTO_IGDC_H
@@ -93,12 +94,20 @@ int igdc_parse_soap(const char *body, size_t len, const char *action, struct igd
 /*
  * The framing of an HTTP/1.x response in p[0..len): closed says the
  * peer closed the connection (the body then ends there when there is no
- * Content-Length). 1 and *status, *body, *body_len when complete; 0 when
- * more is needed; -EINVAL malformed (no status line, a bad or repeated
- * Content-Length, a body beyond it), -ENOTSUP chunked.
+ * Content-Length and it is not chunked). 1 and *status, *body, *body_len
+ * and *chunked when complete (chunked: p[*body..+*body_len) is the body
+ * as sent, up to the end of the last chunk's trailer; igdc_http_dechunk()
+ * decodes it); 0 when more is needed; -EINVAL malformed (no status line,
+ * a bad or repeated Content-Length, a body beyond it, a chunk that does
+ * not parse, Content-Length with chunked, bytes after the last chunk),
+ * -ENOTSUP another transfer coding.
  */
 int igdc_http_response(const char *p, size_t len, bool closed, int *status, size_t *body,
-		       size_t *body_len);
+		       size_t *body_len, bool *chunked);
+
+/* The chunked body that igdc_http_response() found complete, decoded in
+ * place (the data only moves towards the start). Returns its length. */
+size_t igdc_http_dechunk(char *body, size_t len);
 
 /* GET url's path, Connection: close. 0 or -E2BIG. */
 int igdc_build_get(struct buf *b, const struct gena_url *url);

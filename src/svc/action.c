@@ -16,6 +16,7 @@
 
 #include "proto/soap.h"
 #include "proto/xml.h"
+#include "util/limits.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -593,6 +594,7 @@ struct action_later {
 	struct engine_waiter w;         /* waiting for its turn */
 	struct engine_tx tx;            /* the change under way */
 	action_finish_fn finish;
+	action_up_fn up_finish;         /* action_up_wait()'s */
 	action_later_fn fn;             /* the transport's, once bound */
 	void *arg;
 	bool dropped;                   /* its client left */
@@ -678,6 +680,27 @@ struct engine_tx *action_tx(struct action_ctx *ctx, struct engine_tx *local, uns
 		tx->done_arg = ctx->later;
 	}
 	return tx;
+}
+
+static void later_up_done(void *arg, const struct engine_up_outcome *o)
+{
+	struct action_later *l = arg;
+
+	later_run(l, l->up_finish(&l->ctx, o));
+}
+
+int action_up_wait(struct action_ctx *ctx, uint8_t proto, uint16_t ext_port, action_up_fn finish)
+{
+	struct engine_up_outcome now;
+	uint32_t id = 0;
+
+	if (!ctx->later)
+		return finish(ctx, NULL);
+	if (engine_up_wait(ctx->e, proto, ext_port, IGDD_UPSTREAM_REPLY_WAIT_MS, later_up_done,
+			   ctx->later, &now, &id) == ENGINE_UP_NOW)
+		return finish(ctx, &now);
+	ctx->later->up_finish = finish;
+	return ACTION_PENDING;
 }
 
 int action_pending(struct action_ctx *ctx, action_finish_fn finish)

@@ -153,6 +153,17 @@ int action_turn(struct action_ctx *ctx);
  * or *local, initialised with flags. */
 struct engine_tx *action_tx(struct action_ctx *ctx, struct engine_tx *local, unsigned flags);
 int action_pending(struct action_ctx *ctx, action_finish_fn finish);
+/*
+ * Answer only once the upstream mirror has answered about the mapping
+ * (proto, ext_port) just made (engine_up_wait(), docs/POLICY.md "Behind
+ * another NAT"), at most IGDD_UPSTREAM_REPLY_WAIT_MS: finish(ctx, o)
+ * then runs from the loop and returns the handler's code as a finish of
+ * action_pending() does; at once where the answer is known or the
+ * answer cannot wait (no ctx->later: o is NULL).
+ */
+struct engine_up_outcome;
+typedef int (*action_up_fn)(struct action_ctx *ctx, const struct engine_up_outcome *o);
+int action_up_wait(struct action_ctx *ctx, uint8_t proto, uint16_t ext_port, action_up_fn finish);
 /* ctx->state, for a handler's own state (size at most ACTION_STATE_SIZE). */
 void *action_state(struct action_ctx *ctx, size_t size);
 

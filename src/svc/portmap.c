@@ -319,6 +319,8 @@ static int refuse(const struct action_ctx *ctx, int code, const char *why)
 /* How many other ports AddAnyPortMapping tries when the backend says the
  * gateway itself holds the one chosen (each try asks the kernel). */
 #define PORTMAP_HELD_TRIES 64
+/* AddAnyPortMapping moved to the port the upstream grants, at most (add_up_end()) */
+#define PORTMAP_UP_MOVES 2
 
 /*
  * The UPnP error for a change that did not complete (engine_tx.h): the
@@ -369,6 +371,7 @@ struct add_state {
 	bool any;                       /* AddAnyPortMapping: answer NewReservedPort */
 	bool joined;                    /* replace_end(): join()'s log line */
 	bool changed;                   /* replace_end(): an update, not a refresh */
+	unsigned moves;                 /* AddAnyPortMapping: moved to the upstream's port */
 };
 
 static int add_answer(struct action_ctx *ctx, const struct add_state *st)
@@ -433,6 +436,61 @@ static int overwrite(struct action_ctx *ctx, struct mapping *m)
 static int pick_port(struct action_ctx *ctx, const struct add_req *a, uint16_t want,
 		     uint16_t *ret_port);
 static int insert_end(struct action_ctx *ctx, struct engine_tx *tx);
+static int insert(struct action_ctx *ctx);
+
+/* The new entry at st->port removed again (the loop waits for the
+ * backend: a rare path, after the upstream granted another port). */
+static void add_undo(struct action_ctx *ctx, const struct add_state *st)
+{
+	struct mapping *m;
+	struct engine_tx tx;
+
+	engine_tx_settle(ctx->e);
+	m = map_find(ctx->e->maps, st->a.proto, st->port, st->a.remote_host);
+	if (!m)
+		return;
+	engine_tx_init(&tx, 0);
+	(void)engine_map_remove_set(ctx->e, &tx, &m, 1);
+}
+
+/*
+ * Behind another NAT (docs/POLICY.md): the client is told the port the
+ * internet sees. The upstream granted another port than st->port:
+ * AddPortMapping fails with 729 ConflictWithOtherMechanisms
+ * (WANIPConnection:2 2.5.16.6: the port is held upstream, by a mapping
+ * of another mechanism or host), the entry removed (and with it the
+ * upstream's); AddAnyPortMapping moves the entry to that port when it is
+ * free here and allowed (at most PORTMAP_UP_MOVES times), else 729 the
+ * same way. No answer in time, an error upstream, nothing mirrored: the
+ * answer as without an upstream.
+ */
+static int add_up_end(struct action_ctx *ctx, const struct engine_up_outcome *o)
+{
+	struct add_state *st = action_state(ctx, sizeof(*st));
+	char peer[IPADDR_STRLEN];
+	uint16_t g;
+
+	ipaddr_ntop(&ctx->peer, peer, sizeof(peer));
+	if (o && o->result == ENGINE_UP_TIMEOUT)
+		log_info("%s: %s %s/%u: no answer from the upstream in time: the local port answered",
+			 peer, ctx->act->name, map_proto_name(st->a.proto), (unsigned)st->port);
+	if (!o || o->result != ENGINE_UP_GRANTED || o->port == st->port)
+		return add_answer(ctx, st);
+	g = o->port;
+	add_undo(ctx, st);
+	if (st->any && st->moves < PORTMAP_UP_MOVES && !map_port_used(ctx->e->maps, st->a.proto, g) &&
+	    check(ctx, st->a.client, g, st->a.int_port, st->a.proto) == POLICY_ALLOW) {
+		st->moves++;
+		log_info("%s: AddAnyPortMapping %s/%u: the internet sees port %u: moved there", peer,
+			 map_proto_name(st->a.proto), (unsigned)st->port, (unsigned)g);
+		st->port = g;
+		engine_tx_settle(ctx->e);
+		return insert(ctx);
+	}
+	log_info("%s: %s %s/%u: the upstream NAT grants port %u instead: 729, removed", peer,
+		 ctx->act->name, map_proto_name(st->a.proto), (unsigned)st->port, (unsigned)g);
+	return UPNP_E_CONFLICT_WITH_OTHER_MECHANISMS;
+}
 
 /*
  * The outcome of an add at the state's port. The gateway itself holds
@@ -448,7 +506,7 @@ static int insert_outcome(struct action_ctx *ctx, const struct engine_tx *tx, bo
 	*again = false;
 	if (tx->stage == ENGINE_TX_DONE) {
 		log_change(ctx, tx->m, st->a.lease_s, "", true);
-		return add_answer(ctx, st);
+		return action_up_wait(ctx, st->a.proto, st->port, add_up_end);
 	}
 	if (tx->stage != ENGINE_TX_BACKEND || tx->err != -EADDRINUSE)
 		return tx_refusal(ctx, tx);

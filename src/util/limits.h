@@ -93,9 +93,13 @@
 #define IGDD_UPSTREAM_IRT_MS             3000    /* RFC 6887 8.1.1 initial retransmission */
 #define IGDD_UPSTREAM_SENDS              4       /* sends per request before a retry later */
 #define IGDD_UPSTREAM_RETRY_S            60      /* a failed request or probe, again after */
-#define IGDD_UPSTREAM_REPROBE_S          600     /* no server found: ask again after */
+#define IGDD_UPSTREAM_REPROBE_S          600     /* PCP/NAT-PMP not found: ask again after, */
+#define IGDD_UPSTREAM_REPROBE_MAX_S      3600    /* ... doubling up to this */
 #define IGDD_UPSTREAM_LIFETIME_S         3600    /* the lifetime asked for */
 #define IGDD_UPSTREAM_GAP_MS             100     /* between two new requests (10 per second) */
+#define IGDD_UPSTREAM_WALK_BATCH         2048    /* local mappings looked at per loop turn for a free slot */
+#define IGDD_UPSTREAM_MAX_WAITERS        64      /* replies waiting for the upstream's answer */
+#define IGDD_UPSTREAM_REPLY_WAIT_MS      3000    /* how long one waits at most */
 /* ... its UPnP IGD control point (net/upstream_upnp.c) */
 #define IGDD_UPSTREAM_UPNP_WAIT_MS       2500    /* answers to M-SEARCH (MX 2) collected */
 #define IGDD_UPSTREAM_UPNP_TIMEOUT_MS    5000    /* one HTTP exchange, connect to close */

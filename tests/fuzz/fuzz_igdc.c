@@ -11,7 +11,8 @@
  * starting with '/', and an ST of an IGD or WAN connection service; a
  * complete HTTP response's body lies inside the input and its status is
  * 100..999, and a response complete before the close is the same after
- * it; a description's control URL is on the location's host, with a
+ * it; a chunked body decodes to no more than it takes and only once it
+ * is complete; a description's control URL is on the location's host, with a
  * WAN connection service type; a SOAP answer is a fault or carries only
  * valid fields.
  */
@@ -41,21 +42,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gena_url loc;
 	int status, status2, a, b;
 	size_t body, blen, body2, blen2, i;
+	bool ch = false, ch2 = false;
 
 	if (igdc_parse_search(p, size, &f) == 0) {
 		CHECK(f.location.addr.family == AF_INET && f.location.port != 0);
 		CHECK(f.location.path[0] == '/');
 		CHECK(strncmp(f.st, "urn:schemas-upnp-org:", 21) == 0);
 	}
-	a = igdc_http_response(p, size, false, &status, &body, &blen);
-	b = igdc_http_response(p, size, true, &status2, &body2, &blen2);
+	a = igdc_http_response(p, size, false, &status, &body, &blen, &ch);
+	b = igdc_http_response(p, size, true, &status2, &body2, &blen2, &ch2);
 	CHECK(a == 0 || a == 1 || a == -EINVAL || a == -ENOTSUP);
 	if (b == 1) {
 		CHECK(status2 >= 100 && status2 <= 999);
 		CHECK(body2 <= size && blen2 <= size - body2);
 	}
 	if (a == 1) {
-		CHECK(b == 1 && status == status2 && body == body2 && blen == blen2);
+		CHECK(b == 1 && status == status2 && body == body2 && blen == blen2 && ch == ch2);
+	}
+	if (b == 1 && ch2) {
+		char *copy = malloc(blen2 ? blen2 : 1);
+		size_t d;
+
+		CHECK(copy != NULL);
+		memcpy(copy, p + body2, blen2);
+		d = igdc_http_dechunk(copy, blen2);
+		CHECK(d + 5 <= blen2);          /* at least "0" CRLF CRLF of framing */
+		free(copy);
 	}
 	if (gena_parse_url(str_cstr("http://10.0.0.1:5000/rootDesc.xml"), &loc) != 0)
 		abort();

@@ -586,7 +586,20 @@ def igdc():
         w.add("http-" + name, b"HTTP/1.1 %s\r\nContent-Type: text/xml\r\n\r\n"
               % (b"500 Internal Server Error" if name == "soap-fault" else b"200 OK") + body)
     w.add("http-chunked", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n<a/>\r\n0\r\n\r\n")
+    w.add("http-chunked-desc", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + igdc_chunks(IGDC_DESC) + b"0\r\nX-Trailer: 1\r\n\r\n")
+    w.add("http-chunked-soap-any", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          + igdc_chunks(IGDC_SOAP[2][1]) + b"0\r\n\r\n")
     return w
+
+
+def igdc_chunks(body, size=100):
+    """body in chunks of size bytes, the first with an extension"""
+    out = b""
+    for i in range(0, len(body), size):
+        part = body[i:i + size]
+        out += b"%x%s\r\n%s\r\n" % (len(part), b";ext=1" if i == 0 else b"", part)
+    return out
 
 
 def stun():

@@ -95,6 +95,30 @@ lab_ok "after the upstream restarted, igdd re-created the mapping (epoch reset)"
 out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8080)
 expect "the internet reaches the LAN host again" "hello from lan1 through two NATs" "$out"
 
+# A port the upstream holds already (the gateway's own NAT-PMP mapping of
+# external 8090, made with natpmpc from its WAN address): a LAN host's
+# NAT-PMP request for 8090 on igdd is answered with the port the internet
+# sees, the one miniupnpd grants instead (docs/POLICY.md), where the
+# internet reaches the LAN host through both NATs.
+in_gw timeout $LAB_T natpmpc -g 10.0.0.1 -a 8090 9999 tcp 3600 >/dev/null 2>&1 ||
+  lab_fail "natpmpc on the gateway's WAN side"
+held_8090() { mini_rules | grep -q "dport 8090 dnat ip to 10.0.0.2:9999"; }
+lab_until held_8090 || { mini_rules; lab_fail "the upstream does not hold 8090"; }
+out=$(in_lan1 timeout $LAB_T natpmpc -g $GW_LAN_IP -a 8090 8080 tcp 3600 2>&1)
+seen=$(printf '%s\n' "$out" | sed -n 's/^Mapped public port \([0-9]*\) protocol TCP to local port 8080.*/\1/p' | tail -1)
+[ -n "$seen" ] || lab_fail "natpmpc on the LAN host: $out"
+[ "$seen" != 8090 ] || lab_fail "NAT-PMP answered 8090, held upstream by another mapping: $out; $(mini_rules)"
+mini_rules | grep -q "dport $seen dnat ip to 10.0.0.2:8090" ||
+  { mini_rules; lab_fail "the upstream does not forward $seen to igdd's 8090"; }
+lab_ok "NAT-PMP for 8090, held upstream: answered $seen, the port the upstream granted"
+out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 "$seen")
+expect "the internet reaches the LAN host on the port NAT-PMP answered" \
+  "hello from lan1 through two NATs" "$out"
+in_lan1 timeout $LAB_T natpmpc -g $GW_LAN_IP -a 8090 8080 tcp 0 >/dev/null 2>&1
+gone_seen() { ! mini_rules | grep -q "dport $seen dnat"; }
+lab_until gone_seen || { mini_rules; lab_fail "the NAT-PMP delete left $seen upstream"; }
+in_gw timeout $LAB_T natpmpc -g 10.0.0.1 -a 8090 9999 tcp 0 >/dev/null 2>&1
+
 # upstream_pcp by reload (docs/CONFIG.md "Reloading"): no stops the
 # mirroring and takes igdd's mappings off the upstream; yes again puts
 # them back.

@@ -19,7 +19,8 @@
 # restarts with an empty table and a new BOOTID.UPNP.ORG, and igdd's next
 # M-SEARCH (every IGDD_UPSTREAM_UPNP_CHECK_S, 30 s) makes it add the
 # mapping again; igdd's shutdown deletes it upstream. Against igdd, a port
-# the upstream holds for another host makes igdd use AddAnyPortMapping.
+# the upstream holds for another host: AddPortMapping answers 729,
+# AddAnyPortMapping the port the internet sees (upigdd_conflict).
 set -u
 IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
@@ -96,28 +97,39 @@ upigdd_has() {
 up_fail() { sed 's/^/  upstream: /' "$LAB_DIR/up.log" "$LAB_DIR/mini.log" 2>/dev/null | tail -20; ctl status | sed 's/^/  status: /'; lab_fail "$@"; }
 up_stop() { lab_bg_stop "$UP_PID"; UP_PID=; MINI_PID=; }
 
-# The upstream igdd holds TCP 8090 for another host (an admin mapping):
-# igdd's AddPortMapping of 8090 gets 729 and its AddAnyPortMapping the
-# port the upstream reserves (8091); the internet reaches the LAN host
-# there, and the status counts the other port.
+# The upstream igdd holds TCP 8090 for another host (an admin mapping).
+# The client is told the port the internet sees (docs/POLICY.md): igdd's
+# AddPortMapping of 8090 upstream gets 729, its AddAnyPortMapping there
+# reserves 8091; so the LAN client's AddPortMapping of 8090 fails with
+# 729 and leaves nothing, here or upstream; its AddAnyPortMapping for 8090
+# is moved to 8091 and answered 8091, where the internet reaches the LAN
+# host through both NATs, the two tables in agreement.
 upigdd_conflict() {
   local out
+  up_list() { timeout $LAB_T "$CTL" -s "$LAB_DIR/up.sock" list 2>&1; }
   timeout $LAB_T "$CTL" -s "$LAB_DIR/up.sock" add TCP 8090 10.0.0.9 8090 >/dev/null 2>&1 ||
     lab_fail "the upstream's admin mapping"
   out=$(upnpc1 -e doublenat3 -a $LAN1_IP 8080 8090 TCP 3600)
-  expect "igdd (upstream): upnpc maps TCP 8090 on igdd" "is redirected to internal $LAN1_IP:8080" "$out"
-  any_8091() {
-    timeout $LAB_T "$CTL" -s "$LAB_DIR/up.sock" list 2>&1 | grep -Eq "^TCP +8091 +\* +10\.0\.0\.2:8090 "
-  }
-  lab_until any_8091 || up_fail "no AddAnyPortMapping after 718"
-  other_1() { [ "$(status_line upstream_other_port)" = 1 ]; }
-  lab_until other_1 || lab_fail "status: $(ctl status)"
+  expect "igdd (upstream): AddPortMapping of a port the upstream holds for another host: 729"     "729" "$out"
   lab_wait_line "$IGDD_LOG" "TCP port 8090 is reachable from the internet as port 8091" ||
-    lab_fail "the other port is not logged"
-  lab_ok "igdd (upstream): 8090 held upstream by a static entry: 729, AddAnyPortMapping reserved 8091 (logged, counted)"
+    lab_fail "the upstream's other port is not logged"
+  none_8091() { ! up_list | grep -Eq "^TCP +8091 "; }
+  lab_until none_8091 || up_fail "the upstream kept the port it reserved after the 729"
+  ctl list | grep -Eq "^TCP +8090 " && lab_fail "igdd kept 8090 after answering 729: $(ctl list)"
+  lab_ok "igdd (upstream): AddPortMapping 8090 answered 729; neither table keeps it"
+  out=$(upnpc1 -e doublenat4 -n $LAN1_IP 8080 8090 TCP 3600)
+  expect "igdd (upstream): AddAnyPortMapping for 8090 answers the port the internet sees"     "external 198.51.100.1:8091 TCP is redirected to internal $LAN1_IP:8080" "$out"
+  ctl list | grep -Eq "^TCP +8091 +\* +$LAN1_IP:8080 " || lab_fail "igdd's table: $(ctl list)"
+  at_8091() { up_list | grep -Eq "^TCP +8091 +\* +10\.0\.0\.2:8091 "; }
+  lab_until at_8091 || up_fail "the upstream does not hold 8091 for igdd's 8091"
+  other_0() { [ "$(status_line upstream_other_port)" = 0 ]; }
+  lab_until other_0 || lab_fail "status: $(ctl status)"
+  lab_ok "igdd (upstream): AddAnyPortMapping moved to 8091: both tables hold 8091"
   out=$(ip netns exec "$NS_INET" $PEER get tcp 198.51.100.1 8091)
-  expect "igdd (upstream): the internet reaches the LAN host on the port the upstream reserved" \
+  expect "igdd (upstream): the internet reaches the LAN host on the port the client was told" \
     "hello from lan1 through two NATs" "$out"
+  upnpc1 -d 8091 TCP >/dev/null
+  lab_until none_8091 || up_fail "the upstream kept 8091 after the delete"
 }
 
 # run NAME START HAS FLUSH [EXTRA]: one run against an upstream.

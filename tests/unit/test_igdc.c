@@ -201,25 +201,120 @@ static void test_http_response(void **state)
 	static const char err[] = "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/xml\r\n\r\n<x/>";
 	int status;
 	size_t body, blen;
+	bool ch;
 
 	(void)state;
-	assert_int_equal(igdc_http_response(ok, strlen(ok), false, &status, &body, &blen), 1);
+	assert_int_equal(igdc_http_response(ok, strlen(ok), false, &status, &body, &blen, &ch), 1);
 	assert_int_equal(status, 200);
 	assert_int_equal(blen, 5);
 	assert_memory_equal(ok + body, "hello", 5);
-	assert_int_equal(igdc_http_response(ok, strlen(ok) - 1, false, &status, &body, &blen), 0);
-	assert_int_equal(igdc_http_response(ok, strlen(ok) - 1, true, &status, &body, &blen), -EINVAL);
-	assert_int_equal(igdc_http_response(err, strlen(err), false, &status, &body, &blen), 0);
-	assert_int_equal(igdc_http_response(err, strlen(err), true, &status, &body, &blen), 1);
+	assert_int_equal(igdc_http_response(ok, strlen(ok) - 1, false, &status, &body, &blen, &ch), 0);
+	assert_int_equal(igdc_http_response(ok, strlen(ok) - 1, true, &status, &body, &blen, &ch), -EINVAL);
+	assert_int_equal(igdc_http_response(err, strlen(err), false, &status, &body, &blen, &ch), 0);
+	assert_int_equal(igdc_http_response(err, strlen(err), true, &status, &body, &blen, &ch), 1);
 	assert_int_equal(status, 500);
 	assert_int_equal(blen, 4);
-	static const char chunked[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
-	assert_int_equal(igdc_http_response(chunked, strlen(chunked), true, &status, &body, &blen), -ENOTSUP);
+	assert_false(ch);
+	static const char gz[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n";
+	assert_int_equal(igdc_http_response(gz, strlen(gz), true, &status, &body, &blen, &ch), -ENOTSUP);
 	static const char twice[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nh";
-	assert_int_equal(igdc_http_response(twice, strlen(twice), true, &status, &body, &blen), -EINVAL);
+	assert_int_equal(igdc_http_response(twice, strlen(twice), true, &status, &body, &blen, &ch), -EINVAL);
 	static const char more[] = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nhh";
-	assert_int_equal(igdc_http_response(more, strlen(more), true, &status, &body, &blen), -EINVAL);
-	assert_int_equal(igdc_http_response("garbage\r\n\r\n", 11, true, &status, &body, &blen), -EINVAL);
+	assert_int_equal(igdc_http_response(more, strlen(more), true, &status, &body, &blen, &ch), -EINVAL);
+	assert_int_equal(igdc_http_response("garbage\r\n\r\n", 11, true, &status, &body, &blen, &ch), -EINVAL);
+}
+
+/* text as a chunked HTTP/1.1 200 response: chunks of 1, 7, 100, ...
+ * bytes (hex sizes, one with an extension), a trailer field */
+static size_t chunked_response(char *out, size_t outsz, const char *text)
+{
+	static const size_t sizes[] = { 1, 7, 100, 0x1f, 500 };
+	size_t len = strlen(text), off = 0, n, k = 0;
+	int w = snprintf(out, outsz, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
+			 "Transfer-Encoding: Chunked\r\nConnection: close\r\n\r\n");
+
+	assert_true(w > 0 && (size_t)w < outsz);
+	n = (size_t)w;
+	while (off < len) {
+		size_t c = sizes[k++ % 5];
+
+		if (c > len - off)
+			c = len - off;
+		w = snprintf(out + n, outsz - n, k == 2 ? "%zx;name=value\r\n" : "%zX\r\n", c);
+		assert_true(w > 0 && (size_t)w < outsz - n);
+		n += (size_t)w;
+		assert_true(c + 2 < outsz - n);
+		memcpy(out + n, text + off, c);
+		memcpy(out + n + c, "\r\n", 2);
+		n += c + 2;
+		off += c;
+	}
+	w = snprintf(out + n, outsz - n, "0\r\nX-Trailer: 1\r\n\r\n");
+	assert_true(w > 0 && (size_t)w < outsz - n);
+	return n + (size_t)w;
+}
+
+static void test_http_chunked(void **state)
+{
+	static const char soap[] =
+		"<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+		"<u:AddAnyPortMappingResponse xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:2\">"
+		"<NewReservedPort>8091</NewReservedPort></u:AddAnyPortMappingResponse></s:Body></s:Envelope>";
+	struct gena_url loc = url("http://10.0.0.1:5000/rootDesc.xml");
+	static char resp[8192], bad[8192];
+	struct igdc_service svc;
+	struct igdc_soap r;
+	size_t n, body, blen, i;
+	int status;
+	bool ch = false;
+
+	(void)state;
+	/* a description */
+	n = chunked_response(resp, sizeof(resp), desc_v2);
+	assert_int_equal(igdc_http_response(resp, n, false, &status, &body, &blen, &ch), 1);
+	assert_true(ch);
+	assert_int_equal(status, 200);
+	assert_int_equal(body + blen, n);
+	/* every shorter prefix: more needed before the close, malformed after */
+	for (i = body; i < n; i++) {
+		assert_int_equal(igdc_http_response(resp, i, false, &status, &body, &blen, &ch), 0);
+		assert_int_equal(igdc_http_response(resp, i, true, &status, &body, &blen, &ch), -EINVAL);
+	}
+	assert_int_equal(igdc_http_response(resp, n, true, &status, &body, &blen, &ch), 1);
+	blen = igdc_http_dechunk(resp + body, blen);
+	assert_int_equal(blen, strlen(desc_v2));
+	assert_memory_equal(resp + body, desc_v2, blen);
+	assert_int_equal(igdc_parse_description(resp + body, blen, &loc, &svc), 0);
+	assert_string_equal(svc.control.path, "/ctl/IPConn");
+	/* a SOAP answer */
+	n = chunked_response(resp, sizeof(resp), soap);
+	assert_int_equal(igdc_http_response(resp, n, true, &status, &body, &blen, &ch), 1);
+	blen = igdc_http_dechunk(resp + body, blen);
+	assert_int_equal(igdc_parse_soap(resp + body, blen, "AddAnyPortMapping", &r), 0);
+	assert_true(r.have_port);
+	assert_int_equal(r.port, 8091);
+	/* bytes after the last chunk; a size that is no hex number; a chunk
+	 * shorter than its size; Content-Length beside chunked; two codings */
+	n = chunked_response(resp, sizeof(resp), soap);
+	memcpy(bad, resp, n);
+	memcpy(bad + n, "x", 1);
+	assert_int_equal(igdc_http_response(bad, n + 1, true, &status, &body, &blen, &ch), -EINVAL);
+	static const char nohex[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n";
+	assert_int_equal(igdc_http_response(nohex, strlen(nohex), false, &status, &body, &blen, &ch), -EINVAL);
+	static const char shortc[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab\r\n0\r\n\r\n";
+	assert_int_equal(igdc_http_response(shortc, strlen(shortc), true, &status, &body, &blen, &ch), -EINVAL);
+	static const char both[] = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+	assert_int_equal(igdc_http_response(both, strlen(both), true, &status, &body, &blen, &ch), -EINVAL);
+	static const char twice[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+	assert_int_equal(igdc_http_response(twice, strlen(twice), true, &status, &body, &blen, &ch), -EINVAL);
+	/* a size beyond the bound of an answer */
+	static const char huge[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\nab";
+	assert_int_equal(igdc_http_response(huge, strlen(huge), false, &status, &body, &blen, &ch), -EINVAL);
+	/* an empty chunked body */
+	static const char empty[] = "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+	assert_int_equal(igdc_http_response(empty, strlen(empty), false, &status, &body, &blen, &ch), 1);
+	assert_int_equal(status, 500);
+	assert_int_equal(igdc_http_dechunk((char *)resp, 0), 0);
 }
 
 static void test_build(void **state)
@@ -262,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_description),
 		cmocka_unit_test(test_soap),
 		cmocka_unit_test(test_http_response),
+		cmocka_unit_test(test_http_chunked),
 		cmocka_unit_test(test_build),
 	};
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "core/mapping.h"
 #include "engine.h"
 #include "harness.h"
 #include "loop/loop.h"
@@ -38,81 +39,9 @@
 #include "util/limits.h"
 
 #include "fixture.h"
+#include "upstream_srv.h"
 
 static bool own_netns;
-
-struct srv {
-	int fd;
-	bool natpmp_only;               /* answer PCP with NAT-PMP's unsupported version */
-	bool silent;
-	int port_shift;                 /* grant the asked port + this */
-	uint32_t lifetime;              /* grant this (0: as asked) */
-	uint32_t epoch;
-	unsigned maps, deletes, announces;
-	uint16_t last_port;             /* internal port of the last MAP */
-	uint16_t port_maps[65536];      /* MAPs granted per internal port */
-	bool held[65536];               /* what the server holds, by internal port */
-	unsigned at[65536];             /* maps + deletes answered when the port was last mapped */
-};
-
-static void srv_read(struct loop *l, int fd, uint32_t ev, void *arg)
-{
-	struct srv *s = arg;
-	uint8_t in[1100], out[PCP_MAX_MSG], ext[16];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(fd, in, sizeof(in), 0, (struct sockaddr *)&from, &fl);
-	struct pcp_request q;
-	struct natpmp_request nq;
-	struct in_addr pub;
-	size_t len = 0;
-
-	(void)l;
-	(void)ev;
-	if (n < 2 || s->silent)
-		return;
-	inet_pton(AF_INET, "198.51.100.1", &pub);
-	if (in[0] == 0) {
-		if (natpmp_parse(in, (size_t)n, &nq) != NATPMP_PARSE_OK)
-			return;
-		if (nq.opcode == NATPMP_OP_EXTERNAL) {
-			len = natpmp_build_external(out, 0, s->epoch, pub);
-		} else {
-			s->last_port = nq.int_port;
-			s->held[nq.int_port] = nq.lifetime != 0;
-			if (nq.lifetime == 0)
-				s->deletes++;
-			else
-				s->maps++, s->port_maps[nq.int_port]++,
-					s->at[nq.int_port] = s->maps + s->deletes;
-			len = natpmp_build_map(out, nq.opcode, 0, s->epoch, nq.int_port,
-					       nq.lifetime ? (uint16_t)(nq.int_port + s->port_shift) : 0,
-					       nq.lifetime ? (s->lifetime ? s->lifetime : nq.lifetime) : 0);
-		}
-	} else if (s->natpmp_only) {
-		len = natpmp_build_error(out, in[1] & 0x7f, NATPMP_UNSUPP_VERSION, s->epoch);
-	} else {
-		if (pcp_parse(in, (size_t)n, &q) != PCP_SUCCESS)
-			return;
-		if (q.opcode == PCP_OP_ANNOUNCE) {
-			s->announces++;
-			len = pcp_build_announce(out, s->epoch);
-		} else {
-			s->last_port = q.int_port;
-			s->held[q.int_port] = q.lifetime != 0;
-			if (q.lifetime == 0)
-				s->deletes++;
-			else
-				s->maps++, s->port_maps[q.int_port]++,
-					s->at[q.int_port] = s->maps + s->deletes;
-			pcp_addr_from_v4(ext, pub);
-			len = pcp_build_response(out, &q, PCP_SUCCESS,
-						 q.lifetime ? (s->lifetime ? s->lifetime : q.lifetime) : 0,
-						 s->epoch, (uint16_t)(q.int_port + s->port_shift), ext);
-		}
-	}
-	sendto(fd, out, len, 0, (struct sockaddr *)&from, sizeof(from));
-}
 
 struct fx {
 	struct config cfg;
@@ -267,7 +196,9 @@ static void test_pcp_mirror(void **state)
 	ctl(f, "del TCP 8080");
 	wait_srv(f, 1, 1);
 	wait_mirrored(f, 0);
-	assert_int_equal(f->srv.maps, 1);
+	/* gone upstream (the MAP may have been sent more than once: a
+	 * retransmission after irt_ms on a loaded machine) */
+	assert_false(f->srv.held[8080]);
 	fx_free(f);
 }
 
@@ -522,6 +453,286 @@ static void test_fair_slots(void **state)
 }
 
 /*
+ * The walk for a mapping to give a slot is spread over loop turns: host
+ * .20 holds all 128 slots and 5000 TCP mappings; host .30's UDP mapping
+ * (after every TCP one in table order) gets no slot in the change's own
+ * turn (the walk looks at IGDD_UPSTREAM_WALK_BATCH mappings per turn),
+ * and gets one once the loop has run the following turns.
+ */
+static void test_walk_spread(void **state)
+{
+	struct fx *f;
+	unsigned i;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	assert_true(5000 > 2 * IGDD_UPSTREAM_WALK_BATCH);
+	f = fx_new("max_mappings = 10000\nmax_mappings_per_client = 8000\n", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	for (i = 0; i < 5000; i++) {
+		struct mapping m;
+
+		memset(&m, 0, sizeof(m));
+		m.proto = MAP_TCP;
+		m.ext_port = m.int_port = (uint16_t)(10000 + i);
+		inet_pton(AF_INET, "192.168.1.20", &m.internal_client);
+		m.owner = m.internal_client;
+		m.enabled = true;
+		m.lease_end_ms = 0;
+		assert_int_equal(map_add(f->e.maps, &m, str_cstr("t"), NULL), MAP_OK);
+	}
+	engine_changed(&f->e, ENGINE_CHG_MAPPINGS);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	ctl(f, "add UDP 9000 192.168.1.30 9000");
+	/* the change's own turn: the walk has not reached it */
+	assert_int_equal(f->e.upstream.pending, 0);
+	assert_false(f->srv.held[9000]);
+	wait_port(f, 9000, 1);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	fx_free(f);
+}
+
+/*
+ * A local mapping moved to the port the upstream granted it (8080,
+ * reachable as 8081, becomes 8081): the old one's delete upstream goes
+ * before the new one's request, which asks for the port the delete
+ * frees, even when the new one's slot comes first (a free slot below).
+ */
+static void test_move_order(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 7000 192.168.1.20 7000");       /* slot 0 */
+	f->srv.port_shift = 1;
+	ctl(f, "add TCP 8080 192.168.1.20 80");         /* slot 1: granted 8081 */
+	wait_port(f, 8080, 1);
+	wait_mirrored(f, 2);
+	f->srv.port_shift = 0;
+	ctl(f, "del TCP 7000");                         /* slot 0 free again */
+	wait_srv(f, 2, 1);
+	wait_mirrored(f, 1);
+	/* both in one change, as a move is */
+	{
+		struct mapping m = *map_find_port(f->e.maps, MAP_TCP, 8080);
+
+		map_remove(f->e.maps, map_find_port(f->e.maps, MAP_TCP, 8080));
+		m.ext_port = 8081;
+		m.desc = NULL;
+		assert_int_equal(map_add(f->e.maps, &m, str_cstr("moved"), NULL), MAP_OK);
+		engine_changed(&f->e, ENGINE_CHG_MAPPINGS);     /* 8081 takes slot 0 */
+	}
+	wait_port(f, 8081, 1);
+	assert_true(f->srv.del_at[8080] != 0);
+	if (f->srv.del_at[8080] > f->srv.at[8081])
+		fail_msg("8081 asked for (request %u) before 8080 was deleted (request %u)",
+			 f->srv.at[8081], f->srv.del_at[8080]);
+	wait_mirrored(f, 1);
+	assert_int_equal(f->e.upstream.other_port, 0);
+	fx_free(f);
+}
+
+/* ---- replies waiting for the upstream's answer (engine_up_wait()) ---- */
+
+struct rec {
+	unsigned called;
+	struct engine_up_outcome o;
+};
+
+static void on_answer(void *arg, const struct engine_up_outcome *o)
+{
+	struct rec *r = arg;
+
+	r->called++;
+	r->o = *o;
+}
+
+static struct rec *watch_rec;
+
+static bool answered(void *arg)
+{
+	(void)arg;
+	return watch_rec->called > 0;
+}
+
+/* Wait for (proto, port)'s answer: LATER, then the answer from the loop. */
+static void wait_answer(struct fx *f, uint8_t proto, uint16_t port, uint64_t ms, struct rec *r)
+{
+	struct engine_up_outcome now;
+	uint32_t id = 0;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(engine_up_wait(&f->e, proto, port, ms, on_answer, r, &now, &id),
+			 ENGINE_UP_LATER);
+	assert_true(id != 0);
+	assert_int_equal(r->called, 0);         /* never inside the call */
+	watch_rec = r;
+	assert_true(test_loop_until(f->l, answered, NULL));
+	assert_int_equal(r->called, 1);
+}
+
+/* A wait for (proto, port) answered at once: its answer. */
+static struct engine_up_outcome up_now(struct fx *f, uint8_t proto, uint16_t port)
+{
+	struct engine_up_outcome now;
+	struct rec r;
+	uint32_t id = 0;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(engine_up_wait(&f->e, proto, port, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_NOW);
+	assert_int_equal(r.called, 0);
+	return now;
+}
+
+/* Granted: the port the internet sees (the same, or another) and the
+ * upstream's external address; a mapping held already: at once. */
+static void test_wait_granted(void **state)
+{
+	struct engine_up_outcome now;
+	struct rec r;
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_answer(f, MAP_TCP, 8080, 60000, &r);
+	assert_int_equal(r.o.result, ENGINE_UP_GRANTED);
+	assert_int_equal(r.o.port, 8080);
+	assert_true(r.o.have_ext);
+	assert_int_equal(r.o.ext.s_addr, htonl(0xc6336401u));   /* 198.51.100.1 */
+	now = up_now(f, MAP_TCP, 8080);
+	assert_int_equal(now.result, ENGINE_UP_GRANTED);
+	assert_int_equal(now.port, 8080);
+	f->srv.port_shift = 1;
+	ctl(f, "add UDP 9000 192.168.1.20 9000");
+	wait_answer(f, MAP_UDP, 9000, 60000, &r);
+	assert_int_equal(r.o.result, ENGINE_UP_GRANTED);
+	assert_int_equal(r.o.port, 9001);
+	fx_free(f);
+}
+
+/* An error answer: refused; a silent server: timed out, by the request's
+ * sends or by the wait's own deadline, whichever ends first. */
+static void test_wait_refused_timeout(void **state)
+{
+	struct rec r;
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	f->srv.result = PCP_NOT_AUTHORIZED;
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_answer(f, MAP_TCP, 8080, 60000, &r);
+	assert_int_equal(r.o.result, ENGINE_UP_REFUSED);
+	f->srv.result = 0;
+	f->srv.silent = true;
+	ctl(f, "add TCP 8081 192.168.1.20 81");
+	wait_answer(f, MAP_TCP, 8081, 60000, &r);        /* the sends run out */
+	assert_int_equal(r.o.result, ENGINE_UP_TIMEOUT);
+	ctl(f, "add TCP 8082 192.168.1.20 82");
+	wait_answer(f, MAP_TCP, 8082, 1, &r);            /* the wait's deadline */
+	assert_int_equal(r.o.result, ENGINE_UP_TIMEOUT);
+	fx_free(f);
+}
+
+/* Not mirrored: mirroring off, no slot (the host holds its share and
+ * every slot), nothing registered (the mirror gone). */
+static void test_wait_not_mirrored(void **state)
+{
+	struct engine_up_outcome now;
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("upstream_pcp = no\n", 5351);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	now = up_now(f, MAP_TCP, 8080);
+	assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+	assert_int_equal(now.why, ENGINE_UP_NO_UPSTREAM);
+	fx_free(f);
+
+	f = fx_new("max_mappings_per_client = 1000\n", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	add_range(f, "192.168.1.20", 10000, IGDD_UPSTREAM_MAX_MAPPINGS + 1);
+	wait_mirrored(f, IGDD_UPSTREAM_MAX_MAPPINGS);
+	/* the one left out (whichever it is) */
+	{
+		unsigned i, outside = 0;
+
+		for (i = 10000; i <= 10000 + IGDD_UPSTREAM_MAX_MAPPINGS; i++)
+			if (!f->srv.held[i])
+				outside = i;
+		assert_true(outside != 0);
+		now = up_now(f, MAP_TCP, (uint16_t)outside);
+		assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+		assert_int_equal(now.why, ENGINE_UP_NO_SLOT);
+	}
+	upstream_io_free(f->u);
+	f->u = NULL;
+	now = up_now(f, MAP_TCP, 10000);
+	assert_int_equal(now.why, ENGINE_UP_NO_UPSTREAM);
+	fx_free(f);
+}
+
+/* A wait cancelled (the client left) is never answered; the waits are
+ * bounded (ENGINE_UP_BUSY beyond IGDD_UPSTREAM_MAX_WAITERS); shutdown
+ * answers every wait before it returns. */
+static void test_wait_cancel_busy(void **state)
+{
+	static struct rec many[IGDD_UPSTREAM_MAX_WAITERS];
+	struct engine_up_outcome now;
+	struct rec r, r2;
+	struct fx *f;
+	uint32_t id = 0, id2 = 0;
+	unsigned i;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new("", 5351);
+	wait_mode(f, UPSTREAM_PCP);
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8080, 60000, on_answer, &r, &now, &id),
+			 ENGINE_UP_LATER);
+	engine_up_cancel(&f->e, id);
+	wait_answer(f, MAP_TCP, 8080, 60000, &r2);       /* a second one, after it */
+	assert_int_equal(r2.o.result, ENGINE_UP_GRANTED);
+	assert_int_equal(r.called, 0);
+	f->srv.silent = true;
+	ctl(f, "add TCP 8081 192.168.1.20 81");
+	memset(many, 0, sizeof(many));
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++)
+		assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &many[i],
+						&now, &id), ENGINE_UP_LATER);
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &r, &now, &id2),
+			 ENGINE_UP_NOW);
+	assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+	assert_int_equal(now.why, ENGINE_UP_BUSY);
+	upstream_io_free(f->u);
+	f->u = NULL;
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		assert_int_equal(many[i].called, 1);
+		assert_int_equal(many[i].o.result, ENGINE_UP_NOT_MIRRORED);
+		assert_int_equal(many[i].o.why, ENGINE_UP_NO_UPSTREAM);
+	}
+	fx_free(f);
+}
+
+/*
  * The request budget goes round-robin across hosts: after an upstream
  * restart host .20's 100 mappings and host .30's one are all due again;
  * .30's is asked for within the next few requests, not after .20's 100.
@@ -642,6 +853,12 @@ int main(void)
 		cmocka_unit_test(test_churn_bounded),
 		cmocka_unit_test(test_fair_slots),
 		cmocka_unit_test(test_fair_requests),
+		cmocka_unit_test(test_walk_spread),
+		cmocka_unit_test(test_move_order),
+		cmocka_unit_test(test_wait_granted),
+		cmocka_unit_test(test_wait_refused_timeout),
+		cmocka_unit_test(test_wait_not_mirrored),
+		cmocka_unit_test(test_wait_cancel_busy),
 		cmocka_unit_test(test_spoofed_announce),
 	};
 	int r = test_own_netns();

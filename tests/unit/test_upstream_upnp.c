@@ -5,8 +5,11 @@
  * namespace of its own (SSDP on lo, which the test makes multicast; the
  * description and SOAP on 127.0.0.1). The WAN address is 127.0.0.2, the
  * WAN interface lo. The IGD's answers are scripted per test: 718 then
- * AddAnyPortMapping, 725 then lease 0, a new BOOTID.UPNP.ORG. Every wait
- * is for the condition, bounded by the safety timeout.
+ * AddAnyPortMapping, 725 then lease 0, a new BOOTID.UPNP.ORG, chunked
+ * answers. A PCP (or NAT-PMP only) server of the test that starts on the
+ * probed port after UPnP was settled on is found by the re-probe, and the
+ * mappings move to it. Every wait is for the condition, bounded by the
+ * safety timeout.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -31,9 +34,13 @@
 #include "harness.h"
 #include "loop/loop.h"
 #include "net/upstream_io.h"
+#include "proto/natpmp.h"
+#include "proto/pcp.h"
 #include "svc/ctl.h"
 #include "util/buf.h"
 #include "util/limits.h"
+
+#include "upstream_srv.h"
 
 static bool own_netns;
 
@@ -47,6 +54,7 @@ struct igd {
 	uint32_t bootid;
 	bool conflict;                  /* AddPortMapping answers 718 */
 	bool perm_only;                 /* a lease other than 0 answers 725 */
+	bool chunked;                   /* answers in chunks */
 	unsigned searches, adds, anys, deletes, exts;
 	unsigned last_lease;
 	unsigned last_ext_port;
@@ -86,12 +94,28 @@ static void igd_ssdp(struct loop *l, int fd, uint32_t ev, void *arg)
 
 static void reply(struct igd *g, int status, const char *body)
 {
-	char head[256];
-	int n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: text/xml\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, strlen(body));
+	char head[256], size[16];
+	size_t len = strlen(body), off, c;
+	int n;
 
+	if (!g->chunked) {
+		n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: text/xml\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, len);
+		(void)!send(g->conn, head, (size_t)n, MSG_NOSIGNAL);
+		(void)!send(g->conn, body, len, MSG_NOSIGNAL);
+		return;
+	}
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: text/xml\r\n"
+		     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n", status);
 	(void)!send(g->conn, head, (size_t)n, MSG_NOSIGNAL);
-	(void)!send(g->conn, body, strlen(body), MSG_NOSIGNAL);
+	for (off = 0; off < len; off += c) {
+		c = len - off < 37 ? len - off : 37;
+		n = snprintf(size, sizeof(size), "%zx\r\n", c);
+		(void)!send(g->conn, size, (size_t)n, MSG_NOSIGNAL);
+		(void)!send(g->conn, body + off, c, MSG_NOSIGNAL);
+		(void)!send(g->conn, "\r\n", 2, MSG_NOSIGNAL);
+	}
+	(void)!send(g->conn, "0\r\n\r\n", 5, MSG_NOSIGNAL);
 }
 
 static void soap_ok(struct igd *g, const char *action, const char *args)
@@ -242,6 +266,29 @@ static void igd_close(struct igd *g)
 	close(g->http);
 }
 
+/* A PCP server (or NAT-PMP only) on 127.0.0.1:5352 that starts late:
+ * grants the port asked, 198.51.100.9 as the external address. */
+static void pcpsrv_open(struct srv *s, struct loop *l, bool natpmp_only)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(5352) };
+
+	memset(s, 0, sizeof(*s));
+	s->natpmp_only = natpmp_only;
+	s->epoch = 7;
+	inet_pton(AF_INET, "198.51.100.9", &s->pub);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(s->fd >= 0);
+	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(loop_fd_add(l, s->fd, EPOLLIN, srv_read, s), 0);
+}
+
+static void pcpsrv_close(struct srv *s, struct loop *l)
+{
+	loop_fd_del(l, s->fd);
+	close(s->fd);
+}
+
 struct fx {
 	struct config cfg;
 	struct engine e;
@@ -254,17 +301,17 @@ struct fx {
 
 static struct fx *cur;
 
-static struct fx *fx_new(unsigned version)
+static struct fx *fx_new_conf(unsigned version, const char *extra)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
-	static const char text[] = "lan_interface = lan0\nexternal_ip = 127.0.0.2\n"
-				   "wan_interface = lo\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n";
+	char err[256], text[512];
 	struct clock clk = { clock_monotonic_ms, NULL };
 	struct upstream_io_params p;
 	struct in_addr lan, mask;
 
 	assert_non_null(f);
+	snprintf(text, sizeof(text), "lan_interface = lan0\nexternal_ip = 127.0.0.2\n"
+		 "wan_interface = lo\nuuid = 5b1c6f3e-6a2c-4c8e-9a55-0123456789ab\n%s", extra);
 	if (config_parse("t.conf", text, strlen(text), &f->cfg, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	assert_int_equal(engine_init(&f->e, &f->cfg, &clk), 0);
@@ -286,6 +333,7 @@ static struct fx *fx_new(unsigned version)
 	p.sends = 2;
 	p.retry_ms = 100;
 	p.reprobe_ms = 100;
+	p.reprobe_max_ms = 400;
 	p.gap_ms = 0;
 	p.upnp_wait_ms = 200;
 	p.upnp_timeout_ms = 2000;
@@ -294,6 +342,11 @@ static struct fx *fx_new(unsigned version)
 	assert_non_null(f->u);
 	cur = f;
 	return f;
+}
+
+static struct fx *fx_new(unsigned version)
+{
+	return fx_new_conf(version, "");
 }
 
 static void fx_free(struct fx *f)
@@ -453,6 +506,158 @@ static void test_bootid(void **state)
 	fx_free(f);
 }
 
+/* The IGD answers chunked (description and SOAP): the same as in
+ * test_mirror, the 718 path included. */
+static void test_chunked(void **state)
+{
+	struct fx *f;
+	char ip[INET_ADDRSTRLEN];
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new(2);
+	f->igd.chunked = true;
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	engine_external_ip(&f->e, ip);
+	assert_string_equal(ip, "198.51.100.1");
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	assert_int_equal(f->igd.adds, 1);
+	f->igd.conflict = true;
+	ctl(f, "add TCP 8081 192.168.1.20 81");
+	wait_mirrored(f, 2);
+	assert_int_equal(f->igd.anys, 1);
+	assert_int_equal(f->e.upstream.other_port, 1);
+	fx_free(f);
+}
+
+static struct srv *cur_srv;
+static enum upstream_mode want_mode;
+
+static bool moved(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.mode == want_mode && cur->e.upstream.mirrored == want &&
+	       cur->e.upstream.pending == 0 && cur->igd.deletes >= want && cur_srv->maps >= want &&
+	       cur->e.upstream.have_ext && cur->e.upstream.ext.s_addr == htonl(0xc6336409u);
+}
+
+static bool srv_deleted(void *arg)
+{
+	(void)arg;
+	return cur_srv->deletes >= want && cur->e.upstream.mirrored == 1;
+}
+
+/* A PCP (or NAT-PMP) server that starts after UPnP was settled on is
+ * found by the re-probe: each mapping is deleted on the IGD and made on
+ * the new server, whose external address is reported; a local delete
+ * then goes to the new server only. */
+static void pcp_appears(bool natpmp_only)
+{
+	static struct srv srv;
+	struct fx *f;
+	unsigned igd_deletes;
+
+	if (!own_netns)
+		skip();
+	f = fx_new(2);
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	ctl(f, "add UDP 9000 192.168.1.21 9000");
+	wait_mirrored(f, 2);
+	assert_int_equal(f->igd.adds, 2);
+	assert_int_equal(f->igd.deletes, 0);
+	pcpsrv_open(&srv, f->l, natpmp_only);
+	cur_srv = &srv;
+	want = 2;
+	want_mode = natpmp_only ? UPSTREAM_NATPMP : UPSTREAM_PCP;
+	assert_true(test_loop_until(f->l, moved, NULL));
+	assert_int_equal(f->igd.deletes, 2);
+	assert_true(srv.maps >= 2);         /* a MAP may be sent again (irt_ms) */
+	igd_deletes = f->igd.deletes;
+	ctl(f, "del TCP 8080");
+	want = 1;
+	assert_true(test_loop_until(f->l, srv_deleted, NULL));
+	assert_int_equal(f->igd.deletes, igd_deletes);
+	assert_int_equal(f->igd.adds, 2);
+	pcpsrv_close(&srv, f->l);
+	fx_free(f);
+}
+
+static void test_pcp_appears(void **state)
+{
+	(void)state;
+	pcp_appears(false);
+}
+
+static void test_natpmp_appears(void **state)
+{
+	(void)state;
+	pcp_appears(true);
+}
+
+static bool is_none(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.mode == UPSTREAM_NONE;
+}
+
+/* the probes sent, and the last one over */
+static bool probed(void *arg)
+{
+	(void)arg;
+	return cur->e.upstream.requests >= want && cur->e.upstream.mode == UPSTREAM_NONE;
+}
+
+/* upstream_upnp = no: PCP and NAT-PMP asked, no search on the WAN. */
+static void test_upnp_off(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new_conf(2, "upstream_upnp = no\n");
+	assert_true(test_loop_until(f->l, is_none, NULL));
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	/* the probe again (reprobe_ms 100 ms doubling to 400 ms), still no search */
+	want = 4;
+	assert_true(test_loop_until(f->l, probed, NULL));
+	assert_int_equal(f->igd.searches, 0);
+	assert_int_equal(f->igd.adds, 0);
+	assert_false(f->e.upstream.have_ext);
+	fx_free(f);
+}
+
+/* upstream_upnp turned off by a reload while the IGD is used: the
+ * mapping deleted there, nothing found any more; on again: found and
+ * mirrored again. */
+static void test_upnp_reload(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	if (!own_netns)
+		skip();
+	f = fx_new(2);
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	ctl(f, "add TCP 8080 192.168.1.20 80");
+	wait_mirrored(f, 1);
+	f->cfg.upstream_upnp = false;
+	upstream_io_wan_changed(f->u);
+	want = 1;
+	assert_true(test_loop_until(f->l, deleted, NULL));   /* read after the sync delete */
+	assert_true(test_loop_until(f->l, is_none, NULL));
+	assert_int_equal(f->e.upstream.mirrored, 0);
+	f->cfg.upstream_upnp = true;
+	upstream_io_wan_changed(f->u);
+	assert_true(test_loop_until(f->l, is_upnp, NULL));
+	wait_mirrored(f, 1);
+	assert_int_equal(f->igd.adds, 2);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +665,11 @@ int main(void)
 		cmocka_unit_test(test_conflict_any),
 		cmocka_unit_test(test_permanent_only),
 		cmocka_unit_test(test_bootid),
+		cmocka_unit_test(test_chunked),
+		cmocka_unit_test(test_pcp_appears),
+		cmocka_unit_test(test_natpmp_appears),
+		cmocka_unit_test(test_upnp_off),
+		cmocka_unit_test(test_upnp_reload),
 	};
 	int r = test_own_netns();
 
