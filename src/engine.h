@@ -149,6 +149,7 @@ struct engine {
 	/* The change under way and the requests waiting for their turn
 	 * (engine_tx.h). */
 	struct engine_tx *tx_cur;
+	unsigned long tx_steps;         /* engine_tx.c: stages the changes went through */
 	struct engine_waiter *tx_wait, **tx_wait_tail;
 	size_t tx_nwait;
 

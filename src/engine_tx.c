@@ -185,6 +185,7 @@ static void on_committed(int err, void *arg)
 {
 	struct engine_tx *tx = arg;
 
+	tx->e_->tx_steps++;
 	tx->committing_ = false;
 	tx->next_(tx, err);
 }
@@ -287,20 +288,25 @@ bool engine_tx_busy(const struct engine *e)
 
 /* A synchronous change, or an asynchronous one made while another is
  * under way: that one completes first (the loop waits). */
+/* Wait for the stage the change under way is in (its commit, or its
+ * backend job): whether anything moved (e->tx_steps counts the stages
+ * completed; a completion may start another change on the same tx). */
+static bool settle_stage(struct engine *e)
+{
+	unsigned long steps = e->tx_steps;
+
+	if (e->tx_cur->committing_)
+		leasefile_commit_settle(e->leases);     /* calls back every commit */
+	else if (e->backend.ops->drain)
+		e->backend.ops->drain(&e->backend);
+	return e->tx_steps != steps;
+}
+
 static void settle(struct engine *e)
 {
-	struct engine_tx *tx;
-	bool committing;
-
-	while ((tx = e->tx_cur)) {
-		committing = tx->committing_;
-		if (committing)
-			leasefile_commit_settle(e->leases);
-		else if (e->backend.ops->drain)
-			e->backend.ops->drain(&e->backend);
-		if (e->tx_cur == tx && tx->committing_ == committing)
+	while (e->tx_cur)
+		if (!settle_stage(e))
 			break;          /* no progress: the backend cannot drain */
-	}
 }
 
 void engine_tx_settle(struct engine *e)
@@ -412,6 +418,7 @@ static void on_job_done(struct backend *b, int status, void *arg)
 	struct engine_tx *tx = arg;
 
 	(void)b;
+	tx->e_->tx_steps++;
 	tx->next_(tx, status);
 }
 
