@@ -866,6 +866,31 @@ bool engine_wan_public(const struct engine *e)
 	return addrclass_is_global(e->wan_class);
 }
 
+bool engine_refuses_unreachable(struct engine *e)
+{
+	enum upstream_mode mode = e->upstream.mode;
+	char text[INET_ADDRSTRLEN];
+	bool refuse;
+
+	refuse = e->cfg && e->cfg->unreachable_wan == CONFIG_UNREACHABLE_REFUSE &&
+		 e->wan_classified && !engine_wan_public(e) &&
+		 (mode == UPSTREAM_OFF || mode == UPSTREAM_NONE);
+	if (refuse == e->refusing_unreachable)
+		return refuse;
+	e->refusing_unreachable = refuse;
+	if (refuse) {
+		inet_ntop(AF_INET, &e->wan_addr, text, sizeof(text));
+		log_warnx("refusing new mappings (unreachable_wan = refuse): the WAN address %s "
+			  "is %s and no upstream gateway mirrors mappings (upstream: %s)", text,
+			  e->cfg->wan_public == CONFIG_WAN_PUBLIC_NO ? "not public (wan_public = no)" :
+			  addrclass_describe(e->wan_class), upstream_mode_name(mode));
+	} else {
+		log_info("granting new mappings again: the WAN address is public, an upstream "
+			 "gateway mirrors them, or unreachable_wan = keep");
+	}
+	return refuse;
+}
+
 void engine_up_register(struct engine *e, const struct engine_up_ops *ops, void *impl)
 {
 	e->up_ops = ops;

@@ -178,6 +178,9 @@ struct engine {
 
 	/* The upstream gateway's PCP / NAT-PMP server (net/upstream_io.c). */
 	struct upstream_status upstream;
+	/* unreachable_wan = refuse is refusing new mappings (logged once per
+	 * change: engine_refuses_unreachable()) */
+	bool refusing_unreachable;
 	/* ... and its answers per mapping (engine_up_wait()); NULL: none */
 	const struct engine_up_ops *up_ops;
 	void *up_impl;
@@ -270,6 +273,18 @@ bool engine_wan_classify(struct engine *e);
  * False while no address is known.
  */
 bool engine_wan_public(const struct engine *e);
+
+/*
+ * Whether a new mapping asked by a LAN client (UPnP, NAT-PMP, PCP; not
+ * igddctl's) is refused because the internet could not reach it
+ * (docs/POLICY.md "Behind another NAT"): unreachable_wan = refuse, a
+ * WAN address is known and is not public (engine_wan_public()), and no
+ * upstream mirrors mappings (upstream mode off or none; while probing
+ * the answer is not known yet and mappings are granted, to be mirrored
+ * when the upstream answers). Renewals and existing mappings are not
+ * its concern. Logs once each time the answer changes.
+ */
+bool engine_refuses_unreachable(struct engine *e);
 
 /*
  * Whether peer may run the actions that change the WAN connection for

@@ -75,7 +75,7 @@ struct parse {
 	struct config *c;
 	const struct config_key *k;     /* the key of the line being read */
 	bool defaults;              /* applying the table's defaults (config_defaults()) */
-	unsigned first_line[64];    /* per key of config_keys[]: line first seen */
+	unsigned first_line[96];    /* per key of config_keys[]: line first seen */
 	unsigned acl_line[IGDD_CONF_MAX_ACL];   /* where each acl rule was written */
 	unsigned pinhole_acl_line[IGDD_CONF_MAX_ACL];   /* and each pinhole_acl rule */
 };
@@ -321,6 +321,21 @@ static int set_wan_public(struct parse *p, const char *key, const char *val)
 		p->c->wan_public = CONFIG_WAN_PUBLIC_NO;
 	} else {
 		perr(p, "invalid %s '%s' (expected auto, yes or no)", key, quote(q, val));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_unreachable_wan(struct parse *p, const char *key, const char *val)
+{
+	char q[80];
+
+	if (strcmp(val, "keep") == 0) {
+		p->c->unreachable_wan = CONFIG_UNREACHABLE_KEEP;
+	} else if (strcmp(val, "refuse") == 0) {
+		p->c->unreachable_wan = CONFIG_UNREACHABLE_REFUSE;
+	} else {
+		perr(p, "invalid %s '%s' (expected keep or refuse)", key, quote(q, val));
 		return -EINVAL;
 	}
 	return 0;
@@ -1140,6 +1155,14 @@ static void print_sim_forward(const struct config_key *k, const struct config *c
 	}
 }
 
+static void print_unreachable_wan(const struct config_key *k, const struct config *c,
+				  const struct config *d, FILE *out)
+{
+	(void)d;
+	fprintf(out, "%s = %s\n", k->name,
+		c->unreachable_wan == CONFIG_UNREACHABLE_REFUSE ? "refuse" : "keep");
+}
+
 static void print_wan_public(const struct config_key *k, const struct config *c,
 			     const struct config *d, FILE *out)
 {
@@ -1337,6 +1360,9 @@ static const struct config_key config_keys[] = {
 	  .doc = "mirror mappings on the upstream's PCP/NAT-PMP server" },
 	{ "upstream_upnp", BOOL(upstream_upnp), .def = "yes", .flags = CK_RELOAD,
 	  .doc = "with upstream_pcp: a UPnP IGD on the WAN when neither PCP nor NAT-PMP answers" },
+	{ "unreachable_wan", .set = set_unreachable_wan, .print = print_unreachable_wan,
+	  AT(unreachable_wan), .def = "keep", .flags = CK_RELOAD,
+	  .doc = "new mappings while the internet cannot reach them: keep or refuse" },
 	{ "ipv6_firewall", BOOL(ipv6_firewall), .def = "yes", .flags = CK_RELOAD,
 	  .doc = "FirewallEnabled" },
 	{ "pinholes", BOOL(pinholes), .def = "yes", .flags = CK_RELOAD,
@@ -1351,7 +1377,7 @@ static const struct config_key config_keys[] = {
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-_Static_assert(CONFIG_NKEYS <= 64, "struct parse first_line[] too small");
+_Static_assert(CONFIG_NKEYS <= 96, "struct parse first_line[] too small");
 
 /* ---- lines ---- */
 

@@ -22,6 +22,8 @@
 enum config_backend { CONFIG_BACKEND_SIM, CONFIG_BACKEND_NFT };
 /* wan_public: is the WAN address reachable from the internet? */
 enum config_wan_public { CONFIG_WAN_PUBLIC_AUTO, CONFIG_WAN_PUBLIC_YES, CONFIG_WAN_PUBLIC_NO };
+/* unreachable_wan: new mappings while the internet cannot reach them. */
+enum config_unreachable { CONFIG_UNREACHABLE_KEEP, CONFIG_UNREACHABLE_REFUSE };
 
 #define CONFIG_USER_MAX 33                      /* a user name: 1..32 bytes */
 #define CONFIG_WAN_COMMAND_MAX 256              /* a WAN command line: 1..255 bytes */
@@ -174,6 +176,9 @@ struct config {
 	bool upstream_upnp;                     /* upstream_upnp = yes|no (default yes): with
 	                                         * upstream_pcp, a UPnP IGD on the WAN segment
 	                                         * when neither PCP nor NAT-PMP answers */
+	enum config_unreachable unreachable_wan; /* unreachable_wan = keep|refuse (default
+	                                         * keep): new mappings while the WAN address
+	                                         * is not public and no upstream mirrors them */
 	/* IPv6 pinholes (WANIPv6FirewallControl:1, PCP MAP in firewall mode;
 	 * docs/POLICY.md "IPv6 pinholes"). */
 	bool ipv6_firewall;                     /* ipv6_firewall = yes|no: FirewallEnabled (default yes) */

@@ -32,7 +32,11 @@
  *                            does not match the mapping's; "all ports";
  *                            IPv6: the pinhole policy refuses, pinholes
  *                            off (pinholes = no, ipv6_firewall = no)
- *   3 / NETWORK_FAILURE      no external address (WAN down or unknown)
+ *   3 / NETWORK_FAILURE      no external address (WAN down or unknown); a
+ *                            new mapping while the internet cannot reach
+ *                            the WAN address, with unreachable_wan = refuse
+ *                            (RFC 6886 3.5, RFC 6887 7.4: "not able to
+ *                            provide external connectivity")
  *   4 / NO_RESOURCES         the table is full, no free external port,
  *                            the backend refused (a port the gateway
  *                            itself holds is never granted: the next
@@ -342,6 +346,10 @@ static enum pm_status pm_map(struct engine *e, const struct pm_req *r, struct pm
 		res->ext_port = m->ext_port;
 		log_map(e, r, m, "renewed");
 		return PM_OK;
+	}
+	if (engine_refuses_unreachable(e)) {
+		log_refused(r, "the internet cannot reach the WAN address (unreachable_wan = refuse)");
+		return PM_NO_EXTERNAL;
 	}
 	st = pick_port(e, r, r->ext_port ? r->ext_port : r->int_port, &port);
 	for (tries = 0; st == PM_OK; tries++) {

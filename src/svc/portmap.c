@@ -46,7 +46,12 @@
  *   729 ConflictWithOtherMechanisms  the entry was made by NAT-PMP, PCP
  *                          or the administrator (UPnP never changes those,
  *                          but for one case: its owner asks UPnP for the
- *                          same mapping, join(); docs/POLICY.md)
+ *                          same mapping, join(); docs/POLICY.md); a new
+ *                          entry while the WAN address is not public and
+ *                          no upstream mirrors mappings, with
+ *                          unreachable_wan = refuse (2.5.16.6: the
+ *                          upstream NAT, another mechanism, holds the
+ *                          port; docs/POLICY.md "Behind another NAT")
  *   730 PortMappingNotFound     nothing the control point may see/delete
  *                          in the range (2.5.19.2, 2.5.21.3)
  *   732 WildCardNotPermittedInIntPort  InternalPort 0 (the dispatcher's
@@ -561,8 +566,15 @@ static int insert_end(struct action_ctx *ctx, struct engine_tx *tx)
 	return insert_run(ctx, tx);
 }
 
+/* A new entry (never an overwrite or a join: existing mappings stay),
+ * unless unreachable_wan = refuse says the internet could not reach it
+ * (engine_refuses_unreachable(); 729, docs/POLICY.md "Behind another
+ * NAT"). */
 static int insert(struct action_ctx *ctx)
 {
+	if (engine_refuses_unreachable(ctx->e))
+		return refuse(ctx, UPNP_E_CONFLICT_WITH_OTHER_MECHANISMS,
+			      "the internet cannot reach the WAN address (unreachable_wan = refuse)");
 	return insert_run(ctx, NULL);
 }
 

@@ -219,6 +219,7 @@ static const struct {
 	{ "stun_server", "stun_server = 198.51.100.2:3478\n" },
 	{ "upstream_pcp", "upstream_pcp = no\n" },
 	{ "upstream_upnp", "upstream_upnp = no\n" },
+	{ "unreachable_wan", "unreachable_wan = refuse\n" },
 	{ "ipv6_firewall", "ipv6_firewall = no\n" },
 	{ "pinholes", "pinholes = no\n" },
 	{ "max_pinholes", "max_pinholes = 10\n" },
