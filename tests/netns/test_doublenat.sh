@@ -13,7 +13,9 @@
 # both NATs; upnpc sees 198.51.100.1 as the external address; deleting the
 # mapping deletes it upstream; restarting miniupnpd (its PCP epoch starts
 # again) makes igdd ask again; upstream_pcp turned off and on by reload
-# takes the mappings off the upstream and puts them back.
+# takes the mappings off the upstream and puts them back; with
+# unreachable_wan = refuse and no upstream, a new mapping is refused (729)
+# while the existing ones stay, and granted once the upstream is back.
 set -u
 IGDD=$(readlink -f "$1")
 CTL=$(dirname "$IGDD")/igddctl
@@ -121,19 +123,31 @@ in_gw timeout $LAB_T natpmpc -g 10.0.0.1 -a 8090 9999 tcp 0 >/dev/null 2>&1
 
 # upstream_pcp by reload (docs/CONFIG.md "Reloading"): no stops the
 # mirroring and takes igdd's mappings off the upstream; yes again puts
-# them back.
-echo "upstream_pcp = no" >>"$LAB_DIR/igdd.conf"
+# them back. With unreachable_wan = refuse in the same reload, a new
+# mapping nobody on the internet would reach is refused (729) while the
+# existing ones stay; with the upstream back, it is granted.
+printf 'upstream_pcp = no\nunreachable_wan = refuse\n' >>"$LAB_DIR/igdd.conf"
 kill -HUP $IGDD_PID
 lab_until mini_hasnt 8080 || { mini_rules; lab_fail "upstream_pcp = no by reload left 8080 upstream"; }
 lab_until mini_hasnt 8082 || { mini_rules; lab_fail "upstream_pcp = no by reload left 8082 upstream"; }
 lab_ok "upstream_pcp = no by reload: the upstream mappings deleted"
+out=$(upnpc1 -e refused -a $LAN1_IP 8084 8084 TCP 3600)
+expect "unreachable_wan = refuse, no upstream: AddPortMapping 729" "failed with code 729" "$out"
+out=$(upnpc1 -l)
+expect "unreachable_wan = refuse: the existing mapping stays" "TCP +8080->$LAN1_IP:8080" "$out"
+refute "unreachable_wan = refuse: nothing added" "8084->" "$out"
 sed -i 's/^upstream_pcp = no$/upstream_pcp = yes/' "$LAB_DIR/igdd.conf"
 kill -HUP $IGDD_PID
 lab_until mini_has 8080 || { mini_rules; lab_fail "upstream_pcp = yes by reload: 8080 not mirrored again"; }
 lab_until mini_has 8082 || { mini_rules; lab_fail "upstream_pcp = yes by reload: 8082 not mirrored again"; }
 lab_ok "upstream_pcp = yes by reload: mirrored again"
+out=$(upnpc1 -e granted -a $LAN1_IP 8084 8084 TCP 3600)
+expect "unreachable_wan = refuse, upstream mirrors: AddPortMapping granted" "is redirected to internal $LAN1_IP:8084" "$out"
+lab_until mini_has 8084 || { mini_rules; lab_fail "8084 not mirrored"; }
+lab_ok "8084 mirrored upstream"
 igdd_stop
 lab_until mini_hasnt 8080 || lab_fail "igdd's shutdown left its mapping upstream"
 lab_until mini_hasnt 8082 || lab_fail "igdd's shutdown left 8082 upstream"
+lab_until mini_hasnt 8084 || lab_fail "igdd's shutdown left 8084 upstream"
 lab_ok "igdd's shutdown deleted its upstream mappings"
 echo "all double-NAT tests passed"
