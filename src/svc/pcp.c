@@ -35,8 +35,8 @@
  *   3 / NETWORK_FAILURE      no external address (WAN down or unknown); a
  *                            new mapping while the internet cannot reach
  *                            the WAN address, with unreachable_wan = refuse
- *                            (RFC 6886 3.5, RFC 6887 7.4: "not able to
- *                            provide external connectivity")
+ *                            (RFC 6886 3.5, RFC 6887 7.4: the server
+ *                            cannot give the client external reach)
  *   4 / NO_RESOURCES         the table is full, no free external port,
  *                            the backend refused (a port the gateway
  *                            itself holds is never granted: the next
