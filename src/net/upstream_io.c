@@ -93,6 +93,7 @@ struct waiter {
 	uint32_t id;                    /* 0: free */
 	uint8_t proto;
 	uint16_t port;
+	struct in_addr host;            /* the mapping's internal client (its share) */
 	uint32_t seen;                  /* the entry's answers when the wait began */
 	bool done;                      /* out is the answer, delivered at the timer */
 	struct engine_up_outcome out;
@@ -550,16 +551,24 @@ static int up_wait(void *impl, uint8_t proto, uint16_t port, uint64_t timeout_ms
 		   engine_up_fn fn, void *arg, struct engine_up_outcome *now, uint32_t *ret_id)
 {
 	struct upstream_io *u = impl;
+	const struct mapping *m = map_find_port(u->e->maps, proto, port);
+	struct in_addr host = { m ? m->internal_client.s_addr : 0 };
 	struct waiter *w = NULL;
 	struct entry *x;
+	unsigned mine = 0;
 	size_t i;
 
 	if (up_answer(u, proto, port, NULL, now))
 		return ENGINE_UP_NOW;
-	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS && !w; i++)
+	/* A free wait, and at most IGDD_UPSTREAM_WAITERS_PER_HOST of one
+	 * internal client's: one LAN host cannot take every other host's. */
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
 		if (!u->waiters[i].id)
-			w = &u->waiters[i];
-	if (!w) {
+			w = w ? w : &u->waiters[i];
+		else if (u->waiters[i].host.s_addr == host.s_addr)
+			mine++;
+	}
+	if (!w || mine >= IGDD_UPSTREAM_WAITERS_PER_HOST) {
 		memset(now, 0, sizeof(*now));
 		now->result = ENGINE_UP_NOT_MIRRORED;
 		now->why = ENGINE_UP_BUSY;
@@ -573,6 +582,7 @@ static int up_wait(void *impl, uint8_t proto, uint16_t port, uint64_t timeout_ms
 	w->id = u->waiter_id;
 	w->proto = proto;
 	w->port = port;
+	w->host = host;
 	w->seen = x ? x->answers : 0;
 	w->fn = fn;
 	w->arg = arg;

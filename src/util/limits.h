@@ -99,6 +99,7 @@
 #define IGDD_UPSTREAM_GAP_MS             100     /* between two new requests (10 per second) */
 #define IGDD_UPSTREAM_WALK_BATCH         2048    /* local mappings looked at per loop turn for a free slot */
 #define IGDD_UPSTREAM_MAX_WAITERS        64      /* replies waiting for the upstream's answer */
+#define IGDD_UPSTREAM_WAITERS_PER_HOST   8       /* ... of them for one internal client's mappings */
 #define IGDD_UPSTREAM_REPLY_WAIT_MS      3000    /* how long one waits at most */
 /* ... its UPnP IGD control point (net/upstream_upnp.c) */
 #define IGDD_UPSTREAM_UPNP_WAIT_MS       2500    /* answers to M-SEARCH (MX 2) collected */

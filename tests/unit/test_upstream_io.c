@@ -688,7 +688,8 @@ static void test_wait_not_mirrored(void **state)
 }
 
 /* A wait cancelled (the client left) is never answered; the waits are
- * bounded (ENGINE_UP_BUSY beyond IGDD_UPSTREAM_MAX_WAITERS); shutdown
+ * bounded (ENGINE_UP_BUSY beyond IGDD_UPSTREAM_MAX_WAITERS, and beyond
+ * IGDD_UPSTREAM_WAITERS_PER_HOST for one internal client); shutdown
  * answers every wait before it returns. */
 static void test_wait_cancel_busy(void **state)
 {
@@ -713,15 +714,35 @@ static void test_wait_cancel_busy(void **state)
 	assert_int_equal(r2.o.result, ENGINE_UP_GRANTED);
 	assert_int_equal(r.called, 0);
 	f->srv.silent = true;
-	ctl(f, "add TCP 8081 192.168.1.20 81");
+	/* One host's share: IGDD_UPSTREAM_WAITERS_PER_HOST waits, the next
+	 * one of its own answered at once; every other host still waits. */
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS / IGDD_UPSTREAM_WAITERS_PER_HOST + 1; i++) {
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "add TCP %u 192.168.1.%u 81", 8081 + i, 20 + i);
+		ctl(f, cmd);
+	}
 	memset(many, 0, sizeof(many));
-	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++)
-		assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &many[i],
+	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
+		uint16_t port = (uint16_t)(8081 + i / IGDD_UPSTREAM_WAITERS_PER_HOST);
+
+		assert_int_equal(engine_up_wait(&f->e, MAP_TCP, port, 600000, on_answer, &many[i],
 						&now, &id), ENGINE_UP_LATER);
-	assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &r, &now, &id2),
-			 ENGINE_UP_NOW);
+		if (i == IGDD_UPSTREAM_WAITERS_PER_HOST - 1) {
+			assert_int_equal(engine_up_wait(&f->e, MAP_TCP, 8081, 600000, on_answer, &r,
+							&now, &id2), ENGINE_UP_NOW);
+			assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
+			assert_int_equal(now.why, ENGINE_UP_BUSY);
+		}
+	}
+	/* The pool is full: a host with no wait of its own is answered at once. */
+	assert_int_equal(engine_up_wait(&f->e, MAP_TCP,
+					(uint16_t)(8081 + IGDD_UPSTREAM_MAX_WAITERS /
+						   IGDD_UPSTREAM_WAITERS_PER_HOST),
+					600000, on_answer, &r, &now, &id2), ENGINE_UP_NOW);
 	assert_int_equal(now.result, ENGINE_UP_NOT_MIRRORED);
 	assert_int_equal(now.why, ENGINE_UP_BUSY);
+	assert_int_equal(r.called, 0);
 	upstream_io_free(f->u);
 	f->u = NULL;
 	for (i = 0; i < IGDD_UPSTREAM_MAX_WAITERS; i++) {
